@@ -1,0 +1,199 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# taskplane: plain GNU make with pkg-config. All outputs go to $(O) (default build/).
+#   make            build everything
+#   make check      install missing packages, build, run every test tier
+#   make demo       install missing packages, build, run the demo
+#   make help       list targets and variables
+
+O		?= build
+CC		?= gcc
+CLANG		?= clang
+BPFTOOL		?= bpftool
+PKG_CONFIG	?= pkg-config
+PREFIX		?= /usr/local
+DESTDIR		?=
+SBINDIR		?= $(PREFIX)/sbin
+BINDIR		?= $(PREFIX)/bin
+MANDIR		?= $(PREFIX)/share/man
+CNIBINDIR	?= /opt/cni/bin
+UNITDIR		?= /etc/systemd/system
+VERSION		:= $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# Libraries, all from Debian (see scripts/deps.sh).
+PKGS := libnl-3.0 libnl-route-3.0 libmnl libnftnl libbpf jansson
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+WFLAGS := -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+	  -Wmissing-declarations -Wold-style-definition -Wshadow -Wpointer-arith \
+	  -Wno-unused-parameter -Wno-missing-field-initializers
+ifeq ($(WERROR),1)
+WFLAGS += -Werror
+endif
+CFLAGS		?= -O2 -g
+CPPFLAGS	+= -D_GNU_SOURCE -DTP_VERSION='"$(VERSION)"' -Ilib -I$(O) $(PKG_CFLAGS)
+DEPFLAGS	= -MMD -MP
+SANFLAGS	:= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+LIB_SRCS	:= $(wildcard lib/*.c)
+NETD_SRCS	:= $(filter-out netd/netdctl%.c,$(wildcard netd/*.c))
+NETDCTL_SRCS	:= $(wildcard netd/netdctl*.c)
+CNI_SRCS	:= $(wildcard cni-plugin/*.c)
+RUNTIME_SRCS	:= $(wildcard runtime/*.c)
+UNIT_SRCS	:= $(wildcard tests/unit/test-*.c)
+TOOL_SRCS	:= $(wildcard tests/tools/*.c)
+
+LIBNETD		:= $(O)/lib/libnetd.a
+LIBNETD_SAN	:= $(O)/san/lib/libnetd.a
+BINS		:= $(O)/netd $(O)/netdctl
+BINS		+= $(if $(CNI_SRCS),$(O)/task-eni)
+BINS		+= $(if $(RUNTIME_SRCS),$(O)/taskvm)
+UNIT_BINS	:= $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(UNIT_SRCS))
+UNIT_SAN_BINS	:= $(patsubst tests/unit/%.c,$(O)/san/tests/unit/%,$(UNIT_SRCS))
+TOOL_BINS	:= $(patsubst tests/tools/%.c,$(O)/tests/tools/%,$(TOOL_SRCS))
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all tests check test demo bench install uninstall clean help deps format lint
+
+all: $(BINS)
+
+# --- objects -------------------------------------------------------------------------------
+
+$(O)/obj/%.o: %.c
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(O)/san/%.o: %.c
+	$(call msg,CC-SAN,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) -O1 -g $(SANFLAGS) $(WFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(LIBNETD): $(patsubst %.c,$(O)/obj/%.o,$(LIB_SRCS))
+	$(call msg,AR,$@)
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(LIBNETD_SAN): $(patsubst %.c,$(O)/san/%.o,$(LIB_SRCS))
+	$(call msg,AR,$@)
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# --- programs ------------------------------------------------------------------------------
+
+$(O)/netd: $(patsubst %.c,$(O)/obj/%.o,$(NETD_SRCS)) $(LIBNETD)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+
+$(O)/netdctl: $(patsubst %.c,$(O)/obj/%.o,$(NETDCTL_SRCS)) $(LIBNETD)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+
+$(O)/task-eni: $(patsubst %.c,$(O)/obj/%.o,$(CNI_SRCS)) $(LIBNETD)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+
+$(O)/taskvm: $(patsubst %.c,$(O)/obj/%.o,$(RUNTIME_SRCS)) $(LIBNETD)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+
+# --- tests ---------------------------------------------------------------------------------
+
+$(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(LIBNETD)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+
+$(O)/san/tests/unit/%: $(O)/san/tests/unit/%.o $(LIBNETD_SAN)
+	$(call msg,LD-SAN,$@)
+	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+
+$(O)/tests/tools/%: $(O)/obj/tests/tools/%.o $(LIBNETD)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+tests: all $(UNIT_BINS) $(UNIT_SAN_BINS) $(TOOL_BINS)
+
+# --- the two commands ----------------------------------------------------------------------
+
+deps:
+	$(Q)scripts/deps.sh
+
+# Each of these works as the only command typed on a fresh machine: deps first, then a
+# sub-make so that pkg-config runs after the packages are there.
+check test:
+	$(Q)scripts/deps.sh
+	$(Q)$(MAKE) --no-print-directory tests
+	$(Q)O=$(O) tests/run.sh
+
+demo:
+	$(Q)scripts/deps.sh
+	$(Q)$(MAKE) --no-print-directory all $(TOOL_BINS)
+	$(Q)O=$(O) tests/demo.sh
+
+bench:
+	$(Q)scripts/deps.sh
+	$(Q)$(MAKE) --no-print-directory tests
+	$(Q)O=$(O) bench/run.sh
+
+# --- install -------------------------------------------------------------------------------
+
+MANPAGES := $(wildcard docs/man/*.md)
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(CNIBINDIR) \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(O)/netd $(DESTDIR)$(SBINDIR)/netd
+	install -m 0755 $(O)/netdctl $(DESTDIR)$(BINDIR)/netdctl
+	$(if $(CNI_SRCS),install -m 0755 $(O)/task-eni $(DESTDIR)$(CNIBINDIR)/task-eni)
+	$(if $(RUNTIME_SRCS),install -m 0755 $(O)/taskvm $(DESTDIR)$(BINDIR)/taskvm)
+	install -m 0644 netd/netd.service $(DESTDIR)$(UNITDIR)/netd.service
+	for m in $(MANPAGES); do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/$$(basename $$m); done
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/netd $(DESTDIR)$(BINDIR)/netdctl $(DESTDIR)$(CNIBINDIR)/task-eni \
+		$(DESTDIR)$(BINDIR)/taskvm $(DESTDIR)$(UNITDIR)/netd.service
+	for m in $(MANPAGES); do rm -f $(DESTDIR)$(MANDIR)/man8/$$(basename $$m); done
+
+# --- hygiene -------------------------------------------------------------------------------
+
+FORMAT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+
+format:
+	clang-format -i $(FORMAT_SRCS)
+
+lint:
+	clang-format --dry-run --Werror $(FORMAT_SRCS)
+	cppcheck -q --error-exitcode=1 --enable=warning,portability --inline-suppr \
+		-D_GNU_SOURCE -Ilib $(LIB_SRCS) $(NETD_SRCS) $(NETDCTL_SRCS) $(CNI_SRCS) $(RUNTIME_SRCS)
+
+clean:
+	rm -rf $(O)
+
+help:
+	@echo 'Targets:'
+	@echo '  all        build netd, netdctl$(if $(CNI_SRCS),$(comma) task-eni)$(if $(RUNTIME_SRCS),$(comma) taskvm) (default)'
+	@echo '  check      install missing packages, build, run unit (also ASan+UBSan) and integration tests'
+	@echo '  demo       install missing packages, build, run the demo in a test VPC of namespaces'
+	@echo '  bench      run the benchmarks under bench/ (not part of check)'
+	@echo '  deps       apt-get install the Debian packages that are missing'
+	@echo '  install    install into $$(DESTDIR)$$(PREFIX) (binaries, CNI plugin, man pages, unit)'
+	@echo '  format     clang-format every C file; lint: check format, run cppcheck'
+	@echo '  clean      remove $(O)/'
+	@echo 'Variables:'
+	@echo '  O=$(O)  V=1 (verbose)  WERROR=1  CC=$(CC)  CLANG=$(CLANG)  BPFTOOL=$(BPFTOOL)'
+	@echo '  PREFIX=$(PREFIX)  DESTDIR=  CNIBINDIR=$(CNIBINDIR)'
+
+comma := ,
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

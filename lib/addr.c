@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "addr.h"
+#include "util.h"
+
+size_t addr_family_len(int family)
+{
+	return family == AF_INET6 ? 16 : 4;
+}
+
+int addr_ip_parse(const char *s, int family, struct in_prefix *ret)
+{
+	struct in_prefix p = {};
+
+	if (!s || !*s || strlen(s) >= INET6_ADDRSTRLEN)
+		return -EINVAL;
+	if ((family == 0 || family == AF_INET) && inet_pton(AF_INET, s, &p.u.v4) == 1) {
+		p.family = AF_INET;
+		p.len = 32;
+	} else if ((family == 0 || family == AF_INET6) && inet_pton(AF_INET6, s, &p.u.v6) == 1) {
+		p.family = AF_INET6;
+		p.len = 128;
+	} else {
+		return -EINVAL;
+	}
+	*ret = p;
+	return 0;
+}
+
+int addr_prefix_parse(const char *s, struct in_prefix *ret)
+{
+	char buf[INET6_ADDRSTRLEN];
+	const char *slash;
+	struct in_prefix p;
+	unsigned long n;
+	char *end;
+	size_t alen;
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	slash = strchr(s, '/');
+	if (!slash)
+		return -EINVAL;
+	alen = (size_t)(slash - s);
+	if (alen == 0 || alen >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, alen);
+	buf[alen] = '\0';
+	r = addr_ip_parse(buf, 0, &p);
+	if (r < 0)
+		return r;
+	if (slash[1] < '0' || slash[1] > '9' || strlen(slash + 1) > 3)
+		return -EINVAL;
+	errno = 0;
+	n = strtoul(slash + 1, &end, 10);
+	if (errno || *end || n > (p.family == AF_INET ? 32U : 128U))
+		return -EINVAL;
+	p.len = (uint8_t)n;
+	*ret = p;
+	return 0;
+}
+
+int addr_prefix_parse_any(const char *s, struct in_prefix *ret)
+{
+	if (s && strchr(s, '/'))
+		return addr_prefix_parse(s, ret);
+	return addr_ip_parse(s, 0, ret);
+}
+
+const char *addr_ip_format(const struct in_prefix *p, char *buf, size_t size)
+{
+	if (!inet_ntop(p->family, p->u.bytes, buf, (socklen_t)size))
+		snprintf(buf, size, "?");
+	return buf;
+}
+
+const char *addr_prefix_format(const struct in_prefix *p, char *buf, size_t size)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	snprintf(buf, size, "%s/%u", addr_ip_format(p, a, sizeof(a)), p->len);
+	return buf;
+}
+
+static bool bits_equal(const uint8_t *a, const uint8_t *b, unsigned int bits)
+{
+	unsigned int bytes = bits / 8, rem = bits % 8;
+
+	if (memcmp(a, b, bytes) != 0)
+		return false;
+	if (rem) {
+		uint8_t mask = (uint8_t)(0xff << (8 - rem));
+
+		return (a[bytes] & mask) == (b[bytes] & mask);
+	}
+	return true;
+}
+
+bool addr_prefix_contains(const struct in_prefix *net, const struct in_prefix *ip)
+{
+	if (net->family != ip->family)
+		return false;
+	return bits_equal(net->u.bytes, ip->u.bytes, net->len);
+}
+
+void addr_prefix_mask(struct in_prefix *p)
+{
+	size_t n = addr_family_len(p->family);
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned int bit = (unsigned int)i * 8;
+
+		if (bit >= p->len)
+			p->u.bytes[i] = 0;
+		else if (bit + 8 > p->len)
+			p->u.bytes[i] &= (uint8_t)(0xff << (8 - (p->len - bit)));
+	}
+}
+
+bool addr_prefix_equal(const struct in_prefix *a, const struct in_prefix *b)
+{
+	return a->family == b->family && a->len == b->len &&
+	       memcmp(a->u.bytes, b->u.bytes, addr_family_len(a->family)) == 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int addr_mac_parse(const char *s, uint8_t ret[ADDR_MAC_LEN])
+{
+	uint8_t mac[ADDR_MAC_LEN];
+	char sep = 0;
+
+	if (!s || strlen(s) != 17)
+		return -EINVAL;
+	for (int i = 0; i < ADDR_MAC_LEN; i++) {
+		int hi = hexval(s[i * 3]), lo = hexval(s[i * 3 + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+		if (i < ADDR_MAC_LEN - 1) {
+			char c = s[i * 3 + 2];
+
+			if (c != ':' && c != '-')
+				return -EINVAL;
+			if (sep && c != sep)
+				return -EINVAL;
+			sep = c;
+		}
+	}
+	memcpy(ret, mac, ADDR_MAC_LEN);
+	return 0;
+}
+
+const char *addr_mac_format(const uint8_t mac[ADDR_MAC_LEN], char buf[ADDR_MAC_STRLEN])
+{
+	snprintf(buf, ADDR_MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
+		 mac[3], mac[4], mac[5]);
+	return buf;
+}
+
+bool addr_mac_is_unicast(const uint8_t mac[ADDR_MAC_LEN])
+{
+	static const uint8_t zero[ADDR_MAC_LEN];
+
+	return !(mac[0] & 1) && memcmp(mac, zero, ADDR_MAC_LEN) != 0;
+}

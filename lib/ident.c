@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <ctype.h>
+#include <net/if.h>
+#include <string.h>
+
+#include "ident.h"
+#include "util.h"
+
+static bool is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+bool ident_task_id_valid(const char *id)
+{
+	size_t n;
+
+	if (!id)
+		return false;
+	n = strlen(id);
+	if (n == 0 || n > IDENT_TASK_ID_MAX || !is_alnum(id[0]))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!is_alnum(id[i]) && id[i] != '_' && id[i] != '.' && id[i] != '-')
+			return false;
+	return true;
+}
+
+bool ident_ifname_valid(const char *name)
+{
+	size_t n;
+
+	if (!name)
+		return false;
+	n = strlen(name);
+	if (n == 0 || n >= IFNAMSIZ || streq(name, ".") || streq(name, ".."))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (c == '/' || c == ':' || isspace(c) || c < 0x21 || c > 0x7e)
+			return false;
+	}
+	return true;
+}

@@ -1,0 +1,768 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <fcntl.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <netlink/cache.h>
+#include <netlink/errno.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/nexthop.h>
+#include <netlink/route/route.h>
+#include <netlink/route/rtnl.h>
+#include <netlink/socket.h>
+#include <sys/socket.h>
+
+#include "netlink.h"
+#include "netns.h"
+#include "util.h"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+struct netlink {
+	struct nl_sock *sk;
+	int last_errno;	 /* the kernel's errno from the last NLMSG_ERROR, positive */
+	char extack[256];
+	/* monitor dispatch */
+	netlink_monitor_fn monitor_fn;
+	void *monitor_data;
+};
+
+int netlink_nle_to_errno(int nle)
+{
+	if (nle < 0)
+		nle = -nle;
+	switch (nle) {
+	case NLE_SUCCESS:
+		return 0;
+	case NLE_INTR:
+		return -EINTR;
+	case NLE_BAD_SOCK:
+		return -EBADF;
+	case NLE_AGAIN:
+		return -EAGAIN;
+	case NLE_NOMEM:
+		return -ENOMEM;
+	case NLE_EXIST:
+		return -EEXIST;
+	case NLE_INVAL:
+		return -EINVAL;
+	case NLE_RANGE:
+		return -ERANGE;
+	case NLE_MSGSIZE:
+	case NLE_MSG_TRUNC:
+	case NLE_MSG_OVERFLOW:
+		return -EMSGSIZE;
+	case NLE_OPNOTSUPP:
+	case NLE_SRCRT_NOSUPPORT:
+	case NLE_MSGTYPE_NOSUPPORT:
+		return -EOPNOTSUPP;
+	case NLE_AF_NOSUPPORT:
+	case NLE_AF_MISMATCH:
+		return -EAFNOSUPPORT;
+	case NLE_OBJ_NOTFOUND:
+		return -ENOENT;
+	case NLE_NOATTR:
+	case NLE_MISSING_ATTR:
+		return -ENODATA;
+	case NLE_SEQ_MISMATCH:
+	case NLE_MSG_TOOSHORT:
+	case NLE_PARSE_ERR:
+	case NLE_PROTO_MISMATCH:
+		return -EPROTO;
+	case NLE_NOADDR:
+		return -EADDRNOTAVAIL;
+	case NLE_BUSY:
+		return -EBUSY;
+	case NLE_NOACCESS:
+		return -EACCES;
+	case NLE_PERM:
+	case NLE_IMMUTABLE:
+		return -EPERM;
+	case NLE_NODEV:
+		return -ENODEV;
+	case NLE_DUMP_INTR:
+		return -EINTR;
+	default:
+		return -EIO;
+	}
+}
+
+/* Turn a libnl result into -errno, preferring the kernel's own errno. */
+static int nl_result(struct netlink *nl, int nle)
+{
+	int err = nl->last_errno;
+
+	nl->last_errno = 0;
+	if (nle >= 0)
+		return nle;
+	if (err > 0)
+		return -err;
+	return netlink_nle_to_errno(nle);
+}
+
+static void nl_request_begin(struct netlink *nl)
+{
+	nl->last_errno = 0;
+	nl->extack[0] = '\0';
+}
+
+/* Record the kernel's errno and extended ack before libnl maps them away. */
+static int nl_error_cb(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
+{
+	struct netlink *nl = arg;
+	struct nlmsghdr *nlh = (struct nlmsghdr *)((char *)e - NLMSG_HDRLEN);
+
+	nl->last_errno = e->error < 0 ? -e->error : e->error;
+	nl->extack[0] = '\0';
+	if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
+		/* With NETLINK_CAP_ACK the request is not echoed: TLVs follow nlmsgerr. */
+		size_t off = NLMSG_HDRLEN + sizeof(*e);
+		const char *tlvs = (const char *)nlh;
+
+		if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+			off += e->msg.nlmsg_len - NLMSG_HDRLEN;
+		while (off + sizeof(struct nlattr) <= nlh->nlmsg_len) {
+			const struct nlattr *a = (const struct nlattr *)(tlvs + off);
+
+			if (a->nla_len < sizeof(*a) || off + a->nla_len > nlh->nlmsg_len)
+				break;
+			if ((a->nla_type & NLA_TYPE_MASK) == NLMSGERR_ATTR_MSG) {
+				size_t n = a->nla_len - sizeof(*a);
+
+				if (n >= sizeof(nl->extack))
+					n = sizeof(nl->extack) - 1;
+				memcpy(nl->extack, (const char *)(a + 1), n);
+				nl->extack[n] = '\0';
+				break;
+			}
+			off += NLA_ALIGN(a->nla_len);
+		}
+	}
+	return NL_STOP;
+}
+
+static int netlink_alloc(int netns_fd, bool monitor, struct netlink **ret)
+{
+	struct netlink *nl;
+	struct nl_cb *cb;
+	int saved = -1, one = 1, r;
+
+	nl = calloc(1, sizeof(*nl));
+	if (!nl)
+		return -ENOMEM;
+	nl->sk = nl_socket_alloc();
+	if (!nl->sk) {
+		free(nl);
+		return -ENOMEM;
+	}
+	if (monitor)
+		nl_socket_disable_seq_check(nl->sk);
+
+	if (netns_fd >= 0) {
+		r = netns_enter(netns_fd, &saved);
+		if (r < 0)
+			goto out_free;
+	}
+	r = netlink_nle_to_errno(nl_connect(nl->sk, NETLINK_ROUTE));
+	if (netns_fd >= 0) {
+		int q = netns_restore(saved);
+
+		if (q < 0 && r == 0)
+			r = q;
+	}
+	if (r < 0)
+		goto out_free;
+
+	/* libnl's sockets are not close-on-exec by default. */
+	r = RET_NERRNO(fcntl(nl_socket_get_fd(nl->sk), F_SETFD, FD_CLOEXEC));
+	if (r < 0)
+		goto out_free;
+	(void)setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_EXT_ACK, &one,
+			 sizeof(one));
+	(void)setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_CAP_ACK, &one,
+			 sizeof(one));
+
+	cb = nl_socket_get_cb(nl->sk);
+	nl_cb_err(cb, NL_CB_CUSTOM, nl_error_cb, nl);
+	nl_cb_put(cb);
+
+	if (monitor) {
+		r = netlink_nle_to_errno(nl_socket_add_membership(nl->sk, RTNLGRP_LINK));
+		if (r < 0)
+			goto out_free;
+		r = netlink_nle_to_errno(nl_socket_set_nonblocking(nl->sk));
+		if (r < 0)
+			goto out_free;
+		(void)nl_socket_set_buffer_size(nl->sk, 4 * 1024 * 1024, 0);
+	}
+	*ret = nl;
+	return 0;
+
+out_free:
+	nl_socket_free(nl->sk);
+	free(nl);
+	return r;
+}
+
+int netlink_open(int netns_fd, struct netlink **ret)
+{
+	return netlink_alloc(netns_fd, false, ret);
+}
+
+int netlink_monitor_open(int netns_fd, struct netlink **ret)
+{
+	return netlink_alloc(netns_fd, true, ret);
+}
+
+struct netlink *netlink_free(struct netlink *nl)
+{
+	if (!nl)
+		return NULL;
+	nl_socket_free(nl->sk);
+	free(nl);
+	return NULL;
+}
+
+int netlink_fd(struct netlink *nl)
+{
+	return nl_socket_get_fd(nl->sk);
+}
+
+const char *netlink_extack(struct netlink *nl)
+{
+	return nl->extack;
+}
+
+static void link_info_from(struct rtnl_link *l, struct link_info *ret)
+{
+	struct nl_addr *a;
+	const char *s;
+
+	*ret = (struct link_info){};
+	ret->ifindex = rtnl_link_get_ifindex(l);
+	s = rtnl_link_get_name(l);
+	if (s)
+		strscpy(ret->ifname, s, sizeof(ret->ifname));
+	s = rtnl_link_get_type(l);
+	if (s)
+		strscpy(ret->kind, s, sizeof(ret->kind));
+	a = rtnl_link_get_addr(l);
+	if (a && nl_addr_get_len(a) == ADDR_MAC_LEN) {
+		memcpy(ret->mac, nl_addr_get_binary_addr(a), ADDR_MAC_LEN);
+		ret->has_mac = true;
+	}
+	ret->mtu = rtnl_link_get_mtu(l);
+	ret->flags = rtnl_link_get_flags(l);
+	ret->operstate = rtnl_link_get_operstate(l);
+	ret->stats.rx_bytes = rtnl_link_get_stat(l, RTNL_LINK_RX_BYTES);
+	ret->stats.rx_packets = rtnl_link_get_stat(l, RTNL_LINK_RX_PACKETS);
+	ret->stats.rx_errors = rtnl_link_get_stat(l, RTNL_LINK_RX_ERRORS);
+	ret->stats.rx_dropped = rtnl_link_get_stat(l, RTNL_LINK_RX_DROPPED);
+	ret->stats.tx_bytes = rtnl_link_get_stat(l, RTNL_LINK_TX_BYTES);
+	ret->stats.tx_packets = rtnl_link_get_stat(l, RTNL_LINK_TX_PACKETS);
+	ret->stats.tx_errors = rtnl_link_get_stat(l, RTNL_LINK_TX_ERRORS);
+	ret->stats.tx_dropped = rtnl_link_get_stat(l, RTNL_LINK_TX_DROPPED);
+}
+
+struct monitor_ctx {
+	struct netlink *nl;
+};
+
+static void monitor_parse_cb(struct nl_object *obj, void *arg)
+{
+	struct netlink *nl = arg;
+	struct link_info li;
+
+	if (!streq(nl_object_get_type(obj), "route/link"))
+		return;
+	link_info_from((struct rtnl_link *)obj, &li);
+	nl->monitor_fn(&li, nl_object_get_msgtype(obj) == RTM_DELLINK, nl->monitor_data);
+}
+
+static int monitor_valid_cb(struct nl_msg *msg, void *arg)
+{
+	nl_msg_parse(msg, monitor_parse_cb, arg);
+	return NL_OK;
+}
+
+int netlink_monitor_dispatch(struct netlink *nl, netlink_monitor_fn fn, void *data)
+{
+	struct nl_cb *cb;
+	int r;
+
+	nl->monitor_fn = fn;
+	nl->monitor_data = data;
+	cb = nl_cb_clone(nl_socket_get_cb(nl->sk));
+	if (!cb)
+		return -ENOMEM;
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, monitor_valid_cb, nl);
+	for (;;) {
+		r = nl_recvmsgs(nl->sk, cb);
+		if (r < 0)
+			break;
+	}
+	nl_cb_put(cb);
+	r = nl_result(nl, r);
+	if (r == -EAGAIN || r == -EWOULDBLOCK)
+		return 0;
+	/* libnl maps ENOBUFS (overrun) to NLE_NOMEM; say what happened. */
+	if (r == -ENOMEM)
+		return -ENOBUFS;
+	return r;
+}
+
+int netlink_link_get(struct netlink *nl, int ifindex, const char *ifname, struct link_info *ret)
+{
+	struct rtnl_link *l = NULL;
+	int r;
+
+	nl_request_begin(nl);
+	r = nl_result(nl, rtnl_link_get_kernel(nl->sk, ifindex, ifname, &l));
+	if (r < 0)
+		return r == -ENOENT ? -ENODEV : r;
+	link_info_from(l, ret);
+	rtnl_link_put(l);
+	return 0;
+}
+
+struct foreach_ctx {
+	netlink_link_fn link_fn;
+	netlink_addr_fn addr_fn;
+	netlink_route_fn route_fn;
+	void *data;
+	int ifindex;
+	int r;
+};
+
+static void link_foreach_cb(struct nl_object *obj, void *arg)
+{
+	struct foreach_ctx *c = arg;
+	struct link_info li;
+
+	if (c->r)
+		return;
+	link_info_from((struct rtnl_link *)obj, &li);
+	c->r = c->link_fn(&li, c->data);
+}
+
+int netlink_link_foreach(struct netlink *nl, netlink_link_fn fn, void *data)
+{
+	struct foreach_ctx c = { .link_fn = fn, .data = data };
+	struct nl_cache *cache = NULL;
+	int r;
+
+	nl_request_begin(nl);
+	r = nl_result(nl, rtnl_link_alloc_cache(nl->sk, AF_UNSPEC, &cache));
+	if (r < 0)
+		return r;
+	nl_cache_foreach(cache, link_foreach_cb, &c);
+	nl_cache_free(cache);
+	return c.r;
+}
+
+struct find_mac_ctx {
+	const uint8_t *mac;
+	struct link_info *ret;
+};
+
+static int find_mac_cb(const struct link_info *link, void *data)
+{
+	struct find_mac_ctx *c = data;
+
+	if (!link->has_mac || memcmp(link->mac, c->mac, ADDR_MAC_LEN) != 0)
+		return 0;
+	*c->ret = *link;
+	return 1;
+}
+
+int netlink_link_find_mac(struct netlink *nl, const uint8_t mac[ADDR_MAC_LEN],
+			  struct link_info *ret)
+{
+	struct find_mac_ctx c = { .mac = mac, .ret = ret };
+	int r;
+
+	r = netlink_link_foreach(nl, find_mac_cb, &c);
+	if (r < 0)
+		return r;
+	return r == 1 ? 0 : -ENODEV;
+}
+
+/* Apply the changes in `changes` to link ifindex. */
+static int link_change(struct netlink *nl, int ifindex, struct rtnl_link *changes)
+{
+	struct rtnl_link *orig;
+	int r;
+
+	orig = rtnl_link_alloc();
+	if (!orig)
+		return -ENOMEM;
+	rtnl_link_set_ifindex(orig, ifindex);
+	nl_request_begin(nl);
+	r = nl_result(nl, rtnl_link_change(nl->sk, orig, changes, 0));
+	rtnl_link_put(orig);
+	return r;
+}
+
+int netlink_link_move(struct netlink *nl, int ifindex, int target_netns_fd, const char *newname)
+{
+	struct rtnl_link *ch;
+	int r;
+
+	ch = rtnl_link_alloc();
+	if (!ch)
+		return -ENOMEM;
+	rtnl_link_set_ns_fd(ch, target_netns_fd);
+	if (newname)
+		rtnl_link_set_name(ch, newname);
+	r = link_change(nl, ifindex, ch);
+	rtnl_link_put(ch);
+	return r;
+}
+
+int netlink_link_set_name(struct netlink *nl, int ifindex, const char *name)
+{
+	struct rtnl_link *ch;
+	int r;
+
+	ch = rtnl_link_alloc();
+	if (!ch)
+		return -ENOMEM;
+	rtnl_link_set_name(ch, name);
+	r = link_change(nl, ifindex, ch);
+	rtnl_link_put(ch);
+	return r;
+}
+
+int netlink_link_set_mtu(struct netlink *nl, int ifindex, unsigned int mtu)
+{
+	struct rtnl_link *ch;
+	int r;
+
+	ch = rtnl_link_alloc();
+	if (!ch)
+		return -ENOMEM;
+	rtnl_link_set_mtu(ch, mtu);
+	r = link_change(nl, ifindex, ch);
+	rtnl_link_put(ch);
+	return r;
+}
+
+int netlink_link_set_up(struct netlink *nl, int ifindex, bool up)
+{
+	struct rtnl_link *ch;
+	int r;
+
+	ch = rtnl_link_alloc();
+	if (!ch)
+		return -ENOMEM;
+	if (up)
+		rtnl_link_set_flags(ch, IFF_UP);
+	else
+		rtnl_link_unset_flags(ch, IFF_UP);
+	r = link_change(nl, ifindex, ch);
+	rtnl_link_put(ch);
+	return r;
+}
+
+int netlink_link_delete(struct netlink *nl, int ifindex)
+{
+	struct rtnl_link *l;
+	int r;
+
+	l = rtnl_link_alloc();
+	if (!l)
+		return -ENOMEM;
+	rtnl_link_set_ifindex(l, ifindex);
+	nl_request_begin(nl);
+	r = nl_result(nl, rtnl_link_delete(nl->sk, l));
+	rtnl_link_put(l);
+	return r;
+}
+
+static struct nl_addr *nladdr_from(const struct in_prefix *p)
+{
+	struct nl_addr *a;
+
+	a = nl_addr_build(p->family, p->u.bytes, addr_family_len(p->family));
+	if (a)
+		nl_addr_set_prefixlen(a, p->len);
+	return a;
+}
+
+static void prefix_from_nladdr(struct nl_addr *a, int family, struct in_prefix *ret)
+{
+	*ret = (struct in_prefix){ .family = family };
+	if (!a)
+		return;
+	if (nl_addr_get_len(a) == addr_family_len(family))
+		memcpy(ret->u.bytes, nl_addr_get_binary_addr(a), addr_family_len(family));
+	ret->len = (uint8_t)nl_addr_get_prefixlen(a);
+}
+
+static int addr_change(struct netlink *nl, int ifindex, const struct in_prefix *p, bool add,
+		       bool nodad)
+{
+	struct rtnl_addr *a;
+	struct nl_addr *local;
+	int r;
+
+	a = rtnl_addr_alloc();
+	if (!a)
+		return -ENOMEM;
+	local = nladdr_from(p);
+	if (!local) {
+		rtnl_addr_put(a);
+		return -ENOMEM;
+	}
+	rtnl_addr_set_ifindex(a, ifindex);
+	rtnl_addr_set_family(a, p->family);
+	r = rtnl_addr_set_local(a, local);
+	nl_addr_put(local);
+	if (r < 0) {
+		rtnl_addr_put(a);
+		return netlink_nle_to_errno(r);
+	}
+	rtnl_addr_set_prefixlen(a, p->len);
+	if (nodad && p->family == AF_INET6)
+		rtnl_addr_set_flags(a, IFA_F_NODAD);
+	nl_request_begin(nl);
+	if (add)
+		r = nl_result(nl, rtnl_addr_add(nl->sk, a, NLM_F_EXCL));
+	else
+		r = nl_result(nl, rtnl_addr_delete(nl->sk, a, 0));
+	rtnl_addr_put(a);
+	return r;
+}
+
+int netlink_addr_add(struct netlink *nl, int ifindex, const struct in_prefix *addr, bool nodad)
+{
+	return addr_change(nl, ifindex, addr, true, nodad);
+}
+
+int netlink_addr_del(struct netlink *nl, int ifindex, const struct in_prefix *addr)
+{
+	return addr_change(nl, ifindex, addr, false, false);
+}
+
+static void addr_foreach_cb(struct nl_object *obj, void *arg)
+{
+	struct rtnl_addr *a = (struct rtnl_addr *)obj;
+	struct foreach_ctx *c = arg;
+	struct in_prefix p;
+
+	if (c->r)
+		return;
+	if (c->ifindex && rtnl_addr_get_ifindex(a) != c->ifindex)
+		return;
+	if (rtnl_addr_get_family(a) != AF_INET && rtnl_addr_get_family(a) != AF_INET6)
+		return;
+	prefix_from_nladdr(rtnl_addr_get_local(a), rtnl_addr_get_family(a), &p);
+	p.len = (uint8_t)rtnl_addr_get_prefixlen(a);
+	c->r = c->addr_fn(rtnl_addr_get_ifindex(a), &p, rtnl_addr_get_flags(a), c->data);
+}
+
+int netlink_addr_foreach(struct netlink *nl, int ifindex, netlink_addr_fn fn, void *data)
+{
+	struct foreach_ctx c = { .addr_fn = fn, .data = data, .ifindex = ifindex };
+	struct nl_cache *cache = NULL;
+	int r;
+
+	nl_request_begin(nl);
+	r = nl_result(nl, rtnl_addr_alloc_cache(nl->sk, &cache));
+	if (r < 0)
+		return r;
+	nl_cache_foreach(cache, addr_foreach_cb, &c);
+	nl_cache_free(cache);
+	return c.r;
+}
+
+static struct rtnl_route *route_build(const struct route_spec *rs)
+{
+	struct rtnl_route *rt;
+	struct nl_addr *dst;
+
+	rt = rtnl_route_alloc();
+	if (!rt)
+		return NULL;
+	dst = nladdr_from(&rs->dst);
+	if (!dst) {
+		rtnl_route_put(rt);
+		return NULL;
+	}
+	rtnl_route_set_family(rt, (uint8_t)rs->dst.family);
+	rtnl_route_set_dst(rt, dst);
+	nl_addr_put(dst);
+	rtnl_route_set_table(rt, rs->table ?: RT_TABLE_MAIN);
+	rtnl_route_set_type(rt, rs->type ?: RTN_UNICAST);
+	rtnl_route_set_scope(rt, rs->scope);
+	rtnl_route_set_protocol(rt, rs->protocol ?: RTPROT_STATIC);
+	if (rs->priority)
+		rtnl_route_set_priority(rt, rs->priority);
+	if (rs->mtu)
+		rtnl_route_set_metric(rt, RTAX_MTU, rs->mtu);
+	if (rs->advmss)
+		rtnl_route_set_metric(rt, RTAX_ADVMSS, rs->advmss);
+	if (rs->ifindex || rs->gw.family) {
+		struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+
+		if (!nh) {
+			rtnl_route_put(rt);
+			return NULL;
+		}
+		if (rs->ifindex)
+			rtnl_route_nh_set_ifindex(nh, rs->ifindex);
+		if (rs->gw.family) {
+			struct in_prefix gw = rs->gw;
+			struct nl_addr *g;
+
+			gw.len = (uint8_t)(addr_family_len(gw.family) * 8);
+			g = nladdr_from(&gw);
+			if (!g) {
+				rtnl_route_nh_free(nh);
+				rtnl_route_put(rt);
+				return NULL;
+			}
+			rtnl_route_nh_set_gateway(nh, g);
+			nl_addr_put(g);
+		}
+		if (rs->onlink)
+			rtnl_route_nh_set_flags(nh, RTNH_F_ONLINK);
+		rtnl_route_add_nexthop(rt, nh);
+	}
+	return rt;
+}
+
+int netlink_route_add(struct netlink *nl, const struct route_spec *route)
+{
+	struct rtnl_route *rt;
+	int r;
+
+	rt = route_build(route);
+	if (!rt)
+		return -ENOMEM;
+	nl_request_begin(nl);
+	r = nl_result(nl, rtnl_route_add(nl->sk, rt, NLM_F_EXCL));
+	rtnl_route_put(rt);
+	return r;
+}
+
+int netlink_route_del(struct netlink *nl, const struct route_spec *route)
+{
+	struct rtnl_route *rt;
+	int r;
+
+	rt = route_build(route);
+	if (!rt)
+		return -ENOMEM;
+	nl_request_begin(nl);
+	r = nl_result(nl, rtnl_route_delete(nl->sk, rt, 0));
+	rtnl_route_put(rt);
+	return r;
+}
+
+static void route_foreach_cb(struct nl_object *obj, void *arg)
+{
+	struct rtnl_route *rt = (struct rtnl_route *)obj;
+	struct foreach_ctx *c = arg;
+	struct route_spec rs = {};
+	int family = rtnl_route_get_family(rt);
+	uint32_t v;
+
+	if (c->r)
+		return;
+	prefix_from_nladdr(rtnl_route_get_dst(rt), family, &rs.dst);
+	rs.type = rtnl_route_get_type(rt);
+	rs.scope = rtnl_route_get_scope(rt);
+	rs.protocol = rtnl_route_get_protocol(rt);
+	rs.table = rtnl_route_get_table(rt);
+	rs.priority = rtnl_route_get_priority(rt);
+	if (rtnl_route_get_metric(rt, RTAX_MTU, &v) == 0)
+		rs.mtu = v;
+	if (rtnl_route_get_metric(rt, RTAX_ADVMSS, &v) == 0)
+		rs.advmss = v;
+	if (rtnl_route_get_nnexthops(rt) > 0) {
+		struct rtnl_nexthop *nh = rtnl_route_nexthop_n(rt, 0);
+		struct nl_addr *g = rtnl_route_nh_get_gateway(nh);
+
+		rs.ifindex = rtnl_route_nh_get_ifindex(nh);
+		if (g && nl_addr_get_len(g) > 0) {
+			prefix_from_nladdr(g, nl_addr_get_family(g), &rs.gw);
+			rs.gw.len = (uint8_t)(addr_family_len(rs.gw.family) * 8);
+		}
+		rs.onlink = rtnl_route_nh_get_flags(nh) & RTNH_F_ONLINK;
+	}
+	c->r = c->route_fn(&rs, c->data);
+}
+
+int netlink_route_foreach(struct netlink *nl, int family, netlink_route_fn fn, void *data)
+{
+	struct foreach_ctx c = { .route_fn = fn, .data = data };
+	struct nl_cache *cache = NULL;
+	int r;
+
+	nl_request_begin(nl);
+	r = nl_result(nl, rtnl_route_alloc_cache(nl->sk, family, 0, &cache));
+	if (r < 0)
+		return r;
+	nl_cache_foreach(cache, route_foreach_cb, &c);
+	nl_cache_free(cache);
+	return c.r;
+}
+
+bool netlink_route_equal(const struct route_spec *want, const struct route_spec *have)
+{
+	if (!addr_prefix_equal(&want->dst, &have->dst))
+		return false;
+	if ((want->table ?: RT_TABLE_MAIN) != have->table)
+		return false;
+	if ((want->type ?: RTN_UNICAST) != have->type)
+		return false;
+	if (want->gw.family != have->gw.family)
+		return false;
+	if (want->gw.family &&
+	    memcmp(want->gw.u.bytes, have->gw.u.bytes, addr_family_len(want->gw.family)) != 0)
+		return false;
+	if (want->ifindex && want->ifindex != have->ifindex)
+		return false;
+	if (want->priority && want->priority != have->priority)
+		return false;
+	if (want->mtu != have->mtu || want->advmss != have->advmss)
+		return false;
+	return true;
+}
+
+const char *netlink_route_format(const struct route_spec *rs, char *buf, size_t size)
+{
+	char dst[ADDR_PREFIX_STRLEN], gw[INET6_ADDRSTRLEN];
+	const char *type = "";
+	size_t n;
+
+	if (rs->type == RTN_UNREACHABLE)
+		type = "unreachable ";
+	else if (rs->type == RTN_BLACKHOLE)
+		type = "blackhole ";
+	else if (rs->type == RTN_PROHIBIT)
+		type = "prohibit ";
+	if (rs->dst.len == 0)
+		snprintf(dst, sizeof(dst), "default");
+	else
+		addr_prefix_format(&rs->dst, dst, sizeof(dst));
+	n = (size_t)snprintf(buf, size, "%s%s", type, dst);
+	if (rs->gw.family && n < size)
+		n += (size_t)snprintf(buf + n, size - n, " via %s",
+				      addr_ip_format(&rs->gw, gw, sizeof(gw)));
+	if (rs->table && rs->table != RT_TABLE_MAIN && n < size)
+		n += (size_t)snprintf(buf + n, size - n, " table %u", rs->table);
+	if (rs->priority && n < size)
+		n += (size_t)snprintf(buf + n, size - n, " metric %u", rs->priority);
+	if (rs->mtu && n < size)
+		n += (size_t)snprintf(buf + n, size - n, " mtu %u", rs->mtu);
+	if (rs->advmss && n < size)
+		snprintf(buf + n, size - n, " advmss %u", rs->advmss);
+	return buf;
+}

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * rtnetlink through libnl-route-3: links, addresses, routes and link statistics, in any network
+ * namespace. The only module that talks libnl; every call returns 0/-errno (the kernel's errno
+ * when it sent one, not libnl's NLE codes) and keeps the kernel's extended-ack text.
+ */
+#ifndef TP_NETLINK_H
+#define TP_NETLINK_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+struct netlink;
+
+/* What we read of a link. */
+struct link_info {
+	int ifindex;
+	char ifname[IFNAMSIZ];
+	char kind[16]; /* rtnl kind ("veth", "bridge"), empty for a device without one */
+	uint8_t mac[ADDR_MAC_LEN];
+	bool has_mac;
+	unsigned int mtu;
+	unsigned int flags; /* IFF_* */
+	uint8_t operstate;
+	struct {
+		uint64_t rx_bytes, rx_packets, rx_errors, rx_dropped;
+		uint64_t tx_bytes, tx_packets, tx_errors, tx_dropped;
+	} stats;
+};
+
+/* A route as we add, delete and compare it. */
+struct route_spec {
+	struct in_prefix dst;
+	struct in_prefix gw; /* family 0: no gateway */
+	int ifindex;	     /* 0: none (e.g. unreachable) */
+	uint8_t type;	     /* RTN_UNICAST, RTN_UNREACHABLE, RTN_BLACKHOLE... */
+	uint8_t scope;	     /* RT_SCOPE_* */
+	uint8_t protocol;    /* RTPROT_*; 0 means RTPROT_STATIC when adding */
+	uint32_t table;	     /* 0 means RT_TABLE_MAIN */
+	uint32_t priority;
+	uint32_t mtu, advmss; /* route metrics, 0: unset */
+	bool onlink;
+};
+
+typedef int (*netlink_link_fn)(const struct link_info *link, void *data);
+typedef int (*netlink_addr_fn)(int ifindex, const struct in_prefix *addr, uint32_t flags,
+			       void *data);
+typedef int (*netlink_route_fn)(const struct route_spec *route, void *data);
+/* Link events from a monitor: removed is true for RTM_DELLINK. */
+typedef void (*netlink_monitor_fn)(const struct link_info *link, bool removed, void *data);
+
+/* Open an rtnetlink socket in the namespace netns_fd (-1: the caller's). */
+int netlink_open(int netns_fd, struct netlink **ret);
+/* Open a non-blocking socket subscribed to link events in netns_fd (-1: the caller's). */
+int netlink_monitor_open(int netns_fd, struct netlink **ret);
+/* Close; returns NULL. */
+struct netlink *netlink_free(struct netlink *nl);
+/* The socket fd (for epoll on a monitor). */
+int netlink_fd(struct netlink *nl);
+/* Extended-ack text of the last failed request, or "". */
+const char *netlink_extack(struct netlink *nl);
+/* Read pending monitor messages and call fn for each link event; -ENOBUFS on overrun. */
+int netlink_monitor_dispatch(struct netlink *nl, netlink_monitor_fn fn, void *data);
+
+/* Read one link by index (ifname NULL) or by name (ifindex 0). */
+int netlink_link_get(struct netlink *nl, int ifindex, const char *ifname, struct link_info *ret);
+/* Call fn for every link (stops early when fn returns non-zero, which is returned). */
+int netlink_link_foreach(struct netlink *nl, netlink_link_fn fn, void *data);
+/* Find the link with this MAC: 0 with *ret, -ENODEV if none. */
+int netlink_link_find_mac(struct netlink *nl, const uint8_t mac[ADDR_MAC_LEN],
+			  struct link_info *ret);
+/* Move a link into another namespace and, if newname is set, rename it: one request. */
+int netlink_link_move(struct netlink *nl, int ifindex, int target_netns_fd, const char *newname);
+/* Rename a link (it must be down). */
+int netlink_link_set_name(struct netlink *nl, int ifindex, const char *name);
+/* Set a link's MTU. */
+int netlink_link_set_mtu(struct netlink *nl, int ifindex, unsigned int mtu);
+/* Set a link administratively up or down. */
+int netlink_link_set_up(struct netlink *nl, int ifindex, bool up);
+/* Delete a link. */
+int netlink_link_delete(struct netlink *nl, int ifindex);
+
+/* Add an address; IPv6 addresses can skip duplicate address detection. -EEXIST if present. */
+int netlink_addr_add(struct netlink *nl, int ifindex, const struct in_prefix *addr, bool nodad);
+/* Delete an address. */
+int netlink_addr_del(struct netlink *nl, int ifindex, const struct in_prefix *addr);
+/* Call fn for every address of ifindex (0: of every link). */
+int netlink_addr_foreach(struct netlink *nl, int ifindex, netlink_addr_fn fn, void *data);
+
+/* Add a route (exclusive: -EEXIST if the same route exists). */
+int netlink_route_add(struct netlink *nl, const struct route_spec *route);
+/* Delete a route. */
+int netlink_route_del(struct netlink *nl, const struct route_spec *route);
+/* Call fn for every route of the family (AF_INET, AF_INET6) in every table. */
+int netlink_route_foreach(struct netlink *nl, int family, netlink_route_fn fn, void *data);
+/* Same destination, gateway, type, table, device and metrics? (priority 0 matches any) */
+bool netlink_route_equal(const struct route_spec *want, const struct route_spec *have);
+/* Describe a route as `ip route` would, for messages. */
+const char *netlink_route_format(const struct route_spec *route, char *buf, size_t size);
+
+/* Map a libnl NLE_* code (negative or positive) to -errno. */
+int netlink_nle_to_errno(int nle);
+
+#endif

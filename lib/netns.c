@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+
+#include "netns.h"
+#include "util.h"
+
+#ifndef NSFS_MAGIC
+#define NSFS_MAGIC 0x6e736673
+#endif
+
+int netns_open(const char *path, int *ret_fd)
+{
+	_cleanup_close_ int fd = -1;
+	struct statfs sfs;
+
+	if (!path || path[0] != '/')
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstatfs(fd, &sfs) < 0)
+		return -errno;
+	/* A bind mount of an nsfs file, or /proc/PID/ns/net itself. */
+	if ((unsigned long)sfs.f_type != (unsigned long)NSFS_MAGIC)
+		return -EINVAL;
+	/* An nsfs file of another type (mnt, pid...) is refused by setns(CLONE_NEWNET) later;
+	 * check now so that callers get a clear error before changing anything. */
+	{
+		int saved = -1, r;
+
+		r = netns_enter(fd, &saved);
+		if (r < 0)
+			return r == -EINVAL ? -EINVAL : r;
+		r = netns_restore(saved);
+		if (r < 0)
+			return r;
+	}
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+int netns_get_id(int fd, struct netns_id *ret)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	ret->dev = (uint64_t)st.st_dev;
+	ret->ino = (uint64_t)st.st_ino;
+	return 0;
+}
+
+int netns_open_self(int *ret_fd)
+{
+	int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	*ret_fd = fd;
+	return 0;
+}
+
+bool netns_id_equal(const struct netns_id *a, const struct netns_id *b)
+{
+	return a->dev == b->dev && a->ino == b->ino;
+}
+
+int netns_enter(int fd, int *ret_saved)
+{
+	int saved = -1, r;
+
+	r = netns_open_self(&saved);
+	if (r < 0)
+		return r;
+	if (setns(fd, CLONE_NEWNET) < 0) {
+		r = -errno;
+		close(saved);
+		return r;
+	}
+	*ret_saved = saved;
+	return 0;
+}
+
+int netns_restore(int saved)
+{
+	int r = 0;
+
+	if (saved < 0)
+		return 0;
+	if (setns(saved, CLONE_NEWNET) < 0)
+		r = -errno;
+	close(saved);
+	return r;
+}

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+
+#include "util.h"
+
+int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int write_file_atomic(const char *path, const void *buf, size_t len, unsigned int mode)
+{
+	char tmp[PATH_MAX];
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	r = snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	if (r < 0 || (size_t)r >= sizeof(tmp))
+		return -ENAMETOOLONG;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+
+	r = write_all(fd, buf, len);
+	if (r < 0)
+		goto out_unlink;
+
+	r = RET_NERRNO(close(TAKE_FD(fd)));
+	if (r < 0)
+		goto out_unlink;
+
+	r = RET_NERRNO(rename(tmp, path));
+	if (r < 0)
+		goto out_unlink;
+	return 0;
+
+out_unlink:
+	unlink(tmp);
+	return r;
+}
+
+int read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0, cap = 4096;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+
+	buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+
+	for (;;) {
+		ssize_t n;
+
+		if (len + 1 >= cap) {
+			char *nbuf;
+
+			if (cap >= max)
+				return -EFBIG;
+			cap = MIN(cap * 2, max + 1);
+			nbuf = realloc(buf, cap);
+			if (!nbuf)
+				return -ENOMEM;
+			buf = nbuf;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max)
+			return -EFBIG;
+	}
+	buf[len] = '\0';
+	if (ret_len)
+		*ret_len = len;
+	*ret_buf = TAKE_PTR(buf);
+	return 0;
+}
+
+int mkdir_p(const char *path, unsigned int mode)
+{
+	char buf[PATH_MAX];
+	char *p;
+
+	if (strscpy(buf, path, sizeof(buf)) < 0)
+		return -ENAMETOOLONG;
+
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int format_rfc3339_nsec(uint64_t nsec, char *buf, size_t size)
+{
+	time_t sec = (time_t)(nsec / 1000000000ULL);
+	struct tm tm;
+	int r;
+
+	if (!gmtime_r(&sec, &tm))
+		return -EINVAL;
+	r = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09uZ", tm.tm_year + 1900,
+		     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		     (unsigned int)(nsec % 1000000000ULL));
+	if (r < 0 || (size_t)r >= size)
+		return -ENOSPC;
+	return 0;
+}

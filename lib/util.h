@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Small helpers shared by every component: cleanup attributes, ownership transfer,
+ * errno conversion, string and time helpers.
+ */
+#ifndef TP_UTIL_H
+#define TP_UTIL_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define _cleanup_(f)	__attribute__((__cleanup__(f)))
+#define _unused_	__attribute__((__unused__))
+#define _printf_(a, b)	__attribute__((__format__(printf, a, b)))
+#define _must_check_	__attribute__((__warn_unused_result__))
+#define _pure_		__attribute__((__pure__))
+
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b)	((a) < (b) ? (a) : (b))
+#define MAX(a, b)	((a) > (b) ? (a) : (b))
+
+/* Hand ownership of *p on: returns the value and leaves NULL behind. */
+#define TAKE_PTR(p)                                                                                \
+	({                                                                                         \
+		__typeof__(p) _p = (p);                                                            \
+		(p) = NULL;                                                                        \
+		_p;                                                                                \
+	})
+
+/* Hand ownership of an fd on: returns it and leaves -1 behind. */
+#define TAKE_FD(fd)                                                                                \
+	({                                                                                         \
+		int _fd = (fd);                                                                    \
+		(fd) = -1;                                                                         \
+		_fd;                                                                               \
+	})
+
+/* Convert a libc-style result (-1 and errno) into -errno. */
+#define RET_NERRNO(expr)                                                                           \
+	({                                                                                         \
+		__typeof__(expr) _r = (expr);                                                      \
+		_r < 0 ? -errno : _r;                                                              \
+	})
+
+/* errno for a failed constructor, never 0. */
+static inline int errno_or(int fallback)
+{
+	return errno > 0 ? -errno : -fallback;
+}
+
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
+#define _cleanup_free_ _cleanup_(freep)
+
+static inline void closep(int *fd)
+{
+	if (*fd >= 0) {
+		int saved = errno;
+
+		close(*fd);
+		errno = saved;
+	}
+}
+#define _cleanup_close_ _cleanup_(closep)
+
+static inline void fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+#define _cleanup_fclose_ _cleanup_(fclosep)
+
+/* Close an fd and return -1, so that `fd = safe_close(fd);` works. */
+static inline int safe_close(int fd)
+{
+	if (fd >= 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+	}
+	return -1;
+}
+
+static inline bool streq(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0;
+}
+
+static inline bool streq_ptr(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return streq(a, b);
+}
+
+static inline bool startswith(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static inline const char *strna(const char *s)
+{
+	return s ?: "n/a";
+}
+
+/* Monotonic time in microseconds. */
+static inline uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000ULL;
+}
+
+/* Wall-clock time in nanoseconds since the epoch. */
+static inline uint64_t realtime_nsec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Copy at most size-1 bytes and always terminate; returns -ENAMETOOLONG if truncated. */
+static inline int strscpy(char *dst, const char *src, size_t size)
+{
+	size_t n = strlen(src);
+
+	if (size == 0)
+		return -ENAMETOOLONG;
+	if (n >= size) {
+		memcpy(dst, src, size - 1);
+		dst[size - 1] = '\0';
+		return -ENAMETOOLONG;
+	}
+	memcpy(dst, src, n + 1);
+	return (int)n;
+}
+
+/* Write all of buf, retrying on EINTR and short writes. */
+int write_all(int fd, const void *buf, size_t len);
+
+/* Write a file atomically: a temporary file in the same directory, then rename(). */
+int write_file_atomic(const char *path, const void *buf, size_t len, unsigned int mode);
+
+/* Read a whole (small) file; *ret_buf is NUL-terminated and must be freed. */
+int read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len);
+
+/* mkdir -p with the given mode for created components. */
+int mkdir_p(const char *path, unsigned int mode);
+
+/* Format a realtime nanosecond timestamp as RFC 3339 with nanoseconds, UTC. */
+int format_rfc3339_nsec(uint64_t nsec, char *buf, size_t size);
+
+#endif

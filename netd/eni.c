@@ -1,0 +1,493 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The ENI inventory: interfaces registered by MAC, and what the host namespace shows of them,
+ * kept current by link events. netd never touches an interface that is not registered here.
+ */
+#include <sys/epoll.h>
+
+#include "ctl-server.h"
+#include "event.h"
+#include "log.h"
+#include "netd.h"
+
+struct eni *eni_find(struct netd *d, const uint8_t mac[ADDR_MAC_LEN])
+{
+	for (struct eni *e = d->enis; e; e = e->next)
+		if (memcmp(e->mac, mac, ADDR_MAC_LEN) == 0)
+			return e;
+	return NULL;
+}
+
+enum eni_state eni_get_state(const struct eni *e)
+{
+	if (e->task)
+		return ENI_STATE_ATTACHED;
+	if (e->ifindex > 0)
+		return ENI_STATE_AVAILABLE;
+	if (e->lost)
+		return ENI_STATE_LOST;
+	return ENI_STATE_MISSING;
+}
+
+const char *eni_state_to_string(enum eni_state s)
+{
+	switch (s) {
+	case ENI_STATE_MISSING:
+		return "missing";
+	case ENI_STATE_AVAILABLE:
+		return "available";
+	case ENI_STATE_ATTACHED:
+		return "attached";
+	case ENI_STATE_LOST:
+		return "lost";
+	}
+	return "unknown";
+}
+
+json_t *eni_to_json(const struct eni *e)
+{
+	char mac[ADDR_MAC_STRLEN], buf[ADDR_PREFIX_STRLEN], ts[40];
+	json_t *j;
+
+	format_rfc3339_nsec(e->registered_ns, ts, sizeof(ts));
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "mac", addr_mac_format(e->mac, mac),
+		      "name", e->name, "state", eni_state_to_string(eni_get_state(e)), "subnet",
+		      addr_prefix_format(&e->subnet, buf, sizeof(buf)), "gateway", "",
+		      "registered", ts);
+	if (!j)
+		return NULL;
+	json_object_set_new(j, "gateway",
+			    json_string(addr_ip_format(&e->gateway, buf, sizeof(buf))));
+	if (e->subnet6.family) {
+		json_object_set_new(j, "subnet6",
+				    json_string(addr_prefix_format(&e->subnet6, buf, sizeof(buf))));
+		if (e->gateway6.family)
+			json_object_set_new(j, "gateway6", json_string(addr_ip_format(
+								   &e->gateway6, buf, sizeof(buf))));
+	}
+	if (e->ifindex > 0) {
+		json_object_set_new(j, "ifname", json_string(e->ifname));
+		json_object_set_new(j, "ifindex", json_integer(e->ifindex));
+		json_object_set_new(j, "mtu", json_integer(e->mtu));
+	}
+	if (e->task)
+		json_object_set_new(j, "task_id", json_string(e->task->id));
+	if (e->lost)
+		json_object_set_new(j, "lost", json_true());
+	return j;
+}
+
+/*
+ * Validate and fill an ENI from registration parameters, or (journal) from the form
+ * eni_to_journal() writes.
+ */
+static int eni_parse(json_t *params, bool journal, struct eni *e, char *err, size_t errlen)
+{
+	const char *mac = NULL, *subnet = NULL, *gateway = NULL, *name = NULL;
+	const char *subnet6 = NULL, *gateway6 = NULL;
+	json_int_t registered = 0;
+	json_error_t jerr;
+	int lost = 0, r;
+
+	if (journal)
+		r = json_unpack_ex(params, &jerr, JSON_STRICT,
+				   "{s:s, s:s, s:s, s?s, s?s, s?s, s:I, s:b}", "mac", &mac,
+				   "subnet", &subnet, "gateway", &gateway, "name", &name, "subnet6",
+				   &subnet6, "gateway6", &gateway6, "registered_ns", &registered,
+				   "lost", &lost);
+	else
+		r = json_unpack_ex(params, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s?s, s?s, s?s}",
+				   "mac", &mac, "subnet", &subnet, "gateway", &gateway, "name",
+				   &name, "subnet6", &subnet6, "gateway6", &gateway6);
+	if (r < 0) {
+		snprintf(err, errlen, "Invalid parameters: %s", jerr.text);
+		return -EINVAL;
+	}
+	if (addr_mac_parse(mac, e->mac) < 0 || !addr_mac_is_unicast(e->mac)) {
+		snprintf(err, errlen, "Invalid MAC address '%s' (want a unicast xx:xx:xx:xx:xx:xx)",
+			 mac);
+		return -EINVAL;
+	}
+	if (addr_prefix_parse(subnet, &e->subnet) < 0 || e->subnet.family != AF_INET) {
+		snprintf(err, errlen, "Invalid subnet '%s' (want an IPv4 CIDR such as 198.18.0.0/16)",
+			 subnet);
+		return -EINVAL;
+	}
+	addr_prefix_mask(&e->subnet);
+	if (addr_ip_parse(gateway, AF_INET, &e->gateway) < 0) {
+		snprintf(err, errlen, "Invalid gateway '%s' (want an IPv4 address)", gateway);
+		return -EINVAL;
+	}
+	if (!addr_prefix_contains(&e->subnet, &e->gateway)) {
+		snprintf(err, errlen, "Gateway %s is outside subnet %s", gateway, subnet);
+		return -EINVAL;
+	}
+	if (gateway6 && !subnet6) {
+		snprintf(err, errlen, "Parameter 'gateway6' needs 'subnet6'");
+		return -EINVAL;
+	}
+	if (subnet6) {
+		if (addr_prefix_parse(subnet6, &e->subnet6) < 0 || e->subnet6.family != AF_INET6) {
+			snprintf(err, errlen, "Invalid subnet6 '%s' (want an IPv6 CIDR)", subnet6);
+			return -EINVAL;
+		}
+		addr_prefix_mask(&e->subnet6);
+	}
+	/* An IPv6 gateway is usually link-local (fe80::1), so it need not lie in subnet6. */
+	if (gateway6 && addr_ip_parse(gateway6, AF_INET6, &e->gateway6) < 0) {
+		snprintf(err, errlen, "Invalid gateway6 '%s' (want an IPv6 address)", gateway6);
+		return -EINVAL;
+	}
+	if (name) {
+		if (strlen(name) >= sizeof(e->name)) {
+			snprintf(err, errlen, "Name '%.20s...' is longer than %zu bytes", name,
+				 sizeof(e->name) - 1);
+			return -EINVAL;
+		}
+		for (const char *p = name; *p; p++)
+			if ((unsigned char)*p < 0x20) {
+				snprintf(err, errlen, "Name contains control characters");
+				return -EINVAL;
+			}
+		strscpy(e->name, name, sizeof(e->name));
+	}
+	e->lost = lost;
+	e->registered_ns = journal ? (uint64_t)registered : realtime_nsec();
+	return 0;
+}
+
+json_t *eni_to_journal(const struct eni *e)
+{
+	char mac[ADDR_MAC_STRLEN], buf[ADDR_PREFIX_STRLEN];
+	json_t *j;
+
+	j = json_pack("{s:s, s:s, s:s, s:I, s:b}", "mac", addr_mac_format(e->mac, mac), "name",
+		      e->name, "subnet", addr_prefix_format(&e->subnet, buf, sizeof(buf)),
+		      "registered_ns", (json_int_t)e->registered_ns, "lost", e->lost);
+	if (!j)
+		return NULL;
+	json_object_set_new(j, "gateway",
+			    json_string(addr_ip_format(&e->gateway, buf, sizeof(buf))));
+	if (e->subnet6.family)
+		json_object_set_new(j, "subnet6",
+				    json_string(addr_prefix_format(&e->subnet6, buf, sizeof(buf))));
+	if (e->gateway6.family)
+		json_object_set_new(j, "gateway6",
+				    json_string(addr_ip_format(&e->gateway6, buf, sizeof(buf))));
+	return j;
+}
+
+int eni_from_json(json_t *j, struct eni **ret)
+{
+	struct eni *e;
+	char err[256];
+	int r;
+
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	r = eni_parse(j, true, e, err, sizeof(err));
+	if (r < 0) {
+		log_warn("Ignoring an ENI in the journal: %s", err);
+		free(e);
+		return r;
+	}
+	*ret = e;
+	return 0;
+}
+
+int eni_rescan(struct netd *d, struct eni *e)
+{
+	struct link_info li;
+	int r;
+
+	r = netlink_link_find_mac(d->host_nl, e->mac, &li);
+	if (r == -ENODEV) {
+		e->ifindex = 0;
+		e->ifname[0] = '\0';
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	e->ifindex = li.ifindex;
+	strscpy(e->ifname, li.ifname, sizeof(e->ifname));
+	e->mtu = li.mtu;
+	e->lost = false;
+	return 0;
+}
+
+void eni_link_event(struct netd *d, const struct link_info *link, bool removed)
+{
+	char mac[ADDR_MAC_STRLEN];
+	struct eni *e = NULL;
+
+	if (link->has_mac)
+		e = eni_find(d, link->mac);
+	if (!e) {
+		/* A DELLINK may come without an address; match the index we know. */
+		if (!removed)
+			return;
+		for (e = d->enis; e; e = e->next)
+			if (e->ifindex == link->ifindex)
+				break;
+		if (!e)
+			return;
+	}
+	addr_mac_format(e->mac, mac);
+
+	if (removed) {
+		if (e->ifindex != link->ifindex)
+			return;
+		e->ifindex = 0;
+		e->ifname[0] = '\0';
+		/* Moving into a task's namespace looks like a removal here. */
+		if (!e->task)
+			events_emit(d, "eni.disappeared", json_pack("{s:s}", "mac", mac),
+				    "ENI %s left the host namespace", mac);
+		return;
+	}
+
+	if (e->ifindex != link->ifindex) {
+		bool was_away = e->ifindex == 0;
+
+		e->ifindex = link->ifindex;
+		strscpy(e->ifname, link->ifname, sizeof(e->ifname));
+		e->mtu = link->mtu;
+		if (was_away && !e->task) {
+			bool was_lost = e->lost;
+
+			e->lost = false;
+			events_emit(d, "eni.appeared",
+				    json_pack("{s:s, s:s}", "mac", mac, "ifname", link->ifname),
+				    "ENI %s appeared as '%s'%s", mac, link->ifname,
+				    was_lost ? " (it was lost)" : "");
+		}
+	} else {
+		strscpy(e->ifname, link->ifname, sizeof(e->ifname));
+		e->mtu = link->mtu;
+	}
+	if (e->task && e->task->waiter)
+		task_eni_appeared(d, e);
+}
+
+static void monitor_cb(const struct link_info *link, bool removed, void *data)
+{
+	eni_link_event(data, link, removed);
+}
+
+static int rescan_all(struct netd *d)
+{
+	for (struct eni *e = d->enis; e; e = e->next) {
+		int r;
+
+		/* An attached ENI lives in its task's namespace. */
+		if (e->task && e->task->phase != TASK_PHASE_ATTACHING)
+			continue;
+		r = eni_rescan(d, e);
+		if (r < 0)
+			return r;
+		if (e->task && e->task->waiter && e->ifindex > 0)
+			task_eni_appeared(d, e);
+	}
+	return 0;
+}
+
+static void monitor_io(struct event_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct netd *d = data;
+	int r;
+
+	r = netlink_monitor_dispatch(d->monitor, monitor_cb, d);
+	if (r == -ENOBUFS) {
+		/* Events were lost: read the whole picture again. */
+		log_warn("Link event queue overran, rescanning ENIs");
+		r = rescan_all(d);
+	}
+	if (r < 0)
+		log_warn_errno(r, "Failed to process link events: %m, ignoring");
+}
+
+int eni_init(struct netd *d)
+{
+	int r;
+
+	r = netlink_monitor_open(-1, &d->monitor);
+	if (r < 0)
+		return log_err_errno(r, "Failed to subscribe to link events: %m");
+	r = event_add_io(d->loop, netlink_fd(d->monitor), EPOLLIN, monitor_io, d, NULL);
+	if (r < 0)
+		return log_err_errno(r, "Failed to watch link events: %m");
+	d->monitor_id = r;
+	return 0;
+}
+
+void eni_exit(struct netd *d)
+{
+	event_cancel(d->loop, d->monitor_id);
+	d->monitor = netlink_free(d->monitor);
+	while (d->enis) {
+		struct eni *e = d->enis;
+
+		d->enis = e->next;
+		free(e);
+	}
+	d->nenis = 0;
+}
+
+int eni_scan_host(struct netd *d)
+{
+	return rescan_all(d);
+}
+
+static int parse_mac_param(struct ctl_call *call, json_t *params, uint8_t mac[ADDR_MAC_LEN])
+{
+	const char *s = NULL;
+	json_error_t jerr;
+
+	if (!params || json_unpack_ex(params, &jerr, JSON_STRICT, "{s:s}", "mac", &s) < 0) {
+		ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid parameters: %s",
+			       params ? jerr.text : "missing 'mac'");
+		return -EINVAL;
+	}
+	if (addr_mac_parse(s, mac) < 0) {
+		ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid MAC address '%s'", s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int do_eni_register(struct ctl_call *call, json_t *params, void *userdata)
+{
+	struct netd *d = userdata;
+	char err[256], mac[ADDR_MAC_STRLEN];
+	struct eni *e, *old;
+	int r;
+
+	if (!params)
+		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS,
+				      "Missing parameters 'mac', 'subnet', 'gateway'");
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	r = eni_parse(params, false, e, err, sizeof(err));
+	if (r < 0) {
+		free(e);
+		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "%s", err);
+	}
+	addr_mac_format(e->mac, mac);
+
+	old = eni_find(d, e->mac);
+	if (old) {
+		bool same = streq(old->name, e->name) &&
+			    addr_prefix_equal(&old->subnet, &e->subnet) &&
+			    addr_prefix_equal(&old->gateway, &e->gateway) &&
+			    old->subnet6.family == e->subnet6.family &&
+			    (!e->subnet6.family || addr_prefix_equal(&old->subnet6, &e->subnet6)) &&
+			    old->gateway6.family == e->gateway6.family &&
+			    (!e->gateway6.family || addr_prefix_equal(&old->gateway6, &e->gateway6));
+
+		free(e);
+		if (!same)
+			return ctl_call_failf(call, CTL_ERR_EXISTS,
+					      "ENI %s is already registered with other parameters; deregister it first",
+					      mac);
+		return ctl_call_reply(call, eni_to_json(old));
+	}
+	if (d->nenis >= NETD_MAX_ENIS) {
+		free(e);
+		return ctl_call_failf(call, CTL_ERR_LIMIT, "Too many ENIs (at most %d)",
+				      NETD_MAX_ENIS);
+	}
+	r = eni_rescan(d, e);
+	if (r < 0) {
+		free(e);
+		return ctl_call_fail_errno(call, r, "Failed to look for ENI %s on the host: %s", mac,
+					   strerror(-r));
+	}
+	e->next = d->enis;
+	d->enis = e;
+	d->nenis++;
+	r = state_save_enis(d);
+	if (r < 0) {
+		d->enis = e->next;
+		d->nenis--;
+		free(e);
+		return ctl_call_fail_errno(call, r, "Failed to write the ENI journal: %s",
+					   strerror(-r));
+	}
+	events_emit(d, "eni.registered", json_pack("{s:s, s:s}", "mac", mac, "state",
+						    eni_state_to_string(eni_get_state(e))),
+		    "ENI %s registered (%s%s%s)", mac, eni_state_to_string(eni_get_state(e)),
+		    e->ifindex ? " as " : "", e->ifindex ? e->ifname : "");
+	return ctl_call_reply(call, eni_to_json(e));
+}
+
+static int do_eni_deregister(struct ctl_call *call, json_t *params, void *userdata)
+{
+	struct netd *d = userdata;
+	uint8_t macb[ADDR_MAC_LEN];
+	char mac[ADDR_MAC_STRLEN];
+	struct eni **pp, *e;
+	int r;
+
+	if (parse_mac_param(call, params, macb) < 0)
+		return 0;
+	addr_mac_format(macb, mac);
+	e = eni_find(d, macb);
+	if (!e)
+		return ctl_call_failf(call, CTL_ERR_NOT_FOUND, "ENI %s is not registered", mac);
+	if (e->task)
+		return ctl_call_failf(call, CTL_ERR_BUSY,
+				      "ENI %s is attached to task '%s'; detach the task first", mac,
+				      e->task->id);
+	for (pp = &d->enis; *pp; pp = &(*pp)->next)
+		if (*pp == e) {
+			*pp = e->next;
+			break;
+		}
+	d->nenis--;
+	r = state_save_enis(d);
+	if (r < 0)
+		log_warn_errno(r, "Failed to write the ENI journal: %m, ignoring");
+	free(e);
+	events_emit(d, "eni.deregistered", json_pack("{s:s}", "mac", mac), "ENI %s deregistered",
+		    mac);
+	return ctl_call_reply(call, json_pack("{s:s, s:b}", "mac", mac, "deregistered", 1));
+}
+
+static int do_eni_list(struct ctl_call *call, json_t *params, void *userdata)
+{
+	struct netd *d = userdata;
+	json_t *arr;
+
+	if (params && json_object_size(params) > 0)
+		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Method takes no parameters");
+	arr = json_array();
+	for (struct eni *e = d->enis; e; e = e->next)
+		json_array_append_new(arr, eni_to_json(e));
+	return ctl_call_reply(call, arr);
+}
+
+static int do_eni_show(struct ctl_call *call, json_t *params, void *userdata)
+{
+	struct netd *d = userdata;
+	uint8_t mac[ADDR_MAC_LEN];
+	char buf[ADDR_MAC_STRLEN];
+	struct eni *e;
+
+	if (parse_mac_param(call, params, mac) < 0)
+		return 0;
+	e = eni_find(d, mac);
+	if (!e)
+		return ctl_call_failf(call, CTL_ERR_NOT_FOUND, "ENI %s is not registered",
+				      addr_mac_format(mac, buf));
+	return ctl_call_reply(call, eni_to_json(e));
+}
+
+const struct ctl_method eni_methods[] = {
+	{ "eni.register", do_eni_register, CTL_METHOD_WRITE },
+	{ "eni.deregister", do_eni_deregister, CTL_METHOD_WRITE },
+	{ "eni.list", do_eni_list, 0 },
+	{ "eni.show", do_eni_show, 0 },
+	{}
+};

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * netd's shared context and its domain objects: ENIs (registered network interfaces, known by
+ * MAC) and tasks (an ENI moved into a task's network namespace and configured there).
+ * Internal to netd; modules are eni.c, task.c, steps.c, state.c, events.c.
+ */
+#ifndef NETD_NETD_H
+#define NETD_NETD_H
+
+#include <jansson.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "ident.h"
+#include "netlink.h"
+#include "netns.h"
+#include "ctl-server.h"
+
+struct event_loop;
+struct ctl_server;
+struct ctl_call;
+
+struct netd_events;
+
+#define NETD_MAX_ENIS	     4096
+#define NETD_MAX_TASKS	     4096
+#define NETD_MAX_ADDRS	     16
+#define NETD_MAX_ROUTES	     64
+#define NETD_DEFAULT_MTU     9001
+#define NETD_DEFAULT_WAIT_MS 10000
+#define NETD_MAX_WAIT_MS     600000
+#define NETD_IMDS_V4	     "169.254.169.254/32"
+#define NETD_IMDS_V6	     "fd00:ec2::254/128"
+
+enum eni_state {
+	ENI_STATE_MISSING,   /* registered, not (yet) present on the host */
+	ENI_STATE_AVAILABLE, /* present on the host, free */
+	ENI_STATE_ATTACHED,  /* claimed by a task */
+	ENI_STATE_LOST,	     /* destroyed with a task's namespace; comes back if it reappears */
+};
+
+struct eni {
+	struct eni *next;
+	uint8_t mac[ADDR_MAC_LEN];
+	char name[64]; /* the operator's label, may be empty */
+	struct in_prefix subnet, gateway;
+	struct in_prefix subnet6, gateway6; /* family 0 when unset */
+	uint64_t registered_ns;
+	/* the host's view, from link events */
+	int ifindex; /* 0 when not in the host namespace */
+	char ifname[IFNAMSIZ];
+	unsigned int mtu;
+	bool lost;
+	struct task *task;
+};
+
+enum task_phase {
+	TASK_PHASE_ATTACHING,
+	TASK_PHASE_READY_PULL,
+	TASK_PHASE_READY,
+	TASK_PHASE_DETACHING,
+};
+
+enum route_kind {
+	ROUTE_KIND_DEFAULT,
+	ROUTE_KIND_EXTRA,
+	ROUTE_KIND_IMDS,
+};
+
+struct task_route {
+	enum route_kind kind;
+	struct route_spec spec; /* spec.ifindex is filled at add time for device routes */
+};
+
+struct task {
+	struct task *next;
+	struct netd *d;
+	char id[IDENT_TASK_ID_MAX + 1];
+	enum task_phase phase;
+	char *netns_path;
+	struct netns_id netns_id;
+	uint8_t mac[ADDR_MAC_LEN];
+	struct eni *eni;
+	char ifname[IFNAMSIZ];	    /* name inside the task */
+	char orig_ifname[IFNAMSIZ]; /* the host's name before the attach */
+	unsigned int orig_mtu;
+	int ifindex; /* inside the task namespace */
+	unsigned int mtu;
+	struct in_prefix addrs[NETD_MAX_ADDRS];
+	unsigned int naddrs;
+	struct task_route routes[NETD_MAX_ROUTES];
+	unsigned int nroutes;
+	json_t *dns;   /* {nameservers, domain, search, options} or NULL */
+	json_t *attrs; /* string map given by the caller, or NULL */
+	bool block_imds;
+	enum task_phase target_phase; /* phase once attached */
+	uint64_t created_ns;
+	/* attach journal: steps [0, steps_begun) may have changed the kernel */
+	unsigned int steps_begun;
+	/* an attach waiting for its ENI to appear */
+	struct ctl_call *waiter;
+	int wait_timer_id;
+	uint32_t wait_ms;
+	uint64_t wait_started_usec;
+	char fault[32]; /* injected failure: "STEP" or "crash:STEP" (fault injection only) */
+};
+
+struct netd {
+	struct event_loop *loop;
+	struct ctl_server *ctl;
+	struct netd_events *events;
+	struct netlink *host_nl; /* requests in netd's own namespace */
+	struct netlink *monitor; /* link events in netd's own namespace */
+	int monitor_id;
+	int host_netns_fd;
+	struct netns_id host_netns_id;
+	char *run_dir;
+	char *state_dir;
+	char *socket_path;
+	bool fault_injection;
+	struct eni *enis;
+	unsigned int nenis;
+	struct task *tasks;
+	unsigned int ntasks;
+	uint64_t start_usec;
+};
+
+/* eni.c */
+extern const struct ctl_method eni_methods[];
+int eni_init(struct netd *d);
+void eni_exit(struct netd *d);
+struct eni *eni_find(struct netd *d, const uint8_t mac[ADDR_MAC_LEN]);
+enum eni_state eni_get_state(const struct eni *e);
+const char *eni_state_to_string(enum eni_state s);
+json_t *eni_to_json(const struct eni *e);
+/* The journal's form of an ENI, and back. */
+json_t *eni_to_journal(const struct eni *e);
+int eni_from_json(json_t *j, struct eni **ret);
+/* Find every registered ENI in the host namespace (at start). */
+int eni_scan_host(struct netd *d);
+/* Refresh an ENI's host view by MAC (ifindex 0 if not present). */
+int eni_rescan(struct netd *d, struct eni *e);
+/* A link event in the host namespace concerns a registered ENI. */
+void eni_link_event(struct netd *d, const struct link_info *link, bool removed);
+
+/* task.c */
+extern const struct ctl_method task_methods[];
+int task_init(struct netd *d);
+void task_exit(struct netd *d);
+struct task *task_find(struct netd *d, const char *id);
+const char *task_phase_to_string(enum task_phase p);
+int task_phase_from_string(const char *s);
+json_t *task_to_json(const struct task *t, bool journal);
+int task_from_json(struct netd *d, json_t *j, struct task **ret);
+struct task *task_free(struct task *t);
+/* An ENI a task waits for has appeared on the host. */
+void task_eni_appeared(struct netd *d, struct eni *e);
+/* Recover tasks loaded from the journal: finish or undo half-done work. */
+int task_recover(struct netd *d);
+
+/* steps.c: the attach sequence, each step with its undo and its check */
+struct attach_ctx {
+	struct netd *d;
+	struct task *t;
+	int netns_fd;	       /* the task's namespace */
+	struct netlink *tnl;   /* rtnetlink in the task's namespace, opened after the move */
+	char errmsg[512];      /* what failed, for the caller */
+};
+
+struct attach_step {
+	const char *name;
+	int (*run)(struct attach_ctx *c);
+	/* undo must succeed when the step never ran or only partly ran */
+	int (*undo)(struct attach_ctx *c);
+	/* append differences between the task's record and the kernel to diffs */
+	int (*check)(struct attach_ctx *c, json_t *diffs);
+};
+
+extern const struct attach_step attach_steps[];
+extern const unsigned int attach_nsteps;
+/* Index of a step by name, or -ENOENT. */
+int attach_step_find(const char *name);
+/* Open the task netlink socket in c->netns_fd if not open yet. */
+int attach_ctx_open_tnl(struct attach_ctx *c);
+/* Release what the context holds. */
+void attach_ctx_done(struct attach_ctx *c);
+/* Append one difference {what, expected, actual} to diffs. */
+void check_diff(json_t *diffs, const char *what, const char *expected, const char *actual);
+
+/* state.c: the journal in the run directory, written atomically */
+int state_init(struct netd *d);
+int state_save_enis(struct netd *d);
+int state_save_task(struct netd *d, const struct task *t);
+int state_remove_task(struct netd *d, const char *id);
+int state_load(struct netd *d);
+
+/* events.c */
+extern const struct ctl_method event_methods[];
+int events_init(struct netd *d);
+void events_exit(struct netd *d);
+/* Record and broadcast an event; fields is stolen and may be NULL. */
+void events_emit(struct netd *d, const char *type, json_t *fields, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+#endif

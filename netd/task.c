@@ -1,0 +1,1283 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Tasks: an ENI attached to a task's network namespace. Attach validates everything first, waits
+ * for the ENI if it has not appeared, then runs the steps of steps.c, writing the journal before
+ * each so that a failure (or a crash) is undone in reverse. Detach undoes the same steps and
+ * copes with a namespace that is already gone.
+ */
+#include <linux/rtnetlink.h>
+#include <signal.h>
+#include <stdarg.h>
+
+#include "ctl-server.h"
+#include "event.h"
+#include "log.h"
+#include "netd.h"
+
+#define TASK_MAX_ATTRS	    32
+#define TASK_MAX_DNS_ITEMS  8
+#define TASK_MAX_STRING	    256
+
+static const char *const phase_names[] = {
+	[TASK_PHASE_ATTACHING] = "ATTACHING",
+	[TASK_PHASE_READY_PULL] = "READY_PULL",
+	[TASK_PHASE_READY] = "READY",
+	[TASK_PHASE_DETACHING] = "DETACHING",
+};
+
+const char *task_phase_to_string(enum task_phase p)
+{
+	return p < ARRAY_SIZE(phase_names) ? phase_names[p] : "UNKNOWN";
+}
+
+int task_phase_from_string(const char *s)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(phase_names); i++)
+		if (streq(phase_names[i], s))
+			return (int)i;
+	return -EINVAL;
+}
+
+static const char *route_kind_to_string(enum route_kind k)
+{
+	switch (k) {
+	case ROUTE_KIND_DEFAULT:
+		return "default";
+	case ROUTE_KIND_EXTRA:
+		return "extra";
+	case ROUTE_KIND_IMDS:
+		return "imds";
+	}
+	return "extra";
+}
+
+struct task *task_find(struct netd *d, const char *id)
+{
+	for (struct task *t = d->tasks; t; t = t->next)
+		if (streq(t->id, id))
+			return t;
+	return NULL;
+}
+
+struct task *task_free(struct task *t)
+{
+	if (!t)
+		return NULL;
+	free(t->netns_path);
+	json_decref(t->dns);
+	json_decref(t->attrs);
+	free(t);
+	return NULL;
+}
+
+static void task_unlink(struct netd *d, struct task *t)
+{
+	for (struct task **pp = &d->tasks; *pp; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			d->ntasks--;
+			break;
+		}
+	if (t->eni && t->eni->task == t)
+		t->eni->task = NULL;
+}
+
+/* Forget a task: list, ENI claim, journal, waiter. */
+static void task_remove(struct netd *d, struct task *t)
+{
+	int r;
+
+	task_unlink(d, t);
+	event_cancel(d->loop, t->wait_timer_id);
+	t->wait_timer_id = 0;
+	t->waiter = ctl_call_unref(t->waiter);
+	r = state_remove_task(d, t->id);
+	if (r < 0)
+		log_warn_errno(r, "Failed to remove the journal of task '%s': %m, ignoring", t->id);
+	task_free(t);
+}
+
+/* --- JSON ---------------------------------------------------------------------------------- */
+
+static json_t *route_to_json(const struct task_route *tr)
+{
+	char buf[ADDR_PREFIX_STRLEN];
+	json_t *j;
+
+	j = json_pack("{s:s, s:s}", "dst", addr_prefix_format(&tr->spec.dst, buf, sizeof(buf)),
+		      "kind", route_kind_to_string(tr->kind));
+	if (!j)
+		return NULL;
+	if (tr->spec.gw.family)
+		json_object_set_new(j, "gw",
+				    json_string(addr_ip_format(&tr->spec.gw, buf, sizeof(buf))));
+	if (tr->spec.type == RTN_UNREACHABLE)
+		json_object_set_new(j, "type", json_string("unreachable"));
+	if (tr->spec.mtu)
+		json_object_set_new(j, "mtu", json_integer(tr->spec.mtu));
+	if (tr->spec.advmss)
+		json_object_set_new(j, "advmss", json_integer(tr->spec.advmss));
+	if (tr->spec.priority)
+		json_object_set_new(j, "priority", json_integer(tr->spec.priority));
+	if (tr->spec.table && tr->spec.table != RT_TABLE_MAIN)
+		json_object_set_new(j, "table", json_integer(tr->spec.table));
+	if (tr->spec.onlink)
+		json_object_set_new(j, "onlink", json_true());
+	return j;
+}
+
+json_t *task_to_json(const struct task *t, bool journal)
+{
+	char mac[ADDR_MAC_STRLEN], buf[ADDR_PREFIX_STRLEN], ts[40];
+	json_t *j, *ifaces, *ips, *routes;
+
+	addr_mac_format(t->mac, mac);
+	format_rfc3339_nsec(t->created_ns, ts, sizeof(ts));
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:s}", "task_id", t->id, "phase",
+		      task_phase_to_string(t->phase), "netns", t->netns_path, "mac", mac, "ifname",
+		      t->ifname, "mtu", t->mtu, "block_imds", t->block_imds, "created", ts);
+	if (!j)
+		return NULL;
+	if (t->orig_ifname[0])
+		json_object_set_new(j, "host_ifname", json_string(t->orig_ifname));
+
+	ifaces = json_pack("[{s:s, s:s, s:i, s:s}]", "name", t->ifname, "mac", mac, "mtu", t->mtu,
+			   "sandbox", t->netns_path);
+	json_object_set_new(j, "interfaces", ifaces);
+
+	ips = json_array();
+	for (unsigned int i = 0; i < t->naddrs; i++) {
+		const struct in_prefix *a = &t->addrs[i];
+		json_t *ip = json_pack("{s:s, s:i}", "address",
+				       addr_prefix_format(a, buf, sizeof(buf)), "interface", 0);
+		const struct in_prefix *gw = NULL;
+
+		if (t->eni && a->family == AF_INET)
+			gw = &t->eni->gateway;
+		else if (t->eni && a->family == AF_INET6 && t->eni->gateway6.family)
+			gw = &t->eni->gateway6;
+		if (gw)
+			json_object_set_new(ip, "gateway",
+					    json_string(addr_ip_format(gw, buf, sizeof(buf))));
+		json_array_append_new(ips, ip);
+	}
+	json_object_set_new(j, "ips", ips);
+
+	routes = json_array();
+	for (unsigned int i = 0; i < t->nroutes; i++)
+		json_array_append_new(routes, route_to_json(&t->routes[i]));
+	json_object_set_new(j, "routes", routes);
+	json_object_set_new(j, "dns", t->dns ? json_incref(t->dns) : json_object());
+	json_object_set_new(j, "attrs", t->attrs ? json_incref(t->attrs) : json_object());
+	if (t->phase == TASK_PHASE_ATTACHING && t->waiter)
+		json_object_set_new(j, "waiting_for_eni", json_true());
+
+	if (journal) {
+		json_object_set_new(j, "journal",
+				    json_pack("{s:I, s:I, s:I, s:s, s:i, s:i, s:i, s:s, s:s}",
+					      "netns_dev", (json_int_t)t->netns_id.dev, "netns_ino",
+					      (json_int_t)t->netns_id.ino, "created_ns",
+					      (json_int_t)t->created_ns, "orig_ifname",
+					      t->orig_ifname, "orig_mtu", t->orig_mtu, "ifindex",
+					      t->ifindex, "steps_begun", t->steps_begun,
+					      "target_phase", task_phase_to_string(t->target_phase),
+					      "fault", t->fault));
+	}
+	return j;
+}
+
+/* --- parameters ---------------------------------------------------------------------------- */
+
+struct parse_err {
+	char msg[512];
+};
+
+_printf_(2, 3) static int perr(struct parse_err *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int parse_uint(json_t *v, const char *what, uint32_t min, uint32_t max, uint32_t *ret,
+		      struct parse_err *e)
+{
+	json_int_t n;
+
+	if (!json_is_integer(v))
+		return perr(e, "'%s' must be an integer", what);
+	n = json_integer_value(v);
+	if (n < (json_int_t)min || n > (json_int_t)max)
+		return perr(e, "'%s' is %lld, want %u..%u", what, (long long)n, min, max);
+	*ret = (uint32_t)n;
+	return 0;
+}
+
+static int parse_route(json_t *j, unsigned int idx, struct task_route *ret, struct parse_err *e)
+{
+	const char *dst = NULL, *gw = NULL, *type = NULL, *kind = NULL;
+	json_t *mtu = NULL, *advmss = NULL, *prio = NULL, *table = NULL;
+	struct route_spec rs = { .type = RTN_UNICAST };
+	int onlink = 0;
+	json_error_t jerr;
+	uint32_t v;
+
+	if (json_unpack_ex(j, &jerr, JSON_STRICT, "{s:s, s?s, s?o, s?o, s?o, s?o, s?s, s?s, s?b}",
+			   "dst", &dst, "gw", &gw, "mtu", &mtu, "advmss", &advmss, "priority",
+			   &prio, "table", &table, "type", &type, "kind", &kind, "onlink",
+			   &onlink) < 0)
+		return perr(e, "routes[%u]: %s", idx, jerr.text);
+	if (addr_prefix_parse(dst, &rs.dst) < 0)
+		return perr(e, "routes[%u]: invalid destination '%s' (want a CIDR)", idx, dst);
+	addr_prefix_mask(&rs.dst);
+	if (gw) {
+		if (addr_ip_parse(gw, rs.dst.family, &rs.gw) < 0)
+			return perr(e, "routes[%u]: invalid gateway '%s' for %s", idx, gw, dst);
+	}
+	if (mtu && parse_uint(mtu, "routes[].mtu", 68, 65535, &rs.mtu, e) < 0)
+		return -EINVAL;
+	if (advmss && parse_uint(advmss, "routes[].advmss", 1, 65535, &rs.advmss, e) < 0)
+		return -EINVAL;
+	if (prio && parse_uint(prio, "routes[].priority", 0, UINT32_MAX, &rs.priority, e) < 0)
+		return -EINVAL;
+	if (table && parse_uint(table, "routes[].table", 1, 0xfffffffe, &v, e) < 0)
+		return -EINVAL;
+	if (table)
+		rs.table = v;
+	if (type && streq(type, "unreachable"))
+		rs.type = RTN_UNREACHABLE;
+	else if (type && !streq(type, "unicast"))
+		return perr(e, "routes[%u]: unknown type '%s'", idx, type);
+	rs.onlink = onlink;
+	rs.scope = RT_SCOPE_UNIVERSE;
+	*ret = (struct task_route){ .kind = ROUTE_KIND_EXTRA, .spec = rs };
+	if (kind && streq(kind, "default"))
+		ret->kind = ROUTE_KIND_DEFAULT;
+	else if (kind && streq(kind, "imds"))
+		ret->kind = ROUTE_KIND_IMDS;
+	return 0;
+}
+
+static int parse_string_array(json_t *arr, const char *what, bool ips, struct parse_err *e)
+{
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(arr))
+		return perr(e, "'%s' must be an array of strings", what);
+	if (json_array_size(arr) > TASK_MAX_DNS_ITEMS)
+		return perr(e, "'%s' has more than %d entries", what, TASK_MAX_DNS_ITEMS);
+	json_array_foreach(arr, i, v) {
+		struct in_prefix p;
+
+		if (!json_is_string(v) || json_string_length(v) == 0 ||
+		    json_string_length(v) > TASK_MAX_STRING)
+			return perr(e, "'%s[%zu]' must be a non-empty string", what, i);
+		if (ips && addr_ip_parse(json_string_value(v), 0, &p) < 0)
+			return perr(e, "'%s[%zu]' is not an IP address: '%s'", what, i,
+				    json_string_value(v));
+	}
+	return 0;
+}
+
+static int parse_dns(json_t *dns, struct parse_err *e)
+{
+	json_t *ns = NULL, *search = NULL, *options = NULL;
+	const char *domain = NULL;
+	json_error_t jerr;
+
+	if (json_unpack_ex(dns, &jerr, JSON_STRICT, "{s?o, s?s, s?o, s?o}", "nameservers", &ns,
+			   "domain", &domain, "search", &search, "options", &options) < 0)
+		return perr(e, "dns: %s", jerr.text);
+	if (ns && parse_string_array(ns, "dns.nameservers", true, e) < 0)
+		return -EINVAL;
+	if (search && parse_string_array(search, "dns.search", false, e) < 0)
+		return -EINVAL;
+	if (options && parse_string_array(options, "dns.options", false, e) < 0)
+		return -EINVAL;
+	if (domain && strlen(domain) > TASK_MAX_STRING)
+		return perr(e, "dns.domain is too long");
+	return 0;
+}
+
+static int parse_attrs(json_t *attrs, struct parse_err *e)
+{
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(attrs))
+		return perr(e, "'attrs' must be an object of strings");
+	if (json_object_size(attrs) > TASK_MAX_ATTRS)
+		return perr(e, "'attrs' has more than %d keys", TASK_MAX_ATTRS);
+	json_object_foreach(attrs, k, v) {
+		if (strlen(k) == 0 || strlen(k) > 64)
+			return perr(e, "attrs: keys must be 1..64 bytes");
+		if (!json_is_string(v) || json_string_length(v) > TASK_MAX_STRING)
+			return perr(e, "attrs['%s'] must be a string of at most %d bytes", k,
+				    TASK_MAX_STRING);
+	}
+	return 0;
+}
+
+/*
+ * Fill a new task from attach parameters (journal false) or from its journal (journal true).
+ * ENI-dependent parts (default routes) are added by the caller.
+ */
+static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t,
+		      struct parse_err *e)
+{
+	const char *id = NULL, *netns = NULL, *mac = NULL, *ifname = NULL, *phase = NULL;
+	json_t *addrs = NULL, *routes = NULL, *dns = NULL, *attrs = NULL, *mtu = NULL;
+	json_t *timeout = NULL, *jr = NULL;
+	const char *fault = NULL, *created = NULL, *host_ifname = NULL;
+	json_t *ifaces = NULL, *ips = NULL;
+	int block_imds = 1, waiting = 0;
+	json_error_t jerr;
+	size_t i;
+	json_t *v;
+	int r;
+
+	if (!p)
+		return perr(e, "Missing parameters 'task_id', 'netns', 'mac'");
+	if (journal)
+		r = json_unpack_ex(p, &jerr, JSON_STRICT,
+				   "{s:s, s:s, s:s, s:s, s:s, s:o, s:b, s:s, s?s, s:o, s:o, s:o, "
+				   "s:o, s:o, s?b, s:o}",
+				   "task_id", &id, "phase", &phase, "netns", &netns, "mac", &mac,
+				   "ifname", &ifname, "mtu", &mtu, "block_imds", &block_imds,
+				   "created", &created, "host_ifname", &host_ifname, "interfaces",
+				   &ifaces, "ips", &ips, "routes", &routes, "dns", &dns, "attrs",
+				   &attrs, "waiting_for_eni", &waiting, "journal", &jr);
+	else
+		r = json_unpack_ex(p, &jerr, JSON_STRICT,
+				   "{s:s, s:s, s:s, s?s, s?o, s?o, s?o, s?o, s?b, s?s, s?o, s?o, "
+				   "s?s}",
+				   "task_id", &id, "netns", &netns, "mac", &mac, "ifname", &ifname,
+				   "addresses", &addrs, "mtu", &mtu, "routes", &routes, "dns", &dns,
+				   "block_imds", &block_imds, "phase", &phase, "timeout_ms",
+				   &timeout, "attrs", &attrs, "fault", &fault);
+	if (r < 0)
+		return perr(e, "Invalid parameters: %s", jerr.text);
+
+	if (!ident_task_id_valid(id))
+		return perr(e, "Invalid task_id '%.64s' (1-128 characters: a letter or digit, then letters, digits, '_', '.', '-')",
+			    id);
+	strscpy(t->id, id, sizeof(t->id));
+	if (netns[0] != '/' || strlen(netns) > 4000)
+		return perr(e, "Invalid netns '%.64s' (want an absolute path)", netns);
+	t->netns_path = strdup(netns);
+	if (!t->netns_path)
+		return -ENOMEM;
+	if (addr_mac_parse(mac, t->mac) < 0)
+		return perr(e, "Invalid MAC address '%.32s'", mac);
+	strscpy(t->ifname, "eth1", sizeof(t->ifname));
+	if (ifname) {
+		if (!ident_ifname_valid(ifname))
+			return perr(e, "Invalid ifname '%.32s' (1-15 bytes, no '/', ':' or spaces)",
+				    ifname);
+		strscpy(t->ifname, ifname, sizeof(t->ifname));
+	}
+	t->mtu = NETD_DEFAULT_MTU;
+	if (mtu && parse_uint(mtu, "mtu", 68, 65535, &t->mtu, e) < 0)
+		return -EINVAL;
+	t->block_imds = block_imds;
+
+	t->target_phase = TASK_PHASE_READY;
+	if (phase) {
+		r = task_phase_from_string(phase);
+		if (r < 0 || (!journal && r != TASK_PHASE_READY && r != TASK_PHASE_READY_PULL))
+			return perr(e, "Invalid phase '%.32s' (want READY or READY_PULL)", phase);
+		if (journal)
+			t->phase = (enum task_phase)r;
+		else
+			t->target_phase = (enum task_phase)r;
+	}
+
+	if (journal) {
+		/* addresses come back from the ips list */
+		json_array_foreach(ips, i, v) {
+			const char *a = json_string_value(json_object_get(v, "address"));
+
+			if (t->naddrs >= NETD_MAX_ADDRS || !a ||
+			    addr_prefix_parse(a, &t->addrs[t->naddrs]) < 0)
+				return perr(e, "Invalid ips[%zu]", i);
+			t->naddrs++;
+		}
+	} else if (addrs) {
+		if (!json_is_array(addrs))
+			return perr(e, "'addresses' must be an array of CIDR strings");
+		if (json_array_size(addrs) > NETD_MAX_ADDRS)
+			return perr(e, "Too many addresses (at most %d)", NETD_MAX_ADDRS);
+		json_array_foreach(addrs, i, v) {
+			const char *a = json_string_value(v);
+			struct in_prefix *ap = &t->addrs[t->naddrs];
+
+			if (!a || addr_prefix_parse(a, ap) < 0)
+				return perr(e, "addresses[%zu]: invalid address '%.64s' (want a CIDR such as 198.18.1.2/16)",
+					    i, a ?: "(not a string)");
+			for (unsigned int k = 0; k < t->naddrs; k++)
+				if (addr_prefix_equal(&t->addrs[k], ap))
+					return perr(e, "addresses[%zu]: %s given twice", i, a);
+			t->naddrs++;
+		}
+	}
+	if (!journal && t->naddrs == 0)
+		return perr(e, "At least one address is needed ('addresses': [\"198.18.1.2/16\"])");
+
+	if (routes) {
+		if (!json_is_array(routes))
+			return perr(e, "'routes' must be an array");
+		if (json_array_size(routes) > NETD_MAX_ROUTES - 4)
+			return perr(e, "Too many routes (at most %d)", NETD_MAX_ROUTES - 4);
+		json_array_foreach(routes, i, v) {
+			r = parse_route(v, (unsigned int)i, &t->routes[t->nroutes], e);
+			if (r < 0)
+				return r;
+			if (!journal)
+				t->routes[t->nroutes].kind = ROUTE_KIND_EXTRA;
+			t->nroutes++;
+		}
+	}
+	if (dns && !json_is_null(dns)) {
+		if (!json_is_object(dns))
+			return perr(e, "'dns' must be an object");
+		if (parse_dns(dns, e) < 0)
+			return -EINVAL;
+		if (json_object_size(dns) > 0)
+			t->dns = json_incref(dns);
+	}
+	if (attrs) {
+		if (parse_attrs(attrs, e) < 0)
+			return -EINVAL;
+		if (json_object_size(attrs) > 0)
+			t->attrs = json_incref(attrs);
+	}
+	if (fault) {
+		const char *step = startswith(fault, "crash:") ? fault + 6 : fault;
+
+		if (!d->fault_injection)
+			return perr(e, "Parameter 'fault' needs netd --enable-fault-injection");
+		if (attach_step_find(step) < 0)
+			return perr(e, "Unknown step '%.32s' in 'fault'", step);
+		strscpy(t->fault, fault, sizeof(t->fault));
+	}
+	if (timeout) {
+		uint32_t ms;
+
+		if (parse_uint(timeout, "timeout_ms", 0, NETD_MAX_WAIT_MS, &ms, e) < 0)
+			return -EINVAL;
+		t->wait_ms = ms;
+	} else {
+		t->wait_ms = NETD_DEFAULT_WAIT_MS;
+	}
+
+	if (journal) {
+		json_int_t dev = 0, ino = 0, cns = 0;
+		int orig_mtu = 0, ifindex = 0, begun = 0;
+		const char *orig = NULL, *target = NULL, *jfault = NULL;
+
+		if (json_unpack_ex(jr, &jerr, 0, "{s:I, s:I, s:I, s:s, s:i, s:i, s:i, s:s, s?s}",
+				   "netns_dev", &dev, "netns_ino", &ino, "created_ns", &cns,
+				   "orig_ifname", &orig, "orig_mtu", &orig_mtu, "ifindex", &ifindex,
+				   "steps_begun", &begun, "target_phase", &target, "fault",
+				   &jfault) < 0)
+			return perr(e, "journal: %s", jerr.text);
+		t->netns_id = (struct netns_id){ .dev = (uint64_t)dev, .ino = (uint64_t)ino };
+		t->created_ns = (uint64_t)cns;
+		strscpy(t->orig_ifname, orig, sizeof(t->orig_ifname));
+		t->orig_mtu = (unsigned int)orig_mtu;
+		t->ifindex = ifindex;
+		t->steps_begun = (unsigned int)MIN((unsigned int)begun, attach_nsteps);
+		r = task_phase_from_string(target);
+		t->target_phase = r < 0 ? TASK_PHASE_READY : (enum task_phase)r;
+		if (jfault)
+			strscpy(t->fault, jfault, sizeof(t->fault));
+	}
+	return 0;
+}
+
+/* Add the routes that come from the ENI: default routes and the IMDS block. */
+static int task_add_eni_routes(struct task *t, struct eni *e, struct parse_err *pe)
+{
+	struct task_route extra[NETD_MAX_ROUTES];
+	unsigned int nextra = t->nroutes, n = 0;
+	bool v4 = false, v6 = false, gw_onlink = true;
+
+	memcpy(extra, t->routes, sizeof(extra[0]) * nextra);
+	for (unsigned int i = 0; i < t->naddrs; i++) {
+		if (t->addrs[i].family == AF_INET) {
+			v4 = true;
+			if (!addr_prefix_contains(&e->subnet, &t->addrs[i])) {
+				char a[ADDR_PREFIX_STRLEN], s[ADDR_PREFIX_STRLEN];
+
+				return perr(pe, "Address %s is outside the ENI's subnet %s",
+					    addr_prefix_format(&t->addrs[i], a, sizeof(a)),
+					    addr_prefix_format(&e->subnet, s, sizeof(s)));
+			}
+			/* the gateway is on-link when an address prefix covers it */
+			{
+				struct in_prefix net = t->addrs[i];
+
+				if (addr_prefix_contains(&net, &e->gateway))
+					gw_onlink = false;
+			}
+		} else {
+			v6 = true;
+		}
+	}
+	if (v4) {
+		struct task_route *tr = &t->routes[n++];
+
+		*tr = (struct task_route){ .kind = ROUTE_KIND_DEFAULT };
+		tr->spec.type = RTN_UNICAST;
+		tr->spec.dst = (struct in_prefix){ .family = AF_INET, .len = 0 };
+		tr->spec.gw = e->gateway;
+		tr->spec.onlink = gw_onlink;
+	}
+	if (v6 && e->gateway6.family) {
+		struct task_route *tr = &t->routes[n++];
+
+		*tr = (struct task_route){ .kind = ROUTE_KIND_DEFAULT };
+		tr->spec.type = RTN_UNICAST;
+		tr->spec.dst = (struct in_prefix){ .family = AF_INET6, .len = 0 };
+		tr->spec.gw = e->gateway6;
+	}
+	for (unsigned int i = 0; i < nextra; i++) {
+		if (extra[i].spec.dst.len == 0 &&
+		    ((extra[i].spec.dst.family == AF_INET && v4) ||
+		     (extra[i].spec.dst.family == AF_INET6 && v6 && e->gateway6.family)) &&
+		    (extra[i].spec.table == 0 || extra[i].spec.table == RT_TABLE_MAIN))
+			return perr(pe, "routes: a default route comes from the ENI's gateway; give another table or leave it out");
+		t->routes[n++] = extra[i];
+	}
+	if (t->block_imds) {
+		struct task_route *tr = &t->routes[n++];
+
+		*tr = (struct task_route){ .kind = ROUTE_KIND_IMDS };
+		tr->spec.type = RTN_UNREACHABLE;
+		addr_prefix_parse(NETD_IMDS_V4, &tr->spec.dst);
+		if (v6) {
+			tr = &t->routes[n++];
+			*tr = (struct task_route){ .kind = ROUTE_KIND_IMDS };
+			tr->spec.type = RTN_UNREACHABLE;
+			addr_prefix_parse(NETD_IMDS_V6, &tr->spec.dst);
+		}
+	}
+	t->nroutes = n;
+	return 0;
+}
+
+int task_from_json(struct netd *d, json_t *j, struct task **ret)
+{
+	struct parse_err pe = {};
+	struct task *t;
+	int r;
+
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	r = task_parse(d, j, true, t, &pe);
+	if (r < 0) {
+		log_warn("Journal of a task is invalid: %s", pe.msg);
+		task_free(t);
+		return r;
+	}
+	*ret = t;
+	return 0;
+}
+
+/* --- running the steps --------------------------------------------------------------------- */
+
+static int ctx_open(struct netd *d, struct task *t, struct attach_ctx *c)
+{
+	struct netns_id id;
+	int fd, r;
+
+	*c = (struct attach_ctx){ .d = d, .t = t, .netns_fd = -1 };
+	r = netns_open(t->netns_path, &fd);
+	if (r < 0)
+		return r;
+	r = netns_get_id(fd, &id);
+	if (r < 0 || !netns_id_equal(&id, &t->netns_id)) {
+		/* The path now names another namespace: ours is gone. Touch nothing in it. */
+		close(fd);
+		return r < 0 ? r : -ENOENT;
+	}
+	c->netns_fd = fd;
+	return 0;
+}
+
+/* Undo steps [0, upto) in reverse. Returns the first error; every step is tried. */
+static int undo_steps(struct attach_ctx *c, unsigned int upto, char *err, size_t errlen)
+{
+	int first = 0;
+
+	for (unsigned int i = upto; i-- > 0;) {
+		int r = attach_steps[i].undo(c);
+
+		if (r < 0) {
+			log_warn_errno(r, "Task '%s': undoing step '%s' failed: %m%s%s", c->t->id,
+				       attach_steps[i].name, c->errmsg[0] ? ": " : "", c->errmsg);
+			if (!first) {
+				first = r;
+				snprintf(err, errlen, "undoing step '%s' failed: %s%s%s",
+					 attach_steps[i].name, strerror(-r),
+					 c->errmsg[0] ? ": " : "", c->errmsg);
+			}
+		}
+		c->errmsg[0] = '\0';
+	}
+	return first;
+}
+
+/* Tear a task's network down (detach, rollback, recovery). */
+static int task_teardown(struct netd *d, struct task *t, char *err, size_t errlen)
+{
+	struct attach_ctx c;
+	int r;
+
+	r = ctx_open(d, t, &c);
+	if (r < 0 && r != -ENOENT) {
+		snprintf(err, errlen, "Failed to open namespace '%s': %s", t->netns_path,
+			 strerror(-r));
+		return r;
+	}
+	if (r == -ENOENT)
+		log_info("Task '%s': namespace '%s' is gone", t->id, t->netns_path);
+	r = undo_steps(&c, t->steps_begun, err, errlen);
+	attach_ctx_done(&c);
+	if (r == 0)
+		t->steps_begun = 0;
+	return r;
+}
+
+static void attach_fail(struct netd *d, struct task *t, struct ctl_call *call, int err,
+			const char *msg)
+{
+	char mac[ADDR_MAC_STRLEN];
+
+	addr_mac_format(t->mac, mac);
+	events_emit(d, "task.attach_failed",
+		    json_pack("{s:s, s:s, s:s}", "task_id", t->id, "mac", mac, "error", msg),
+		    "Attach of task '%s' failed: %s", t->id, msg);
+	if (call)
+		ctl_call_fail_errno(call, err, "%s", msg);
+	task_remove(d, t);
+}
+
+/* Run every step; on failure undo in reverse. Answers call (which may be NULL). */
+static void task_run_attach(struct netd *d, struct task *t, struct ctl_call *call)
+{
+	char mac[ADDR_MAC_STRLEN], err[600];
+	struct attach_ctx c;
+	struct link_info li;
+	unsigned int i;
+	int r;
+
+	addr_mac_format(t->mac, mac);
+	r = ctx_open(d, t, &c);
+	if (r < 0) {
+		snprintf(err, sizeof(err), "Namespace '%s' is gone: %s", t->netns_path,
+			 strerror(-r));
+		attach_fail(d, t, call, r, err);
+		return;
+	}
+	/* What to give back on detach. */
+	r = netlink_link_get(d->host_nl, t->eni->ifindex, NULL, &li);
+	if (r < 0 || !li.has_mac || memcmp(li.mac, t->mac, ADDR_MAC_LEN) != 0) {
+		attach_ctx_done(&c);
+		snprintf(err, sizeof(err), "ENI %s is no longer on the host", mac);
+		attach_fail(d, t, call, -ENODEV, err);
+		return;
+	}
+	strscpy(t->orig_ifname, li.ifname, sizeof(t->orig_ifname));
+	t->orig_mtu = li.mtu;
+
+	for (i = 0; i < attach_nsteps; i++) {
+		const char *crash = startswith(t->fault, "crash:") ? t->fault + 6 : NULL;
+
+		t->steps_begun = i + 1;
+		r = state_save_task(d, t);
+		if (r < 0) {
+			snprintf(c.errmsg, sizeof(c.errmsg), "Failed to write the journal: %s",
+				 strerror(-r));
+			t->steps_begun = i; /* nothing of this step happened */
+			break;
+		}
+		r = attach_steps[i].run(&c);
+		if (r < 0)
+			break;
+		if (crash && streq(crash, attach_steps[i].name)) {
+			log_warn("Fault injection: crashing after step '%s' of task '%s'", crash,
+				 t->id);
+			raise(SIGKILL);
+		}
+		if (streq(t->fault, attach_steps[i].name)) {
+			snprintf(c.errmsg, sizeof(c.errmsg), "Injected fault after step '%s'",
+				 attach_steps[i].name);
+			r = -EIO;
+			break;
+		}
+	}
+
+	if (r < 0) {
+		char undo_err[300] = "";
+		int q;
+
+		snprintf(err, sizeof(err), "Step '%s' failed: %s",
+			 attach_steps[MIN(i, attach_nsteps - 1)].name,
+			 c.errmsg[0] ? c.errmsg : strerror(-r));
+		c.errmsg[0] = '\0';
+		q = undo_steps(&c, t->steps_begun, undo_err, sizeof(undo_err));
+		attach_ctx_done(&c);
+		if (q < 0) {
+			/* Keep the record so that a detach can finish the job. */
+			t->phase = TASK_PHASE_DETACHING;
+			(void)state_save_task(d, t);
+			if (call)
+				ctl_call_failf(call, ctl_error_code_from_errno(r),
+					       "%s; rollback incomplete (%s); 'netdctl task detach %s' retries it",
+					       err, undo_err, t->id);
+			events_emit(d, "task.attach_failed",
+				    json_pack("{s:s, s:s, s:s}", "task_id", t->id, "mac", mac,
+					      "error", err),
+				    "Attach of task '%s' failed and rollback is incomplete: %s", t->id,
+				    undo_err);
+			return;
+		}
+		t->steps_begun = 0;
+		attach_fail(d, t, call, r, err);
+		return;
+	}
+	attach_ctx_done(&c);
+
+	t->phase = t->target_phase;
+	r = state_save_task(d, t);
+	if (r < 0)
+		log_warn_errno(r, "Failed to journal task '%s': %m, ignoring", t->id);
+	events_emit(d, "task.attached",
+		    json_pack("{s:s, s:s, s:s, s:s}", "task_id", t->id, "mac", mac, "netns",
+			      t->netns_path, "phase", task_phase_to_string(t->phase)),
+		    "Task '%s' attached: ENI %s ('%s') is '%s' in %s", t->id, mac, t->orig_ifname,
+		    t->ifname, t->netns_path);
+	if (call)
+		ctl_call_reply(call, task_to_json(t, false));
+}
+
+/* --- waiting for the ENI ------------------------------------------------------------------- */
+
+static void wait_timeout(struct event_loop *loop, void *data)
+{
+	struct task *t = data;
+	char mac[ADDR_MAC_STRLEN], msg[200];
+	struct ctl_call *call;
+
+	t->wait_timer_id = 0;
+	call = TAKE_PTR(t->waiter);
+	addr_mac_format(t->mac, mac);
+	snprintf(msg, sizeof(msg), "ENI %s did not appear within %u ms", mac, t->wait_ms);
+	attach_fail(t->d, t, call, -ETIMEDOUT, msg);
+	ctl_call_unref(call);
+}
+
+void task_eni_appeared(struct netd *d, struct eni *e)
+{
+	struct task *t = e->task;
+	struct ctl_call *call;
+
+	if (!t || !t->waiter || e->ifindex <= 0)
+		return;
+	event_cancel(d->loop, t->wait_timer_id);
+	t->wait_timer_id = 0;
+	call = TAKE_PTR(t->waiter);
+	log_debug("Task '%s': ENI appeared after %llu ms", t->id,
+		  (unsigned long long)((now_usec() - t->wait_started_usec) / 1000));
+	if (!ctl_call_is_connected(call)) {
+		attach_fail(d, t, NULL, -ECANCELED, "The caller went away while waiting for the ENI");
+		ctl_call_unref(call);
+		return;
+	}
+	task_run_attach(d, t, call);
+	ctl_call_unref(call);
+}
+
+/* --- methods ------------------------------------------------------------------------------- */
+
+static int parse_task_id(struct ctl_call *call, json_t *params, const char **ret)
+{
+	json_error_t jerr;
+
+	if (!params || json_unpack_ex(params, &jerr, JSON_STRICT, "{s:s}", "task_id", ret) < 0) {
+		ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid parameters: %s",
+			       params ? jerr.text : "missing 'task_id'");
+		return -EINVAL;
+	}
+	if (!ident_task_id_valid(*ret)) {
+		ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid task_id '%.64s'", *ret);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Refuse what would change the namespace in ways we do not own: done before any change. */
+static int attach_precheck(struct ctl_call *call, struct netd *d, struct task *t)
+{
+	struct netlink *tnl = NULL;
+	struct link_info li;
+	int fd = -1, r;
+
+	r = netns_open(t->netns_path, &fd);
+	if (r == -ENOENT)
+		return ctl_call_failf(call, CTL_ERR_NOT_FOUND, "Namespace '%s' does not exist",
+				      t->netns_path),
+		       r;
+	if (r == -EINVAL)
+		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS,
+				      "'%s' is not a network namespace", t->netns_path),
+		       r;
+	if (r < 0)
+		return ctl_call_fail_errno(call, r, "Failed to open namespace '%s': %s",
+					   t->netns_path, strerror(-r)),
+		       r;
+	r = netns_get_id(fd, &t->netns_id);
+	if (r < 0)
+		goto out;
+	if (netns_id_equal(&t->netns_id, &d->host_netns_id)) {
+		ctl_call_failf(call, CTL_ERR_INVALID_PARAMS,
+			       "Namespace '%s' is netd's own namespace, not a task's", t->netns_path);
+		r = -EINVAL;
+		goto out;
+	}
+	r = netlink_open(fd, &tnl);
+	if (r < 0)
+		goto out;
+	r = netlink_link_get(tnl, 0, t->ifname, &li);
+	if (r == 0) {
+		ctl_call_failf(call, CTL_ERR_EXISTS,
+			       "Interface '%s' already exists in namespace '%s'; nothing was changed",
+			       t->ifname, t->netns_path);
+		r = -EEXIST;
+		goto out;
+	}
+	r = r == -ENODEV ? 0 : r;
+out:
+	if (r < 0 && !ctl_call_is_done(call))
+		ctl_call_fail_errno(call, r, "Failed to inspect namespace '%s': %s", t->netns_path,
+				    strerror(-r));
+	netlink_free(tnl);
+	safe_close(fd);
+	return r;
+}
+
+static int do_task_attach(struct ctl_call *call, json_t *params, void *userdata)
+{
+	struct netd *d = userdata;
+	struct parse_err pe = {};
+	char mac[ADDR_MAC_STRLEN];
+	struct task *t, *old;
+	struct eni *e;
+	int r;
+
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->d = d;
+	r = task_parse(d, params, false, t, &pe);
+	if (r < 0) {
+		task_free(t);
+		if (r == -ENOMEM)
+			return r;
+		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "%s", pe.msg);
+	}
+	addr_mac_format(t->mac, mac);
+
+	old = task_find(d, t->id);
+	if (old) {
+		ctl_call_failf(call, CTL_ERR_EXISTS, "Task '%s' already exists (phase %s, ENI %s)",
+			       t->id, task_phase_to_string(old->phase),
+			       addr_mac_format(old->mac, mac));
+		task_free(t);
+		return 0;
+	}
+	if (d->ntasks >= NETD_MAX_TASKS) {
+		task_free(t);
+		return ctl_call_failf(call, CTL_ERR_LIMIT, "Too many tasks (at most %d)",
+				      NETD_MAX_TASKS);
+	}
+	e = eni_find(d, t->mac);
+	if (!e) {
+		task_free(t);
+		return ctl_call_failf(call, CTL_ERR_NOT_FOUND,
+				      "Unknown ENI %s: it is not registered with netd", mac);
+	}
+	if (e->task) {
+		ctl_call_failf(call, CTL_ERR_BUSY, "ENI %s is attached to task '%s'", mac,
+			       e->task->id);
+		task_free(t);
+		return 0;
+	}
+	r = attach_precheck(call, d, t);
+	if (r < 0) {
+		task_free(t);
+		return 0;
+	}
+	r = task_add_eni_routes(t, e, &pe);
+	if (r < 0) {
+		task_free(t);
+		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "%s", pe.msg);
+	}
+
+	t->created_ns = realtime_nsec();
+	t->phase = TASK_PHASE_ATTACHING;
+	t->eni = e;
+	e->task = t;
+	t->next = d->tasks;
+	d->tasks = t;
+	d->ntasks++;
+
+	if (e->ifindex <= 0) {
+		if (t->wait_ms == 0) {
+			attach_fail(d, t, call, -ETIMEDOUT,
+				    "ENI is not on the host and timeout_ms is 0");
+			return 0;
+		}
+		r = event_add_timer(d->loop, (uint64_t)t->wait_ms * 1000, wait_timeout, t, NULL);
+		if (r < 0) {
+			attach_fail(d, t, call, r, "Failed to arm the wait timer");
+			return 0;
+		}
+		t->wait_timer_id = r;
+		t->waiter = ctl_call_ref(call);
+		t->wait_started_usec = now_usec();
+		(void)state_save_task(d, t);
+		log_info("Task '%s': waiting up to %u ms for ENI %s to appear", t->id, t->wait_ms,
+			 mac);
+		return 0;
+	}
+	task_run_attach(d, t, call);
+	return 0;
+}
+
+static int do_task_detach(struct ctl_call *call, json_t *params, void *userdata)
+{
+	struct netd *d = userdata;
+	char err[600] = "", mac[ADDR_MAC_STRLEN];
+	const char *id;
+	json_t *result;
+	struct task *t;
+	int r;
+
+	if (parse_task_id(call, params, &id) < 0)
+		return 0;
+	t = task_find(d, id);
+	if (!t)
+		return ctl_call_reply(call, json_pack("{s:s, s:b, s:s}", "task_id", id, "detached",
+						      0, "message",
+						      "No such task: nothing to detach"));
+	addr_mac_format(t->mac, mac);
+	result = json_pack("{s:s, s:b, s:s}", "task_id", t->id, "detached", 1, "mac", mac);
+
+	if (t->waiter) {
+		struct ctl_call *waiter = TAKE_PTR(t->waiter);
+
+		ctl_call_failf(waiter, CTL_ERR_CANCELLED, "Attach of task '%s' was cancelled by a detach",
+			       t->id);
+		ctl_call_unref(waiter);
+	} else {
+		t->phase = TASK_PHASE_DETACHING;
+		(void)state_save_task(d, t);
+		r = task_teardown(d, t, err, sizeof(err));
+		if (r < 0) {
+			(void)state_save_task(d, t);
+			json_decref(result);
+			return ctl_call_fail_errno(call, r,
+						   "Detach of task '%s' failed: %s; the task stays in phase DETACHING and a new detach retries",
+						   t->id, err);
+		}
+	}
+	if (t->eni) {
+		struct eni *e = t->eni;
+
+		if (e->task == t)
+			e->task = NULL;
+		json_object_set_new(result, "eni_state",
+				    json_string(eni_state_to_string(eni_get_state(e))));
+		if (e->ifindex > 0)
+			json_object_set_new(result, "host_ifname", json_string(e->ifname));
+	}
+	events_emit(d, "task.detached", json_pack("{s:s, s:s}", "task_id", t->id, "mac", mac),
+		    "Task '%s' detached; ENI %s %s", t->id, mac,
+		    t->eni && t->eni->ifindex > 0 ? "is back on the host" : "is not on the host");
+	task_remove(d, t);
+	return ctl_call_reply(call, result);
+}
+
+/* Compare a task's record with the kernel; diffs gets {what, expected, actual} entries. */
+static int task_check(struct netd *d, struct task *t, json_t *diffs)
+{
+	char mac[ADDR_MAC_STRLEN], want[64];
+	struct attach_ctx c;
+	int r;
+
+	if (t->phase != TASK_PHASE_READY && t->phase != TASK_PHASE_READY_PULL) {
+		check_diff(diffs, "phase", task_phase_to_string(t->target_phase),
+			   task_phase_to_string(t->phase));
+		return 0;
+	}
+	r = ctx_open(d, t, &c);
+	if (r == -ENOENT) {
+		check_diff(diffs, "netns", t->netns_path, "missing");
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	for (unsigned int i = 0; i < attach_nsteps; i++) {
+		if (!attach_steps[i].check)
+			continue;
+		r = attach_steps[i].check(&c, diffs);
+		if (r == -ENODEV && i == 0) {
+			snprintf(want, sizeof(want), "%s (%s)", t->ifname,
+				 addr_mac_format(t->mac, mac));
+			check_diff(diffs, "link", want, "missing");
+			r = 0;
+			break;
+		}
+		if (r < 0)
+			break;
+	}
+	attach_ctx_done(&c);
+	return r;
+}
+
+static int do_task_check(struct ctl_call *call, json_t *params, void *userdata)
+{
+	struct netd *d = userdata;
+	json_t *diffs;
+	const char *id;
+	struct task *t;
+	int r;
+
+	if (parse_task_id(call, params, &id) < 0)
+		return 0;
+	t = task_find(d, id);
+	if (!t)
+		return ctl_call_failf(call, CTL_ERR_NOT_FOUND, "No such task '%s'", id);
+	diffs = json_array();
+	r = task_check(d, t, diffs);
+	if (r < 0) {
+		json_decref(diffs);
+		return ctl_call_fail_errno(call, r, "Failed to check task '%s': %s", id,
+					   strerror(-r));
+	}
+	return ctl_call_reply(call, json_pack("{s:s, s:s, s:b, s:o}", "task_id", t->id, "phase",
+					      task_phase_to_string(t->phase), "ok",
+					      json_array_size(diffs) == 0, "differences", diffs));
+}
+
+static bool attrs_match(const struct task *t, json_t *want)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(want, k, v) {
+		json_t *have = t->attrs ? json_object_get(t->attrs, k) : NULL;
+
+		if (!have || !json_equal(have, v))
+			return false;
+	}
+	return true;
+}
+
+static int do_task_list(struct ctl_call *call, json_t *params, void *userdata)
+{
+	struct netd *d = userdata;
+	json_t *attrs = NULL, *arr;
+	json_error_t jerr;
+
+	if (params && json_unpack_ex(params, &jerr, JSON_STRICT, "{s?o}", "attrs", &attrs) < 0)
+		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid parameters: %s",
+				      jerr.text);
+	if (attrs && !json_is_object(attrs))
+		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "'attrs' must be an object");
+	arr = json_array();
+	for (struct task *t = d->tasks; t; t = t->next)
+		if (!attrs || attrs_match(t, attrs))
+			json_array_append_new(arr, task_to_json(t, false));
+	return ctl_call_reply(call, arr);
+}
+
+static int do_task_show(struct ctl_call *call, json_t *params, void *userdata)
+{
+	struct netd *d = userdata;
+	const char *id;
+	struct task *t;
+
+	if (parse_task_id(call, params, &id) < 0)
+		return 0;
+	t = task_find(d, id);
+	if (!t)
+		return ctl_call_failf(call, CTL_ERR_NOT_FOUND, "No such task '%s'", id);
+	return ctl_call_reply(call, task_to_json(t, false));
+}
+
+static int do_task_set_phase(struct ctl_call *call, json_t *params, void *userdata)
+{
+	struct netd *d = userdata;
+	const char *id, *phase;
+	json_error_t jerr;
+	struct task *t;
+	int p;
+
+	if (!params || json_unpack_ex(params, &jerr, JSON_STRICT, "{s:s, s:s}", "task_id", &id,
+				      "phase", &phase) < 0)
+		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid parameters: %s",
+				      params ? jerr.text : "missing 'task_id', 'phase'");
+	p = task_phase_from_string(phase);
+	if (p != TASK_PHASE_READY && p != TASK_PHASE_READY_PULL)
+		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS,
+				      "Invalid phase '%.32s' (want READY_PULL or READY)", phase);
+	t = task_find(d, id);
+	if (!t)
+		return ctl_call_failf(call, CTL_ERR_NOT_FOUND, "No such task '%.64s'", id);
+	if (t->phase != TASK_PHASE_READY && t->phase != TASK_PHASE_READY_PULL)
+		return ctl_call_failf(call, CTL_ERR_BUSY, "Task '%s' is %s", t->id,
+				      task_phase_to_string(t->phase));
+	if (t->phase != (enum task_phase)p) {
+		t->phase = (enum task_phase)p;
+		t->target_phase = (enum task_phase)p;
+		(void)state_save_task(d, t);
+		events_emit(d, "task.phase", json_pack("{s:s, s:s}", "task_id", t->id, "phase",
+						       phase),
+			    "Task '%s' is now %s", t->id, phase);
+	}
+	return ctl_call_reply(call, task_to_json(t, false));
+}
+
+const struct ctl_method task_methods[] = {
+	{ "task.attach", do_task_attach, CTL_METHOD_WRITE },
+	{ "task.detach", do_task_detach, CTL_METHOD_WRITE },
+	{ "task.set_phase", do_task_set_phase, CTL_METHOD_WRITE },
+	{ "task.check", do_task_check, 0 },
+	{ "task.list", do_task_list, 0 },
+	{ "task.show", do_task_show, 0 },
+	{}
+};
+
+/* --- start and stop ------------------------------------------------------------------------ */
+
+int task_recover(struct netd *d)
+{
+	struct task *t, *next;
+
+	for (t = d->tasks; t; t = t->next) {
+		struct eni *e = eni_find(d, t->mac);
+
+		t->d = d;
+		if (!e) {
+			log_warn("Task '%s' names ENI that is not registered; detach will look for it by MAC",
+				 t->id);
+			continue;
+		}
+		if (e->task) {
+			log_warn("Tasks '%s' and '%s' both claim an ENI; keeping the first", e->task->id,
+				 t->id);
+			continue;
+		}
+		e->task = t;
+		t->eni = e;
+	}
+
+	for (t = d->tasks; t; t = next) {
+		char err[600] = "";
+		struct attach_ctx c;
+		int r;
+
+		next = t->next;
+		switch (t->phase) {
+		case TASK_PHASE_ATTACHING:
+			if (t->steps_begun == attach_nsteps) {
+				json_auto_t *diffs = json_array();
+
+				t->phase = t->target_phase;
+				if (task_check(d, t, diffs) == 0 && json_array_size(diffs) == 0) {
+					(void)state_save_task(d, t);
+					events_emit(d, "task.recovered",
+						    json_pack("{s:s}", "task_id", t->id),
+						    "Task '%s': finished the attach interrupted by a restart",
+						    t->id);
+					break;
+				}
+				t->phase = TASK_PHASE_ATTACHING;
+			}
+			r = task_teardown(d, t, err, sizeof(err));
+			if (r < 0) {
+				t->phase = TASK_PHASE_DETACHING;
+				(void)state_save_task(d, t);
+				log_warn("Task '%s': rolling back an interrupted attach failed: %s",
+					 t->id, err);
+				break;
+			}
+			events_emit(d, "task.rolled_back", json_pack("{s:s}", "task_id", t->id),
+				    "Task '%s': undid an attach interrupted by a restart", t->id);
+			task_remove(d, t);
+			break;
+		case TASK_PHASE_DETACHING:
+			r = task_teardown(d, t, err, sizeof(err));
+			if (r < 0) {
+				log_warn("Task '%s': finishing an interrupted detach failed: %s",
+					 t->id, err);
+				break;
+			}
+			events_emit(d, "task.detached", json_pack("{s:s}", "task_id", t->id),
+				    "Task '%s': finished a detach interrupted by a restart", t->id);
+			task_remove(d, t);
+			break;
+		case TASK_PHASE_READY_PULL:
+		case TASK_PHASE_READY:
+			r = ctx_open(d, t, &c);
+			if (r < 0) {
+				log_warn("Task '%s': namespace '%s' is gone; a detach releases its ENI",
+					 t->id, t->netns_path);
+				break;
+			}
+			if (attach_steps[0].check) {
+				json_auto_t *diffs = json_array();
+
+				(void)attach_steps[0].check(&c, diffs);
+			}
+			attach_ctx_done(&c);
+			log_info("Task '%s' re-adopted (%s in %s)", t->id, t->ifname, t->netns_path);
+			break;
+		}
+	}
+	return 0;
+}
+
+int task_init(struct netd *d)
+{
+	return 0;
+}
+
+void task_exit(struct netd *d)
+{
+	while (d->tasks) {
+		struct task *t = d->tasks;
+
+		d->tasks = t->next;
+		event_cancel(d->loop, t->wait_timer_id);
+		if (t->waiter) {
+			ctl_call_failf(t->waiter, CTL_ERR_UNAVAILABLE,
+				       "netd is shutting down; attach of task '%s' abandoned", t->id);
+			ctl_call_unref(t->waiter);
+			/* nothing was changed in the kernel; forget it */
+			(void)state_remove_task(d, t->id);
+		}
+		if (t->eni)
+			t->eni->task = NULL;
+		task_free(t);
+	}
+	d->ntasks = 0;
+}
