@@ -15,7 +15,7 @@ PREFIX		?= /usr/local
 DESTDIR		?=
 SBINDIR		?= $(PREFIX)/sbin
 BINDIR		?= $(PREFIX)/bin
-MANDIR		?= $(PREFIX)/share/man
+DOCDIR		?= $(PREFIX)/share/doc/taskplane
 CNIBINDIR	?= /opt/cni/bin
 UNITDIR		?= /etc/systemd/system
 VERSION		:= $(shell cat VERSION 2>/dev/null || echo 0.0.0)
@@ -112,14 +112,17 @@ $(O)/taskvm: $(patsubst %.c,$(O)/obj/%.o,$(RUNTIME_SRCS)) $(LIBNETD)
 
 $(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(LIBNETD)
 	$(call msg,LD,$@)
+	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
 
 $(O)/san/tests/unit/%: $(O)/san/tests/unit/%.o $(LIBNETD_SAN)
 	$(call msg,LD-SAN,$@)
+	@mkdir -p $(@D)
 	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
 
 $(O)/tests/tools/%: $(O)/obj/tests/tools/%.o $(LIBNETD)
 	$(call msg,LD,$@)
+	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 tests: all $(UNIT_BINS) $(UNIT_SAN_BINS) $(TOOL_BINS)
@@ -147,23 +150,24 @@ bench:
 	$(Q)O=$(O) bench/run.sh
 
 # --- install -------------------------------------------------------------------------------
+# The man pages are markdown (docs/man/*.md); they are installed with the docs.
 
 MANPAGES := $(wildcard docs/man/*.md)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(CNIBINDIR) \
-		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
+		$(DESTDIR)$(DOCDIR)/man $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(O)/netd $(DESTDIR)$(SBINDIR)/netd
 	install -m 0755 $(O)/netdctl $(DESTDIR)$(BINDIR)/netdctl
 	$(if $(CNI_SRCS),install -m 0755 $(O)/task-eni $(DESTDIR)$(CNIBINDIR)/task-eni)
 	$(if $(RUNTIME_SRCS),install -m 0755 $(O)/taskvm $(DESTDIR)$(BINDIR)/taskvm)
 	install -m 0644 netd/netd.service $(DESTDIR)$(UNITDIR)/netd.service
-	for m in $(MANPAGES); do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/$$(basename $$m); done
+	for m in $(MANPAGES); do install -m 0644 $$m $(DESTDIR)$(DOCDIR)/man/$$(basename $$m); done
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/netd $(DESTDIR)$(BINDIR)/netdctl $(DESTDIR)$(CNIBINDIR)/task-eni \
 		$(DESTDIR)$(BINDIR)/taskvm $(DESTDIR)$(UNITDIR)/netd.service
-	for m in $(MANPAGES); do rm -f $(DESTDIR)$(MANDIR)/man8/$$(basename $$m); done
+	rm -rf $(DESTDIR)$(DOCDIR)
 
 # --- hygiene -------------------------------------------------------------------------------
 

@@ -56,7 +56,9 @@ int addr_prefix_parse(const char *s, struct in_prefix *ret)
 	r = addr_ip_parse(buf, 0, &p);
 	if (r < 0)
 		return r;
-	if (slash[1] < '0' || slash[1] > '9' || strlen(slash + 1) > 3)
+	/* Decimal digits only; no leading zero, which iproute2 would read as octal ("/010" is 8). */
+	if (slash[1] < '0' || slash[1] > '9' || strlen(slash + 1) > 3 ||
+	    (slash[1] == '0' && slash[2] != '\0'))
 		return -EINVAL;
 	errno = 0;
 	n = strtoul(slash + 1, &end, 10);

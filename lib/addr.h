@@ -22,7 +22,7 @@ struct in_prefix {
 	uint8_t len;
 };
 
-/* Parse "a.b.c.d/n" or "x::y/n"; the prefix length is required. */
+/* Parse "a.b.c.d/n" or "x::y/n"; the length is required, in decimal without leading zeros. */
 int addr_prefix_parse(const char *s, struct in_prefix *ret);
 /* Parse a bare address (no "/n"); family 0 accepts both. len is set to 32 or 128. */
 int addr_ip_parse(const char *s, int family, struct in_prefix *ret);

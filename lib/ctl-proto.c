@@ -185,7 +185,8 @@ int ctl_request_parse(const char *buf, size_t len, struct ctl_request *ret, stru
 			      CTL_MAX_DEPTH);
 		return -E2BIG;
 	}
-	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	/* Any JSON value: one that is not an object is an invalid request, not a parse error. */
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!root) {
 		ctl_error_set(err, CTL_ERR_PARSE, NULL, "Parse error at line %d column %d: %s",
 			      jerr.line, jerr.column, jerr.text);
@@ -201,8 +202,6 @@ int ctl_request_parse(const char *buf, size_t len, struct ctl_request *ret, stru
 			      "Member 'id' must be a string, an integer or null");
 		return -EINVAL;
 	}
-	/* From here on errors can carry the request's id. */
-	ret->id = id;
 	version = json_object_get(root, "jsonrpc");
 	if (!version || !json_is_string(version) || !streq(json_string_value(version), "2.0")) {
 		ctl_error_set(err, CTL_ERR_INVALID_REQUEST, NULL,
@@ -230,6 +229,8 @@ int ctl_request_parse(const char *buf, size_t len, struct ctl_request *ret, stru
 		}
 	}
 
+	/* Only now: on failure root is freed, and ret must not point into it. */
+	ret->id = id;
 	ret->method = json_string_value(method);
 	ret->params = json_is_object(params) ? params : NULL;
 	ret->root = TAKE_PTR(root);
@@ -549,9 +550,14 @@ int ctl_client_call(struct ctl_client *c, const char *method, json_t *params, in
 			json_array_append(c->queued, msg);
 			continue;
 		}
-		if (!json_is_integer(mid) || json_integer_value(mid) != id)
-			continue;
 		err = json_object_get(msg, "error");
+		/*
+		 * Replies to other ids are stale. An error with id null is the server failing to read
+		 * our request (e.g. too long); with one call at a time, it is ours.
+		 */
+		if (!(err && json_is_null(mid)) &&
+		    (!json_is_integer(mid) || json_integer_value(mid) != id))
+			continue;
 		if (err) {
 			json_t *data = json_object_get(err, "data");
 

@@ -38,7 +38,8 @@ bool ident_ifname_valid(const char *name)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)name[i];
 
-		if (c == '/' || c == ':' || isspace(c) || c < 0x21 || c > 0x7e)
+		/* The kernel takes a name with '%' as a pattern and picks the name itself. */
+		if (c == '/' || c == ':' || c == '%' || isspace(c) || c < 0x21 || c > 0x7e)
 			return false;
 	}
 	return true;

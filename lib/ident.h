@@ -9,7 +9,7 @@
 
 /* 1..128 characters, starting alphanumeric, then [A-Za-z0-9_.-] (CNI container id rules). */
 bool ident_task_id_valid(const char *id);
-/* A Linux interface name: 1..15 bytes, no '/', ':' or whitespace, not "." or "..". */
+/* A Linux interface name: 1..15 printable ASCII bytes but '/', ':' and '%'; not "." or "..". */
 bool ident_ifname_valid(const char *name);
 
 #endif

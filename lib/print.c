@@ -269,7 +269,7 @@ void print_flush(void)
 	fflush(stdout);
 }
 
-void print_error(const char *prog, json_t *data, const char *fmt, ...)
+void print_errorf(const char *prog, json_t *data, const char *fmt, ...)
 {
 	char *msg = NULL;
 	va_list ap;

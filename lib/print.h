@@ -52,8 +52,11 @@ void print_table_begin(const char *const *headers);
 void print_table_end(void);
 /* Write the JSON document (JSON mode) and reset; text is written as it goes. */
 void print_flush(void);
-/* Print an error: JSON mode writes {"error": msg, ...} on stdout, text mode "prog: msg" on
- * stderr. data (borrowed, may be NULL) adds members in JSON mode. */
-void print_error(const char *prog, json_t *data, const char *fmt, ...) _printf_(3, 4);
+/*
+ * Print an error (not "print_error": libcmocka exports that name). JSON mode writes
+ * {"error": msg, ...} on stdout, text mode "prog: msg" on stderr. data (borrowed, may be NULL)
+ * adds members in JSON mode.
+ */
+void print_errorf(const char *prog, json_t *data, const char *fmt, ...) _printf_(3, 4);
 
 #endif

@@ -61,6 +61,7 @@ int read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len)
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0, cap = 4096;
 
+	max = MIN(max, (size_t)SSIZE_MAX); /* so that max + 2 below cannot wrap */
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -75,9 +76,10 @@ int read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len)
 		if (len + 1 >= cap) {
 			char *nbuf;
 
-			if (cap >= max)
+			/* Room for max + 1 bytes and the NUL, so that one byte too many is seen. */
+			if (cap > max + 1)
 				return -EFBIG;
-			cap = MIN(cap * 2, max + 1);
+			cap = MIN(cap * 2, max + 2);
 			nbuf = realloc(buf, cap);
 			if (!nbuf)
 				return -ENOMEM;
@@ -109,6 +111,8 @@ int mkdir_p(const char *path, unsigned int mode)
 
 	if (strscpy(buf, path, sizeof(buf)) < 0)
 		return -ENAMETOOLONG;
+	if (!buf[0])
+		return -ENOENT;
 
 	for (p = buf + 1; *p; p++) {
 		if (*p != '/')
@@ -118,8 +122,17 @@ int mkdir_p(const char *path, unsigned int mode)
 			return -errno;
 		*p = '/';
 	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -errno;
+	if (mkdir(buf, mode) < 0) {
+		struct stat st;
+
+		if (errno != EEXIST)
+			return -errno;
+		/* Something is there already: fine if it is a directory (or a link to one). */
+		if (stat(buf, &st) < 0)
+			return -errno;
+		if (!S_ISDIR(st.st_mode))
+			return -ENOTDIR;
+	}
 	return 0;
 }
 

@@ -1,0 +1,108 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Install the Debian packages that taskplane needs and that are missing. Fast (one dpkg-query)
+# when everything is there; apt-get update runs only when something is missing.
+#   scripts/deps.sh           install what is missing (root), or list it and fail (not root)
+#   scripts/deps.sh --list    print the package list
+#   scripts/deps.sh --check   exit 1 and list what is missing, install nothing
+#
+# To add a package: one line in PACKAGES, with a comment saying why. "a|b" means either will do
+# (the first one is installed when neither is there).
+
+set -euo pipefail
+
+PACKAGES='
+# --- build ---
+gcc                     # the compiler
+make                    # the build
+pkg-config              # library flags in the Makefile
+clang                   # eBPF programs (clang -target bpf)
+llvm                    # llvm-strip and friends for BPF objects
+libnl-3-dev             # rtnetlink: links, addresses, routes, link statistics
+libnl-route-3-dev       # rtnetlink route objects
+libmnl-dev              # netlink sockets for nftables batches
+libnftnl-dev            # nftables objects (guards)
+libbpf-dev              # eBPF loading, tc attach, skeletons
+bpftool                 # skeleton generation (bpftool gen skeleton)
+libjansson-dev          # all JSON
+libcmocka-dev           # unit tests
+linux-libc-dev          # kernel UAPI headers
+libc6-dev               # C library headers
+# --- runtime and tests ---
+iproute2                # the test fabric (ip netns, veth, bridge) and an independent view
+util-linux              # nsenter, unshare
+procps                  # sysctl, ps, pgrep
+psmisc                  # fuser, killall (debugging leftovers)
+curl                    # HTTP client in tests and the demo
+nftables                # nft: an independent view of the guards
+iperf3                  # benchmarks
+busybox-static          # static tools for task root filesystems
+iputils-ping            # ping from task namespaces
+socat                   # UDP and TCP clients in tests
+'
+
+pkg_list()
+{
+        sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' <<<"$PACKAGES"
+}
+
+# Print the packages (first alternative) of which no alternative is installed.
+missing()
+{
+        local -A have=()
+        local pkg status spec alt ok
+
+        # shellcheck disable=SC2016 # dpkg-query fields, not shell variables
+        while read -r pkg status; do
+                [[ ${status:1:1} == i ]] && have[$pkg]=1
+        done < <(pkg_list | tr '|' '\n' |
+                xargs dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' 2>/dev/null)
+
+        while read -r spec; do
+                ok=0
+                for alt in ${spec//|/ }; do
+                        [[ -n ${have[$alt]:-} ]] && ok=1
+                done
+                ((ok)) || echo "${spec%%|*}"
+        done < <(pkg_list)
+}
+
+main()
+{
+        local miss
+
+        case ${1:-} in
+        --list)
+                pkg_list
+                return 0
+                ;;
+        --check | "") ;;
+        *)
+                echo "usage: $0 [--list|--check]" >&2
+                return 2
+                ;;
+        esac
+
+        if ! command -v dpkg-query >/dev/null; then
+                echo "deps: not a Debian system (no dpkg-query); install by hand:" >&2
+                pkg_list | sed 's/^/  /' >&2
+                return 1
+        fi
+
+        mapfile -t miss < <(missing)
+        ((${#miss[@]} == 0)) && return 0
+
+        if [[ ${1:-} == --check || $EUID -ne 0 ]]; then
+                echo "deps: missing packages: ${miss[*]}" >&2
+                [[ $EUID -ne 0 ]] && echo "deps: run as root: scripts/deps.sh" >&2
+                return 1
+        fi
+
+        echo "deps: installing ${miss[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${miss[@]}"
+}
+
+main "$@"

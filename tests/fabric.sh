@@ -1,0 +1,648 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The test fabric: a private "host" network namespace where netd runs, a test VPC (a bridge in
+# its own namespace, gateway 198.18.0.1/16) and ENIs (veth pairs, host end in the host namespace,
+# peer on the VPC bridge). Shared by the demo, the integration tests and the benchmarks.
+#
+# As a library:
+#       source tests/fabric.sh
+#       fabric_up 3                     # host + vpc namespaces, ENIs 1..3; trap fabric_down EXIT
+#       fabric_service_start            # vpcd on 198.18.0.1: HTTP :80, UDP echo :7
+#       netd_start                      # netd in the host namespace on a temporary socket
+#       netdctl eni show
+#       ns=$(fabric_task_ns t1)         # /run/netns/${FABRIC_PREFIX}-t1, lo up
+#       fabric_down                     # idempotent; also run by the trap
+#
+# As a command:
+#       eval "$(tests/fabric.sh up 3)"  # prints the variables (no trap: tear down yourself)
+#       tests/fabric.sh down PREFIX     # remove everything of that prefix (also after a crash)
+#       tests/fabric.sh leftovers PREFIX
+#
+# Variables set by fabric_up (ENI arrays are 1-based):
+#       FABRIC_PREFIX (tp + 6 hex), FABRIC_ID (the 6 hex), FABRIC_RUN (temporary dir under /tmp),
+#       FABRIC_HOST_NS, FABRIC_VPC_NS (netns names), FABRIC_HOST_NS_PATH, FABRIC_VPC_NS_PATH,
+#       FABRIC_GATEWAY=198.18.0.1, FABRIC_SUBNET=198.18.0.0/16, FABRIC_PREFIXLEN=16,
+#       FABRIC_MTU=9001 (VPC side), FABRIC_ENI_COUNT, FABRIC_ENI_NAMES[i], FABRIC_ENI_MACS[i],
+#       FABRIC_ENI_IPS[i] (a free VPC address the test may give ENI i), FABRIC_ENI_PEERS[i].
+# Set by netd_start: NETD_PID, NETD_SOCKET, NETD_RUN_DIR, NETD_LOG.
+# Set by fabric_service_start: FABRIC_SERVICE_PID, FABRIC_HTTP_URL, FABRIC_UDP_PORT.
+# Knobs: O (build dir, default build/ at the repo root), FABRIC_NO_TRAP=1, FABRIC_IPV6=1 (keep
+# IPv6 on in the fabric's namespaces; off by default so that no ND/MLD noise reaches counters),
+# FABRIC_PREFIX_LOG (a file fabric_up appends its prefix to; set by tests/run.sh).
+#
+# Arrays and variables set by a function are lost when it runs in a subshell ($(...)); the
+# teardown does not depend on them: it goes by prefix. fabric_eni_name/_mac/_ip I print the
+# values for ENI I and work anywhere.
+
+if [[ -z ${_FABRIC_SH_LOADED:-} ]]; then
+        _FABRIC_SH_LOADED=1
+
+        FABRIC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+        O=${O:-build}
+        [[ $O == /* ]] || O=$FABRIC_ROOT/$O
+        export O FABRIC_ROOT
+
+        FABRIC_GATEWAY=198.18.0.1
+        FABRIC_SUBNET=198.18.0.0/16
+        FABRIC_PREFIXLEN=16
+        FABRIC_MTU=9001
+        FABRIC_HTTP_PORT=80
+        FABRIC_UDP_PORT=7
+        export FABRIC_GATEWAY FABRIC_SUBNET FABRIC_PREFIXLEN FABRIC_MTU FABRIC_HTTP_PORT \
+                FABRIC_UDP_PORT
+fi
+
+_fabric_err()
+{
+        echo "fabric: $*" >&2
+}
+
+# Microseconds since the epoch, without forking.
+_fabric_now()
+{
+        local t=${EPOCHREALTIME/./}
+
+        echo "${t#0}"
+}
+
+# _fabric_wait SECONDS CMD...: run CMD until it succeeds, at most SECONDS (e.g. 5 or 0.5).
+_fabric_wait()
+{
+        local secs=$1 int frac end
+        shift
+
+        int=${secs%%.*}
+        frac=000000
+        [[ $secs == *.* ]] && frac=${secs#*.}000000
+        end=$(($(_fabric_now) + ${int:-0} * 1000000 + 10#${frac:0:6}))
+        while ! "$@"; do
+                (($(_fabric_now) < end)) || return 1
+                sleep 0.05
+        done
+}
+
+# True if PID exists and is not a zombie.
+_fabric_alive()
+{
+        local pid=$1 stat
+
+        [[ -n $pid ]] || return 1
+        stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+        stat=${stat##*) }
+        [[ ${stat%% *} != Z ]]
+}
+
+# _fabric_term TIMEOUT PID...: SIGTERM, wait up to TIMEOUT seconds, then SIGKILL.
+# Returns 1 if SIGKILL was needed.
+_fabric_term()
+{
+        local timeout=$1 pid left rc=0
+        shift
+
+        (($#)) || return 0
+        kill -TERM "$@" 2>/dev/null
+        _fabric_wait "$timeout" _fabric_none_alive "$@" && return 0
+        left=()
+        for pid in "$@"; do
+                _fabric_alive "$pid" && left+=("$pid")
+        done
+        if ((${#left[@]})); then
+                _fabric_err "SIGKILL to ${left[*]} (still running after SIGTERM)"
+                kill -KILL "${left[@]}" 2>/dev/null
+                _fabric_wait 2 _fabric_none_alive "${left[@]}"
+                rc=1
+        fi
+        return $rc
+}
+
+_fabric_none_alive()
+{
+        local pid
+
+        for pid in "$@"; do
+                _fabric_alive "$pid" && return 1
+        done
+        return 0
+}
+
+_fabric_require_up()
+{
+        if [[ -z ${FABRIC_PREFIX:-} || ! -e /run/netns/${FABRIC_PREFIX}-host ]]; then
+                _fabric_err "no fabric: call fabric_up first"
+                return 1
+        fi
+}
+
+# Values for ENI number I (1..65535), computed from FABRIC_ID alone.
+fabric_eni_name()
+{
+        printf 'eni-%s%04x\n' "${FABRIC_ID:0:4}" "$1"
+}
+
+fabric_eni_mac()
+{
+        printf '02:%s:%s:%s:%02x:%02x\n' "${FABRIC_ID:0:2}" "${FABRIC_ID:2:2}" "${FABRIC_ID:4:2}" \
+                $(($1 >> 8)) $(($1 & 255))
+}
+
+# 198.18.1.1 for ENI 1, 198.18.1.255, 198.18.2.0, ...: never the gateway or the subnet ends.
+fabric_eni_ip()
+{
+        echo "198.18.$((($1 >> 8) + 1)).$(($1 & 255))"
+}
+
+_fabric_sysctls()
+{
+        [[ ${FABRIC_IPV6:-0} == 1 ]] && return 0
+        nsenter --net="$1" sysctl -q -e -w net.ipv6.conf.all.disable_ipv6=1 \
+                net.ipv6.conf.default.disable_ipv6=1 >/dev/null
+}
+
+_fabric_netns_add()
+{
+        local name=$1 path=/run/netns/$1
+
+        ip netns add "$name" || return 1
+        echo "$name" >>"$FABRIC_RUN/netns"
+        _fabric_sysctls "$path" && ip -n "$name" link set lo up
+}
+
+# _fabric_eni_create FIRST LAST: ENIs FIRST..LAST with two ip -batch runs.
+_fabric_eni_create()
+{
+        local first=$1 last=$2 i name mac hb vb
+
+        hb=$FABRIC_RUN/eni-host.batch
+        vb=$FABRIC_RUN/eni-vpc.batch
+        : >"$hb"
+        : >"$vb"
+        for ((i = first; i <= last; i++)); do
+                printf -v name 'eni-%s%04x' "${FABRIC_ID:0:4}" "$i"
+                printf -v mac '02:%s:%s:%s:%02x:%02x' "${FABRIC_ID:0:2}" "${FABRIC_ID:2:2}" \
+                        "${FABRIC_ID:4:2}" $((i >> 8)) $((i & 255))
+                printf 'link add %s address %s type veth peer name vp%d netns %s mtu %d\n' \
+                        "$name" "$mac" "$i" "$FABRIC_VPC_NS" "$FABRIC_MTU" >>"$hb"
+                printf 'link set vp%d master br0 up\n' "$i" >>"$vb"
+                FABRIC_ENI_NAMES[i]=$name
+                FABRIC_ENI_MACS[i]=$mac
+                FABRIC_ENI_IPS[i]=198.18.$(((i >> 8) + 1)).$((i & 255))
+                FABRIC_ENI_PEERS[i]=vp$i
+        done
+        ip -n "$FABRIC_HOST_NS" -batch "$hb" || return 1
+        ip -n "$FABRIC_VPC_NS" -batch "$vb" || return 1
+        rm -f "$hb" "$vb"
+        ((last > ${FABRIC_ENI_COUNT:-0})) && FABRIC_ENI_COUNT=$last
+        export FABRIC_ENI_COUNT
+        return 0
+}
+
+# fabric_up N: create the host and VPC namespaces and ENIs 1..N.
+_fabric_up_impl()
+{
+        local n=${1:-1} id cmd tries=0
+
+        if ! [[ $n =~ ^[0-9]+$ ]] || ((n > 65535)); then
+                _fabric_err "fabric_up: ENI count must be 0..65535, not '$n'"
+                return 1
+        fi
+        if [[ -n ${FABRIC_PREFIX:-} ]]; then
+                _fabric_err "fabric_up: a fabric ($FABRIC_PREFIX) is already up"
+                return 1
+        fi
+        if ((EUID != 0)); then
+                _fabric_err "fabric_up: needs root"
+                return 1
+        fi
+        for cmd in ip nsenter ss sysctl; do
+                if ! command -v "$cmd" >/dev/null; then
+                        _fabric_err "fabric_up: '$cmd' is missing (scripts/deps.sh)"
+                        return 1
+                fi
+        done
+
+        while :; do
+                id=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+                compgen -G "/run/netns/tp$id-*" >/dev/null || break
+                ((++tries < 10)) || return 1
+        done
+        FABRIC_ID=$id
+        FABRIC_PREFIX=tp$id
+        FABRIC_HOST_NS=$FABRIC_PREFIX-host
+        FABRIC_VPC_NS=$FABRIC_PREFIX-vpc
+        FABRIC_HOST_NS_PATH=/run/netns/$FABRIC_HOST_NS
+        FABRIC_VPC_NS_PATH=/run/netns/$FABRIC_VPC_NS
+        FABRIC_ENI_COUNT=0
+        FABRIC_ENI_NAMES=()
+        FABRIC_ENI_MACS=()
+        FABRIC_ENI_IPS=()
+        FABRIC_ENI_PEERS=()
+        export FABRIC_ID FABRIC_PREFIX FABRIC_HOST_NS FABRIC_VPC_NS FABRIC_HOST_NS_PATH \
+                FABRIC_VPC_NS_PATH FABRIC_ENI_COUNT
+        if ! FABRIC_RUN=$(mktemp -d "/tmp/$FABRIC_PREFIX.XXXXXX"); then
+                unset FABRIC_PREFIX
+                return 1
+        fi
+        export FABRIC_RUN
+        # tests/run.sh checks that nothing of each prefix is left after the script.
+        [[ -n ${FABRIC_PREFIX_LOG:-} ]] && echo "$FABRIC_PREFIX" >>"$FABRIC_PREFIX_LOG"
+
+        if [[ ${FABRIC_NO_TRAP:-0} != 1 ]]; then
+                trap fabric_down EXIT
+                trap 'exit 129' HUP
+                trap 'exit 130' INT
+                trap 'exit 143' TERM
+        fi
+
+        if ! _fabric_netns_add "$FABRIC_HOST_NS" || ! _fabric_netns_add "$FABRIC_VPC_NS" ||
+                ! printf '%s\n' "link add br0 mtu $FABRIC_MTU type bridge" \
+                        "addr add $FABRIC_GATEWAY/$FABRIC_PREFIXLEN dev br0" "link set br0 up" |
+                ip -n "$FABRIC_VPC_NS" -batch - ||
+                ! { ((n == 0)) || _fabric_eni_create 1 "$n"; }; then
+                _fabric_err "fabric_up: setup failed, tearing down"
+                fabric_down
+                return 1
+        fi
+        return 0
+}
+
+# fabric_eni_add I: add ENI number I (e.g. while an attach is already waiting for it).
+_fabric_eni_add_impl()
+{
+        local i=${1:-}
+
+        _fabric_require_up || return 1
+        if ! [[ $i =~ ^[0-9]+$ ]] || ((i < 1 || i > 65535)); then
+                _fabric_err "fabric_eni_add: ENI number must be 1..65535, not '$i'"
+                return 1
+        fi
+        _fabric_eni_create "$i" "$i"
+}
+
+# fabric_task_ns NAME: create netns ${FABRIC_PREFIX}-NAME with lo up and print its path.
+_fabric_task_ns_impl()
+{
+        local name=${1:-}
+
+        _fabric_require_up || return 1
+        if ! [[ $name =~ ^[A-Za-z0-9_.-]+$ ]]; then
+                _fabric_err "fabric_task_ns: bad name '$name'"
+                return 1
+        fi
+        _fabric_netns_add "$FABRIC_PREFIX-$name" || return 1
+        echo "/run/netns/$FABRIC_PREFIX-$name"
+}
+
+# fabric_nsexec NAME CMD...: run CMD in netns ${FABRIC_PREFIX}-NAME (host, vpc or a task's),
+# with nsenter --net only, so /sys and the mount namespace stay the caller's.
+fabric_nsexec()
+{
+        local ns=/run/netns/$FABRIC_PREFIX-$1
+        shift
+
+        nsenter --net="$ns" -- "$@"
+}
+
+_fabric_listening()
+{
+        [[ -n $(nsenter --net="$FABRIC_VPC_NS_PATH" ss -Hltn "sport = :$FABRIC_HTTP_PORT") ]] &&
+                [[ -n $(nsenter --net="$FABRIC_VPC_NS_PATH" ss -Hlun "sport = :$FABRIC_UDP_PORT") ]]
+}
+
+_fabric_service_ready()
+{
+        _fabric_alive "$FABRIC_SERVICE_PID" || return 0
+        _fabric_listening
+}
+
+# fabric_service_start [VPCD ARGS...]: vpcd in the VPC on 198.18.0.1, HTTP :80 and UDP echo :7.
+_fabric_service_start_impl()
+{
+        local vpcd=$O/tests/tools/vpcd
+
+        _fabric_require_up || return 1
+        if [[ ! -x $vpcd ]]; then
+                _fabric_err "$vpcd is not built (make $vpcd)"
+                return 1
+        fi
+        if _fabric_alive "${FABRIC_SERVICE_PID:-}"; then
+                _fabric_err "fabric_service_start: already running ($FABRIC_SERVICE_PID)"
+                return 1
+        fi
+        nsenter --net="$FABRIC_VPC_NS_PATH" -- "$vpcd" \
+                --http "$FABRIC_GATEWAY:$FABRIC_HTTP_PORT" \
+                --udp "$FABRIC_GATEWAY:$FABRIC_UDP_PORT" "$@" \
+                </dev/null >>"$FABRIC_RUN/vpcd.log" 2>&1 &
+        FABRIC_SERVICE_PID=$!
+        FABRIC_HTTP_URL=http://$FABRIC_GATEWAY:$FABRIC_HTTP_PORT/
+        export FABRIC_SERVICE_PID FABRIC_HTTP_URL
+
+        if ! _fabric_wait 5 _fabric_service_ready || ! _fabric_alive "$FABRIC_SERVICE_PID"; then
+                _fabric_err "vpcd did not start; its log:"
+                sed 's/^/  /' "$FABRIC_RUN/vpcd.log" >&2
+                fabric_service_stop
+                return 1
+        fi
+}
+
+_fabric_service_stop_impl()
+{
+        [[ -n ${FABRIC_SERVICE_PID:-} ]] || return 0
+        _fabric_term 5 "$FABRIC_SERVICE_PID"
+        wait "$FABRIC_SERVICE_PID" 2>/dev/null
+        unset FABRIC_SERVICE_PID
+        return 0
+}
+
+# --- netd ------------------------------------------------------------------------------------
+
+_netd_listening()
+{
+        nsenter --net="$FABRIC_HOST_NS_PATH" ss -Hxln 2>/dev/null | grep -qF " $NETD_SOCKET "
+}
+
+_netd_ready()
+{
+        _fabric_alive "$NETD_PID" || return 0
+        _netd_listening
+}
+
+# netd_start [ARGS...]: netd in the host namespace, on $FABRIC_RUN/netd.sock, log in NETD_LOG.
+# A stale socket file from a killed netd is left in place: netd must cope with it.
+_netd_start_impl()
+{
+        local netd=$O/netd
+
+        _fabric_require_up || return 1
+        if [[ ! -x $netd ]]; then
+                _fabric_err "$netd is not built (make)"
+                return 1
+        fi
+        if _fabric_alive "${NETD_PID:-}"; then
+                _fabric_err "netd_start: netd is already running ($NETD_PID)"
+                return 1
+        fi
+        NETD_SOCKET=$FABRIC_RUN/netd.sock
+        NETD_RUN_DIR=$FABRIC_RUN/run
+        NETD_LOG=$FABRIC_RUN/netd.log
+        export NETD_SOCKET NETD_RUN_DIR NETD_LOG
+
+        echo "--- netd_start $* ($(date '+%T.%N'))" >>"$NETD_LOG"
+        nsenter --net="$FABRIC_HOST_NS_PATH" -- "$netd" --socket "$NETD_SOCKET" \
+                --run-dir "$NETD_RUN_DIR" --log-level debug "$@" </dev/null >>"$NETD_LOG" 2>&1 &
+        NETD_PID=$!
+        export NETD_PID
+
+        if ! _fabric_wait "${NETD_START_TIMEOUT:-5}" _netd_ready || ! _fabric_alive "$NETD_PID"
+        then
+                _fabric_err "netd did not start listening on $NETD_SOCKET; the end of its log:"
+                tail -n 40 "$NETD_LOG" | sed 's/^/  /' >&2
+                netd_stop >/dev/null 2>&1
+                return 1
+        fi
+}
+
+# netd_stop: SIGTERM, wait (NETD_STOP_TIMEOUT, 10 s), then SIGKILL. Returns netd's exit status
+# (0 for a clean exit), 1 if it had to be killed, 0 if it was not running.
+_netd_stop_impl()
+{
+        local pid=${NETD_PID:-} rc=0
+
+        [[ -n $pid ]] || return 0
+        if _fabric_alive "$pid"; then
+                _fabric_term "${NETD_STOP_TIMEOUT:-10}" "$pid" || rc=1
+        fi
+        unset NETD_PID
+        if ((rc == 0)); then
+                wait "$pid" 2>/dev/null || rc=$?
+                ((rc == 127)) && rc=0   # not our child: status unknown
+        else
+                wait "$pid" 2>/dev/null
+        fi
+        return $rc
+}
+
+# netd_kill9: SIGKILL, no chance to clean up (the restart tests).
+_netd_kill9_impl()
+{
+        local pid=${NETD_PID:-}
+
+        [[ -n $pid ]] || return 0
+        kill -KILL "$pid" 2>/dev/null
+        _fabric_wait 5 _fabric_none_alive "$pid"
+        wait "$pid" 2>/dev/null
+        unset NETD_PID
+        return 0
+}
+
+netdctl()
+{
+        "$O/netdctl" --socket "${NETD_SOCKET:-$FABRIC_RUN/netd.sock}" "$@"
+}
+
+# --- teardown --------------------------------------------------------------------------------
+
+# Remove everything of PREFIX: processes in its namespaces, mounts under its temporary
+# directories, the namespaces (and with them every link in them), the directories.
+_fabric_teardown()
+{
+        local prefix=$1 f ns pid pids=() names=() dirs=() mnts=() mnt
+
+        [[ $prefix =~ ^tp[0-9a-f]{6}$ ]] || { _fabric_err "bad prefix '$prefix'"; return 1; }
+
+        for f in /run/netns/"$prefix"-*; do
+                [[ -e $f ]] && names+=("${f##*/}")
+        done
+        for ns in "${names[@]}"; do
+                for pid in $(ip netns pids "$ns" 2>/dev/null); do
+                        [[ $pid == "$$" || $pid == "$BASHPID" ]] || pids+=("$pid")
+                done
+        done
+        _fabric_term 3 "${pids[@]}" || true
+
+        for f in /tmp/"$prefix".*; do
+                [[ -d $f ]] && dirs+=("$f")
+        done
+        # Mount points under our directories (bpffs, bind-mounted namespaces), deepest first.
+        if ((${#dirs[@]})); then
+                while read -r _ _ _ _ mnt _; do
+                        for f in "${dirs[@]}"; do
+                                [[ $mnt == "$f" || $mnt == "$f"/* ]] && mnts+=("$mnt")
+                        done
+                done </proc/self/mountinfo
+                for ((f = ${#mnts[@]} - 1; f >= 0; f--)); do
+                        umount -l "${mnts[f]}" 2>/dev/null || true
+                done
+        fi
+
+        if ((${#names[@]})); then
+                printf 'netns del %s\n' "${names[@]}" | ip -force -batch - 2>/dev/null || true
+        fi
+        ((${#dirs[@]})) && rm -rf "${dirs[@]}"
+        return 0
+}
+
+# fabric_down: stop netd and vpcd, remove every namespace, link, process and directory of the
+# fabric. Idempotent; keeps $? so that it can be an EXIT trap.
+_fabric_down_impl()
+{
+        [[ -n ${FABRIC_PREFIX:-} ]] || return 0
+        netd_stop >/dev/null 2>&1 || true
+        fabric_service_stop
+        _fabric_teardown "$FABRIC_PREFIX"
+        unset FABRIC_PREFIX FABRIC_ID FABRIC_RUN FABRIC_HOST_NS FABRIC_VPC_NS FABRIC_HOST_NS_PATH \
+                FABRIC_VPC_NS_PATH FABRIC_ENI_COUNT FABRIC_ENI_NAMES FABRIC_ENI_MACS \
+                FABRIC_ENI_IPS FABRIC_ENI_PEERS NETD_SOCKET NETD_RUN_DIR NETD_LOG \
+                FABRIC_HTTP_URL
+}
+
+# fabric_leftovers PREFIX: print one line per thing left with that prefix (nothing if clean).
+_fabric_leftovers_impl()
+{
+        local prefix=${1:-} f pid cmd mnt
+
+        [[ -n $prefix ]] || { _fabric_err "fabric_leftovers PREFIX"; return 1; }
+        for f in /run/netns/"$prefix"-*; do
+                [[ -e $f ]] && echo "netns ${f##*/}"
+        done
+        for f in /tmp/"$prefix".*; do
+                [[ -e $f ]] && echo "dir $f"
+        done
+        while read -r _ _ _ _ mnt _; do
+                [[ $mnt == *"$prefix"* ]] && echo "mount $mnt"
+        done </proc/self/mountinfo
+        for f in /sys/fs/bpf/*"$prefix"*; do
+                [[ -e $f ]] && echo "bpf pin $f"
+        done
+        ip -o link show 2>/dev/null | grep -F -e "eni-${prefix:2:4}" -e "$prefix" |
+                sed 's/^[0-9]*: \([^:@]*\).*/link \1 (in the caller'"'"'s netns)/' || true
+        for f in /proc/[0-9]*; do
+                pid=${f#/proc/}
+                [[ $pid == "$$" || $pid == "$BASHPID" ]] && continue
+                cmd=$(tr '\0' ' ' 2>/dev/null <"$f/cmdline") || continue
+                [[ $cmd == *"$prefix"* && $cmd != *fabric.sh* ]] && echo "process $pid $cmd"
+        done
+        return 0
+}
+
+# --- public functions ------------------------------------------------------------------------
+#
+# Each public function runs its _impl in a || list, so that the caller's set -e / pipefail
+# neither abort it half-way (a teardown in an EXIT trap must run to the end) nor change what it
+# returns.
+
+fabric_up()
+{
+        local rc=0
+
+        _fabric_up_impl "$@" || rc=$?
+        return $rc
+}
+
+fabric_eni_add()
+{
+        local rc=0
+
+        _fabric_eni_add_impl "$@" || rc=$?
+        return $rc
+}
+
+fabric_task_ns()
+{
+        local rc=0
+
+        _fabric_task_ns_impl "$@" || rc=$?
+        return $rc
+}
+
+fabric_service_start()
+{
+        local rc=0
+
+        _fabric_service_start_impl "$@" || rc=$?
+        return $rc
+}
+
+fabric_service_stop()
+{
+        local rc=0
+
+        _fabric_service_stop_impl || rc=$?
+        return $rc
+}
+
+netd_start()
+{
+        local rc=0
+
+        _netd_start_impl "$@" || rc=$?
+        return $rc
+}
+
+netd_stop()
+{
+        local rc=0
+
+        _netd_stop_impl || rc=$?
+        return $rc
+}
+
+netd_kill9()
+{
+        local rc=0
+
+        _netd_kill9_impl || rc=$?
+        return $rc
+}
+
+fabric_leftovers()
+{
+        local rc=0
+
+        _fabric_leftovers_impl "$@" || rc=$?
+        return $rc
+}
+
+# fabric_down keeps $? so that it can be an EXIT trap.
+fabric_down()
+{
+        local rc=$?
+
+        _fabric_down_impl || true
+        return $rc
+}
+
+# --- command line ----------------------------------------------------------------------------
+
+_fabric_main()
+{
+        set -euo pipefail
+        case ${1:-} in
+        up)
+                FABRIC_NO_TRAP=1 fabric_up "${2:-1}"
+                declare -p FABRIC_ENI_NAMES FABRIC_ENI_MACS FABRIC_ENI_IPS FABRIC_ENI_PEERS |
+                        sed 's/^declare -a/declare -ga/'
+                for v in O FABRIC_ID FABRIC_PREFIX FABRIC_RUN FABRIC_HOST_NS FABRIC_VPC_NS \
+                        FABRIC_HOST_NS_PATH FABRIC_VPC_NS_PATH FABRIC_ENI_COUNT FABRIC_GATEWAY \
+                        FABRIC_SUBNET FABRIC_PREFIXLEN FABRIC_MTU; do
+                        printf 'export %s=%q\n' "$v" "${!v}"
+                done
+                ;;
+        down)
+                [[ $# -eq 2 ]] || { _fabric_err "usage: $0 down PREFIX"; exit 2; }
+                _fabric_teardown "$2"
+                ;;
+        leftovers)
+                [[ $# -eq 2 ]] || { _fabric_err "usage: $0 leftovers PREFIX"; exit 2; }
+                fabric_leftovers "$2"
+                ;;
+        *)
+                echo "usage: $0 up N | down PREFIX | leftovers PREFIX" >&2
+                exit 2
+                ;;
+        esac
+}
+
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+        _fabric_main "$@"
+fi
