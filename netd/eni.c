@@ -220,6 +220,9 @@ void eni_link_event(struct netd *d, const struct link_info *link, bool removed)
 {
 	char mac[ADDR_MAC_STRLEN];
 	struct eni *e = NULL;
+	struct link_info li;
+	bool present;
+	int r;
 
 	if (link->has_mac)
 		e = eni_find(d, link->mac);
@@ -235,38 +238,37 @@ void eni_link_event(struct netd *d, const struct link_info *link, bool removed)
 	}
 	addr_mac_format(e->mac, mac);
 
-	if (removed) {
-		if (e->ifindex != link->ifindex)
-			return;
+	/*
+	 * Events arrive after the fact and in bursts (a device moved back into the namespace is
+	 * announced under its old name first), so ask the kernel how things are now.
+	 */
+	r = netlink_link_get(d->host_nl, link->ifindex, NULL, &li);
+	present = r == 0 && li.has_mac && memcmp(li.mac, e->mac, ADDR_MAC_LEN) == 0;
+
+	if (present) {
+		bool was_away = e->ifindex <= 0;
+
+		e->ifindex = li.ifindex;
+		strscpy(e->ifname, li.ifname, sizeof(e->ifname));
+		e->mtu = li.mtu;
+		if (was_away && !e->task) {
+			bool was_lost = e->lost;
+
+			e->lost = false;
+			events_emit(d, "eni.appeared",
+				    json_pack("{s:s, s:s}", "mac", mac, "ifname", li.ifname),
+				    "ENI %s appeared as '%s'%s", mac, li.ifname,
+				    was_lost ? " (it was lost)" : "");
+		}
+	} else if (e->ifindex == link->ifindex) {
 		e->ifindex = 0;
 		e->ifname[0] = '\0';
 		/* Moving into a task's namespace looks like a removal here. */
 		if (!e->task)
 			events_emit(d, "eni.disappeared", json_pack("{s:s}", "mac", mac),
 				    "ENI %s left the host namespace", mac);
-		return;
 	}
-
-	if (e->ifindex != link->ifindex) {
-		bool was_away = e->ifindex == 0;
-
-		e->ifindex = link->ifindex;
-		strscpy(e->ifname, link->ifname, sizeof(e->ifname));
-		e->mtu = link->mtu;
-		if (was_away && !e->task) {
-			bool was_lost = e->lost;
-
-			e->lost = false;
-			events_emit(d, "eni.appeared",
-				    json_pack("{s:s, s:s}", "mac", mac, "ifname", link->ifname),
-				    "ENI %s appeared as '%s'%s", mac, link->ifname,
-				    was_lost ? " (it was lost)" : "");
-		}
-	} else {
-		strscpy(e->ifname, link->ifname, sizeof(e->ifname));
-		e->mtu = link->mtu;
-	}
-	if (e->task && e->task->waiter)
+	if (e->task && e->task->waiter && e->ifindex > 0)
 		task_eni_appeared(d, e);
 }
 

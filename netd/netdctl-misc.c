@@ -74,7 +74,7 @@ int do_events(int argc, char **argv)
 		return r;
 	r = ctl_client_call(c, "events.subscribe", NULL, netdctl_timeout_ms, &sub, &err);
 	if (r < 0) {
-		print_error("netdctl", NULL, "%s", err.message ?: strerror(-r));
+		print_errorf("netdctl", NULL, "%s", err.message ?: strerror(-r));
 		return EXIT_FAILURE;
 	}
 	for (;;) {
@@ -84,7 +84,7 @@ int do_events(int argc, char **argv)
 		if (r == 0)
 			return 0;
 		if (r < 0) {
-			print_error("netdctl", NULL, "Lost the connection to netd: %s",
+			print_errorf("netdctl", NULL, "Lost the connection to netd: %s",
 				    strerror(-r));
 			return EXIT_FAILURE;
 		}

@@ -28,7 +28,7 @@ int usage_error(const char *fmt, ...)
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
-	print_error("netdctl", NULL, "%s (try 'netdctl --help')", msg ?: "usage error");
+	print_errorf("netdctl", NULL, "%s (try 'netdctl --help')", msg ?: "usage error");
 	free(msg);
 	return EXIT_USAGE;
 }
@@ -51,7 +51,7 @@ int netdctl_connect(struct ctl_client **ret)
 		json_t *data = json_pack("{s:s, s:s}", "errno", ctl_errno_name(r), "socket",
 					 netdctl_socket);
 
-		print_error("netdctl", data, "Cannot reach netd at '%s': %s", netdctl_socket,
+		print_errorf("netdctl", data, "Cannot reach netd at '%s': %s", netdctl_socket,
 			    strerror(-r));
 		json_decref(data);
 		return EXIT_FAILURE;
@@ -76,7 +76,7 @@ int netdctl_call(const char *method, json_t *params, json_t **ret_result)
 								    : json_object();
 
 		json_object_set_new(data, "code", json_integer(err.code));
-		print_error("netdctl", data, "%s", err.message ?: strerror(-r));
+		print_errorf("netdctl", data, "%s", err.message ?: strerror(-r));
 		json_decref(data);
 		return EXIT_FAILURE;
 	}
