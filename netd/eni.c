@@ -7,6 +7,7 @@
 
 #include "ctl-server.h"
 #include "event.h"
+#include "json-util.h"
 #include "log.h"
 #include "netd.h"
 
@@ -467,6 +468,7 @@ static int do_eni_list(struct ctl_call *call, json_t *params, void *userdata)
 	arr = json_array();
 	for (struct eni *e = d->enis; e; e = e->next)
 		json_array_append_new(arr, eni_to_json(e));
+	json_array_sort_by_key(arr, "registered");
 	return ctl_call_reply(call, arr);
 }
 

@@ -11,6 +11,7 @@
 
 #include "ctl-server.h"
 #include "event.h"
+#include "json-util.h"
 #include "log.h"
 #include "netd.h"
 
@@ -1106,6 +1107,7 @@ static int do_task_list(struct ctl_call *call, json_t *params, void *userdata)
 	for (struct task *t = d->tasks; t; t = t->next)
 		if (!attrs || attrs_match(t, attrs))
 			json_array_append_new(arr, task_to_json(t, false));
+	json_array_sort_by_key(arr, "task_id");
 	return ctl_call_reply(call, arr);
 }
 
