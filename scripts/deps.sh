@@ -40,6 +40,7 @@ iperf3                  # benchmarks
 busybox-static          # static tools for task root filesystems
 iputils-ping            # ping from task namespaces
 socat                   # UDP and TCP clients in tests
+jq                      # JSON checks in tests and the demo
 '
 
 pkg_list()
