@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define ADDR_MAC_LEN	 6
-#define ADDR_MAC_STRLEN	 18 /* "xx:xx:xx:xx:xx:xx" + NUL */
+#define ADDR_MAC_LEN	   6
+#define ADDR_MAC_STRLEN	   18 /* "xx:xx:xx:xx:xx:xx" + NUL */
 #define ADDR_PREFIX_STRLEN (INET6_ADDRSTRLEN + 4)
 
 /* An IPv4 or IPv6 address with a prefix length. */

@@ -193,7 +193,8 @@ int ctl_request_parse(const char *buf, size_t len, struct ctl_request *ret, stru
 		return -EBADMSG;
 	}
 	if (!json_is_object(root)) {
-		ctl_error_set(err, CTL_ERR_INVALID_REQUEST, NULL, "A request must be a JSON object");
+		ctl_error_set(err, CTL_ERR_INVALID_REQUEST, NULL,
+			      "A request must be a JSON object");
 		return -EINVAL;
 	}
 	id = json_object_get(root, "id");
@@ -292,8 +293,8 @@ char *ctl_notification(const char *method, json_t *params, size_t *ret_len)
 {
 	json_t *msg;
 
-	msg = json_pack("{s:s, s:s, s:o}", "jsonrpc", "2.0", "method", method,
-			"params", params ?: json_object());
+	msg = json_pack("{s:s, s:s, s:o}", "jsonrpc", "2.0", "method", method, "params",
+			params ?: json_object());
 	return dump_line(msg, ret_len);
 }
 
@@ -561,10 +562,10 @@ int ctl_client_call(struct ctl_client *c, const char *method, json_t *params, in
 		if (err) {
 			json_t *data = json_object_get(err, "data");
 
-			ctl_error_set(ret_err,
-				      (int)json_integer_value(json_object_get(err, "code")),
-				      data ? json_incref(data) : NULL, "%s",
-				      json_string_value(json_object_get(err, "message")) ?: "error");
+			ctl_error_set(
+				ret_err, (int)json_integer_value(json_object_get(err, "code")),
+				data ? json_incref(data) : NULL, "%s",
+				json_string_value(json_object_get(err, "message")) ?: "error");
 			return -EPROTO;
 		}
 		if (ret_result)

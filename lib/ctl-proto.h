@@ -14,11 +14,11 @@
 
 struct ctl_client;
 
-#define CTL_DEFAULT_SOCKET   "/run/netd/netd.sock"
-#define CTL_MAX_REQUEST	     (64 * 1024) /* one request line, newline included */
-#define CTL_MAX_DEPTH	     32		 /* nesting of arrays and objects */
-#define CTL_MAX_REPLY	     (64 * 1024 * 1024)
-#define CTL_SCHEMA_VERSION   1
+#define CTL_DEFAULT_SOCKET "/run/netd/netd.sock"
+#define CTL_MAX_REQUEST	   (64 * 1024) /* one request line, newline included */
+#define CTL_MAX_DEPTH	   32	       /* nesting of arrays and objects */
+#define CTL_MAX_REPLY	   (64 * 1024 * 1024)
+#define CTL_SCHEMA_VERSION 1
 
 enum ctl_error_code {
 	/* JSON-RPC 2.0 */
@@ -66,8 +66,7 @@ struct ctl_linebuf {
 /* Free the contents of e and zero it. */
 void ctl_error_done(struct ctl_error *e);
 /* Fill e (freeing what it held); data is stolen. Returns code. */
-int ctl_error_set(struct ctl_error *e, int code, json_t *data, const char *fmt, ...)
-	_printf_(4, 5);
+int ctl_error_set(struct ctl_error *e, int code, json_t *data, const char *fmt, ...) _printf_(4, 5);
 /* Fill e from a -errno with the message given; data gets {"errno": "EXXX"}. Returns the code. */
 int ctl_error_set_errno(struct ctl_error *e, int err, const char *fmt, ...) _printf_(3, 4);
 /* The protocol code for a -errno. */

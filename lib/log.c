@@ -10,8 +10,8 @@ static bool log_timestamps;
 static uint64_t log_start_usec;
 
 static const char *const level_names[] = {
-	[LOG_LEVEL_ERR] = "err",       [LOG_LEVEL_WARNING] = "warning", [LOG_LEVEL_NOTICE] = "notice",
-	[LOG_LEVEL_INFO] = "info",     [LOG_LEVEL_DEBUG] = "debug",
+	[LOG_LEVEL_ERR] = "err",   [LOG_LEVEL_WARNING] = "warning", [LOG_LEVEL_NOTICE] = "notice",
+	[LOG_LEVEL_INFO] = "info", [LOG_LEVEL_DEBUG] = "debug",
 };
 
 void log_set_ident(const char *ident)

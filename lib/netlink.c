@@ -25,7 +25,7 @@
 
 struct netlink {
 	struct nl_sock *sk;
-	int last_errno;	 /* the kernel's errno from the last NLMSG_ERROR, positive */
+	int last_errno; /* the kernel's errno from the last NLMSG_ERROR, positive */
 	char extack[256];
 	/* monitor dispatch */
 	netlink_monitor_fn monitor_fn;
@@ -182,10 +182,8 @@ static int netlink_alloc(int netns_fd, bool monitor, struct netlink **ret)
 	r = RET_NERRNO(fcntl(nl_socket_get_fd(nl->sk), F_SETFD, FD_CLOEXEC));
 	if (r < 0)
 		goto out_free;
-	(void)setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_EXT_ACK, &one,
-			 sizeof(one));
-	(void)setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_CAP_ACK, &one,
-			 sizeof(one));
+	(void)setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	(void)setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
 
 	cb = nl_socket_get_cb(nl->sk);
 	nl_cb_err(cb, NL_CB_CUSTOM, nl_error_cb, nl);

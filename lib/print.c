@@ -282,8 +282,8 @@ void print_errorf(const char *prog, json_t *data, const char *fmt, ...)
 		json_t *e = data && json_is_object(data) ? json_deep_copy(data) : json_object();
 
 		json_object_set_new(e, "error", json_string(msg ?: "error"));
-		json_dumpf(e, stdout, (json_pretty ? JSON_INDENT(2) : JSON_COMPACT) |
-					      JSON_ENSURE_ASCII);
+		json_dumpf(e, stdout,
+			   (json_pretty ? JSON_INDENT(2) : JSON_COMPACT) | JSON_ENSURE_ASCII);
 		fputc('\n', stdout);
 		fflush(stdout);
 		json_decref(e);

@@ -16,18 +16,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#define _cleanup_(f)	__attribute__((__cleanup__(f)))
-#define _unused_	__attribute__((__unused__))
-#define _printf_(a, b)	__attribute__((__format__(printf, a, b)))
-#define _must_check_	__attribute__((__warn_unused_result__))
-#define _pure_		__attribute__((__pure__))
+#define _cleanup_(f)   __attribute__((__cleanup__(f)))
+#define _unused_       __attribute__((__unused__))
+#define _printf_(a, b) __attribute__((__format__(printf, a, b)))
+#define _must_check_   __attribute__((__warn_unused_result__))
+#define _pure_	       __attribute__((__pure__))
 
-#define likely(x)	__builtin_expect(!!(x), 1)
-#define unlikely(x)	__builtin_expect(!!(x), 0)
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
 
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-#define MIN(a, b)	((a) < (b) ? (a) : (b))
-#define MAX(a, b)	((a) > (b) ? (a) : (b))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b)     ((a) < (b) ? (a) : (b))
+#define MAX(a, b)     ((a) > (b) ? (a) : (b))
 
 /* Hand ownership of *p on: returns the value and leaves NULL behind. */
 #define TAKE_PTR(p)                                                                                \

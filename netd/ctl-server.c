@@ -11,9 +11,9 @@
 #include "event.h"
 #include "log.h"
 
-#define CTL_MAX_OUTPUT	 (16 * 1024 * 1024) /* a slower reader than this is disconnected */
-#define CTL_MAX_GROUPS	 64
-#define CTL_MAX_TOPICS	 4
+#define CTL_MAX_OUTPUT (16 * 1024 * 1024) /* a slower reader than this is disconnected */
+#define CTL_MAX_GROUPS 64
+#define CTL_MAX_TOPICS 4
 
 struct ctl_conn {
 	struct ctl_conn *next;
@@ -135,8 +135,7 @@ static void conn_send(struct ctl_conn *c, const char *line, size_t len)
 	if (c->dead)
 		return;
 	if (c->out_len + len > CTL_MAX_OUTPUT) {
-		log_warn("Control client pid %d reads too slowly, disconnecting",
-			 (int)c->peer.pid);
+		log_warn("Control client pid %d reads too slowly, disconnecting", (int)c->peer.pid);
 		conn_close(c);
 		return;
 	}
@@ -334,8 +333,7 @@ static void server_accept(struct event_loop *loop, int fd, uint32_t events, void
 
 			(void)!send(cfd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 			close(cfd);
-			log_warn("Refused a control connection: %u clients already",
-				 srv->nconns);
+			log_warn("Refused a control connection: %u clients already", srv->nconns);
 			continue;
 		}
 		c = calloc(1, sizeof(*c));

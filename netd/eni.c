@@ -51,10 +51,10 @@ json_t *eni_to_json(const struct eni *e)
 	json_t *j;
 
 	format_rfc3339_nsec(e->registered_ns, ts, sizeof(ts));
-	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "mac", addr_mac_format(e->mac, mac),
-		      "name", e->name, "state", eni_state_to_string(eni_get_state(e)), "subnet",
-		      addr_prefix_format(&e->subnet, buf, sizeof(buf)), "gateway", "",
-		      "registered", ts);
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "mac", addr_mac_format(e->mac, mac), "name",
+		      e->name, "state", eni_state_to_string(eni_get_state(e)), "subnet",
+		      addr_prefix_format(&e->subnet, buf, sizeof(buf)), "gateway", "", "registered",
+		      ts);
 	if (!j)
 		return NULL;
 	json_object_set_new(j, "gateway",
@@ -63,8 +63,9 @@ json_t *eni_to_json(const struct eni *e)
 		json_object_set_new(j, "subnet6",
 				    json_string(addr_prefix_format(&e->subnet6, buf, sizeof(buf))));
 		if (e->gateway6.family)
-			json_object_set_new(j, "gateway6", json_string(addr_ip_format(
-								   &e->gateway6, buf, sizeof(buf))));
+			json_object_set_new(
+				j, "gateway6",
+				json_string(addr_ip_format(&e->gateway6, buf, sizeof(buf))));
 	}
 	if (e->ifindex > 0) {
 		json_object_set_new(j, "ifname", json_string(e->ifname));
@@ -110,8 +111,8 @@ static int eni_parse(json_t *params, bool journal, struct eni *e, char *err, siz
 		return -EINVAL;
 	}
 	if (addr_prefix_parse(subnet, &e->subnet) < 0 || e->subnet.family != AF_INET) {
-		snprintf(err, errlen, "Invalid subnet '%s' (want an IPv4 CIDR such as 198.18.0.0/16)",
-			 subnet);
+		snprintf(err, errlen,
+			 "Invalid subnet '%s' (want an IPv4 CIDR such as 198.18.0.0/16)", subnet);
 		return -EINVAL;
 	}
 	addr_prefix_mask(&e->subnet);
@@ -381,19 +382,20 @@ static int do_eni_register(struct ctl_call *call, json_t *params, void *userdata
 
 	old = eni_find(d, e->mac);
 	if (old) {
-		bool same = streq(old->name, e->name) &&
-			    addr_prefix_equal(&old->subnet, &e->subnet) &&
-			    addr_prefix_equal(&old->gateway, &e->gateway) &&
-			    old->subnet6.family == e->subnet6.family &&
-			    (!e->subnet6.family || addr_prefix_equal(&old->subnet6, &e->subnet6)) &&
-			    old->gateway6.family == e->gateway6.family &&
-			    (!e->gateway6.family || addr_prefix_equal(&old->gateway6, &e->gateway6));
+		bool same =
+			streq(old->name, e->name) && addr_prefix_equal(&old->subnet, &e->subnet) &&
+			addr_prefix_equal(&old->gateway, &e->gateway) &&
+			old->subnet6.family == e->subnet6.family &&
+			(!e->subnet6.family || addr_prefix_equal(&old->subnet6, &e->subnet6)) &&
+			old->gateway6.family == e->gateway6.family &&
+			(!e->gateway6.family || addr_prefix_equal(&old->gateway6, &e->gateway6));
 
 		free(e);
 		if (!same)
-			return ctl_call_failf(call, CTL_ERR_EXISTS,
-					      "ENI %s is already registered with other parameters; deregister it first",
-					      mac);
+			return ctl_call_failf(
+				call, CTL_ERR_EXISTS,
+				"ENI %s is already registered with other parameters; deregister it first",
+				mac);
 		return ctl_call_reply(call, eni_to_json(old));
 	}
 	if (d->nenis >= NETD_MAX_ENIS) {
@@ -404,8 +406,8 @@ static int do_eni_register(struct ctl_call *call, json_t *params, void *userdata
 	r = eni_rescan(d, e);
 	if (r < 0) {
 		free(e);
-		return ctl_call_fail_errno(call, r, "Failed to look for ENI %s on the host: %s", mac,
-					   strerror(-r));
+		return ctl_call_fail_errno(call, r, "Failed to look for ENI %s on the host: %s",
+					   mac, strerror(-r));
 	}
 	e->next = d->enis;
 	d->enis = e;
@@ -418,10 +420,11 @@ static int do_eni_register(struct ctl_call *call, json_t *params, void *userdata
 		return ctl_call_fail_errno(call, r, "Failed to write the ENI journal: %s",
 					   strerror(-r));
 	}
-	events_emit(d, "eni.registered", json_pack("{s:s, s:s}", "mac", mac, "state",
-						    eni_state_to_string(eni_get_state(e))),
-		    "ENI %s registered (%s%s%s)", mac, eni_state_to_string(eni_get_state(e)),
-		    e->ifindex ? " as " : "", e->ifindex ? e->ifname : "");
+	events_emit(
+		d, "eni.registered",
+		json_pack("{s:s, s:s}", "mac", mac, "state", eni_state_to_string(eni_get_state(e))),
+		"ENI %s registered (%s%s%s)", mac, eni_state_to_string(eni_get_state(e)),
+		e->ifindex ? " as " : "", e->ifindex ? e->ifname : "");
 	return ctl_call_reply(call, eni_to_json(e));
 }
 
@@ -488,10 +491,8 @@ static int do_eni_show(struct ctl_call *call, json_t *params, void *userdata)
 	return ctl_call_reply(call, eni_to_json(e));
 }
 
-const struct ctl_method eni_methods[] = {
-	{ "eni.register", do_eni_register, CTL_METHOD_WRITE },
-	{ "eni.deregister", do_eni_deregister, CTL_METHOD_WRITE },
-	{ "eni.list", do_eni_list, 0 },
-	{ "eni.show", do_eni_show, 0 },
-	{}
-};
+const struct ctl_method eni_methods[] = { { "eni.register", do_eni_register, CTL_METHOD_WRITE },
+					  { "eni.deregister", do_eni_deregister, CTL_METHOD_WRITE },
+					  { "eni.list", do_eni_list, 0 },
+					  { "eni.show", do_eni_show, 0 },
+					  {} };

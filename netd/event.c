@@ -17,8 +17,8 @@ struct source {
 	struct source *next;
 	int id;
 	enum source_type type;
-	int fd;		/* watched fd; owned for timers and signals */
-	bool dead;	/* cancelled during a dispatch, freed after it */
+	int fd;	   /* watched fd; owned for timers and signals */
+	bool dead; /* cancelled during a dispatch, freed after it */
 	bool periodic;
 	int signo;
 	union {
@@ -127,8 +127,9 @@ int event_add_io(struct event_loop *loop, int fd, uint32_t events, event_io_fn f
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	*s = (struct source){ .type = SOURCE_IO, .fd = fd, .fn.io = fn, .data = data,
-			      .destroy = destroy };
+	*s = (struct source){
+		.type = SOURCE_IO, .fd = fd, .fn.io = fn, .data = data, .destroy = destroy
+	};
 	r = source_add(loop, s, events);
 	if (r < 0)
 		free(s);
@@ -180,8 +181,12 @@ static int timer_add(struct event_loop *loop, uint64_t usec, bool periodic, even
 		close(fd);
 		return -ENOMEM;
 	}
-	*s = (struct source){ .type = SOURCE_TIMER, .fd = fd, .periodic = periodic,
-			      .fn.timer = fn, .data = data, .destroy = destroy };
+	*s = (struct source){ .type = SOURCE_TIMER,
+			      .fd = fd,
+			      .periodic = periodic,
+			      .fn.timer = fn,
+			      .data = data,
+			      .destroy = destroy };
 	r = source_add(loop, s, EPOLLIN);
 	if (r < 0) {
 		close(fd);
@@ -220,8 +225,9 @@ int event_add_signal(struct event_loop *loop, int signo, event_signal_fn fn, voi
 		close(fd);
 		return -ENOMEM;
 	}
-	*s = (struct source){ .type = SOURCE_SIGNAL, .fd = fd, .signo = signo, .fn.signal = fn,
-			      .data = data };
+	*s = (struct source){
+		.type = SOURCE_SIGNAL, .fd = fd, .signo = signo, .fn.signal = fn, .data = data
+	};
 	r = source_add(loop, s, EPOLLIN);
 	if (r < 0) {
 		close(fd);

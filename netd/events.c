@@ -100,8 +100,6 @@ static int do_events_subscribe(struct ctl_call *call, json_t *params, void *user
 					      (json_int_t)d->events->next_seq));
 }
 
-const struct ctl_method event_methods[] = {
-	{ "events.list", do_events_list, 0 },
-	{ "events.subscribe", do_events_subscribe, 0 },
-	{}
-};
+const struct ctl_method event_methods[] = { { "events.list", do_events_list, 0 },
+					    { "events.subscribe", do_events_subscribe, 0 },
+					    {} };

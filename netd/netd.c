@@ -26,19 +26,15 @@ static int do_health(struct ctl_call *call, json_t *params, void *userdata)
 	j = json_pack("{s:s, s:s, s:i, s:I, s:s, s:s, s:{s:i, s:i, s:i, s:i, s:i}, s:i, s:i}",
 		      "status", "ok", "version", TP_VERSION, "pid", (int)getpid(), "uptime_sec",
 		      (json_int_t)((now_usec() - d->start_usec) / 1000000), "socket",
-		      d->socket_path, "run_dir", d->run_dir, "enis", "total", d->nenis,
-		      "available", counts[ENI_STATE_AVAILABLE], "attached",
-		      counts[ENI_STATE_ATTACHED], "missing", counts[ENI_STATE_MISSING], "lost",
-		      counts[ENI_STATE_LOST], "tasks", d->ntasks, "clients",
-		      d->ctl ? ctl_server_clients(d->ctl) : 0);
+		      d->socket_path, "run_dir", d->run_dir, "enis", "total", d->nenis, "available",
+		      counts[ENI_STATE_AVAILABLE], "attached", counts[ENI_STATE_ATTACHED],
+		      "missing", counts[ENI_STATE_MISSING], "lost", counts[ENI_STATE_LOST], "tasks",
+		      d->ntasks, "clients", d->ctl ? ctl_server_clients(d->ctl) : 0);
 	json_object_set_new(j, "schema_version", json_integer(CTL_SCHEMA_VERSION));
 	return ctl_call_reply(call, j);
 }
 
-static const struct ctl_method netd_methods[] = {
-	{ "health", do_health, 0 },
-	{}
-};
+static const struct ctl_method netd_methods[] = { { "health", do_health, 0 }, {} };
 
 static const struct ctl_method *const method_tables[] = {
 	netd_methods, eni_methods, task_methods, event_methods, NULL,
@@ -80,16 +76,15 @@ struct netd_opts {
 
 static int parse_args(int argc, char **argv, struct netd_opts *o)
 {
-	static const struct option options[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "run-dir", required_argument, NULL, 'r' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "group", required_argument, NULL, 'g' },
-		{ "enable-fault-injection", no_argument, NULL, ARG_FAULT_INJECTION },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{}
-	};
+	static const struct option options[] = { { "socket", required_argument, NULL, 's' },
+						 { "run-dir", required_argument, NULL, 'r' },
+						 { "log-level", required_argument, NULL, 'l' },
+						 { "group", required_argument, NULL, 'g' },
+						 { "enable-fault-injection", no_argument, NULL,
+						   ARG_FAULT_INJECTION },
+						 { "help", no_argument, NULL, 'h' },
+						 { "version", no_argument, NULL, 'V' },
+						 {} };
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "s:r:l:g:hV", options, NULL)) >= 0) {

@@ -164,9 +164,9 @@ int task_recover(struct netd *d);
 struct attach_ctx {
 	struct netd *d;
 	struct task *t;
-	int netns_fd;	       /* the task's namespace */
-	struct netlink *tnl;   /* rtnetlink in the task's namespace, opened after the move */
-	char errmsg[512];      /* what failed, for the caller */
+	int netns_fd;	     /* the task's namespace */
+	struct netlink *tnl; /* rtnetlink in the task's namespace, opened after the move */
+	char errmsg[512];    /* what failed, for the caller */
 };
 
 struct attach_step {

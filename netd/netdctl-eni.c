@@ -45,8 +45,8 @@ static void print_eni_detail(json_t *e)
 
 static int eni_list(int argc, char **argv)
 {
-	static const char *const headers[] = { "MAC", "STATE", "IFNAME", "SUBNET", "GATEWAY",
-					       "TASK", "NAME", NULL };
+	static const char *const headers[] = { "MAC",	  "STATE", "IFNAME", "SUBNET",
+					       "GATEWAY", "TASK",  "NAME",   NULL };
 	json_auto_t *res = NULL;
 	json_t *e;
 	size_t i;
@@ -87,7 +87,8 @@ static int eni_register(int argc, char **argv)
 	int r;
 
 	if (argc < 1)
-		return usage_error("usage: netdctl eni register MAC subnet CIDR gateway IP [ name NAME ]");
+		return usage_error(
+			"usage: netdctl eni register MAC subnet CIDR gateway IP [ name NAME ]");
 	p = json_pack("{s:s}", "mac", argv[0]);
 	NEXT_ARG();
 	while (argc > 0) {
@@ -153,12 +154,9 @@ static int eni_help(int argc, char **argv)
 }
 
 static const struct netdctl_cmd eni_cmds[] = {
-	{ "list", eni_list },
-	{ "show", eni_show },
-	{ "register", eni_register },
-	{ "deregister", eni_deregister },
-	{ "help", eni_help },
-	{}
+	{ "list", eni_list },	      { "show", eni_show },
+	{ "register", eni_register }, { "deregister", eni_deregister },
+	{ "help", eni_help },	      {}
 };
 
 int do_eni(int argc, char **argv)

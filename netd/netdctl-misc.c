@@ -85,7 +85,7 @@ int do_events(int argc, char **argv)
 			return 0;
 		if (r < 0) {
 			print_errorf("netdctl", NULL, "Lost the connection to netd: %s",
-				    strerror(-r));
+				     strerror(-r));
 			return EXIT_FAILURE;
 		}
 		print_event(json_object_get(msg, "params"));

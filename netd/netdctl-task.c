@@ -13,8 +13,9 @@ static void print_task_row(json_t *t)
 		 json_str(t, "host_ifname") ? " (" : "", json_str(t, "host_ifname") ?: "",
 		 json_str(t, "host_ifname") ? ")" : "");
 	json_array_foreach(ips, i, ip)
-		n += (size_t)snprintf(addrs + MIN(n, sizeof(addrs)), sizeof(addrs) - MIN(n, sizeof(addrs)),
-				      "%s%s", i ? "," : "", json_str(ip, "address"));
+		n += (size_t)snprintf(addrs + MIN(n, sizeof(addrs)),
+				      sizeof(addrs) - MIN(n, sizeof(addrs)), "%s%s", i ? "," : "",
+				      json_str(ip, "address"));
 
 	print_open_object(NULL, t);
 	print_string(PRINT_ANY, "task_id", "%s", json_str(t, "task_id"));
@@ -80,7 +81,8 @@ static void print_task_detail(json_t *t)
 	print_string(PRINT_ANY, "netns", "  netns %s\n", json_str(t, "netns"));
 	print_string(PRINT_ANY, "mac", "  eni %s", json_str(t, "mac"));
 	if (json_str(t, "host_ifname"))
-		print_string(PRINT_ANY, "host_ifname", " (host name %s)", json_str(t, "host_ifname"));
+		print_string(PRINT_ANY, "host_ifname", " (host name %s)",
+			     json_str(t, "host_ifname"));
 	print_text("\n");
 	print_string(PRINT_ANY, "ifname", "  interface %s", json_str(t, "ifname"));
 	print_int(PRINT_ANY, "mtu", " mtu %" PRId64 "\n", json_int(t, "mtu"));
@@ -106,8 +108,8 @@ static void print_task_detail(json_t *t)
 
 static int task_list(int argc, char **argv)
 {
-	static const char *const headers[] = { "TASK", "PHASE", "ENI", "IFNAME", "ADDRESSES",
-					       "NETNS", NULL };
+	static const char *const headers[] = { "TASK",	    "PHASE", "ENI", "IFNAME",
+					       "ADDRESSES", "NETNS", NULL };
 	json_auto_t *res = NULL;
 	json_t *t;
 	size_t i;
@@ -168,7 +170,9 @@ static int parse_route_args(int *pargc, char ***pargv, json_t *routes)
 	while (argc > 1) {
 		static const struct {
 			const char *word, *key;
-		} opts[] = { { "mtu", "mtu" }, { "advmss", "advmss" }, { "metric", "priority" },
+		} opts[] = { { "mtu", "mtu" },
+			     { "advmss", "advmss" },
+			     { "metric", "priority" },
 			     { "table", "table" } };
 		bool done = false;
 		json_int_t v;
@@ -211,7 +215,8 @@ static int task_attach(int argc, char **argv)
 	int r;
 
 	if (argc < 1 || argv[0][0] == '-')
-		return usage_error("usage: netdctl task attach ID netns PATH mac MAC [ addr CIDR ]...");
+		return usage_error(
+			"usage: netdctl task attach ID netns PATH mac MAC [ addr CIDR ]...");
 	p = json_pack("{s:s}", "task_id", argv[0]);
 	addrs = json_array();
 	routes = json_array();
@@ -265,7 +270,8 @@ static int task_attach(int argc, char **argv)
 		} else if (streq(argv[0], "imds")) {
 			NEED_VALUE();
 			if (!streq(argv[1], "block") && !streq(argv[1], "allow")) {
-				r = usage_error("'imds' takes 'block' or 'allow', not '%s'", argv[1]);
+				r = usage_error("'imds' takes 'block' or 'allow', not '%s'",
+						argv[1]);
 				goto out;
 			}
 			json_object_set_new(p, "block_imds", json_boolean(streq(argv[1], "block")));
@@ -350,7 +356,8 @@ static int task_detach(int argc, char **argv)
 		print_string(PRINT_ANY, "mac", " detached; ENI %s", json_str(res, "mac"));
 		print_string(PRINT_ANY, "eni_state", " is %s", json_str(res, "eni_state"));
 		if (json_str(res, "host_ifname"))
-			print_string(PRINT_ANY, "host_ifname", " as %s", json_str(res, "host_ifname"));
+			print_string(PRINT_ANY, "host_ifname", " as %s",
+				     json_str(res, "host_ifname"));
 		print_text("\n");
 	}
 	print_close_object();
@@ -390,9 +397,8 @@ static int task_phase(int argc, char **argv)
 
 	if (argc != 2)
 		return usage_error("usage: netdctl task phase ID { READY | READY_PULL }");
-	r = netdctl_call("task.set_phase", json_pack("{s:s, s:s}", "task_id", argv[0], "phase",
-						     argv[1]),
-			 &res);
+	r = netdctl_call("task.set_phase",
+			 json_pack("{s:s, s:s}", "task_id", argv[0], "phase", argv[1]), &res);
 	if (r)
 		return r;
 	print_open_object(NULL, res);
@@ -415,14 +421,10 @@ static int task_help(int argc, char **argv)
 }
 
 static const struct netdctl_cmd task_cmds[] = {
-	{ "list", task_list },
-	{ "show", task_show },
-	{ "attach", task_attach },
-	{ "detach", task_detach },
-	{ "check", task_check },
-	{ "phase", task_phase },
-	{ "help", task_help },
-	{}
+	{ "list", task_list },	   { "show", task_show },
+	{ "attach", task_attach }, { "detach", task_detach },
+	{ "check", task_check },   { "phase", task_phase },
+	{ "help", task_help },	   {}
 };
 
 int do_task(int argc, char **argv)

@@ -52,7 +52,7 @@ int netdctl_connect(struct ctl_client **ret)
 					 netdctl_socket);
 
 		print_errorf("netdctl", data, "Cannot reach netd at '%s': %s", netdctl_socket,
-			    strerror(-r));
+			     strerror(-r));
 		json_decref(data);
 		return EXIT_FAILURE;
 	}
@@ -132,24 +132,18 @@ static void usage(FILE *f)
 }
 
 static const struct netdctl_cmd objects[] = {
-	{ "eni", do_eni },
-	{ "task", do_task },
-	{ "health", do_health },
-	{ "events", do_events },
-	{}
+	{ "eni", do_eni }, { "task", do_task }, { "health", do_health }, { "events", do_events }, {}
 };
 
 int main(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "pretty", no_argument, NULL, 'p' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{}
-	};
+	static const struct option options[] = { { "json", no_argument, NULL, 'j' },
+						 { "pretty", no_argument, NULL, 'p' },
+						 { "socket", required_argument, NULL, 's' },
+						 { "timeout", required_argument, NULL, 't' },
+						 { "help", no_argument, NULL, 'h' },
+						 { "version", no_argument, NULL, 'V' },
+						 {} };
 	bool json = false, pretty = false;
 	const char *env;
 	int c, r;

@@ -101,8 +101,8 @@ static int step_move_run(struct attach_ctx *c)
 		else
 			snprintf(c->errmsg, sizeof(c->errmsg),
 				 "Failed to move ENI %s ('%s') into '%s' as '%s': %s%s%s", mac,
-				 li.ifname, t->netns_path, t->ifname, strerror(-r), *ext ? ": " : "",
-				 ext);
+				 li.ifname, t->netns_path, t->ifname, strerror(-r),
+				 *ext ? ": " : "", ext);
 		return r;
 	}
 	r = attach_ctx_open_tnl(c);
@@ -190,10 +190,10 @@ static int step_move_undo(struct attach_ctx *c)
 	if (t->eni && !t->eni->lost) {
 		t->eni->lost = true;
 		t->eni->ifindex = 0;
-		events_emit(c->d, "eni.lost",
-			    json_pack("{s:s, s:s}", "mac", mac, "task_id", t->id),
-			    "ENI %s of task '%s' is gone with its namespace; it stays registered and returns if it reappears",
-			    mac, t->id);
+		events_emit(
+			c->d, "eni.lost", json_pack("{s:s, s:s}", "mac", mac, "task_id", t->id),
+			"ENI %s of task '%s' is gone with its namespace; it stays registered and returns if it reappears",
+			mac, t->id);
 	}
 	return 0;
 }
@@ -322,7 +322,8 @@ static int step_addrs_check(struct attach_ctx *c, json_t *diffs)
 			return r;
 		if (!f.found)
 			check_diff(diffs, "address",
-				   addr_prefix_format(&c->t->addrs[i], buf, sizeof(buf)), "missing");
+				   addr_prefix_format(&c->t->addrs[i], buf, sizeof(buf)),
+				   "missing");
 	}
 	return 0;
 }

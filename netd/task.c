@@ -15,9 +15,9 @@
 #include "log.h"
 #include "netd.h"
 
-#define TASK_MAX_ATTRS	    32
-#define TASK_MAX_DNS_ITEMS  8
-#define TASK_MAX_STRING	    256
+#define TASK_MAX_ATTRS	   32
+#define TASK_MAX_DNS_ITEMS 8
+#define TASK_MAX_STRING	   256
 
 static const char *const phase_names[] = {
 	[TASK_PHASE_ATTACHING] = "ATTACHING",
@@ -327,8 +327,7 @@ static int parse_attrs(json_t *attrs, struct parse_err *e)
  * Fill a new task from attach parameters (journal false) or from its journal (journal true).
  * ENI-dependent parts (default routes) are added by the caller.
  */
-static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t,
-		      struct parse_err *e)
+static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, struct parse_err *e)
 {
 	const char *id = NULL, *netns = NULL, *mac = NULL, *ifname = NULL, *phase = NULL;
 	json_t *addrs = NULL, *routes = NULL, *dns = NULL, *attrs = NULL, *mtu = NULL;
@@ -364,8 +363,10 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t,
 		return perr(e, "Invalid parameters: %s", jerr.text);
 
 	if (!ident_task_id_valid(id))
-		return perr(e, "Invalid task_id '%.64s' (1-128 characters: a letter or digit, then letters, digits, '_', '.', '-')",
-			    id);
+		return perr(
+			e,
+			"Invalid task_id '%.64s' (1-128 characters: a letter or digit, then letters, digits, '_', '.', '-')",
+			id);
 	strscpy(t->id, id, sizeof(t->id));
 	if (netns[0] != '/' || strlen(netns) > 4000)
 		return perr(e, "Invalid netns '%.64s' (want an absolute path)", netns);
@@ -417,8 +418,10 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t,
 			struct in_prefix *ap = &t->addrs[t->naddrs];
 
 			if (!a || addr_prefix_parse(a, ap) < 0)
-				return perr(e, "addresses[%zu]: invalid address '%.64s' (want a CIDR such as 198.18.1.2/16)",
-					    i, a ?: "(not a string)");
+				return perr(
+					e,
+					"addresses[%zu]: invalid address '%.64s' (want a CIDR such as 198.18.1.2/16)",
+					i, a ?: "(not a string)");
 			for (unsigned int k = 0; k < t->naddrs; k++)
 				if (addr_prefix_equal(&t->addrs[k], ap))
 					return perr(e, "addresses[%zu]: %s given twice", i, a);
@@ -551,7 +554,9 @@ static int task_add_eni_routes(struct task *t, struct eni *e, struct parse_err *
 		    ((extra[i].spec.dst.family == AF_INET && v4) ||
 		     (extra[i].spec.dst.family == AF_INET6 && v6 && e->gateway6.family)) &&
 		    (extra[i].spec.table == 0 || extra[i].spec.table == RT_TABLE_MAIN))
-			return perr(pe, "routes: a default route comes from the ENI's gateway; give another table or leave it out");
+			return perr(
+				pe,
+				"routes: a default route comes from the ENI's gateway; give another table or leave it out");
 		t->routes[n++] = extra[i];
 	}
 	if (t->block_imds) {
@@ -739,14 +744,15 @@ static void task_run_attach(struct netd *d, struct task *t, struct ctl_call *cal
 			t->phase = TASK_PHASE_DETACHING;
 			(void)state_save_task(d, t);
 			if (call)
-				ctl_call_failf(call, ctl_error_code_from_errno(r),
-					       "%s; rollback incomplete (%s); 'netdctl task detach %s' retries it",
-					       err, undo_err, t->id);
+				ctl_call_failf(
+					call, ctl_error_code_from_errno(r),
+					"%s; rollback incomplete (%s); 'netdctl task detach %s' retries it",
+					err, undo_err, t->id);
 			events_emit(d, "task.attach_failed",
 				    json_pack("{s:s, s:s, s:s}", "task_id", t->id, "mac", mac,
 					      "error", err),
-				    "Attach of task '%s' failed and rollback is incomplete: %s", t->id,
-				    undo_err);
+				    "Attach of task '%s' failed and rollback is incomplete: %s",
+				    t->id, undo_err);
 			return;
 		}
 		t->steps_begun = 0;
@@ -797,7 +803,8 @@ void task_eni_appeared(struct netd *d, struct eni *e)
 	log_debug("Task '%s': ENI appeared after %llu ms", t->id,
 		  (unsigned long long)((now_usec() - t->wait_started_usec) / 1000));
 	if (!ctl_call_is_connected(call)) {
-		attach_fail(d, t, NULL, -ECANCELED, "The caller went away while waiting for the ENI");
+		attach_fail(d, t, NULL, -ECANCELED,
+			    "The caller went away while waiting for the ENI");
 		ctl_call_unref(call);
 		return;
 	}
@@ -848,7 +855,8 @@ static int attach_precheck(struct ctl_call *call, struct netd *d, struct task *t
 		goto out;
 	if (netns_id_equal(&t->netns_id, &d->host_netns_id)) {
 		ctl_call_failf(call, CTL_ERR_INVALID_PARAMS,
-			       "Namespace '%s' is netd's own namespace, not a task's", t->netns_path);
+			       "Namespace '%s' is netd's own namespace, not a task's",
+			       t->netns_path);
 		r = -EINVAL;
 		goto out;
 	}
@@ -857,9 +865,10 @@ static int attach_precheck(struct ctl_call *call, struct netd *d, struct task *t
 		goto out;
 	r = netlink_link_get(tnl, 0, t->ifname, &li);
 	if (r == 0) {
-		ctl_call_failf(call, CTL_ERR_EXISTS,
-			       "Interface '%s' already exists in namespace '%s'; nothing was changed",
-			       t->ifname, t->netns_path);
+		ctl_call_failf(
+			call, CTL_ERR_EXISTS,
+			"Interface '%s' already exists in namespace '%s'; nothing was changed",
+			t->ifname, t->netns_path);
 		r = -EEXIST;
 		goto out;
 	}
@@ -975,17 +984,17 @@ static int do_task_detach(struct ctl_call *call, json_t *params, void *userdata)
 		return 0;
 	t = task_find(d, id);
 	if (!t)
-		return ctl_call_reply(call, json_pack("{s:s, s:b, s:s}", "task_id", id, "detached",
-						      0, "message",
-						      "No such task: nothing to detach"));
+		return ctl_call_reply(call,
+				      json_pack("{s:s, s:b, s:s}", "task_id", id, "detached", 0,
+						"message", "No such task: nothing to detach"));
 	addr_mac_format(t->mac, mac);
 	result = json_pack("{s:s, s:b, s:s}", "task_id", t->id, "detached", 1, "mac", mac);
 
 	if (t->waiter) {
 		struct ctl_call *waiter = TAKE_PTR(t->waiter);
 
-		ctl_call_failf(waiter, CTL_ERR_CANCELLED, "Attach of task '%s' was cancelled by a detach",
-			       t->id);
+		ctl_call_failf(waiter, CTL_ERR_CANCELLED,
+			       "Attach of task '%s' was cancelled by a detach", t->id);
 		ctl_call_unref(waiter);
 	} else {
 		t->phase = TASK_PHASE_DETACHING;
@@ -994,9 +1003,10 @@ static int do_task_detach(struct ctl_call *call, json_t *params, void *userdata)
 		if (r < 0) {
 			(void)state_save_task(d, t);
 			json_decref(result);
-			return ctl_call_fail_errno(call, r,
-						   "Detach of task '%s' failed: %s; the task stays in phase DETACHING and a new detach retries",
-						   t->id, err);
+			return ctl_call_fail_errno(
+				call, r,
+				"Detach of task '%s' failed: %s; the task stays in phase DETACHING and a new detach retries",
+				t->id, err);
 		}
 	}
 	if (t->eni) {
@@ -1151,22 +1161,21 @@ static int do_task_set_phase(struct ctl_call *call, json_t *params, void *userda
 		t->phase = (enum task_phase)p;
 		t->target_phase = (enum task_phase)p;
 		(void)state_save_task(d, t);
-		events_emit(d, "task.phase", json_pack("{s:s, s:s}", "task_id", t->id, "phase",
-						       phase),
+		events_emit(d, "task.phase",
+			    json_pack("{s:s, s:s}", "task_id", t->id, "phase", phase),
 			    "Task '%s' is now %s", t->id, phase);
 	}
 	return ctl_call_reply(call, task_to_json(t, false));
 }
 
-const struct ctl_method task_methods[] = {
-	{ "task.attach", do_task_attach, CTL_METHOD_WRITE },
-	{ "task.detach", do_task_detach, CTL_METHOD_WRITE },
-	{ "task.set_phase", do_task_set_phase, CTL_METHOD_WRITE },
-	{ "task.check", do_task_check, 0 },
-	{ "task.list", do_task_list, 0 },
-	{ "task.show", do_task_show, 0 },
-	{}
-};
+const struct ctl_method task_methods[] = { { "task.attach", do_task_attach, CTL_METHOD_WRITE },
+					   { "task.detach", do_task_detach, CTL_METHOD_WRITE },
+					   { "task.set_phase", do_task_set_phase,
+					     CTL_METHOD_WRITE },
+					   { "task.check", do_task_check, 0 },
+					   { "task.list", do_task_list, 0 },
+					   { "task.show", do_task_show, 0 },
+					   {} };
 
 /* --- start and stop ------------------------------------------------------------------------ */
 
@@ -1179,13 +1188,14 @@ int task_recover(struct netd *d)
 
 		t->d = d;
 		if (!e) {
-			log_warn("Task '%s' names ENI that is not registered; detach will look for it by MAC",
-				 t->id);
+			log_warn(
+				"Task '%s' names ENI that is not registered; detach will look for it by MAC",
+				t->id);
 			continue;
 		}
 		if (e->task) {
-			log_warn("Tasks '%s' and '%s' both claim an ENI; keeping the first", e->task->id,
-				 t->id);
+			log_warn("Tasks '%s' and '%s' both claim an ENI; keeping the first",
+				 e->task->id, t->id);
 			continue;
 		}
 		e->task = t;
@@ -1206,10 +1216,11 @@ int task_recover(struct netd *d)
 				t->phase = t->target_phase;
 				if (task_check(d, t, diffs) == 0 && json_array_size(diffs) == 0) {
 					(void)state_save_task(d, t);
-					events_emit(d, "task.recovered",
-						    json_pack("{s:s}", "task_id", t->id),
-						    "Task '%s': finished the attach interrupted by a restart",
-						    t->id);
+					events_emit(
+						d, "task.recovered",
+						json_pack("{s:s}", "task_id", t->id),
+						"Task '%s': finished the attach interrupted by a restart",
+						t->id);
 					break;
 				}
 				t->phase = TASK_PHASE_ATTACHING;
@@ -1241,8 +1252,9 @@ int task_recover(struct netd *d)
 		case TASK_PHASE_READY:
 			r = ctx_open(d, t, &c);
 			if (r < 0) {
-				log_warn("Task '%s': namespace '%s' is gone; a detach releases its ENI",
-					 t->id, t->netns_path);
+				log_warn(
+					"Task '%s': namespace '%s' is gone; a detach releases its ENI",
+					t->id, t->netns_path);
 				break;
 			}
 			if (attach_steps[0].check) {
@@ -1251,7 +1263,8 @@ int task_recover(struct netd *d)
 				(void)attach_steps[0].check(&c, diffs);
 			}
 			attach_ctx_done(&c);
-			log_info("Task '%s' re-adopted (%s in %s)", t->id, t->ifname, t->netns_path);
+			log_info("Task '%s' re-adopted (%s in %s)", t->id, t->ifname,
+				 t->netns_path);
 			break;
 		}
 	}
@@ -1272,7 +1285,8 @@ void task_exit(struct netd *d)
 		event_cancel(d->loop, t->wait_timer_id);
 		if (t->waiter) {
 			ctl_call_failf(t->waiter, CTL_ERR_UNAVAILABLE,
-				       "netd is shutting down; attach of task '%s' abandoned", t->id);
+				       "netd is shutting down; attach of task '%s' abandoned",
+				       t->id);
 			ctl_call_unref(t->waiter);
 			/* nothing was changed in the kernel; forget it */
 			(void)state_remove_task(d, t->id);

@@ -369,10 +369,10 @@ static int run(int sfd, int http_fd, int udp_fd)
 		unsigned int n = n_clients;
 		int r;
 
-		pfd[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
-		pfd[1] = (struct pollfd){.fd = n_clients < VPCD_MAX_CLIENTS ? http_fd : -1,
-					 .events = POLLIN};
-		pfd[2] = (struct pollfd){.fd = udp_fd, .events = POLLIN};
+		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = n_clients < VPCD_MAX_CLIENTS ? http_fd : -1,
+					  .events = POLLIN };
+		pfd[2] = (struct pollfd){ .fd = udp_fd, .events = POLLIN };
 		for (unsigned int i = 0; i < n; i++) {
 			struct client *c = clients[i];
 
@@ -431,9 +431,10 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"http", required_argument, NULL, 'H'}, {"udp", required_argument, NULL, 'U'},
-		{"body", required_argument, NULL, 'b'}, {"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},	{}};
+		{ "http", required_argument, NULL, 'H' }, { "udp", required_argument, NULL, 'U' },
+		{ "body", required_argument, NULL, 'b' }, { "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },	  {}
+	};
 	const char *http = NULL, *udp = NULL;
 	_cleanup_close_ int sfd = -1, http_fd = -1, udp_fd = -1;
 	sigset_t mask;

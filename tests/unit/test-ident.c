@@ -139,21 +139,9 @@ static void test_task_id_each_char(void **state)
 static void test_ifname_good(void **state)
 {
 	static const char *const good[] = {
-		"e",
-		"eth0",
-		"lo",
-		"veth-a_b",
-		"eth0.100",
-		"ens5",
-		"-eth",
-		"_x",
-		".a",
-		"a.",
-		"...",
-		"tap+1",
-		"br@0",
-		"0",
-		"123456789012345",
+		"e",	"eth0",	 "lo",	 "veth-a_b", "eth0.100",
+		"ens5", "-eth",	 "_x",	 ".a",	     "a.",
+		"...",	"tap+1", "br@0", "0",	     "123456789012345",
 	};
 
 	check_ifnames(good, ARRAY_SIZE(good), true);
@@ -205,12 +193,9 @@ static void test_ifname_length(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_task_id_good),
-		cmocka_unit_test(test_task_id_bad),
-		cmocka_unit_test(test_task_id_length),
-		cmocka_unit_test(test_task_id_each_char),
-		cmocka_unit_test(test_ifname_good),
-		cmocka_unit_test(test_ifname_bad),
+		cmocka_unit_test(test_task_id_good),   cmocka_unit_test(test_task_id_bad),
+		cmocka_unit_test(test_task_id_length), cmocka_unit_test(test_task_id_each_char),
+		cmocka_unit_test(test_ifname_good),    cmocka_unit_test(test_ifname_bad),
 		cmocka_unit_test(test_ifname_length),
 	};
 
