@@ -23,6 +23,10 @@ static int do_health(struct ctl_call *call, json_t *params, void *userdata)
 
 	for (struct eni *e = d->enis; e; e = e->next)
 		counts[eni_get_state(e)]++;
+	struct ctl_server_stats cs = {};
+
+	if (d->ctl)
+		ctl_server_get_stats(d->ctl, &cs);
 	j = json_pack("{s:s, s:s, s:i, s:I, s:s, s:s, s:{s:i, s:i, s:i, s:i, s:i}, s:i, s:i}",
 		      "status", "ok", "version", TP_VERSION, "pid", (int)getpid(), "uptime_sec",
 		      (json_int_t)((now_usec() - d->start_usec) / 1000000), "socket",
@@ -31,6 +35,10 @@ static int do_health(struct ctl_call *call, json_t *params, void *userdata)
 		      "missing", counts[ENI_STATE_MISSING], "lost", counts[ENI_STATE_LOST], "tasks",
 		      d->ntasks, "clients", d->ctl ? ctl_server_clients(d->ctl) : 0);
 	json_object_set_new(j, "schema_version", json_integer(CTL_SCHEMA_VERSION));
+	json_object_set_new(j, "control",
+			    json_pack("{s:I, s:I, s:I}", "requests", (json_int_t)cs.requests,
+				      "refused_clients", (json_int_t)cs.refused,
+				      "dropped_slow_clients", (json_int_t)cs.slow_dropped));
 	return ctl_call_reply(call, j);
 }
 

@@ -78,6 +78,8 @@ struct task {
 	struct task *next;
 	struct netd *d;
 	char id[IDENT_TASK_ID_MAX + 1];
+	/* a small number unique among live tasks: BPF counter keys, socket marks, link names */
+	unsigned int slot;
 	enum task_phase phase;
 	char *netns_path;
 	struct netns_id netns_id;
@@ -124,6 +126,7 @@ struct netd {
 	unsigned int nenis;
 	struct task *tasks;
 	unsigned int ntasks;
+	uint8_t slots[NETD_MAX_TASKS / 8]; /* bitmap of slots in use */
 	uint64_t start_usec;
 };
 
@@ -155,6 +158,9 @@ int task_phase_from_string(const char *s);
 json_t *task_to_json(const struct task *t, bool journal);
 int task_from_json(struct netd *d, json_t *j, struct task **ret);
 struct task *task_free(struct task *t);
+/* Take the lowest free slot (-ENOSPC if none), or a given one (journal); release one. */
+int task_slot_alloc(struct netd *d, int want);
+void task_slot_release(struct netd *d, unsigned int slot);
 /* An ENI a task waits for has appeared on the host. */
 void task_eni_appeared(struct netd *d, struct eni *e);
 /* Recover tasks loaded from the journal: finish or undo half-done work. */

@@ -71,12 +71,35 @@ struct task *task_free(struct task *t)
 	return NULL;
 }
 
+int task_slot_alloc(struct netd *d, int want)
+{
+	if (want >= 0) {
+		if (want >= NETD_MAX_TASKS || (d->slots[want / 8] & (1u << (want % 8))))
+			return -EEXIST;
+		d->slots[want / 8] |= (uint8_t)(1u << (want % 8));
+		return want;
+	}
+	for (unsigned int i = 0; i < NETD_MAX_TASKS; i++)
+		if (!(d->slots[i / 8] & (1u << (i % 8)))) {
+			d->slots[i / 8] |= (uint8_t)(1u << (i % 8));
+			return (int)i;
+		}
+	return -ENOSPC;
+}
+
+void task_slot_release(struct netd *d, unsigned int slot)
+{
+	if (slot < NETD_MAX_TASKS)
+		d->slots[slot / 8] &= (uint8_t)~(1u << (slot % 8));
+}
+
 static void task_unlink(struct netd *d, struct task *t)
 {
 	for (struct task **pp = &d->tasks; *pp; pp = &(*pp)->next)
 		if (*pp == t) {
 			*pp = t->next;
 			d->ntasks--;
+			task_slot_release(d, t->slot);
 			break;
 		}
 	if (t->eni && t->eni->task == t)
@@ -134,9 +157,10 @@ json_t *task_to_json(const struct task *t, bool journal)
 
 	addr_mac_format(t->mac, mac);
 	format_rfc3339_nsec(t->created_ns, ts, sizeof(ts));
-	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:s}", "task_id", t->id, "phase",
-		      task_phase_to_string(t->phase), "netns", t->netns_path, "mac", mac, "ifname",
-		      t->ifname, "mtu", t->mtu, "block_imds", t->block_imds, "created", ts);
+	j = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:i, s:b, s:s}", "task_id", t->id, "slot",
+		      t->slot, "phase", task_phase_to_string(t->phase), "netns", t->netns_path, "mac",
+		      mac, "ifname", t->ifname, "mtu", t->mtu, "block_imds", t->block_imds, "created",
+		      ts);
 	if (!j)
 		return NULL;
 	if (t->orig_ifname[0])
@@ -334,7 +358,7 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 	json_t *timeout = NULL, *jr = NULL;
 	const char *fault = NULL, *created = NULL, *host_ifname = NULL;
 	json_t *ifaces = NULL, *ips = NULL;
-	int block_imds = 1, waiting = 0;
+	int block_imds = 1, waiting = 0, slot = -1;
 	json_error_t jerr;
 	size_t i;
 	json_t *v;
@@ -344,9 +368,10 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 		return perr(e, "Missing parameters 'task_id', 'netns', 'mac'");
 	if (journal)
 		r = json_unpack_ex(p, &jerr, JSON_STRICT,
-				   "{s:s, s:s, s:s, s:s, s:s, s:o, s:b, s:s, s?s, s:o, s:o, s:o, "
-				   "s:o, s:o, s?b, s:o}",
-				   "task_id", &id, "phase", &phase, "netns", &netns, "mac", &mac,
+				   "{s:s, s:i, s:s, s:s, s:s, s:s, s:o, s:b, s:s, s?s, s:o, s:o, "
+				   "s:o, s:o, s:o, s?b, s:o}",
+				   "task_id", &id, "slot", &slot, "phase", &phase, "netns", &netns,
+				   "mac", &mac,
 				   "ifname", &ifname, "mtu", &mtu, "block_imds", &block_imds,
 				   "created", &created, "host_ifname", &host_ifname, "interfaces",
 				   &ifaces, "ips", &ips, "routes", &routes, "dns", &dns, "attrs",
@@ -362,6 +387,11 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 	if (r < 0)
 		return perr(e, "Invalid parameters: %s", jerr.text);
 
+	if (journal) {
+		if (slot < 0 || slot >= NETD_MAX_TASKS)
+			return perr(e, "Invalid slot %d", slot);
+		t->slot = (unsigned int)slot;
+	}
 	if (!ident_task_id_valid(id))
 		return perr(
 			e,
@@ -591,6 +621,18 @@ int task_from_json(struct netd *d, json_t *j, struct task **ret)
 		task_free(t);
 		return r;
 	}
+	r = task_slot_alloc(d, (int)t->slot);
+	if (r < 0) {
+		r = task_slot_alloc(d, -1);
+		if (r < 0) {
+			task_free(t);
+			return r;
+		}
+		log_warn("Task '%s': slot %u is taken twice in the journal, using %d", t->id,
+			 t->slot, r);
+		t->slot = (unsigned int)r;
+	}
+	t->d = d;
 	*ret = t;
 	return 0;
 }
@@ -940,6 +982,12 @@ static int do_task_attach(struct ctl_call *call, json_t *params, void *userdata)
 		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "%s", pe.msg);
 	}
 
+	r = task_slot_alloc(d, -1);
+	if (r < 0) {
+		task_free(t);
+		return ctl_call_failf(call, CTL_ERR_LIMIT, "No free task slot");
+	}
+	t->slot = (unsigned int)r;
 	t->created_ns = realtime_nsec();
 	t->phase = TASK_PHASE_ATTACHING;
 	t->eni = e;

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The control socket server: a Unix stream socket speaking line-delimited JSON-RPC 2.0.
+ * A control socket server: a Unix stream socket speaking line-delimited JSON-RPC 2.0 (netd's,
+ * and taskvm agent's).
  * Callers are identified with SO_PEERCRED; methods flagged CTL_METHOD_WRITE need uid 0 or the
  * configured group. Replies may be deferred: a handler keeps a reference to its call and answers
  * later (an attach that waits for its ENI, for example).
  */
-#ifndef NETD_CTL_SERVER_H
-#define NETD_CTL_SERVER_H
+#ifndef TP_CTL_SERVER_H
+#define TP_CTL_SERVER_H
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -48,8 +49,18 @@ struct ctl_server *ctl_server_free(struct ctl_server *srv);
 /* Send a notification to every connection subscribed to topic; params is not stolen. */
 void ctl_server_broadcast(struct ctl_server *srv, const char *topic, const char *method,
 			  json_t *params);
+/* What the server has seen. */
+struct ctl_server_stats {
+	unsigned int clients;	    /* open now */
+	unsigned long requests;	    /* dispatched to a method */
+	unsigned long refused;	    /* connections refused: too many clients */
+	unsigned long slow_dropped; /* clients disconnected for not reading their replies */
+};
+
 /* Number of open connections. */
 unsigned int ctl_server_clients(struct ctl_server *srv);
+/* Counters of connections and requests. */
+void ctl_server_get_stats(struct ctl_server *srv, struct ctl_server_stats *ret);
 
 /* Answer a call with a result (stolen). Returns 0. */
 int ctl_call_reply(struct ctl_call *call, json_t *result);

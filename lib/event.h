@@ -4,8 +4,8 @@
  * (callback, user_data, destroy) and has an id that cancels it; destroy runs once when the source
  * goes away, whether cancelled or at loop teardown.
  */
-#ifndef NETD_EVENT_H
-#define NETD_EVENT_H
+#ifndef TP_EVENT_H
+#define TP_EVENT_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -49,6 +49,7 @@ struct ctl_server {
 	int io_id;
 	struct ctl_conn *conns;
 	unsigned int nconns;
+	struct ctl_server_stats stats;
 	/* calls whose connection closed while they were pending still point here; see conn_free */
 };
 
@@ -135,7 +136,8 @@ static void conn_send(struct ctl_conn *c, const char *line, size_t len)
 	if (c->dead)
 		return;
 	if (c->out_len + len > CTL_MAX_OUTPUT) {
-		log_warn("Control client pid %d reads too slowly, disconnecting", (int)c->peer.pid);
+		log_debug("Control client pid %d reads too slowly, disconnecting", (int)c->peer.pid);
+		c->srv->stats.slow_dropped++;
 		conn_close(c);
 		return;
 	}
@@ -242,6 +244,7 @@ static void conn_handle_line(struct ctl_conn *c, const char *line, size_t len)
 	c->inflight++;
 	conn_hold(c);
 
+	c->srv->stats.requests++;
 	r = m->fn(call, req.params, c->srv->opts.userdata);
 	if (!call->done) {
 		if (r < 0)
@@ -323,7 +326,7 @@ static void server_accept(struct event_loop *loop, int fd, uint32_t events, void
 		cfd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0) {
 			if (errno != EAGAIN && errno != EINTR)
-				log_warn_errno(errno, "Failed to accept a control connection: %m");
+				log_debug_errno(errno, "Failed to accept a control connection: %m");
 			return;
 		}
 		if (srv->nconns >= srv->opts.max_clients) {
@@ -333,7 +336,8 @@ static void server_accept(struct event_loop *loop, int fd, uint32_t events, void
 
 			(void)!send(cfd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 			close(cfd);
-			log_warn("Refused a control connection: %u clients already", srv->nconns);
+			log_debug("Refused a control connection: %u clients already", srv->nconns);
+			srv->stats.refused++;
 			continue;
 		}
 		c = calloc(1, sizeof(*c));
@@ -345,7 +349,7 @@ static void server_accept(struct event_loop *loop, int fd, uint32_t events, void
 		c->fd = cfd;
 		ctl_linebuf_init(&c->in, CTL_MAX_REQUEST);
 		if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &c->peer, &len) < 0) {
-			log_warn_errno(errno, "Failed to read the caller's credentials: %m");
+			log_debug_errno(errno, "Failed to read the caller's credentials: %m");
 			conn_free(c);
 			continue;
 		}
@@ -447,6 +451,12 @@ struct ctl_server *ctl_server_free(struct ctl_server *srv)
 unsigned int ctl_server_clients(struct ctl_server *srv)
 {
 	return srv->nconns;
+}
+
+void ctl_server_get_stats(struct ctl_server *srv, struct ctl_server_stats *ret)
+{
+	*ret = srv->stats;
+	ret->clients = srv->nconns;
 }
 
 void ctl_server_broadcast(struct ctl_server *srv, const char *topic, const char *method,
