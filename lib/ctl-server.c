@@ -136,7 +136,8 @@ static void conn_send(struct ctl_conn *c, const char *line, size_t len)
 	if (c->dead)
 		return;
 	if (c->out_len + len > CTL_MAX_OUTPUT) {
-		log_debug("Control client pid %d reads too slowly, disconnecting", (int)c->peer.pid);
+		log_debug("Control client pid %d reads too slowly, disconnecting",
+			  (int)c->peer.pid);
 		c->srv->stats.slow_dropped++;
 		conn_close(c);
 		return;

@@ -9,6 +9,8 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/inet6.h>
+#include <netlink/route/link/veth.h>
 #include <netlink/route/nexthop.h>
 #include <netlink/route/route.h>
 #include <netlink/route/rtnl.h>
@@ -479,6 +481,44 @@ int netlink_link_delete(struct netlink *nl, int ifindex)
 	nl_request_begin(nl);
 	r = nl_result(nl, rtnl_link_delete(nl->sk, l));
 	rtnl_link_put(l);
+	return r;
+}
+
+int netlink_veth_create(struct netlink *nl, const char *name, const char *peer, int peer_netns_fd)
+{
+	struct rtnl_link *veth, *p;
+	int r;
+
+	veth = rtnl_link_veth_alloc();
+	if (!veth)
+		return -ENOMEM;
+	p = rtnl_link_veth_get_peer(veth);
+	rtnl_link_set_name(veth, name);
+	rtnl_link_set_name(p, peer);
+	if (peer_netns_fd >= 0)
+		rtnl_link_set_ns_fd(p, peer_netns_fd);
+	nl_request_begin(nl);
+	r = nl_result(nl, rtnl_link_add(nl->sk, veth, NLM_F_CREATE | NLM_F_EXCL));
+	rtnl_link_put(p);
+	rtnl_link_veth_release(veth);
+	return r;
+}
+
+int netlink_link_set_no_ipv6ll(struct netlink *nl, int ifindex)
+{
+	struct rtnl_link *ch;
+	int r;
+
+	ch = rtnl_link_alloc();
+	if (!ch)
+		return -ENOMEM;
+	r = netlink_nle_to_errno(rtnl_link_inet6_set_addr_gen_mode(ch, IN6_ADDR_GEN_MODE_NONE));
+	if (r == 0)
+		r = link_change(nl, ifindex, ch);
+	rtnl_link_put(ch);
+	/* IPv6 off in this namespace: nothing to stop. */
+	if (r == -EAFNOSUPPORT || r == -EOPNOTSUPP)
+		r = 0;
 	return r;
 }
 

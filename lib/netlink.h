@@ -82,6 +82,11 @@ int netlink_link_set_mtu(struct netlink *nl, int ifindex, unsigned int mtu);
 int netlink_link_set_up(struct netlink *nl, int ifindex, bool up);
 /* Delete a link. */
 int netlink_link_delete(struct netlink *nl, int ifindex);
+/* Create a veth pair: name here, peer in peer_netns_fd (-1: here), neither with an IPv6
+ * link-local address (addrgenmode none, when IPv6 is on). */
+int netlink_veth_create(struct netlink *nl, const char *name, const char *peer, int peer_netns_fd);
+/* Stop the kernel from giving a link an IPv6 link-local address (no-op without IPv6). */
+int netlink_link_set_no_ipv6ll(struct netlink *nl, int ifindex);
 
 /* Add an address; IPv6 addresses can skip duplicate address detection. -EEXIST if present. */
 int netlink_addr_add(struct netlink *nl, int ifindex, const struct in_prefix *addr, bool nodad);

@@ -31,8 +31,13 @@ struct netd_events;
 #define NETD_DEFAULT_MTU     9001
 #define NETD_DEFAULT_WAIT_MS 10000
 #define NETD_MAX_WAIT_MS     600000
-#define NETD_IMDS_V4	     "169.254.169.254/32"
-#define NETD_IMDS_V6	     "fd00:ec2::254/128"
+/* The metadata link: task side md0, host side tpmd<slot>, endpoint 169.254.170.2:80. */
+#define NETD_MD_IFNAME	    "md0"
+#define NETD_MD_HOST_PREFIX "tpmd"
+#define NETD_MD_ENDPOINT    "169.254.170.2"
+#define NETD_MD_PORT	    80
+#define NETD_MD_SUBNET	    "169.254.172.0/22"
+#define NETD_MD_MAX_SLOT    1021 /* 169.254.172.2 .. 169.254.175.255 */
 
 enum eni_state {
 	ENI_STATE_MISSING,   /* registered, not (yet) present on the host */
@@ -66,7 +71,6 @@ enum task_phase {
 enum route_kind {
 	ROUTE_KIND_DEFAULT,
 	ROUTE_KIND_EXTRA,
-	ROUTE_KIND_IMDS,
 };
 
 struct task_route {
@@ -97,6 +101,7 @@ struct task {
 	json_t *dns;   /* {nameservers, domain, search, options} or NULL */
 	json_t *attrs; /* string map given by the caller, or NULL */
 	bool block_imds;
+	bool metadata_link;	      /* a point-to-point link to the metadata endpoint */
 	enum task_phase target_phase; /* phase once attached */
 	uint64_t created_ns;
 	/* attach journal: steps [0, steps_begun) may have changed the kernel */
@@ -166,6 +171,14 @@ void task_eni_appeared(struct netd *d, struct eni *e);
 /* Recover tasks loaded from the journal: finish or undo half-done work. */
 int task_recover(struct netd *d);
 
+/* mdlink.c: the task's point-to-point link to the metadata endpoint */
+/* The task side's address (169.254.172.N) for a slot; -ERANGE past NETD_MD_MAX_SLOT. */
+int mdlink_address(unsigned int slot, struct in_prefix *ret);
+/* The host side's name for a slot. */
+void mdlink_host_ifname(unsigned int slot, char buf[IFNAMSIZ]);
+/* The metadata member of a task's JSON, or NULL when it has no link. */
+json_t *mdlink_to_json(const struct task *t);
+
 /* steps.c: the attach sequence, each step with its undo and its check */
 struct attach_ctx {
 	struct netd *d;
@@ -192,6 +205,10 @@ int attach_step_find(const char *name);
 int attach_ctx_open_tnl(struct attach_ctx *c);
 /* Release what the context holds. */
 void attach_ctx_done(struct attach_ctx *c);
+/* The metadata link step (mdlink.c). */
+int mdlink_step_run(struct attach_ctx *c);
+int mdlink_step_undo(struct attach_ctx *c);
+int mdlink_step_check(struct attach_ctx *c, json_t *diffs);
 /* Append one difference {what, expected, actual} to diffs. */
 void check_diff(json_t *diffs, const char *what, const char *expected, const char *actual);
 

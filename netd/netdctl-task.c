@@ -95,6 +95,13 @@ static void print_task_detail(json_t *t)
 	print_routes(json_object_get(t, "routes"));
 	print_bool(PRINT_ANY, "block_imds", "  imds blocked %s\n",
 		   json_is_true(json_object_get(t, "block_imds")));
+	if (json_object_get(t, "metadata")) {
+		json_t *md = json_object_get(t, "metadata");
+
+		print_text("  metadata link %s %s <-> %s %s:%lld\n", json_str(md, "ifname"),
+			   json_str(md, "address"), json_str(md, "host_ifname"),
+			   json_str(md, "endpoint"), (long long)json_int(md, "port"));
+	}
 	print_strings("nameservers", json_object_get(dns, "nameservers"));
 	print_strings("search", json_object_get(dns, "search"));
 	if (json_str(dns, "domain"))
@@ -275,6 +282,14 @@ static int task_attach(int argc, char **argv)
 				goto out;
 			}
 			json_object_set_new(p, "block_imds", json_boolean(streq(argv[1], "block")));
+		} else if (streq(argv[0], "metadata")) {
+			NEED_VALUE();
+			if (!streq(argv[1], "on") && !streq(argv[1], "off")) {
+				r = usage_error("'metadata' takes 'on' or 'off', not '%s'",
+						argv[1]);
+				goto out;
+			}
+			json_object_set_new(p, "metadata_link", json_boolean(streq(argv[1], "on")));
 		} else if (streq(argv[0], "phase")) {
 			NEED_VALUE();
 			json_object_set_new(p, "phase", json_string(argv[1]));
@@ -415,7 +430,7 @@ static int task_help(int argc, char **argv)
 	       "       netdctl task attach ID netns PATH mac MAC [ ifname NAME ] [ addr CIDR ]...\n"
 	       "            [ mtu MTU ] [ route DST [ via GW ] [ mtu N ] [ advmss N ] [ metric N ]\n"
 	       "            [ table N ] ]... [ nameserver IP ]... [ search DOMAIN ]...\n"
-	       "            [ domain DOMAIN ] [ imds { block | allow } ]\n"
+	       "            [ domain DOMAIN ] [ imds { block | allow } ] [ metadata { on | off } ]\n"
 	       "            [ phase { READY | READY_PULL } ] [ wait MS ] [ attr KEY=VALUE ]...\n");
 	return 0;
 }

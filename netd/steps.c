@@ -7,6 +7,7 @@
 #include <linux/rtnetlink.h>
 #include <stdarg.h>
 
+#include "guards.h"
 #include "log.h"
 #include "netd.h"
 
@@ -364,14 +365,9 @@ static int step_up_check(struct attach_ctx *c, json_t *diffs)
 	return 0;
 }
 
-/* --- routes (default and extra) and the IMDS block ----------------------------------------- */
+/* --- routes (default and extra) ---------------------------------------------------------- */
 
-static bool route_of_step(const struct task_route *tr, bool imds)
-{
-	return imds ? tr->kind == ROUTE_KIND_IMDS : tr->kind != ROUTE_KIND_IMDS;
-}
-
-static int routes_run(struct attach_ctx *c, bool imds)
+static int step_routes_run(struct attach_ctx *c)
 {
 	char buf[160];
 
@@ -379,8 +375,6 @@ static int routes_run(struct attach_ctx *c, bool imds)
 		struct task_route *tr = &c->t->routes[i];
 		int r;
 
-		if (!route_of_step(tr, imds))
-			continue;
 		if (tr->spec.type == RTN_UNICAST || tr->spec.type == 0)
 			tr->spec.ifindex = c->t->ifindex;
 		r = netlink_route_add(c->tnl, &tr->spec);
@@ -393,26 +387,20 @@ static int routes_run(struct attach_ctx *c, bool imds)
 	return 0;
 }
 
-static int routes_undo(struct attach_ctx *c, bool imds)
+static int step_routes_undo(struct attach_ctx *c)
 {
 	struct link_info li;
 	int r;
 
 	if (c->netns_fd < 0)
 		return 0;
-	r = attach_ctx_open_tnl(c);
+	/* Device routes went with the link if it is not here any more. */
+	r = find_task_link(c, &li);
 	if (r < 0)
 		return gone(r) ? 0 : r;
-	/* Device routes went with the link if it is not here any more. */
-	if (!imds && find_task_link(c, &li) < 0)
-		return 0;
 	for (unsigned int i = c->t->nroutes; i-- > 0;) {
-		struct task_route *tr = &c->t->routes[i];
-		struct route_spec rs;
+		struct route_spec rs = c->t->routes[i].spec;
 
-		if (!route_of_step(tr, imds))
-			continue;
-		rs = tr->spec;
 		if (rs.type == RTN_UNICAST || rs.type == 0)
 			rs.ifindex = c->t->ifindex;
 		r = netlink_route_del(c->tnl, &rs);
@@ -436,7 +424,7 @@ static int route_find_cb(const struct route_spec *have, void *data)
 	return 0;
 }
 
-static int routes_check(struct attach_ctx *c, json_t *diffs, bool imds)
+static int step_routes_check(struct attach_ctx *c, json_t *diffs)
 {
 	char buf[160];
 	int r;
@@ -445,62 +433,55 @@ static int routes_check(struct attach_ctx *c, json_t *diffs, bool imds)
 	if (r < 0)
 		return r;
 	for (unsigned int i = 0; i < c->t->nroutes; i++) {
-		struct task_route *tr = &c->t->routes[i];
-		struct route_spec rs;
+		struct route_spec rs = c->t->routes[i].spec;
 		struct route_find f = { .want = &rs };
 
-		if (!route_of_step(tr, imds))
-			continue;
-		rs = tr->spec;
 		if (rs.type == RTN_UNICAST || rs.type == 0)
 			rs.ifindex = c->t->ifindex;
 		r = netlink_route_foreach(c->tnl, rs.dst.family, route_find_cb, &f);
 		if (r < 0)
 			return r;
 		if (!f.found)
-			check_diff(diffs, imds ? "imds-block" : "route",
-				   netlink_route_format(&rs, buf, sizeof(buf)), "missing");
+			check_diff(diffs, "route", netlink_route_format(&rs, buf, sizeof(buf)),
+				   "missing");
 	}
 	return 0;
 }
 
-static int step_routes_run(struct attach_ctx *c)
+/* --- guards: the task's nftables table (IMDS block, metadata-link filter) ------------------ */
+
+static int step_guards_run(struct attach_ctx *c)
 {
-	return routes_run(c, false);
+	return guards_install(c->netns_fd, c->t, c->errmsg, sizeof(c->errmsg));
 }
 
-static int step_routes_undo(struct attach_ctx *c)
+static int step_guards_undo(struct attach_ctx *c)
 {
-	return routes_undo(c, false);
+	int r;
+
+	if (c->netns_fd < 0)
+		return 0;
+	r = guards_remove(c->netns_fd);
+	return gone(r) ? 0 : r;
 }
 
-static int step_routes_check(struct attach_ctx *c, json_t *diffs)
+static int step_guards_check(struct attach_ctx *c, json_t *diffs)
 {
-	return routes_check(c, diffs, false);
+	return guards_check(c->netns_fd, c->t, diffs);
 }
 
-static int step_imds_run(struct attach_ctx *c)
-{
-	return routes_run(c, true);
-}
-
-static int step_imds_undo(struct attach_ctx *c)
-{
-	return routes_undo(c, true);
-}
-
-static int step_imds_check(struct attach_ctx *c, json_t *diffs)
-{
-	return routes_check(c, diffs, true);
-}
-
+/*
+ * In order. The guards come right after the move, before the link is up, so that no packet of
+ * the task leaves before they are in force.
+ */
 const struct attach_step attach_steps[] = {
 	{ "move", step_move_run, step_move_undo, step_move_check },
+	{ "guards", step_guards_run, step_guards_undo, step_guards_check },
 	{ "mtu", step_mtu_run, step_mtu_undo, step_mtu_check },
 	{ "addresses", step_addrs_run, step_addrs_undo, step_addrs_check },
+	{ "metadata", mdlink_step_run, mdlink_step_undo, mdlink_step_check },
 	{ "up", step_up_run, step_up_undo, step_up_check },
 	{ "routes", step_routes_run, step_routes_undo, step_routes_check },
-	{ "imds", step_imds_run, step_imds_undo, step_imds_check },
 };
 
 const unsigned int attach_nsteps = ARRAY_SIZE(attach_steps);

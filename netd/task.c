@@ -46,8 +46,6 @@ static const char *route_kind_to_string(enum route_kind k)
 		return "default";
 	case ROUTE_KIND_EXTRA:
 		return "extra";
-	case ROUTE_KIND_IMDS:
-		return "imds";
 	}
 	return "extra";
 }
@@ -90,7 +88,7 @@ int task_slot_alloc(struct netd *d, int want)
 void task_slot_release(struct netd *d, unsigned int slot)
 {
 	if (slot < NETD_MAX_TASKS)
-		d->slots[slot / 8] &= (uint8_t)~(1u << (slot % 8));
+		d->slots[slot / 8] &= (uint8_t) ~(1u << (slot % 8));
 }
 
 static void task_unlink(struct netd *d, struct task *t)
@@ -158,9 +156,9 @@ json_t *task_to_json(const struct task *t, bool journal)
 	addr_mac_format(t->mac, mac);
 	format_rfc3339_nsec(t->created_ns, ts, sizeof(ts));
 	j = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:i, s:b, s:s}", "task_id", t->id, "slot",
-		      t->slot, "phase", task_phase_to_string(t->phase), "netns", t->netns_path, "mac",
-		      mac, "ifname", t->ifname, "mtu", t->mtu, "block_imds", t->block_imds, "created",
-		      ts);
+		      t->slot, "phase", task_phase_to_string(t->phase), "netns", t->netns_path,
+		      "mac", mac, "ifname", t->ifname, "mtu", t->mtu, "block_imds", t->block_imds,
+		      "created", ts);
 	if (!j)
 		return NULL;
 	if (t->orig_ifname[0])
@@ -192,6 +190,8 @@ json_t *task_to_json(const struct task *t, bool journal)
 	for (unsigned int i = 0; i < t->nroutes; i++)
 		json_array_append_new(routes, route_to_json(&t->routes[i]));
 	json_object_set_new(j, "routes", routes);
+	if (t->metadata_link)
+		json_object_set_new(j, "metadata", mdlink_to_json(t));
 	json_object_set_new(j, "dns", t->dns ? json_incref(t->dns) : json_object());
 	json_object_set_new(j, "attrs", t->attrs ? json_incref(t->attrs) : json_object());
 	if (t->phase == TASK_PHASE_ATTACHING && t->waiter)
@@ -281,8 +281,6 @@ static int parse_route(json_t *j, unsigned int idx, struct task_route *ret, stru
 	*ret = (struct task_route){ .kind = ROUTE_KIND_EXTRA, .spec = rs };
 	if (kind && streq(kind, "default"))
 		ret->kind = ROUTE_KIND_DEFAULT;
-	else if (kind && streq(kind, "imds"))
-		ret->kind = ROUTE_KIND_IMDS;
 	return 0;
 }
 
@@ -358,7 +356,8 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 	json_t *timeout = NULL, *jr = NULL;
 	const char *fault = NULL, *created = NULL, *host_ifname = NULL;
 	json_t *ifaces = NULL, *ips = NULL;
-	int block_imds = 1, waiting = 0, slot = -1;
+	int block_imds = 1, waiting = 0, slot = -1, metadata_link = 1;
+	json_t *metadata = NULL;
 	json_error_t jerr;
 	size_t i;
 	json_t *v;
@@ -366,24 +365,26 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 
 	if (!p)
 		return perr(e, "Missing parameters 'task_id', 'netns', 'mac'");
+	/* The journal is our own file, and newer netd versions may add members: not strict. */
 	if (journal)
-		r = json_unpack_ex(p, &jerr, JSON_STRICT,
+		r = json_unpack_ex(p, &jerr, 0,
 				   "{s:s, s:i, s:s, s:s, s:s, s:s, s:o, s:b, s:s, s?s, s:o, s:o, "
-				   "s:o, s:o, s:o, s?b, s:o}",
+				   "s:o, s:o, s:o, s?b, s?o, s:o}",
 				   "task_id", &id, "slot", &slot, "phase", &phase, "netns", &netns,
-				   "mac", &mac,
-				   "ifname", &ifname, "mtu", &mtu, "block_imds", &block_imds,
-				   "created", &created, "host_ifname", &host_ifname, "interfaces",
-				   &ifaces, "ips", &ips, "routes", &routes, "dns", &dns, "attrs",
-				   &attrs, "waiting_for_eni", &waiting, "journal", &jr);
+				   "mac", &mac, "ifname", &ifname, "mtu", &mtu, "block_imds",
+				   &block_imds, "created", &created, "host_ifname", &host_ifname,
+				   "interfaces", &ifaces, "ips", &ips, "routes", &routes, "dns",
+				   &dns, "attrs", &attrs, "waiting_for_eni", &waiting, "metadata",
+				   &metadata, "journal", &jr);
 	else
 		r = json_unpack_ex(p, &jerr, JSON_STRICT,
-				   "{s:s, s:s, s:s, s?s, s?o, s?o, s?o, s?o, s?b, s?s, s?o, s?o, "
-				   "s?s}",
+				   "{s:s, s:s, s:s, s?s, s?o, s?o, s?o, s?o, s?b, s?b, s?s, s?o, "
+				   "s?o, s?s}",
 				   "task_id", &id, "netns", &netns, "mac", &mac, "ifname", &ifname,
 				   "addresses", &addrs, "mtu", &mtu, "routes", &routes, "dns", &dns,
-				   "block_imds", &block_imds, "phase", &phase, "timeout_ms",
-				   &timeout, "attrs", &attrs, "fault", &fault);
+				   "block_imds", &block_imds, "metadata_link", &metadata_link,
+				   "phase", &phase, "timeout_ms", &timeout, "attrs", &attrs,
+				   "fault", &fault);
 	if (r < 0)
 		return perr(e, "Invalid parameters: %s", jerr.text);
 
@@ -416,6 +417,10 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 	if (mtu && parse_uint(mtu, "mtu", 68, 65535, &t->mtu, e) < 0)
 		return -EINVAL;
 	t->block_imds = block_imds;
+	t->metadata_link = journal ? metadata != NULL : metadata_link;
+	if (t->metadata_link && streq(t->ifname, NETD_MD_IFNAME))
+		return perr(e, "ifname '%s' is the metadata link's name; choose another",
+			    NETD_MD_IFNAME);
 
 	t->target_phase = TASK_PHASE_READY;
 	if (phase) {
@@ -588,19 +593,6 @@ static int task_add_eni_routes(struct task *t, struct eni *e, struct parse_err *
 				pe,
 				"routes: a default route comes from the ENI's gateway; give another table or leave it out");
 		t->routes[n++] = extra[i];
-	}
-	if (t->block_imds) {
-		struct task_route *tr = &t->routes[n++];
-
-		*tr = (struct task_route){ .kind = ROUTE_KIND_IMDS };
-		tr->spec.type = RTN_UNREACHABLE;
-		addr_prefix_parse(NETD_IMDS_V4, &tr->spec.dst);
-		if (v6) {
-			tr = &t->routes[n++];
-			*tr = (struct task_route){ .kind = ROUTE_KIND_IMDS };
-			tr->spec.type = RTN_UNREACHABLE;
-			addr_prefix_parse(NETD_IMDS_V6, &tr->spec.dst);
-		}
 	}
 	t->nroutes = n;
 	return 0;
@@ -914,6 +906,32 @@ static int attach_precheck(struct ctl_call *call, struct netd *d, struct task *t
 		r = -EEXIST;
 		goto out;
 	}
+	if (r != -ENODEV)
+		goto out;
+	if (t->metadata_link) {
+		char hname[IFNAMSIZ];
+
+		r = netlink_link_get(tnl, 0, NETD_MD_IFNAME, &li);
+		if (r == 0) {
+			ctl_call_failf(
+				call, CTL_ERR_EXISTS,
+				"Interface '%s' (the metadata link's name) already exists in namespace '%s'; nothing was changed",
+				NETD_MD_IFNAME, t->netns_path);
+			r = -EEXIST;
+			goto out;
+		}
+		/* A leftover host side would make the attach fail half-way; say so now. */
+		mdlink_host_ifname(t->slot, hname);
+		r = netlink_link_get(d->host_nl, 0, hname, &li);
+		if (r == 0) {
+			ctl_call_failf(
+				call, CTL_ERR_EXISTS,
+				"Interface '%s' already exists on the host; nothing was changed",
+				hname);
+			r = -EEXIST;
+			goto out;
+		}
+	}
 	r = r == -ENODEV ? 0 : r;
 out:
 	if (r < 0 && !ctl_call_is_done(call))
@@ -971,23 +989,25 @@ static int do_task_attach(struct ctl_call *call, json_t *params, void *userdata)
 		task_free(t);
 		return 0;
 	}
-	r = attach_precheck(call, d, t);
-	if (r < 0) {
-		task_free(t);
-		return 0;
-	}
-	r = task_add_eni_routes(t, e, &pe);
-	if (r < 0) {
-		task_free(t);
-		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "%s", pe.msg);
-	}
-
 	r = task_slot_alloc(d, -1);
 	if (r < 0) {
 		task_free(t);
 		return ctl_call_failf(call, CTL_ERR_LIMIT, "No free task slot");
 	}
 	t->slot = (unsigned int)r;
+	r = attach_precheck(call, d, t);
+	if (r < 0) {
+		task_slot_release(d, t->slot);
+		task_free(t);
+		return 0;
+	}
+	r = task_add_eni_routes(t, e, &pe);
+	if (r < 0) {
+		task_slot_release(d, t->slot);
+		task_free(t);
+		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "%s", pe.msg);
+	}
+
 	t->created_ns = realtime_nsec();
 	t->phase = TASK_PHASE_ATTACHING;
 	t->eni = e;

@@ -41,9 +41,10 @@ run netdctl eni list
 
 for i in 1 2; do
         say "task$i as the kernel sees it (ip -n $FABRIC_PREFIX-task$i)"
-        ip -n "$FABRIC_PREFIX-task$i" -br link show eth1
         ip -n "$FABRIC_PREFIX-task$i" -br addr show eth1
+        ip -n "$FABRIC_PREFIX-task$i" -br addr show md0
         ip -n "$FABRIC_PREFIX-task$i" route show table all | grep -v -e '^local' -e '^broadcast' -e '^multicast' -e 'ff00::/8' -e 'fe80::/64'
+        ip netns exec "$FABRIC_PREFIX-task$i" nft list chain inet taskplane output | grep -e daddr -e oifname
         run netdctl task check "task$i"
 done
 
@@ -67,8 +68,9 @@ left=$(fabric_leftovers "$prefix")
 say "Done"
 cat <<EOT
 netd registered 3 ENIs, moved 2 of them into 2 task namespaces as eth1 (MTU 9001, address,
-default route via $FABRIC_GATEWAY, instance metadata blocked), both tasks fetched from the VPC
-service, and detach gave both ENIs back to the host. The namespaces, links, service and netd are
-gone${left:+ EXCEPT: $left}.
+default route via $FABRIC_GATEWAY), gave each task a point-to-point metadata link (md0) and
+guards (instance metadata rejected and counted, only 169.254.170.2:80 over md0); both tasks
+fetched from the VPC service, and detach gave both ENIs back to the host. The namespaces, links,
+service and netd are gone${left:+ EXCEPT: $left}.
 EOT
 [[ -z $left ]]

@@ -47,8 +47,16 @@ for i in 1 2 3; do
                 "$(ip -n "$ns" -j route show default | jq -r '.[0].gateway')"
         check_eq "t$i: extra route" "$FABRIC_GATEWAY" \
                 "$(ip -n "$ns" -j route show 10.99.0.0/16 | jq -r '.[0].gateway')"
-        check_eq "t$i: IMDS unreachable" "unreachable" \
-                "$(ip -n "$ns" -j route show 169.254.169.254 | jq -r '.[0].type')"
+        guards=$(ip netns exec "$ns" nft list table inet taskplane)
+        check_match "t$i: IMDS rejected and counted by the guards" \
+                'ip daddr 169.254.169.254 counter name "imds" reject' "$guards"
+        check_match "t$i: only 169.254.170.2:80 over the metadata link" \
+                'oifname "md0" ip daddr 169.254.170.2 tcp dport 80 accept' "$guards"
+        md=$(netdctl -j task show "t$i" | jq -r .metadata.address)
+        check_eq "t$i: metadata link address" "$md/32" \
+                "$(ip -n "$ns" -j addr show dev md0 | jq -r '.[0].addr_info[0] | "\(.local)/\(.prefixlen)"')"
+        check_eq "t$i: route to the metadata endpoint over md0" md0 \
+                "$(ip -n "$ns" -j route show 169.254.170.2 | jq -r '.[0].dev')"
         check_fail "t$i: ENI gone from the host" ip -n "$FABRIC_HOST_NS" link show "$(fabric_eni_name "$i")"
         show=$(netdctl -j task show "t$i")
         check_eq "t$i: netd reports the interface" "eth1 $mac 9001 /run/netns/$ns" \
@@ -80,8 +88,11 @@ for i in 1 2 3; do
         check_match "ENI $i is down on the host" "state DOWN" "$(fabric_nsexec host ip link show "$name")"
         check_eq "t$i's namespace is empty but lo" "lo" \
                 "$(ip -n "$FABRIC_PREFIX-t$i" -j link | jq -r '[.[].ifname] | join(" ")')"
+        check_eq "t$i's guards are gone" "" "$(ip netns exec "$FABRIC_PREFIX-t$i" nft list ruleset)"
 done
 check_eq "no task left" 0 "$(netdctl -j task list | jq length)"
+check_eq "no metadata link left on the host" "" \
+        "$(ip -n "$FABRIC_HOST_NS" -j link | jq -r '.[] | select(.ifname | startswith("tpmd")) | .ifname')"
 check_eq "three ENIs available again" "available available available" \
         "$(netdctl -j eni list | jq -r '[.[].state] | join(" ")')"
 check "deregister ENI 3" netdctl eni deregister "$(fabric_eni_mac 3)"

@@ -34,9 +34,27 @@ ip -n "$n" link set eth1 mtu 1500
 check_eq "a changed MTU" '["mtu: 9001 -> 1500"]' "$(diffs)"
 ip -n "$n" link set eth1 mtu 9001
 
-ip -n "$n" route del 169.254.169.254
-check_eq "a removed IMDS block" '["imds-block: unreachable 169.254.169.254/32 -> missing"]' "$(diffs)"
-ip -n "$n" route add unreachable 169.254.169.254 proto static
+handle=$(ip netns exec "$n" nft -a list chain inet taskplane output | sed -n 's/.*169.254.169.254.*# handle \([0-9]*\)/\1/p')
+ip netns exec "$n" nft delete rule inet taskplane output handle "$handle"
+check_eq "a removed IMDS guard" \
+        '["guards: output: ip daddr 169.254.169.254 counter name \"imds\" reject with icmpx admin-prohibited -> missing","guards: 6 rules -> 5 rules"]' \
+        "$(diffs)"
+ip netns exec "$n" nft add rule inet taskplane output ip daddr 1.2.3.4 drop
+check_match "an extra rule in our table is found" '"guards: 6 rules -> 6 rules"|"guards: output: ip daddr 169.254.169.254' "$(diffs)"
+ip netns exec "$n" nft delete table inet taskplane
+check_eq "a deleted guards table" '["guards: table inet taskplane -> missing"]' "$(diffs)"
+check "detach restores nothing it should not (no table to delete is fine)" netdctl task detach t1
+netdctl task attach t1 netns "$ns" mac "$mac" addr "$ip/16" route 10.20.0.0/16 via "$FABRIC_GATEWAY" >/dev/null
+check "attached again, it checks ok" netdctl task check t1
+
+ip -n "$FABRIC_HOST_NS" link set tpmd0 down
+check_match "the host side of the metadata link set down" '"metadata-link \(host\): up -> down"' "$(diffs)"
+ip -n "$FABRIC_HOST_NS" link set tpmd0 up
+ip -n "$FABRIC_HOST_NS" route replace 169.254.172.2/32 dev tpmd0 proto static scope link
+ip -n "$n" route del 169.254.170.2
+check_match "the route to the metadata endpoint removed" '"metadata-link \(task\): route 169.254.170.2/32 dev md0 -> missing"' "$(diffs)"
+ip -n "$n" route add 169.254.170.2/32 dev md0 proto static scope link
+check "restored, it checks ok" netdctl task check t1
 
 ip -n "$n" addr del "$ip/16" dev eth1
 check_match "a removed address (and the routes that went with it)" "\"address: $ip/16 -> missing\"" "$(diffs)"
@@ -57,7 +75,7 @@ check "detach still gives it back" netdctl task detach t1
 check "it is on the host under its own name" ip -n "$FABRIC_HOST_NS" link show "$(fabric_eni_name 1)"
 
 netdctl task attach t1 netns "$ns" mac "$mac" addr "$ip/16" imds allow >/dev/null
-check_eq "with imds allow there is no IMDS route" "" "$(ip -n "$n" route show 169.254.169.254)"
+check_fail "with imds allow there is no IMDS guard" grep -q 169.254.169.254 <<<"$(ip netns exec "$n" nft list ruleset)"
 check "and the check is ok" netdctl task check t1
 ip netns del "$n"
 check_eq "a deleted namespace" "[\"netns: $ns -> missing\"]" "$(diffs)"

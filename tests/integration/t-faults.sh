@@ -25,10 +25,11 @@ snapshot()
         ip -n "$n" -j addr show | jq -c '[.[].addr_info[]]'
         ip -n "$n" -j route show table all | jq -c .
         ip -n "$n" -6 -j route show table all 2>/dev/null | jq -c . || true
+        ip netns exec "$n" nft list ruleset
 }
 before=$(snapshot)
 
-steps="move mtu addresses up routes imds"
+steps="move guards mtu addresses metadata up routes"
 for step in $steps; do
         out=$(netdctl task attach t1 netns "$ns" mac "$mac" addr "$ip/16" route 10.30.0.0/16 via "$FABRIC_GATEWAY" fault "$step" 2>&1 || true)
         check_match "fault after '$step': the error names the step" "Step '$step' failed" "$out"
@@ -43,7 +44,7 @@ for step in $steps; do
         wait_until 3 bash -c "! kill -0 $NETD_PID 2>/dev/null"
         check_fail "crash after '$step': netd died" kill -0 "$NETD_PID"
         check "crash after '$step': netd restarts" netd_start --enable-fault-injection
-        if [[ $step == imds ]]; then
+        if [[ $step == routes ]]; then
                 # Every step had begun and the result checks out: the attach is finished.
                 check_eq "crash after the last step: the attach is kept" READY \
                         "$(netdctl -j task show t1 | jq -r .phase)"

@@ -23,11 +23,20 @@ netdctl task attach guarded netns "$(fabric_task_ns guarded)" mac "$(fabric_eni_
 
 check_match "the IMDS stand-in answers a task attached with imds allow" "imds-secret" \
         "$(fabric_nsexec open curl -sS --max-time 3 http://169.254.169.254/ 2>&1 || true)"
+start=$(date +%s%N)
 out=$(fabric_nsexec guarded curl -sS --max-time 3 http://169.254.169.254/ 2>&1 || true)
-check_match "a guarded task cannot reach it" "(No route to host|Network is unreachable|Couldn't connect)" "$out"
+elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
+check_match "a guarded task cannot reach it" "(No route to host|Network is unreachable|Couldn't connect|Permission denied)" "$out"
 check_fail "and gets nothing of it" grep -q imds-secret <<<"$out"
-check_match "the kernel refuses at once (unreachable route)" "No route to host" \
-        "$(ip -n "$FABRIC_PREFIX-guarded" route get 169.254.169.254 2>&1 || true)"
+if ((elapsed < 2000)); then tap_ok "the attempt fails at once, not by timeout"; else
+        tap_fail "the attempt fails at once, not by timeout" "after $elapsed ms: $out"; fi
+fabric_nsexec guarded curl -sS --max-time 3 http://169.254.169.254/latest/meta-data/ >/dev/null 2>&1 || true
+counted=$(ip netns exec "$FABRIC_PREFIX-guarded" nft -j list counter inet taskplane imds | jq '.nftables[1].counter.packets')
+check_eq "each attempt is counted (two attempts, two SYNs)" 2 "$counted"
+udp_before=$counted
+fabric_nsexec guarded bash -c 'echo x > /dev/udp/169.254.169.254/53' 2>/dev/null || true
+check_eq "a UDP attempt is counted too" $((udp_before + 1)) \
+        "$(ip netns exec "$FABRIC_PREFIX-guarded" nft -j list counter inet taskplane imds | jq '.nftables[1].counter.packets')"
 check_match "the guarded task still reaches the VPC service" "you are" \
         "$(fabric_nsexec guarded curl -sS --max-time 3 "$FABRIC_HTTP_URL" 2>&1 || true)"
 check "detach open" netdctl task detach open

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # IPv6: an address added without duplicate address detection (usable at once), a default route
-# via the ENI's IPv6 gateway, and the IPv6 instance metadata address blocked too.
+# via the ENI's IPv6 gateway, and the IPv6 instance metadata address guarded too.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 require_root
@@ -23,11 +23,12 @@ check_eq "the IPv6 address is there" "fd00:198:18::10/64" \
 check_eq "and not tentative (no DAD wait)" "null" "$(jq -r '.[0].addr_info[0].tentative' <<<"$a6")"
 check_eq "IPv6 default route via the gateway" "fe80::1" \
         "$(ip -n "$n" -6 -j route show default | jq -r '.[0].gateway')"
-check_eq "fd00:ec2::254 is unreachable" "unreachable" \
-        "$(ip -n "$n" -6 -j route show fd00:ec2::254 | jq -r '.[0].type')"
+check_match "fd00:ec2::254 is rejected and counted by the guards" \
+        'ip6 daddr fd00:ec2::254 counter name "imds6" reject' "$(ip netns exec "$n" nft list table inet taskplane)"
 check "the check covers all of it" netdctl task check t1
-ip -n "$n" -6 route del unreachable fd00:ec2::254
-check_match "a removed IPv6 block is found" "imds-block: unreachable fd00:ec2::254/128" \
+handle=$(ip netns exec "$n" nft -a list chain inet taskplane output | sed -n 's/.*fd00:ec2::254.*# handle \([0-9]*\)/\1/p')
+ip netns exec "$n" nft delete rule inet taskplane output handle "$handle"
+check_match "a removed IPv6 block is found" "guards: output: ip6 daddr fd00:ec2::254" \
         "$(netdctl -j task check t1 | jq -r '.differences[] | "\(.what): \(.expected)"')"
 check "detach" netdctl task detach t1
 tap_done
