@@ -656,8 +656,11 @@ static int undo_steps(struct attach_ctx *c, unsigned int upto, char *err, size_t
 	int first = 0;
 
 	for (unsigned int i = upto; i-- > 0;) {
+		uint64_t t0 = now_usec();
 		int r = attach_steps[i].undo(c);
 
+		log_debug("Task '%s': undoing step '%s' took %llu us", c->t->id,
+			  attach_steps[i].name, (unsigned long long)(now_usec() - t0));
 		if (r < 0) {
 			log_warn_errno(r, "Task '%s': undoing step '%s' failed: %m%s%s", c->t->id,
 				       attach_steps[i].name, c->errmsg[0] ? ": " : "", c->errmsg);
@@ -738,6 +741,7 @@ static void task_run_attach(struct netd *d, struct task *t, struct ctl_call *cal
 
 	for (i = 0; i < attach_nsteps; i++) {
 		const char *crash = startswith(t->fault, "crash:") ? t->fault + 6 : NULL;
+		uint64_t t0;
 
 		t->steps_begun = i + 1;
 		r = state_save_task(d, t);
@@ -747,7 +751,10 @@ static void task_run_attach(struct netd *d, struct task *t, struct ctl_call *cal
 			t->steps_begun = i; /* nothing of this step happened */
 			break;
 		}
+		t0 = now_usec();
 		r = attach_steps[i].run(&c);
+		log_debug("Task '%s': step '%s' took %llu us%s", t->id, attach_steps[i].name,
+			  (unsigned long long)(now_usec() - t0), r < 0 ? " and failed" : "");
 		if (r < 0)
 			break;
 		if (crash && streq(crash, attach_steps[i].name)) {
