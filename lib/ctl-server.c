@@ -14,6 +14,8 @@
 #define CTL_MAX_OUTPUT (16 * 1024 * 1024) /* a slower reader than this is disconnected */
 #define CTL_MAX_GROUPS 64
 #define CTL_MAX_TOPICS 4
+/* A client that leaves half a request unfinished this long is disconnected. */
+#define CTL_PARTIAL_TIMEOUT_USEC (30ULL * 1000000)
 
 struct ctl_conn {
 	struct ctl_conn *next;
@@ -31,6 +33,7 @@ struct ctl_conn {
 	char *topics[CTL_MAX_TOPICS];
 	bool closing; /* flush what is queued, then close */
 	bool dead;
+	uint64_t partial_since; /* when an unfinished request line started; 0 if none */
 };
 
 struct ctl_call {
@@ -50,6 +53,7 @@ struct ctl_server {
 	struct ctl_conn *conns;
 	unsigned int nconns;
 	struct ctl_server_stats stats;
+	int sweep_id;
 	/* calls whose connection closed while they were pending still point here; see conn_free */
 };
 
@@ -290,8 +294,14 @@ static void conn_read(struct ctl_conn *c)
 			continue;
 		}
 		r = ctl_linebuf_fill(&c->in, c->fd);
-		if (r == -EAGAIN)
+		if (r == -EAGAIN) {
+			/* Bytes of a request are waiting for the rest of their line. */
+			if (c->in.len == 0 || c->in.discarding)
+				c->partial_since = 0;
+			else if (!c->partial_since)
+				c->partial_since = now_usec();
 			return;
+		}
 		if (r <= 0) {
 			conn_close(c);
 			return;
@@ -313,6 +323,24 @@ static void conn_io(struct event_loop *loop, int fd, uint32_t events, void *data
 	if (!c->dead && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
 		conn_read(c);
 	conn_release(c);
+}
+
+/* Slow senders would hold their slot for ever: drop those stuck in the middle of a request. */
+static void server_sweep(struct event_loop *loop, void *data)
+{
+	struct ctl_server *srv = data;
+	uint64_t now = now_usec();
+	struct ctl_conn *c, *next;
+
+	for (c = srv->conns; c; c = next) {
+		next = c->next;
+		if (c->partial_since && now - c->partial_since > CTL_PARTIAL_TIMEOUT_USEC) {
+			log_debug("Control client pid %d left a request unfinished, disconnecting",
+				  (int)c->peer.pid);
+			srv->stats.stalled_dropped++;
+			conn_close(c);
+		}
+	}
 }
 
 static void server_accept(struct event_loop *loop, int fd, uint32_t events, void *data)
@@ -423,6 +451,12 @@ int ctl_server_new(struct event_loop *loop, const struct ctl_server_opts *opts,
 	if (r < 0)
 		goto out_unlink;
 	srv->io_id = r;
+	r = event_add_periodic(loop, CTL_PARTIAL_TIMEOUT_USEC / 3, server_sweep, srv, NULL);
+	if (r < 0) {
+		event_cancel(loop, srv->io_id);
+		goto out_unlink;
+	}
+	srv->sweep_id = r;
 	*ret = srv;
 	return 0;
 
@@ -442,6 +476,7 @@ struct ctl_server *ctl_server_free(struct ctl_server *srv)
 	while (srv->conns)
 		conn_close(srv->conns);
 	event_cancel(srv->loop, srv->io_id);
+	event_cancel(srv->loop, srv->sweep_id);
 	safe_close(srv->fd);
 	unlink(srv->path);
 	free(srv->path);

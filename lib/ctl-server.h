@@ -51,10 +51,11 @@ void ctl_server_broadcast(struct ctl_server *srv, const char *topic, const char 
 			  json_t *params);
 /* What the server has seen. */
 struct ctl_server_stats {
-	unsigned int clients;	    /* open now */
-	unsigned long requests;	    /* dispatched to a method */
-	unsigned long refused;	    /* connections refused: too many clients */
-	unsigned long slow_dropped; /* clients disconnected for not reading their replies */
+	unsigned int clients;	       /* open now */
+	unsigned long requests;	       /* dispatched to a method */
+	unsigned long refused;	       /* connections refused: too many clients */
+	unsigned long slow_dropped;    /* clients disconnected for not reading their replies */
+	unsigned long stalled_dropped; /* clients disconnected for leaving a request unfinished */
 };
 
 /* Number of open connections. */

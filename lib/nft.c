@@ -133,8 +133,8 @@ static int batch_room(struct nft_batch *b)
 static struct nlmsghdr *batch_hdr(struct nft_batch *b, uint16_t type, uint16_t family,
 				  uint16_t flags)
 {
-	return nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b->b), type, family,
-				     flags | NLM_F_ACK, ++b->n->seq);
+	return nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b->b), type, family, flags | NLM_F_ACK,
+				     ++b->n->seq);
 }
 
 int nft_batch_add_table(struct nft_batch *b, uint16_t type, uint16_t flags,
@@ -163,8 +163,7 @@ int nft_batch_add_chain(struct nft_batch *b, uint16_t type, uint16_t flags,
 	return 0;
 }
 
-int nft_batch_add_rule(struct nft_batch *b, uint16_t type, uint16_t flags,
-		       struct nftnl_rule *r)
+int nft_batch_add_rule(struct nft_batch *b, uint16_t type, uint16_t flags, struct nftnl_rule *r)
 {
 	struct nlmsghdr *nlh;
 
@@ -176,8 +175,7 @@ int nft_batch_add_rule(struct nft_batch *b, uint16_t type, uint16_t flags,
 	return 0;
 }
 
-int nft_batch_add_obj(struct nft_batch *b, uint16_t type, uint16_t flags,
-		      struct nftnl_obj *o)
+int nft_batch_add_obj(struct nft_batch *b, uint16_t type, uint16_t flags, struct nftnl_obj *o)
 {
 	struct nlmsghdr *nlh;
 
@@ -342,8 +340,7 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int nft_rules_foreach(struct nft *n, uint16_t family, const char *table, nft_rule_fn fn,
-		      void *data)
+int nft_rules_foreach(struct nft *n, uint16_t family, const char *table, nft_rule_fn fn, void *data)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct rules_ctx c = { .fn = fn, .data = data };

@@ -39,10 +39,8 @@ int nft_batch_add_table(struct nft_batch *b, uint16_t type, uint16_t flags,
 			const struct nftnl_table *t);
 int nft_batch_add_chain(struct nft_batch *b, uint16_t type, uint16_t flags,
 			const struct nftnl_chain *c);
-int nft_batch_add_rule(struct nft_batch *b, uint16_t type, uint16_t flags,
-		       struct nftnl_rule *r);
-int nft_batch_add_obj(struct nft_batch *b, uint16_t type, uint16_t flags,
-		      struct nftnl_obj *o);
+int nft_batch_add_rule(struct nft_batch *b, uint16_t type, uint16_t flags, struct nftnl_rule *r);
+int nft_batch_add_obj(struct nft_batch *b, uint16_t type, uint16_t flags, struct nftnl_obj *o);
 /* Commit the transaction: every message applies or none does. Frees b. */
 int nft_batch_commit(struct nft *n, struct nft_batch *b);
 

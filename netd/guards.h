@@ -11,7 +11,7 @@ struct task;
 
 /* What the guards counted. */
 struct guards_counters {
-	uint64_t imds_packets, imds_bytes;	       /* rejected on the way to IMDS (tx) */
+	uint64_t imds_packets, imds_bytes;	     /* rejected on the way to IMDS (tx) */
 	uint64_t policy_tx_packets, policy_tx_bytes; /* dropped on the metadata link, out */
 	uint64_t policy_rx_packets, policy_rx_bytes; /* dropped on the metadata link, in */
 };

@@ -40,18 +40,20 @@ json_t *mdlink_to_json(const struct task *t)
 	if (!t->metadata_link || mdlink_address(t->slot, &a) < 0)
 		return NULL;
 	mdlink_host_ifname(t->slot, host);
-	return json_pack("{s:s, s:s, s:s, s:s, s:i}", "ifname", NETD_MD_IFNAME, "host_ifname",
-			 host, "address", addr_ip_format(&a, addr, sizeof(addr)), "endpoint",
+	return json_pack("{s:s, s:s, s:s, s:s, s:i}", "ifname", NETD_MD_IFNAME, "host_ifname", host,
+			 "address", addr_ip_format(&a, addr, sizeof(addr)), "endpoint",
 			 NETD_MD_ENDPOINT, "port", NETD_MD_PORT);
 }
 
 static void md_routes(const struct task *t, int host_ifindex, int task_ifindex,
 		      struct route_spec *back, struct route_spec *to_endpoint)
 {
-	*back = (struct route_spec){ .type = RTN_UNICAST, .scope = RT_SCOPE_LINK,
+	*back = (struct route_spec){ .type = RTN_UNICAST,
+				     .scope = RT_SCOPE_LINK,
 				     .ifindex = host_ifindex };
 	mdlink_address(t->slot, &back->dst);
-	*to_endpoint = (struct route_spec){ .type = RTN_UNICAST, .scope = RT_SCOPE_LINK,
+	*to_endpoint = (struct route_spec){ .type = RTN_UNICAST,
+					    .scope = RT_SCOPE_LINK,
 					    .ifindex = task_ifindex };
 	addr_prefix_parse(NETD_MD_ENDPOINT "/32", &to_endpoint->dst);
 }

@@ -36,9 +36,10 @@ static int do_health(struct ctl_call *call, json_t *params, void *userdata)
 		      d->ntasks, "clients", d->ctl ? ctl_server_clients(d->ctl) : 0);
 	json_object_set_new(j, "schema_version", json_integer(CTL_SCHEMA_VERSION));
 	json_object_set_new(j, "control",
-			    json_pack("{s:I, s:I, s:I}", "requests", (json_int_t)cs.requests,
+			    json_pack("{s:I, s:I, s:I, s:I}", "requests", (json_int_t)cs.requests,
 				      "refused_clients", (json_int_t)cs.refused,
-				      "dropped_slow_clients", (json_int_t)cs.slow_dropped));
+				      "dropped_slow_clients", (json_int_t)cs.slow_dropped,
+				      "dropped_stalled_clients", (json_int_t)cs.stalled_dropped));
 	return ctl_call_reply(call, j);
 }
 
