@@ -41,6 +41,7 @@ ifeq ($(WERROR),1)
 WFLAGS += -Werror
 endif
 CFLAGS		?= -O2 -g
+LDFLAGS		+= -Wl,--as-needed
 CPPFLAGS	+= -D_GNU_SOURCE -DTP_VERSION='"$(VERSION)"' -Ilib -I$(O) $(PKG_CFLAGS)
 DEPFLAGS	= -MMD -MP
 SANFLAGS	:= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -94,19 +95,19 @@ $(LIBNETD_SAN): $(patsubst %.c,$(O)/san/%.o,$(LIB_SRCS))
 
 $(O)/netd: $(patsubst %.c,$(O)/obj/%.o,$(NETD_SRCS)) $(LIBNETD)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(O)/netdctl: $(patsubst %.c,$(O)/obj/%.o,$(NETDCTL_SRCS)) $(LIBNETD)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(O)/task-eni: $(patsubst %.c,$(O)/obj/%.o,$(CNI_SRCS)) $(LIBNETD)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(O)/taskvm: $(patsubst %.c,$(O)/obj/%.o,$(RUNTIME_SRCS)) $(LIBNETD)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # --- tests ---------------------------------------------------------------------------------
 

@@ -54,6 +54,7 @@ struct ctl_server {
 	unsigned int nconns;
 	struct ctl_server_stats stats;
 	int sweep_id;
+	uint64_t last_request_usec;
 	/* calls whose connection closed while they were pending still point here; see conn_free */
 };
 
@@ -250,6 +251,7 @@ static void conn_handle_line(struct ctl_conn *c, const char *line, size_t len)
 	conn_hold(c);
 
 	c->srv->stats.requests++;
+	c->srv->last_request_usec = now_usec();
 	r = m->fn(call, req.params, c->srv->opts.userdata);
 	if (!call->done) {
 		if (r < 0)
@@ -487,6 +489,11 @@ struct ctl_server *ctl_server_free(struct ctl_server *srv)
 unsigned int ctl_server_clients(struct ctl_server *srv)
 {
 	return srv->nconns;
+}
+
+uint64_t ctl_server_last_request_usec(struct ctl_server *srv)
+{
+	return srv->last_request_usec;
 }
 
 void ctl_server_get_stats(struct ctl_server *srv, struct ctl_server_stats *ret)

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "ctl-proto.h"
@@ -60,6 +61,8 @@ struct ctl_server_stats {
 
 /* Number of open connections. */
 unsigned int ctl_server_clients(struct ctl_server *srv);
+/* When the last request was dispatched (now_usec() clock), 0 if none yet. */
+uint64_t ctl_server_last_request_usec(struct ctl_server *srv);
 /* Counters of connections and requests. */
 void ctl_server_get_stats(struct ctl_server *srv, struct ctl_server_stats *ret);
 

@@ -484,6 +484,40 @@ int netlink_link_delete(struct netlink *nl, int ifindex)
 	return r;
 }
 
+int netlink_link_set_group(struct netlink *nl, int ifindex, uint32_t group)
+{
+	struct rtnl_link *ch;
+	int r;
+
+	ch = rtnl_link_alloc();
+	if (!ch)
+		return -ENOMEM;
+	rtnl_link_set_group(ch, group);
+	r = link_change(nl, ifindex, ch);
+	rtnl_link_put(ch);
+	return r;
+}
+
+int netlink_link_delete_group(struct netlink *nl, uint32_t group)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+	struct nl_msg *msg;
+	int r;
+
+	/* libnl's delete wants an index or a name; the kernel also takes IFLA_GROUP alone. */
+	msg = nlmsg_alloc_simple(RTM_DELLINK, NLM_F_REQUEST);
+	if (!msg)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_u32(msg, IFLA_GROUP, group) < 0) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	nl_request_begin(nl);
+	r = nl_result(nl, nl_send_sync(nl->sk, msg));
+	return r;
+}
+
 int netlink_veth_create(struct netlink *nl, const char *name, const char *peer, int peer_netns_fd)
 {
 	struct rtnl_link *veth, *p;

@@ -82,6 +82,10 @@ int netlink_link_set_mtu(struct netlink *nl, int ifindex, unsigned int mtu);
 int netlink_link_set_up(struct netlink *nl, int ifindex, bool up);
 /* Delete a link. */
 int netlink_link_delete(struct netlink *nl, int ifindex);
+/* Put a link in a device group. */
+int netlink_link_set_group(struct netlink *nl, int ifindex, uint32_t group);
+/* Delete every link of a device group in one request (one batch in the kernel). */
+int netlink_link_delete_group(struct netlink *nl, uint32_t group);
 /* Create a veth pair: name here, peer in peer_netns_fd (-1: here), neither with an IPv6
  * link-local address (addrgenmode none, when IPv6 is on). */
 int netlink_veth_create(struct netlink *nl, const char *name, const char *peer, int peer_netns_fd);

@@ -149,6 +149,26 @@ int mdlink_step_undo(struct attach_ctx *c)
 	return r == -ENODEV ? 0 : r;
 }
 
+int mdlink_step_defer(struct attach_ctx *c)
+{
+	char hname[IFNAMSIZ];
+	struct link_info li;
+	int r;
+
+	if (!c->t->metadata_link)
+		return 0;
+	mdlink_host_ifname(c->t->slot, hname);
+	r = netlink_link_get(c->d->host_nl, 0, hname, &li);
+	if (r == -ENODEV)
+		return 0;
+	if (r < 0)
+		return r;
+	if (strcmp(li.kind, "veth") != 0)
+		return -EEXIST;
+	r = netlink_link_set_group(c->d->host_nl, li.ifindex, NETD_MD_REAP_GROUP);
+	return r < 0 ? r : 1;
+}
+
 struct route_match {
 	const struct route_spec *want;
 	bool found;

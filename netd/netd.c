@@ -35,6 +35,7 @@ static int do_health(struct ctl_call *call, json_t *params, void *userdata)
 		      "missing", counts[ENI_STATE_MISSING], "lost", counts[ENI_STATE_LOST], "tasks",
 		      d->ntasks, "clients", d->ctl ? ctl_server_clients(d->ctl) : 0);
 	json_object_set_new(j, "schema_version", json_integer(CTL_SCHEMA_VERSION));
+	json_object_set_new(j, "reaping", json_integer(reaper_pending(d)));
 	json_object_set_new(j, "control",
 			    json_pack("{s:I, s:I, s:I, s:I}", "requests", (json_int_t)cs.requests,
 				      "refused_clients", (json_int_t)cs.refused,
@@ -211,6 +212,9 @@ static int run(struct netd *d, const struct netd_opts *o)
 	r = task_recover(d);
 	if (r < 0)
 		return log_err_errno(r, "Failed to recover tasks: %m");
+	r = reaper_init(d);
+	if (r < 0)
+		return log_err_errno(r, "Failed to finish pending teardown: %m");
 	r = eni_scan_host(d);
 	if (r < 0)
 		return log_err_errno(r, "Failed to look for ENIs on the host: %m");
@@ -229,6 +233,7 @@ static int run(struct netd *d, const struct netd_opts *o)
 static void cleanup(struct netd *d)
 {
 	d->ctl = ctl_server_free(d->ctl);
+	reaper_exit(d);
 	task_exit(d);
 	eni_exit(d);
 	events_exit(d);

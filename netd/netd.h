@@ -38,6 +38,8 @@ struct netd_events;
 #define NETD_MD_PORT	    80
 #define NETD_MD_SUBNET	    "169.254.172.0/22"
 #define NETD_MD_MAX_SLOT    1021 /* 169.254.172.2 .. 169.254.175.255 */
+/* The device group of metadata links handed to the reaper, deleted together. */
+#define NETD_MD_REAP_GROUP 0x74706d64 /* "tpmd" */
 
 enum eni_state {
 	ENI_STATE_MISSING,   /* registered, not (yet) present on the host */
@@ -84,6 +86,7 @@ struct task {
 	char id[IDENT_TASK_ID_MAX + 1];
 	/* a small number unique among live tasks: BPF counter keys, socket marks, link names */
 	unsigned int slot;
+	bool slot_handed_over; /* the reaper keeps the slot after the task is gone */
 	enum task_phase phase;
 	char *netns_path;
 	struct netns_id netns_id;
@@ -131,6 +134,9 @@ struct netd {
 	unsigned int nenis;
 	struct task *tasks;
 	unsigned int ntasks;
+	struct reap_job *reap_jobs;
+	unsigned int nreap;
+	int reap_timer_id;
 	uint8_t slots[NETD_MAX_TASKS / 8]; /* bitmap of slots in use */
 	uint64_t start_usec;
 };
@@ -193,6 +199,11 @@ struct attach_step {
 	int (*run)(struct attach_ctx *c);
 	/* undo must succeed when the step never ran or only partly ran */
 	int (*undo)(struct attach_ctx *c);
+	/*
+	 * Optional, for a detach: prepare the undo for the reaper instead of doing it (1 handed
+	 * over, 0 nothing to undo, -errno: undo now instead).
+	 */
+	int (*defer)(struct attach_ctx *c);
 	/* append differences between the task's record and the kernel to diffs */
 	int (*check)(struct attach_ctx *c, json_t *diffs);
 };
@@ -208,6 +219,7 @@ void attach_ctx_done(struct attach_ctx *c);
 /* The metadata link step (mdlink.c). */
 int mdlink_step_run(struct attach_ctx *c);
 int mdlink_step_undo(struct attach_ctx *c);
+int mdlink_step_defer(struct attach_ctx *c);
 int mdlink_step_check(struct attach_ctx *c, json_t *diffs);
 /* Append one difference {what, expected, actual} to diffs. */
 void check_diff(json_t *diffs, const char *what, const char *expected, const char *actual);
@@ -218,6 +230,15 @@ int state_save_enis(struct netd *d);
 int state_save_task(struct netd *d, const struct task *t);
 int state_remove_task(struct netd *d, const char *id);
 int state_load(struct netd *d);
+
+/* reaper.c: teardown done after a detach has answered, while the socket is idle */
+int reaper_init(struct netd *d);
+void reaper_exit(struct netd *d);
+/* Take over a detached task's metadata link (already in NETD_MD_REAP_GROUP) and/or guards. */
+int reaper_queue(struct netd *d, const struct task *t, bool mdlink, bool guards);
+unsigned int reaper_pending(struct netd *d);
+/* Finish now what is pending in one namespace (before attaching to it again). */
+int reaper_flush_netns(struct netd *d, const struct netns_id *id);
 
 /* events.c */
 extern const struct ctl_method event_methods[];

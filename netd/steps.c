@@ -470,18 +470,24 @@ static int step_guards_check(struct attach_ctx *c, json_t *diffs)
 	return guards_check(c->netns_fd, c->t, diffs);
 }
 
+static int step_guards_defer(struct attach_ctx *c)
+{
+	/* With the namespace gone the table went with it. */
+	return c->netns_fd >= 0 && (c->t->block_imds || c->t->metadata_link) ? 1 : 0;
+}
+
 /*
  * In order. The guards come right after the move, before the link is up, so that no packet of
  * the task leaves before they are in force.
  */
 const struct attach_step attach_steps[] = {
-	{ "move", step_move_run, step_move_undo, step_move_check },
-	{ "guards", step_guards_run, step_guards_undo, step_guards_check },
-	{ "mtu", step_mtu_run, step_mtu_undo, step_mtu_check },
-	{ "addresses", step_addrs_run, step_addrs_undo, step_addrs_check },
-	{ "metadata", mdlink_step_run, mdlink_step_undo, mdlink_step_check },
-	{ "up", step_up_run, step_up_undo, step_up_check },
-	{ "routes", step_routes_run, step_routes_undo, step_routes_check },
+	{ "move", step_move_run, step_move_undo, NULL, step_move_check },
+	{ "guards", step_guards_run, step_guards_undo, step_guards_defer, step_guards_check },
+	{ "mtu", step_mtu_run, step_mtu_undo, NULL, step_mtu_check },
+	{ "addresses", step_addrs_run, step_addrs_undo, NULL, step_addrs_check },
+	{ "metadata", mdlink_step_run, mdlink_step_undo, mdlink_step_defer, mdlink_step_check },
+	{ "up", step_up_run, step_up_undo, NULL, step_up_check },
+	{ "routes", step_routes_run, step_routes_undo, NULL, step_routes_check },
 };
 
 const unsigned int attach_nsteps = ARRAY_SIZE(attach_steps);

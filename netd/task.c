@@ -97,7 +97,8 @@ static void task_unlink(struct netd *d, struct task *t)
 		if (*pp == t) {
 			*pp = t->next;
 			d->ntasks--;
-			task_slot_release(d, t->slot);
+			if (!t->slot_handed_over)
+				task_slot_release(d, t->slot);
 			break;
 		}
 	if (t->eni && t->eni->task == t)
@@ -650,17 +651,29 @@ static int ctx_open(struct netd *d, struct task *t, struct attach_ctx *c)
 	return 0;
 }
 
-/* Undo steps [0, upto) in reverse. Returns the first error; every step is tried. */
-static int undo_steps(struct attach_ctx *c, unsigned int upto, char *err, size_t errlen)
+/*
+ * Undo steps [0, upto) in reverse. Returns the first error; every step is tried. With handed,
+ * steps that can be handed to the reaper are (handed gets a bit per step handed over).
+ */
+static int undo_steps(struct attach_ctx *c, unsigned int upto, uint32_t *handed, char *err,
+		      size_t errlen)
 {
 	int first = 0;
 
 	for (unsigned int i = upto; i-- > 0;) {
 		uint64_t t0 = now_usec();
-		int r = attach_steps[i].undo(c);
+		int r = -EAGAIN;
 
-		log_debug("Task '%s': undoing step '%s' took %llu us", c->t->id,
-			  attach_steps[i].name, (unsigned long long)(now_usec() - t0));
+		if (handed && attach_steps[i].defer) {
+			r = attach_steps[i].defer(c);
+			if (r > 0)
+				*handed |= 1u << i;
+		}
+		if (r < 0)
+			r = attach_steps[i].undo(c);
+		log_debug("Task '%s': undoing step '%s' took %llu us%s", c->t->id,
+			  attach_steps[i].name, (unsigned long long)(now_usec() - t0),
+			  handed && (*handed & (1u << i)) ? " (rest handed to the reaper)" : "");
 		if (r < 0) {
 			log_warn_errno(r, "Task '%s': undoing step '%s' failed: %m%s%s", c->t->id,
 				       attach_steps[i].name, c->errmsg[0] ? ": " : "", c->errmsg);
@@ -676,10 +689,14 @@ static int undo_steps(struct attach_ctx *c, unsigned int upto, char *err, size_t
 	return first;
 }
 
-/* Tear a task's network down (detach, rollback, recovery). */
-static int task_teardown(struct netd *d, struct task *t, char *err, size_t errlen)
+/*
+ * Tear a task's network down (detach, rollback, recovery). A detach (defer) hands the slow,
+ * ENI-independent parts to the reaper and is done once the ENI is back on the host.
+ */
+static int task_teardown(struct netd *d, struct task *t, bool defer, char *err, size_t errlen)
 {
 	struct attach_ctx c;
+	uint32_t handed = 0;
 	int r;
 
 	r = ctx_open(d, t, &c);
@@ -690,8 +707,31 @@ static int task_teardown(struct netd *d, struct task *t, char *err, size_t errle
 	}
 	if (r == -ENOENT)
 		log_info("Task '%s': namespace '%s' is gone", t->id, t->netns_path);
-	r = undo_steps(&c, t->steps_begun, err, errlen);
+	r = undo_steps(&c, t->steps_begun, defer ? &handed : NULL, err, errlen);
 	attach_ctx_done(&c);
+	if (r == 0 && handed) {
+		int g = attach_step_find("guards"), m = attach_step_find("metadata");
+		bool guards = g >= 0 && (handed & (1u << g));
+		bool md = m >= 0 && (handed & (1u << m));
+
+		r = reaper_queue(d, t, md, guards);
+		if (r < 0) {
+			/* Could not hand over: do it now. */
+			log_warn_errno(r, "Task '%s': reaper unavailable (%m), tearing down now",
+				       t->id);
+			r = ctx_open(d, t, &c);
+			if (r == 0 || r == -ENOENT) {
+				if (guards)
+					(void)attach_steps[g].undo(&c);
+				if (md)
+					(void)attach_steps[m].undo(&c);
+				attach_ctx_done(&c);
+			}
+			r = 0;
+		} else {
+			t->slot_handed_over = true;
+		}
+	}
 	if (r == 0)
 		t->steps_begun = 0;
 	return r;
@@ -778,7 +818,7 @@ static void task_run_attach(struct netd *d, struct task *t, struct ctl_call *cal
 			 attach_steps[MIN(i, attach_nsteps - 1)].name,
 			 c.errmsg[0] ? c.errmsg : strerror(-r));
 		c.errmsg[0] = '\0';
-		q = undo_steps(&c, t->steps_begun, undo_err, sizeof(undo_err));
+		q = undo_steps(&c, t->steps_begun, NULL, undo_err, sizeof(undo_err));
 		attach_ctx_done(&c);
 		if (q < 0) {
 			/* Keep the record so that a detach can finish the job. */
@@ -996,6 +1036,20 @@ static int do_task_attach(struct ctl_call *call, json_t *params, void *userdata)
 		task_free(t);
 		return 0;
 	}
+	/*
+	 * A task detached from this namespace a moment ago may still have its metadata link and
+	 * guards there, waiting for the reaper: finish them first (and free their slot).
+	 */
+	{
+		struct netns_id id;
+		int fd;
+
+		if (netns_open(t->netns_path, &fd) == 0) {
+			if (netns_get_id(fd, &id) == 0)
+				(void)reaper_flush_netns(d, &id);
+			close(fd);
+		}
+	}
 	r = task_slot_alloc(d, -1);
 	if (r < 0) {
 		task_free(t);
@@ -1074,7 +1128,7 @@ static int do_task_detach(struct ctl_call *call, json_t *params, void *userdata)
 	} else {
 		t->phase = TASK_PHASE_DETACHING;
 		(void)state_save_task(d, t);
-		r = task_teardown(d, t, err, sizeof(err));
+		r = task_teardown(d, t, true, err, sizeof(err));
 		if (r < 0) {
 			(void)state_save_task(d, t);
 			json_decref(result);
@@ -1300,7 +1354,7 @@ int task_recover(struct netd *d)
 				}
 				t->phase = TASK_PHASE_ATTACHING;
 			}
-			r = task_teardown(d, t, err, sizeof(err));
+			r = task_teardown(d, t, false, err, sizeof(err));
 			if (r < 0) {
 				t->phase = TASK_PHASE_DETACHING;
 				(void)state_save_task(d, t);
@@ -1313,7 +1367,7 @@ int task_recover(struct netd *d)
 			task_remove(d, t);
 			break;
 		case TASK_PHASE_DETACHING:
-			r = task_teardown(d, t, err, sizeof(err));
+			r = task_teardown(d, t, false, err, sizeof(err));
 			if (r < 0) {
 				log_warn("Task '%s': finishing an interrupted detach failed: %s",
 					 t->id, err);

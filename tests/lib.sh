@@ -140,6 +140,22 @@ wait_until()
         return $rc
 }
 
+# netd_settled: wait (up to 10 s) until netd's reaper has finished the teardown of detached
+# tasks (metadata links and guards go after the detach has answered, while netd is idle).
+_netd_reaped()
+{
+        [[ $("$O/netdctl" -s "$NETD_SOCKET" -j health 2>/dev/null | jq -r .reaping) == 0 ]]
+}
+
+netd_settled()
+{
+        local rc=0
+
+        sleep 0.3
+        _fabric_wait 10 _netd_reaped >/dev/null 2>&1 || rc=$?
+        return $rc
+}
+
 _tap_netd_log()
 {
         if [[ -n ${NETD_LOG:-} && -s $NETD_LOG ]]; then

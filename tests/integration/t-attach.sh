@@ -81,6 +81,9 @@ check_fail "a second task with the same id fails" netdctl task attach t1 \
 
 for i in 1 2 3; do
         check "detach t$i" netdctl task detach "t$i"
+done
+check "netd finishes the teardown (metadata links, guards)" netd_settled
+for i in 1 2 3; do
         name=$(fabric_eni_name "$i")
         check "ENI $i back on the host as $name" fabric_nsexec host ip link show "$name"
         check_eq "ENI $i has its MTU back" "${host_mtu[$i]}" \

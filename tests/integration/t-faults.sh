@@ -50,6 +50,7 @@ for step in $steps; do
                         "$(netdctl -j task show t1 | jq -r .phase)"
                 check "crash after the last step: and it checks ok" netdctl task check t1
                 check "crash after the last step: and detaches" netdctl task detach t1
+                check "crash after the last step: netd finishes the teardown" netd_settled
         fi
         check_eq "crash after '$step': no trace in the kernel" "$before" "$(snapshot)"
         check_eq "crash after '$step': no task" 0 "$(netdctl -j task list | jq length)"
@@ -58,6 +59,7 @@ for step in $steps; do
 done
 check "a normal attach works after all that" netdctl task attach t1 netns "$ns" mac "$mac" addr "$ip/16"
 check "and a detach" netdctl task detach t1
+check "netd finishes the teardown" netd_settled
 check_eq "leaving no trace" "$before" "$(snapshot)"
 check "netd stops cleanly" netd_stop
 tap_done

@@ -64,6 +64,13 @@ check_eq "... and netd reports no metadata link" null "$(netdctl -j task show c 
 check "... and it checks ok" netdctl task check c
 check "detach c" netdctl task detach c
 check "detach b" netdctl task detach b
+# The metadata link and guards go after the detach has answered; a netd killed before that
+# finishes the job when it starts again.
+pid=$NETD_PID
+netd_kill9
+check_match "teardown left pending in the journal by a killed netd" "json" "$(ls "$NETD_RUN_DIR/state/reap")"
+check "netd restarts" netd_start
+check_eq "the restarted netd finished the teardown" "" "$(ls "$NETD_RUN_DIR/state/reap")"
 check_eq "no metadata link left on the host" "" \
         "$(ip -n "$FABRIC_HOST_NS" -j link | jq -r '.[] | select(.ifname | startswith("tpmd")) | .ifname')"
 check_eq "no guards left in a" "" "$(ip netns exec "$FABRIC_PREFIX-a" nft list ruleset)"

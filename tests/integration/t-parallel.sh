@@ -43,6 +43,7 @@ done
 fails=0
 for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
 check_eq "all $N parallel detaches succeed" 0 "$fails"
+check "netd finishes the teardown (metadata links, guards)" netd_settled
 check_eq "no task left" 0 "$(netdctl -j task list | jq length)"
 check_eq "every ENI available" "$N" "$(netdctl -j eni list | jq '[.[] | select(.state=="available")] | length')"
 left=0

@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The reaper: teardown that need not delay a detach. Deleting a task's metadata link and its
+ * nftables table each cost the kernel an RCU grace period (tens of milliseconds), while the detach
+ * is done once the ENI is back on the host. So a detach hands them over here and answers. The
+ * reaper works while the control socket is idle: the metadata links of every finished task go in
+ * one RTM_DELLINK by device group (one batch, one grace period for all of them), then the tables,
+ * one per tick so that requests are served in between. It does not wait for idleness longer than
+ * REAP_MAX_WAIT_USEC or past REAP_MAX_PENDING jobs. A job keeps its task's slot (the link's name
+ * and address derive from it) and is journalled (state/reap/<slot>.json), so that a restart
+ * finishes it.
+ */
+#include <dirent.h>
+#include <limits.h>
+
+#include "event.h"
+#include "guards.h"
+#include "log.h"
+#include "netd.h"
+
+#define REAP_IDLE_USEC	   200000ULL
+#define REAP_MAX_WAIT_USEC 5000000ULL
+#define REAP_MAX_PENDING   128
+
+struct reap_job {
+	struct reap_job *next;
+	unsigned int slot;
+	bool mdlink; /* the host side is in NETD_MD_REAP_GROUP */
+	bool guards;
+	char *netns_path;
+	struct netns_id netns_id;
+	uint64_t queued_usec;
+};
+
+static int job_path(struct netd *d, unsigned int slot, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s/reap/%u.json", d->state_dir, slot);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static int job_save(struct netd *d, const struct reap_job *j)
+{
+	_cleanup_free_ char *s = NULL;
+	char path[PATH_MAX];
+	json_t *o;
+	int r;
+
+	r = job_path(d, j->slot, path, sizeof(path));
+	if (r < 0)
+		return r;
+	o = json_pack("{s:i, s:b, s:b, s:s, s:I, s:I}", "slot", j->slot, "mdlink", j->mdlink,
+		      "guards", j->guards, "netns", j->netns_path ?: "", "netns_dev",
+		      (json_int_t)j->netns_id.dev, "netns_ino", (json_int_t)j->netns_id.ino);
+	if (!o)
+		return -ENOMEM;
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (!s)
+		return -ENOMEM;
+	return write_file_atomic(path, s, strlen(s), 0600);
+}
+
+static void job_free(struct reap_job *j)
+{
+	free(j->netns_path);
+	free(j);
+}
+
+/* A job is done: forget it and give its slot back. */
+static void job_done(struct netd *d, struct reap_job *j)
+{
+	char path[PATH_MAX];
+
+	for (struct reap_job **pp = &d->reap_jobs; *pp; pp = &(*pp)->next)
+		if (*pp == j) {
+			*pp = j->next;
+			d->nreap--;
+			break;
+		}
+	if (job_path(d, j->slot, path, sizeof(path)) == 0)
+		unlink(path);
+	task_slot_release(d, j->slot);
+	job_free(j);
+}
+
+static void reaper_arm(struct netd *d, uint64_t usec);
+
+/* Delete every metadata link handed over, in one request. */
+static void reap_mdlinks(struct netd *d)
+{
+	uint64_t t0 = now_usec();
+	unsigned int n = 0;
+	int r;
+
+	r = netlink_link_delete_group(d->host_nl, NETD_MD_REAP_GROUP);
+	if (r < 0 && r != -ENODEV && r != -ENOENT)
+		log_warn_errno(r, "Failed to delete metadata links by group: %m, trying one by one");
+	for (struct reap_job *j = d->reap_jobs; j; j = j->next) {
+		char name[IFNAMSIZ];
+		struct link_info li;
+
+		if (!j->mdlink)
+			continue;
+		/* One that missed the group (or the group delete failed): by name. */
+		mdlink_host_ifname(j->slot, name);
+		if (netlink_link_get(d->host_nl, 0, name, &li) == 0 && streq(li.kind, "veth")) {
+			r = netlink_link_delete(d->host_nl, li.ifindex);
+			if (r < 0 && r != -ENODEV) {
+				log_warn_errno(r, "Failed to delete metadata link '%s': %m", name);
+				continue;
+			}
+		}
+		j->mdlink = false;
+		n++;
+		if (!j->guards)
+			(void)job_save(d, j);
+	}
+	log_debug("Reaper: deleted %u metadata links in %llu us", n,
+		  (unsigned long long)(now_usec() - t0));
+}
+
+/* Remove one task's guards, if its namespace is still there (else they went with it). */
+static void reap_guards(struct netd *d, struct reap_job *j)
+{
+	struct netns_id id;
+	int fd, r;
+
+	j->guards = false;
+	if (!j->netns_path || netns_open(j->netns_path, &fd) < 0)
+		return;
+	if (netns_get_id(fd, &id) == 0 && netns_id_equal(&id, &j->netns_id)) {
+		r = guards_remove(fd);
+		if (r < 0)
+			log_warn_errno(r, "Failed to remove the guards of a detached task in '%s': %m",
+				       j->netns_path);
+	}
+	close(fd);
+}
+
+/* One unit of work; returns true if more remains. */
+static bool reap_step(struct netd *d)
+{
+	struct reap_job *j, *next;
+
+	for (j = d->reap_jobs; j; j = j->next)
+		if (j->mdlink) {
+			reap_mdlinks(d);
+			break;
+		}
+	for (j = d->reap_jobs; j; j = j->next)
+		if (j->guards) {
+			reap_guards(d, j);
+			break;
+		}
+	for (j = d->reap_jobs; j; j = next) {
+		next = j->next;
+		if (!j->mdlink && !j->guards)
+			job_done(d, j);
+	}
+	return d->reap_jobs != NULL;
+}
+
+static void reaper_timer(struct event_loop *loop, void *data)
+{
+	struct netd *d = data;
+	uint64_t now = now_usec(), last = 0, oldest = now;
+	bool force;
+
+	d->reap_timer_id = 0;
+	if (!d->reap_jobs)
+		return;
+	if (d->ctl)
+		last = ctl_server_last_request_usec(d->ctl);
+	for (struct reap_job *j = d->reap_jobs; j; j = j->next)
+		oldest = MIN(oldest, j->queued_usec);
+	force = d->nreap >= REAP_MAX_PENDING || now - oldest >= REAP_MAX_WAIT_USEC;
+	if (!force && last && now - last < REAP_IDLE_USEC) {
+		reaper_arm(d, REAP_IDLE_USEC - (now - last));
+		return;
+	}
+	if (reap_step(d))
+		reaper_arm(d, force ? 1 : REAP_IDLE_USEC);
+}
+
+static void reaper_arm(struct netd *d, uint64_t usec)
+{
+	int r;
+
+	if (d->reap_timer_id)
+		return;
+	r = event_add_timer(d->loop, usec, reaper_timer, d, NULL);
+	if (r < 0) {
+		log_warn_errno(r, "Failed to arm the reaper: %m; reaping now");
+		while (reap_step(d))
+			;
+		return;
+	}
+	d->reap_timer_id = r;
+}
+
+int reaper_flush_netns(struct netd *d, const struct netns_id *id)
+{
+	struct reap_job *j, *next;
+	unsigned int n = 0;
+
+	for (j = d->reap_jobs; j; j = next) {
+		next = j->next;
+		if (!netns_id_equal(&j->netns_id, id))
+			continue;
+		if (j->mdlink) {
+			char name[IFNAMSIZ];
+			struct link_info li;
+
+			mdlink_host_ifname(j->slot, name);
+			if (netlink_link_get(d->host_nl, 0, name, &li) == 0 &&
+			    streq(li.kind, "veth"))
+				(void)netlink_link_delete(d->host_nl, li.ifindex);
+			j->mdlink = false;
+		}
+		if (j->guards)
+			reap_guards(d, j);
+		job_done(d, j);
+		n++;
+	}
+	if (n)
+		log_debug("Reaper: finished %u pending teardowns in a namespace being attached", n);
+	return (int)n;
+}
+
+int reaper_queue(struct netd *d, const struct task *t, bool mdlink, bool guards)
+{
+	struct reap_job *j;
+	int r;
+
+	if (!mdlink && !guards)
+		return 0;
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	j->slot = t->slot;
+	j->mdlink = mdlink;
+	j->guards = guards;
+	j->netns_path = strdup(t->netns_path);
+	j->netns_id = t->netns_id;
+	j->queued_usec = now_usec();
+	if (!j->netns_path) {
+		job_free(j);
+		return -ENOMEM;
+	}
+	r = job_save(d, j);
+	if (r < 0) {
+		job_free(j);
+		return r;
+	}
+	j->next = d->reap_jobs;
+	d->reap_jobs = j;
+	d->nreap++;
+	reaper_arm(d, REAP_IDLE_USEC);
+	return 0;
+}
+
+int reaper_init(struct netd *d)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	DIR *dh;
+	int r;
+
+	r = snprintf(dir, sizeof(dir), "%s/reap", d->state_dir);
+	if (r < 0 || (size_t)r >= sizeof(dir))
+		return -ENAMETOOLONG;
+	r = mkdir_p(dir, 0700);
+	if (r < 0)
+		return r;
+	dh = opendir(dir);
+	if (!dh)
+		return -errno;
+	while ((de = readdir(dh))) {
+		_cleanup_free_ char *buf = NULL;
+		char path[PATH_MAX + 256];
+		json_auto_t *o = NULL;
+		json_int_t dev = 0, ino = 0;
+		const char *ns = NULL;
+		int slot = -1, md = 0, guards = 0;
+		struct reap_job *j;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (read_file(path, 4096, &buf, NULL) < 0 ||
+		    !(o = json_loads(buf, 0, NULL)) ||
+		    json_unpack(o, "{s:i, s:b, s:b, s:s, s:I, s:I}", "slot", &slot, "mdlink", &md,
+				"guards", &guards, "netns", &ns, "netns_dev", &dev, "netns_ino",
+				&ino) < 0 ||
+		    task_slot_alloc(d, slot) < 0) {
+			log_warn("Ignoring reaper journal '%s'", path);
+			unlink(path);
+			continue;
+		}
+		j = calloc(1, sizeof(*j));
+		if (!j) {
+			task_slot_release(d, (unsigned int)slot);
+			continue;
+		}
+		*j = (struct reap_job){ .slot = (unsigned int)slot, .mdlink = md, .guards = guards,
+					.netns_path = *ns ? strdup(ns) : NULL,
+					.netns_id = { .dev = (uint64_t)dev, .ino = (uint64_t)ino },
+					.queued_usec = now_usec() };
+		j->next = d->reap_jobs;
+		d->reap_jobs = j;
+		d->nreap++;
+	}
+	closedir(dh);
+	if (d->reap_jobs) {
+		log_info("Finishing the teardown of %u detached tasks", d->nreap);
+		while (reap_step(d))
+			;
+	}
+	return 0;
+}
+
+void reaper_exit(struct netd *d)
+{
+	/* Pending jobs stay in the journal; the next start finishes them. */
+	event_cancel(d->loop, d->reap_timer_id);
+	d->reap_timer_id = 0;
+	while (d->reap_jobs) {
+		struct reap_job *j = d->reap_jobs;
+
+		d->reap_jobs = j->next;
+		job_free(j);
+	}
+	d->nreap = 0;
+}
+
+unsigned int reaper_pending(struct netd *d)
+{
+	return d->nreap;
+}
