@@ -322,7 +322,12 @@ int reaper_init(struct netd *d)
 
 void reaper_exit(struct netd *d)
 {
-	/* Pending jobs stay in the journal; the next start finishes them. */
+	/* Finish before leaving (what a crash leaves, the next start finishes from the journal). */
+	if (d->reap_jobs) {
+		log_info("Finishing the teardown of %u detached tasks before exiting", d->nreap);
+		while (reap_step(d))
+			;
+	}
 	event_cancel(d->loop, d->reap_timer_id);
 	d->reap_timer_id = 0;
 	while (d->reap_jobs) {
