@@ -123,17 +123,17 @@ $(O)/san/tests/unit/%: $(O)/san/tests/unit/%.o $(LIBNETD_SAN)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
 
-# The CNI unit tests (test-cni*) also link the plugin's pure code: all of cni-plugin/ but main.
+# The CNI unit tests (test-cni-*) also link the plugin's pure code: all of cni-plugin/ but main.
 CNI_PURE_SRCS	:= $(filter-out cni-plugin/task-eni.c,$(CNI_SRCS))
-$(O)/obj/tests/unit/test-cni%.o $(O)/san/tests/unit/test-cni%.o: CPPFLAGS += -Icni-plugin
+$(O)/obj/tests/unit/test-cni-%.o $(O)/san/tests/unit/test-cni-%.o: CPPFLAGS += -Icni-plugin
 
-$(O)/tests/unit/test-cni%: $(O)/obj/tests/unit/test-cni%.o \
+$(O)/tests/unit/test-cni-%: $(O)/obj/tests/unit/test-cni-%.o \
 		$(patsubst %.c,$(O)/obj/%.o,$(CNI_PURE_SRCS)) $(LIBNETD)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
 
-$(O)/san/tests/unit/test-cni%: $(O)/san/tests/unit/test-cni%.o \
+$(O)/san/tests/unit/test-cni-%: $(O)/san/tests/unit/test-cni-%.o \
 		$(patsubst %.c,$(O)/san/%.o,$(CNI_PURE_SRCS)) $(LIBNETD_SAN)
 	$(call msg,LD-SAN,$@)
 	@mkdir -p $(@D)
