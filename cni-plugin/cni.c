@@ -98,7 +98,8 @@ int cni_error_from_netd(int r, const struct ctl_error *ce, const char *what, con
 		break;
 	case CTL_ERR_INVALID_PARAMS: /* netd names the parameter */
 	case CTL_ERR_NOT_FOUND:	     /* an ENI that is not registered */
-		code = CNI_ERR_INVALID_CONFIG;
+		/* Only an attach carries parameters from the configuration. */
+		code = streq(what, "attach") ? CNI_ERR_INVALID_CONFIG : CNI_ERR_NETD;
 		break;
 	case CTL_ERR_EXISTS:
 		code = CNI_ERR_EXISTS;

@@ -128,7 +128,8 @@ json_t *cni_error_to_json(const struct cni_error *e, const char *version);
 /*
  * Turn a failed netd call into a CNI error: r is ctl_client_call's result (-EPROTO for an error
  * reply described by ce, another -errno when netd could not be reached or did not answer).
- * what says what was asked ("attach", "detach"...), socket where netd was looked for.
+ * what says what was asked ("attach", "detach"...): netd's invalid-parameter and not-found
+ * errors are configuration errors (7) for an attach only. socket is where netd was looked for.
  */
 int cni_error_from_netd(int r, const struct ctl_error *ce, const char *what, const char *socket,
 			struct cni_error *e);

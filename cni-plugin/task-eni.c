@@ -168,6 +168,10 @@ static int check_gateways(struct plugin *p)
 
 	r = netd_call(p, "eni.show", json_pack("{s:s}", "mac", addr_mac_format(p->cfg.mac, mac)),
 		      NETD_CALL_TIMEOUT_MS, "ENI lookup", &eni);
+	if (r == CTL_ERR_NOT_FOUND)
+		return cni_error_set(&p->err, CNI_ERR_INVALID_CONFIG, NULL,
+				     "ENI %s (%s) is not registered with netd", mac,
+				     p->cfg.mac_from);
 	if (r < 0)
 		return r;
 	for (unsigned int i = 0; i < p->cfg.ngateways; i++) {

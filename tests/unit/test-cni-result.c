@@ -555,6 +555,15 @@ static void test_error_from_netd(void **state)
 	netd_error(CTL_ERR_KERNEL, "EPERM", 100, "netd error -32006 (EPERM)");
 	netd_error(CTL_ERR_PERMISSION, "EACCES", 100, "netd error -32003 (EACCES)");
 	netd_error(CTL_ERR_CANCELLED, NULL, 100, "netd error -32008");
+	/* a detach gets no parameter from the configuration: netd failed */
+	{
+		struct ctl_error ce = {};
+
+		ctl_error_set(&ce, CTL_ERR_INVALID_PARAMS, NULL, "Failed to open namespace");
+		cni_error_from_netd(-EPROTO, &ce, "detach", "/s", &e);
+		assert_int_equal(e.code, CNI_ERR_NETD);
+		ctl_error_done(&ce);
+	}
 	/* no answer at all: try again later */
 	cni_error_from_netd(-ECONNRESET, NULL, "detach", "/s", &e);
 	assert_int_equal(e.code, 11);
