@@ -1127,25 +1127,10 @@ int cni_result_build(const struct cni_config *c, json_t *task, json_t **ret, str
 								     "priority", "table", NULL }));
 	}
 	/*
-	 * The metadata link: md0 in the sandbox with its /32 and the route to the endpoint, and
-	 * its host side (no sandbox), as ptp and bridge list their host veths.
+	 * The metadata link (md0, netd's point-to-point /32 link to the task metadata endpoint) is
+	 * not the attachment's network and is left out: runtimes take every sandbox interface of a
+	 * result for a container network (podman wants a MAC for each), and netd reports md0.
 	 */
-	v = member(task, "metadata");
-	if (json_is_object(v) && json_is_string(member(v, "ifname")) &&
-	    json_is_string(member(v, "address")) && json_is_string(member(v, "endpoint"))) {
-		char buf[ADDR_PREFIX_STRLEN + 4];
-
-		json_array_append_new(ifaces, json_pack("{s:O, s:O}", "name", member(v, "ifname"),
-							"sandbox", member(tif, "sandbox")));
-		snprintf(buf, sizeof(buf), "%s/32", json_string_value(member(v, "address")));
-		json_array_append_new(ips, json_pack("{s:s, s:I}", "address", buf, "interface",
-						     (json_int_t)json_array_size(ifaces) - 1));
-		snprintf(buf, sizeof(buf), "%s/32", json_string_value(member(v, "endpoint")));
-		json_array_append_new(routes, json_pack("{s:s}", "dst", buf));
-		if (json_is_string(member(v, "host_ifname")))
-			json_array_append_new(ifaces,
-					      json_pack("{s:O}", "name", member(v, "host_ifname")));
-	}
 	v = member(task, "dns");
 	if (json_is_object(v)) {
 		merge_list(dns, v, "nameservers");

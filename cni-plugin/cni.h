@@ -169,8 +169,8 @@ int cni_result_canonical(json_t *result, enum cni_version from, json_t **ret, st
 json_t *cni_result_convert(json_t *canonical, enum cni_version to);
 /*
  * ADD's result: prevResult (if any) with the task's interface, addresses, routes and DNS added,
- * in the config's version. task is netd's task object; its metadata link (md0 and its host side)
- * is listed too. The IMDS block (a reject rule of netd's guards) has no place in a result.
+ * in the config's version. task is netd's task object. Its metadata link (md0) and the IMDS
+ * block (a reject rule of netd's guards) are not in the result (docs/task-eni.md says why).
  */
 int cni_result_build(const struct cni_config *c, json_t *task, json_t **ret, struct cni_error *e);
 

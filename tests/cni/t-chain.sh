@@ -67,7 +67,7 @@ for v in 0.4.0 1.0.0; do
         final=$OUT
         check_eq "$v: the chain's result is in $v" "$v" "$(jq -r .cniVersion <<<"$final")"
         check_eq "$v: tuning passed task-eni's result through (interface, MAC, address, routes)" \
-                "eth1 $mac $ns|$ip/16|0.0.0.0/0 10.99.0.0/16 169.254.170.2/32" \
+                "eth1 $mac $ns|$ip/16|0.0.0.0/0 10.99.0.0/16" \
                 "$(jq -r '"\(.interfaces[0].name) \(.interfaces[0].mac) \(.interfaces[0].sandbox)|\(.ips[0].address)|\([.routes[].dst] | join(" "))"' <<<"$final")"
         check_eq "$v: the capabilities reached task-eni as runtimeConfig" "$mac" \
                 "$(ip -n "$nsname" -j link show eth1 | jq -r '.[0].address')"

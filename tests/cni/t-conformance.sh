@@ -50,8 +50,8 @@ for v in 0.4.0 1.0.0 1.1.0; do
         check_eq "$v: ips[0] is the address on interface 0 via the gateway" \
                 "$ip/16 $FABRIC_GATEWAY 0" \
                 "$(jq -r '.ips[0] | "\(.address) \(.gateway) \(.interface)"' <<<"$res")"
-        check_eq "$v: routes: default, the extra route, the metadata endpoint" \
-                "0.0.0.0/0 10.99.0.0/16 169.254.170.2/32" \
+        check_eq "$v: routes: the default route and the extra route" \
+                "0.0.0.0/0 10.99.0.0/16" \
                 "$(jq -r '[.routes[].dst] | join(" ")' <<<"$res")"
         check_eq "$v: dns as configured" "198.18.0.2 tasks.internal" \
                 "$(jq -r '"\(.dns.nameservers[0]) \(.dns.search[0])"' <<<"$res")"
@@ -185,7 +185,7 @@ conf=$(with_prev "$(cni_conf 8)" "$prev")
 cni_call ADD c-prev "$ns" eth1 "$conf"
 check_cni_ok "ADD with a prevResult from an earlier plugin"
 check_eq "prevResult is passed through, task-eni's interface added (MUST 4)" \
-        "eth0 eth1 md0|0 1 2|169.254.100.0/24|169.254.100.1" \
+        "eth0 eth1|0 1|169.254.100.0/24|169.254.100.1" \
         "$(jq -r '"\([.interfaces[] | select(.sandbox != null) | .name] | join(" "))|\([.ips[].interface] | join(" "))|\(.routes[0].dst)|\(.dns.nameservers | join(","))"' <<<"$CNI_OUT")"
 cni_call DEL c-prev "$ns" eth1 "$(with_prev "$(cni_conf 8)" "$CNI_OUT")"
 

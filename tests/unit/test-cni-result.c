@@ -195,12 +195,8 @@ static void test_attach_params(void **state)
 
 /* --- results ------------------------------------------------------------------------------- */
 
-#define ETH1_110                                                                                   \
-	"{\"name\":\"eth1\",\"mac\":\"" MAC1 "\",\"mtu\":9001,\"sandbox\":\"" NETNS "\"},"         \
-	"{\"name\":\"md0\",\"sandbox\":\"" NETNS "\"},{\"name\":\"tpmd3\"}"
-#define ETH1_OLD                                                                                   \
-	"{\"name\":\"eth1\",\"mac\":\"" MAC1 "\",\"sandbox\":\"" NETNS "\"},"                      \
-	"{\"name\":\"md0\",\"sandbox\":\"" NETNS "\"},{\"name\":\"tpmd3\"}"
+#define ETH1_110 "{\"name\":\"eth1\",\"mac\":\"" MAC1 "\",\"mtu\":9001,\"sandbox\":\"" NETNS "\"}"
+#define ETH1_OLD "{\"name\":\"eth1\",\"mac\":\"" MAC1 "\",\"sandbox\":\"" NETNS "\"}"
 
 static void build(const char *version, const char *prev, json_t **ret)
 {
@@ -225,16 +221,14 @@ static void test_result_110(void **state)
 	json_auto_t *r = NULL;
 
 	build("1.1.0", NULL, &r);
-	/* the IMDS block (an unreachable route) is left out */
+	/* the IMDS block (an unreachable route) and the metadata link are left out */
 	assert_json_equal(
 		r,
 		"{\"cniVersion\":\"1.1.0\",\"interfaces\":[" ETH1_110 "],"
 		"\"ips\":[{\"address\":\"198.18.1.1/16\",\"gateway\":\"198.18.0.1\",\"interface\":0},"
-		"{\"address\":\"2001:db8::1/64\",\"gateway\":\"2001:db8::ffff\",\"interface\":0},"
-		"{\"address\":\"169.254.172.5/32\",\"interface\":1}],"
+		"{\"address\":\"2001:db8::1/64\",\"gateway\":\"2001:db8::ffff\",\"interface\":0}],"
 		"\"routes\":[{\"dst\":\"0.0.0.0/0\",\"gw\":\"198.18.0.1\"},"
-		"{\"dst\":\"10.0.0.0/8\",\"gw\":\"198.18.0.9\",\"mtu\":1400,\"table\":100},"
-		"{\"dst\":\"169.254.170.2/32\"}],"
+		"{\"dst\":\"10.0.0.0/8\",\"gw\":\"198.18.0.9\",\"mtu\":1400,\"table\":100}],"
 		"\"dns\":{\"nameservers\":[\"198.18.0.2\"],\"search\":[\"b.internal\"]}}");
 }
 
@@ -248,10 +242,9 @@ static void test_result_100(void **state)
 		r,
 		"{\"cniVersion\":\"1.0.0\",\"interfaces\":[" ETH1_OLD "],"
 		"\"ips\":[{\"address\":\"198.18.1.1/16\",\"gateway\":\"198.18.0.1\",\"interface\":0},"
-		"{\"address\":\"2001:db8::1/64\",\"gateway\":\"2001:db8::ffff\",\"interface\":0},"
-		"{\"address\":\"169.254.172.5/32\",\"interface\":1}],"
+		"{\"address\":\"2001:db8::1/64\",\"gateway\":\"2001:db8::ffff\",\"interface\":0}],"
 		"\"routes\":[{\"dst\":\"0.0.0.0/0\",\"gw\":\"198.18.0.1\"},"
-		"{\"dst\":\"10.0.0.0/8\",\"gw\":\"198.18.0.9\"},{\"dst\":\"169.254.170.2/32\"}],"
+		"{\"dst\":\"10.0.0.0/8\",\"gw\":\"198.18.0.9\"}],"
 		"\"dns\":{\"nameservers\":[\"198.18.0.2\"],\"search\":[\"b.internal\"]}}");
 }
 
@@ -266,10 +259,9 @@ static void test_result_040(void **state)
 		"{\"cniVersion\":\"0.4.0\",\"interfaces\":[" ETH1_OLD "],"
 		"\"ips\":[{\"version\":\"4\",\"address\":\"198.18.1.1/16\",\"gateway\":\"198.18.0.1\","
 		"\"interface\":0},{\"version\":\"6\",\"address\":\"2001:db8::1/64\","
-		"\"gateway\":\"2001:db8::ffff\",\"interface\":0},"
-		"{\"version\":\"4\",\"address\":\"169.254.172.5/32\",\"interface\":1}],"
+		"\"gateway\":\"2001:db8::ffff\",\"interface\":0}],"
 		"\"routes\":[{\"dst\":\"0.0.0.0/0\",\"gw\":\"198.18.0.1\"},"
-		"{\"dst\":\"10.0.0.0/8\",\"gw\":\"198.18.0.9\"},{\"dst\":\"169.254.170.2/32\"}],"
+		"{\"dst\":\"10.0.0.0/8\",\"gw\":\"198.18.0.9\"}],"
 		"\"dns\":{\"nameservers\":[\"198.18.0.2\"],\"search\":[\"b.internal\"]}}");
 }
 
@@ -290,7 +282,7 @@ static void test_result_prev_result(void **state)
 	ifaces = json_object_get(r, "interfaces");
 	ips = json_object_get(r, "ips");
 	/* prevResult first, unchanged; ours appended, and our addresses point at our interface */
-	assert_int_equal(json_array_size(ifaces), 5);
+	assert_int_equal(json_array_size(ifaces), 3);
 	assert_json_equal(json_array_get(ifaces, 0),
 			  "{\"name\":\"eth0\",\"mac\":\"0a:58:00:00:00:01\",\"sandbox\":\"" NETNS
 			  "\"}");
@@ -301,7 +293,7 @@ static void test_result_prev_result(void **state)
 			  "\"gateway\":\"169.254.100.1\",\"interface\":0}");
 	assert_json_equal(json_object_get(json_array_get(ips, 1), "interface"), "2");
 	assert_json_equal(json_object_get(json_array_get(ips, 2), "interface"), "2");
-	assert_json_equal(json_object_get(json_array_get(ips, 3), "interface"), "3");
+	assert_int_equal(json_array_size(ips), 3);
 	assert_json_equal(json_array_get(json_object_get(r, "routes"), 0),
 			  "{\"dst\":\"169.254.100.0/24\"}");
 	/* DNS: the earlier plugin's, with ours added once */
