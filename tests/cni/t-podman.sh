@@ -22,9 +22,11 @@ netd_start
 register_enis 1 1 || tap_bail "ENI registration failed"
 
 P=$FABRIC_RUN/podman
-# podman's libcni keeps results in /var/lib/cni (not configurable): remove what it creates.
-had_cni_dir=0
+# podman 4.3 keeps libcni's results in /var/lib/cni and image import's blob cache in
+# /var/lib/containers/cache whatever --root says: remove what it creates there.
+had_cni_dir=0 had_containers_dir=0
 [[ -d /var/lib/cni ]] && had_cni_dir=1
+[[ -d /var/lib/containers ]] && had_containers_dir=1
 NET=tp$FABRIC_ID
 mac=$(fabric_eni_mac 1)
 ip=$(fabric_eni_ip 1)
@@ -74,6 +76,10 @@ cleanup()
         rm -f /var/lib/cni/results/"$NET"-* 2>/dev/null || true
         if ((!had_cni_dir)); then
                 rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null || true
+        fi
+        if ((!had_containers_dir)); then
+                rm -f /var/lib/containers/cache/blob-info-cache-v1.boltdb
+                rmdir /var/lib/containers/cache /var/lib/containers 2>/dev/null || true
         fi
         fabric_down
         return $rc
