@@ -232,7 +232,7 @@ help:
 	@echo '  clean      remove $(O)/'
 	@echo 'Variables:'
 	@echo '  O=$(O)  V=1 (verbose)  WERROR=1  CC=$(CC)  CLANG=$(CLANG)  BPFTOOL=$(BPFTOOL)'
-	@echo '  PREFIX=$(PREFIX)  DESTDIR=  CNIBINDIR=$(CNIBINDIR)'
+	@echo '  PREFIX=$(PREFIX)  DESTDIR=  CNIBINDIR=$(CNIBINDIR)  CNI_STATIC=$(CNI_STATIC) (static task-eni)'
 
 comma := ,
 
