@@ -33,6 +33,16 @@ PKGS := libnl-3.0 libnl-route-3.0 libmnl libnftnl libbpf jansson
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+# task-eni is exec'd for every CNI call and pays for every shared library it loads: it links
+# only jansson (and the parts of libnetd.a it uses).
+CNI_LIBS := $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)
+# It is also linked statically (glibc and jansson; no NSS function is used) when libjansson.a
+# is there, like the reference plugins: a static binary starts ~0.3 ms sooner and needs no
+# shared library where it is installed. CNI_STATIC=0 links it dynamically. The benchmark's floor
+# (bench/cni-latency/bare-move) is linked the same way.
+JANSSON_A := $(shell $(CC) -print-file-name=libjansson.a 2>/dev/null)
+CNI_STATIC ?= $(if $(filter /%,$(JANSSON_A)),1,0)
+CNI_LDFLAGS := $(if $(filter 1,$(CNI_STATIC)),-static)
 
 WFLAGS := -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
 	  -Wmissing-declarations -Wold-style-definition -Wshadow -Wpointer-arith \
@@ -53,6 +63,7 @@ CNI_SRCS	:= $(wildcard cni-plugin/*.c)
 RUNTIME_SRCS	:= $(wildcard runtime/*.c)
 UNIT_SRCS	:= $(wildcard tests/unit/test-*.c)
 TOOL_SRCS	:= $(wildcard tests/tools/*.c)
+BENCH_SRCS	:= $(wildcard bench/*/*.c)
 
 LIBNETD		:= $(O)/lib/libnetd.a
 LIBNETD_SAN	:= $(O)/san/lib/libnetd.a
@@ -62,6 +73,7 @@ BINS		+= $(if $(RUNTIME_SRCS),$(O)/taskvm)
 UNIT_BINS	:= $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(UNIT_SRCS))
 UNIT_SAN_BINS	:= $(patsubst tests/unit/%.c,$(O)/san/tests/unit/%,$(UNIT_SRCS))
 TOOL_BINS	:= $(patsubst tests/tools/%.c,$(O)/tests/tools/%,$(TOOL_SRCS))
+BENCH_BINS	:= $(patsubst %.c,$(O)/%,$(BENCH_SRCS))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -103,7 +115,7 @@ $(O)/netdctl: $(patsubst %.c,$(O)/obj/%.o,$(NETDCTL_SRCS)) $(LIBNETD)
 
 $(O)/task-eni: $(patsubst %.c,$(O)/obj/%.o,$(CNI_SRCS)) $(LIBNETD)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(CNI_LDFLAGS) -o $@ $^ $(CNI_LIBS)
 
 $(O)/taskvm: $(patsubst %.c,$(O)/obj/%.o,$(RUNTIME_SRCS)) $(LIBNETD)
 	$(call msg,LD,$@)
@@ -121,12 +133,34 @@ $(O)/san/tests/unit/%: $(O)/san/tests/unit/%.o $(LIBNETD_SAN)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
 
+# The CNI unit tests (test-cni-*) also link the plugin's pure code: all of cni-plugin/ but main.
+CNI_PURE_SRCS	:= $(filter-out cni-plugin/task-eni.c,$(CNI_SRCS))
+$(O)/obj/tests/unit/test-cni-%.o $(O)/san/tests/unit/test-cni-%.o: CPPFLAGS += -Icni-plugin
+
+$(O)/tests/unit/test-cni-%: $(O)/obj/tests/unit/test-cni-%.o \
+		$(patsubst %.c,$(O)/obj/%.o,$(CNI_PURE_SRCS)) $(LIBNETD)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+
+$(O)/san/tests/unit/test-cni-%: $(O)/san/tests/unit/test-cni-%.o \
+		$(patsubst %.c,$(O)/san/%.o,$(CNI_PURE_SRCS)) $(LIBNETD_SAN)
+	$(call msg,LD-SAN,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+
 $(O)/tests/tools/%: $(O)/obj/tests/tools/%.o $(LIBNETD)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
-tests: all $(UNIT_BINS) $(UNIT_SAN_BINS) $(TOOL_BINS)
+# Benchmark helpers (bench/*/*.c) are built with the tests so that they never rot.
+$(O)/bench/%: $(O)/obj/bench/%.o $(LIBNETD)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(CNI_LDFLAGS) -o $@ $^ $(LDFLAGS)
+
+tests: all $(UNIT_BINS) $(UNIT_SAN_BINS) $(TOOL_BINS) $(BENCH_BINS)
 
 # --- the two commands ----------------------------------------------------------------------
 
@@ -181,7 +215,8 @@ lint:
 	clang-format --dry-run --Werror $(FORMAT_SRCS)
 	cppcheck -q --error-exitcode=1 --enable=warning,portability --inline-suppr \
 		--suppress=unknownMacro --suppress=missingIncludeSystem \
-		-D_GNU_SOURCE -Ilib $(LIB_SRCS) $(NETD_SRCS) $(NETDCTL_SRCS) $(CNI_SRCS) $(RUNTIME_SRCS)
+		-D_GNU_SOURCE -Ilib $(LIB_SRCS) $(NETD_SRCS) $(NETDCTL_SRCS) $(CNI_SRCS) $(RUNTIME_SRCS) \
+		$(BENCH_SRCS)
 
 clean:
 	rm -rf $(O)
@@ -198,7 +233,7 @@ help:
 	@echo '  clean      remove $(O)/'
 	@echo 'Variables:'
 	@echo '  O=$(O)  V=1 (verbose)  WERROR=1  CC=$(CC)  CLANG=$(CLANG)  BPFTOOL=$(BPFTOOL)'
-	@echo '  PREFIX=$(PREFIX)  DESTDIR=  CNIBINDIR=$(CNIBINDIR)'
+	@echo '  PREFIX=$(PREFIX)  DESTDIR=  CNIBINDIR=$(CNIBINDIR)  CNI_STATIC=$(CNI_STATIC) (static task-eni)'
 
 comma := ,
 

@@ -288,7 +288,7 @@ static struct nftnl_chain *build_chain(const char *name, uint32_t hook)
 	return c;
 }
 
-static bool guards_wanted(const struct task *t)
+bool guards_wanted(const struct task *t)
 {
 	return t->block_imds || t->metadata_link;
 }

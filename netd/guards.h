@@ -4,6 +4,7 @@
 #define NETD_GUARDS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,8 @@ struct guards_counters {
 	uint64_t policy_rx_packets, policy_rx_bytes; /* dropped on the metadata link, in */
 };
 
+/* Does the task have guards (IMDS block or metadata link)? No table is made for it otherwise. */
+bool guards_wanted(const struct task *t);
 /* Create the task's table in one transaction; err says what failed. */
 int guards_install(int netns_fd, const struct task *t, char *err, size_t errlen);
 /* Delete the table in one transaction (no table is not an error). */

@@ -459,7 +459,8 @@ static int step_guards_undo(struct attach_ctx *c)
 {
 	int r;
 
-	if (c->netns_fd < 0)
+	/* No table was made: skip a transaction that costs an RCU grace period for nothing. */
+	if (c->netns_fd < 0 || !guards_wanted(c->t))
 		return 0;
 	r = guards_remove(c->netns_fd);
 	return gone(r) ? 0 : r;

@@ -41,6 +41,10 @@ busybox-static          # static tools for task root filesystems
 iputils-ping            # ping from task namespaces
 socat                   # UDP and TCP clients in tests
 jq                      # JSON checks in tests and the demo
+podman                  # a real CNI runtime for task-eni (tests/cni/t-podman.sh)
+runc                    # the OCI runtime podman uses in the tests (crun does not work here)
+conmon                  # the container monitor of podman
+containernetworking-plugins # reference CNI plugins: tuning (chain test), host-device + static (bench)
 '
 
 pkg_list()
