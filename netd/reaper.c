@@ -95,7 +95,8 @@ static void reap_mdlinks(struct netd *d)
 
 	r = netlink_link_delete_group(d->host_nl, NETD_MD_REAP_GROUP);
 	if (r < 0 && r != -ENODEV && r != -ENOENT)
-		log_warn_errno(r, "Failed to delete metadata links by group: %m, trying one by one");
+		log_warn_errno(r,
+			       "Failed to delete metadata links by group: %m, trying one by one");
 	for (struct reap_job *j = d->reap_jobs; j; j = j->next) {
 		char name[IFNAMSIZ];
 		struct link_info li;
@@ -132,7 +133,8 @@ static void reap_guards(struct netd *d, struct reap_job *j)
 	if (netns_get_id(fd, &id) == 0 && netns_id_equal(&id, &j->netns_id)) {
 		r = guards_remove(fd);
 		if (r < 0)
-			log_warn_errno(r, "Failed to remove the guards of a detached task in '%s': %m",
+			log_warn_errno(r,
+				       "Failed to remove the guards of a detached task in '%s': %m",
 				       j->netns_path);
 	}
 	close(fd);
@@ -288,8 +290,7 @@ int reaper_init(struct netd *d)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (read_file(path, 4096, &buf, NULL) < 0 ||
-		    !(o = json_loads(buf, 0, NULL)) ||
+		if (read_file(path, 4096, &buf, NULL) < 0 || !(o = json_loads(buf, 0, NULL)) ||
 		    json_unpack(o, "{s:i, s:b, s:b, s:s, s:I, s:I}", "slot", &slot, "mdlink", &md,
 				"guards", &guards, "netns", &ns, "netns_dev", &dev, "netns_ino",
 				&ino) < 0 ||
@@ -303,7 +304,9 @@ int reaper_init(struct netd *d)
 			task_slot_release(d, (unsigned int)slot);
 			continue;
 		}
-		*j = (struct reap_job){ .slot = (unsigned int)slot, .mdlink = md, .guards = guards,
+		*j = (struct reap_job){ .slot = (unsigned int)slot,
+					.mdlink = md,
+					.guards = guards,
 					.netns_path = *ns ? strdup(ns) : NULL,
 					.netns_id = { .dev = (uint64_t)dev, .ino = (uint64_t)ino },
 					.queued_usec = now_usec() };

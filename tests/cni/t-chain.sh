@@ -102,6 +102,7 @@ for v in 0.4.0 1.0.0; do
         link=$(ip -n "$FABRIC_HOST_NS" -d -j link show "$(fabric_eni_name "$i")")
         check_eq "$v: the ENI is back on the host, promisc as before tuning" "$promisc_before" \
                 "$(jq .[0].promiscuity <<<"$link")"
+        check "$v: netd finishes the teardown (md0 and the guards go after DEL answered)" netd_settled
         check_eq "$v: the namespace holds only lo again (eth1 and md0 gone)" "lo" \
                 "$(ip -n "$nsname" -j link | jq -r '[.[].ifname] | sort | join(" ")')"
         drive del "ctr$i" "$ns"
