@@ -29,7 +29,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 # Libraries, all from Debian (see scripts/deps.sh).
-PKGS := libnl-3.0 libnl-route-3.0 libmnl libnftnl libbpf jansson
+PKGS := libnl-3.0 libnl-route-3.0 libmnl libnftnl libbpf jansson libmicrohttpd
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
@@ -50,11 +50,15 @@ NETD_SRCS	:= $(filter-out netd/netdctl%.c,$(wildcard netd/*.c))
 NETDCTL_SRCS	:= $(wildcard netd/netdctl*.c)
 CNI_SRCS	:= $(wildcard cni-plugin/*.c)
 RUNTIME_SRCS	:= $(wildcard runtime/*.c)
+RUNTIME_LIB_SRCS := $(filter-out runtime/taskvm.c,$(RUNTIME_SRCS))
 UNIT_SRCS	:= $(wildcard tests/unit/test-*.c)
 TOOL_SRCS	:= $(wildcard tests/tools/*.c)
 
 LIBNETD		:= $(O)/lib/libnetd.a
 LIBNETD_SAN	:= $(O)/san/lib/libnetd.a
+# The runtime's modules but its main(), so that unit tests (test-tmds*) link them.
+LIBTASKVM	:= $(O)/runtime/libtaskvm.a
+LIBTASKVM_SAN	:= $(O)/san/runtime/libtaskvm.a
 BINS		:= $(O)/netd $(O)/netdctl
 BINS		+= $(if $(CNI_SRCS),$(O)/task-eni)
 BINS		+= $(if $(RUNTIME_SRCS),$(O)/taskvm)
@@ -90,6 +94,16 @@ $(LIBNETD_SAN): $(patsubst %.c,$(O)/san/%.o,$(LIB_SRCS))
 	@mkdir -p $(@D)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+$(LIBTASKVM): $(patsubst %.c,$(O)/obj/%.o,$(RUNTIME_LIB_SRCS))
+	$(call msg,AR,$@)
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(LIBTASKVM_SAN): $(patsubst %.c,$(O)/san/%.o,$(RUNTIME_LIB_SRCS))
+	$(call msg,AR,$@)
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
 # --- programs ------------------------------------------------------------------------------
 
 $(O)/netd: $(patsubst %.c,$(O)/obj/%.o,$(NETD_SRCS)) $(LIBNETD)
@@ -104,7 +118,7 @@ $(O)/task-eni: $(patsubst %.c,$(O)/obj/%.o,$(CNI_SRCS)) $(LIBNETD)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
 
-$(O)/taskvm: $(patsubst %.c,$(O)/obj/%.o,$(RUNTIME_SRCS)) $(LIBNETD)
+$(O)/taskvm: $(O)/obj/runtime/taskvm.o $(LIBTASKVM) $(LIBNETD)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
 
@@ -116,6 +130,17 @@ $(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(LIBNETD)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
 
 $(O)/san/tests/unit/%: $(O)/san/tests/unit/%.o $(LIBNETD_SAN)
+	$(call msg,LD-SAN,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+
+# The runtime's unit tests link its modules too (the more specific pattern wins).
+$(O)/tests/unit/test-tmds%: $(O)/obj/tests/unit/test-tmds%.o $(LIBTASKVM) $(LIBNETD)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+
+$(O)/san/tests/unit/test-tmds%: $(O)/san/tests/unit/test-tmds%.o $(LIBTASKVM_SAN) $(LIBNETD_SAN)
 	$(call msg,LD-SAN,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)

@@ -27,6 +27,7 @@ libbpf-dev              # eBPF loading, tc attach, skeletons
 bpftool                 # skeleton generation (bpftool gen skeleton)
 libjansson-dev          # all JSON
 libcmocka-dev           # unit tests
+libmicrohttpd-dev       # HTTP of the metadata endpoint (taskvm agent)
 linux-libc-dev          # kernel UAPI headers
 libc6-dev               # C library headers
 # --- runtime and tests ---
@@ -41,6 +42,9 @@ busybox-static          # static tools for task root filesystems
 iputils-ping            # ping from task namespaces
 socat                   # UDP and TCP clients in tests
 jq                      # JSON checks in tests and the demo
+nodejs                  # the real npm clients of the metadata endpoint (tests/metadata)
+npm|nodejs              # installs them (.ci/run); the nodesource nodejs carries npm
+wrk                     # HTTP load for the metadata benchmark (bench/metadata)
 '
 
 pkg_list()
