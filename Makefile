@@ -134,7 +134,10 @@ $(O)/san/tests/unit/%: $(O)/san/tests/unit/%.o $(LIBNETD_SAN)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
 
-# The runtime's unit tests link its modules too (the more specific pattern wins).
+# The runtime's unit tests include its headers and link its modules (the more specific
+# pattern wins over the one above).
+$(O)/obj/tests/unit/test-tmds%.o $(O)/san/tests/unit/test-tmds%.o: CPPFLAGS += -Iruntime
+
 $(O)/tests/unit/test-tmds%: $(O)/obj/tests/unit/test-tmds%.o $(LIBTASKVM) $(LIBNETD)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
