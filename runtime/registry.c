@@ -280,8 +280,8 @@ struct MHD_Response *reg_json_response(json_t *json)
 
 	if (!json)
 		return NULL;
-	/* 15 digits: 1911.33 stays 1911.33 (17 would write 1911.3299999999999). */
-	body = json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+	/* reals with 17 digits: every double reads back as itself (netd's rates pass through) */
+	body = json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY);
 	json_decref(json);
 	if (!body)
 		return NULL;

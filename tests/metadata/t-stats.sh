@@ -1,0 +1,117 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Stats: /task/stats carries netd's counters of the task ENI (networks.eth1, the kernel's counters
+# of eth1) and rates, sampled in the background; CPU and memory come from the task's cgroup (and a
+# container's own cgroup below it); a platform version 1.3.0 task has no network stats and no
+# AvailabilityZone.
+set -euo pipefail
+source "$(dirname "$0")/md.sh"
+require_root
+require_cmd jq curl
+
+fabric_up 2
+fabric_service_start
+netd_start
+md_netd_up
+md_agent_start
+md_task_up a 1
+md_task_up c 2
+md_stats_feed a c
+
+# A cgroup for task c, with one for its container "app" below (v1 where this kernel has it,
+# v2 otherwise), and a process in it that burns some CPU and holds some memory.
+CG=taskplane-test-$FABRIC_PREFIX/c
+cg_dirs=()
+if [[ -d /sys/fs/cgroup/cpuacct || -d /sys/fs/cgroup/memory ]]; then
+        for h in cpuacct memory cpu,cpuacct; do
+                [[ -d /sys/fs/cgroup/$h && ! -L /sys/fs/cgroup/$h ]] && cg_dirs+=("/sys/fs/cgroup/$h")
+        done
+else
+        cg_dirs+=(/sys/fs/cgroup)
+        echo +cpu +memory >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true
+fi
+cg_cleanup()
+{
+        local d pid
+
+        for d in "${cg_dirs[@]}"; do
+                for pid in $(cat "$d/$CG/app/cgroup.procs" "$d/$CG/cgroup.procs" 2>/dev/null); do
+                        kill -KILL "$pid" 2>/dev/null || true
+                done
+        done
+        sleep 0.2
+        for d in "${cg_dirs[@]}"; do
+                rmdir "$d/$CG/app" "$d/$CG" "$d/${CG%/c}" 2>/dev/null || true
+        done
+}
+trap 'cg_cleanup; fabric_down' EXIT
+for d in "${cg_dirs[@]}"; do
+        mkdir -p "$d/$CG/app"
+done
+# shellcheck disable=SC2016
+bash -c 'for d; do echo $$ >"$d/cgroup.procs"; done; x=$(head -c 4000000 /dev/zero | tr "\0" a);
+        end=$((SECONDS + 1)); while ((SECONDS < end)); do :; done; sleep 60' \
+        burn "${cg_dirs[@]/%//$CG/app}" &
+disown
+
+uri_a=$(md_register a | jq -r '.containers[0].env.ECS_CONTAINER_METADATA_URI_V4')
+reg_c=$(md_register c --platform-version 1.3.0 --cgroup "$CG")
+uri_c=$(jq -r '.containers[0].env.ECS_CONTAINER_METADATA_URI_V4' <<<"$reg_c")
+
+# --- netd's counters ------------------------------------------------------------------------------
+for i in 1 2 3 4 5; do
+        md_curl a -o /dev/null "$FABRIC_HTTP_URL" || true
+done
+md_stats_feed a
+netd_dev=$(md_call "$MD_NETD_SOCKET" stats.get '{"task_id":"a"}' | jq -c .device)
+kernel_dev=$(ip -n "$FABRIC_PREFIX-a" -s -j link show eth1 | jq -c '.[0].stats64 |
+        {rx_bytes: .rx.bytes, rx_packets: .rx.packets, tx_bytes: .tx.bytes, tx_packets: .tx.packets}')
+check_eq "netd's device counters are the kernel's counters of a's eth1" "$kernel_dev" \
+        "$(jq -c '{rx_bytes, rx_packets, tx_bytes, tx_packets}' <<<"$netd_dev")"
+agent_eth1()
+{
+        md_curl a "$uri_a/task/stats" | jq -c 'to_entries[0].value.networks.eth1'
+}
+check "the agent picks netd's new counters within its interval" wait_until 5 \
+        bash -c "[[ \$(nsenter --net=/run/netns/$FABRIC_PREFIX-a curl -s --max-time 2 $uri_a/task/stats |
+                jq -c 'to_entries[0].value.networks.eth1 | {rx_bytes, rx_packets}') == \
+                \$(jq -c '{rx_bytes, rx_packets}' <<<'$netd_dev') ]]"
+check_eq "/task/stats networks.eth1 is netd's device, all eight counters" \
+        "$(jq -cS 'del(.ifname)' <<<"$netd_dev")" "$(agent_eth1 | jq -cS .)"
+check "the traffic shows: more than 5 packets each way" \
+        jq -e '.rx_packets > 5 and .tx_packets > 5' <<<"$netd_dev"
+ts=$(md_curl a "$uri_a/task/stats")
+check_eq "every container reports the same task-level counters" 1 \
+        "$(jq '[.[] | .networks] | unique | length' <<<"$ts")"
+netd_rates=$(md_call "$MD_NETD_SOCKET" stats.get '{"task_id":"a"}' | jq -c '.rates | {rx_bytes_per_sec, tx_bytes_per_sec}')
+check_eq "network_rate_stats is netd's rates" "$netd_rates" \
+        "$(jq -c 'to_entries[0].value.network_rate_stats' <<<"$ts")"
+check "read and preread are one sampling interval apart" jq -e 'to_entries[0].value |
+        ((.read | sub("\\.[0-9]+Z$"; "Z") | fromdate) - (.preread | sub("\\.[0-9]+Z$"; "Z") | fromdate)) as $d
+        | $d >= 0 and $d <= 2' <<<"$ts"
+check_eq "no cgroup: CPU and memory present and zero" "0 0 0" \
+        "$(jq -r 'to_entries[0].value | "\(.cpu_stats.cpu_usage.total_usage) \(.memory_stats.usage) \(.memory_stats.limit)"' <<<"$ts")"
+check "the host's CPU figures are there" jq -e 'to_entries[0].value.cpu_stats |
+        .system_cpu_usage > 0 and .online_cpus > 0' <<<"$ts"
+
+# --- platform version 1.3.0, cgroups ------------------------------------------------------------------
+check "c: the container's cgroup shows CPU time and memory" wait_until 6 bash -c \
+        "nsenter --net=/run/netns/$FABRIC_PREFIX-c curl -s --max-time 2 $uri_c/stats |
+         jq -e '.cpu_stats.cpu_usage.total_usage > 100000000 and .memory_stats.usage > 0 and
+                .memory_stats.max_usage > 1000000'"
+s=$(md_curl c "$uri_c/stats")
+check "c: precpu_stats is the sample before" jq -e \
+        '.precpu_stats.cpu_usage.total_usage <= .cpu_stats.cpu_usage.total_usage and
+         .precpu_stats.system_cpu_usage < .cpu_stats.system_cpu_usage' <<<"$s"
+check "c: memory_stats.stats holds the cgroup's own keys" jq -e '.memory_stats.stats | length > 3' <<<"$s"
+check_eq "c (1.3.0): no networks, no network_rate_stats" "false false" \
+        "$(jq -r '"\(has("networks")) \(has("network_rate_stats"))"' <<<"$s")"
+t=$(md_curl c "$uri_c/task")
+check_eq "c (1.3.0): no AvailabilityZone; Networks in the container still" "false 1" \
+        "$(jq -r '"\(has("AvailabilityZone")) \(.Containers[0].Networks | length)"' <<<"$t")"
+sc=$(md_curl c "$uri_c/task/stats" | jq -c '.[] | select(.name == "sidecar")')
+check "c: the sidecar (no cgroup of its own) reads the task's cgroup" \
+        jq -e '.cpu_stats.cpu_usage.total_usage > 0' <<<"$sc"
+check_eq "inspect: c's cgroup and stats" "$CG true" \
+        "$(taskvm -j inspect c | jq -r '"\(.cgroup) \(.stats.cgroup)"')"
+md_done
