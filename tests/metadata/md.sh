@@ -52,26 +52,36 @@ md_addr()
         echo "169.254.$((172 + $1 / 256)).$(($1 % 256))"
 }
 
-# md_link NAME N: the metadata link of task NAME; prints the task's metadata address.
-md_link()
+# md_link_build NAME N [IFNAME]: a metadata link for task NAME with address N (see above);
+# prints the address. The task side is IFNAME (md0).
+md_link_build()
 {
-        local name=$1 n=$2 ns=$FABRIC_PREFIX-$1 addr
+        local name=$1 n=$2 ifname=${3:-md0} ns=$FABRIC_PREFIX-$1 addr
 
-        addr=$(netdctl -j task show "$name" | jq -r '.metadata.address // empty')
-        if [[ -n $addr ]]; then
-                echo "${addr%/*}"
-                return 0
-        fi
         addr=$(md_addr "$n")
-        printf '%s\n' "link add tmd$n type veth peer name md0 netns $ns" \
+        printf '%s\n' "link add tmd$n type veth peer name $ifname netns $ns" \
                 "addr add 169.254.170.2/32 dev tmd$n" "link set tmd$n up" \
                 "route add $addr/32 dev tmd$n src 169.254.170.2" |
                 ip -n "$FABRIC_HOST_NS" -batch - >&2 || return 1
         nsenter --net="$FABRIC_HOST_NS_PATH" sysctl -qw "net.ipv4.conf.tmd$n.rp_filter=1" >&2
-        printf '%s\n' "addr add $addr/32 dev md0" "link set md0 up" \
-                "route add 169.254.170.2/32 dev md0 src $addr" |
+        printf '%s\n' "addr add $addr/32 dev $ifname" "link set $ifname up" \
+                "route add 169.254.170.2/32 dev $ifname src $addr" |
                 ip -n "$ns" -batch - >&2 || return 1
         echo "$addr"
+}
+
+# md_link NAME N: the metadata link of task NAME, netd's if it built one, else one built here
+# with address N; prints the task's metadata address.
+md_link()
+{
+        local addr
+
+        addr=$(netdctl -j task show "$1" | jq -r '.metadata.address // empty')
+        if [[ -n $addr ]]; then
+                echo "${addr%/*}"
+                return 0
+        fi
+        md_link_build "$1" "$2"
 }
 
 # md_task_up NAME I: netd attaches ENI I to a new task NAME; its metadata link. Sets
@@ -95,6 +105,27 @@ _md_fake_ready()
         [[ -S $MD_NETD_SOCKET ]] && md_call "$MD_NETD_SOCKET" health >/dev/null 2>&1
 }
 
+# md_fake_start: fake-netd in front of netd, on MD_NETD_SOCKET, replies in MD_REPLIES.
+md_fake_start()
+{
+        MD_NETD_SOCKET=$FABRIC_RUN/netd-stats.sock
+        MD_REPLIES=$FABRIC_RUN/replies
+        mkdir -p "$MD_REPLIES/stats.get" "$MD_REPLIES/task.show"
+        nsenter --net="$FABRIC_HOST_NS_PATH" -- "$O/tests/tools/fake-netd" \
+                --socket "$MD_NETD_SOCKET" --replies "$MD_REPLIES" --upstream "$NETD_SOCKET" \
+                </dev/null >>"$FABRIC_RUN/fake-netd.log" 2>&1 &
+        MD_FAKE_PID=$!
+        _fabric_wait 5 _md_fake_ready
+}
+
+md_fake_stop()
+{
+        [[ -n ${MD_FAKE_PID:-} ]] || return 0
+        _fabric_term 5 "$MD_FAKE_PID"
+        wait "$MD_FAKE_PID" 2>/dev/null || true
+        unset MD_FAKE_PID
+}
+
 # md_netd_up: decide where stats.get comes from (see the top of this file).
 md_netd_up()
 {
@@ -108,14 +139,7 @@ md_netd_up()
                 return 0
         fi
         MD_FAKE_STATS=1
-        MD_NETD_SOCKET=$FABRIC_RUN/netd-stats.sock
-        MD_REPLIES=$FABRIC_RUN/replies
-        mkdir -p "$MD_REPLIES/stats.get" "$MD_REPLIES/task.show"
-        nsenter --net="$FABRIC_HOST_NS_PATH" -- "$O/tests/tools/fake-netd" \
-                --socket "$MD_NETD_SOCKET" --replies "$MD_REPLIES" --upstream "$NETD_SOCKET" \
-                </dev/null >>"$FABRIC_RUN/fake-netd.log" 2>&1 &
-        MD_FAKE_PID=$!
-        _fabric_wait 5 _md_fake_ready
+        md_fake_start
 }
 
 # md_stats_feed NAME...: with the stand-in, stats.get of each task becomes the kernel's counters
