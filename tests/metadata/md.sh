@@ -241,6 +241,7 @@ md_register()
 # md_creds ROLE ACCESS_KEY TOKEN: the operator's credentials file for ROLE (written atomically).
 md_creds()
 {
+        MD_CREDS_DIR=${MD_CREDS_DIR:-$FABRIC_RUN/credentials}
         mkdir -p "$MD_CREDS_DIR"
         jq -n --arg a "$2" --arg t "$3" '{AccessKeyId: $a, SecretAccessKey: ("secret-" + $a),
                 Token: $t, Expiration: "2035-01-01T00:00:00Z"}' >"$MD_CREDS_DIR/.$1.tmp"
