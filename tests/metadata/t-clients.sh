@@ -31,13 +31,13 @@ cid_a=$(jq -r '.containers[0].container_arn' <<<"$reg_a")
 # environment (and VARs on top).
 client()
 {
-        local name=$1 mode=$2 reg
+        local name=$1 mode=$2 reg env
         shift 2
 
         reg=reg_$name
-        fabric_nsexec "$name" env -i PATH="$PATH" HOME=/nonexistent \
-                $(jq -r '.containers[0].env | to_entries[] | "\(.key)=\(.value)"' <<<"${!reg}") \
-                "$@" timeout 20 node "$NPM_DIR/clients.js" "$mode"
+        mapfile -t env < <(jq -r '.containers[0].env | to_entries[] | "\(.key)=\(.value)"' <<<"${!reg}")
+        fabric_nsexec "$name" env -i PATH="$PATH" HOME=/nonexistent "${env[@]}" "$@" \
+                timeout 20 node "$NPM_DIR/clients.js" "$mode"
 }
 
 # --- the OpenTelemetry ECS detector -------------------------------------------------------------

@@ -4,6 +4,8 @@
 # at registration, and one that appears later is picked up; when stats.get fails or netd is
 # unreachable the endpoint keeps answering (without network stats) and recovers with netd.
 # fake-netd stands in front of netd here, to report addresses and to fail on purpose.
+# MD_ADDR (md.sh) is keyed by task name; MD_FAKE_STATS is read by md.sh.
+# shellcheck disable=SC2034,SC2154
 set -euo pipefail
 source "$(dirname "$0")/md.sh"
 require_root

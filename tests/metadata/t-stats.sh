@@ -59,7 +59,7 @@ reg_c=$(md_register c --platform-version 1.3.0 --cgroup "$CG")
 uri_c=$(jq -r '.containers[0].env.ECS_CONTAINER_METADATA_URI_V4' <<<"$reg_c")
 
 # --- netd's counters ------------------------------------------------------------------------------
-for i in 1 2 3 4 5; do
+for _ in 1 2 3 4 5; do
         md_curl a -o /dev/null "$FABRIC_HTTP_URL" || true
 done
 md_stats_feed a
