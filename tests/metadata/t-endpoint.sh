@@ -131,10 +131,11 @@ check_eq "and b still gets only its own" "AKIABBBB token-b-1" \
 # --- a task cannot pass for another -------------------------------------------------------------
 # a takes b's metadata address: the host's strict reverse-path filter drops what arrives on a's
 # link from b's address, so nothing is answered.
-ip -n "$FABRIC_PREFIX-a" addr add "${MD_ADDR[b]}/32" dev md0
+md_if=$(ip -n "$FABRIC_PREFIX-a" -j addr show to "${MD_ADDR[a]}/32" | jq -r '.[0].ifname')
+ip -n "$FABRIC_PREFIX-a" addr add "${MD_ADDR[b]}/32" dev "$md_if"
 out=$(md_curl a --max-time 2 --interface "${MD_ADDR[b]}" -w ' %{http_code}' "$uri_b/task" 2>&1 || true)
 check_match "a sending from b's address gets no answer" '(timed out|Timeout| 000$)' "$out"
-ip -n "$FABRIC_PREFIX-a" addr del "${MD_ADDR[b]}/32" dev md0
+ip -n "$FABRIC_PREFIX-a" addr del "${MD_ADDR[b]}/32" dev "$md_if"
 check_eq "the host has no metadata address of a task: 404" 404 \
         "$(fabric_nsexec host curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$uri_a")"
 

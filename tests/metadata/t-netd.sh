@@ -24,20 +24,36 @@ netdctl task attach a netns "$(fabric_task_ns a)" mac "$(fabric_eni_mac 1)" addr
 netdctl task attach b netns "$(fabric_task_ns b)" mac "$(fabric_eni_mac 2)" addr "$(fabric_eni_ip 2)/16" >/dev/null
 md_stats_feed a b
 
-# netd reports a's metadata address (as it will once its metadata link is built): it wins over
-# the one given at registration.
-addr50=$(md_link_build a 50 mdtest)
-netdctl -j task show a | jq --arg a "$addr50" '. + {metadata: {address: ($a + "/22"), ifname: "mdtest"}}' \
-        >"$MD_REPLIES/task.show/a.json"
-MD_ADDR[a]=$(md_addr 1)
+# netd_md NAME N: the task's metadata address as netd reports it; where netd builds no link yet,
+# one is built here and fake-netd's task.show reports it as netd will.
+netd_md()
+{
+        local addr
+
+        addr=$(netdctl -j task show "$1" | jq -r '.metadata.address // empty')
+        if [[ -n $addr ]]; then
+                echo "${addr%/*}"
+                return 0
+        fi
+        addr=$(md_link_build "$1" "$2")
+        netdctl -j task show "$1" | jq --arg a "$addr" '. + {metadata: {address: ($a + "/22")}}' \
+                >"$MD_REPLIES/task.show/$1.json"
+        echo "$addr"
+}
+
+# netd reports a's metadata address: it wins over the one given at registration.
+addr_a=$(netd_md a 50)
+MD_ADDR[a]=$(md_addr 200)
 reg_a=$(md_register a)
 uri_a=$(jq -r '.containers[0].env.ECS_CONTAINER_METADATA_URI_V4' <<<"$reg_a")
-check_eq "a: netd's metadata address wins over --metadata-address" "$addr50 netd" \
+check_eq "a: netd's metadata address wins over --metadata-address" "$addr_a netd" \
         "$(taskvm -j inspect a | jq -r '"\(.metadata_address) \(.metadata_address_source)"')"
 check_eq "a is served over that link" 200 "$(md_status a "$uri_a/task")"
 
-# b registered before netd reports an address, and without one: the local listener only.
-MD_ADDR[b]=
+# b registered while netd reports no address (fake-netd hides it), and without one: the local
+# listener only; then netd reports it, and the agent picks it up.
+addr_b=$(netd_md b 51)
+netdctl -j task show b | jq 'del(.metadata)' >"$MD_REPLIES/task.show/b.json"
 reg_b=$(taskvm -j register --task-definition <(md_taskdef /dev/stdout b "") --cluster "$MD_CLUSTER" \
         --region "$MD_REGION" --availability-zone "$MD_AZ" --netd-task b)
 uri_b=$(jq -r '.containers[0].env.ECS_CONTAINER_METADATA_URI_V4' <<<"$reg_b")
@@ -45,10 +61,11 @@ check_eq "b: no address yet" "null" "$(jq -r .metadata_address <<<"$reg_b")"
 check_eq "b: no credentials id without a task role" "null" "$(jq -r .credentials_id <<<"$reg_b")"
 check_eq "b: the local listener serves it" 200 \
         "$(fabric_nsexec host curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:51679/v4/${uri_b##*/}")"
-addr51=$(md_link_build b 51 mdtest)
-netdctl -j task show b | jq --arg a "$addr51" '. + {metadata: {address: $a}}' >"$MD_REPLIES/task.show/b.json"
+check_eq "b: not served over its link yet" 404 "$(md_status b "$uri_b/task")"
+netdctl -j task show b | jq --arg a "$addr_b" '.metadata = (.metadata // {address: $a})' \
+        >"$MD_REPLIES/task.show/b.json"
 check "b: netd's address is picked up at the next refresh" wait_until 5 bash -c \
-        "[[ \$('$O/taskvm' --socket '$AGENT_SOCKET' -j inspect b | jq -r .metadata_address) == $addr51 ]]"
+        "[[ \$('$O/taskvm' --socket '$AGENT_SOCKET' -j inspect b | jq -r .metadata_address) == $addr_b ]]"
 check_eq "b is served over its link now" 200 "$(md_status b "$uri_b/task")"
 check_eq "and its network came from netd" "$(fabric_eni_ip 2) $(fabric_eni_mac 2)" \
         "$(md_curl b "$uri_b" | jq -r '.Networks[0] | "\(.IPv4Addresses[0]) \(.MACAddress)"')"

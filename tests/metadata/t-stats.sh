@@ -83,9 +83,21 @@ check "the traffic shows: more than 5 packets each way" \
 ts=$(md_curl a "$uri_a/task/stats")
 check_eq "every container reports the same task-level counters" 1 \
         "$(jq '[.[] | .networks] | unique | length' <<<"$ts")"
-netd_rates=$(md_call "$MD_NETD_SOCKET" stats.get '{"task_id":"a"}' | jq -c '.rates | {rx_bytes_per_sec, tx_bytes_per_sec}')
-check_eq "network_rate_stats is netd's rates" "$netd_rates" \
-        "$(jq -c 'to_entries[0].value.network_rate_stats' <<<"$ts")"
+# netd's rates change at netd's own sampling: compare the agent's with netd's of the moment,
+# until one of the agent's samples falls between two of netd's.
+same_rates()
+{
+        local agent netd
+
+        netd=$(md_call "$MD_NETD_SOCKET" stats.get '{"task_id":"a"}' |
+                jq -c '.rates | {rx_bytes_per_sec, tx_bytes_per_sec}')
+        agent=$(md_curl a "$uri_a/task/stats" | jq -c 'to_entries[0].value.network_rate_stats')
+        [[ $agent == "$netd" ]]
+}
+check "network_rate_stats is netd's rates" wait_until 12 same_rates
+check "and the rates show the traffic" wait_until 12 bash -c \
+        "nsenter --net=/run/netns/$FABRIC_PREFIX-a curl -s --max-time 2 $uri_a/task/stats |
+         jq -e 'to_entries[0].value.network_rate_stats | .rx_bytes_per_sec > 0 and .tx_bytes_per_sec > 0'"
 check "read and preread are one sampling interval apart" jq -e 'to_entries[0].value |
         ((.read | sub("\\.[0-9]+Z$"; "Z") | fromdate) - (.preread | sub("\\.[0-9]+Z$"; "Z") | fromdate)) as $d
         | $d >= 0 and $d <= 2' <<<"$ts"
