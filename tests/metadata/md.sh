@@ -143,7 +143,8 @@ md_netd_up()
 }
 
 # md_stats_feed NAME...: with the stand-in, stats.get of each task becomes the kernel's counters
-# of its eth1 now, and the rate since the last feed (as netd computes them). No-op with netd.
+# of its eth1 now, and rates over a window of up to 10 s (as netd computes them: from a base
+# sample, replaced once it is 10 s old). No-op with netd.
 md_stats_feed()
 {
         local name now prev dev
@@ -158,17 +159,18 @@ md_stats_feed()
                 prev=$MD_REPLIES/stats.get/$name.json
                 jq -n --arg id "$name" --argjson dev "$dev" --argjson now "$now" \
                         --slurpfile prev <(cat "$prev" 2>/dev/null || true) '
-                        ($prev[0] // null) as $p
-                        | (if $p then ($now - $p._usec) / 1e6 else 0 end) as $dt
+                        ($prev[0]._base // {usec: $now, device: $dev}) as $b0
+                        | (if $now - $b0.usec > 10000000 then {usec: $prev[0]._usec, device: $prev[0].device} else $b0 end) as $base
+                        | (($now - $base.usec) / 1e6) as $dt
                         | {task_id: $id, slot: 0, phase: "READY", detached: false,
                            time: (now | todate), device: $dev,
                            totals: {rx: {bytes: $dev.rx_bytes, packets: $dev.rx_packets},
                                     tx: {bytes: $dev.tx_bytes, packets: $dev.tx_packets}},
                            flows: {}, drops: {},
                            rates: {window_sec: 10,
-                                   rx_bytes_per_sec: (if $dt > 0 then ($dev.rx_bytes - $p.device.rx_bytes) / $dt else 0 end),
-                                   tx_bytes_per_sec: (if $dt > 0 then ($dev.tx_bytes - $p.device.tx_bytes) / $dt else 0 end)},
-                           _usec: $now}' >"$prev.tmp" && mv "$prev.tmp" "$prev"
+                                   rx_bytes_per_sec: (if $dt > 0 then ($dev.rx_bytes - $base.device.rx_bytes) / $dt else 0 end),
+                                   tx_bytes_per_sec: (if $dt > 0 then ($dev.tx_bytes - $base.device.tx_bytes) / $dt else 0 end)},
+                           _usec: $now, _base: $base}' >"$prev.tmp" && mv "$prev.tmp" "$prev"
         done
 }
 
