@@ -29,7 +29,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 # Libraries, all from Debian (see scripts/deps.sh).
-PKGS := libnl-3.0 libnl-route-3.0 libmnl libnftnl libbpf jansson
+PKGS := libnl-3.0 libnl-route-3.0 libmnl libnftnl libbpf jansson libmicrohttpd
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
@@ -61,12 +61,16 @@ NETD_SRCS	:= $(filter-out netd/netdctl%.c,$(wildcard netd/*.c))
 NETDCTL_SRCS	:= $(wildcard netd/netdctl*.c)
 CNI_SRCS	:= $(wildcard cni-plugin/*.c)
 RUNTIME_SRCS	:= $(wildcard runtime/*.c)
+RUNTIME_LIB_SRCS := $(filter-out runtime/taskvm.c,$(RUNTIME_SRCS))
 UNIT_SRCS	:= $(wildcard tests/unit/test-*.c)
 TOOL_SRCS	:= $(wildcard tests/tools/*.c)
 BENCH_SRCS	:= $(wildcard bench/*/*.c)
 
 LIBNETD		:= $(O)/lib/libnetd.a
 LIBNETD_SAN	:= $(O)/san/lib/libnetd.a
+# The runtime's modules but its main(), so that unit tests (test-tmds*) link them.
+LIBTASKVM	:= $(O)/runtime/libtaskvm.a
+LIBTASKVM_SAN	:= $(O)/san/runtime/libtaskvm.a
 BINS		:= $(O)/netd $(O)/netdctl
 BINS		+= $(if $(CNI_SRCS),$(O)/task-eni)
 BINS		+= $(if $(RUNTIME_SRCS),$(O)/taskvm)
@@ -103,6 +107,16 @@ $(LIBNETD_SAN): $(patsubst %.c,$(O)/san/%.o,$(LIB_SRCS))
 	@mkdir -p $(@D)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+$(LIBTASKVM): $(patsubst %.c,$(O)/obj/%.o,$(RUNTIME_LIB_SRCS))
+	$(call msg,AR,$@)
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(LIBTASKVM_SAN): $(patsubst %.c,$(O)/san/%.o,$(RUNTIME_LIB_SRCS))
+	$(call msg,AR,$@)
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
 # --- programs ------------------------------------------------------------------------------
 
 $(O)/netd: $(patsubst %.c,$(O)/obj/%.o,$(NETD_SRCS)) $(LIBNETD)
@@ -117,7 +131,7 @@ $(O)/task-eni: $(patsubst %.c,$(O)/obj/%.o,$(CNI_SRCS)) $(LIBNETD)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(CNI_LDFLAGS) -o $@ $^ $(CNI_LIBS)
 
-$(O)/taskvm: $(patsubst %.c,$(O)/obj/%.o,$(RUNTIME_SRCS)) $(LIBNETD)
+$(O)/taskvm: $(O)/obj/runtime/taskvm.o $(LIBTASKVM) $(LIBNETD)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -145,6 +159,20 @@ $(O)/tests/unit/test-cni-%: $(O)/obj/tests/unit/test-cni-%.o \
 
 $(O)/san/tests/unit/test-cni-%: $(O)/san/tests/unit/test-cni-%.o \
 		$(patsubst %.c,$(O)/san/%.o,$(CNI_PURE_SRCS)) $(LIBNETD_SAN)
+	$(call msg,LD-SAN,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+
+# The runtime's unit tests include its headers and link its modules (the more specific
+# pattern wins over the one above).
+$(O)/obj/tests/unit/test-tmds%.o $(O)/san/tests/unit/test-tmds%.o: CPPFLAGS += -Iruntime
+
+$(O)/tests/unit/test-tmds%: $(O)/obj/tests/unit/test-tmds%.o $(LIBTASKVM) $(LIBNETD)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+
+$(O)/san/tests/unit/test-tmds%: $(O)/san/tests/unit/test-tmds%.o $(LIBTASKVM_SAN) $(LIBNETD_SAN)
 	$(call msg,LD-SAN,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)

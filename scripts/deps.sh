@@ -27,6 +27,7 @@ libbpf-dev              # eBPF loading, tc attach, skeletons
 bpftool                 # skeleton generation (bpftool gen skeleton)
 libjansson-dev          # all JSON
 libcmocka-dev           # unit tests
+libmicrohttpd-dev       # HTTP of the metadata endpoint (taskvm agent)
 linux-libc-dev          # kernel UAPI headers
 libc6-dev               # C library headers
 # --- runtime and tests ---
@@ -45,6 +46,9 @@ podman                  # a real CNI runtime for task-eni (tests/cni/t-podman.sh
 runc                    # the OCI runtime podman uses in the tests (crun does not work here)
 conmon                  # the container monitor of podman
 containernetworking-plugins # reference CNI plugins: tuning (chain test), host-device + static (bench)
+nodejs                  # the real npm clients of the metadata endpoint (tests/metadata)
+npm|nodejs              # installs them (.ci/run); the nodesource nodejs carries npm
+wrk                     # HTTP load for the metadata benchmark (bench/metadata)
 '
 
 pkg_list()

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * CPU and memory statistics of a cgroup, in Docker's shape (tmds.h), from cgroup v1 (cpuacct,
+ * cpu, memory hierarchies) or v2 (the unified hierarchy), and the host figures Docker's stats
+ * carry (system_cpu_usage, online_cpus) and ClockDrift's clock state (adjtimex(2)).
+ */
+#ifndef TP_CGROUP_H
+#define TP_CGROUP_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct tmds_cpu_stats;
+struct tmds_mem_stats;
+struct tmds_clock;
+
+/* Where the hierarchies are mounted ("" when not). */
+struct cgroup_roots {
+	char cpuacct[PATH_MAX]; /* v1 */
+	char cpu[PATH_MAX];	/* v1, for throttling */
+	char memory[PATH_MAX];	/* v1 */
+	char unified[PATH_MAX]; /* v2 */
+};
+
+/* Find the hierarchies in a mountinfo file (/proc/self/mountinfo). */
+int cgroup_roots_detect(const char *mountinfo, struct cgroup_roots *ret);
+/* True if path (relative to the roots, e.g. "taskplane/t1") exists in a hierarchy we read. */
+bool cgroup_exists(const struct cgroup_roots *roots, const char *path);
+/*
+ * Read the CPU and memory statistics of cgroup path. v1 is read where its hierarchies are
+ * mounted, v2 otherwise. -ENOENT if the cgroup exists in none of them. system_cpu_usage and
+ * online_cpus are left as they were.
+ */
+int cgroup_read(const struct cgroup_roots *roots, const char *path, struct tmds_cpu_stats *cpu,
+		struct tmds_mem_stats *mem);
+/* A cgroup path given by the operator: relative, no "." or ".." components. */
+bool cgroup_path_valid(const char *path);
+
+/* The host's CPU time as Docker counts it: the "cpu" line of proc_stat (/proc/stat), in ns. */
+int host_system_cpu_usage(const char *proc_stat, uint64_t *ret_ns);
+/* The kernel clock's state and error bound (adjtimex(2)), read now. */
+int host_clock(struct tmds_clock *ret);
+
+#endif

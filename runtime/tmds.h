@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The task metadata endpoint v4 and the credentials endpoint: the model of a registered task and
+ * the builders of every response body, and the mapping of netd's replies onto it. Names, types
+ * and formats follow the reference (../shared/reference/fargate-platform-facts.md §2-§4);
+ * docs/metadata.md lists them. No I/O here but the random ids of tmds_task_new().
+ */
+#ifndef TP_TMDS_H
+#define TP_TMDS_H
+
+#include <jansson.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util.h"
+
+struct taskdef;
+struct taskdef_container;
+
+#define TMDS_ECS_ID_LEN	   32 /* the task id of an ARN: 32 lower-case hex digits */
+#define TMDS_DOCKER_ID_MAX 44 /* "<ecs id>-<10 digits>" + NUL */
+#define TMDS_CREDS_ID_MAX  37 /* 128 random bits as 8-4-4-4-12 hex + NUL */
+#define TMDS_ZERO_TIME	   "0001-01-01T00:00:00Z" /* Docker's "no time" (preread of a first sample) */
+
+/* The metadata address range of task links (DESIGN.md §3): 169.254.172.0/22. */
+#define TMDS_MD_NET    0xa9feac00u
+#define TMDS_MD_PREFIX 22
+
+enum tmds_platform {
+	TMDS_PLATFORM_1_3_0, /* no network stats, no AvailabilityZone (DESIGN.md §2) */
+	TMDS_PLATFORM_1_4_0,
+};
+
+struct tmds_container {
+	const struct taskdef_container *def;
+	char docker_id[TMDS_DOCKER_ID_MAX]; /* also the container's endpoint id */
+	char *arn;			    /* ContainerARN */
+};
+
+/* A registered task: everything its metadata says. */
+struct tmds_task {
+	char *task_id; /* the agent's handle for it: netd's task id */
+	char ecs_id[TMDS_ECS_ID_LEN + 1];
+	char *task_arn;
+	char *cluster_arn;
+	char *region;
+	char *availability_zone;
+	char *launch_type;
+	enum tmds_platform platform;
+	struct taskdef *def;
+	struct tmds_container *containers;
+	size_t n_containers;
+	json_t *network;     /* the Networks[] element (tmds_network_from_netd), or NULL */
+	uint64_t created_ns; /* CreatedAt and StartedAt of the containers */
+	char creds_id[TMDS_CREDS_ID_MAX]; /* "" when the task has no task role */
+};
+
+/* What tmds_task_new() needs besides the task definition. */
+struct tmds_task_opts {
+	const char *task_id;	       /* required */
+	const char *cluster;	       /* name or ARN; required */
+	const char *region;	       /* required */
+	const char *availability_zone; /* required */
+	const char *launch_type;       /* FARGATE (default), EC2 or EXTERNAL */
+	const char *task_arn;	       /* optional: otherwise a new task id is drawn */
+	const char *platform_version;  /* 1.3.0, 1.4.0 or LATEST (default) */
+	const char *account;	       /* when neither cluster nor task ARN carries one */
+	uint64_t created_ns;	       /* 0: now */
+};
+
+/* Counters of one network interface, as netd reports them, and netd's rates. */
+struct tmds_net_stats {
+	char ifname[16];
+	uint64_t rx_bytes, rx_packets, rx_errors, rx_dropped;
+	uint64_t tx_bytes, tx_packets, tx_errors, tx_dropped;
+	bool has_rates;
+	double rx_bytes_per_sec, tx_bytes_per_sec;
+};
+
+/* Docker's cpu_stats. */
+struct tmds_cpu_stats {
+	uint64_t total_usage, usage_in_kernelmode, usage_in_usermode; /* ns */
+	uint64_t *percpu_usage; /* ns per CPU; NULL when unknown (then omitted) */
+	unsigned int n_percpu;
+	uint64_t system_cpu_usage; /* ns, the host's, as Docker computes it */
+	unsigned int online_cpus;
+	uint64_t periods, throttled_periods, throttled_time;
+};
+
+/* Docker's memory_stats. */
+struct tmds_mem_stats {
+	uint64_t usage, max_usage, limit;
+	json_t *stats; /* the cgroup's memory.stat as an object of integers, or NULL */
+};
+
+struct tmds_container_sample {
+	bool has_cgroup; /* false: CPU and memory are zero */
+	struct tmds_cpu_stats cpu;
+	struct tmds_mem_stats mem;
+};
+
+/* One sampling of a task: its containers' cgroups and the task ENI. */
+struct tmds_sample {
+	uint64_t read_ns;
+	bool has_net;
+	struct tmds_net_stats net;
+	struct tmds_container_sample *containers; /* n_containers of the task */
+	size_t n_containers;
+};
+
+/* The host clock as ClockDrift reports it. */
+struct tmds_clock {
+	double error_bound_ms;
+	uint64_t reference_ns;
+	bool synchronized;
+};
+
+/* Build a task from its definition (stolen, also on failure). -EINVAL with *ret_error set. */
+int tmds_task_new(const struct tmds_task_opts *o, struct taskdef *def, struct tmds_task **ret,
+		  char **ret_error);
+/* Free; returns NULL. */
+struct tmds_task *tmds_task_free(struct tmds_task *t);
+/* Replace the Networks[] element (stolen; NULL removes it). */
+void tmds_task_set_network(struct tmds_task *t, json_t *network);
+/* The container index for an endpoint id (its DockerId), or -ENOENT. */
+int tmds_task_find_container(const struct tmds_task *t, const char *endpoint_id);
+/* Parse a platform version: "1.3.0", "1.4.0", "LATEST" (= 1.4.0). */
+int tmds_platform_from_string(const char *s, enum tmds_platform *ret);
+/* "1.3.0" or "1.4.0". */
+const char *tmds_platform_to_string(enum tmds_platform p);
+
+/* Free a sample's contents. */
+void tmds_sample_done(struct tmds_sample *s);
+
+/* ${ECS_CONTAINER_METADATA_URI_V4}: the container object. */
+json_t *tmds_container_json(const struct tmds_task *t, size_t idx);
+/* .../task: the task object with every container. clock may be NULL (no ClockDrift). */
+json_t *tmds_task_json(const struct tmds_task *t, const struct tmds_clock *clock);
+/* .../stats: Docker ContainerStats plus network_rate_stats. prev may be NULL (first sample). */
+json_t *tmds_container_stats_json(const struct tmds_task *t, size_t idx,
+				  const struct tmds_sample *cur, const struct tmds_sample *prev);
+/* .../task/stats: {DockerId: stats} for every container. */
+json_t *tmds_task_stats_json(const struct tmds_task *t, const struct tmds_sample *cur,
+			     const struct tmds_sample *prev);
+/* /v2/credentials/<id>: {RoleArn, AccessKeyId, SecretAccessKey, Token, Expiration}. */
+json_t *tmds_credentials_json(const char *role_arn, const char *access_key_id,
+			      const char *secret_access_key, const char *token,
+			      const char *expiration);
+/* The credentials endpoint's error body {code, message}. */
+json_t *tmds_error_json(const char *code, const char *message);
+
+/*
+ * Map netd's task (task.show) onto a Networks[] element. The region names the private DNS name
+ * (ip-a-b-c-d.<region>.compute.internal). -EINVAL with *ret_error if the task has no IPv4
+ * address or a malformed member.
+ */
+int tmds_network_from_netd(json_t *netd_task, const char *region, json_t **ret, char **ret_error);
+/*
+ * The task's metadata-link address from netd's task ("metadata": {"address": ...}): 0, -ENOENT
+ * when netd reports none, -EINVAL when it is not an address in 169.254.172.0/22.
+ */
+int tmds_md_address_from_netd(json_t *netd_task, struct in_addr *ret);
+/* True if addr (network order) lies in 169.254.172.0/22. */
+bool tmds_md_address_valid(struct in_addr addr);
+/*
+ * Map one task of netd's stats.get onto the network stats: "device" (the task ENI's
+ * IFLA_STATS64) gives the counters, "rates" the rates. -EINVAL with *ret_error if malformed.
+ */
+int tmds_net_stats_from_netd(json_t *task_stats, struct tmds_net_stats *ret, char **ret_error);
+
+/* RFC 3339 time with nanoseconds (Go's RFC3339Nano, trailing zeros kept). */
+int tmds_format_time(uint64_t ns, char *buf, size_t size);
+/* Parse an RFC 3339 time ("Z" or an offset, optional fraction) into UTC seconds and ns. */
+int tmds_parse_time(const char *s, int64_t *ret_sec, uint32_t *ret_nsec);
+/* A JSON number as Go writes a float64: an integer when it has no fraction. */
+json_t *tmds_json_number(double v);
+
+#endif
