@@ -84,6 +84,12 @@ md_link()
         md_link_build "$1" "$2"
 }
 
+# md_netd_link NAME: whether netd built task NAME's metadata link (and reports its address).
+md_netd_link()
+{
+        [[ -n $(netdctl -j task show "$1" | jq -r '.metadata.address // empty') ]]
+}
+
 # md_task_up NAME I: netd attaches ENI I to a new task NAME; its metadata link. Sets
 # MD_ADDR[NAME] to the task's metadata address.
 declare -gA MD_ADDR=()

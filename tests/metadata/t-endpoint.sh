@@ -148,7 +148,9 @@ check_eq "local listener: unknown id 404" 404 \
         "$(fabric_nsexec host curl -s --max-time 5 -o /dev/null -w '%{http_code}' http://127.0.0.1:51679/v4/nope)"
 
 # --- inspect, deregister ----------------------------------------------------------------------------
-check_eq "inspect: address from register, credentials ready" "register ready" \
+src=register
+md_netd_link a && src=netd
+check_eq "inspect: address from $src, credentials ready" "$src ready" \
         "$(taskvm -j inspect a | jq -r '"\(.metadata_address_source) \(.credentials)"')"
 check "inspect in text" taskvm inspect a
 check "ps in text" taskvm ps
