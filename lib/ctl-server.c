@@ -136,7 +136,8 @@ static void conn_send(struct ctl_conn *c, const char *line, size_t len)
 	if (c->dead)
 		return;
 	if (c->out_len + len > CTL_MAX_OUTPUT) {
-		log_debug("Control client pid %d reads too slowly, disconnecting", (int)c->peer.pid);
+		log_debug("Control client pid %d reads too slowly, disconnecting",
+			  (int)c->peer.pid);
 		c->srv->stats.slow_dropped++;
 		conn_close(c);
 		return;
@@ -483,6 +484,15 @@ void ctl_server_broadcast(struct ctl_server *srv, const char *topic, const char 
 		}
 		conn_send(c, line, len);
 	}
+}
+
+bool ctl_server_has_topic(struct ctl_server *srv, const char *topic)
+{
+	for (struct ctl_conn *c = srv->conns; c; c = c->next)
+		for (int i = 0; i < CTL_MAX_TOPICS && c->topics[i]; i++)
+			if (!c->dead && streq(c->topics[i], topic))
+				return true;
+	return false;
 }
 
 static void call_finish(struct ctl_call *call, char *line, size_t len)

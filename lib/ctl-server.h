@@ -57,6 +57,8 @@ struct ctl_server_stats {
 	unsigned long slow_dropped; /* clients disconnected for not reading their replies */
 };
 
+/* Whether some connection is subscribed to topic (to skip building what nobody reads). */
+bool ctl_server_has_topic(struct ctl_server *srv, const char *topic);
 /* Number of open connections. */
 unsigned int ctl_server_clients(struct ctl_server *srv);
 /* Counters of connections and requests. */

@@ -7,6 +7,7 @@
 #include <linux/rtnetlink.h>
 #include <stdarg.h>
 
+#include "counters.h"
 #include "log.h"
 #include "netd.h"
 
@@ -496,6 +497,9 @@ static int step_imds_check(struct attach_ctx *c, json_t *diffs)
 
 const struct attach_step attach_steps[] = {
 	{ "move", step_move_run, step_move_undo, step_move_check },
+	/* Right after the move (which drops qdiscs), before the link is up: the filters see every
+	 * packet the device counts. */
+	{ "counters", counters_step_run, counters_step_undo, counters_step_check },
 	{ "mtu", step_mtu_run, step_mtu_undo, step_mtu_check },
 	{ "addresses", step_addrs_run, step_addrs_undo, step_addrs_check },
 	{ "up", step_up_run, step_up_undo, step_up_check },
