@@ -29,7 +29,9 @@
 # bpffs netd mounts under FABRIC_RUN, so that runs never share maps; fabric_down unmounts it).
 # Set by fabric_service_start: FABRIC_SERVICE_PID, FABRIC_HTTP_URL, FABRIC_UDP_PORT.
 # Knobs: O (build dir, default build/ at the repo root), FABRIC_NO_TRAP=1, FABRIC_IPV6=1 (keep
-# IPv6 on in the fabric's namespaces; off by default so that no ND/MLD noise reaches counters),
+# IPv6 on in the fabric's namespaces; off by default so that no ND/MLD noise reaches counters;
+# for the same reason the VPC bridge does no multicast snooping, which would make it join
+# 224.0.0.106 and flood an IGMP report to every ENI whenever its carrier comes up),
 # FABRIC_PREFIX_LOG (a file fabric_up appends its prefix to; set by tests/run.sh).
 #
 # Arrays and variables set by a function are lost when it runs in a subshell ($(...)); the
@@ -256,7 +258,7 @@ _fabric_up_impl()
         fi
 
         if ! _fabric_netns_add "$FABRIC_HOST_NS" || ! _fabric_netns_add "$FABRIC_VPC_NS" ||
-                ! printf '%s\n' "link add br0 mtu $FABRIC_MTU type bridge" \
+                ! printf '%s\n' "link add br0 mtu $FABRIC_MTU type bridge mcast_snooping 0" \
                         "addr add $FABRIC_GATEWAY/$FABRIC_PREFIXLEN dev br0" "link set br0 up" |
                 ip -n "$FABRIC_VPC_NS" -batch - ||
                 ! { ((n == 0)) || _fabric_eni_create 1 "$n"; }; then
