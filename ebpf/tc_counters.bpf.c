@@ -71,14 +71,6 @@ struct {
 	__type(value, struct tc_flow_value);
 } flowtab SEC(".maps");
 
-/* What the classification needs of a packet. */
-struct pkt {
-	struct iphdr *ip4;
-	struct ipv6hdr *ip6;
-	__u32 proto; /* IPPROTO_TCP or IPPROTO_UDP when the ports are known, else 0 */
-	__u32 sport, dport;
-};
-
 static __always_inline void add(void *map, __u32 idx, struct __sk_buff *skb)
 {
 	struct tc_count *c = bpf_map_lookup_elem(map, &idx);
@@ -92,11 +84,12 @@ static __always_inline void add(void *map, __u32 idx, struct __sk_buff *skb)
 	c->segs += segs > 1 ? segs : 1;
 }
 
-static __always_inline void count(struct __sk_buff *skb, __u32 flow, __u32 dir)
+static __always_inline int count(struct __sk_buff *skb, __u32 flow, __u32 dir)
 {
 	add(&counters, TC_COUNTER_INDEX(slot, flow, dir), skb);
 	if (fixed_flow < TC_FLOW_COUNT)
 		add(&auxcnt, TC_AUX_INDEX(slot, dir), skb);
+	return TC_ACT_UNSPEC;
 }
 
 static __always_inline int drop(struct __sk_buff *skb, __u32 reason, __u32 dir)
@@ -136,148 +129,192 @@ static __always_inline bool addr6_given(const struct in6_addr *a)
 	return false;
 }
 
-static __always_inline void parse_ports(struct pkt *p, void *l4, void *end, __u32 proto)
+/* Either port is NFS's; ports is the first word of a TCP or UDP header, as on the wire. */
+static __always_inline bool efs_ports(__u32 ports)
 {
-	__be16 *ports = l4;
-
-	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
-		return;
-	if ((void *)(ports + 2) > end)
-		return;
-	p->proto = proto;
-	p->sport = bpf_ntohs(ports[0]);
-	p->dport = bpf_ntohs(ports[1]);
+	return (ports & 0xffff) == bpf_htons(TC_EFS_PORT) ||
+	       (ports >> 16) == bpf_htons(TC_EFS_PORT);
 }
 
-/*
- * Parse Ethernet, IPv4 or IPv6 and the TCP/UDP ports. On egress, check the source address:
- * returns false for a spoofed packet. IPv6 extension headers and IPv4 fragments after the first
- * leave the ports unknown.
- */
-static __always_inline bool parse(struct __sk_buff *skb, struct pkt *p, bool egress)
+/* The connection of a TCP/UDP packet, from the task's side. ports: as on the wire. */
+static __always_inline void key4(struct tc_flow_key *k, __u32 proto, __be32 local, __be32 remote,
+				 __u32 ports, bool egress)
 {
-	void *data = (void *)(long)skb->data;
-	void *end = (void *)(long)skb->data_end;
-	struct ethhdr *eth = data;
-
-	if ((void *)(eth + 1) > end)
-		return true;
-	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
-		struct iphdr *ip = (void *)(eth + 1);
-
-		if ((void *)(ip + 1) > end)
-			return true;
-		if (egress && check_source && !addr4_given(ip->saddr))
-			return false;
-		p->ip4 = ip;
-		if (fixed_flow < TC_FLOW_COUNT)
-			return true;
-		if (ip->ihl >= 5 && !(ip->frag_off & bpf_htons(IP_OFFSET_MASK)))
-			parse_ports(p, (void *)ip + ip->ihl * 4, end, ip->protocol);
-	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr *ip6 = (void *)(eth + 1);
-
-		if ((void *)(ip6 + 1) > end)
-			return true;
-		if (egress && check_source && !addr6_given(&ip6->saddr))
-			return false;
-		p->ip6 = ip6;
-		if (fixed_flow < TC_FLOW_COUNT)
-			return true;
-		parse_ports(p, ip6 + 1, end, ip6->nexthdr);
-	}
-	return true;
-}
-
-/* The connection of a TCP/UDP packet, from the task's side. */
-static __always_inline void flow_key(const struct pkt *p, bool egress, struct tc_flow_key *k)
-{
-	__u32 lport = egress ? p->sport : p->dport, rport = egress ? p->dport : p->sport;
+	__u32 sport = bpf_ntohs(ports & 0xffff), dport = bpf_ntohs(ports >> 16);
 
 	k->slot = slot;
 	k->cookie = cookie;
-	k->proto = p->proto;
-	k->ports = lport << 16 | rport;
-	if (p->ip4) {
-		k->local[2] = bpf_htonl(0xffff);
-		k->remote[2] = bpf_htonl(0xffff);
-		k->local[3] = egress ? p->ip4->saddr : p->ip4->daddr;
-		k->remote[3] = egress ? p->ip4->daddr : p->ip4->saddr;
-	} else if (p->ip6) {
-		const struct in6_addr *l = egress ? &p->ip6->saddr : &p->ip6->daddr;
-		const struct in6_addr *r = egress ? &p->ip6->daddr : &p->ip6->saddr;
-
-		__builtin_memcpy(k->local, l, sizeof(k->local));
-		__builtin_memcpy(k->remote, r, sizeof(k->remote));
-	}
+	k->proto = proto;
+	k->ports = egress ? sport << 16 | dport : dport << 16 | sport;
+	k->local[2] = bpf_htonl(0xffff);
+	k->remote[2] = bpf_htonl(0xffff);
+	k->local[3] = local;
+	k->remote[3] = remote;
 }
 
-static __always_inline void learn(const struct pkt *p, __u32 flow)
+static __always_inline void key6(struct tc_flow_key *k, __u32 proto, const struct in6_addr *local,
+				 const struct in6_addr *remote, __u32 ports, bool egress)
 {
-	struct tc_flow_key k = {};
+	__u32 sport = bpf_ntohs(ports & 0xffff), dport = bpf_ntohs(ports >> 16);
+
+	k->slot = slot;
+	k->cookie = cookie;
+	k->proto = proto;
+	k->ports = egress ? sport << 16 | dport : dport << 16 | sport;
+	__builtin_memcpy(k->local, local, sizeof(k->local));
+	__builtin_memcpy(k->remote, remote, sizeof(k->remote));
+}
+
+/* A marked packet teaches the table its connection (a lookup first: updates are dear). */
+static __always_inline void learn(const struct tc_flow_key *k, __u32 flow)
+{
 	struct tc_flow_value v = { .flow = flow }, *have;
 
-	flow_key(p, true, &k);
-	have = bpf_map_lookup_elem(&flowtab, &k);
+	have = bpf_map_lookup_elem(&flowtab, k);
 	if (have && have->flow == flow)
 		return;
-	bpf_map_update_elem(&flowtab, &k, &v, BPF_ANY);
+	bpf_map_update_elem(&flowtab, k, &v, BPF_ANY);
 	if (!learned)
 		learned = 1;
 }
 
+/* The flow a marked connection's reply belongs to, or TC_FLOW_COUNT. */
+static __always_inline __u32 learned_flow(const struct tc_flow_key *k)
+{
+	struct tc_flow_value *v = bpf_map_lookup_elem(&flowtab, k);
+
+	return v && v->flow < TC_FLOW_COUNT ? v->flow : TC_FLOW_COUNT;
+}
+
+/*
+ * The hot path decides the flow while it parses, keeping little alive: the mark is checked once
+ * (magic and slot in one compare), the ports are one 32-bit word compared as on the wire, and a
+ * flow key is built only to learn (a marked packet) or to look up (after something was learned).
+ * IPv6 extension headers and IPv4 fragments after the first leave the ports unknown.
+ */
 SEC("tc")
 int tc_egress(struct __sk_buff *skb)
 {
-	__u32 flow = TC_FLOW_APP, mark;
-	struct pkt p = {};
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	__u32 mark = skb->mark, flow = TC_FLOW_APP, *l4;
+	bool marked = (mark >> 8) == (TC_MARK_MAGIC << 16 | slot) && (mark & 0xff) < TC_FLOW_COUNT;
 
-	if (!parse(skb, &p, true))
-		return drop(skb, TC_DROP_SPOOF, TC_DIR_TX);
-	if (fixed_flow < TC_FLOW_COUNT) {
-		count(skb, fixed_flow, TC_DIR_TX);
-		return TC_ACT_UNSPEC;
+	if (fixed_flow < TC_FLOW_COUNT)
+		flow = fixed_flow;
+	else if (marked)
+		flow = mark & 0xff;
+	if ((void *)(eth + 1) > end)
+		return count(skb, flow, TC_DIR_TX);
+
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = (void *)(eth + 1);
+
+		if ((void *)(ip + 1) > end)
+			return count(skb, flow, TC_DIR_TX);
+		if (check_source && !addr4_given(ip->saddr))
+			return drop(skb, TC_DROP_SPOOF, TC_DIR_TX);
+		if (fixed_flow < TC_FLOW_COUNT ||
+		    (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP) ||
+		    (ip->frag_off & bpf_htons(IP_OFFSET_MASK)) || ip->ihl < 5)
+			return count(skb, flow, TC_DIR_TX);
+		l4 = (void *)ip + ip->ihl * 4;
+		if ((void *)(l4 + 1) > end)
+			return count(skb, flow, TC_DIR_TX);
+		if (marked) {
+			if (flow != TC_FLOW_APP) {
+				struct tc_flow_key k = {};
+
+				key4(&k, ip->protocol, ip->saddr, ip->daddr, *l4, true);
+				learn(&k, flow);
+			}
+		} else if (efs_ports(*l4)) {
+			flow = TC_FLOW_EFS;
+		}
+	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		if ((void *)(ip6 + 1) > end)
+			return count(skb, flow, TC_DIR_TX);
+		if (check_source && !addr6_given(&ip6->saddr))
+			return drop(skb, TC_DROP_SPOOF, TC_DIR_TX);
+		if (fixed_flow < TC_FLOW_COUNT ||
+		    (ip6->nexthdr != IPPROTO_TCP && ip6->nexthdr != IPPROTO_UDP))
+			return count(skb, flow, TC_DIR_TX);
+		l4 = (void *)(ip6 + 1);
+		if ((void *)(l4 + 1) > end)
+			return count(skb, flow, TC_DIR_TX);
+		if (marked) {
+			if (flow != TC_FLOW_APP) {
+				struct tc_flow_key k = {};
+
+				key6(&k, ip6->nexthdr, &ip6->saddr, &ip6->daddr, *l4, true);
+				learn(&k, flow);
+			}
+		} else if (efs_ports(*l4)) {
+			flow = TC_FLOW_EFS;
+		}
 	}
-	mark = skb->mark;
-	if (TC_MARK_IS_OURS(mark) && TC_MARK_SLOT(mark) == slot &&
-	    TC_MARK_FLOW(mark) < TC_FLOW_COUNT) {
-		flow = TC_MARK_FLOW(mark);
-		if (flow != TC_FLOW_APP && p.proto)
-			learn(&p, flow);
-	} else if (p.proto && (p.sport == TC_EFS_PORT || p.dport == TC_EFS_PORT)) {
-		flow = TC_FLOW_EFS;
-	}
-	count(skb, flow, TC_DIR_TX);
-	return TC_ACT_UNSPEC;
+	return count(skb, flow, TC_DIR_TX);
 }
 
 SEC("tc")
 int tc_ingress(struct __sk_buff *skb)
 {
-	__u32 flow = TC_FLOW_APP;
-	struct pkt p = {};
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	__u32 flow = TC_FLOW_APP, *l4;
 
-	parse(skb, &p, false);
-	if (fixed_flow < TC_FLOW_COUNT) {
-		count(skb, fixed_flow, TC_DIR_RX);
-		return TC_ACT_UNSPEC;
-	}
-	if (p.proto) {
-		struct tc_flow_value *v = NULL;
+	if (fixed_flow < TC_FLOW_COUNT)
+		return count(skb, fixed_flow, TC_DIR_RX);
+	if ((void *)(eth + 1) > end)
+		return count(skb, flow, TC_DIR_RX);
 
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = (void *)(eth + 1);
+
+		if ((void *)(ip + 1) > end ||
+		    (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP) ||
+		    (ip->frag_off & bpf_htons(IP_OFFSET_MASK)) || ip->ihl < 5)
+			return count(skb, flow, TC_DIR_RX);
+		l4 = (void *)ip + ip->ihl * 4;
+		if ((void *)(l4 + 1) > end)
+			return count(skb, flow, TC_DIR_RX);
 		if (learned) {
 			struct tc_flow_key k = {};
 
-			flow_key(&p, false, &k);
-			v = bpf_map_lookup_elem(&flowtab, &k);
+			key4(&k, ip->protocol, ip->daddr, ip->saddr, *l4, false);
+			flow = learned_flow(&k);
+			if (flow < TC_FLOW_COUNT)
+				return count(skb, flow, TC_DIR_RX);
+			flow = TC_FLOW_APP;
 		}
-		if (v && v->flow < TC_FLOW_COUNT)
-			flow = v->flow;
-		else if (p.sport == TC_EFS_PORT || p.dport == TC_EFS_PORT)
+		if (efs_ports(*l4))
+			flow = TC_FLOW_EFS;
+	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		if ((void *)(ip6 + 1) > end ||
+		    (ip6->nexthdr != IPPROTO_TCP && ip6->nexthdr != IPPROTO_UDP))
+			return count(skb, flow, TC_DIR_RX);
+		l4 = (void *)(ip6 + 1);
+		if ((void *)(l4 + 1) > end)
+			return count(skb, flow, TC_DIR_RX);
+		if (learned) {
+			struct tc_flow_key k = {};
+
+			key6(&k, ip6->nexthdr, &ip6->daddr, &ip6->saddr, *l4, false);
+			flow = learned_flow(&k);
+			if (flow < TC_FLOW_COUNT)
+				return count(skb, flow, TC_DIR_RX);
+			flow = TC_FLOW_APP;
+		}
+		if (efs_ports(*l4))
 			flow = TC_FLOW_EFS;
 	}
-	count(skb, flow, TC_DIR_RX);
-	return TC_ACT_UNSPEC;
+	return count(skb, flow, TC_DIR_RX);
 }
 
 char LICENSE[] SEC("license") = "GPL";
