@@ -27,13 +27,12 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/time.h>
 
-#include "counters.h"
+#include "counters-internal.h"
 #include "event.h"
-#include "json-util.h"
 #include "log.h"
 #include "metrics.h"
-#include "netd.h"
 #include "tc_counters.skel.h"
 
 #ifndef BPF_FS_MAGIC
@@ -43,129 +42,50 @@
 #define SOL_NETLINK 270
 #endif
 
-#define COUNTERS_MAX_LINKS   4
-#define COUNTERS_MAX_FINALS  (4 * NETD_MAX_TASKS)
-#define COUNTERS_MAX_FILE    (256 * 1024)
-#define COUNTERS_SLOT_VALUES (TC_FLOW_COUNT * TC_DIR_COUNT)
+#define COUNTERS_MAX_FILE (256 * 1024)
 
-enum {
-	MAP_COUNTERS,
-	MAP_DROPS,
-	MAP_AUXCNT,
-	MAP_FLOWTAB,
-	MAP_COUNT,
+static const char *const map_names[COUNTERS_MAP_COUNT] = {
+	[COUNTERS_MAP_COUNTERS] = "counters",
+	[COUNTERS_MAP_DROPS] = "drops",
+	[COUNTERS_MAP_AUXCNT] = "auxcnt",
+	[COUNTERS_MAP_FLOWTAB] = "flowtab",
 };
 
-static const char *const map_names[MAP_COUNT] = {
-	[MAP_COUNTERS] = "counters",
-	[MAP_DROPS] = "drops",
-	[MAP_AUXCNT] = "auxcnt",
-	[MAP_FLOWTAB] = "flowtab",
-};
-
-static const char *const flow_names[TC_FLOW_COUNT] = {
+const char *const counters_flow_names[TC_FLOW_COUNT] = {
 	[TC_FLOW_APP] = "app",		 [TC_FLOW_PULL] = "pull", [TC_FLOW_AUTH] = "auth",
 	[TC_FLOW_SECRETS] = "secrets",	 [TC_FLOW_LOGS] = "logs", [TC_FLOW_EFS] = "efs",
 	[TC_FLOW_METADATA] = "metadata",
 };
 
-static const char *const dir_names[TC_DIR_COUNT] = { [TC_DIR_RX] = "rx", [TC_DIR_TX] = "tx" };
+const char *const counters_dir_names[TC_DIR_COUNT] = { [TC_DIR_RX] = "rx", [TC_DIR_TX] = "tx" };
 
-static const char *const drop_names[TC_DROP_COUNT] = {
+const char *const counters_drop_names[TC_DROP_COUNT] = {
 	[TC_DROP_SPOOF] = "spoof",
 	[TC_DROP_IMDS] = "imds",
 	[TC_DROP_POLICY] = "policy",
 };
 
-/* A link's IFLA_STATS64, the part we report. */
-struct counters_dev {
-	uint64_t rx_bytes, rx_packets, rx_errors, rx_dropped;
-	uint64_t tx_bytes, tx_packets, tx_errors, tx_dropped;
-};
-
-/* A link other than the ENI with our programs (fixed flow). */
-struct counters_link {
-	int ifindex;
-	unsigned int flow;
-	bool hook_created;
-};
-
-struct counters_sample {
-	uint64_t usec; /* CLOCK_MONOTONIC */
-	uint64_t rx_bytes, tx_bytes;
-};
-
-/* A task whose ENI has our programs. */
-struct counters_task {
-	unsigned int slot;
-	char id[IDENT_TASK_ID_MAX + 1];
-	uint64_t created_ns; /* the task's creation time: tells two tasks of one id apart */
-	uint32_t cookie;
-	int ifindex;
-	bool hook_created;
-	uint64_t attached_ns;
-	int nsid; /* the task namespace's id in netd's, for reading the ENI's stats; -1: none */
-	struct counters_dev dev, base; /* last read; at attach */
-	bool have_dev, have_base;
-	struct counters_sample prev, last;
-	struct counters_snapshot snap; /* at the last sample */
-	struct counters_link links[COUNTERS_MAX_LINKS];
-	unsigned int nlinks;
-};
-
-/* The final counters of a detached task. */
-struct counters_final {
-	struct counters_final *next;
-	char id[IDENT_TASK_ID_MAX + 1];
-	uint64_t created_ns;
-	uint64_t detached_usec; /* CLOCK_MONOTONIC, for the retention */
-	json_t *stats;
-};
-
-struct netd_counters {
-	char *bpffs;
-	char *final_dir;
-	char *journal_dir;
-	unsigned int interval_sec;
-	unsigned int retention_sec;
-	char *metrics_listen;
-	int map_fd[MAP_COUNT];
-	uint32_t counters_map_id;
-	unsigned int ncpus;
-	size_t stride;
-	void *buf; /* batch reads: COUNTERS_SLOT_VALUES values of every CPU */
-	struct counters_task *slots[TC_SLOTS];
-	struct counters_final *finals;
-	unsigned int nfinals;
-	int timer_id;
-	struct metrics_server *metrics;
-	struct mnl_socket *rtnl; /* in netd's namespace: the ENIs' link statistics */
-	unsigned int seq;
-	counters_read_hook_fn hook;
-	void *hook_data;
-};
-
 const char *counters_flow_to_string(unsigned int flow)
 {
-	return flow < TC_FLOW_COUNT ? flow_names[flow] : "unknown";
+	return flow < TC_FLOW_COUNT ? counters_flow_names[flow] : "unknown";
 }
 
 int counters_flow_from_string(const char *s)
 {
 	for (unsigned int i = 0; i < TC_FLOW_COUNT; i++)
-		if (streq(flow_names[i], s))
+		if (streq(counters_flow_names[i], s))
 			return (int)i;
 	return -EINVAL;
 }
 
 const char *counters_dir_to_string(unsigned int dir)
 {
-	return dir < TC_DIR_COUNT ? dir_names[dir] : "unknown";
+	return dir < TC_DIR_COUNT ? counters_dir_names[dir] : "unknown";
 }
 
 const char *counters_drop_to_string(unsigned int reason)
 {
-	return reason < TC_DROP_COUNT ? drop_names[reason] : "unknown";
+	return reason < TC_DROP_COUNT ? counters_drop_names[reason] : "unknown";
 }
 
 static void tc_counters_destroyp(struct tc_counters **p)
@@ -221,8 +141,9 @@ static void ns_leave(int saved)
 
 static int rtnl_open(struct mnl_socket **ret)
 {
+	struct timeval tmo = { .tv_sec = 2 };
+	int one = 1, rcvbuf = 1 << 21;
 	struct mnl_socket *nl;
-	int one = 1;
 
 	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
 	if (!nl)
@@ -235,6 +156,12 @@ static int rtnl_open(struct mnl_socket **ret)
 	}
 	(void)mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one));
 	(void)mnl_socket_setsockopt(nl, NETLINK_EXT_ACK, &one, sizeof(one));
+	/* Room for a batch of pipelined answers; and never wait for one forever. */
+	if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) <
+	    0)
+		(void)setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+				 sizeof(rcvbuf));
+	(void)setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo));
 	*ret = nl;
 	return 0;
 }
@@ -265,17 +192,29 @@ static int rtnl_call(struct netd_counters *k, struct nlmsghdr *nlh, mnl_cb_t cb,
 	}
 }
 
+static int nsid_attr_cb(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+
+	if (mnl_attr_type_valid(a, NETNSA_MAX) < 0)
+		return MNL_CB_OK;
+	if (mnl_attr_get_type(a) == NETNSA_NSID && mnl_attr_validate(a, MNL_TYPE_U32) < 0)
+		return MNL_CB_ERROR;
+	tb[mnl_attr_get_type(a)] = a;
+	return MNL_CB_OK;
+}
+
 static int nsid_cb(const struct nlmsghdr *nlh, void *data)
 {
-	const struct nlattr *a;
+	const struct nlattr *tb[NETNSA_MAX + 1] = {};
 	int *ret = data;
 
 	if (nlh->nlmsg_type != RTM_NEWNSID)
 		return MNL_CB_OK;
-	mnl_attr_for_each(
-		a, nlh, sizeof(struct rtgenmsg)) if (mnl_attr_get_type(a) == NETNSA_NSID &&
-						     mnl_attr_validate(a, MNL_TYPE_U32) == 0) *ret =
-		(int32_t)mnl_attr_get_u32(a);
+	if (mnl_attr_parse(nlh, sizeof(struct rtgenmsg), nsid_attr_cb, tb) < 0)
+		return MNL_CB_ERROR;
+	if (tb[NETNSA_NSID])
+		*ret = (int32_t)mnl_attr_get_u32(tb[NETNSA_NSID]);
 	return MNL_CB_OK;
 }
 
@@ -313,38 +252,63 @@ static int nsid_of(struct netd_counters *k, int netns_fd, int *ret_nsid)
 	return 0;
 }
 
+struct devstats_req {
+	const uint8_t *mac; /* the link must have it */
+	struct counters_dev *ret;
+};
+
+static int link_attr_cb(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+	uint16_t type = mnl_attr_get_type(a);
+
+	if (mnl_attr_type_valid(a, IFLA_MAX) < 0)
+		return MNL_CB_OK;
+	if (type == IFLA_STATS64 && mnl_attr_get_payload_len(a) < sizeof(struct rtnl_link_stats64))
+		return MNL_CB_ERROR;
+	if (type == IFLA_ADDRESS && mnl_attr_get_payload_len(a) != ADDR_MAC_LEN)
+		return MNL_CB_OK;
+	tb[type] = a;
+	return MNL_CB_OK;
+}
+
 static int devstats_cb(const struct nlmsghdr *nlh, void *data)
 {
-	struct counters_dev *ret = data;
+	const struct nlattr *tb[IFLA_MAX + 1] = {};
+	struct devstats_req *req = data;
 	struct rtnl_link_stats64 s;
-	const struct nlattr *a;
 
 	if (nlh->nlmsg_type != RTM_NEWLINK)
 		return MNL_CB_OK;
-	mnl_attr_for_each(a, nlh, sizeof(struct ifinfomsg))
-	{
-		if (mnl_attr_get_type(a) != IFLA_STATS64 || mnl_attr_get_payload_len(a) < sizeof(s))
-			continue;
-		memcpy(&s, mnl_attr_get_payload(a), sizeof(s));
-		*ret = (struct counters_dev){
-			.rx_bytes = s.rx_bytes,
-			.rx_packets = s.rx_packets,
-			.rx_errors = s.rx_errors,
-			.rx_dropped = s.rx_dropped,
-			.tx_bytes = s.tx_bytes,
-			.tx_packets = s.tx_packets,
-			.tx_errors = s.tx_errors,
-			.tx_dropped = s.tx_dropped,
-		};
-		return MNL_CB_STOP;
+	if (mnl_attr_parse(nlh, sizeof(struct ifinfomsg), link_attr_cb, tb) < 0)
+		return MNL_CB_ERROR;
+	/* Namespace ids are reused once a namespace is gone: make sure this is the task's ENI. */
+	if (!tb[IFLA_ADDRESS] ||
+	    memcmp(mnl_attr_get_payload(tb[IFLA_ADDRESS]), req->mac, ADDR_MAC_LEN) != 0) {
+		errno = ENODEV;
+		return MNL_CB_ERROR;
 	}
-	errno = ENODATA;
-	return MNL_CB_ERROR;
+	if (!tb[IFLA_STATS64]) {
+		errno = ENODATA;
+		return MNL_CB_ERROR;
+	}
+	memcpy(&s, mnl_attr_get_payload(tb[IFLA_STATS64]), sizeof(s));
+	*req->ret = (struct counters_dev){
+		.rx_bytes = s.rx_bytes,
+		.rx_packets = s.rx_packets,
+		.rx_errors = s.rx_errors,
+		.rx_dropped = s.rx_dropped,
+		.tx_bytes = s.tx_bytes,
+		.tx_packets = s.tx_packets,
+		.tx_errors = s.tx_errors,
+		.tx_dropped = s.tx_dropped,
+	};
+	return MNL_CB_OK;
 }
 
 /* The IFLA_STATS64 of the task's ENI. */
-static int devstats_read(struct netd_counters *k, const struct counters_task *rec,
-			 struct counters_dev *ret)
+int counters_devstats_read(struct netd_counters *k, const struct counters_task *rec,
+			   struct counters_dev *ret)
 {
 	char buf[256];
 	struct ifinfomsg *ifi;
@@ -359,7 +323,94 @@ static int devstats_read(struct netd_counters *k, const struct counters_task *re
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = rec->ifindex;
 	mnl_attr_put_u32(nlh, IFLA_TARGET_NETNSID, (uint32_t)rec->nsid);
-	return rtnl_call(k, nlh, devstats_cb, ret);
+	return rtnl_call(k, nlh, devstats_cb,
+			 &(struct devstats_req){ .mac = rec->mac, .ret = ret });
+}
+
+/* Pipelined reads: requests in batches of this many per sendmsg, answers matched by sequence. */
+#define DEVSTATS_BATCH 32
+
+struct devstats_many {
+	struct counters_task **recs;
+	unsigned int n;
+	unsigned int first_seq;
+	unsigned int got;
+};
+
+static int many_data_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct devstats_many *m = data;
+	unsigned int i = nlh->nlmsg_seq - m->first_seq;
+	struct counters_dev dev;
+
+	if (i >= m->n)
+		return MNL_CB_OK; /* not ours (late) */
+	m->got++;
+	if (devstats_cb(nlh, &(struct devstats_req){ .mac = m->recs[i]->mac, .ret = &dev }) ==
+	    MNL_CB_OK) {
+		m->recs[i]->dev = dev;
+		m->recs[i]->have_dev = true;
+	}
+	return MNL_CB_OK;
+}
+
+/* An error answers one request (e.g. its namespace is gone): count it, go on. */
+static int many_error_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct devstats_many *m = data;
+
+	if (nlh->nlmsg_seq - m->first_seq < m->n)
+		m->got++;
+	return MNL_CB_OK;
+}
+
+void counters_devstats_read_many(struct netd_counters *k, struct counters_task **recs,
+				 unsigned int n)
+{
+	mnl_cb_t ctl[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = many_error_cb };
+	char req[DEVSTATS_BATCH * 64], buf[MNL_SOCKET_BUFFER_SIZE];
+
+	for (unsigned int start = 0; start < n; start += DEVSTATS_BATCH) {
+		struct devstats_many m = { .recs = recs + start,
+					   .n = MIN(DEVSTATS_BATCH, n - start),
+					   .first_seq = k->seq + 1 };
+		unsigned int sent = 0;
+		size_t off = 0;
+
+		for (unsigned int i = 0; i < m.n; i++) {
+			struct nlmsghdr *nlh = mnl_nlmsg_put_header(req + off);
+			struct ifinfomsg *ifi;
+
+			nlh->nlmsg_type = RTM_GETLINK;
+			nlh->nlmsg_flags = NLM_F_REQUEST;
+			nlh->nlmsg_seq = ++k->seq;
+			if (m.recs[i]->nsid < 0 || m.recs[i]->ifindex <= 0)
+				continue; /* its sequence number is simply never answered */
+			ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+			ifi->ifi_family = AF_UNSPEC;
+			ifi->ifi_index = m.recs[i]->ifindex;
+			mnl_attr_put_u32(nlh, IFLA_TARGET_NETNSID, (uint32_t)m.recs[i]->nsid);
+			off += NLMSG_ALIGN(nlh->nlmsg_len);
+			sent++;
+		}
+		if (sent == 0)
+			continue;
+		if (mnl_socket_sendto(k->rtnl, req, off) < 0) {
+			log_debug_errno(errno, "Link statistics requests failed: %m");
+			return;
+		}
+		while (m.got < sent) {
+			ssize_t len = mnl_socket_recvfrom(k->rtnl, buf, sizeof(buf));
+
+			if (len < 0) {
+				/* A lost answer (ENOBUFS) or none in time: those keep what they had. */
+				log_debug_errno(errno, "Link statistics answers: %m");
+				break;
+			}
+			(void)mnl_cb_run2(buf, (size_t)len, 0, mnl_socket_get_portid(k->rtnl),
+					  many_data_cb, &m, ctl, ARRAY_SIZE(ctl));
+		}
+	}
 }
 
 /* --- the maps -------------------------------------------------------------------------------- */
@@ -431,48 +482,55 @@ static int maps_open(struct netd_counters *k)
 	_cleanup_(tc_counters_destroyp) struct tc_counters *skel = NULL;
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
-	const struct bpf_map *maps[MAP_COUNT];
+	const struct bpf_map *maps[COUNTERS_MAP_COUNT];
 	int r;
 
 	skel = tc_counters__open();
 	if (!skel)
 		return log_err_errno(errno_or(EINVAL), "Failed to open the counter programs: %m");
-	maps[MAP_COUNTERS] = skel->maps.counters;
-	maps[MAP_DROPS] = skel->maps.drops;
-	maps[MAP_AUXCNT] = skel->maps.auxcnt;
-	maps[MAP_FLOWTAB] = skel->maps.flowtab;
-	for (unsigned int i = 0; i < MAP_COUNT; i++) {
+	maps[COUNTERS_MAP_COUNTERS] = skel->maps.counters;
+	maps[COUNTERS_MAP_DROPS] = skel->maps.drops;
+	maps[COUNTERS_MAP_AUXCNT] = skel->maps.auxcnt;
+	maps[COUNTERS_MAP_FLOWTAB] = skel->maps.flowtab;
+	for (unsigned int i = 0; i < COUNTERS_MAP_COUNT; i++) {
 		r = map_open(k, maps[i], map_names[i], &k->map_fd[i]);
 		if (r < 0)
 			return r;
 	}
-	r = bpf_obj_get_info_by_fd(k->map_fd[MAP_COUNTERS], &info, &len);
+	r = bpf_obj_get_info_by_fd(k->map_fd[COUNTERS_MAP_COUNTERS], &info, &len);
 	if (r < 0)
 		return log_err_errno(r, "Failed to read the counters map's id: %m");
 	k->counters_map_id = info.id;
 	return 0;
 }
 
+/* Read entries [first, first + n) of a per-CPU map of struct tc_count, summed over CPUs: one
+ * batch lookup (an array batch starts after in_batch, NULL: at 0, and ends -ENOENT at the end). */
 static int pairs_read(struct netd_counters *k, int fd, uint32_t first, uint32_t n,
 		      struct counters_pair *ret)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, o);
-	uint32_t keys[COUNTERS_SLOT_VALUES], in = first - 1, out = 0, count = n;
+	_cleanup_free_ uint32_t *keys = NULL;
+	_cleanup_free_ char *vals = NULL;
+	uint32_t in = first - 1, out = 0, count = n;
 	int r;
 
-	if (n > COUNTERS_SLOT_VALUES)
-		return -EINVAL;
-	/* An array batch starts after in_batch (NULL: at 0) and ends -ENOENT at the map's end. */
-	r = bpf_map_lookup_batch(fd, first ? &in : NULL, &out, keys, k->buf, &count, &o);
+	if (n == 0)
+		return 0;
+	keys = calloc(n, sizeof(*keys));
+	vals = calloc((size_t)n * k->ncpus, k->stride);
+	if (!keys || !vals)
+		return -ENOMEM;
+	r = bpf_map_lookup_batch(fd, first ? &in : NULL, &out, keys, vals, &count, &o);
 	if (r < 0 && r != -ENOENT)
 		return r;
-	if (count != n || keys[0] != first)
+	if (count != n || keys[0] != first || keys[n - 1] != first + n - 1)
 		return -EIO;
 	for (uint32_t i = 0; i < n; i++) {
 		ret[i] = (struct counters_pair){};
 		for (unsigned int cpu = 0; cpu < k->ncpus; cpu++) {
-			const struct tc_count *v = (const void *)((const char *)k->buf +
-								  (i * k->ncpus + cpu) * k->stride);
+			const struct tc_count *v =
+				(const void *)(vals + ((size_t)i * k->ncpus + cpu) * k->stride);
 
 			ret[i].bytes += v->bytes;
 			ret[i].packets += v->packets;
@@ -482,30 +540,64 @@ static int pairs_read(struct netd_counters *k, int fd, uint32_t first, uint32_t 
 	return 0;
 }
 
-/* Write n values (every CPU) from first: zeros, or bytes/packets on CPU 0. */
+/* Write n entries (every CPU) from first: zeros, or bytes/packets on CPU 0. */
 static int pairs_write(struct netd_counters *k, int fd, uint32_t first, uint32_t n,
 		       const struct counters_pair *cpu0)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, o);
-	uint32_t keys[COUNTERS_SLOT_VALUES], count = n;
+	_cleanup_free_ uint32_t *keys = NULL;
+	_cleanup_free_ char *vals = NULL;
+	uint32_t count = n;
 
-	if (n > COUNTERS_SLOT_VALUES)
-		return -EINVAL;
-	memset(k->buf, 0, (size_t)n * k->ncpus * k->stride);
+	keys = calloc(n, sizeof(*keys));
+	vals = calloc((size_t)n * k->ncpus, k->stride);
+	if (!keys || !vals)
+		return -ENOMEM;
 	for (uint32_t i = 0; i < n; i++) {
 		keys[i] = first + i;
 		if (cpu0) {
-			struct tc_count *v = (void *)((char *)k->buf + i * k->ncpus * k->stride);
+			struct tc_count *v = (void *)(vals + (size_t)i * k->ncpus * k->stride);
 
 			v->bytes = cpu0[i].bytes;
 			v->packets = cpu0[i].packets;
 			v->segs = cpu0[i].packets;
 		}
 	}
-	return bpf_map_update_batch(fd, keys, k->buf, &count, &o);
+	return bpf_map_update_batch(fd, keys, vals, &count, &o);
 }
 
-static void run_hook(struct netd *d)
+int counters_read_slots(struct netd_counters *k, unsigned int nslots, struct counters_snapshot *ret)
+{
+	const unsigned int nf = TC_FLOW_COUNT * TC_DIR_COUNT, nd = TC_DROP_COUNT * TC_DIR_COUNT;
+	_cleanup_free_ struct counters_pair *v = NULL;
+	int r;
+
+	if (nslots == 0)
+		return 0;
+	if (nslots > TC_SLOTS)
+		return -EINVAL;
+	v = calloc((size_t)nslots * nf, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	r = pairs_read(k, k->map_fd[COUNTERS_MAP_COUNTERS], 0, nslots * nf, v);
+	if (r < 0)
+		return r;
+	for (unsigned int s = 0; s < nslots; s++)
+		memcpy(ret[s].flows, v + (size_t)s * nf, sizeof(ret[s].flows));
+	r = pairs_read(k, k->map_fd[COUNTERS_MAP_DROPS], 0, nslots * nd, v);
+	if (r < 0)
+		return r;
+	for (unsigned int s = 0; s < nslots; s++)
+		memcpy(ret[s].drops, v + (size_t)s * nd, sizeof(ret[s].drops));
+	r = pairs_read(k, k->map_fd[COUNTERS_MAP_AUXCNT], 0, nslots * TC_DIR_COUNT, v);
+	if (r < 0)
+		return r;
+	for (unsigned int s = 0; s < nslots; s++)
+		memcpy(ret[s].aux, v + (size_t)s * TC_DIR_COUNT, sizeof(ret[s].aux));
+	return 0;
+}
+
+void counters_run_hook(struct netd *d)
 {
 	struct netd_counters *k = d->counters;
 
@@ -516,22 +608,22 @@ static void run_hook(struct netd *d)
 int counters_read(struct netd *d, unsigned int slot, struct counters_snapshot *ret)
 {
 	struct netd_counters *k = d->counters;
-	struct counters_pair v[COUNTERS_SLOT_VALUES];
+	struct counters_pair v[TC_FLOW_COUNT * TC_DIR_COUNT];
 	int r;
 
 	if (slot >= TC_SLOTS)
 		return -EINVAL;
-	r = pairs_read(k, k->map_fd[MAP_COUNTERS], TC_COUNTER_INDEX(slot, 0, 0),
+	r = pairs_read(k, k->map_fd[COUNTERS_MAP_COUNTERS], TC_COUNTER_INDEX(slot, 0, 0),
 		       TC_FLOW_COUNT * TC_DIR_COUNT, v);
 	if (r < 0)
 		return r;
 	memcpy(ret->flows, v, sizeof(ret->flows));
-	r = pairs_read(k, k->map_fd[MAP_DROPS], TC_DROP_INDEX(slot, 0, 0),
+	r = pairs_read(k, k->map_fd[COUNTERS_MAP_DROPS], TC_DROP_INDEX(slot, 0, 0),
 		       TC_DROP_COUNT * TC_DIR_COUNT, v);
 	if (r < 0)
 		return r;
 	memcpy(ret->drops, v, sizeof(ret->drops));
-	r = pairs_read(k, k->map_fd[MAP_AUXCNT], TC_AUX_INDEX(slot, 0), TC_DIR_COUNT, v);
+	r = pairs_read(k, k->map_fd[COUNTERS_MAP_AUXCNT], TC_AUX_INDEX(slot, 0), TC_DIR_COUNT, v);
 	if (r < 0)
 		return r;
 	memcpy(ret->aux, v, sizeof(ret->aux));
@@ -542,14 +634,14 @@ static int slot_zero(struct netd_counters *k, unsigned int slot)
 {
 	int r;
 
-	r = pairs_write(k, k->map_fd[MAP_COUNTERS], TC_COUNTER_INDEX(slot, 0, 0),
+	r = pairs_write(k, k->map_fd[COUNTERS_MAP_COUNTERS], TC_COUNTER_INDEX(slot, 0, 0),
 			TC_FLOW_COUNT * TC_DIR_COUNT, NULL);
 	if (r >= 0)
-		r = pairs_write(k, k->map_fd[MAP_DROPS], TC_DROP_INDEX(slot, 0, 0),
+		r = pairs_write(k, k->map_fd[COUNTERS_MAP_DROPS], TC_DROP_INDEX(slot, 0, 0),
 				TC_DROP_COUNT * TC_DIR_COUNT, NULL);
 	if (r >= 0)
-		r = pairs_write(k, k->map_fd[MAP_AUXCNT], TC_AUX_INDEX(slot, 0), TC_DIR_COUNT,
-				NULL);
+		r = pairs_write(k, k->map_fd[COUNTERS_MAP_AUXCNT], TC_AUX_INDEX(slot, 0),
+				TC_DIR_COUNT, NULL);
 	return r;
 }
 
@@ -562,7 +654,8 @@ int counters_set_drops(struct netd *d, const struct task *t, enum tc_drop reason
 	if (reason == TC_DROP_SPOOF || reason >= TC_DROP_COUNT || dir >= TC_DIR_COUNT ||
 	    t->slot >= TC_SLOTS)
 		return -EINVAL;
-	return pairs_write(k, k->map_fd[MAP_DROPS], TC_DROP_INDEX(t->slot, reason, dir), 1, &p);
+	return pairs_write(k, k->map_fd[COUNTERS_MAP_DROPS], TC_DROP_INDEX(t->slot, reason, dir), 1,
+			   &p);
 }
 
 void counters_set_read_hook(struct netd *d, counters_read_hook_fn fn, void *data)
@@ -594,7 +687,7 @@ static int prog_load(struct netd_counters *k, const struct load_opts *o, struct 
 {
 	_cleanup_(tc_counters_destroyp) struct tc_counters *skel = NULL;
 	struct tc_counters__rodata *ro;
-	struct bpf_map *maps[MAP_COUNT];
+	struct bpf_map *maps[COUNTERS_MAP_COUNT];
 	unsigned int n4 = 0, n6 = 0;
 	int r;
 
@@ -617,11 +710,11 @@ static int prog_load(struct netd_counters *k, const struct load_opts *o, struct 
 	ro->n_addr6 = n6;
 	ro->check_source = o->naddrs > 0;
 
-	maps[MAP_COUNTERS] = skel->maps.counters;
-	maps[MAP_DROPS] = skel->maps.drops;
-	maps[MAP_AUXCNT] = skel->maps.auxcnt;
-	maps[MAP_FLOWTAB] = skel->maps.flowtab;
-	for (unsigned int i = 0; i < MAP_COUNT; i++) {
+	maps[COUNTERS_MAP_COUNTERS] = skel->maps.counters;
+	maps[COUNTERS_MAP_DROPS] = skel->maps.drops;
+	maps[COUNTERS_MAP_AUXCNT] = skel->maps.auxcnt;
+	maps[COUNTERS_MAP_FLOWTAB] = skel->maps.flowtab;
+	for (unsigned int i = 0; i < COUNTERS_MAP_COUNT; i++) {
 		r = bpf_map__reuse_fd(maps[i], k->map_fd[i]);
 		if (r < 0)
 			return r;
@@ -940,10 +1033,11 @@ static struct counters_task *rec_new(const struct task *t)
 	rec->created_ns = t->created_ns;
 	rec->ifindex = t->ifindex;
 	rec->nsid = -1;
+	memcpy(rec->mac, t->mac, ADDR_MAC_LEN);
 	return rec;
 }
 
-static void totals_of(const struct counters_snapshot *s, struct counters_pair ret[TC_DIR_COUNT])
+void counters_totals(const struct counters_snapshot *s, struct counters_pair ret[TC_DIR_COUNT])
 {
 	for (unsigned int dir = 0; dir < TC_DIR_COUNT; dir++) {
 		ret[dir] = (struct counters_pair){};
@@ -953,302 +1047,6 @@ static void totals_of(const struct counters_snapshot *s, struct counters_pair re
 			ret[dir].segs += s->flows[f][dir].segs;
 		}
 	}
-}
-
-/* Read the counters and the device into the record and shift the samples. */
-static int rec_sample(struct netd *d, struct counters_task *rec)
-{
-	struct counters_pair tot[TC_DIR_COUNT];
-	struct counters_dev dev;
-	int r;
-
-	r = counters_read(d, rec->slot, &rec->snap);
-	if (r < 0)
-		return r;
-	if (devstats_read(d->counters, rec, &dev) == 0) {
-		rec->dev = dev;
-		rec->have_dev = true;
-	}
-	totals_of(&rec->snap, tot);
-	rec->prev = rec->last;
-	rec->last = (struct counters_sample){ .usec = now_usec(),
-					      .rx_bytes = tot[TC_DIR_RX].bytes,
-					      .tx_bytes = tot[TC_DIR_TX].bytes };
-	return 0;
-}
-
-/* --- JSON ---------------------------------------------------------------------------------- */
-
-static json_t *pair_json(const struct counters_pair *p)
-{
-	return json_pack("{s:I, s:I, s:I}", "bytes", (json_int_t)p->bytes, "packets",
-			 (json_int_t)p->packets, "segments", (json_int_t)p->segs);
-}
-
-static json_t *dirs_json(const struct counters_pair p[TC_DIR_COUNT])
-{
-	return json_pack("{s:o, s:o}", "rx", pair_json(&p[TC_DIR_RX]), "tx",
-			 pair_json(&p[TC_DIR_TX]));
-}
-
-static double rate(uint64_t a, uint64_t b, uint64_t usec)
-{
-	return usec > 0 && b >= a ? (double)(b - a) * 1e6 / (double)usec : 0.0;
-}
-
-struct stats_in {
-	const char *id;
-	unsigned int slot;
-	const char *phase;
-	bool detached;
-	uint64_t time_ns;
-	const char *ifname;
-	const struct counters_snapshot *snap;
-	const struct counters_dev *dev;	 /* NULL: unknown */
-	const struct counters_dev *base; /* NULL: unknown */
-	const struct counters_task *rec; /* for the rates; NULL: none */
-	unsigned int window_sec;
-};
-
-/* One task's stats, in the shape of docs/PROTOCOL.md. */
-static json_t *stats_json(const struct stats_in *in)
-{
-	struct counters_pair tot[TC_DIR_COUNT], eni[TC_DIR_COUNT];
-	char ts[40];
-	json_t *j, *flows, *drops;
-	double rx = 0, tx = 0;
-
-	totals_of(in->snap, tot);
-	for (unsigned int dir = 0; dir < TC_DIR_COUNT; dir++) {
-		const struct counters_pair *a = &in->snap->aux[dir];
-
-		eni[dir] = (struct counters_pair){ .bytes = tot[dir].bytes - a->bytes,
-						   .packets = tot[dir].packets - a->packets,
-						   .segs = tot[dir].segs - a->segs };
-	}
-	flows = json_object();
-	for (unsigned int f = 0; f < TC_FLOW_COUNT; f++)
-		json_object_set_new(flows, flow_names[f], dirs_json(in->snap->flows[f]));
-	drops = json_object();
-	for (unsigned int r = 0; r < TC_DROP_COUNT; r++)
-		json_object_set_new(drops, drop_names[r], dirs_json(in->snap->drops[r]));
-	if (in->rec && in->rec->last.usec > in->rec->prev.usec) {
-		uint64_t us = in->rec->last.usec - in->rec->prev.usec;
-
-		rx = rate(in->rec->prev.rx_bytes, in->rec->last.rx_bytes, us);
-		tx = rate(in->rec->prev.tx_bytes, in->rec->last.tx_bytes, us);
-	}
-	format_rfc3339_nsec(in->time_ns, ts, sizeof(ts));
-	j = json_pack("{s:s, s:i, s:s, s:b, s:s}", "task_id", in->id, "slot", in->slot, "phase",
-		      in->phase, "detached", in->detached, "time", ts);
-	if (!j) {
-		json_decref(flows);
-		json_decref(drops);
-		return NULL;
-	}
-	if (in->dev)
-		json_object_set_new(j, "device", dev_json(in->dev, in->ifname));
-	if (in->base) {
-		json_t *b = json_pack("{s:I, s:I, s:I, s:I}", "rx_bytes",
-				      (json_int_t)in->base->rx_bytes, "rx_packets",
-				      (json_int_t)in->base->rx_packets, "tx_bytes",
-				      (json_int_t)in->base->tx_bytes, "tx_packets",
-				      (json_int_t)in->base->tx_packets);
-
-		json_object_set_new(j, "device_at_attach", b);
-	}
-	json_object_set_new(j, "totals", dirs_json(tot));
-	json_object_set_new(j, "eni", dirs_json(eni));
-	json_object_set_new(j, "flows", flows);
-	json_object_set_new(j, "drops", drops);
-	json_object_set_new(j, "rates",
-			    json_pack("{s:i, s:f, s:f}", "window_sec", in->window_sec,
-				      "rx_bytes_per_sec", rx, "tx_bytes_per_sec", tx));
-	if (in->rec && in->rec->attached_ns) {
-		format_rfc3339_nsec(in->rec->attached_ns, ts, sizeof(ts));
-		json_object_set_new(j, "attached", json_string(ts));
-	}
-	return j;
-}
-
-/* A live task's stats from its record: fresh (reading now) or from the last sample. */
-static json_t *live_json(struct netd *d, const struct task *t, struct counters_task *rec,
-			 bool fresh)
-{
-	struct netd_counters *k = d->counters;
-	struct counters_snapshot snap;
-	struct stats_in in = {
-		.id = t->id,
-		.slot = t->slot,
-		.phase = task_phase_to_string(t->phase),
-		.time_ns = realtime_nsec(),
-		.ifname = t->ifname,
-		.rec = rec,
-		.window_sec = k->interval_sec,
-	};
-
-	if (fresh) {
-		struct counters_dev dev;
-
-		if (counters_read(d, t->slot, &snap) < 0)
-			return NULL;
-		if (devstats_read(d->counters, rec, &dev) == 0) {
-			rec->dev = dev;
-			rec->have_dev = true;
-		}
-		in.snap = &snap;
-	} else {
-		in.snap = &rec->snap;
-	}
-	in.dev = rec->have_dev ? &rec->dev : NULL;
-	in.base = rec->have_base ? &rec->base : NULL;
-	return stats_json(&in);
-}
-
-/* --- final counters ------------------------------------------------------------------------ */
-
-static int final_path(struct netd_counters *k, const char *id, uint64_t created_ns, char *buf,
-		      size_t size)
-{
-	int n = snprintf(buf, size, "%s/%s@%llu.json", k->final_dir, id,
-			 (unsigned long long)created_ns);
-
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
-}
-
-static void final_free(struct netd_counters *k, struct counters_final *f, bool remove_file)
-{
-	char path[PATH_MAX];
-
-	if (remove_file && final_path(k, f->id, f->created_ns, path, sizeof(path)) == 0 &&
-	    unlink(path) < 0 && errno != ENOENT)
-		log_warn_errno(errno, "Failed to remove '%s': %m, ignoring", path);
-	json_decref(f->stats);
-	free(f);
-}
-
-/* Keep a detached task's stats (stolen), replacing an earlier record of the same task. */
-static void final_add(struct netd_counters *k, const char *id, uint64_t created_ns,
-		      uint64_t detached_usec, json_t *stats, bool save)
-{
-	_cleanup_free_ char *s = NULL;
-	struct counters_final *f, **pp;
-	char path[PATH_MAX];
-	int r;
-
-	for (pp = &k->finals; *pp; pp = &(*pp)->next)
-		if (streq((*pp)->id, id) && (*pp)->created_ns == created_ns) {
-			f = *pp;
-			*pp = f->next;
-			k->nfinals--;
-			final_free(k, f, false);
-			break;
-		}
-	while (k->nfinals >= COUNTERS_MAX_FINALS) {
-		/* The oldest goes: they are kept newest first. */
-		for (pp = &k->finals; (*pp)->next; pp = &(*pp)->next)
-			;
-		log_warn("Too many final counters kept; dropping those of task '%s'", (*pp)->id);
-		final_free(k, *pp, true);
-		*pp = NULL;
-		k->nfinals--;
-	}
-	f = calloc(1, sizeof(*f));
-	if (!f) {
-		json_decref(stats);
-		return;
-	}
-	strscpy(f->id, id, sizeof(f->id));
-	f->created_ns = created_ns;
-	f->detached_usec = detached_usec;
-	f->stats = stats;
-	f->next = k->finals;
-	k->finals = f;
-	k->nfinals++;
-	if (!save)
-		return;
-	r = final_path(k, id, created_ns, path, sizeof(path));
-	s = r == 0 ? json_dumps(stats, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
-	r = s ? write_file_atomic(path, s, strlen(s), 0600) : (r < 0 ? r : -ENOMEM);
-	if (r < 0)
-		log_warn_errno(r, "Failed to save the final counters of task '%s': %m, ignoring",
-			       id);
-}
-
-static void finals_expire(struct netd_counters *k)
-{
-	uint64_t now = now_usec(), keep = (uint64_t)k->retention_sec * 1000000ULL;
-	struct counters_final **pp = &k->finals;
-
-	while (*pp) {
-		struct counters_final *f = *pp;
-
-		if (now - f->detached_usec >= keep) {
-			log_info("Final counters of task '%s' expired after %u s", f->id,
-				 k->retention_sec);
-			*pp = f->next;
-			k->nfinals--;
-			final_free(k, f, true);
-		} else {
-			pp = &f->next;
-		}
-	}
-}
-
-/* Load state/final/ at start; their age is unknown across a restart, so they get a full
- * retention from the file's modification time on (CLOCK_REALTIME, best effort). */
-static int finals_load(struct netd_counters *k)
-{
-	DIR *dh = opendir(k->final_dir);
-	struct dirent *de;
-
-	if (!dh)
-		return errno == ENOENT ? 0 : -errno;
-	while ((de = readdir(dh))) {
-		char path[PATH_MAX + 256];
-		_cleanup_free_ char *buf = NULL;
-		json_t *j;
-		const char *id;
-		json_int_t created = 0;
-		struct stat st;
-		uint64_t age_usec = 0, now_ns = realtime_nsec(), detached;
-		size_t len, n = strlen(de->d_name);
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", k->final_dir, de->d_name);
-		if (n < 6 || !streq(de->d_name + n - 5, ".json")) {
-			unlink(path);
-			continue;
-		}
-		if (read_file(path, COUNTERS_MAX_FILE, &buf, &len) < 0)
-			continue;
-		j = json_loadb(buf, len, 0, NULL);
-		id = json_string_value(json_object_get(j, "task_id"));
-		if (!j || !id || !ident_task_id_valid(id)) {
-			log_warn("Final counters '%s' are invalid, removing them", path);
-			json_decref(j);
-			unlink(path);
-			continue;
-		}
-		{
-			const char *at = strrchr(de->d_name, '@');
-
-			if (at)
-				created = (json_int_t)strtoull(at + 1, NULL, 10);
-		}
-		if (stat(path, &st) == 0) {
-			uint64_t mtime = (uint64_t)st.st_mtim.tv_sec * 1000000000ULL +
-					 (uint64_t)st.st_mtim.tv_nsec;
-
-			if (now_ns > mtime)
-				age_usec = (now_ns - mtime) / 1000;
-		}
-		detached = now_usec() > age_usec ? now_usec() - age_usec : 0;
-		final_add(k, id, (uint64_t)created, detached, j, false);
-	}
-	closedir(dh);
-	return 0;
 }
 
 /* --- the link of a task: by index, checked by MAC, else by MAC --------------------------------- */
@@ -1330,7 +1128,7 @@ int counters_step_run(struct attach_ctx *c)
 			 t->netns_path, strerror(-r));
 		goto out_detach;
 	}
-	r = devstats_read(k, rec, &rec->base);
+	r = counters_devstats_read(k, rec, &rec->base);
 	if (r < 0) {
 		snprintf(c->errmsg, sizeof(c->errmsg), "Failed to read the statistics of '%s': %s",
 			 t->ifname, strerror(-r));
@@ -1368,16 +1166,8 @@ static void keep_final(struct attach_ctx *c, struct counters_task *rec, const st
 	struct netd_counters *k = c->d->counters;
 	struct counters_dev dev, *devp = NULL;
 	struct counters_task fallback = {};
-	struct counters_snapshot snap;
 	struct task *t = c->t;
-	struct stats_in in;
-	json_t *j;
 
-	run_hook(c->d);
-	if (counters_read(c->d, t->slot, &snap) < 0) {
-		log_warn("Task '%s': failed to read its final counters, ignoring", t->id);
-		return;
-	}
 	if (li) {
 		dev = (struct counters_dev){
 			.rx_bytes = li->stats.rx_bytes,
@@ -1393,35 +1183,10 @@ static void keep_final(struct attach_ctx *c, struct counters_task *rec, const st
 	} else if (rec && rec->have_dev) {
 		devp = &rec->dev; /* the namespace is gone: the last we read */
 	}
-	if (!rec) {
-		/* After a restart that did not adopt the task: what its journal says. */
-		if (journal_load(k, t, &fallback) == 0)
-			rec = &fallback;
-	}
-	in = (struct stats_in){
-		.id = t->id,
-		.slot = t->slot,
-		.phase = "DELETED",
-		.detached = true,
-		.time_ns = realtime_nsec(),
-		.ifname = t->ifname,
-		.snap = &snap,
-		.dev = devp,
-		.base = rec && rec->have_base ? &rec->base : NULL,
-		.rec = rec,
-		.window_sec = k->interval_sec,
-	};
-	j = stats_json(&in);
-	if (!j)
-		return;
-	json_object_set(j, "detached_at", json_object_get(j, "time"));
-	final_add(k, t->id, t->created_ns, now_usec(), j, true);
-	log_info("Task '%s': final counters kept for %u s (rx %llu bytes, tx %llu bytes)", t->id,
-		 k->retention_sec,
-		 (unsigned long long)json_integer_value(json_object_get(
-			 json_object_get(json_object_get(j, "totals"), "rx"), "bytes")),
-		 (unsigned long long)json_integer_value(json_object_get(
-			 json_object_get(json_object_get(j, "totals"), "tx"), "bytes")));
+	/* After a restart that did not adopt the task: what its journal says. */
+	if (!rec && journal_load(k, t, &fallback) == 0)
+		rec = &fallback;
+	counters_keep_final(c->d, t, rec, devp);
 }
 
 int counters_step_undo(struct attach_ctx *c)
@@ -1585,6 +1350,7 @@ static int adopt_task(struct netd *d, struct task *t)
 	struct netns_id id;
 	struct link_info li;
 	uint32_t cookie = 0;
+	bool save = false;
 	int saved = -1, r;
 
 	rec = rec_new(t);
@@ -1594,6 +1360,7 @@ static int adopt_task(struct netd *d, struct task *t)
 	if (r < 0 && r != -ENOENT && r != -EBADMSG)
 		log_warn_errno(r, "Task '%s': failed to read its counters journal: %m, ignoring",
 			       t->id);
+	save = r < 0; /* write it again only if it was not there or changed */
 	r = netns_open(t->netns_path, &c.netns_fd);
 	if (r == 0 && (netns_get_id(c.netns_fd, &id) < 0 || !netns_id_equal(&id, &t->netns_id)))
 		r = -ENOENT;
@@ -1608,6 +1375,7 @@ static int adopt_task(struct netd *d, struct task *t)
 		attach_ctx_done(&c);
 		return 0;
 	}
+	save = save || rec->ifindex != li.ifindex;
 	rec->ifindex = li.ifindex;
 
 	r = ns_enter(c.netns_fd, &saved);
@@ -1633,12 +1401,14 @@ static int adopt_task(struct netd *d, struct task *t)
 		if (r == 0) {
 			rec->cookie = lo.cookie;
 			rec->hook_created = rec->hook_created || created;
+			save = true;
 			events_emit(
 				d, "counters.reattached", json_pack("{s:s}", "task_id", t->id),
 				"Task '%s': the tc %s counter filter was missing or foreign; attached again",
 				t->id, what);
 		}
 	} else if (r > 0) {
+		save = save || rec->cookie != cookie;
 		rec->cookie = cookie;
 	}
 	ns_leave(saved);
@@ -1647,20 +1417,21 @@ static int adopt_task(struct netd *d, struct task *t)
 	r = nsid_of(k, c.netns_fd, &rec->nsid);
 	if (r < 0)
 		goto out;
-	if (devstats_read(k, rec, &rec->dev) == 0)
+	if (counters_devstats_read(k, rec, &rec->dev) == 0)
 		rec->have_dev = true;
 	rec->last = rec->prev = (struct counters_sample){ .usec = now_usec() };
 	if (counters_read(d, t->slot, &rec->snap) == 0) {
 		struct counters_pair tot[TC_DIR_COUNT];
 
-		totals_of(&rec->snap, tot);
+		counters_totals(&rec->snap, tot);
 		rec->last.rx_bytes = rec->prev.rx_bytes = tot[TC_DIR_RX].bytes;
 		rec->last.tx_bytes = rec->prev.tx_bytes = tot[TC_DIR_TX].bytes;
 	}
 	if (!rec->attached_ns)
 		rec->attached_ns = t->created_ns;
 	k->slots[t->slot] = TAKE_PTR(rec);
-	(void)journal_save(k, k->slots[t->slot]);
+	if (save)
+		(void)journal_save(k, k->slots[t->slot]);
 	log_info("Task '%s': counters re-adopted on '%s' (slot %u)", t->id, t->ifname, t->slot);
 	r = 0;
 out:
@@ -1719,320 +1490,11 @@ int counters_adopt(struct netd *d)
 	return 0;
 }
 
-/* --- sampling and subscriptions ------------------------------------------------------------ */
-
-/* The record of a live task, or NULL. */
-static struct counters_task *task_rec(struct netd *d, const struct task *t)
+struct counters_task *counters_task_rec(struct netd *d, const struct task *t)
 {
 	struct counters_task *rec = t->slot < TC_SLOTS ? d->counters->slots[t->slot] : NULL;
 
 	return rec && streq(rec->id, t->id) && rec->created_ns == t->created_ns ? rec : NULL;
-}
-
-static json_t *all_json(struct netd *d, bool fresh)
-{
-	struct netd_counters *k = d->counters;
-	json_t *arr = json_array();
-
-	for (struct task *t = d->tasks; t; t = t->next) {
-		struct counters_task *rec = task_rec(d, t);
-		json_t *j;
-
-		if (!rec)
-			continue;
-		j = live_json(d, t, rec, fresh);
-		if (j)
-			json_array_append_new(arr, j);
-	}
-	for (struct counters_final *f = k->finals; f; f = f->next)
-		json_array_append(arr, f->stats);
-	json_array_sort_by_key(arr, "task_id");
-	return json_pack("{s:o}", "tasks", arr);
-}
-
-static void on_sample(struct event_loop *loop, void *data)
-{
-	struct netd *d = data;
-	struct netd_counters *k = d->counters;
-	char topic[IDENT_TASK_ID_MAX + 8];
-
-	run_hook(d);
-	for (unsigned int s = 0; s < TC_SLOTS; s++)
-		if (k->slots[s])
-			(void)rec_sample(d, k->slots[s]);
-	finals_expire(k);
-	if (!d->ctl)
-		return;
-	if (ctl_server_has_topic(d->ctl, "stats")) {
-		json_auto_t *all = all_json(d, false);
-
-		ctl_server_broadcast(d->ctl, "stats", "stats", all);
-	}
-	for (struct task *t = d->tasks; t; t = t->next) {
-		struct counters_task *rec = task_rec(d, t);
-		json_auto_t *one = NULL;
-
-		if (!rec)
-			continue;
-		snprintf(topic, sizeof(topic), "stats/%s", t->id);
-		if (!ctl_server_has_topic(d->ctl, topic))
-			continue;
-		one = live_json(d, t, rec, false);
-		if (one)
-			ctl_server_broadcast(d->ctl, topic, "stats", one);
-	}
-}
-
-/* --- control methods ----------------------------------------------------------------------- */
-
-static int parse_opt_task_id(struct ctl_call *call, json_t *params, const char **ret)
-{
-	json_error_t jerr;
-
-	*ret = NULL;
-	if (params && json_unpack_ex(params, &jerr, JSON_STRICT, "{s?s}", "task_id", ret) < 0) {
-		ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid parameters: %s", jerr.text);
-		return -EINVAL;
-	}
-	if (*ret && !ident_task_id_valid(*ret)) {
-		ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid task_id '%.64s'", *ret);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* One task's stats: live, else its most recent final counters. NULL with the call failed. */
-static json_t *one_json(struct netd *d, struct ctl_call *call, const char *id, bool fresh)
-{
-	struct netd_counters *k = d->counters;
-	struct task *t = task_find(d, id);
-	struct counters_task *rec = t ? task_rec(d, t) : NULL;
-
-	if (rec) {
-		json_t *j = live_json(d, t, rec, fresh);
-
-		if (!j)
-			ctl_call_failf(call, CTL_ERR_INTERNAL,
-				       "Failed to read the counters of task '%s'", id);
-		return j;
-	}
-	for (struct counters_final *f = k->finals; f; f = f->next)
-		if (streq(f->id, id))
-			return json_incref(f->stats);
-	if (t)
-		ctl_call_failf(call, CTL_ERR_BUSY, "Task '%s' has no counters yet (phase %s)", id,
-			       task_phase_to_string(t->phase));
-	else
-		ctl_call_failf(call, CTL_ERR_NOT_FOUND, "No such task '%s'", id);
-	return NULL;
-}
-
-static int do_stats_get(struct ctl_call *call, json_t *params, void *userdata)
-{
-	struct netd *d = userdata;
-	const char *id;
-	json_t *j;
-
-	if (parse_opt_task_id(call, params, &id) < 0)
-		return 0;
-	run_hook(d);
-	if (!id)
-		return ctl_call_reply(call, all_json(d, true));
-	j = one_json(d, call, id, true);
-	return j ? ctl_call_reply(call, j) : 0;
-}
-
-static int do_stats_subscribe(struct ctl_call *call, json_t *params, void *userdata)
-{
-	struct netd *d = userdata;
-	char topic[IDENT_TASK_ID_MAX + 8];
-	const char *id;
-	json_t *now;
-	int r;
-
-	if (parse_opt_task_id(call, params, &id) < 0)
-		return 0;
-	run_hook(d);
-	if (id) {
-		now = one_json(d, call, id, true);
-		if (!now)
-			return 0;
-		snprintf(topic, sizeof(topic), "stats/%s", id);
-	} else {
-		now = all_json(d, true);
-		strscpy(topic, "stats", sizeof(topic));
-	}
-	r = ctl_call_subscribe(call, topic);
-	if (r < 0) {
-		json_decref(now);
-		return ctl_call_fail_errno(call, r, "Failed to subscribe: %s", strerror(-r));
-	}
-	return ctl_call_reply(call,
-			      json_pack("{s:s, s:i, s:o}", "subscribed", topic, "interval_sec",
-					d->counters->interval_sec, "stats", now));
-}
-
-static int do_stats_collect(struct ctl_call *call, json_t *params, void *userdata)
-{
-	struct netd *d = userdata;
-	struct netd_counters *k = d->counters;
-	struct counters_final **pp = &k->finals;
-	const char *id;
-	json_t *arr;
-
-	if (parse_opt_task_id(call, params, &id) < 0)
-		return 0;
-	arr = json_array();
-	while (*pp) {
-		struct counters_final *f = *pp;
-
-		if (id && !streq(f->id, id)) {
-			pp = &f->next;
-			continue;
-		}
-		json_array_append(arr, f->stats);
-		*pp = f->next;
-		k->nfinals--;
-		final_free(k, f, true);
-	}
-	json_array_sort_by_key(arr, "task_id");
-	return ctl_call_reply(call, json_pack("{s:o}", "tasks", arr));
-}
-
-const struct ctl_method counters_methods[] = {
-	{ "stats.get", do_stats_get, 0 },
-	{ "stats.subscribe", do_stats_subscribe, 0 },
-	{ "stats.collect", do_stats_collect, CTL_METHOD_WRITE },
-	{},
-};
-
-/* --- Prometheus ------------------------------------------------------------------------------ */
-
-struct metric_row {
-	const struct task *t;
-	struct counters_snapshot snap;
-	struct counters_dev dev;
-	bool have_dev;
-};
-
-static void metric_head(FILE *f, const char *name, const char *type, const char *help)
-{
-	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-static int metrics_render(FILE *f, void *data)
-{
-	struct netd *d = data;
-	_cleanup_free_ struct metric_row *rows = NULL;
-	size_t n = 0;
-
-	run_hook(d);
-	rows = calloc(TC_SLOTS, sizeof(*rows));
-	if (!rows)
-		return -ENOMEM;
-	for (struct task *t = d->tasks; t && n < TC_SLOTS; t = t->next) {
-		struct counters_task *rec = task_rec(d, t);
-
-		if (!rec || counters_read(d, t->slot, &rows[n].snap) < 0)
-			continue;
-		if (devstats_read(d->counters, rec, &rec->dev) == 0)
-			rec->have_dev = true;
-		rows[n].dev = rec->dev;
-		rows[n].have_dev = rec->have_dev;
-		rows[n].t = t;
-		n++;
-	}
-
-	metric_head(f, "taskplane_tasks", "gauge", "Tasks whose network netd counts.");
-	fprintf(f, "taskplane_tasks %zu\n", n);
-	metric_head(f, "taskplane_task_info", "gauge",
-		    "A task's slot and phase (always 1; join on task_id).");
-	for (size_t i = 0; i < n; i++)
-		fprintf(f, "taskplane_task_info{task_id=\"%s\",slot=\"%u\",phase=\"%s\"} 1\n",
-			rows[i].t->id, rows[i].t->slot, task_phase_to_string(rows[i].t->phase));
-
-	metric_head(f, "taskplane_task_network_bytes_total", "counter",
-		    "Bytes a task received (rx) or sent (tx), by flow, L2 headers included.");
-	for (size_t i = 0; i < n; i++)
-		for (unsigned int fl = 0; fl < TC_FLOW_COUNT; fl++)
-			for (unsigned int dir = 0; dir < TC_DIR_COUNT; dir++)
-				fprintf(f,
-					"taskplane_task_network_bytes_total{task_id=\"%s\",flow=\"%s\",direction=\"%s\"} %llu\n",
-					rows[i].t->id, flow_names[fl], dir_names[dir],
-					(unsigned long long)rows[i].snap.flows[fl][dir].bytes);
-	metric_head(
-		f, "taskplane_task_network_packets_total", "counter",
-		"Packets a task received (rx) or sent (tx), by flow (a GSO packet counts once).");
-	for (size_t i = 0; i < n; i++)
-		for (unsigned int fl = 0; fl < TC_FLOW_COUNT; fl++)
-			for (unsigned int dir = 0; dir < TC_DIR_COUNT; dir++)
-				fprintf(f,
-					"taskplane_task_network_packets_total{task_id=\"%s\",flow=\"%s\",direction=\"%s\"} %llu\n",
-					rows[i].t->id, flow_names[fl], dir_names[dir],
-					(unsigned long long)rows[i].snap.flows[fl][dir].packets);
-	metric_head(f, "taskplane_task_network_dropped_packets_total", "counter",
-		    "Packets of a task dropped, by reason (spoof, imds, policy).");
-	for (size_t i = 0; i < n; i++)
-		for (unsigned int r = 0; r < TC_DROP_COUNT; r++)
-			for (unsigned int dir = 0; dir < TC_DIR_COUNT; dir++)
-				fprintf(f,
-					"taskplane_task_network_dropped_packets_total{task_id=\"%s\",reason=\"%s\",direction=\"%s\"} %llu\n",
-					rows[i].t->id, drop_names[r], dir_names[dir],
-					(unsigned long long)rows[i].snap.drops[r][dir].packets);
-	metric_head(f, "taskplane_task_network_dropped_bytes_total", "counter",
-		    "Bytes of a task dropped, by reason (spoof, imds, policy).");
-	for (size_t i = 0; i < n; i++)
-		for (unsigned int r = 0; r < TC_DROP_COUNT; r++)
-			for (unsigned int dir = 0; dir < TC_DIR_COUNT; dir++)
-				fprintf(f,
-					"taskplane_task_network_dropped_bytes_total{task_id=\"%s\",reason=\"%s\",direction=\"%s\"} %llu\n",
-					rows[i].t->id, drop_names[r], dir_names[dir],
-					(unsigned long long)rows[i].snap.drops[r][dir].bytes);
-
-	{
-		static const struct {
-			const char *name, *help;
-			size_t rx, tx;
-		} dev_metrics[] = {
-			{ "taskplane_task_device_bytes_total",
-			  "Bytes of the task's ENI, from its link statistics.",
-			  offsetof(struct counters_dev, rx_bytes),
-			  offsetof(struct counters_dev, tx_bytes) },
-			{ "taskplane_task_device_packets_total",
-			  "Packets of the task's ENI, from its link statistics.",
-			  offsetof(struct counters_dev, rx_packets),
-			  offsetof(struct counters_dev, tx_packets) },
-			{ "taskplane_task_device_errors_total",
-			  "Errors of the task's ENI, from its link statistics.",
-			  offsetof(struct counters_dev, rx_errors),
-			  offsetof(struct counters_dev, tx_errors) },
-			{ "taskplane_task_device_dropped_total",
-			  "Packets the task's ENI dropped, from its link statistics.",
-			  offsetof(struct counters_dev, rx_dropped),
-			  offsetof(struct counters_dev, tx_dropped) },
-		};
-
-		for (size_t m = 0; m < ARRAY_SIZE(dev_metrics); m++) {
-			metric_head(f, dev_metrics[m].name, "counter", dev_metrics[m].help);
-			for (size_t i = 0; i < n; i++) {
-				const char *base = (const char *)&rows[i].dev;
-
-				if (!rows[i].have_dev)
-					continue;
-				fprintf(f,
-					"%s{task_id=\"%s\",interface=\"%s\",direction=\"rx\"} %llu\n",
-					dev_metrics[m].name, rows[i].t->id, rows[i].t->ifname,
-					(unsigned long long)*(const uint64_t *)(base +
-										dev_metrics[m].rx));
-				fprintf(f,
-					"%s{task_id=\"%s\",interface=\"%s\",direction=\"tx\"} %llu\n",
-					dev_metrics[m].name, rows[i].t->id, rows[i].t->ifname,
-					(unsigned long long)*(const uint64_t *)(base +
-										dev_metrics[m].tx));
-			}
-		}
-	}
-	return ferror(f) ? -EIO : 0;
 }
 
 /* --- start and stop ------------------------------------------------------------------------ */
@@ -2047,7 +1509,7 @@ int counters_init(struct netd *d, const struct counters_opts *o)
 	if (!k)
 		return log_oom();
 	d->counters = k;
-	for (unsigned int i = 0; i < MAP_COUNT; i++)
+	for (unsigned int i = 0; i < COUNTERS_MAP_COUNT; i++)
 		k->map_fd[i] = -1;
 	k->interval_sec = o->interval_sec ?: COUNTERS_DEFAULT_INTERVAL;
 	k->retention_sec = o->retention_sec;
@@ -2064,9 +1526,6 @@ int counters_init(struct netd *d, const struct counters_opts *o)
 	k->ncpus = (unsigned int)n;
 	/* Per-CPU values are laid out 8-byte aligned. */
 	k->stride = (sizeof(struct tc_count) + 7) & ~(size_t)7;
-	k->buf = calloc((size_t)COUNTERS_SLOT_VALUES * k->ncpus, k->stride);
-	if (!k->buf)
-		return log_oom();
 
 	r = mkdir_p(k->final_dir, 0700);
 	if (r >= 0)
@@ -2082,16 +1541,9 @@ int counters_init(struct netd *d, const struct counters_opts *o)
 	r = maps_open(k);
 	if (r < 0)
 		return r;
-	r = finals_load(k);
+	r = counters_stats_init(d);
 	if (r < 0)
-		log_warn_errno(r, "Failed to read the final counters in '%s': %m, ignoring",
-			       k->final_dir);
-	finals_expire(k);
-
-	r = event_add_periodic(d->loop, (uint64_t)k->interval_sec * 1000000ULL, on_sample, d, NULL);
-	if (r < 0)
-		return log_err_errno(r, "Failed to arm the sampling timer: %m");
-	k->timer_id = r;
+		return r;
 	log_info("Counters: maps in '%s', sampling every %u s, final counters kept %u s", k->bpffs,
 		 k->interval_sec, k->retention_sec);
 	return 0;
@@ -2104,7 +1556,7 @@ int counters_metrics_start(struct netd *d)
 
 	if (!k->metrics_listen)
 		return 0;
-	r = metrics_server_new(d->loop, k->metrics_listen, metrics_render, d, &k->metrics);
+	r = metrics_server_new(d->loop, k->metrics_listen, counters_metrics_render, d, &k->metrics);
 	if (r < 0)
 		return log_err_errno(r, "Failed to serve metrics on '%s': %m", k->metrics_listen);
 	log_info("Prometheus metrics on http://%s/metrics", metrics_server_address(k->metrics));
@@ -2118,21 +1570,13 @@ void counters_exit(struct netd *d)
 	if (!k)
 		return;
 	k->metrics = metrics_server_free(k->metrics);
-	if (d->loop)
-		event_cancel(d->loop, k->timer_id);
+	counters_stats_exit(d);
 	for (unsigned int s = 0; s < TC_SLOTS; s++)
 		k->slots[s] = rec_free(k->slots[s]);
-	while (k->finals) {
-		struct counters_final *f = k->finals;
-
-		k->finals = f->next;
-		final_free(k, f, false);
-	}
-	for (unsigned int i = 0; i < MAP_COUNT; i++)
+	for (unsigned int i = 0; i < COUNTERS_MAP_COUNT; i++)
 		k->map_fd[i] = safe_close(k->map_fd[i]);
 	if (k->rtnl)
 		mnl_socket_close(k->rtnl);
-	free(k->buf);
 	free(k->bpffs);
 	free(k->final_dir);
 	free(k->journal_dir);
