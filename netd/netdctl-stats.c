@@ -133,6 +133,11 @@ static void print_stats_detail(json_t *t)
 
 static void print_stats(json_t *res)
 {
+	/* Programs get the result as it is (no copy: it is 1.6 MB for 1,000 tasks). */
+	if (print_is_json()) {
+		print_json(NULL, res);
+		return;
+	}
 	if (json_object_get(res, "tasks"))
 		print_stats_all(res);
 	else
