@@ -52,9 +52,16 @@ WFLAGS += -Werror
 endif
 CFLAGS		?= -O2 -g
 LDFLAGS		+= -Wl,--as-needed
-CPPFLAGS	+= -D_GNU_SOURCE -DTP_VERSION='"$(VERSION)"' -Ilib -I$(O) $(PKG_CFLAGS)
+CPPFLAGS	+= -D_GNU_SOURCE -DTP_VERSION='"$(VERSION)"' -Ilib -Iebpf -I$(O) -I$(O)/ebpf $(PKG_CFLAGS)
 DEPFLAGS	= -MMD -MP
 SANFLAGS	:= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+# eBPF (STYLE §14): UAPI headers of this architecture, not vmlinux.h; skeletons in $(O)/ebpf.
+MULTIARCH	:= $(shell $(CC) -print-multiarch 2>/dev/null)
+BPF_CFLAGS	:= -g -O2 -target bpf -Wall -Werror $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH)) -Iebpf
+BPF_SRCS	:= $(wildcard ebpf/*.bpf.c)
+BPF_OBJS	:= $(patsubst ebpf/%.bpf.c,$(O)/ebpf/%.bpf.o,$(BPF_SRCS))
+BPF_SKELS	:= $(patsubst ebpf/%.bpf.c,$(O)/ebpf/%.skel.h,$(BPF_SRCS))
 
 LIB_SRCS	:= $(wildcard lib/*.c)
 NETD_SRCS	:= $(filter-out netd/netdctl%.c,$(wildcard netd/*.c))
@@ -64,6 +71,7 @@ RUNTIME_SRCS	:= $(wildcard runtime/*.c)
 RUNTIME_LIB_SRCS := $(filter-out runtime/taskvm.c,$(RUNTIME_SRCS))
 UNIT_SRCS	:= $(wildcard tests/unit/test-*.c)
 TOOL_SRCS	:= $(wildcard tests/tools/*.c)
+BPFTEST_SRCS	:= $(wildcard tests/bpf/test-*.c)
 BENCH_SRCS	:= $(wildcard bench/*/*.c)
 
 LIBNETD		:= $(O)/lib/libnetd.a
@@ -77,13 +85,31 @@ BINS		+= $(if $(RUNTIME_SRCS),$(O)/taskvm)
 UNIT_BINS	:= $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(UNIT_SRCS))
 UNIT_SAN_BINS	:= $(patsubst tests/unit/%.c,$(O)/san/tests/unit/%,$(UNIT_SRCS))
 TOOL_BINS	:= $(patsubst tests/tools/%.c,$(O)/tests/tools/%,$(TOOL_SRCS))
+BPFTEST_BINS	:= $(patsubst tests/bpf/%.c,$(O)/tests/bpf/%,$(BPFTEST_SRCS))
 BENCH_BINS	:= $(patsubst %.c,$(O)/%,$(BENCH_SRCS))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all tests check test demo bench install uninstall clean help deps format lint
+.PHONY: all bpf tests check test demo bench install uninstall clean help deps format lint
 
-all: $(BINS)
+all: bpf $(BINS)
+
+# --- eBPF ----------------------------------------------------------------------------------
+
+bpf: $(BPF_SKELS)
+
+$(O)/ebpf/%.bpf.o: ebpf/%.bpf.c
+	$(call msg,BPF,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(O)/ebpf/%.skel.h: $(O)/ebpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
+
+# Objects that include a skeleton (libbpf-bootstrap's %.o: %.skel.h).
+$(O)/obj/netd/counters.o $(O)/obj/tests/bpf/test-tc-counters.o \
+$(O)/obj/bench/counters/bench-prog.o: $(O)/ebpf/tc_counters.skel.h
 
 # --- objects -------------------------------------------------------------------------------
 
@@ -182,13 +208,24 @@ $(O)/tests/tools/%: $(O)/obj/tests/tools/%.o $(LIBNETD)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
-# Benchmark helpers (bench/*/*.c) are built with the tests so that they never rot.
-$(O)/bench/%: $(O)/obj/bench/%.o $(LIBNETD)
+$(O)/tests/bpf/%: $(O)/obj/tests/bpf/%.o $(LIBNETD)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+
+# Benchmark helpers (bench/*/*.c) are built with the tests so that they never rot. The CNI
+# latency floor is linked like task-eni (static when it is), so that both pay the same exec.
+$(O)/bench/cni-latency/%: $(O)/obj/bench/cni-latency/%.o $(LIBNETD)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(CNI_LDFLAGS) -o $@ $^ $(LDFLAGS)
 
-tests: all $(UNIT_BINS) $(UNIT_SAN_BINS) $(TOOL_BINS) $(BENCH_BINS)
+$(O)/bench/%: $(O)/obj/bench/%.o $(LIBNETD)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+tests: all $(UNIT_BINS) $(UNIT_SAN_BINS) $(TOOL_BINS) $(BPFTEST_BINS) $(BENCH_BINS)
 
 # --- the two commands ----------------------------------------------------------------------
 
@@ -252,6 +289,7 @@ clean:
 help:
 	@echo 'Targets:'
 	@echo '  all        build netd, netdctl$(if $(CNI_SRCS),$(comma) task-eni)$(if $(RUNTIME_SRCS),$(comma) taskvm) (default)'
+	@echo '  bpf        build the eBPF objects and their skeletons ($(O)/ebpf/*.skel.h)'
 	@echo '  check      install missing packages, build, run unit (also ASan+UBSan) and integration tests'
 	@echo '  demo       install missing packages, build, run the demo in a test VPC of namespaces'
 	@echo '  bench      run the benchmarks under bench/ (not part of check)'

@@ -276,6 +276,35 @@ char *ctl_reply_result(json_t *id, json_t *result, size_t *ret_len)
 	return dump_line(msg, ret_len);
 }
 
+/* prefix + text + suffix + '\n', NUL-terminated. */
+static char *join_line(const char *prefix, const char *text, size_t len, const char *suffix,
+		       size_t *ret_len)
+{
+	size_t a = strlen(prefix), c = strlen(suffix), n = a + len + c + 1;
+	char *s = malloc(n + 1);
+
+	if (!s)
+		return NULL;
+	memcpy(s, prefix, a);
+	memcpy(s + a, text, len);
+	memcpy(s + a + len, suffix, c);
+	s[n - 1] = '\n';
+	s[n] = '\0';
+	if (ret_len)
+		*ret_len = n;
+	return s;
+}
+
+char *ctl_reply_result_raw(json_t *id, const char *result, size_t len, size_t *ret_len)
+{
+	_cleanup_free_ char *ids = NULL, *suffix = NULL;
+
+	ids = json_dumps(id ?: json_null(), JSON_ENCODE_ANY | JSON_COMPACT | JSON_ENSURE_ASCII);
+	if (!ids || asprintf(&suffix, ",\"id\":%s}", ids) < 0)
+		return NULL;
+	return join_line("{\"jsonrpc\":\"2.0\",\"result\":", result, len, suffix, ret_len);
+}
+
 char *ctl_reply_error(json_t *id, const struct ctl_error *e, size_t *ret_len)
 {
 	json_t *err, *msg;
@@ -296,6 +325,18 @@ char *ctl_notification(const char *method, json_t *params, size_t *ret_len)
 	msg = json_pack("{s:s, s:s, s:o}", "jsonrpc", "2.0", "method", method, "params",
 			params ?: json_object());
 	return dump_line(msg, ret_len);
+}
+
+char *ctl_notification_raw(const char *method, const char *params, size_t len, size_t *ret_len)
+{
+	_cleanup_free_ char *ms = NULL, *prefix = NULL;
+	json_t *m = json_string(method);
+
+	ms = m ? json_dumps(m, JSON_ENCODE_ANY | JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	json_decref(m);
+	if (!ms || asprintf(&prefix, "{\"jsonrpc\":\"2.0\",\"method\":%s,\"params\":", ms) < 0)
+		return NULL;
+	return join_line(prefix, params, len, "}", ret_len);
 }
 
 char *ctl_request_format(const char *method, json_t *params, json_int_t id, size_t *ret_len)

@@ -85,10 +85,15 @@ void ctl_request_done(struct ctl_request *r);
 
 /* Serialise a result reply as one line ending in '\n'; result is stolen. NULL on ENOMEM. */
 char *ctl_reply_result(json_t *id, json_t *result, size_t *ret_len);
+/* The same with the result given as JSON text (compact, ASCII, valid: not checked), for large
+ * results built without jansson. NULL on ENOMEM. */
+char *ctl_reply_result_raw(json_t *id, const char *result, size_t len, size_t *ret_len);
 /* Serialise an error reply as one line ending in '\n'. */
 char *ctl_reply_error(json_t *id, const struct ctl_error *e, size_t *ret_len);
 /* Serialise a notification (no id) as one line; params is stolen. */
 char *ctl_notification(const char *method, json_t *params, size_t *ret_len);
+/* The same with params given as JSON text. */
+char *ctl_notification_raw(const char *method, const char *params, size_t len, size_t *ret_len);
 /* Serialise a request as one line; params is stolen (may be NULL). */
 char *ctl_request_format(const char *method, json_t *params, json_int_t id, size_t *ret_len);
 

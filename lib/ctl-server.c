@@ -502,12 +502,10 @@ void ctl_server_get_stats(struct ctl_server *srv, struct ctl_server_stats *ret)
 	ret->clients = srv->nconns;
 }
 
-void ctl_server_broadcast(struct ctl_server *srv, const char *topic, const char *method,
-			  json_t *params)
+/* Send a prepared line to every connection subscribed to topic. */
+static void broadcast_line(struct ctl_server *srv, const char *topic, const char *line, size_t len)
 {
-	_cleanup_free_ char *line = NULL;
 	struct ctl_conn *c, *next;
-	size_t len = 0;
 
 	/* conn_send() may close (and free) a slow reader, so walk with a saved next. */
 	for (c = srv->conns; c; c = next) {
@@ -517,15 +515,44 @@ void ctl_server_broadcast(struct ctl_server *srv, const char *topic, const char 
 		for (int i = 0; i < CTL_MAX_TOPICS && c->topics[i]; i++)
 			if (streq(c->topics[i], topic))
 				match = true;
-		if (!match)
-			continue;
-		if (!line) {
-			line = ctl_notification(method, json_incref(params), &len);
-			if (!line)
-				return;
-		}
-		conn_send(c, line, len);
+		if (match)
+			conn_send(c, line, len);
 	}
+}
+
+void ctl_server_broadcast_raw(struct ctl_server *srv, const char *topic, const char *method,
+			      const char *params, size_t len)
+{
+	_cleanup_free_ char *line = NULL;
+	size_t n = 0;
+
+	if (!ctl_server_has_topic(srv, topic))
+		return;
+	line = ctl_notification_raw(method, params, len, &n);
+	if (line)
+		broadcast_line(srv, topic, line, n);
+}
+
+void ctl_server_broadcast(struct ctl_server *srv, const char *topic, const char *method,
+			  json_t *params)
+{
+	_cleanup_free_ char *line = NULL;
+	size_t len = 0;
+
+	if (!ctl_server_has_topic(srv, topic))
+		return;
+	line = ctl_notification(method, json_incref(params), &len);
+	if (line)
+		broadcast_line(srv, topic, line, len);
+}
+
+bool ctl_server_has_topic(struct ctl_server *srv, const char *topic)
+{
+	for (struct ctl_conn *c = srv->conns; c; c = c->next)
+		for (int i = 0; i < CTL_MAX_TOPICS && c->topics[i]; i++)
+			if (!c->dead && streq(c->topics[i], topic))
+				return true;
+	return false;
 }
 
 static void call_finish(struct ctl_call *call, char *line, size_t len)
@@ -536,6 +563,18 @@ static void call_finish(struct ctl_call *call, char *line, size_t len)
 	if (c && !c->dead && line && call->id)
 		conn_send(c, line, len);
 	free(line);
+}
+
+int ctl_call_reply_raw(struct ctl_call *call, const char *result, size_t len)
+{
+	size_t n = 0;
+	char *line;
+
+	if (call->done)
+		return 0;
+	line = ctl_reply_result_raw(call->id, result, len, &n);
+	call_finish(call, line, n);
+	return 0;
 }
 
 int ctl_call_reply(struct ctl_call *call, json_t *result)

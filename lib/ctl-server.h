@@ -59,6 +59,11 @@ struct ctl_server_stats {
 	unsigned long stalled_dropped; /* clients disconnected for leaving a request unfinished */
 };
 
+/* The same with params given as JSON text. */
+void ctl_server_broadcast_raw(struct ctl_server *srv, const char *topic, const char *method,
+			      const char *params, size_t len);
+/* Whether some connection is subscribed to topic (to skip building what nobody reads). */
+bool ctl_server_has_topic(struct ctl_server *srv, const char *topic);
 /* Number of open connections. */
 unsigned int ctl_server_clients(struct ctl_server *srv);
 /* When the last request was dispatched (now_usec() clock), 0 if none yet. */
@@ -68,6 +73,8 @@ void ctl_server_get_stats(struct ctl_server *srv, struct ctl_server_stats *ret);
 
 /* Answer a call with a result (stolen). Returns 0. */
 int ctl_call_reply(struct ctl_call *call, json_t *result);
+/* Answer a call with a result given as JSON text (see ctl_reply_result_raw). Returns 0. */
+int ctl_call_reply_raw(struct ctl_call *call, const char *result, size_t len);
 /* Answer a call with an error. Returns 0. */
 int ctl_call_fail(struct ctl_call *call, const struct ctl_error *err);
 /* Answer with an error code and message. Returns 0. */

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include "counters.h"
 #include "ctl-server.h"
 #include "event.h"
 #include "log.h"
@@ -47,7 +48,7 @@ static int do_health(struct ctl_call *call, json_t *params, void *userdata)
 static const struct ctl_method netd_methods[] = { { "health", do_health, 0 }, {} };
 
 static const struct ctl_method *const method_tables[] = {
-	netd_methods, eni_methods, task_methods, event_methods, NULL,
+	netd_methods, eni_methods, task_methods, event_methods, counters_methods, NULL,
 };
 
 static void on_signal(struct event_loop *loop, int signo, void *data)
@@ -67,14 +68,23 @@ static void help(void)
 	       "  -r, --run-dir DIR           run directory for the journal (default %s)\n"
 	       "  -l, --log-level LEVEL       err, warning, notice, info (default), debug\n"
 	       "  -g, --group NAME            group whose members may change state\n"
+	       "      --bpffs DIR             where the counter maps are pinned (default %s)\n"
+	       "      --stats-interval SECONDS  sampling interval for rates and subscriptions (default %d)\n"
+	       "      --stats-retention SECONDS  how long a detached task's counters are kept (default %d)\n"
+	       "      --metrics-listen ADDR:PORT  serve Prometheus metrics there (default off)\n"
 	       "      --enable-fault-injection  accept the attach parameter 'fault' (tests only)\n"
 	       "  -h, --help                  show this help\n"
 	       "  -V, --version               show the version\n",
-	       CTL_DEFAULT_SOCKET, DEFAULT_RUN_DIR);
+	       CTL_DEFAULT_SOCKET, DEFAULT_RUN_DIR, COUNTERS_DEFAULT_BPFFS,
+	       COUNTERS_DEFAULT_INTERVAL, COUNTERS_DEFAULT_RETENTION);
 }
 
 enum {
 	ARG_FAULT_INJECTION = 0x100,
+	ARG_BPFFS,
+	ARG_STATS_INTERVAL,
+	ARG_STATS_RETENTION,
+	ARG_METRICS_LISTEN,
 };
 
 struct netd_opts {
@@ -82,19 +92,42 @@ struct netd_opts {
 	const char *run_dir;
 	const char *group;
 	bool fault_injection;
+	struct counters_opts counters;
 };
+
+/* Seconds in [min, max]. */
+static int parse_seconds(const char *opt, const char *s, unsigned int min, unsigned int max,
+			 unsigned int *ret)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || end == s || v < min || v > max) {
+		fprintf(stderr, "netd: invalid %s '%s' (want %u..%u seconds)\n", opt, s, min, max);
+		return -EINVAL;
+	}
+	*ret = (unsigned int)v;
+	return 0;
+}
 
 static int parse_args(int argc, char **argv, struct netd_opts *o)
 {
-	static const struct option options[] = { { "socket", required_argument, NULL, 's' },
-						 { "run-dir", required_argument, NULL, 'r' },
-						 { "log-level", required_argument, NULL, 'l' },
-						 { "group", required_argument, NULL, 'g' },
-						 { "enable-fault-injection", no_argument, NULL,
-						   ARG_FAULT_INJECTION },
-						 { "help", no_argument, NULL, 'h' },
-						 { "version", no_argument, NULL, 'V' },
-						 {} };
+	static const struct option options[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "run-dir", required_argument, NULL, 'r' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "enable-fault-injection", no_argument, NULL, ARG_FAULT_INJECTION },
+		{ "bpffs", required_argument, NULL, ARG_BPFFS },
+		{ "stats-interval", required_argument, NULL, ARG_STATS_INTERVAL },
+		{ "stats-retention", required_argument, NULL, ARG_STATS_RETENTION },
+		{ "metrics-listen", required_argument, NULL, ARG_METRICS_LISTEN },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{}
+	};
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "s:r:l:g:hV", options, NULL)) >= 0) {
@@ -118,6 +151,27 @@ static int parse_args(int argc, char **argv, struct netd_opts *o)
 			break;
 		case ARG_FAULT_INJECTION:
 			o->fault_injection = true;
+			break;
+		case ARG_BPFFS:
+			if (optarg[0] != '/') {
+				fprintf(stderr, "netd: --bpffs wants an absolute path, not '%s'\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->counters.bpffs = optarg;
+			break;
+		case ARG_STATS_INTERVAL:
+			if (parse_seconds("--stats-interval", optarg, 1, 3600,
+					  &o->counters.interval_sec) < 0)
+				return -EINVAL;
+			break;
+		case ARG_STATS_RETENTION:
+			if (parse_seconds("--stats-retention", optarg, 0, 366 * 86400,
+					  &o->counters.retention_sec) < 0)
+				return -EINVAL;
+			break;
+		case ARG_METRICS_LISTEN:
+			o->counters.metrics_listen = optarg;
 			break;
 		case 'h':
 			help();
@@ -203,6 +257,9 @@ static int run(struct netd *d, const struct netd_opts *o)
 	r = state_load(d);
 	if (r < 0)
 		return log_err_errno(r, "Failed to read the journal in '%s': %m", d->run_dir);
+	r = counters_init(d, &o->counters);
+	if (r < 0)
+		return r;
 	r = eni_init(d);
 	if (r < 0)
 		return r;
@@ -212,6 +269,9 @@ static int run(struct netd *d, const struct netd_opts *o)
 	r = task_recover(d);
 	if (r < 0)
 		return log_err_errno(r, "Failed to recover tasks: %m");
+	r = counters_adopt(d);
+	if (r < 0)
+		return log_err_errno(r, "Failed to re-adopt the counters: %m");
 	r = reaper_init(d);
 	if (r < 0)
 		return log_err_errno(r, "Failed to finish pending teardown: %m");
@@ -224,6 +284,9 @@ static int run(struct netd *d, const struct netd_opts *o)
 		return log_err_errno(r, "Another netd is serving '%s'", o->socket);
 	if (r < 0)
 		return log_err_errno(r, "Failed to listen on '%s': %m", o->socket);
+	r = counters_metrics_start(d);
+	if (r < 0)
+		return r;
 
 	log_notice("netd %s ready on %s: %u ENIs, %u tasks", TP_VERSION, o->socket, d->nenis,
 		   d->ntasks);
@@ -234,6 +297,7 @@ static void cleanup(struct netd *d)
 {
 	d->ctl = ctl_server_free(d->ctl);
 	reaper_exit(d);
+	counters_exit(d);
 	task_exit(d);
 	eni_exit(d);
 	events_exit(d);
@@ -245,7 +309,13 @@ static void cleanup(struct netd *d)
 
 int main(int argc, char **argv)
 {
-	struct netd_opts o = { .socket = CTL_DEFAULT_SOCKET, .run_dir = DEFAULT_RUN_DIR };
+	struct netd_opts o = {
+		.socket = CTL_DEFAULT_SOCKET,
+		.run_dir = DEFAULT_RUN_DIR,
+		.counters = { .bpffs = COUNTERS_DEFAULT_BPFFS,
+			      .interval_sec = COUNTERS_DEFAULT_INTERVAL,
+			      .retention_sec = COUNTERS_DEFAULT_RETENTION },
+	};
 	struct netd d = { .host_netns_fd = -1, .monitor_id = 0 };
 	int r;
 

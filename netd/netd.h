@@ -23,6 +23,7 @@ struct ctl_server;
 struct ctl_call;
 
 struct netd_events;
+struct netd_counters;
 
 #define NETD_MAX_ENIS	     4096
 #define NETD_MAX_TASKS	     4096
@@ -121,6 +122,7 @@ struct netd {
 	struct event_loop *loop;
 	struct ctl_server *ctl;
 	struct netd_events *events;
+	struct netd_counters *counters;
 	struct netlink *host_nl; /* requests in netd's own namespace */
 	struct netlink *monitor; /* link events in netd's own namespace */
 	int monitor_id;

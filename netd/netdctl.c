@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * netdctl: talk to netd over its control socket. Tables for people, -j/-p JSON for programs.
- *   netdctl [OPTIONS] { eni | task | health | events } [COMMAND] [ARGS]
+ *   netdctl [OPTIONS] { eni | task | stats | flows | health | events } [COMMAND] [ARGS]
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -100,7 +100,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: netdctl [OPTIONS] OBJECT [COMMAND] [ARGS]\n"
 		"\n"
-		"OBJECT := { eni | task | health | events }\n"
+		"OBJECT := { eni | task | stats | flows | health | events }\n"
 		"\n"
 		"  eni list\n"
 		"  eni show MAC\n"
@@ -117,6 +117,9 @@ static void usage(FILE *f)
 		"  task detach ID\n"
 		"  task check ID\n"
 		"  task phase ID { READY | READY_PULL }\n"
+		"  stats [ TASK ] [ -j ] [ --watch ]\n"
+		"  stats collect [ TASK ]\n"
+		"  flows TASK\n"
 		"  health\n"
 		"  events [ follow ]\n"
 		"\n"
@@ -132,9 +135,13 @@ static void usage(FILE *f)
 		CTL_DEFAULT_SOCKET);
 }
 
-static const struct netdctl_cmd objects[] = {
-	{ "eni", do_eni }, { "task", do_task }, { "health", do_health }, { "events", do_events }, {}
-};
+static const struct netdctl_cmd objects[] = { { "eni", do_eni },
+					      { "task", do_task },
+					      { "stats", do_stats },
+					      { "flows", do_flows },
+					      { "health", do_health },
+					      { "events", do_events },
+					      {} };
 
 int main(int argc, char **argv)
 {

@@ -40,6 +40,8 @@ int do_eni(int argc, char **argv);
 int do_task(int argc, char **argv);
 int do_health(int argc, char **argv);
 int do_events(int argc, char **argv);
+int do_stats(int argc, char **argv);
+int do_flows(int argc, char **argv);
 
 /* Shared formatting of common fields. */
 const char *json_str(json_t *obj, const char *key);

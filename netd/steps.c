@@ -7,6 +7,7 @@
 #include <linux/rtnetlink.h>
 #include <stdarg.h>
 
+#include "counters.h"
 #include "guards.h"
 #include "log.h"
 #include "netd.h"
@@ -484,6 +485,9 @@ static int step_guards_defer(struct attach_ctx *c)
 const struct attach_step attach_steps[] = {
 	{ "move", step_move_run, step_move_undo, NULL, step_move_check },
 	{ "guards", step_guards_run, step_guards_undo, step_guards_defer, step_guards_check },
+	/* Right after the move (which drops qdiscs), before the link is up: the filters see every
+	 * packet the device counts. */
+	{ "counters", counters_step_run, counters_step_undo, NULL, counters_step_check },
 	{ "mtu", step_mtu_run, step_mtu_undo, NULL, step_mtu_check },
 	{ "addresses", step_addrs_run, step_addrs_undo, NULL, step_addrs_check },
 	{ "metadata", mdlink_step_run, mdlink_step_undo, mdlink_step_defer, mdlink_step_check },

@@ -25,10 +25,13 @@
 #       FABRIC_GATEWAY=198.18.0.1, FABRIC_SUBNET=198.18.0.0/16, FABRIC_PREFIXLEN=16,
 #       FABRIC_MTU=9001 (VPC side), FABRIC_ENI_COUNT, FABRIC_ENI_NAMES[i], FABRIC_ENI_MACS[i],
 #       FABRIC_ENI_IPS[i] (a free VPC address the test may give ENI i), FABRIC_ENI_PEERS[i].
-# Set by netd_start: NETD_PID, NETD_SOCKET, NETD_RUN_DIR, NETD_LOG.
+# Set by netd_start: NETD_PID, NETD_SOCKET, NETD_RUN_DIR, NETD_LOG, NETD_BPFFS (netd's pins: a
+# bpffs netd mounts under FABRIC_RUN, so that runs never share maps; fabric_down unmounts it).
 # Set by fabric_service_start: FABRIC_SERVICE_PID, FABRIC_HTTP_URL, FABRIC_UDP_PORT.
 # Knobs: O (build dir, default build/ at the repo root), FABRIC_NO_TRAP=1, FABRIC_IPV6=1 (keep
-# IPv6 on in the fabric's namespaces; off by default so that no ND/MLD noise reaches counters),
+# IPv6 on in the fabric's namespaces; off by default so that no ND/MLD noise reaches counters;
+# for the same reason the VPC bridge does no multicast snooping, which would make it join
+# 224.0.0.106 and flood an IGMP report to every ENI whenever its carrier comes up),
 # FABRIC_PREFIX_LOG (a file fabric_up appends its prefix to; set by tests/run.sh).
 #
 # Arrays and variables set by a function are lost when it runs in a subshell ($(...)); the
@@ -255,7 +258,7 @@ _fabric_up_impl()
         fi
 
         if ! _fabric_netns_add "$FABRIC_HOST_NS" || ! _fabric_netns_add "$FABRIC_VPC_NS" ||
-                ! printf '%s\n' "link add br0 mtu $FABRIC_MTU type bridge" \
+                ! printf '%s\n' "link add br0 mtu $FABRIC_MTU type bridge mcast_snooping 0" \
                         "addr add $FABRIC_GATEWAY/$FABRIC_PREFIXLEN dev br0" "link set br0 up" |
                 ip -n "$FABRIC_VPC_NS" -batch - ||
                 ! { ((n == 0)) || _fabric_eni_create 1 "$n"; }; then
@@ -367,7 +370,8 @@ _netd_ready()
         _netd_listening
 }
 
-# netd_start [ARGS...]: netd in the host namespace, on $FABRIC_RUN/netd.sock, log in NETD_LOG.
+# netd_start [ARGS...]: netd in the host namespace, on $FABRIC_RUN/netd.sock, log in NETD_LOG,
+# counter maps pinned in NETD_BPFFS ($FABRIC_RUN/bpf).
 # A stale socket file from a killed netd is left in place: netd must cope with it.
 _netd_start_impl()
 {
@@ -385,11 +389,13 @@ _netd_start_impl()
         NETD_SOCKET=$FABRIC_RUN/netd.sock
         NETD_RUN_DIR=$FABRIC_RUN/run
         NETD_LOG=$FABRIC_RUN/netd.log
-        export NETD_SOCKET NETD_RUN_DIR NETD_LOG
+        NETD_BPFFS=$FABRIC_RUN/bpf
+        export NETD_SOCKET NETD_RUN_DIR NETD_LOG NETD_BPFFS
 
         echo "--- netd_start $* ($(date '+%T.%N'))" >>"$NETD_LOG"
         nsenter --net="$FABRIC_HOST_NS_PATH" -- "$netd" --socket "$NETD_SOCKET" \
-                --run-dir "$NETD_RUN_DIR" --log-level debug "$@" </dev/null >>"$NETD_LOG" 2>&1 &
+                --run-dir "$NETD_RUN_DIR" --bpffs "$NETD_BPFFS" --log-level debug "$@" \
+                </dev/null >>"$NETD_LOG" 2>&1 &
         NETD_PID=$!
         export NETD_PID
 
@@ -492,7 +498,7 @@ _fabric_down_impl()
         _fabric_teardown "$FABRIC_PREFIX"
         unset FABRIC_PREFIX FABRIC_ID FABRIC_RUN FABRIC_HOST_NS FABRIC_VPC_NS FABRIC_HOST_NS_PATH \
                 FABRIC_VPC_NS_PATH FABRIC_ENI_COUNT FABRIC_ENI_NAMES FABRIC_ENI_MACS \
-                FABRIC_ENI_IPS FABRIC_ENI_PEERS NETD_SOCKET NETD_RUN_DIR NETD_LOG \
+                FABRIC_ENI_IPS FABRIC_ENI_PEERS NETD_SOCKET NETD_RUN_DIR NETD_LOG NETD_BPFFS \
                 FABRIC_HTTP_URL
 }
 

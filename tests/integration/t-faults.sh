@@ -26,10 +26,12 @@ snapshot()
         ip -n "$n" -j route show table all | jq -c .
         ip -n "$n" -6 -j route show table all 2>/dev/null | jq -c . || true
         ip netns exec "$n" nft list ruleset
+        tc -n "$FABRIC_HOST_NS" qdisc show dev "$(fabric_eni_name 1)" 2>/dev/null || true
+        tc -n "$FABRIC_HOST_NS" filter show dev "$(fabric_eni_name 1)" ingress 2>/dev/null || true
 }
 before=$(snapshot)
 
-steps="move guards mtu addresses metadata up routes"
+steps="move guards counters mtu addresses metadata up routes"
 for step in $steps; do
         out=$(netdctl task attach t1 netns "$ns" mac "$mac" addr "$ip/16" route 10.30.0.0/16 via "$FABRIC_GATEWAY" fault "$step" 2>&1 || true)
         check_match "fault after '$step': the error names the step" "Step '$step' failed" "$out"
@@ -37,6 +39,8 @@ for step in $steps; do
         check_eq "fault after '$step': no task" 0 "$(netdctl -j task list | jq length)"
         check_eq "fault after '$step': ENI available" available "$(netdctl -j eni show "$mac" | jq -r .state)"
         check_eq "fault after '$step': no journal" "" "$(ls "$NETD_RUN_DIR/state/tasks")"
+        check_eq "fault after '$step': no counters journal, no final counters" "" \
+                "$(ls "$NETD_RUN_DIR/state/counters" "$NETD_RUN_DIR/state/final" | grep json || true)"
 done
 
 for step in $steps; do
@@ -56,6 +60,7 @@ for step in $steps; do
         check_eq "crash after '$step': no task" 0 "$(netdctl -j task list | jq length)"
         check_eq "crash after '$step': ENI available" available "$(netdctl -j eni show "$mac" | jq -r .state)"
         check_eq "crash after '$step': no journal" "" "$(ls "$NETD_RUN_DIR/state/tasks")"
+        check_eq "crash after '$step': no counters journal" "" "$(ls "$NETD_RUN_DIR/state/counters")"
 done
 check "a normal attach works after all that" netdctl task attach t1 netns "$ns" mac "$mac" addr "$ip/16"
 check "and a detach" netdctl task detach t1

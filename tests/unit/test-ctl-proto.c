@@ -510,6 +510,38 @@ static void test_notification(void **state)
 	free(s);
 }
 
+static void test_raw_result_and_notification(void **state)
+{
+	json_t *msg, *id = json_string("s\"1");
+	size_t len;
+	char *s;
+
+	/* A result given as text is put in as it is; the id is encoded like any. */
+	s = ctl_reply_result_raw(id, "{\"tasks\":[1,2]}", 15, &len);
+	assert_string_equal(
+		s, "{\"jsonrpc\":\"2.0\",\"result\":{\"tasks\":[1,2]},\"id\":\"s\\\"1\"}\n");
+	assert_int_equal(len, strlen(s));
+	msg = load_line(s, len);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(msg, "result"), "tasks")),
+			 2);
+	assert_string_equal(jstr(msg, "id"), "s\"1");
+	json_decref(msg);
+	free(s);
+	json_decref(id);
+
+	/* Only len bytes of the text are used; a null id. */
+	s = ctl_reply_result_raw(NULL, "[3]garbage", 3, NULL);
+	assert_string_equal(s, "{\"jsonrpc\":\"2.0\",\"result\":[3],\"id\":null}\n");
+	free(s);
+
+	s = ctl_notification_raw("stats", "{\"a\":1}", 7, &len);
+	assert_string_equal(s, "{\"jsonrpc\":\"2.0\",\"method\":\"stats\",\"params\":{\"a\":1}}\n");
+	msg = load_line(s, len);
+	assert_int_equal(jint(json_object_get(msg, "params"), "a"), 1);
+	json_decref(msg);
+	free(s);
+}
+
 static void test_request_format(void **state)
 {
 	struct ctl_request req = {};
@@ -1450,6 +1482,7 @@ int main(void)
 		cmocka_unit_test(test_reply_result),
 		cmocka_unit_test(test_reply_error),
 		cmocka_unit_test(test_notification),
+		cmocka_unit_test(test_raw_result_and_notification),
 		cmocka_unit_test(test_request_format),
 		cmocka_unit_test(test_error_set),
 		cmocka_unit_test(test_error_errno),
