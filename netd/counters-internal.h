@@ -104,8 +104,8 @@ int counters_devstats_read(struct netd_counters *k, const struct counters_task *
 			   struct counters_dev *ret);
 void counters_devstats_read_many(struct netd_counters *k, struct counters_task **recs,
 				 unsigned int n);
-/* Run the read hook, if any. */
-void counters_run_hook(struct netd *d);
+/* Run the read hook, if any (t: the one task about to be read, NULL: all). */
+void counters_run_hook(struct netd *d, const struct task *t);
 /* The record of a live task, or NULL. */
 struct counters_task *counters_task_rec(struct netd *d, const struct task *t);
 /* Sum the flows of a snapshot per direction. */

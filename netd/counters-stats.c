@@ -505,7 +505,7 @@ void counters_keep_final(struct netd *d, const struct task *t, const struct coun
 	struct jbuf b = {};
 	struct stats_in in;
 
-	counters_run_hook(d);
+	counters_run_hook(d, t);
 	if (counters_read(d, t->slot, &snap) < 0) {
 		log_warn("Task '%s': failed to read its final counters, ignoring", t->id);
 		return;
@@ -677,7 +677,7 @@ static void on_sample(struct event_loop *loop, void *data)
 	struct pass p;
 	int r;
 
-	counters_run_hook(d);
+	counters_run_hook(d, NULL);
 	r = pass_read(d, &p);
 	if (r < 0) {
 		log_warn_errno(r, "Failed to sample the counters: %m, ignoring");
@@ -762,7 +762,7 @@ static int do_stats_get(struct ctl_call *call, json_t *params, void *userdata)
 
 	if (parse_opt_task_id(call, params, &id) < 0)
 		return 0;
-	counters_run_hook(d);
+	counters_run_hook(d, id ? task_find(d, id) : NULL);
 	if (id)
 		return reply(call, &b, write_one(d, call, id, &b));
 	start = now_usec();
@@ -782,7 +782,7 @@ static int do_stats_subscribe(struct ctl_call *call, json_t *params, void *userd
 
 	if (parse_opt_task_id(call, params, &id) < 0)
 		return 0;
-	counters_run_hook(d);
+	counters_run_hook(d, NULL);
 	if (id)
 		snprintf(topic, sizeof(topic), "stats/%s", id);
 	else
@@ -936,7 +936,7 @@ int counters_metrics_render(FILE *f, void *data)
 	struct pass p;
 	int r;
 
-	counters_run_hook(d);
+	counters_run_hook(d, NULL);
 	r = pass_read(d, &p);
 	if (r < 0)
 		return r;

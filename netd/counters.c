@@ -597,12 +597,12 @@ int counters_read_slots(struct netd_counters *k, unsigned int nslots, struct cou
 	return 0;
 }
 
-void counters_run_hook(struct netd *d)
+void counters_run_hook(struct netd *d, const struct task *t)
 {
 	struct netd_counters *k = d->counters;
 
 	if (k->hook)
-		k->hook(d, k->hook_data);
+		k->hook(d, t, k->hook_data);
 }
 
 int counters_read(struct netd *d, unsigned int slot, struct counters_snapshot *ret)

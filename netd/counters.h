@@ -56,8 +56,9 @@ struct counters_attach_opts {
 	unsigned int naddrs;
 };
 
-/* Hooks run before every read pass (stats, samples, metrics, final snapshot). */
-typedef void (*counters_read_hook_fn)(struct netd *d, void *data);
+/* Hooks run before every read pass (stats, samples, metrics, final snapshot): t is the one task
+ * about to be read, or NULL for all of them. */
+typedef void (*counters_read_hook_fn)(struct netd *d, const struct task *t, void *data);
 
 extern const struct ctl_method counters_methods[];
 

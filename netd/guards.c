@@ -34,6 +34,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <netinet/in.h>
 
+#include "counters.h"
 #include "guards.h"
 #include "log.h"
 #include "netd.h"
@@ -490,4 +491,43 @@ int guards_read(int netns_fd, struct guards_counters *ret)
 		}
 	}
 	return 0;
+}
+
+static void guards_refresh(struct netd *d, struct task *t)
+{
+	struct guards_counters gc;
+	int fd, r;
+
+	if (!guards_wanted(t) ||
+	    (t->phase != TASK_PHASE_READY && t->phase != TASK_PHASE_READY_PULL &&
+	     t->phase != TASK_PHASE_DETACHING))
+		return;
+	if (task_netns_open(d, t, &fd) < 0)
+		return;
+	r = guards_read(fd, &gc);
+	close(fd);
+	if (r < 0) {
+		log_debug_errno(r, "Task '%s': failed to read the guards' counters: %m", t->id);
+		return;
+	}
+	t->guards_read_usec = now_usec();
+	(void)counters_set_drops(d, t, TC_DROP_IMDS, TC_DIR_TX, gc.imds_bytes, gc.imds_packets);
+	(void)counters_set_drops(d, t, TC_DROP_POLICY, TC_DIR_TX, gc.policy_tx_bytes,
+				 gc.policy_tx_packets);
+	(void)counters_set_drops(d, t, TC_DROP_POLICY, TC_DIR_RX, gc.policy_rx_bytes,
+				 gc.policy_rx_packets);
+}
+
+void guards_stats_hook(struct netd *d, const struct task *one, void *data)
+{
+	uint64_t now = now_usec(), max_age = (uint64_t)d->stats_interval_sec * 1000000ULL;
+
+	if (one) {
+		/* The one task being read: exact. (const only for the counters module's sake.) */
+		guards_refresh(d, task_find(d, one->id));
+		return;
+	}
+	for (struct task *t = d->tasks; t; t = t->next)
+		if (now - t->guards_read_usec >= max_age)
+			guards_refresh(d, t);
 }

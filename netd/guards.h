@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct netd;
 struct task;
 
 /* What the guards counted. */
@@ -27,5 +28,11 @@ int guards_remove(int netns_fd);
 int guards_check(int netns_fd, const struct task *t, json_t *diffs);
 /* Read the counters (all zero if there is no table). */
 int guards_read(int netns_fd, struct guards_counters *ret);
+/*
+ * The counters' read hook: copy the guards' counts into the task's drops (imds, policy). One
+ * task is refreshed always; all tasks only those not refreshed for a sampling interval, since
+ * reading nftables costs a netlink round trip per namespace.
+ */
+void guards_stats_hook(struct netd *d, const struct task *t, void *data);
 
 #endif

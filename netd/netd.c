@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "counters.h"
+#include "guards.h"
 #include "ctl-server.h"
 #include "event.h"
 #include "log.h"
@@ -257,9 +258,12 @@ static int run(struct netd *d, const struct netd_opts *o)
 	r = state_load(d);
 	if (r < 0)
 		return log_err_errno(r, "Failed to read the journal in '%s': %m", d->run_dir);
+	d->stats_interval_sec = o->counters.interval_sec;
 	r = counters_init(d, &o->counters);
 	if (r < 0)
 		return r;
+	/* The guards count IMDS and metadata-link drops in nftables: into the stats. */
+	counters_set_read_hook(d, guards_stats_hook, NULL);
 	r = eni_init(d);
 	if (r < 0)
 		return r;

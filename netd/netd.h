@@ -106,6 +106,7 @@ struct task {
 	json_t *attrs; /* string map given by the caller, or NULL */
 	bool block_imds;
 	bool metadata_link;	      /* a point-to-point link to the metadata endpoint */
+	uint64_t guards_read_usec;    /* when the guards' counters were last copied to the stats */
 	enum task_phase target_phase; /* phase once attached */
 	uint64_t created_ns;
 	/* attach journal: steps [0, steps_begun) may have changed the kernel */
@@ -140,6 +141,7 @@ struct netd {
 	unsigned int nreap;
 	int reap_timer_id;
 	uint8_t slots[NETD_MAX_TASKS / 8]; /* bitmap of slots in use */
+	unsigned int stats_interval_sec;   /* how often the counters are sampled */
 	uint64_t start_usec;
 };
 
@@ -176,6 +178,8 @@ int task_slot_alloc(struct netd *d, int want);
 void task_slot_release(struct netd *d, unsigned int slot);
 /* An ENI a task waits for has appeared on the host. */
 void task_eni_appeared(struct netd *d, struct eni *e);
+/* Open the task's namespace, checking it is still the one attached (-ENOENT if gone). */
+int task_netns_open(struct netd *d, const struct task *t, int *ret_fd);
 /* Recover tasks loaded from the journal: finish or undo half-done work. */
 int task_recover(struct netd *d);
 

@@ -632,6 +632,23 @@ int task_from_json(struct netd *d, json_t *j, struct task **ret)
 
 /* --- running the steps --------------------------------------------------------------------- */
 
+int task_netns_open(struct netd *d, const struct task *t, int *ret_fd)
+{
+	struct netns_id id;
+	int fd, r;
+
+	r = netns_open(t->netns_path, &fd);
+	if (r < 0)
+		return r;
+	r = netns_get_id(fd, &id);
+	if (r < 0 || !netns_id_equal(&id, &t->netns_id)) {
+		close(fd);
+		return r < 0 ? r : -ENOENT;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
 static int ctx_open(struct netd *d, struct task *t, struct attach_ctx *c)
 {
 	struct netns_id id;

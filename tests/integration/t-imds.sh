@@ -37,6 +37,10 @@ udp_before=$counted
 fabric_nsexec guarded bash -c 'echo x > /dev/udp/169.254.169.254/53' 2>/dev/null || true
 check_eq "a UDP attempt is counted too" $((udp_before + 1)) \
         "$(ip netns exec "$FABRIC_PREFIX-guarded" nft -j list counter inet taskplane imds | jq '.nftables[1].counter.packets')"
+check_eq "netd's stats count the same attempts as drops of reason imds" "$((udp_before + 1))" \
+        "$(netdctl -j stats guarded | jq .drops.imds.tx.packets)"
+check_eq "... and so does the Prometheus-free text report" 1 \
+        "$(netdctl stats guarded | grep -c "imds rx 0 tx $((udp_before + 1)) packets")"
 check_match "the guarded task still reaches the VPC service" "you are" \
         "$(fabric_nsexec guarded curl -sS --max-time 3 "$FABRIC_HTTP_URL" 2>&1 || true)"
 check "detach open" netdctl task detach open

@@ -38,6 +38,26 @@ check_fail "task a cannot reach another port of the endpoint" fabric_nsexec a cu
 drops=$(ip netns exec "$FABRIC_PREFIX-a" nft -j list counter inet taskplane metadata_out | jq '.nftables[1].counter.packets')
 if ((drops > 0)); then tap_ok "those attempts are dropped and counted ($drops packets)"; else
         tap_fail "those attempts are dropped and counted" "metadata_out counter: $drops"; fi
+check_eq "netd's stats carry them as drops of reason policy" "$drops" \
+        "$(netdctl -j stats a | jq .drops.policy.tx.packets)"
+
+# The metadata link's traffic is the metadata flow, and stays out of the ENI's device counters.
+before=$(netdctl -j stats a)
+for _ in 1 2 3; do fabric_nsexec a curl -s --max-time 3 -o /dev/null http://169.254.170.2/; done
+after=$(netdctl -j stats a)
+md_tx=$(( $(jq .flows.metadata.tx.packets <<<"$after") - $(jq .flows.metadata.tx.packets <<<"$before") ))
+md_rx=$(( $(jq .flows.metadata.rx.packets <<<"$after") - $(jq .flows.metadata.rx.packets <<<"$before") ))
+if ((md_tx >= 15 && md_rx >= 12)); then tap_ok "three requests are counted as the metadata flow ($md_tx out, $md_rx in)"; else
+        tap_fail "three requests are counted as the metadata flow" "tx +$md_tx rx +$md_rx"; fi
+check_eq "... and none of it is in the ENI's device counters" \
+        "$(jq -c '.device | [.rx_packets, .tx_packets]' <<<"$before")" \
+        "$(jq -c '.device | [.rx_packets, .tx_packets]' <<<"$after")"
+check_eq "... nor in the ENI's share of the totals" \
+        "$(jq -c '[.eni.rx.packets, .eni.tx.packets]' <<<"$before")" \
+        "$(jq -c '[.eni.rx.packets, .eni.tx.packets]' <<<"$after")"
+md0=$(ip -n "$FABRIC_PREFIX-a" -j -s link show md0 | jq -c '[.[0].stats64.rx.packets, .[0].stats64.tx.packets]')
+check_eq "the metadata flow equals md0's own counters" "$md0" \
+        "$(jq -c '[.flows.metadata.rx.packets, .flows.metadata.tx.packets]' <<<"$after")"
 check_match "the host saw a's request only from a" "you are $mda\$" \
         "$(fabric_nsexec a curl -sS --max-time 3 http://169.254.170.2/ 2>&1 || true)"
 
