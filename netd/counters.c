@@ -658,6 +658,23 @@ int counters_set_drops(struct netd *d, const struct task *t, enum tc_drop reason
 			   &p);
 }
 
+int counters_set_link_flow(struct netd *d, const struct task *t, enum tc_flow flow, enum tc_dir dir,
+			   uint64_t bytes, uint64_t packets)
+{
+	struct netd_counters *k = d->counters;
+	struct counters_pair p = { .bytes = bytes, .packets = packets };
+	int r;
+
+	if (flow >= TC_FLOW_COUNT || dir >= TC_DIR_COUNT || t->slot >= TC_SLOTS)
+		return -EINVAL;
+	r = pairs_write(k, k->map_fd[COUNTERS_MAP_COUNTERS], TC_COUNTER_INDEX(t->slot, flow, dir),
+			1, &p);
+	if (r < 0)
+		return r;
+	/* All of it is another link's: out of the ENI's share. */
+	return pairs_write(k, k->map_fd[COUNTERS_MAP_AUXCNT], TC_AUX_INDEX(t->slot, dir), 1, &p);
+}
+
 void counters_set_read_hook(struct netd *d, counters_read_hook_fn fn, void *data)
 {
 	d->counters->hook = fn;

@@ -94,6 +94,10 @@ int counters_read(struct netd *d, unsigned int slot, struct counters_snapshot *r
  * values, e.g. an nftables counter. Kept in the pinned map, zeroed when the slot is reused. */
 int counters_set_drops(struct netd *d, const struct task *t, enum tc_drop reason, enum tc_dir dir,
 		       uint64_t bytes, uint64_t packets);
+/* Set a flow of a task to the counters of another of its links, read from the kernel (absolute
+ * values, e.g. the metadata link's link statistics); they count as the other links' share. */
+int counters_set_link_flow(struct netd *d, const struct task *t, enum tc_flow flow, enum tc_dir dir,
+			   uint64_t bytes, uint64_t packets);
 /* Call fn before each read pass (one hook). */
 void counters_set_read_hook(struct netd *d, counters_read_hook_fn fn, void *data);
 

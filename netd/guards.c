@@ -13,7 +13,7 @@
  *			type filter hook output priority filter; policy accept;
  *			ip daddr 169.254.169.254 counter name "imds" reject with icmpx admin-prohibited
  *			ip6 daddr fd00:ec2::254 counter name "imds6" reject with icmpx admin-prohibited
- *			oifname "md0" ip daddr 169.254.170.2 tcp dport 80 accept
+ *			oifname "md0" ip saddr 169.254.172.N ip daddr 169.254.170.2 tcp dport 80 accept
  *			oifname "md0" counter name "metadata_out" drop
  *		}
  *		chain input {
@@ -184,7 +184,7 @@ static void rb_tcp_port(struct rule_builder *rb, uint32_t offset, uint16_t port)
 static const char *const rule_text[] = {
 	"output: ip daddr 169.254.169.254 counter name \"imds\" reject with icmpx admin-prohibited",
 	"output: ip6 daddr fd00:ec2::254 counter name \"imds6\" reject with icmpx admin-prohibited",
-	"output: oifname \"md0\" ip daddr 169.254.170.2 tcp dport 80 accept",
+	"output: oifname \"md0\" ip saddr (the task's metadata address) ip daddr 169.254.170.2 tcp dport 80 accept",
 	"output: oifname \"md0\" counter name \"metadata_out\" drop",
 	"input: iifname \"md0\" ip saddr 169.254.170.2 tcp sport 80 accept",
 	"input: iifname \"md0\" counter name \"metadata_in\" drop",
@@ -223,9 +223,22 @@ static int build_rules(const struct task *t, struct nftnl_rule **rules, const ch
 			goto out_fail;
 	}
 	if (t->metadata_link) {
+		char src[INET_ADDRSTRLEN];
+		struct in_prefix a;
+
+		if (mdlink_address(t->slot, &a) < 0)
+			goto out_fail;
+		addr_ip_format(&a, src, sizeof(src));
 		rb_start(&rb, "output");
 		rb_ifname(&rb, NFT_META_OIFNAME, NETD_MD_IFNAME);
-		rb_ip4(&rb, 16, NETD_MD_ENDPOINT);
+		rb_ip4(&rb, 12, src);
+		rb_add(&rb, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, 16, 4));
+		{
+			struct in_addr ep;
+
+			inet_pton(AF_INET, NETD_MD_ENDPOINT, &ep);
+			rb_add(&rb, expr_cmp(&ep, sizeof(ep)));
+		}
 		rb_tcp_port(&rb, 2, NETD_MD_PORT);
 		rb_add(&rb, expr_verdict(NF_ACCEPT));
 		rules[n++] = rb.r;
@@ -498,12 +511,26 @@ static void guards_refresh(struct netd *d, struct task *t)
 	struct guards_counters gc;
 	int fd, r;
 
-	if (!guards_wanted(t) ||
+	if (!(guards_wanted(t) || t->metadata_link) ||
 	    (t->phase != TASK_PHASE_READY && t->phase != TASK_PHASE_READY_PULL &&
 	     t->phase != TASK_PHASE_DETACHING))
 		return;
 	if (task_netns_open(d, t, &fd) < 0)
 		return;
+	if (t->metadata_link) {
+		struct netlink *nl = NULL;
+		struct link_info li;
+
+		/* The metadata flow is md0's traffic, counted by the kernel for that link alone. */
+		if (netlink_open(fd, &nl) == 0 &&
+		    netlink_link_get(nl, 0, NETD_MD_IFNAME, &li) == 0) {
+			(void)counters_set_link_flow(d, t, TC_FLOW_METADATA, TC_DIR_RX,
+						     li.stats.rx_bytes, li.stats.rx_packets);
+			(void)counters_set_link_flow(d, t, TC_FLOW_METADATA, TC_DIR_TX,
+						     li.stats.tx_bytes, li.stats.tx_packets);
+		}
+		netlink_free(nl);
+	}
 	r = guards_read(fd, &gc);
 	close(fd);
 	if (r < 0) {

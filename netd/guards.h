@@ -29,9 +29,10 @@ int guards_check(int netns_fd, const struct task *t, json_t *diffs);
 /* Read the counters (all zero if there is no table). */
 int guards_read(int netns_fd, struct guards_counters *ret);
 /*
- * The counters' read hook: copy the guards' counts into the task's drops (imds, policy). One
- * task is refreshed always; all tasks only those not refreshed for a sampling interval, since
- * reading nftables costs a netlink round trip per namespace.
+ * The counters' read hook: copy the guards' counts into the task's drops (imds, policy), and the
+ * metadata link's link statistics into its metadata flow. The one task being read is refreshed
+ * always; for all tasks, only those not refreshed for a sampling interval, since reading them
+ * costs netlink round trips in each namespace.
  */
 void guards_stats_hook(struct netd *d, const struct task *t, void *data);
 

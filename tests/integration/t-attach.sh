@@ -50,9 +50,9 @@ for i in 1 2 3; do
         guards=$(ip netns exec "$ns" nft list table inet taskplane)
         check_match "t$i: IMDS rejected and counted by the guards" \
                 'ip daddr 169.254.169.254 counter name "imds" reject' "$guards"
-        check_match "t$i: only 169.254.170.2:80 over the metadata link" \
-                'oifname "md0" ip daddr 169.254.170.2 tcp dport 80 accept' "$guards"
         md=$(netdctl -j task show "t$i" | jq -r .metadata.address)
+        check_match "t$i: only 169.254.170.2:80 from its own address over the metadata link" \
+                "oifname \"md0\" ip saddr $md ip daddr 169.254.170.2 tcp dport 80 accept" "$guards"
         check_eq "t$i: metadata link address" "$md/32" \
                 "$(ip -n "$ns" -j addr show dev md0 | jq -r '.[0].addr_info[0] | "\(.local)/\(.prefixlen)"')"
         check_eq "t$i: route to the metadata endpoint over md0" md0 \
