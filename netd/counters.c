@@ -22,6 +22,7 @@
 #include <linux/magic.h>
 #include <linux/net_namespace.h>
 #include <linux/rtnetlink.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <sys/mount.h>
 #include <sys/random.h>
@@ -743,6 +744,85 @@ static int prog_load(struct netd_counters *k, const struct load_opts *o, struct 
 	return 0;
 }
 
+/*
+ * Loading the programs (the verifier) takes a few milliseconds of CPU and needs nothing of the
+ * namespace, while the move that comes first in an attach spends ~16 ms asleep in the kernel
+ * waiting for an RCU grace period. So an attach starts the load on a helper thread before the
+ * move, and the counters step takes the result. The thread touches only its own skeleton and
+ * reads the map fds, which do not change while netd runs.
+ */
+struct counters_prep {
+	pthread_t thread;
+	struct netd_counters *k;
+	struct load_opts lo;
+	struct in_prefix addrs[NETD_MAX_ADDRS];
+	struct tc_counters *skel;
+	int r;
+};
+
+static void *prep_thread(void *arg)
+{
+	struct counters_prep *p = arg;
+
+	p->r = prog_load(p->k, &p->lo, &p->skel);
+	return NULL;
+}
+
+int counters_prepare(struct attach_ctx *c)
+{
+	struct counters_prep *p;
+	int r;
+
+	if (c->counters_prep || c->t->slot >= TC_SLOTS)
+		return 0;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->k = c->d->counters;
+	memcpy(p->addrs, c->t->addrs, sizeof(p->addrs[0]) * MIN(c->t->naddrs, NETD_MAX_ADDRS));
+	p->lo = (struct load_opts){ .slot = c->t->slot,
+				    .cookie = new_cookie(),
+				    .fixed_flow = TC_FLOW_COUNT,
+				    .addrs = p->addrs,
+				    .naddrs = MIN(c->t->naddrs, NETD_MAX_ADDRS) };
+	r = -pthread_create(&p->thread, NULL, prep_thread, p);
+	if (r < 0) {
+		free(p);
+		return r;
+	}
+	c->counters_prep = p;
+	return 0;
+}
+
+/* Wait for a prepared load; takes its skeleton and cookie (0 if there was none). */
+static int prep_take(struct attach_ctx *c, struct tc_counters **ret_skel, uint32_t *ret_cookie)
+{
+	struct counters_prep *p = c->counters_prep;
+	int r;
+
+	if (!p)
+		return 0;
+	c->counters_prep = NULL;
+	pthread_join(p->thread, NULL);
+	r = p->r;
+	if (r == 0) {
+		*ret_skel = p->skel;
+		*ret_cookie = p->lo.cookie;
+		r = 1;
+	}
+	free(p);
+	return r;
+}
+
+void counters_prep_done(struct attach_ctx *c)
+{
+	struct tc_counters *skel = NULL;
+	uint32_t cookie;
+
+	if (prep_take(c, &skel, &cookie) > 0)
+		tc_counters__destroy(skel);
+}
+
 static int tc_detach_one(int ifindex, enum bpf_tc_attach_point point, uint32_t prio)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
@@ -1101,9 +1181,18 @@ int counters_step_run(struct attach_ctx *c)
 		return -EINVAL;
 	}
 	rec = rec_new(t);
-	if (!rec)
+	if (!rec) {
+		counters_prep_done(c);
 		return -ENOMEM;
-	rec->cookie = new_cookie();
+	}
+	/* The load started before the move, if it did (counters_prepare()). */
+	r = prep_take(c, &skel, &rec->cookie);
+	if (r <= 0) {
+		if (r < 0)
+			log_debug_errno(r, "Task '%s': the early load failed (%m), loading now",
+					t->id);
+		rec->cookie = new_cookie();
+	}
 	lo = (struct load_opts){ .slot = t->slot,
 				 .cookie = rec->cookie,
 				 .fixed_flow = TC_FLOW_COUNT,
@@ -1117,7 +1206,8 @@ int counters_step_run(struct attach_ctx *c)
 			 t->slot, strerror(-r));
 		goto out_free;
 	}
-	r = prog_load(k, &lo, &skel);
+	if (!skel)
+		r = prog_load(k, &lo, &skel);
 	if (r < 0) {
 		snprintf(c->errmsg, sizeof(c->errmsg), "Failed to load the counter programs: %s",
 			 strerror(-r));

@@ -72,6 +72,11 @@ int counters_metrics_start(struct netd *d);
 /* Free everything in memory; the programs stay attached and keep counting. */
 void counters_exit(struct netd *d);
 
+/* Start loading the task's programs on a helper thread (before the move); the counters step
+ * takes them. */
+int counters_prepare(struct attach_ctx *c);
+/* Drop a prepared load the step did not take (an attach that failed before it). */
+void counters_prep_done(struct attach_ctx *c);
 /* The attach step: load the programs for the task's slot and attach them to its ENI. */
 int counters_step_run(struct attach_ctx *c);
 /* Detach them (keeping the final counters when the task is detaching). */

@@ -19,6 +19,7 @@
 #include "ctl-server.h"
 
 struct event_loop;
+struct counters_prep;
 struct ctl_server;
 struct ctl_call;
 
@@ -197,7 +198,8 @@ struct attach_ctx {
 	struct task *t;
 	int netns_fd;	     /* the task's namespace */
 	struct netlink *tnl; /* rtnetlink in the task's namespace, opened after the move */
-	char errmsg[512];    /* what failed, for the caller */
+	struct counters_prep *counters_prep; /* the counter programs loading meanwhile */
+	char errmsg[512];		     /* what failed, for the caller */
 };
 
 struct attach_step {

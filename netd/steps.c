@@ -35,6 +35,7 @@ int attach_ctx_open_tnl(struct attach_ctx *c)
 
 void attach_ctx_done(struct attach_ctx *c)
 {
+	counters_prep_done(c);
 	c->tnl = netlink_free(c->tnl);
 	c->netns_fd = safe_close(c->netns_fd);
 }

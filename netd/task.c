@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdarg.h>
 
+#include "counters.h"
 #include "ctl-server.h"
 #include "event.h"
 #include "json-util.h"
@@ -795,6 +796,10 @@ static void task_run_attach(struct netd *d, struct task *t, struct ctl_call *cal
 	}
 	strscpy(t->orig_ifname, li.ifname, sizeof(t->orig_ifname));
 	t->orig_mtu = li.mtu;
+	/* The counter programs load on a helper thread while the move waits in the kernel. */
+	r = counters_prepare(&c);
+	if (r < 0)
+		log_debug_errno(r, "Task '%s': no early load of the counters (%m)", t->id);
 
 	for (i = 0; i < attach_nsteps; i++) {
 		const char *crash = startswith(t->fault, "crash:") ? t->fault + 6 : NULL;
