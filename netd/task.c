@@ -772,6 +772,7 @@ static void attach_fail(struct netd *d, struct task *t, struct ctl_call *call, i
 /* Run every step; on failure undo in reverse. Answers call (which may be NULL). */
 static void task_run_attach(struct netd *d, struct task *t, struct ctl_call *call)
 {
+	uint64_t started = now_usec();
 	char mac[ADDR_MAC_STRLEN], err[600];
 	struct attach_ctx c;
 	struct link_info li;
@@ -868,6 +869,8 @@ static void task_run_attach(struct netd *d, struct task *t, struct ctl_call *cal
 	r = state_save_task(d, t);
 	if (r < 0)
 		log_warn_errno(r, "Failed to journal task '%s': %m, ignoring", t->id);
+	log_debug("Task '%s': all steps done in %llu us", t->id,
+		  (unsigned long long)(now_usec() - started));
 	events_emit(d, "task.attached",
 		    json_pack("{s:s, s:s, s:s, s:s}", "task_id", t->id, "mac", mac, "netns",
 			      t->netns_path, "phase", task_phase_to_string(t->phase)),
@@ -1014,6 +1017,7 @@ out:
 static int do_task_attach(struct ctl_call *call, json_t *params, void *userdata)
 {
 	struct netd *d = userdata;
+	uint64_t t0;
 	struct parse_err pe = {};
 	char mac[ADDR_MAC_STRLEN];
 	struct task *t, *old;
@@ -1078,7 +1082,10 @@ static int do_task_attach(struct ctl_call *call, json_t *params, void *userdata)
 		return ctl_call_failf(call, CTL_ERR_LIMIT, "No free task slot");
 	}
 	t->slot = (unsigned int)r;
+	t0 = now_usec();
 	r = attach_precheck(call, d, t);
+	log_debug("Task '%s': checks before the attach took %llu us", t->id,
+		  (unsigned long long)(now_usec() - t0));
 	if (r < 0) {
 		task_slot_release(d, t->slot);
 		task_free(t);
