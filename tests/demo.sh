@@ -54,6 +54,9 @@ for i in 1 2; do
         fabric_nsexec "task$i" curl -sS --max-time 5 "$FABRIC_HTTP_URL"
 done
 
+say "What netd counted for task1 (eBPF on eth1, per flow and direction; the kernel's own counters beside)"
+run netdctl stats task1
+
 say "Detach both tasks: the ENIs go back to the host under their own names"
 for i in 1 2; do
         run netdctl task detach "task$i"
@@ -67,10 +70,10 @@ fabric_down
 left=$(fabric_leftovers "$prefix")
 say "Done"
 cat <<EOT
-netd registered 3 ENIs, moved 2 of them into 2 task namespaces as eth1 (MTU 9001, address,
-default route via $FABRIC_GATEWAY), gave each task a point-to-point metadata link (md0) and
-guards (instance metadata rejected and counted, only 169.254.170.2:80 over md0); both tasks
-fetched from the VPC service, and detach gave both ENIs back to the host. The namespaces, links,
-service and netd are gone${left:+ EXCEPT: $left}.
+netd registered 3 ENIs and moved 2 of them into 2 task namespaces as eth1 (MTU 9001, address,
+default route via $FABRIC_GATEWAY), each with a point-to-point metadata link (md0), guards (the
+instance metadata address rejected and counted, only 169.254.170.2:80 over md0) and eBPF
+counters. Both tasks fetched from the VPC service; detach gave both ENIs back to the host. The
+namespaces, links, service and netd are gone${left:+ EXCEPT: $left}.
 EOT
 [[ -z $left ]]
