@@ -183,3 +183,68 @@ bool addr_mac_is_unicast(const uint8_t mac[ADDR_MAC_LEN])
 
 	return !(mac[0] & 1) && memcmp(mac, zero, ADDR_MAC_LEN) != 0;
 }
+
+int addr_sockaddr_parse(const char *s, bool port_needed, struct sockaddr_storage *ret,
+			socklen_t *ret_len)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon = NULL, *end_host;
+	unsigned long port = 0;
+	size_t hlen;
+
+	if (!s || !*s)
+		return -EINVAL;
+	/* "[v6]:port", "v4:port", or a bare address ("v6" has colons of its own). */
+	if (s[0] == '[') {
+		end_host = strchr(s, ']');
+		if (!end_host)
+			return -EINVAL;
+		if (end_host[1] == ':')
+			colon = end_host + 1;
+		else if (end_host[1] != '\0')
+			return -EINVAL;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon && strchr(s, ':') != colon)
+			colon = NULL; /* a bare IPv6 address */
+		end_host = colon ? colon : s + strlen(s);
+	}
+	if (port_needed && !colon)
+		return -EINVAL;
+	if (colon) {
+		char *end;
+
+		errno = 0;
+		port = strtoul(colon + 1, &end, 10);
+		if (errno || *end || end == colon + 1 || colon[1] == '-' || port == 0 ||
+		    port > 65535)
+			return -EINVAL;
+	}
+	if (s[0] == '[')
+		s++;
+	hlen = (size_t)(end_host - s);
+	if (hlen == 0 || hlen >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+
+	*ret = (struct sockaddr_storage){};
+	if (strchr(host, ':')) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ret;
+
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+			return -EINVAL;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		*ret_len = sizeof(*sin6);
+	} else {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ret;
+
+		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+			return -EINVAL;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		*ret_len = sizeof(*sin);
+	}
+	return 0;
+}

@@ -4,6 +4,7 @@
 #define TP_ADDR_H
 
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -40,6 +41,13 @@ bool addr_prefix_contains(const struct in_prefix *net, const struct in_prefix *i
 void addr_prefix_mask(struct in_prefix *p);
 /* Same family, address and length. */
 bool addr_prefix_equal(const struct in_prefix *a, const struct in_prefix *b);
+
+/*
+ * Parse "ADDR:PORT" ("198.18.0.1:80", "[fd00::1]:80") into a socket address; with port_needed
+ * false a bare address is taken too (port 0). Port 0 is refused when a port is given.
+ */
+int addr_sockaddr_parse(const char *s, bool port_needed, struct sockaddr_storage *ret,
+			socklen_t *ret_len);
 
 /* Parse "xx:xx:xx:xx:xx:xx" (also '-' separated), case-insensitive. */
 int addr_mac_parse(const char *s, uint8_t ret[ADDR_MAC_LEN]);

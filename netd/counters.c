@@ -1146,24 +1146,6 @@ void counters_totals(const struct counters_snapshot *s, struct counters_pair ret
 	}
 }
 
-/* --- the link of a task: by index, checked by MAC, else by MAC --------------------------------- */
-
-static int task_link(struct attach_ctx *c, struct link_info *ret)
-{
-	struct task *t = c->t;
-	int r;
-
-	r = attach_ctx_open_tnl(c);
-	if (r < 0)
-		return r;
-	if (t->ifindex > 0) {
-		r = netlink_link_get(c->tnl, t->ifindex, NULL, ret);
-		if (r == 0 && ret->has_mac && memcmp(ret->mac, t->mac, ADDR_MAC_LEN) == 0)
-			return 0;
-	}
-	return netlink_link_find_mac(c->tnl, t->mac, ret);
-}
-
 /* --- the attach step ----------------------------------------------------------------------- */
 
 int counters_step_run(struct attach_ctx *c)
@@ -1308,7 +1290,7 @@ int counters_step_undo(struct attach_ctx *c)
 
 	if (rec && (!streq(rec->id, t->id) || rec->created_ns != t->created_ns))
 		rec = NULL; /* not this task's (cannot happen: slots are unique) */
-	if (c->netns_fd >= 0 && task_link(c, &li) == 0)
+	if (c->netns_fd >= 0 && attach_ctx_find_link(c, &li) == 0)
 		have_link = true;
 	if (t->phase == TASK_PHASE_DETACHING)
 		keep_final(c, rec, have_link ? &li : NULL);
@@ -1348,7 +1330,7 @@ int counters_step_check(struct attach_ctx *c, json_t *diffs)
 	struct link_info li;
 	int saved = -1, r;
 
-	r = task_link(c, &li);
+	r = attach_ctx_find_link(c, &li);
 	if (r < 0)
 		return r;
 	r = ns_enter(c->netns_fd, &saved);
@@ -1472,7 +1454,7 @@ static int adopt_task(struct netd *d, struct task *t)
 	if (r == 0 && (netns_get_id(c.netns_fd, &id) < 0 || !netns_id_equal(&id, &t->netns_id)))
 		r = -ENOENT;
 	if (r == 0)
-		r = task_link(&c, &li);
+		r = attach_ctx_find_link(&c, &li);
 	if (r < 0) {
 		/* Nothing to count any more; keep the record so that detach keeps the finals. */
 		log_warn_errno(

@@ -11,6 +11,7 @@
 #include "event.h"
 #include "log.h"
 #include "metrics.h"
+#include "addr.h"
 #include "util.h"
 
 #define METRICS_MAX_CLIENTS  16
@@ -42,43 +43,7 @@ struct metrics_server {
 
 static int parse_listen(const char *s, struct sockaddr_storage *ret, socklen_t *ret_len)
 {
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *colon = strrchr(s, ':');
-	unsigned long port;
-	size_t hlen;
-	char *end;
-
-	if (!colon || colon == s)
-		return -EINVAL;
-	hlen = (size_t)(colon - s);
-	if (hlen >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, s, hlen);
-	host[hlen] = '\0';
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (errno || *end || end == colon + 1 || port > 65535)
-		return -EINVAL;
-	*ret = (struct sockaddr_storage){};
-	if (host[0] == '[' && hlen > 2 && host[hlen - 1] == ']') {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ret;
-
-		host[hlen - 1] = '\0';
-		if (inet_pton(AF_INET6, host + 1, &sin6->sin6_addr) != 1)
-			return -EINVAL;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		*ret_len = sizeof(*sin6);
-	} else {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ret;
-
-		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-			return -EINVAL;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		*ret_len = sizeof(*sin);
-	}
-	return 0;
+	return addr_sockaddr_parse(s, true, ret, ret_len);
 }
 
 static void format_address(const struct sockaddr_storage *ss, char *buf, size_t size)

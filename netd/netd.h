@@ -224,6 +224,9 @@ int attach_step_find(const char *name);
 int attach_ctx_open_tnl(struct attach_ctx *c);
 /* Release what the context holds. */
 void attach_ctx_done(struct attach_ctx *c);
+/* Find the task's ENI inside its namespace: by the index known, checked by MAC, else by MAC.
+ * Updates t->ifindex; -ENODEV when it is not there. */
+int attach_ctx_find_link(struct attach_ctx *c, struct link_info *ret);
 /* The metadata link step (mdlink.c). */
 int mdlink_step_run(struct attach_ctx *c);
 int mdlink_step_undo(struct attach_ctx *c);

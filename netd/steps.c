@@ -53,11 +53,7 @@ _printf_(3, 4) static void ctx_error(struct attach_ctx *c, int r, const char *fm
 		 ext);
 }
 
-/*
- * Find the task's ENI inside the task namespace: by the index we know, else by MAC. Updates
- * t->ifindex. -ENODEV when it is not there.
- */
-static int find_task_link(struct attach_ctx *c, struct link_info *ret)
+int attach_ctx_find_link(struct attach_ctx *c, struct link_info *ret)
 {
 	struct task *t = c->t;
 	int r;
@@ -156,7 +152,7 @@ static int step_move_undo(struct attach_ctx *c)
 	int r;
 
 	addr_mac_format(t->mac, mac);
-	r = c->netns_fd >= 0 ? find_task_link(c, &li) : -ENOENT;
+	r = c->netns_fd >= 0 ? attach_ctx_find_link(c, &li) : -ENOENT;
 	if (r == 0) {
 		(void)netlink_link_set_up(c->tnl, li.ifindex, false);
 		r = netlink_link_move(c->tnl, li.ifindex, c->d->host_netns_fd, name);
@@ -206,7 +202,7 @@ static int step_move_check(struct attach_ctx *c, json_t *diffs)
 	struct link_info li;
 	int r;
 
-	r = find_task_link(c, &li);
+	r = attach_ctx_find_link(c, &li);
 	if (r < 0)
 		return r;
 	if (!streq(li.ifname, c->t->ifname))
@@ -236,7 +232,7 @@ static int step_mtu_undo(struct attach_ctx *c)
 
 	if (!c->t->orig_mtu)
 		return 0;
-	r = find_task_link(c, &li);
+	r = attach_ctx_find_link(c, &li);
 	if (r < 0)
 		return gone(r) ? 0 : r;
 	r = netlink_link_set_mtu(c->tnl, li.ifindex, c->t->orig_mtu);
@@ -249,7 +245,7 @@ static int step_mtu_check(struct attach_ctx *c, json_t *diffs)
 	struct link_info li;
 	int r;
 
-	r = find_task_link(c, &li);
+	r = attach_ctx_find_link(c, &li);
 	if (r < 0)
 		return r;
 	if (li.mtu != c->t->mtu) {
@@ -283,7 +279,7 @@ static int step_addrs_undo(struct attach_ctx *c)
 	struct link_info li;
 	int r;
 
-	r = find_task_link(c, &li);
+	r = attach_ctx_find_link(c, &li);
 	if (r < 0)
 		return gone(r) ? 0 : r;
 	for (unsigned int i = 0; i < c->t->naddrs; i++) {
@@ -314,7 +310,7 @@ static int step_addrs_check(struct attach_ctx *c, json_t *diffs)
 	struct link_info li;
 	int r;
 
-	r = find_task_link(c, &li);
+	r = attach_ctx_find_link(c, &li);
 	if (r < 0)
 		return r;
 	for (unsigned int i = 0; i < c->t->naddrs; i++) {
@@ -347,7 +343,7 @@ static int step_up_undo(struct attach_ctx *c)
 	struct link_info li;
 	int r;
 
-	r = find_task_link(c, &li);
+	r = attach_ctx_find_link(c, &li);
 	if (r < 0)
 		return gone(r) ? 0 : r;
 	r = netlink_link_set_up(c->tnl, li.ifindex, false);
@@ -359,7 +355,7 @@ static int step_up_check(struct attach_ctx *c, json_t *diffs)
 	struct link_info li;
 	int r;
 
-	r = find_task_link(c, &li);
+	r = attach_ctx_find_link(c, &li);
 	if (r < 0)
 		return r;
 	if (!(li.flags & IFF_UP))
@@ -397,7 +393,7 @@ static int step_routes_undo(struct attach_ctx *c)
 	if (c->netns_fd < 0)
 		return 0;
 	/* Device routes went with the link if it is not here any more. */
-	r = find_task_link(c, &li);
+	r = attach_ctx_find_link(c, &li);
 	if (r < 0)
 		return gone(r) ? 0 : r;
 	for (unsigned int i = c->t->nroutes; i-- > 0;) {

@@ -643,6 +643,7 @@ int task_netns_open(struct netd *d, const struct task *t, int *ret_fd)
 		return r;
 	r = netns_get_id(fd, &id);
 	if (r < 0 || !netns_id_equal(&id, &t->netns_id)) {
+		/* The path now names another namespace: ours is gone. Touch nothing in it. */
 		close(fd);
 		return r < 0 ? r : -ENOENT;
 	}
@@ -652,21 +653,8 @@ int task_netns_open(struct netd *d, const struct task *t, int *ret_fd)
 
 static int ctx_open(struct netd *d, struct task *t, struct attach_ctx *c)
 {
-	struct netns_id id;
-	int fd, r;
-
 	*c = (struct attach_ctx){ .d = d, .t = t, .netns_fd = -1 };
-	r = netns_open(t->netns_path, &fd);
-	if (r < 0)
-		return r;
-	r = netns_get_id(fd, &id);
-	if (r < 0 || !netns_id_equal(&id, &t->netns_id)) {
-		/* The path now names another namespace: ours is gone. Touch nothing in it. */
-		close(fd);
-		return r < 0 ? r : -ENOENT;
-	}
-	c->netns_fd = fd;
-	return 0;
+	return task_netns_open(d, t, &c->netns_fd);
 }
 
 /*

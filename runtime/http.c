@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "addr.h"
 #include "http.h"
 #include "log.h"
 #include "tmds.h"
@@ -46,22 +47,16 @@ struct http_server {
 
 int http_parse_listen(const char *s, struct sockaddr_in *ret)
 {
-	char host[INET_ADDRSTRLEN];
-	const char *colon = strrchr(s, ':');
-	unsigned long port;
-	char *end;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int r;
 
-	if (!colon || (size_t)(colon - s) >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = '\0';
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (errno || end == colon + 1 || *end || port == 0 || port > 65535)
-		return -EINVAL;
-	*ret = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	if (inet_pton(AF_INET, host, &ret->sin_addr) != 1)
-		return -EINVAL;
+	r = addr_sockaddr_parse(s, true, &ss, &len);
+	if (r < 0)
+		return r;
+	if (ss.ss_family != AF_INET)
+		return -EAFNOSUPPORT;
+	memcpy(ret, &ss, sizeof(*ret));
 	return 0;
 }
 

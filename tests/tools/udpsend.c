@@ -18,53 +18,13 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include "addr.h"
 #include "util.h"
 
 static int parse_addr(const char *s, bool with_port, struct sockaddr_storage *ret,
 		      socklen_t *ret_len)
 {
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *colon = with_port ? strrchr(s, ':') : NULL;
-	unsigned long port = 0;
-	size_t hlen;
-	char *end;
-
-	if (with_port && (!colon || colon == s))
-		return -EINVAL;
-	hlen = with_port ? (size_t)(colon - s) : strlen(s);
-	if (hlen >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, s, hlen);
-	host[hlen] = '\0';
-	if (with_port) {
-		errno = 0;
-		port = strtoul(colon + 1, &end, 10);
-		if (errno || *end || end == colon + 1 || port > 65535)
-			return -EINVAL;
-	}
-	*ret = (struct sockaddr_storage){};
-	if (host[0] == '[' && hlen > 2 && host[hlen - 1] == ']') {
-		host[hlen - 1] = '\0';
-		memmove(host, host + 1, hlen - 1);
-	}
-	if (strchr(host, ':')) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ret;
-
-		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-			return -EINVAL;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		*ret_len = sizeof(*sin6);
-	} else {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ret;
-
-		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-			return -EINVAL;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		*ret_len = sizeof(*sin);
-	}
-	return 0;
+	return addr_sockaddr_parse(s, with_port, ret, ret_len);
 }
 
 static int parse_ulong(const char *s, unsigned long max, unsigned long *ret)

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "addr.h"
 #include "util.h"
 
 #define VPCD_MAX_CLIENTS 256
@@ -54,45 +55,7 @@ static bool opt_quiet;
 
 static int parse_addr(const char *s, struct sockaddr_storage *ret_ss, socklen_t *ret_len)
 {
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *colon = strrchr(s, ':');
-	char *end;
-	unsigned long port;
-	size_t hlen;
-
-	if (!colon || colon == s)
-		return -EINVAL;
-	hlen = (size_t)(colon - s);
-	if (hlen >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, s, hlen);
-	host[hlen] = '\0';
-
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (errno || *end || end == colon + 1 || port > 65535)
-		return -EINVAL;
-
-	memset(ret_ss, 0, sizeof(*ret_ss));
-	if (host[0] == '[' && hlen > 2 && host[hlen - 1] == ']') {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ret_ss;
-
-		host[hlen - 1] = '\0';
-		if (inet_pton(AF_INET6, host + 1, &sin6->sin6_addr) != 1)
-			return -EINVAL;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		*ret_len = sizeof(*sin6);
-	} else {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ret_ss;
-
-		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-			return -EINVAL;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		*ret_len = sizeof(*sin);
-	}
-	return 0;
+	return addr_sockaddr_parse(s, true, ret_ss, ret_len);
 }
 
 static void format_addr(const struct sockaddr_storage *ss, char *ip, size_t ip_size,

@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+
 #include "addr.h"
 #include "util.h"
 
@@ -578,6 +580,57 @@ static void test_mac_unicast(void **state)
 	assert_false(mac_unicast("03:00:00:00:00:00"));
 }
 
+static void test_sockaddr_parse(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		":80",
+		"198.18.0.1",
+		"198.18.0.1:",
+		"198.18.0.1:0",
+		"198.18.0.1:65536",
+		"198.18.0.1:-1",
+		"198.18.0.1:8x",
+		"[fd00::1]",
+		"[fd00::1]:",
+		"[fd00::1:80",
+		"fd00::1]:80",
+		"host:80",
+		"198.18.0.256:80",
+		"[198.18.0.1]:80x",
+	};
+	struct sockaddr_storage ss;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+	char buf[INET6_ADDRSTRLEN];
+	socklen_t len;
+
+	assert_int_equal(addr_sockaddr_parse("198.18.0.1:80", true, &ss, &len), 0);
+	assert_int_equal(ss.ss_family, AF_INET);
+	assert_int_equal(len, sizeof(struct sockaddr_in));
+	assert_int_equal(ntohs(sin->sin_port), 80);
+	assert_string_equal(inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof(buf)), "198.18.0.1");
+
+	assert_int_equal(addr_sockaddr_parse("[fd00::1]:9100", true, &ss, &len), 0);
+	assert_int_equal(ss.ss_family, AF_INET6);
+	assert_int_equal(len, sizeof(struct sockaddr_in6));
+	assert_int_equal(ntohs(sin6->sin6_port), 9100);
+	assert_string_equal(inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof(buf)), "fd00::1");
+
+	/* Without a port needed, a bare address (IPv4 or IPv6) is port 0. */
+	assert_int_equal(addr_sockaddr_parse("198.18.0.7", false, &ss, &len), 0);
+	assert_int_equal(ntohs(sin->sin_port), 0);
+	assert_int_equal(addr_sockaddr_parse("fd00::7", false, &ss, &len), 0);
+	assert_int_equal(ss.ss_family, AF_INET6);
+	assert_int_equal(addr_sockaddr_parse("[fd00::7]", false, &ss, &len), 0);
+	assert_int_equal(addr_sockaddr_parse("198.18.0.7:7", false, &ss, &len), 0);
+	assert_int_equal(ntohs(sin->sin_port), 7);
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		if (addr_sockaddr_parse(bad[i], true, &ss, &len) == 0)
+			fail_msg("'%s' was accepted", bad[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -597,6 +650,7 @@ int main(void)
 		cmocka_unit_test(test_mac_parse_bad),
 		cmocka_unit_test(test_mac_format),
 		cmocka_unit_test(test_mac_unicast),
+		cmocka_unit_test(test_sockaddr_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
