@@ -42,7 +42,8 @@ md_curl a --max-time 20 --no-progress-meter --parallel --parallel-max 20 -D "$FA
         -o "$FABRIC_RUN/burst/#1" -w '%{http_code} %{url}\n' "$uri_a/task?n=[1-100]" \
         >"$FABRIC_RUN/codes" 2>/dev/null || true
 n429=$(awk '$1 == 429 { sub(/.*n=/, "", $2); print $2; exit }' "$FABRIC_RUN/codes")
-h=$(tr -d '\r' <"$FABRIC_RUN/heads" | awk '/^HTTP\/1.1 429/ { p = 1 } p && /^$/ { exit } p')
+# (awk reads to the end: an early exit would kill tr with SIGPIPE, and pipefail the script)
+h=$(tr -d '\r' <"$FABRIC_RUN/heads" | awk '/^HTTP\/1.1 429/ && !done { p = 1 } p && /^$/ { p = 0; done = 1 } p')
 check_match "429 is JSON" 'Content-Type: application/json' "$h"
 check_match "with Retry-After" 'Retry-After: 1' "$h"
 check "and a JSON body" jq -e 'type == "string"' "$FABRIC_RUN/burst/${n429:-none}"

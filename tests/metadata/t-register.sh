@@ -76,7 +76,7 @@ check_match "register prints the container's environment" \
 check_match "... the credentials URI" "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials/" "$out"
 check_match "... and the region" "AWS_REGION=us-west-2" "$out"
 check_eq "one block per container" 2 "$(grep -c '^ECS_CONTAINER_METADATA_URI_V4=' <<<"$out")"
-uri=$(sed -n 's/^ECS_CONTAINER_METADATA_URI_V4=//p' <<<"$out" | head -n1)
+uri=$(sed -n 's/^ECS_CONTAINER_METADATA_URI_V4=//p' <<<"$out" | awk 'NR == 1')
 check_eq "the task ARN given is the one served" "$arn" "$(md_curl a "$uri/task" | jq -r .TaskARN)"
 out=$(reg -j --netd-task a --metadata-address "${MD_ADDR[a]}" || true)
 check_eq "the same task twice: exists (-32002)" -32002 "$(jq -r .code <<<"$out")"
