@@ -1,13 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# 50 attaches in parallel from 50 separate clients all succeed, and 50 parallel detaches give
+# 200 attaches in parallel from 200 separate clients all succeed, and 200 parallel detaches give
 # every ENI back with nothing leaked.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 require_root
 require_cmd jq
 
-N=50
+N=200
 fabric_up "$N"
 netd_start
 for i in $(seq "$N"); do
