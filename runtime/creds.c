@@ -82,9 +82,11 @@ int creds_parse(const char *buf, size_t len, struct creds *ret, char **ret_error
 		time_t t = (time_t)sec;
 		struct tm tm;
 
-		if (!gmtime_r(&t, &tm))
+		/* RFC 3339 has four-digit years: 0000-01-01T00:30:00+01:00 has no UTC form */
+		if (!gmtime_r(&t, &tm) || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900)
 			return fail(ret_error, "Expiration '%s' is out of range", exp);
-		strftime(out, sizeof(out), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		snprintf(out, sizeof(out), "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	}
 	c.access_key_id = strdup(akid);
 	c.secret_access_key = strdup(secret);

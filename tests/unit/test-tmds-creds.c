@@ -26,6 +26,8 @@ static void test_parse(void **state)
 	static const char offset[] =
 		"{\"AccessKeyId\":\"AKIA1\",\"SecretAccessKey\":\"s\","
 		"\"Token\":\"t\",\"Expiration\":\"2030-01-02T05:04:05+02:00\"}";
+	static const char early[] = "{\"AccessKeyId\":\"AKIA1\",\"SecretAccessKey\":\"s\","
+				    "\"Token\":\"t\",\"Expiration\":\"0911-11-28T12:00:00+01:00\"}";
 	struct creds c;
 	char *err = NULL;
 
@@ -40,6 +42,10 @@ static void test_parse(void **state)
 	/* an offset is written out in UTC: the JS SDK's fromHttp parses only "Z" */
 	assert_int_equal(creds_parse(offset, strlen(offset), &c, &err), 0);
 	assert_string_equal(c.expiration, "2030-01-02T03:04:05Z");
+	creds_done(&c);
+	/* with a four-digit year, also before 1000 (found by tests/fuzz/fuzz-tmds) */
+	assert_int_equal(creds_parse(early, strlen(early), &c, &err), 0);
+	assert_string_equal(c.expiration, "0911-11-28T11:00:00Z");
 	creds_done(&c);
 }
 
@@ -58,6 +64,11 @@ static void test_parse_errors(void **state)
 		"\"tomorrow\"}",
 		"{\"AccessKeyId\":\"a\",\"SecretAccessKey\":\"s\",\"Token\":\"t\",\"Expiration\":"
 		"\"2030-01-01 00:00:00\"}",
+		/* no four-digit year in UTC */
+		"{\"AccessKeyId\":\"a\",\"SecretAccessKey\":\"s\",\"Token\":\"t\",\"Expiration\":"
+		"\"9999-12-31T23:30:00-01:00\"}",
+		"{\"AccessKeyId\":\"a\",\"SecretAccessKey\":\"s\",\"Token\":\"t\",\"Expiration\":"
+		"\"0000-01-01T00:30:00+01:00\"}",
 		"{\"AccessKeyId\":\"a\",\"AccessKeyId\":\"b\",\"SecretAccessKey\":\"s\",\"Token\":\"t\","
 		"\"Expiration\":\"2030-01-01T00:00:00Z\"}",
 	};
