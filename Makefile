@@ -225,7 +225,31 @@ $(O)/bench/%: $(O)/obj/bench/%.o $(LIBNETD)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-tests: all $(UNIT_BINS) $(UNIT_SAN_BINS) $(TOOL_BINS) $(BPFTEST_BINS) $(BENCH_BINS)
+# libFuzzer harnesses (tests/fuzz/fuzz-*.c) for the parsers of every input taskplane reads: clang
+# with ASan+UBSan, over their own instrumented copy of the code under test in $(O)/fuzz/.
+# tests/fuzz/t-fuzz.sh replays the seed corpus and fuzzes each for a bounded time in make check.
+FUZZ_SRCS	:= $(wildcard tests/fuzz/fuzz-*.c)
+FUZZ_BINS	:= $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_CFLAGS	:= -O1 -g $(SANFLAGS) -fsanitize=fuzzer-no-link
+FUZZ_LIBS	:= $(O)/fuzz/libcni.a $(O)/fuzz/libtaskvm.a $(O)/fuzz/libnetd.a
+
+$(O)/fuzz/obj/%.o: %.c
+	$(call msg,CC-FUZZ,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(CPPFLAGS) -Icni-plugin -Iruntime $(FUZZ_CFLAGS) $(WFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(O)/fuzz/libnetd.a: $(patsubst %.c,$(O)/fuzz/obj/%.o,$(LIB_SRCS))
+$(O)/fuzz/libtaskvm.a: $(patsubst %.c,$(O)/fuzz/obj/%.o,$(RUNTIME_LIB_SRCS))
+$(O)/fuzz/libcni.a: $(patsubst %.c,$(O)/fuzz/obj/%.o,$(CNI_PURE_SRCS))
+$(FUZZ_LIBS):
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(O)/fuzz/fuzz-%: $(O)/fuzz/obj/tests/fuzz/fuzz-%.o $(FUZZ_LIBS)
+	$(call msg,LD-FUZZ,$@)
+	$(Q)$(CLANG) -g $(SANFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+
+tests: all $(UNIT_BINS) $(UNIT_SAN_BINS) $(TOOL_BINS) $(BPFTEST_BINS) $(BENCH_BINS) $(FUZZ_BINS)
 
 # --- the two commands ----------------------------------------------------------------------
 
@@ -290,7 +314,7 @@ help:
 	@echo 'Targets:'
 	@echo '  all        build netd, netdctl$(if $(CNI_SRCS),$(comma) task-eni)$(if $(RUNTIME_SRCS),$(comma) taskvm) (default)'
 	@echo '  bpf        build the eBPF objects and their skeletons ($(O)/ebpf/*.skel.h)'
-	@echo '  check      install missing packages, build, run unit (also ASan+UBSan) and integration tests'
+	@echo '  check      install missing packages, build, run unit (also ASan+UBSan), fuzz and integration tests'
 	@echo '  demo       install missing packages, build, run the demo in a test VPC of namespaces'
 	@echo '  bench      run the benchmarks under bench/ (not part of check)'
 	@echo '  deps       apt-get install the Debian packages that are missing'

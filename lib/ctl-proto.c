@@ -15,7 +15,8 @@ void ctl_error_done(struct ctl_error *e)
 	*e = (struct ctl_error){};
 }
 
-static int ctl_error_vset(struct ctl_error *e, int code, json_t *data, const char *fmt, va_list ap)
+static _printf_(4, 0) int ctl_error_vset(struct ctl_error *e, int code, json_t *data,
+					 const char *fmt, va_list ap)
 {
 	char *msg = NULL;
 

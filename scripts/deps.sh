@@ -19,6 +19,7 @@ make                    # the build
 pkg-config              # library flags in the Makefile
 clang                   # eBPF programs (clang -target bpf)
 llvm                    # llvm-strip and friends for BPF objects
+libclang-rt-14-dev|libclang-rt-dev # libFuzzer and sanitizer runtimes of clang (tests/fuzz)
 libnl-3-dev             # rtnetlink: links, addresses, routes, link statistics
 libnl-route-3-dev       # rtnetlink route objects
 libmnl-dev              # netlink sockets for nftables batches
