@@ -292,12 +292,15 @@ static int monitor_valid_cb(struct nl_msg *msg, void *arg)
 
 int netlink_monitor_dispatch(struct netlink *nl, netlink_monitor_fn fn, void *data)
 {
-	struct nl_cb *cb;
+	struct nl_cb *cb, *sk_cb;
 	int r;
 
 	nl->monitor_fn = fn;
 	nl->monitor_data = data;
-	cb = nl_cb_clone(nl_socket_get_cb(nl->sk));
+	/* nl_socket_get_cb() takes a reference: give it back, or the socket's callbacks leak */
+	sk_cb = nl_socket_get_cb(nl->sk);
+	cb = nl_cb_clone(sk_cb);
+	nl_cb_put(sk_cb);
 	if (!cb)
 		return -ENOMEM;
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, monitor_valid_cb, nl);
