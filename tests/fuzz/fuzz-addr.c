@@ -14,6 +14,21 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/*
+ * The input as a C string. Not strndup(): with strict_string_checks (tests/run.sh) ASan's
+ * strndup wants its source NUL-terminated, which fuzzer inputs are not.
+ */
+static char *cstring(const void *data, size_t size)
+{
+	char *s = malloc(size + 1);
+
+	if (!s)
+		abort();
+	memcpy(s, data, size);
+	s[size] = '\0';
+	return s;
+}
+
 static void check_prefix(const struct in_prefix *p, int (*parse)(const char *, struct in_prefix *))
 {
 	char buf[ADDR_PREFIX_STRLEN];
@@ -50,9 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > 256)
 		return 0;
-	s = strndup((const char *)data, size);
-	if (!s)
-		abort();
+	s = cstring(data, size);
 
 	if (addr_prefix_parse(s, &p) == 0)
 		check_prefix(&p, addr_prefix_parse);
