@@ -5,7 +5,7 @@
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 require_root
-require_cmd jq
+require_cmd jq socat
 
 fabric_up 1
 netd_start
@@ -53,13 +53,17 @@ check_eq "the good request after the bad ones is answered" ok \
 check_eq "a notification (no id) gets no reply, the next request does" '1' \
         "$(printf '%s\n%s\n' '{"jsonrpc":"2.0","method":"health"}' '{"jsonrpc":"2.0","method":"health","id":1}' | send 1 | jq -r .id)"
 
-# A client that sends half a line and stalls does not block anyone.
-exec 7< <(sleep 30 | { printf '{"jsonrpc":"2.0","method":'; cat; } | "$O/tests/tools/ctlsend" "$NETD_SOCKET" 1)
+# A client that sends half a line and stalls does not block anyone. It runs in its own process
+# group (setsid) so that all of its pipeline goes at the end.
+clients() { [[ $(netdctl -j health | jq .clients) == "$1" ]]; }
+# (socat, not ctlsend: ctlsend connects only once its input has ended.)
+setsid bash -c '{ printf "{\"jsonrpc\":\"2.0\",\"method\":"; sleep 30; } |
+        socat -u STDIN "UNIX-CONNECT:$1"' stall "$NETD_SOCKET" >/dev/null 2>&1 &
 stall=$!
-sleep 0.2
+check "the stalling client is connected" wait_until 5 clients 2
 check "another client is served while one stalls mid-line" netdctl health
-kill "$stall" 2>/dev/null || true
-exec 7<&-
+kill -- -"$stall" 2>/dev/null || true
+wait "$stall" 2>/dev/null || true
 check "netd is still healthy" netdctl health
 check_eq "and has no client left behind" 1 "$(netdctl -j health | jq .clients)"
 check "netd stops cleanly" netd_stop
