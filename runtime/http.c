@@ -269,7 +269,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 }
 
 /* MHD's own messages go through our logger, at debug level (clients' protocol errors). */
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+static _printf_(2, 0) void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char buf[512];
 
