@@ -8,4 +8,15 @@
 /* Sort an array of objects in place by the string member key (missing sorts first). */
 int json_array_sort_by_key(json_t *arr, const char *key);
 
+/* The string or integer member key of obj: NULL or 0 when absent or of another type. */
+static inline const char *json_str(json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+static inline json_int_t json_int(json_t *obj, const char *key)
+{
+	return json_integer_value(json_object_get(obj, key));
+}
+
 #endif

@@ -54,7 +54,7 @@ static int eni_list(int argc, char **argv)
 
 	if (argc > 0)
 		return usage_error("'eni list' takes no arguments, got '%s'", argv[0]);
-	r = netdctl_call("eni.list", NULL, &res);
+	r = cli_call("eni.list", NULL, &res);
 	if (r)
 		return r;
 	print_table_begin(headers);
@@ -73,7 +73,7 @@ static int eni_show(int argc, char **argv)
 
 	if (argc != 1)
 		return usage_error("usage: netdctl eni show MAC");
-	r = netdctl_call("eni.show", json_pack("{s:s}", "mac", argv[0]), &res);
+	r = cli_call("eni.show", json_pack("{s:s}", "mac", argv[0]), &res);
 	if (r)
 		return r;
 	print_eni_detail(res);
@@ -116,7 +116,7 @@ static int eni_register(int argc, char **argv)
 		NEXT_ARG();
 		NEXT_ARG();
 	}
-	r = netdctl_call("eni.register", p, &res);
+	r = cli_call("eni.register", p, &res);
 	if (r)
 		return r;
 	print_open_object(NULL, res);
@@ -136,7 +136,7 @@ static int eni_deregister(int argc, char **argv)
 
 	if (argc != 1)
 		return usage_error("usage: netdctl eni deregister MAC");
-	r = netdctl_call("eni.deregister", json_pack("{s:s}", "mac", argv[0]), &res);
+	r = cli_call("eni.deregister", json_pack("{s:s}", "mac", argv[0]), &res);
 	if (r)
 		return r;
 	print_open_object(NULL, res);

@@ -11,7 +11,7 @@ int do_health(int argc, char **argv)
 
 	if (argc > 0)
 		return usage_error("'health' takes no arguments, got '%s'", argv[0]);
-	r = netdctl_call("health", NULL, &res);
+	r = cli_call("health", NULL, &res);
 	if (r)
 		return r;
 	enis = json_object_get(res, "enis");
@@ -58,7 +58,7 @@ int do_events(int argc, char **argv)
 	if (argc > 0)
 		return usage_error("usage: netdctl events [ follow ]");
 	if (!follow) {
-		r = netdctl_call("events.list", NULL, &res);
+		r = cli_call("events.list", NULL, &res);
 		if (r)
 			return r;
 		print_open_array(NULL);
@@ -69,10 +69,10 @@ int do_events(int argc, char **argv)
 	}
 
 	/* Stream: one JSON object per line under -j, one line of text otherwise. */
-	r = netdctl_connect(&c);
+	r = cli_connect(&c);
 	if (r)
 		return r;
-	r = ctl_client_call(c, "events.subscribe", NULL, netdctl_timeout_ms, &sub, &err);
+	r = ctl_client_call(c, "events.subscribe", NULL, cli_get()->timeout_ms, &sub, &err);
 	if (r < 0) {
 		print_errorf("netdctl", NULL, "%s", err.message ?: strerror(-r));
 		return EXIT_FAILURE;

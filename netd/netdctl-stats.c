@@ -151,11 +151,11 @@ static int stats_watch(const char *task)
 	json_auto_t *sub = NULL;
 	int r;
 
-	r = netdctl_connect(&c);
+	r = cli_connect(&c);
 	if (r)
 		return r;
 	r = ctl_client_call(c, "stats.subscribe", task ? json_pack("{s:s}", "task_id", task) : NULL,
-			    netdctl_timeout_ms, &sub, &err);
+			    cli_get()->timeout_ms, &sub, &err);
 	if (r < 0) {
 		print_errorf("netdctl", NULL, "%s", err.message ?: strerror(-r));
 		return EXIT_FAILURE;
@@ -212,8 +212,8 @@ int do_stats(int argc, char **argv)
 		return usage_error("'stats collect' does not watch");
 	if (watch)
 		return stats_watch(task);
-	r = netdctl_call(collect ? "stats.collect" : "stats.get",
-			 task ? json_pack("{s:s}", "task_id", task) : NULL, &res);
+	r = cli_call(collect ? "stats.collect" : "stats.get",
+		     task ? json_pack("{s:s}", "task_id", task) : NULL, &res);
 	if (r)
 		return r;
 	print_stats(res);
@@ -228,7 +228,7 @@ int do_flows(int argc, char **argv)
 
 	if (argc != 1 || argv[0][0] == '-')
 		return usage_error("usage: netdctl flows TASK");
-	r = netdctl_call("stats.get", json_pack("{s:s}", "task_id", argv[0]), &res);
+	r = cli_call("stats.get", json_pack("{s:s}", "task_id", argv[0]), &res);
 	if (r)
 		return r;
 	print_open_object(NULL, json_object_get(res, "flows"));

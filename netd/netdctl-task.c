@@ -124,7 +124,7 @@ static int task_list(int argc, char **argv)
 
 	if (argc > 0)
 		return usage_error("'task list' takes no arguments, got '%s'", argv[0]);
-	r = netdctl_call("task.list", NULL, &res);
+	r = cli_call("task.list", NULL, &res);
 	if (r)
 		return r;
 	print_table_begin(headers);
@@ -143,7 +143,7 @@ static int task_show(int argc, char **argv)
 
 	if (argc != 1)
 		return usage_error("usage: netdctl task show ID");
-	r = netdctl_call("task.show", json_pack("{s:s}", "task_id", argv[0]), &res);
+	r = cli_call("task.show", json_pack("{s:s}", "task_id", argv[0]), &res);
 	if (r)
 		return r;
 	print_task_detail(res);
@@ -338,7 +338,7 @@ static int task_attach(int argc, char **argv)
 	if (json_object_size(attrs))
 		json_object_set(p, "attrs", attrs);
 
-	r = netdctl_call("task.attach", TAKE_PTR(p), &res);
+	r = cli_call("task.attach", TAKE_PTR(p), &res);
 	if (r == 0)
 		print_task_detail(res);
 out:
@@ -359,7 +359,7 @@ static int task_detach(int argc, char **argv)
 
 	if (argc != 1)
 		return usage_error("usage: netdctl task detach ID");
-	r = netdctl_call("task.detach", json_pack("{s:s}", "task_id", argv[0]), &res);
+	r = cli_call("task.detach", json_pack("{s:s}", "task_id", argv[0]), &res);
 	if (r)
 		return r;
 	print_open_object(NULL, res);
@@ -389,7 +389,7 @@ static int task_check(int argc, char **argv)
 
 	if (argc != 1)
 		return usage_error("usage: netdctl task check ID");
-	r = netdctl_call("task.check", json_pack("{s:s}", "task_id", argv[0]), &res);
+	r = cli_call("task.check", json_pack("{s:s}", "task_id", argv[0]), &res);
 	if (r)
 		return r;
 	ok = json_is_true(json_object_get(res, "ok"));
@@ -412,8 +412,8 @@ static int task_phase(int argc, char **argv)
 
 	if (argc != 2)
 		return usage_error("usage: netdctl task phase ID { READY | READY_PULL }");
-	r = netdctl_call("task.set_phase",
-			 json_pack("{s:s, s:s}", "task_id", argv[0], "phase", argv[1]), &res);
+	r = cli_call("task.set_phase",
+		     json_pack("{s:s, s:s}", "task_id", argv[0], "phase", argv[1]), &res);
 	if (r)
 		return r;
 	print_open_object(NULL, res);

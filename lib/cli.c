@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "print.h"
+
+static const struct cli *cur;
+
+const struct cli *cli_get(void)
+{
+	return cur;
+}
+
+int usage_error(const char *fmt, ...)
+{
+	const char *prog = cur ? cur->prog : program_invocation_short_name;
+	char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	print_errorf(prog, NULL, "%s (try '%s --help')", msg ?: "usage error", prog);
+	free(msg);
+	return EXIT_USAGE;
+}
+
+bool matches(const char *arg, const char *word)
+{
+	size_t n = strlen(arg);
+
+	return n > 0 && n <= strlen(word) && strncmp(arg, word, n) == 0;
+}
+
+int cli_start(struct cli *c, int *argc, char ***argv)
+{
+	static const struct option options[] = { { "json", no_argument, NULL, 'j' },
+						 { "pretty", no_argument, NULL, 'p' },
+						 { "socket", required_argument, NULL, 's' },
+						 { "timeout", required_argument, NULL, 't' },
+						 { "help", no_argument, NULL, 'h' },
+						 { "version", no_argument, NULL, 'V' },
+						 {} };
+	bool json = false, pretty = false;
+	const char *env;
+	int opt;
+
+	cur = c;
+	env = c->socket_env ? getenv(c->socket_env) : NULL;
+	if (env && *env)
+		c->socket = env;
+	/* '+': stop at the first non-option, so that "task attach ... -x" is not ours. */
+	while ((opt = getopt_long(*argc, *argv, "+jps:t:hV", options, NULL)) >= 0) {
+		switch (opt) {
+		case 'j':
+			json = true;
+			break;
+		case 'p':
+			pretty = true;
+			break;
+		case 's':
+			c->socket = optarg;
+			break;
+		case 't': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || v <= 0 || v > 3600000) {
+				print_init(json, pretty);
+				return usage_error("invalid timeout '%s'", optarg);
+			}
+			c->timeout_ms = (int)v;
+			break;
+		}
+		case 'h':
+			c->usage(stdout);
+			return EXIT_SUCCESS;
+		case 'V':
+			printf("%s %s\n", c->prog, TP_VERSION);
+			return EXIT_SUCCESS;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	print_init(json, pretty);
+	*argc -= optind;
+	*argv += optind;
+	if (*argc == 0) {
+		c->usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (streq((*argv)[0], "help")) {
+		c->usage(stdout);
+		return EXIT_SUCCESS;
+	}
+	return -1;
+}
+
+int cli_connect(struct ctl_client **ret)
+{
+	int r = ctl_client_open(cur->socket, ret);
+
+	if (r < 0) {
+		json_t *data =
+			json_pack("{s:s, s:s}", "errno", ctl_errno_name(r), "socket", cur->socket);
+
+		print_errorf(cur->prog, data, "Cannot reach %s at '%s': %s", cur->peer, cur->socket,
+			     strerror(-r));
+		json_decref(data);
+		return EXIT_FAILURE;
+	}
+	return 0;
+}
+
+int cli_call(const char *method, json_t *params, json_t **ret_result)
+{
+	_cleanup_ctl_client_ struct ctl_client *c = NULL;
+	_cleanup_ctl_error_ struct ctl_error err = {};
+	int r;
+
+	r = cli_connect(&c);
+	if (r) {
+		json_decref(params);
+		return r;
+	}
+	r = ctl_client_call(c, method, params, cur->timeout_ms, ret_result, &err);
+	if (r < 0) {
+		json_t *data = err.data && json_is_object(err.data) ? json_deep_copy(err.data)
+								    : json_object();
+
+		json_object_set_new(data, "code", json_integer(err.code));
+		print_errorf(cur->prog, data, "%s", err.message ?: strerror(-r));
+		json_decref(data);
+		return EXIT_FAILURE;
+	}
+	return 0;
+}

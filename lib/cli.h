@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The frame shared by the control-socket CLIs (netdctl, taskvm): the global options, usage
+ * errors, iproute2's prefix matching, and calls whose errors are printed as text or JSON.
+ */
+#ifndef TP_CLI_H
+#define TP_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "ctl-proto.h"
+#include "util.h"
+
+/* Exit status: 0 success, 1 failure, 2 usage. */
+enum {
+	EXIT_USAGE = 2,
+};
+
+struct cli {
+	const char *prog;	/* "netdctl": the prefix of errors, --version */
+	const char *peer;	/* "netd": in "Cannot reach netd at '...'" */
+	const char *socket_env; /* the variable that overrides the default socket */
+	const char *socket;	/* the default; then the variable's, then --socket's */
+	int timeout_ms;		/* the default; then --timeout's */
+	void (*usage)(FILE *f);
+};
+
+/*
+ * Parse the global options (-j, -p, -s SOCKET, -t MS, -h, -V) of c's program, up to the first
+ * non-option, and set up the output. -1 with *argc and *argv at the command word; otherwise
+ * the exit status (help or version printed, a usage error, or no command given).
+ */
+int cli_start(struct cli *c, int *argc, char ***argv);
+/* The running program's frame (valid after cli_start()). */
+const struct cli *cli_get(void);
+
+/* Print a usage error (with a pointer to --help) and return EXIT_USAGE. */
+int usage_error(const char *fmt, ...) _printf_(1, 2);
+/* iproute2's matches(): arg is a non-empty prefix of word. */
+bool matches(const char *arg, const char *word);
+
+/* Connect to the program's socket; prints the error and returns EXIT_FAILURE on failure. */
+int cli_connect(struct ctl_client **ret);
+/* Call a method (params stolen); prints the error and returns EXIT_FAILURE on failure. */
+int cli_call(const char *method, json_t *params, json_t **ret_result);
+
+#endif
