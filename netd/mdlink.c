@@ -130,43 +130,51 @@ int mdlink_step_run(struct attach_ctx *c)
 	return 0;
 }
 
-int mdlink_step_undo(struct attach_ctx *c)
+/*
+ * The host side of the task's metadata link: 1 with *li, 0 when there is none, -EEXIST when
+ * that name on the host is something else than our veth.
+ */
+static int md_host_link(struct attach_ctx *c, struct link_info *li)
 {
 	char hname[IFNAMSIZ];
+	int r;
+
+	mdlink_host_ifname(c->t->slot, hname);
+	r = netlink_link_get(c->d->host_nl, 0, hname, li);
+	if (r == -ENODEV)
+		return 0;
+	if (r < 0)
+		return r;
+	return strcmp(li->kind, "veth") == 0 ? 1 : -EEXIST;
+}
+
+int mdlink_step_undo(struct attach_ctx *c)
+{
 	struct link_info li;
 	int r;
 
 	if (!c->t->metadata_link)
 		return 0;
 	/* Deleting the host side takes the task side with it, wherever that is. */
-	mdlink_host_ifname(c->t->slot, hname);
-	r = netlink_link_get(c->d->host_nl, 0, hname, &li);
-	if (r == -ENODEV)
-		return 0;
-	if (r < 0)
+	r = md_host_link(c, &li);
+	if (r == -EEXIST)
+		return md_fail(c, r, "'%s' on the host is not our metadata link", li.ifname);
+	if (r <= 0)
 		return r;
-	if (strcmp(li.kind, "veth") != 0)
-		return md_fail(c, -EEXIST, "'%s' on the host is not our metadata link", hname);
 	r = netlink_link_delete(c->d->host_nl, li.ifindex);
 	return r == -ENODEV ? 0 : r;
 }
 
 int mdlink_step_defer(struct attach_ctx *c)
 {
-	char hname[IFNAMSIZ];
 	struct link_info li;
 	int r;
 
 	if (!c->t->metadata_link)
 		return 0;
-	mdlink_host_ifname(c->t->slot, hname);
-	r = netlink_link_get(c->d->host_nl, 0, hname, &li);
-	if (r == -ENODEV)
-		return 0;
-	if (r < 0)
+	r = md_host_link(c, &li);
+	if (r <= 0)
 		return r;
-	if (strcmp(li.kind, "veth") != 0)
-		return -EEXIST;
 	r = netlink_link_set_group(c->d->host_nl, li.ifindex, NETD_MD_REAP_GROUP);
 	return r < 0 ? r : 1;
 }
