@@ -161,6 +161,20 @@ static void write_dirs(struct jbuf *b, const struct counters_pair p[TC_DIR_COUNT
 	jb_lit(b, "}");
 }
 
+/* {"name": {"rx": ..., "tx": ...}, ...} for n named counter pairs (flows, drop reasons). */
+static void write_named_dirs(struct jbuf *b, const char *const *names,
+			     const struct counters_pair (*p)[TC_DIR_COUNT], unsigned int n)
+{
+	jb_lit(b, "{");
+	for (unsigned int i = 0; i < n; i++) {
+		if (i)
+			jb_lit(b, ",");
+		jb_key(b, names[i]);
+		write_dirs(b, p[i]);
+	}
+	jb_lit(b, "}");
+}
+
 static void write_u64_member(struct jbuf *b, const char *key, uint64_t v, bool comma)
 {
 	if (comma)
@@ -239,21 +253,11 @@ static void write_stats(struct jbuf *b, const struct stats_in *in)
 	write_dirs(b, tot);
 	jb_lit(b, ",\"eni\":");
 	write_dirs(b, eni);
-	jb_lit(b, ",\"flows\":{");
-	for (unsigned int f = 0; f < TC_FLOW_COUNT; f++) {
-		if (f)
-			jb_lit(b, ",");
-		jb_key(b, counters_flow_names[f]);
-		write_dirs(b, in->snap->flows[f]);
-	}
-	jb_lit(b, "},\"drops\":{");
-	for (unsigned int r = 0; r < TC_DROP_COUNT; r++) {
-		if (r)
-			jb_lit(b, ",");
-		jb_key(b, counters_drop_names[r]);
-		write_dirs(b, in->snap->drops[r]);
-	}
-	jb_lit(b, "},\"rates\":{");
+	jb_lit(b, ",\"flows\":");
+	write_named_dirs(b, counters_flow_names, in->snap->flows, TC_FLOW_COUNT);
+	jb_lit(b, ",\"drops\":");
+	write_named_dirs(b, counters_drop_names, in->snap->drops, TC_DROP_COUNT);
+	jb_lit(b, ",\"rates\":{");
 	write_u64_member(b, "window_sec", in->window_sec, false);
 	jb_lit(b, ",\"rx_bytes_per_sec\":");
 	jb_real(b, rx);
