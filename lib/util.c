@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <fcntl.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <sys/stat.h>
 
@@ -150,4 +151,17 @@ int format_rfc3339_nsec(uint64_t nsec, char *buf, size_t size)
 	if (r < 0 || (size_t)r >= size)
 		return -ENOSPC;
 	return 0;
+}
+
+int fail_with(char **ret_error, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ret_error) {
+		va_start(ap, fmt);
+		if (vasprintf(ret_error, fmt, ap) < 0)
+			*ret_error = NULL;
+		va_end(ap);
+	}
+	return -EINVAL;
 }

@@ -162,6 +162,12 @@ int read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len);
 /* mkdir -p with the given mode for created components. */
 int mkdir_p(const char *path, unsigned int mode);
 
+/*
+ * For parsers that say what is wrong in an allocated string: set *ret_error (if not NULL) to
+ * the formatted message and return -EINVAL.
+ */
+int fail_with(char **ret_error, const char *fmt, ...) _printf_(2, 3);
+
 /* Format a realtime nanosecond timestamp as RFC 3339 with nanoseconds, UTC. */
 int format_rfc3339_nsec(uint64_t nsec, char *buf, size_t size);
 

@@ -2,7 +2,6 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -11,21 +10,6 @@
 #include "event.h"
 #include "log.h"
 #include "tmds.h"
-
-static int fail(char **ret_error, const char *fmt, ...) _printf_(2, 3);
-
-static int fail(char **ret_error, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ret_error) {
-		va_start(ap, fmt);
-		if (vasprintf(ret_error, fmt, ap) < 0)
-			*ret_error = NULL;
-		va_end(ap);
-	}
-	return -EINVAL;
-}
 
 void creds_done(struct creds *c)
 {
@@ -66,15 +50,16 @@ int creds_parse(const char *buf, size_t len, struct creds *ret, char **ret_error
 		*ret_error = NULL;
 	j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!j)
-		return fail(ret_error, "not JSON: %s (line %d)", jerr.text, jerr.line);
+		return fail_with(ret_error, "not JSON: %s (line %d)", jerr.text, jerr.line);
 	/* Other members (e.g. "Code", "LastUpdated" of an IMDS document) are ignored. */
 	if (json_unpack_ex(j, &jerr, 0, "{s:s, s:s, s:s, s:s}", "AccessKeyId", &akid,
 			   "SecretAccessKey", &secret, "Token", &token, "Expiration", &exp) < 0)
-		return fail(ret_error, "%s", jerr.text);
+		return fail_with(ret_error, "%s", jerr.text);
 	if (!akid[0] || !secret[0] || !token[0])
-		return fail(ret_error, "AccessKeyId, SecretAccessKey and Token must not be empty");
+		return fail_with(ret_error,
+				 "AccessKeyId, SecretAccessKey and Token must not be empty");
 	if (tmds_parse_time(exp, &sec, &nsec) < 0)
-		return fail(ret_error, "Expiration '%s' is not an RFC 3339 time", exp);
+		return fail_with(ret_error, "Expiration '%s' is not an RFC 3339 time", exp);
 	/* The JS SDK's fromHttp accepts only UTC ("...Z"): write offsets out in UTC. */
 	if (exp[strlen(exp) - 1] == 'Z') {
 		strscpy(out, exp, sizeof(out));
@@ -84,7 +69,7 @@ int creds_parse(const char *buf, size_t len, struct creds *ret, char **ret_error
 
 		/* RFC 3339 has four-digit years: 0000-01-01T00:30:00+01:00 has no UTC form */
 		if (!gmtime_r(&t, &tm) || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900)
-			return fail(ret_error, "Expiration '%s' is out of range", exp);
+			return fail_with(ret_error, "Expiration '%s' is out of range", exp);
 		snprintf(out, sizeof(out), "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
 			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	}

@@ -1,25 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <ctype.h>
 #include <math.h>
-#include <stdarg.h>
 #include <strings.h>
 
 #include "taskdef.h"
-
-static int fail(char **ret_error, const char *fmt, ...) _printf_(2, 3);
-
-static int fail(char **ret_error, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ret_error) {
-		va_start(ap, fmt);
-		if (vasprintf(ret_error, fmt, ap) < 0)
-			*ret_error = NULL;
-		va_end(ap);
-	}
-	return -EINVAL;
-}
 
 static void container_done(struct taskdef_container *c)
 {
@@ -138,9 +122,9 @@ static int dup_string(json_t *v, const char *what, char **ret, char **ret_error)
 	const char *s = json_string_value(v);
 
 	if (!s)
-		return fail(ret_error, "%s must be a string", what);
+		return fail_with(ret_error, "%s must be a string", what);
 	if (strlen(s) > TASKDEF_MAX_STRING)
-		return fail(ret_error, "%s is longer than %d bytes", what, TASKDEF_MAX_STRING);
+		return fail_with(ret_error, "%s is longer than %d bytes", what, TASKDEF_MAX_STRING);
 	*ret = strdup(s);
 	return *ret ? 0 : -ENOMEM;
 }
@@ -155,8 +139,8 @@ static int get_int(json_t *obj, const char *key, const char *what, int64_t max, 
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max)
-		return fail(ret_error, "%s.%s must be an integer from 0 to %lld", what, key,
-			    (long long)max);
+		return fail_with(ret_error, "%s.%s must be an integer from 0 to %lld", what, key,
+				 (long long)max);
 	*ret_has = true;
 	*ret = json_integer_value(v);
 	return 0;
@@ -182,10 +166,10 @@ static int parse_log_configuration(json_t *lc, struct taskdef_container *c, cons
 	int r;
 
 	if (!json_is_object(lc))
-		return fail(ret_error, "%s.logConfiguration must be an object", what);
+		return fail_with(ret_error, "%s.logConfiguration must be an object", what);
 	driver = json_object_get(lc, "logDriver");
 	if (!driver)
-		return fail(ret_error, "%s.logConfiguration.logDriver is missing", what);
+		return fail_with(ret_error, "%s.logConfiguration.logDriver is missing", what);
 	r = dup_string(driver, "logConfiguration.logDriver", &c->log_driver, ret_error);
 	if (r < 0)
 		return r;
@@ -193,11 +177,12 @@ static int parse_log_configuration(json_t *lc, struct taskdef_container *c, cons
 	if (!options || json_is_null(options))
 		return 0;
 	if (!json_is_object(options))
-		return fail(ret_error, "%s.logConfiguration.options must be an object", what);
+		return fail_with(ret_error, "%s.logConfiguration.options must be an object", what);
 	json_object_foreach(options, k, v)
 		if (!json_is_string(v))
-			return fail(ret_error, "%s.logConfiguration.options.%s must be a string",
-				    what, k);
+			return fail_with(ret_error,
+					 "%s.logConfiguration.options.%s must be a string", what,
+					 k);
 	c->log_options = json_deep_copy(options);
 	return c->log_options ? 0 : -ENOMEM;
 }
@@ -208,10 +193,10 @@ static int parse_ports(json_t *pm, struct taskdef_container *c, const char *what
 	size_t i;
 
 	if (!json_is_array(pm))
-		return fail(ret_error, "%s.portMappings must be an array", what);
+		return fail_with(ret_error, "%s.portMappings must be an array", what);
 	if (json_array_size(pm) > TASKDEF_MAX_PORTS)
-		return fail(ret_error, "%s.portMappings has more than %d entries", what,
-			    TASKDEF_MAX_PORTS);
+		return fail_with(ret_error, "%s.portMappings has more than %d entries", what,
+				 TASKDEF_MAX_PORTS);
 	c->ports = calloc(json_array_size(pm) + 1, sizeof(*c->ports));
 	if (!c->ports)
 		return -ENOMEM;
@@ -223,22 +208,24 @@ static int parse_ports(json_t *pm, struct taskdef_container *c, const char *what
 
 		if (!json_is_integer(cp) || json_integer_value(cp) < 1 ||
 		    json_integer_value(cp) > 65535)
-			return fail(ret_error, "%s.portMappings[%zu].containerPort must be 1-65535",
-				    what, i);
+			return fail_with(ret_error,
+					 "%s.portMappings[%zu].containerPort must be 1-65535", what,
+					 i);
 		port->container_port = (unsigned int)json_integer_value(cp);
 		port->host_port = port->container_port;
 		/* awsvpc: a hostPort, when given, must equal the containerPort (as in ECS). */
 		if (hp && !json_is_null(hp) &&
 		    (!json_is_integer(hp) || json_integer_value(hp) != json_integer_value(cp)))
-			return fail(
+			return fail_with(
 				ret_error,
 				"%s.portMappings[%zu].hostPort must equal containerPort in awsvpc mode",
 				what, i);
 		if (!proto)
 			proto = "tcp";
 		if (!streq(proto, "tcp") && !streq(proto, "udp"))
-			return fail(ret_error, "%s.portMappings[%zu].protocol must be tcp or udp",
-				    what, i);
+			return fail_with(ret_error,
+					 "%s.portMappings[%zu].protocol must be tcp or udp", what,
+					 i);
 		strscpy(port->protocol, proto, sizeof(port->protocol));
 	}
 	c->n_ports = json_array_size(pm);
@@ -253,25 +240,25 @@ static int parse_container(json_t *j, size_t idx, struct taskdef_container *c, c
 
 	snprintf(what, sizeof(what), "containerDefinitions[%zu]", idx);
 	if (!json_is_object(j))
-		return fail(ret_error, "%s must be an object", what);
+		return fail_with(ret_error, "%s must be an object", what);
 	v = json_object_get(j, "name");
 	if (!v)
-		return fail(ret_error, "%s.name is missing", what);
+		return fail_with(ret_error, "%s.name is missing", what);
 	r = dup_string(v, "name", &c->name, ret_error);
 	if (r < 0)
 		return r;
 	if (!container_name_valid(c->name))
-		return fail(ret_error, "%s.name '%s' is not 1-255 letters, digits, '-' or '_'",
-			    what, c->name);
+		return fail_with(ret_error, "%s.name '%s' is not 1-255 letters, digits, '-' or '_'",
+				 what, c->name);
 	snprintf(what, sizeof(what), "container '%.40s'", c->name);
 	v = json_object_get(j, "image");
 	if (!v)
-		return fail(ret_error, "%s: image is missing", what);
+		return fail_with(ret_error, "%s: image is missing", what);
 	r = dup_string(v, "image", &c->image, ret_error);
 	if (r < 0)
 		return r;
 	if (!c->image[0])
-		return fail(ret_error, "%s: image is empty", what);
+		return fail_with(ret_error, "%s: image is empty", what);
 
 	r = get_int(j, "cpu", what, 10 * 1024 * 192, &c->has_cpu, &c->cpu, ret_error);
 	if (r >= 0)
@@ -285,7 +272,7 @@ static int parse_container(json_t *j, size_t idx, struct taskdef_container *c, c
 
 	v = json_object_get(j, "essential");
 	if (v && !json_is_boolean(v))
-		return fail(ret_error, "%s: essential must be a boolean", what);
+		return fail_with(ret_error, "%s: essential must be a boolean", what);
 	c->essential = !v || json_is_true(v);
 
 	v = json_object_get(j, "logConfiguration");
@@ -329,7 +316,7 @@ static int parse_revision(json_t *v, char **ret, char **ret_error)
 		return *ret ? 0 : -ENOMEM;
 	}
 bad:
-	return fail(ret_error, "revision must be a positive integer");
+	return fail_with(ret_error, "revision must be a positive integer");
 }
 
 /* "arn:aws:iam::123456789012:role/name" (any partition, optional path). */
@@ -352,7 +339,7 @@ int taskdef_parse(json_t *j, struct taskdef **ret, char **ret_error)
 	if (ret_error)
 		*ret_error = NULL;
 	if (!json_is_object(j))
-		return fail(ret_error, "a task definition must be a JSON object");
+		return fail_with(ret_error, "a task definition must be a JSON object");
 	/* `aws ecs describe-task-definition` output wraps it: accept that too. */
 	v = json_object_get(j, "taskDefinition");
 	if (json_is_object(v) && !json_object_get(j, "containerDefinitions"))
@@ -363,20 +350,20 @@ int taskdef_parse(json_t *j, struct taskdef **ret, char **ret_error)
 		return -ENOMEM;
 	v = json_object_get(j, "family");
 	if (!v)
-		return fail(ret_error, "family is missing");
+		return fail_with(ret_error, "family is missing");
 	r = dup_string(v, "family", &d->family, ret_error);
 	if (r < 0)
 		return r;
 	if (!d->family[0] || strlen(d->family) > 255)
-		return fail(ret_error, "family must be 1-255 characters");
+		return fail_with(ret_error, "family must be 1-255 characters");
 	r = parse_revision(json_object_get(j, "revision"), &d->revision, ret_error);
 	if (r < 0)
 		return r;
 
 	v = json_object_get(j, "networkMode");
 	if (v && !json_is_null(v) && !streq_ptr(json_string_value(v), "awsvpc"))
-		return fail(ret_error,
-			    "networkMode must be awsvpc (the only mode of Fargate tasks)");
+		return fail_with(ret_error,
+				 "networkMode must be awsvpc (the only mode of Fargate tasks)");
 
 	v = json_object_get(j, "taskRoleArn");
 	if (v && !json_is_null(v)) {
@@ -384,8 +371,8 @@ int taskdef_parse(json_t *j, struct taskdef **ret, char **ret_error)
 		if (r < 0)
 			return r;
 		if (!role_arn_valid(d->task_role_arn))
-			return fail(ret_error, "taskRoleArn '%s' is not an IAM role ARN",
-				    d->task_role_arn);
+			return fail_with(ret_error, "taskRoleArn '%s' is not an IAM role ARN",
+					 d->task_role_arn);
 	}
 	v = json_object_get(j, "executionRoleArn");
 	if (v && !json_is_null(v)) {
@@ -397,14 +384,15 @@ int taskdef_parse(json_t *j, struct taskdef **ret, char **ret_error)
 	v = json_object_get(j, "cpu");
 	if (v && !json_is_null(v)) {
 		if (taskdef_parse_cpu(v, &d->cpu_vcpu) < 0)
-			return fail(ret_error,
-				    "cpu must be CPU units (\"256\") or vCPUs (\"1 vCPU\")");
+			return fail_with(ret_error,
+					 "cpu must be CPU units (\"256\") or vCPUs (\"1 vCPU\")");
 		d->has_cpu = true;
 	}
 	v = json_object_get(j, "memory");
 	if (v && !json_is_null(v)) {
 		if (taskdef_parse_memory(v, &d->memory_mib) < 0)
-			return fail(ret_error, "memory must be MiB (\"512\") or GB (\"1 GB\")");
+			return fail_with(ret_error,
+					 "memory must be MiB (\"512\") or GB (\"1 GB\")");
 		d->has_memory = true;
 	}
 
@@ -415,16 +403,16 @@ int taskdef_parse(json_t *j, struct taskdef **ret, char **ret_error)
 
 		if (!json_is_integer(size) || json_integer_value(size) < 21 ||
 		    json_integer_value(size) > 200)
-			return fail(ret_error, "ephemeralStorage.sizeInGiB must be 21-200");
+			return fail_with(ret_error, "ephemeralStorage.sizeInGiB must be 21-200");
 		d->ephemeral_gib = (unsigned int)json_integer_value(size);
 	}
 
 	cds = json_object_get(j, "containerDefinitions");
 	if (!json_is_array(cds) || json_array_size(cds) == 0)
-		return fail(ret_error, "containerDefinitions must be a non-empty array");
+		return fail_with(ret_error, "containerDefinitions must be a non-empty array");
 	if (json_array_size(cds) > TASKDEF_MAX_CONTAINERS)
-		return fail(ret_error, "containerDefinitions has more than %d containers",
-			    TASKDEF_MAX_CONTAINERS);
+		return fail_with(ret_error, "containerDefinitions has more than %d containers",
+				 TASKDEF_MAX_CONTAINERS);
 	d->containers = calloc(json_array_size(cds), sizeof(*d->containers));
 	if (!d->containers)
 		return -ENOMEM;
@@ -435,8 +423,8 @@ int taskdef_parse(json_t *j, struct taskdef **ret, char **ret_error)
 			return r;
 		for (size_t k = 0; k < i; k++)
 			if (streq(d->containers[k].name, d->containers[i].name))
-				return fail(ret_error, "container name '%s' is used twice",
-					    d->containers[i].name);
+				return fail_with(ret_error, "container name '%s' is used twice",
+						 d->containers[i].name);
 	}
 	*ret = TAKE_PTR(d);
 	return 0;

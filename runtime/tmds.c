@@ -2,27 +2,11 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <math.h>
-#include <stdarg.h>
 #include <sys/random.h>
 
 #include "addr.h"
 #include "taskdef.h"
 #include "tmds.h"
-
-static int fail(char **ret_error, const char *fmt, ...) _printf_(2, 3);
-
-static int fail(char **ret_error, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ret_error) {
-		va_start(ap, fmt);
-		if (vasprintf(ret_error, fmt, ap) < 0)
-			*ret_error = NULL;
-		va_end(ap);
-	}
-	return -EINVAL;
-}
 
 static int random_bytes(void *buf, size_t n)
 {
@@ -223,24 +207,26 @@ static int task_arns(struct tmds_task *t, const struct tmds_task_opts *o, char *
 	if (startswith(o->cluster, "arn:")) {
 		if (arn_parse(o->cluster, &a) < 0 || !streq(a.service, "ecs") ||
 		    !startswith(a.resource, "cluster/") || !account_valid(a.account))
-			return fail(
+			return fail_with(
 				ret_error,
 				"cluster '%s' is not an ECS cluster ARN (arn:aws:ecs:REGION:ACCOUNT:cluster/NAME)",
 				o->cluster);
 		if (!streq(a.region, o->region))
-			return fail(ret_error, "cluster ARN is in region '%s', not '%s'", a.region,
-				    o->region);
+			return fail_with(ret_error, "cluster ARN is in region '%s', not '%s'",
+					 a.region, o->region);
 		if (strscpy(cluster_name, a.resource + 8, cluster_name_size) < 0 ||
 		    !cluster_name_valid(cluster_name))
-			return fail(ret_error, "cluster ARN '%s' has an invalid name", o->cluster);
+			return fail_with(ret_error, "cluster ARN '%s' has an invalid name",
+					 o->cluster);
 		strscpy(partition, a.partition, partition_size);
 		strscpy(account, a.account, account_size);
 	} else {
 		if (strscpy(cluster_name, o->cluster, cluster_name_size) < 0 ||
 		    !cluster_name_valid(cluster_name))
-			return fail(ret_error,
-				    "cluster name '%s' is not 1-255 letters, digits, '-' or '_'",
-				    o->cluster);
+			return fail_with(
+				ret_error,
+				"cluster name '%s' is not 1-255 letters, digits, '-' or '_'",
+				o->cluster);
 	}
 
 	if (o->task_arn) {
@@ -248,27 +234,29 @@ static int task_arns(struct tmds_task *t, const struct tmds_task_opts *o, char *
 
 		if (arn_parse(o->task_arn, &a) < 0 || !streq(a.service, "ecs") ||
 		    !startswith(a.resource, "task/") || !account_valid(a.account))
-			return fail(
+			return fail_with(
 				ret_error,
 				"task ARN '%s' is not an ECS task ARN (arn:aws:ecs:REGION:ACCOUNT:task/CLUSTER/ID)",
 				o->task_arn);
 		slash = strrchr(a.resource, '/');
 		if (slash == a.resource + 4 || !ecs_id_valid(slash + 1))
-			return fail(ret_error,
-				    "task ARN '%s' must end in /CLUSTER/ID with a 32-hex-digit ID",
-				    o->task_arn);
+			return fail_with(
+				ret_error,
+				"task ARN '%s' must end in /CLUSTER/ID with a 32-hex-digit ID",
+				o->task_arn);
 		if (!streq(a.region, o->region))
-			return fail(ret_error, "task ARN is in region '%s', not '%s'", a.region,
-				    o->region);
+			return fail_with(ret_error, "task ARN is in region '%s', not '%s'",
+					 a.region, o->region);
 		if ((size_t)(slash - (a.resource + 5)) != strlen(cluster_name) ||
 		    strncmp(a.resource + 5, cluster_name, strlen(cluster_name)) != 0)
-			return fail(ret_error, "task ARN '%s' is not in cluster '%s'", o->task_arn,
-				    cluster_name);
+			return fail_with(ret_error, "task ARN '%s' is not in cluster '%s'",
+					 o->task_arn, cluster_name);
 		if (account[0] && !streq(account, a.account))
-			return fail(ret_error, "task ARN and cluster ARN name different accounts");
+			return fail_with(ret_error,
+					 "task ARN and cluster ARN name different accounts");
 		if (partition[0] && !streq(partition, a.partition))
-			return fail(ret_error,
-				    "task ARN and cluster ARN name different partitions");
+			return fail_with(ret_error,
+					 "task ARN and cluster ARN name different partitions");
 		strscpy(partition, a.partition, partition_size);
 		strscpy(account, a.account, account_size);
 		memcpy(t->ecs_id, slash + 1, TMDS_ECS_ID_LEN + 1);
@@ -276,14 +264,14 @@ static int task_arns(struct tmds_task *t, const struct tmds_task_opts *o, char *
 
 	if (!account[0] && o->account) {
 		if (!account_valid(o->account))
-			return fail(ret_error, "account '%s' is not 12 digits", o->account);
+			return fail_with(ret_error, "account '%s' is not 12 digits", o->account);
 		strscpy(account, o->account, account_size);
 	}
 	if (!account[0] && t->def->task_role_arn && arn_parse(t->def->task_role_arn, &a) == 0 &&
 	    account_valid(a.account))
 		strscpy(account, a.account, account_size);
 	if (!account[0])
-		return fail(
+		return fail_with(
 			ret_error,
 			"cannot tell the AWS account: give the cluster or the task as an ARN, or an account");
 	if (!partition[0])
@@ -296,22 +284,22 @@ static int task_opts_check(const struct tmds_task_opts *o, const char *launch_ty
 			   enum tmds_platform *ret_platform, char **ret_error)
 {
 	if (!o->task_id || !o->cluster || !o->region || !o->availability_zone)
-		return fail(ret_error,
-			    "task id, cluster, region and availability zone are required");
+		return fail_with(ret_error,
+				 "task id, cluster, region and availability zone are required");
 	if (!region_like(o->region, 32))
-		return fail(ret_error, "region '%s' is not a region name", o->region);
+		return fail_with(ret_error, "region '%s' is not a region name", o->region);
 	if (!region_like(o->availability_zone, 40) ||
 	    !startswith(o->availability_zone, o->region) ||
 	    strlen(o->availability_zone) == strlen(o->region))
-		return fail(ret_error, "availability zone '%s' is not a zone of region '%s'",
-			    o->availability_zone, o->region);
+		return fail_with(ret_error, "availability zone '%s' is not a zone of region '%s'",
+				 o->availability_zone, o->region);
 	if (!streq(launch_type, "FARGATE") && !streq(launch_type, "EC2") &&
 	    !streq(launch_type, "EXTERNAL"))
-		return fail(ret_error, "launch type '%s' is not FARGATE, EC2 or EXTERNAL",
-			    launch_type);
+		return fail_with(ret_error, "launch type '%s' is not FARGATE, EC2 or EXTERNAL",
+				 launch_type);
 	if (tmds_platform_from_string(o->platform_version, ret_platform) < 0)
-		return fail(ret_error, "platform version '%s' is not 1.3.0, 1.4.0 or LATEST",
-			    o->platform_version);
+		return fail_with(ret_error, "platform version '%s' is not 1.3.0, 1.4.0 or LATEST",
+				 o->platform_version);
 	return 0;
 }
 
@@ -813,7 +801,7 @@ int tmds_network_from_netd(json_t *netd_task, const char *region, json_t **ret, 
 	mac = json_string_value(json_object_get(netd_task, "mac"));
 	ips = json_object_get(netd_task, "ips");
 	if (!mac || !json_is_array(ips))
-		return fail(ret_error, "netd's task has no 'mac' or no 'ips'");
+		return fail_with(ret_error, "netd's task has no 'mac' or no 'ips'");
 
 	v4 = json_array();
 	v6 = json_array();
@@ -825,8 +813,8 @@ int tmds_network_from_netd(json_t *netd_task, const char *region, json_t **ret, 
 		if (!addr || addr_prefix_parse(addr, &p) < 0) {
 			json_decref(v4);
 			json_decref(v6);
-			return fail(ret_error, "netd's task has a malformed address in ips[%zu]",
-				    i);
+			return fail_with(ret_error,
+					 "netd's task has a malformed address in ips[%zu]", i);
 		}
 		addr_ip_format(&p, buf, sizeof(buf));
 		if (p.family == AF_INET) {
@@ -846,7 +834,7 @@ int tmds_network_from_netd(json_t *netd_task, const char *region, json_t **ret, 
 	if (json_array_size(v4) == 0) {
 		json_decref(v4);
 		json_decref(v6);
-		return fail(ret_error, "netd's task has no IPv4 address");
+		return fail_with(ret_error, "netd's task has no IPv4 address");
 	}
 
 	n = json_object();
@@ -956,15 +944,16 @@ int tmds_net_stats_from_netd(json_t *task_stats, struct tmds_net_stats *ret, cha
 		*ret_error = NULL;
 	dev = json_object_get(task_stats, "device");
 	if (!json_is_object(dev))
-		return fail(ret_error, "stats.get: no 'device' object");
+		return fail_with(ret_error, "stats.get: no 'device' object");
 	ifname = json_string_value(json_object_get(dev, "ifname"));
 	if (!ifname || strscpy(n.ifname, ifname, sizeof(n.ifname)) <= 0)
-		return fail(ret_error, "stats.get: 'device.ifname' missing or too long");
+		return fail_with(ret_error, "stats.get: 'device.ifname' missing or too long");
 	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
 		if (get_u64(dev, fields[i].key, (uint64_t *)((char *)&n + fields[i].off)) < 0)
-			return fail(ret_error,
-				    "stats.get: 'device.%s' missing or not a non-negative integer",
-				    fields[i].key);
+			return fail_with(
+				ret_error,
+				"stats.get: 'device.%s' missing or not a non-negative integer",
+				fields[i].key);
 
 	rates = json_object_get(task_stats, "rates");
 	if (rates && !json_is_null(rates)) {
@@ -973,7 +962,7 @@ int tmds_net_stats_from_netd(json_t *task_stats, struct tmds_net_stats *ret, cha
 
 		if (!json_is_number(rx) || !json_is_number(tx) || json_number_value(rx) < 0 ||
 		    json_number_value(tx) < 0)
-			return fail(
+			return fail_with(
 				ret_error,
 				"stats.get: 'rates' needs non-negative rx_bytes_per_sec and tx_bytes_per_sec");
 		n.has_rates = true;
