@@ -116,26 +116,67 @@ int cli_connect(struct ctl_client **ret)
 	return 0;
 }
 
-int cli_call(const char *method, json_t *params, json_t **ret_result)
+/* Print a failed call's error, with its code and data under -j. */
+static int call_failed(int r, const struct ctl_error *err)
 {
-	_cleanup_ctl_client_ struct ctl_client *c = NULL;
-	_cleanup_ctl_error_ struct ctl_error err = {};
+	json_t *data =
+		err->data && json_is_object(err->data) ? json_deep_copy(err->data) : json_object();
+
+	json_object_set_new(data, "code", json_integer(err->code));
+	print_errorf(cur->prog, data, "%s", err->message ?: strerror(-r));
+	json_decref(data);
+	return EXIT_FAILURE;
+}
+
+/* Connect and call, keeping the connection open in *c (for what follows the reply). */
+static int cli_call_on(struct ctl_client **c, const char *method, json_t *params,
+		       json_t **ret_result, struct ctl_error *err)
+{
 	int r;
 
-	r = cli_connect(&c);
+	r = cli_connect(c);
 	if (r) {
 		json_decref(params);
 		return r;
 	}
-	r = ctl_client_call(c, method, params, cur->timeout_ms, ret_result, &err);
-	if (r < 0) {
-		json_t *data = err.data && json_is_object(err.data) ? json_deep_copy(err.data)
-								    : json_object();
+	r = ctl_client_call(*c, method, params, cur->timeout_ms, ret_result, err);
+	return r < 0 ? call_failed(r, err) : 0;
+}
 
-		json_object_set_new(data, "code", json_integer(err.code));
-		print_errorf(cur->prog, data, "%s", err.message ?: strerror(-r));
-		json_decref(data);
-		return EXIT_FAILURE;
+int cli_call(const char *method, json_t *params, json_t **ret_result)
+{
+	_cleanup_ctl_client_ struct ctl_client *c = NULL;
+	_cleanup_ctl_error_ struct ctl_error err = {};
+
+	return cli_call_on(&c, method, params, ret_result, &err);
+}
+
+int cli_follow(const char *method, json_t *params, void (*first)(json_t *result),
+	       void (*note)(json_t *params))
+{
+	_cleanup_ctl_client_ struct ctl_client *c = NULL;
+	_cleanup_ctl_error_ struct ctl_error err = {};
+	json_auto_t *res = NULL;
+	int r;
+
+	r = cli_call_on(&c, method, params, &res, &err);
+	if (r)
+		return r;
+	if (first)
+		first(res);
+	print_flush();
+	for (;;) {
+		json_auto_t *msg = NULL;
+
+		r = ctl_client_next_notification(c, -1, &msg);
+		if (r == 0)
+			return 0;
+		if (r < 0) {
+			print_errorf(cur->prog, NULL, "Lost the connection to %s: %s", cur->peer,
+				     strerror(-r));
+			return EXIT_FAILURE;
+		}
+		note(json_object_get(msg, "params"));
+		print_flush();
 	}
-	return 0;
 }

@@ -45,5 +45,12 @@ bool matches(const char *arg, const char *word);
 int cli_connect(struct ctl_client **ret);
 /* Call a method (params stolen); prints the error and returns EXIT_FAILURE on failure. */
 int cli_call(const char *method, json_t *params, json_t **ret_result);
+/*
+ * Subscribe (call method, params stolen) and print what comes: first(result) once (may be
+ * NULL), then note(params) for every notification. 0 when the peer closes; EXIT_FAILURE, with
+ * the error printed, when the call or the connection fails.
+ */
+int cli_follow(const char *method, json_t *params, void (*first)(json_t *result),
+	       void (*note)(json_t *params));
 
 #endif

@@ -43,9 +43,7 @@ static void print_event(json_t *e)
 
 int do_events(int argc, char **argv)
 {
-	_cleanup_ctl_client_ struct ctl_client *c = NULL;
-	_cleanup_ctl_error_ struct ctl_error err = {};
-	json_auto_t *res = NULL, *sub = NULL;
+	json_auto_t *res = NULL;
 	bool follow = false;
 	json_t *e;
 	size_t i;
@@ -69,26 +67,5 @@ int do_events(int argc, char **argv)
 	}
 
 	/* Stream: one JSON object per line under -j, one line of text otherwise. */
-	r = cli_connect(&c);
-	if (r)
-		return r;
-	r = ctl_client_call(c, "events.subscribe", NULL, cli_get()->timeout_ms, &sub, &err);
-	if (r < 0) {
-		print_errorf("netdctl", NULL, "%s", err.message ?: strerror(-r));
-		return EXIT_FAILURE;
-	}
-	for (;;) {
-		json_auto_t *msg = NULL;
-
-		r = ctl_client_next_notification(c, -1, &msg);
-		if (r == 0)
-			return 0;
-		if (r < 0) {
-			print_errorf("netdctl", NULL, "Lost the connection to netd: %s",
-				     strerror(-r));
-			return EXIT_FAILURE;
-		}
-		print_event(json_object_get(msg, "params"));
-		print_flush();
-	}
+	return cli_follow("events.subscribe", NULL, NULL, print_event);
 }

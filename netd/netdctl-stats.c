@@ -144,39 +144,21 @@ static void print_stats(json_t *res)
 		print_stats_detail(res);
 }
 
+static void print_first_sample(json_t *sub)
+{
+	print_stats(json_object_get(sub, "stats"));
+}
+
+static void print_next_sample(json_t *params)
+{
+	print_text("\n");
+	print_stats(params);
+}
+
 static int stats_watch(const char *task)
 {
-	_cleanup_ctl_client_ struct ctl_client *c = NULL;
-	_cleanup_ctl_error_ struct ctl_error err = {};
-	json_auto_t *sub = NULL;
-	int r;
-
-	r = cli_connect(&c);
-	if (r)
-		return r;
-	r = ctl_client_call(c, "stats.subscribe", task ? json_pack("{s:s}", "task_id", task) : NULL,
-			    cli_get()->timeout_ms, &sub, &err);
-	if (r < 0) {
-		print_errorf("netdctl", NULL, "%s", err.message ?: strerror(-r));
-		return EXIT_FAILURE;
-	}
-	print_stats(json_object_get(sub, "stats"));
-	print_flush();
-	for (;;) {
-		json_auto_t *msg = NULL;
-
-		r = ctl_client_next_notification(c, -1, &msg);
-		if (r == 0)
-			return 0;
-		if (r < 0) {
-			print_errorf("netdctl", NULL, "Lost the connection to netd: %s",
-				     strerror(-r));
-			return EXIT_FAILURE;
-		}
-		print_text("\n");
-		print_stats(json_object_get(msg, "params"));
-		print_flush();
-	}
+	return cli_follow("stats.subscribe", task ? json_pack("{s:s}", "task_id", task) : NULL,
+			  print_first_sample, print_next_sample);
 }
 
 /* netdctl stats [ show ] [ TASK ] [ -j | -p ] [ --watch ]; netdctl stats collect [ TASK ] */

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # The ENI's life around a task: waiting for an ENI that appears late, detach twice, detach after
 # the namespace was deleted (the veth stand-in is lost, netd says so and its inventory stays
-# consistent), the lost ENI coming back, a detach cancelling a waiting attach, a renamed ENI.
+# consistent), the lost ENI coming back, a detach cancelling a waiting attach, a renamed ENI;
+# `netdctl events follow` sees all of it as events.list has it, and ends when netd goes.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 require_root
@@ -16,6 +17,11 @@ mac2=$(fabric_eni_mac 2)
 late=02:${FABRIC_ID:0:2}:${FABRIC_ID:2:2}:${FABRIC_ID:4:2}:00:63
 task_waiting() { netdctl -j task show "$1" 2>/dev/null | jq -e '.waiting_for_eni' >/dev/null; }
 eni_state_is() { [[ $(netdctl -j eni show "$1" | jq -r .state) == "$2" ]]; }
+# A follower of the event stream from the start to netd's exit.
+netdctl -j events follow >"$FABRIC_RUN/follow.json" 2>&1 &
+follow_pid=$!
+followers() { [[ $(netdctl -j health | jq .clients) == 2 ]]; }
+check "netdctl events follow subscribes" wait_until 3 followers
 for m in "$mac1" "$mac2" "$late"; do
         netdctl eni register "$m" subnet "$FABRIC_SUBNET" gateway "$FABRIC_GATEWAY" >/dev/null
 done
@@ -88,5 +94,19 @@ check_eq "a lost ENI that reappears is available" available "$(netdctl -j eni sh
 ns=$(fabric_task_ns t2b)
 check "and can be attached again" netdctl task attach t2b netns "$ns" mac "$mac2" addr "$(fabric_eni_ip 2)/16"
 check "and detached" netdctl task detach t2b
+netdctl -j events >"$FABRIC_RUN/events.json"
 check "netd stops cleanly" netd_stop
+set +e
+timeout 5 tail --pid="$follow_pid" -f /dev/null
+wait "$follow_pid"
+rc=$?
+set -e
+check_eq "the follower ends with status 0 when netd goes" 0 "$rc"
+check_eq "it printed one JSON object per line" "$(wc -l <"$FABRIC_RUN/follow.json")" \
+        "$(jq -c . "$FABRIC_RUN/follow.json" 2>/dev/null | wc -l)"
+check_eq "with the events as they came: ENI 2 lost, then back" "eni.lost eni.appeared" \
+        "$(jq -r --arg m "$mac2" 'select(.mac == $m and (.type == "eni.appeared" or .type == "eni.lost")) | .type' \
+                "$FABRIC_RUN/follow.json" | tr '\n' ' ' | sed 's/ $//')"
+check_eq "every event of events.list, in order, and no other" "$(jq -c '.[]' "$FABRIC_RUN/events.json")" \
+        "$(jq -c . "$FABRIC_RUN/follow.json")"
 tap_done
