@@ -146,7 +146,7 @@ static int get_int(json_t *obj, const char *key, const char *what, int64_t max, 
 	return 0;
 }
 
-static bool container_name_valid(const char *s)
+bool ecs_name_valid(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -247,7 +247,7 @@ static int parse_container(json_t *j, size_t idx, struct taskdef_container *c, c
 	r = dup_string(v, "name", &c->name, ret_error);
 	if (r < 0)
 		return r;
-	if (!container_name_valid(c->name))
+	if (!ecs_name_valid(c->name))
 		return fail_with(ret_error, "%s.name '%s' is not 1-255 letters, digits, '-' or '_'",
 				 what, c->name);
 	snprintf(what, sizeof(what), "container '%.40s'", c->name);
@@ -354,8 +354,10 @@ int taskdef_parse(json_t *j, struct taskdef **ret, char **ret_error)
 	r = dup_string(v, "family", &d->family, ret_error);
 	if (r < 0)
 		return r;
-	if (!d->family[0] || strlen(d->family) > 255)
-		return fail_with(ret_error, "family must be 1-255 characters");
+	/* it goes into the task definition's ARN and the containers' labels */
+	if (!ecs_name_valid(d->family))
+		return fail_with(ret_error, "family '%s' must be 1-255 letters, digits, '-' or '_'",
+				 d->family);
 	r = parse_revision(json_object_get(j, "revision"), &d->revision, ret_error);
 	if (r < 0)
 		return r;

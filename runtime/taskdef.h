@@ -55,6 +55,8 @@ struct taskdef {
 	size_t n_containers;
 };
 
+/* An ECS name (container, cluster, family): 1-255 letters, digits, '-' and '_'. */
+bool ecs_name_valid(const char *s);
 /* Parse a task definition. On failure returns -EINVAL and *ret_error says what is wrong. */
 int taskdef_parse(json_t *j, struct taskdef **ret, char **ret_error);
 /* Free; returns NULL. */

@@ -36,8 +36,11 @@ static void hex(const uint8_t *b, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-/* A version-4 UUID (for ContainerARN, as ECS writes them). */
-static int uuid_v4(char buf[TMDS_CREDS_ID_MAX])
+/*
+ * 128 random bits written as 8-4-4-4-12 hex. uuid: with the version-4 UUID bits set (for
+ * ContainerARN, as ECS writes them); otherwise every bit random (credentials ids).
+ */
+static int random_id(char buf[TMDS_CREDS_ID_MAX], bool uuid)
 {
 	uint8_t b[16];
 	char h[33];
@@ -46,24 +49,10 @@ static int uuid_v4(char buf[TMDS_CREDS_ID_MAX])
 	r = random_bytes(b, sizeof(b));
 	if (r < 0)
 		return r;
-	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
-	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-	hex(b, sizeof(b), h);
-	snprintf(buf, TMDS_CREDS_ID_MAX, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16,
-		 h + 20);
-	return 0;
-}
-
-/* 128 random bits, written as 8-4-4-4-12 hex: every bit random (no version bits). */
-static int creds_id_new(char buf[TMDS_CREDS_ID_MAX])
-{
-	uint8_t b[16];
-	char h[33];
-	int r;
-
-	r = random_bytes(b, sizeof(b));
-	if (r < 0)
-		return r;
+	if (uuid) {
+		b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+		b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+	}
 	hex(b, sizeof(b), h);
 	snprintf(buf, TMDS_CREDS_ID_MAX, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16,
 		 h + 20);
@@ -150,19 +139,6 @@ static bool region_like(const char *s, size_t max)
 	return true;
 }
 
-/* Cluster names: 1-255 letters, digits, '-' and '_' (ECS's rule). */
-static bool cluster_name_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 255)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
-			return false;
-	return true;
-}
-
 static bool ecs_id_valid(const char *s)
 {
 	if (strlen(s) != TMDS_ECS_ID_LEN)
@@ -215,14 +191,14 @@ static int task_arns(struct tmds_task *t, const struct tmds_task_opts *o, char *
 			return fail_with(ret_error, "cluster ARN is in region '%s', not '%s'",
 					 a.region, o->region);
 		if (strscpy(cluster_name, a.resource + 8, cluster_name_size) < 0 ||
-		    !cluster_name_valid(cluster_name))
+		    !ecs_name_valid(cluster_name))
 			return fail_with(ret_error, "cluster ARN '%s' has an invalid name",
 					 o->cluster);
 		strscpy(partition, a.partition, partition_size);
 		strscpy(account, a.account, account_size);
 	} else {
 		if (strscpy(cluster_name, o->cluster, cluster_name_size) < 0 ||
-		    !cluster_name_valid(cluster_name))
+		    !ecs_name_valid(cluster_name))
 			return fail_with(
 				ret_error,
 				"cluster name '%s' is not 1-255 letters, digits, '-' or '_'",
@@ -372,7 +348,7 @@ int tmds_task_new(const struct tmds_task_opts *o, struct taskdef *def, struct tm
 				return r;
 			snprintf(c->docker_id, sizeof(c->docker_id), "%s-%010u", t->ecs_id, n);
 		} while (tmds_task_find_container(t, c->docker_id) != (int)i);
-		r = uuid_v4(uuid);
+		r = random_id(uuid, true);
 		if (r < 0)
 			return r;
 		if (asprintf(&c->arn, "arn:%s:ecs:%s:%s:container/%s/%s/%s", partition, o->region,
@@ -382,7 +358,7 @@ int tmds_task_new(const struct tmds_task_opts *o, struct taskdef *def, struct tm
 		}
 	}
 	if (def->task_role_arn) {
-		r = creds_id_new(t->creds_id);
+		r = random_id(t->creds_id, false);
 		if (r < 0)
 			return r;
 	}

@@ -165,7 +165,11 @@ static void test_errors(void **state)
 #define C(x) "\"containerDefinitions\":[" x "]"
 	parse_bad("[]", "JSON object");
 	parse_bad("{" C("{\"name\":\"a\",\"image\":\"i\"}") "}", "family is missing");
-	parse_bad("{\"family\":\"\"," C("{\"name\":\"a\",\"image\":\"i\"}") "}", "family must be");
+	parse_bad("{\"family\":\"\"," C("{\"name\":\"a\",\"image\":\"i\"}") "}",
+		  "family '' must be");
+	/* the family goes into an ARN: no ':' or '/' */
+	parse_bad("{\"family\":\"web:1\"," C("{\"name\":\"a\",\"image\":\"i\"}") "}",
+		  "family 'web:1' must be 1-255 letters, digits");
 	parse_bad("{\"family\":\"f\"}", "containerDefinitions must be a non-empty array");
 	parse_bad("{\"family\":\"f\"," C("") "}", "non-empty");
 	parse_bad("{\"family\":\"f\",\"networkMode\":\"bridge\"," C(
