@@ -107,6 +107,7 @@ struct task {
 	json_t *attrs; /* string map given by the caller, or NULL */
 	bool block_imds;
 	bool metadata_link;	      /* a point-to-point link to the metadata endpoint */
+	char guards_table[IFNAMSIZ + 16]; /* its nftables table in the namespace (guards.h) */
 	uint64_t guards_read_usec;    /* when the guards' counters were last copied to the stats */
 	enum task_phase target_phase; /* phase once attached */
 	uint64_t created_ns;

@@ -455,12 +455,15 @@ static int step_guards_run(struct attach_ctx *c)
 
 static int step_guards_undo(struct attach_ctx *c)
 {
+	char owner[GUARDS_OWNER_MAX];
 	int r;
 
 	/* No table was made: skip a transaction that costs an RCU grace period for nothing. */
 	if (c->netns_fd < 0 || !guards_wanted(c->t))
 		return 0;
-	r = guards_remove(c->netns_fd);
+	/* Only the table this attach made: not one of that name it found (and failed on). */
+	guards_owner(c->t, owner);
+	r = guards_remove(c->netns_fd, c->t->guards_table, owner);
 	return gone(r) ? 0 : r;
 }
 
