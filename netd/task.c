@@ -213,6 +213,9 @@ json_t *task_to_json(const struct task *t, bool journal)
 		json_t *jr = json_object_get(j, "journal");
 
 		json_object_set_new(jr, "guards_table", json_string(t->guards_table));
+		if (t->resolv_written)
+			json_object_set_new(jr, "resolv_conf",
+					    json_pack("{s:b}", "dir_created", t->resolv_dir_created));
 	}
 	return j;
 }
@@ -525,17 +528,24 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 		json_int_t dev = 0, ino = 0, cns = 0;
 		int orig_mtu = 0, ifindex = 0, begun = 0;
 		const char *orig = NULL, *target = NULL, *jfault = NULL, *table = NULL;
+		int dir_created = 0;
+		json_t *resolv = NULL;
 
-		if (json_unpack_ex(jr, &jerr, 0, "{s:I, s:I, s:I, s:s, s:i, s:i, s:i, s:s, s?s, s?s}",
+		if (json_unpack_ex(jr, &jerr, 0,
+				   "{s:I, s:I, s:I, s:s, s:i, s:i, s:i, s:s, s?s, s?s, s?o}",
 				   "netns_dev", &dev, "netns_ino", &ino, "created_ns", &cns,
 				   "orig_ifname", &orig, "orig_mtu", &orig_mtu, "ifindex", &ifindex,
 				   "steps_begun", &begun, "target_phase", &target, "fault", &jfault,
-				   "guards_table", &table) < 0)
+				   "guards_table", &table, "resolv_conf", &resolv) < 0 ||
+		    (resolv && json_unpack_ex(resolv, &jerr, 0, "{s:b}", "dir_created",
+					      &dir_created) < 0))
 			return perr(e, "journal: %s", jerr.text);
 		/* Journals of netd versions with one table per namespace do not name it. */
 		if (table && strlen(table) >= sizeof(t->guards_table))
 			return perr(e, "journal: guards_table '%.40s' is too long", table);
 		strscpy(t->guards_table, table ?: GUARDS_TABLE_LEGACY, sizeof(t->guards_table));
+		t->resolv_written = resolv != NULL;
+		t->resolv_dir_created = dir_created;
 		t->netns_id = (struct netns_id){ .dev = (uint64_t)dev, .ino = (uint64_t)ino };
 		t->created_ns = (uint64_t)cns;
 		strscpy(t->orig_ifname, orig, sizeof(t->orig_ifname));
