@@ -191,7 +191,8 @@ void guards_table_name(const char *ifname, char buf[GUARDS_TABLE_MAX])
 void guards_owner(const struct task *t, char buf[GUARDS_OWNER_MAX])
 {
 	/* created_ns makes it this attach's; the id, cut to fit, is for people reading it. */
-	snprintf(buf, GUARDS_OWNER_MAX, "netd %llu %.100s", (unsigned long long)t->created_ns, t->id);
+	snprintf(buf, GUARDS_OWNER_MAX, "netd %llu %.100s", (unsigned long long)t->created_ns,
+		 t->id);
 }
 
 /* A table of the journal of an older netd, from before tables were per ENI and owned. */
@@ -264,9 +265,10 @@ int guards_install(int netns_fd, const struct task *t, char *err, size_t errlen)
 	}
 	r = nft_batch_commit(n, b);
 	if (r == -EEXIST)
-		snprintf(err, errlen,
-			 "Table inet %s already exists in '%s' and is not this task's: nothing of it was changed",
-			 t->guards_table, t->netns_path);
+		snprintf(
+			err, errlen,
+			"Table inet %s already exists in '%s' and is not this task's: nothing of it was changed",
+			t->guards_table, t->netns_path);
 	else if (r < 0)
 		snprintf(err, errlen, "Failed to create the nftables guards: %s", strerror(-r));
 out:

@@ -298,8 +298,8 @@ int reaper_init(struct netd *d)
 		if (read_file(path, 4096, &buf, NULL) < 0 || !(o = json_loads(buf, 0, NULL)) ||
 		    json_unpack(o, "{s:i, s:b, s:b, s?s, s?s, s:s, s:I, s:I}", "slot", &slot,
 				"mdlink", &md, "guards", &guards, "guards_table", &table,
-				"guards_owner", &owner, "netns", &ns, "netns_dev", &dev, "netns_ino",
-				&ino) < 0 ||
+				"guards_owner", &owner, "netns", &ns, "netns_dev", &dev,
+				"netns_ino", &ino) < 0 ||
 		    task_slot_alloc(d, slot) < 0) {
 			log_warn("Ignoring reaper journal '%s'", path);
 			unlink(path);

@@ -21,9 +21,9 @@
 /* /etc/netns/NAME and its resolv.conf for a namespace named /run/netns/NAME; -ENOENT for others. */
 static int resolv_paths(const struct task *t, char dir[PATH_MAX], char file[PATH_MAX])
 {
-	const char *name = startswith(t->netns_path, NETNS_RUN_DIR) ?
-				   t->netns_path + strlen(NETNS_RUN_DIR) :
-				   NULL;
+	const char *name = startswith(t->netns_path, NETNS_RUN_DIR)
+				   ? t->netns_path + strlen(NETNS_RUN_DIR)
+				   : NULL;
 
 	if (!name || !*name || strchr(name, '/') || streq(name, ".") || streq(name, "..") ||
 	    strlen(name) > NAME_MAX)
@@ -55,9 +55,10 @@ static void put_list(FILE *f, const char *keyword, json_t *arr)
 /* The file's first line: which attach wrote it. */
 static int resolv_header(const struct task *t, char *buf, size_t size)
 {
-	return snprintf(buf, size,
-			"# Written by netd for task '%s' (attach %llu); removed when it detaches.\n",
-			t->id, (unsigned long long)t->created_ns);
+	return snprintf(
+		buf, size,
+		"# Written by netd for task '%s' (attach %llu); removed when it detaches.\n", t->id,
+		(unsigned long long)t->created_ns);
 }
 
 /* The whole file; free() it. */
@@ -174,7 +175,8 @@ int resolv_step_undo(struct attach_ctx *c)
 	/* Only if the step made it, and only when nothing else is in it. */
 	if (t->resolv_dir_created && rmdir(dir) < 0 && errno != ENOENT && errno != ENOTEMPTY &&
 	    errno != EEXIST)
-		log_warn_errno(-errno, "Task '%s': failed to remove '%s': %m, ignoring", t->id, dir);
+		log_warn_errno(-errno, "Task '%s': failed to remove '%s': %m, ignoring", t->id,
+			       dir);
 	t->resolv_written = t->resolv_dir_created = false;
 	return 0;
 }

@@ -214,8 +214,9 @@ json_t *task_to_json(const struct task *t, bool journal)
 
 		json_object_set_new(jr, "guards_table", json_string(t->guards_table));
 		if (t->resolv_written)
-			json_object_set_new(jr, "resolv_conf",
-					    json_pack("{s:b}", "dir_created", t->resolv_dir_created));
+			json_object_set_new(
+				jr, "resolv_conf",
+				json_pack("{s:b}", "dir_created", t->resolv_dir_created));
 	}
 	return j;
 }
@@ -537,8 +538,8 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 				   "orig_ifname", &orig, "orig_mtu", &orig_mtu, "ifindex", &ifindex,
 				   "steps_begun", &begun, "target_phase", &target, "fault", &jfault,
 				   "guards_table", &table, "resolv_conf", &resolv) < 0 ||
-		    (resolv && json_unpack_ex(resolv, &jerr, 0, "{s:b}", "dir_created",
-					      &dir_created) < 0))
+		    (resolv &&
+		     json_unpack_ex(resolv, &jerr, 0, "{s:b}", "dir_created", &dir_created) < 0))
 			return perr(e, "journal: %s", jerr.text);
 		/* Journals of netd versions with one table per namespace do not name it. */
 		if (table && strlen(table) >= sizeof(t->guards_table))
