@@ -192,6 +192,8 @@ void nft_rule_lookup(struct nft_rule_builder *rb, const char *set, uint32_t set_
 	if (e) {
 		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
 		nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+		/* as the kernel reports it, so that a rule read back compares equal */
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, 0);
 		if (set_id)
 			nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
 	}

@@ -37,6 +37,7 @@
 #include "counters.h"
 #include "guards.h"
 #include "log.h"
+#include "mdfilter.h"
 #include "netd.h"
 #include "nft.h"
 
@@ -473,9 +474,12 @@ void guards_stats_hook(struct netd *d, const struct task *one, void *data)
 	if (one) {
 		/* The one task being read: exact. (const only for the counters module's sake.) */
 		guards_refresh(d, task_find(d, one->id));
+		mdfilter_refresh(d, one);
 		return;
 	}
 	for (struct task *t = d->tasks; t; t = t->next)
 		if (now - t->guards_read_usec >= max_age)
 			guards_refresh(d, t);
+	/* The host's filter of the metadata links: every task in one dump. */
+	mdfilter_refresh(d, NULL);
 }

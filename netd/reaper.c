@@ -16,6 +16,7 @@
 #include "event.h"
 #include "guards.h"
 #include "log.h"
+#include "mdfilter.h"
 #include "netd.h"
 
 #define REAP_IDLE_USEC	   200000ULL
@@ -89,13 +90,22 @@ static void job_done(struct netd *d, struct reap_job *j)
 
 static void reaper_arm(struct netd *d, uint64_t usec);
 
-/* Delete every metadata link handed over, in one request. */
+/* Delete every metadata link handed over, in one request, and their elements in netd's filter
+ * of the links, in one transaction. */
 static void reap_mdlinks(struct netd *d)
 {
+	_cleanup_free_ unsigned int *slots = calloc(d->nreap + 1, sizeof(*slots));
 	uint64_t t0 = now_usec();
-	unsigned int n = 0;
+	unsigned int n = 0, nslots = 0;
 	int r;
 
+	for (struct reap_job *j = d->reap_jobs; slots && j; j = j->next)
+		if (j->mdlink)
+			slots[nslots++] = j->slot;
+	r = slots ? mdfilter_remove(d, slots, nslots) : -ENOMEM;
+	if (r < 0)
+		log_warn_errno(r, "Failed to remove links from table inet " MDFILTER_TABLE
+				  ": %m, ignoring");
 	r = netlink_link_delete_group(d->host_nl, NETD_MD_REAP_GROUP);
 	if (r < 0 && r != -ENODEV && r != -ENOENT)
 		log_warn_errno(r,
@@ -217,6 +227,7 @@ int reaper_flush_netns(struct netd *d, const struct netns_id *id)
 			char name[IFNAMSIZ];
 			struct link_info li;
 
+			(void)mdfilter_remove(d, &j->slot, 1);
 			mdlink_host_ifname(j->slot, name);
 			if (netlink_link_get(d->host_nl, 0, name, &li) == 0 &&
 			    streq(li.kind, "veth"))
