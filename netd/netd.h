@@ -108,7 +108,8 @@ struct task {
 	bool block_imds;
 	bool metadata_link;	      /* a point-to-point link to the metadata endpoint */
 	char guards_table[IFNAMSIZ + 16]; /* its nftables table in the namespace (guards.h) */
-	bool resolv_written;		  /* wrote /etc/netns/NAME/resolv.conf (step dns) */
+	bool resolv_conf;		  /* may write /etc/netns/NAME/resolv.conf (step dns) */
+	bool resolv_written;		  /* wrote it */
 	bool resolv_dir_created;	  /* ... and created /etc/netns/NAME for it */
 	uint64_t guards_read_usec;    /* when the guards' counters were last copied to the stats */
 	enum task_phase target_phase; /* phase once attached */

@@ -2,9 +2,9 @@
 /*
  * The dns step: for a task namespace given as /run/netns/NAME (what `ip netns add` makes), an
  * attach that carries nameservers gets /etc/netns/NAME/resolv.conf, which `ip netns exec NAME`
- * bind-mounts over /etc/resolv.conf. Runtimes that write resolv.conf themselves (a CNI runtime
- * from the result's dns, taskvm into the container bundle) do not use that path and are not
- * affected; for any other namespace path nothing is written. The file starts with a line naming
+ * bind-mounts over /etc/resolv.conf. Runtimes that write resolv.conf themselves say so
+ * (resolv_conf false: task-eni, as a CNI runtime writes it from the result's dns; taskvm writes it
+ * into the container bundle); for any other namespace path nothing is written. The file starts with a line naming
  * the attach that wrote it: the undo removes only that file, never one someone else wrote, and
  * the directory only if the step created it (journalled before it is created).
  */
@@ -33,10 +33,11 @@ static int resolv_paths(const struct task *t, char dir[PATH_MAX], char file[PATH
 	return 0;
 }
 
-/* Nameservers in the attach's dns: only then is a resolv.conf written. */
+/* Nameservers in the attach's dns, and the caller does not write resolv.conf itself. */
 static bool resolv_wanted(const struct task *t)
 {
-	return t->dns && json_array_size(json_object_get(t->dns, "nameservers")) > 0;
+	return t->resolv_conf && t->dns &&
+	       json_array_size(json_object_get(t->dns, "nameservers")) > 0;
 }
 
 static void put_list(FILE *f, const char *keyword, json_t *arr)

@@ -366,7 +366,7 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 	json_t *timeout = NULL, *jr = NULL;
 	const char *fault = NULL, *created = NULL, *host_ifname = NULL;
 	json_t *ifaces = NULL, *ips = NULL;
-	int block_imds = 1, waiting = 0, slot = -1, metadata_link = 1;
+	int block_imds = 1, waiting = 0, slot = -1, metadata_link = 1, resolv_conf = 1;
 	json_t *metadata = NULL;
 	json_error_t jerr;
 	size_t i;
@@ -388,13 +388,13 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 				   &metadata, "journal", &jr);
 	else
 		r = json_unpack_ex(p, &jerr, JSON_STRICT,
-				   "{s:s, s:s, s:s, s?s, s?o, s?o, s?o, s?o, s?b, s?b, s?s, s?o, "
-				   "s?o, s?s}",
+				   "{s:s, s:s, s:s, s?s, s?o, s?o, s?o, s?o, s?b, s?b, s?b, s?s, "
+				   "s?o, s?o, s?s}",
 				   "task_id", &id, "netns", &netns, "mac", &mac, "ifname", &ifname,
 				   "addresses", &addrs, "mtu", &mtu, "routes", &routes, "dns", &dns,
 				   "block_imds", &block_imds, "metadata_link", &metadata_link,
-				   "phase", &phase, "timeout_ms", &timeout, "attrs", &attrs,
-				   "fault", &fault);
+				   "resolv_conf", &resolv_conf, "phase", &phase, "timeout_ms",
+				   &timeout, "attrs", &attrs, "fault", &fault);
 	if (r < 0)
 		return perr(e, "Invalid parameters: %s", jerr.text);
 
@@ -429,6 +429,7 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 	if (mtu && parse_uint(mtu, "mtu", 68, 65535, &t->mtu, e) < 0)
 		return -EINVAL;
 	t->block_imds = block_imds;
+	t->resolv_conf = resolv_conf;
 	t->metadata_link = journal ? metadata != NULL : metadata_link;
 	if (t->metadata_link && streq(t->ifname, NETD_MD_IFNAME))
 		return perr(e, "ifname '%s' is the metadata link's name; choose another",

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # What netd sets up in a task namespace besides the ENI: lo up, and for a namespace named in
 # /run/netns an /etc/netns/NAME/resolv.conf from the attach's nameservers, which `ip netns exec`
-# shows as /etc/resolv.conf, removed on detach; nothing written for other namespace paths or
-# when a resolv.conf is there already.
+# shows as /etc/resolv.conf, removed on detach; nothing written for other namespace paths, when
+# a resolv.conf is there already, or when the caller writes its own (resolv_conf false).
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 require_root
@@ -67,6 +67,14 @@ rm -r "$etc"
 out=$(attach "$ns" nameserver 198.18.0.2 fault dns 2>&1 || true)
 check_match "a fault after the dns step rolls the attach back" "Step 'dns' failed" "$out"
 check_fail "... and removes the file it wrote" test -e "$etc"
+
+req='{"jsonrpc":"2.0","id":1,"method":"task.attach","params":{"task_id":"t1","netns":"'"$ns"'",'
+req+='"mac":"'"$mac"'","addresses":["'"$ip"'/16"],"dns":{"nameservers":["198.18.0.2"]},'
+req+='"resolv_conf":false}}'
+check_match "an attach with nameservers and resolv_conf false (a runtime that writes its own)" \
+        '"result"' "$("$O/tests/tools/ctlsend" "$NETD_SOCKET" <<<"$req")"
+check_fail "... gets no resolv.conf from netd" test -e "$etc"
+check "detach" netdctl task detach t1
 
 check "attach without nameservers" attach "$ns"
 check_fail "writes no resolv.conf" test -e "$etc"
