@@ -114,7 +114,8 @@ void nft_rule_add(struct nft_rule_builder *rb, struct nftnl_expr *e)
 {
 	if (!e || !rb->r) {
 		rb->failed = true;
-		nftnl_expr_free(e);
+		if (e)
+			nftnl_expr_free(e);
 		return;
 	}
 	nftnl_rule_add_expr(rb->r, e);
