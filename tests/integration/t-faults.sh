@@ -26,6 +26,9 @@ snapshot()
         ip -n "$n" -j route show table all | jq -c .
         ip -n "$n" -6 -j route show table all 2>/dev/null | jq -c . || true
         ip netns exec "$n" nft list ruleset
+        # netd's filter of the metadata links: no element of the task left
+        ip netns exec "$FABRIC_HOST_NS" nft -j list table inet taskplane-metadata |
+                jq -c '[.nftables[] | select(.set) | {name: .set.name, elem: (.set.elem // [])}]'
         ls -A "/etc/netns/$n" 2>/dev/null || true
         tc -n "$FABRIC_HOST_NS" qdisc show dev "$(fabric_eni_name 1)" 2>/dev/null || true
         tc -n "$FABRIC_HOST_NS" filter show dev "$(fabric_eni_name 1)" ingress 2>/dev/null || true
