@@ -776,6 +776,12 @@ int mdfilter_add(struct netd *d, const struct task *t)
 	if (r == 0)
 		r = commit_elems(n, d, &t->slot, 1, true);
 	nft_free(n);
+	if (r == -ENOENT) {
+		/* Deleted behind netd's back: make it again, with every task's elements (this
+		 * one's too: its step has begun), rather than leave the links unfiltered. */
+		log_warn("Table inet " MDFILTER_TABLE " is gone: creating it again");
+		r = mdfilter_init(d);
+	}
 	return r;
 }
 

@@ -10,9 +10,9 @@ source "$(dirname "$0")/../lib.sh"
 require_root
 require_cmd jq curl nft
 
-fabric_up 2
+fabric_up 3
 netd_start
-for i in 1 2; do
+for i in 1 2 3; do
         netdctl eni register "$(fabric_eni_mac "$i")" subnet "$FABRIC_SUBNET" gateway "$FABRIC_GATEWAY" >/dev/null
 done
 netdctl task attach a netns "$(fabric_task_ns a)" mac "$(fabric_eni_mac 1)" addr "$(fabric_eni_ip 1)/16" >/dev/null
@@ -114,6 +114,19 @@ check "b checks ok in the rebuilt table" netdctl task check b
 check_eq "the counts went on" "$counts" "$(drops a) $(drops b)"
 check_eq "the host service is out of reach again" none "$(probe "$mda" 169.254.170.2:2222)"
 check_eq "... and counted" "$(($(drops a) - 1)) $(drops b)" "$counts"
+
+# The table deleted by hand: task check says so, and the next attach makes it again, with
+# every task's elements.
+fabric_nsexec host nft delete table inet taskplane-metadata
+check_match "task check reports the filter's missing table" \
+        '"metadata-filter: table inet taskplane-metadata -> missing"' \
+        "$(netdctl -j task check b | jq -c '[.differences[] | "\(.what): \(.expected) -> \(.actual)"]')"
+check "an attach makes the table again" netdctl task attach c netns "$(fabric_task_ns c)" \
+        mac "$(fabric_eni_mac 3)" addr "$(fabric_eni_ip 3)/16"
+check "b checks ok in it" netdctl task check b
+check "c checks ok in it" netdctl task check c
+check_eq "the host service is out of reach again" none "$(probe "$mda" 169.254.170.2:2222)"
+check "detach c" netdctl task detach c
 
 final=$(drops a)
 check "detach a" netdctl task detach a
