@@ -106,7 +106,7 @@ struct task {
 	json_t *dns;   /* {nameservers, domain, search, options} or NULL */
 	json_t *attrs; /* string map given by the caller, or NULL */
 	bool block_imds;
-	bool metadata_link;	      /* a point-to-point link to the metadata endpoint */
+	bool metadata_link;		  /* a point-to-point link to the metadata endpoint */
 	char guards_table[IFNAMSIZ + 16]; /* its nftables table in the namespace (guards.h) */
 	bool resolv_conf;		  /* may write /etc/netns/NAME/resolv.conf (step dns) */
 	bool resolv_written;		  /* wrote it */
