@@ -72,13 +72,16 @@
 /* Set ids within the transaction that creates them, for the rules' lookups. */
 #define MDF_LINKS_ID   1
 #define MDF_SOURCES_ID 2
-/* nft's datatype ids, so that `nft list` shows the keys as names and addresses. */
+/* nft's datatype ids and byte order, so that `nft list` shows the keys as names and addresses. */
 #define NFT_TYPE_IPADDR	   7
 #define NFT_TYPE_IFNAME	   41
 #define NFT_TYPE_BITS	   6
 #define NFT_BYTEORDER_HOST 1 /* nft's BYTEORDER_HOST_ENDIAN */
 #define MDF_LINK_KEY	   IFNAMSIZ
 #define MDF_SOURCE_KEY	   (IFNAMSIZ + 4)
+/* Elements per message of a batch, and links per transaction (see batch_add_set_elems()). */
+#define MDF_MSG_ELEMS 32
+#define MDF_TXN_ELEMS 256
 
 /* What each rule says, in nft's syntax, for messages (same order as build_rules()). */
 static const char *const rule_text[MDF_RULES] = {
@@ -454,53 +457,75 @@ static int elem_add(struct nftnl_set *s, unsigned int slot, bool links,
 	return 0;
 }
 
-/* Add (or delete) the elements of the links of slots[0..n) in a transaction. */
-static int batch_add_elems(struct nft_batch *b, struct netd *d, const unsigned int *slots,
-			   unsigned int n, bool add)
+/*
+ * Add (or delete) the elements of one set for the links of slots[0..n) to a transaction, in
+ * messages of at most MDF_MSG_ELEMS elements: a message of a batch must stay under 4 KiB (an
+ * element of links with its counter takes about 80 bytes).
+ */
+static int batch_add_set_elems(struct nft_batch *b, struct netd *d, bool links,
+			       const unsigned int *slots, unsigned int n, bool add)
 {
-	struct nftnl_set *links = set_new(MDF_LINKS, false);
-	struct nftnl_set *sources = set_new(MDF_SOURCES, false);
-	int r = links && sources ? 0 : -ENOMEM;
+	int r = 0;
 
-	for (unsigned int i = 0; r == 0 && i < n; i++) {
-		struct counters_snapshot snap;
-		const struct counters_pair *start = NULL;
+	for (unsigned int i = 0; r == 0 && i < n; i += MDF_MSG_ELEMS) {
+		struct nftnl_set *s = set_new(links ? MDF_LINKS : MDF_SOURCES, false);
 
-		/* Carry the count on: a re-added element goes on from what the stats have. */
-		if (add && counters_read(d, slots[i], &snap) == 0)
-			start = &snap.drops[TC_DROP_METADATA_FILTER][TC_DIR_TX];
-		r = elem_add(links, slots[i], true, start);
+		if (!s)
+			return -ENOMEM;
+		for (unsigned int k = i; r == 0 && k < MIN(n, i + MDF_MSG_ELEMS); k++) {
+			struct counters_snapshot snap;
+			const struct counters_pair *start = NULL;
+
+			/* Carry the count on: a re-added element goes on from what the stats
+			 * have. */
+			if (add && links && counters_read(d, slots[k], &snap) == 0)
+				start = &snap.drops[TC_DROP_METADATA_FILTER][TC_DIR_TX];
+			r = elem_add(s, slots[k], links, start);
+		}
 		if (r == 0)
-			r = elem_add(sources, slots[i], false, NULL);
+			r = nft_batch_add_setelems(b, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
+						   add ? NLM_F_CREATE : 0, s);
+		nftnl_set_free(s);
 	}
-	if (r == 0 && n > 0) {
-		uint16_t type = add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM;
-
-		r = nft_batch_add_setelems(b, type, add ? NLM_F_CREATE : 0, links);
-		if (r == 0)
-			r = nft_batch_add_setelems(b, type, add ? NLM_F_CREATE : 0, sources);
-	}
-	if (links)
-		nftnl_set_free(links);
-	if (sources)
-		nftnl_set_free(sources);
 	return r;
 }
 
-static int commit_elems(struct nft *n, struct netd *d, const unsigned int *slots,
-			unsigned int count, bool add)
+/* Both sets' elements of the links of slots[0..n), n <= MDF_TXN_ELEMS, to a transaction. */
+static int batch_add_elems(struct nft_batch *b, struct netd *d, const unsigned int *slots,
+			   unsigned int n, bool add)
 {
-	struct nft_batch *b = NULL;
 	int r;
 
-	r = nft_batch_new(n, &b);
+	r = batch_add_set_elems(b, d, true, slots, n, add);
 	if (r == 0)
-		r = batch_add_elems(b, d, slots, count, add);
-	if (r < 0) {
-		nft_batch_free(b);
-		return r;
+		r = batch_add_set_elems(b, d, false, slots, n, add);
+	return r;
+}
+
+/*
+ * Add (or delete) elements in transactions of at most MDF_TXN_ELEMS links each, so that a batch
+ * stays within its buffer: the links of slots in both sets (links < 0), or in one set.
+ */
+static int commit_elems(struct nft *n, struct netd *d, int links, const unsigned int *slots,
+			unsigned int count, bool add)
+{
+	int r = 0;
+
+	for (unsigned int i = 0; r == 0 && i < count; i += MDF_TXN_ELEMS) {
+		unsigned int k = MIN(count - i, (unsigned int)MDF_TXN_ELEMS);
+		struct nft_batch *b = NULL;
+
+		r = nft_batch_new(n, &b);
+		if (r == 0)
+			r = links < 0 ? batch_add_elems(b, d, slots + i, k, add)
+				      : batch_add_set_elems(b, d, links, slots + i, k, add);
+		if (r < 0) {
+			nft_batch_free(b);
+			return r;
+		}
+		r = nft_batch_commit(n, b);
 	}
-	return nft_batch_commit(n, b);
+	return r;
 }
 
 static int counter_cb(struct nftnl_expr *e, void *data)
@@ -596,13 +621,39 @@ static int sync_elem_cb(struct nftnl_set_elem *e, void *data)
 	return 0;
 }
 
-/* In an adopted table: remove elements of no task, add those missing (one transaction). */
+/*
+ * Remove the elements of the links of slots[0..count) that are there: a transaction with one
+ * that is not fails as a whole.
+ */
+static int remove_elems(struct nft *n, struct netd *d, const unsigned int *slots,
+			unsigned int count)
+{
+	_cleanup_free_ unsigned int *del = calloc(MAX(count, 1u), sizeof(*del));
+	int r = del ? 0 : -ENOMEM;
+
+	for (int links = 0; r == 0 && links < 2; links++) {
+		unsigned int ndel = 0;
+
+		for (unsigned int i = 0; r == 0 && i < count; i++) {
+			int e = elem_exists(n, slots[i], links);
+
+			if (e < 0)
+				r = e;
+			else if (e > 0)
+				del[ndel++] = slots[i];
+		}
+		if (r == 0)
+			r = commit_elems(n, d, links, del, ndel, false);
+	}
+	return r;
+}
+
+/* In an adopted table: remove elements of no task, add those missing. */
 static int sync_elems(struct nft *n, struct netd *d, const struct task **by_slot)
 {
 	struct sync_ctx c = { .by_slot = by_slot };
 	unsigned int *add = NULL;
 	struct nftnl_set *have = NULL;
-	struct nft_batch *b = NULL;
 	unsigned int nadd = 0;
 	int r;
 
@@ -622,27 +673,16 @@ static int sync_elems(struct nft *n, struct netd *d, const struct task **by_slot
 				 by_slot[s]->id);
 			add[nadd++] = s;
 		}
-	r = nft_batch_new(n, &b);
-	if (r < 0)
-		goto out;
-	/* The elements of a link of no task: its sources element is by the same slot. */
+	/* The elements of a link of no task: its sources element is by the same slot. A stale
+	 * sources element without its links element is possible only by hand, and harmless (it
+	 * lets a source through only for a link that is in no set, which is dropped anyway). */
 	for (unsigned int i = 0; i < c.nstale; i++)
 		log_info("Removing the metadata filter's element of '" NETD_MD_HOST_PREFIX
 			 "%u', which is no task's",
 			 c.stale[i]);
-	r = batch_add_elems(b, d, c.stale, c.nstale, false);
+	r = remove_elems(n, d, c.stale, c.nstale);
 	if (r == 0)
-		r = batch_add_elems(b, d, add, nadd, true);
-	if (r < 0) {
-		nft_batch_free(b);
-		goto out;
-	}
-	if (c.nstale || nadd)
-		r = nft_batch_commit(n, b);
-	else
-		nft_batch_free(b);
-	/* A stale sources element without its links element is possible only by hand: harmless
-	 * (its lookup accepts a source only for a link that is in no set and so dropped anyway). */
+		r = commit_elems(n, d, -1, add, nadd, true);
 out:
 	if (have)
 		nftnl_set_free(have);
@@ -704,7 +744,8 @@ int mdfilter_init(struct netd *d)
 				 nall);
 		goto out;
 	}
-	/* None, or not as built: (re)build it with every task's elements, all or nothing. */
+	/* None, or not as built: (re)build it with every task's elements; the table and the first
+	 * of them in one transaction (the links of the others are dropped until theirs follow). */
 	r = nft_batch_new(n, &b);
 	if (r < 0)
 		goto out;
@@ -730,13 +771,15 @@ int mdfilter_init(struct netd *d)
 	if (r == 0)
 		r = batch_add_table(b);
 	if (r == 0)
-		r = batch_add_elems(b, d, all, nall, true);
+		r = batch_add_elems(b, d, all, MIN(nall, (unsigned int)MDF_TXN_ELEMS), true);
 	if (r < 0) {
 		nft_batch_free(b);
 		log_err_errno(r, "Failed to build table inet " MDFILTER_TABLE ": %m");
 		goto out;
 	}
 	r = nft_batch_commit(n, b);
+	if (r == 0 && nall > MDF_TXN_ELEMS)
+		r = commit_elems(n, d, -1, all + MDF_TXN_ELEMS, nall - MDF_TXN_ELEMS, true);
 	if (r < 0)
 		log_err_errno(r, "Failed to create table inet " MDFILTER_TABLE ": %m");
 	else
@@ -774,7 +817,7 @@ int mdfilter_add(struct netd *d, const struct task *t)
 
 	r = nft_open(-1, &n);
 	if (r == 0)
-		r = commit_elems(n, d, &t->slot, 1, true);
+		r = commit_elems(n, d, -1, &t->slot, 1, true);
 	nft_free(n);
 	if (r == -ENOENT) {
 		/* Deleted behind netd's back: make it again, with every task's elements (this
@@ -800,47 +843,12 @@ void mdfilter_keep_count(struct netd *d, const struct task *t)
 
 int mdfilter_remove(struct netd *d, const unsigned int *slots, unsigned int count)
 {
-	unsigned int *del[2] = {}, ndel[2] = {};
-	struct nft_batch *b = NULL;
 	struct nft *n = NULL;
 	int r;
 
 	r = nft_open(-1, &n);
-	if (r < 0)
-		return r;
-	/* Only those that are there: a transaction with one that is not fails as a whole. */
-	for (int links = 0; r == 0 && links < 2; links++) {
-		del[links] = calloc(MAX(count, 1u), sizeof(*del[links]));
-		if (!del[links])
-			r = -ENOMEM;
-		for (unsigned int i = 0; r == 0 && i < count; i++) {
-			int e = elem_exists(n, slots[i], links);
-
-			if (e < 0 && e != -ENOENT)
-				r = e;
-			else if (e > 0)
-				del[links][ndel[links]++] = slots[i];
-		}
-	}
-	if (r == 0 && (ndel[0] || ndel[1]))
-		r = nft_batch_new(n, &b);
-	for (int links = 0; b && r == 0 && links < 2; links++) {
-		struct nftnl_set *s = set_new(links ? MDF_LINKS : MDF_SOURCES, false);
-
-		r = s ? 0 : -ENOMEM;
-		for (unsigned int i = 0; r == 0 && i < ndel[links]; i++)
-			r = elem_add(s, del[links][i], links, NULL);
-		if (r == 0 && ndel[links])
-			r = nft_batch_add_setelems(b, NFT_MSG_DELSETELEM, 0, s);
-		if (s)
-			nftnl_set_free(s);
-	}
-	if (b && r == 0)
-		r = nft_batch_commit(n, b);
-	else if (b)
-		nft_batch_free(b);
-	free(del[0]);
-	free(del[1]);
+	if (r == 0)
+		r = remove_elems(n, d, slots, count);
 	nft_free(n);
 	return r;
 }
