@@ -914,8 +914,11 @@ json_t *cni_attach_params(const struct cni_config *c, const struct cni_env *env,
 		json_object_set_new(p, "mtu", json_integer(c->mtu));
 	if (c->routes && json_array_size(c->routes) > 0)
 		json_object_set(p, "routes", c->routes);
-	if (c->dns)
+	if (c->dns) {
 		json_object_set(p, "dns", c->dns);
+		/* The runtime writes resolv.conf from the result's dns: netd must not. */
+		json_object_set_new(p, "resolv_conf", json_false());
+	}
 	return p;
 }
 

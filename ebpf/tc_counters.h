@@ -29,13 +29,15 @@ enum tc_dir {
 	TC_DIR_COUNT = 2,
 };
 
-/* Why a packet was dropped. The program produces spoof; imds and policy are counted elsewhere
- * (nftables guards) and written into the same map by netd. */
+/* Why a packet was dropped. The program produces spoof; the others are counted elsewhere
+ * (nftables: the task's guards, netd's filter of the metadata links) and written into the same
+ * map by netd. New reasons get new ids (the map grows: a map pinned by an older netd is refused). */
 enum tc_drop {
-	TC_DROP_SPOOF = 0,  /* egress with a source address the task was not given */
-	TC_DROP_IMDS = 1,   /* the instance metadata service */
-	TC_DROP_POLICY = 2, /* a network policy */
-	TC_DROP_COUNT = 3,
+	TC_DROP_SPOOF = 0,	     /* egress with a source address the task was not given */
+	TC_DROP_IMDS = 1,	     /* the instance metadata service */
+	TC_DROP_POLICY = 2,	     /* a network policy */
+	TC_DROP_METADATA_FILTER = 3, /* the host side of the metadata link: not the endpoint */
+	TC_DROP_COUNT = 4,
 };
 
 /* Tasks are numbered by a slot, 0..TC_SLOTS-1, unique among live tasks. */

@@ -9,6 +9,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/inet.h>
 #include <netlink/route/link/inet6.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/nexthop.h>
@@ -556,6 +557,35 @@ int netlink_link_set_no_ipv6ll(struct netlink *nl, int ifindex)
 	/* IPv6 off in this namespace: nothing to stop. */
 	if (r == -EAFNOSUPPORT || r == -EOPNOTSUPP)
 		r = 0;
+	return r;
+}
+
+int netlink_link_set_ipv4_conf(struct netlink *nl, int ifindex, int id, uint32_t value)
+{
+	struct rtnl_link *ch;
+	int r;
+
+	ch = rtnl_link_alloc();
+	if (!ch)
+		return -ENOMEM;
+	r = netlink_nle_to_errno(rtnl_link_inet_set_conf(ch, (unsigned int)id, value));
+	if (r == 0)
+		r = link_change(nl, ifindex, ch);
+	rtnl_link_put(ch);
+	return r;
+}
+
+int netlink_link_get_ipv4_conf(struct netlink *nl, int ifindex, int id, uint32_t *ret)
+{
+	struct rtnl_link *l = NULL;
+	int r;
+
+	nl_request_begin(nl);
+	r = nl_result(nl, rtnl_link_get_kernel(nl->sk, ifindex, NULL, &l));
+	if (r < 0)
+		return r == -ENOENT ? -ENODEV : r;
+	r = netlink_nle_to_errno(rtnl_link_inet_get_conf(l, (unsigned int)id, ret));
+	rtnl_link_put(l);
 	return r;
 }
 

@@ -91,6 +91,10 @@ int netlink_link_delete_group(struct netlink *nl, uint32_t group);
 int netlink_veth_create(struct netlink *nl, const char *name, const char *peer, int peer_netns_fd);
 /* Stop the kernel from giving a link an IPv6 link-local address (no-op without IPv6). */
 int netlink_link_set_no_ipv6ll(struct netlink *nl, int ifindex);
+/* Set or read one of a link's IPv4 settings (IPV4_DEVCONF_*, e.g. RP_FILTER: the kernel's
+ * net.ipv4.conf.IFNAME.rp_filter). */
+int netlink_link_set_ipv4_conf(struct netlink *nl, int ifindex, int id, uint32_t value);
+int netlink_link_get_ipv4_conf(struct netlink *nl, int ifindex, int id, uint32_t *ret);
 
 /* Add an address; IPv6 addresses can skip duplicate address detection. -EEXIST if present. */
 int netlink_addr_add(struct netlink *nl, int ifindex, const struct in_prefix *addr, bool nodad);

@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <arpa/inet.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
+#include <libnftnl/expr.h>
 #include <libnftnl/object.h>
 #include <libnftnl/rule.h>
+#include <libnftnl/set.h>
 #include <libnftnl/table.h>
+#include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <netinet/in.h>
 
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -88,6 +93,160 @@ struct nft *nft_free(struct nft *n)
 	free(n);
 	return NULL;
 }
+
+/* --- rules -------------------------------------------------------------------------------- */
+
+void nft_rule_start(struct nft_rule_builder *rb, uint16_t family, const char *table,
+		    const char *chain)
+{
+	rb->failed = false;
+	rb->r = nftnl_rule_alloc();
+	if (!rb->r) {
+		rb->failed = true;
+		return;
+	}
+	nftnl_rule_set_u32(rb->r, NFTNL_RULE_FAMILY, family);
+	nftnl_rule_set_str(rb->r, NFTNL_RULE_TABLE, table);
+	nftnl_rule_set_str(rb->r, NFTNL_RULE_CHAIN, chain);
+}
+
+void nft_rule_add(struct nft_rule_builder *rb, struct nftnl_expr *e)
+{
+	if (!e || !rb->r) {
+		rb->failed = true;
+		if (e)
+			nftnl_expr_free(e);
+		return;
+	}
+	nftnl_rule_add_expr(rb->r, e);
+}
+
+void nft_rule_meta_load(struct nft_rule_builder *rb, uint32_t key, uint32_t dreg)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("meta");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
+	}
+	nft_rule_add(rb, e);
+}
+
+void nft_rule_payload_load(struct nft_rule_builder *rb, uint32_t base, uint32_t offset,
+			   uint32_t len, uint32_t dreg)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("payload");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+	}
+	nft_rule_add(rb, e);
+}
+
+void nft_rule_cmp_eq(struct nft_rule_builder *rb, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("cmp");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+		nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+	}
+	nft_rule_add(rb, e);
+}
+
+void nft_rule_meta_eq(struct nft_rule_builder *rb, uint32_t key, const void *data, uint32_t len)
+{
+	nft_rule_meta_load(rb, key, NFT_REG_1);
+	nft_rule_cmp_eq(rb, data, len);
+}
+
+void nft_rule_ip4_eq(struct nft_rule_builder *rb, uint32_t offset, const char *addr)
+{
+	uint8_t proto = NFPROTO_IPV4;
+	struct in_addr a = {};
+
+	if (inet_pton(AF_INET, addr, &a) != 1)
+		rb->failed = true;
+	nft_rule_meta_eq(rb, NFT_META_NFPROTO, &proto, sizeof(proto));
+	nft_rule_payload_load(rb, NFT_PAYLOAD_NETWORK_HEADER, offset, sizeof(a), NFT_REG_1);
+	nft_rule_cmp_eq(rb, &a, sizeof(a));
+}
+
+void nft_rule_tcp_port_eq(struct nft_rule_builder *rb, uint32_t offset, uint16_t port)
+{
+	uint8_t proto = IPPROTO_TCP;
+	uint16_t p = htons(port);
+
+	nft_rule_meta_eq(rb, NFT_META_L4PROTO, &proto, sizeof(proto));
+	nft_rule_payload_load(rb, NFT_PAYLOAD_TRANSPORT_HEADER, offset, sizeof(p), NFT_REG_1);
+	nft_rule_cmp_eq(rb, &p, sizeof(p));
+}
+
+void nft_rule_lookup(struct nft_rule_builder *rb, const char *set, uint32_t set_id)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+		nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+		/* as the kernel reports it, so that a rule read back compares equal */
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, 0);
+		if (set_id)
+			nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
+	}
+	nft_rule_add(rb, e);
+}
+
+void nft_rule_counter(struct nft_rule_builder *rb, const char *name)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("objref");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_COUNTER);
+		nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, name);
+	}
+	nft_rule_add(rb, e);
+}
+
+void nft_rule_reject(struct nft_rule_builder *rb, uint32_t type, uint8_t code)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("reject");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, type);
+		nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, code);
+	}
+	nft_rule_add(rb, e);
+}
+
+void nft_rule_verdict(struct nft_rule_builder *rb, int verdict, const char *chain)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
+		if (chain)
+			nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain);
+	}
+	nft_rule_add(rb, e);
+}
+
+void nft_rule_format(struct nftnl_rule *r, char *buf, size_t size)
+{
+	nftnl_rule_unset(r, NFTNL_RULE_HANDLE);
+	nftnl_rule_unset(r, NFTNL_RULE_POSITION);
+	nftnl_rule_unset(r, NFTNL_RULE_ID);
+	nftnl_rule_unset(r, NFTNL_RULE_COMPAT_FLAGS);
+	nftnl_rule_unset(r, NFTNL_RULE_COMPAT_PROTO);
+	nftnl_rule_snprintf(buf, size, r, NFTNL_OUTPUT_DEFAULT, 0);
+}
+
+/* --- transactions ------------------------------------------------------------------------- */
 
 int nft_batch_new(struct nft *n, struct nft_batch **ret)
 {
@@ -187,6 +346,30 @@ int nft_batch_add_obj(struct nft_batch *b, uint16_t type, uint16_t flags, struct
 	return 0;
 }
 
+int nft_batch_add_set(struct nft_batch *b, uint16_t type, uint16_t flags, struct nftnl_set *s)
+{
+	struct nlmsghdr *nlh;
+
+	if (batch_room(b) < 0)
+		return -E2BIG;
+	nlh = batch_hdr(b, type, (uint16_t)nftnl_set_get_u32(s, NFTNL_SET_FAMILY), flags);
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	mnl_nlmsg_batch_next(b->b);
+	return 0;
+}
+
+int nft_batch_add_setelems(struct nft_batch *b, uint16_t type, uint16_t flags, struct nftnl_set *s)
+{
+	struct nlmsghdr *nlh;
+
+	if (batch_room(b) < 0)
+		return -E2BIG;
+	nlh = batch_hdr(b, type, (uint16_t)nftnl_set_get_u32(s, NFTNL_SET_FAMILY), flags);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	mnl_nlmsg_batch_next(b->b);
+	return 0;
+}
+
 /*
  * Read replies until every message up to last_seq is acknowledged (the kernel answers each message
  * of a batch, also after a failure, so the socket is left clean); the first error wins.
@@ -265,6 +448,83 @@ static int dump(struct nft *n, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 		if (r == MNL_CB_STOP)
 			return 0;
 	}
+}
+
+int nft_table_set_comment(struct nftnl_table *t, const char *comment)
+{
+	struct nftnl_udata_buf *u;
+	int r = 0;
+
+	if (strlen(comment) >= NFTNL_UDATA_COMMENT_MAXLEN)
+		return -EINVAL;
+	u = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+	if (!u)
+		return -ENOMEM;
+	if (!nftnl_udata_put_strz(u, NFTNL_UDATA_TABLE_COMMENT, comment) ||
+	    nftnl_table_set_data(t, NFTNL_TABLE_USERDATA, nftnl_udata_buf_data(u),
+				 nftnl_udata_buf_len(u)) < 0)
+		r = -ENOMEM;
+	nftnl_udata_buf_free(u);
+	return r;
+}
+
+static int comment_cb(const struct nftnl_udata *attr, void *data)
+{
+	const struct nftnl_udata **tb = data;
+
+	if (nftnl_udata_type(attr) == NFTNL_UDATA_TABLE_COMMENT)
+		tb[NFTNL_UDATA_TABLE_COMMENT] = attr;
+	return 0;
+}
+
+const char *nft_table_get_comment(const struct nftnl_table *t, char *buf, size_t size)
+{
+	const struct nftnl_udata *tb[NFTNL_UDATA_TABLE_MAX + 1] = {};
+	const void *data;
+	uint32_t len = 0, alen;
+
+	if (!nftnl_table_is_set(t, NFTNL_TABLE_USERDATA))
+		return NULL;
+	data = nftnl_table_get_data(t, NFTNL_TABLE_USERDATA, &len);
+	if (!data || nftnl_udata_parse(data, len, comment_cb, tb) < 0 ||
+	    !tb[NFTNL_UDATA_TABLE_COMMENT])
+		return NULL;
+	alen = nftnl_udata_len(tb[NFTNL_UDATA_TABLE_COMMENT]);
+	if (alen == 0 || (size_t)alen > size)
+		return NULL;
+	memcpy(buf, nftnl_udata_get(tb[NFTNL_UDATA_TABLE_COMMENT]), alen);
+	buf[alen - 1] = '\0'; /* stored with its NUL */
+	return buf;
+}
+
+static int table_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftnl_table *t = data;
+
+	return nftnl_table_nlmsg_parse(nlh, t) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+int nft_table_get(struct nft *n, uint16_t family, const char *table, struct nftnl_table **ret)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nftnl_table *t;
+	struct nlmsghdr *nlh;
+	int r;
+
+	t = nftnl_table_alloc();
+	if (!t)
+		return -ENOMEM;
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, family, NLM_F_ACK, ++n->seq);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_unset(t, NFTNL_TABLE_NAME);
+	r = dump(n, nlh, table_cb, t);
+	if (r < 0 || !nftnl_table_is_set(t, NFTNL_TABLE_NAME)) {
+		nftnl_table_free(t);
+		return r < 0 ? r : -ENOENT;
+	}
+	*ret = t;
+	return 0;
 }
 
 int nft_table_exists(struct nft *n, uint16_t family, const char *table, bool *ret)
@@ -405,4 +665,40 @@ int nft_counters_get(struct nft *n, uint16_t family, const char *table, struct n
 	nftnl_obj_free(o);
 	r = dump(n, nlh, obj_cb, &c);
 	return r < 0 ? r : (int)c.n;
+}
+
+static int setelems_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftnl_set *s = data;
+
+	return nftnl_set_elems_nlmsg_parse(nlh, s) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+int nft_set_elems_get(struct nft *n, uint16_t family, const char *table, const char *set,
+		      struct nftnl_set *keys, struct nftnl_set **ret)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nftnl_set *q = keys, *s;
+	struct nlmsghdr *nlh;
+	int r;
+
+	s = nftnl_set_alloc();
+	if (!s)
+		return -ENOMEM;
+	if (!q)
+		q = s; /* an empty query: the whole set */
+	nftnl_set_set_str(q, NFTNL_SET_TABLE, table);
+	nftnl_set_set_str(q, NFTNL_SET_NAME, set);
+	nftnl_set_set_u32(q, NFTNL_SET_FAMILY, family);
+	/* A dump for every element; a get (one reply, then the ack) for given ones. */
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, family, keys ? NLM_F_ACK : NLM_F_DUMP,
+				    ++n->seq);
+	nftnl_set_elems_nlmsg_build_payload(nlh, q);
+	r = dump(n, nlh, setelems_cb, s);
+	if (r < 0) {
+		nftnl_set_free(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
 }

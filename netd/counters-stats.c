@@ -960,10 +960,10 @@ int counters_metrics_render(FILE *f, void *data)
 		"Packets a task received (rx) or sent (tx), by flow (a GSO packet counts once).");
 	flow_series(f, &p, "taskplane_task_network_packets_total", true);
 	metric_head(f, "taskplane_task_network_dropped_packets_total", "counter",
-		    "Packets of a task dropped, by reason (spoof, imds, policy).");
+		    "Packets of a task dropped, by reason (spoof, imds, policy, metadata_filter).");
 	drop_series(f, &p, "taskplane_task_network_dropped_packets_total", true);
 	metric_head(f, "taskplane_task_network_dropped_bytes_total", "counter",
-		    "Bytes of a task dropped, by reason (spoof, imds, policy).");
+		    "Bytes of a task dropped, by reason (spoof, imds, policy, metadata_filter).");
 	drop_series(f, &p, "taskplane_task_network_dropped_bytes_total", false);
 	for (size_t m = 0; m < ARRAY_SIZE(dev_metrics); m++) {
 		metric_head(f, dev_metrics[m].name, "counter", dev_metrics[m].help);

@@ -64,6 +64,7 @@ const char *const counters_drop_names[TC_DROP_COUNT] = {
 	[TC_DROP_SPOOF] = "spoof",
 	[TC_DROP_IMDS] = "imds",
 	[TC_DROP_POLICY] = "policy",
+	[TC_DROP_METADATA_FILTER] = "metadata_filter",
 };
 
 const char *counters_flow_to_string(unsigned int flow)

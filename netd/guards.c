@@ -37,147 +37,26 @@
 #include "counters.h"
 #include "guards.h"
 #include "log.h"
+#include "mdfilter.h"
 #include "netd.h"
 #include "nft.h"
 
-#define GUARDS_TABLE  "taskplane"
 #define GUARDS_FAMILY NFPROTO_INET
 #define GUARDS_RULES  8
 
 static const char *const counter_names[] = { "imds", "imds6", "metadata_out", "metadata_in" };
 
-static struct nftnl_expr *expr_meta(uint32_t key)
+static void rb_start(struct nft_rule_builder *rb, const struct task *t, const char *chain)
 {
-	struct nftnl_expr *e = nftnl_expr_alloc("meta");
-
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
-	}
-	return e;
+	nft_rule_start(rb, GUARDS_FAMILY, t->guards_table, chain);
 }
 
-static struct nftnl_expr *expr_cmp(const void *data, uint32_t len)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("cmp");
-
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
-		nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
-	}
-	return e;
-}
-
-static struct nftnl_expr *expr_payload(uint32_t base, uint32_t offset, uint32_t len)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("payload");
-
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-	}
-	return e;
-}
-
-static struct nftnl_expr *expr_counter_ref(const char *name)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("objref");
-
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_COUNTER);
-		nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, name);
-	}
-	return e;
-}
-
-static struct nftnl_expr *expr_verdict(int verdict)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
-
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
-	}
-	return e;
-}
-
-static struct nftnl_expr *expr_reject(void)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("reject");
-
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMPX_UNREACH);
-		nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, NFT_REJECT_ICMPX_ADMIN_PROHIBITED);
-	}
-	return e;
-}
-
-/* A rule under construction; any allocation failure is remembered and reported once. */
-struct rule_builder {
-	struct nftnl_rule *r;
-	bool failed;
-};
-
-static void rb_add(struct rule_builder *rb, struct nftnl_expr *e)
-{
-	if (!e || !rb->r) {
-		rb->failed = true;
-		nftnl_expr_free(e);
-		return;
-	}
-	nftnl_rule_add_expr(rb->r, e);
-}
-
-static void rb_start(struct rule_builder *rb, const char *chain)
-{
-	rb->failed = false;
-	rb->r = nftnl_rule_alloc();
-	if (!rb->r) {
-		rb->failed = true;
-		return;
-	}
-	nftnl_rule_set_u32(rb->r, NFTNL_RULE_FAMILY, GUARDS_FAMILY);
-	nftnl_rule_set_str(rb->r, NFTNL_RULE_TABLE, GUARDS_TABLE);
-	nftnl_rule_set_str(rb->r, NFTNL_RULE_CHAIN, chain);
-}
-
-static void rb_ifname(struct rule_builder *rb, uint32_t key, const char *ifname)
+static void rb_ifname(struct nft_rule_builder *rb, uint32_t key, const char *ifname)
 {
 	char name[IFNAMSIZ] = {};
 
 	strscpy(name, ifname, sizeof(name));
-	rb_add(rb, expr_meta(key));
-	rb_add(rb, expr_cmp(name, sizeof(name)));
-}
-
-static void rb_nfproto(struct rule_builder *rb, uint8_t proto)
-{
-	rb_add(rb, expr_meta(NFT_META_NFPROTO));
-	rb_add(rb, expr_cmp(&proto, sizeof(proto)));
-}
-
-static void rb_ip4(struct rule_builder *rb, uint32_t offset, const char *addr)
-{
-	struct in_addr a;
-
-	inet_pton(AF_INET, addr, &a);
-	rb_nfproto(rb, NFPROTO_IPV4);
-	rb_add(rb, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, offset, sizeof(a)));
-	rb_add(rb, expr_cmp(&a, sizeof(a)));
-}
-
-static void rb_tcp_port(struct rule_builder *rb, uint32_t offset, uint16_t port)
-{
-	uint8_t proto = IPPROTO_TCP;
-	uint16_t p = htons(port);
-
-	rb_add(rb, expr_meta(NFT_META_L4PROTO));
-	rb_add(rb, expr_cmp(&proto, sizeof(proto)));
-	rb_add(rb, expr_payload(NFT_PAYLOAD_TRANSPORT_HEADER, offset, sizeof(p)));
-	rb_add(rb, expr_cmp(&p, sizeof(p)));
+	nft_rule_meta_eq(rb, key, name, sizeof(name));
 }
 
 /* What each rule says, in nft's syntax, for messages (same order as build_rules()). */
@@ -197,27 +76,28 @@ static const char *const rule_text[] = {
 static int build_rules(const struct task *t, struct nftnl_rule **rules, const char **texts)
 {
 	int first = t->block_imds ? 0 : 2;
-	struct rule_builder rb;
+	struct nft_rule_builder rb;
 	int n = 0;
 
 	if (t->block_imds) {
+		uint8_t proto = NFPROTO_IPV6;
 		struct in6_addr a6;
 
-		rb_start(&rb, "output");
-		rb_ip4(&rb, 16, "169.254.169.254");
-		rb_add(&rb, expr_counter_ref("imds"));
-		rb_add(&rb, expr_reject());
+		rb_start(&rb, t, "output");
+		nft_rule_ip4_eq(&rb, 16, "169.254.169.254");
+		nft_rule_counter(&rb, "imds");
+		nft_rule_reject(&rb, NFT_REJECT_ICMPX_UNREACH, NFT_REJECT_ICMPX_ADMIN_PROHIBITED);
 		rules[n++] = rb.r;
 		if (rb.failed)
 			goto out_fail;
 
 		inet_pton(AF_INET6, "fd00:ec2::254", &a6);
-		rb_start(&rb, "output");
-		rb_nfproto(&rb, NFPROTO_IPV6);
-		rb_add(&rb, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, 24, sizeof(a6)));
-		rb_add(&rb, expr_cmp(&a6, sizeof(a6)));
-		rb_add(&rb, expr_counter_ref("imds6"));
-		rb_add(&rb, expr_reject());
+		rb_start(&rb, t, "output");
+		nft_rule_meta_eq(&rb, NFT_META_NFPROTO, &proto, sizeof(proto));
+		nft_rule_payload_load(&rb, NFT_PAYLOAD_NETWORK_HEADER, 24, sizeof(a6), NFT_REG_1);
+		nft_rule_cmp_eq(&rb, &a6, sizeof(a6));
+		nft_rule_counter(&rb, "imds6");
+		nft_rule_reject(&rb, NFT_REJECT_ICMPX_UNREACH, NFT_REJECT_ICMPX_ADMIN_PROHIBITED);
 		rules[n++] = rb.r;
 		if (rb.failed)
 			goto out_fail;
@@ -225,47 +105,44 @@ static int build_rules(const struct task *t, struct nftnl_rule **rules, const ch
 	if (t->metadata_link) {
 		char src[INET_ADDRSTRLEN];
 		struct in_prefix a;
+		struct in_addr ep;
 
 		if (mdlink_address(t->slot, &a) < 0)
 			goto out_fail;
 		addr_ip_format(&a, src, sizeof(src));
-		rb_start(&rb, "output");
+		inet_pton(AF_INET, NETD_MD_ENDPOINT, &ep);
+		rb_start(&rb, t, "output");
 		rb_ifname(&rb, NFT_META_OIFNAME, NETD_MD_IFNAME);
-		rb_ip4(&rb, 12, src);
-		rb_add(&rb, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, 16, 4));
-		{
-			struct in_addr ep;
-
-			inet_pton(AF_INET, NETD_MD_ENDPOINT, &ep);
-			rb_add(&rb, expr_cmp(&ep, sizeof(ep)));
-		}
-		rb_tcp_port(&rb, 2, NETD_MD_PORT);
-		rb_add(&rb, expr_verdict(NF_ACCEPT));
+		nft_rule_ip4_eq(&rb, 12, src);
+		nft_rule_payload_load(&rb, NFT_PAYLOAD_NETWORK_HEADER, 16, sizeof(ep), NFT_REG_1);
+		nft_rule_cmp_eq(&rb, &ep, sizeof(ep));
+		nft_rule_tcp_port_eq(&rb, 2, NETD_MD_PORT);
+		nft_rule_verdict(&rb, NF_ACCEPT, NULL);
 		rules[n++] = rb.r;
 		if (rb.failed)
 			goto out_fail;
 
-		rb_start(&rb, "output");
+		rb_start(&rb, t, "output");
 		rb_ifname(&rb, NFT_META_OIFNAME, NETD_MD_IFNAME);
-		rb_add(&rb, expr_counter_ref("metadata_out"));
-		rb_add(&rb, expr_verdict(NF_DROP));
+		nft_rule_counter(&rb, "metadata_out");
+		nft_rule_verdict(&rb, NF_DROP, NULL);
 		rules[n++] = rb.r;
 		if (rb.failed)
 			goto out_fail;
 
-		rb_start(&rb, "input");
+		rb_start(&rb, t, "input");
 		rb_ifname(&rb, NFT_META_IIFNAME, NETD_MD_IFNAME);
-		rb_ip4(&rb, 12, NETD_MD_ENDPOINT);
-		rb_tcp_port(&rb, 0, NETD_MD_PORT);
-		rb_add(&rb, expr_verdict(NF_ACCEPT));
+		nft_rule_ip4_eq(&rb, 12, NETD_MD_ENDPOINT);
+		nft_rule_tcp_port_eq(&rb, 0, NETD_MD_PORT);
+		nft_rule_verdict(&rb, NF_ACCEPT, NULL);
 		rules[n++] = rb.r;
 		if (rb.failed)
 			goto out_fail;
 
-		rb_start(&rb, "input");
+		rb_start(&rb, t, "input");
 		rb_ifname(&rb, NFT_META_IIFNAME, NETD_MD_IFNAME);
-		rb_add(&rb, expr_counter_ref("metadata_in"));
-		rb_add(&rb, expr_verdict(NF_DROP));
+		nft_rule_counter(&rb, "metadata_in");
+		nft_rule_verdict(&rb, NF_DROP, NULL);
 		rules[n++] = rb.r;
 		if (rb.failed)
 			goto out_fail;
@@ -286,14 +163,14 @@ static void free_rules(struct nftnl_rule **rules, int n)
 		nftnl_rule_free(rules[n]);
 }
 
-static struct nftnl_chain *build_chain(const char *name, uint32_t hook)
+static struct nftnl_chain *build_chain(const struct task *t, const char *name, uint32_t hook)
 {
 	struct nftnl_chain *c = nftnl_chain_alloc();
 
 	if (!c)
 		return NULL;
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, GUARDS_FAMILY);
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, GUARDS_TABLE);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, t->guards_table);
 	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
 	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, 0);
@@ -307,11 +184,30 @@ bool guards_wanted(const struct task *t)
 	return t->block_imds || t->metadata_link;
 }
 
+void guards_table_name(const char *ifname, char buf[GUARDS_TABLE_MAX])
+{
+	snprintf(buf, GUARDS_TABLE_MAX, GUARDS_TABLE_PREFIX "%s", ifname);
+}
+
+void guards_owner(const struct task *t, char buf[GUARDS_OWNER_MAX])
+{
+	/* created_ns makes it this attach's; the id, cut to fit, is for people reading it. */
+	snprintf(buf, GUARDS_OWNER_MAX, "netd %llu %.100s", (unsigned long long)t->created_ns,
+		 t->id);
+}
+
+/* A table of the journal of an older netd, from before tables were per ENI and owned. */
+static bool legacy_table(const char *table)
+{
+	return streq(table, GUARDS_TABLE_LEGACY);
+}
+
 int guards_install(int netns_fd, const struct task *t, char *err, size_t errlen)
 {
 	struct nftnl_rule *rules[GUARDS_RULES];
 	struct nftnl_chain *out = NULL, *in = NULL;
 	struct nftnl_table *table = NULL;
+	char owner[GUARDS_OWNER_MAX];
 	struct nft_batch *b = NULL;
 	struct nft *n = NULL;
 	int nrules = 0, r;
@@ -324,20 +220,25 @@ int guards_install(int netns_fd, const struct task *t, char *err, size_t errlen)
 		return r;
 	}
 	table = nftnl_table_alloc();
-	out = build_chain("output", NF_INET_LOCAL_OUT);
-	in = build_chain("input", NF_INET_LOCAL_IN);
+	out = build_chain(t, "output", NF_INET_LOCAL_OUT);
+	in = build_chain(t, "input", NF_INET_LOCAL_IN);
 	nrules = build_rules(t, rules, NULL);
 	if (!table || !out || !in || nrules < 0) {
 		r = -ENOMEM;
 		goto out;
 	}
 	nftnl_table_set_u32(table, NFTNL_TABLE_FAMILY, GUARDS_FAMILY);
-	nftnl_table_set_str(table, NFTNL_TABLE_NAME, GUARDS_TABLE);
+	nftnl_table_set_str(table, NFTNL_TABLE_NAME, t->guards_table);
+	/* The owner: an undo deletes the table only if it is the one this attach made. */
+	guards_owner(t, owner);
+	r = nft_table_set_comment(table, owner);
+	if (r < 0)
+		goto out;
 
 	r = nft_batch_new(n, &b);
 	if (r < 0)
 		goto out;
-	/* NLM_F_EXCL: an existing table of ours means something is off; do not merge into it. */
+	/* NLM_F_EXCL: a table of that name is not ours to merge into (another's, or left over). */
 	r = nft_batch_add_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL, table);
 	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(counter_names); i++) {
 		struct nftnl_obj *o = nftnl_obj_alloc();
@@ -347,7 +248,7 @@ int guards_install(int netns_fd, const struct task *t, char *err, size_t errlen)
 			break;
 		}
 		nftnl_obj_set_u32(o, NFTNL_OBJ_FAMILY, GUARDS_FAMILY);
-		nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, GUARDS_TABLE);
+		nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, t->guards_table);
 		nftnl_obj_set_str(o, NFTNL_OBJ_NAME, counter_names[i]);
 		nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
 		r = nft_batch_add_obj(b, NFT_MSG_NEWOBJ, NLM_F_CREATE, o);
@@ -365,8 +266,10 @@ int guards_install(int netns_fd, const struct task *t, char *err, size_t errlen)
 	}
 	r = nft_batch_commit(n, b);
 	if (r == -EEXIST)
-		snprintf(err, errlen, "Table inet %s already exists in '%s'", GUARDS_TABLE,
-			 t->netns_path);
+		snprintf(
+			err, errlen,
+			"Table inet %s already exists in '%s' and is not this task's: nothing of it was changed",
+			t->guards_table, t->netns_path);
 	else if (r < 0)
 		snprintf(err, errlen, "Failed to create the nftables guards: %s", strerror(-r));
 out:
@@ -381,7 +284,26 @@ out:
 	return r;
 }
 
-int guards_remove(int netns_fd)
+/* Whether the table is the one owner made: 1 yes, 0 no (another's, or none), -errno. */
+static int table_owned(struct nft *n, const char *table, const char *owner)
+{
+	struct nftnl_table *tb = NULL;
+	char have[GUARDS_OWNER_MAX];
+	const char *c;
+	int r;
+
+	r = nft_table_get(n, GUARDS_FAMILY, table, &tb);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	c = nft_table_get_comment(tb, have, sizeof(have));
+	r = !owner || streq_ptr(c, owner);
+	nftnl_table_free(tb);
+	return r;
+}
+
+int guards_remove(int netns_fd, const char *table, const char *owner)
 {
 	struct nft *n = NULL;
 	int r;
@@ -389,20 +311,13 @@ int guards_remove(int netns_fd)
 	r = nft_open(netns_fd, &n);
 	if (r < 0)
 		return r;
-	r = nft_table_delete(n, GUARDS_FAMILY, GUARDS_TABLE);
+	r = table_owned(n, table, legacy_table(table) ? NULL : owner);
+	if (r > 0)
+		r = nft_table_delete(n, GUARDS_FAMILY, table);
+	else if (r == 0)
+		log_debug("No table inet %s of '%s' to delete", table, owner);
 	nft_free(n);
-	return r == -ENOENT ? 0 : r;
-}
-
-/* A rule as text without its handle, to compare what was built with what the kernel has. */
-static void rule_fingerprint(struct nftnl_rule *r, char *buf, size_t size)
-{
-	nftnl_rule_unset(r, NFTNL_RULE_HANDLE);
-	nftnl_rule_unset(r, NFTNL_RULE_POSITION);
-	nftnl_rule_unset(r, NFTNL_RULE_ID);
-	nftnl_rule_unset(r, NFTNL_RULE_COMPAT_FLAGS);
-	nftnl_rule_unset(r, NFTNL_RULE_COMPAT_PROTO);
-	nftnl_rule_snprintf(buf, size, r, NFTNL_OUTPUT_DEFAULT, 0);
+	return r == -ENOENT ? 0 : MIN(r, 0);
 }
 
 struct have_rules {
@@ -415,7 +330,7 @@ static int collect_rule(struct nftnl_rule *r, void *data)
 	struct have_rules *h = data;
 
 	if (h->n < (int)ARRAY_SIZE(h->text))
-		rule_fingerprint(r, h->text[h->n], sizeof(h->text[0]));
+		nft_rule_format(r, h->text[h->n], sizeof(h->text[0]));
 	h->n++;
 	return 0;
 }
@@ -425,20 +340,27 @@ int guards_check(int netns_fd, const struct task *t, json_t *diffs)
 	struct nftnl_rule *rules[GUARDS_RULES];
 	const char *texts[GUARDS_RULES];
 	struct have_rules *have = NULL;
+	char want_table[GUARDS_TABLE_MAX + 16], owner[GUARDS_OWNER_MAX];
 	struct nft *n = NULL;
 	int nrules, r;
-	bool exists;
 
 	if (!guards_wanted(t))
 		return 0;
+	snprintf(want_table, sizeof(want_table), "table inet %s", t->guards_table);
 	r = nft_open(netns_fd, &n);
 	if (r < 0)
 		return r;
-	r = nft_table_exists(n, GUARDS_FAMILY, GUARDS_TABLE, &exists);
+	guards_owner(t, owner);
+	r = table_owned(n, t->guards_table, legacy_table(t->guards_table) ? NULL : owner);
 	if (r < 0)
 		goto out;
-	if (!exists) {
-		check_diff(diffs, "guards", "table inet " GUARDS_TABLE, "missing");
+	if (r == 0) {
+		bool exists;
+
+		r = nft_table_exists(n, GUARDS_FAMILY, t->guards_table, &exists);
+		if (r == 0)
+			check_diff(diffs, "guards", want_table,
+				   exists ? "another owner's table" : "missing");
 		goto out;
 	}
 	have = calloc(1, sizeof(*have));
@@ -447,13 +369,13 @@ int guards_check(int netns_fd, const struct task *t, json_t *diffs)
 		r = -ENOMEM;
 		goto out;
 	}
-	r = nft_rules_foreach(n, GUARDS_FAMILY, GUARDS_TABLE, collect_rule, have);
+	r = nft_rules_foreach(n, GUARDS_FAMILY, t->guards_table, collect_rule, have);
 	if (r == 0) {
 		for (int i = 0; i < nrules; i++) {
 			char want[512];
 			bool found = false;
 
-			rule_fingerprint(rules[i], want, sizeof(want));
+			nft_rule_format(rules[i], want, sizeof(want));
 			for (int k = 0; k < MIN(have->n, (int)ARRAY_SIZE(have->text)); k++)
 				if (streq(have->text[k], want))
 					found = true;
@@ -475,7 +397,7 @@ out:
 	return r;
 }
 
-int guards_read(int netns_fd, struct guards_counters *ret)
+int guards_read(int netns_fd, const char *table, struct guards_counters *ret)
 {
 	struct nft_counter c[ARRAY_SIZE(counter_names)];
 	struct nft *n = NULL;
@@ -485,7 +407,7 @@ int guards_read(int netns_fd, struct guards_counters *ret)
 	r = nft_open(netns_fd, &n);
 	if (r < 0)
 		return r;
-	r = nft_counters_get(n, GUARDS_FAMILY, GUARDS_TABLE, c, ARRAY_SIZE(c));
+	r = nft_counters_get(n, GUARDS_FAMILY, table, c, ARRAY_SIZE(c));
 	nft_free(n);
 	if (r == -ENOENT)
 		return 0;
@@ -531,7 +453,7 @@ static void guards_refresh(struct netd *d, struct task *t)
 		}
 		netlink_free(nl);
 	}
-	r = guards_read(fd, &gc);
+	r = guards_read(fd, t->guards_table, &gc);
 	close(fd);
 	if (r < 0) {
 		log_debug_errno(r, "Task '%s': failed to read the guards' counters: %m", t->id);
@@ -552,9 +474,12 @@ void guards_stats_hook(struct netd *d, const struct task *one, void *data)
 	if (one) {
 		/* The one task being read: exact. (const only for the counters module's sake.) */
 		guards_refresh(d, task_find(d, one->id));
+		mdfilter_refresh(d, one);
 		return;
 	}
 	for (struct task *t = d->tasks; t; t = t->next)
 		if (now - t->guards_read_usec >= max_age)
 			guards_refresh(d, t);
+	/* The host's filter of the metadata links: every task in one dump. */
+	mdfilter_refresh(d, NULL);
 }

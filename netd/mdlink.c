@@ -10,10 +10,12 @@
  * counter program: see guards_stats_hook().
  */
 #include <arpa/inet.h>
+#include <linux/ip.h>
 #include <linux/rtnetlink.h>
 #include <stdarg.h>
 
 #include "log.h"
+#include "mdfilter.h"
 #include "netd.h"
 
 int mdlink_address(unsigned int slot, struct in_prefix *ret)
@@ -108,6 +110,13 @@ int mdlink_step_run(struct attach_ctx *c)
 
 	(void)netlink_link_set_no_ipv6ll(hnl, host.ifindex);
 	(void)netlink_link_set_no_ipv6ll(c->tnl, peer.ifindex);
+	/* Before the link is up: the host's filter lets it in, strict reverse-path filtering. */
+	r = netlink_link_set_ipv4_conf(hnl, host.ifindex, IPV4_DEVCONF_RP_FILTER, 1);
+	if (r < 0)
+		return md_fail(c, r, "Failed to set rp_filter on '%s'", hname);
+	r = mdfilter_add(c->d, t);
+	if (r < 0)
+		return md_fail(c, r, "Failed to add '%s' to table inet %s", hname, MDFILTER_TABLE);
 	r = netlink_addr_add(hnl, host.ifindex, &ep, false);
 	if (r < 0)
 		return md_fail(c, r, "Failed to add %s to '%s'", NETD_MD_ENDPOINT, hname);
@@ -155,6 +164,11 @@ int mdlink_step_undo(struct attach_ctx *c)
 
 	if (!c->t->metadata_link)
 		return 0;
+	mdfilter_keep_count(c->d, c->t);
+	r = mdfilter_remove(c->d, &c->t->slot, 1);
+	if (r < 0)
+		return md_fail(c, r, "Failed to remove the link from table inet %s",
+			       MDFILTER_TABLE);
 	/* Deleting the host side takes the task side with it, wherever that is. */
 	r = md_host_link(c, &li);
 	if (r == -EEXIST)
@@ -172,6 +186,9 @@ int mdlink_step_defer(struct attach_ctx *c)
 
 	if (!c->t->metadata_link)
 		return 0;
+	/* Its count now, for the final counters; the reaper removes its elements with the link
+	 * (it keeps the slot until then, so no next task of the slot finds them). */
+	mdfilter_keep_count(c->d, c->t);
 	r = md_host_link(c, &li);
 	if (r <= 0)
 		return r;
@@ -245,6 +262,28 @@ static int check_side(struct netlink *nl, const char *side, const char *ifname,
 	return 0;
 }
 
+/* The host side's own rp_filter setting (the kernel applies the higher of it and conf.all's). */
+static int check_rp_filter(struct netlink *nl, const char *ifname, json_t *diffs)
+{
+	struct link_info li;
+	uint32_t v = 0;
+	char have[16];
+	int r;
+
+	r = netlink_link_get(nl, 0, ifname, &li);
+	if (r == -ENODEV)
+		return 0; /* reported as missing already */
+	if (r == 0)
+		r = netlink_link_get_ipv4_conf(nl, li.ifindex, IPV4_DEVCONF_RP_FILTER, &v);
+	if (r < 0)
+		return r;
+	if (v != 1) {
+		snprintf(have, sizeof(have), "rp_filter %u", v);
+		check_diff(diffs, "metadata-link (host)", "rp_filter 1", have);
+	}
+	return 0;
+}
+
 int mdlink_step_check(struct attach_ctx *c, json_t *diffs)
 {
 	struct route_spec back, to_ep;
@@ -260,6 +299,12 @@ int mdlink_step_check(struct attach_ctx *c, json_t *diffs)
 	mdlink_host_ifname(c->t->slot, hname);
 	md_routes(c->t, 0, 0, &back, &to_ep);
 	r = check_side(c->d->host_nl, "host", hname, &ep, &back, diffs);
+	if (r < 0)
+		return r;
+	r = check_rp_filter(c->d->host_nl, hname, diffs);
+	if (r < 0)
+		return r;
+	r = mdfilter_check(c->d, c->t, diffs);
 	if (r < 0)
 		return r;
 	r = attach_ctx_open_tnl(c);

@@ -13,6 +13,7 @@
 #include "ctl-server.h"
 #include "event.h"
 #include "log.h"
+#include "mdfilter.h"
 #include "netd.h"
 
 #define DEFAULT_RUN_DIR "/run/netd"
@@ -270,6 +271,9 @@ static int run(struct netd *d, const struct netd_opts *o)
 	r = task_init(d);
 	if (r < 0)
 		return r;
+	r = mdfilter_init(d);
+	if (r < 0)
+		return r;
 	r = task_recover(d);
 	if (r < 0)
 		return log_err_errno(r, "Failed to recover tasks: %m");
@@ -301,6 +305,7 @@ static void cleanup(struct netd *d)
 {
 	d->ctl = ctl_server_free(d->ctl);
 	reaper_exit(d);
+	mdfilter_exit(d);
 	counters_exit(d);
 	task_exit(d);
 	eni_exit(d);

@@ -106,7 +106,11 @@ struct task {
 	json_t *dns;   /* {nameservers, domain, search, options} or NULL */
 	json_t *attrs; /* string map given by the caller, or NULL */
 	bool block_imds;
-	bool metadata_link;	      /* a point-to-point link to the metadata endpoint */
+	bool metadata_link;		  /* a point-to-point link to the metadata endpoint */
+	char guards_table[IFNAMSIZ + 16]; /* its nftables table in the namespace (guards.h) */
+	bool resolv_conf;		  /* may write /etc/netns/NAME/resolv.conf (step dns) */
+	bool resolv_written;		  /* wrote it */
+	bool resolv_dir_created;	  /* ... and created /etc/netns/NAME for it */
 	uint64_t guards_read_usec;    /* when the guards' counters were last copied to the stats */
 	enum task_phase target_phase; /* phase once attached */
 	uint64_t created_ns;
@@ -232,6 +236,10 @@ int mdlink_step_run(struct attach_ctx *c);
 int mdlink_step_undo(struct attach_ctx *c);
 int mdlink_step_defer(struct attach_ctx *c);
 int mdlink_step_check(struct attach_ctx *c, json_t *diffs);
+/* The dns step (resolv.c): /etc/netns/NAME/resolv.conf for a namespace /run/netns/NAME. */
+int resolv_step_run(struct attach_ctx *c);
+int resolv_step_undo(struct attach_ctx *c);
+int resolv_step_check(struct attach_ctx *c, json_t *diffs);
 /* Append one difference {what, expected, actual} to diffs. */
 void check_diff(json_t *diffs, const char *what, const char *expected, const char *actual);
 

@@ -8,7 +8,7 @@
 
 static const char *const flow_names[] = { "app",  "pull", "auth",     "secrets",
 					  "logs", "efs",  "metadata", NULL };
-static const char *const drop_names[] = { "spoof", "imds", "policy", NULL };
+static const char *const drop_names[] = { "spoof", "imds", "policy", "metadata_filter", NULL };
 
 static json_t *jpath(json_t *j, const char *a, const char *b, const char *c)
 {

@@ -16,6 +16,7 @@
 #include "event.h"
 #include "guards.h"
 #include "log.h"
+#include "mdfilter.h"
 #include "netd.h"
 
 #define REAP_IDLE_USEC	   200000ULL
@@ -27,6 +28,8 @@ struct reap_job {
 	unsigned int slot;
 	bool mdlink; /* the host side is in NETD_MD_REAP_GROUP */
 	bool guards;
+	char guards_table[GUARDS_TABLE_MAX];
+	char guards_owner[GUARDS_OWNER_MAX];
 	char *netns_path;
 	struct netns_id netns_id;
 	uint64_t queued_usec;
@@ -49,8 +52,9 @@ static int job_save(struct netd *d, const struct reap_job *j)
 	r = job_path(d, j->slot, path, sizeof(path));
 	if (r < 0)
 		return r;
-	o = json_pack("{s:i, s:b, s:b, s:s, s:I, s:I}", "slot", j->slot, "mdlink", j->mdlink,
-		      "guards", j->guards, "netns", j->netns_path ?: "", "netns_dev",
+	o = json_pack("{s:i, s:b, s:b, s:s, s:s, s:s, s:I, s:I}", "slot", j->slot, "mdlink",
+		      j->mdlink, "guards", j->guards, "guards_table", j->guards_table,
+		      "guards_owner", j->guards_owner, "netns", j->netns_path ?: "", "netns_dev",
 		      (json_int_t)j->netns_id.dev, "netns_ino", (json_int_t)j->netns_id.ino);
 	if (!o)
 		return -ENOMEM;
@@ -86,13 +90,22 @@ static void job_done(struct netd *d, struct reap_job *j)
 
 static void reaper_arm(struct netd *d, uint64_t usec);
 
-/* Delete every metadata link handed over, in one request. */
+/* Delete every metadata link handed over, in one request, and their elements in netd's filter
+ * of the links, in one transaction. */
 static void reap_mdlinks(struct netd *d)
 {
+	_cleanup_free_ unsigned int *slots = calloc(d->nreap + 1, sizeof(*slots));
 	uint64_t t0 = now_usec();
-	unsigned int n = 0;
+	unsigned int n = 0, nslots = 0;
 	int r;
 
+	for (struct reap_job *j = d->reap_jobs; slots && j; j = j->next)
+		if (j->mdlink)
+			slots[nslots++] = j->slot;
+	r = slots ? mdfilter_remove(d, slots, nslots) : -ENOMEM;
+	if (r < 0)
+		log_warn_errno(r, "Failed to remove links from table inet " MDFILTER_TABLE
+				  ": %m, ignoring");
 	r = netlink_link_delete_group(d->host_nl, NETD_MD_REAP_GROUP);
 	if (r < 0 && r != -ENODEV && r != -ENOENT)
 		log_warn_errno(r,
@@ -131,7 +144,7 @@ static void reap_guards(struct netd *d, struct reap_job *j)
 	if (!j->netns_path || netns_open(j->netns_path, &fd) < 0)
 		return;
 	if (netns_get_id(fd, &id) == 0 && netns_id_equal(&id, &j->netns_id)) {
-		r = guards_remove(fd);
+		r = guards_remove(fd, j->guards_table, j->guards_owner);
 		if (r < 0)
 			log_warn_errno(r,
 				       "Failed to remove the guards of a detached task in '%s': %m",
@@ -214,6 +227,7 @@ int reaper_flush_netns(struct netd *d, const struct netns_id *id)
 			char name[IFNAMSIZ];
 			struct link_info li;
 
+			(void)mdfilter_remove(d, &j->slot, 1);
 			mdlink_host_ifname(j->slot, name);
 			if (netlink_link_get(d->host_nl, 0, name, &li) == 0 &&
 			    streq(li.kind, "veth"))
@@ -246,6 +260,8 @@ int reaper_queue(struct netd *d, const struct task *t, bool mdlink, bool guards)
 	j->netns_path = strdup(t->netns_path);
 	j->netns_id = t->netns_id;
 	j->queued_usec = now_usec();
+	strscpy(j->guards_table, t->guards_table, sizeof(j->guards_table));
+	guards_owner(t, j->guards_owner);
 	if (!j->netns_path) {
 		job_free(j);
 		return -ENOMEM;
@@ -283,7 +299,7 @@ int reaper_init(struct netd *d)
 		char path[PATH_MAX + 256];
 		json_auto_t *o = NULL;
 		json_int_t dev = 0, ino = 0;
-		const char *ns = NULL;
+		const char *ns = NULL, *table = NULL, *owner = NULL;
 		int slot = -1, md = 0, guards = 0;
 		struct reap_job *j;
 
@@ -291,9 +307,10 @@ int reaper_init(struct netd *d)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (read_file(path, 4096, &buf, NULL) < 0 || !(o = json_loads(buf, 0, NULL)) ||
-		    json_unpack(o, "{s:i, s:b, s:b, s:s, s:I, s:I}", "slot", &slot, "mdlink", &md,
-				"guards", &guards, "netns", &ns, "netns_dev", &dev, "netns_ino",
-				&ino) < 0 ||
+		    json_unpack(o, "{s:i, s:b, s:b, s?s, s?s, s:s, s:I, s:I}", "slot", &slot,
+				"mdlink", &md, "guards", &guards, "guards_table", &table,
+				"guards_owner", &owner, "netns", &ns, "netns_dev", &dev,
+				"netns_ino", &ino) < 0 ||
 		    task_slot_alloc(d, slot) < 0) {
 			log_warn("Ignoring reaper journal '%s'", path);
 			unlink(path);
@@ -310,6 +327,9 @@ int reaper_init(struct netd *d)
 					.netns_path = *ns ? strdup(ns) : NULL,
 					.netns_id = { .dev = (uint64_t)dev, .ino = (uint64_t)ino },
 					.queued_usec = now_usec() };
+		/* A job of a netd with one table per namespace: that table, without owner. */
+		strscpy(j->guards_table, table ?: GUARDS_TABLE_LEGACY, sizeof(j->guards_table));
+		strscpy(j->guards_owner, owner ?: "", sizeof(j->guards_owner));
 		j->next = d->reap_jobs;
 		d->reap_jobs = j;
 		d->nreap++;

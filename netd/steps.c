@@ -446,6 +446,47 @@ static int step_routes_check(struct attach_ctx *c, json_t *diffs)
 	return 0;
 }
 
+/* --- loopback: lo up, which every namespace's own traffic needs ----------------------------- */
+
+static int step_lo_run(struct attach_ctx *c)
+{
+	struct link_info li;
+	int r;
+
+	r = attach_ctx_open_tnl(c);
+	if (r == 0)
+		r = netlink_link_get(c->tnl, 0, "lo", &li);
+	if (r == 0 && !(li.flags & IFF_UP))
+		r = netlink_link_set_up(c->tnl, li.ifindex, true);
+	if (r < 0)
+		ctx_error(c, r, "Failed to set 'lo' up");
+	return r;
+}
+
+/*
+ * lo stays up: it is the namespace's, not the ENI's (another ENI of the namespace, and anything
+ * running in it, use it), and up is what every runtime leaves it.
+ */
+static int step_lo_undo(struct attach_ctx *c)
+{
+	return 0;
+}
+
+static int step_lo_check(struct attach_ctx *c, json_t *diffs)
+{
+	struct link_info li;
+	int r;
+
+	r = attach_ctx_open_tnl(c);
+	if (r == 0)
+		r = netlink_link_get(c->tnl, 0, "lo", &li);
+	if (r < 0)
+		return r;
+	if (!(li.flags & IFF_UP))
+		check_diff(diffs, "loopback", "up", "down");
+	return 0;
+}
+
 /* --- guards: the task's nftables table (IMDS block, metadata-link filter) ------------------ */
 
 static int step_guards_run(struct attach_ctx *c)
@@ -455,12 +496,15 @@ static int step_guards_run(struct attach_ctx *c)
 
 static int step_guards_undo(struct attach_ctx *c)
 {
+	char owner[GUARDS_OWNER_MAX];
 	int r;
 
 	/* No table was made: skip a transaction that costs an RCU grace period for nothing. */
 	if (c->netns_fd < 0 || !guards_wanted(c->t))
 		return 0;
-	r = guards_remove(c->netns_fd);
+	/* Only the table this attach made: not one of that name it found (and failed on). */
+	guards_owner(c->t, owner);
+	r = guards_remove(c->netns_fd, c->t->guards_table, owner);
 	return gone(r) ? 0 : r;
 }
 
@@ -490,6 +534,9 @@ const struct attach_step attach_steps[] = {
 	{ "metadata", mdlink_step_run, mdlink_step_undo, mdlink_step_defer, mdlink_step_check },
 	{ "up", step_up_run, step_up_undo, NULL, step_up_check },
 	{ "routes", step_routes_run, step_routes_undo, NULL, step_routes_check },
+	/* After the ones above, so that a journal of an older netd keeps its step numbers. */
+	{ "loopback", step_lo_run, step_lo_undo, NULL, step_lo_check },
+	{ "dns", resolv_step_run, resolv_step_undo, NULL, resolv_step_check },
 };
 
 const unsigned int attach_nsteps = ARRAY_SIZE(attach_steps);

@@ -11,6 +11,7 @@
 
 #include "counters.h"
 #include "ctl-server.h"
+#include "guards.h"
 #include "event.h"
 #include "json-util.h"
 #include "log.h"
@@ -209,6 +210,13 @@ json_t *task_to_json(const struct task *t, bool journal)
 					      t->ifindex, "steps_begun", t->steps_begun,
 					      "target_phase", task_phase_to_string(t->target_phase),
 					      "fault", t->fault));
+		json_t *jr = json_object_get(j, "journal");
+
+		json_object_set_new(jr, "guards_table", json_string(t->guards_table));
+		if (t->resolv_written)
+			json_object_set_new(
+				jr, "resolv_conf",
+				json_pack("{s:b}", "dir_created", t->resolv_dir_created));
 	}
 	return j;
 }
@@ -358,7 +366,7 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 	json_t *timeout = NULL, *jr = NULL;
 	const char *fault = NULL, *created = NULL, *host_ifname = NULL;
 	json_t *ifaces = NULL, *ips = NULL;
-	int block_imds = 1, waiting = 0, slot = -1, metadata_link = 1;
+	int block_imds = 1, waiting = 0, slot = -1, metadata_link = 1, resolv_conf = 1;
 	json_t *metadata = NULL;
 	json_error_t jerr;
 	size_t i;
@@ -380,13 +388,13 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 				   &metadata, "journal", &jr);
 	else
 		r = json_unpack_ex(p, &jerr, JSON_STRICT,
-				   "{s:s, s:s, s:s, s?s, s?o, s?o, s?o, s?o, s?b, s?b, s?s, s?o, "
-				   "s?o, s?s}",
+				   "{s:s, s:s, s:s, s?s, s?o, s?o, s?o, s?o, s?b, s?b, s?b, s?s, "
+				   "s?o, s?o, s?s}",
 				   "task_id", &id, "netns", &netns, "mac", &mac, "ifname", &ifname,
 				   "addresses", &addrs, "mtu", &mtu, "routes", &routes, "dns", &dns,
 				   "block_imds", &block_imds, "metadata_link", &metadata_link,
-				   "phase", &phase, "timeout_ms", &timeout, "attrs", &attrs,
-				   "fault", &fault);
+				   "resolv_conf", &resolv_conf, "phase", &phase, "timeout_ms",
+				   &timeout, "attrs", &attrs, "fault", &fault);
 	if (r < 0)
 		return perr(e, "Invalid parameters: %s", jerr.text);
 
@@ -415,10 +423,13 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 				    ifname);
 		strscpy(t->ifname, ifname, sizeof(t->ifname));
 	}
+	if (!journal)
+		guards_table_name(t->ifname, t->guards_table);
 	t->mtu = NETD_DEFAULT_MTU;
 	if (mtu && parse_uint(mtu, "mtu", 68, 65535, &t->mtu, e) < 0)
 		return -EINVAL;
 	t->block_imds = block_imds;
+	t->resolv_conf = resolv_conf;
 	t->metadata_link = journal ? metadata != NULL : metadata_link;
 	if (t->metadata_link && streq(t->ifname, NETD_MD_IFNAME))
 		return perr(e, "ifname '%s' is the metadata link's name; choose another",
@@ -518,14 +529,25 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 	if (journal) {
 		json_int_t dev = 0, ino = 0, cns = 0;
 		int orig_mtu = 0, ifindex = 0, begun = 0;
-		const char *orig = NULL, *target = NULL, *jfault = NULL;
+		const char *orig = NULL, *target = NULL, *jfault = NULL, *table = NULL;
+		int dir_created = 0;
+		json_t *resolv = NULL;
 
-		if (json_unpack_ex(jr, &jerr, 0, "{s:I, s:I, s:I, s:s, s:i, s:i, s:i, s:s, s?s}",
+		if (json_unpack_ex(jr, &jerr, 0,
+				   "{s:I, s:I, s:I, s:s, s:i, s:i, s:i, s:s, s?s, s?s, s?o}",
 				   "netns_dev", &dev, "netns_ino", &ino, "created_ns", &cns,
 				   "orig_ifname", &orig, "orig_mtu", &orig_mtu, "ifindex", &ifindex,
-				   "steps_begun", &begun, "target_phase", &target, "fault",
-				   &jfault) < 0)
+				   "steps_begun", &begun, "target_phase", &target, "fault", &jfault,
+				   "guards_table", &table, "resolv_conf", &resolv) < 0 ||
+		    (resolv &&
+		     json_unpack_ex(resolv, &jerr, 0, "{s:b}", "dir_created", &dir_created) < 0))
 			return perr(e, "journal: %s", jerr.text);
+		/* Journals of netd versions with one table per namespace do not name it. */
+		if (table && strlen(table) >= sizeof(t->guards_table))
+			return perr(e, "journal: guards_table '%.40s' is too long", table);
+		strscpy(t->guards_table, table ?: GUARDS_TABLE_LEGACY, sizeof(t->guards_table));
+		t->resolv_written = resolv != NULL;
+		t->resolv_dir_created = dir_created;
 		t->netns_id = (struct netns_id){ .dev = (uint64_t)dev, .ino = (uint64_t)ino };
 		t->created_ns = (uint64_t)cns;
 		strscpy(t->orig_ifname, orig, sizeof(t->orig_ifname));
@@ -540,8 +562,12 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 	return 0;
 }
 
-/* Add the routes that come from the ENI: default routes and the IMDS block. */
-static int task_add_eni_routes(struct task *t, struct eni *e, struct parse_err *pe)
+/*
+ * Add the routes that come from the ENI: its default routes, unless another ENI of the namespace
+ * has them (with_default false: the ENI's subnet route, from its address, is what it gets).
+ */
+static int task_add_eni_routes(struct task *t, struct eni *e, bool with_default,
+			       struct parse_err *pe)
 {
 	struct task_route extra[NETD_MAX_ROUTES];
 	unsigned int nextra = t->nroutes, n = 0;
@@ -569,6 +595,8 @@ static int task_add_eni_routes(struct task *t, struct eni *e, struct parse_err *
 			v6 = true;
 		}
 	}
+	if (!with_default)
+		v4 = v6 = false;
 	if (v4) {
 		struct task_route *tr = &t->routes[n++];
 
@@ -1002,6 +1030,23 @@ out:
 	return r;
 }
 
+/*
+ * Whether a task of ours is in that namespace already (an ENI attached, or being attached). One
+ * whose namespace is gone is not, even if the kernel gave its inode number to a new namespace.
+ */
+static bool netns_has_task(struct netd *d, const struct netns_id *id)
+{
+	for (struct task *t = d->tasks; t; t = t->next) {
+		int fd;
+
+		if (!netns_id_equal(&t->netns_id, id) || task_netns_open(d, t, &fd) < 0)
+			continue;
+		close(fd);
+		return true;
+	}
+	return false;
+}
+
 static int do_task_attach(struct ctl_call *call, json_t *params, void *userdata)
 {
 	struct netd *d = userdata;
@@ -1079,7 +1124,7 @@ static int do_task_attach(struct ctl_call *call, json_t *params, void *userdata)
 		task_free(t);
 		return 0;
 	}
-	r = task_add_eni_routes(t, e, &pe);
+	r = task_add_eni_routes(t, e, !netns_has_task(d, &t->netns_id), &pe);
 	if (r < 0) {
 		task_slot_release(d, t->slot);
 		task_free(t);

@@ -44,7 +44,7 @@ for i in 1 2; do
         ip -n "$FABRIC_PREFIX-task$i" -br addr show eth1
         ip -n "$FABRIC_PREFIX-task$i" -br addr show md0
         ip -n "$FABRIC_PREFIX-task$i" route show table all | grep -v -e '^local' -e '^broadcast' -e '^multicast' -e 'ff00::/8' -e 'fe80::/64'
-        ip netns exec "$FABRIC_PREFIX-task$i" nft list chain inet taskplane output | grep -e daddr -e oifname
+        ip netns exec "$FABRIC_PREFIX-task$i" nft list chain inet taskplane-eth1 output | grep -e daddr -e oifname
         run netdctl task check "task$i"
 done
 

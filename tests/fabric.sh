@@ -449,7 +449,8 @@ netdctl()
 # --- teardown --------------------------------------------------------------------------------
 
 # Remove everything of PREFIX: processes in its namespaces, mounts under its temporary
-# directories, the namespaces (and with them every link in them), the directories.
+# directories, the namespaces (and with them every link in them), the directories, and
+# /etc/netns/PREFIX-* (netd's resolv.conf of a namespace).
 _fabric_teardown()
 {
         local prefix=$1 f ns pid pids=() names=() dirs=() mnts=() mnt
@@ -484,6 +485,11 @@ _fabric_teardown()
         if ((${#names[@]})); then
                 printf 'netns del %s\n' "${names[@]}" | ip -force -batch - 2>/dev/null || true
         fi
+        # What netd writes for a namespace /run/netns/NAME (its resolv.conf), if a test stopped
+        # before the detach that removes it.
+        for f in /etc/netns/"$prefix"-*; do
+                [[ -e $f ]] && rm -rf "$f"
+        done
         ((${#dirs[@]})) && rm -rf "${dirs[@]}"
         return 0
 }
@@ -511,7 +517,7 @@ _fabric_leftovers_impl()
         for f in /run/netns/"$prefix"-*; do
                 [[ -e $f ]] && echo "netns ${f##*/}"
         done
-        for f in /tmp/"$prefix".*; do
+        for f in /tmp/"$prefix".* /etc/netns/"$prefix"-*; do
                 [[ -e $f ]] && echo "dir $f"
         done
         while read -r _ _ _ _ mnt _; do

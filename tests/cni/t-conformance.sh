@@ -155,7 +155,7 @@ ns_ip chk link set eth1 up
 ns_ip chk route replace default via 198.18.0.1 dev eth1 proto static
 ns_ip chk route replace 10.99.0.0/16 via 198.18.0.1 dev eth1 proto static
 
-fabric_nsexec chk nft delete table inet taskplane
+fabric_nsexec chk nft delete table inet taskplane-eth1
 cni_call CHECK c-chk "$ns" eth1 "$cconf"
 check_cni_error "CHECK finds the metadata block (netd's guards) gone" 102 "guards"
 cni_call DEL c-chk "$ns" eth1 "$cconf"

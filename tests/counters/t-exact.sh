@@ -26,8 +26,8 @@ check_eq "nothing counted before any traffic" "0 0 0 0" "$(st_totals <<<"$st")"
 check_eq "the device agrees" "0 0 0 0" "$(dev_stats t1)"
 check_eq "the result names the task, its slot and its device" "t1 0 READY false eth1" \
         "$(jq -r '"\(.task_id) \(.slot) \(.phase) \(.detached) \(.device.ifname)"' <<<"$st")"
-check_eq "all seven flows and three drop reasons are there" \
-        "app auth efs logs metadata pull secrets|imds policy spoof" \
+check_eq "all seven flows and four drop reasons are there" \
+        "app auth efs logs metadata pull secrets|imds metadata_filter policy spoof" \
         "$(jq -r '"\(.flows | keys | join(" "))|\(.drops | keys | join(" "))"' <<<"$st")"
 
 check "t1 sends $K datagrams of $S bytes and gets $K replies" \

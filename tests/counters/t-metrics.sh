@@ -47,7 +47,7 @@ check_eq "device bytes of t1, from its link statistics" "$(dev_stats t1 | awk '{
 check_eq "drops by reason" 0 \
         "$(value 'taskplane_task_network_dropped_packets_total{task_id="t1",reason="spoof",direction="tx"}')"
 check_eq "a series per task, flow and direction" 28 "$(grep -c '^taskplane_task_network_bytes_total{' <<<"$m")"
-check_eq "drop series per task, reason and direction" 12 \
+check_eq "drop series per task, reason and direction" 16 \
         "$(grep -c '^taskplane_task_network_dropped_packets_total{' <<<"$m")"
 check_eq "one TYPE line per metric family" "" "$(grep '^# TYPE' <<<"$m" | sort | uniq -d)"
 check_eq "every sample's family has a TYPE" "" \

@@ -47,7 +47,7 @@ for i in 1 2 3; do
                 "$(ip -n "$ns" -j route show default | jq -r '.[0].gateway')"
         check_eq "t$i: extra route" "$FABRIC_GATEWAY" \
                 "$(ip -n "$ns" -j route show 10.99.0.0/16 | jq -r '.[0].gateway')"
-        guards=$(ip netns exec "$ns" nft list table inet taskplane)
+        guards=$(ip netns exec "$ns" nft list table inet taskplane-eth1)
         check_match "t$i: IMDS rejected and counted by the guards" \
                 'ip daddr 169.254.169.254 counter name "imds" reject' "$guards"
         md=$(netdctl -j task show "t$i" | jq -r .metadata.address)

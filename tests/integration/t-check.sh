@@ -34,15 +34,15 @@ ip -n "$n" link set eth1 mtu 1500
 check_eq "a changed MTU" '["mtu: 9001 -> 1500"]' "$(diffs)"
 ip -n "$n" link set eth1 mtu 9001
 
-handle=$(ip netns exec "$n" nft -a list chain inet taskplane output | sed -n 's/.*169.254.169.254.*# handle \([0-9]*\)/\1/p')
-ip netns exec "$n" nft delete rule inet taskplane output handle "$handle"
+handle=$(ip netns exec "$n" nft -a list chain inet taskplane-eth1 output | sed -n 's/.*169.254.169.254.*# handle \([0-9]*\)/\1/p')
+ip netns exec "$n" nft delete rule inet taskplane-eth1 output handle "$handle"
 check_eq "a removed IMDS guard" \
         '["guards: output: ip daddr 169.254.169.254 counter name \"imds\" reject with icmpx admin-prohibited -> missing","guards: 6 rules -> 5 rules"]' \
         "$(diffs)"
-ip netns exec "$n" nft add rule inet taskplane output ip daddr 1.2.3.4 drop
+ip netns exec "$n" nft add rule inet taskplane-eth1 output ip daddr 1.2.3.4 drop
 check_match "an extra rule in our table is found" '"guards: 6 rules -> 6 rules"|"guards: output: ip daddr 169.254.169.254' "$(diffs)"
-ip netns exec "$n" nft delete table inet taskplane
-check_eq "a deleted guards table" '["guards: table inet taskplane -> missing"]' "$(diffs)"
+ip netns exec "$n" nft delete table inet taskplane-eth1
+check_eq "a deleted guards table" '["guards: table inet taskplane-eth1 -> missing"]' "$(diffs)"
 check "detach restores nothing it should not (no table to delete is fine)" netdctl task detach t1
 netdctl task attach t1 netns "$ns" mac "$mac" addr "$ip/16" route 10.20.0.0/16 via "$FABRIC_GATEWAY" >/dev/null
 check "attached again, it checks ok" netdctl task check t1

@@ -26,14 +26,18 @@ snapshot()
         ip -n "$n" -j route show table all | jq -c .
         ip -n "$n" -6 -j route show table all 2>/dev/null | jq -c . || true
         ip netns exec "$n" nft list ruleset
+        # netd's filter of the metadata links: no element of the task left
+        ip netns exec "$FABRIC_HOST_NS" nft -j list table inet taskplane-metadata |
+                jq -c '[.nftables[] | select(.set) | {name: .set.name, elem: (.set.elem // [])}]'
+        ls -A "/etc/netns/$n" 2>/dev/null || true
         tc -n "$FABRIC_HOST_NS" qdisc show dev "$(fabric_eni_name 1)" 2>/dev/null || true
         tc -n "$FABRIC_HOST_NS" filter show dev "$(fabric_eni_name 1)" ingress 2>/dev/null || true
 }
 before=$(snapshot)
 
-steps="move guards counters mtu addresses metadata up routes"
+steps="move guards counters mtu addresses metadata up routes loopback dns"
 for step in $steps; do
-        out=$(netdctl task attach t1 netns "$ns" mac "$mac" addr "$ip/16" route 10.30.0.0/16 via "$FABRIC_GATEWAY" fault "$step" 2>&1 || true)
+        out=$(netdctl task attach t1 netns "$ns" mac "$mac" addr "$ip/16" route 10.30.0.0/16 via "$FABRIC_GATEWAY" nameserver 198.18.0.2 fault "$step" 2>&1 || true)
         check_match "fault after '$step': the error names the step" "Step '$step' failed" "$out"
         check_eq "fault after '$step': no trace in the kernel" "$before" "$(snapshot)"
         check_eq "fault after '$step': no task" 0 "$(netdctl -j task list | jq length)"
@@ -44,11 +48,11 @@ for step in $steps; do
 done
 
 for step in $steps; do
-        netdctl task attach t1 netns "$ns" mac "$mac" addr "$ip/16" route 10.30.0.0/16 via "$FABRIC_GATEWAY" fault "crash:$step" >/dev/null 2>&1 || true
+        netdctl task attach t1 netns "$ns" mac "$mac" addr "$ip/16" route 10.30.0.0/16 via "$FABRIC_GATEWAY" nameserver 198.18.0.2 fault "crash:$step" >/dev/null 2>&1 || true
         wait_until 3 bash -c "! kill -0 $NETD_PID 2>/dev/null"
         check_fail "crash after '$step': netd died" kill -0 "$NETD_PID"
         check "crash after '$step': netd restarts" netd_start --enable-fault-injection
-        if [[ $step == routes ]]; then
+        if [[ $step == dns ]]; then
                 # Every step had begun and the result checks out: the attach is finished.
                 check_eq "crash after the last step: the attach is kept" READY \
                         "$(netdctl -j task show t1 | jq -r .phase)"

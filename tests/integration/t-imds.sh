@@ -31,12 +31,12 @@ check_fail "and gets nothing of it" grep -q imds-secret <<<"$out"
 if ((elapsed < 2000)); then tap_ok "the attempt fails at once, not by timeout"; else
         tap_fail "the attempt fails at once, not by timeout" "after $elapsed ms: $out"; fi
 fabric_nsexec guarded curl -sS --max-time 3 http://169.254.169.254/latest/meta-data/ >/dev/null 2>&1 || true
-counted=$(ip netns exec "$FABRIC_PREFIX-guarded" nft -j list counter inet taskplane imds | jq '.nftables[1].counter.packets')
+counted=$(ip netns exec "$FABRIC_PREFIX-guarded" nft -j list counter inet taskplane-eth1 imds | jq '.nftables[1].counter.packets')
 check_eq "each attempt is counted (two attempts, two SYNs)" 2 "$counted"
 udp_before=$counted
 fabric_nsexec guarded bash -c 'echo x > /dev/udp/169.254.169.254/53' 2>/dev/null || true
 check_eq "a UDP attempt is counted too" $((udp_before + 1)) \
-        "$(ip netns exec "$FABRIC_PREFIX-guarded" nft -j list counter inet taskplane imds | jq '.nftables[1].counter.packets')"
+        "$(ip netns exec "$FABRIC_PREFIX-guarded" nft -j list counter inet taskplane-eth1 imds | jq '.nftables[1].counter.packets')"
 check_eq "netd's stats count the same attempts as drops of reason imds" "$((udp_before + 1))" \
         "$(netdctl -j stats guarded | jq .drops.imds.tx.packets)"
 check_eq "... and so does the Prometheus-free text report" 1 \

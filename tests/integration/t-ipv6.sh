@@ -24,10 +24,10 @@ check_eq "and not tentative (no DAD wait)" "null" "$(jq -r '.[0].addr_info[0].te
 check_eq "IPv6 default route via the gateway" "fe80::1" \
         "$(ip -n "$n" -6 -j route show default | jq -r '.[0].gateway')"
 check_match "fd00:ec2::254 is rejected and counted by the guards" \
-        'ip6 daddr fd00:ec2::254 counter name "imds6" reject' "$(ip netns exec "$n" nft list table inet taskplane)"
+        'ip6 daddr fd00:ec2::254 counter name "imds6" reject' "$(ip netns exec "$n" nft list table inet taskplane-eth1)"
 check "the check covers all of it" netdctl task check t1
-handle=$(ip netns exec "$n" nft -a list chain inet taskplane output | sed -n 's/.*fd00:ec2::254.*# handle \([0-9]*\)/\1/p')
-ip netns exec "$n" nft delete rule inet taskplane output handle "$handle"
+handle=$(ip netns exec "$n" nft -a list chain inet taskplane-eth1 output | sed -n 's/.*fd00:ec2::254.*# handle \([0-9]*\)/\1/p')
+ip netns exec "$n" nft delete rule inet taskplane-eth1 output handle "$handle"
 check_match "a removed IPv6 block is found" "guards: output: ip6 daddr fd00:ec2::254" \
         "$(netdctl -j task check t1 | jq -r '.differences[] | "\(.what): \(.expected)"')"
 check "detach" netdctl task detach t1

@@ -35,7 +35,7 @@ check "task b serves on its metadata address (to be probed)" wait_until 5 fabric
 check_fail "task a cannot reach b's metadata address" fabric_nsexec a curl -sS --max-time 2 "http://$mdb/"
 check_fail "... not even through its own md0" fabric_nsexec a curl -sS --max-time 2 --interface md0 "http://$mdb/"
 check_fail "task a cannot reach another port of the endpoint" fabric_nsexec a curl -sS --max-time 2 http://169.254.170.2:8080/
-drops=$(ip netns exec "$FABRIC_PREFIX-a" nft -j list counter inet taskplane metadata_out | jq '.nftables[1].counter.packets')
+drops=$(ip netns exec "$FABRIC_PREFIX-a" nft -j list counter inet taskplane-eth1 metadata_out | jq '.nftables[1].counter.packets')
 if ((drops > 0)); then tap_ok "those attempts are dropped and counted ($drops packets)"; else
         tap_fail "those attempts are dropped and counted" "metadata_out counter: $drops"; fi
 check_eq "netd's stats carry them as drops of reason policy" "$drops" \
@@ -66,7 +66,7 @@ pid=$NETD_PID
 netd_kill9
 check_fail "netd is gone" kill -0 "$pid"
 check_match "the guards are in force while netd is down" 'counter name "imds"' \
-        "$(ip netns exec "$FABRIC_PREFIX-a" nft list table inet taskplane)"
+        "$(ip netns exec "$FABRIC_PREFIX-a" nft list table inet taskplane-eth1)"
 check_match "the endpoint is reachable while netd is down" "you are $mda\$" \
         "$(fabric_nsexec a curl -sS --max-time 3 http://169.254.170.2/ 2>&1 || true)"
 check "netd restarts" netd_start

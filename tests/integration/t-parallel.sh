@@ -34,6 +34,18 @@ for i in $(seq "$N"); do
         [[ $got == "$(fabric_eni_mac "$i")" ]] || bad=$((bad + 1))
 done
 check_eq "each task namespace holds its own ENI" 0 "$bad"
+elems()  # elements of netd's filter of the metadata links, in both sets
+{
+        fabric_nsexec host nft -j list table inet taskplane-metadata |
+                jq -r '[.nftables[] | select(.set) | (.set.elem // []) | length] | join(" ")'
+}
+check_eq "netd's filter of the metadata links holds every task's link" "$N $N" "$(elems)"
+# Rebuilt at the next start with every element (more than one message of the batch holds).
+netd_kill9
+fabric_nsexec host nft delete table inet taskplane-metadata
+check "netd restarts" netd_start
+check_eq "... and rebuilds the filter with every task's link" "$N $N" "$(elems)"
+check "the last task checks ok" netdctl task check "t$N"
 
 pids=()
 for i in $(seq "$N"); do
@@ -52,6 +64,7 @@ for i in $(seq "$N"); do
         ip -n "$FABRIC_HOST_NS" link show "$(fabric_eni_name "$i")" >/dev/null 2>&1 || left=$((left + 1))
 done
 check_eq "every ENI back under its name, every task namespace empty" 0 "$left"
+check_eq "no element left in the filter" "0 0" "$(elems)"
 check_eq "no journal left" "" "$(ls "$NETD_RUN_DIR/state/tasks")"
 check_eq "netd has no client left" 1 "$(netdctl -j health | jq .clients)"
 check "netd stops cleanly" netd_stop

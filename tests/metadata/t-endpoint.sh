@@ -129,8 +129,8 @@ check_eq "and b still gets only its own" "AKIABBBB token-b-1" \
         "$(md_curl b "http://169.254.170.2$cred_b" | jq -r '"\(.AccessKeyId) \(.Token)"')"
 
 # --- a task cannot pass for another -------------------------------------------------------------
-# a takes b's metadata address: the host's strict reverse-path filter drops what arrives on a's
-# link from b's address, so nothing is answered.
+# a takes b's metadata address: netd's filter of the metadata links drops (and counts as a's)
+# what arrives on a's link from b's address, so nothing is answered (tests/integration/t-mdfilter).
 md_if=$(ip -n "$FABRIC_PREFIX-a" -j addr show to "${MD_ADDR[a]}/32" | jq -r '.[0].ifname')
 ip -n "$FABRIC_PREFIX-a" addr add "${MD_ADDR[b]}/32" dev "$md_if"
 out=$(md_curl a --max-time 2 --interface "${MD_ADDR[b]}" -w ' %{http_code}' "$uri_b/task" 2>&1 || true)

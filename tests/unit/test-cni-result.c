@@ -189,6 +189,7 @@ static void test_attach_params(void **state)
 	assert_json_equal(json_object_get(p, "routes"),
 			  "[{\"dst\":\"10.0.0.0/8\",\"gw\":\"198.18.0.9\"}]");
 	assert_json_equal(json_object_get(p, "dns"), "{\"nameservers\":[\"198.18.0.2\"]}");
+	assert_json_equal(json_object_get(p, "resolv_conf"), "false");
 	cni_config_done(&c);
 	cni_env_done(&env);
 }
