@@ -1277,8 +1277,8 @@ static void check_record(const struct cni_config *c, const struct cni_env *env, 
 }
 
 /* prevResult against netd's record: the interface and its addresses must be there. */
-static int check_prev_result(const struct cni_config *c, const struct cni_env *env, json_t *task,
-			     json_t *diffs)
+static void check_prev_result(const struct cni_config *c, const struct cni_env *env, json_t *task,
+			      json_t *diffs)
 {
 	json_t *res = c->prev_result, *iface, *v, *w;
 	const char *tmac = json_string_value(member(task, "mac"));
@@ -1289,7 +1289,7 @@ static int check_prev_result(const struct cni_config *c, const struct cni_env *e
 	if (idx < 0) {
 		diff(diffs, "prevResult: no interface '%s' in sandbox '%s'", env->ifname,
 		     env->netns);
-		return -1;
+		return;
 	}
 	iface = json_array_get(member(res, "interfaces"), (size_t)idx);
 	if (!streq_ptr(json_string_value(member(iface, "mac")), tmac))
@@ -1310,23 +1310,19 @@ static int check_prev_result(const struct cni_config *c, const struct cni_env *e
 			diff(diffs, "prevResult: address %s of '%s' is missing", strna(a),
 			     env->ifname);
 	}
-	return idx;
 }
 
 int cni_check_compare(const struct cni_config *c, const struct cni_env *env, json_t *task,
 		      json_t *netd_check, json_t **ret)
 {
 	json_auto_t *diffs = json_array();
-	json_t *v, *iface = NULL;
+	json_t *v;
 	size_t i;
-	int idx;
 
 	if (!diffs)
 		return -ENOMEM;
 	check_record(c, env, task, diffs);
-	idx = check_prev_result(c, env, task, diffs);
-	if (idx >= 0)
-		iface = json_array_get(member(c->prev_result, "interfaces"), (size_t)idx);
+	check_prev_result(c, env, task, diffs);
 
 	json_array_foreach(member(netd_check, "differences"), i, v) {
 		const char *what = json_string_value(member(v, "what"));
@@ -1338,9 +1334,12 @@ int cni_check_compare(const struct cni_config *c, const struct cni_env *env, jso
 		/* A route the final result no longer lists was changed by a later plugin. */
 		if (streq(what, "route") && want && !result_has_route(c->prev_result, want))
 			continue;
-		/* An MTU a later plugin set and reported (1.1.0 results carry the MTU). */
-		if (streq(what, "mtu") && have && iface && json_is_integer(member(iface, "mtu")) &&
-		    json_integer_value(member(iface, "mtu")) == strtoll(have, NULL, 10))
+		/*
+		 * The link's MTU is a later plugin's to change (tuning's "mtu"), and no result
+		 * before 1.1.0 can say so, nor does tuning update a 1.1.0 one: not verified.
+		 * netd's record still is, against the configuration (check_record()).
+		 */
+		if (streq(what, "mtu"))
 			continue;
 		diff(diffs, "%s: expected %s, actual %s", what, strna(want), strna(have));
 	}
