@@ -129,9 +129,10 @@ cni_call ADD c-chk "$ns" eth1 "$conf"
 res=$CNI_OUT
 cconf=$(with_prev "$conf" "$res")
 
+# The link's MTU is a later plugin's to change (tuning's mtu, t-chain.sh): not checked (MUST 8).
 ns_ip chk link set eth1 mtu 1500
 cni_call CHECK c-chk "$ns" eth1 "$cconf"
-check_cni_error "CHECK finds a changed MTU" 102 "mtu: expected 9001, actual 1500"
+check_cni_ok "CHECK allows an MTU a later plugin may have set (MUST 8)"
 ns_ip chk link set eth1 mtu 9001
 
 ns_ip chk route del 10.99.0.0/16
