@@ -5,6 +5,7 @@
  * through, CHECK's comparison and GC's list of valid attachments.
  */
 #include <arpa/inet.h>
+#include <linux/rtnetlink.h>
 #include <stdarg.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -1343,6 +1344,63 @@ int cni_check_compare(const struct cni_config *c, const struct cni_env *env, jso
 			continue;
 		diff(diffs, "%s: expected %s, actual %s", what, strna(want), strna(have));
 	}
+	*ret = TAKE_PTR(diffs);
+	return 0;
+}
+
+/* --- ADD of an attachment netd holds already ---------------------------------------------- */
+
+/* A route of the configuration (netd's form) against one of netd's record. */
+static bool route_equal(json_t *want, json_t *have)
+{
+	static const char *const ints[] = { "mtu", "advmss", "priority", NULL };
+	json_int_t wt = json_integer_value(member(want, "table"));
+	json_int_t ht = json_integer_value(member(have, "table"));
+
+	if (!prefix_equal_str(json_string_value(member(want, "dst")),
+			      json_string_value(member(have, "dst"))) ||
+	    !ip_equal_str(json_string_value(member(want, "gw")),
+			  json_string_value(member(have, "gw"))))
+		return false;
+	for (const char *const *k = ints; *k; k++)
+		if (json_integer_value(member(want, *k)) != json_integer_value(member(have, *k)))
+			return false;
+	/* netd leaves the main table out of its record. */
+	return (wt == 0 || wt == RT_TABLE_MAIN ? 0 : wt) == (ht == RT_TABLE_MAIN ? 0 : ht);
+}
+
+int cni_add_compare(const struct cni_config *c, const struct cni_env *env, json_t *task,
+		    json_t **ret)
+{
+	json_auto_t *diffs = json_array();
+	json_t *dns = member(task, "dns"), *v, *w;
+	size_t i, k, nextra = 0;
+
+	if (!diffs)
+		return -ENOMEM;
+	check_record(c, env, task, diffs);
+	if (json_is_object(member(task, "metadata")) != c->metadata_link)
+		diff(diffs, "metadataLink: the configuration has %s, netd's record %s",
+		     c->metadata_link ? "true" : "false", c->metadata_link ? "false" : "true");
+	json_array_foreach(c->routes, i, v) {
+		bool found = false;
+
+		json_array_foreach(member(task, "routes"), k, w)
+			if (streq_ptr(json_string_value(member(w, "kind")), "extra") &&
+			    route_equal(v, w))
+				found = true;
+		if (!found)
+			diff(diffs, "route %s: not in netd's record",
+			     strna(json_string_value(member(v, "dst"))));
+	}
+	json_array_foreach(member(task, "routes"), k, w)
+		if (streq_ptr(json_string_value(member(w, "kind")), "extra"))
+			nextra++;
+	if (nextra != json_array_size(c->routes))
+		diff(diffs, "routes: the configuration has %zu, netd's record %zu",
+		     json_array_size(c->routes), nextra);
+	if (c->dns ? !json_equal(c->dns, dns) : json_object_size(dns) > 0)
+		diff(diffs, "dns: not the one in netd's record");
 	*ret = TAKE_PTR(diffs);
 	return 0;
 }

@@ -183,6 +183,16 @@ int cni_result_build(const struct cni_config *c, json_t *task, json_t **ret, str
 int cni_check_compare(const struct cni_config *c, const struct cni_env *env, json_t *task,
 		      json_t *netd_check, json_t **ret);
 
+/*
+ * ADD of an attachment netd holds already (task.attach answered "exists"; task is task.show's
+ * object): ret gets the differences between what this ADD asks for and netd's record, as
+ * strings; none means the same attachment (same CNI_NETNS, MAC, addresses, and every key the
+ * configuration sets: mtu, blockInstanceMetadata, metadataLink, routes, dns), which a retried
+ * ADD may be answered with.
+ */
+int cni_add_compare(const struct cni_config *c, const struct cni_env *env, json_t *task,
+		    json_t **ret);
+
 /* GC: is (container_id, ifname) in cni.dev/valid-attachments or cni.dev/attachments? */
 bool cni_gc_attachment_valid(const struct cni_config *c, const char *container_id,
 			     const char *ifname);

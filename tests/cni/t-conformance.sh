@@ -117,8 +117,9 @@ check "nothing changed: the ENI is still on the host" fabric_nsexec host ip link
 ns_ip taken link del eth1
 cni_call ADD c-taken "$ns" eth1 "$(cni_conf 6)"
 check_cni_ok "ADD once the name is free"
-cni_call ADD c-taken "$ns" eth1 "$(cni_conf 6)"
-check_cni_error "a second ADD of the same attachment is an error" 101 "exists"
+cni_call ADD c-taken "$ns" eth1 "$(cni_conf 6 '.mtu = 1500')"
+check_cni_error "a second ADD of the same attachment asking for more is an error (t-retry.sh)" \
+        101 "already, with other parameters"
 cni_call DEL c-taken "$ns" eth1 "$(cni_conf 6)"
 
 # --- CHECK against the kernel (MUSTs 7, 8) -----------------------------------------------------
