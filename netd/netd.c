@@ -15,7 +15,8 @@
 #include "log.h"
 #include "netd.h"
 
-#define DEFAULT_RUN_DIR "/run/netd"
+#define DEFAULT_RUN_DIR	  "/run/netd"
+#define DEFAULT_STATE_DIR "/var/lib/netd"
 
 static int do_health(struct ctl_call *call, json_t *params, void *userdata)
 {
@@ -36,6 +37,7 @@ static int do_health(struct ctl_call *call, json_t *params, void *userdata)
 		      counts[ENI_STATE_AVAILABLE], "attached", counts[ENI_STATE_ATTACHED],
 		      "missing", counts[ENI_STATE_MISSING], "lost", counts[ENI_STATE_LOST], "tasks",
 		      d->ntasks, "clients", d->ctl ? ctl_server_clients(d->ctl) : 0);
+	json_object_set_new(j, "state_dir", json_string(d->persist_dir));
 	json_object_set_new(j, "schema_version", json_integer(CTL_SCHEMA_VERSION));
 	json_object_set_new(j, "reaping", json_integer(reaper_pending(d)));
 	json_object_set_new(j, "control",
@@ -66,7 +68,9 @@ static void help(void)
 	       "namespaces, configures them, and gives them back. See netd(8).\n"
 	       "\n"
 	       "  -s, --socket PATH           control socket (default %s)\n"
-	       "  -r, --run-dir DIR           run directory for the journal (default %s)\n"
+	       "  -r, --run-dir DIR           run directory: the tasks' journal (default %s)\n"
+	       "      --state-dir DIR         state that survives a reboot: the ENI\n"
+	       "                              registrations (default %s)\n"
 	       "  -l, --log-level LEVEL       err, warning, notice, info (default), debug\n"
 	       "  -g, --group NAME            group whose members may change state\n"
 	       "      --bpffs DIR             where the counter maps are pinned (default %s)\n"
@@ -76,7 +80,7 @@ static void help(void)
 	       "      --enable-fault-injection  accept the attach parameter 'fault' (tests only)\n"
 	       "  -h, --help                  show this help\n"
 	       "  -V, --version               show the version\n",
-	       CTL_DEFAULT_SOCKET, DEFAULT_RUN_DIR, COUNTERS_DEFAULT_BPFFS,
+	       CTL_DEFAULT_SOCKET, DEFAULT_RUN_DIR, DEFAULT_STATE_DIR, COUNTERS_DEFAULT_BPFFS,
 	       COUNTERS_DEFAULT_INTERVAL, COUNTERS_DEFAULT_RETENTION);
 }
 
@@ -86,11 +90,13 @@ enum {
 	ARG_STATS_INTERVAL,
 	ARG_STATS_RETENTION,
 	ARG_METRICS_LISTEN,
+	ARG_STATE_DIR,
 };
 
 struct netd_opts {
 	const char *socket;
 	const char *run_dir;
+	const char *state_dir;
 	const char *group;
 	bool fault_injection;
 	struct counters_opts counters;
@@ -118,6 +124,7 @@ static int parse_args(int argc, char **argv, struct netd_opts *o)
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "run-dir", required_argument, NULL, 'r' },
+		{ "state-dir", required_argument, NULL, ARG_STATE_DIR },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "group", required_argument, NULL, 'g' },
 		{ "enable-fault-injection", no_argument, NULL, ARG_FAULT_INJECTION },
@@ -138,6 +145,9 @@ static int parse_args(int argc, char **argv, struct netd_opts *o)
 			break;
 		case 'r':
 			o->run_dir = optarg;
+			break;
+		case ARG_STATE_DIR:
+			o->state_dir = optarg;
 			break;
 		case 'l':
 			r = log_level_from_string(optarg);
@@ -254,10 +264,11 @@ static int run(struct netd *d, const struct netd_opts *o)
 		return log_err_errno(r, "Failed to set up events: %m");
 	r = state_init(d);
 	if (r < 0)
-		return log_err_errno(r, "Failed to prepare the journal in '%s': %m", d->run_dir);
+		return log_err_errno(r, "Failed to prepare the journal in '%s' and '%s': %m",
+				     d->run_dir, d->persist_dir);
 	r = state_load(d);
 	if (r < 0)
-		return log_err_errno(r, "Failed to read the journal in '%s': %m", d->run_dir);
+		return r; /* logged */
 	d->stats_interval_sec = o->counters.interval_sec;
 	r = counters_init(d, &o->counters);
 	if (r < 0)
@@ -316,6 +327,7 @@ int main(int argc, char **argv)
 	struct netd_opts o = {
 		.socket = CTL_DEFAULT_SOCKET,
 		.run_dir = DEFAULT_RUN_DIR,
+		.state_dir = DEFAULT_STATE_DIR,
 		.counters = { .bpffs = COUNTERS_DEFAULT_BPFFS,
 			      .interval_sec = COUNTERS_DEFAULT_INTERVAL,
 			      .retention_sec = COUNTERS_DEFAULT_RETENTION },
@@ -330,6 +342,7 @@ int main(int argc, char **argv)
 	umask(0022);
 	d.start_usec = now_usec();
 	d.run_dir = (char *)o.run_dir;
+	d.persist_dir = (char *)o.state_dir;
 	d.socket_path = (char *)o.socket;
 	d.fault_injection = o.fault_injection;
 	if (d.fault_injection)

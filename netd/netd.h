@@ -130,8 +130,9 @@ struct netd {
 	int monitor_id;
 	int host_netns_fd;
 	struct netns_id host_netns_id;
-	char *run_dir;
-	char *state_dir;
+	char *run_dir;	   /* what lasts until a reboot: the tasks' journal */
+	char *state_dir;   /* the journal in the run directory: run_dir/state */
+	char *persist_dir; /* --state-dir: what survives a reboot, the ENI registrations */
 	char *socket_path;
 	bool fault_injection;
 	struct eni *enis;
@@ -235,7 +236,10 @@ int mdlink_step_check(struct attach_ctx *c, json_t *diffs);
 /* Append one difference {what, expected, actual} to diffs. */
 void check_diff(json_t *diffs, const char *what, const char *expected, const char *actual);
 
-/* state.c: the journal in the run directory, written atomically */
+/*
+ * state.c: the journal, written atomically: tasks in the run directory (they do not survive a
+ * reboot), ENI registrations in the state directory (they do)
+ */
 int state_init(struct netd *d);
 int state_save_enis(struct netd *d);
 int state_save_task(struct netd *d, const struct task *t);
