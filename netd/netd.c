@@ -13,6 +13,7 @@
 #include "ctl-server.h"
 #include "event.h"
 #include "log.h"
+#include "metrics.h"
 #include "netd.h"
 
 #define DEFAULT_RUN_DIR	  "/run/netd"
@@ -262,6 +263,9 @@ static int run(struct netd *d, const struct netd_opts *o)
 	r = events_init(d);
 	if (r < 0)
 		return log_err_errno(r, "Failed to set up events: %m");
+	r = metrics_init(d);
+	if (r < 0)
+		return log_oom();
 	r = state_init(d);
 	if (r < 0)
 		return log_err_errno(r, "Failed to prepare the journal in '%s' and '%s': %m",
@@ -316,6 +320,7 @@ static void cleanup(struct netd *d)
 	task_exit(d);
 	eni_exit(d);
 	events_exit(d);
+	metrics_exit(d);
 	d->host_nl = netlink_free(d->host_nl);
 	d->loop = event_loop_free(d->loop);
 	d->host_netns_fd = safe_close(d->host_netns_fd);

@@ -25,6 +25,7 @@ struct ctl_call;
 
 struct netd_events;
 struct netd_counters;
+struct netd_metrics;
 
 #define NETD_MAX_ENIS	     4096
 #define NETD_MAX_TASKS	     4096
@@ -125,6 +126,8 @@ struct netd {
 	struct ctl_server *ctl;
 	struct netd_events *events;
 	struct netd_counters *counters;
+	/* netd's own metrics: attach and detach durations, failures */
+	struct netd_metrics *metrics;
 	struct netlink *host_nl; /* requests in netd's own namespace */
 	struct netlink *monitor; /* link events in netd's own namespace */
 	int monitor_id;
