@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 
 #include "counters.h"
 #include "guards.h"
@@ -58,6 +59,7 @@ static const struct ctl_method *const method_tables[] = {
 static void on_signal(struct event_loop *loop, int signo, void *data)
 {
 	log_info("Received %s, exiting", strsignal(signo));
+	(void)sd_notifyf(false, "STOPPING=1\nSTATUS=Stopping on %s", strsignal(signo));
 	event_loop_exit(loop, 0);
 }
 
@@ -309,6 +311,11 @@ static int run(struct netd *d, const struct netd_opts *o)
 
 	log_notice("netd %s ready on %s: %u ENIs, %u tasks", TP_VERSION, o->socket, d->nenis,
 		   d->ntasks);
+	/* The socket listens and the journal is recovered: systemd may start what needs netd. */
+	r = sd_notifyf(false, "READY=1\nSTATUS=Ready on %s: %u ENIs, %u tasks", o->socket, d->nenis,
+		       d->ntasks);
+	if (r < 0)
+		log_warn_errno(r, "Failed to notify the service manager: %m, ignoring");
 	return event_loop_run(d->loop);
 }
 
