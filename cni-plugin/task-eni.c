@@ -514,6 +514,43 @@ static int run(struct plugin *p, const char *buf, size_t len)
 	return 0;
 }
 
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: task-eni [ --help | --version ]\n"
+		"\n"
+		"The CNI plugin of taskplane (CNI 1.1.0; answers 0.4.0 and 1.0.0 runtimes). A container\n"
+		"runtime runs it, with the network configuration on stdin and in the environment:\n"
+		"  CNI_COMMAND      ADD, DEL, CHECK, STATUS, GC or VERSION\n"
+		"  CNI_CONTAINERID  the container (ADD, DEL, CHECK)\n"
+		"  CNI_NETNS        its network namespace (ADD, CHECK; optional for DEL)\n"
+		"  CNI_IFNAME       the interface name in it (ADD, DEL, CHECK)\n"
+		"  CNI_ARGS         optional: IP=CIDR[,CIDR...];MAC=MAC\n"
+		"The result, or the error object, is written on stdout; logs go to stderr. netd does the\n"
+		"work: it must run (socket %s by default) and know the ENI.\n"
+		"See task-eni(8) and docs/task-eni.md.\n"
+		"\n"
+		"  -h, --help      show this help\n"
+		"  -V, --version   show the version and the CNI versions it speaks\n",
+		CTL_DEFAULT_SOCKET);
+}
+
+/* Options, when CNI_COMMAND is not set: a person at a terminal, not a runtime. */
+static int run_by_hand(int argc, char **argv)
+{
+	if (argc == 2 && (streq(argv[1], "--help") || streq(argv[1], "-h"))) {
+		usage(stdout);
+		return EXIT_SUCCESS;
+	}
+	if (argc == 2 &&
+	    (streq(argv[1], "--version") || streq(argv[1], "-V") || streq(argv[1], "-v"))) {
+		printf("task-eni %s (CNI 0.4.0, 1.0.0, 1.1.0)\n", TP_VERSION);
+		return EXIT_SUCCESS;
+	}
+	fprintf(stderr, "task-eni: unknown argument '%s'; try 'task-eni --help'\n", argv[1]);
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	struct plugin p = {};
@@ -525,12 +562,9 @@ int main(int argc, char **argv)
 
 	log_set_ident("task-eni");
 	log_set_level(LOG_LEVEL_WARNING);
-	if (argc > 1 && (streq(argv[1], "--version") || streq(argv[1], "-v"))) {
-		printf("task-eni %s (CNI "
-		       "0.4.0, 1.0.0, 1.1.0)\n",
-		       TP_VERSION);
-		return EXIT_SUCCESS;
-	}
+	/* A runtime always sets CNI_COMMAND; without it, someone ran the plugin by hand. */
+	if (!getenv("CNI_COMMAND") && argc > 1)
+		return run_by_hand(argc, argv);
 
 	r = read_input(&buf, &len);
 	if (r < 0)
