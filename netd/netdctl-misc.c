@@ -29,7 +29,8 @@ int do_health(int argc, char **argv)
 	print_string(PRINT_ANY, "socket", "  socket %s\n", json_str(res, "socket"));
 	print_string(PRINT_ANY, "run_dir", "  run dir %s\n", json_str(res, "run_dir"));
 	if (json_str(res, "state_dir"))
-		print_string(PRINT_ANY, "state_dir", "  state dir %s\n", json_str(res, "state_dir"));
+		print_string(PRINT_ANY, "state_dir", "  state dir %s\n",
+			     json_str(res, "state_dir"));
 	print_close_object();
 	return 0;
 }

@@ -587,9 +587,10 @@ static void test_add_different(void **state)
 	json_decref(d);
 	/* another address: the record's is not asked for, the new one is not there */
 	d = add_again(SAME_ROUTES SAME_DNS ",\"runtimeConfig\":{\"ips\":[\"198.18.1.9/16\"]}");
-	assert_json_equal(d, "[\"address 198.18.1.9/16 (runtimeConfig.ips): not in netd's record\","
-			     "\"address 198.18.1.1/16: in netd's record, not in runtimeConfig.ips\","
-			     "\"address 2001:db8::1/64: in netd's record, not in runtimeConfig.ips\"]");
+	assert_json_equal(
+		d, "[\"address 198.18.1.9/16 (runtimeConfig.ips): not in netd's record\","
+		   "\"address 198.18.1.1/16: in netd's record, not in runtimeConfig.ips\","
+		   "\"address 2001:db8::1/64: in netd's record, not in runtimeConfig.ips\"]");
 }
 
 /* --- errors and VERSION -------------------------------------------------------------------- */
