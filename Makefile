@@ -16,9 +16,22 @@ DESTDIR		?=
 SBINDIR		?= $(PREFIX)/sbin
 BINDIR		?= $(PREFIX)/bin
 DOCDIR		?= $(PREFIX)/share/doc/taskplane
+MANDIR		?= $(PREFIX)/share/man
 CNIBINDIR	?= /opt/cni/bin
-UNITDIR		?= /etc/systemd/system
+PANDOC		?= pandoc
 VERSION		:= $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+# systemd units and bash completions go where those look: for PREFIX=/usr, the directories
+# their pkg-config files name (/lib/systemd/system, /usr/share/bash-completion/completions on
+# Debian 12); for another PREFIX, PREFIX/lib/systemd/system (systemd searches
+# /usr/local/lib/systemd/system) and PREFIX/share/bash-completion/completions.
+ifeq ($(origin UNITDIR),undefined)
+UNITDIR := $(if $(filter /usr,$(PREFIX)),$(or $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir \
+	systemd 2>/dev/null),/lib/systemd/system),$(PREFIX)/lib/systemd/system)
+endif
+ifeq ($(origin BASHCOMPDIR),undefined)
+BASHCOMPDIR := $(if $(filter /usr,$(PREFIX)),$(or $(shell $(PKG_CONFIG) --variable=completionsdir \
+	bash-completion 2>/dev/null),/usr/share/bash-completion/completions),$(PREFIX)/share/bash-completion/completions)
+endif
 
 ifeq ($(V),1)
 Q =
@@ -29,7 +42,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 # Libraries, all from Debian (see scripts/deps.sh).
-PKGS := libnl-3.0 libnl-route-3.0 libmnl libnftnl libbpf jansson libmicrohttpd
+PKGS := libnl-3.0 libnl-route-3.0 libmnl libnftnl libbpf jansson libmicrohttpd libsystemd
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
@@ -88,11 +101,16 @@ TOOL_BINS	:= $(patsubst tests/tools/%.c,$(O)/tests/tools/%,$(TOOL_SRCS))
 BPFTEST_BINS	:= $(patsubst tests/bpf/%.c,$(O)/tests/bpf/%,$(BPFTEST_SRCS))
 BENCH_BINS	:= $(patsubst %.c,$(O)/%,$(BENCH_SRCS))
 
+# systemd units, with the paths of PREFIX; man pages, built from docs/man/*.md.
+UNITS		:= $(O)/netd.service $(if $(RUNTIME_SRCS),$(O)/taskvm-agent.service)
+MAN8		:= $(patsubst docs/man/%.md,$(O)/man/%,$(wildcard docs/man/*.8.md))
+COMPLETIONS	:= completions/netdctl $(if $(RUNTIME_SRCS),completions/taskvm)
+
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all bpf tests check test demo bench install uninstall clean help deps format lint
+.PHONY: all bpf tests check test demo bench install uninstall clean help deps format lint FORCE
 
-all: bpf $(BINS)
+all: bpf $(BINS) $(UNITS) $(MAN8)
 
 # --- eBPF ----------------------------------------------------------------------------------
 
@@ -160,6 +178,27 @@ $(O)/task-eni: $(patsubst %.c,$(O)/obj/%.o,$(CNI_SRCS)) $(LIBNETD)
 $(O)/taskvm: $(O)/obj/runtime/taskvm.o $(LIBTASKVM) $(LIBNETD)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# --- units and man pages -------------------------------------------------------------------
+
+# The paths the units name: the file changes (and the units are written again) only when
+# PREFIX, SBINDIR or BINDIR do.
+$(O)/paths: FORCE
+	@mkdir -p $(@D)
+	@echo 'SBINDIR=$(SBINDIR) BINDIR=$(BINDIR)' | cmp -s - $@ || \
+		echo 'SBINDIR=$(SBINDIR) BINDIR=$(BINDIR)' >$@
+
+$(O)/netd.service: netd/netd.service.in $(O)/paths
+$(O)/taskvm-agent.service: runtime/taskvm-agent.service.in $(O)/paths
+$(UNITS):
+	$(call msg,GEN,$@)
+	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' $< >$@
+
+# Plain markdown: no smart quotes and dashes ("--json" stays two hyphens).
+$(O)/man/%.8: docs/man/%.8.md
+	$(call msg,PANDOC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(PANDOC) --standalone --from markdown-smart --to man $< -o $@
 
 # --- tests ---------------------------------------------------------------------------------
 
@@ -274,23 +313,26 @@ bench:
 	$(Q)O=$(O) bench/run.sh
 
 # --- install -------------------------------------------------------------------------------
-# The man pages are markdown (docs/man/*.md); they are installed with the docs.
-
-MANPAGES := $(wildcard docs/man/*.md)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(CNIBINDIR) \
-		$(DESTDIR)$(DOCDIR)/man $(DESTDIR)$(UNITDIR)
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(DOCDIR)
 	install -m 0755 $(O)/netd $(DESTDIR)$(SBINDIR)/netd
 	install -m 0755 $(O)/netdctl $(DESTDIR)$(BINDIR)/netdctl
 	$(if $(CNI_SRCS),install -m 0755 $(O)/task-eni $(DESTDIR)$(CNIBINDIR)/task-eni)
 	$(if $(RUNTIME_SRCS),install -m 0755 $(O)/taskvm $(DESTDIR)$(BINDIR)/taskvm)
-	install -m 0644 netd/netd.service $(DESTDIR)$(UNITDIR)/netd.service
-	for m in $(MANPAGES); do install -m 0644 $$m $(DESTDIR)$(DOCDIR)/man/$$(basename $$m); done
+	install -m 0644 $(UNITS) $(DESTDIR)$(UNITDIR)/
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(COMPLETIONS) $(DESTDIR)$(BASHCOMPDIR)/
+	install -m 0644 LICENSE README.md $(DESTDIR)$(DOCDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/netd $(DESTDIR)$(BINDIR)/netdctl $(DESTDIR)$(CNIBINDIR)/task-eni \
-		$(DESTDIR)$(BINDIR)/taskvm $(DESTDIR)$(UNITDIR)/netd.service
+		$(DESTDIR)$(BINDIR)/taskvm \
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8))) \
+		$(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(notdir $(COMPLETIONS)))
 	rm -rf $(DESTDIR)$(DOCDIR)
 
 # --- hygiene -------------------------------------------------------------------------------
@@ -312,18 +354,20 @@ clean:
 
 help:
 	@echo 'Targets:'
-	@echo '  all        build netd, netdctl$(if $(CNI_SRCS),$(comma) task-eni)$(if $(RUNTIME_SRCS),$(comma) taskvm) (default)'
+	@echo '  all        build netd, netdctl$(if $(CNI_SRCS),$(comma) task-eni)$(if $(RUNTIME_SRCS),$(comma) taskvm), units, man pages (default)'
 	@echo '  bpf        build the eBPF objects and their skeletons ($(O)/ebpf/*.skel.h)'
 	@echo '  check      install missing packages, build, run unit (also ASan+UBSan), fuzz and integration tests'
 	@echo '  demo       install missing packages, build, run the demo in a test VPC of namespaces'
 	@echo '  bench      run the benchmarks under bench/ (not part of check)'
 	@echo '  deps       apt-get install the Debian packages that are missing'
-	@echo '  install    install into $$(DESTDIR)$$(PREFIX) (binaries, CNI plugin, man pages, unit)'
+	@echo '  install    install into $$(DESTDIR)$$(PREFIX): binaries, CNI plugin, man pages, systemd'
+	@echo '             units, bash completions, LICENSE'
 	@echo '  format     clang-format every C file; lint: check format, run cppcheck'
 	@echo '  clean      remove $(O)/'
 	@echo 'Variables:'
 	@echo '  O=$(O)  V=1 (verbose)  WERROR=1  CC=$(CC)  CLANG=$(CLANG)  BPFTOOL=$(BPFTOOL)'
 	@echo '  PREFIX=$(PREFIX)  DESTDIR=  CNIBINDIR=$(CNIBINDIR)  CNI_STATIC=$(CNI_STATIC) (static task-eni)'
+	@echo '  UNITDIR=$(UNITDIR)  MANDIR=$(MANDIR)  BASHCOMPDIR=$(BASHCOMPDIR)  PANDOC=$(PANDOC)'
 
 comma := ,
 

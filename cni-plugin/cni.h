@@ -177,11 +177,21 @@ int cni_result_build(const struct cni_config *c, json_t *task, json_t **ret, str
 /*
  * CHECK: compare the config and environment, prevResult, netd's record (task.show) and netd's
  * comparison with the kernel (task.check's result). ret gets an array of strings, one per
- * difference; empty when everything agrees. Differences that prevResult shows a later plugin
- * made (a route no longer in the result, an MTU the result reports) are not counted.
+ * difference; empty when everything agrees. What a later plugin may change is not counted: a
+ * route the final result no longer lists, the link's MTU (docs/task-eni.md, "CHECK").
  */
 int cni_check_compare(const struct cni_config *c, const struct cni_env *env, json_t *task,
 		      json_t *netd_check, json_t **ret);
+
+/*
+ * ADD of an attachment netd holds already (task.attach answered "exists"; task is task.show's
+ * object): ret gets the differences between what this ADD asks for and netd's record, as
+ * strings; none means the same attachment (same CNI_NETNS, MAC, addresses, and every key the
+ * configuration sets: mtu, blockInstanceMetadata, metadataLink, routes, dns), which a retried
+ * ADD may be answered with.
+ */
+int cni_add_compare(const struct cni_config *c, const struct cni_env *env, json_t *task,
+		    json_t **ret);
 
 /* GC: is (container_id, ifname) in cni.dev/valid-attachments or cni.dev/attachments? */
 bool cni_gc_attachment_valid(const struct cni_config *c, const char *container_id,

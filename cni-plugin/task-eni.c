@@ -191,6 +191,70 @@ static int check_gateways(struct plugin *p)
 	return 0;
 }
 
+/* A list of differences as one "a; b; c" message (cut at size). */
+static void join_diffs(json_t *diffs, char *msg, size_t size)
+{
+	size_t i, n = 0;
+	json_t *d;
+
+	msg[0] = '\0';
+	json_array_foreach(diffs, i, d)
+		n += (size_t)snprintf(msg + MIN(n, size - 1), size - MIN(n, size - 1), "%s%s",
+				      i ? "; " : "", json_string_value(d));
+}
+
+/*
+ * netd answered the attach with "exists". When it is this attachment's task (an ADD retried
+ * after its answer was lost, e.g. on code 11 while netd was slow) and it asks for the same
+ * thing, the retry gets the same result: *ret_task is netd's record. Otherwise p->err says why
+ * not: 101 for other parameters or an interface of another owner, 11 while the first attach
+ * is still running.
+ */
+static int add_existing(struct plugin *p, const char *id, json_t **ret_task)
+{
+	json_auto_t *task = NULL, *diffs = NULL;
+	struct cni_error exists = p->err;
+	const char *phase;
+	char msg[900];
+	int r;
+
+	r = netd_call(p, "task.show", json_pack("{s:s}", "task_id", id), NETD_CALL_TIMEOUT_MS,
+		      "lookup", &task);
+	if (r == CTL_ERR_NOT_FOUND) {
+		/* No such task: the interface name is taken by another owner. */
+		p->err = exists;
+		return -EEXIST;
+	}
+	if (r < 0)
+		return r;
+	r = cni_add_compare(&p->cfg, &p->env, task, &diffs);
+	if (r < 0)
+		return log_oom();
+	if (json_array_size(diffs) > 0) {
+		join_diffs(diffs, msg, sizeof(msg));
+		return cni_error_set(
+			&p->err, CNI_ERR_EXISTS, id,
+			"Container '%s' is attached as '%s' on network '%s' already, with other parameters (%s); DEL it first",
+			p->env.container_id, p->env.ifname, p->cfg.name, msg);
+	}
+	phase = json_string_value(json_object_get(task, "phase"));
+	if (streq_ptr(phase, "ATTACHING"))
+		return cni_error_set(
+			&p->err, CNI_ERR_TRY_AGAIN, id,
+			"An earlier ADD of container '%s' as '%s' is still being carried out (netd task '%s' is ATTACHING)",
+			p->env.container_id, p->env.ifname, id);
+	if (!streq_ptr(phase, "READY") && !streq_ptr(phase, "READY_PULL"))
+		return cni_error_set(
+			&p->err, CNI_ERR_EXISTS, id,
+			"The attachment of container '%s' as '%s' is half torn down (netd task '%s' is %s); a DEL finishes it",
+			p->env.container_id, p->env.ifname, id, strna(phase));
+	p->err = (struct cni_error){};
+	log_info("Task '%s' is attached already with the same parameters: answering its result",
+		 id);
+	*ret_task = TAKE_PTR(task);
+	return 0;
+}
+
 static int cmd_add(struct plugin *p)
 {
 	char id[IDENT_TASK_ID_MAX + 1];
@@ -204,6 +268,8 @@ static int cmd_add(struct plugin *p)
 		return -EINVAL;
 	r = netd_call(p, "task.attach", cni_attach_params(&p->cfg, &p->env, id),
 		      (int)p->cfg.timeout_ms + NETD_CALL_TIMEOUT_MS, "attach", &task);
+	if (r == CTL_ERR_EXISTS)
+		r = add_existing(p, id, &task);
 	if (r < 0)
 		return r;
 	log_info("Attached %s as task '%s'", p->env.ifname, id);
@@ -252,10 +318,8 @@ static int cmd_del(struct plugin *p)
 
 static int cmd_check(struct plugin *p)
 {
-	char id[IDENT_TASK_ID_MAX + 1], msg[900] = "";
+	char id[IDENT_TASK_ID_MAX + 1], msg[900];
 	json_auto_t *task = NULL, *check = NULL, *diffs = NULL;
-	size_t i, n = 0;
-	json_t *d;
 	int r;
 
 	if (task_id(p, id, sizeof(id)) < 0 || netd_connect(p, CNI_ERR_TRY_AGAIN) < 0)
@@ -278,10 +342,7 @@ static int cmd_check(struct plugin *p)
 		return log_oom();
 	if (json_array_size(diffs) == 0)
 		return 0;
-	json_array_foreach(diffs, i, d)
-		n += (size_t)snprintf(msg + MIN(n, sizeof(msg) - 1),
-				      sizeof(msg) - MIN(n, sizeof(msg) - 1), "%s%s", i ? "; " : "",
-				      json_string_value(d));
+	join_diffs(diffs, msg, sizeof(msg));
 	return cni_error_set(&p->err, CNI_ERR_CHECK, id, "CHECK found %zu difference%s: %s",
 			     json_array_size(diffs), json_array_size(diffs) == 1 ? "" : "s", msg);
 }
@@ -453,6 +514,43 @@ static int run(struct plugin *p, const char *buf, size_t len)
 	return 0;
 }
 
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: task-eni [ --help | --version ]\n"
+		"\n"
+		"The CNI plugin of taskplane (CNI 1.1.0; answers 0.4.0 and 1.0.0 runtimes). A container\n"
+		"runtime runs it, with the network configuration on stdin and in the environment:\n"
+		"  CNI_COMMAND      ADD, DEL, CHECK, STATUS, GC or VERSION\n"
+		"  CNI_CONTAINERID  the container (ADD, DEL, CHECK)\n"
+		"  CNI_NETNS        its network namespace (ADD, CHECK; optional for DEL)\n"
+		"  CNI_IFNAME       the interface name in it (ADD, DEL, CHECK)\n"
+		"  CNI_ARGS         optional: IP=CIDR[,CIDR...];MAC=MAC\n"
+		"The result, or the error object, is written on stdout; logs go to stderr. netd does the\n"
+		"work: it must run (socket %s by default) and know the ENI.\n"
+		"See task-eni(8) and docs/task-eni.md.\n"
+		"\n"
+		"  -h, --help      show this help\n"
+		"  -V, --version   show the version and the CNI versions it speaks\n",
+		CTL_DEFAULT_SOCKET);
+}
+
+/* Options, when CNI_COMMAND is not set: a person at a terminal, not a runtime. */
+static int run_by_hand(int argc, char **argv)
+{
+	if (argc == 2 && (streq(argv[1], "--help") || streq(argv[1], "-h"))) {
+		usage(stdout);
+		return EXIT_SUCCESS;
+	}
+	if (argc == 2 &&
+	    (streq(argv[1], "--version") || streq(argv[1], "-V") || streq(argv[1], "-v"))) {
+		printf("task-eni %s (CNI 0.4.0, 1.0.0, 1.1.0)\n", TP_VERSION);
+		return EXIT_SUCCESS;
+	}
+	fprintf(stderr, "task-eni: unknown argument '%s'; try 'task-eni --help'\n", argv[1]);
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	struct plugin p = {};
@@ -464,12 +562,9 @@ int main(int argc, char **argv)
 
 	log_set_ident("task-eni");
 	log_set_level(LOG_LEVEL_WARNING);
-	if (argc > 1 && (streq(argv[1], "--version") || streq(argv[1], "-v"))) {
-		printf("task-eni %s (CNI "
-		       "0.4.0, 1.0.0, 1.1.0)\n",
-		       TP_VERSION);
-		return EXIT_SUCCESS;
-	}
+	/* A runtime always sets CNI_COMMAND; without it, someone ran the plugin by hand. */
+	if (!getenv("CNI_COMMAND") && argc > 1)
+		return run_by_hand(argc, argv);
 
 	r = read_input(&buf, &len);
 	if (r < 0)

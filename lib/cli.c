@@ -24,7 +24,8 @@ int usage_error(const char *fmt, ...)
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
-	print_errorf(prog, NULL, "%s (try '%s --help')", msg ?: "usage error", prog);
+	print_errorf(prog, CTL_ERR_INVALID_PARAMS, NULL, "%s (try '%s --help')",
+		     msg ?: "usage error", prog);
 	free(msg);
 	return EXIT_USAGE;
 }
@@ -108,28 +109,29 @@ int cli_connect(struct ctl_client **ret)
 		json_t *data =
 			json_pack("{s:s, s:s}", "errno", ctl_errno_name(r), "socket", cur->socket);
 
-		print_errorf(cur->prog, data, "Cannot reach %s at '%s': %s", cur->peer, cur->socket,
-			     strerror(-r));
+		print_errorf(cur->prog, CTL_ERR_UNAVAILABLE, data, "Cannot reach %s at '%s': %s",
+			     cur->peer, cur->socket, strerror(-r));
 		json_decref(data);
 		return EXIT_FAILURE;
 	}
 	return 0;
 }
 
-/* Print a failed call's error, with its code and data under -j. */
+/*
+ * Print a failed call's error: under -j, the error object as the peer sent it, or as the client
+ * describes a failed transport (a code from the errno, data.errno).
+ */
 static int call_failed(int r, const struct ctl_error *err)
 {
-	json_t *data =
-		err->data && json_is_object(err->data) ? json_deep_copy(err->data) : json_object();
-
-	json_object_set_new(data, "code", json_integer(err->code));
-	print_errorf(cur->prog, data, "%s", err->message ?: strerror(-r));
-	json_decref(data);
+	print_errorf(cur->prog, err->code, err->data, "%s", err->message ?: strerror(-r));
 	return EXIT_FAILURE;
 }
 
-/* Connect and call, keeping the connection open in *c (for what follows the reply). */
-static int cli_call_on(struct ctl_client **c, const char *method, json_t *params,
+/*
+ * Connect and call, keeping the connection open in *c (for what follows the reply). An error
+ * reply with code quiet_code (0: none) is returned as that code, not printed.
+ */
+static int cli_call_on(struct ctl_client **c, const char *method, json_t *params, int quiet_code,
 		       json_t **ret_result, struct ctl_error *err)
 {
 	int r;
@@ -140,15 +142,22 @@ static int cli_call_on(struct ctl_client **c, const char *method, json_t *params
 		return r;
 	}
 	r = ctl_client_call(*c, method, params, cur->timeout_ms, ret_result, err);
+	if (r == -EPROTO && quiet_code && err->code == quiet_code)
+		return quiet_code;
 	return r < 0 ? call_failed(r, err) : 0;
 }
 
 int cli_call(const char *method, json_t *params, json_t **ret_result)
 {
+	return cli_call_quiet(method, params, 0, ret_result);
+}
+
+int cli_call_quiet(const char *method, json_t *params, int quiet_code, json_t **ret_result)
+{
 	_cleanup_ctl_client_ struct ctl_client *c = NULL;
 	_cleanup_ctl_error_ struct ctl_error err = {};
 
-	return cli_call_on(&c, method, params, ret_result, &err);
+	return cli_call_on(&c, method, params, quiet_code, ret_result, &err);
 }
 
 int cli_follow(const char *method, json_t *params, void (*first)(json_t *result),
@@ -159,7 +168,7 @@ int cli_follow(const char *method, json_t *params, void (*first)(json_t *result)
 	json_auto_t *res = NULL;
 	int r;
 
-	r = cli_call_on(&c, method, params, &res, &err);
+	r = cli_call_on(&c, method, params, 0, &res, &err);
 	if (r)
 		return r;
 	if (first)
@@ -172,8 +181,8 @@ int cli_follow(const char *method, json_t *params, void (*first)(json_t *result)
 		if (r == 0)
 			return 0;
 		if (r < 0) {
-			print_errorf(cur->prog, NULL, "Lost the connection to %s: %s", cur->peer,
-				     strerror(-r));
+			print_errorf(cur->prog, CTL_ERR_UNAVAILABLE, NULL,
+				     "Lost the connection to %s: %s", cur->peer, strerror(-r));
 			return EXIT_FAILURE;
 		}
 		note(json_object_get(msg, "params"));

@@ -46,6 +46,11 @@ int cli_connect(struct ctl_client **ret);
 /* Call a method (params stolen); prints the error and returns EXIT_FAILURE on failure. */
 int cli_call(const char *method, json_t *params, json_t **ret_result);
 /*
+ * As cli_call(), except that an error reply with code quiet_code (a CTL_ERR_*, negative) is not
+ * printed but returned, for the caller to take as an answer ("--if-exists").
+ */
+int cli_call_quiet(const char *method, json_t *params, int quiet_code, json_t **ret_result);
+/*
  * Subscribe (call method, params stolen) and print what comes: first(result) once (may be
  * NULL), then note(params) for every notification. 0 when the peer closes; EXIT_FAILURE, with
  * the error printed, when the call or the connection fails.

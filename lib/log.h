@@ -7,6 +7,7 @@
 #define TP_LOG_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "util.h"
 
@@ -29,7 +30,17 @@ int log_level_from_string(const char *s);
 /* Print timestamps (seconds since start) before each line. */
 void log_set_timestamps(bool on);
 
-/* Write one line; err (positive or negative errno) sets errno for %m. Returns -abs(err). */
+/*
+ * Does $JOURNAL_STREAM ("DEV:INO", set by systemd for a service whose output goes to the
+ * journal) name the file dev/ino? Then lines are written with a "<N>" priority prefix
+ * (sd-daemon(3)) and without the program's name and the level's word, which the journal has.
+ */
+bool log_journal_stream_matches(const char *journal_stream, dev_t dev, ino_t ino);
+
+/*
+ * Write one line on stderr ("prog: level: message", or "<N>message" when stderr is the
+ * journal); err (positive or negative errno) sets errno for %m. Returns -abs(err).
+ */
 int log_internal(enum log_level level, int err, const char *fmt, ...) _printf_(3, 4);
 
 #define log_full_errno(level, err, ...)                                                            \

@@ -269,7 +269,7 @@ void print_flush(void)
 	fflush(stdout);
 }
 
-void print_errorf(const char *prog, json_t *data, const char *fmt, ...)
+void print_errorf(const char *prog, int code, json_t *data, const char *fmt, ...)
 {
 	char *msg = NULL;
 	va_list ap;
@@ -279,11 +279,16 @@ void print_errorf(const char *prog, json_t *data, const char *fmt, ...)
 		msg = NULL;
 	va_end(ap);
 	if (json_mode) {
-		json_t *e = data && json_is_object(data) ? json_deep_copy(data) : json_object();
+		json_t *e = json_pack("{s:{s:i, s:s}}", "error", "code", code, "message",
+				      msg ?: "error");
 
-		json_object_set_new(e, "error", json_string(msg ?: "error"));
-		json_dumpf(e, stdout,
-			   (json_pretty ? JSON_INDENT(2) : JSON_COMPACT) | JSON_ENSURE_ASCII);
+		if (e && json_is_object(data) && json_object_size(data) > 0)
+			json_object_set_new(json_object_get(e, "error"), "data",
+					    json_deep_copy(data));
+		if (e)
+			json_dumpf(e, stdout,
+				   (json_pretty ? JSON_INDENT(2) : JSON_COMPACT) |
+					   JSON_ENSURE_ASCII);
 		fputc('\n', stdout);
 		fflush(stdout);
 		json_decref(e);

@@ -53,10 +53,10 @@ void print_table_end(void);
 /* Write the JSON document (JSON mode) and reset; text is written as it goes. */
 void print_flush(void);
 /*
- * Print an error (not "print_error": libcmocka exports that name). JSON mode writes
- * {"error": msg, ...} on stdout, text mode "prog: msg" on stderr. data (borrowed, may be NULL)
- * adds members in JSON mode.
+ * Print an error (not "print_error": libcmocka exports that name). JSON mode writes the control
+ * protocol's error object on stdout, {"error": {"code": code, "message": msg, "data": data}}
+ * ("data" only when data, borrowed, is a non-empty object); text mode "prog: msg" on stderr.
  */
-void print_errorf(const char *prog, json_t *data, const char *fmt, ...) _printf_(3, 4);
+void print_errorf(const char *prog, int code, json_t *data, const char *fmt, ...) _printf_(4, 5);
 
 #endif

@@ -16,6 +16,7 @@
 #include "counters-internal.h"
 #include "event.h"
 #include "log.h"
+#include "metrics.h"
 
 #define COUNTERS_MAX_FINALS (4 * NETD_MAX_TASKS)
 #define COUNTERS_MAX_FILE   (256 * 1024)
@@ -945,6 +946,7 @@ int counters_metrics_render(FILE *f, void *data)
 	if (r < 0)
 		return r;
 
+	metrics_render_netd(d, f);
 	metric_head(f, "taskplane_tasks", "gauge", "Tasks whose network netd counts.");
 	fprintf(f, "taskplane_tasks %u\n", p.n);
 	metric_head(f, "taskplane_task_info", "gauge",

@@ -79,18 +79,99 @@ json_t *eni_to_json(const struct eni *e)
 	return j;
 }
 
+/* The parameters of eni.register, with what each wants, for the messages. */
+static const struct {
+	const char *key, *want;
+	bool required;
+} register_params[] = {
+	{ "mac", "the ENI's MAC address, xx:xx:xx:xx:xx:xx", true },
+	{ "subnet", "the ENI's IPv4 subnet, such as 198.18.0.0/16", true },
+	{ "gateway", "the subnet's gateway, an IPv4 address such as 198.18.0.1", true },
+	{ "name", "a label of at most 63 bytes", false },
+	{ "subnet6", "the ENI's IPv6 subnet, such as 2001:db8::/64", false },
+	{ "gateway6", "its gateway, an IPv6 address such as fe80::1", false },
+};
+
+/* Every parameter known and a string, the required ones there: or say which is not. */
+static int register_params_check(json_t *params, char *err, size_t errlen)
+{
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(params)) {
+		snprintf(err, errlen,
+			 "Parameters must be an object {\"mac\", \"subnet\", \"gateway\"}");
+		return -EINVAL;
+	}
+	json_object_foreach(params, k, v) {
+		size_t i;
+
+		for (i = 0; i < ARRAY_SIZE(register_params); i++)
+			if (streq(k, register_params[i].key))
+				break;
+		if (i == ARRAY_SIZE(register_params)) {
+			snprintf(
+				err, errlen,
+				"Unknown parameter '%.64s' (known: mac, subnet, gateway, name, subnet6, gateway6)",
+				k);
+			return -EINVAL;
+		}
+		if (!json_is_string(v)) {
+			snprintf(err, errlen, "Parameter '%s' must be a string: %s", k,
+				 register_params[i].want);
+			return -EINVAL;
+		}
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(register_params); i++)
+		if (register_params[i].required &&
+		    !json_object_get(params, register_params[i].key)) {
+			snprintf(err, errlen, "Missing parameter '%s': %s", register_params[i].key,
+				 register_params[i].want);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+/* A subnet: an address with its host bits clear (else the message says which was meant). */
+static int parse_subnet(const char *key, const char *s, int family, struct in_prefix *ret,
+			char *err, size_t errlen)
+{
+	char buf[ADDR_PREFIX_STRLEN];
+	struct in_prefix masked;
+
+	if (addr_prefix_parse(s, ret) < 0 || ret->family != family) {
+		snprintf(err, errlen, "Invalid %s '%.64s' (want %s)", key, s,
+			 family == AF_INET ? "an IPv4 CIDR such as 198.18.0.0/16"
+					   : "an IPv6 CIDR such as 2001:db8::/64");
+		return -EINVAL;
+	}
+	masked = *ret;
+	addr_prefix_mask(&masked);
+	if (!addr_prefix_equal(&masked, ret)) {
+		snprintf(err, errlen, "The %s %s has host bits set; did you mean %s?", key, s,
+			 addr_prefix_format(&masked, buf, sizeof(buf)));
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /*
  * Validate and fill an ENI from registration parameters, or (journal) from the form
- * eni_to_journal() writes.
+ * eni_to_journal() writes. A registration is refused with a message that says what is wrong:
+ * a parameter missing, unknown or not a string; an invalid MAC, subnet or gateway; a subnet with
+ * host bits set; a gateway outside its subnet or on its network or broadcast address.
  */
 static int eni_parse(json_t *params, bool journal, struct eni *e, char *err, size_t errlen)
 {
 	const char *mac = NULL, *subnet = NULL, *gateway = NULL, *name = NULL;
 	const char *subnet6 = NULL, *gateway6 = NULL;
+	char buf[ADDR_PREFIX_STRLEN];
 	json_int_t registered = 0;
 	json_error_t jerr;
 	int lost = 0, r;
 
+	if (!journal && register_params_check(params, err, errlen) < 0)
+		return -EINVAL;
 	if (journal)
 		r = json_unpack_ex(params, &jerr, JSON_STRICT,
 				   "{s:s, s:s, s:s, s?s, s?s, s?s, s:I, s:b}", "mac", &mac,
@@ -106,38 +187,60 @@ static int eni_parse(json_t *params, bool journal, struct eni *e, char *err, siz
 		return -EINVAL;
 	}
 	if (addr_mac_parse(mac, e->mac) < 0 || !addr_mac_is_unicast(e->mac)) {
-		snprintf(err, errlen, "Invalid MAC address '%s' (want a unicast xx:xx:xx:xx:xx:xx)",
-			 mac);
-		return -EINVAL;
-	}
-	if (addr_prefix_parse(subnet, &e->subnet) < 0 || e->subnet.family != AF_INET) {
 		snprintf(err, errlen,
-			 "Invalid subnet '%s' (want an IPv4 CIDR such as 198.18.0.0/16)", subnet);
+			 "Invalid MAC address '%.64s' (want a unicast xx:xx:xx:xx:xx:xx)", mac);
 		return -EINVAL;
 	}
-	addr_prefix_mask(&e->subnet);
+	if (journal) {
+		/* Written by netd: masked, as registrations have always been. */
+		if (addr_prefix_parse(subnet, &e->subnet) < 0 || e->subnet.family != AF_INET) {
+			snprintf(err, errlen, "Invalid subnet '%.64s'", subnet);
+			return -EINVAL;
+		}
+		addr_prefix_mask(&e->subnet);
+	} else if (parse_subnet("subnet", subnet, AF_INET, &e->subnet, err, errlen) < 0) {
+		return -EINVAL;
+	}
 	if (addr_ip_parse(gateway, AF_INET, &e->gateway) < 0) {
-		snprintf(err, errlen, "Invalid gateway '%s' (want an IPv4 address)", gateway);
+		snprintf(err, errlen, "Invalid gateway '%.64s' (want an IPv4 address such as %s)",
+			 gateway, "198.18.0.1");
 		return -EINVAL;
 	}
 	if (!addr_prefix_contains(&e->subnet, &e->gateway)) {
-		snprintf(err, errlen, "Gateway %s is outside subnet %s", gateway, subnet);
+		snprintf(err, errlen, "Gateway %s is outside subnet %s", gateway,
+			 addr_prefix_format(&e->subnet, buf, sizeof(buf)));
 		return -EINVAL;
+	}
+	if (!journal && e->subnet.len <= 30) {
+		uint32_t host = ntohl(e->gateway.u.v4.s_addr) & (0xffffffffU >> e->subnet.len);
+
+		if (host == 0 || host == 0xffffffffU >> e->subnet.len) {
+			snprintf(err, errlen, "Gateway %s is the %s address of subnet %s", gateway,
+				 host == 0 ? "network" : "broadcast",
+				 addr_prefix_format(&e->subnet, buf, sizeof(buf)));
+			return -EINVAL;
+		}
 	}
 	if (gateway6 && !subnet6) {
 		snprintf(err, errlen, "Parameter 'gateway6' needs 'subnet6'");
 		return -EINVAL;
 	}
 	if (subnet6) {
-		if (addr_prefix_parse(subnet6, &e->subnet6) < 0 || e->subnet6.family != AF_INET6) {
-			snprintf(err, errlen, "Invalid subnet6 '%s' (want an IPv6 CIDR)", subnet6);
+		if (journal) {
+			if (addr_prefix_parse(subnet6, &e->subnet6) < 0 ||
+			    e->subnet6.family != AF_INET6) {
+				snprintf(err, errlen, "Invalid subnet6 '%.64s'", subnet6);
+				return -EINVAL;
+			}
+			addr_prefix_mask(&e->subnet6);
+		} else if (parse_subnet("subnet6", subnet6, AF_INET6, &e->subnet6, err, errlen) <
+			   0) {
 			return -EINVAL;
 		}
-		addr_prefix_mask(&e->subnet6);
 	}
 	/* An IPv6 gateway is usually link-local (fe80::1), so it need not lie in subnet6. */
 	if (gateway6 && addr_ip_parse(gateway6, AF_INET6, &e->gateway6) < 0) {
-		snprintf(err, errlen, "Invalid gateway6 '%s' (want an IPv6 address)", gateway6);
+		snprintf(err, errlen, "Invalid gateway6 '%.64s' (want an IPv6 address)", gateway6);
 		return -EINVAL;
 	}
 	if (name) {
@@ -369,7 +472,7 @@ static int do_eni_register(struct ctl_call *call, json_t *params, void *userdata
 
 	if (!params)
 		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS,
-				      "Missing parameters 'mac', 'subnet', 'gateway'");
+				      "Missing parameters 'mac', 'subnet' and 'gateway'");
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;

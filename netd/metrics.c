@@ -1,50 +1,42 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The Prometheus endpoint: a bounded HTTP/1.x GET responder on netd's event loop. One request
- * per connection (every response says "Connection: close"); the body is rendered per request.
+ * Prometheus for netd. The endpoint is libmicrohttpd in "external polling" mode with epoll:
+ * MHD's epoll fd is one io source of netd's loop and MHD_run() does the work when it is
+ * readable, or when the timer that follows MHD_get_timeout() fires (connection timeouts, work
+ * MHD left pending). No thread: the scrape is rendered on netd's thread, which owns the state.
  */
 #include <arpa/inet.h>
+#include <microhttpd.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include "addr.h"
 #include "event.h"
 #include "log.h"
 #include "metrics.h"
-#include "addr.h"
-#include "util.h"
+#include "netd.h"
+#include "prom.h"
 
-#define METRICS_MAX_CLIENTS  16
-#define METRICS_MAX_HEAD     8192
-#define METRICS_TIMEOUT_USEC (10ULL * 1000000ULL)
-#define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
-
-struct metrics_conn {
-	struct metrics_server *srv;
-	int fd;
-	int io_id;
-	int timer_id;
-	size_t len;
-	char *out;
-	size_t out_len, out_off;
-	char head[METRICS_MAX_HEAD + 1];
-};
+#define METRICS_MAX_CLIENTS 16
+#define METRICS_MAX_HEAD    8192 /* MHD's memory per connection: the head must fit */
+#define METRICS_TIMEOUT_SEC 10
+#define METRICS_MAX_REASONS 32
+#define METRICS_ALLOW	    "GET, HEAD"
+#define METRICS_TEXT	    "text/plain; charset=utf-8"
 
 struct metrics_server {
 	struct event_loop *loop;
-	int fd;
+	struct MHD_Daemon *mhd;
 	int io_id;
+	int timer_id;
 	metrics_render_fn render;
 	void *data;
-	struct metrics_conn *conns[METRICS_MAX_CLIENTS];
-	unsigned int nconns;
 	char address[INET6_ADDRSTRLEN + 16];
 };
 
-static int parse_listen(const char *s, struct sockaddr_storage *ret, socklen_t *ret_len)
-{
-	return addr_sockaddr_parse(s, true, ret, ret_len);
-}
+/* The mark of a request whose head was seen (MHD's per-request pointer). */
+static char head_seen;
 
 static void format_address(const struct sockaddr_storage *ss, char *buf, size_t size)
 {
@@ -63,223 +55,200 @@ static void format_address(const struct sockaddr_storage *ss, char *buf, size_t 
 	}
 }
 
-static void conn_close(struct metrics_conn *c)
+/* Queue a response of body (copied) with a status, a content type and maybe Allow. */
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned int status, const char *type,
+			       char *body, size_t len, bool take)
 {
-	struct metrics_server *srv = c->srv;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
 
-	event_cancel(srv->loop, c->io_id);
-	event_cancel(srv->loop, c->timer_id);
-	safe_close(c->fd);
-	for (unsigned int i = 0; i < srv->nconns; i++)
-		if (srv->conns[i] == c) {
-			srv->conns[i] = srv->conns[--srv->nconns];
-			srv->conns[srv->nconns] = NULL;
-			break;
-		}
-	free(c->out);
-	free(c);
+	resp = MHD_create_response_from_buffer(
+		len, body, take ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_MUST_COPY);
+	if (!resp) {
+		if (take)
+			free(body);
+		return MHD_NO;
+	}
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type) != MHD_YES ||
+	    (status == MHD_HTTP_METHOD_NOT_ALLOWED &&
+	     MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, METRICS_ALLOW) != MHD_YES)) {
+		MHD_destroy_response(resp);
+		return MHD_NO;
+	}
+	ret = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
 }
 
-static void conn_timeout(struct event_loop *loop, void *data)
+static enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned int status,
+				    const char *text)
 {
-	struct metrics_conn *c = data;
-
-	c->timer_id = 0;
-	log_debug("Metrics client timed out, closing");
-	conn_close(c);
+	return respond(conn, status, METRICS_TEXT, (char *)text, strlen(text), false);
 }
 
-/* Build the whole response (head and body) into c->out. */
-static int conn_respond(struct metrics_conn *c, bool too_big)
+static enum MHD_Result respond_metrics(struct metrics_server *m, struct MHD_Connection *conn)
 {
-	const char *status = "200 OK", *type = METRICS_CONTENT_TYPE, *extra = "";
-	_cleanup_free_ char *body = NULL;
-	size_t mlen, body_len = 0;
-	bool head_only = false;
-	char *path, *sp;
+	char *body = NULL, err[128];
+	size_t len = 0;
 	FILE *f;
-	int n;
+	int r;
 
-	mlen = strcspn(c->head, " \r\n");
-	path = c->head + mlen + (c->head[mlen] == ' ');
-	sp = path + strcspn(path, " \r\n");
-	*sp = '\0';
-	if (too_big) {
-		status = "431 Request Header Fields Too Large";
-	} else if (!(mlen == 3 && !memcmp(c->head, "GET", 3)) &&
-		   !(mlen == 4 && !memcmp(c->head, "HEAD", 4))) {
-		status = "405 Method Not Allowed";
-		extra = "Allow: GET, HEAD\r\n";
-	} else if (!streq(path, "/metrics") && !startswith(path, "/metrics?")) {
-		status = "404 Not Found";
-	}
-	head_only = mlen == 4;
-
-	f = open_memstream(&body, &body_len);
+	f = open_memstream(&body, &len);
 	if (!f)
-		return -ENOMEM;
-	if (streq(status, "200 OK")) {
-		int r = c->srv->render(f, c->srv->data);
-
-		if (r < 0) {
-			fclose(f);
-			free(TAKE_PTR(body));
-			f = open_memstream(&body, &body_len);
-			if (!f)
-				return -ENOMEM;
-			status = "500 Internal Server Error";
-			fprintf(f, "Failed to read the counters: %s\n", strerror(-r));
-		}
-	} else {
-		fprintf(f, "%s\n", status);
+		return MHD_NO;
+	r = m->render(f, m->data);
+	if (fclose(f) != 0 && r >= 0)
+		r = -ENOMEM;
+	if (r < 0) {
+		free(body);
+		snprintf(err, sizeof(err), "Failed to read the counters: %s\n", strerror(-r));
+		return respond_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, err);
 	}
-	if (fclose(f) != 0)
-		return -ENOMEM;
-	if (!streq(status, "200 OK"))
-		type = "text/plain; charset=utf-8";
+	return respond(conn, MHD_HTTP_OK, PROM_CONTENT_TYPE, body, len, true);
+}
 
-	n = asprintf(
-		&c->out,
-		"HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%sConnection: close\r\n\r\n",
-		status, type, body_len, extra);
-	if (n < 0) {
-		c->out = NULL;
-		return -ENOMEM;
-	}
-	c->out_len = (size_t)n;
-	if (!head_only && body_len) {
-		char *all = realloc(c->out, c->out_len + body_len);
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **req_cls)
+{
+	struct metrics_server *m = cls;
+	bool get = streq(method, MHD_HTTP_METHOD_GET) || streq(method, MHD_HTTP_METHOD_HEAD);
 
-		if (!all)
-			return -ENOMEM;
-		memcpy(all + c->out_len, body, body_len);
-		c->out = all;
-		c->out_len += body_len;
+	log_debug("Metrics: %.16s %.128s", method, url);
+	/*
+	 * MHD calls this first with the request head, then again once the body is in. An answer
+	 * queued on the first call makes MHD close the connection afterwards, without reading a
+	 * body: right for what is refused, not for the GETs of keep-alive scrapers, which are
+	 * answered on the second call.
+	 */
+	if (!get)
+		return respond_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+				    "Method Not Allowed: use GET or HEAD\n");
+	if (!streq(url, "/metrics"))
+		return respond_text(conn, MHD_HTTP_NOT_FOUND,
+				    "Not Found: the metrics are at /metrics\n");
+	if (!*req_cls) {
+		*req_cls = &head_seen;
+		return MHD_YES;
 	}
-	log_debug("Metrics: %.*s %s: %.3s, %zu bytes", (int)MIN(mlen, 8), c->head, path, status,
-		  c->out_len);
+	if (*upload_data_size) {
+		*upload_data_size = 0; /* a GET with a body: the body is ignored */
+		return MHD_YES;
+	}
+	return respond_metrics(m, conn);
+}
+
+/* MHD's own messages go through our logger, at debug level (clients' protocol errors). */
+static _printf_(2, 0) void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+
+	if (log_get_level() < LOG_LEVEL_DEBUG)
+		return;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	buf[strcspn(buf, "\n")] = '\0';
+	log_debug("Metrics: %s", buf);
+}
+
+static void run_mhd(struct metrics_server *m);
+
+static void on_timer(struct event_loop *loop, void *data)
+{
+	struct metrics_server *m = data;
+
+	m->timer_id = 0;
+	run_mhd(m);
+}
+
+static void on_io(struct event_loop *loop, int fd, uint32_t events, void *data)
+{
+	run_mhd(data);
+}
+
+/* Let MHD work, then arm the timer it asks for (0: work is pending, run again at once). */
+static void run_mhd(struct metrics_server *m)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+	int r;
+
+	if (MHD_run(m->mhd) != MHD_YES)
+		log_debug("Metrics: MHD_run failed, ignoring");
+	event_cancel(m->loop, m->timer_id);
+	m->timer_id = 0;
+	if (MHD_get_timeout(m->mhd, &ms) != MHD_YES)
+		return;
+	r = event_add_timer(m->loop, (uint64_t)ms * 1000, on_timer, m, NULL);
+	if (r < 0)
+		log_warn_errno(r, "Metrics: failed to arm a timer: %m, ignoring");
+	else
+		m->timer_id = r;
+}
+
+static int listen_socket(const char *address, char *name, size_t size, int *ret_fd)
+{
+	struct sockaddr_storage ss;
+	_cleanup_close_ int fd = -1;
+	socklen_t len;
+	int one = 1, r;
+
+	r = addr_sockaddr_parse(address, true, &ss, &len);
+	if (r < 0)
+		return r;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 64) < 0)
+		return -errno;
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return -errno;
+	format_address(&ss, name, size);
+	*ret_fd = TAKE_FD(fd);
 	return 0;
-}
-
-static void conn_io(struct event_loop *loop, int fd, uint32_t events, void *data)
-{
-	struct metrics_conn *c = data;
-	ssize_t n;
-
-	if (!c->out) {
-		bool too_big;
-
-		n = read(fd, c->head + c->len, METRICS_MAX_HEAD - c->len);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
-		if (n <= 0) {
-			conn_close(c);
-			return;
-		}
-		c->len += (size_t)n;
-		c->head[c->len] = '\0';
-		too_big = c->len >= METRICS_MAX_HEAD;
-		if (!too_big && !strstr(c->head, "\r\n\r\n") && !strstr(c->head, "\n\n"))
-			return;
-		if (conn_respond(c, too_big) < 0 || event_modify_io(loop, c->io_id, EPOLLOUT) < 0) {
-			conn_close(c);
-			return;
-		}
-		return;
-	}
-	n = send(fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n < 0) {
-		conn_close(c);
-		return;
-	}
-	c->out_off += (size_t)n;
-	if (c->out_off == c->out_len)
-		conn_close(c);
-}
-
-static void server_accept(struct event_loop *loop, int fd, uint32_t events, void *data)
-{
-	struct metrics_server *srv = data;
-
-	for (;;) {
-		struct metrics_conn *c;
-		int cfd, r;
-
-		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (cfd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-				log_warn_errno(errno, "Metrics: accept failed: %m, ignoring");
-			return;
-		}
-		if (srv->nconns >= METRICS_MAX_CLIENTS) {
-			log_debug("Metrics: too many clients, refusing one");
-			close(cfd);
-			continue;
-		}
-		c = calloc(1, sizeof(*c));
-		if (!c) {
-			close(cfd);
-			return;
-		}
-		*c = (struct metrics_conn){ .srv = srv, .fd = cfd };
-		r = event_add_io(loop, cfd, EPOLLIN, conn_io, c, NULL);
-		if (r > 0) {
-			c->io_id = r;
-			r = event_add_timer(loop, METRICS_TIMEOUT_USEC, conn_timeout, c, NULL);
-		}
-		if (r <= 0) {
-			event_cancel(loop, c->io_id);
-			close(cfd);
-			free(c);
-			continue;
-		}
-		c->timer_id = r;
-		srv->conns[srv->nconns++] = c;
-	}
 }
 
 int metrics_server_new(struct event_loop *loop, const char *address, metrics_render_fn render,
 		       void *data, struct metrics_server **ret)
 {
-	struct sockaddr_storage ss;
+	const union MHD_DaemonInfo *info;
 	struct metrics_server *m;
-	socklen_t len;
-	int one = 1, r;
+	int fd = -1, r;
 
-	r = parse_listen(address, &ss, &len);
-	if (r < 0)
-		return r;
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
 	*m = (struct metrics_server){ .loop = loop, .render = render, .data = data };
-	m->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (m->fd < 0) {
-		r = -errno;
+	r = listen_socket(address, m->address, sizeof(m->address), &fd);
+	if (r < 0)
+		goto out_free;
+	/* MHD takes the socket: it closes it when stopped. */
+	m->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, m,
+				  MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
+				  (unsigned int)METRICS_MAX_CLIENTS, MHD_OPTION_CONNECTION_TIMEOUT,
+				  (unsigned int)METRICS_TIMEOUT_SEC,
+				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)METRICS_MAX_HEAD,
+				  MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1, MHD_OPTION_EXTERNAL_LOGGER,
+				  mhd_log, NULL, MHD_OPTION_END);
+	if (!m->mhd) {
+		close(fd);
+		r = -EINVAL;
 		goto out_free;
 	}
-	(void)setsockopt(m->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(m->fd, (struct sockaddr *)&ss, len) < 0 || listen(m->fd, 64) < 0) {
-		r = -errno;
-		goto out_close;
+	info = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	if (!info || info->epoll_fd < 0) {
+		r = -EINVAL;
+		goto out_stop;
 	}
-	len = sizeof(ss);
-	if (getsockname(m->fd, (struct sockaddr *)&ss, &len) < 0) {
-		r = -errno;
-		goto out_close;
-	}
-	format_address(&ss, m->address, sizeof(m->address));
-	r = event_add_io(loop, m->fd, EPOLLIN, server_accept, m, NULL);
+	r = event_add_io(loop, info->epoll_fd, EPOLLIN, on_io, m, NULL);
 	if (r < 0)
-		goto out_close;
+		goto out_stop;
 	m->io_id = r;
 	*ret = m;
 	return 0;
 
-out_close:
-	close(m->fd);
+out_stop:
+	MHD_stop_daemon(m->mhd);
 out_free:
 	free(m);
 	return r;
@@ -294,10 +263,140 @@ struct metrics_server *metrics_server_free(struct metrics_server *m)
 {
 	if (!m)
 		return NULL;
-	while (m->nconns)
-		conn_close(m->conns[m->nconns - 1]);
 	event_cancel(m->loop, m->io_id);
-	safe_close(m->fd);
+	event_cancel(m->loop, m->timer_id);
+	MHD_stop_daemon(m->mhd);
 	free(m);
 	return NULL;
+}
+
+/* --- netd's own metrics -------------------------------------------------------------------- */
+
+/* Buckets for operations of milliseconds (an attach is 20-30 ms, most of it the kernel's move). */
+static const uint64_t duration_bounds_usec[] = {
+	1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000,
+};
+
+struct reason_count {
+	const char *reason; /* static */
+	uint64_t n;
+};
+
+struct netd_metrics {
+	struct prom_histogram attach, detach;
+	struct reason_count attach_failed[METRICS_MAX_REASONS];
+	struct reason_count detach_failed[METRICS_MAX_REASONS];
+};
+
+/* Count one failure; the reasons are a small fixed set, and "other" takes any overflow. */
+static void reason_add(struct reason_count *t, const char *reason, uint64_t n)
+{
+	unsigned int i;
+
+	for (i = 0; i < METRICS_MAX_REASONS - 1 && t[i].reason; i++)
+		if (streq(t[i].reason, reason))
+			break;
+	if (i == METRICS_MAX_REASONS - 1 && t[i].reason && !streq(t[i].reason, reason))
+		reason = "other";
+	t[i].reason = t[i].reason ?: reason;
+	t[i].n += n;
+}
+
+int metrics_init(struct netd *d)
+{
+	struct netd_metrics *m;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->attach = (struct prom_histogram){ .bounds_usec = duration_bounds_usec,
+					     .nbounds = ARRAY_SIZE(duration_bounds_usec) };
+	m->detach = m->attach;
+	/* Every reason known beforehand is there from the start, at 0: rate() needs a series. */
+	for (unsigned int i = 0; i < attach_nsteps; i++)
+		reason_add(m->attach_failed, attach_steps[i].name, 0);
+	reason_add(m->attach_failed, "journal", 0);
+	reason_add(m->attach_failed, "netns", 0);
+	reason_add(m->attach_failed, "eni", 0);
+	reason_add(m->attach_failed, "timeout", 0);
+	reason_add(m->attach_failed, "cancelled", 0);
+	reason_add(m->detach_failed, "teardown", 0);
+	d->metrics = m;
+	return 0;
+}
+
+void metrics_exit(struct netd *d)
+{
+	free(d->metrics);
+	d->metrics = NULL;
+}
+
+void metrics_attach_done(struct netd *d, uint64_t usec)
+{
+	if (d->metrics)
+		prom_histogram_observe(&d->metrics->attach, usec);
+}
+
+void metrics_attach_failed(struct netd *d, const char *reason)
+{
+	if (d->metrics)
+		reason_add(d->metrics->attach_failed, reason, 1);
+}
+
+void metrics_detach_done(struct netd *d, uint64_t usec)
+{
+	if (d->metrics)
+		prom_histogram_observe(&d->metrics->detach, usec);
+}
+
+void metrics_detach_failed(struct netd *d, const char *reason)
+{
+	if (d->metrics)
+		reason_add(d->metrics->detach_failed, reason, 1);
+}
+
+static void write_reasons(FILE *f, const char *name, const struct reason_count *t)
+{
+	for (unsigned int i = 0; i < METRICS_MAX_REASONS && t[i].reason; i++) {
+		fprintf(f, "%s{reason=\"", name);
+		prom_write_label_value(f, t[i].reason);
+		fprintf(f, "\"} %llu\n", (unsigned long long)t[i].n);
+	}
+}
+
+void metrics_render_netd(struct netd *d, FILE *f)
+{
+	struct netd_metrics *m = d->metrics;
+	unsigned int states[ENI_STATE_LOST + 1] = {};
+
+	prom_write_head(f, "taskplane_build_info", "gauge",
+			"The version of netd that serves these metrics (always 1).");
+	fprintf(f, "taskplane_build_info{version=\"");
+	prom_write_label_value(f, TP_VERSION);
+	fprintf(f, "\"} 1\n");
+
+	for (struct eni *e = d->enis; e; e = e->next)
+		states[eni_get_state(e)]++;
+	prom_write_head(f, "taskplane_enis", "gauge", "Registered ENIs, by state.");
+	for (unsigned int s = 0; s < ARRAY_SIZE(states); s++)
+		fprintf(f, "taskplane_enis{state=\"%s\"} %u\n",
+			eni_state_to_string((enum eni_state)s), states[s]);
+	if (!m)
+		return;
+
+	prom_write_head(
+		f, "taskplane_attach_duration_seconds", "histogram",
+		"Attaches netd carried out, from the first step to the answer (the wait for an ENI not on the host yet excluded).");
+	prom_write_histogram(f, "taskplane_attach_duration_seconds", NULL, &m->attach);
+	prom_write_head(
+		f, "taskplane_attach_failures_total", "counter",
+		"Attaches netd started that failed, by the step that failed or the reason (journal, netns, eni, timeout, cancelled).");
+	write_reasons(f, "taskplane_attach_failures_total", m->attach_failed);
+	prom_write_head(
+		f, "taskplane_detach_duration_seconds", "histogram",
+		"Detaches of a task, until the ENI was back on the host and the detach answered.");
+	prom_write_histogram(f, "taskplane_detach_duration_seconds", NULL, &m->detach);
+	prom_write_head(f, "taskplane_detach_failures_total", "counter",
+			"Detaches that could not finish (the task stays DETACHING), by reason.");
+	write_reasons(f, "taskplane_detach_failures_total", m->detach_failed);
 }

@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 
 #include "counters.h"
 #include "guards.h"
@@ -14,9 +15,11 @@
 #include "event.h"
 #include "log.h"
 #include "mdfilter.h"
+#include "metrics.h"
 #include "netd.h"
 
-#define DEFAULT_RUN_DIR "/run/netd"
+#define DEFAULT_RUN_DIR	  "/run/netd"
+#define DEFAULT_STATE_DIR "/var/lib/netd"
 
 static int do_health(struct ctl_call *call, json_t *params, void *userdata)
 {
@@ -37,6 +40,7 @@ static int do_health(struct ctl_call *call, json_t *params, void *userdata)
 		      counts[ENI_STATE_AVAILABLE], "attached", counts[ENI_STATE_ATTACHED],
 		      "missing", counts[ENI_STATE_MISSING], "lost", counts[ENI_STATE_LOST], "tasks",
 		      d->ntasks, "clients", d->ctl ? ctl_server_clients(d->ctl) : 0);
+	json_object_set_new(j, "state_dir", json_string(d->persist_dir));
 	json_object_set_new(j, "schema_version", json_integer(CTL_SCHEMA_VERSION));
 	json_object_set_new(j, "reaping", json_integer(reaper_pending(d)));
 	json_object_set_new(j, "control",
@@ -56,6 +60,7 @@ static const struct ctl_method *const method_tables[] = {
 static void on_signal(struct event_loop *loop, int signo, void *data)
 {
 	log_info("Received %s, exiting", strsignal(signo));
+	(void)sd_notifyf(false, "STOPPING=1\nSTATUS=Stopping on %s", strsignal(signo));
 	event_loop_exit(loop, 0);
 }
 
@@ -67,7 +72,9 @@ static void help(void)
 	       "namespaces, configures them, and gives them back. See netd(8).\n"
 	       "\n"
 	       "  -s, --socket PATH           control socket (default %s)\n"
-	       "  -r, --run-dir DIR           run directory for the journal (default %s)\n"
+	       "  -r, --run-dir DIR           run directory: the tasks' journal (default %s)\n"
+	       "      --state-dir DIR         state that survives a reboot: the ENI\n"
+	       "                              registrations (default %s)\n"
 	       "  -l, --log-level LEVEL       err, warning, notice, info (default), debug\n"
 	       "  -g, --group NAME            group whose members may change state\n"
 	       "      --bpffs DIR             where the counter maps are pinned (default %s)\n"
@@ -77,7 +84,7 @@ static void help(void)
 	       "      --enable-fault-injection  accept the attach parameter 'fault' (tests only)\n"
 	       "  -h, --help                  show this help\n"
 	       "  -V, --version               show the version\n",
-	       CTL_DEFAULT_SOCKET, DEFAULT_RUN_DIR, COUNTERS_DEFAULT_BPFFS,
+	       CTL_DEFAULT_SOCKET, DEFAULT_RUN_DIR, DEFAULT_STATE_DIR, COUNTERS_DEFAULT_BPFFS,
 	       COUNTERS_DEFAULT_INTERVAL, COUNTERS_DEFAULT_RETENTION);
 }
 
@@ -87,11 +94,13 @@ enum {
 	ARG_STATS_INTERVAL,
 	ARG_STATS_RETENTION,
 	ARG_METRICS_LISTEN,
+	ARG_STATE_DIR,
 };
 
 struct netd_opts {
 	const char *socket;
 	const char *run_dir;
+	const char *state_dir;
 	const char *group;
 	bool fault_injection;
 	struct counters_opts counters;
@@ -119,6 +128,7 @@ static int parse_args(int argc, char **argv, struct netd_opts *o)
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "run-dir", required_argument, NULL, 'r' },
+		{ "state-dir", required_argument, NULL, ARG_STATE_DIR },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "group", required_argument, NULL, 'g' },
 		{ "enable-fault-injection", no_argument, NULL, ARG_FAULT_INJECTION },
@@ -139,6 +149,9 @@ static int parse_args(int argc, char **argv, struct netd_opts *o)
 			break;
 		case 'r':
 			o->run_dir = optarg;
+			break;
+		case ARG_STATE_DIR:
+			o->state_dir = optarg;
 			break;
 		case 'l':
 			r = log_level_from_string(optarg);
@@ -253,12 +266,16 @@ static int run(struct netd *d, const struct netd_opts *o)
 	r = events_init(d);
 	if (r < 0)
 		return log_err_errno(r, "Failed to set up events: %m");
+	r = metrics_init(d);
+	if (r < 0)
+		return log_oom();
 	r = state_init(d);
 	if (r < 0)
-		return log_err_errno(r, "Failed to prepare the journal in '%s': %m", d->run_dir);
+		return log_err_errno(r, "Failed to prepare the journal in '%s' and '%s': %m",
+				     d->run_dir, d->persist_dir);
 	r = state_load(d);
 	if (r < 0)
-		return log_err_errno(r, "Failed to read the journal in '%s': %m", d->run_dir);
+		return r; /* logged */
 	d->stats_interval_sec = o->counters.interval_sec;
 	r = counters_init(d, &o->counters);
 	if (r < 0)
@@ -298,6 +315,11 @@ static int run(struct netd *d, const struct netd_opts *o)
 
 	log_notice("netd %s ready on %s: %u ENIs, %u tasks", TP_VERSION, o->socket, d->nenis,
 		   d->ntasks);
+	/* The socket listens and the journal is recovered: systemd may start what needs netd. */
+	r = sd_notifyf(false, "READY=1\nSTATUS=Ready on %s: %u ENIs, %u tasks", o->socket, d->nenis,
+		       d->ntasks);
+	if (r < 0)
+		log_warn_errno(r, "Failed to notify the service manager: %m, ignoring");
 	return event_loop_run(d->loop);
 }
 
@@ -310,6 +332,7 @@ static void cleanup(struct netd *d)
 	task_exit(d);
 	eni_exit(d);
 	events_exit(d);
+	metrics_exit(d);
 	d->host_nl = netlink_free(d->host_nl);
 	d->loop = event_loop_free(d->loop);
 	d->host_netns_fd = safe_close(d->host_netns_fd);
@@ -321,6 +344,7 @@ int main(int argc, char **argv)
 	struct netd_opts o = {
 		.socket = CTL_DEFAULT_SOCKET,
 		.run_dir = DEFAULT_RUN_DIR,
+		.state_dir = DEFAULT_STATE_DIR,
 		.counters = { .bpffs = COUNTERS_DEFAULT_BPFFS,
 			      .interval_sec = COUNTERS_DEFAULT_INTERVAL,
 			      .retention_sec = COUNTERS_DEFAULT_RETENTION },
@@ -335,6 +359,7 @@ int main(int argc, char **argv)
 	umask(0022);
 	d.start_usec = now_usec();
 	d.run_dir = (char *)o.run_dir;
+	d.persist_dir = (char *)o.state_dir;
 	d.socket_path = (char *)o.socket;
 	d.fault_injection = o.fault_injection;
 	if (d.fault_injection)

@@ -25,6 +25,7 @@ struct ctl_call;
 
 struct netd_events;
 struct netd_counters;
+struct netd_metrics;
 
 #define NETD_MAX_ENIS	     4096
 #define NETD_MAX_TASKS	     4096
@@ -129,13 +130,16 @@ struct netd {
 	struct ctl_server *ctl;
 	struct netd_events *events;
 	struct netd_counters *counters;
+	/* netd's own metrics: attach and detach durations, failures */
+	struct netd_metrics *metrics;
 	struct netlink *host_nl; /* requests in netd's own namespace */
 	struct netlink *monitor; /* link events in netd's own namespace */
 	int monitor_id;
 	int host_netns_fd;
 	struct netns_id host_netns_id;
-	char *run_dir;
-	char *state_dir;
+	char *run_dir;	   /* what lasts until a reboot: the tasks' journal */
+	char *state_dir;   /* the journal in the run directory: run_dir/state */
+	char *persist_dir; /* --state-dir: what survives a reboot, the ENI registrations */
 	char *socket_path;
 	bool fault_injection;
 	struct eni *enis;
@@ -243,7 +247,10 @@ int resolv_step_check(struct attach_ctx *c, json_t *diffs);
 /* Append one difference {what, expected, actual} to diffs. */
 void check_diff(json_t *diffs, const char *what, const char *expected, const char *actual);
 
-/* state.c: the journal in the run directory, written atomically */
+/*
+ * state.c: the journal, written atomically: tasks in the run directory (they do not survive a
+ * reboot), ENI registrations in the state directory (they do)
+ */
 int state_init(struct netd *d);
 int state_save_enis(struct netd *d);
 int state_save_task(struct netd *d, const struct task *t);

@@ -28,6 +28,9 @@ int do_health(int argc, char **argv)
 	print_int(PRINT_ANY, "clients", "  clients %" PRId64 "\n", json_int(res, "clients"));
 	print_string(PRINT_ANY, "socket", "  socket %s\n", json_str(res, "socket"));
 	print_string(PRINT_ANY, "run_dir", "  run dir %s\n", json_str(res, "run_dir"));
+	if (json_str(res, "state_dir"))
+		print_string(PRINT_ANY, "state_dir", "  state dir %s\n",
+			     json_str(res, "state_dir"));
 	print_close_object();
 	return 0;
 }

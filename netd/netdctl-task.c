@@ -352,16 +352,34 @@ out:
 	return r;
 }
 
+/* netd's detach succeeds for an unknown task (CNI's DEL needs that); the CLI, as ip, does not. */
 static int task_detach(int argc, char **argv)
 {
 	json_auto_t *res = NULL;
+	bool if_exists = false;
+	const char *id = NULL;
 	int r;
 
-	if (argc != 1)
-		return usage_error("usage: netdctl task detach ID");
-	r = cli_call("task.detach", json_pack("{s:s}", "task_id", argv[0]), &res);
+	for (int i = 0; i < argc; i++) {
+		if (streq(argv[i], "--if-exists"))
+			if_exists = true;
+		else if (!id)
+			id = argv[i];
+		else
+			return usage_error("unexpected argument '%s' for 'task detach'", argv[i]);
+	}
+	if (!id)
+		return usage_error("usage: netdctl task detach ID [ --if-exists ]");
+	r = cli_call("task.detach", json_pack("{s:s}", "task_id", id), &res);
 	if (r)
 		return r;
+	if (!if_exists && !json_is_true(json_object_get(res, "detached"))) {
+		print_errorf(
+			"netdctl", CTL_ERR_NOT_FOUND, NULL,
+			"No such task '%s': nothing to detach (--if-exists makes this a success)",
+			id);
+		return EXIT_FAILURE;
+	}
 	print_open_object(NULL, res);
 	print_string(PRINT_ANY, "task_id", "task %s", json_str(res, "task_id"));
 	print_bool(PRINT_JSON, "detached", "%s", json_is_true(json_object_get(res, "detached")));
@@ -425,7 +443,8 @@ static int task_phase(int argc, char **argv)
 
 static int task_help(int argc, char **argv)
 {
-	printf("Usage: netdctl task { list | show ID | detach ID | check ID }\n"
+	printf("Usage: netdctl task { list | show ID | check ID }\n"
+	       "       netdctl task detach ID [ --if-exists ]\n"
 	       "       netdctl task phase ID { READY | READY_PULL }\n"
 	       "       netdctl task attach ID netns PATH mac MAC [ ifname NAME ] [ addr CIDR ]...\n"
 	       "            [ mtu MTU ] [ route DST [ via GW ] [ mtu N ] [ advmss N ] [ metric N ]\n"

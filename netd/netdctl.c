@@ -37,7 +37,7 @@ static void usage(FILE *f)
 		"              [ imds { block | allow } ] [ metadata { on | off } ]\n"
 		"              [ phase { READY | READY_PULL } ] [ wait MS ]\n"
 		"              [ attr KEY=VALUE ]...\n"
-		"  task detach ID\n"
+		"  task detach ID [ --if-exists ]\n"
 		"  task check ID\n"
 		"  task phase ID { READY | READY_PULL }\n"
 		"  stats [ TASK ] [ -j ] [ --watch ]\n"

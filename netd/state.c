@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The journal: what netd meant to build, in the run directory. The ENI inventory is one file,
- * each task another (tasks/<id>.json), so that a step of one attach rewrites a few hundred bytes,
- * not the state of every task. Files are replaced atomically (write, then rename).
+ * The journal: what netd meant to build. Each task is a file in the run directory
+ * (state/tasks/<id>.json), so that a step of one attach rewrites a few hundred bytes, not the
+ * state of every task; tasks do not outlive a reboot, and neither does the run directory. The
+ * ENI registrations do: they are one file in the state directory (enis.json). Files are
+ * replaced atomically (write, then rename).
  */
 #include <dirent.h>
 #include <limits.h>
@@ -19,6 +21,15 @@ static int state_path(struct netd *d, const char *rel, char *buf, size_t size)
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+/* The ENI registrations, in the state directory; and where netd before 0.x kept them. */
+static int enis_path(struct netd *d, bool old, char *buf, size_t size)
+{
+	int n = old ? snprintf(buf, size, "%s/enis.json", d->state_dir)
+		    : snprintf(buf, size, "%s/enis.json", d->persist_dir);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
 int state_init(struct netd *d)
 {
 	char path[PATH_MAX];
@@ -29,7 +40,10 @@ int state_init(struct netd *d)
 	r = state_path(d, "tasks", path, sizeof(path));
 	if (r < 0)
 		return r;
-	return mkdir_p(path, 0700);
+	r = mkdir_p(path, 0700);
+	if (r < 0)
+		return r;
+	return mkdir_p(d->persist_dir, 0755);
 }
 
 static int write_json(const char *path, json_t *j)
@@ -51,7 +65,7 @@ int state_save_enis(struct netd *d)
 	json_t *arr, *root;
 	int r;
 
-	r = state_path(d, "enis.json", path, sizeof(path));
+	r = enis_path(d, false, path, sizeof(path));
 	if (r < 0)
 		return r;
 	arr = json_array();
@@ -108,22 +122,11 @@ static int load_json(const char *path, json_t **ret)
 	return 0;
 }
 
-static int load_enis(struct netd *d)
+static void load_enis_from(struct netd *d, json_t *root)
 {
-	char path[PATH_MAX];
-	json_auto_t *root = NULL;
 	json_t *arr, *v;
 	size_t i;
-	int r;
 
-	r = state_path(d, "enis.json", path, sizeof(path));
-	if (r < 0)
-		return r;
-	r = load_json(path, &root);
-	if (r == -ENOENT || r == -EBADMSG)
-		return 0;
-	if (r < 0)
-		return r;
 	arr = json_object_get(root, "enis");
 	json_array_foreach(arr, i, v) {
 		struct eni *e;
@@ -138,6 +141,55 @@ static int load_enis(struct netd *d)
 		d->enis = e;
 		d->nenis++;
 	}
+}
+
+/*
+ * The ENI registrations from the state directory. A file that cannot be parsed is kept aside
+ * (enis.json.broken) rather than overwritten by the next registration. A journal of the ENIs in
+ * the run directory (where older netds kept them) is read once, written to the state directory
+ * and removed. Logs its errors.
+ */
+static int load_enis(struct netd *d)
+{
+	char path[PATH_MAX], old[PATH_MAX], aside[PATH_MAX + 8];
+	json_auto_t *root = NULL, *old_root = NULL;
+	int r;
+
+	r = enis_path(d, false, path, sizeof(path));
+	if (r >= 0)
+		r = enis_path(d, true, old, sizeof(old));
+	if (r < 0)
+		return r;
+	r = load_json(path, &root);
+	if (r == -EBADMSG) {
+		snprintf(aside, sizeof(aside), "%s.broken", path);
+		if (rename(path, aside) < 0)
+			return log_err_errno(errno, "Failed to move '%s' aside: %m", path);
+		log_warn(
+			"The ENI registrations in '%s' cannot be read: kept as '%s', starting without them",
+			path, aside);
+	} else if (r < 0 && r != -ENOENT) {
+		return log_err_errno(r, "Failed to read '%s': %m", path);
+	}
+
+	if (load_json(old, &old_root) == 0) {
+		if (root) {
+			log_warn(
+				"Ignoring the ENI journal '%s' of an older netd: '%s' holds the registrations",
+				old, path);
+		} else {
+			load_enis_from(d, old_root);
+			r = state_save_enis(d);
+			if (r < 0)
+				return log_err_errno(r, "Failed to write '%s': %m", path);
+			log_notice("Moved %u ENI registrations from '%s' to '%s'", d->nenis, old,
+				   path);
+		}
+	}
+	if (unlink(old) < 0 && errno != ENOENT)
+		log_warn_errno(errno, "Failed to remove '%s': %m, ignoring", old);
+	if (root)
+		load_enis_from(d, root);
 	return 0;
 }
 
@@ -190,5 +242,8 @@ int state_load(struct netd *d)
 	r = load_enis(d);
 	if (r < 0)
 		return r;
-	return load_tasks(d);
+	r = load_tasks(d);
+	if (r < 0)
+		return log_err_errno(r, "Failed to read the journal in '%s': %m", d->state_dir);
+	return 0;
 }

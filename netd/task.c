@@ -15,6 +15,7 @@
 #include "event.h"
 #include "json-util.h"
 #include "log.h"
+#include "metrics.h"
 #include "netd.h"
 
 #define TASK_MAX_ATTRS	   32
@@ -790,6 +791,7 @@ static void task_run_attach(struct netd *d, struct task *t, struct ctl_call *cal
 {
 	uint64_t started = now_usec();
 	char mac[ADDR_MAC_STRLEN], err[600];
+	const char *failed_at = NULL;
 	struct attach_ctx c;
 	struct link_info li;
 	unsigned int i;
@@ -800,6 +802,7 @@ static void task_run_attach(struct netd *d, struct task *t, struct ctl_call *cal
 	if (r < 0) {
 		snprintf(err, sizeof(err), "Namespace '%s' is gone: %s", t->netns_path,
 			 strerror(-r));
+		metrics_attach_failed(d, "netns");
 		attach_fail(d, t, call, r, err);
 		return;
 	}
@@ -808,6 +811,7 @@ static void task_run_attach(struct netd *d, struct task *t, struct ctl_call *cal
 	if (r < 0 || !li.has_mac || memcmp(li.mac, t->mac, ADDR_MAC_LEN) != 0) {
 		attach_ctx_done(&c);
 		snprintf(err, sizeof(err), "ENI %s is no longer on the host", mac);
+		metrics_attach_failed(d, "eni");
 		attach_fail(d, t, call, -ENODEV, err);
 		return;
 	}
@@ -828,6 +832,7 @@ static void task_run_attach(struct netd *d, struct task *t, struct ctl_call *cal
 			snprintf(c.errmsg, sizeof(c.errmsg), "Failed to write the journal: %s",
 				 strerror(-r));
 			t->steps_begun = i; /* nothing of this step happened */
+			failed_at = "journal";
 			break;
 		}
 		t0 = now_usec();
@@ -853,6 +858,7 @@ static void task_run_attach(struct netd *d, struct task *t, struct ctl_call *cal
 		char undo_err[300] = "";
 		int q;
 
+		metrics_attach_failed(d, failed_at ?: attach_steps[MIN(i, attach_nsteps - 1)].name);
 		snprintf(err, sizeof(err), "Step '%s' failed: %s",
 			 attach_steps[MIN(i, attach_nsteps - 1)].name,
 			 c.errmsg[0] ? c.errmsg : strerror(-r));
@@ -887,6 +893,7 @@ static void task_run_attach(struct netd *d, struct task *t, struct ctl_call *cal
 		log_warn_errno(r, "Failed to journal task '%s': %m, ignoring", t->id);
 	log_debug("Task '%s': all steps done in %llu us", t->id,
 		  (unsigned long long)(now_usec() - started));
+	metrics_attach_done(d, now_usec() - started);
 	events_emit(d, "task.attached",
 		    json_pack("{s:s, s:s, s:s, s:s}", "task_id", t->id, "mac", mac, "netns",
 			      t->netns_path, "phase", task_phase_to_string(t->phase)),
@@ -908,6 +915,7 @@ static void wait_timeout(struct event_loop *loop, void *data)
 	call = TAKE_PTR(t->waiter);
 	addr_mac_format(t->mac, mac);
 	snprintf(msg, sizeof(msg), "ENI %s did not appear within %u ms", mac, t->wait_ms);
+	metrics_attach_failed(t->d, "timeout");
 	attach_fail(t->d, t, call, -ETIMEDOUT, msg);
 	ctl_call_unref(call);
 }
@@ -925,6 +933,7 @@ void task_eni_appeared(struct netd *d, struct eni *e)
 	log_debug("Task '%s': ENI appeared after %llu ms", t->id,
 		  (unsigned long long)((now_usec() - t->wait_started_usec) / 1000));
 	if (!ctl_call_is_connected(call)) {
+		metrics_attach_failed(d, "cancelled");
 		attach_fail(d, t, NULL, -ECANCELED,
 			    "The caller went away while waiting for the ENI");
 		ctl_call_unref(call);
@@ -1164,6 +1173,7 @@ static int do_task_attach(struct ctl_call *call, json_t *params, void *userdata)
 
 static int do_task_detach(struct ctl_call *call, json_t *params, void *userdata)
 {
+	uint64_t started = now_usec();
 	struct netd *d = userdata;
 	char err[600] = "", mac[ADDR_MAC_STRLEN];
 	const char *id;
@@ -1184,6 +1194,7 @@ static int do_task_detach(struct ctl_call *call, json_t *params, void *userdata)
 	if (t->waiter) {
 		struct ctl_call *waiter = TAKE_PTR(t->waiter);
 
+		metrics_attach_failed(d, "cancelled");
 		ctl_call_failf(waiter, CTL_ERR_CANCELLED,
 			       "Attach of task '%s' was cancelled by a detach", t->id);
 		ctl_call_unref(waiter);
@@ -1192,6 +1203,7 @@ static int do_task_detach(struct ctl_call *call, json_t *params, void *userdata)
 		(void)state_save_task(d, t);
 		r = task_teardown(d, t, true, err, sizeof(err));
 		if (r < 0) {
+			metrics_detach_failed(d, "teardown");
 			(void)state_save_task(d, t);
 			json_decref(result);
 			return ctl_call_fail_errno(
@@ -1210,6 +1222,7 @@ static int do_task_detach(struct ctl_call *call, json_t *params, void *userdata)
 		if (e->ifindex > 0)
 			json_object_set_new(result, "host_ifname", json_string(e->ifname));
 	}
+	metrics_detach_done(d, now_usec() - started);
 	events_emit(d, "task.detached", json_pack("{s:s, s:s}", "task_id", t->id, "mac", mac),
 		    "Task '%s' detached; ENI %s %s", t->id, mac,
 		    t->eni && t->eni->ifindex > 0 ? "is back on the host" : "is not on the host");

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 
 #include "agent.h"
 #include "cgroup.h"
@@ -735,6 +736,7 @@ static const struct ctl_method *const method_tables[] = { agent_methods, NULL };
 static void on_signal(struct event_loop *loop, int signo, void *data)
 {
 	log_info("Received %s, exiting", strsignal(signo));
+	(void)sd_notifyf(false, "STOPPING=1\nSTATUS=Stopping on %s", strsignal(signo));
 	event_loop_exit(loop, 0);
 }
 
@@ -996,6 +998,10 @@ static int run(struct agent *a)
 	log_notice("taskvm agent %s ready on %s: metadata on %s, local %s, netd %s", TP_VERSION,
 		   o->socket, o->http.listen ?: "(none)", o->http.local_listen ?: "(none)",
 		   o->netd_socket);
+	r = sd_notifyf(false, "READY=1\nSTATUS=Ready on %s: metadata on %s", o->socket,
+		       o->http.listen ?: "(none)");
+	if (r < 0)
+		log_warn_errno(r, "Failed to notify the service manager: %m, ignoring");
 	return event_loop_run(a->loop);
 }
 

@@ -50,7 +50,8 @@ static int read_json_file(const char *path, json_t **ret)
 
 	*ret = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 	if (!*ret) {
-		print_errorf("taskvm", NULL, "%s: %s (line %d)", path, jerr.text, jerr.line);
+		print_errorf("taskvm", CTL_ERR_INVALID_PARAMS, NULL, "%s: %s (line %d)", path,
+			     jerr.text, jerr.line);
 		return EXIT_FAILURE;
 	}
 	return 0;
@@ -133,11 +134,31 @@ static int do_register(int argc, char **argv)
 static int do_deregister(int argc, char **argv)
 {
 	json_auto_t *res = NULL;
+	bool if_exists = false;
+	const char *id = NULL;
 	int r;
 
-	if (argc != 1)
-		return usage_error("usage: taskvm deregister ID");
-	r = cli_call("task.deregister", json_pack("{s:s}", "task_id", argv[0]), &res);
+	for (int i = 0; i < argc; i++) {
+		if (streq(argv[i], "--if-exists"))
+			if_exists = true;
+		else if (!id)
+			id = argv[i];
+		else
+			return usage_error("unexpected argument '%s' for 'deregister'", argv[i]);
+	}
+	if (!id)
+		return usage_error("usage: taskvm deregister ID [--if-exists]");
+	r = cli_call_quiet("task.deregister", json_pack("{s:s}", "task_id", id),
+			   if_exists ? CTL_ERR_NOT_FOUND : 0, &res);
+	if (r == CTL_ERR_NOT_FOUND) {
+		/* --if-exists: not registered is what was wanted. */
+		res = json_pack("{s:s, s:b}", "task_id", id, "deregistered", false);
+		print_open_object(NULL, res);
+		print_string(PRINT_ANY, "task_id", "task %s is not registered: nothing to do\n",
+			     id);
+		print_close_object();
+		return 0;
+	}
 	if (r)
 		return r;
 	print_open_object(NULL, res);
@@ -279,7 +300,7 @@ static void usage(FILE *f)
 		"           --availability-zone AZ --netd-task ID [--launch-type FARGATE]\n"
 		"           [--task-arn ARN] [--platform-version 1.4.0] [--metadata-address IP]\n"
 		"           [--cgroup PATH] [--account ID]\n"
-		"  deregister ID\n"
+		"  deregister ID [--if-exists]\n"
 		"  ps\n"
 		"  inspect ID\n"
 		"  health\n"

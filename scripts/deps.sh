@@ -28,7 +28,9 @@ libbpf-dev              # eBPF loading, tc attach, skeletons
 bpftool                 # skeleton generation (bpftool gen skeleton)
 libjansson-dev          # all JSON
 libcmocka-dev           # unit tests
-libmicrohttpd-dev       # HTTP of the metadata endpoint (taskvm agent)
+libmicrohttpd-dev       # HTTP of the metadata endpoint (taskvm agent) and of the netd metrics
+libsystemd-dev          # sd_notify: Type=notify units of netd and the agent
+pandoc                  # the man pages, from docs/man/*.md to roff at build time
 linux-libc-dev          # kernel UAPI headers
 libc6-dev               # C library headers
 # --- runtime and tests ---
@@ -41,7 +43,9 @@ nftables                # nft: an independent view of the guards
 iperf3                  # benchmarks
 busybox-static          # static tools for task root filesystems
 iputils-ping            # ping from task namespaces
-socat                   # UDP and TCP clients in tests
+socat                   # UDP and TCP clients in tests; a notify socket (t-systemd.sh)
+systemd                 # systemd-analyze verify of the units in make check
+man-db                  # man: the man page checks, and the Documentation= check of systemd-analyze
 jq                      # JSON checks in tests and the demo
 podman                  # a real CNI runtime for task-eni (tests/cni/t-podman.sh)
 runc                    # the OCI runtime podman uses in the tests (crun does not work here)

@@ -25,8 +25,9 @@
 #       FABRIC_GATEWAY=198.18.0.1, FABRIC_SUBNET=198.18.0.0/16, FABRIC_PREFIXLEN=16,
 #       FABRIC_MTU=9001 (VPC side), FABRIC_ENI_COUNT, FABRIC_ENI_NAMES[i], FABRIC_ENI_MACS[i],
 #       FABRIC_ENI_IPS[i] (a free VPC address the test may give ENI i), FABRIC_ENI_PEERS[i].
-# Set by netd_start: NETD_PID, NETD_SOCKET, NETD_RUN_DIR, NETD_LOG, NETD_BPFFS (netd's pins: a
-# bpffs netd mounts under FABRIC_RUN, so that runs never share maps; fabric_down unmounts it).
+# Set by netd_start: NETD_PID, NETD_SOCKET, NETD_RUN_DIR, NETD_STATE_DIR (its --state-dir: the
+# ENI registrations), NETD_LOG, NETD_BPFFS (netd's pins: a bpffs netd mounts under FABRIC_RUN,
+# so that runs never share maps; fabric_down unmounts it).
 # Set by fabric_service_start: FABRIC_SERVICE_PID, FABRIC_HTTP_URL, FABRIC_UDP_PORT.
 # Knobs: O (build dir, default build/ at the repo root), FABRIC_NO_TRAP=1, FABRIC_IPV6=1 (keep
 # IPv6 on in the fabric's namespaces; off by default so that no ND/MLD noise reaches counters;
@@ -388,13 +389,15 @@ _netd_start_impl()
         fi
         NETD_SOCKET=$FABRIC_RUN/netd.sock
         NETD_RUN_DIR=$FABRIC_RUN/run
+        NETD_STATE_DIR=$FABRIC_RUN/state
         NETD_LOG=$FABRIC_RUN/netd.log
         NETD_BPFFS=$FABRIC_RUN/bpf
-        export NETD_SOCKET NETD_RUN_DIR NETD_LOG NETD_BPFFS
+        export NETD_SOCKET NETD_RUN_DIR NETD_STATE_DIR NETD_LOG NETD_BPFFS
 
         echo "--- netd_start $* ($(date '+%T.%N'))" >>"$NETD_LOG"
         nsenter --net="$FABRIC_HOST_NS_PATH" -- "$netd" --socket "$NETD_SOCKET" \
-                --run-dir "$NETD_RUN_DIR" --bpffs "$NETD_BPFFS" --log-level debug "$@" \
+                --run-dir "$NETD_RUN_DIR" --state-dir "$NETD_STATE_DIR" --bpffs "$NETD_BPFFS" \
+                --log-level debug "$@" \
                 </dev/null >>"$NETD_LOG" 2>&1 &
         NETD_PID=$!
         export NETD_PID
@@ -504,8 +507,8 @@ _fabric_down_impl()
         _fabric_teardown "$FABRIC_PREFIX"
         unset FABRIC_PREFIX FABRIC_ID FABRIC_RUN FABRIC_HOST_NS FABRIC_VPC_NS FABRIC_HOST_NS_PATH \
                 FABRIC_VPC_NS_PATH FABRIC_ENI_COUNT FABRIC_ENI_NAMES FABRIC_ENI_MACS \
-                FABRIC_ENI_IPS FABRIC_ENI_PEERS NETD_SOCKET NETD_RUN_DIR NETD_LOG NETD_BPFFS \
-                FABRIC_HTTP_URL
+                FABRIC_ENI_IPS FABRIC_ENI_PEERS NETD_SOCKET NETD_RUN_DIR NETD_STATE_DIR NETD_LOG \
+                NETD_BPFFS FABRIC_HTTP_URL
 }
 
 # fabric_leftovers PREFIX: print one line per thing left with that prefix (nothing if clean).

@@ -4,6 +4,8 @@
 # drives a list (tests/cni/conflist.sh): task-eni's ADD result is tuning's prevResult, and the
 # chain's final result (tuning's) is what task-eni gets back on CHECK and DEL. In 0.4.0 and
 # 1.0.0, the versions Debian's plugins speak; the runtime passes mac and ips as capabilities.
+# tuning sets the MTU after task-eni: CHECK must allow it (spec 1.1: a later plugin may have
+# modified the networking resources), and still fail when a route of task-eni's goes.
 set -euo pipefail
 source "$(dirname "$0")/lib-cni.sh"
 require_root
@@ -55,7 +57,7 @@ for v in 0.4.0 1.0.0; do
                         {type: "task-eni", socket: $sock, capabilities: {mac: true, ips: true},
                          routes: [{dst: "10.99.0.0/16", gw: "198.18.0.1"}],
                          dns: {nameservers: ["198.18.0.2"]}},
-                        {type: "tuning", dataDir: $dd, promisc: true, allmulti: true,
+                        {type: "tuning", dataDir: $dd, promisc: true, allmulti: true, mtu: 1500,
                          sysctl: {"net.ipv4.conf.eth1.arp_notify": "1"}}
                 ]}' >"$LIST"
         export CAP_ARGS="{\"mac\":\"$mac\",\"ips\":[\"$ip/16\"]}"
@@ -72,8 +74,9 @@ for v in 0.4.0 1.0.0; do
         check_eq "$v: the capabilities reached task-eni as runtimeConfig" "$mac" \
                 "$(ip -n "$nsname" -j link show eth1 | jq -r '.[0].address')"
         link=$(ip -n "$nsname" -d -j link show eth1)
-        check_eq "$v: tuning worked on task-eni's interface (promisc, allmulti)" "1 ALLMULTI" \
-                "$(jq -r '.[0] | "\(.promiscuity) \(.flags | map(select(. == "ALLMULTI")) | join(""))"' <<<"$link")"
+        check_eq "$v: tuning worked on task-eni's interface (promisc, allmulti, MTU over netd's 9001)" \
+                "1 ALLMULTI 1500" \
+                "$(jq -r '.[0] | "\(.promiscuity) \(.flags | map(select(. == "ALLMULTI")) | join("")) \(.mtu)"' <<<"$link")"
         check_eq "$v: tuning's sysctl is set on eth1" 1 \
                 "$(ip netns exec "$nsname" sysctl -n net.ipv4.conf.eth1.arp_notify)"
         body=$(fabric_nsexec "c$i" curl -sS --max-time 5 "$FABRIC_HTTP_URL" 2>&1 || true)
@@ -81,7 +84,7 @@ for v in 0.4.0 1.0.0; do
 
         # CHECK: both plugins get the final result.
         drive check "ctr$i" "$ns"
-        check_drive_ok "$v: CHECK of the chain (each plugin given the final result)"
+        check_drive_ok "$v: CHECK of the chain (each plugin given the final result; tuning's MTU allowed)"
         ip -n "$nsname" link set eth1 promisc off
         drive check "ctr$i" "$ns"
         ((RC != 0)) && tap_ok "$v: CHECK fails when tuning's setting drifts" ||
@@ -94,6 +97,10 @@ for v in 0.4.0 1.0.0; do
         ip -n "$nsname" route add 10.99.0.0/16 via 198.18.0.1 dev eth1 proto static
         drive check "ctr$i" "$ns"
         check_drive_ok "$v: CHECK passes again"
+
+        check_eq "$v: netd's own check still sees the MTU tuning set" "mtu 9001 1500" \
+                "$(netdctl -j task check "$(jq -r '.[0].task_id' <<<"$(netdctl -j task list)")" |
+                        jq -r '.differences[] | select(.what == "mtu") | "\(.what) \(.expected) \(.actual)"')"
 
         # DEL in reverse: tuning restores its settings, then task-eni gives the ENI back.
         drive del "ctr$i" "$ns"

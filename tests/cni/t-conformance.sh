@@ -117,8 +117,9 @@ check "nothing changed: the ENI is still on the host" fabric_nsexec host ip link
 ns_ip taken link del eth1
 cni_call ADD c-taken "$ns" eth1 "$(cni_conf 6)"
 check_cni_ok "ADD once the name is free"
-cni_call ADD c-taken "$ns" eth1 "$(cni_conf 6)"
-check_cni_error "a second ADD of the same attachment is an error" 101 "exists"
+cni_call ADD c-taken "$ns" eth1 "$(cni_conf 6 '.mtu = 1500')"
+check_cni_error "a second ADD of the same attachment asking for more is an error (t-retry.sh)" \
+        101 "already, with other parameters"
 cni_call DEL c-taken "$ns" eth1 "$(cni_conf 6)"
 
 # --- CHECK against the kernel (MUSTs 7, 8) -----------------------------------------------------
@@ -129,9 +130,10 @@ cni_call ADD c-chk "$ns" eth1 "$conf"
 res=$CNI_OUT
 cconf=$(with_prev "$conf" "$res")
 
+# The link's MTU is a later plugin's to change (tuning's mtu, t-chain.sh): not checked (MUST 8).
 ns_ip chk link set eth1 mtu 1500
 cni_call CHECK c-chk "$ns" eth1 "$cconf"
-check_cni_error "CHECK finds a changed MTU" 102 "mtu: expected 9001, actual 1500"
+check_cni_ok "CHECK allows an MTU a later plugin may have set (MUST 8)"
 ns_ip chk link set eth1 mtu 9001
 
 ns_ip chk route del 10.99.0.0/16

@@ -1,17 +1,19 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # Prometheus text exposition on --metrics-listen: per task, flow and direction byte and packet
-# counters, drops by reason, the device's counters; equal to stats.get. netdctl stats --watch
+# counters, drops by reason, the device's counters; equal to stats.get. netd's own metrics:
+# attach and detach durations (histograms), failures by reason, ENIs by state, the build.
+# HTTP as it should be: GET and HEAD, 405 with Allow and a body, 404. netdctl stats --watch
 # prints a sample per interval; stats.subscribe notifications carry the same shape.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/common.sh"
 require_root
-require_cmd jq curl
+require_cmd jq curl socat
 
 fabric_up 2
 fabric_service_start
-netd_start --stats-interval 1 --metrics-listen 127.0.0.1:9464
+netd_start --stats-interval 1 --metrics-listen 127.0.0.1:9464 --enable-fault-injection
 for i in 1 2; do
         netdctl eni register "$(fabric_eni_mac "$i")" subnet "$FABRIC_SUBNET" gateway "$FABRIC_GATEWAY" >/dev/null
         netdctl task attach "t$i" netns "$(fabric_task_ns "t$i")" mac "$(fabric_eni_mac "$i")" \
@@ -50,9 +52,38 @@ check_eq "a series per task, flow and direction" 28 "$(grep -c '^taskplane_task_
 check_eq "drop series per task, reason and direction" 16 \
         "$(grep -c '^taskplane_task_network_dropped_packets_total{' <<<"$m")"
 check_eq "one TYPE line per metric family" "" "$(grep '^# TYPE' <<<"$m" | sort | uniq -d)"
+# families: a histogram's samples are NAME_bucket, NAME_sum and NAME_count
+families()
+{
+        awk '/^# TYPE .* histogram$/ { h[$3] = 1; next }
+             /^#/ { next }
+             { n = $0; sub(/[{ ].*/, "", n); b = n; sub(/_(bucket|sum|count)$/, "", b)
+               print (b in h) ? b : n }' <<<"$1" | sort -u
+}
 check_eq "every sample's family has a TYPE" "" \
-        "$(comm -23 <(grep -v '^#' <<<"$m" | sed 's/[{ ].*//' | sort -u) <(grep '^# TYPE' <<<"$m" | awk '{print $3}' | sort -u))"
+        "$(comm -23 <(families "$m") <(grep '^# TYPE' <<<"$m" | awk '{print $3}' | sort -u))"
 check_eq "counters end in _total" "" "$(grep '^# TYPE .* counter' <<<"$m" | awk '{print $3}' | grep -v '_total$' || true)"
+check_eq "build info" "taskplane_build_info{version=\"$(cat VERSION)\"} 1" "$(grep '^taskplane_build_info' <<<"$m")"
+check_eq "ENIs by state" "attached 2 available 0 missing 0 lost 0" \
+        "$(grep '^taskplane_enis{' <<<"$m" | sed 's/.*state="\([a-z]*\)"} \(.*\)/\1 \2/' | sort -k1,1 |
+                awk '{ v[$1] = $2 } END { print "attached", v["attached"], "available", v["available"], "missing", v["missing"], "lost", v["lost"] }')"
+# histogram_ok NAME COUNT: NAME's buckets are cumulative, +Inf and _count equal COUNT, a sum.
+histogram_ok()
+{
+        local name=$1 count=$2 text=$3
+
+        awk -v n="$name" -v c="$count" '
+                index($0, n "_bucket{") == 1 { if ($2 < last) bad = 1; last = $2; inf = $2; nb++ }
+                index($0, n "_count ") == 1 { cnt = $2 }
+                index($0, n "_sum ") == 1 { sum = $2 }
+                END { exit !(nb >= 2 && !bad && inf == c && cnt == c && (c == 0 || sum > 0)) }' <<<"$text"
+}
+check "the attach histogram counts the 2 attaches" histogram_ok taskplane_attach_duration_seconds 2 "$m"
+check_match "its buckets are for milliseconds" 'taskplane_attach_duration_seconds_bucket\{le="0.001"\}' "$m"
+check "no detach yet" histogram_ok taskplane_detach_duration_seconds 0 "$m"
+check_eq "no failure yet" "" "$(grep '^taskplane_attach_failures_total{' <<<"$m" | grep -v ' 0$' || true)"
+check_match "each attach step is a failure reason, from the start" \
+        'taskplane_attach_failures_total\{reason="routes"\} 0' "$m"
 check_eq "taskplane_tasks" 2 "$(value 'taskplane_tasks ')"
 # Every byte counter equals stats.get.
 js=$(netdctl -j stats)
@@ -60,8 +91,27 @@ want=$(jq -r '.tasks[] | .task_id as $t | .flows | to_entries[] | .key as $f | .
 check_eq "every flow byte counter equals stats.get" "$want" "$(grep '^taskplane_task_network_bytes_total{' <<<"$m" | sort)"
 
 check_eq "another path is 404" 404 "$(scrape -o /dev/null -w '%{http_code}' http://127.0.0.1:9464/other)"
-check_eq "POST is 405" 405 "$(scrape -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:9464/metrics)"
-check_eq "HEAD has no body" "" "$(scrape -s -I http://127.0.0.1:9464/metrics -o /dev/null -w '' ; true)"
+# raw REQUEST: send one HTTP/1.0 request as is and print the whole answer (CRs removed).
+raw()
+{
+        printf '%b' "$1" | fabric_nsexec host socat -t 5 - TCP:127.0.0.1:9464 | tr -d '\r'
+}
+out=$(raw 'POST /metrics HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc')
+check_match "POST is 405" "^HTTP/1.[01] 405 " "$out"
+check_match "... saying what is allowed" $'\nAllow: GET, HEAD\n' "$out"
+check_eq "... with a body" "Method Not Allowed: use GET or HEAD" "$(sed '1,/^$/d' <<<"$out")"
+out=$(raw 'DELETE /metrics HTTP/1.0\r\n\r\n')
+check_match "DELETE is 405 too" "^HTTP/1.[01] 405 " "$out"
+check_eq "... with a body" "Method Not Allowed: use GET or HEAD" "$(sed '1,/^$/d' <<<"$out")"
+out=$(raw 'GETS /metrics HTTP/1.0\r\n\r\n')
+check_match "an unknown method is not taken for GET" "^HTTP/1.[01] (405|400|501) " "$out"
+out=$(raw 'HEAD /metrics HTTP/1.0\r\n\r\n')
+check_match "HEAD is 200 with the length of the body" $'^HTTP/1.[01] 200 .*\nContent-Length: [1-9]' "$out"
+check_eq "HEAD has no body" "" "$(sed '1,/^$/d' <<<"$out")"
+out=$(raw 'GET /metrics HTTP/1.0\r\n\r\n')
+check_match "GET over HTTP/1.0 has the body" $'\n\n# HELP ' "$out"
+out=$(raw 'GET /nothing HTTP/1.0\r\n\r\n')
+check_match "404 has a body too" $'^HTTP/1.[01] 404 .*\n\nNot Found' "$out"
 check "a request head over 8 KiB is refused, netd goes on" \
         bash -c "nsenter --net=$FABRIC_HOST_NS_PATH curl -s -o /dev/null -w '%{http_code}' -H 'X-Big: $(head -c 9000 /dev/zero | tr '\0' a)' http://127.0.0.1:9464/metrics | grep -q 431"
 check "netd still answers" netdctl health
@@ -83,6 +133,14 @@ timeout 1.5 "$O/netdctl" --socket "$NETD_SOCKET" -j stats --watch >"$FABRIC_RUN/
 check_eq "--watch without a task: every task per sample" "2" "$(head -1 "$FABRIC_RUN/watch-all" | jq '.tasks | length')"
 check "detach t1" netdctl task detach t1
 check "detach t2" netdctl task detach t2
-check_eq "detached tasks leave the exposition" "taskplane_tasks 0" \
-        "$(scrape http://127.0.0.1:9464/metrics | grep '^taskplane_tasks ')"
+m=$(scrape http://127.0.0.1:9464/metrics)
+check_eq "detached tasks leave the exposition" "taskplane_tasks 0" "$(grep '^taskplane_tasks ' <<<"$m")"
+check "the detach histogram counts the 2 detaches" histogram_ok taskplane_detach_duration_seconds 2 "$m"
+check_match "the ENIs are available again" 'taskplane_enis\{state="available"\} 2' "$m"
+check_fail "an attach that fails at its routes" netdctl task attach t3 netns "$(fabric_task_ns t3)" \
+        mac "$(fabric_eni_mac 1)" addr "$(fabric_eni_ip 1)/16" fault routes
+m=$(scrape http://127.0.0.1:9464/metrics)
+check_eq "is counted by its step" 'taskplane_attach_failures_total{reason="routes"} 1' \
+        "$(grep '^taskplane_attach_failures_total{' <<<"$m" | grep -v ' 0$')"
+check "and not in the histogram" histogram_ok taskplane_attach_duration_seconds 2 "$m"
 tap_done

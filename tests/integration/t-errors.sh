@@ -27,7 +27,7 @@ before=$(snapshot)
 out=$(netdctl task attach t1 netns "$ns" mac 02:00:5e:00:00:99 addr "$ip1" 2>&1 || true)
 check_match "unknown MAC: error names it" "Unknown ENI 02:00:5e:00:00:99" "$out"
 out=$(netdctl -j task attach t1 netns "$ns" mac 02:00:5e:00:00:99 addr "$ip1" || true)
-check_eq "unknown MAC: JSON error with code -32001" "-32001" "$(jq -r .code <<<"$out")"
+check_eq "unknown MAC: JSON error with code -32001" "-32001" "$(jq -r .error.code <<<"$out")"
 
 never=02:00:5e:00:00:aa
 netdctl eni register "$never" subnet "$FABRIC_SUBNET" gateway "$FABRIC_GATEWAY" >/dev/null
@@ -36,7 +36,7 @@ out=$(netdctl -j task attach t1 netns "$ns" mac "$never" addr "$ip1" wait 700 ||
 elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
 check_match "MAC that never appears: error after the deadline" "did not appear within 700 ms" "$out"
 check_eq "MAC that never appears: timeout code -32004, errno ETIMEDOUT" "-32004 ETIMEDOUT" \
-        "$(jq -r '"\(.code) \(.errno)"' <<<"$out")"
+        "$(jq -r '"\(.error.code) \(.error.data.errno)"' <<<"$out")"
 if ((elapsed >= 650)); then tap_ok "the error came no earlier than the deadline"; else
         tap_fail "the error came no earlier than the deadline" "after ${elapsed} ms"; fi
 check_eq "no task is left behind" 0 "$(netdctl -j task list | jq length)"

@@ -61,9 +61,10 @@ check_match "... saying it was cancelled" "cancelled by a detach" "$(cat "$FABRI
 ns=$(fabric_task_ns t1)
 check "attach t1" netdctl task attach t1 netns "$ns" mac "$mac1" addr "$(fabric_eni_ip 1)/16"
 check "detach t1" netdctl task detach t1
-check "detach t1 again succeeds" netdctl task detach t1
-check_eq "the second detach says there was nothing to do" false \
-        "$(netdctl -j task detach t1 | jq -r .detached)"
+check_fail "detach t1 again fails: no such task (as ip does)" netdctl task detach t1
+check "... unless --if-exists" netdctl task detach t1 --if-exists
+check_eq "which says there was nothing to do" false \
+        "$(netdctl -j task detach --if-exists t1 | jq -r .detached)"
 check_eq "the ENI is available once" available "$(netdctl -j eni show "$mac1" | jq -r .state)"
 
 # A task that renames its interface still gets its ENI back under the original name.
@@ -86,7 +87,7 @@ check_eq "an eni.lost event says so" 1 \
         "$(netdctl -j events | jq "[.[] | select(.type==\"eni.lost\" and .mac==\"$mac2\")] | length")"
 check_eq "no task is left" 0 "$(netdctl -j task list | jq length)"
 check_eq "health counts it" 1 "$(netdctl -j health | jq .enis.lost)"
-check "detaching it again succeeds" netdctl task detach t2
+check "detaching it again succeeds with --if-exists" netdctl task detach t2 --if-exists
 # The same MAC reappears (a new stand-in): the ENI is available again.
 fabric_eni_add 2
 check "the reappearing ENI is noticed" wait_until 3 eni_state_is "$mac2" available

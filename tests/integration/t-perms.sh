@@ -18,8 +18,8 @@ as_member() { setpriv --reuid=65533 --regid=65533 --groups=100 "$O/netdctl" -s "
 check "nobody may read health" as_nobody health
 check "nobody may list ENIs" as_nobody eni list
 out=$(as_nobody -j eni register "$mac" subnet "$FABRIC_SUBNET" gateway "$FABRIC_GATEWAY" || true)
-check_eq "nobody may not register an ENI (-32003)" -32003 "$(jq -r .code <<<"$out")"
-check_match "the error says who asked" "needs uid 0.*caller uid 65534" "$(jq -r .error <<<"$out")"
+check_eq "nobody may not register an ENI (-32003)" -32003 "$(jq -r .error.code <<<"$out")"
+check_match "the error says who asked" "needs uid 0.*caller uid 65534" "$(jq -r .error.message <<<"$out")"
 check_eq "and nothing was registered" 0 "$(netdctl -j eni list | jq length)"
 netdctl eni register "$mac" subnet "$FABRIC_SUBNET" gateway "$FABRIC_GATEWAY" >/dev/null
 ns=$(fabric_task_ns t1)

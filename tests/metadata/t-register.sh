@@ -55,17 +55,17 @@ check_match "a file that is not JSON: said so" "broken.json" "$out"
 jq '.networkMode = "bridge"' "$def" >"$FABRIC_RUN/bridge.json"
 out=$(taskvm -j register --task-definition "$FABRIC_RUN/bridge.json" --cluster "$MD_CLUSTER" \
         --region "$MD_REGION" --availability-zone "$MD_AZ" --netd-task a || true)
-check_eq "networkMode bridge: invalid params (-32602)" -32602 "$(jq -r .code <<<"$out")"
-check_match "... saying awsvpc" "awsvpc" "$(jq -r .error <<<"$out")"
+check_eq "networkMode bridge: invalid params (-32602)" -32602 "$(jq -r .error.code <<<"$out")"
+check_match "... saying awsvpc" "awsvpc" "$(jq -r .error.message <<<"$out")"
 check_match "a zone of another region: refused" "not a zone of region" \
         "$(taskvm -j register --task-definition "$def" --cluster "$MD_CLUSTER" --region "$MD_REGION" \
-                --availability-zone eu-west-1a --netd-task a | jq -r .error || true)"
+                --availability-zone eu-west-1a --netd-task a | jq -r .error.message || true)"
 check_match "an address outside 169.254.172.0/22: refused" "169.254.172.0/22" \
-        "$(reg -j --netd-task a --metadata-address 169.254.170.2 | jq -r .error || true)"
+        "$(reg -j --netd-task a --metadata-address 169.254.170.2 | jq -r .error.message || true)"
 check_match "a cgroup path that climbs: refused" "relative path" \
-        "$(reg -j --netd-task a --cgroup ../x | jq -r .error || true)"
+        "$(reg -j --netd-task a --cgroup ../x | jq -r .error.message || true)"
 check_match "platform version 1.2.0: refused" "platform version" \
-        "$(reg -j --netd-task a --platform-version 1.2.0 | jq -r .error || true)"
+        "$(reg -j --netd-task a --platform-version 1.2.0 | jq -r .error.message || true)"
 check_eq "nothing was registered" 0 "$(taskvm -j ps | jq length)"
 
 # --- registered -------------------------------------------------------------------------------------
@@ -79,7 +79,7 @@ check_eq "one block per container" 2 "$(grep -c '^ECS_CONTAINER_METADATA_URI_V4=
 uri=$(sed -n 's/^ECS_CONTAINER_METADATA_URI_V4=//p' <<<"$out" | awk 'NR == 1')
 check_eq "the task ARN given is the one served" "$arn" "$(md_curl a "$uri/task" | jq -r .TaskARN)"
 out=$(reg -j --netd-task a --metadata-address "${MD_ADDR[a]}" || true)
-check_eq "the same task twice: exists (-32002)" -32002 "$(jq -r .code <<<"$out")"
+check_eq "the same task twice: exists (-32002)" -32002 "$(jq -r .error.code <<<"$out")"
 out=$(reg -j --netd-task b --metadata-address "${MD_ADDR[a]}" || true)
 if md_netd_link b; then
         # netd's own address wins over a wrong one given by hand: no clash to refuse.
@@ -87,7 +87,7 @@ if md_netd_link b; then
                 "$(taskvm -j inspect b | jq -r '"\(.metadata_address_source) \(.metadata_address)"')"
         taskvm deregister b >/dev/null
 else
-        check_eq "another task's metadata address: exists (-32002)" -32002 "$(jq -r .code <<<"$out")"
+        check_eq "another task's metadata address: exists (-32002)" -32002 "$(jq -r .error.code <<<"$out")"
         check_eq "and b is not half-registered" "a" "$(taskvm -j ps | jq -r '[.[].task_id] | join(" ")')"
 fi
 out=$(reg -j --netd-task b --metadata-address "${MD_ADDR[b]}" --launch-type EC2 \
@@ -103,8 +103,8 @@ check_eq "EC2, cluster by name (account from the task role), 1.3.0 served as suc
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$O/taskvm" --socket "$AGENT_SOCKET" -j \
         register --task-definition "$def" --cluster "$MD_CLUSTER" --region "$MD_REGION" \
         --availability-zone "$MD_AZ" --netd-task c || true)
-check_eq "nobody may not register (-32003)" -32003 "$(jq -r .code <<<"$out")"
-check_eq "nobody may not deregister" -32003 "$(as_nobody -j deregister a | jq -r .code || true)"
+check_eq "nobody may not register (-32003)" -32003 "$(jq -r .error.code <<<"$out")"
+check_eq "nobody may not deregister" -32003 "$(as_nobody -j deregister a | jq -r .error.code || true)"
 check_eq "nobody may list" "a b" "$(as_nobody -j ps | jq -r '[.[].task_id] | sort | join(" ")')"
 ins=$(as_nobody -j inspect a)
 check_eq "nobody sees no ids (they are bearer secrets on the local listener)" "(hidden) (hidden) (hidden)" \

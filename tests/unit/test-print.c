@@ -355,7 +355,7 @@ static void test_text_plain(void **state)
 
 static void test_error_json(void **state)
 {
-	json_t *data = json_pack("{s:i, s:s}", "code", -32001, "error", "replaced");
+	json_t *data = json_pack("{s:s}", "errno", "ENOENT"), *empty = json_object(), *want;
 	struct capture out, err;
 	char *o, *e;
 	json_t *v;
@@ -363,33 +363,42 @@ static void test_error_json(void **state)
 	print_init(true, false);
 	capture_begin(&err, STDERR_FILENO);
 	capture_begin(&out, STDOUT_FILENO);
-	print_errorf("netdctl", data, "No such task '%s'", "t9");
-	print_errorf("netdctl", NULL, "plain");
+	print_errorf("netdctl", -32001, data, "No such task '%s'", "t9");
+	print_errorf("netdctl", -32602, NULL, "plain");
+	print_errorf("netdctl", -32602, empty, "empty data");
+	json_decref(empty);
 	o = capture_end(&out);
 	e = capture_end(&err);
 
 	assert_string_equal(e, "");
-	/* Two lines, one document each. */
+	/* One line, one document each: the control protocol's error object under "error". */
 	{
-		char *second = strchr(o, '\n') + 1;
+		char *second = strchr(o, '\n') + 1, *third = strchr(second, '\n') + 1;
 		char *first = strndup(o, (size_t)(second - o));
 
 		v = load_line(first);
-		assert_int_equal(json_object_size(v), 2);
-		assert_string_equal(json_string_value(json_object_get(v, "error")),
-				    "No such task 't9'");
-		assert_int_equal(json_integer_value(json_object_get(v, "code")), -32001);
+		want = json_pack("{s:{s:i, s:s, s:{s:s}}}", "error", "code", -32001, "message",
+				 "No such task 't9'", "data", "errno", "ENOENT");
+		assert_true(json_equal(v, want));
+		json_decref(want);
 		json_decref(v);
 		free(first);
 
-		v = load_line(second);
-		assert_int_equal(json_object_size(v), 1);
-		assert_string_equal(json_string_value(json_object_get(v, "error")), "plain");
+		first = strndup(second, (size_t)(third - second));
+		v = load_line(first);
+		free(first);
+		want = json_pack("{s:{s:i, s:s}}", "error", "code", -32602, "message", "plain");
+		assert_true(json_equal(v, want));
+		json_decref(want);
+		json_decref(v);
+
+		v = load_line(third);
+		assert_null(json_object_get(json_object_get(v, "error"), "data"));
 		json_decref(v);
 	}
 	/* data is borrowed and left as it was. */
 	assert_int_equal(data->refcount, 1);
-	assert_string_equal(json_string_value(json_object_get(data, "error")), "replaced");
+	assert_string_equal(json_string_value(json_object_get(data, "errno")), "ENOENT");
 	json_decref(data);
 	free(o);
 	free(e);
@@ -403,7 +412,7 @@ static void test_error_text(void **state)
 
 	capture_begin(&err, STDERR_FILENO);
 	capture_begin(&out, STDOUT_FILENO);
-	print_errorf("netdctl", data, "No such task '%s'", "t9");
+	print_errorf("netdctl", -32001, data, "No such task '%s'", "t9");
 	o = capture_end(&out);
 	e = capture_end(&err);
 

@@ -519,6 +519,64 @@ static void test_log_output(void **state)
 	free(out);
 }
 
+static void test_log_journal_stream(void **state)
+{
+	assert_true(log_journal_stream_matches("8:12345", 8, 12345));
+	assert_true(log_journal_stream_matches("0:0", 0, 0));
+	assert_true(log_journal_stream_matches("18446744073709551615:1", (dev_t)UINT64_MAX, 1));
+	assert_false(log_journal_stream_matches("8:12346", 8, 12345));
+	assert_false(log_journal_stream_matches("9:12345", 8, 12345));
+	assert_false(log_journal_stream_matches(NULL, 8, 12345));
+	assert_false(log_journal_stream_matches("", 8, 12345));
+	assert_false(log_journal_stream_matches("8", 8, 12345));
+	assert_false(log_journal_stream_matches("8:", 8, 12345));
+	assert_false(log_journal_stream_matches(":12345", 8, 12345));
+	assert_false(log_journal_stream_matches("8:12345x", 8, 12345));
+	assert_false(log_journal_stream_matches("8:12345\n", 8, 12345));
+	assert_false(log_journal_stream_matches(" 8:12345", 8, 12345));
+	assert_false(log_journal_stream_matches("8: 12345", 8, 12345));
+	assert_false(log_journal_stream_matches("+8:12345", 8, 12345));
+	assert_false(log_journal_stream_matches("8:-12345", 8, 12345));
+	assert_false(log_journal_stream_matches("99999999999999999999:1", 8, 1));
+}
+
+/* With $JOURNAL_STREAM naming stderr, lines carry "<N>" and nothing else of ours. */
+static void test_log_journal_output(void **state)
+{
+	char *out, env[64];
+	struct stat st;
+	FILE *f;
+	int saved;
+
+	log_set_ident("test-util");
+	capture_stderr_begin(&saved, &f);
+	assert_int_equal(fstat(STDERR_FILENO, &st), 0);
+	snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	setenv("JOURNAL_STREAM", env, 1);
+	log_err_errno(ENOENT, "Failed to open '%s': %m", "x");
+	log_warn("careful");
+	log_notice("two\nlines\n");
+	log_info("hello");
+	/* stderr elsewhere (a log file, a pipe): not the journal */
+	snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino + 1);
+	setenv("JOURNAL_STREAM", env, 1);
+	log_info("plain");
+	unsetenv("JOURNAL_STREAM");
+	log_info("plain again");
+	out = capture_stderr_end(saved, f);
+	log_set_ident("taskplane");
+
+	assert_string_equal(out, "<3>Failed to open 'x': No such file or directory\n"
+				 "<4>careful\n"
+				 "<5>two\n<5>lines\n"
+				 "<6>hello\n"
+				 "test-util: plain\n"
+				 "test-util: plain again\n");
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -535,6 +593,8 @@ int main(void)
 		cmocka_unit_test(test_take),
 		cmocka_unit_test(test_log_level_from_string),
 		cmocka_unit_test(test_log_output),
+		cmocka_unit_test(test_log_journal_stream),
+		cmocka_unit_test(test_log_journal_output),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
