@@ -512,6 +512,36 @@ static const char *image_id(const char *image)
 	return at && startswith(at + 1, "sha256:") ? at + 1 : "";
 }
 
+/*
+ * The log options as Fargate reports them. For awslogs the task definition names a stream
+ * prefix and the platform writes to the stream <prefix>/<container name>/<task id>: that is
+ * awslogs-stream, and the prefix itself is not reported. Without a prefix there is no stream
+ * (a stream named in the task definition is not Fargate's, and not passed on). Other options,
+ * and other drivers' options, are reported as given.
+ */
+static json_t *log_options(const struct tmds_task *t, const struct tmds_container *c)
+{
+	const struct taskdef_container *d = c->def;
+	const char *prefix;
+	char *stream;
+	json_t *o;
+
+	if (!d->log_options)
+		return NULL;
+	o = json_deep_copy(d->log_options);
+	if (!o || !streq(d->log_driver, "awslogs"))
+		return o;
+	prefix = json_string_value(json_object_get(o, "awslogs-stream-prefix"));
+	if (prefix && *prefix && asprintf(&stream, "%s/%s/%s", prefix, d->name, t->ecs_id) >= 0) {
+		json_object_set_new(o, "awslogs-stream", json_string(stream));
+		free(stream);
+	} else {
+		json_object_del(o, "awslogs-stream");
+	}
+	json_object_del(o, "awslogs-stream-prefix");
+	return o;
+}
+
 json_t *tmds_container_json(const struct tmds_task *t, size_t idx)
 {
 	const struct tmds_container *c = &t->containers[idx];
@@ -552,9 +582,13 @@ json_t *tmds_container_json(const struct tmds_task *t, size_t idx)
 		json_object_set_new(o, "Networks", json_pack("[O]", t->network));
 	json_object_set_new(o, "ContainerARN", json_string(c->arn));
 	if (d->log_driver) {
+		json_t *lo = log_options(t, c);
+
 		json_object_set_new(o, "LogDriver", json_string(d->log_driver));
-		if (d->log_options && json_object_size(d->log_options))
-			json_object_set_new(o, "LogOptions", json_deep_copy(d->log_options));
+		if (lo && json_object_size(lo))
+			json_object_set_new(o, "LogOptions", lo);
+		else
+			json_decref(lo);
 	}
 	/* Fargate Linux 1.4.0 reports the snapshotter; overlayfs is the default one. */
 	if (t->platform == TMDS_PLATFORM_1_4_0)

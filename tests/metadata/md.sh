@@ -228,7 +228,7 @@ md_taskdef()
                    essential: true, portMappings: [{containerPort: 8080, protocol: "tcp"}],
                    logConfiguration: {logDriver: "awslogs", options: {
                      "awslogs-group": ("/ecs/" + $family), "awslogs-region": "us-west-2",
-                     "awslogs-stream": ("ecs/app/" + $family), "awslogs-create-group": "true"}},
+                     "awslogs-stream-prefix": "ecs", "awslogs-create-group": "true"}},
                    linuxParameters: {initProcessEnabled: true}},
                   {name: "sidecar", image: "public.ecr.aws/tp/sidecar:1", essential: false}]}
                 + (if $role == "" then {} else {taskRoleArn: $role} end)' >"$1"
