@@ -385,14 +385,14 @@ static json_t *task_summary(struct agent *a, struct agent_task *at)
 	reg_task_counters(at->rt, &rc);
 	tmds_format_time(at->registered_ns, when, sizeof(when));
 	return json_pack(
-		"{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:s, s:{s:I, s:I, s:I}}", "task_id",
-		t->task_id, "task_arn", t->task_arn, "family", t->def->family, "revision",
-		t->def->revision, "platform_version", tmds_platform_to_string(t->platform),
-		"registered", when, "metadata_address",
+		"{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:s, s:{s:I, s:I, s:I, s:I}}",
+		"task_id", t->task_id, "task_arn", t->task_arn, "family", t->def->family,
+		"revision", t->def->revision, "platform_version",
+		tmds_platform_to_string(t->platform), "registered", when, "metadata_address",
 		reg_task_address(at->rt, &addr) ? json_string(inet_ntoa(addr)) : json_null(),
 		"credentials", creds_state(a, at), "containers", names, "cluster", t->cluster_arn,
 		"requests", "served", (json_int_t)rc.served, "throttled", (json_int_t)rc.throttled,
-		"denied", (json_int_t)rc.denied);
+		"denied", (json_int_t)rc.denied, "header_timeouts", (json_int_t)rc.header_timeouts);
 }
 
 static json_t *task_detail(struct agent *a, struct agent_task *at, bool secrets)
@@ -466,7 +466,7 @@ static int do_health(struct ctl_call *call, json_t *params, void *userdata)
 	return ctl_call_reply(
 		call,
 		json_pack("{s:s, s:s, s:i, s:I, s:s, s:s?, s:s?, s:s, s:s, s:i, s:i, "
-			  "s:{s:o, s:o, s:s?}, s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
+			  "s:{s:o, s:o, s:s?}, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
 			  "status", "ok", "version", TP_VERSION, "pid", (int)getpid(), "uptime_sec",
 			  (json_int_t)((now_usec() - a->start_usec) / 1000000), "socket",
 			  a->opts.socket, "listen", a->opts.http.listen, "local_listen",
@@ -482,7 +482,8 @@ static int do_health(struct ctl_call *call, json_t *params, void *userdata)
 			  "not_found", (json_int_t)hs.not_found, "throttled",
 			  (json_int_t)hs.throttled, "bad_request", (json_int_t)hs.bad_request,
 			  "unavailable", (json_int_t)hs.unavailable, "method_not_allowed",
-			  (json_int_t)hs.method_not_allowed));
+			  (json_int_t)hs.method_not_allowed, "header_timeout",
+			  (json_int_t)hs.header_timeout));
 }
 
 static int do_task_list(struct ctl_call *call, json_t *params, void *userdata)
@@ -754,6 +755,7 @@ static void help(void)
 	       "      --rate-limit R[:B]      requests/s and burst per task (default %d:%d; 0: off)\n"
 	       "      --threads N             HTTP threads of the task listener (default: CPUs, at most 4)\n"
 	       "      --timeout SEC           idle timeout of an HTTP connection (default 5)\n"
+	       "      --header-timeout SEC    deadline of an HTTP request head (default 5)\n"
 	       "      --max-connections N     HTTP connections at once (default 4096)\n"
 	       "  -g, --group NAME            group whose members may register tasks\n"
 	       "  -l, --log-level LEVEL       err, warning, notice, info (default), debug\n"
@@ -772,6 +774,7 @@ enum {
 	ARG_RATE_LIMIT,
 	ARG_THREADS,
 	ARG_TIMEOUT,
+	ARG_HEADER_TIMEOUT,
 	ARG_MAX_CONNECTIONS,
 	ARG_MOUNTINFO,
 };
@@ -805,6 +808,7 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 		{ "rate-limit", required_argument, NULL, ARG_RATE_LIMIT },
 		{ "threads", required_argument, NULL, ARG_THREADS },
 		{ "timeout", required_argument, NULL, ARG_TIMEOUT },
+		{ "header-timeout", required_argument, NULL, ARG_HEADER_TIMEOUT },
 		{ "max-connections", required_argument, NULL, ARG_MAX_CONNECTIONS },
 		{ "mountinfo", required_argument, NULL, ARG_MOUNTINFO }, /* tests */
 		{ "group", required_argument, NULL, 'g' },
@@ -862,6 +866,12 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 			break;
 		case ARG_TIMEOUT:
 			r = parse_uint_arg("timeout", optarg, 1, 600, &o->http.timeout_sec);
+			if (r < 0)
+				return r;
+			break;
+		case ARG_HEADER_TIMEOUT:
+			r = parse_uint_arg("header-timeout", optarg, 1, 600,
+					   &o->http.header_timeout_sec);
 			if (r < 0)
 				return r;
 			break;

@@ -233,9 +233,9 @@ static int do_inspect(int argc, char **argv)
 		   json_str(st, "network_note") ? ": " : "", json_str(st, "network_note") ?: "");
 	if (json_str(res, "netd_note"))
 		print_text("  netd: %s\n", json_str(res, "netd_note"));
-	print_text("  requests served %lld, throttled %lld, denied %lld\n",
+	print_text("  requests served %lld, throttled %lld, denied %lld, late heads cut %lld\n",
 		   (long long)json_int(req, "served"), (long long)json_int(req, "throttled"),
-		   (long long)json_int(req, "denied"));
+		   (long long)json_int(req, "denied"), (long long)json_int(req, "header_timeouts"));
 	print_close_object();
 	return 0;
 }
@@ -262,9 +262,10 @@ static int do_health(int argc, char **argv)
 		   json_str(res, "local_listen") ?: "off");
 	print_text("  netd %s: task.list %s, stats.get %s\n", json_str(res, "netd_socket"),
 		   json_str(netd, "task_list"), json_str(netd, "stats_get"));
-	print_text("  http ok %lld, not found %lld, throttled %lld\n",
+	print_text("  http ok %lld, not found %lld, throttled %lld, late heads cut %lld\n",
 		   (long long)json_int(http, "ok"), (long long)json_int(http, "not_found"),
-		   (long long)json_int(http, "throttled"));
+		   (long long)json_int(http, "throttled"),
+		   (long long)json_int(http, "header_timeout"));
 	print_close_object();
 	return 0;
 }
