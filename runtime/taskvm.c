@@ -150,7 +150,7 @@ static int do_ps(int argc, char **argv)
 {
 	static const char *const headers[] = { "TASK",	     "FAMILY:REV", "PV",     "ADDRESS",
 					       "CONTAINERS", "CREDS",	   "SERVED", "THROTTLED",
-					       "DENIED",     NULL };
+					       "DENIED",     "LATE",	   NULL };
 	json_auto_t *res = NULL;
 	json_t *t;
 	size_t i;
@@ -179,6 +179,7 @@ static int do_ps(int argc, char **argv)
 		print_u64(PRINT_FP, NULL, "%" PRIu64, (uint64_t)json_int(req, "served"));
 		print_u64(PRINT_FP, NULL, "%" PRIu64, (uint64_t)json_int(req, "throttled"));
 		print_u64(PRINT_FP, NULL, "%" PRIu64, (uint64_t)json_int(req, "denied"));
+		print_u64(PRINT_FP, NULL, "%" PRIu64, (uint64_t)json_int(req, "header_timeouts"));
 		print_close_object();
 	}
 	print_close_array();
