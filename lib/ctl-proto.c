@@ -508,8 +508,9 @@ static int client_wait(struct ctl_client *c, uint64_t deadline)
 	if (deadline != UINT64_MAX) {
 		uint64_t now = now_usec();
 
-		timeout = now >= deadline ? 0
-					  : (int)MIN((deadline - now + 999) / 1000, (uint64_t)INT32_MAX);
+		timeout = now >= deadline
+				  ? 0
+				  : (int)MIN((deadline - now + 999) / 1000, (uint64_t)INT32_MAX);
 	}
 	do
 		r = poll(&pfd, 1, timeout);
