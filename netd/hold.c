@@ -157,12 +157,12 @@ void hold_task_gone(struct netd *d, const struct task *t)
 			       t->id);
 	if (mdlink_address(h->slot, &a) == 0)
 		addr_ip_format(&a, addr, sizeof(addr));
-	events_emit(
-		d, "task.held",
-		json_pack("{s:s, s:s, s:i, s:o}", "task_id", h->task_id, "instance", h->instance,
-			  "slot", h->slot, "holders", holders_to_json(h)),
-		"Task '%s' is gone; its slot %u (%s) stays reserved until %u holder%s release it",
-		h->task_id, h->slot, addr, h->nholders, h->nholders == 1 ? "" : "s");
+	events_emit(d, "task.held",
+		    json_pack("{s:s, s:s, s:i, s:o}", "task_id", h->task_id, "instance",
+			      h->instance, "slot", h->slot, "holders", holders_to_json(h)),
+		    "Task '%s' is gone; its slot %u (%s) stays reserved until %s it", h->task_id,
+		    h->slot, addr,
+		    h->nholders == 1 ? "its holder releases" : "its holders release");
 }
 
 /* The last holder of a detached task is gone: its slot is free again. */

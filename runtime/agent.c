@@ -712,10 +712,12 @@ static void restore_pending(struct agent *a)
 	a->pending_said = false;
 }
 
+/* A journal record of task_id (of that instance, or any with instance NULL) waits for netd. */
 static bool pending_has(struct agent *a, const char *task_id, const char *instance)
 {
 	for (struct agent_pending *p = a->pending; p; p = p->next)
-		if (streq(p->rec.task_id, task_id) && streq(p->rec.instance, instance))
+		if (streq(p->rec.task_id, task_id) &&
+		    (!instance || streq(p->rec.instance, instance)))
 			return true;
 	return false;
 }
@@ -1069,8 +1071,15 @@ static int do_task_register(struct ctl_call *call, json_t *params, void *userdat
 	_cleanup_ctl_error_ struct ctl_error err = {};
 	struct agent_task *at;
 	struct in_addr addr;
+	const char *id;
 	int r;
 
+	/* Its journal record is restored once netd answers: one registration of a task at a time. */
+	id = json_string_value(json_object_get(params, "netd_task"));
+	if (id && pending_has(a, id, NULL))
+		return ctl_call_failf(call, CTL_ERR_BUSY,
+				      "Task '%s' is in the journal, waiting for netd to confirm it",
+				      id);
 	r = task_create(a, &(struct task_spec){ .params = params }, &at, &err);
 	if (r < 0)
 		return ctl_call_fail(call, &err);

@@ -74,6 +74,8 @@ md_agent_start
 check_eq "without netd, nothing is registered yet" "" "$(registered)"
 check_eq "one registration waits" 1 "$(taskvm -j health | jq .pending)"
 check_eq "a is not served meanwhile" "404 404 404 404" "$(served)"
+check_match "registering it anew meanwhile is refused" "in the journal, waiting for netd" \
+        "$(md_register a 2>&1 || true)"
 netd_start
 check "netd back: a is restored" wait_until 10 bash -c \
         "[[ \$('$O/taskvm' --socket '$AGENT_SOCKET' -j ps | jq -r '.[].task_id') == a ]]"
