@@ -504,12 +504,13 @@ static int client_wait(struct ctl_client *c, uint64_t deadline)
 	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
 	int timeout = -1, r;
 
+	/* Past the deadline, one look without waiting: what is there already is read. */
 	if (deadline != UINT64_MAX) {
 		uint64_t now = now_usec();
 
-		if (now >= deadline)
-			return -ETIMEDOUT;
-		timeout = (int)MIN((deadline - now + 999) / 1000, (uint64_t)INT32_MAX);
+		timeout = now >= deadline
+				  ? 0
+				  : (int)MIN((deadline - now + 999) / 1000, (uint64_t)INT32_MAX);
 	}
 	do
 		r = poll(&pfd, 1, timeout);

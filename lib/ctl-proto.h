@@ -121,7 +121,10 @@ struct ctl_client *ctl_client_free(struct ctl_client *c);
  */
 int ctl_client_call(struct ctl_client *c, const char *method, json_t *params, int timeout_ms,
 		    json_t **ret_result, struct ctl_error *ret_err);
-/* Wait for the next notification on a subscribed connection: 1 with one, 0 on EOF, -errno. */
+/*
+ * Wait for the next notification on a subscribed connection: 1 with one, 0 on EOF, -errno
+ * (-ETIMEDOUT when none came in time; with timeout_ms 0, when none is there now).
+ */
 int ctl_client_next_notification(struct ctl_client *c, int timeout_ms, json_t **ret_msg);
 /* The socket fd, for poll(). */
 int ctl_client_fd(struct ctl_client *c);

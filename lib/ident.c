@@ -44,3 +44,28 @@ bool ident_ifname_valid(const char *name)
 	}
 	return true;
 }
+
+bool ident_instance_valid(const char *s)
+{
+	if (!s || strlen(s) != IDENT_INSTANCE_LEN)
+		return false;
+	for (size_t i = 0; i < IDENT_INSTANCE_LEN; i++)
+		if (!(s[i] >= '0' && s[i] <= '9') && !(s[i] >= 'a' && s[i] <= 'f'))
+			return false;
+	return true;
+}
+
+bool ident_holder_valid(const char *name)
+{
+	size_t n;
+
+	if (!name)
+		return false;
+	n = strlen(name);
+	if (n == 0 || n > IDENT_HOLDER_MAX || !is_alnum(name[0]))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!is_alnum(name[i]) && !strchr("_.:@-", name[i]))
+			return false;
+	return true;
+}

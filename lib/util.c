@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <limits.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include "util.h"
@@ -164,4 +165,30 @@ int fail_with(char **ret_error, const char *fmt, ...)
 		va_end(ap);
 	}
 	return -EINVAL;
+}
+
+int random_hex(char *buf, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	uint8_t b[64];
+	size_t got = 0;
+
+	if (n > sizeof(b))
+		return -EINVAL;
+	while (got < n) {
+		ssize_t r = getrandom(b + got, n - got, 0);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		got += (size_t)r;
+	}
+	for (size_t i = 0; i < n; i++) {
+		buf[2 * i] = digits[b[i] >> 4];
+		buf[2 * i + 1] = digits[b[i] & 15];
+	}
+	buf[2 * n] = '\0';
+	return 0;
 }

@@ -168,6 +168,9 @@ int mkdir_p(const char *path, unsigned int mode);
  */
 int fail_with(char **ret_error, const char *fmt, ...) _printf_(2, 3);
 
+/* n random bytes from getrandom(2), written as 2n lower-case hex digits and a NUL into buf. */
+int random_hex(char *buf, size_t n);
+
 /* Format a realtime nanosecond timestamp as RFC 3339 with nanoseconds, UTC. */
 int format_rfc3339_nsec(uint64_t nsec, char *buf, size_t size);
 

@@ -43,6 +43,7 @@ static int do_health(struct ctl_call *call, json_t *params, void *userdata)
 	json_object_set_new(j, "state_dir", json_string(d->persist_dir));
 	json_object_set_new(j, "schema_version", json_integer(CTL_SCHEMA_VERSION));
 	json_object_set_new(j, "reaping", json_integer(reaper_pending(d)));
+	json_object_set_new(j, "holds", json_integer(d->nholds));
 	json_object_set_new(j, "control",
 			    json_pack("{s:I, s:I, s:I, s:I}", "requests", (json_int_t)cs.requests,
 				      "refused_clients", (json_int_t)cs.refused,
@@ -54,7 +55,8 @@ static int do_health(struct ctl_call *call, json_t *params, void *userdata)
 static const struct ctl_method netd_methods[] = { { "health", do_health, 0 }, {} };
 
 static const struct ctl_method *const method_tables[] = {
-	netd_methods, eni_methods, task_methods, event_methods, counters_methods, NULL,
+	netd_methods,  eni_methods,	 task_methods, hold_methods,
+	event_methods, counters_methods, NULL,
 };
 
 static void on_signal(struct event_loop *loop, int signo, void *data)
@@ -300,6 +302,9 @@ static int run(struct netd *d, const struct netd_opts *o)
 	r = reaper_init(d);
 	if (r < 0)
 		return log_err_errno(r, "Failed to finish pending teardown: %m");
+	r = hold_init(d);
+	if (r < 0)
+		return log_err_errno(r, "Failed to read the holds: %m");
 	r = eni_scan_host(d);
 	if (r < 0)
 		return log_err_errno(r, "Failed to look for ENIs on the host: %m");
@@ -330,6 +335,7 @@ static void cleanup(struct netd *d)
 	mdfilter_exit(d);
 	counters_exit(d);
 	task_exit(d);
+	hold_exit(d);
 	eni_exit(d);
 	events_exit(d);
 	metrics_exit(d);

@@ -26,6 +26,7 @@ struct ctl_call;
 struct netd_events;
 struct netd_counters;
 struct netd_metrics;
+struct hold;
 
 #define NETD_MAX_ENIS	     4096
 #define NETD_MAX_TASKS	     4096
@@ -43,6 +44,7 @@ struct netd_metrics;
 #define NETD_MD_MAX_SLOT    1021 /* 169.254.172.2 .. 169.254.175.255 */
 /* The device group of metadata links handed to the reaper, deleted together. */
 #define NETD_MD_REAP_GROUP 0x74706d64 /* "tpmd" */
+#define NETD_MAX_HOLDERS   8	      /* holders of one task (task.hold) */
 
 enum eni_state {
 	ENI_STATE_MISSING,   /* registered, not (yet) present on the host */
@@ -87,6 +89,8 @@ struct task {
 	struct task *next;
 	struct netd *d;
 	char id[IDENT_TASK_ID_MAX + 1];
+	/* this attach of the task: an id can be attached again later, an instance never */
+	char instance[IDENT_INSTANCE_LEN + 1];
 	/* a small number unique among live tasks: BPF counter keys, socket marks, link names */
 	unsigned int slot;
 	bool slot_handed_over; /* the reaper keeps the slot after the task is gone */
@@ -149,6 +153,8 @@ struct netd {
 	struct reap_job *reap_jobs;
 	unsigned int nreap;
 	int reap_timer_id;
+	struct hold *holds; /* hold.c */
+	unsigned int nholds;
 	uint8_t slots[NETD_MAX_TASKS / 8]; /* bitmap of slots in use */
 	unsigned int stats_interval_sec;   /* how often the counters are sampled */
 	uint64_t start_usec;
@@ -263,8 +269,22 @@ void reaper_exit(struct netd *d);
 /* Take over a detached task's metadata link (already in NETD_MD_REAP_GROUP) and/or guards. */
 int reaper_queue(struct netd *d, const struct task *t, bool mdlink, bool guards);
 unsigned int reaper_pending(struct netd *d);
+/* True if a pending job keeps this slot. */
+bool reaper_slot_pending(struct netd *d, unsigned int slot);
 /* Finish now what is pending in one namespace (before attaching to it again). */
 int reaper_flush_netns(struct netd *d, const struct netns_id *id);
+
+/* hold.c: named holds on a task's slot, and so on its metadata address (task.hold) */
+extern const struct ctl_method hold_methods[];
+/* Read the holds' journal; after the tasks (state_load, task_recover) and the reaper's. */
+int hold_init(struct netd *d);
+void hold_exit(struct netd *d);
+/* The task leaves the task list: a hold keeps its slot reserved until the last release. */
+void hold_task_gone(struct netd *d, const struct task *t);
+/* True if a hold keeps the slot (the slot of a held task, live or detached). */
+bool hold_slot_held(struct netd *d, unsigned int slot);
+/* The holders of a live task as a JSON array, or NULL when it has none. */
+json_t *hold_task_holders(struct netd *d, const struct task *t);
 
 /* events.c */
 extern const struct ctl_method event_methods[];

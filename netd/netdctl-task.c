@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* netdctl task: list, show, attach, detach, check, phase. */
+/* netdctl task: list, show, attach, detach, check, phase, hold, release, holds. */
 #include "ctl-proto.h"
 #include "netdctl.h"
 
@@ -109,6 +109,7 @@ static void print_task_detail(json_t *t)
 	print_strings("options", json_object_get(dns, "options"));
 	json_object_foreach(attrs, k, v)
 		print_text("  attr %s=%s\n", k, json_string_value(v));
+	print_strings("held by", json_object_get(t, "holders"));
 	print_string(PRINT_ANY, "created", "  created %s\n", json_str(t, "created"));
 	print_close_object();
 }
@@ -441,11 +442,139 @@ static int task_phase(int argc, char **argv)
 	return 0;
 }
 
+/* ID holder NAME [ instance INSTANCE ]: the parameters of task.hold and task.release. */
+static int hold_args(const char *verb, int argc, char **argv, json_t **ret)
+{
+	json_t *p;
+
+	if (argc < 1 || argv[0][0] == '-')
+		return usage_error("usage: netdctl task %s ID holder NAME [ instance INSTANCE ]",
+				   verb);
+	p = json_pack("{s:s}", "task_id", argv[0]);
+	NEXT_ARG();
+	while (argc > 0) {
+		if (!streq(argv[0], "holder") && !streq(argv[0], "instance")) {
+			json_decref(p);
+			return usage_error("unknown argument '%s' for 'task %s'", argv[0], verb);
+		}
+		if (argc < 2) {
+			json_decref(p);
+			return usage_error("'%s' needs a value", argv[0]);
+		}
+		json_object_set_new(p, argv[0], json_string(argv[1]));
+		NEXT_ARG();
+		NEXT_ARG();
+	}
+	if (!json_object_get(p, "holder")) {
+		json_decref(p);
+		return usage_error("'task %s' needs 'holder NAME'", verb);
+	}
+	*ret = p;
+	return 0;
+}
+
+/* The holders of a hold or a task, comma-separated. */
+static const char *holders_text(json_t *obj, char *buf, size_t size)
+{
+	json_t *v;
+	size_t i, n = 0;
+
+	buf[0] = '\0';
+	json_array_foreach(json_object_get(obj, "holders"), i, v)
+		n += (size_t)snprintf(buf + MIN(n, size), size - MIN(n, size), "%s%s", i ? "," : "",
+				      json_string_value(v));
+	return buf;
+}
+
+static void print_hold(json_t *h)
+{
+	char names[256];
+
+	holders_text(h, names, sizeof(names));
+	print_open_object(NULL, h);
+	print_string(PRINT_ANY, "task_id", "%s", json_str(h, "task_id"));
+	print_string(PRINT_ANY, "state", "%s", json_str(h, "state"));
+	print_int(PRINT_ANY, "slot", "%" PRId64, json_int(h, "slot"));
+	print_string(PRINT_ANY, "metadata_address", "%s", json_str(h, "metadata_address") ?: "-");
+	print_string(PRINT_FP, NULL, "%s", names);
+	print_string(PRINT_FP, NULL, "%s", json_str(h, "detached") ?: "-");
+	print_close_object();
+}
+
+static int task_hold(int argc, char **argv)
+{
+	json_auto_t *res = NULL;
+	json_t *p = NULL;
+	char names[256];
+	int r;
+
+	r = hold_args("hold", argc, argv, &p);
+	if (r)
+		return r;
+	r = cli_call("task.hold", p, &res);
+	if (r)
+		return r;
+	print_open_object(NULL, res);
+	print_string(PRINT_ANY, "task_id", "task %s", json_str(res, "task_id"));
+	print_int(PRINT_ANY, "slot", " (slot %" PRId64 ")", json_int(res, "slot"));
+	print_text(" is held by %s\n", holders_text(res, names, sizeof(names)));
+	print_close_object();
+	return 0;
+}
+
+static int task_release(int argc, char **argv)
+{
+	json_auto_t *res = NULL;
+	json_t *p = NULL;
+	int r;
+
+	r = hold_args("release", argc, argv, &p);
+	if (r)
+		return r;
+	r = cli_call("task.release", p, &res);
+	if (r)
+		return r;
+	print_open_object(NULL, res);
+	print_string(PRINT_ANY, "task_id", "task %s", json_str(res, "task_id"));
+	print_string(PRINT_ANY, "holder", ": '%s'", json_str(res, "holder"));
+	print_int(PRINT_ANY, "released", " released %" PRId64 " hold(s)\n",
+		  json_int(res, "released"));
+	print_close_object();
+	return 0;
+}
+
+static int task_holds(int argc, char **argv)
+{
+	static const char *const headers[] = { "TASK",	  "STATE",    "SLOT", "ADDRESS",
+					       "HOLDERS", "DETACHED", NULL };
+	json_auto_t *res = NULL;
+	json_t *p = NULL, *h;
+	size_t i;
+	int r;
+
+	if (argc == 2 && streq(argv[0], "holder"))
+		p = json_pack("{s:s}", "holder", argv[1]);
+	else if (argc > 0)
+		return usage_error("usage: netdctl task holds [ holder NAME ]");
+	r = cli_call("task.holds", p, &res);
+	if (r)
+		return r;
+	print_table_begin(headers);
+	print_open_array(NULL);
+	json_array_foreach(res, i, h)
+		print_hold(h);
+	print_close_array();
+	print_table_end();
+	return 0;
+}
+
 static int task_help(int argc, char **argv)
 {
 	printf("Usage: netdctl task { list | show ID | check ID }\n"
 	       "       netdctl task detach ID [ --if-exists ]\n"
 	       "       netdctl task phase ID { READY | READY_PULL }\n"
+	       "       netdctl task { hold | release } ID holder NAME [ instance INSTANCE ]\n"
+	       "       netdctl task holds [ holder NAME ]\n"
 	       "       netdctl task attach ID netns PATH mac MAC [ ifname NAME ] [ addr CIDR ]...\n"
 	       "            [ mtu MTU ] [ route DST [ via GW ] [ mtu N ] [ advmss N ] [ metric N ]\n"
 	       "            [ table N ] ]... [ nameserver IP ]... [ search DOMAIN ]...\n"
@@ -454,12 +583,17 @@ static int task_help(int argc, char **argv)
 	return 0;
 }
 
-static const struct netdctl_cmd task_cmds[] = {
-	{ "list", task_list },	   { "show", task_show },
-	{ "attach", task_attach }, { "detach", task_detach },
-	{ "check", task_check },   { "phase", task_phase },
-	{ "help", task_help },	   {}
-};
+static const struct netdctl_cmd task_cmds[] = { { "list", task_list },
+						{ "show", task_show },
+						{ "attach", task_attach },
+						{ "detach", task_detach },
+						{ "check", task_check },
+						{ "phase", task_phase },
+						{ "hold", task_hold },
+						{ "holds", task_holds },
+						{ "release", task_release },
+						{ "help", task_help },
+						{} };
 
 int do_task(int argc, char **argv)
 {

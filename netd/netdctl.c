@@ -40,6 +40,8 @@ static void usage(FILE *f)
 		"  task detach ID [ --if-exists ]\n"
 		"  task check ID\n"
 		"  task phase ID { READY | READY_PULL }\n"
+		"  task { hold | release } ID holder NAME [ instance INSTANCE ]\n"
+		"  task holds [ holder NAME ]\n"
 		"  stats [ TASK ] [ -j ] [ --watch ]\n"
 		"  stats collect [ TASK ]\n"
 		"  flows TASK\n"

@@ -366,3 +366,11 @@ unsigned int reaper_pending(struct netd *d)
 {
 	return d->nreap;
 }
+
+bool reaper_slot_pending(struct netd *d, unsigned int slot)
+{
+	for (struct reap_job *j = d->reap_jobs; j; j = j->next)
+		if (j->slot == slot)
+			return true;
+	return false;
+}

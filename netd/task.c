@@ -90,7 +90,8 @@ int task_slot_alloc(struct netd *d, int want)
 
 void task_slot_release(struct netd *d, unsigned int slot)
 {
-	if (slot < NETD_MAX_TASKS)
+	/* A detached task's slot stays reserved while someone holds it (hold.c). */
+	if (slot < NETD_MAX_TASKS && !hold_slot_held(d, slot))
 		d->slots[slot / 8] &= (uint8_t) ~(1u << (slot % 8));
 }
 
@@ -113,6 +114,7 @@ static void task_remove(struct netd *d, struct task *t)
 {
 	int r;
 
+	hold_task_gone(d, t);
 	task_unlink(d, t);
 	event_cancel(d->loop, t->wait_timer_id);
 	t->wait_timer_id = 0;
@@ -159,12 +161,19 @@ json_t *task_to_json(const struct task *t, bool journal)
 
 	addr_mac_format(t->mac, mac);
 	format_rfc3339_nsec(t->created_ns, ts, sizeof(ts));
-	j = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:i, s:b, s:s}", "task_id", t->id, "slot",
-		      t->slot, "phase", task_phase_to_string(t->phase), "netns", t->netns_path,
-		      "mac", mac, "ifname", t->ifname, "mtu", t->mtu, "block_imds", t->block_imds,
-		      "created", ts);
+	j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:i, s:b, s:s}", "task_id", t->id,
+		      "instance", t->instance, "slot", t->slot, "phase",
+		      task_phase_to_string(t->phase), "netns", t->netns_path, "mac", mac, "ifname",
+		      t->ifname, "mtu", t->mtu, "block_imds", t->block_imds, "created", ts);
 	if (!j)
 		return NULL;
+	/* The holds have their own journal. */
+	if (!journal && t->d) {
+		json_t *holders = hold_task_holders(t->d, t);
+
+		if (holders)
+			json_object_set_new(j, "holders", holders);
+	}
 	if (t->orig_ifname[0])
 		json_object_set_new(j, "host_ifname", json_string(t->orig_ifname));
 
@@ -365,7 +374,7 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 	const char *id = NULL, *netns = NULL, *mac = NULL, *ifname = NULL, *phase = NULL;
 	json_t *addrs = NULL, *routes = NULL, *dns = NULL, *attrs = NULL, *mtu = NULL;
 	json_t *timeout = NULL, *jr = NULL;
-	const char *fault = NULL, *created = NULL, *host_ifname = NULL;
+	const char *fault = NULL, *created = NULL, *host_ifname = NULL, *instance = NULL;
 	json_t *ifaces = NULL, *ips = NULL;
 	int block_imds = 1, waiting = 0, slot = -1, metadata_link = 1, resolv_conf = 1;
 	json_t *metadata = NULL;
@@ -378,15 +387,15 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 		return perr(e, "Missing parameters 'task_id', 'netns', 'mac'");
 	/* The journal is our own file, and newer netd versions may add members: not strict. */
 	if (journal)
-		r = json_unpack_ex(p, &jerr, 0,
-				   "{s:s, s:i, s:s, s:s, s:s, s:s, s:o, s:b, s:s, s?s, s:o, s:o, "
-				   "s:o, s:o, s:o, s?b, s?o, s:o}",
-				   "task_id", &id, "slot", &slot, "phase", &phase, "netns", &netns,
-				   "mac", &mac, "ifname", &ifname, "mtu", &mtu, "block_imds",
-				   &block_imds, "created", &created, "host_ifname", &host_ifname,
-				   "interfaces", &ifaces, "ips", &ips, "routes", &routes, "dns",
-				   &dns, "attrs", &attrs, "waiting_for_eni", &waiting, "metadata",
-				   &metadata, "journal", &jr);
+		r = json_unpack_ex(
+			p, &jerr, 0,
+			"{s:s, s?s, s:i, s:s, s:s, s:s, s:s, s:o, s:b, s:s, s?s, s:o, s:o, "
+			"s:o, s:o, s:o, s?b, s?o, s:o}",
+			"task_id", &id, "instance", &instance, "slot", &slot, "phase", &phase,
+			"netns", &netns, "mac", &mac, "ifname", &ifname, "mtu", &mtu, "block_imds",
+			&block_imds, "created", &created, "host_ifname", &host_ifname, "interfaces",
+			&ifaces, "ips", &ips, "routes", &routes, "dns", &dns, "attrs", &attrs,
+			"waiting_for_eni", &waiting, "metadata", &metadata, "journal", &jr);
 	else
 		r = json_unpack_ex(p, &jerr, JSON_STRICT,
 				   "{s:s, s:s, s:s, s?s, s?o, s?o, s?o, s?o, s?b, s?b, s?b, s?s, "
@@ -410,6 +419,11 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 			"Invalid task_id '%.64s' (1-128 characters: a letter or digit, then letters, digits, '_', '.', '-')",
 			id);
 	strscpy(t->id, id, sizeof(t->id));
+	/* A journal of an older netd has none: the task gets one now. */
+	if (ident_instance_valid(instance))
+		strscpy(t->instance, instance, sizeof(t->instance));
+	else if (random_hex(t->instance, IDENT_INSTANCE_LEN / 2) < 0)
+		return perr(e, "Failed to draw an instance id for task '%s'", id);
 	if (netns[0] != '/' || strlen(netns) > 4000)
 		return perr(e, "Invalid netns '%.64s' (want an absolute path)", netns);
 	t->netns_path = strdup(netns);
@@ -656,6 +670,9 @@ int task_from_json(struct netd *d, json_t *j, struct task **ret)
 		t->slot = (unsigned int)r;
 	}
 	t->d = d;
+	/* The instance drawn for a journal without one must stay the task's. */
+	if (!json_object_get(j, "instance"))
+		(void)state_save_task(d, t);
 	*ret = t;
 	return 0;
 }
@@ -1223,9 +1240,11 @@ static int do_task_detach(struct ctl_call *call, json_t *params, void *userdata)
 			json_object_set_new(result, "host_ifname", json_string(e->ifname));
 	}
 	metrics_detach_done(d, now_usec() - started);
-	events_emit(d, "task.detached", json_pack("{s:s, s:s}", "task_id", t->id, "mac", mac),
-		    "Task '%s' detached; ENI %s %s", t->id, mac,
-		    t->eni && t->eni->ifindex > 0 ? "is back on the host" : "is not on the host");
+	events_emit(
+		d, "task.detached",
+		json_pack("{s:s, s:s, s:s}", "task_id", t->id, "instance", t->instance, "mac", mac),
+		"Task '%s' detached; ENI %s %s", t->id, mac,
+		t->eni && t->eni->ifindex > 0 ? "is back on the host" : "is not on the host");
 	task_remove(d, t);
 	return ctl_call_reply(call, result);
 }
@@ -1448,8 +1467,10 @@ int task_recover(struct netd *d)
 					 t->id, err);
 				break;
 			}
-			events_emit(d, "task.detached", json_pack("{s:s}", "task_id", t->id),
-				    "Task '%s': finished a detach interrupted by a restart", t->id);
+			events_emit(
+				d, "task.detached",
+				json_pack("{s:s, s:s}", "task_id", t->id, "instance", t->instance),
+				"Task '%s': finished a detach interrupted by a restart", t->id);
 			task_remove(d, t);
 			break;
 		case TASK_PHASE_READY_PULL:

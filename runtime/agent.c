@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * taskvm agent. The main thread runs one epoll loop: the control socket, the stats timer, the
- * credentials directory watch and signals. It owns every task and renders each task's responses
- * ahead (registry.h); the HTTP threads of libmicrohttpd (http.h) only look them up. So an HTTP
- * request never waits for netd, a cgroup file or a credentials file.
+ * credentials directory watch, netd's events and signals. It owns every task and renders each
+ * task's responses ahead (registry.h); the HTTP threads of libmicrohttpd (http.h) only look them
+ * up. So an HTTP request never waits for netd, a cgroup file or a credentials file.
+ *
+ * A registration is bound to one instance of netd's task, which the agent holds in netd
+ * (task.hold) so that its metadata address goes to no other task while the agent may answer for
+ * it. The agent drops the task as soon as netd reports that instance detached (its event
+ * stream; its task list at every sampling as the backstop), and releases the hold. Registrations
+ * are journalled (journal.h) and restored at start once netd confirms them.
  */
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -20,6 +26,7 @@
 #include "event.h"
 #include "http.h"
 #include "ident.h"
+#include "journal.h"
 #include "log.h"
 #include "netd-source.h"
 #include "registry.h"
@@ -28,6 +35,7 @@
 
 #define AGENT_MAX_TASKS	      4096
 #define AGENT_NETD_TIMEOUT_MS 3000
+#define AGENT_HOLDER	      "taskvm" /* the agent's name for its holds in netd */
 
 struct agent_task {
 	struct agent_task *next;
@@ -42,6 +50,14 @@ struct agent_task {
 	char *net_note;	 /* why the task has no network stats, or NULL */
 	char *netd_note; /* what netd said about the task at the last refresh, or NULL */
 	uint64_t registered_ns;
+	char instance[IDENT_INSTANCE_LEN + 1]; /* the instance of netd's task it is bound to */
+	json_t *params;			       /* task.register's parameters (the journal's) */
+};
+
+/* A registration read from the journal, until netd confirms it (or the task is gone). */
+struct agent_pending {
+	struct agent_pending *next;
+	struct journal_record rec;
 };
 
 struct agent_opts {
@@ -50,6 +66,7 @@ struct agent_opts {
 	const char *credentials_dir;
 	const char *group;
 	const char *mountinfo;
+	const char *state_dir;
 	unsigned int stats_interval_sec;
 	struct http_opts http;
 };
@@ -65,6 +82,11 @@ struct agent {
 	struct cgroup_roots roots;
 	struct agent_task *tasks;
 	unsigned int ntasks;
+	struct journal *journal;
+	struct agent_pending *pending;
+	unsigned int npending;
+	bool pending_said; /* that they wait for netd was logged */
+	bool holds_dirty;  /* netd may hold tasks the agent no longer has: look (holds_reconcile) */
 	uint64_t start_usec;
 	int timer_id;
 	char uri_base[64]; /* "http://169.254.170.2" (with ":PORT" if not 80) */
@@ -114,6 +136,7 @@ static void agent_task_free(struct agent *a, struct agent_task *at)
 	free(at->cgroup);
 	free(at->net_note);
 	free(at->netd_note);
+	json_decref(at->params);
 	free(at);
 }
 
@@ -279,6 +302,462 @@ static void task_apply_netd(struct agent *a, struct agent_task *at, json_t *nt)
 		set_note(&at->netd_note, "netd's metadata address is not in 169.254.172.0/22");
 }
 
+/* --- tasks: registration, netd's instances and holds, the journal ------------------------ */
+
+/* Give back the agent's hold of a task's instance in netd; on failure, look again later. */
+static void hold_release(struct agent *a, const char *task_id, const char *instance)
+{
+	_cleanup_ctl_error_ struct ctl_error err = {};
+	int r;
+
+	r = a->netd->ops->task_release(a->netd, task_id, instance, AGENT_HOLDER, &err);
+	if (r < 0) {
+		a->holds_dirty = true;
+		log_warn("Task '%s': netd's hold not released (%s); tried again later", task_id,
+			 err.message ?: strerror(-r));
+	}
+}
+
+static void task_unlink(struct agent *a, struct agent_task *at)
+{
+	for (struct agent_task **pp = &a->tasks; *pp; pp = &(*pp)->next)
+		if (*pp == at) {
+			*pp = at->next;
+			a->ntasks--;
+			return;
+		}
+}
+
+/*
+ * Forget a task: it is answered no more from the moment this starts (the registry entry goes
+ * first), its record leaves the journal, and netd's hold of it is released. The caller logs why.
+ */
+static void task_drop(struct agent *a, struct agent_task *at)
+{
+	char id[IDENT_TASK_ID_MAX + 1], instance[IDENT_INSTANCE_LEN + 1];
+	int r;
+
+	strscpy(id, at->t->task_id, sizeof(id));
+	strscpy(instance, at->instance, sizeof(instance));
+	task_unlink(a, at);
+	agent_task_free(a, at);
+	r = a->journal ? journal_remove(a->journal, id) : 0;
+	if (r < 0)
+		log_warn_errno(r, "Failed to remove the journal record of task '%s': %m", id);
+	hold_release(a, id, instance);
+}
+
+static int task_journal_save(struct agent *a, struct agent_task *at)
+{
+	struct journal_record rec = {
+		.registered_ns = at->registered_ns,
+		.params = at->params,
+		.ids = tmds_task_ids_json(at->t),
+	};
+	int r;
+
+	if (!rec.ids)
+		return -ENOMEM;
+	strscpy(rec.task_id, at->t->task_id, sizeof(rec.task_id));
+	strscpy(rec.instance, at->instance, sizeof(rec.instance));
+	r = journal_save(a->journal, &rec);
+	json_decref(rec.ids);
+	return r;
+}
+
+/* What a registration starts from. */
+struct task_spec {
+	json_t *params;		/* task.register's parameters */
+	json_t *ids;		/* restored: the ids handed out before (NULL: new ones) */
+	const char *instance;	/* restored: the instance of netd's task it was bound to */
+	uint64_t registered_ns; /* restored: when (0: now) */
+};
+
+struct register_params {
+	json_t *taskdef;
+	const char *task_id, *cluster, *region, *az, *launch_type, *task_arn, *platform, *account;
+	const char *md_addr, *cgroup;
+};
+
+/* The model of the task a registration describes (with its ids, restored ones if given). */
+static int task_model(struct agent *a, const struct task_spec *spec, struct register_params *p,
+		      struct tmds_task **ret, struct ctl_error *err)
+{
+	_cleanup_free_ char *msg = NULL;
+	struct taskdef *def = NULL;
+	struct tmds_task *t = NULL;
+	json_error_t jerr;
+	int r;
+
+	r = taskdef_parse(p->taskdef, &def, &msg);
+	if (r < 0)
+		return ctl_error_set(err, CTL_ERR_INVALID_PARAMS, NULL, "task_definition: %s",
+				     msg ?: strerror(-r)),
+		       r;
+	if (spec->ids) {
+		json_int_t created = 0;
+
+		/* The task ARN and the creation time come back; the other ids below. */
+		if (json_unpack_ex(spec->ids, &jerr, 0, "{s:s, s:I}", "task_arn", &p->task_arn,
+				   "created_ns", &created) < 0) {
+			taskdef_free(def);
+			return ctl_error_set(err, CTL_ERR_INVALID_PARAMS, NULL, "ids: %s",
+					     jerr.text),
+			       -EINVAL;
+		}
+		r = tmds_task_new(&(struct tmds_task_opts){ .task_id = p->task_id,
+							    .cluster = p->cluster,
+							    .region = p->region,
+							    .availability_zone = p->az,
+							    .launch_type = p->launch_type,
+							    .task_arn = p->task_arn,
+							    .platform_version = p->platform,
+							    .account = p->account,
+							    .created_ns = (uint64_t)created },
+				  def, &t, &msg);
+		if (r == 0) {
+			r = tmds_task_restore_ids(t, spec->ids, &msg);
+			if (r < 0)
+				t = tmds_task_free(t);
+		}
+	} else {
+		r = tmds_task_new(&(struct tmds_task_opts){ .task_id = p->task_id,
+							    .cluster = p->cluster,
+							    .region = p->region,
+							    .availability_zone = p->az,
+							    .launch_type = p->launch_type,
+							    .task_arn = p->task_arn,
+							    .platform_version = p->platform,
+							    .account = p->account },
+				  def, &t, &msg);
+	}
+	if (r < 0)
+		return ctl_error_set(err, r == -EINVAL ? CTL_ERR_INVALID_PARAMS : CTL_ERR_INTERNAL,
+				     NULL, "%s", msg ?: strerror(-r)),
+		       r;
+	*ret = t;
+	return 0;
+}
+
+/*
+ * netd's task for a registration: ready, and the instance the registration is bound to (any,
+ * for a new one); *ret_nt is netd's task. -EAGAIN when netd cannot be reached.
+ */
+static int task_netd_check(struct agent *a, const struct task_spec *spec, const char *task_id,
+			   json_t **ret_nt, struct ctl_error *err)
+{
+	_cleanup_ctl_error_ struct ctl_error nerr = {};
+	json_auto_t *nt = NULL;
+	const char *phase, *instance;
+	int r;
+
+	r = a->netd->ops->task_show(a->netd, task_id, &nt, &nerr);
+	if (r == -EPROTO && nerr.code == CTL_ERR_NOT_FOUND)
+		return ctl_error_set(err, CTL_ERR_NOT_FOUND, NULL, "netd has no task '%s'",
+				     task_id),
+		       -ENOENT;
+	/* netd unreachable, or on its way out: a restored registration waits. */
+	if (r < 0)
+		return ctl_error_set(err, CTL_ERR_UNAVAILABLE, NULL, "netd: %s",
+				     nerr.message ?: strerror(-r)),
+		       r == -EPROTO && nerr.code != CTL_ERR_UNAVAILABLE ? -EPROTO : -EAGAIN;
+	instance = json_string_value(json_object_get(nt, "instance"));
+	if (!ident_instance_valid(instance))
+		return ctl_error_set(
+			       err, CTL_ERR_INTERNAL, NULL,
+			       "netd's task '%s' has no instance id: is netd older than taskvm?",
+			       task_id),
+		       -EPROTO;
+	if (spec->instance && !streq(spec->instance, instance))
+		return ctl_error_set(err, CTL_ERR_NOT_FOUND, NULL,
+				     "netd's task '%s' is another instance now", task_id),
+		       -ENOENT;
+	phase = json_string_value(json_object_get(nt, "phase"));
+	if (!streq_ptr(phase, "READY") && !streq_ptr(phase, "READY_PULL"))
+		return ctl_error_set(err, CTL_ERR_BUSY, NULL,
+				     "netd's task '%s' is %s: register it once it is READY",
+				     task_id, phase ?: "in no phase"),
+		       -EBUSY;
+	*ret_nt = TAKE_PTR(nt);
+	return 0;
+}
+
+/*
+ * Register a task: validate the registration, bind it to netd's task (its instance, held in
+ * netd) and start serving it. Returns 0 with *ret (in the agent's list and the registry), or
+ * -errno with err saying why: -EAGAIN when netd cannot be reached (a restored registration then
+ * waits), other errors are final.
+ */
+static int task_create(struct agent *a, const struct task_spec *spec, struct agent_task **ret,
+		       struct ctl_error *err)
+{
+	_cleanup_ctl_error_ struct ctl_error nerr = {};
+	_cleanup_free_ char *msg = NULL;
+	struct register_params p = {};
+	json_auto_t *nt = NULL, *stats = NULL;
+	struct agent_task *at = NULL;
+	struct tmds_task *t = NULL;
+	struct in_addr addr;
+	json_error_t jerr;
+	json_t *net = NULL;
+	bool held = false;
+	int r;
+
+	if (!spec->params ||
+	    json_unpack_ex(spec->params, &jerr, JSON_STRICT,
+			   "{s:o, s:s, s:s, s:s, s:s, s?s, s?s, s?s, s?s, s?s, s?s}",
+			   "task_definition", &p.taskdef, "netd_task", &p.task_id, "cluster",
+			   &p.cluster, "region", &p.region, "availability_zone", &p.az,
+			   "launch_type", &p.launch_type, "task_arn", &p.task_arn,
+			   "platform_version", &p.platform, "account", &p.account,
+			   "metadata_address", &p.md_addr, "cgroup", &p.cgroup) < 0)
+		return ctl_error_set(err, CTL_ERR_INVALID_PARAMS, NULL, "Invalid parameters: %s",
+				     spec->params ? jerr.text : "missing"),
+		       -EINVAL;
+	if (!ident_task_id_valid(p.task_id))
+		return ctl_error_set(err, CTL_ERR_INVALID_PARAMS, NULL,
+				     "Invalid netd_task '%s': 1-128 of [A-Za-z0-9_.-]", p.task_id),
+		       -EINVAL;
+	if (task_find(a, p.task_id))
+		return ctl_error_set(err, CTL_ERR_EXISTS, NULL, "Task '%s' is registered already",
+				     p.task_id),
+		       -EEXIST;
+	if (a->ntasks >= AGENT_MAX_TASKS)
+		return ctl_error_set(err, CTL_ERR_LIMIT, NULL, "Too many tasks (at most %d)",
+				     AGENT_MAX_TASKS),
+		       -ENOSPC;
+	if (p.md_addr &&
+	    (inet_pton(AF_INET, p.md_addr, &addr) != 1 || !tmds_md_address_valid(addr)))
+		return ctl_error_set(err, CTL_ERR_INVALID_PARAMS, NULL,
+				     "metadata_address '%s' is not an address in 169.254.172.0/22",
+				     p.md_addr),
+		       -EINVAL;
+	if (p.cgroup && !cgroup_path_valid(p.cgroup))
+		return ctl_error_set(err, CTL_ERR_INVALID_PARAMS, NULL,
+				     "cgroup '%s' must be a relative path without '.' or '..'",
+				     p.cgroup),
+		       -EINVAL;
+	r = task_model(a, spec, &p, &t, err);
+	if (r < 0)
+		return r;
+
+	/* The task's network comes from netd: it must know the task and have built it. */
+	r = task_netd_check(a, spec, p.task_id, &nt, err);
+	if (r < 0)
+		goto out_free;
+	r = tmds_network_from_netd(nt, t->region, &net, &msg);
+	if (r < 0) {
+		ctl_error_set(err, CTL_ERR_INVALID_PARAMS, NULL, "%s", msg ?: strerror(-r));
+		goto out_free;
+	}
+	tmds_task_set_network(t, net);
+
+	at = calloc(1, sizeof(*at));
+	if (!at) {
+		r = -ENOMEM;
+		goto out_errno;
+	}
+	at->t = TAKE_PTR(t);
+	at->registered_ns = spec->registered_ns ?: realtime_nsec();
+	at->params = json_incref(spec->params);
+	strscpy(at->instance, json_string_value(json_object_get(nt, "instance")),
+		sizeof(at->instance));
+	if (p.md_addr) {
+		at->has_reg_addr = true;
+		inet_pton(AF_INET, p.md_addr, &at->reg_addr);
+	}
+	if (p.cgroup && !(at->cgroup = strdup(p.cgroup))) {
+		r = -ENOMEM;
+		goto out_errno;
+	}
+
+	/* From here, netd keeps this instance's metadata address for the agent. */
+	r = a->netd->ops->task_hold(a->netd, p.task_id, at->instance, AGENT_HOLDER, &nerr);
+	if (r < 0) {
+		ctl_error_set(err,
+			      nerr.code == CTL_ERR_NOT_FOUND ? CTL_ERR_NOT_FOUND
+							     : CTL_ERR_UNAVAILABLE,
+			      NULL, "netd: task.hold: %s", nerr.message ?: strerror(-r));
+		r = r == -EPROTO && nerr.code != CTL_ERR_UNAVAILABLE ? -EPROTO : -EAGAIN;
+		goto out_free;
+	}
+	held = true;
+
+	r = reg_task_new(at->t, &at->rt);
+	if (r < 0)
+		goto out_errno;
+	/* A first sample now, so that /stats answers at once (precpu_stats of zeros). */
+	ctl_error_done(&nerr);
+	r = a->netd->ops->stats_get(a->netd, p.task_id, &stats, &nerr);
+	{
+		uint64_t system_cpu = 0;
+
+		host_system_cpu_usage("/proc/stat", &system_cpu);
+		if (!a->has_clock)
+			a->has_clock = host_clock(&a->clock) == 0;
+		task_sample(a, at, r == 0 ? stats : NULL, r == 0 ? NULL : nerr.message,
+			    realtime_nsec(), system_cpu,
+			    (unsigned int)MAX(sysconf(_SC_NPROCESSORS_ONLN), 1L));
+	}
+	r = task_publish(a, at);
+	if (r < 0)
+		goto out_errno;
+	r = registry_add(a->reg, at->rt);
+	if (r < 0)
+		goto out_errno;
+
+	/* netd's metadata link wins over an address given here. */
+	if (tmds_md_address_from_netd(nt, &addr) == 0) {
+		at->addr_source = "netd";
+	} else if (at->has_reg_addr) {
+		addr = at->reg_addr;
+		at->addr_source = "register";
+	}
+	if (at->addr_source) {
+		r = registry_set_address(a->reg, at->rt, &addr);
+		if (r == -EADDRINUSE) {
+			ctl_error_set(err, CTL_ERR_EXISTS, NULL,
+				      "Metadata address %s is another task's", inet_ntoa(addr));
+			goto out_free;
+		}
+		if (r < 0)
+			goto out_errno;
+	}
+	at->next = a->tasks;
+	a->tasks = at;
+	a->ntasks++;
+	*ret = at;
+	return 0;
+
+out_errno:
+	ctl_error_set_errno(err, r, "Failed to register task '%s': %s", p.task_id, strerror(-r));
+out_free:
+	if (held)
+		hold_release(a, p.task_id, at->instance);
+	agent_task_free(a, at);
+	tmds_task_free(t);
+	return r;
+}
+
+static void pending_free(struct agent_pending *p)
+{
+	journal_record_done(&p->rec);
+	free(p);
+}
+
+static void on_journal_record(struct journal_record *rec, void *data)
+{
+	struct agent *a = data;
+	struct agent_pending *p = calloc(1, sizeof(*p));
+
+	if (!p) {
+		log_oom();
+		journal_record_done(rec);
+		return;
+	}
+	p->rec = *rec;
+	p->next = a->pending;
+	a->pending = p;
+	a->npending++;
+}
+
+static void on_journal_bad(const char *path, const char *why, void *data)
+{
+	log_warn("Journal: '%s': %s, dropped", path, why);
+}
+
+/*
+ * Restore the journal's registrations that netd confirms (the same instance, still ready) with
+ * the ids they had; drop, with a log line, those whose task is gone. While netd cannot be
+ * reached, they wait (unserved).
+ */
+static void restore_pending(struct agent *a)
+{
+	struct agent_pending **pp = &a->pending, *p;
+
+	while ((p = *pp)) {
+		_cleanup_ctl_error_ struct ctl_error err = {};
+		struct journal_record *rec = &p->rec;
+		struct agent_task *at;
+		int r;
+
+		r = task_create(a,
+				&(struct task_spec){ .params = rec->params,
+						     .ids = rec->ids,
+						     .instance = rec->instance,
+						     .registered_ns = rec->registered_ns },
+				&at, &err);
+		if (r == -EAGAIN) {
+			if (!a->pending_said)
+				log_notice("%u registrations of the journal wait for netd: %s",
+					   a->npending, err.message ?: "unreachable");
+			a->pending_said = true;
+			return;
+		}
+		*pp = p->next;
+		a->npending--;
+		if (r == 0) {
+			log_info("Task '%s' restored from the journal: %s", rec->task_id,
+				 at->t->task_arn);
+		} else {
+			log_notice("Task '%s' dropped from the journal: %s", rec->task_id,
+				   err.message ?: strerror(-r));
+			r = journal_remove(a->journal, rec->task_id);
+			if (r < 0)
+				log_warn_errno(r, "Failed to remove the record of task '%s': %m",
+					       rec->task_id);
+			hold_release(a, rec->task_id, rec->instance);
+		}
+		pending_free(p);
+	}
+	a->pending_said = false;
+}
+
+/* A journal record of task_id (of that instance, or any with instance NULL) waits for netd. */
+static bool pending_has(struct agent *a, const char *task_id, const char *instance)
+{
+	for (struct agent_pending *p = a->pending; p; p = p->next)
+		if (streq(p->rec.task_id, task_id) &&
+		    (!instance || streq(p->rec.instance, instance)))
+			return true;
+	return false;
+}
+
+/*
+ * Release netd's holds of the agent that no registration has any more: those of tasks dropped
+ * while netd could not be reached, or of a journal lost with an agent killed meanwhile.
+ */
+static void holds_reconcile(struct agent *a)
+{
+	_cleanup_ctl_error_ struct ctl_error err = {};
+	json_auto_t *holds = NULL;
+	json_t *h;
+	size_t i;
+	int r;
+
+	r = a->netd->ops->task_holds(a->netd, AGENT_HOLDER, &holds, &err);
+	if (r < 0) {
+		log_debug("netd: task.holds: %s; looking again later", err.message ?: strerror(-r));
+		return;
+	}
+	a->holds_dirty = false;
+	json_array_foreach(holds, i, h) {
+		const char *id = json_string_value(json_object_get(h, "task_id"));
+		const char *instance = json_string_value(json_object_get(h, "instance"));
+		struct agent_task *at;
+
+		if (!id || !instance)
+			continue;
+		at = task_find(a, id);
+		if ((at && streq(at->instance, instance)) || pending_has(a, id, instance))
+			continue;
+		log_notice(
+			"Releasing netd's hold of task '%s' (%s): no registration is bound to it",
+			id, json_string_value(json_object_get(h, "state")) ?: "?");
+		hold_release(a, id, instance);
+	}
+}
+
 static void refresh(struct agent *a)
 {
 	_cleanup_ctl_error_ struct ctl_error lerr = {}, serr = {};
@@ -296,18 +775,26 @@ static void refresh(struct agent *a)
 	host_system_cpu_usage("/proc/stat", &system_cpu);
 	a->has_clock = host_clock(&a->clock) == 0;
 
-	for (struct agent_task *at = a->tasks; at; at = at->next) {
+	for (struct agent_task *at = a->tasks, *next; at; at = next) {
 		json_t *nt = NULL, *e;
 		size_t i;
 
+		next = at->next;
 		json_array_foreach(list, i, e)
 			if (streq_ptr(json_string_value(json_object_get(e, "task_id")),
 				      at->t->task_id))
 				nt = e;
+		/* The backstop of the event stream: the instance is gone from netd's list. */
+		if (list && (!nt || !streq_ptr(json_string_value(json_object_get(nt, "instance")),
+					       at->instance))) {
+			log_notice("Task '%s' dropped: netd detached it (%s)", at->t->task_id,
+				   nt ? "its task is another instance now"
+				      : "not in its task list");
+			task_drop(a, at);
+			continue;
+		}
 		if (nt)
 			task_apply_netd(a, at, nt);
-		else if (list)
-			set_note(&at->netd_note, "netd does not know the task (any more)");
 		task_sample(a, at, stats ? stats_entry(stats, at->t->task_id) : NULL,
 			    stats ? "netd's stats.get has no entry for the task"
 				  : a->netd_stats_error,
@@ -317,9 +804,42 @@ static void refresh(struct agent *a)
 	a->last_refresh_ns = now;
 }
 
+/* What the agent does at every sampling, and whenever netd's event stream starts again. */
+static void agent_tick(struct agent *a)
+{
+	if (a->pending)
+		restore_pending(a);
+	if (a->holds_dirty)
+		holds_reconcile(a);
+	refresh(a);
+}
+
 static void on_timer(struct event_loop *loop, void *data)
 {
-	refresh(data);
+	agent_tick(data);
+}
+
+/* netd's events: a registered instance that is detached is dropped at once. */
+static void on_netd_event(json_t *ev, void *data)
+{
+	struct agent *a = data;
+	const char *id, *instance;
+	struct agent_task *at;
+
+	if (!ev) {
+		/* The stream (re)started: what it missed is in netd's task list. */
+		agent_tick(a);
+		return;
+	}
+	if (!streq_ptr(json_string_value(json_object_get(ev, "type")), "task.detached"))
+		return;
+	id = json_string_value(json_object_get(ev, "task_id"));
+	instance = json_string_value(json_object_get(ev, "instance"));
+	at = id ? task_find(a, id) : NULL;
+	if (!at || !streq_ptr(instance, at->instance))
+		return;
+	log_notice("Task '%s' dropped: netd detached it", id);
+	task_drop(a, at);
 }
 
 static void on_creds_changed(const char *role, void *data)
@@ -386,14 +906,14 @@ static json_t *task_summary(struct agent *a, struct agent_task *at)
 	reg_task_counters(at->rt, &rc);
 	tmds_format_time(at->registered_ns, when, sizeof(when));
 	return json_pack(
-		"{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:s, s:{s:I, s:I, s:I}}", "task_id",
-		t->task_id, "task_arn", t->task_arn, "family", t->def->family, "revision",
-		t->def->revision, "platform_version", tmds_platform_to_string(t->platform),
-		"registered", when, "metadata_address",
+		"{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:s, s:{s:I, s:I, s:I, s:I}}",
+		"task_id", t->task_id, "task_arn", t->task_arn, "family", t->def->family,
+		"revision", t->def->revision, "platform_version",
+		tmds_platform_to_string(t->platform), "registered", when, "metadata_address",
 		reg_task_address(at->rt, &addr) ? json_string(inet_ntoa(addr)) : json_null(),
 		"credentials", creds_state(a, at), "containers", names, "cluster", t->cluster_arn,
 		"requests", "served", (json_int_t)rc.served, "throttled", (json_int_t)rc.throttled,
-		"denied", (json_int_t)rc.denied);
+		"denied", (json_int_t)rc.denied, "header_timeouts", (json_int_t)rc.header_timeouts);
 }
 
 static json_t *task_detail(struct agent *a, struct agent_task *at, bool secrets)
@@ -417,6 +937,7 @@ static json_t *task_detail(struct agent *a, struct agent_task *at, bool secrets)
 	json_object_set_new(j, "launch_type", json_string(t->launch_type));
 	json_object_set_new(j, "metadata_address_source",
 			    at->addr_source ? json_string(at->addr_source) : json_null());
+	json_object_set_new(j, "netd_instance", json_string(at->instance));
 	json_object_set_new(j, "cgroup", at->cgroup ? json_string(at->cgroup) : json_null());
 	json_object_set_new(j, "task_role_arn",
 			    t->def->task_role_arn ? json_string(t->def->task_role_arn)
@@ -467,7 +988,7 @@ static int do_health(struct ctl_call *call, json_t *params, void *userdata)
 	return ctl_call_reply(
 		call,
 		json_pack("{s:s, s:s, s:i, s:I, s:s, s:s?, s:s?, s:s, s:s, s:i, s:i, "
-			  "s:{s:o, s:o, s:s?}, s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
+			  "s:{s:o, s:o, s:s?}, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:s, s:i}",
 			  "status", "ok", "version", TP_VERSION, "pid", (int)getpid(), "uptime_sec",
 			  (json_int_t)((now_usec() - a->start_usec) / 1000000), "socket",
 			  a->opts.socket, "listen", a->opts.http.listen, "local_listen",
@@ -483,7 +1004,9 @@ static int do_health(struct ctl_call *call, json_t *params, void *userdata)
 			  "not_found", (json_int_t)hs.not_found, "throttled",
 			  (json_int_t)hs.throttled, "bad_request", (json_int_t)hs.bad_request,
 			  "unavailable", (json_int_t)hs.unavailable, "method_not_allowed",
-			  (json_int_t)hs.method_not_allowed));
+			  (json_int_t)hs.method_not_allowed, "header_timeout",
+			  (json_int_t)hs.header_timeout, "state_dir", a->opts.state_dir, "pending",
+			  (int)a->npending));
 }
 
 static int do_task_list(struct ctl_call *call, json_t *params, void *userdata)
@@ -530,194 +1053,51 @@ static int do_task_show(struct ctl_call *call, json_t *params, void *userdata)
 static int do_task_deregister(struct ctl_call *call, json_t *params, void *userdata)
 {
 	struct agent *a = userdata;
-	struct agent_task *at, **pp;
-	_cleanup_free_ char *id = NULL;
+	struct agent_task *at;
+	json_t *res;
 	int r;
 
 	r = get_task_param(call, params, a, &at);
 	if (r <= 0)
 		return r;
-	for (pp = &a->tasks; *pp; pp = &(*pp)->next)
-		if (*pp == at) {
-			*pp = at->next;
-			break;
-		}
-	a->ntasks--;
-	id = strdup(at->t->task_id);
-	agent_task_free(a, at);
-	log_info("Task '%s' deregistered", id ?: "?");
-	return ctl_call_reply(call,
-			      json_pack("{s:s, s:b}", "task_id", id ?: "", "deregistered", true));
+	res = json_pack("{s:s, s:b}", "task_id", at->t->task_id, "deregistered", true);
+	log_info("Task '%s' deregistered", at->t->task_id);
+	task_drop(a, at);
+	return ctl_call_reply(call, res);
 }
-
-struct register_params {
-	json_t *taskdef;
-	const char *task_id, *cluster, *region, *az, *launch_type, *task_arn, *platform, *account;
-	const char *md_addr, *cgroup;
-};
 
 static int do_task_register(struct ctl_call *call, json_t *params, void *userdata)
 {
 	struct agent *a = userdata;
-	struct register_params p = {};
-	_cleanup_ctl_error_ struct ctl_error nerr = {};
-	_cleanup_free_ char *err = NULL;
-	json_auto_t *nt = NULL, *stats = NULL;
-	struct agent_task *at = NULL;
-	struct taskdef *def = NULL;
-	struct tmds_task *t = NULL;
+	_cleanup_ctl_error_ struct ctl_error err = {};
+	struct agent_task *at;
 	struct in_addr addr;
-	json_error_t jerr;
-	const char *phase;
-	json_t *net = NULL;
+	const char *id;
 	int r;
 
-	if (!params ||
-	    json_unpack_ex(params, &jerr, JSON_STRICT,
-			   "{s:o, s:s, s:s, s:s, s:s, s?s, s?s, s?s, s?s, s?s, s?s}",
-			   "task_definition", &p.taskdef, "netd_task", &p.task_id, "cluster",
-			   &p.cluster, "region", &p.region, "availability_zone", &p.az,
-			   "launch_type", &p.launch_type, "task_arn", &p.task_arn,
-			   "platform_version", &p.platform, "account", &p.account,
-			   "metadata_address", &p.md_addr, "cgroup", &p.cgroup) < 0)
-		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid parameters: %s",
-				      params ? jerr.text : "missing");
-	if (!ident_task_id_valid(p.task_id))
-		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS,
-				      "Invalid netd_task '%s': 1-128 of [A-Za-z0-9_.-]", p.task_id);
-	if (task_find(a, p.task_id))
-		return ctl_call_failf(call, CTL_ERR_EXISTS, "Task '%s' is registered already",
-				      p.task_id);
-	if (a->ntasks >= AGENT_MAX_TASKS)
-		return ctl_call_failf(call, CTL_ERR_LIMIT, "Too many tasks (at most %d)",
-				      AGENT_MAX_TASKS);
-	if (p.md_addr &&
-	    (inet_pton(AF_INET, p.md_addr, &addr) != 1 || !tmds_md_address_valid(addr)))
-		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS,
-				      "metadata_address '%s' is not an address in 169.254.172.0/22",
-				      p.md_addr);
-	if (p.cgroup && !cgroup_path_valid(p.cgroup))
-		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS,
-				      "cgroup '%s' must be a relative path without '.' or '..'",
-				      p.cgroup);
-
-	r = taskdef_parse(p.taskdef, &def, &err);
-	if (r < 0)
-		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "task_definition: %s",
-				      err ?: strerror(-r));
-	r = tmds_task_new(&(struct tmds_task_opts){ .task_id = p.task_id,
-						    .cluster = p.cluster,
-						    .region = p.region,
-						    .availability_zone = p.az,
-						    .launch_type = p.launch_type,
-						    .task_arn = p.task_arn,
-						    .platform_version = p.platform,
-						    .account = p.account },
-			  def, &t, &err);
-	if (r < 0)
-		return ctl_call_failf(call,
-				      r == -EINVAL ? CTL_ERR_INVALID_PARAMS : CTL_ERR_INTERNAL,
-				      "%s", err ?: strerror(-r));
-
-	/* The task's network comes from netd: it must know the task and have built it. */
-	r = a->netd->ops->task_show(a->netd, p.task_id, &nt, &nerr);
-	if (r < 0) {
-		tmds_task_free(t);
-		if (r == -EPROTO && nerr.code == CTL_ERR_NOT_FOUND)
-			return ctl_call_failf(call, CTL_ERR_NOT_FOUND, "netd has no task '%s'",
-					      p.task_id);
-		return ctl_call_failf(call, CTL_ERR_UNAVAILABLE, "netd: %s",
-				      nerr.message ?: strerror(-r));
-	}
-	phase = json_string_value(json_object_get(nt, "phase"));
-	if (!streq_ptr(phase, "READY") && !streq_ptr(phase, "READY_PULL")) {
-		tmds_task_free(t);
+	/* Its journal record is restored once netd answers: one registration of a task at a time. */
+	id = json_string_value(json_object_get(params, "netd_task"));
+	if (id && pending_has(a, id, NULL))
 		return ctl_call_failf(call, CTL_ERR_BUSY,
-				      "netd's task '%s' is %s: register it once it is READY",
-				      p.task_id, phase ?: "in no phase");
-	}
-	free(err);
-	err = NULL;
-	r = tmds_network_from_netd(nt, t->region, &net, &err);
+				      "Task '%s' is in the journal, waiting for netd to confirm it",
+				      id);
+	r = task_create(a, &(struct task_spec){ .params = params }, &at, &err);
+	if (r < 0)
+		return ctl_call_fail(call, &err);
+	r = task_journal_save(a, at);
 	if (r < 0) {
-		tmds_task_free(t);
-		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "%s", err ?: strerror(-r));
+		task_drop(a, at);
+		return ctl_call_fail_errno(call, r, "Failed to journal the registration: %s",
+					   strerror(-r));
 	}
-	tmds_task_set_network(t, net);
-
-	at = calloc(1, sizeof(*at));
-	if (!at) {
-		tmds_task_free(t);
-		return ctl_call_fail_errno(call, -ENOMEM, "Out of memory");
-	}
-	at->t = t;
-	at->registered_ns = realtime_nsec();
-	if (p.md_addr) {
-		at->has_reg_addr = true;
-		at->reg_addr = addr;
-	}
-	if (p.cgroup && !(at->cgroup = strdup(p.cgroup))) {
-		r = -ENOMEM;
-		goto out_free;
-	}
-	r = reg_task_new(t, &at->rt);
-	if (r < 0)
-		goto out_free;
-
-	/* A first sample now, so that /stats answers at once (precpu_stats of zeros). */
-	ctl_error_done(&nerr);
-	r = a->netd->ops->stats_get(a->netd, p.task_id, &stats, &nerr);
-	{
-		uint64_t system_cpu = 0;
-
-		host_system_cpu_usage("/proc/stat", &system_cpu);
-		if (!a->has_clock)
-			a->has_clock = host_clock(&a->clock) == 0;
-		task_sample(a, at, r == 0 ? stats : NULL, r == 0 ? NULL : nerr.message,
-			    at->registered_ns, system_cpu,
-			    (unsigned int)MAX(sysconf(_SC_NPROCESSORS_ONLN), 1L));
-	}
-	r = task_publish(a, at);
-	if (r < 0)
-		goto out_free;
-	r = registry_add(a->reg, at->rt);
-	if (r < 0)
-		goto out_free;
-
-	/* netd's metadata link wins over an address given here. */
-	if (tmds_md_address_from_netd(nt, &addr) == 0) {
-		at->addr_source = "netd";
-	} else if (at->has_reg_addr) {
-		addr = at->reg_addr;
-		at->addr_source = "register";
-	}
-	if (at->addr_source) {
-		r = registry_set_address(a->reg, at->rt, &addr);
-		if (r == -EADDRINUSE) {
-			agent_task_free(a, at);
-			return ctl_call_failf(call, CTL_ERR_EXISTS,
-					      "Metadata address %s is another task's",
-					      inet_ntoa(addr));
-		}
-		if (r < 0)
-			goto out_free;
-	}
-	at->next = a->tasks;
-	a->tasks = at;
-	a->ntasks++;
-	if (at->addr_source)
-		log_info("Task '%s' registered: %s, reached from %s", t->task_id, t->task_arn,
-			 inet_ntoa(addr));
+	if (reg_task_address(at->rt, &addr))
+		log_info("Task '%s' registered: %s, reached from %s", at->t->task_id,
+			 at->t->task_arn, inet_ntoa(addr));
 	else
 		log_warn(
 			"Task '%s' registered: %s, without a metadata address: only the local listener serves it",
-			t->task_id, t->task_arn);
+			at->t->task_id, at->t->task_arn);
 	return ctl_call_reply(call, task_detail(a, at, true));
-
-out_free:
-	agent_task_free(a, at);
-	return ctl_call_fail_errno(call, r, "Failed to register task '%s': %s", p.task_id,
-				   strerror(-r));
 }
 
 static const struct ctl_method agent_methods[] = {
@@ -752,17 +1132,19 @@ static void help(void)
 	       "      --local-listen ADDR:PORT  local listener (default %s; 'none': off)\n"
 	       "      --netd-socket PATH      netd's control socket (default %s)\n"
 	       "      --credentials-dir DIR   role credentials files <role-name>.json (default %s)\n"
+	       "      --state-dir DIR         the registrations, kept across restarts (default %s)\n"
 	       "      --stats-interval SEC    sampling interval of stats, 1-60 (default %d)\n"
 	       "      --rate-limit R[:B]      requests/s and burst per task (default %d:%d; 0: off)\n"
 	       "      --threads N             HTTP threads of the task listener (default: CPUs, at most 4)\n"
 	       "      --timeout SEC           idle timeout of an HTTP connection (default 5)\n"
+	       "      --header-timeout SEC    deadline of an HTTP request head (default 5)\n"
 	       "      --max-connections N     HTTP connections at once (default 4096)\n"
 	       "  -g, --group NAME            group whose members may register tasks\n"
 	       "  -l, --log-level LEVEL       err, warning, notice, info (default), debug\n"
 	       "  -h, --help                  show this help\n",
 	       AGENT_DEFAULT_SOCKET, HTTP_DEFAULT_LISTEN, HTTP_DEFAULT_LOCAL_LISTEN,
-	       CTL_DEFAULT_SOCKET, AGENT_DEFAULT_CREDENTIALS_DIR, AGENT_DEFAULT_STATS_INTERVAL,
-	       RATELIMIT_DEFAULT_RATE, RATELIMIT_DEFAULT_BURST);
+	       CTL_DEFAULT_SOCKET, AGENT_DEFAULT_CREDENTIALS_DIR, AGENT_DEFAULT_STATE_DIR,
+	       AGENT_DEFAULT_STATS_INTERVAL, RATELIMIT_DEFAULT_RATE, RATELIMIT_DEFAULT_BURST);
 }
 
 enum {
@@ -770,10 +1152,12 @@ enum {
 	ARG_LOCAL_LISTEN,
 	ARG_NETD_SOCKET,
 	ARG_CREDENTIALS_DIR,
+	ARG_STATE_DIR,
 	ARG_STATS_INTERVAL,
 	ARG_RATE_LIMIT,
 	ARG_THREADS,
 	ARG_TIMEOUT,
+	ARG_HEADER_TIMEOUT,
 	ARG_MAX_CONNECTIONS,
 	ARG_MOUNTINFO,
 };
@@ -803,10 +1187,12 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 		{ "local-listen", required_argument, NULL, ARG_LOCAL_LISTEN },
 		{ "netd-socket", required_argument, NULL, ARG_NETD_SOCKET },
 		{ "credentials-dir", required_argument, NULL, ARG_CREDENTIALS_DIR },
+		{ "state-dir", required_argument, NULL, ARG_STATE_DIR },
 		{ "stats-interval", required_argument, NULL, ARG_STATS_INTERVAL },
 		{ "rate-limit", required_argument, NULL, ARG_RATE_LIMIT },
 		{ "threads", required_argument, NULL, ARG_THREADS },
 		{ "timeout", required_argument, NULL, ARG_TIMEOUT },
+		{ "header-timeout", required_argument, NULL, ARG_HEADER_TIMEOUT },
 		{ "max-connections", required_argument, NULL, ARG_MAX_CONNECTIONS },
 		{ "mountinfo", required_argument, NULL, ARG_MOUNTINFO }, /* tests */
 		{ "group", required_argument, NULL, 'g' },
@@ -844,6 +1230,15 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 		case ARG_CREDENTIALS_DIR:
 			o->credentials_dir = optarg;
 			break;
+		case ARG_STATE_DIR:
+			if (optarg[0] != '/') {
+				fprintf(stderr,
+					"taskvm agent: --state-dir wants an absolute path, not '%s'\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->state_dir = optarg;
+			break;
 		case ARG_STATS_INTERVAL:
 			r = parse_uint_arg("stats-interval", optarg, 1, 60, &o->stats_interval_sec);
 			if (r < 0)
@@ -864,6 +1259,12 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 			break;
 		case ARG_TIMEOUT:
 			r = parse_uint_arg("timeout", optarg, 1, 600, &o->http.timeout_sec);
+			if (r < 0)
+				return r;
+			break;
+		case ARG_HEADER_TIMEOUT:
+			r = parse_uint_arg("header-timeout", optarg, 1, 600,
+					   &o->http.header_timeout_sec);
 			if (r < 0)
 				return r;
 			break;
@@ -995,6 +1396,22 @@ static int run(struct agent *a)
 		return log_err_errno(r, "Failed to start the stats timer: %m");
 	a->timer_id = r;
 
+	/* The registrations of the agent that ran before, once netd confirms them. */
+	r = journal_open(o->state_dir, &a->journal);
+	if (r < 0)
+		return log_err_errno(r, "Failed to open the journal in '%s': %m", o->state_dir);
+	r = journal_load(a->journal, on_journal_record, on_journal_bad, a);
+	if (r < 0)
+		return log_err_errno(r, "Failed to read the journal in '%s': %m", o->state_dir);
+	if (a->npending)
+		log_info("%u registrations in the journal", a->npending);
+	a->holds_dirty = true;
+	agent_tick(a);
+	/* netd's events, for a detach to take effect at once; its start runs agent_tick() again. */
+	r = a->netd->ops->watch_events(a->netd, a->loop, on_netd_event, a);
+	if (r < 0)
+		return log_err_errno(r, "Failed to follow netd's events: %m");
+
 	log_notice("taskvm agent %s ready on %s: metadata on %s, local %s, netd %s", TP_VERSION,
 		   o->socket, o->http.listen ?: "(none)", o->http.local_listen ?: "(none)",
 		   o->netd_socket);
@@ -1017,6 +1434,13 @@ static void cleanup(struct agent *a)
 		agent_task_free(a, at);
 	}
 	a->reg = registry_free(a->reg);
+	while (a->pending) {
+		struct agent_pending *p = a->pending;
+
+		a->pending = p->next;
+		pending_free(p);
+	}
+	a->journal = journal_free(a->journal);
 	a->netd = netd_source_free(a->netd);
 	a->creds = creds_provider_free(a->creds);
 	a->loop = event_loop_free(a->loop);
@@ -1031,6 +1455,7 @@ int agent_main(int argc, char **argv)
 			.socket = AGENT_DEFAULT_SOCKET,
 			.netd_socket = CTL_DEFAULT_SOCKET,
 			.credentials_dir = AGENT_DEFAULT_CREDENTIALS_DIR,
+			.state_dir = AGENT_DEFAULT_STATE_DIR,
 			.stats_interval_sec = AGENT_DEFAULT_STATS_INTERVAL,
 			.http = {
 				.listen = HTTP_DEFAULT_LISTEN,

@@ -10,6 +10,7 @@
 
 #define AGENT_DEFAULT_SOCKET	      "/run/taskvm/agent.sock"
 #define AGENT_DEFAULT_CREDENTIALS_DIR "/run/taskvm/credentials"
+#define AGENT_DEFAULT_STATE_DIR	      "/var/lib/taskvm"
 #define AGENT_DEFAULT_STATS_INTERVAL  10 /* seconds: Fargate's read/preread gap */
 
 /* `taskvm agent [OPTIONS]`: run the agent until SIGTERM or SIGINT. Returns an exit status. */

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include "addr.h"
@@ -36,6 +37,32 @@ struct listener {
 	bool by_source;
 };
 
+/*
+ * A connection whose request head is awaited (MHD's socket context). MHD's idle timeout does
+ * not end a head that trickles in a byte at a time, so a watchdog thread shuts down (shutdown(2))
+ * connections whose head is not in by its deadline; MHD then sees the end of the stream and
+ * closes them. It is race-free with MHD's threads: MHD tells a connection's end
+ * (MHD_CONNECTION_NOTIFY_CLOSED) before it closes the fd, and the entry leaves the list under
+ * the watchdog's lock then, so the fd of an entry is always the connection's own, never a
+ * number closed and reused meanwhile.
+ */
+struct conn_watch {
+	struct conn_watch *prev, *next;
+	int fd;
+	uint64_t deadline_usec; /* 0: the head is in, nothing awaited */
+	bool by_source;
+	struct in_addr src; /* task listener: the task it comes from, to count against */
+};
+
+struct watchdog {
+	pthread_mutex_t lock; /* guards everything here and every conn_watch */
+	pthread_cond_t wake;
+	pthread_t thread;
+	bool running, stop;
+	struct conn_watch *conns;
+	uint64_t wake_usec; /* when the thread wakes next (UINT64_MAX: when told) */
+};
+
 struct http_server {
 	struct registry *reg;
 	struct http_opts opts;
@@ -43,7 +70,12 @@ struct http_server {
 	struct MHD_Response *canned[_CANNED_MAX];
 	unsigned int canned_status[_CANNED_MAX];
 	uint64_t ok, not_found, throttled, bad_request, unavailable, method; /* atomic */
+	uint64_t header_timeout;					     /* atomic */
+	struct watchdog wd;
 };
+
+/* Cuts are made in rounds at most this far apart, so that a crowd of deadlines costs few wakes. */
+#define WATCHDOG_SLACK_USEC 100000ULL
 
 int http_parse_listen(const char *s, struct sockaddr_in *ret)
 {
@@ -184,6 +216,183 @@ static void count(uint64_t *c)
 	__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
 }
 
+/* --- the request head's deadline --------------------------------------------------------- */
+
+/* Await a head until deadline; the watchdog is woken if that is before its next round. */
+static void watch_arm(struct http_server *s, struct conn_watch *w, uint64_t deadline)
+{
+	struct watchdog *wd = &s->wd;
+
+	pthread_mutex_lock(&wd->lock);
+	w->deadline_usec = deadline;
+	if (deadline < wd->wake_usec)
+		pthread_cond_signal(&wd->wake);
+	pthread_mutex_unlock(&wd->lock);
+}
+
+static struct conn_watch *watch_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/* The access handler's first call for a request: its head is in. */
+static void head_in(struct http_server *s, struct MHD_Connection *conn)
+{
+	struct conn_watch *w = watch_of(conn);
+
+	if (!w)
+		return;
+	pthread_mutex_lock(&s->wd.lock);
+	w->deadline_usec = 0;
+	pthread_mutex_unlock(&s->wd.lock);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct listener *l = cls;
+	struct http_server *s = l->srv;
+	struct watchdog *wd = &s->wd;
+	struct conn_watch *w = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+
+	switch (toe) {
+	case MHD_CONNECTION_NOTIFY_STARTED:
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		w = ci ? calloc(1, sizeof(*w)) : NULL;
+		if (!w)
+			return; /* not watched: the idle timeout still applies */
+		w->fd = ci->connect_fd;
+		w->by_source = l->by_source;
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+			w->src = ((const struct sockaddr_in *)ci->client_addr)->sin_addr;
+		pthread_mutex_lock(&wd->lock);
+		w->next = wd->conns;
+		if (wd->conns)
+			wd->conns->prev = w;
+		wd->conns = w;
+		pthread_mutex_unlock(&wd->lock);
+		*socket_context = w;
+		watch_arm(s, w, now_usec() + (uint64_t)s->opts.header_timeout_sec * 1000000ULL);
+		break;
+	case MHD_CONNECTION_NOTIFY_CLOSED:
+		if (!w)
+			return;
+		/* MHD closes the fd after this returns: from now on the watchdog must not see it. */
+		pthread_mutex_lock(&wd->lock);
+		if (w->prev)
+			w->prev->next = w->next;
+		else
+			wd->conns = w->next;
+		if (w->next)
+			w->next->prev = w->prev;
+		pthread_mutex_unlock(&wd->lock);
+		free(w);
+		*socket_context = NULL;
+		break;
+	}
+}
+
+/* A request is answered: on a kept-alive connection the next head is awaited, after an idle time. */
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct listener *l = cls;
+	struct http_server *s = l->srv;
+	struct conn_watch *w = watch_of(conn);
+
+	if (w)
+		watch_arm(s, w,
+			  now_usec() +
+				  (uint64_t)(s->opts.timeout_sec + s->opts.header_timeout_sec) *
+					  1000000ULL);
+}
+
+static void *watchdog_main(void *data)
+{
+	struct http_server *s = data;
+	struct watchdog *wd = &s->wd;
+
+	pthread_mutex_lock(&wd->lock);
+	while (!wd->stop) {
+		uint64_t now = now_usec(), next = UINT64_MAX;
+
+		for (struct conn_watch *w = wd->conns; w; w = w->next) {
+			if (!w->deadline_usec)
+				continue;
+			if (w->deadline_usec > now + WATCHDOG_SLACK_USEC) {
+				next = MIN(next, w->deadline_usec);
+				continue;
+			}
+			/* MHD reads the end of the stream, and closes the connection. */
+			w->deadline_usec = 0;
+			(void)shutdown(w->fd, SHUT_RDWR);
+			__atomic_add_fetch(&s->header_timeout, 1, __ATOMIC_RELAXED);
+			if (w->by_source)
+				registry_count_header_timeout(s->reg, w->src);
+		}
+		wd->wake_usec = next;
+		if (next == UINT64_MAX) {
+			pthread_cond_wait(&wd->wake, &wd->lock);
+		} else {
+			struct timespec ts = { .tv_sec = (time_t)(next / 1000000ULL),
+					       .tv_nsec = (long)(next % 1000000ULL) * 1000 };
+
+			pthread_cond_timedwait(&wd->wake, &wd->lock, &ts);
+		}
+	}
+	pthread_mutex_unlock(&wd->lock);
+	return NULL;
+}
+
+static int watchdog_start(struct http_server *s)
+{
+	struct watchdog *wd = &s->wd;
+	pthread_condattr_t attr;
+	int e;
+
+	/* The deadlines are CLOCK_MONOTONIC (now_usec()), and so are the waits. */
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	e = pthread_cond_init(&wd->wake, &attr);
+	pthread_condattr_destroy(&attr);
+	if (e)
+		return -e;
+	pthread_mutex_init(&wd->lock, NULL);
+	wd->wake_usec = UINT64_MAX;
+	e = pthread_create(&wd->thread, NULL, watchdog_main, s);
+	if (e) {
+		pthread_cond_destroy(&wd->wake);
+		pthread_mutex_destroy(&wd->lock);
+		return -e;
+	}
+	wd->running = true;
+	return 0;
+}
+
+/* After the daemons are stopped (every connection closed, so every entry gone). */
+static void watchdog_stop(struct http_server *s)
+{
+	struct watchdog *wd = &s->wd;
+
+	if (!wd->running)
+		return;
+	pthread_mutex_lock(&wd->lock);
+	wd->stop = true;
+	pthread_cond_signal(&wd->wake);
+	pthread_mutex_unlock(&wd->lock);
+	pthread_join(wd->thread, NULL);
+	pthread_cond_destroy(&wd->wake);
+	pthread_mutex_destroy(&wd->lock);
+	wd->running = false;
+}
+
+/* --- requests ------------------------------------------------------------------------------ */
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **req_cls)
@@ -199,6 +408,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	 * queued on the first call makes MHD close the connection afterwards: fine for requests
 	 * we refuse, not for the GETs of keep-alive clients, which are answered on the second.
 	 */
+	if (!*req_cls)
+		head_in(s, conn);
 	if (!streq(method, MHD_HTTP_METHOD_GET) && !streq(method, MHD_HTTP_METHOD_HEAD)) {
 		count(&s->method);
 		return queue_canned(s, conn, CANNED_METHOD);
@@ -320,10 +531,11 @@ static struct MHD_Daemon *daemon_start(struct listener *l, int fd, unsigned int 
 	};
 
 	/* The logger goes first, so that MHD's messages about the other options reach it. */
-	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO |
-					MHD_USE_ERROR_LOG,
-				0, NULL, NULL, on_request, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-				NULL, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	return MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG,
+		0, NULL, NULL, on_request, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, l, MHD_OPTION_NOTIFY_COMPLETED,
+		on_completed, l, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 }
 
 static int listener_start(struct http_server *s, struct listener *l, const char *addr,
@@ -358,6 +570,8 @@ int http_server_start(const struct http_opts *o, struct registry *reg, struct ht
 	s->opts = *o;
 	if (!s->opts.timeout_sec)
 		s->opts.timeout_sec = 5;
+	if (!s->opts.header_timeout_sec)
+		s->opts.header_timeout_sec = 5;
 	if (!s->opts.max_connections)
 		s->opts.max_connections = 4096;
 	if (!s->opts.max_per_address)
@@ -371,6 +585,11 @@ int http_server_start(const struct http_opts *o, struct registry *reg, struct ht
 	r = canned_init(s);
 	if (r < 0) {
 		log_err_errno(r, "Failed to prepare the error responses: %m");
+		goto out_free;
+	}
+	r = watchdog_start(s);
+	if (r < 0) {
+		log_err_errno(r, "Failed to start the request head watchdog: %m");
 		goto out_free;
 	}
 	if (o->listen) {
@@ -403,6 +622,7 @@ struct http_server *http_server_stop(struct http_server *s)
 		MHD_stop_daemon(s->task.daemon);
 	if (s->local.daemon)
 		MHD_stop_daemon(s->local.daemon);
+	watchdog_stop(s);
 	for (int i = 0; i < _CANNED_MAX; i++)
 		if (s->canned[i])
 			MHD_destroy_response(s->canned[i]);
@@ -419,5 +639,6 @@ void http_server_stats(struct http_server *s, struct http_stats *ret)
 		.bad_request = __atomic_load_n(&s->bad_request, __ATOMIC_RELAXED),
 		.unavailable = __atomic_load_n(&s->unavailable, __ATOMIC_RELAXED),
 		.method_not_allowed = __atomic_load_n(&s->method, __ATOMIC_RELAXED),
+		.header_timeout = __atomic_load_n(&s->header_timeout, __ATOMIC_RELAXED),
 	};
 }

@@ -4,7 +4,8 @@
  * bound with IP_FREEBIND so that the address need not exist yet), where a request is tied to its
  * task by its source address, and the local listener (127.0.0.1:51679), which answers by id
  * alone. MHD runs its own threads (a pool on the task listener); they only read the registry.
- * Every response is JSON; connections idle for the timeout are closed, requests are bounded.
+ * Every response is JSON; connections idle for the timeout are closed, and so are those whose
+ * request head is not in by its deadline, however slowly it trickles in; requests are bounded.
  */
 #ifndef TP_HTTP_H
 #define TP_HTTP_H
@@ -27,6 +28,9 @@ struct http_opts {
 	const char *local_listen; /* local listener ADDR:PORT, or NULL for none */
 	unsigned int threads;	  /* MHD threads on the task listener (0: one per CPU, at most 4) */
 	unsigned int timeout_sec; /* idle timeout of a connection (5) */
+	/* a request head must be in this long after the connection opened or, on a kept-alive
+	 * connection, after the previous answer plus the idle timeout (5) */
+	unsigned int header_timeout_sec;
 	unsigned int max_connections;
 	unsigned int max_per_address; /* connections from one address */
 	unsigned int memory_limit;    /* bytes per connection: bounds the request head */
@@ -36,6 +40,7 @@ struct http_opts {
 /* What the server has answered since it started. */
 struct http_stats {
 	uint64_t ok, not_found, throttled, bad_request, unavailable, method_not_allowed;
+	uint64_t header_timeout; /* connections closed because their request head was late */
 };
 
 /* A parsed request path. */

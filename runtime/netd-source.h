@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The agent's view of netd: a small provider interface for the three calls it makes (task.show,
- * task.list, stats.get; docs/PROTOCOL.md), and the implementation over netd's control socket.
- * Tests put a fake netd behind the same socket; other sources (a subscription, a library) can
- * implement the same operations.
+ * The agent's view of netd: a small provider interface for the calls it makes (task.show,
+ * task.list, stats.get, task.hold, task.release, task.holds; docs/PROTOCOL.md) and for following
+ * netd's events, and the implementation over netd's control socket. Tests put a fake netd behind
+ * the same socket; other sources (a library) can implement the same operations.
  */
 #ifndef TP_NETD_SOURCE_H
 #define TP_NETD_SOURCE_H
@@ -12,7 +12,11 @@
 
 #include "ctl-proto.h"
 
+struct event_loop;
 struct netd_source;
+
+/* One of netd's events (borrowed), or NULL: the stream (re)started, events may have been missed. */
+typedef void (*netd_event_fn)(json_t *event, void *data);
 
 struct netd_source_ops {
 	/* netd's task object (docs/PROTOCOL.md "Task"). */
@@ -23,6 +27,22 @@ struct netd_source_ops {
 	/* stats.get: one task's stats (task_id) or {"tasks": [...]} (task_id NULL). */
 	int (*stats_get)(struct netd_source *s, const char *task_id, json_t **ret,
 			 struct ctl_error *err);
+	/* Hold instance of task_id under the name holder (task.hold). */
+	int (*task_hold)(struct netd_source *s, const char *task_id, const char *instance,
+			 const char *holder, struct ctl_error *err);
+	/* Release holder's hold of task_id (of one instance, or of any with instance NULL). */
+	int (*task_release)(struct netd_source *s, const char *task_id, const char *instance,
+			    const char *holder, struct ctl_error *err);
+	/* The holds of holder: an array of {task_id, instance, state, ...} (task.holds). */
+	int (*task_holds)(struct netd_source *s, const char *holder, json_t **ret,
+			  struct ctl_error *err);
+	/*
+	 * Follow netd's events on loop: fn gets each, and NULL whenever the stream starts or starts
+	 * again (after netd went away and came back), since events may have been missed before.
+	 * The source reconnects by itself; it stops when freed. Once per source.
+	 */
+	int (*watch_events)(struct netd_source *s, struct event_loop *loop, netd_event_fn fn,
+			    void *data);
 	void (*free)(struct netd_source *s);
 };
 
@@ -33,7 +53,8 @@ struct netd_source {
 /*
  * A source that calls netd on its socket at path, each call bounded by timeout_ms. The
  * connection is opened on first use and reopened after a transport failure. Errors: -EPROTO
- * with err filled for netd's error replies; -errno for transport failures.
+ * with err filled for netd's error replies; -errno for transport failures. The event watch has
+ * a connection of its own.
  */
 int netd_source_socket_new(const char *path, int timeout_ms, struct netd_source **ret);
 /* Free; returns NULL. */

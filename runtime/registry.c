@@ -33,7 +33,7 @@ struct reg_task {
 	struct reg_key addr_key;
 	bool has_addr; /* under the registry's write lock */
 	bool added;
-	uint64_t served, throttled, denied; /* atomic */
+	uint64_t served, throttled, denied, header_timeouts; /* atomic */
 };
 
 struct registry {
@@ -224,6 +224,18 @@ void reg_task_counters(struct reg_task *rt, struct reg_counters *ret)
 	ret->served = __atomic_load_n(&rt->served, __ATOMIC_RELAXED);
 	ret->throttled = __atomic_load_n(&rt->throttled, __ATOMIC_RELAXED);
 	ret->denied = __atomic_load_n(&rt->denied, __ATOMIC_RELAXED);
+	ret->header_timeouts = __atomic_load_n(&rt->header_timeouts, __ATOMIC_RELAXED);
+}
+
+void registry_count_header_timeout(struct registry *r, struct in_addr src)
+{
+	struct reg_key probe = { .addr = src.s_addr }, **k;
+
+	pthread_rwlock_rdlock(&r->lock);
+	k = tfind(&probe, &r->addrs, cmp_addr);
+	if (k)
+		__atomic_add_fetch(&(*k)->task->header_timeouts, 1, __ATOMIC_RELAXED);
+	pthread_rwlock_unlock(&r->lock);
 }
 
 /* --- views ------------------------------------------------------------------------------ */

@@ -59,6 +59,7 @@ struct reg_counters {
 	uint64_t served;    /* answered from the task's view */
 	uint64_t throttled; /* 429 */
 	uint64_t denied;    /* asked, from this task's address, for an id that is not its own */
+	uint64_t header_timeouts; /* connections closed because their request head was late */
 };
 
 /* Called with the response (and its HTTP status) while it cannot go away. */
@@ -95,6 +96,9 @@ int reg_view_set(struct reg_view *v, enum reg_body body, size_t idx, unsigned in
 		 json_t *json);
 /* An MHD response with a JSON body (stolen) and the JSON content type; NULL on failure. */
 struct MHD_Response *reg_json_response(json_t *json);
+
+/* Count a connection from src closed for a late request head against src's task, if any. */
+void registry_count_header_timeout(struct registry *r, struct in_addr src);
 
 /* Answer q: see enum reg_result. HTTP threads. */
 enum reg_result registry_answer(struct registry *r, const struct reg_query *q, reg_answer_fn fn,

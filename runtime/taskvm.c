@@ -171,7 +171,7 @@ static int do_ps(int argc, char **argv)
 {
 	static const char *const headers[] = { "TASK",	     "FAMILY:REV", "PV",     "ADDRESS",
 					       "CONTAINERS", "CREDS",	   "SERVED", "THROTTLED",
-					       "DENIED",     NULL };
+					       "DENIED",     "LATE",	   NULL };
 	json_auto_t *res = NULL;
 	json_t *t;
 	size_t i;
@@ -200,6 +200,7 @@ static int do_ps(int argc, char **argv)
 		print_u64(PRINT_FP, NULL, "%" PRIu64, (uint64_t)json_int(req, "served"));
 		print_u64(PRINT_FP, NULL, "%" PRIu64, (uint64_t)json_int(req, "throttled"));
 		print_u64(PRINT_FP, NULL, "%" PRIu64, (uint64_t)json_int(req, "denied"));
+		print_u64(PRINT_FP, NULL, "%" PRIu64, (uint64_t)json_int(req, "header_timeouts"));
 		print_close_object();
 	}
 	print_close_array();
@@ -254,9 +255,9 @@ static int do_inspect(int argc, char **argv)
 		   json_str(st, "network_note") ? ": " : "", json_str(st, "network_note") ?: "");
 	if (json_str(res, "netd_note"))
 		print_text("  netd: %s\n", json_str(res, "netd_note"));
-	print_text("  requests served %lld, throttled %lld, denied %lld\n",
+	print_text("  requests served %lld, throttled %lld, denied %lld, late heads cut %lld\n",
 		   (long long)json_int(req, "served"), (long long)json_int(req, "throttled"),
-		   (long long)json_int(req, "denied"));
+		   (long long)json_int(req, "denied"), (long long)json_int(req, "header_timeouts"));
 	print_close_object();
 	return 0;
 }
@@ -283,9 +284,10 @@ static int do_health(int argc, char **argv)
 		   json_str(res, "local_listen") ?: "off");
 	print_text("  netd %s: task.list %s, stats.get %s\n", json_str(res, "netd_socket"),
 		   json_str(netd, "task_list"), json_str(netd, "stats_get"));
-	print_text("  http ok %lld, not found %lld, throttled %lld\n",
+	print_text("  http ok %lld, not found %lld, throttled %lld, late heads cut %lld\n",
 		   (long long)json_int(http, "ok"), (long long)json_int(http, "not_found"),
-		   (long long)json_int(http, "throttled"));
+		   (long long)json_int(http, "throttled"),
+		   (long long)json_int(http, "header_timeout"));
 	print_close_object();
 	return 0;
 }

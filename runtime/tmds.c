@@ -366,6 +366,118 @@ int tmds_task_new(const struct tmds_task_opts *o, struct taskdef *def, struct tm
 	return 0;
 }
 
+json_t *tmds_task_ids_json(const struct tmds_task *t)
+{
+	json_t *o, *cs = json_array();
+
+	for (size_t i = 0; i < t->n_containers; i++)
+		json_array_append_new(cs, json_pack("{s:s, s:s, s:s}", "name",
+						    t->containers[i].def->name, "docker_id",
+						    t->containers[i].docker_id, "container_arn",
+						    t->containers[i].arn));
+	o = json_pack("{s:s, s:I, s:o}", "task_arn", t->task_arn, "created_ns",
+		      (json_int_t)t->created_ns, "containers", cs);
+	if (o && t->creds_id[0])
+		json_object_set_new(o, "credentials_id", json_string(t->creds_id));
+	return o;
+}
+
+/* s is n lower-case hex digits. */
+static bool hex_of(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
+			return false;
+	return true;
+}
+
+/* 8-4-4-4-12 lower-case hex digits. */
+static bool uuid_form(const char *s)
+{
+	static const size_t groups[] = { 8, 4, 4, 4, 12 };
+
+	for (size_t g = 0; g < ARRAY_SIZE(groups); g++) {
+		if (strlen(s) < groups[g] || !hex_of(s, groups[g]))
+			return false;
+		s += groups[g];
+		if (g < ARRAY_SIZE(groups) - 1 && *s++ != '-')
+			return false;
+	}
+	return *s == '\0';
+}
+
+/* An endpoint id of task t: "<ecs id>-<ten digits>". */
+static bool docker_id_of(const struct tmds_task *t, const char *id)
+{
+	size_t n = strlen(t->ecs_id);
+
+	if (strlen(id) != n + 11 || strncmp(id, t->ecs_id, n) != 0 || id[n] != '-')
+		return false;
+	for (size_t i = n + 1; i < n + 11; i++)
+		if (!isdigit((unsigned char)id[i]))
+			return false;
+	return true;
+}
+
+int tmds_task_restore_ids(struct tmds_task *t, json_t *ids, char **ret_error)
+{
+	const char *arn = NULL, *creds = NULL;
+	json_t *cs = NULL, *c;
+	json_int_t created = 0;
+	json_error_t jerr;
+	size_t i;
+
+	if (ret_error)
+		*ret_error = NULL;
+	if (json_unpack_ex(ids, &jerr, JSON_STRICT, "{s:s, s:I, s:o, s?s}", "task_arn", &arn,
+			   "created_ns", &created, "containers", &cs, "credentials_id", &creds) < 0)
+		return fail_with(ret_error, "ids: %s", jerr.text);
+	if (!streq(arn, t->task_arn) || (uint64_t)created != t->created_ns)
+		return fail_with(ret_error,
+				 "ids: task ARN or creation time differ from the task's");
+	if (!json_is_array(cs) || json_array_size(cs) != t->n_containers)
+		return fail_with(ret_error, "ids: %zu containers, the task has %zu",
+				 json_array_size(cs), t->n_containers);
+	json_array_foreach(cs, i, c) {
+		const char *name = NULL, *id = NULL, *carn = NULL, *slash;
+
+		if (json_unpack_ex(c, &jerr, JSON_STRICT, "{s:s, s:s, s:s}", "name", &name,
+				   "docker_id", &id, "container_arn", &carn) < 0)
+			return fail_with(ret_error, "ids: containers[%zu]: %s", i, jerr.text);
+		slash = strrchr(t->containers[i].arn, '/');
+		if (!streq(name, t->containers[i].def->name) || !docker_id_of(t, id) ||
+		    strncmp(carn, t->containers[i].arn,
+			    (size_t)(slash - t->containers[i].arn + 1)) ||
+		    !uuid_form(carn + (slash - t->containers[i].arn + 1)))
+			return fail_with(ret_error, "ids: container '%s' does not fit the task",
+					 name);
+		for (size_t k = 0; k < i; k++)
+			if (streq(json_string_value(
+					  json_object_get(json_array_get(cs, k), "docker_id")),
+				  id))
+				return fail_with(ret_error, "ids: endpoint id '%s' given twice",
+						 id);
+	}
+	if (!creds != !t->creds_id[0] || (creds && !uuid_form(creds)))
+		return fail_with(ret_error, "ids: the credentials id does not fit the task role");
+
+	/* Everything fits: take them. */
+	json_array_foreach(cs, i, c) {
+		char *carn = strdup(json_string_value(json_object_get(c, "container_arn")));
+
+		if (!carn)
+			return -ENOMEM;
+		free(t->containers[i].arn);
+		t->containers[i].arn = carn;
+		strscpy(t->containers[i].docker_id,
+			json_string_value(json_object_get(c, "docker_id")),
+			sizeof(t->containers[i].docker_id));
+	}
+	if (creds)
+		strscpy(t->creds_id, creds, sizeof(t->creds_id));
+	return 0;
+}
+
 void tmds_task_set_network(struct tmds_task *t, json_t *network)
 {
 	json_decref(t->network);
@@ -512,6 +624,36 @@ static const char *image_id(const char *image)
 	return at && startswith(at + 1, "sha256:") ? at + 1 : "";
 }
 
+/*
+ * The log options as Fargate reports them. For awslogs the task definition names a stream
+ * prefix and the platform writes to the stream <prefix>/<container name>/<task id>: that is
+ * awslogs-stream, and the prefix itself is not reported. Without a prefix there is no stream
+ * (a stream named in the task definition is not Fargate's, and not passed on). Other options,
+ * and other drivers' options, are reported as given.
+ */
+static json_t *log_options(const struct tmds_task *t, const struct tmds_container *c)
+{
+	const struct taskdef_container *d = c->def;
+	const char *prefix;
+	char *stream;
+	json_t *o;
+
+	if (!d->log_options)
+		return NULL;
+	o = json_deep_copy(d->log_options);
+	if (!o || !streq(d->log_driver, "awslogs"))
+		return o;
+	prefix = json_string_value(json_object_get(o, "awslogs-stream-prefix"));
+	if (prefix && *prefix && asprintf(&stream, "%s/%s/%s", prefix, d->name, t->ecs_id) >= 0) {
+		json_object_set_new(o, "awslogs-stream", json_string(stream));
+		free(stream);
+	} else {
+		json_object_del(o, "awslogs-stream");
+	}
+	json_object_del(o, "awslogs-stream-prefix");
+	return o;
+}
+
 json_t *tmds_container_json(const struct tmds_task *t, size_t idx)
 {
 	const struct tmds_container *c = &t->containers[idx];
@@ -552,9 +694,13 @@ json_t *tmds_container_json(const struct tmds_task *t, size_t idx)
 		json_object_set_new(o, "Networks", json_pack("[O]", t->network));
 	json_object_set_new(o, "ContainerARN", json_string(c->arn));
 	if (d->log_driver) {
+		json_t *lo = log_options(t, c);
+
 		json_object_set_new(o, "LogDriver", json_string(d->log_driver));
-		if (d->log_options && json_object_size(d->log_options))
-			json_object_set_new(o, "LogOptions", json_deep_copy(d->log_options));
+		if (lo && json_object_size(lo))
+			json_object_set_new(o, "LogOptions", lo);
+		else
+			json_decref(lo);
 	}
 	/* Fargate Linux 1.4.0 reports the snapshotter; overlayfs is the default one. */
 	if (t->platform == TMDS_PLATFORM_1_4_0)

@@ -121,6 +121,17 @@ int tmds_task_new(const struct tmds_task_opts *o, struct taskdef *def, struct tm
 		  char **ret_error);
 /* Free; returns NULL. */
 struct tmds_task *tmds_task_free(struct tmds_task *t);
+/*
+ * The ids a task hands out, to keep across a restart: {task_arn, created_ns, containers:
+ * [{name, docker_id, container_arn}], credentials_id}.
+ */
+json_t *tmds_task_ids_json(const struct tmds_task *t);
+/*
+ * Give a task made with the same definition, task ARN and creation time (tmds_task_opts) the ids
+ * it handed out before (tmds_task_ids_json()). Each is checked against the task: -EINVAL with
+ * *ret_error if one does not fit. The task must not be in a registry yet.
+ */
+int tmds_task_restore_ids(struct tmds_task *t, json_t *ids, char **ret_error);
 /* Replace the Networks[] element (stolen; NULL removes it). */
 void tmds_task_set_network(struct tmds_task *t, json_t *network);
 /* The container index for an endpoint id (its DockerId), or -ENOENT. */

@@ -83,6 +83,12 @@ reg() { printf '{"mac":"%s","subnet":"%s","gateway":"%s","name":"%s"}' "$(mac "$
         req task.show '{"task_id":"fz1"}'
         req task.list '{}'
         req task.list '{"attrs":{"fuzz":"1"}}'
+        req task.hold '{"task_id":"fz0","holder":"fuzz"}'
+        req task.hold '{"task_id":"fz1","holder":"fuzz","instance":"0123456789abcdef0123456789abcdef"}'
+        req task.holds '{"holder":"fuzz"}'
+        req task.holds '{}'
+        req task.release '{"task_id":"fz0","holder":"fuzz"}'
+        req task.release '{"task_id":"fz1","holder":"fuzz","instance":"0123456789abcdef0123456789abcdef"}'
         req events.list '{"since":1000000000}'
         req events.subscribe '{}'
         req stats.get '{"task_id":"fz0"}'
@@ -234,6 +240,11 @@ for t in $tasks; do
         [[ $t == orig[12] ]] && continue
         check "detach $t" netdctl task detach "$t"
 done
+# and the holds they made are released (the slots of detached tasks with them)
+while read -r t h; do
+        [[ -n $t ]] && netdctl task release "$t" holder "$h" >/dev/null
+done < <(netdctl -j task holds | jq -r '.[] | .task_id as $t | .holders[] | "\($t) \(.)"')
+check_eq "no hold is left" 0 "$(netdctl -j task holds | jq length)"
 check "netd settles" netd_settled
 _fds_back() { (($(netd_fds) == fds_before)); }
 check "netd's file descriptors are back to $fds_before" wait_until 5 _fds_back

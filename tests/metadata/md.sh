@@ -22,7 +22,7 @@
 #     (tests/tools/fake-netd.c), which forwards everything to netd but answers stats.get from
 #     files that md_stats_feed writes from the kernel's counters of the task's eth1.
 # Set by these: MD_NETD_SOCKET (the socket the agent uses), MD_FAKE_STATS (1 with the stand-in),
-# AGENT_SOCKET, AGENT_LOG, AGENT_PID, MD_CREDS_DIR.
+# AGENT_SOCKET, AGENT_LOG, AGENT_PID, AGENT_STATE_DIR, MD_CREDS_DIR.
 
 # shellcheck source=tests/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -187,22 +187,37 @@ _md_agent_ready()
 }
 
 # md_agent_start [ARGS...]: taskvm agent in the host namespace, on $FABRIC_RUN/agent.sock,
-# talking to MD_NETD_SOCKET, credentials in MD_CREDS_DIR, stats every second.
+# talking to MD_NETD_SOCKET, credentials in MD_CREDS_DIR, its journal in AGENT_STATE_DIR
+# ($FABRIC_RUN/agent-state, kept across restarts of the agent), stats every second.
 md_agent_start()
 {
         AGENT_SOCKET=$FABRIC_RUN/agent.sock
         AGENT_LOG=$FABRIC_RUN/agent.log
+        AGENT_STATE_DIR=$FABRIC_RUN/agent-state
         MD_CREDS_DIR=${MD_CREDS_DIR:-$FABRIC_RUN/credentials}
         echo "--- md_agent_start $* ($(date '+%T.%N'))" >>"$AGENT_LOG"
         nsenter --net="$FABRIC_HOST_NS_PATH" -- "$O/taskvm" agent --socket "$AGENT_SOCKET" \
                 --netd-socket "${MD_NETD_SOCKET:-$NETD_SOCKET}" --credentials-dir "$MD_CREDS_DIR" \
-                --stats-interval 1 --log-level debug "$@" </dev/null >>"$AGENT_LOG" 2>&1 &
+                --state-dir "$AGENT_STATE_DIR" --stats-interval 1 --log-level debug "$@" \
+                </dev/null >>"$AGENT_LOG" 2>&1 &
         AGENT_PID=$!
         if ! _fabric_wait 5 _md_agent_ready || ! _fabric_alive "$AGENT_PID"; then
                 _fabric_err "the agent did not start; the end of its log:"
                 tail -n 30 "$AGENT_LOG" >&2
                 return 1
         fi
+}
+
+# md_agent_kill9: SIGKILL, no chance to clean up.
+md_agent_kill9()
+{
+        local pid=${AGENT_PID:-}
+
+        [[ -n $pid ]] || return 0
+        kill -KILL "$pid" 2>/dev/null
+        _fabric_wait 5 _fabric_none_alive "$pid"
+        wait "$pid" 2>/dev/null || true
+        unset AGENT_PID
 }
 
 # md_agent_stop: SIGTERM and wait; returns the agent's exit status.
@@ -228,7 +243,7 @@ md_taskdef()
                    essential: true, portMappings: [{containerPort: 8080, protocol: "tcp"}],
                    logConfiguration: {logDriver: "awslogs", options: {
                      "awslogs-group": ("/ecs/" + $family), "awslogs-region": "us-west-2",
-                     "awslogs-stream": ("ecs/app/" + $family), "awslogs-create-group": "true"}},
+                     "awslogs-stream-prefix": "ecs", "awslogs-create-group": "true"}},
                    linuxParameters: {initProcessEnabled: true}},
                   {name: "sidecar", image: "public.ecr.aws/tp/sidecar:1", essential: false}]}
                 + (if $role == "" then {} else {taskRoleArn: $role} end)' >"$1"

@@ -53,7 +53,8 @@ check_eq "detector: availability zone, region and account" "$MD_AZ $MD_REGION $M
         "$(jq -r '"\(.["cloud.availability_zone"]) \(.["cloud.region"]) \(.["cloud.account.id"])"' <<<"$attrs")"
 check_eq "detector: the container ARN" "$cid_a $cid_a" \
         "$(jq -r '"\(.["aws.ecs.container.arn"]) \(.["cloud.resource_id"])"' <<<"$attrs")"
-check_eq "detector: log group and stream from the log options" "/ecs/a ecs/app/a" \
+# Fargate's stream: <awslogs-stream-prefix>/<container>/<task id>
+check_eq "detector: log group and stream from the log options" "/ecs/a ecs/app/${arn_a##*/}" \
         "$(jq -r '"\(.["aws.log.group.names"][0]) \(.["aws.log.stream.names"][0])"' <<<"$attrs")"
 check_eq "detector: log group ARN" \
         "arn:aws:logs:us-west-2:$MD_ACCOUNT:log-group:/ecs/a" \

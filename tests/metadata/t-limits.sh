@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # Limits of the metadata endpoint: 40 requests/s per task with a burst of 60, then 429 (JSON)
-# for that task only; idle and stalled connections closed after 5 s; oversized and malformed
-# requests refused without harm; keep-alive served.
+# for that task only; idle and stalled connections closed after 5 s, and so are those whose
+# request head trickles in, however steadily; oversized and malformed requests refused without
+# harm; keep-alive served.
 set -euo pipefail
 source "$(dirname "$0")/md.sh"
 require_root
@@ -66,6 +67,29 @@ t=$(fabric_nsexec a bash -c 'start=${EPOCHREALTIME/./}; exec 3<>/dev/tcp/169.254
 check_match "a request head that stalls is dropped after 5 s (took $t tenths)" \
         '^(4[5-9]|5[0-9]|6[0-9])$' "$t"
 check_eq "meanwhile others are served" 200 "$(md_status b "$uri_b")"
+# A head sent a byte every 0.5 s never idles: it is cut at its deadline, 5 s after the connect.
+t=$(fabric_nsexec a bash -c 'start=${EPOCHREALTIME/./}; exec 3<>/dev/tcp/169.254.170.2/80;
+        (printf "GET /v4/x HTTP/1.1\r\nHost: 169.254.170.2\r\n" >&3;
+         for i in $(seq 40); do printf "X" >&3 2>/dev/null || exit 0; sleep 0.5; done) &
+        timeout 25 cat <&3 >/dev/null; kill $! 2>/dev/null; wait 2>/dev/null
+        echo $(( (${EPOCHREALTIME/./} - start) / 100000 ))')
+check_match "a head that trickles in a byte every 0.5 s is cut after 5 s (took $t tenths)" \
+        '^(4[5-9]|5[0-9]|6[0-9])$' "$t"
+check "the agent counted it" wait_until 2 bash -c \
+        "'$O/taskvm' --socket '$AGENT_SOCKET' -j health | jq -e '.http.header_timeout >= 1'"
+check_match "against task a" '^[1-9]' "$(taskvm -j inspect a | jq .requests.header_timeouts)"
+check_match "taskvm ps shows them (LATE)" "^a .* [1-9][0-9]*\$" \
+        "$(taskvm ps | awk 'NR == 1 && $NF != "LATE" { exit 1 } $1 == "a"')"
+# A slow head that is complete within the deadline is answered, and so is the next on the
+# same connection.
+out=$(fabric_nsexec a bash -c "exec 3<>/dev/tcp/169.254.170.2/80;
+        for part in 'GET ${uri_a#http://169.254.170.2} HTTP/1.1\r\n' 'Host: 169.254.170.2\r\n' \
+                'User-Agent: slow\r\n' '\r\n'; do printf \"\$part\" >&3; sleep 0.7; done
+        sleep 3
+        printf 'GET ${uri_a#http://169.254.170.2}/task HTTP/1.1\r\nHost: 169.254.170.2\r\nConnection: close\r\n\r\n' >&3
+        timeout 10 cat <&3 | grep -ao 'HTTP/1\.1 [0-9]*'")
+check_eq "a head sent slowly (2.1 s) but whole in time is answered, and one after it" \
+        "HTTP/1.1 200 HTTP/1.1 200" "$(echo $out)"
 
 # --- sizes and malformed requests ----------------------------------------------------------------
 big=$(head -c 20000 /dev/zero | tr '\0' x)

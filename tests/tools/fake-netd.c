@@ -5,7 +5,8 @@
  *
  *   fake-netd --socket PATH --replies DIR [--upstream PATH]
  *
- * Methods: health, task.show, task.list, stats.get. Files are read at every call:
+ * Methods: health, task.show, task.list, stats.get; task.hold, task.release and task.holds go to
+ * the real netd (events.subscribe is not served). Files are read at every call:
  *   DIR/<method>.error          {"code": N, "message": "..."}: every call of it fails so
  *   DIR/task.show/<ID>.json     the result of task.show for task ID (and its entry in task.list)
  *   DIR/stats.get/<ID>.json     the result of stats.get for task ID; stats.get without a task_id
@@ -181,12 +182,18 @@ static int do_stats_get(struct ctl_call *call, json_t *params, void *data)
 	return forward(call, params);
 }
 
+static int do_forward(struct ctl_call *call, json_t *params, void *data)
+{
+	if (canned_error(call))
+		return 0;
+	return forward(call, params);
+}
+
 static const struct ctl_method methods[] = {
-	{ "health", do_health, 0 },
-	{ "task.show", do_task_show, 0 },
-	{ "task.list", do_task_list, 0 },
-	{ "stats.get", do_stats_get, 0 },
-	{},
+	{ "health", do_health, 0 },	   { "task.hold", do_forward, 0 },
+	{ "task.release", do_forward, 0 }, { "task.holds", do_forward, 0 },
+	{ "task.show", do_task_show, 0 },  { "task.list", do_task_list, 0 },
+	{ "stats.get", do_stats_get, 0 },  {},
 };
 
 static const struct ctl_method *const tables[] = { methods, NULL };

@@ -12,6 +12,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1115,6 +1116,15 @@ static int serve_request(int fd, const struct ctl_request *req)
 		json_decref(stale);
 		return r;
 	}
+	if (streq(req->method, "reply-later-notify")) {
+		/* The reply, then a notification in a write of its own a moment later. */
+		r = send_result(fd, req->id, json_string("done"));
+		if (r == 0) {
+			usleep(20000);
+			r = send_event(fd, 4);
+		}
+		return r;
+	}
 	if (streq(req->method, "reply-then-notify")) {
 		/* The reply and a notification in one write. */
 		line = ctl_reply_result(req->id, json_string("done"), &len);
@@ -1364,6 +1374,19 @@ static void test_client_notifications(void **state)
 	assert_int_equal(ctl_client_next_notification(c, 5000, &msg), 1);
 	assert_int_equal(jint(json_object_get(msg, "params"), "seq"), 3);
 	assert_null(json_object_get(msg, "id"));
+	json_decref(msg);
+
+	/* One that waits in the socket, unread: a look without waiting (timeout 0) finds it. */
+	res = NULL;
+	assert_int_equal(ctl_client_call(c, "reply-later-notify", NULL, 5000, &res, &err), 0);
+	json_decref(res);
+	{
+		struct pollfd pfd = { .fd = ctl_client_fd(c), .events = POLLIN };
+
+		assert_int_equal(poll(&pfd, 1, 5000), 1);
+	}
+	assert_int_equal(ctl_client_next_notification(c, 0, &msg), 1);
+	assert_int_equal(jint(json_object_get(msg, "params"), "seq"), 4);
 	json_decref(msg);
 	assert_null(err.message);
 }

@@ -190,13 +190,50 @@ static void test_ifname_length(void **state)
 	}
 }
 
+static void test_instance(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"0123456789abcdef0123456789abcde",   /* 31 */
+		"0123456789abcdef0123456789abcdef0", /* 33 */
+		"0123456789ABCDEF0123456789abcdef",  /* upper case */
+		"0123456789abcdef0123456789abcdeg",
+		"0123456789abcdef 123456789abcdef",
+	};
+
+	assert_true(ident_instance_valid("0123456789abcdef0123456789abcdef"));
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_verdict("ident_instance_valid", bad[i], ident_instance_valid(bad[i]), false);
+	assert_false(ident_instance_valid(NULL));
+}
+
+static void test_holder(void **state)
+{
+	static const char *const good[] = { "taskvm", "a", "agent@host-1", "x.y:z_0", "0" };
+	static const char *const bad[] = { "", "-a", ".a", "a b", "a/b", "a\n", "a\x01", "a,b" };
+	char name[IDENT_HOLDER_MAX + 2];
+
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++)
+		assert_verdict("ident_holder_valid", good[i], ident_holder_valid(good[i]), true);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_verdict("ident_holder_valid", bad[i], ident_holder_valid(bad[i]), false);
+	assert_false(ident_holder_valid(NULL));
+	memset(name, 'h', IDENT_HOLDER_MAX);
+	name[IDENT_HOLDER_MAX] = '\0';
+	assert_true(ident_holder_valid(name));
+	name[IDENT_HOLDER_MAX] = 'h';
+	name[IDENT_HOLDER_MAX + 1] = '\0';
+	assert_false(ident_holder_valid(name));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_task_id_good),   cmocka_unit_test(test_task_id_bad),
 		cmocka_unit_test(test_task_id_length), cmocka_unit_test(test_task_id_each_char),
 		cmocka_unit_test(test_ifname_good),    cmocka_unit_test(test_ifname_bad),
-		cmocka_unit_test(test_ifname_length),
+		cmocka_unit_test(test_ifname_length),  cmocka_unit_test(test_instance),
+		cmocka_unit_test(test_holder),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

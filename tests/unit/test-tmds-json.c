@@ -513,8 +513,18 @@ static void test_container(void **state)
 		  "^arn:aws:ecs:eu-west-1:111122223333:container/prod/[0-9a-f]{32}/"
 		  "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
 	assert_string_equal(jstr(c, "LogDriver"), "awslogs");
-	assert_string_equal(jstr(json_object_get(c, "LogOptions"), "awslogs-group"), "/ecs/web");
-	assert_string_equal(jstr(json_object_get(c, "LogOptions"), "awslogs-stream-prefix"), "ecs");
+	{
+		/* Fargate's shape: the stream the prefix makes, the prefix not reported. */
+		json_t *lo = json_object_get(c, "LogOptions");
+		char stream[128];
+
+		snprintf(stream, sizeof(stream), "ecs/app/%s", f->t->ecs_id);
+		assert_int_equal(json_object_size(lo), 3);
+		assert_string_equal(jstr(lo, "awslogs-group"), "/ecs/web");
+		assert_string_equal(jstr(lo, "awslogs-region"), "eu-west-1");
+		assert_string_equal(jstr(lo, "awslogs-stream"), stream);
+		assert_null(json_object_get(lo, "awslogs-stream-prefix"));
+	}
 	assert_string_equal(jstr(c, "Snapshotter"), "overlayfs");
 	net = json_array_get(json_object_get(c, "Networks"), 0);
 	assert_int_equal(json_array_size(json_object_get(c, "Networks")), 1);
@@ -804,6 +814,186 @@ static void test_ids(void **state)
 	tmds_task_free(t2);
 }
 
+/* The ids a task handed out come back, each checked, onto a task made the same way. */
+static void test_ids_restore(void **state)
+{
+	struct fixture *f = *state;
+	json_auto_t *ids = tmds_task_ids_json(f->t);
+	struct tmds_task *t;
+	char *err = NULL;
+	static const char *const bad[] = {
+		/* a member too many, one missing */
+		"{\"x\": 1}",
+		"del(.credentials_id)",
+		/* another task's ARN, another time */
+		".task_arn = \"arn:aws:ecs:eu-west-1:111122223333:task/prod/"
+		"0123456789abcdef0123456789abcdef\"",
+		".created_ns = 1",
+		/* containers: one less, renamed, an id of another task, twice the same id */
+		".containers = [.containers[0]]",
+		".containers[1].name = \"other\"",
+		".containers[0].docker_id = \"0123456789abcdef0123456789abcdef-0000000001\"",
+		".containers[1].docker_id = .containers[0].docker_id",
+		".containers[0].container_arn = \"arn:aws:ecs:eu-west-1:111122223333:container/x\"",
+		".credentials_id = \"not-a-uuid\"",
+	};
+
+	assert_string_equal(jstr(ids, "task_arn"), f->t->task_arn);
+	assert_int_equal(json_integer_value(json_object_get(ids, "created_ns")),
+			 (json_int_t)f->t->created_ns);
+	assert_string_equal(jstr(ids, "credentials_id"), f->t->creds_id);
+	assert_string_equal(jstr(json_array_get(json_object_get(ids, "containers"), 1), "name"),
+			    "sidecar");
+
+	/* A task made anew from the same definition, ARN and time gets them all back. */
+	t = make_task("1.4.0", "arn:aws:ecs:eu-west-1:111122223333:cluster/prod", f->t->task_arn);
+	assert_string_not_equal(t->containers[0].docker_id, f->t->containers[0].docker_id);
+	assert_int_equal(tmds_task_restore_ids(t, ids, &err), 0);
+	assert_null(err);
+	for (size_t i = 0; i < 2; i++) {
+		assert_string_equal(t->containers[i].docker_id, f->t->containers[i].docker_id);
+		assert_string_equal(t->containers[i].arn, f->t->containers[i].arn);
+	}
+	assert_string_equal(t->creds_id, f->t->creds_id);
+	{
+		json_auto_t *again = tmds_task_ids_json(t);
+
+		assert_true(json_equal(again, ids));
+	}
+
+	/* Each change that does not fit is refused, and leaves the task as it was. */
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		json_auto_t *b = json_deep_copy(ids);
+		json_t *cs = json_object_get(b, "containers");
+		char before[TMDS_DOCKER_ID_MAX];
+
+		strscpy(before, t->containers[0].docker_id, sizeof(before));
+		switch (i) {
+		case 0:
+			json_object_set_new(b, "x", json_integer(1));
+			break;
+		case 1:
+			json_object_del(b, "credentials_id");
+			break;
+		case 2:
+			json_object_set_new(b, "task_arn",
+					    json_string("arn:aws:ecs:eu-west-1:111122223333:task/"
+							"prod/0123456789abcdef0123456789abcdef"));
+			break;
+		case 3:
+			json_object_set_new(b, "created_ns", json_integer(1));
+			break;
+		case 4:
+			json_array_remove(cs, 1);
+			break;
+		case 5:
+			json_object_set_new(json_array_get(cs, 1), "name", json_string("other"));
+			break;
+		case 6:
+			json_object_set_new(
+				json_array_get(cs, 0), "docker_id",
+				json_string("0123456789abcdef0123456789abcdef-0000000001"));
+			break;
+		case 7:
+			json_object_set(json_array_get(cs, 1), "docker_id",
+					json_object_get(json_array_get(cs, 0), "docker_id"));
+			break;
+		case 8:
+			json_object_set_new(
+				json_array_get(cs, 0), "container_arn",
+				json_string("arn:aws:ecs:eu-west-1:111122223333:container/x"));
+			break;
+		case 9:
+			json_object_set_new(b, "credentials_id", json_string("not-a-uuid"));
+			break;
+		}
+		err = NULL;
+		if (tmds_task_restore_ids(t, b, &err) != -EINVAL)
+			fail_msg("ids changed by '%s' were taken", bad[i]);
+		assert_non_null(err);
+		free(err);
+		assert_string_equal(t->containers[0].docker_id, before);
+	}
+	tmds_task_free(t);
+}
+
+/* The LogOptions of a container whose logConfiguration is logconf (a JSON object). */
+static json_t *log_options_of(const char *logconf)
+{
+	char buf[1024];
+	json_auto_t *j = NULL;
+	struct taskdef *def = NULL;
+	struct tmds_task *t = NULL;
+	char *err = NULL;
+	json_t *c, *lo;
+
+	snprintf(buf, sizeof(buf),
+		 "{\"family\":\"f\",\"networkMode\":\"awsvpc\",\"containerDefinitions\":"
+		 "[{\"name\":\"web\",\"image\":\"x\",\"logConfiguration\":%s}]}",
+		 logconf);
+	j = parse(buf);
+	assert_int_equal(taskdef_parse(j, &def, &err), 0);
+	assert_int_equal(tmds_task_new(
+				 &(struct tmds_task_opts){
+					 .task_id = "t",
+					 .cluster = "c",
+					 .region = "eu-west-1",
+					 .availability_zone = "eu-west-1a",
+					 .account = "111122223333",
+					 .task_arn = "arn:aws:ecs:eu-west-1:111122223333:"
+						     "task/c/0123456789abcdef0123456789abcdef" },
+				 def, &t, &err),
+			 0);
+	c = tmds_container_json(t, 0);
+	lo = json_incref(json_object_get(c, "LogOptions"));
+	json_decref(c);
+	tmds_task_free(t);
+	return lo;
+}
+
+/* awslogs: the stream is <prefix>/<container>/<task id>, as Fargate reports it (ref. §2.7). */
+static void test_log_options(void **state)
+{
+	json_t *lo;
+
+	lo = log_options_of("{\"logDriver\":\"awslogs\",\"options\":{\"awslogs-group\":\"g\","
+			    "\"awslogs-region\":\"eu-west-1\",\"awslogs-create-group\":\"true\","
+			    "\"awslogs-stream-prefix\":\"svc\",\"mode\":\"non-blocking\"}}");
+	assert_int_equal(json_object_size(lo), 5);
+	assert_string_equal(jstr(lo, "awslogs-group"), "g");
+	assert_string_equal(jstr(lo, "awslogs-region"), "eu-west-1");
+	assert_string_equal(jstr(lo, "awslogs-create-group"), "true");
+	assert_string_equal(jstr(lo, "mode"), "non-blocking");
+	assert_string_equal(jstr(lo, "awslogs-stream"), "svc/web/0123456789abcdef0123456789abcdef");
+	json_decref(lo);
+
+	/* No prefix: no stream, also not one the task definition names. */
+	lo = log_options_of("{\"logDriver\":\"awslogs\",\"options\":{\"awslogs-group\":\"g\","
+			    "\"awslogs-stream\":\"mine\"}}");
+	assert_int_equal(json_object_size(lo), 1);
+	assert_string_equal(jstr(lo, "awslogs-group"), "g");
+	json_decref(lo);
+
+	/* Only the prefix: only the stream. */
+	lo = log_options_of("{\"logDriver\":\"awslogs\",\"options\":{"
+			    "\"awslogs-stream-prefix\":\"p\"}}");
+	assert_int_equal(json_object_size(lo), 1);
+	assert_string_equal(jstr(lo, "awslogs-stream"), "p/web/0123456789abcdef0123456789abcdef");
+	json_decref(lo);
+
+	/* Other drivers: as given. */
+	lo = log_options_of("{\"logDriver\":\"splunk\",\"options\":{"
+			    "\"awslogs-stream-prefix\":\"p\",\"splunk-url\":\"u\"}}");
+	assert_int_equal(json_object_size(lo), 2);
+	assert_string_equal(jstr(lo, "awslogs-stream-prefix"), "p");
+	json_decref(lo);
+
+	/* An empty prefix makes no stream; nothing left: no LogOptions at all. */
+	lo = log_options_of("{\"logDriver\":\"awslogs\",\"options\":{"
+			    "\"awslogs-stream-prefix\":\"\"}}");
+	assert_null(lo);
+}
+
 /* A task ARN given at registration is kept, and must agree with cluster and region. */
 static void test_task_arn_given(void **state)
 {
@@ -969,6 +1159,8 @@ int main(void)
 		cmocka_unit_test(test_credentials),
 		cmocka_unit_test_setup_teardown(test_ids, setup14, teardown),
 		cmocka_unit_test(test_task_arn_given),
+		cmocka_unit_test(test_log_options),
+		cmocka_unit_test_setup_teardown(test_ids_restore, setup14, teardown),
 		cmocka_unit_test(test_task_opts_errors),
 		cmocka_unit_test(test_json_number),
 		cmocka_unit_test(test_times),

@@ -361,6 +361,23 @@ static void test_format_rfc3339(void **state)
 	assert_int_equal(format_rfc3339_nsec(0, buf, 1), -ENOSPC);
 }
 
+static void test_random_hex(void **state)
+{
+	char a[33], b[33], big[130];
+
+	assert_int_equal(random_hex(a, 16), 0);
+	assert_int_equal(strlen(a), 32);
+	assert_int_equal(strspn(a, "0123456789abcdef"), 32);
+	assert_int_equal(random_hex(b, 16), 0);
+	/* 128 random bits twice alike: not in this universe. */
+	assert_string_not_equal(a, b);
+	assert_int_equal(random_hex(a, 0), 0);
+	assert_string_equal(a, "");
+	assert_int_equal(random_hex(big, 64), 0);
+	assert_int_equal(strlen(big), 128);
+	assert_int_equal(random_hex(big, 65), -EINVAL);
+}
+
 static void test_time_helpers(void **state)
 {
 	uint64_t a, b, rt;
@@ -588,6 +605,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mkdir_p, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test(test_write_all),
 		cmocka_unit_test(test_format_rfc3339),
+		cmocka_unit_test(test_random_hex),
 		cmocka_unit_test(test_time_helpers),
 		cmocka_unit_test(test_errno_helpers),
 		cmocka_unit_test(test_take),
