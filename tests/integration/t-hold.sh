@@ -22,7 +22,7 @@ attach()
 }
 rpc_code()
 {
-        netdctl -j "$@" 2>/dev/null | jq -r '.code // "ok"' || true
+        netdctl -j "$@" 2>/dev/null | jq -r '.error.code // "ok"' || true
 }
 
 addr_a=$(attach a 1)
@@ -34,9 +34,9 @@ check_eq "hold of an unknown task: not found (-32001)" -32001 "$(rpc_code task h
 check_eq "hold of another instance: not found (-32001)" -32001 \
         "$(rpc_code task hold a holder agent instance 0123456789abcdef0123456789abcdef)"
 check_match "a bad holder name: invalid params, said so" "Invalid holder" \
-        "$(netdctl -j task hold a holder 'a b' 2>/dev/null | jq -r .error || true)"
+        "$(netdctl -j task hold a holder 'a b' 2>/dev/null | jq -r .error.message || true)"
 check_match "a bad instance: invalid params, said so" "32 lower-case hex" \
-        "$(netdctl -j task hold a holder agent instance XYZ 2>/dev/null | jq -r .error || true)"
+        "$(netdctl -j task hold a holder agent instance XYZ 2>/dev/null | jq -r .error.message || true)"
 check_fail "hold without a holder: usage" netdctl task hold a
 out=$(printf '{"jsonrpc":"2.0","method":"task.hold","params":{"task_id":"a","holder":"x","extra":1},"id":1}\n' |
         "$O/tests/tools/ctlsend" "$NETD_SOCKET" 1)
