@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include "runc.h"
-#include "spawn.h"
+#include "prog.h"
 #include "util.h"
 
 #define RUNC_TIMEOUT_MS_DEFAULT 30000
@@ -44,7 +44,7 @@ static const char *last_line(char *s)
 static int run(const struct runc_opts *r, const char *const *args, int stdio[3], char **ret_out,
 	       char **ret_error)
 {
-	struct spawn_opts so = {
+	struct prog_opts so = {
 		.capture = !stdio,
 		.timeout_ms = r->timeout_ms ?: RUNC_TIMEOUT_MS_DEFAULT,
 	};
@@ -68,7 +68,7 @@ static int run(const struct runc_opts *r, const char *const *args, int stdio[3],
 		so.stderr_fd = stdio[2];
 	}
 
-	k = spawn_run(argv, &so, &status, &out);
+	k = prog_run(argv, &so, &status, &out);
 	if (k == -ETIMEDOUT)
 		return fail_errno(ret_error, k, "runc %s did not finish in %u ms", args[0],
 				  so.timeout_ms);
@@ -79,7 +79,7 @@ static int run(const struct runc_opts *r, const char *const *args, int stdio[3],
 			*ret_out = TAKE_PTR(out);
 		return 0;
 	}
-	spawn_status_str(status, how, sizeof(how));
+	prog_status_str(status, how, sizeof(how));
 	if (out && strstr(out, "does not exist"))
 		return fail_errno(ret_error, -ENOENT, "runc %s: %s", args[0], last_line(out));
 	return fail_errno(ret_error, -EIO, "runc %s failed (%s)%s%s", args[0], how,

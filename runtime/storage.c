@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 
 #include "platform.h"
-#include "spawn.h"
+#include "prog.h"
 #include "storage.h"
 #include "taskdef.h"
 #include "util.h"
@@ -397,12 +397,12 @@ static int mkfs(const struct storage_opts *o, const char *file, const char *labe
 	char how[64];
 	int status, r;
 
-	r = spawn_run(argv, &(struct spawn_opts){ .capture = true }, &status, &out);
+	r = prog_run(argv, &(struct prog_opts){ .capture = true }, &status, &out);
 	if (r < 0)
 		return fail_errno(ret_error, r, "cannot run %s: %s", argv[0], strerror(-r));
 	if (status == 0)
 		return 0;
-	spawn_status_str(status, how, sizeof(how));
+	prog_status_str(status, how, sizeof(how));
 	return fail_errno(ret_error, -EIO, "%s on '%s' failed (%s): %s", argv[0], file, how,
 			  out && out[0] ? out : "no output");
 }

@@ -6,14 +6,14 @@
 #include <sys/pidfd.h>
 #include <sys/wait.h>
 
-#include "spawn.h"
+#include "prog.h"
 #include "util.h"
 
 extern char **environ;
 
-#define SPAWN_TIMEOUT_MS_DEFAULT 60000
+#define PROG_TIMEOUT_MS_DEFAULT 60000
 
-static int spawn_with(char *const argv[], const struct spawn_opts *o, int out_fd, pid_t *ret_pid)
+static int prog_spawn(char *const argv[], const struct prog_opts *o, int out_fd, pid_t *ret_pid)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -58,12 +58,12 @@ static int spawn_with(char *const argv[], const struct spawn_opts *o, int out_fd
 	return -r;
 }
 
-int spawn_start(char *const argv[], const struct spawn_opts *o, pid_t *ret_pid)
+int prog_start(char *const argv[], const struct prog_opts *o, pid_t *ret_pid)
 {
-	return spawn_with(argv, o, -1, ret_pid);
+	return prog_spawn(argv, o, -1, ret_pid);
 }
 
-void spawn_status_str(int status, char *buf, size_t size)
+void prog_status_str(int status, char *buf, size_t size)
 {
 	if (WIFEXITED(status))
 		snprintf(buf, size, "exit status %d", WEXITSTATUS(status));
@@ -73,13 +73,13 @@ void spawn_status_str(int status, char *buf, size_t size)
 		snprintf(buf, size, "wait status 0x%x", (unsigned int)status);
 }
 
-/* Read what the pipe has; keep the first SPAWN_OUTPUT_MAX bytes. Returns 0 at EOF, 1 if more. */
+/* Read what the pipe has; keep the first PROG_OUTPUT_MAX bytes. Returns 0 at EOF, 1 if more. */
 static int drain(int fd, char *buf, size_t *len)
 {
 	char scratch[4096];
 
 	for (;;) {
-		size_t room = SPAWN_OUTPUT_MAX - *len;
+		size_t room = PROG_OUTPUT_MAX - *len;
 		ssize_t n = room ? read(fd, buf + *len, room) : read(fd, scratch, sizeof(scratch));
 
 		if (n == 0)
@@ -91,9 +91,9 @@ static int drain(int fd, char *buf, size_t *len)
 	}
 }
 
-int spawn_run(char *const argv[], const struct spawn_opts *o, int *ret_status, char **ret_output)
+int prog_run(char *const argv[], const struct prog_opts *o, int *ret_status, char **ret_output)
 {
-	unsigned int timeout = o->timeout_ms ?: SPAWN_TIMEOUT_MS_DEFAULT;
+	unsigned int timeout = o->timeout_ms ?: PROG_TIMEOUT_MS_DEFAULT;
 	_cleanup_close_ int pidfd = -1, rd = -1;
 	_cleanup_free_ char *out = NULL;
 	uint64_t deadline;
@@ -105,7 +105,7 @@ int spawn_run(char *const argv[], const struct spawn_opts *o, int *ret_status, c
 	if (o->capture) {
 		int p[2];
 
-		out = calloc(1, SPAWN_OUTPUT_MAX + 1);
+		out = calloc(1, PROG_OUTPUT_MAX + 1);
 		if (!out)
 			return -ENOMEM;
 		if (pipe2(p, O_CLOEXEC) < 0)
@@ -116,11 +116,11 @@ int spawn_run(char *const argv[], const struct spawn_opts *o, int *ret_status, c
 			safe_close(p[1]);
 			return -errno;
 		}
-		r = spawn_with(argv, o, p[1], &pid);
+		r = prog_spawn(argv, o, p[1], &pid);
 		safe_close(p[1]);
 		eof = false;
 	} else {
-		r = spawn_start(argv, o, &pid);
+		r = prog_start(argv, o, &pid);
 	}
 	if (r < 0)
 		return r;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Unit tests for runtime/spawn.h: helper programs with their stdio, signals, output and deadline. */
+/* Unit tests for runtime/prog.h: helper programs with their stdio, signals, output and deadline. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include "spawn.h"
+#include "prog.h"
 #include "util.h"
 
 static void test_status_and_output(void **state)
@@ -19,26 +19,24 @@ static void test_status_and_output(void **state)
 	char *out = NULL, how[64];
 	int status;
 
-	assert_int_equal(spawn_run(argv, &(struct spawn_opts){ .capture = true }, &status, &out),
-			 0);
+	assert_int_equal(prog_run(argv, &(struct prog_opts){ .capture = true }, &status, &out), 0);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 3);
 	assert_string_equal(out, "out\nerr\n");
-	spawn_status_str(status, how, sizeof(how));
+	prog_status_str(status, how, sizeof(how));
 	assert_string_equal(how, "exit status 3");
 	free(out);
 }
 
-/* Only the first SPAWN_OUTPUT_MAX bytes are kept; the rest is read, so the child never blocks. */
+/* Only the first PROG_OUTPUT_MAX bytes are kept; the rest is read, so the child never blocks. */
 static void test_output_bounded(void **state)
 {
 	char *argv[] = { "/bin/sh", "-c", "head -c 100000 /dev/zero | tr '\\0' x", NULL };
 	char *out = NULL;
 	int status;
 
-	assert_int_equal(spawn_run(argv, &(struct spawn_opts){ .capture = true }, &status, &out),
-			 0);
+	assert_int_equal(prog_run(argv, &(struct prog_opts){ .capture = true }, &status, &out), 0);
 	assert_int_equal(status, 0);
-	assert_int_equal(strlen(out), SPAWN_OUTPUT_MAX);
+	assert_int_equal(strlen(out), PROG_OUTPUT_MAX);
 	free(out);
 }
 
@@ -48,15 +46,15 @@ static void test_deadline(void **state)
 	uint64_t start = now_usec();
 	int status;
 
-	assert_int_equal(spawn_run(argv, &(struct spawn_opts){ .capture = true, .timeout_ms = 100 },
-				   &status, NULL),
+	assert_int_equal(prog_run(argv, &(struct prog_opts){ .capture = true, .timeout_ms = 100 },
+				  &status, NULL),
 			 -ETIMEDOUT);
 	/* killed and reaped, not waited for */
 	assert_true(now_usec() - start < 5000000);
 	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
 	assert_int_equal(errno, ECHILD);
 	/* without capture too */
-	assert_int_equal(spawn_run(argv, &(struct spawn_opts){ .timeout_ms = 100 }, &status, NULL),
+	assert_int_equal(prog_run(argv, &(struct prog_opts){ .timeout_ms = 100 }, &status, NULL),
 			 -ETIMEDOUT);
 }
 
@@ -75,8 +73,7 @@ static void test_signals_reset(void **state)
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, &saved);
 	sigaction(SIGUSR1, &ign, &old);
-	assert_int_equal(spawn_run(argv, &(struct spawn_opts){ .capture = true }, &status, &out),
-			 0);
+	assert_int_equal(prog_run(argv, &(struct prog_opts){ .capture = true }, &status, &out), 0);
 	sigaction(SIGUSR1, &old, NULL);
 	sigprocmask(SIG_SETMASK, &saved, NULL);
 	assert_int_equal(status, 0);
@@ -91,14 +88,14 @@ static void test_signals_reset(void **state)
 /* The given fds become the child's stdio; nothing else is inherited. */
 static void test_stdio(void **state)
 {
-	char path[] = "/tmp/test-spawn.XXXXXX";
+	char path[] = "/tmp/test-prog.XXXXXX";
 	char *argv[] = { "/bin/sh", "-c", "echo to-file; ls /proc/self/fd | wc -l >&2", NULL };
 	_cleanup_free_ char *text = NULL;
 	int fd = mkstemp(path), leak = open("/dev/null", O_RDONLY), status;
 
 	assert_true(fd >= 0 && leak >= 0);
-	assert_int_equal(spawn_run(argv, &(struct spawn_opts){ .stdout_fd = fd, .stderr_fd = fd },
-				   &status, NULL),
+	assert_int_equal(prog_run(argv, &(struct prog_opts){ .stdout_fd = fd, .stderr_fd = fd },
+				  &status, NULL),
 			 0);
 	assert_int_equal(status, 0);
 	assert_int_equal(read_file(path, 4096, &text, NULL), 0);
@@ -115,9 +112,9 @@ static void test_missing_program(void **state)
 	char *abs[] = { "/nonexistent/prog", NULL };
 	int status;
 
-	assert_int_equal(spawn_run(argv, &(struct spawn_opts){ .capture = true }, &status, NULL),
+	assert_int_equal(prog_run(argv, &(struct prog_opts){ .capture = true }, &status, NULL),
 			 -ENOENT);
-	assert_int_equal(spawn_run(abs, &(struct spawn_opts){}, &status, NULL), -ENOENT);
+	assert_int_equal(prog_run(abs, &(struct prog_opts){}, &status, NULL), -ENOENT);
 }
 
 int main(void)
