@@ -184,7 +184,7 @@ static void passwd_find(const char *passwd, const char *user, struct passwd_entr
 	*ret = (struct passwd_entry){};
 	for (char *line = copy ? strtok_r(copy, "\n", &save) : NULL; line;
 	     line = strtok_r(NULL, "\n", &save)) {
-		char *f[7];
+		char *f[7] = {};
 		uint32_t uid, gid;
 
 		if (line[0] == '#' || split_fields(line, f, 7) < 4 ||
@@ -231,7 +231,7 @@ static int group_walk(const char *group, const char *want_name, uint32_t *ret_gi
 		return -ENOMEM;
 	for (char *line = copy ? strtok_r(copy, "\n", &save) : NULL; line;
 	     line = strtok_r(NULL, "\n", &save)) {
-		char *f[4];
+		char *f[4] = {};
 		uint32_t gid;
 
 		if (line[0] == '#' || split_fields(line, f, 4) < 3 ||

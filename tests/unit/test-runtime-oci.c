@@ -118,7 +118,8 @@ static const char group[] = "root:x:0:\n"
 			    "staff:x:50:other,app\n"
 			    "wheel:x:10:app\n"
 			    "appagain:x:10:app\n"
-			    "users:x:100:other\n";
+			    "users:x:100:other\n"
+			    "short:x:77\n"; /* no member list: a group all the same */
 
 static void test_user(void **state)
 {
@@ -137,6 +138,7 @@ static void test_user(void **state)
 		{ "app:staff", 1000, 50, "", NULL },
 		{ "app:10", 1000, 10, "", NULL },
 		{ "app:777", 1000, 777, "", NULL },
+		{ "app:short", 1000, 77, "", NULL },
 		{ "4242", 4242, 0, "", NULL },
 		{ "4242:4243", 4242, 4243, "", NULL },
 		{ "0:staff", 0, 50, "", NULL },
