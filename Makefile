@@ -245,6 +245,12 @@ $(O)/bench/cni-latency/%: $(O)/obj/bench/cni-latency/%.o $(LIBNETD)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(CNI_LDFLAGS) -o $@ $^ $(LDFLAGS)
 
+# The container's program of bench/task-start is static: no loader runs before its stamp.
+$(O)/bench/task-start/stamp: $(O)/obj/bench/task-start/stamp.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -static -o $@ $^
+
 $(O)/bench/%: $(O)/obj/bench/%.o $(LIBNETD)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
