@@ -335,6 +335,11 @@ const char *taskdef_condition_name(enum taskdef_condition c)
 	return (size_t)c < ARRAY_SIZE(condition_names) ? condition_names[c] : NULL;
 }
 
+static bool present(json_t *v)
+{
+	return v && !json_is_null(v);
+}
+
 /* The key asks for something: present and not null, false, 0, "", [] or {}. */
 static bool key_set(json_t *obj, const char *key)
 {
@@ -643,15 +648,16 @@ static int parse_launch(json_t *j, struct taskdef_container *c, const char *what
 	}
 
 	v = json_object_get(j, "entryPoint");
-	if (v && !json_is_null(v) &&
-	    (r = parse_strv(v, what, "entryPoint", &c->entry_point, ret_error)) < 0)
+	r = present(v) ? parse_strv(v, what, "entryPoint", &c->entry_point, ret_error) : 0;
+	if (r < 0)
 		return r;
 	v = json_object_get(j, "command");
-	if (v && !json_is_null(v) &&
-	    (r = parse_strv(v, what, "command", &c->command, ret_error)) < 0)
+	r = present(v) ? parse_strv(v, what, "command", &c->command, ret_error) : 0;
+	if (r < 0)
 		return r;
 	v = json_object_get(j, "environment");
-	if (v && !json_is_null(v) && (r = parse_env(v, c, what, ret_error)) < 0)
+	r = present(v) ? parse_env(v, c, what, ret_error) : 0;
+	if (r < 0)
 		return r;
 
 	v = json_object_get(j, "workingDirectory");
@@ -696,10 +702,12 @@ static int parse_launch(json_t *j, struct taskdef_container *c, const char *what
 	if (r < 0)
 		return r;
 	v = json_object_get(j, "linuxParameters");
-	if (v && !json_is_null(v) && (r = parse_linux_parameters(v, c, what, ret_error)) < 0)
+	r = present(v) ? parse_linux_parameters(v, c, what, ret_error) : 0;
+	if (r < 0)
 		return r;
 	v = json_object_get(j, "ulimits");
-	if (v && !json_is_null(v) && (r = parse_ulimits(v, c, what, ret_error)) < 0)
+	r = present(v) ? parse_ulimits(v, c, what, ret_error) : 0;
+	if (r < 0)
 		return r;
 
 	if (c->has_memory && c->memory < 6)
@@ -1075,11 +1083,11 @@ static int parse_references(json_t *cds, struct taskdef *d, char **ret_error)
 		json_t *mps = json_object_get(v, "mountPoints");
 		json_t *deps = json_object_get(v, "dependsOn");
 
-		if (mps && !json_is_null(mps) &&
-		    (r = parse_mounts(mps, d, &d->containers[i], ret_error)) < 0)
+		r = present(mps) ? parse_mounts(mps, d, &d->containers[i], ret_error) : 0;
+		if (r < 0)
 			return r;
-		if (deps && !json_is_null(deps) &&
-		    (r = parse_depends_on(deps, d, i, ret_error)) < 0)
+		r = present(deps) ? parse_depends_on(deps, d, i, ret_error) : 0;
+		if (r < 0)
 			return r;
 		essential |= d->containers[i].essential;
 	}
