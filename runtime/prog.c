@@ -91,11 +91,20 @@ static int drain(int fd, char *buf, size_t *len)
 	}
 }
 
+/* Kill and reap pid; returns r. */
+static int kill_reap(pid_t pid, int r)
+{
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	return r;
+}
+
 int prog_run(char *const argv[], const struct prog_opts *o, int *ret_status, char **ret_output)
 {
 	unsigned int timeout = o->timeout_ms ?: PROG_TIMEOUT_MS_DEFAULT;
 	_cleanup_close_ int pidfd = -1, rd = -1;
-	_cleanup_free_ char *out = NULL;
+	char out[PROG_OUTPUT_MAX + 1];
 	uint64_t deadline;
 	size_t len = 0;
 	bool eof = true;
@@ -105,9 +114,6 @@ int prog_run(char *const argv[], const struct prog_opts *o, int *ret_status, cha
 	if (o->capture) {
 		int p[2];
 
-		out = calloc(1, PROG_OUTPUT_MAX + 1);
-		if (!out)
-			return -ENOMEM;
 		if (pipe2(p, O_CLOEXEC) < 0)
 			return -errno;
 		rd = p[0];
@@ -126,32 +132,24 @@ int prog_run(char *const argv[], const struct prog_opts *o, int *ret_status, cha
 		return r;
 
 	pidfd = pidfd_open(pid, 0);
+	if (pidfd < 0)
+		return kill_reap(pid, -errno);
 	deadline = now_usec() + (uint64_t)timeout * 1000;
 	for (;;) {
 		struct pollfd pfd[2] = { { .fd = pidfd, .events = POLLIN },
 					 { .fd = eof ? -1 : rd, .events = POLLIN } };
 		uint64_t now = now_usec();
-		int n;
 
-		if (pidfd < 0)
-			break; /* cannot watch it: wait below without a deadline */
-		if (now >= deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			return -ETIMEDOUT;
-		}
-		n = poll(pfd, 2, (int)((deadline - now) / 1000) + 1);
-		if (n < 0 && errno != EINTR)
-			return -errno;
-		if (!eof && pfd[1].revents) {
-			r = drain(rd, out, &len);
-			eof = r <= 0;
-		}
-		if (pfd[0].revents && eof)
-			break;
-		if (pfd[0].revents && !eof) {
+		if (now >= deadline)
+			return kill_reap(pid, -ETIMEDOUT);
+		if (poll(pfd, 2, (int)((deadline - now) / 1000) + 1) < 0 && errno != EINTR)
+			return kill_reap(pid, -errno);
+		if (!eof && pfd[1].revents)
+			eof = drain(rd, out, &len) <= 0;
+		if (pfd[0].revents) {
 			/* exited: what is left in the pipe is there now, unless a child holds it */
-			drain(rd, out, &len);
+			if (!eof)
+				drain(rd, out, &len);
 			break;
 		}
 	}
@@ -159,9 +157,11 @@ int prog_run(char *const argv[], const struct prog_opts *o, int *ret_status, cha
 		if (errno != EINTR)
 			return -errno;
 	*ret_status = status;
-	if (ret_output && out) {
+	if (ret_output && o->capture) {
 		out[len] = '\0';
-		*ret_output = TAKE_PTR(out);
+		*ret_output = strdup(out);
+		if (!*ret_output)
+			return -ENOMEM;
 	}
 	return 0;
 }

@@ -32,6 +32,7 @@ int prog_start(char *const argv[], const struct prog_opts *o, pid_t *ret_pid);
  * Start argv and wait for it (blocking, bounded by o->timeout_ms). *ret_status gets the wait
  * status; *ret_output (if not NULL and o->capture) what it wrote, NUL-terminated, at most
  * PROG_OUTPUT_MAX bytes. Waits for that pid only: other children stay for the caller to reap.
+ * Needs pidfd_open() (Linux 5.3).
  */
 int prog_run(char *const argv[], const struct prog_opts *o, int *ret_status, char **ret_output);
 /* "exit status 1", "killed by signal 9": a wait status in words. */

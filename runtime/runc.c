@@ -59,7 +59,7 @@ static int run(const struct runc_opts *r, const char *const *args, int stdio[3],
 	argv[n++] = (char *)(r->binary ?: "runc");
 	argv[n++] = "--root";
 	argv[n++] = (char *)r->root;
-	for (size_t i = 0; args[i] && i < RUNC_MAX_ARGS; i++)
+	for (size_t i = 0; i < RUNC_MAX_ARGS && args[i]; i++)
 		argv[n++] = (char *)args[i];
 	argv[n] = NULL;
 	if (stdio) {
