@@ -8,6 +8,7 @@
 set -euo pipefail
 source "$(dirname "$0")/rt.sh"
 rt_setup 0
+ns=$(rt_task_ns t1)
 
 GIB=$((1024 * 1024 * 1024))
 
@@ -98,16 +99,16 @@ rt_taskdef df '{"family": "f", "cpu": "256", "memory": "512",
   "containerDefinitions": [{"name": "app", "image": "i",
     "mountPoints": [{"sourceVolume": "data", "containerPath": "/data"}],
     "command": ["df -k / /data | tail -n 2 | awk \"{ print \\$6, \\$2 }\""]}]}'
-check "1.4.0: a container runs on the volume" rt_run df --platform 1.4.0
+check "1.4.0: a container runs on the volume" rt_run df --platform 1.4.0 --netns "$ns"
 # ext4 keeps about 2% for itself: 19.5-20 GiB of 1 KiB blocks
 check_match "1.4.0: df inside shows ~20 GiB for / and /data (one volume)" \
         "^/ 20[34][0-9]{5} /data 20[34][0-9]{5}$" "$(echo $(rt_log df app))"
-check_eq "and the teardown leaves nothing" "" "$(rt_leftovers df)"
+check_eq "and the teardown leaves nothing" "" "$(rt_leftovers df t1)"
 : >"$FABRIC_RUN/df/logs/app.log"
-check "1.3.0: a container runs on the volumes" rt_run df --platform 1.3.0
+check "1.3.0: a container runs on the volumes" rt_run df --platform 1.3.0 --netns "$ns"
 check_match "1.3.0: df inside shows ~10 GiB for / and ~4 GiB for /data" \
         "^/ 10[12][0-9]{5} /data 4[01][0-9]{5}$" "$(echo $(rt_log df app))"
-check_eq "and the teardown leaves nothing" "" "$(rt_leftovers df)"
+check_eq "and the teardown leaves nothing" "" "$(rt_leftovers df t1)"
 
 # --- a full volume: ENOSPC for the container, not for the host ---
 # fallocate most of the free space (fast: no data is written), write until it fails (a few
@@ -128,7 +129,7 @@ rt_taskdef fill "$(jq -n --arg cmd "$fill" '{family: "f", cpu: "256", memory: "5
     mountPoints: [{sourceVolume: "data", containerPath: "/data"}]}]}')"
 for v in 1.4.0 1.3.0; do
         host_before=$(df -k --output=avail "$FABRIC_RUN" | tail -n 1)
-        rt_run_bg fill --platform "$v"
+        rt_run_bg fill --platform "$v" --netns "$ns"
         if rt_wait_event fill '^started app' && wait_until 60 grep -q filled \
                 "$FABRIC_RUN/fill/logs/app.log"; then
                 log=$(rt_log fill app)
@@ -179,7 +180,7 @@ for v in 1.4.0 1.3.0; do
         rc=0
         wait "$RT_PID" || rc=$?
         check_eq "$v: the task stops when asked" 0 "$rc"
-        check_eq "$v: and the teardown leaves nothing" "" "$(rt_leftovers fill)"
+        check_eq "$v: and the teardown leaves nothing" "" "$(rt_leftovers fill t1)"
         rm -f "$FABRIC_RUN/fill/logs/app.log"
 done
 tap_done
