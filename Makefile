@@ -44,7 +44,7 @@ endif
 # Libraries, all from Debian (see scripts/deps.sh).
 PKGS := libnl-3.0 libnl-route-3.0 libmnl libnftnl libbpf jansson libmicrohttpd libsystemd
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 # task-eni is exec'd for every CNI call and pays for every shared library it loads: it links
 # only jansson (and the parts of libnetd.a it uses).
@@ -242,6 +242,31 @@ $(O)/san/tests/unit/test-tmds%: $(O)/san/tests/unit/test-tmds%.o $(LIBTASKVM_SAN
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
 
+# Test drivers of the runtime's modules (tests/tools/ctrrun: stand-in for the per-task shim)
+# include the runtime's headers and link its modules.
+RUNTIME_TOOLS	:= ctrrun
+$(patsubst %,$(O)/obj/tests/tools/%.o,$(RUNTIME_TOOLS)): CPPFLAGS += -Iruntime
+
+$(patsubst %,$(O)/tests/tools/%,$(RUNTIME_TOOLS)): $(O)/tests/tools/%: $(O)/obj/tests/tools/%.o \
+		$(LIBTASKVM) $(LIBNETD)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The same for the unit tests of the runtime's launch modules (test-runtime-*).
+$(O)/obj/tests/unit/test-runtime-%.o $(O)/san/tests/unit/test-runtime-%.o: CPPFLAGS += -Iruntime
+
+$(O)/tests/unit/test-runtime-%: $(O)/obj/tests/unit/test-runtime-%.o $(LIBTASKVM) $(LIBNETD)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+
+$(O)/san/tests/unit/test-runtime-%: $(O)/san/tests/unit/test-runtime-%.o $(LIBTASKVM_SAN) \
+		$(LIBNETD_SAN)
+	$(call msg,LD-SAN,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+
 $(O)/tests/tools/%: $(O)/obj/tests/tools/%.o $(LIBNETD)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
@@ -258,6 +283,12 @@ $(O)/bench/cni-latency/%: $(O)/obj/bench/cni-latency/%.o $(LIBNETD)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(CNI_LDFLAGS) -o $@ $^ $(LDFLAGS)
+
+# The container's program of bench/task-start is static: no loader runs before its stamp.
+$(O)/bench/task-start/stamp: $(O)/obj/bench/task-start/stamp.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -static -o $@ $^
 
 $(O)/bench/%: $(O)/obj/bench/%.o $(LIBNETD)
 	$(call msg,LD,$@)

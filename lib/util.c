@@ -192,3 +192,16 @@ int random_hex(char *buf, size_t n)
 	buf[2 * n] = '\0';
 	return 0;
 }
+
+int fail_errno(char **ret_error, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ret_error) {
+		va_start(ap, fmt);
+		if (vasprintf(ret_error, fmt, ap) < 0)
+			*ret_error = NULL;
+		va_end(ap);
+	}
+	return r;
+}

@@ -167,6 +167,8 @@ int mkdir_p(const char *path, unsigned int mode);
  * the formatted message and return -EINVAL.
  */
 int fail_with(char **ret_error, const char *fmt, ...) _printf_(2, 3);
+/* The same for another error: set *ret_error (if not NULL) and return r, a -errno. */
+int fail_errno(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
 
 /* n random bytes from getrandom(2), written as 2n lower-case hex digits and a NUL into buf. */
 int random_hex(char *buf, size_t n);

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <dirent.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <sys/stat.h>
@@ -354,4 +356,141 @@ int host_clock(struct tmds_clock *ret)
 		.synchronized = state != TIME_ERROR && !(tx.status & STA_UNSYNC),
 	};
 	return 0;
+}
+
+static int write_u64(const char *dir, const char *file, uint64_t v)
+{
+	char path[PATH_MAX * 2], buf[32];
+	_cleanup_close_ int fd = -1;
+	int n;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(buf, sizeof(buf), "%" PRIu64, v);
+	return write_all(fd, buf, (size_t)n);
+}
+
+static int write_str(const char *dir, const char *file, const char *s)
+{
+	char path[PATH_MAX * 2];
+	_cleanup_close_ int fd = -1;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return write_all(fd, s, strlen(s));
+}
+
+static int make_dir(const char *root, const char *path, char *buf, size_t size)
+{
+	if (!root[0])
+		return -ENOENT;
+	if (snprintf(buf, size, "%s/%s", root, path) >= (int)size)
+		return -ENAMETOOLONG;
+	return mkdir_p(buf, 0755);
+}
+
+int cgroup_create(const struct cgroup_roots *roots, const char *path, const struct cgroup_limits *l)
+{
+	char dir[PATH_MAX * 2];
+	int r;
+
+	if (!cgroup_path_valid(path))
+		return -EINVAL;
+	if (roots->cpu[0] || roots->memory[0]) {
+		r = make_dir(roots->cpu, path, dir, sizeof(dir));
+		if (r >= 0 && l->cpu_quota_us) {
+			r = write_u64(dir, "cpu.cfs_period_us", l->cpu_period_us ?: 100000);
+			if (r >= 0)
+				r = write_u64(dir, "cpu.cfs_quota_us", l->cpu_quota_us);
+		}
+		if (r < 0)
+			return r;
+		r = make_dir(roots->memory, path, dir, sizeof(dir));
+		if (r >= 0 && l->memory_bytes)
+			r = write_u64(dir, "memory.limit_in_bytes", l->memory_bytes);
+		return r;
+	}
+	r = make_dir(roots->unified, path, dir, sizeof(dir));
+	if (r >= 0 && l->cpu_quota_us) {
+		char max[64];
+
+		snprintf(max, sizeof(max), "%" PRIu64 " %" PRIu64, l->cpu_quota_us,
+			 l->cpu_period_us ?: 100000);
+		r = write_str(dir, "cpu.max", max);
+	}
+	if (r >= 0 && l->memory_bytes)
+		r = write_u64(dir, "memory.max", l->memory_bytes);
+	return r;
+}
+
+/* rmdir a cgroup after its children; files in cgroupfs are the kernel's and go with it. */
+static int remove_tree(const char *dir)
+{
+	_cleanup_free_ char *child = NULL;
+	struct dirent *de;
+	DIR *d;
+	int r = 0;
+
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		int k;
+
+		if (de->d_type != DT_DIR || streq(de->d_name, ".") || streq(de->d_name, ".."))
+			continue;
+		free(child);
+		if (asprintf(&child, "%s/%s", dir, de->d_name) < 0) {
+			child = NULL;
+			r = -ENOMEM;
+			break;
+		}
+		k = remove_tree(child);
+		if (k < 0 && r >= 0)
+			r = k;
+	}
+	closedir(d);
+	if (r < 0)
+		return r;
+	if (rmdir(dir) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int cgroup_remove(const char *mountinfo, const char *path)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	int r = 0;
+
+	if (!cgroup_path_valid(path))
+		return -EINVAL;
+	f = fopen(mountinfo, "re");
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		char mnt[PATH_MAX], fstype[64], dir[PATH_MAX * 2];
+		const char *sep = strstr(line, " - ");
+		int k;
+
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+		    sscanf(sep + 3, "%63s", fstype) != 1)
+			continue;
+		if (!streq(fstype, "cgroup") && !streq(fstype, "cgroup2"))
+			continue;
+		unescape(mnt);
+		if (snprintf(dir, sizeof(dir), "%s/%s", mnt, path) >= (int)sizeof(dir))
+			continue;
+		k = remove_tree(dir);
+		if (k < 0 && r >= 0)
+			r = k;
+	}
+	return r;
 }

@@ -2,7 +2,9 @@
 /*
  * CPU and memory statistics of a cgroup, in Docker's shape (tmds.h), from cgroup v1 (cpuacct,
  * cpu, memory hierarchies) or v2 (the unified hierarchy), and the host figures Docker's stats
- * carry (system_cpu_usage, online_cpus) and ClockDrift's clock state (adjtimex(2)).
+ * carry (system_cpu_usage, online_cpus) and ClockDrift's clock state (adjtimex(2)). Also a
+ * task's own cgroup: created with the task's cpu and memory limits (its containers' cgroups,
+ * made by runc, go below it), and removed with everything below it in every hierarchy.
  */
 #ifndef TP_CGROUP_H
 #define TP_CGROUP_H
@@ -34,6 +36,23 @@ bool cgroup_exists(const struct cgroup_roots *roots, const char *path);
  */
 int cgroup_read(const struct cgroup_roots *roots, const char *path, struct tmds_cpu_stats *cpu,
 		struct tmds_mem_stats *mem);
+/* A task's limits: v1 cpu.cfs_quota_us/cfs_period_us and memory.limit_in_bytes (v2 cpu.max and
+ * memory.max). */
+struct cgroup_limits {
+	uint64_t cpu_quota_us; /* per cpu_period_us; 0 = no limit */
+	uint64_t cpu_period_us;
+	uint64_t memory_bytes; /* 0 = no limit */
+};
+
+/* Create cgroup path (relative) where the limits are set (v1: cpu and memory) and set them. */
+int cgroup_create(const struct cgroup_roots *roots, const char *path,
+		  const struct cgroup_limits *l);
+/*
+ * Remove cgroup path and every cgroup below it from every cgroup hierarchy mounted (read from
+ * mountinfo, e.g. /proc/self/mountinfo), children first. 0 if none is left (or there was none);
+ * -EBUSY if a process is still in one of them.
+ */
+int cgroup_remove(const char *mountinfo, const char *path);
 /* A cgroup path given by the operator: relative, no "." or ".." components. */
 bool cgroup_path_valid(const char *path);
 

@@ -35,20 +35,22 @@ linux-libc-dev          # kernel UAPI headers
 libc6-dev               # C library headers
 # --- runtime and tests ---
 iproute2                # the test fabric (ip netns, veth, bridge) and an independent view
-util-linux              # nsenter, unshare
+util-linux              # nsenter, unshare; losetup, findmnt (runtime tests: task volumes)
+e2fsprogs               # mkfs.ext4: the task volumes (runtime/storage.c execs it)
 procps                  # sysctl, ps, pgrep
 psmisc                  # fuser, killall (debugging leftovers)
 curl                    # HTTP client in tests and the demo
 nftables                # nft: an independent view of the guards
 iperf3                  # benchmarks
-busybox-static          # static tools for task root filesystems
+busybox-static          # static tools for task root filesystems (the runtime tests image)
 iputils-ping            # ping from task namespaces
 socat                   # UDP and TCP clients in tests; a notify socket (t-systemd.sh)
 systemd                 # systemd-analyze verify of the units in make check
 man-db                  # man: the man page checks, and the Documentation= check of systemd-analyze
 jq                      # JSON checks in tests and the demo
 podman                  # a real CNI runtime for task-eni (tests/cni/t-podman.sh)
-runc                    # the OCI runtime podman uses in the tests (crun does not work here)
+runc                    # the OCI runtime of taskvm and of podman (crun does not work here)
+containerd              # the peer of bench/task-start (ctr run, private config)
 conmon                  # the container monitor of podman
 containernetworking-plugins # reference CNI plugins: tuning (chain test), host-device + static (bench)
 nodejs                  # the real npm clients of the metadata endpoint (tests/metadata)

@@ -452,8 +452,9 @@ netdctl()
 # --- teardown --------------------------------------------------------------------------------
 
 # Remove everything of PREFIX: processes in its namespaces, mounts under its temporary
-# directories, the namespaces (and with them every link in them), the directories, and
-# /etc/netns/PREFIX-* (netd's resolv.conf of a namespace).
+# directories, loop devices backed by files there, cgroups named PREFIX, the namespaces (and with
+# them every link in them), the directories, and /etc/netns/PREFIX-* (netd's resolv.conf of a
+# namespace).
 _fabric_teardown()
 {
         local prefix=$1 f ns pid pids=() names=() dirs=() mnts=() mnt
@@ -485,6 +486,9 @@ _fabric_teardown()
                 done
         fi
 
+        ((${#dirs[@]})) && _fabric_loops_detach "${dirs[@]}"
+        _fabric_cgroups_remove "$prefix"
+
         if ((${#names[@]})); then
                 printf 'netns del %s\n' "${names[@]}" | ip -force -batch - 2>/dev/null || true
         fi
@@ -494,6 +498,45 @@ _fabric_teardown()
                 [[ -e $f ]] && rm -rf "$f"
         done
         ((${#dirs[@]})) && rm -rf "${dirs[@]}"
+        return 0
+}
+
+# _fabric_loops DIR...: "DEVICE FILE" for each loop device backed by a file below a DIR (the
+# runtime tests' task volumes).
+_fabric_loops()
+{
+        local f file d dev
+
+        for f in /sys/block/loop*/loop/backing_file; do
+                file=$(cat "$f" 2>/dev/null) || continue
+                file=${file% (deleted)}
+                dev=${f#/sys/block/}
+                for d in "$@"; do
+                        [[ $file == "$d"/* ]] && echo "/dev/${dev%%/*} $file"
+                done
+        done
+        return 0
+}
+
+# Detach them (after their file systems were unmounted, autoclear has done it already).
+_fabric_loops_detach()
+{
+        local dev
+
+        while read -r dev _; do
+                losetup -d "$dev" 2>/dev/null || true
+        done < <(_fabric_loops "$@")
+}
+
+# Cgroups named after the prefix at the top of any hierarchy (the runtime tests' task cgroups,
+# with runc's container cgroups below them), children first.
+_fabric_cgroups_remove()
+{
+        local d
+
+        for d in /sys/fs/cgroup/*/"$1"; do
+                [[ -d $d ]] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+        done
         return 0
 }
 
@@ -528,6 +571,10 @@ _fabric_leftovers_impl()
         done </proc/self/mountinfo
         for f in /sys/fs/bpf/*"$prefix"*; do
                 [[ -e $f ]] && echo "bpf pin $f"
+        done
+        _fabric_loops /tmp/"$prefix".* | sed 's/^/loop /'
+        for f in /sys/fs/cgroup/*/"$prefix"; do
+                [[ -d $f ]] && echo "cgroup $f"
         done
         ip -o link show 2>/dev/null | grep -F -e "eni-${prefix:2:4}" -e "$prefix" |
                 sed 's/^[0-9]*: \([^:@]*\).*/link \1 (in the caller'"'"'s netns)/' || true

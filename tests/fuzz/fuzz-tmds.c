@@ -2,9 +2,10 @@
 /*
  * libFuzzer harness for what the taskvm agent reads: request paths from tasks, credentials files
  * from the operator, task definitions given at registration (and every response built from
- * them), and netd's task and stats objects.
+ * them, and what launching them builds: the platform checks and each container's OCI config),
+ * netd's task and stats objects, and a container's user against its image's passwd and group.
  *
- * Input: byte 0 picks the reader (mod 5), the rest is its input.
+ * Input: byte 0 picks the reader (mod 6), the rest is its input.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,6 +14,8 @@
 #include "creds.h"
 #include "http.h"
 #include "log.h"
+#include "oci.h"
+#include "platform.h"
 #include "taskdef.h"
 #include "tmds.h"
 #include "util.h"
@@ -87,6 +90,74 @@ static void fuzz_creds(const char *s, size_t len)
 	creds_done(&c);
 }
 
+/* What a launch makes of a task definition that parsed: checks, start order, OCI configs. */
+static void fuzz_launch(const struct taskdef *def)
+{
+	static const char *const paths[TASKDEF_MAX_VOLUMES + 1] = {
+		"/v/0",	 "/v/1",  "/v/2",  "/v/3",  "/v/4",  "/v/5",  "/v/6",  "/v/7",
+		"/v/8",	 "/v/9",  "/v/10", "/v/11", "/v/12", "/v/13", "/v/14", "/v/15",
+		"/v/16", "/v/17", "/v/18", "/v/19", "/v/20", "/v/21", "/v/22", "/v/23",
+		"/v/24", "/v/25", "/v/26", "/v/27", "/v/28", "/v/29", "/v/30", "/v/31",
+	};
+	static const char *const env[] = {
+		"ECS_CONTAINER_METADATA_URI_V4=http://169.254.170.2/v4/t", NULL
+	};
+	json_t *image = json_pack("{s:[s], s:[s], s:[s], s:s}", "Entrypoint", "/bin/sh", "Cmd",
+				  "-c", "Env", "PATH=/bin", "WorkingDir", "/srv");
+	const struct oci_user user = { .uid = 1000, .gid = 1000 };
+	size_t order[TASKDEF_MAX_CONTAINERS];
+	bool seen[TASKDEF_MAX_CONTAINERS] = {};
+
+	if (!image)
+		abort();
+	taskdef_start_order(def, order);
+	for (size_t i = 0; i < def->n_containers; i++) {
+		const struct taskdef_container *c = &def->containers[order[i]];
+
+		/* a permutation, every container after those it depends on */
+		if (order[i] >= def->n_containers || seen[order[i]])
+			abort();
+		for (size_t k = 0; k < c->n_depends_on; k++)
+			if (!seen[c->depends_on[k].container])
+				abort();
+		seen[order[i]] = true;
+	}
+	for (const struct platform *const *p = platform_all(); *p; p++) {
+		char *err = NULL;
+
+		if (platform_check_taskdef(*p, def, &err) < 0 && !err)
+			abort(); /* a refusal says why */
+		free(err);
+		if (platform_storage_gib(*p, def) < 1)
+			abort();
+		for (size_t i = 0; i < def->n_containers; i++) {
+			struct oci_spec_opts o = {
+				.platform = *p,
+				.def = def,
+				.container = &def->containers[i],
+				.image_config = image,
+				.user = &user,
+				.rootfs = "/rootfs",
+				.hostname = "ip-198-18-1-1",
+				.netns_path = "/run/netns/t",
+				.cgroups_path = "/taskvm/t/c",
+				.volume_paths = paths,
+				.resolv_conf = "/run/t/resolv.conf",
+				.env = env,
+			};
+			json_t *spec = NULL;
+
+			err = NULL;
+			if (oci_spec_build(&o, &spec, &err) == 0)
+				dump_free(spec);
+			else if (!err)
+				abort();
+			free(err);
+		}
+	}
+	json_decref(image);
+}
+
 static void fuzz_taskdef(json_t *j)
 {
 	struct tmds_sample cur = {}, prev = {};
@@ -103,6 +174,7 @@ static void fuzz_taskdef(json_t *j)
 		free(err);
 		return;
 	}
+	fuzz_launch(def);
 	if (tmds_task_new(&(struct tmds_task_opts){ .task_id = "t1",
 						    .cluster = "prod",
 						    .region = "eu-west-1",
@@ -164,6 +236,30 @@ static void fuzz_netd_stats(json_t *j)
 	}
 }
 
+/* "SPEC\nPASSWD...\0GROUP...": a user spec against an image's /etc/passwd and /etc/group. */
+static void fuzz_user(const char *s, size_t len)
+{
+	char *in = cstring(s, len), *nl = strchr(in, '\n');
+	const char *passwd = nl ? nl + 1 : "", *group = nl ? nl + 1 + strlen(nl + 1) : "";
+	struct oci_user u;
+	char *err = NULL;
+
+	if (nl)
+		*nl = '\0';
+	if ((size_t)(group - in) < len)
+		group++; /* past the NUL that ends the passwd part */
+	else
+		group = "";
+	if (oci_user_parse(in, passwd, group, &u, &err) < 0) {
+		if (!err)
+			abort();
+	} else if (u.n_additional_gids > OCI_MAX_GROUPS || u.uid > INT32_MAX || u.gid > INT32_MAX) {
+		abort();
+	}
+	free(err);
+	free(in);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	unsigned int which;
@@ -171,11 +267,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1 || size > 65536)
 		return 0;
-	which = data[0] % 5;
+	which = data[0] % 6;
 	data++;
 	size--;
 	if (which == 0) {
 		fuzz_path((const char *)data, size);
+		return 0;
+	}
+	if (which == 5) {
+		fuzz_user((const char *)data, size);
 		return 0;
 	}
 	if (which == 1) {

@@ -27,7 +27,7 @@ static struct taskdef *parse_ok(const char *s)
 /* Parsing fails, and the error message contains want. */
 static void parse_bad(const char *s, const char *want)
 {
-	json_auto_t *j = json_loads(s, 0, NULL);
+	json_auto_t *j = json_loads(s, JSON_ALLOW_NUL, NULL);
 	struct taskdef *d = NULL;
 	char *err = NULL;
 
@@ -234,6 +234,257 @@ static void test_too_many_containers(void **state)
 	parse_bad(buf, "more than");
 }
 
+/* What launching a container needs. */
+static void test_launch(void **state)
+{
+	struct taskdef *d = parse_ok(
+		"{\"family\":\"f\",\"volumes\":[{\"name\":\"data\"},{\"name\":\"cache\",\"host\":{}}],"
+		"\"containerDefinitions\":["
+		"{\"name\":\"app\",\"image\":\"i\",\"entryPoint\":[\"/bin/sh\",\"-c\"],"
+		"\"command\":[\"echo hi\"],\"environment\":[{\"name\":\"A\",\"value\":\"1\"},"
+		"{\"name\":\"EMPTY\"}],\"workingDirectory\":\"/srv\",\"user\":\"app:staff\","
+		"\"stopTimeout\":5,\"startTimeout\":10,\"readonlyRootFilesystem\":true,"
+		"\"dependsOn\":[{\"containerName\":\"init\",\"condition\":\"SUCCESS\"},"
+		"{\"containerName\":\"side\",\"condition\":\"START\"}],"
+		"\"linuxParameters\":{\"capabilities\":{\"add\":[\"SYS_PTRACE\"],"
+		"\"drop\":[\"NET_RAW\",\"MKNOD\"]}},"
+		"\"mountPoints\":[{\"sourceVolume\":\"data\",\"containerPath\":\"/data\"},"
+		"{\"sourceVolume\":\"cache\",\"containerPath\":\"/var/cache\",\"readOnly\":true}],"
+		"\"ulimits\":[{\"name\":\"nofile\",\"softLimit\":2048,\"hardLimit\":8192}]},"
+		"{\"name\":\"init\",\"image\":\"i\",\"essential\":false,\"entryPoint\":[],"
+		"\"privileged\":false,\"links\":[],\"linuxParameters\":{\"devices\":[]}},"
+		"{\"name\":\"side\",\"image\":\"i\",\"dependsOn\":[{\"containerName\":\"init\","
+		"\"condition\":\"COMPLETE\"}]}]}");
+	const struct taskdef_container *c = &d->containers[0];
+	size_t order[3];
+
+	assert_int_equal(d->n_volumes, 2);
+	assert_string_equal(d->volumes[1].name, "cache");
+	assert_string_equal(c->entry_point[0], "/bin/sh");
+	assert_string_equal(c->entry_point[1], "-c");
+	assert_null(c->entry_point[2]);
+	assert_string_equal(c->command[0], "echo hi");
+	assert_null(c->command[1]);
+	assert_int_equal(c->n_env, 2);
+	assert_string_equal(c->env[1].name, "EMPTY");
+	assert_string_equal(c->env[1].value, "");
+	assert_string_equal(c->working_directory, "/srv");
+	assert_string_equal(c->user, "app:staff");
+	assert_int_equal(c->stop_timeout, 5);
+	assert_int_equal(c->start_timeout, 10);
+	assert_true(c->readonly_rootfs);
+	assert_int_equal(c->n_depends_on, 2);
+	assert_int_equal(c->depends_on[0].container, 1);
+	assert_int_equal(c->depends_on[0].condition, TASKDEF_CONDITION_SUCCESS);
+	assert_int_equal(c->depends_on[1].condition, TASKDEF_CONDITION_START);
+	assert_true(c->cap_add == 1ULL << 19);			   /* CAP_SYS_PTRACE */
+	assert_true(c->cap_drop == ((1ULL << 13) | (1ULL << 27))); /* NET_RAW, MKNOD */
+	assert_false(c->cap_add_all || c->cap_drop_all);
+	assert_int_equal(c->n_mounts, 2);
+	assert_int_equal(c->mounts[1].volume, 1);
+	assert_string_equal(c->mounts[1].container_path, "/var/cache");
+	assert_true(c->mounts[1].read_only);
+	assert_false(c->mounts[0].read_only);
+	assert_true(c->has_nofile);
+	assert_true(c->nofile_soft == 2048 && c->nofile_hard == 8192);
+	assert_null(c->unsupported);
+	assert_null(d->unsupported);
+	assert_false(d->has_ephemeral);
+
+	/* an empty entryPoint is not an absent one (Docker's rules tell them apart) */
+	c = &d->containers[1];
+	assert_non_null(c->entry_point);
+	assert_null(c->entry_point[0]);
+	assert_null(c->command);
+	assert_int_equal(c->stop_timeout, TASKDEF_STOP_TIMEOUT_DEFAULT);
+	assert_int_equal(c->start_timeout, 0);
+	assert_false(c->has_nofile);
+
+	/* init before side (side waits for it) before app (waits for both) */
+	taskdef_start_order(d, order);
+	assert_int_equal(order[0], 1);
+	assert_int_equal(order[1], 2);
+	assert_int_equal(order[2], 0);
+	assert_string_equal(taskdef_condition_name(TASKDEF_CONDITION_HEALTHY), "HEALTHY");
+	taskdef_free(d);
+}
+
+static void test_capabilities(void **state)
+{
+	struct taskdef *d = parse_ok(
+		"{\"family\":\"f\",\"containerDefinitions\":[{\"name\":\"a\",\"image\":\"i\","
+		"\"linuxParameters\":{\"capabilities\":{\"add\":[\"ALL\"],\"drop\":[\"ALL\"]}}}]}");
+
+	assert_true(d->containers[0].cap_add_all && d->containers[0].cap_drop_all);
+	assert_true(d->containers[0].cap_add == 0 && d->containers[0].cap_drop == 0);
+	taskdef_free(d);
+	assert_int_equal(taskdef_cap_from_name("SYS_PTRACE"), 19);
+	assert_int_equal(taskdef_cap_from_name("CHOWN"), 0);
+	assert_int_equal(taskdef_cap_from_name("CAP_CHOWN"), -EINVAL);
+	assert_int_equal(taskdef_cap_from_name("sys_ptrace"), -EINVAL);
+	assert_int_equal(taskdef_cap_from_name("ALL"), -EINVAL);
+	assert_string_equal(taskdef_cap_name(31), "SETFCAP");
+	/* not in ECS's list */
+	assert_null(taskdef_cap_name(38)); /* CAP_PERFMON */
+	for (unsigned int cap = 0; cap < 64; cap++)
+		if (taskdef_cap_name(cap))
+			assert_int_equal(taskdef_cap_from_name(taskdef_cap_name(cap)), cap);
+}
+
+/* Keys Fargate accepts and taskvm cannot launch: parsed (the metadata endpoint can serve the
+ * task), remembered for platform_check_taskdef(). */
+static void test_unsupported_noted(void **state)
+{
+	struct taskdef *d = parse_ok(
+		"{\"family\":\"f\",\"pidMode\":\"task\",\"volumes\":[{\"name\":\"efs\","
+		"\"efsVolumeConfiguration\":{\"fileSystemId\":\"fs-1\"}}],"
+		"\"containerDefinitions\":[{\"name\":\"a\",\"image\":\"i\","
+		"\"secrets\":[{\"name\":\"S\",\"valueFrom\":\"arn\"}],\"healthCheck\":{\"command\":"
+		"[\"true\"]}},{\"name\":\"b\",\"image\":\"i\",\"linuxParameters\":"
+		"{\"initProcessEnabled\":true},\"dependsOn\":[{\"containerName\":\"a\","
+		"\"condition\":\"HEALTHY\"}]},{\"name\":\"c\",\"image\":\"i\","
+		"\"logConfiguration\":{\"logDriver\":\"awslogs\",\"secretOptions\":[{\"name\":\"x\","
+		"\"valueFrom\":\"y\"}]}}]}");
+
+	assert_string_equal(d->unsupported, "task: pidMode");
+	assert_string_equal(d->containers[0].unsupported, "container 'a': secrets");
+	assert_true(d->containers[0].has_health_check);
+	assert_string_equal(d->containers[1].unsupported,
+			    "container 'b': linuxParameters.initProcessEnabled");
+	assert_string_equal(d->containers[2].unsupported,
+			    "container 'c': logConfiguration.secretOptions");
+	taskdef_free(d);
+	d = parse_ok("{\"family\":\"f\",\"volumes\":[{\"name\":\"efs\","
+		     "\"efsVolumeConfiguration\":{\"fileSystemId\":\"fs-1\"}}],"
+		     "\"containerDefinitions\":[{\"name\":\"a\",\"image\":\"i\"}]}");
+	assert_string_equal(d->unsupported, "volume 'efs': efsVolumeConfiguration");
+	taskdef_free(d);
+}
+
+static void test_launch_errors(void **state)
+{
+#define T(c, extra) "{\"family\":\"f\"" extra ",\"containerDefinitions\":[" c "]}"
+#define C(x)	    "{\"name\":\"a\",\"image\":\"i\"" x "}"
+	/* what Fargate refuses, on every platform version */
+	parse_bad(T(C(",\"privileged\":true"), ""), "privileged is not supported on Fargate");
+	parse_bad(T(C(",\"links\":[\"b\"]"), ""), "links is not supported on Fargate");
+	parse_bad(T(C(",\"extraHosts\":[{\"hostname\":\"h\",\"ipAddress\":\"1.2.3.4\"}]"), ""),
+		  "extraHosts is not supported");
+	parse_bad(T(C(",\"dnsServers\":[\"1.1.1.1\"]"), ""), "dnsServers");
+	parse_bad(T(C(",\"dnsSearchDomains\":[\"x\"]"), ""), "dnsSearchDomains");
+	parse_bad(T(C(",\"dockerSecurityOptions\":[\"no-new-privileges\"]"), ""),
+		  "dockerSecurityOptions");
+	parse_bad(T(C(",\"systemControls\":[{\"namespace\":\"n\",\"value\":\"1\"}]"), ""),
+		  "systemControls");
+	parse_bad(T(C(",\"hostname\":\"h\""), ""), "hostname is not supported");
+	parse_bad(T(C(",\"resourceRequirements\":[{\"type\":\"GPU\",\"value\":\"1\"}]"), ""),
+		  "resourceRequirements");
+	parse_bad(T(C(",\"linuxParameters\":{\"devices\":[{\"hostPath\":\"/dev/kvm\"}]}"), ""),
+		  "linuxParameters.devices is not supported on Fargate");
+	parse_bad(T(C(",\"linuxParameters\":{\"sharedMemorySize\":64}"), ""), "sharedMemorySize");
+	parse_bad(T(C(",\"linuxParameters\":{\"tmpfs\":[{\"containerPath\":\"/t\"}]}"), ""),
+		  "tmpfs");
+	parse_bad(T(C(",\"linuxParameters\":{\"maxSwap\":1}"), ""), "maxSwap");
+	parse_bad(T(C(",\"linuxParameters\":{\"swappiness\":10}"), ""), "swappiness");
+	parse_bad(T(C(""), ",\"ipcMode\":\"host\""), "ipcMode is not supported on Fargate");
+	parse_bad(T(C(""), ",\"pidMode\":\"host\""), "pidMode must be task");
+	parse_bad(T(C(""), ",\"volumes\":[{\"name\":\"v\",\"host\":{\"sourcePath\":\"/etc\"}}]"),
+		  "host.sourcePath is not supported on Fargate");
+	parse_bad(T(C(""), ",\"volumes\":[{\"name\":\"v\",\"dockerVolumeConfiguration\":"
+			   "{\"scope\":\"task\"}}]"),
+		  "only bind and EFS volumes");
+	/* capabilities */
+	parse_bad(
+		T(C(",\"linuxParameters\":{\"capabilities\":{\"add\":[\"CAP_SYS_PTRACE\"]}}"), ""),
+		"without the CAP_ prefix: 'SYS_PTRACE'");
+	parse_bad(T(C(",\"linuxParameters\":{\"capabilities\":{\"drop\":[\"BOGUS\"]}}"), ""),
+		  "unknown capability 'BOGUS' in drop");
+	parse_bad(T(C(",\"linuxParameters\":{\"capabilities\":{\"add\":\"SYS_PTRACE\"}}"), ""),
+		  "capabilities.add must be an array");
+	parse_bad(T(C(",\"linuxParameters\":{\"capabilities\":{\"add\":[1]}}"), ""),
+		  "add[0] must be a string");
+	/* command line, environment, user */
+	parse_bad(T(C(",\"command\":\"echo hi\""), ""), "command must be an array of strings");
+	parse_bad(T(C(",\"entryPoint\":[\"sh\",1]"), ""), "entryPoint must be a string");
+	parse_bad(T(C(",\"command\":[\"a\\u0000b\"]"), ""), "contains a NUL character");
+	parse_bad(T(C(",\"environment\":[{\"value\":\"v\"}]"), ""), "environment[0] needs a name");
+	parse_bad(T(C(",\"environment\":[{\"name\":\"A=B\",\"value\":\"v\"}]"), ""),
+		  "non-empty and without '='");
+	parse_bad(T(C(",\"environment\":[{\"name\":\"\",\"value\":\"v\"}]"), ""), "non-empty");
+	parse_bad(T(C(",\"workingDirectory\":\"srv\""), ""), "must be an absolute path");
+	parse_bad(T(C(",\"workingDirectory\":\"/srv/../etc\""), ""), "without '.' or '..'");
+	parse_bad(T(C(",\"user\":\"app:\""), ""), "user 'app:' must be");
+	parse_bad(T(C(",\"user\":\":staff\""), ""), "user ':staff' must be");
+	parse_bad(T(C(",\"user\":\"a b\""), ""), "user 'a b' must be");
+	parse_bad(T(C(",\"user\":\"a:b:c\""), ""), "must be");
+	/* timeouts, limits */
+	parse_bad(T(C(",\"stopTimeout\":121"), ""), "stopTimeout must be an integer from 0 to 120");
+	parse_bad(T(C(",\"startTimeout\":1"), ""), "startTimeout must be 2-120");
+	parse_bad(T(C(",\"memory\":4"), ""), "memory must be at least 6 MiB");
+	parse_bad(T(C(",\"memory\":256,\"memoryReservation\":512"), ""),
+		  "memoryReservation must not be more than memory");
+	parse_bad(T(C(",\"ulimits\":[{\"name\":\"nproc\",\"softLimit\":1,\"hardLimit\":1}]"), ""),
+		  "ulimit 'nproc' is not supported on Fargate (only nofile)");
+	parse_bad(T(C(",\"ulimits\":[{\"name\":\"nofile\",\"softLimit\":9,\"hardLimit\":8}]"), ""),
+		  "softLimit is more than its hardLimit");
+	parse_bad(T(C(",\"ulimits\":[{\"name\":\"nofile\",\"softLimit\":1,\"hardLimit\":1048577}]"),
+		    ""),
+		  "hardLimit must be an integer from 0 to 1048576");
+	parse_bad(T(C(",\"ulimits\":[{\"name\":\"nofile\",\"softLimit\":1,\"hardLimit\":1},"
+		      "{\"name\":\"nofile\",\"softLimit\":1,\"hardLimit\":1}]"),
+		    ""),
+		  "given twice");
+	parse_bad(T(C(",\"readonlyRootFilesystem\":\"yes\""), ""),
+		  "readonlyRootFilesystem must be a boolean");
+	/* volumes and mount points */
+	parse_bad(T(C(",\"mountPoints\":[{\"sourceVolume\":\"v\",\"containerPath\":\"/v\"}]"), ""),
+		  "sourceVolume 'v' is not a volume of the task");
+	parse_bad(T(C(",\"mountPoints\":[{\"sourceVolume\":\"v\",\"containerPath\":\"v\"}]"),
+		    ",\"volumes\":[{\"name\":\"v\"}]"),
+		  "containerPath 'v' must be an absolute path");
+	parse_bad(T(C(",\"mountPoints\":[{\"sourceVolume\":\"v\",\"containerPath\":\"/\"}]"),
+		    ",\"volumes\":[{\"name\":\"v\"}]"),
+		  "other than /");
+	parse_bad(T(C(",\"mountPoints\":[{\"sourceVolume\":\"v\",\"containerPath\":\"/v\"},"
+		      "{\"sourceVolume\":\"v\",\"containerPath\":\"/v\"}]"),
+		    ",\"volumes\":[{\"name\":\"v\"}]"),
+		  "is mounted twice");
+	parse_bad(T(C(""), ",\"volumes\":[{\"name\":\"v\"},{\"name\":\"v\"}]"),
+		  "volume name 'v' is used twice");
+	parse_bad(T(C(""), ",\"volumes\":[{\"name\":\"a/b\"}]"), "volume name 'a/b' is not");
+	parse_bad(T(C(""), ",\"volumes\":[{}]"), "volumes[0] needs a name");
+	/* dependsOn: a is the container above, B a second one */
+#define B     ",{\"name\":\"b\",\"image\":\"i\"}"
+#define D(x)  ",\"dependsOn\":[" x "]"
+#define BD(x) ",{\"name\":\"b\",\"image\":\"i\"" D(x) "}"
+	parse_bad(T(C(D("{\"containerName\":\"x\",\"condition\":\"START\"}")), ""),
+		  "dependsOn names 'x', which is not a container of the task");
+	parse_bad(T(C(D("{\"containerName\":\"a\",\"condition\":\"START\"}")), ""),
+		  "container 'a' depends on itself");
+	parse_bad(T(C(D("{\"containerName\":\"b\"}")) B, ""),
+		  "dependsOn[0] needs containerName and condition");
+	parse_bad(T(C(D("{\"containerName\":\"b\",\"condition\":\"READY\"}")) B, ""),
+		  "condition 'READY' is not START, COMPLETE, SUCCESS or HEALTHY");
+	parse_bad(T(C(D("{\"containerName\":\"b\",\"condition\":\"COMPLETE\"}")) B, ""),
+		  "condition COMPLETE cannot be set on 'b', an essential container");
+	parse_bad(T(C(D("{\"containerName\":\"b\",\"condition\":\"HEALTHY\"}")) B, ""),
+		  "condition HEALTHY needs a healthCheck on 'b'");
+	parse_bad(T(C(D("{\"containerName\":\"b\",\"condition\":\"START\"}"))
+			    BD("{\"containerName\":\"a\",\"condition\":\"START\"}"),
+		    ""),
+		  "dependsOn has a cycle through container 'a'");
+	parse_bad(T(C(D("{\"containerName\":\"b\",\"condition\":\"START\"},"
+			"{\"containerName\":\"b\",\"condition\":\"START\"}")) B,
+		    ""),
+		  "dependsOn names 'b' twice");
+#undef BD
+#undef D
+#undef B
+	parse_bad(T(C(",\"essential\":false"), ""), "at least one container must be essential");
+#undef C
+#undef T
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +493,10 @@ int main(void)
 		cmocka_unit_test(test_cpu_memory_units),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_too_many_containers),
+		cmocka_unit_test(test_launch),
+		cmocka_unit_test(test_capabilities),
+		cmocka_unit_test(test_unsupported_noted),
+		cmocka_unit_test(test_launch_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <ctype.h>
+#include <jansson.h>
+#include <limits.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include "runc.h"
+#include "prog.h"
+#include "util.h"
+
+#define RUNC_TIMEOUT_MS_DEFAULT 30000
+#define RUNC_MAX_ARGS		16
+#define RUNC_MAX_LOG		(64 * 1024)
+
+bool runc_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n > 128 || id[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)id[i]) && !strchr("-_.", id[i]))
+			return false;
+	return true;
+}
+
+/* Drop trailing blanks and keep the last line: runc ends with its error. */
+static const char *last_line(char *s)
+{
+	size_t n = strlen(s);
+	char *nl;
+
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	nl = strrchr(s, '\n');
+	return nl ? nl + 1 : s;
+}
+
+/*
+ * Run `runc --root ROOT args...` with its output captured. ret_out (if not NULL) gets stdout and
+ * stderr. A failure becomes -ENOENT ("does not exist"), -ETIMEDOUT or -EIO with runc's last line.
+ */
+static int run(const struct runc_opts *r, const char *const *args, int stdio[3], char **ret_out,
+	       char **ret_error)
+{
+	struct prog_opts so = {
+		.capture = !stdio,
+		.timeout_ms = r->timeout_ms ?: RUNC_TIMEOUT_MS_DEFAULT,
+	};
+	_cleanup_free_ char *out = NULL;
+	char *argv[RUNC_MAX_ARGS + 4];
+	size_t n = 0;
+	char how[64];
+	int status, k;
+
+	if (!r->root)
+		return fail_with(ret_error, "runc needs a root directory");
+	argv[n++] = (char *)(r->binary ?: "runc");
+	argv[n++] = "--root";
+	argv[n++] = (char *)r->root;
+	for (size_t i = 0; i < RUNC_MAX_ARGS && args[i]; i++)
+		argv[n++] = (char *)args[i];
+	argv[n] = NULL;
+	if (stdio) {
+		so.stdin_fd = stdio[0];
+		so.stdout_fd = stdio[1];
+		so.stderr_fd = stdio[2];
+	}
+
+	k = prog_run(argv, &so, &status, &out);
+	if (k == -ETIMEDOUT)
+		return fail_errno(ret_error, k, "runc %s did not finish in %u ms", args[0],
+				  so.timeout_ms);
+	if (k < 0)
+		return fail_errno(ret_error, k, "cannot run %s: %s", argv[0], strerror(-k));
+	if (status == 0) {
+		if (ret_out)
+			*ret_out = TAKE_PTR(out);
+		return 0;
+	}
+	prog_status_str(status, how, sizeof(how));
+	if (out && strstr(out, "does not exist"))
+		return fail_errno(ret_error, -ENOENT, "runc %s: %s", args[0], last_line(out));
+	return fail_errno(ret_error, -EIO, "runc %s failed (%s)%s%s", args[0], how,
+			  out && out[0] ? ": " : "", out ? last_line(out) : "");
+}
+
+/* The message of the last error in runc's JSON log ({"level":"error","msg":...}). */
+static char *log_error(const char *log_path)
+{
+	_cleanup_free_ char *text = NULL;
+	char *msg = NULL, *save = NULL;
+
+	if (read_file(log_path, RUNC_MAX_LOG, &text, NULL) < 0)
+		return NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_auto_t *j = json_loads(line, 0, NULL);
+		const char *level = json_string_value(json_object_get(j, "level"));
+		const char *m = json_string_value(json_object_get(j, "msg"));
+
+		if (m && (streq_ptr(level, "error") || streq_ptr(level, "fatal"))) {
+			free(msg);
+			msg = strdup(m);
+		}
+	}
+	return msg;
+}
+
+int runc_create(const struct runc_opts *r, const struct runc_create_opts *o, pid_t *ret_pid,
+		char **ret_error)
+{
+	char log[PATH_MAX], pid_file[PATH_MAX];
+	const char *args[] = { "--log",	   log,	      "--log-format", "json",	"create",
+			       "--bundle", o->bundle, "--pid-file",   pid_file, o->id,
+			       NULL };
+	int stdio[3] = { o->stdin_fd, o->stdout_fd, o->stderr_fd };
+	_cleanup_free_ char *pid_text = NULL, *msg = NULL;
+	char *end;
+	long pid;
+	int k;
+
+	if (ret_error)
+		*ret_error = NULL;
+	if (!runc_id_valid(o->id))
+		return fail_with(ret_error, "'%.64s' is not a valid container id", o->id);
+	if (snprintf(log, sizeof(log), "%s/runc.log", o->bundle) >= (int)sizeof(log) ||
+	    snprintf(pid_file, sizeof(pid_file), "%s/init.pid", o->bundle) >= (int)sizeof(pid_file))
+		return fail_with(ret_error, "the bundle path '%s' is too long", o->bundle);
+	unlink(log);
+	unlink(pid_file);
+
+	/* runc create's own stdio is the container's: its error comes from its log */
+	k = run(r, args, stdio, NULL, ret_error);
+	if (k < 0) {
+		msg = log_error(log);
+		if (msg && ret_error) {
+			free(*ret_error);
+			*ret_error = NULL;
+			fail_with(ret_error, "runc create %s: %s", o->id, msg);
+		}
+		return k;
+	}
+	k = read_file(pid_file, 64, &pid_text, NULL);
+	if (k < 0)
+		return fail_errno(ret_error, k, "runc create %s left no pid file: %s", o->id,
+				  strerror(-k));
+	errno = 0;
+	pid = strtol(pid_text, &end, 10);
+	if (errno || pid <= 1 || pid > INT_MAX || (*end && !isspace((unsigned char)*end)))
+		return fail_errno(ret_error, -EIO, "runc create %s: bad pid file", o->id);
+	*ret_pid = (pid_t)pid;
+	return 0;
+}
+
+int runc_start(const struct runc_opts *r, const char *id, char **ret_error)
+{
+	const char *args[] = { "start", id, NULL };
+
+	if (!runc_id_valid(id))
+		return fail_with(ret_error, "'%.64s' is not a valid container id", id);
+	return run(r, args, NULL, NULL, ret_error);
+}
+
+int runc_kill(const struct runc_opts *r, const char *id, int signo, char **ret_error)
+{
+	char sig[16];
+	const char *args[] = { "kill", id, sig, NULL };
+
+	if (!runc_id_valid(id))
+		return fail_with(ret_error, "'%.64s' is not a valid container id", id);
+	snprintf(sig, sizeof(sig), "%d", signo);
+	return run(r, args, NULL, NULL, ret_error);
+}
+
+int runc_delete(const struct runc_opts *r, const char *id, bool force, char **ret_error)
+{
+	const char *plain[] = { "delete", id, NULL };
+	const char *forced[] = { "delete", "--force", id, NULL };
+
+	if (!runc_id_valid(id))
+		return fail_with(ret_error, "'%.64s' is not a valid container id", id);
+	return run(r, force ? forced : plain, NULL, NULL, ret_error);
+}
+
+int runc_state(const struct runc_opts *r, const char *id, struct runc_state *ret, char **ret_error)
+{
+	const char *args[] = { "state", id, NULL };
+	_cleanup_free_ char *out = NULL;
+	json_auto_t *j = NULL;
+	const char *status;
+	int k;
+
+	if (!runc_id_valid(id))
+		return fail_with(ret_error, "'%.64s' is not a valid container id", id);
+	k = run(r, args, NULL, &out, ret_error);
+	if (k < 0)
+		return k;
+	j = json_loads(out, 0, NULL);
+	status = json_string_value(json_object_get(j, "status"));
+	if (!status || !json_is_integer(json_object_get(j, "pid")))
+		return fail_errno(ret_error, -EIO, "runc state %s: unexpected output", id);
+	strscpy(ret->status, status, sizeof(ret->status));
+	ret->pid = (pid_t)json_integer_value(json_object_get(j, "pid"));
+	return 0;
+}
+
+static void ids_free(char **ids)
+{
+	for (size_t i = 0; ids && ids[i]; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+int runc_list(const struct runc_opts *r, char ***ret_ids, char **ret_error)
+{
+	const char *args[] = { "list", "--quiet", NULL };
+	_cleanup_free_ char *out = NULL;
+	char **ids = NULL, *save = NULL;
+	struct stat st;
+	size_t n = 0;
+	int k;
+
+	ids = calloc(1, sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	if (!r->root || stat(r->root, &st) < 0) {
+		*ret_ids = ids; /* runc has not been run with this root */
+		return 0;
+	}
+	k = run(r, args, NULL, &out, ret_error);
+	if (k < 0) {
+		free(ids);
+		return k;
+	}
+	for (char *id = strtok_r(out, "\n", &save); id; id = strtok_r(NULL, "\n", &save)) {
+		char **grown;
+
+		if (!runc_id_valid(id))
+			continue;
+		grown = realloc(ids, (n + 2) * sizeof(*ids));
+		if (!grown) {
+			ids_free(ids);
+			return -ENOMEM;
+		}
+		ids = grown;
+		ids[n] = strdup(id);
+		if (!ids[n]) {
+			ids_free(ids);
+			return -ENOMEM;
+		}
+		ids[++n] = NULL;
+	}
+	*ret_ids = ids;
+	return 0;
+}
+
+int runc_teardown(const struct runc_opts *r, char **ret_error)
+{
+	char **ids = NULL;
+	int k;
+
+	if (ret_error)
+		*ret_error = NULL;
+	k = runc_list(r, &ids, ret_error);
+	if (k < 0)
+		return k;
+	for (size_t i = 0; ids[i]; i++) {
+		k = runc_delete(r, ids[i], true, ret_error);
+		if (k < 0 && k != -ENOENT) {
+			ids_free(ids);
+			return k;
+		}
+		if (ret_error) {
+			free(*ret_error);
+			*ret_error = NULL;
+		}
+	}
+	ids_free(ids);
+	if (rmdir(r->root) < 0 && errno != ENOENT)
+		return fail_errno(ret_error, -errno, "cannot remove '%s': %m", r->root);
+	return 0;
+}

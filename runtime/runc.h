@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Containers with runc (1.1): create, start, kill, delete, state and list through its command
+ * line, with a runc --root per task. Each call execs runc and waits for it (blocking: tens of
+ * milliseconds; bounded by opts.timeout_ms), so a single-threaded caller stays simple.
+ *
+ * Who waits for what. runc create forks the container's init and exits; the init then belongs to
+ * the nearest child subreaper. The caller makes itself one (prctl(PR_SET_CHILD_SUBREAPER, 1))
+ * before runc_create(): the container's init becomes its child, its exit arrives as SIGCHLD and
+ * the caller reaps it (waitpid) and reads the exit status there. runc_*() reap only the runc
+ * process they started (waitpid on its pid), so a caller's SIGCHLD handler may reap any other
+ * child, and must leave runc's to these calls (it can: they return before the loop runs again).
+ * After the container's exit, runc_delete() removes runc's state and the container's cgroup.
+ *
+ * Non-logging: errors as -errno, and *ret_error with runc's own message.
+ */
+#ifndef TP_RUNC_H
+#define TP_RUNC_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct runc_opts {
+	const char *binary;	 /* NULL = "runc" from PATH */
+	const char *root;	 /* runc --root: the task's container state (created by runc) */
+	unsigned int timeout_ms; /* per command; 0 = 30 s */
+};
+
+struct runc_create_opts {
+	const char *id;	    /* the container's id (runc_id_valid()) */
+	const char *bundle; /* a directory with config.json (oci_bundle_write()) */
+	/* the container's stdin, stdout, stderr (pipes or files); 0 = /dev/null */
+	int stdin_fd;
+	int stdout_fd;
+	int stderr_fd;
+};
+
+/* runc's view of a container. */
+struct runc_state {
+	char status[16]; /* "created", "running", "paused", "stopped" */
+	pid_t pid;	 /* its init, 0 when stopped */
+};
+
+/* 1-128 letters, digits, '-', '_' and '.', not starting with '.' (safe as a file name). */
+bool runc_id_valid(const char *id);
+
+/*
+ * runc create: the container's init is set up and waits for runc_start(). *ret_pid gets its pid
+ * (from bundle/init.pid). runc's log goes to bundle/runc.log; on failure *ret_error has its error.
+ */
+int runc_create(const struct runc_opts *r, const struct runc_create_opts *o, pid_t *ret_pid,
+		char **ret_error);
+/* runc start: the container's process runs. */
+int runc_start(const struct runc_opts *r, const char *id, char **ret_error);
+/* runc kill: signal the container's init (the caller may also kill(2) its pid while it is its
+ * unreaped child). */
+int runc_kill(const struct runc_opts *r, const char *id, int signo, char **ret_error);
+/* runc delete: remove a stopped container (force: kill it first). -ENOENT if runc does not know
+ * it. */
+int runc_delete(const struct runc_opts *r, const char *id, bool force, char **ret_error);
+/* runc state. -ENOENT if runc does not know it. */
+int runc_state(const struct runc_opts *r, const char *id, struct runc_state *ret, char **ret_error);
+/* The ids runc knows under its root (runc list), NULL-terminated; an empty list if no root. */
+int runc_list(const struct runc_opts *r, char ***ret_ids, char **ret_error);
+/*
+ * Delete (force) every container under the root, then remove the root: the teardown of a task's
+ * containers from what is on disk, also after a crash. Idempotent.
+ */
+int runc_teardown(const struct runc_opts *r, char **ret_error);
+
+#endif
