@@ -165,3 +165,16 @@ int fail_with(char **ret_error, const char *fmt, ...)
 	}
 	return -EINVAL;
 }
+
+int fail_errno(char **ret_error, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ret_error) {
+		va_start(ap, fmt);
+		if (vasprintf(ret_error, fmt, ap) < 0)
+			*ret_error = NULL;
+		va_end(ap);
+	}
+	return r;
+}

@@ -167,6 +167,8 @@ int mkdir_p(const char *path, unsigned int mode);
  * the formatted message and return -EINVAL.
  */
 int fail_with(char **ret_error, const char *fmt, ...) _printf_(2, 3);
+/* The same for any error: set *ret_error (if not NULL) and return r (a -errno). */
+int fail_errno(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
 
 /* Format a realtime nanosecond timestamp as RFC 3339 with nanoseconds, UTC. */
 int format_rfc3339_nsec(uint64_t nsec, char *buf, size_t size);
