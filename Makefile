@@ -28,10 +28,11 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-# Libraries, all from Debian (see scripts/deps.sh).
+# Libraries, all from Debian (see scripts/deps.sh). libresolv parses DNS answers
+# (runtime/dns.c); --as-needed keeps it out of the binaries that do not.
 PKGS := libnl-3.0 libnl-route-3.0 libmnl libnftnl libbpf jansson libmicrohttpd
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lresolv
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 # task-eni is exec'd for every CNI call and pays for every shared library it loads: it links
 # only jansson (and the parts of libnetd.a it uses).
@@ -199,6 +200,19 @@ $(O)/tests/unit/test-tmds%: $(O)/obj/tests/unit/test-tmds%.o $(LIBTASKVM) $(LIBN
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
 
 $(O)/san/tests/unit/test-tmds%: $(O)/san/tests/unit/test-tmds%.o $(LIBTASKVM_SAN) $(LIBNETD_SAN)
+	$(call msg,LD-SAN,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+
+# The image puller's unit tests (test-image-*) likewise.
+$(O)/obj/tests/unit/test-image%.o $(O)/san/tests/unit/test-image%.o: CPPFLAGS += -Iruntime
+
+$(O)/tests/unit/test-image%: $(O)/obj/tests/unit/test-image%.o $(LIBTASKVM) $(LIBNETD)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+
+$(O)/san/tests/unit/test-image%: $(O)/san/tests/unit/test-image%.o $(LIBTASKVM_SAN) $(LIBNETD_SAN)
 	$(call msg,LD-SAN,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
