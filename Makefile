@@ -28,9 +28,11 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-# Libraries, all from Debian (see scripts/deps.sh). libresolv parses DNS answers
-# (runtime/dns.c); --as-needed keeps it out of the binaries that do not.
-PKGS := libnl-3.0 libnl-route-3.0 libmnl libnftnl libbpf jansson libmicrohttpd
+# Libraries, all from Debian (see scripts/deps.sh). The image puller (runtime/image*.c,
+# regclient.c, layer.c) uses libcurl, libarchive, libcrypto (SHA-256: libcurl loads it anyway)
+# and libresolv (DNS answers, runtime/dns.c); --as-needed keeps them out of the other binaries.
+PKGS := libnl-3.0 libnl-route-3.0 libmnl libnftnl libbpf jansson libmicrohttpd libcurl \
+	libarchive libcrypto
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lresolv
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)

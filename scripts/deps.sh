@@ -29,6 +29,9 @@ bpftool                 # skeleton generation (bpftool gen skeleton)
 libjansson-dev          # all JSON
 libcmocka-dev           # unit tests
 libmicrohttpd-dev       # HTTP of the metadata endpoint (taskvm agent)
+libcurl4-openssl-dev    # the registry client of the image puller (runtime/regclient.c)
+libarchive-dev          # unpacking image layers (runtime/layer.c)
+libssl-dev              # SHA-256 of libcrypto for blob digests (libcurl loads libcrypto anyway)
 linux-libc-dev          # kernel UAPI headers
 libc6-dev               # C library headers
 # --- runtime and tests ---
