@@ -219,6 +219,14 @@ $(O)/san/tests/unit/test-image%: $(O)/san/tests/unit/test-image%.o $(LIBTASKVM_S
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
 
+# imgpull drives runtime/image.h as the task shim will: it links the runtime's modules.
+$(O)/obj/tests/tools/imgpull.o: CPPFLAGS += -Iruntime
+
+$(O)/tests/tools/imgpull: $(O)/obj/tests/tools/imgpull.o $(LIBTASKVM) $(LIBNETD)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
 $(O)/tests/tools/%: $(O)/obj/tests/tools/%.o $(LIBNETD)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
