@@ -53,6 +53,11 @@ containernetworking-plugins # reference CNI plugins: tuning (chain test), host-d
 nodejs                  # the real npm clients of the metadata endpoint (tests/metadata)
 npm|nodejs              # installs them (.ci/run); the nodesource nodejs carries npm
 wrk                     # HTTP load for the metadata benchmark (bench/metadata)
+docker-registry         # the OCI distribution registry of the test VPC (tests/image, demo)
+skopeo                  # pushes the test images to the registry; the peer in bench/image-pull
+umoci                   # builds the test images offline; unpacks them in bench/image-pull
+apache2-utils           # htpasswd: bcrypt credentials for Basic auth of the test registry (tests/image)
+attr                    # getfattr: the xattrs of unpacked layers (tests/image)
 '
 
 pkg_list()
