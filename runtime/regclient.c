@@ -793,6 +793,11 @@ static int transfer_error(struct regclient *c, CURL *h, const struct xfer *x, CU
 		return fail_errno(ret_error, r, "%s: cannot connect to %s: %s", what, where,
 				  strerror(-r));
 	case CURLE_OPERATION_TIMEDOUT:
+		/* CURLOPT_TIMEOUT_MS is what is left of the deadline: say which limit it was. */
+		if (c->o.deadline_usec && now_usec() + 50000 >= c->o.deadline_usec)
+			return fail_errno(ret_error, -ETIMEDOUT,
+					  "%s from %s: out of time (the pull's timeout)", what,
+					  where);
 		if (connect_time <= 0)
 			return fail_errno(ret_error, -ETIMEDOUT,
 					  "%s: cannot connect to %s: timed out (%s)", what, where,
@@ -800,6 +805,10 @@ static int transfer_error(struct regclient *c, CURL *h, const struct xfer *x, CU
 		return fail_errno(ret_error, -ETIMEDOUT, "%s from %s: timed out (%s)", what, where,
 				  detail);
 	case CURLE_SSL_CONNECT_ERROR:
+		return fail_errno(
+			ret_error, -EPROTO,
+			"%s from %s: %s (a registry that speaks plain HTTP must be configured insecure)",
+			what, where, detail);
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CERTPROBLEM:
