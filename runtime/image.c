@@ -355,9 +355,21 @@ static int image_from_store(const char *store, const char *canonical, const char
 	r = image_spec_document_parse(mbuf, mlen, NULL, &doc, ret_error);
 	if (r < 0)
 		return r;
-	if (doc.kind != IMAGE_SPEC_KIND_MANIFEST)
-		return fail_errno(ret_error, -EBADMSG, "the store's %s is not an image manifest",
-				  digest);
+	if (doc.kind == IMAGE_SPEC_KIND_INDEX) {
+		size_t pos;
+
+		/* A digest reference to an index: its linux/amd64 image, one level down only. */
+		if (index_digest)
+			return fail_errno(ret_error, -EPROTONOSUPPORT,
+					  "the index %s names another index for %s/%s", index_digest,
+					  IMAGE_OS, IMAGE_ARCHITECTURE);
+		r = image_spec_index_select(&doc.index, IMAGE_OS, IMAGE_ARCHITECTURE, &pos,
+					    ret_error);
+		if (r < 0)
+			return r == -ENOENT ? -EPROTONOSUPPORT : r;
+		return image_from_store(store, canonical, doc.index.manifests[pos].digest, digest,
+					ret, ret_error);
+	}
 	r = config_type_check(&doc.manifest, ret_error);
 	if (r < 0)
 		return r;

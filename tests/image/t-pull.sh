@@ -135,6 +135,11 @@ gets0=$(img_registry_gets)
 out3=$(img_pull t1 "registry.vpc.test:$FABRIC_REGISTRY_PORT/$repo@$amd_digest") || tap_bail "digest pull"
 check_eq "a digest reference the store has needs no registry" "true $amd_digest" \
         "$(jq -r '"\(.from_store) \(.digest)"' <<<"$out3")"
+out3=$(img_pull t1 "registry.vpc.test:$FABRIC_REGISTRY_PORT/$repo@$index_digest") ||
+        tap_bail "index digest pull"
+check_eq "... nor one of its index, whose linux/amd64 image is taken" \
+        "true $amd_digest $index_digest" \
+        "$(jq -r '"\(.from_store) \(.digest) \(.index_digest)"' <<<"$out3")"
 out3=$(img_pull t1 "$ref" --if-missing) || tap_bail "if-missing pull"
 check_eq "neither does IF_MISSING for a reference pulled before" "true 5" \
         "$(jq -r '"\(.from_store) \(.layers_cached)"' <<<"$out3")"
