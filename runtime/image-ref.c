@@ -173,10 +173,10 @@ void image_ref_done(struct image_ref *r)
 
 int image_ref_parse(const char *s, struct image_ref *ret, char **ret_error)
 {
-	_cleanup_free_ char *name = NULL;
-	_cleanup_(image_ref_done) struct image_ref r = {};
-	const char *at, *slash;
-	char *colon, *last_slash;
+	_cleanup_free_ char *name = NULL, *domain = NULL, *path = NULL, *tag = NULL;
+	_cleanup_free_ char *digest = NULL;
+	const char *at;
+	char *colon, *last_slash, *slash;
 
 	if (!s || !*s)
 		return fail_with(ret_error, "invalid image reference: empty");
@@ -199,12 +199,14 @@ int image_ref_parse(const char *s, struct image_ref *ret, char **ret_error)
 				ret_error,
 				"invalid image reference '%s': a sha256 digest is 64 lower-case hex digits",
 				s);
-		r.digest = strdup(at + 1);
+		digest = strdup(at + 1);
+		if (!digest)
+			return -ENOMEM;
 		name = strndup(s, (size_t)(at - s));
 	} else {
 		name = strdup(s);
 	}
-	if (!name || (at && !r.digest))
+	if (!name)
 		return -ENOMEM;
 
 	/* A tag is after the last ':' that follows the last '/'. */
@@ -217,8 +219,8 @@ int image_ref_parse(const char *s, struct image_ref *ret, char **ret_error)
 				ret_error,
 				"invalid image reference '%s': bad tag '%s' (letters, digits, '_', '.', '-', at most %d, not starting with '.' or '-')",
 				s, colon + 1, IMAGE_REF_TAG_MAX);
-		r.tag = strdup(colon + 1);
-		if (!r.tag)
+		tag = strdup(colon + 1);
+		if (!tag)
 			return -ENOMEM;
 	}
 	if (!*name)
@@ -226,30 +228,21 @@ int image_ref_parse(const char *s, struct image_ref *ret, char **ret_error)
 
 	slash = strchr(name, '/');
 	if (slash && looks_like_domain(name, (size_t)(slash - name))) {
-		r.domain = strndup(name, (size_t)(slash - name));
-		r.path = strdup(slash + 1);
-		if (!r.domain || !r.path)
-			return -ENOMEM;
-		if (!domain_valid(r.domain))
+		*slash = '\0';
+		if (!domain_valid(name))
 			return fail_with(ret_error,
 					 "invalid image reference '%s': bad registry '%s'", s,
-					 r.domain);
-		if (streq(r.domain, "index.docker.io")) {
-			free(r.domain);
-			r.domain = NULL;
-		}
+					 name);
+		domain = strdup(streq(name, "index.docker.io") ? IMAGE_REF_DEFAULT_DOMAIN : name);
+		path = strdup(slash + 1);
 	} else {
-		r.path = strdup(name);
-		if (!r.path)
-			return -ENOMEM;
+		domain = strdup(IMAGE_REF_DEFAULT_DOMAIN);
+		path = strdup(name);
 	}
-	if (!r.domain) {
-		r.domain = strdup(IMAGE_REF_DEFAULT_DOMAIN);
-		if (!r.domain)
-			return -ENOMEM;
-	}
+	if (!domain || !path)
+		return -ENOMEM;
 
-	for (const char *p = r.path;;) {
+	for (const char *p = path;;) {
 		const char *end = strchrnul(p, '/');
 
 		if (!path_component_valid(p, (size_t)(end - p))) {
@@ -268,26 +261,30 @@ int image_ref_parse(const char *s, struct image_ref *ret, char **ret_error)
 		p = end + 1;
 	}
 
-	if (streq(r.domain, IMAGE_REF_DEFAULT_DOMAIN) && !strchr(r.path, '/')) {
+	if (streq(domain, IMAGE_REF_DEFAULT_DOMAIN) && !strchr(path, '/')) {
 		char *p;
 
-		if (asprintf(&p, "library/%s", r.path) < 0)
+		if (asprintf(&p, "library/%s", path) < 0)
 			return -ENOMEM;
-		free(r.path);
-		r.path = p;
+		free(path);
+		path = p;
 	}
-	if (strlen(r.domain) + 1 + strlen(r.path) > IMAGE_REF_NAME_MAX)
+	if (strlen(domain) + 1 + strlen(path) > IMAGE_REF_NAME_MAX)
 		return fail_with(ret_error,
 				 "invalid image reference '%s': the name is longer than %d bytes",
 				 s, IMAGE_REF_NAME_MAX);
 
-	if (!r.tag && !r.digest) {
-		r.tag = strdup("latest");
-		if (!r.tag)
+	if (!tag && !digest) {
+		tag = strdup("latest");
+		if (!tag)
 			return -ENOMEM;
 	}
-	*ret = r;
-	r = (struct image_ref){};
+	*ret = (struct image_ref){
+		.domain = TAKE_PTR(domain),
+		.path = TAKE_PTR(path),
+		.tag = TAKE_PTR(tag),
+		.digest = TAKE_PTR(digest),
+	};
 	return 0;
 }
 

@@ -263,6 +263,23 @@ static void image_freep(struct image **img)
 	image_free(*img);
 }
 
+/* An image with its names; index_digest may be NULL. NULL with errno set on failure. */
+static struct image *image_new(const char *reference, const char *digest, const char *index_digest)
+{
+	struct image *img = calloc(1, sizeof(*img));
+
+	if (!img)
+		return NULL;
+	img->reference = strdup(reference);
+	img->digest = strdup(digest);
+	img->index_digest = index_digest ? strdup(index_digest) : NULL;
+	if (!img->reference || !img->digest || (index_digest && !img->index_digest)) {
+		errno = ENOMEM;
+		return image_free(img);
+	}
+	return img;
+}
+
 int image_lowerdir(const struct image *img, char **ret)
 {
 	_cleanup_free_ char *s = NULL;
@@ -361,8 +378,8 @@ static int image_from_store(const char *store, const char *canonical, const char
 		/* A digest reference to an index: its linux/amd64 image, one level down only. */
 		if (index_digest)
 			return fail_errno(ret_error, -EPROTONOSUPPORT,
-					  "the index %s names another index for %s/%s", index_digest,
-					  IMAGE_OS, IMAGE_ARCHITECTURE);
+					  "the index %s names another index for %s/%s",
+					  index_digest, IMAGE_OS, IMAGE_ARCHITECTURE);
 		r = image_spec_index_select(&doc.index, IMAGE_OS, IMAGE_ARCHITECTURE, &pos,
 					    ret_error);
 		if (r < 0)
@@ -377,13 +394,8 @@ static int image_from_store(const char *store, const char *canonical, const char
 	if (r < 0)
 		return r;
 
-	img = calloc(1, sizeof(*img));
+	img = image_new(canonical, digest, index_digest);
 	if (!img)
-		return -ENOMEM;
-	img->reference = strdup(canonical);
-	img->digest = strdup(digest);
-	img->index_digest = index_digest ? strdup(index_digest) : NULL;
-	if (!img->reference || !img->digest || (index_digest && !img->index_digest))
 		return -ENOMEM;
 	r = image_fill(img, store, &doc.manifest, cbuf, clen, ret_error);
 	if (r < 0)
@@ -618,12 +630,6 @@ static int pull_image(struct pull *p, const struct image_ref *ref, const char *c
 	if (r < 0)
 		return r;
 
-	img = calloc(1, sizeof(*img));
-	if (!img)
-		return -ENOMEM;
-	img->reference = strdup(canonical);
-	if (!img->reference)
-		return -ENOMEM;
 	if (doc.kind == IMAGE_SPEC_KIND_INDEX) {
 		size_t pos;
 
@@ -642,14 +648,13 @@ static int pull_image(struct pull *p, const struct image_ref *ref, const char *c
 			return fail_errno(ret_error, -EPROTONOSUPPORT,
 					  "the index's %s/%s entry is not an image manifest",
 					  IMAGE_OS, IMAGE_ARCHITECTURE);
-		img->index_digest = strdup(top.digest);
-		img->digest = strdup(man.digest);
+		img = image_new(canonical, man.digest, top.digest);
 		m = &mdoc.manifest;
 	} else {
-		img->digest = strdup(top.digest);
+		img = image_new(canonical, top.digest, NULL);
 		m = &doc.manifest;
 	}
-	if (!img->digest || (doc.kind == IMAGE_SPEC_KIND_INDEX && !img->index_digest))
+	if (!img)
 		return -ENOMEM;
 
 	r = config_type_check(m, ret_error);

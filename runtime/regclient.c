@@ -142,9 +142,10 @@ static int param_value(const char **p, char **ret)
 
 	if (*s == '"') {
 		s++;
-		v = o = malloc(strlen(s) + 1);
+		v = malloc(strlen(s) + 1);
 		if (!v)
 			return -ENOMEM;
+		o = v;
 		for (; *s && *s != '"'; s++) {
 			if (*s == '\\' && s[1])
 				s++;
@@ -263,7 +264,7 @@ int regclient_token_parse(const char *buf, size_t len, char **ret_token, char **
 /* Printable ASCII only, at most n bytes: what goes into an error message from outside. */
 static void put_sanitized(FILE *f, const char *s, size_t n)
 {
-	for (size_t i = 0; s[i] && i < n; i++)
+	for (size_t i = 0; i < n && s[i]; i++)
 		fputc((unsigned char)s[i] >= ' ' && (unsigned char)s[i] < 0x7f ? s[i] : '?', f);
 }
 
@@ -1225,12 +1226,10 @@ int regclient_get_manifest(struct regclient *c, const char *reference, size_t ma
 			what, x.docker_digest, digest);
 		goto out;
 	}
-	*ret = (struct regclient_manifest){
-		.body = sink.buf ?: strdup(""),
-		.len = sink.len,
-		.content_type = TAKE_PTR(x.content_type),
-		.digest = strdup(digest),
-	};
+	ret->body = sink.buf ?: strdup("");
+	ret->len = sink.len;
+	ret->content_type = TAKE_PTR(x.content_type);
+	ret->digest = strdup(digest);
 	sink.buf = NULL;
 	if (!ret->body || !ret->digest) {
 		regclient_manifest_done(ret);
