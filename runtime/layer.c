@@ -419,6 +419,7 @@ int layer_unpack(int blob_fd, const char *dir, const struct layer_unpack_opts *o
 	_cleanup_free_ char *rep = NULL;
 	struct layer_stats st = {};
 	const char *error = NULL;
+	bool reaped = false, finished = false;
 	size_t len = 0;
 	int p[2], status = 0, r, rr;
 	pid_t pid, parent = getpid();
@@ -448,9 +449,16 @@ int layer_unpack(int blob_fd, const char *dir, const struct layer_unpack_opts *o
 	rr = read_report(rfd, opts, &rep, &len);
 	if (rr < 0)
 		kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0)
+	/* A caller that reaps every child (waitpid(-1)) may have taken it: then its report
+	 * alone says whether it finished (the stats record is its last word). */
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno == ECHILD) {
+			reaped = true;
+			break;
+		}
 		if (errno != EINTR)
 			return -errno;
+	}
 	if (rr == -ETIMEDOUT)
 		return fail_errno(ret_error, rr, "unpacking timed out (the pull's timeout)");
 	if (rr == -ECANCELED)
@@ -471,6 +479,7 @@ int layer_unpack(int blob_fd, const char *dir, const struct layer_unpack_opts *o
 			error = error ?: rec + 1;
 			break;
 		case REC_STATS:
+			finished = true;
 			sscanf(rec + 1, "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64, &st.entries,
 			       &st.bytes, &st.whiteouts, &st.opaque_dirs);
 			break;
@@ -481,6 +490,10 @@ int layer_unpack(int blob_fd, const char *dir, const struct layer_unpack_opts *o
 	}
 	if (error)
 		return fail_errno(ret_error, -EINVAL, "%s", error);
+	if (reaped && !finished)
+		return fail_errno(ret_error, -EIO, "the unpacker ended without finishing");
+	if (reaped)
+		status = 0;
 	if (WIFSIGNALED(status))
 		return fail_errno(ret_error, -EIO, "the unpacker was killed by signal %d",
 				  WTERMSIG(status));

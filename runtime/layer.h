@@ -17,7 +17,9 @@
  *
  * Blocking (the parent waits for the child, bounded by the deadline and the cancel fd).
  * fork() is used: safe in a threaded caller with glibc, as the child only uses malloc,
- * libarchive and system calls.
+ * libarchive and system calls. The child is waited for by its pid; if the caller's own
+ * SIGCHLD handling reaps it first (waitpid(-1) in another thread), its report on a pipe still
+ * tells whether it finished.
  */
 #ifndef TP_LAYER_H
 #define TP_LAYER_H

@@ -169,6 +169,14 @@ check_eq "... one copy of each layer in the store, nothing left in tmp" "5 0" \
 check_eq "... the same layers as the first store's" \
         "$(ls "$FABRIC_RUN/store/layers/sha256")" "$(ls "$IMG_STORE/layers/sha256")"
 
+# --- a caller that reaps every child ---------------------------------------------------------
+IMG_STORE=$FABRIC_RUN/store-reap
+out5=$(img_pull t1 "$ref" --reap-all) || tap_bail "pull with SIGCHLD ignored"
+check_eq "a pull whose unpackers the kernel reaps before it can still tells complete layers" \
+        "5 $(jq -c .layers <<<"$out" | sed "s|$FABRIC_RUN/store/|$IMG_STORE/|g")" \
+        "$(jq -c '.layers_downloaded, .layers' <<<"$out5" | paste -sd' ')"
+check_eq "... and its tree is the same" "$tree" "$(img_overlay_tree "$(jq -r .lowerdir <<<"$out5")")"
+
 # --- a Docker manifest list of Docker schema 2 manifests --------------------------------------
 dlist()
 {

@@ -6,11 +6,13 @@
  *   imgpull --store DIR [--netns PATH] [--slot N] [--nameserver ADDR]... [--insecure HOST]...
  *           [--user USER:PASSWORD] [--ca-file FILE] [--timeout MS] [--connect-timeout MS]
  *           [--stall-timeout MS] [--if-missing | --load] [--progress] [--cancel-after BYTES]
- *           REFERENCE
+ *           [--reap-all] REFERENCE
  *
  * --slot N marks registry and DNS sockets TC_MARK(N, TC_FLOW_PULL) and token requests
  * TC_MARK(N, TC_FLOW_AUTH). --load only reads the store. --cancel-after cancels the pull from
- * the progress callback once that many layer bytes have arrived. On success prints the image
+ * the progress callback once that many layer bytes have arrived. --reap-all ignores SIGCHLD,
+ * so that the kernel reaps every child, as a caller that reaps all its children would
+ * (waitpid(-1)) before the puller could. On success prints the image
  * as JSON on stdout (reference, digests, config, layers, lowerdir, what was downloaded); on
  * failure "imgpull: ERRNO_NAME: message" on stderr and exit status 1 (2 for bad usage).
  */
@@ -18,6 +20,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <linux/types.h>
+#include <signal.h>
 
 #include "image.h"
 #include "netns.h"
@@ -125,7 +128,8 @@ static void usage(FILE *f)
 		"Usage: imgpull --store DIR [--netns PATH] [--slot N] [--nameserver ADDR]...\n"
 		"               [--insecure HOST[:PORT]]... [--user USER:PASSWORD] [--ca-file FILE]\n"
 		"               [--timeout MS] [--connect-timeout MS] [--stall-timeout MS]\n"
-		"               [--if-missing | --load] [--progress] [--cancel-after BYTES] REFERENCE\n");
+		"               [--if-missing | --load] [--progress] [--cancel-after BYTES]\n"
+		"               [--reap-all] REFERENCE\n");
 }
 
 int main(int argc, char **argv)
@@ -145,6 +149,7 @@ int main(int argc, char **argv)
 		{ "load", no_argument, NULL, 'l' },
 		{ "progress", no_argument, NULL, 'p' },
 		{ "cancel-after", required_argument, NULL, 'x' },
+		{ "reap-all", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -247,6 +252,9 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			ps.cancel_after = v;
+			break;
+		case 'r':
+			signal(SIGCHLD, SIG_IGN);
 			break;
 		case 'h':
 			usage(stdout);
