@@ -41,10 +41,13 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-# Libraries, all from Debian (see scripts/deps.sh).
-PKGS := libnl-3.0 libnl-route-3.0 libmnl libnftnl libbpf jansson libmicrohttpd libsystemd
+# Libraries, all from Debian (see scripts/deps.sh). The image puller (runtime/image*.c,
+# regclient.c, layer.c) uses libcurl, libarchive, libcrypto (SHA-256: libcurl loads it anyway)
+# and libresolv (DNS answers, runtime/dns.c); --as-needed keeps them out of the other binaries.
+PKGS := libnl-3.0 libnl-route-3.0 libmnl libnftnl libbpf jansson libmicrohttpd libsystemd \
+	libcurl libarchive libcrypto
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lresolv -lm
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 # task-eni is exec'd for every CNI call and pays for every shared library it loads: it links
 # only jansson (and the parts of libnetd.a it uses).
@@ -244,7 +247,7 @@ $(O)/san/tests/unit/test-tmds%: $(O)/san/tests/unit/test-tmds%.o $(LIBTASKVM_SAN
 
 # Test drivers of the runtime's modules (tests/tools/ctrrun: stand-in for the per-task shim)
 # include the runtime's headers and link its modules.
-RUNTIME_TOOLS	:= ctrrun
+RUNTIME_TOOLS	:= ctrrun imgpull
 $(patsubst %,$(O)/obj/tests/tools/%.o,$(RUNTIME_TOOLS)): CPPFLAGS += -Iruntime
 
 $(patsubst %,$(O)/tests/tools/%,$(RUNTIME_TOOLS)): $(O)/tests/tools/%: $(O)/obj/tests/tools/%.o \
@@ -253,16 +256,20 @@ $(patsubst %,$(O)/tests/tools/%,$(RUNTIME_TOOLS)): $(O)/tests/tools/%: $(O)/obj/
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
-# The same for the unit tests of the runtime's launch modules (test-runtime-*).
+# The same for the unit tests of the launch modules (test-runtime-*) and the image puller
+# (test-image-*).
 $(O)/obj/tests/unit/test-runtime-%.o $(O)/san/tests/unit/test-runtime-%.o: CPPFLAGS += -Iruntime
+$(O)/obj/tests/unit/test-image%.o $(O)/san/tests/unit/test-image%.o: CPPFLAGS += -Iruntime
 
-$(O)/tests/unit/test-runtime-%: $(O)/obj/tests/unit/test-runtime-%.o $(LIBTASKVM) $(LIBNETD)
+RUNTIME_UNIT_BINS := $(filter $(O)/tests/unit/test-runtime-% $(O)/tests/unit/test-image%,$(UNIT_BINS))
+$(RUNTIME_UNIT_BINS): $(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(LIBTASKVM) $(LIBNETD)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
 
-$(O)/san/tests/unit/test-runtime-%: $(O)/san/tests/unit/test-runtime-%.o $(LIBTASKVM_SAN) \
-		$(LIBNETD_SAN)
+RUNTIME_UNIT_SAN_BINS := $(filter $(O)/san/tests/unit/test-runtime-% $(O)/san/tests/unit/test-image%,\
+			  $(UNIT_SAN_BINS))
+$(RUNTIME_UNIT_SAN_BINS): $(O)/san/tests/unit/%: $(O)/san/tests/unit/%.o $(LIBTASKVM_SAN) $(LIBNETD_SAN)
 	$(call msg,LD-SAN,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)

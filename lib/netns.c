@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 
@@ -95,4 +96,23 @@ int netns_restore(int saved)
 		r = -errno;
 	close(saved);
 	return r;
+}
+
+int netns_socket(int fd, int domain, int type, int protocol)
+{
+	int saved = -1, sock, r;
+
+	if (fd < 0)
+		return RET_NERRNO(socket(domain, type, protocol));
+	r = netns_enter(fd, &saved);
+	if (r < 0)
+		return r;
+	sock = RET_NERRNO(socket(domain, type, protocol));
+	r = netns_restore(saved);
+	if (r < 0) {
+		/* The thread is stuck in the other namespace: say so rather than go on there. */
+		safe_close(sock);
+		return r;
+	}
+	return sock;
 }

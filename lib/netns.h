@@ -26,5 +26,10 @@ bool netns_id_equal(const struct netns_id *a, const struct netns_id *b);
 int netns_enter(int fd, int *ret_saved);
 /* Switch back and close saved. */
 int netns_restore(int saved);
+/*
+ * socket(2) in the network namespace fd (-1: the caller's): the calling thread enters it for
+ * the call only. Returns the socket or -errno.
+ */
+int netns_socket(int fd, int domain, int type, int protocol);
 
 #endif

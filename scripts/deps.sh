@@ -31,6 +31,9 @@ libcmocka-dev           # unit tests
 libmicrohttpd-dev       # HTTP of the metadata endpoint (taskvm agent) and of the netd metrics
 libsystemd-dev          # sd_notify: Type=notify units of netd and the agent
 pandoc                  # the man pages, from docs/man/*.md to roff at build time
+libcurl4-openssl-dev    # the registry client of the image puller (runtime/regclient.c)
+libarchive-dev          # unpacking image layers (runtime/layer.c)
+libssl-dev              # SHA-256 of libcrypto for blob digests (libcurl loads libcrypto anyway)
 linux-libc-dev          # kernel UAPI headers
 libc6-dev               # C library headers
 # --- runtime and tests ---
@@ -56,6 +59,11 @@ containernetworking-plugins # reference CNI plugins: tuning (chain test), host-d
 nodejs                  # the real npm clients of the metadata endpoint (tests/metadata)
 npm|nodejs              # installs them (.ci/run); the nodesource nodejs carries npm
 wrk                     # HTTP load for the metadata benchmark (bench/metadata)
+docker-registry         # the OCI distribution registry of the test VPC (tests/image, demo)
+skopeo                  # pushes the test images to the registry; the peer in bench/image-pull
+umoci                   # builds the test images offline; unpacks them in bench/image-pull
+apache2-utils           # htpasswd: bcrypt credentials for Basic auth of the test registry (tests/image)
+attr                    # getfattr: the xattrs of unpacked layers (tests/image)
 '
 
 pkg_list()

@@ -8,7 +8,9 @@
 # As a library:
 #       source tests/fabric.sh
 #       fabric_up 3                     # host + vpc namespaces, ENIs 1..3; trap fabric_down EXIT
-#       fabric_service_start            # vpcd on 198.18.0.1: HTTP :80, UDP echo :7
+#       fabric_service_start            # vpcd on 198.18.0.1: HTTP :80, UDP echo :7, DNS :53
+#       fabric_registry_start           # docker-registry on 198.18.0.1:5000 (registry.vpc.test)
+#       fabric_image_build app v1 DIR   # busybox-static + DIR, built with umoci, pushed there
 #       netd_start                      # netd in the host namespace on a temporary socket
 #       netdctl eni show
 #       ns=$(fabric_task_ns t1)         # /run/netns/${FABRIC_PREFIX}-t1, lo up
@@ -28,7 +30,11 @@
 # Set by netd_start: NETD_PID, NETD_SOCKET, NETD_RUN_DIR, NETD_STATE_DIR (its --state-dir: the
 # ENI registrations), NETD_LOG, NETD_BPFFS (netd's pins: a bpffs netd mounts under FABRIC_RUN,
 # so that runs never share maps; fabric_down unmounts it).
-# Set by fabric_service_start: FABRIC_SERVICE_PID, FABRIC_HTTP_URL, FABRIC_UDP_PORT.
+# Set by fabric_service_start: FABRIC_SERVICE_PID, FABRIC_HTTP_URL, FABRIC_UDP_PORT,
+# FABRIC_DNS (198.18.0.1: the VPC's nameserver, which alone knows the names FABRIC_DNS_NAMES,
+# all 198.18.0.1: registry.vpc.test, auth.vpc.test, syslog.vpc.test).
+# Set by fabric_registry_start: FABRIC_REGISTRY (198.18.0.1:5000), FABRIC_REGISTRY_NAME
+# (registry.vpc.test:5000, the same through the VPC's DNS).
 # Knobs: O (build dir, default build/ at the repo root), FABRIC_NO_TRAP=1, FABRIC_IPV6=1 (keep
 # IPv6 on in the fabric's namespaces; off by default so that no ND/MLD noise reaches counters;
 # for the same reason the VPC bridge does no multicast snooping, which would make it join
@@ -53,8 +59,11 @@ if [[ -z ${_FABRIC_SH_LOADED:-} ]]; then
         FABRIC_MTU=9001
         FABRIC_HTTP_PORT=80
         FABRIC_UDP_PORT=7
+        FABRIC_DNS_PORT=53
+        FABRIC_DNS_NAMES="registry.vpc.test auth.vpc.test syslog.vpc.test"
+        FABRIC_REGISTRY_PORT=5000
         export FABRIC_GATEWAY FABRIC_SUBNET FABRIC_PREFIXLEN FABRIC_MTU FABRIC_HTTP_PORT \
-                FABRIC_UDP_PORT
+                FABRIC_UDP_PORT FABRIC_DNS_PORT FABRIC_DNS_NAMES FABRIC_REGISTRY_PORT
 fi
 
 _fabric_err()
@@ -310,7 +319,8 @@ fabric_nsexec()
 _fabric_listening()
 {
         [[ -n $(nsenter --net="$FABRIC_VPC_NS_PATH" ss -Hltn "sport = :$FABRIC_HTTP_PORT") ]] &&
-                [[ -n $(nsenter --net="$FABRIC_VPC_NS_PATH" ss -Hlun "sport = :$FABRIC_UDP_PORT") ]]
+                [[ -n $(nsenter --net="$FABRIC_VPC_NS_PATH" ss -Hlun "sport = :$FABRIC_UDP_PORT") ]] &&
+                [[ -n $(nsenter --net="$FABRIC_VPC_NS_PATH" ss -Hlun "sport = :$FABRIC_DNS_PORT") ]]
 }
 
 _fabric_service_ready()
@@ -319,10 +329,11 @@ _fabric_service_ready()
         _fabric_listening
 }
 
-# fabric_service_start [VPCD ARGS...]: vpcd in the VPC on 198.18.0.1, HTTP :80 and UDP echo :7.
+# fabric_service_start [VPCD ARGS...]: vpcd in the VPC on 198.18.0.1, HTTP :80, UDP echo :7
+# and DNS :53 for the names of FABRIC_DNS_NAMES.
 _fabric_service_start_impl()
 {
-        local vpcd=$O/tests/tools/vpcd
+        local vpcd=$O/tests/tools/vpcd name names=()
 
         _fabric_require_up || return 1
         if [[ ! -x $vpcd ]]; then
@@ -333,13 +344,18 @@ _fabric_service_start_impl()
                 _fabric_err "fabric_service_start: already running ($FABRIC_SERVICE_PID)"
                 return 1
         fi
+        for name in $FABRIC_DNS_NAMES; do
+                names+=(--dns-name "$name=$FABRIC_GATEWAY")
+        done
         nsenter --net="$FABRIC_VPC_NS_PATH" -- "$vpcd" \
                 --http "$FABRIC_GATEWAY:$FABRIC_HTTP_PORT" \
-                --udp "$FABRIC_GATEWAY:$FABRIC_UDP_PORT" "$@" \
+                --udp "$FABRIC_GATEWAY:$FABRIC_UDP_PORT" \
+                --dns "$FABRIC_GATEWAY:$FABRIC_DNS_PORT" "${names[@]}" "$@" \
                 </dev/null >>"$FABRIC_RUN/vpcd.log" 2>&1 &
         FABRIC_SERVICE_PID=$!
         FABRIC_HTTP_URL=http://$FABRIC_GATEWAY:$FABRIC_HTTP_PORT/
-        export FABRIC_SERVICE_PID FABRIC_HTTP_URL
+        FABRIC_DNS=$FABRIC_GATEWAY
+        export FABRIC_SERVICE_PID FABRIC_HTTP_URL FABRIC_DNS
 
         if ! _fabric_wait 5 _fabric_service_ready || ! _fabric_alive "$FABRIC_SERVICE_PID"; then
                 _fabric_err "vpcd did not start; its log:"
@@ -356,6 +372,166 @@ _fabric_service_stop_impl()
         wait "$FABRIC_SERVICE_PID" 2>/dev/null
         unset FABRIC_SERVICE_PID
         return 0
+}
+
+# --- registry and images ---------------------------------------------------------------------
+
+_fabric_port_listening()
+{
+        [[ -n $(nsenter --net="$FABRIC_VPC_NS_PATH" ss -Hltn "sport = :$1") ]]
+}
+
+# fabric_registry_start [--port PORT] [--htpasswd FILE] [--token REALM SERVICE ISSUER CERT]:
+# docker-registry in the VPC namespace on 198.18.0.1:PORT (5000), plain HTTP. Every registry of
+# the fabric serves the same storage ($FABRIC_RUN/registry), so that an image pushed to one is
+# in all; each logs (access log included) to $FABRIC_RUN/registry-PORT.log. --htpasswd: Basic
+# auth against a bcrypt htpasswd file; --token: Bearer tokens from REALM (a URL), for SERVICE,
+# issued by ISSUER and signed by the key of the PEM certificate CERT.
+_fabric_registry_start_impl()
+{
+        local port=$FABRIC_REGISTRY_PORT conf auth="" log pid
+
+        _fabric_require_up || return 1
+        if ! command -v docker-registry >/dev/null; then
+                _fabric_err "docker-registry is missing (scripts/deps.sh)"
+                return 1
+        fi
+        while (($#)); do
+                case $1 in
+                --port)
+                        port=$2
+                        shift 2
+                        ;;
+                --htpasswd)
+                        printf -v auth 'auth:\n  htpasswd:\n    realm: fabric\n    path: %s\n' "$2"
+                        shift 2
+                        ;;
+                --token)
+                        (($# >= 5)) || { _fabric_err "fabric_registry_start: --token REALM SERVICE ISSUER CERT"; return 1; }
+                        printf -v auth 'auth:\n  token:\n    realm: %s\n    service: %s\n    issuer: %s\n    rootcertbundle: %s\n' \
+                                "$2" "$3" "$4" "$5"
+                        shift 5
+                        ;;
+                *)
+                        _fabric_err "fabric_registry_start: unknown option '$1'"
+                        return 1
+                        ;;
+                esac
+        done
+        if _fabric_port_listening "$port"; then
+                _fabric_err "fabric_registry_start: port $port is taken"
+                return 1
+        fi
+        mkdir -p "$FABRIC_RUN/registry" || return 1
+        conf=$FABRIC_RUN/registry-$port.yml
+        log=$FABRIC_RUN/registry-$port.log
+        cat >"$conf" <<-EOF || return 1
+	version: 0.1
+	log:
+	  level: warn
+	storage:
+	  filesystem:
+	    rootdirectory: $FABRIC_RUN/registry
+	  delete:
+	    enabled: true
+	  maintenance:
+	    uploadpurging:
+	      enabled: false
+	http:
+	  addr: $FABRIC_GATEWAY:$port
+	  secret: fabric-$FABRIC_ID
+	$auth
+	EOF
+        nsenter --net="$FABRIC_VPC_NS_PATH" -- docker-registry serve "$conf" \
+                </dev/null >>"$log" 2>&1 &
+        pid=$!
+        if ! _fabric_wait 10 _fabric_port_listening "$port" || ! _fabric_alive "$pid"; then
+                _fabric_err "docker-registry did not start on port $port; its log:"
+                sed 's/^/  /' "$log" >&2
+                _fabric_term 3 "$pid"
+                return 1
+        fi
+        if [[ -z ${FABRIC_REGISTRY:-} ]]; then
+                FABRIC_REGISTRY=$FABRIC_GATEWAY:$port
+                FABRIC_REGISTRY_NAME=registry.vpc.test:$port
+                export FABRIC_REGISTRY FABRIC_REGISTRY_NAME
+        fi
+}
+
+# Push the OCI layout DIR's tag TAG to $FABRIC_REGISTRY/REPO:TAG (the image or index); print
+# the pushed manifest's digest.
+fabric_image_push()
+{
+        local dir=$1 tag=$2 repo=$3 all=() rc=0
+
+        [[ $(jq -r --arg t "$tag" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $t) | .mediaType' \
+                "$dir/index.json") == *index* ]] && all=(--all)
+        mkdir -p "$FABRIC_RUN/tmp" || return 1
+        TMPDIR=$FABRIC_RUN/tmp nsenter --net="$FABRIC_VPC_NS_PATH" -- skopeo --insecure-policy \
+                copy --quiet "${all[@]}" --dest-tls-verify=false \
+                --digestfile "$FABRIC_RUN/tmp/digest" "oci:$dir:$tag" \
+                "docker://$FABRIC_REGISTRY/$repo:$tag" >&2 || rc=$?
+        ((rc == 0)) && cat "$FABRIC_RUN/tmp/digest" && echo
+        rm -f "$FABRIC_RUN/tmp/digest"
+        return $rc
+}
+
+# fabric_image_build [--arch ARCH] REPO TAG [DIR | LAYER.tar]...: build an image offline with
+# umoci, push it to $FABRIC_REGISTRY/REPO:TAG with skopeo and print its manifest digest. Its
+# config says linux/ARCH (amd64; the contents are amd64 whatever it says). Layer 1 is busybox
+# (busybox-static) as /bin/busybox with all its applets as symlinks in /bin, and /etc/passwd
+# and /etc/group for root; then one layer per argument: a directory's contents (as the
+# directory has them: modes, owners) through umoci repack, a tar as it is through umoci raw
+# add-layer. Config: Cmd ["/bin/sh"], Env PATH=/bin. The OCI layout stays in
+# $FABRIC_RUN/oci/REPO under tag TAG.
+_fabric_image_build_impl()
+{
+        local arch=amd64 repo tag dir work busybox a
+
+        if [[ ${1:-} == --arch ]]; then
+                arch=$2
+                shift 2
+        fi
+        repo=$1 tag=$2
+        shift 2
+
+        _fabric_require_up || return 1
+        [[ -n ${FABRIC_REGISTRY:-} ]] || { _fabric_err "fabric_image_build: no registry (fabric_registry_start)"; return 1; }
+        for a in umoci skopeo jq; do
+                command -v "$a" >/dev/null || { _fabric_err "'$a' is missing (scripts/deps.sh)"; return 1; }
+        done
+        busybox=$(command -v busybox) || { _fabric_err "busybox is missing"; return 1; }
+        dir=$FABRIC_RUN/oci/${repo//\//_}
+        work=$FABRIC_RUN/oci/work
+        rm -rf "$work"
+        if [[ ! -d $dir ]]; then
+                mkdir -p "${dir%/*}" && umoci init --layout "$dir" || return 1
+        fi
+        umoci new --image "$dir:$tag" &&
+                umoci unpack --image "$dir:$tag" "$work" >/dev/null || return 1
+        mkdir -p "$work/rootfs/bin" "$work/rootfs/etc" "$work/rootfs/tmp" || return 1
+        chmod 1777 "$work/rootfs/tmp"
+        cp "$busybox" "$work/rootfs/bin/busybox" || return 1
+        for a in $("$busybox" --list); do
+                [[ $a == busybox ]] || ln -sf busybox "$work/rootfs/bin/$a"
+        done
+        echo 'root:x:0:0:root:/root:/bin/sh' >"$work/rootfs/etc/passwd"
+        echo 'root:x:0:' >"$work/rootfs/etc/group"
+        umoci repack --image "$dir:$tag" "$work" >/dev/null || return 1
+        rm -rf "$work"
+        for a in "$@"; do
+                if [[ -d $a ]]; then
+                        umoci unpack --image "$dir:$tag" "$work" >/dev/null &&
+                                cp -a "$a/." "$work/rootfs/" &&
+                                umoci repack --image "$dir:$tag" "$work" >/dev/null || return 1
+                        rm -rf "$work"
+                else
+                        umoci raw add-layer --image "$dir:$tag" "$a" || return 1
+                fi
+        done
+        umoci config --image "$dir:$tag" --architecture "$arch" --config.cmd /bin/sh \
+                --config.env PATH=/bin || return 1
+        fabric_image_push "$dir" "$tag" "$repo"
 }
 
 # --- netd ------------------------------------------------------------------------------------
@@ -551,7 +727,7 @@ _fabric_down_impl()
         unset FABRIC_PREFIX FABRIC_ID FABRIC_RUN FABRIC_HOST_NS FABRIC_VPC_NS FABRIC_HOST_NS_PATH \
                 FABRIC_VPC_NS_PATH FABRIC_ENI_COUNT FABRIC_ENI_NAMES FABRIC_ENI_MACS \
                 FABRIC_ENI_IPS FABRIC_ENI_PEERS NETD_SOCKET NETD_RUN_DIR NETD_STATE_DIR NETD_LOG \
-                NETD_BPFFS FABRIC_HTTP_URL
+                NETD_BPFFS FABRIC_HTTP_URL FABRIC_DNS FABRIC_REGISTRY FABRIC_REGISTRY_NAME
 }
 
 # fabric_leftovers PREFIX: print one line per thing left with that prefix (nothing if clean).
@@ -630,6 +806,22 @@ fabric_service_stop()
         local rc=0
 
         _fabric_service_stop_impl || rc=$?
+        return $rc
+}
+
+fabric_registry_start()
+{
+        local rc=0
+
+        _fabric_registry_start_impl "$@" || rc=$?
+        return $rc
+}
+
+fabric_image_build()
+{
+        local rc=0
+
+        _fabric_image_build_impl "$@" || rc=$?
         return $rc
 }
 

@@ -3,11 +3,18 @@
  * vpcd: the service of the test VPC.
  *
  *   vpcd [--http ADDR:PORT] [--udp ADDR:PORT] [--body TEXT] [--quiet]
+ *        [--dns ADDR:PORT] [--dns-name NAME=IPV4]... [--token-file FILE [--token-user U:P]]
  *
  * HTTP: any GET (or HEAD) gets "200 OK", text/plain, "Connection: close" and the body
  * "hello from the test VPC, you are <client ip>\n" (or TEXT). Requests are bounded to 8 KiB,
  * idle clients are closed after 5 s, and at most 256 clients are served at once.
+ * With --token-file, GET /token[?...] is a registry token server: with the Basic credentials
+ * U:P (or any, without --token-user) it answers {"token": <the file's first line>,
+ * "expires_in": 3600} as application/json; otherwise 401 with a Basic challenge.
  * UDP: every datagram is echoed back to its sender unchanged.
+ * DNS (UDP): queries for the names of --dns-name get their address (A, class IN), other types
+ * of a known name an empty NOERROR answer, unknown names NXDOMAIN. Authoritative, no
+ * recursion; each query is logged unless --quiet.
  *
  * Single-threaded, poll() based, no fork. SIGTERM or SIGINT ends it with status 0.
  * ADDR is IPv4 or [IPv6]; PORT 0 picks a free port, and the bound address is printed
@@ -17,6 +24,7 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <strings.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -29,6 +37,9 @@
 #define VPCD_REQ_MAX	 8192
 #define VPCD_IDLE_USEC	 (5ULL * 1000000ULL)
 #define VPCD_UDP_BURST	 64
+#define VPCD_DNS_NAMES	 16
+#define VPCD_TOKEN_MAX	 8192
+#define VPCD_FIXED_FDS	 4 /* signalfd, http, udp, dns */
 
 enum client_state {
 	CLIENT_STATE_READING,  /* collecting the request head */
@@ -52,6 +63,16 @@ static struct client *clients[VPCD_MAX_CLIENTS];
 static unsigned int n_clients;
 static const char *opt_body;
 static bool opt_quiet;
+
+struct dns_name {
+	char name[256];
+	struct in_addr addr;
+};
+static struct dns_name dns_names[VPCD_DNS_NAMES];
+static unsigned int n_dns_names;
+static char *token;	       /* --token-file's first line */
+static char *token_basic;      /* base64 of --token-user's USER:PASSWORD */
+static const char *token_user; /* USER, for the log */
 
 static int parse_addr(const char *s, struct sockaddr_storage *ret_ss, socklen_t *ret_len)
 {
@@ -158,6 +179,104 @@ static void accept_clients(int lfd)
 	}
 }
 
+static char *base64(const unsigned char *in, size_t n)
+{
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = malloc(4 * ((n + 2) / 3) + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned int v = (unsigned int)in[i] << 16;
+
+		if (i + 1 < n)
+			v |= (unsigned int)in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= in[i + 2];
+		*o++ = tab[v >> 18 & 63];
+		*o++ = tab[v >> 12 & 63];
+		*o++ = i + 1 < n ? tab[v >> 6 & 63] : '=';
+		*o++ = i + 2 < n ? tab[v & 63] : '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+/* "GET /token HTTP/1.1" or "GET /token?scope=... HTTP/1.1" */
+static bool is_token_request(const char *req)
+{
+	return !strncmp(req, "GET /token ", 11) || !strncmp(req, "GET /token?", 11);
+}
+
+/* The value of header name in the request head, into buf; false if absent. */
+static bool request_header(const char *req, const char *name, char *buf, size_t size)
+{
+	size_t n = strlen(name);
+
+	for (const char *l = strchr(req, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
+		const char *v = l + 1, *end;
+
+		if (strncasecmp(v, name, n) || v[n] != ':')
+			continue;
+		v += n + 1;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		end = v + strcspn(v, "\r\n");
+		if ((size_t)(end - v) >= size)
+			return false;
+		memcpy(buf, v, (size_t)(end - v));
+		buf[end - v] = '\0';
+		return true;
+	}
+	return false;
+}
+
+/* The token server: the token for the right Basic credentials (or anyone without them). */
+static int token_response(struct client *c)
+{
+	char auth[1024], target[512];
+	bool ok = !token_basic;
+	const char *status;
+	char *body = NULL;
+	int n;
+
+	if (token_basic && request_header(c->req, "Authorization", auth, sizeof(auth)) &&
+	    !strncasecmp(auth, "Basic ", 6) && streq(auth + 6, token_basic))
+		ok = true;
+	snprintf(target, sizeof(target), "%.*s", (int)strcspn(c->req + 4, " \r\n"), c->req + 4);
+	if (ok) {
+		status = "200 OK";
+		if (asprintf(&body, "{\"token\":\"%s\",\"expires_in\":3600}\n", token) < 0)
+			return -ENOMEM;
+	} else {
+		status = "401 Unauthorized";
+		body = strdup("{\"details\":\"bad credentials\"}\n");
+		if (!body)
+			return -ENOMEM;
+	}
+	n = asprintf(&c->out,
+		     "HTTP/1.1 %s\r\n"
+		     "Content-Type: application/json\r\n"
+		     "Content-Length: %zu\r\n"
+		     "%s"
+		     "Connection: close\r\n"
+		     "\r\n%s",
+		     status, strlen(body), ok ? "" : "WWW-Authenticate: Basic realm=\"token\"\r\n",
+		     body);
+	free(body);
+	if (n < 0) {
+		c->out = NULL;
+		return -ENOMEM;
+	}
+	c->out_len = (size_t)n;
+	c->out_off = 0;
+	if (!opt_quiet)
+		fprintf(stderr, "vpcd: token %s from %s (user %s): %.3s\n", target, c->peer,
+			token_user ?: "-", status);
+	return 0;
+}
+
 /* Build the response for the request head in c->req. */
 static int client_prepare_response(struct client *c)
 {
@@ -169,6 +288,8 @@ static int client_prepare_response(struct client *c)
 	int hlen;
 
 	method_len = strcspn(c->req, " \r\n");
+	if (token && method_len == 3 && !memcmp(c->req, "GET", 3) && is_token_request(c->req))
+		return token_response(c);
 	if (method_len == 3 && !memcmp(c->req, "GET", 3)) {
 		status = "200 OK";
 	} else if (method_len == 4 && !memcmp(c->req, "HEAD", 4)) {
@@ -298,6 +419,107 @@ static void udp_echo(int fd)
 	}
 }
 
+/* The question's name (labels, no compression) at q into name; its end or NULL. */
+static const uint8_t *dns_qname(const uint8_t *q, const uint8_t *end, char *name, size_t size)
+{
+	size_t off = 0;
+
+	while (q < end && *q) {
+		size_t l = *q++;
+
+		if (l > 63 || q + l > end || off + l + 2 > size)
+			return NULL;
+		if (off)
+			name[off++] = '.';
+		for (size_t i = 0; i < l; i++) {
+			char ch = (char)q[i];
+
+			name[off++] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+		}
+		q += l;
+	}
+	if (q >= end)
+		return NULL;
+	name[off] = '\0';
+	return q + 1;
+}
+
+/* Answer one query in buf (n bytes) in place; returns the answer's length or 0 to drop it. */
+static size_t dns_answer(uint8_t *buf, size_t n, size_t size, const char *peer)
+{
+	const struct dns_name *found = NULL;
+	const uint8_t *qend;
+	char name[256];
+	unsigned int qtype, rcode = 0;
+	size_t len;
+
+	if (n < 12 || (buf[2] & 0x80) || buf[4] != 0 || buf[5] != 1)
+		return 0; /* an answer, or not exactly one question */
+	qend = dns_qname(buf + 12, buf + n, name, sizeof(name));
+	if (!qend || qend + 4 > buf + n)
+		return 0;
+	qtype = (unsigned int)qend[0] << 8 | qend[1];
+	len = (size_t)(qend + 4 - buf);
+
+	if ((buf[2] >> 3 & 0xf) != 0) {
+		rcode = 4; /* NOTIMP: only QUERY */
+	} else {
+		for (unsigned int i = 0; i < n_dns_names; i++)
+			if (streq(dns_names[i].name, name))
+				found = &dns_names[i];
+		if (!found)
+			rcode = 3; /* NXDOMAIN */
+	}
+	buf[2] = (uint8_t)(0x84 | (buf[2] & 0x79)); /* QR, AA; opcode and RD kept */
+	buf[3] = (uint8_t)rcode;
+	memset(buf + 6, 0, 6); /* AN, NS, AR counts */
+	if (found && (qtype == 1 || qtype == 255) && qend[2] == 0 && qend[3] == 1 &&
+	    len + 16 <= size) {
+		static const uint8_t rr[12] = { 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4 };
+
+		memcpy(buf + len, rr, sizeof(rr));
+		memcpy(buf + len + sizeof(rr), &found->addr, 4);
+		len += sizeof(rr) + 4;
+		buf[7] = 1;
+	}
+	if (!opt_quiet) {
+		char ip[INET_ADDRSTRLEN] = "-";
+
+		if (found && buf[7])
+			inet_ntop(AF_INET, &found->addr, ip, sizeof(ip));
+		fprintf(stderr, "vpcd: dns type %u '%s' from %s: %s %s\n", qtype, name, peer,
+			rcode == 3 ? "NXDOMAIN"
+			: rcode	   ? "NOTIMP"
+				   : "NOERROR",
+			ip);
+	}
+	return len;
+}
+
+static void dns_serve(int fd)
+{
+	static uint8_t buf[1232];
+
+	for (int i = 0; i < VPCD_UDP_BURST; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		char peer[INET6_ADDRSTRLEN];
+		ssize_t n;
+		size_t out;
+
+		n = recvfrom(fd, buf, 512, MSG_DONTWAIT, (struct sockaddr *)&ss, &len);
+		if (n < 0)
+			return;
+		format_addr(&ss, peer, sizeof(peer), NULL);
+		out = dns_answer(buf, (size_t)n, sizeof(buf), peer);
+		if (out &&
+		    sendto(fd, buf, out, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&ss, len) <
+			    0 &&
+		    !opt_quiet)
+			fprintf(stderr, "vpcd: dns answer: %s, ignoring\n", strerror(errno));
+	}
+}
+
 static int poll_timeout_ms(void)
 {
 	uint64_t now = now_usec(), first = UINT64_MAX;
@@ -323,9 +545,9 @@ static void expire_clients(void)
 	}
 }
 
-static int run(int sfd, int http_fd, int udp_fd)
+static int run(int sfd, int http_fd, int udp_fd, int dns_fd)
 {
-	struct pollfd pfd[3 + VPCD_MAX_CLIENTS];
+	struct pollfd pfd[VPCD_FIXED_FDS + VPCD_MAX_CLIENTS];
 	struct client *polled[VPCD_MAX_CLIENTS];
 
 	for (;;) {
@@ -336,17 +558,18 @@ static int run(int sfd, int http_fd, int udp_fd)
 		pfd[1] = (struct pollfd){ .fd = n_clients < VPCD_MAX_CLIENTS ? http_fd : -1,
 					  .events = POLLIN };
 		pfd[2] = (struct pollfd){ .fd = udp_fd, .events = POLLIN };
+		pfd[3] = (struct pollfd){ .fd = dns_fd, .events = POLLIN };
 		for (unsigned int i = 0; i < n; i++) {
 			struct client *c = clients[i];
 
 			polled[i] = c;
-			pfd[3 + i] = (struct pollfd){
+			pfd[VPCD_FIXED_FDS + i] = (struct pollfd){
 				.fd = c->fd,
 				.events = c->state == CLIENT_STATE_WRITING ? POLLOUT : POLLIN,
 			};
 		}
 
-		r = poll(pfd, 3 + n, poll_timeout_ms());
+		r = poll(pfd, VPCD_FIXED_FDS + n, poll_timeout_ms());
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -364,7 +587,8 @@ static int run(int sfd, int http_fd, int udp_fd)
 
 		/* Clients first: freeing reorders clients[], so go by the pointers polled. */
 		for (unsigned int i = 0; i < n; i++) {
-			if (!pfd[3 + i].revents || client_process(polled[i], pfd[3 + i].revents))
+			if (!pfd[VPCD_FIXED_FDS + i].revents ||
+			    client_process(polled[i], pfd[VPCD_FIXED_FDS + i].revents))
 				continue;
 			for (unsigned int j = 0; j < n_clients; j++) {
 				if (clients[j] == polled[i]) {
@@ -377,6 +601,8 @@ static int run(int sfd, int http_fd, int udp_fd)
 			accept_clients(http_fd);
 		if (pfd[2].revents & POLLIN)
 			udp_echo(udp_fd);
+		if (pfd[3].revents & POLLIN)
+			dns_serve(dns_fd);
 		expire_clients();
 	}
 }
@@ -385,21 +611,32 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: vpcd [--http ADDR:PORT] [--udp ADDR:PORT] [--body TEXT] [--quiet]\n"
+		"            [--dns ADDR:PORT] [--dns-name NAME=IPV4]...\n"
+		"            [--token-file FILE [--token-user USER:PASSWORD]]\n"
 		"  --http ADDR:PORT  answer HTTP GET on this TCP address\n"
 		"  --udp ADDR:PORT   echo UDP datagrams on this address\n"
 		"  --body TEXT       HTTP body (default: hello from the test VPC, you are <ip>)\n"
+		"  --dns ADDR:PORT   answer DNS queries (UDP) for the --dns-name names\n"
+		"  --dns-name N=IP   a name and its IPv4 address (at most 16)\n"
+		"  --token-file F    serve GET /token: a registry token server handing out F's token\n"
+		"  --token-user U:P  ... only to these Basic credentials\n"
 		"  --quiet           no per-request log on stderr\n");
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "http", required_argument, NULL, 'H' }, { "udp", required_argument, NULL, 'U' },
-		{ "body", required_argument, NULL, 'b' }, { "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },	  {}
-	};
-	const char *http = NULL, *udp = NULL;
-	_cleanup_close_ int sfd = -1, http_fd = -1, udp_fd = -1;
+	static const struct option options[] = { { "http", required_argument, NULL, 'H' },
+						 { "udp", required_argument, NULL, 'U' },
+						 { "body", required_argument, NULL, 'b' },
+						 { "quiet", no_argument, NULL, 'q' },
+						 { "dns", required_argument, NULL, 'D' },
+						 { "dns-name", required_argument, NULL, 'n' },
+						 { "token-file", required_argument, NULL, 'T' },
+						 { "token-user", required_argument, NULL, 'u' },
+						 { "help", no_argument, NULL, 'h' },
+						 {} };
+	const char *http = NULL, *udp = NULL, *dns = NULL;
+	_cleanup_close_ int sfd = -1, http_fd = -1, udp_fd = -1, dns_fd = -1;
 	sigset_t mask;
 	int c, r;
 
@@ -417,6 +654,56 @@ int main(int argc, char **argv)
 		case 'q':
 			opt_quiet = true;
 			break;
+		case 'D':
+			dns = optarg;
+			break;
+		case 'n': {
+			const char *eq = strchr(optarg, '=');
+			struct dns_name *d = &dns_names[n_dns_names];
+
+			if (n_dns_names == VPCD_DNS_NAMES || !eq || eq == optarg ||
+			    (size_t)(eq - optarg) >= sizeof(d->name) ||
+			    inet_pton(AF_INET, eq + 1, &d->addr) != 1) {
+				fprintf(stderr,
+					"vpcd: bad --dns-name '%s' (NAME=IPV4, at most %d)\n",
+					optarg, VPCD_DNS_NAMES);
+				return EXIT_FAILURE;
+			}
+			for (size_t i = 0; optarg + i < eq; i++)
+				d->name[i] = (char)(optarg[i] >= 'A' && optarg[i] <= 'Z'
+							    ? optarg[i] - 'A' + 'a'
+							    : optarg[i]);
+			d->name[eq - optarg] = '\0';
+			n_dns_names++;
+			break;
+		}
+		case 'T': {
+			size_t len;
+
+			free(token);
+			token = NULL;
+			if (read_file(optarg, VPCD_TOKEN_MAX, &token, &len) < 0 || !len) {
+				fprintf(stderr, "vpcd: cannot read the token file '%s'\n", optarg);
+				return EXIT_FAILURE;
+			}
+			token[strcspn(token, "\r\n\"\\")] = '\0';
+			break;
+		}
+		case 'u': {
+			char *colon = strchr(optarg, ':');
+
+			if (!colon) {
+				fprintf(stderr, "vpcd: --token-user takes USER:PASSWORD\n");
+				return EXIT_FAILURE;
+			}
+			free(token_basic);
+			token_basic = base64((const unsigned char *)optarg, strlen(optarg));
+			*colon = '\0';
+			token_user = optarg;
+			if (!token_basic)
+				return EXIT_FAILURE;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return EXIT_SUCCESS;
@@ -425,7 +712,7 @@ int main(int argc, char **argv)
 			return EXIT_FAILURE;
 		}
 	}
-	if (optind < argc || (!http && !udp)) {
+	if (optind < argc || (!http && !udp && !dns)) {
 		usage(stderr);
 		return EXIT_FAILURE;
 	}
@@ -452,11 +739,18 @@ int main(int argc, char **argv)
 		if (udp_fd < 0)
 			return EXIT_FAILURE;
 	}
+	if (dns) {
+		dns_fd = open_listener("dns", dns, SOCK_DGRAM);
+		if (dns_fd < 0)
+			return EXIT_FAILURE;
+	}
 	printf("vpcd: ready\n");
 	fflush(stdout);
 
-	r = run(sfd, http_fd, udp_fd);
+	r = run(sfd, http_fd, udp_fd, dns_fd);
 	while (n_clients)
 		client_free(n_clients - 1);
+	free(token);
+	free(token_basic);
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
