@@ -203,7 +203,29 @@ $(O)/san/tests/unit/test-tmds%: $(O)/san/tests/unit/test-tmds%.o $(LIBTASKVM_SAN
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
 
+# The same for the log modules' tests (test-logship, test-logfile).
+$(O)/obj/tests/unit/test-log%.o $(O)/san/tests/unit/test-log%.o: CPPFLAGS += -Iruntime
+
+$(O)/tests/unit/test-log%: $(O)/obj/tests/unit/test-log%.o $(LIBTASKVM) $(LIBNETD)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+
+$(O)/san/tests/unit/test-log%: $(O)/san/tests/unit/test-log%.o $(LIBTASKVM_SAN) $(LIBNETD_SAN)
+	$(call msg,LD-SAN,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+
 $(O)/tests/tools/%: $(O)/obj/tests/tools/%.o $(LIBNETD)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Tools that drive the runtime's modules before the shim does (stand-ins for it) link them.
+RUNTIME_TOOLS	:= $(O)/tests/tools/logship
+$(patsubst $(O)/tests/tools/%,$(O)/obj/tests/tools/%.o,$(RUNTIME_TOOLS)): CPPFLAGS += -Iruntime
+
+$(RUNTIME_TOOLS): $(O)/tests/tools/%: $(O)/obj/tests/tools/%.o $(LIBTASKVM) $(LIBNETD)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
