@@ -438,6 +438,7 @@ unsigned int logfile_rotations(const struct logfile *f)
 struct cursor {
 	char *name;
 	char *path;
+	char *path_old; /* <path>.1 */
 	int fd;		/* the file being read */
 	int next_fd;	/* <name>.log, while fd is <name>.log.1 */
 	bool rotated;	/* fd is no longer <name>.log: read it to its end, then go on */
@@ -468,6 +469,7 @@ static struct cursor *cursor_free(struct cursor *c)
 	safe_close(c->next_fd);
 	free(c->ent_buf);
 	free(c->buf);
+	free(c->path_old);
 	free(c->path);
 	free(c->name);
 	free(c);
@@ -484,7 +486,6 @@ static bool same_file(int fd1, int fd2)
 
 static int cursor_new(const char *dir, const char *name, struct cursor **ret)
 {
-	_cleanup_free_ char *old = NULL;
 	struct cursor *c;
 	int fd_old;
 
@@ -493,10 +494,13 @@ static int cursor_new(const char *dir, const char *name, struct cursor **ret)
 		return -ENOMEM;
 	c->fd = c->next_fd = -1;
 	c->name = strdup(name);
-	if (!c->name || asprintf(&c->path, "%s/%s" LOGFILE_SUFFIX, dir, name) < 0 ||
-	    asprintf(&old, "%s.1", c->path) < 0) {
+	if (!c->name || asprintf(&c->path, "%s/%s" LOGFILE_SUFFIX, dir, name) < 0) {
 		c->path = NULL;
-		old = NULL;
+		cursor_free(c);
+		return -ENOMEM;
+	}
+	if (asprintf(&c->path_old, "%s.1", c->path) < 0) {
+		c->path_old = NULL;
 		cursor_free(c);
 		return -ENOMEM;
 	}
@@ -511,7 +515,7 @@ static int cursor_new(const char *dir, const char *name, struct cursor **ret)
 		cursor_free(c);
 		return r;
 	}
-	fd_old = open(old, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd_old = open(c->path_old, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd_old >= 0 && !same_file(fd_old, c->fd)) {
 		c->next_fd = c->fd;
 		c->fd = fd_old;
@@ -532,8 +536,12 @@ static bool cursor_is_current(struct cursor *c)
 	return fstat(c->fd, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-/* The file fd reached its end and will not grow: go on with the next one, if there is one
- * now. Returns true if there is one. */
+/*
+ * The file fd reached its end and will not grow: go on with the next one, if there is one
+ * now. Returns true if there is one. After a rotation the next one is <name>.log.1 if that is
+ * not fd's file (fd's was rotated twice: the one after it is there), else <name>.log. Only a
+ * reader that slept through three rotations misses a file.
+ */
 static bool cursor_next_file(struct logfile_reader *r, struct cursor *c)
 {
 	int fd;
@@ -550,6 +558,14 @@ static bool cursor_next_file(struct logfile_reader *r, struct cursor *c)
 		c->rotated = false;
 		return true;
 	}
+	fd = open(c->path_old, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd >= 0 && !same_file(fd, c->fd)) {
+		safe_close(c->fd);
+		c->fd = fd;
+		c->rotated = true; /* a rotated file is complete */
+		return true;
+	}
+	safe_close(fd);
 	fd = open(c->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return false; /* the new file is not there yet */

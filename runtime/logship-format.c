@@ -134,7 +134,8 @@ int logship_parse_endpoint(const char *s, struct logship_config *c, char **ret_e
 		port = end + 1;
 		errno = 0;
 		p = strtoul(port, &e, 10);
-		if (!isdigit((unsigned char)*port) || errno || p == 0 || p > 65535 || *e)
+		if (!isdigit((unsigned char)*port) || errno || p == 0 || p > 65535 ||
+		    (*e && !streq(e, "/")))
 			return fail_with(ret_error,
 					 "awslogs-endpoint '%s': the port must be 1-65535", s);
 	} else if (*end == '/' && end[1] == '\0') {

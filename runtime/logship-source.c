@@ -232,7 +232,7 @@ int logship_source_new(struct event_loop *loop, const struct logship_source_opts
 
 		*p = (struct pipe_in){ .src = src, .stream = (enum logfile_stream)i, .fd = -1 };
 		if (fds[i] < 0) {
-			p->eof = p->done = true;
+			p->eof = true;
 			continue;
 		}
 		p->buf = malloc(PIPE_BUF_SIZE);
@@ -249,7 +249,7 @@ int logship_source_new(struct event_loop *loop, const struct logship_source_opts
 	for (size_t i = 0; i < ARRAY_SIZE(src->pipes); i++) {
 		struct pipe_in *p = &src->pipes[i];
 
-		if (p->done)
+		if (p->eof)
 			continue;
 		r = event_add_io(loop, fds[i], EPOLLIN, pipe_io, p, NULL);
 		if (r < 0)
@@ -259,8 +259,9 @@ int logship_source_new(struct event_loop *loop, const struct logship_source_opts
 	}
 	if (src->ship)
 		logship_set_room_fn(src->ship, source_room, src);
-	/* Both pipes absent: the end is now. */
+	/* An absent pipe is done now (both absent: the end is now). */
 	pipe_check_done(&src->pipes[0]);
+	pipe_check_done(&src->pipes[1]);
 	*ret = src;
 	return 0;
 
