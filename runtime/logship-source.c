@@ -37,6 +37,7 @@ struct logship_source {
 	void *data;
 	int eof_timer_id;
 	bool eof_reported;
+	uint64_t last_time; /* of the last line handed on */
 	uint64_t lines, split;
 	int file_error;
 };
@@ -45,20 +46,24 @@ struct logship_source {
 static int emit(struct pipe_in *p, const char *data, size_t n, bool newline, bool piece)
 {
 	struct logship_source *src = p->src;
+	/* A line's time is when it was read, or later if the shipper held it back while the
+	 * other pipe went on: a container's lines are handed on in time order. */
+	uint64_t t = MAX(p->time_nsec, src->last_time);
 	int r;
 
 	if (src->ship) {
-		r = logship_submit(src->ship, p->stream, p->time_nsec, data, n);
+		r = logship_submit(src->ship, p->stream, t, data, n);
 		if (r == -ENOBUFS)
 			return r;
 		if (r < 0)
 			log_debug_errno(r, "logship: a line was not shipped: %m");
 	}
 	if (src->file) {
-		r = logfile_append(src->file, p->stream, p->time_nsec, data, n, newline);
+		r = logfile_append(src->file, p->stream, t, data, n, newline);
 		if (r < 0)
 			src->file_error = r;
 	}
+	src->last_time = t;
 	src->lines++;
 	if (piece)
 		src->split++;

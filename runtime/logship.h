@@ -18,7 +18,9 @@
  *   container blocks, nothing is lost); non-blocking: the oldest messages not yet handed to TCP
  *   are dropped, and counted.
  * - logship_source: a container's stdout and stderr pipes on the event loop, feeding its log
- *   file and its shipper.
+ *   file and its shipper, each line stamped with the time it was read (or, if the shipper held
+ *   it back while the other pipe went on, when it was handed on: a container's lines are in
+ *   time order).
  *
  * Single-threaded, on lib/event.h; nothing blocks; no logging above debug.
  */

@@ -14,9 +14,10 @@
  *
  * run: when the command has exited and its pipes are read, the shipper is drained (everything
  * acknowledged by the collector, which then closed the connection) for at most --drain-timeout
- * (30 s). The counters are printed as one JSON object on stdout, and written to --stats FILE on
- * SIGUSR1 and at the end. Exit status: 0 if the command exited 0 and (with shipping) every
- * message was delivered or counted as dropped; 1 otherwise; 2 for bad usage.
+ * (30 s). The counters are printed as one JSON object on stdout, and written to --stats FILE once
+ * it is ready for signals, on SIGUSR1 and at the end. Exit status: 0 if the command exited 0
+ * and (with shipping) every message was delivered or counted as dropped; 1 otherwise; 2 for bad
+ * usage. SIGTERM and SIGINT go to the command.
  *
  * logs: the entries of the log files in time order: their bytes (stdout's to stdout, stderr's to
  * stderr), or with --json one object per entry ({"time","stream","container","log"}) on stdout.
@@ -388,6 +389,8 @@ static int do_run(int argc, char **argv)
 		goto out;
 	out[0] = err[0] = -1;
 
+	/* Once now: the signals are handled from here on (SIGUSR1 would have killed it before). */
+	stats_write(&run);
 	event_loop_run(run.loop);
 	if (run.file) {
 		r = logfile_flush(run.file);
