@@ -50,6 +50,7 @@ containernetworking-plugins # reference CNI plugins: tuning (chain test), host-d
 nodejs                  # the real npm clients of the metadata endpoint (tests/metadata)
 npm|nodejs              # installs them (.ci/run); the nodesource nodejs carries npm
 wrk                     # HTTP load for the metadata benchmark (bench/metadata)
+rsyslog                 # the syslog collector of the test VPC (fabric_syslog_start, tests/logs)
 '
 
 pkg_list()
