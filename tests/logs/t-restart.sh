@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # The collector restarts twice (gracefully: it stops taking data, writes out what its TCP
-# acknowledged, exits, starts again) while a container writes: no line is lost and none is
-# duplicated (the shipper sends again only what was not acknowledged whole), in order.
+# acknowledged, exits, starts again) while a container writes: the lines written meanwhile are
+# held, and no line is lost or duplicated (the shipper sends again only what was not
+# acknowledged whole), in order.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/common.sh"
@@ -12,18 +13,35 @@ require_cmd jq rsyslogd nft
 N=20000
 logs_up
 
-# 40 bursts of 500 lines, 0.1 s apart: about 4 s of writing for the two restarts to fall into.
-writer="for i in \$(seq 0 39); do seq -f 'line %06g' \$((i * 500 + 1)) \$((i * 500 + 500)); sleep 0.1; done"
-logship_bg "$FABRIC_RUN/out.json" web -- sh -c "$writer"
+# 200 bursts of 100 lines, 20 ms apart: about 4 s of writing for the two restarts to fall into.
+writer="for i in \$(seq 0 199); do seq -f 'line %06g' \$((i * 100 + 1)) \$((i * 100 + 100)); sleep 0.02; done"
+stats=$FABRIC_RUN/stats.json
+logship_bg "$FABRIC_RUN/out.json" web --stats "$stats" -- sh -c "$writer"
 pid=$LOGSHIP_PID
-check "the collector has some of the lines" wait_received 3000
-check "it restarts" fabric_syslog_restart
-c=$(received_count)
-check "in the middle of the stream ($c of $N lines were in)" test "$c" -lt $N
-check "the collector has more of the lines" wait_received $((c + 3000))
-check "it restarts again" fabric_syslog_restart
-c=$(received_count)
-check "in the middle of the stream again ($c of $N)" test "$c" -lt $N
+check "logship is up" wait_until 5 test -s "$stats"
+
+stats_now()
+{
+        rm -f "$stats"
+        kill -USR1 "$pid"
+        wait_until 5 test -s "$stats" && cat "$stats"
+}
+# Lines written while the collector is down are held: the buffer is not empty.
+held()
+{
+        local st
+
+        st=$(stats_now) && [[ $(jq '.ship.buffered > 0 and (.ship.connected | not)' <<<"$st") == true ]]
+}
+
+for round in 1 2; do
+        check "the collector has some of the lines" wait_received $((round * 4000))
+        check "it stops (round $round)" fabric_syslog_stop
+        c=$(received_count)
+        check "in the middle of the stream ($c of $N lines were in)" test "$c" -lt $N
+        check "lines written meanwhile are held" wait_until 5 held
+        check "it starts again" fabric_syslog_start
+done
 rc=0
 wait "$pid" || rc=$?
 out=$(cat "$FABRIC_RUN/out.json")
