@@ -605,7 +605,12 @@ int logship_new(struct event_loop *loop, const struct logship_opts *o, struct lo
 			goto out_free;
 		}
 	}
-	conn_start(ls);
+	/* The first connection from the loop, so that no callback runs before this returns. */
+	ls->state = CONN_BACKOFF;
+	r = event_add_timer(loop, 0, backoff_done, ls, NULL);
+	if (r < 0)
+		goto out_free;
+	ls->timer_id = r;
 	*ret = ls;
 	return 0;
 

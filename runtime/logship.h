@@ -184,7 +184,8 @@ ssize_t logship_fmt_frame(const struct logship_fmt *f, enum logfile_stream s, ui
 
 /* --- shipper --------------------------------------------------------------------------------- */
 
-/* Create a shipper and start connecting. -EINVAL with *ret_error for bad options. */
+/* Create a shipper; it connects from the loop. -EINVAL with *ret_error for bad options. The
+ * callbacks may not free the shipper, but for a drain's done. */
 int logship_new(struct event_loop *loop, const struct logship_opts *o, struct logship **ret,
 		char **ret_error);
 /* Close the connection and free (what is still buffered is lost; see logship_drain()). */
@@ -214,7 +215,7 @@ enum logship_mode logship_get_mode(const struct logship *ls);
 /* Start reading a container's pipes. */
 int logship_source_new(struct event_loop *loop, const struct logship_source_opts *o,
 		       struct logship_source **ret);
-/* Stop and close the pipes; returns NULL. */
+/* Stop and close the pipes; returns NULL. Free a source before its shipper. */
 struct logship_source *logship_source_free(struct logship_source *src);
 /* Lines (and pieces) read so far, and how many of them were pieces of a longer line. */
 void logship_source_get_counts(const struct logship_source *src, uint64_t *ret_lines,
