@@ -247,7 +247,7 @@ $(O)/san/tests/unit/test-tmds%: $(O)/san/tests/unit/test-tmds%.o $(LIBTASKVM_SAN
 
 # Test drivers of the runtime's modules (tests/tools/ctrrun: stand-in for the per-task shim)
 # include the runtime's headers and link its modules.
-RUNTIME_TOOLS	:= ctrrun imgpull
+RUNTIME_TOOLS	:= ctrrun imgpull logship
 $(patsubst %,$(O)/obj/tests/tools/%.o,$(RUNTIME_TOOLS)): CPPFLAGS += -Iruntime
 
 $(patsubst %,$(O)/tests/tools/%,$(RUNTIME_TOOLS)): $(O)/tests/tools/%: $(O)/obj/tests/tools/%.o \
@@ -257,17 +257,20 @@ $(patsubst %,$(O)/tests/tools/%,$(RUNTIME_TOOLS)): $(O)/tests/tools/%: $(O)/obj/
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # The same for the unit tests of the launch modules (test-runtime-*) and the image puller
-# (test-image-*).
+# (test-image-*) and the log modules (test-logship, test-logfile).
 $(O)/obj/tests/unit/test-runtime-%.o $(O)/san/tests/unit/test-runtime-%.o: CPPFLAGS += -Iruntime
 $(O)/obj/tests/unit/test-image%.o $(O)/san/tests/unit/test-image%.o: CPPFLAGS += -Iruntime
+$(O)/obj/tests/unit/test-log%.o $(O)/san/tests/unit/test-log%.o: CPPFLAGS += -Iruntime
 
-RUNTIME_UNIT_BINS := $(filter $(O)/tests/unit/test-runtime-% $(O)/tests/unit/test-image%,$(UNIT_BINS))
+RUNTIME_UNIT_BINS := $(filter $(O)/tests/unit/test-runtime-% $(O)/tests/unit/test-image% \
+		       $(O)/tests/unit/test-log%,$(UNIT_BINS))
 $(RUNTIME_UNIT_BINS): $(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(LIBTASKVM) $(LIBNETD)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
 
-RUNTIME_UNIT_SAN_BINS := $(filter $(O)/san/tests/unit/test-runtime-% $(O)/san/tests/unit/test-image%,\
+RUNTIME_UNIT_SAN_BINS := $(filter $(O)/san/tests/unit/test-runtime-% $(O)/san/tests/unit/test-image% \
+			  $(O)/san/tests/unit/test-log%,\
 			  $(UNIT_SAN_BINS))
 $(RUNTIME_UNIT_SAN_BINS): $(O)/san/tests/unit/%: $(O)/san/tests/unit/%.o $(LIBTASKVM_SAN) $(LIBNETD_SAN)
 	$(call msg,LD-SAN,$@)

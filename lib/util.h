@@ -176,4 +176,10 @@ int random_hex(char *buf, size_t n);
 /* Format a realtime nanosecond timestamp as RFC 3339 with nanoseconds, UTC. */
 int format_rfc3339_nsec(uint64_t nsec, char *buf, size_t size);
 
+/*
+ * The length (1-4) of the well-formed UTF-8 sequence at s, of which n bytes are there; 0 if
+ * there is none (a stray or truncated byte, an overlong form, a surrogate, beyond U+10FFFF).
+ */
+size_t utf8_char_len(const char *s, size_t n);
+
 #endif

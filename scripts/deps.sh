@@ -64,6 +64,7 @@ skopeo                  # pushes the test images to the registry; the peer in be
 umoci                   # builds the test images offline; unpacks them in bench/image-pull
 apache2-utils           # htpasswd: bcrypt credentials for Basic auth of the test registry (tests/image)
 attr                    # getfattr: the xattrs of unpacked layers (tests/image)
+rsyslog                 # the syslog collector of the test VPC (fabric_syslog_start, tests/logs)
 '
 
 pkg_list()

@@ -11,6 +11,7 @@
 #       fabric_service_start            # vpcd on 198.18.0.1: HTTP :80, UDP echo :7, DNS :53
 #       fabric_registry_start           # docker-registry on 198.18.0.1:5000 (registry.vpc.test)
 #       fabric_image_build app v1 DIR   # busybox-static + DIR, built with umoci, pushed there
+#       fabric_syslog_start             # rsyslogd on 198.18.0.1:5514 (RFC 5424 over TCP)
 #       netd_start                      # netd in the host namespace on a temporary socket
 #       netdctl eni show
 #       ns=$(fabric_task_ns t1)         # /run/netns/${FABRIC_PREFIX}-t1, lo up
@@ -35,6 +36,10 @@
 # all 198.18.0.1: registry.vpc.test, auth.vpc.test, syslog.vpc.test).
 # Set by fabric_registry_start: FABRIC_REGISTRY (198.18.0.1:5000), FABRIC_REGISTRY_NAME
 # (registry.vpc.test:5000, the same through the VPC's DNS).
+# Set by fabric_syslog_start: FABRIC_SYSLOG_PID, FABRIC_SYSLOG_DIR ($FABRIC_RUN/syslog),
+# FABRIC_SYSLOG_FILE (what the collector received, one JSON object per message: pri, severity,
+# facility, time, host, app, procid, msgid, sd, msg; kept across restarts),
+# FABRIC_SYSLOG_ENDPOINT (tcp://198.18.0.1:5514, an awslogs-endpoint).
 # Knobs: O (build dir, default build/ at the repo root), FABRIC_NO_TRAP=1, FABRIC_IPV6=1 (keep
 # IPv6 on in the fabric's namespaces; off by default so that no ND/MLD noise reaches counters;
 # for the same reason the VPC bridge does no multicast snooping, which would make it join
@@ -62,8 +67,10 @@ if [[ -z ${_FABRIC_SH_LOADED:-} ]]; then
         FABRIC_DNS_PORT=53
         FABRIC_DNS_NAMES="registry.vpc.test auth.vpc.test syslog.vpc.test"
         FABRIC_REGISTRY_PORT=5000
+        FABRIC_SYSLOG_PORT=5514
         export FABRIC_GATEWAY FABRIC_SUBNET FABRIC_PREFIXLEN FABRIC_MTU FABRIC_HTTP_PORT \
-                FABRIC_UDP_PORT FABRIC_DNS_PORT FABRIC_DNS_NAMES FABRIC_REGISTRY_PORT
+                FABRIC_UDP_PORT FABRIC_DNS_PORT FABRIC_DNS_NAMES FABRIC_REGISTRY_PORT \
+                FABRIC_SYSLOG_PORT
 fi
 
 _fabric_err()
@@ -534,6 +541,152 @@ _fabric_image_build_impl()
         fabric_image_push "$dir" "$tag" "$repo"
 }
 
+# --- syslog collector ------------------------------------------------------------------------
+#
+# rsyslogd in the VPC namespace with a configuration of its own: only imtcp on
+# 198.18.0.1:5514 (octet-counted framing, messages up to 64 KiB) and files under
+# FABRIC_SYSLOG_DIR. No imuxsock or imklog (so neither /dev/log nor the kernel log is touched),
+# its pid file there (-i), its own messages processed by itself into a file there (not sent
+# to the system's syslog socket), no DNS lookups of its peers.
+
+_fabric_syslog_conf()
+{
+        local dir=$1
+
+        cat <<EOF
+# The test VPC's syslog collector (tests/fabric.sh). Nothing outside $dir.
+global(workDirectory="$dir" processInternalMessages="on" net.enableDNS="off"
+       maxMessageSize="64k" parser.escapeControlCharactersOnReceive="off")
+main_queue(queue.timeoutShutdown="10000")
+module(load="imtcp" maxSessions="64")
+template(name="tp_json" type="list" option.jsonf="on") {
+        property(outname="pri" name="pri" format="jsonf")
+        property(outname="severity" name="syslogseverity-text" format="jsonf")
+        property(outname="facility" name="syslogfacility-text" format="jsonf")
+        property(outname="time" name="timereported" dateFormat="rfc3339" format="jsonf")
+        property(outname="host" name="hostname" format="jsonf")
+        property(outname="app" name="app-name" format="jsonf")
+        property(outname="procid" name="procid" format="jsonf")
+        property(outname="msgid" name="msgid" format="jsonf")
+        property(outname="sd" name="structured-data" format="jsonf")
+        property(outname="msg" name="msg" format="jsonf")
+}
+ruleset(name="tp_vpc") {
+        action(type="omfile" file="$dir/messages.jsonl" template="tp_json")
+}
+input(type="imtcp" address="$FABRIC_GATEWAY" port="$FABRIC_SYSLOG_PORT" ruleset="tp_vpc"
+      supportOctetCountedFraming="on")
+action(type="omfile" file="$dir/rsyslogd.log")
+EOF
+}
+
+_fabric_syslog_listening()
+{
+        [[ -n $(nsenter --net="$FABRIC_VPC_NS_PATH" ss -Hltn "sport = :$FABRIC_SYSLOG_PORT") ]]
+}
+
+_fabric_syslog_ready()
+{
+        _fabric_alive "$FABRIC_SYSLOG_PID" || return 0
+        _fabric_syslog_listening
+}
+
+# fabric_syslog_start: the collector, appending to FABRIC_SYSLOG_FILE.
+_fabric_syslog_start_impl()
+{
+        local dir
+
+        _fabric_require_up || return 1
+        if ! command -v rsyslogd >/dev/null; then
+                _fabric_err "fabric_syslog_start: rsyslogd is missing (scripts/deps.sh)"
+                return 1
+        fi
+        if _fabric_alive "${FABRIC_SYSLOG_PID:-}"; then
+                _fabric_err "fabric_syslog_start: already running ($FABRIC_SYSLOG_PID)"
+                return 1
+        fi
+        dir=$FABRIC_RUN/syslog
+        mkdir -p "$dir" || return 1
+        _fabric_syslog_conf "$dir" >"$dir/rsyslog.conf" || return 1
+        FABRIC_SYSLOG_DIR=$dir
+        FABRIC_SYSLOG_FILE=$dir/messages.jsonl
+        FABRIC_SYSLOG_ENDPOINT=tcp://$FABRIC_GATEWAY:$FABRIC_SYSLOG_PORT
+        touch "$FABRIC_SYSLOG_FILE"
+        echo "--- fabric_syslog_start ($(date '+%T.%N'))" >>"$dir/rsyslogd.out"
+        nsenter --net="$FABRIC_VPC_NS_PATH" -- rsyslogd -n -f "$dir/rsyslog.conf" \
+                -i "$dir/rsyslogd.pid" </dev/null >>"$dir/rsyslogd.out" 2>&1 &
+        FABRIC_SYSLOG_PID=$!
+        export FABRIC_SYSLOG_PID FABRIC_SYSLOG_DIR FABRIC_SYSLOG_FILE FABRIC_SYSLOG_ENDPOINT
+
+        if ! _fabric_wait 10 _fabric_syslog_ready || ! _fabric_alive "$FABRIC_SYSLOG_PID"; then
+                _fabric_err "rsyslogd did not start; its output:"
+                sed 's/^/  /' "$dir/rsyslogd.out" "$dir/rsyslogd.log" 2>/dev/null >&2
+                fabric_syslog_stop kill
+                return 1
+        fi
+}
+
+# Bytes the collector's TCP acknowledged and rsyslogd has not read yet.
+_fabric_syslog_unread()
+{
+        nsenter --net="$FABRIC_VPC_NS_PATH" ss -Htn state established \
+                "sport = :$FABRIC_SYSLOG_PORT" | awk '{ n += $1 } END { print n + 0 }'
+}
+
+_fabric_syslog_read_all()
+{
+        [[ $(_fabric_syslog_unread) == 0 ]]
+}
+
+# fabric_syslog_stop [graceful|term|kill]: stop the collector.
+#   graceful (the default), as a collector behind a load balancer is taken out: new
+#     connections are refused and no more data is taken in (nftables in the VPC namespace),
+#     rsyslogd reads what its TCP acknowledged (the sockets' Recv-Q falls to 0), then SIGTERM:
+#     it writes out what it read and exits. Nothing acknowledged is lost.
+#   term: SIGTERM alone; rsyslogd then loses what its TCP acknowledged and it had not read
+#     yet (docs/logs.md).
+#   kill: SIGKILL.
+_fabric_syslog_stop_impl()
+{
+        local mode=${1:-graceful} pid=${FABRIC_SYSLOG_PID:-} rc=0
+
+        [[ -n $pid ]] || return 0
+        case $mode in
+        graceful | term | kill) ;;
+        *)
+                _fabric_err "fabric_syslog_stop: the mode is graceful, term or kill, not '$mode'"
+                return 1
+                ;;
+        esac
+        if [[ $mode == graceful ]] && _fabric_alive "$pid"; then
+                printf '%s\n' "table inet tp_syslog {" " chain input {" \
+                        "  type filter hook input priority -10; policy accept;" \
+                        "  tcp dport $FABRIC_SYSLOG_PORT tcp flags & (syn | ack) == syn reject with tcp reset" \
+                        "  tcp dport $FABRIC_SYSLOG_PORT drop" " }" "}" |
+                        nsenter --net="$FABRIC_VPC_NS_PATH" nft -f - || rc=1
+                _fabric_wait 10 _fabric_syslog_read_all || rc=1
+        fi
+        if [[ $mode == kill ]]; then
+                kill -KILL "$pid" 2>/dev/null
+                _fabric_wait 5 _fabric_none_alive "$pid" || rc=1
+        elif _fabric_alive "$pid"; then
+                _fabric_term 15 "$pid" || rc=1
+        fi
+        wait "$pid" 2>/dev/null
+        if [[ $mode == graceful ]]; then
+                nsenter --net="$FABRIC_VPC_NS_PATH" nft delete table inet tp_syslog 2>/dev/null
+        fi
+        unset FABRIC_SYSLOG_PID
+        return $rc
+}
+
+# fabric_syslog_restart [graceful|term|kill]: stop (graceful by default), start again.
+_fabric_syslog_restart_impl()
+{
+        fabric_syslog_stop "$@" || return 1
+        fabric_syslog_start
+}
+
 # --- netd ------------------------------------------------------------------------------------
 
 _netd_listening()
@@ -716,18 +869,20 @@ _fabric_cgroups_remove()
         return 0
 }
 
-# fabric_down: stop netd and vpcd, remove every namespace, link, process and directory of the
-# fabric. Idempotent; keeps $? so that it can be an EXIT trap.
+# fabric_down: stop netd, vpcd, the registries and the collector, remove every namespace, link,
+# process and directory of the fabric. Idempotent; keeps $? so that it can be an EXIT trap.
 _fabric_down_impl()
 {
         [[ -n ${FABRIC_PREFIX:-} ]] || return 0
         netd_stop >/dev/null 2>&1 || true
         fabric_service_stop
+        fabric_syslog_stop term
         _fabric_teardown "$FABRIC_PREFIX"
         unset FABRIC_PREFIX FABRIC_ID FABRIC_RUN FABRIC_HOST_NS FABRIC_VPC_NS FABRIC_HOST_NS_PATH \
                 FABRIC_VPC_NS_PATH FABRIC_ENI_COUNT FABRIC_ENI_NAMES FABRIC_ENI_MACS \
                 FABRIC_ENI_IPS FABRIC_ENI_PEERS NETD_SOCKET NETD_RUN_DIR NETD_STATE_DIR NETD_LOG \
-                NETD_BPFFS FABRIC_HTTP_URL FABRIC_DNS FABRIC_REGISTRY FABRIC_REGISTRY_NAME
+                NETD_BPFFS FABRIC_HTTP_URL FABRIC_DNS FABRIC_REGISTRY FABRIC_REGISTRY_NAME \
+                FABRIC_SYSLOG_DIR FABRIC_SYSLOG_FILE FABRIC_SYSLOG_ENDPOINT
 }
 
 # fabric_leftovers PREFIX: print one line per thing left with that prefix (nothing if clean).
@@ -822,6 +977,30 @@ fabric_image_build()
         local rc=0
 
         _fabric_image_build_impl "$@" || rc=$?
+        return $rc
+}
+
+fabric_syslog_start()
+{
+        local rc=0
+
+        _fabric_syslog_start_impl "$@" || rc=$?
+        return $rc
+}
+
+fabric_syslog_stop()
+{
+        local rc=0
+
+        _fabric_syslog_stop_impl "$@" || rc=$?
+        return $rc
+}
+
+fabric_syslog_restart()
+{
+        local rc=0
+
+        _fabric_syslog_restart_impl "$@" || rc=$?
         return $rc
 }
 
