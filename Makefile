@@ -17,6 +17,7 @@ SBINDIR		?= $(PREFIX)/sbin
 BINDIR		?= $(PREFIX)/bin
 DOCDIR		?= $(PREFIX)/share/doc/taskplane
 MANDIR		?= $(PREFIX)/share/man
+PLATFORMSDIR	?= $(PREFIX)/share/taskvm/platforms
 CNIBINDIR	?= /opt/cni/bin
 PANDOC		?= pandoc
 VERSION		:= $(shell cat VERSION 2>/dev/null || echo 0.0.0)
@@ -131,6 +132,20 @@ $(O)/ebpf/%.skel.h: $(O)/ebpf/%.bpf.o
 # Objects that include a skeleton (libbpf-bootstrap's %.o: %.skel.h).
 $(O)/obj/netd/counters.o $(O)/obj/tests/bpf/test-tc-counters.o \
 $(O)/obj/bench/counters/bench-prog.o: $(O)/ebpf/tc_counters.skel.h
+
+# --- generated sources ---------------------------------------------------------------------
+
+# The shipped platform manifests, compiled in (runtime/platform-manifest.c: the table until the
+# agent loads a directory) and installed to PLATFORMSDIR.
+PLATFORM_MANIFESTS := $(sort $(wildcard runtime/platforms/*.json))
+
+$(O)/gen/platforms-builtin.h: $(PLATFORM_MANIFESTS) scripts/embed.sh
+	$(call msg,GEN,$@)
+	@mkdir -p $(@D)
+	$(Q)scripts/embed.sh platform_builtin $(PLATFORM_MANIFESTS) >$@
+
+$(O)/obj/runtime/platform-manifest.o $(O)/san/runtime/platform-manifest.o \
+$(O)/fuzz/obj/runtime/platform-manifest.o: $(O)/gen/platforms-builtin.h
 
 # --- objects -------------------------------------------------------------------------------
 
@@ -358,11 +373,12 @@ bench:
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(CNIBINDIR) \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(BASHCOMPDIR) \
-		$(DESTDIR)$(DOCDIR)
+		$(DESTDIR)$(DOCDIR) $(if $(RUNTIME_SRCS),$(DESTDIR)$(PLATFORMSDIR))
 	install -m 0755 $(O)/netd $(DESTDIR)$(SBINDIR)/netd
 	install -m 0755 $(O)/netdctl $(DESTDIR)$(BINDIR)/netdctl
 	$(if $(CNI_SRCS),install -m 0755 $(O)/task-eni $(DESTDIR)$(CNIBINDIR)/task-eni)
 	$(if $(RUNTIME_SRCS),install -m 0755 $(O)/taskvm $(DESTDIR)$(BINDIR)/taskvm)
+	$(if $(RUNTIME_SRCS),install -m 0644 $(PLATFORM_MANIFESTS) $(DESTDIR)$(PLATFORMSDIR)/)
 	install -m 0644 $(UNITS) $(DESTDIR)$(UNITDIR)/
 	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 $(COMPLETIONS) $(DESTDIR)$(BASHCOMPDIR)/
@@ -373,7 +389,9 @@ uninstall:
 		$(DESTDIR)$(BINDIR)/taskvm \
 		$(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8))) \
-		$(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(notdir $(COMPLETIONS)))
+		$(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(notdir $(COMPLETIONS))) \
+		$(addprefix $(DESTDIR)$(PLATFORMSDIR)/,$(notdir $(PLATFORM_MANIFESTS)))
+	-rmdir $(DESTDIR)$(PLATFORMSDIR) $(dir $(DESTDIR)$(PLATFORMSDIR)) 2>/dev/null
 	rm -rf $(DESTDIR)$(DOCDIR)
 
 # --- hygiene -------------------------------------------------------------------------------
@@ -402,13 +420,14 @@ help:
 	@echo '  bench      run the benchmarks under bench/ (not part of check)'
 	@echo '  deps       apt-get install the Debian packages that are missing'
 	@echo '  install    install into $$(DESTDIR)$$(PREFIX): binaries, CNI plugin, man pages, systemd'
-	@echo '             units, bash completions, LICENSE'
+	@echo '             units, bash completions, platform manifests, LICENSE'
 	@echo '  format     clang-format every C file; lint: check format, run cppcheck'
 	@echo '  clean      remove $(O)/'
 	@echo 'Variables:'
 	@echo '  O=$(O)  V=1 (verbose)  WERROR=1  CC=$(CC)  CLANG=$(CLANG)  BPFTOOL=$(BPFTOOL)'
 	@echo '  PREFIX=$(PREFIX)  DESTDIR=  CNIBINDIR=$(CNIBINDIR)  CNI_STATIC=$(CNI_STATIC) (static task-eni)'
 	@echo '  UNITDIR=$(UNITDIR)  MANDIR=$(MANDIR)  BASHCOMPDIR=$(BASHCOMPDIR)  PANDOC=$(PANDOC)'
+	@echo '  PLATFORMSDIR=$(PLATFORMSDIR)'
 
 comma := ,
 
