@@ -69,7 +69,7 @@ WFLAGS += -Werror
 endif
 CFLAGS		?= -O2 -g
 LDFLAGS		+= -Wl,--as-needed
-CPPFLAGS	+= -D_GNU_SOURCE -DTP_VERSION='"$(VERSION)"' -Ilib -Iebpf -I$(O) -I$(O)/ebpf $(PKG_CFLAGS)
+CPPFLAGS	+= -D_GNU_SOURCE -DTP_VERSION='"$(VERSION)"' -DTP_PLATFORMS_DIR='"$(PLATFORMSDIR)"' -Ilib -Iebpf -I$(O) -I$(O)/ebpf $(PKG_CFLAGS)
 DEPFLAGS	= -MMD -MP
 SANFLAGS	:= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -199,12 +199,16 @@ $(O)/taskvm: $(O)/obj/runtime/taskvm.o $(LIBTASKVM) $(LIBNETD)
 
 # --- units and man pages -------------------------------------------------------------------
 
-# The paths the units name: the file changes (and the units are written again) only when
-# PREFIX, SBINDIR or BINDIR do.
+# The paths the units and the programs name: the file changes (and the units are written and
+# the objects that name a path compiled again) only when PREFIX, SBINDIR, BINDIR or
+# PLATFORMSDIR do.
+PATHS := SBINDIR=$(SBINDIR) BINDIR=$(BINDIR) PLATFORMSDIR=$(PLATFORMSDIR)
 $(O)/paths: FORCE
 	@mkdir -p $(@D)
-	@echo 'SBINDIR=$(SBINDIR) BINDIR=$(BINDIR)' | cmp -s - $@ || \
-		echo 'SBINDIR=$(SBINDIR) BINDIR=$(BINDIR)' >$@
+	@echo '$(PATHS)' | cmp -s - $@ || echo '$(PATHS)' >$@
+
+$(O)/obj/runtime/platform-cmd.o $(O)/san/runtime/platform-cmd.o \
+$(O)/fuzz/obj/runtime/platform-cmd.o: $(O)/paths
 
 $(O)/netd.service: netd/netd.service.in $(O)/paths
 $(O)/taskvm-agent.service: runtime/taskvm-agent.service.in $(O)/paths

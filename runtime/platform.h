@@ -23,6 +23,9 @@
 struct taskdef;
 struct taskdef_container;
 
+/* Where make install puts the shipped manifests (PLATFORMSDIR): the default directory. */
+#define PLATFORM_DEFAULT_DIR TP_PLATFORMS_DIR
+
 enum platform_storage {
 	PLATFORM_STORAGE_FLAT,	/* one volume for container layers and task volumes (1.4.0) */
 	PLATFORM_STORAGE_SPLIT, /* a container-layer volume and a task-volume volume (1.3.0) */

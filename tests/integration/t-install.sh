@@ -6,7 +6,7 @@
 # it; uninstall removes them.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
-require_cmd man
+require_cmd man jq
 
 dest=$(mktemp -d /tmp/tp-install.XXXXXX)
 trap 'rm -rf "$dest"' EXIT
@@ -34,6 +34,9 @@ usr/local/share/man/man8/taskvm.8
 usr/local/share/taskvm/platforms/1.3.0.json
 usr/local/share/taskvm/platforms/1.4.0.json"
 check_eq "every file where it belongs (PREFIX=/usr/local)" "$want" "$(cd "$dest" && find . -type f | sed 's|^\./||' | sort)"
+check_eq "the installed manifests load: taskvm platform list" "1.3.0 1.4.0" \
+        "$("$dest/usr/local/bin/taskvm" -j platform list \
+                --platforms-dir "$dest/usr/local/share/taskvm/platforms" | jq -r '.[].version' | xargs)"
 check_eq "the programs are executable" "755 755 755 755" \
         "$(stat -c %a "$dest/usr/local/sbin/netd" "$dest/usr/local/bin/netdctl" \
                 "$dest/usr/local/bin/taskvm" "$dest/opt/cni/bin/task-eni" | xargs)"
