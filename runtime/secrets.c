@@ -916,8 +916,9 @@ static int service_error(struct fetch *f, const struct secret *sec, char **ret_e
 	if (code && (streq(code, "ResourceNotFoundException") || streq(code, "ParameterNotFound")))
 		r = -ENOENT;
 	else if (f->status == 403 ||
-		 (code && (strstr(code, "Signature") || strstr(code, "AccessDenied") ||
-			   strstr(code, "Token") || strstr(code, "Auth"))))
+		 (code &&
+		  (strstr(code, "Signature") || strstr(code, "UnrecognizedClient") ||
+		   strstr(code, "AccessDenied") || strstr(code, "Token") || strstr(code, "Auth"))))
 		r = -EACCES;
 	else if (f->status >= 500 || f->status == 429)
 		r = -EIO;
@@ -927,35 +928,6 @@ static int service_error(struct fetch *f, const struct secret *sec, char **ret_e
 			  printable(sec->value_from, buf), code ?: "", code ? ": " : "",
 			  msg ? printable(msg, mbuf) : "",
 			  !code && !msg ? "HTTP error without an AWS error body" : "");
-}
-
-static int fetch_secretsmanager(struct fetch *f, struct secret *sec, char **ret_error)
-{
-	_cleanup_free_ char *body = NULL, *err = NULL;
-	json_auto_t *req = json_pack("{s:s}", "SecretId", sec->id);
-	char buf[260];
-	int r;
-
-	if (!req)
-		return -ENOMEM;
-	if (sec->version_stage)
-		json_object_set_new(req, "VersionStage", json_string(sec->version_stage));
-	if (sec->version_id)
-		json_object_set_new(req, "VersionId", json_string(sec->version_id));
-	body = json_dumps(req, JSON_COMPACT);
-	if (!body)
-		return -ENOMEM;
-	r = call(f, sec, "secretsmanager.GetSecretValue", body, &err);
-	if (r < 0)
-		return fail_errno(ret_error, r, "secret '%s' (%s): %s", sec->name,
-				  printable(sec->value_from, buf), err ?: strerror(-r));
-	if (f->status != 200)
-		return service_error(f, sec, ret_error);
-	r = secret_from_get_secret_value(sec, f->body, f->len, &sec->value, &sec->value_len, &err);
-	if (r < 0)
-		return fail_errno(ret_error, r, "secret '%s' (%s): %s", sec->name,
-				  printable(sec->value_from, buf), err ?: strerror(-r));
-	return 0;
 }
 
 static int fetch_ssm(struct fetch *f, struct secret *const *batch, size_t n, char **ret_error)
@@ -982,21 +954,68 @@ static int fetch_ssm(struct fetch *f, struct secret *const *batch, size_t n, cha
 	return secrets_from_get_parameters(batch, n, f->body, f->len, ret_error);
 }
 
-static bool same_place(const struct secret *a, const struct secret *b)
+/* Asked of the same service in the same region (an SSM name is in the task's). */
+static bool same_place(const struct fetch *f, const struct secret *a, const struct secret *b)
 {
-	return a->source == b->source && streq_ptr(a->region, b->region);
+	return a->source == b->source &&
+	       streq_ptr(a->region ?: f->o->region, b->region ?: f->o->region);
 }
 
-/* An earlier secret of the same request (same source, id, key, stage, version), or NULL. */
-static struct secret *fetched_before(struct secrets *s, size_t i)
+/* The same request: the same id (and version) of the same service and region. Secrets that
+ * differ by their JSON key only are one request. */
+static bool same_request(const struct fetch *f, const struct secret *a, const struct secret *b)
+{
+	return same_place(f, a, b) && streq(a->id, b->id) &&
+	       streq_ptr(a->version_stage, b->version_stage) &&
+	       streq_ptr(a->version_id, b->version_id);
+}
+
+/* Whether a secret before the i-th makes the same request. */
+static bool asked_before(const struct fetch *f, size_t i)
 {
 	for (size_t k = 0; k < i; k++)
-		if (same_place(&s->v[k], &s->v[i]) && streq(s->v[k].id, s->v[i].id) &&
-		    streq_ptr(s->v[k].json_key, s->v[i].json_key) &&
-		    streq_ptr(s->v[k].version_stage, s->v[i].version_stage) &&
-		    streq_ptr(s->v[k].version_id, s->v[i].version_id))
-			return &s->v[k];
-	return NULL;
+		if (same_request(f, &f->s->v[k], &f->s->v[i]))
+			return true;
+	return false;
+}
+
+/* GetSecretValue of the i-th secret; its value, and that of every later one of the same request
+ * (their JSON keys), from the answer. */
+static int fetch_secretsmanager(struct fetch *f, size_t i, char **ret_error)
+{
+	struct secret *sec = &f->s->v[i];
+	_cleanup_free_ char *body = NULL, *err = NULL;
+	json_auto_t *req = json_pack("{s:s}", "SecretId", sec->id);
+	char buf[260];
+	int r;
+
+	if (!req)
+		return -ENOMEM;
+	if (sec->version_stage)
+		json_object_set_new(req, "VersionStage", json_string(sec->version_stage));
+	if (sec->version_id)
+		json_object_set_new(req, "VersionId", json_string(sec->version_id));
+	body = json_dumps(req, JSON_COMPACT);
+	if (!body)
+		return -ENOMEM;
+	r = call(f, sec, "secretsmanager.GetSecretValue", body, &err);
+	if (r < 0)
+		return fail_errno(ret_error, r, "secret '%s' (%s): %s", sec->name,
+				  printable(sec->value_from, buf), err ?: strerror(-r));
+	if (f->status != 200)
+		return service_error(f, sec, ret_error);
+	for (size_t k = i; k < f->s->n; k++) {
+		struct secret *o = &f->s->v[k];
+
+		if (o->value || !same_request(f, sec, o))
+			continue;
+		r = secret_from_get_secret_value(o, f->body, f->len, &o->value, &o->value_len,
+						 &err);
+		if (r < 0)
+			return fail_errno(ret_error, r, "secret '%s' (%s): %s", o->name,
+					  printable(o->value_from, buf), err ?: strerror(-r));
+	}
+	return 0;
 }
 
 static int fetch_all(struct fetch *f, char **ret_error)
@@ -1004,34 +1023,37 @@ static int fetch_all(struct fetch *f, char **ret_error)
 	struct secrets *s = f->s;
 	int r;
 
-	/* Secrets Manager: one request each */
+	/* Secrets Manager: one request per secret and version */
 	for (size_t i = 0; i < s->n; i++) {
-		if (s->v[i].source != SECRET_SOURCE_SECRETS_MANAGER || fetched_before(s, i))
+		if (s->v[i].source != SECRET_SOURCE_SECRETS_MANAGER || s->v[i].value ||
+		    asked_before(f, i))
 			continue;
-		r = fetch_secretsmanager(f, &s->v[i], ret_error);
+		r = fetch_secretsmanager(f, i, ret_error);
 		if (r < 0)
 			return r;
 	}
-	/* SSM: up to 10 names of a region per request */
+	/* SSM: up to 10 names of a region per request, each name once */
 	for (size_t i = 0; i < s->n; i++) {
 		struct secret *batch[SECRETS_SSM_BATCH];
 		size_t n = 0;
 
-		if (s->v[i].source != SECRET_SOURCE_SSM || s->v[i].value || fetched_before(s, i))
+		if (s->v[i].source != SECRET_SOURCE_SSM || s->v[i].value || asked_before(f, i))
 			continue;
-		/* fetched_before() is false for the first of each id only */
 		for (size_t k = i; k < s->n && n < SECRETS_SSM_BATCH; k++)
-			if (same_place(&s->v[i], &s->v[k]) && !s->v[k].value &&
-			    !fetched_before(s, k))
+			if (same_place(f, &s->v[i], &s->v[k]) && !s->v[k].value &&
+			    !asked_before(f, k))
 				batch[n++] = &s->v[k];
 		r = fetch_ssm(f, batch, n, ret_error);
 		if (r < 0)
 			return r;
 	}
-	/* the same request's value for the others */
+	/* an SSM name asked twice: the first one's value */
 	for (size_t i = 0; i < s->n; i++) {
-		struct secret *first = fetched_before(s, i);
+		const struct secret *first = NULL;
 
+		for (size_t k = 0; k < i && !s->v[i].value && !first; k++)
+			if (same_request(f, &s->v[k], &s->v[i]))
+				first = &s->v[k];
 		if (!first)
 			continue;
 		s->v[i].value = dup_n(first->value, first->value_len);
