@@ -264,9 +264,9 @@ $(O)/san/tests/unit/test-tmds%: $(O)/san/tests/unit/test-tmds%.o $(LIBTASKVM_SAN
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
 
-# Test drivers of the runtime's modules (tests/tools/ctrrun: stand-in for the per-task shim)
-# include the runtime's headers and link its modules.
-RUNTIME_TOOLS	:= ctrrun imgpull logship
+# Test drivers of the runtime's modules (tests/tools/ctrrun: stand-in for the per-task shim;
+# vpcd checks SigV4 with runtime/sigv4.c) include the runtime's headers and link its modules.
+RUNTIME_TOOLS	:= ctrrun imgpull logship secretsget vpcd
 $(patsubst %,$(O)/obj/tests/tools/%.o,$(RUNTIME_TOOLS)): CPPFLAGS += -Iruntime
 
 $(patsubst %,$(O)/tests/tools/%,$(RUNTIME_TOOLS)): $(O)/tests/tools/%: $(O)/obj/tests/tools/%.o \
