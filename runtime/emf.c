@@ -240,7 +240,7 @@ static const char *printable(const char *s, char buf[static 68])
 {
 	size_t i;
 
-	for (i = 0; s[i] && i < 64; i++)
+	for (i = 0; i < 64 && s[i]; i++)
 		buf[i] = (unsigned char)s[i] >= ' ' && (unsigned char)s[i] < 0x7f ? s[i] : '?';
 	if (s[i])
 		buf[i++] = '.', buf[i++] = '.', buf[i++] = '.';

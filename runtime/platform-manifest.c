@@ -87,7 +87,7 @@ static const char *printable(const char *s, char buf[static 68])
 {
 	size_t i;
 
-	for (i = 0; s[i] && i < 64; i++)
+	for (i = 0; i < 64 && s[i]; i++)
 		buf[i] = (unsigned char)s[i] >= ' ' && (unsigned char)s[i] < 0x7f ? s[i] : '?';
 	if (s[i])
 		buf[i++] = '.', buf[i++] = '.', buf[i++] = '.';
@@ -860,11 +860,6 @@ static struct platform_set *set_free(struct platform_set *s)
 	return NULL;
 }
 
-static void set_freep(struct platform_set **s)
-{
-	set_free(*s);
-}
-
 static int version_cmp(const void *a, const void *b)
 {
 	const struct platform_version *x = a, *y = b;
@@ -987,24 +982,14 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int platform_load_dir(const char *dir, char **ret_error)
+/* The manifests' file names in dir, sorted. */
+static int list_dir(const char *dir, char **names, size_t *ret_n, char **ret_error)
 {
-	_cleanup_(set_freep) struct platform_set *s = NULL;
-	char *names[MANIFEST_MAX_FILES] = {};
 	struct dirent *de;
 	size_t n = 0;
 	DIR *d;
 	int r = 0;
 
-	if (ret_error)
-		*ret_error = NULL;
-	get_set();
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	s->source = strdup(dir);
-	if (!s->source)
-		return -ENOMEM;
 	d = opendir(dir);
 	if (!d)
 		return fail_errno(ret_error, -errno, "%s: %s", dir, strerror(errno));
@@ -1025,38 +1010,62 @@ int platform_load_dir(const char *dir, char **ret_error)
 		}
 	}
 	closedir(d);
-	if (r < 0)
-		goto out;
-	qsort(names, n, sizeof(names[0]), name_cmp);
+	*ret_n = n;
+	if (r == 0)
+		qsort(names, n, sizeof(names[0]), name_cmp);
+	return r;
+}
+
+/* The manifests of dir into s. */
+static int load_files(struct platform_set *s, const char *dir, char **names, size_t n,
+		      char **ret_error)
+{
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_free_ char *path = NULL, *text = NULL, *err = NULL;
 		size_t len;
+		int r;
 
 		if (asprintf(&path, "%s/%s", dir, names[i]) < 0) {
 			path = NULL;
-			r = -ENOMEM;
-			goto out;
+			return -ENOMEM;
 		}
 		r = read_file(path, MANIFEST_MAX_BYTES, &text, &len);
-		if (r < 0) {
-			r = fail_errno(ret_error, r, "%s: %s", path,
-				       r == -EFBIG ? "larger than 256 KiB" : strerror(-r));
-			goto out;
-		}
+		if (r < 0)
+			return fail_errno(ret_error, r, "%s: %s", path,
+					  r == -EFBIG ? "larger than 256 KiB" : strerror(-r));
 		r = set_add(s, names[i], text, len, &err);
-		if (r < 0) {
+		if (r < 0)
 			/* the manifest's own messages name the file; say where it is */
-			if (err)
-				r = fail_errno(ret_error, r, "%s/%s", dir, err);
-			goto out;
+			return err ? fail_errno(ret_error, r, "%s/%s", dir, err) : r;
+	}
+	return set_finish(s, dir, ret_error);
+}
+
+int platform_load_dir(const char *dir, char **ret_error)
+{
+	char *names[MANIFEST_MAX_FILES] = {};
+	struct platform_set *s;
+	size_t n = 0;
+	int r;
+
+	if (ret_error)
+		*ret_error = NULL;
+	get_set();
+	r = list_dir(dir, names, &n, ret_error);
+	if (r == 0) {
+		s = calloc(1, sizeof(*s));
+		r = s ? 0 : -ENOMEM;
+		if (r == 0 && !(s->source = strdup(dir)))
+			r = -ENOMEM;
+		if (r == 0)
+			r = load_files(s, dir, names, n, ret_error);
+		if (r == 0) {
+			s->replaced = current;
+			current = s;
+		} else {
+			set_free(s);
 		}
 	}
-	r = set_finish(s, dir, ret_error);
-	if (r < 0)
-		goto out;
-	s->replaced = current;
-	current = TAKE_PTR(s);
-out:
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	return r;

@@ -49,7 +49,7 @@ static const char *printable(const char *s, char buf[static 260])
 {
 	size_t i;
 
-	for (i = 0; s && s[i] && i < 256; i++)
+	for (i = 0; s && i < 256 && s[i]; i++)
 		buf[i] = (unsigned char)s[i] >= ' ' && (unsigned char)s[i] < 0x7f ? s[i] : '?';
 	if (s && s[i])
 		buf[i++] = '.', buf[i++] = '.', buf[i++] = '.';
