@@ -17,6 +17,7 @@ SBINDIR		?= $(PREFIX)/sbin
 BINDIR		?= $(PREFIX)/bin
 DOCDIR		?= $(PREFIX)/share/doc/taskplane
 MANDIR		?= $(PREFIX)/share/man
+PLATFORMSDIR	?= $(PREFIX)/share/taskvm/platforms
 CNIBINDIR	?= /opt/cni/bin
 PANDOC		?= pandoc
 VERSION		:= $(shell cat VERSION 2>/dev/null || echo 0.0.0)
@@ -68,7 +69,7 @@ WFLAGS += -Werror
 endif
 CFLAGS		?= -O2 -g
 LDFLAGS		+= -Wl,--as-needed
-CPPFLAGS	+= -D_GNU_SOURCE -DTP_VERSION='"$(VERSION)"' -Ilib -Iebpf -I$(O) -I$(O)/ebpf $(PKG_CFLAGS)
+CPPFLAGS	+= -D_GNU_SOURCE -DTP_VERSION='"$(VERSION)"' -DTP_PLATFORMS_DIR='"$(PLATFORMSDIR)"' -Ilib -Iebpf -I$(O) -I$(O)/ebpf $(PKG_CFLAGS)
 DEPFLAGS	= -MMD -MP
 SANFLAGS	:= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -132,6 +133,20 @@ $(O)/ebpf/%.skel.h: $(O)/ebpf/%.bpf.o
 $(O)/obj/netd/counters.o $(O)/obj/tests/bpf/test-tc-counters.o \
 $(O)/obj/bench/counters/bench-prog.o: $(O)/ebpf/tc_counters.skel.h
 
+# --- generated sources ---------------------------------------------------------------------
+
+# The shipped platform manifests, compiled in (runtime/platform-manifest.c: the table until the
+# agent loads a directory) and installed to PLATFORMSDIR.
+PLATFORM_MANIFESTS := $(sort $(wildcard runtime/platforms/*.json))
+
+$(O)/gen/platforms-builtin.h: $(PLATFORM_MANIFESTS) scripts/embed.sh
+	$(call msg,GEN,$@)
+	@mkdir -p $(@D)
+	$(Q)scripts/embed.sh platform_builtin $(PLATFORM_MANIFESTS) >$@
+
+$(O)/obj/runtime/platform-manifest.o $(O)/san/runtime/platform-manifest.o \
+$(O)/fuzz/obj/runtime/platform-manifest.o: $(O)/gen/platforms-builtin.h
+
 # --- objects -------------------------------------------------------------------------------
 
 $(O)/obj/%.o: %.c
@@ -184,12 +199,16 @@ $(O)/taskvm: $(O)/obj/runtime/taskvm.o $(LIBTASKVM) $(LIBNETD)
 
 # --- units and man pages -------------------------------------------------------------------
 
-# The paths the units name: the file changes (and the units are written again) only when
-# PREFIX, SBINDIR or BINDIR do.
+# The paths the units and the programs name: the file changes (and the units are written and
+# the objects that name a path compiled again) only when PREFIX, SBINDIR, BINDIR or
+# PLATFORMSDIR do.
+PATHS := SBINDIR=$(SBINDIR) BINDIR=$(BINDIR) PLATFORMSDIR=$(PLATFORMSDIR)
 $(O)/paths: FORCE
 	@mkdir -p $(@D)
-	@echo 'SBINDIR=$(SBINDIR) BINDIR=$(BINDIR)' | cmp -s - $@ || \
-		echo 'SBINDIR=$(SBINDIR) BINDIR=$(BINDIR)' >$@
+	@echo '$(PATHS)' | cmp -s - $@ || echo '$(PATHS)' >$@
+
+$(O)/obj/runtime/platform-cmd.o $(O)/san/runtime/platform-cmd.o \
+$(O)/fuzz/obj/runtime/platform-cmd.o: $(O)/paths
 
 $(O)/netd.service: netd/netd.service.in $(O)/paths
 $(O)/taskvm-agent.service: runtime/taskvm-agent.service.in $(O)/paths
@@ -245,9 +264,9 @@ $(O)/san/tests/unit/test-tmds%: $(O)/san/tests/unit/test-tmds%.o $(LIBTASKVM_SAN
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
 
-# Test drivers of the runtime's modules (tests/tools/ctrrun: stand-in for the per-task shim)
-# include the runtime's headers and link its modules.
-RUNTIME_TOOLS	:= ctrrun imgpull logship
+# Test drivers of the runtime's modules (tests/tools/ctrrun: stand-in for the per-task shim;
+# vpcd checks SigV4 with runtime/sigv4.c) include the runtime's headers and link its modules.
+RUNTIME_TOOLS	:= ctrrun imgpull logship secretsget vpcd
 $(patsubst %,$(O)/obj/tests/tools/%.o,$(RUNTIME_TOOLS)): CPPFLAGS += -Iruntime
 
 $(patsubst %,$(O)/tests/tools/%,$(RUNTIME_TOOLS)): $(O)/tests/tools/%: $(O)/obj/tests/tools/%.o \
@@ -358,11 +377,12 @@ bench:
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(CNIBINDIR) \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(BASHCOMPDIR) \
-		$(DESTDIR)$(DOCDIR)
+		$(DESTDIR)$(DOCDIR) $(if $(RUNTIME_SRCS),$(DESTDIR)$(PLATFORMSDIR))
 	install -m 0755 $(O)/netd $(DESTDIR)$(SBINDIR)/netd
 	install -m 0755 $(O)/netdctl $(DESTDIR)$(BINDIR)/netdctl
 	$(if $(CNI_SRCS),install -m 0755 $(O)/task-eni $(DESTDIR)$(CNIBINDIR)/task-eni)
 	$(if $(RUNTIME_SRCS),install -m 0755 $(O)/taskvm $(DESTDIR)$(BINDIR)/taskvm)
+	$(if $(RUNTIME_SRCS),install -m 0644 $(PLATFORM_MANIFESTS) $(DESTDIR)$(PLATFORMSDIR)/)
 	install -m 0644 $(UNITS) $(DESTDIR)$(UNITDIR)/
 	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 $(COMPLETIONS) $(DESTDIR)$(BASHCOMPDIR)/
@@ -373,7 +393,9 @@ uninstall:
 		$(DESTDIR)$(BINDIR)/taskvm \
 		$(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8))) \
-		$(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(notdir $(COMPLETIONS)))
+		$(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(notdir $(COMPLETIONS))) \
+		$(addprefix $(DESTDIR)$(PLATFORMSDIR)/,$(notdir $(PLATFORM_MANIFESTS)))
+	-rmdir $(DESTDIR)$(PLATFORMSDIR) $(dir $(DESTDIR)$(PLATFORMSDIR)) 2>/dev/null
 	rm -rf $(DESTDIR)$(DOCDIR)
 
 # --- hygiene -------------------------------------------------------------------------------
@@ -402,13 +424,14 @@ help:
 	@echo '  bench      run the benchmarks under bench/ (not part of check)'
 	@echo '  deps       apt-get install the Debian packages that are missing'
 	@echo '  install    install into $$(DESTDIR)$$(PREFIX): binaries, CNI plugin, man pages, systemd'
-	@echo '             units, bash completions, LICENSE'
+	@echo '             units, bash completions, platform manifests, LICENSE'
 	@echo '  format     clang-format every C file; lint: check format, run cppcheck'
 	@echo '  clean      remove $(O)/'
 	@echo 'Variables:'
 	@echo '  O=$(O)  V=1 (verbose)  WERROR=1  CC=$(CC)  CLANG=$(CLANG)  BPFTOOL=$(BPFTOOL)'
 	@echo '  PREFIX=$(PREFIX)  DESTDIR=  CNIBINDIR=$(CNIBINDIR)  CNI_STATIC=$(CNI_STATIC) (static task-eni)'
 	@echo '  UNITDIR=$(UNITDIR)  MANDIR=$(MANDIR)  BASHCOMPDIR=$(BASHCOMPDIR)  PANDOC=$(PANDOC)'
+	@echo '  PLATFORMSDIR=$(PLATFORMSDIR)'
 
 comma := ,
 

@@ -1,94 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The platform versions (docs/runtime.md; /work/shared/reference/fargate-platform-facts.md §7-§9).
- * A later issue loads this table from per-version manifests; the modules only ever ask it.
+ * The checks and rules of a platform version (docs/runtime.md); the versions themselves are the
+ * manifests' (platform-manifest.c, docs/platforms.md). The modules only ever ask them.
  */
-#include <linux/capability.h>
 #include <math.h>
 
 #include "platform.h"
 #include "taskdef.h"
 #include "util.h"
-
-#define CAP(x) (1ULL << CAP_##x)
-
-/* Docker's default set (moby oci/caps/defaults.go), the default on every Fargate version. */
-#define CAPS_DOCKER                                                                                \
-	(CAP(CHOWN) | CAP(DAC_OVERRIDE) | CAP(FOWNER) | CAP(FSETID) | CAP(KILL) | CAP(SETGID) |    \
-	 CAP(SETUID) | CAP(SETPCAP) | CAP(NET_BIND_SERVICE) | CAP(NET_RAW) | CAP(SYS_CHROOT) |     \
-	 CAP(MKNOD) | CAP(AUDIT_WRITE) | CAP(SETFCAP))
-
-/* Task sizes: .25-4 vCPU on both; 8 and 16 vCPU came to 1.4.0 only. */
-#define SIZES_1_3                                                                                  \
-	{ 256, 512, 512, 0 }, { 256, 1024, 2048, 1024 }, { 512, 1024, 4096, 1024 },                \
-		{ 1024, 2048, 8192, 1024 }, { 2048, 4096, 16384, 1024 },                           \
-	{                                                                                          \
-		4096, 8192, 30720, 1024                                                            \
-	}
-
-static const struct platform_size sizes_1_3[] = { SIZES_1_3 };
-static const struct platform_size sizes_1_4[] = {
-	SIZES_1_3,
-	{ 8192, 16384, 61440, 4096 },
-	{ 16384, 32768, 122880, 8192 },
-};
-
-static const struct platform platform_1_3 = {
-	.version = "1.3.0",
-	.storage = PLATFORM_STORAGE_SPLIT,
-	.layer_gib = 10,
-	.volumes_gib = 4,
-	.caps_default = CAPS_DOCKER,
-	.caps_addable = 0,
-	.sizes = sizes_1_3,
-	.n_sizes = ARRAY_SIZE(sizes_1_3),
-	.nofile_soft = 1024,
-	.nofile_hard = 4096,
-};
-
-static const struct platform platform_1_4 = {
-	.version = "1.4.0",
-	.storage = PLATFORM_STORAGE_FLAT,
-	.storage_gib = 20,
-	.storage_min_gib = 21,
-	.storage_max_gib = 200,
-	.caps_default = CAPS_DOCKER,
-	.caps_addable = CAP(SYS_PTRACE),
-	.sizes = sizes_1_4,
-	.n_sizes = ARRAY_SIZE(sizes_1_4),
-	.nofile_soft = 1024,
-	.nofile_hard = 4096,
-};
-
-static const struct platform *const platforms[] = { &platform_1_3, &platform_1_4, NULL };
-#define PLATFORM_LATEST (&platform_1_4)
-
-const struct platform *const *platform_all(void)
-{
-	return platforms;
-}
-
-const struct platform *platform_find(const char *version)
-{
-	if (streq(version, "LATEST"))
-		return PLATFORM_LATEST;
-	for (size_t i = 0; platforms[i]; i++)
-		if (streq(platforms[i]->version, version))
-			return platforms[i];
-	return NULL;
-}
-
-int platform_lookup(const char *version, const struct platform **ret, char **ret_error)
-{
-	const struct platform *p = platform_find(version);
-
-	if (!p)
-		return fail_with(ret_error,
-				 "unknown platform version '%.32s' (known: 1.3.0, 1.4.0, LATEST)",
-				 version);
-	*ret = p;
-	return 0;
-}
 
 unsigned int platform_storage_gib(const struct platform *p, const struct taskdef *d)
 {
@@ -114,9 +33,11 @@ uint64_t platform_container_caps(const struct platform *p, const struct taskdef_
 /* The first version (in table order) on which cap may be added, or NULL. */
 static const struct platform *first_allowing(unsigned int cap)
 {
-	for (size_t i = 0; platforms[i]; i++)
-		if (platforms[i]->caps_addable & (1ULL << cap))
-			return platforms[i];
+	const struct platform *const *all = platform_all();
+
+	for (size_t i = 0; all[i]; i++)
+		if (all[i]->caps_addable & (1ULL << cap))
+			return all[i];
 	return NULL;
 }
 

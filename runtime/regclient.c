@@ -1,18 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <inttypes.h>
-#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <jansson.h>
-#include <netdb.h>
 #include <openssl/evp.h>
 #include <poll.h>
 #include <strings.h>
-#include <sys/socket.h>
 
-#include "dns.h"
+#include "flowsock.h"
 #include "image-ref.h"
 #include "image-spec.h"
-#include "netns.h"
 #include "regclient.h"
 #include "util.h"
 
@@ -24,13 +20,6 @@
 #define DEFAULT_CONNECT_TIMEOUT 10000
 #define DEFAULT_STALL_TIMEOUT	30000
 #define RESOLVED_MAX		8
-
-/* How the sockets of one kind of request are made. */
-struct sockspec {
-	int netns_fd;
-	uint32_t mark;
-	int error; /* -errno of the last failure to make one */
-};
 
 struct resolved {
 	char *hostport; /* "host:port" as in CURLOPT_RESOLVE */
@@ -45,8 +34,8 @@ struct regclient {
 	long port;
 	CURL *pull;
 	CURL *auth;
-	struct sockspec pull_sock;
-	struct sockspec auth_sock;
+	struct flowsock pull_sock;
+	struct flowsock auth_sock;
 	char *authorization; /* "Authorization: ..." for the registry, once known */
 	struct resolved resolved[RESOLVED_MAX];
 	size_t n_resolved;
@@ -305,100 +294,19 @@ int regclient_errors_parse(const char *buf, size_t len, char **ret_text)
 	return 0;
 }
 
-/* --- sockets and names --------------------------------------------------------------------- */
-
-static int sockspec_open(struct sockspec *s, int domain, int type, int protocol)
-{
-	int fd = netns_socket(s->netns_fd, domain, type | SOCK_CLOEXEC, protocol);
-
-	if (fd < 0) {
-		s->error = fd;
-		return fd;
-	}
-	if (s->mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &s->mark, sizeof(s->mark)) < 0) {
-		s->error = -errno;
-		close(fd);
-		return s->error;
-	}
-	return fd;
-}
-
-static int dns_open_socket(void *userdata, int domain, int type, int protocol)
-{
-	return sockspec_open(userdata, domain, type, protocol);
-}
-
-static curl_socket_t curl_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
-{
-	int fd = sockspec_open(clientp, a->family, a->socktype, a->protocol);
-
-	return fd < 0 ? CURL_SOCKET_BAD : fd;
-}
-
-static void format_sockaddr(const struct sockaddr_storage *ss, char *buf, size_t size)
-{
-	if (ss->ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, buf,
-			  (socklen_t)size);
-	else
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, buf,
-			  (socklen_t)size);
-}
-
-/* getaddrinfo() inside the namespace: the system's resolver, but the task's network. */
-static int resolve_system(struct regclient *c, const char *host, struct dns_result *ret,
-			  char **ret_error)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
-	int saved = -1, r, g;
-
-	if (c->o.netns_fd >= 0) {
-		r = netns_enter(c->o.netns_fd, &saved);
-		if (r < 0)
-			return fail_errno(ret_error, r, "cannot enter the network namespace: %s",
-					  strerror(-r));
-	}
-	g = getaddrinfo(host, NULL, &hints, &ai);
-	r = netns_restore(saved);
-	if (r < 0) {
-		if (ai)
-			freeaddrinfo(ai);
-		return r;
-	}
-	if (g != 0)
-		return fail_errno(ret_error, g == EAI_NONAME || g == EAI_NODATA ? -ENOENT : -EIO,
-				  "cannot resolve '%s': %s", host, gai_strerror(g));
-	*ret = (struct dns_result){};
-	for (struct addrinfo *p = ai; p && ret->n_addrs < DNS_MAX_ADDRS; p = p->ai_next) {
-		if (p->ai_family != AF_INET && p->ai_family != AF_INET6)
-			continue;
-		memcpy(&ret->addrs[ret->n_addrs++], p->ai_addr, p->ai_addrlen);
-	}
-	freeaddrinfo(ai);
-	if (ret->n_addrs == 0)
-		return fail_errno(ret_error, -ENOENT, "cannot resolve '%s': no address", host);
-	return 0;
-}
+/* --- names --------------------------------------------------------------------------------- */
 
 /*
  * The CURLOPT_RESOLVE entry for host:port, resolved (once per client) with the client's
  * nameservers on sockets of spec. NULL entry for IP literals (nothing to resolve).
  */
-static int resolve_host(struct regclient *c, struct sockspec *spec, const char *host, long port,
+static int resolve_host(struct regclient *c, struct flowsock *spec, const char *host, long port,
 			const struct resolved **ret, char **ret_error)
 {
 	_cleanup_free_ char *hostport = NULL, *entry = NULL, *first = NULL;
-	struct in6_addr a6;
-	struct in_addr a4;
-	struct dns_result res;
-	size_t len = 0;
-	FILE *f;
 	int r;
 
 	*ret = NULL;
-	if (inet_pton(AF_INET, host, &a4) == 1 || inet_pton(AF_INET6, host, &a6) == 1 ||
-	    host[0] == '[')
-		return 0;
 	if (asprintf(&hostport, "%s:%ld", host, port) < 0)
 		return -ENOMEM;
 	for (size_t i = 0; i < c->n_resolved; i++)
@@ -406,37 +314,10 @@ static int resolve_host(struct regclient *c, struct sockspec *spec, const char *
 			*ret = &c->resolved[i];
 			return 0;
 		}
-
-	if (c->o.nameservers) {
-		struct dns_opts d = {
-			.nameservers = c->o.nameservers,
-			.open_socket = dns_open_socket,
-			.userdata = spec,
-			.deadline_usec = c->o.deadline_usec,
-		};
-
-		r = dns_resolve(&d, host, &res, ret_error);
-	} else {
-		r = resolve_system(c, host, &res, ret_error);
-	}
-	if (r < 0)
+	r = flowsock_resolve(spec, c->o.nameservers, c->o.deadline_usec, host, port, &entry, &first,
+			     ret_error);
+	if (r < 0 || !entry)
 		return r;
-
-	f = open_memstream(&entry, &len);
-	if (!f)
-		return -ENOMEM;
-	fprintf(f, "%s:", hostport);
-	for (size_t i = 0; i < res.n_addrs; i++) {
-		char ip[INET6_ADDRSTRLEN];
-
-		format_sockaddr(&res.addrs[i], ip, sizeof(ip));
-		fprintf(f, res.addrs[i].ss_family == AF_INET6 ? "%s[%s]" : "%s%s", i ? "," : "",
-			ip);
-		if (i == 0)
-			first = strdup(ip);
-	}
-	if (fclose(f) != 0 || !first)
-		return -ENOMEM;
 
 	if (c->n_resolved == RESOLVED_MAX) {
 		/* Forget the oldest: the same name is simply resolved again when needed. */
@@ -612,14 +493,14 @@ static int on_xferinfo(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl
 
 /* --- the client ---------------------------------------------------------------------------- */
 
-static void handle_setup(struct regclient *c, CURL *h, struct sockspec *spec)
+static void handle_setup(struct regclient *c, CURL *h, struct flowsock *spec)
 {
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_PROXY, "");
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "taskplane/" TP_VERSION);
-	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, curl_open_socket);
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, flowsock_curl_open);
 	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, spec);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
@@ -700,8 +581,8 @@ struct regclient *regclient_new(const struct regclient_opts *opts)
 		return NULL;
 	}
 	c->o = *opts;
-	c->pull_sock = (struct sockspec){ .netns_fd = opts->netns_fd, .mark = opts->pull_mark };
-	c->auth_sock = (struct sockspec){ .netns_fd = opts->netns_fd, .mark = opts->auth_mark };
+	c->pull_sock = (struct flowsock){ .netns_fd = opts->netns_fd, .mark = opts->pull_mark };
+	c->auth_sock = (struct flowsock){ .netns_fd = opts->netns_fd, .mark = opts->auth_mark };
 	c->pull = curl_easy_init();
 	c->auth = curl_easy_init();
 	if (!c->pull || !c->auth ||
@@ -759,7 +640,7 @@ void regclient_manifest_done(struct regclient_manifest *m)
 
 /* -errno and a message for a failed curl_easy_perform(). */
 static int transfer_error(struct regclient *c, CURL *h, const struct xfer *x, CURLcode cc,
-			  const struct sockspec *spec, const char *what, const char *where,
+			  const struct flowsock *spec, const char *what, const char *where,
 			  char **ret_error)
 {
 	const char *detail = c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc);
@@ -822,7 +703,7 @@ static int transfer_error(struct regclient *c, CURL *h, const struct xfer *x, CU
 }
 
 /* One GET on handle h: resolve, perform. Leaves status, headers and body in x. */
-static int perform(struct regclient *c, CURL *h, struct sockspec *spec, const char *url,
+static int perform(struct regclient *c, CURL *h, struct flowsock *spec, const char *url,
 		   const char *accept, const char *authorization, const char *userpwd,
 		   struct xfer *x, const char *what, char **ret_error)
 {

@@ -2,7 +2,7 @@
 /*
  * taskvm: the task runtime's command. `taskvm agent` runs the host agent; the other commands talk
  * to it over its control socket. Tables for people, -j/-p JSON for programs.
- *   taskvm [OPTIONS] { agent | register | deregister | ps | inspect | health } [ARGS]
+ *   taskvm [OPTIONS] { agent | register | deregister | ps | inspect | health | platform } [ARGS]
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "ctl-proto.h"
 #include "json-util.h"
+#include "platform-cmd.h"
 #include "print.h"
 
 struct cmd {
@@ -306,6 +307,8 @@ static void usage(FILE *f)
 		"  ps\n"
 		"  inspect ID\n"
 		"  health\n"
+		"  platform list [--platforms-dir DIR]\n"
+		"  platform show VERSION [--revision N] [--platforms-dir DIR]\n"
 		"\n"
 		"Options:\n"
 		"  -j, --json           JSON output (errors too)\n"
@@ -320,8 +323,13 @@ static void usage(FILE *f)
 }
 
 static const struct cmd cmds[] = {
-	{ "register", do_register }, { "deregister", do_deregister }, { "ps", do_ps },
-	{ "inspect", do_inspect },   { "health", do_health },	      {},
+	{ "register", do_register },
+	{ "deregister", do_deregister },
+	{ "ps", do_ps },
+	{ "inspect", do_inspect },
+	{ "health", do_health },
+	{ "platform", platform_cmd },
+	{},
 };
 
 int main(int argc, char **argv)

@@ -33,7 +33,9 @@
 # so that runs never share maps; fabric_down unmounts it).
 # Set by fabric_service_start: FABRIC_SERVICE_PID, FABRIC_HTTP_URL, FABRIC_UDP_PORT,
 # FABRIC_DNS (198.18.0.1: the VPC's nameserver, which alone knows the names FABRIC_DNS_NAMES,
-# all 198.18.0.1: registry.vpc.test, auth.vpc.test, syslog.vpc.test).
+# all 198.18.0.1: registry.vpc.test, auth.vpc.test, syslog.vpc.test, secrets.vpc.test).
+# fabric_service_start --secrets "$FABRIC_GATEWAY:$FABRIC_SECRETS_PORT" --secrets-file FILE adds
+# the VPC's Secrets Manager / SSM endpoint (tests/tools/vpcd.c), http://secrets.vpc.test:8080.
 # Set by fabric_registry_start: FABRIC_REGISTRY (198.18.0.1:5000), FABRIC_REGISTRY_NAME
 # (registry.vpc.test:5000, the same through the VPC's DNS).
 # Set by fabric_syslog_start: FABRIC_SYSLOG_PID, FABRIC_SYSLOG_DIR ($FABRIC_RUN/syslog),
@@ -65,12 +67,13 @@ if [[ -z ${_FABRIC_SH_LOADED:-} ]]; then
         FABRIC_HTTP_PORT=80
         FABRIC_UDP_PORT=7
         FABRIC_DNS_PORT=53
-        FABRIC_DNS_NAMES="registry.vpc.test auth.vpc.test syslog.vpc.test"
+        FABRIC_DNS_NAMES="registry.vpc.test auth.vpc.test syslog.vpc.test secrets.vpc.test"
         FABRIC_REGISTRY_PORT=5000
         FABRIC_SYSLOG_PORT=5514
+        FABRIC_SECRETS_PORT=8080
         export FABRIC_GATEWAY FABRIC_SUBNET FABRIC_PREFIXLEN FABRIC_MTU FABRIC_HTTP_PORT \
                 FABRIC_UDP_PORT FABRIC_DNS_PORT FABRIC_DNS_NAMES FABRIC_REGISTRY_PORT \
-                FABRIC_SYSLOG_PORT
+                FABRIC_SYSLOG_PORT FABRIC_SECRETS_PORT
 fi
 
 _fabric_err()

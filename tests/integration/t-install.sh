@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # make install DESTDIR=...: the binaries, the man pages (roff, built by pandoc at make time, that
 # man renders without a warning), the systemd units (naming the paths of PREFIX, not DESTDIR),
-# the bash completions and the LICENSE, each where a packager expects it; uninstall removes them.
+# the bash completions, the platform manifests and the LICENSE, each where a packager expects
+# it; uninstall removes them.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
-require_cmd man
+require_cmd man jq
 
 dest=$(mktemp -d /tmp/tp-install.XXXXXX)
 trap 'rm -rf "$dest"' EXIT
@@ -29,8 +30,13 @@ usr/local/share/doc/taskplane/README.md
 usr/local/share/man/man8/netd.8
 usr/local/share/man/man8/netdctl.8
 usr/local/share/man/man8/task-eni.8
-usr/local/share/man/man8/taskvm.8"
+usr/local/share/man/man8/taskvm.8
+usr/local/share/taskvm/platforms/1.3.0.json
+usr/local/share/taskvm/platforms/1.4.0.json"
 check_eq "every file where it belongs (PREFIX=/usr/local)" "$want" "$(cd "$dest" && find . -type f | sed 's|^\./||' | sort)"
+check_eq "the installed manifests load: taskvm platform list" "1.3.0 1.4.0" \
+        "$("$dest/usr/local/bin/taskvm" -j platform list \
+                --platforms-dir "$dest/usr/local/share/taskvm/platforms" | jq -r '.[].version' | xargs)"
 check_eq "the programs are executable" "755 755 755 755" \
         "$(stat -c %a "$dest/usr/local/sbin/netd" "$dest/usr/local/bin/netdctl" \
                 "$dest/usr/local/bin/taskvm" "$dest/opt/cni/bin/task-eni" | xargs)"
@@ -54,6 +60,7 @@ check_eq "the LICENSE is the text the SPDX lines name (Debian's copy)" \
 
 check "make uninstall DESTDIR=$dest" tmake DESTDIR="$dest" uninstall
 check_eq "removes every file" "" "$(find "$dest" -type f)"
+check_eq "... and the platforms directory" "" "$(find "$dest" -path '*taskvm*')"
 
 unit_dir=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
 check_match "PREFIX=/usr puts units in systemd's own directory ($unit_dir, from pkg-config)" \
