@@ -232,6 +232,12 @@ $(VM_DIR)/initramfs.cpio: $(VM_DIR)/init $(VM_DIR)/kernel.txt scripts/vm-initram
 
 vm: $(VM_FILES)
 
+# tests/tools/udpsend, static, for the test image's root file system (tests/vm/).
+$(VM_DIR)/guest-udpsend: $(O)/obj/tests/tools/udpsend.o $(LIBNETD)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -static -o $@ $^
+
 vm-kernel:
 	$(Q)scripts/vm-kernel.sh $(VM_DIR)
 	$(Q)$(MAKE) --no-print-directory vm
@@ -363,7 +369,7 @@ $(O)/fuzz/fuzz-%: $(O)/fuzz/obj/tests/fuzz/fuzz-%.o $(FUZZ_LIBS)
 	$(Q)$(CLANG) -g $(SANFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
 
 tests: all $(UNIT_BINS) $(UNIT_SAN_BINS) $(TOOL_BINS) $(BPFTEST_BINS) $(BENCH_BINS) $(FUZZ_BINS) \
-	$(VM_FILES)
+	$(VM_FILES) $(VM_DIR)/guest-udpsend
 
 # --- the two commands ----------------------------------------------------------------------
 
