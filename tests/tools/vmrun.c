@@ -13,7 +13,7 @@
  *
  * The container's stdout and stderr become vmrun's. One line per event on the --events file
  * (default stderr), each with the milliseconds since the VM's start:
- *   qemu MS PID                ready MS                started MS PID
+ *   vmrun PID (its own, first) qemu MS PID      ready MS          started MS PID
  *   output MS                  (the first byte of the container's output)
  *   exited MS status N | exited MS signal N
  *   error MS INDEX MESSAGE     exit MS REASON MESSAGE
@@ -426,6 +426,7 @@ int main(int argc, char **argv)
 		event_loop_free(r.loop);
 		return 2;
 	}
+	event(&r, "vmrun %d", (int)getpid());
 	event_add_signal(r.loop, SIGTERM, on_signal, &r);
 	event_add_signal(r.loop, SIGINT, on_signal, &r);
 	event_add_timer(r.loop, (uint64_t)timeout_s * 1000000, on_timeout, &r, NULL);
