@@ -448,7 +448,7 @@ static int decode_container_field(struct vm_container *c, struct spec_state *st,
 	return 0;
 }
 
-int vm_spec_decode(const uint8_t *payload, size_t len, struct vm_spec_parsed *ret, char **ret_error)
+int vm_spec_decode(uint8_t *payload, size_t len, struct vm_spec_parsed *ret, char **ret_error)
 {
 	struct vm_spec_parsed p = {};
 	struct spec_state st = {};

@@ -140,16 +140,16 @@ struct vm_spec {
 int vm_spec_encode(const struct vm_spec *spec, struct vm_records *out, char **ret_error);
 
 /*
- * The decoded spec (guest side): every string points into the payload, which must outlive it.
- * vm_spec_decode() checks what vm_spec_encode() checks; *ret_error says what is wrong.
+ * The decoded spec (guest side): every string points into the payload, which must outlive it
+ * and is changed (the commas inside volume and mount fields become NULs). vm_spec_decode()
+ * checks what vm_spec_encode() checks; *ret_error says what is wrong.
  */
 struct vm_spec_parsed {
 	struct vm_spec spec;
 	struct vm_volume volumes[VM_VOLUMES_MAX];
 	struct vm_container *containers; /* n_containers of them */
 };
-int vm_spec_decode(const uint8_t *payload, size_t len, struct vm_spec_parsed *ret,
-		   char **ret_error);
+int vm_spec_decode(uint8_t *payload, size_t len, struct vm_spec_parsed *ret, char **ret_error);
 void vm_spec_parsed_done(struct vm_spec_parsed *p);
 
 /* --- the guest's configuration (kernel command line) ------------------------------------- */

@@ -283,6 +283,8 @@ void qmp_output_consumed(struct qmp *q, size_t n)
 {
 	if (n > q->out_len)
 		n = q->out_len;
+	if (n == 0)
+		return;
 	memmove(q->out, q->out + n, q->out_len - n);
 	q->out_len -= n;
 }

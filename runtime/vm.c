@@ -24,7 +24,7 @@
 
 #define VM_MEMORY_DEFAULT	128
 #define VM_TSC_KHZ_DEFAULT	2000000
-#define VM_STOP_GRACE_MS	5000 /* after the containers' timeout: the guest powers off */
+#define VM_POWEROFF_TIMEOUT_MS	5000 /* after the containers' timeout: the guest powers off */
 #define VM_POWERDOWN_TIMEOUT_MS 5000
 #define VM_QUIT_TIMEOUT_MS	3000
 #define VM_STDERR_KEEP		2048
@@ -49,7 +49,7 @@ struct vm {
 	char *qemu, *kernel, *initrd, *console_log;
 	enum vm_accel accel;
 	unsigned int memory_mib, cpus, tsc_khz;
-	unsigned int powerdown_timeout_ms, quit_timeout_ms;
+	unsigned int poweroff_timeout_ms, powerdown_timeout_ms, quit_timeout_ms;
 	char **taps; /* per NIC */
 	char **macs;
 	size_t n_nics;
@@ -197,12 +197,14 @@ static int guest_config_words(const struct vm_opts *o, char **ret, char **ret_er
 
 static int check_opts(const struct vm_opts *o, char **ret_error)
 {
-	if (!o->kernel || access(o->kernel, R_OK) < 0)
-		return fail_errno(ret_error, o->kernel ? -errno : -EINVAL, "kernel '%s': %s",
-				  strna(o->kernel), o->kernel ? strerror(errno) : "not given");
-	if (!o->initrd || access(o->initrd, R_OK) < 0)
-		return fail_errno(ret_error, o->initrd ? -errno : -EINVAL, "initramfs '%s': %s",
-				  strna(o->initrd), o->initrd ? strerror(errno) : "not given");
+	if (!o->kernel)
+		return fail_with(ret_error, "no kernel given");
+	if (access(o->kernel, R_OK) < 0)
+		return fail_errno(ret_error, -errno, "kernel '%s': %m", o->kernel);
+	if (!o->initrd)
+		return fail_with(ret_error, "no initramfs given");
+	if (access(o->initrd, R_OK) < 0)
+		return fail_errno(ret_error, -errno, "initramfs '%s': %m", o->initrd);
 	if (o->n_nics > VM_NICS_MAX)
 		return fail_with(ret_error, "at most %d NICs, not %zu", VM_NICS_MAX, o->n_nics);
 	for (size_t i = 0; i < o->n_nics; i++)
@@ -221,9 +223,10 @@ static int check_opts(const struct vm_opts *o, char **ret_error)
 			return fail_with(ret_error,
 					 "drive %zu: serial '%s' is not 1-%d of [A-Za-z0-9_.-]", i,
 					 strna(d->serial), VM_SERIAL_MAX);
-		if (!d->path || access(d->path, d->readonly ? R_OK : R_OK | W_OK) < 0)
-			return fail_errno(ret_error, d->path ? -errno : -EINVAL, "drive '%s': %s",
-					  strna(d->path), d->path ? strerror(errno) : "no path");
+		if (!d->path)
+			return fail_with(ret_error, "drive %zu: no file given", i);
+		if (access(d->path, d->readonly ? R_OK : R_OK | W_OK) < 0)
+			return fail_errno(ret_error, -errno, "drive '%s': %m", d->path);
 		for (size_t j = 0; j < i; j++)
 			if (streq(o->drives[j].serial, d->serial))
 				return fail_with(ret_error, "two drives with serial '%s'",
@@ -253,6 +256,8 @@ int vm_new(struct event_loop *loop, const struct vm_opts *o, const struct vm_cal
 	vm->memory_mib = o->memory_mib ?: VM_MEMORY_DEFAULT;
 	vm->cpus = o->cpus ?: 1;
 	vm->tsc_khz = o->tsc_khz ?: VM_TSC_KHZ_DEFAULT;
+	vm->poweroff_timeout_ms = o->poweroff_timeout_ms ?: VM_POWEROFF_TIMEOUT_MS;
+	vm->poweroff_timeout_ms = o->poweroff_timeout_ms ?: VM_POWEROFF_TIMEOUT_MS;
 	vm->powerdown_timeout_ms = o->powerdown_timeout_ms ?: VM_POWERDOWN_TIMEOUT_MS;
 	vm->quit_timeout_ms = o->quit_timeout_ms ?: VM_QUIT_TIMEOUT_MS;
 	vm->qemu = strdup(o->qemu ?: "qemu-system-x86_64");
@@ -1063,7 +1068,7 @@ int vm_stop(struct vm *vm, unsigned int timeout_ms)
 		return 0;
 	}
 	vm_records_done(&rec);
-	stop_arm(vm, STOP_GUEST, timeout_ms + VM_STOP_GRACE_MS);
+	stop_arm(vm, STOP_GUEST, timeout_ms + vm->poweroff_timeout_ms);
 	return 0;
 }
 

@@ -79,7 +79,11 @@ struct vm_opts {
 	size_t n_drives;
 	const char *console_log; /* the guest's serial console (kernel messages) to this file */
 	bool debug;		 /* tp.debug: the guest's init says what it does on the console */
-	/* stop deadlines; 0 = the defaults: 5 s for the power button, 3 s for quit */
+	/*
+	 * The stop's deadlines after the containers' timeout; 0 = the defaults: 5 s for the guest
+	 * to power off, 5 s for the power button, 3 s for quit.
+	 */
+	unsigned int poweroff_timeout_ms;
 	unsigned int powerdown_timeout_ms;
 	unsigned int quit_timeout_ms;
 };
