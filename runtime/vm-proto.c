@@ -733,8 +733,8 @@ static int parse_word(const char *w, size_t n, struct vm_guest_config *c, const 
 	if (KEY_IS("tp.hostname")) {
 		if (!hostname_valid(v, vlen))
 			return *ret_error = "tp.hostname: bad name", -EINVAL;
+		memset(c->hostname, 0, sizeof(c->hostname));
 		memcpy(c->hostname, v, vlen);
-		c->hostname[vlen] = '\0';
 		return 0;
 	}
 #undef KEY_IS
