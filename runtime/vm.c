@@ -102,6 +102,19 @@ const char *vm_state_to_string(enum vm_state s)
 	return s < ARRAY_SIZE(states) ? states[s] : NULL;
 }
 
+const char *vm_accel_to_string(enum vm_accel a)
+{
+	switch (a) {
+	case VM_ACCEL_AUTO:
+		return "auto";
+	case VM_ACCEL_KVM:
+		return "kvm";
+	case VM_ACCEL_TCG:
+		return "tcg";
+	}
+	return NULL;
+}
+
 enum vm_accel vm_accel_probe(void)
 {
 	/*
@@ -1130,6 +1143,11 @@ struct vm *vm_free(struct vm *vm)
 enum vm_state vm_get_state(const struct vm *vm)
 {
 	return vm->state;
+}
+
+enum vm_accel vm_get_accel(const struct vm *vm)
+{
+	return vm->accel;
 }
 
 pid_t vm_pid(const struct vm *vm)

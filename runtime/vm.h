@@ -131,6 +131,8 @@ struct vm_callbacks {
 
 /* "poweroff", "reset", ... */
 const char *vm_exit_reason_to_string(enum vm_exit_reason r);
+/* "kvm", "tcg" ("auto" for VM_ACCEL_AUTO) */
+const char *vm_accel_to_string(enum vm_accel a);
 const char *vm_state_to_string(enum vm_state s);
 
 /* Which accelerator AUTO picks on this host. */
@@ -168,6 +170,8 @@ void vm_reaped(struct vm *vm, int wait_status);
 struct vm *vm_free(struct vm *vm);
 
 enum vm_state vm_get_state(const struct vm *vm);
+/* The accelerator the VM uses (AUTO resolved). */
+enum vm_accel vm_get_accel(const struct vm *vm);
 pid_t vm_pid(const struct vm *vm);
 /* Microseconds (CLOCK_MONOTONIC) of qemu's start and of the guest's HELLO (0 before). */
 uint64_t vm_started_usec(const struct vm *vm);

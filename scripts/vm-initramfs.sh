@@ -5,8 +5,8 @@
 # their order (scripts/vm-kernel.sh), and nothing else: no shell, no busybox; the task's root
 # file systems come from its images, on virtio-blk drives.
 #   scripts/vm-initramfs.sh OUTPUT INIT MODULES_DIR
-# A newc cpio archive, not compressed (the kernel unpacks it with no decompressor: under TCG
-# that is faster than reading fewer bytes), reproducible: sorted, owned by 0:0, every time 0.
+# A newc cpio archive, not compressed (1.3 MB; gzip -9 makes it 0.5 MB and boots no faster
+# under TCG, measured: docs/vm.md), reproducible: sorted, owned by 0:0, every time 0.
 
 set -euo pipefail
 

@@ -3,7 +3,7 @@
  * vmrun: runtime/vm.h driven as the per-task shim will drive it, for the root tests in tests/vm/
  * and bench/vm: one process, one event loop, one task VM with one container.
  *
- *   vmrun --kernel F --initrd F [--console FILE] [--debug] [--accel auto|kvm|tcg]
+ *   vmrun --kernel F --initrd F [--qemu F] [--console FILE] [--debug] [--accel auto|kvm|tcg]
  *         [--memory MIB] [--nic TAP,IFNAME,MAC,ADDR/PLEN[,MTU]]...
  *         [--route DST/PLEN,IFNAME[,GATEWAY]]... [--dns ADDR]... [--hostname NAME]
  *         [--drive FILE,SERIAL[,ro]]... [--volume NAME,SERIAL]...
@@ -13,7 +13,7 @@
  *
  * The container's stdout and stderr become vmrun's. One line per event on the --events file
  * (default stderr), each with the milliseconds since the VM's start:
- *   vmrun PID (its own, first) qemu MS PID      ready MS          started MS PID
+ *   vmrun PID (its own, first) qemu MS PID ACCEL (kvm, tcg)   ready MS   started MS PID
  *   output MS                  (the first byte of the container's output)
  *   exited MS status N | exited MS signal N
  *   error MS INDEX MESSAGE     exit MS REASON MESSAGE
@@ -49,7 +49,8 @@ struct run {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: vmrun --kernel F --initrd F [--console FILE] [--debug] [--accel A] [--memory MIB]\n"
+		"Usage: vmrun --kernel F --initrd F [--qemu F] [--console FILE] [--debug] [--accel A]\n"
+		"             [--memory MIB]\n"
 		"             [--nic TAP,IFNAME,MAC,ADDR/PLEN[,MTU]]... [--route DST/PLEN,IFNAME[,GW]]...\n"
 		"             [--dns ADDR]... [--hostname NAME] [--drive FILE,SERIAL[,ro]]...\n"
 		"             [--volume NAME,SERIAL]... --root SERIAL [--name NAME] [--env K=V]...\n"
@@ -196,6 +197,7 @@ int main(int argc, char **argv)
 	static const struct option options[] = {
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
+		{ "qemu", required_argument, NULL, 'q' },
 		{ "console", required_argument, NULL, 'c' },
 		{ "debug", no_argument, NULL, 'D' },
 		{ "accel", required_argument, NULL, 'a' },
@@ -253,6 +255,9 @@ int main(int argc, char **argv)
 			break;
 		case 'i':
 			o.initrd = optarg;
+			break;
+		case 'q':
+			o.qemu = optarg;
 			break;
 		case 'c':
 			o.console_log = optarg;
@@ -437,7 +442,7 @@ int main(int argc, char **argv)
 		event_loop_free(r.loop);
 		return 1;
 	}
-	event(&r, "qemu 0 %d", (int)vm_pid(r.vm));
+	event(&r, "qemu 0 %d %s", (int)vm_pid(r.vm), vm_accel_to_string(vm_get_accel(r.vm)));
 	event_loop_run(r.loop);
 	r.vm = vm_free(r.vm);
 	event_loop_free(r.loop);

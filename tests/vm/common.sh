@@ -36,7 +36,7 @@ vm_image()
         done
         echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
         echo 'root:x:0:' >"$root/etc/group"
-        mkfs.ext4 -q -F -E root_owner=0:0 -d "$root" "$img" 16M || return 1
+        mkfs.ext4 -q -F -E root_owner=0:0 -d "$root" "$img" 16M >/dev/null || return 1
         rm -rf "$root"
 }
 
