@@ -36,6 +36,7 @@
 #define OUTPUT_CHUNK	     16384
 
 static bool debug;
+static char last_log[512]; /* the last error logged: what the host hears when boot fails */
 static int chan_fd = -1;
 static struct vm_guest_config config;
 static uint8_t *spec_payload;
@@ -56,6 +57,7 @@ static void vlog(const char *fmt, va_list ap)
 		return;
 	if ((size_t)n > sizeof(buf) - 2)
 		n = sizeof(buf) - 2;
+	snprintf(last_log, sizeof(last_log), "%.*s", n, buf);
 	buf[n++] = '\n';
 	(void)!write(STDERR_FILENO, "tp-init: ", 9);
 	(void)!write(STDERR_FILENO, buf, n);
@@ -136,6 +138,14 @@ static void send_error(uint16_t container, const char *msg)
 }
 
 /* --- boot ------------------------------------------------------------------------------------ */
+
+/* The boot cannot go on: the host hears why (if the channel is open), then the VM goes off. */
+static void __attribute__((noreturn)) boot_failed(void)
+{
+	if (chan_fd >= 0)
+		(void)send_frame(VM_FRAME_ERROR, VM_CONTAINER_NONE, last_log, strlen(last_log));
+	power_off();
+}
 
 static void mount_or_die(const char *src, const char *target, const char *type, unsigned long flags,
 			 const char *data)
@@ -646,8 +656,13 @@ int main(int argc, char **argv)
 	load_modules();
 	leave_initramfs();
 	mount_or_die("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
-	if (guest_net_setup(&config) < 0)
+	chan_fd = open_channel();
+	if (chan_fd < 0) {
+		guest_log("no virtio serial port named " VM_CHANNEL_NAME);
 		power_off();
+	}
+	if (guest_net_setup(&config) < 0)
+		boot_failed();
 	write_etc_files();
 
 	sigemptyset(&mask);
@@ -660,13 +675,7 @@ int main(int argc, char **argv)
 	timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (sig_fd < 0 || timer_fd < 0) {
 		guest_log("signalfd, timerfd: %m");
-		power_off();
-	}
-
-	chan_fd = open_channel();
-	if (chan_fd < 0) {
-		guest_log("no virtio serial port named " VM_CHANNEL_NAME);
-		power_off();
+		boot_failed();
 	}
 	clock_gettime(CLOCK_BOOTTIME, &ts);
 	vm_records_addf(&hello, "version", "%d", VM_PROTO_VERSION);

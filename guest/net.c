@@ -10,6 +10,7 @@
 #include <net/if_arp.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -242,9 +243,13 @@ int guest_net_setup(const struct vm_guest_config *c)
 		guest_log("lo up: %s", strerror(-r));
 		goto out;
 	}
+	/*
+	 * Found by MAC and renamed in two rounds, through names of our own: the kernel's names
+	 * (eth0, eth1, ...) may be the ones wanted by other NICs.
+	 */
 	for (i = 0; i < c->n_nics; i++) {
 		const struct vm_guest_nic *nic = &c->nics[i];
-		char name[IFNAMSIZ];
+		char name[IFNAMSIZ], tmp[IFNAMSIZ];
 
 		r = link_by_mac(&nl, nic->mac, &ifindex[i], name);
 		if (r < 0) {
@@ -253,15 +258,23 @@ int guest_net_setup(const struct vm_guest_config *c)
 				  nic->mac[4], nic->mac[5], strerror(-r));
 			goto out;
 		}
-		/* Renamed while down; the MTU with it. */
-		r = link_set(&nl, ifindex[i], strcmp(name, nic->ifname) ? nic->ifname : NULL,
-			     nic->mtu, false);
+		snprintf(tmp, sizeof(tmp), "tpnic%zu", i);
+		r = link_set(&nl, ifindex[i], tmp, 0, false);
+		if (r < 0) {
+			guest_log("%s (was %s): rename: %s", nic->ifname, name, strerror(-r));
+			goto out;
+		}
+	}
+	for (i = 0; i < c->n_nics; i++) {
+		const struct vm_guest_nic *nic = &c->nics[i];
+
+		r = link_set(&nl, ifindex[i], nic->ifname, nic->mtu, false);
 		if (r == 0)
 			r = addr_add(&nl, ifindex[i], nic->addr, nic->prefixlen);
 		if (r == 0)
 			r = link_set(&nl, ifindex[i], NULL, 0, true);
 		if (r < 0) {
-			guest_log("%s (was %s): %s", nic->ifname, name, strerror(-r));
+			guest_log("%s: %s", nic->ifname, strerror(-r));
 			goto out;
 		}
 		guest_debug("%s: up, MTU %u", nic->ifname, nic->mtu);

@@ -3,8 +3,9 @@
 # A task VM's life: a stop reaches the container as its stop signal and the VM powers off; a
 # container that ignores it is killed at the stop timeout; a command that cannot run is an error
 # with status 127; qemu killed from outside is a crash with its reason; the VM's owner killed
-# mid-boot takes qemu with it; a stop mid-boot makes qemu quit (QMP). Nothing is left: no qemu, no
-# files, no mounts. Six short boots, no network (the network is t-net.sh's).
+# mid-boot takes qemu with it; a stop mid-boot makes qemu quit (QMP); a guest that cannot boot
+# says why. Nothing is left: no qemu, no files, no mounts. Seven short boots, no traffic (the
+# network is t-net.sh's).
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/common.sh"
@@ -85,6 +86,18 @@ wait "$bg" || rc=$?
 check_eq "stopped before the container ran: 125" 125 "$rc"
 check_match "qemu quit when asked over QMP" "^exit [0-9]+ quit qemu quit as asked" \
         "$(grep '^exit' "$ev")"
+
+# 7. A guest that cannot finish its boot (a gateway off its subnet) tells the host why.
+ip -n "$FABRIC_PREFIX-t1" tuntap add dev tap0 mode tap
+rc=0
+vmrun_in t1 --events "$ev" --nic "tap0,eth1,02:00:00:00:00:01,198.18.1.1/16" \
+        --route "0.0.0.0/0,eth1,198.19.0.1" --drive "$img,root" --root root -- /bin/true \
+        >/dev/null 2>&1 || rc=$?
+check_eq "no container ran: 125" 125 "$rc"
+check_match "the guest's reason came over the channel" \
+        "^error [0-9]+ -1 route 0 via eth1: Network is unreachable" "$(grep '^error' "$ev")"
+check_match "and the boot failed" "^exit [0-9]+ boot-failed " "$(grep '^exit' "$ev")"
+ip -n "$FABRIC_PREFIX-t1" link del tap0
 
 check_eq "no mount of the fabric's" "" "$(grep -F "$FABRIC_RUN" /proc/self/mountinfo || true)"
 check_eq "no file but the test's own" "console-enoent.log console-kill.log console-stop.log err events out root.img" \
