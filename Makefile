@@ -219,8 +219,8 @@ $(VM_DIR)/init: $(patsubst %.c,$(O)/obj/%.o,$(GUEST_SRCS)) $(O)/obj/runtime/vm-p
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -static -o $@ $^
 
-# Fetched once; `make vm-kernel` looks again (a newer package is fetched, the same is not).
-$(VM_DIR)/kernel.txt:
+# Fetched once (again when the script changes); `make vm-kernel` looks for a newer package.
+$(VM_DIR)/kernel.txt: scripts/vm-kernel.sh
 	$(call msg,VM,$(VM_DIR))
 	$(Q)scripts/vm-kernel.sh $(VM_DIR)
 

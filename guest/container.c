@@ -26,6 +26,7 @@
 #include "guest.h"
 
 #define ROOTS_DIR   "/run/tp/roots"
+#define IMAGES_DIR  "/run/tp/images"
 #define VOLUMES_DIR "/run/tp/volumes"
 
 static int fail(char **ret_error, int r, const char *fmt, ...)
@@ -136,13 +137,38 @@ int guest_volumes_mount(const struct vm_spec *spec, char **ret_error)
 
 int guest_root_mount(struct guest_container *c, char **ret_error)
 {
+	char image[64], upper[256], work[256], opts[700];
+	const struct vm_container *s = c->spec;
 	int r;
 
 	snprintf(c->root, sizeof(c->root), ROOTS_DIR "/%u", c->index);
-	r = mount_drive(c->spec->root, c->root, c->spec->readonly_root, ret_error);
+	if (!s->upper) {
+		r = mount_drive(s->root, c->root, s->readonly_root, ret_error);
+		if (r == 0)
+			c->root_mounted = true;
+		return r;
+	}
+	/* The image read-only below, the container's writes on the task's volume above. */
+	snprintf(image, sizeof(image), IMAGES_DIR "/%u", c->index);
+	r = mount_drive(s->root, image, true, ret_error);
+	if (r < 0)
+		return r;
+	snprintf(upper, sizeof(upper), VOLUMES_DIR "/%s/.tp-rootfs/%s/upper", s->upper, s->name);
+	snprintf(work, sizeof(work), VOLUMES_DIR "/%s/.tp-rootfs/%s/work", s->upper, s->name);
+	r = mkdir_parents(upper, true);
 	if (r == 0)
-		c->root_mounted = true;
-	return r;
+		r = mkdir_parents(work, true);
+	if (r == 0)
+		r = mkdir_parents(c->root, true);
+	if (r < 0)
+		return fail(ret_error, r, "%s: the overlay's directories: %s", s->name,
+			    strerror(-r));
+	snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s", image, upper, work);
+	if (mount("overlay", c->root, "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
+		return fail(ret_error, -errno, "%s: overlay root: %m", s->name);
+	guest_debug("overlay on %s: %s", c->root, opts);
+	c->root_mounted = true;
+	return 0;
 }
 
 /* Unmount everything below dir, then the directories. */
@@ -168,6 +194,7 @@ static void unmount_below(const char *dir)
 void guest_unmount_all(void)
 {
 	unmount_below(ROOTS_DIR);
+	unmount_below(IMAGES_DIR);
 	unmount_below(VOLUMES_DIR);
 	sync();
 }

@@ -255,6 +255,14 @@ static int check_container(const struct vm_spec *spec, const struct vm_container
 			c->name, c->root ? c->root : "", VM_SERIAL_MAX);
 	if (!c->argv || !c->argv[0] || !c->argv[0][0])
 		return spec_fail(ret_error, "container '%s': no command", c->name);
+	if (c->upper) {
+		for (j = 0; j < spec->n_volumes; j++)
+			if (strcmp(spec->volumes[j].name, c->upper) == 0)
+				break;
+		if (j == spec->n_volumes)
+			return spec_fail(ret_error, "container '%s': its writable layer is on unknown volume '%s'",
+					 c->name, c->upper);
+	}
 	if (c->cwd && !path_valid(c->cwd))
 		return spec_fail(ret_error,
 				 "container '%s': working directory '%s' is not an absolute path",
@@ -321,6 +329,8 @@ int vm_spec_encode(const struct vm_spec *spec, struct vm_records *out, char **re
 						 c->name);
 		vm_records_add(out, "container", c->name);
 		vm_records_add(out, "root", c->root);
+		if (c->upper)
+			vm_records_add(out, "upper", c->upper);
 		if (c->readonly_root)
 			vm_records_add(out, "readonly_root", "1");
 		for (j = 0; c->argv[j]; j++)
@@ -382,6 +392,8 @@ static int decode_container_field(struct vm_container *c, struct spec_state *st,
 
 	if (key_is(key, "root")) {
 		c->root = value;
+	} else if (key_is(key, "upper")) {
+		c->upper = value;
 	} else if (key_is(key, "readonly_root")) {
 		c->readonly_root = strcmp(value, "1") == 0;
 	} else if (key_is(key, "arg")) {

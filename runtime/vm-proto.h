@@ -115,10 +115,17 @@ struct vm_volume {
 
 struct vm_container {
 	const char *name;
-	const char *root; /* serial of the drive with its root file system (ext4) */
-	char **argv;	  /* NULL-terminated, at least one */
-	char **env;	  /* NULL-terminated "NAME=value"; may be NULL */
-	const char *cwd;  /* NULL = "/" */
+	/*
+	 * Serial of the drive with its root file system (ext4). Alone, the drive is the container's
+	 * to write. With upper, it is the image, read-only (a drive many containers may share), and
+	 * the root is an overlay whose writes go to the volume named upper, below .tp-rootfs/NAME/:
+	 * Fargate's layout, where containers' writable layers and volumes share the task's storage.
+	 */
+	const char *root;
+	const char *upper; /* a volume of the spec, or NULL */
+	char **argv;	   /* NULL-terminated, at least one */
+	char **env;	   /* NULL-terminated "NAME=value"; may be NULL */
+	const char *cwd;   /* NULL = "/" */
 	uid_t uid;
 	gid_t gid;
 	const gid_t *groups; /* supplementary groups */

@@ -12,7 +12,8 @@
 #                      (the package has no modules.dep: the order comes from each module's
 #                      depends= field, read with modinfo)
 #   kernel.txt         package, version, the .deb's SHA-256, the bzImage's compression
-# Cached: nothing is fetched again while kernel.txt names the package apt would pick now.
+# Cached: nothing is fetched again while kernel.txt names the package apt would pick now and
+# the same modules.
 #
 # Knobs: VM_KERNEL_PKG (default: what linux-image-cloud-amd64 depends on today, e.g.
 # linux-image-6.1.0-57-cloud-amd64), VM_MODULES (the modules wanted; dependencies are added).
@@ -20,7 +21,7 @@
 set -euo pipefail
 
 META=linux-image-cloud-amd64
-MODULES=${VM_MODULES:-virtio_mmio virtio_blk virtio_net virtio_console}
+MODULES=${VM_MODULES:-virtio_mmio virtio_blk virtio_net virtio_console overlay}
 
 die()
 {
@@ -134,6 +135,7 @@ main()
         if [[ -f $out/kernel.txt && -f $out/vmlinux && -f $out/modules/order ]] &&
                 grep -qx "package $pkg" "$out/kernel.txt" &&
                 grep -qx "modules $MODULES" "$out/kernel.txt"; then
+                touch "$out/kernel.txt"
                 exit 0
         fi
 

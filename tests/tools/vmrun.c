@@ -7,7 +7,7 @@
  *         [--memory MIB] [--nic TAP,IFNAME,MAC,ADDR/PLEN[,MTU]]...
  *         [--route DST/PLEN,IFNAME[,GATEWAY]]... [--dns ADDR]... [--hostname NAME]
  *         [--drive FILE,SERIAL[,ro]]... [--volume NAME,SERIAL]...
- *         --root SERIAL [--name NAME] [--env K=V]... [--cwd DIR] [--user UID:GID]
+ *         --root SERIAL [--upper VOLUME] [--name NAME] [--env K=V]... [--cwd DIR] [--user UID:GID]
  *         [--mount VOLUME,PATH[,ro]]... [--stop-signal N] [--readonly-root]
  *         [--stop-after MS] [--stop-timeout MS] [--timeout S] -- COMMAND [ARG]...
  *
@@ -53,7 +53,8 @@ static void usage(FILE *f)
 		"             [--memory MIB]\n"
 		"             [--nic TAP,IFNAME,MAC,ADDR/PLEN[,MTU]]... [--route DST/PLEN,IFNAME[,GW]]...\n"
 		"             [--dns ADDR]... [--hostname NAME] [--drive FILE,SERIAL[,ro]]...\n"
-		"             [--volume NAME,SERIAL]... --root SERIAL [--name NAME] [--env K=V]...\n"
+		"             [--volume NAME,SERIAL]... --root SERIAL [--upper VOLUME] [--name NAME]\n"
+		"             [--env K=V]...\n"
 		"             [--cwd DIR] [--user UID:GID] [--mount VOLUME,PATH[,ro]]...\n"
 		"             [--stop-signal N] [--readonly-root] [--stop-after MS] [--stop-timeout MS]\n"
 		"             [--timeout S] [--events FILE] -- COMMAND [ARG]...\n");
@@ -209,6 +210,7 @@ int main(int argc, char **argv)
 		{ "drive", required_argument, NULL, 'b' },
 		{ "volume", required_argument, NULL, 'V' },
 		{ "root", required_argument, NULL, 'r' },
+		{ "upper", required_argument, NULL, 'U' },
 		{ "name", required_argument, NULL, 'N' },
 		{ "env", required_argument, NULL, 'e' },
 		{ "cwd", required_argument, NULL, 'w' },
@@ -331,6 +333,9 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			c.root = optarg;
+			break;
+		case 'U':
+			c.upper = optarg;
 			break;
 		case 'N':
 			c.name = optarg;

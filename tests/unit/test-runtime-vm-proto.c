@@ -145,7 +145,7 @@ static void test_spec_roundtrip(void **state)
 		  .mounts = mounts,
 		  .n_mounts = 2,
 		  .readonly_root = true },
-		{ .name = "side.car", .root = "root1", .argv = argv2 },
+		{ .name = "side.car", .root = "root1", .upper = "data", .argv = argv2 },
 	};
 	const struct vm_spec spec = { volumes, 2, containers, 2 };
 	struct vm_records rec = {};
@@ -177,6 +177,7 @@ static void test_spec_roundtrip(void **state)
 	assert_int_equal(c->groups[1], 20);
 	assert_int_equal(c->stop_signal, SIGINT);
 	assert_true(c->readonly_root);
+	assert_null(c->upper);
 	assert_int_equal(c->n_mounts, 2);
 	assert_string_equal(c->mounts[1].volume, "cache");
 	assert_string_equal(c->mounts[1].path, "/tmp/a,b");
@@ -185,6 +186,7 @@ static void test_spec_roundtrip(void **state)
 
 	c = &p.spec.containers[1];
 	assert_string_equal(c->name, "side.car");
+	assert_string_equal(c->upper, "data");
 	assert_string_equal(c->cwd, "/");
 	assert_null(c->env);
 	assert_int_equal(c->stop_signal, SIGTERM); /* the default, written out */
@@ -249,6 +251,9 @@ static void test_spec_refused(void **state)
 	c.mounts = &mnt_root;
 	expect_encode_error(&spec, "mount path '/'");
 	c.n_mounts = 0;
+	c.upper = "scratch";
+	expect_encode_error(&spec, "writable layer is on unknown volume 'scratch'");
+	c.upper = NULL;
 	spec.containers = two;
 	spec.n_containers = 2;
 	expect_encode_error(&spec, "container 'app' is there twice");

@@ -5,8 +5,8 @@
 # datagrams of S bytes to the VPC's echo service: netd's counters on eth1 count exactly that
 # (and the guest's one ARP exchange), as the kernel's device counters do; a source address the
 # task was not given is dropped in front of the VM and counted as spoof. The container's output
-# comes back over the guest channel, its exit code too, the VM powers off when it ends, and the
-# wiring leaves nothing behind.
+# comes back over the guest channel, its exit code too, its writes land on the task's volume (its
+# image stays read-only), the VM powers off when it ends, and the wiring leaves nothing behind.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../counters/common.sh"
@@ -36,17 +36,22 @@ check_eq "eth1's ingress: netd's program, then the redirect" \
 
 img=$FABRIC_RUN/root.img
 check "a root file system image from busybox-static (mkfs.ext4 -d)" vm_image "$img"
+# Fargate's storage layout: the image read-only, the container's writes on the task's volume.
+scratch=$FABRIC_RUN/scratch.img
+check "the task's volume: a sparse ext4" mkfs.ext4 -q -E lazy_itable_init=1,lazy_journal_init=1 \
+        "$scratch" 64M
 
 # The guest's eth1 has the ENI's MAC and address; the VPC sees the ENI.
 cmd="udpsend --dst $FABRIC_GATEWAY:$FABRIC_UDP_PORT --count $K --size $S &&
 ip addr add 198.18.200.1/16 dev eth1 &&
 udpsend --dst $FABRIC_GATEWAY:$FABRIC_UDP_PORT --src 198.18.200.1 --count 5 --size 100 --no-replies &&
 echo nameserver \$(cut -d' ' -f2 /etc/resolv.conf) host \$(hostname) mtu \$(cat /sys/class/net/eth1/mtu) &&
-echo to-stderr >&2; exit 7"
+echo written > /written-in-vm && echo to-stderr >&2; exit 7"
 rc=0
 vmrun_in t1 --console "$FABRIC_RUN/console.log" --events "$FABRIC_RUN/events" \
         --nic "tap0,eth1,$mac,$ip/16,$FABRIC_MTU" --route "0.0.0.0/0,eth1,$FABRIC_GATEWAY" \
-        --dns "$FABRIC_GATEWAY" --hostname task-t1 --drive "$img,root" --root root \
+        --dns "$FABRIC_GATEWAY" --hostname task-t1 --drive "$img,image,ro" \
+        --drive "$scratch,scratch" --volume scratch,scratch --root image --upper scratch \
         --env PATH=/bin -- /bin/sh -c "$cmd" >"$FABRIC_RUN/out" 2>"$FABRIC_RUN/err" || rc=$?
 check_eq "the container's exit code is vmrun's" 7 "$rc"
 check_eq "reported as such" 7 "$(event_field "$FABRIC_RUN/events" exited 4)"
@@ -56,6 +61,9 @@ check_eq "its stdout came back over the channel, in order" \
         "$(paste -sd '|' "$FABRIC_RUN/out")"
 check_match "and its stderr apart" "to-stderr" "$(cat "$FABRIC_RUN/err")"
 check_eq "no qemu is left" "" "$(qemu_pids)"
+check_eq "what the container wrote is on the task's volume, in its writable layer" written \
+        "$(debugfs -R 'cat /.tp-rootfs/app/upper/written-in-vm' "$scratch" 2>/dev/null)"
+check_match "not in the image" "File not found" "$(debugfs -R 'stat /written-in-vm' "$img" 2>&1)"
 
 st=$(netdctl -j stats t1)
 read -r rb rp tb tp <<<"$(expect4 $K $S)"
