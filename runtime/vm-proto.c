@@ -260,8 +260,10 @@ static int check_container(const struct vm_spec *spec, const struct vm_container
 			if (strcmp(spec->volumes[j].name, c->upper) == 0)
 				break;
 		if (j == spec->n_volumes)
-			return spec_fail(ret_error, "container '%s': its writable layer is on unknown volume '%s'",
-					 c->name, c->upper);
+			return spec_fail(
+				ret_error,
+				"container '%s': its writable layer is on unknown volume '%s'",
+				c->name, c->upper);
 	}
 	if (c->cwd && !path_valid(c->cwd))
 		return spec_fail(ret_error,

@@ -192,10 +192,9 @@ static int handle_reply(struct qmp *q, json_t *msg)
 
 	if (!json_is_integer(id))
 		return -EBADMSG;
-	for (p = &q->cmds; *p; p = &(*p)->next)
-		if ((*p)->sent && (*p)->id == json_integer_value(id))
+	for (p = &q->cmds; (c = *p); p = &c->next)
+		if (c->sent && c->id == json_integer_value(id))
 			break;
-	c = *p;
 	if (!c)
 		return -EBADMSG;
 	*p = c->next;

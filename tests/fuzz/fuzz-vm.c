@@ -38,7 +38,8 @@ static void fuzz_frames(const uint8_t *d, size_t len)
 
 			if (f.type == 0 || f.type >= __VM_FRAME_MAX || f.len > VM_FRAME_MAX)
 				abort();
-			while (vm_records_next(f.payload, f.len, &rpos, key, sizeof(key), &value) > 0)
+			while (vm_records_next(f.payload, f.len, &rpos, key, sizeof(key), &value) >
+			       0)
 				if (rpos > f.len || strlen(value) > f.len)
 					abort();
 		}
