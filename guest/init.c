@@ -464,16 +464,20 @@ static void handle_frame(const struct vm_frame *f)
 	}
 }
 
-/* Forward what a pipe has; close it at EOF. */
+/*
+ * Forward what a pipe has, a few chunks at a time (a container that writes without pause does
+ * not keep the loop from the channel and the signals); close it at EOF.
+ */
 static void pump(struct guest_container *c, int *fd, enum vm_frame_type type)
 {
 	static char buf[OUTPUT_CHUNK];
 	ssize_t n;
 
-	for (;;) {
+	for (int chunks = 0; chunks < 4;) {
 		n = read(*fd, buf, sizeof(buf));
 		if (n > 0) {
 			(void)send_frame(type, c->index, buf, n);
+			chunks++;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)

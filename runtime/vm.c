@@ -69,6 +69,8 @@ struct vm {
 	uint8_t *out; /* frames for the guest, not written yet */
 	size_t out_len, out_size;
 	bool chan_out_armed, qmp_out_armed;
+	size_t n_containers; /* of the spec sent; frames about others are dropped */
+	bool spec_sent;
 	enum stop_step stop;
 	bool killed; /* we sent SIGKILL */
 	bool quit_sent;
@@ -646,6 +648,12 @@ static void handle_frame(struct vm *vm, const struct vm_frame *f)
 			if (streq(key, "pid") || streq(key, "status"))
 				num = strtol(value, NULL, 10);
 
+	/* A guest speaks of the spec's containers only (or of the task, for an error). */
+	if (f->type != VM_FRAME_HELLO && f->type != VM_FRAME_BYE &&
+	    !(f->type == VM_FRAME_ERROR && f->container == VM_CONTAINER_NONE) &&
+	    f->container >= vm->n_containers)
+		return;
+
 	switch (f->type) {
 	case VM_FRAME_HELLO:
 		if (vm->state == VM_STATE_BOOTING) {
@@ -982,10 +990,16 @@ int vm_send_spec(struct vm *vm, const struct vm_spec *spec, char **ret_error)
 	if (vm->state != VM_STATE_RUNNING)
 		return fail_errno(ret_error, -ENOTCONN, "the VM is %s, not running",
 				  vm_state_to_string(vm->state));
+	if (vm->spec_sent)
+		return fail_errno(ret_error, -EALREADY, "the VM has its spec already");
 	r = vm_spec_encode(spec, &rec, ret_error);
 	if (r == 0)
 		r = chan_send(vm, VM_FRAME_SPEC, VM_CONTAINER_NONE, rec.buf, rec.len);
 	vm_records_done(&rec);
+	if (r == 0) {
+		vm->spec_sent = true;
+		vm->n_containers = spec->n_containers;
+	}
 	return r;
 }
 
@@ -993,7 +1007,7 @@ int vm_start_container(struct vm *vm, unsigned int index)
 {
 	if (vm->state != VM_STATE_RUNNING)
 		return -ENOTCONN;
-	if (index >= VM_CONTAINERS_MAX)
+	if (index >= vm->n_containers)
 		return -EINVAL;
 	return chan_send(vm, VM_FRAME_START, index, NULL, 0);
 }
@@ -1005,7 +1019,7 @@ int vm_kill_container(struct vm *vm, unsigned int index, int signo)
 
 	if (vm->state != VM_STATE_RUNNING && vm->state != VM_STATE_STOPPING)
 		return -ENOTCONN;
-	if (index >= VM_CONTAINERS_MAX || signo <= 0 || signo >= NSIG)
+	if (index >= vm->n_containers || signo <= 0 || signo >= NSIG)
 		return -EINVAL;
 	vm_records_addf(&rec, "signal", "%d", signo);
 	r = rec.error ?: chan_send(vm, VM_FRAME_KILL, index, rec.buf, rec.len);

@@ -113,6 +113,10 @@ struct vm_exit {
 		*message; /* what happened, in words (qemu's last error line when there is one) */
 };
 
+/*
+ * What the guest says. Callbacks other than exit() must not free the VM. A container index is
+ * always one of the spec sent (frames about others are dropped: the guest is not trusted).
+ */
 struct vm_callbacks {
 	/* The guest's init is up (HELLO): vm_send_spec() may follow. */
 	void (*ready)(struct vm *vm, void *data);
@@ -151,9 +155,9 @@ void vm_argv_free(char **argv);
 int vm_cmdline(const struct vm *vm, char *buf, size_t size);
 /* Open the taps, fork and exec qemu; returns at once (the boot goes on in the loop). */
 int vm_start(struct vm *vm, char **ret_error);
-/* Send the task's spec (SPEC): the guest mounts the drives. After ready(). */
+/* Send the task's spec (SPEC): the guest mounts the drives. After ready(); once. */
 int vm_send_spec(struct vm *vm, const struct vm_spec *spec, char **ret_error);
-/* Start container index (START). */
+/* Start container index of the spec (START); -EINVAL for an index the spec has not. */
 int vm_start_container(struct vm *vm, unsigned int index);
 /* Send container index a signal (KILL). */
 int vm_kill_container(struct vm *vm, unsigned int index, int signo);

@@ -204,6 +204,7 @@ struct result {
 	char message[256];
 	bool gone;
 	unsigned int stop_after_ready; /* ms+1: vm_stop(0) when ready */
+	bool send_spec;		       /* a spec of one container when ready */
 };
 
 static void r_ready(struct vm *vm, void *data)
@@ -211,6 +212,20 @@ static void r_ready(struct vm *vm, void *data)
 	struct result *r = data;
 
 	r->ready = true;
+	if (r->send_spec) {
+		static char *argv[] = { "true", NULL };
+		static const struct vm_container c = { .name = "app",
+						       .root = "root",
+						       .argv = argv };
+		const struct vm_spec spec = { .containers = &c, .n_containers = 1 };
+		char *error = NULL;
+
+		assert_int_equal(vm_send_spec(vm, &spec, &error), 0);
+		assert_int_equal(vm_send_spec(vm, &spec, &error), -EALREADY);
+		free(error);
+		assert_int_equal(vm_start_container(vm, 1), -EINVAL);
+		assert_int_equal(vm_start_container(vm, 0), 0);
+	}
 	if (r->stop_after_ready)
 		assert_int_equal(vm_stop(vm, 0), 0);
 }
@@ -285,7 +300,9 @@ static void run_fake(const char *body, struct result *r, const struct vm_opts *e
 	"\"capabilities\": []}}\\r\\n' >&3\n"
 #define HELLO  "$P '\\001\\000\\377\\377\\000\\000\\000\\000' >&4\n"
 #define STDOUT "$P '\\005\\000\\000\\000\\003\\000\\000\\000hi\\n' >&4\n"
-#define EXIT3  "$P '\\007\\000\\000\\000\\013\\000\\000\\000status=768\\000' >&4\n"
+/* about a container the spec has not: dropped */
+#define STDOUT5 "$P '\\005\\000\\005\\000\\003\\000\\000\\000no\\n' >&4\n"
+#define EXIT3	"$P '\\007\\000\\000\\000\\013\\000\\000\\000status=768\\000' >&4\n"
 
 static void test_boot_fail(void **state)
 {
@@ -302,10 +319,10 @@ static void test_boot_fail(void **state)
 
 static void test_poweroff(void **state)
 {
-	struct result r = {};
+	struct result r = { .send_spec = true };
 
 	/* What a guest says before it powers off is heard, though qemu is gone by then. */
-	run_fake(GREET HELLO STDOUT EXIT3
+	run_fake(GREET HELLO STDOUT STDOUT5 EXIT3
 		 "$P '{\"event\": \"SHUTDOWN\", \"data\": {\"guest\": true, \"reason\": "
 		 "\"guest-shutdown\"}}\\r\\n' >&3\nexit 0",
 		 &r, NULL);
