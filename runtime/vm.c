@@ -1099,6 +1099,45 @@ int vm_stop(struct vm *vm, unsigned int timeout_ms)
 	return 0;
 }
 
+struct status_query {
+	struct vm *vm;
+	vm_status_fn cb;
+	void *data;
+};
+
+static void status_reply(struct qmp *q, json_t *ret, const char *error_class,
+			 const char *error_desc, void *data)
+{
+	struct status_query *sq = data;
+	const char *status = json_string_value(json_object_get(ret, "status"));
+
+	if (status)
+		sq->cb(sq->vm, status, NULL, sq->data);
+	else
+		sq->cb(sq->vm, NULL, ret ? "no status in the reply" : error_desc, sq->data);
+	free(sq);
+}
+
+int vm_query_status(struct vm *vm, vm_status_fn cb, void *data)
+{
+	struct status_query *sq;
+	int r;
+
+	if (vm->state == VM_STATE_NEW || vm->state == VM_STATE_EXITED || !vm->qmp_src)
+		return -ENOTCONN;
+	sq = malloc(sizeof(*sq));
+	if (!sq)
+		return -ENOMEM;
+	*sq = (struct status_query){ .vm = vm, .cb = cb, .data = data };
+	r = qmp_command(vm->qmp, "query-status", NULL, status_reply, sq);
+	if (r < 0) {
+		free(sq);
+		return r;
+	}
+	qmp_flush(vm);
+	return 0;
+}
+
 int vm_kill(struct vm *vm)
 {
 	if (vm->pidfd < 0 || vm->state == VM_STATE_EXITED)

@@ -166,6 +166,13 @@ int vm_kill_container(struct vm *vm, unsigned int index, int signo);
  * The deadlines after that are the opts'. Idempotent; exit() follows.
  */
 int vm_stop(struct vm *vm, unsigned int timeout_ms);
+/*
+ * Ask qemu for its run state (QMP query-status): cb gets "running", "paused", "shutdown",
+ * "internal-error", ... or NULL and the error when the question could not be answered (the VM
+ * is not running, the monitor closed). Later, from the loop.
+ */
+typedef void (*vm_status_fn)(struct vm *vm, const char *status, const char *error, void *data);
+int vm_query_status(struct vm *vm, vm_status_fn cb, void *data);
 /* SIGKILL qemu now; exit() follows (VM_EXIT_KILLED). */
 int vm_kill(struct vm *vm);
 /* The caller reaped qemu itself (its pid, status): report the exit as if seen here. */

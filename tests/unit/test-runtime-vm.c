@@ -205,7 +205,16 @@ struct result {
 	bool gone;
 	unsigned int stop_after_ready; /* ms+1: vm_stop(0) when ready */
 	bool send_spec;		       /* a spec of one container when ready */
+	bool query_status;	       /* vm_query_status() when ready */
+	char status[32];
 };
+
+static void r_status(struct vm *vm, const char *status, const char *error, void *data)
+{
+	struct result *r = data;
+
+	snprintf(r->status, sizeof(r->status), "%s", status ? status : error);
+}
 
 static void r_ready(struct vm *vm, void *data)
 {
@@ -226,6 +235,8 @@ static void r_ready(struct vm *vm, void *data)
 		assert_int_equal(vm_start_container(vm, 1), -EINVAL);
 		assert_int_equal(vm_start_container(vm, 0), 0);
 	}
+	if (r->query_status)
+		assert_int_equal(vm_query_status(vm, r_status, r), 0);
 	if (r->stop_after_ready)
 		assert_int_equal(vm_stop(vm, 0), 0);
 }
@@ -346,6 +357,20 @@ static void test_guest_reset(void **state)
 	assert_string_equal(r.message, "the guest reset (a kernel panic, or init died)");
 }
 
+static void test_query_status(void **state)
+{
+	struct result r = { .query_status = true };
+
+	/* A monitor that answers the negotiation (id 0), then the question (id 1). */
+	run_fake(GREET HELLO "read -r l <&3; $P '{\"return\": {}, \"id\": 0}\\r\\n' >&3\n"
+			     "read -r l <&3; case $l in *query-status*) ;; *) exit 9;; esac\n"
+			     "$P '{\"return\": {\"status\": \"running\", \"running\": true}, "
+			     "\"id\": 1}\\r\\n' >&3\nsleep 0.2; kill -SEGV $$",
+		 &r, NULL);
+	assert_string_equal(r.status, "running");
+	assert_int_equal(r.reason, VM_EXIT_CRASHED);
+}
+
 static void test_crash(void **state)
 {
 	struct result r = {};
@@ -386,8 +411,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_argv),	    cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_boot_fail),   cmocka_unit_test(test_poweroff),
-		cmocka_unit_test(test_guest_reset), cmocka_unit_test(test_crash),
-		cmocka_unit_test(test_stop_ladder),
+		cmocka_unit_test(test_guest_reset), cmocka_unit_test(test_query_status),
+		cmocka_unit_test(test_crash),	    cmocka_unit_test(test_stop_ladder),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
