@@ -678,7 +678,13 @@ static void handle_frame(struct vm *vm, const struct vm_frame *f)
 			vm->cb.exited(vm, f->container, (int)num, vm->data);
 		break;
 	case VM_FRAME_ERROR: {
-		_cleanup_free_ char *msg = strndup((const char *)f->payload, f->len);
+		/* not strndup(): the payload has no NUL of its own */
+		_cleanup_free_ char *msg = malloc(f->len + 1);
+
+		if (msg) {
+			memcpy(msg, f->payload, f->len);
+			msg[f->len] = '\0';
+		}
 
 		if (vm->cb.error)
 			vm->cb.error(vm, f->container, msg ? msg : "(out of memory)", vm->data);

@@ -54,7 +54,12 @@ static char *take_output(struct qmp *q)
 {
 	size_t len;
 	const char *out = qmp_output(q, &len);
-	char *s = strndup(out ? out : "", len);
+	char *s = malloc(len + 1);
+
+	assert_non_null(s);
+	if (len)
+		memcpy(s, out, len);
+	s[len] = '\0';
 
 	qmp_output_consumed(q, len);
 	return s;
