@@ -524,12 +524,19 @@ int vm_spec_decode(uint8_t *payload, size_t len, struct vm_spec_parsed *ret, cha
 	}
 	p.spec.volumes = p.volumes;
 	p.spec.containers = p.containers;
-	for (size_t i = 0; i < p.spec.n_volumes; i++)
+	for (size_t i = 0; i < p.spec.n_volumes; i++) {
 		if (!name_valid(p.volumes[i].name, 64) ||
 		    !name_valid(p.volumes[i].serial, VM_SERIAL_MAX)) {
 			r = spec_fail(ret_error, "bad volume '%s'", p.volumes[i].name);
 			goto out_free;
 		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(p.volumes[j].name, p.volumes[i].name) == 0) {
+				r = spec_fail(ret_error, "volume '%s' is there twice",
+					      p.volumes[i].name);
+				goto out_free;
+			}
+	}
 	if (n == 0) {
 		r = spec_fail(ret_error, "no container");
 		goto out_free;

@@ -281,6 +281,8 @@ static void test_spec_decode_refused(void **state)
 	expect_decode_error(P("arg=x\0"), "before the first container");
 	expect_decode_error(P("container=a\0root=r\0arg=x\0volume=v,s\0"),
 			    "after the first container");
+	expect_decode_error(P("volume=v,s\0volume=v,t\0container=a\0root=r\0arg=x\0"),
+			    "volume 'v' is there twice");
 	expect_decode_error(P("container=a\0root=r\0arg=x\0color=red\0"), "unknown field 'color'");
 	expect_decode_error(P("container=a\0root=r\0arg=x\0user=1\0"), "bad user '1'");
 	expect_decode_error(P("container=a\0root=r\0arg=x\0user=-1:0\0"), "bad user");
