@@ -145,7 +145,10 @@ static bool serial_valid(const char *s)
 	return true;
 }
 
-/* Append to a string being built with open_memstream. */
+/*
+ * The guest's configuration as tp.* words for the kernel command line, checked with the parser
+ * the guest runs.
+ */
 static int guest_config_words(const struct vm_opts *o, char **ret, char **ret_error)
 {
 	_cleanup_free_ char *buf = NULL;
@@ -872,7 +875,7 @@ void vm_reaped(struct vm *vm, int wait_status)
 
 /* The child: our descriptors at 3, 4, 5..., everything else closed, then qemu. */
 static void __attribute__((noreturn))
-exec_qemu(struct vm *vm, pid_t parent, int *fds, int nfds, int err_fd, char **argv)
+exec_qemu(pid_t parent, int *fds, int nfds, int err_fd, char **argv)
 {
 	sigset_t all;
 	int null;
@@ -941,7 +944,7 @@ int vm_start(struct vm *vm, char **ret_error)
 		goto out_close;
 	}
 	if (pid == 0)
-		exec_qemu(vm, parent, fds, nfds, err[1], argv);
+		exec_qemu(parent, fds, nfds, err[1], argv);
 
 	vm->pid = pid;
 	vm->started_usec = now_usec();
