@@ -90,6 +90,7 @@ UNIT_SRCS	:= $(wildcard tests/unit/test-*.c)
 TOOL_SRCS	:= $(wildcard tests/tools/*.c)
 BPFTEST_SRCS	:= $(wildcard tests/bpf/test-*.c)
 BENCH_SRCS	:= $(wildcard bench/*/*.c)
+GUEST_SRCS	:= $(wildcard guest/*.c)
 
 LIBNETD		:= $(O)/lib/libnetd.a
 LIBNETD_SAN	:= $(O)/san/lib/libnetd.a
@@ -112,7 +113,8 @@ COMPLETIONS	:= completions/netdctl $(if $(RUNTIME_SRCS),completions/taskvm)
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all bpf tests check test demo bench install uninstall clean help deps format lint FORCE
+.PHONY: all bpf tests check test demo bench install uninstall clean help deps format lint vm \
+	vm-kernel FORCE
 
 all: bpf $(BINS) $(UNITS) $(MAN8)
 
@@ -222,6 +224,43 @@ $(O)/man/%.8: docs/man/%.8.md
 	@mkdir -p $(@D)
 	$(Q)$(PANDOC) --standalone --from markdown-smart --to man $< -o $@
 
+# --- the task VM (docs/vm.md) --------------------------------------------------------------
+
+# The guest's init is static (libc only) and shares the protocol code with the host's side.
+# The kernel and its modules come from Debian's cloud kernel package (scripts/vm-kernel.sh:
+# apt-get download, never installed); the initramfs is the init and those modules.
+VM_DIR		:= $(O)/vm
+VM_FILES	:= $(VM_DIR)/vmlinux $(VM_DIR)/initramfs.cpio
+$(patsubst %.c,$(O)/obj/%.o,$(GUEST_SRCS)): CPPFLAGS += -Iruntime
+
+$(VM_DIR)/init: $(patsubst %.c,$(O)/obj/%.o,$(GUEST_SRCS)) $(O)/obj/runtime/vm-proto.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -static -o $@ $^
+
+# Fetched once (again when the script changes); `make vm-kernel` looks for a newer package.
+$(VM_DIR)/kernel.txt: scripts/vm-kernel.sh
+	$(call msg,VM,$(VM_DIR))
+	$(Q)scripts/vm-kernel.sh $(VM_DIR)
+
+$(VM_DIR)/vmlinux $(VM_DIR)/modules/order: $(VM_DIR)/kernel.txt
+
+$(VM_DIR)/initramfs.cpio: $(VM_DIR)/init $(VM_DIR)/kernel.txt scripts/vm-initramfs.sh
+	$(call msg,CPIO,$@)
+	$(Q)scripts/vm-initramfs.sh $@ $(VM_DIR)/init $(VM_DIR)/modules
+
+vm: $(VM_FILES)
+
+# tests/tools/udpsend, static, for the test image's root file system (tests/vm/).
+$(VM_DIR)/guest-udpsend: $(O)/obj/tests/tools/udpsend.o $(LIBNETD)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -static -o $@ $^
+
+vm-kernel:
+	$(Q)scripts/vm-kernel.sh $(VM_DIR)
+	$(Q)$(MAKE) --no-print-directory vm
+
 # --- tests ---------------------------------------------------------------------------------
 
 $(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(LIBNETD)
@@ -266,7 +305,7 @@ $(O)/san/tests/unit/test-tmds%: $(O)/san/tests/unit/test-tmds%.o $(LIBTASKVM_SAN
 
 # Test drivers of the runtime's modules (tests/tools/ctrrun: stand-in for the per-task shim;
 # vpcd checks SigV4 with runtime/sigv4.c) include the runtime's headers and link its modules.
-RUNTIME_TOOLS	:= ctrrun imgpull logship secretsget vpcd
+RUNTIME_TOOLS	:= ctrrun imgpull logship secretsget vpcd vmrun
 $(patsubst %,$(O)/obj/tests/tools/%.o,$(RUNTIME_TOOLS)): CPPFLAGS += -Iruntime
 
 $(patsubst %,$(O)/tests/tools/%,$(RUNTIME_TOOLS)): $(O)/tests/tools/%: $(O)/obj/tests/tools/%.o \
@@ -348,7 +387,8 @@ $(O)/fuzz/fuzz-%: $(O)/fuzz/obj/tests/fuzz/fuzz-%.o $(FUZZ_LIBS)
 	$(call msg,LD-FUZZ,$@)
 	$(Q)$(CLANG) -g $(SANFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
 
-tests: all $(UNIT_BINS) $(UNIT_SAN_BINS) $(TOOL_BINS) $(BPFTEST_BINS) $(BENCH_BINS) $(FUZZ_BINS)
+tests: all $(UNIT_BINS) $(UNIT_SAN_BINS) $(TOOL_BINS) $(BPFTEST_BINS) $(BENCH_BINS) $(FUZZ_BINS) \
+	$(VM_FILES) $(VM_DIR)/guest-udpsend
 
 # --- the two commands ----------------------------------------------------------------------
 
@@ -409,8 +449,8 @@ lint:
 	clang-format --dry-run --Werror $(FORMAT_SRCS)
 	cppcheck -q --error-exitcode=1 --enable=warning,portability --inline-suppr \
 		--suppress=unknownMacro --suppress=missingIncludeSystem \
-		-D_GNU_SOURCE -Ilib $(LIB_SRCS) $(NETD_SRCS) $(NETDCTL_SRCS) $(CNI_SRCS) $(RUNTIME_SRCS) \
-		$(BENCH_SRCS)
+		-D_GNU_SOURCE -Ilib -Iruntime $(LIB_SRCS) $(NETD_SRCS) $(NETDCTL_SRCS) $(CNI_SRCS) \
+		$(RUNTIME_SRCS) $(GUEST_SRCS) $(BENCH_SRCS)
 
 clean:
 	rm -rf $(O)
@@ -422,6 +462,8 @@ help:
 	@echo '  check      install missing packages, build, run unit (also ASan+UBSan), fuzz and integration tests'
 	@echo '  demo       install missing packages, build, run the demo in a test VPC of namespaces'
 	@echo '  bench      run the benchmarks under bench/ (not part of check)'
+	@echo '  vm         the task VM: guest kernel, modules and initramfs in $$(O)/vm (with tests)'
+	@echo '  vm-kernel  fetch the guest kernel package again if Debian has a newer one'
 	@echo '  deps       apt-get install the Debian packages that are missing'
 	@echo '  install    install into $$(DESTDIR)$$(PREFIX): binaries, CNI plugin, man pages, systemd'
 	@echo '             units, bash completions, platform manifests, LICENSE'

@@ -65,6 +65,12 @@ umoci                   # builds the test images offline; unpacks them in bench/
 apache2-utils           # htpasswd: bcrypt credentials for Basic auth of the test registry (tests/image)
 attr                    # getfattr: the xattrs of unpacked layers (tests/image)
 rsyslog                 # the syslog collector of the test VPC (fabric_syslog_start, tests/logs)
+qemu-system-x86         # the task VM: qemu-system-x86_64 -M microvm (runtime/vm.c, tests/vm)
+kmod                    # modinfo: the dependency order of the guest modules (scripts/vm-kernel.sh)
+lz4                     # the guest kernel payload in the Debian bzImage (scripts/vm-kernel.sh)
+zstd                    # the same, for kernels packed with zstd (scripts/vm-kernel.sh)
+xz-utils                # the same, for kernels packed with xz or lzma (scripts/vm-kernel.sh)
+cpio                    # the initramfs of the task VM (scripts/vm-initramfs.sh)
 '
 
 pkg_list()

@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The task's containers inside the VM. Each one's root file system is an ext4 drive (found by
+ * its virtio-blk serial), the task's volumes are ext4 drives mounted once and bind-mounted into
+ * the containers that name them. A container runs in its own mount, PID, UTS and IPC namespaces
+ * (the VM is the task's isolation boundary; the namespaces keep its containers apart as on the
+ * runc path) with its root pivoted to, /proc, /sys (read-only), a /dev of its own, and the task's
+ * resolv.conf, hosts and hostname.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "guest.h"
+
+#define ROOTS_DIR   "/run/tp/roots"
+#define IMAGES_DIR  "/run/tp/images"
+#define VOLUMES_DIR "/run/tp/volumes"
+
+static int fail(char **ret_error, int r, const char *fmt, ...)
+	__attribute__((__format__(printf, 3, 4)));
+static int fail(char **ret_error, int r, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	if (ret_error)
+		*ret_error = s;
+	else
+		free(s);
+	return r;
+}
+
+/* mkdir -p of an absolute path (0755). */
+static int mkdir_parents(const char *path, bool last)
+{
+	char tmp[4096], *p;
+
+	if (strlen(path) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	strcpy(tmp, path);
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (last && mkdir(tmp, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int guest_drive_find(const char *serial, char *buf, size_t size)
+{
+	struct dirent *de;
+	DIR *d = opendir("/sys/block");
+	int r = -ENOENT;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char path[300], s[VM_SERIAL_MAX + 2] = "";
+		ssize_t n;
+		int fd;
+
+		if (strncmp(de->d_name, "vd", 2) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/sys/block/%s/serial", de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, s, sizeof(s) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		s[n] = '\0';
+		s[strcspn(s, "\n")] = '\0';
+		if (strcmp(s, serial) == 0) {
+			snprintf(buf, size, "/dev/%s", de->d_name);
+			r = 0;
+			break;
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+static int mount_drive(const char *serial, const char *where, bool readonly, char **ret_error)
+{
+	char dev[64];
+	int r;
+
+	r = guest_drive_find(serial, dev, sizeof(dev));
+	if (r < 0)
+		return fail(ret_error, r, "no drive with serial '%s'", serial);
+	r = mkdir_parents(where, true);
+	if (r < 0)
+		return fail(ret_error, r, "mkdir %s: %s", where, strerror(-r));
+	if (mount(dev, where, "ext4", MS_NODEV | MS_NOSUID | (readonly ? MS_RDONLY : 0), NULL) < 0)
+		return fail(ret_error, -errno, "mount %s (serial '%s') on %s: %m", dev, serial,
+			    where);
+	guest_debug("%s (serial '%s') on %s", dev, serial, where);
+	return 0;
+}
+
+int guest_volumes_mount(const struct vm_spec *spec, char **ret_error)
+{
+	for (size_t i = 0; i < spec->n_volumes; i++) {
+		char where[128];
+		int r;
+
+		snprintf(where, sizeof(where), VOLUMES_DIR "/%s", spec->volumes[i].name);
+		r = mount_drive(spec->volumes[i].serial, where, false, ret_error);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int guest_root_mount(struct guest_container *c, char **ret_error)
+{
+	char image[64], upper[256], work[256], opts[700];
+	const struct vm_container *s = c->spec;
+	int r;
+
+	snprintf(c->root, sizeof(c->root), ROOTS_DIR "/%u", c->index);
+	if (!s->upper) {
+		r = mount_drive(s->root, c->root, s->readonly_root, ret_error);
+		if (r == 0)
+			c->root_mounted = true;
+		return r;
+	}
+	/* The image read-only below, the container's writes on the task's volume above. */
+	snprintf(image, sizeof(image), IMAGES_DIR "/%u", c->index);
+	r = mount_drive(s->root, image, true, ret_error);
+	if (r < 0)
+		return r;
+	snprintf(upper, sizeof(upper), VOLUMES_DIR "/%s/.tp-rootfs/%s/upper", s->upper, s->name);
+	snprintf(work, sizeof(work), VOLUMES_DIR "/%s/.tp-rootfs/%s/work", s->upper, s->name);
+	r = mkdir_parents(upper, true);
+	if (r == 0)
+		r = mkdir_parents(work, true);
+	if (r == 0)
+		r = mkdir_parents(c->root, true);
+	if (r < 0)
+		return fail(ret_error, r, "%s: the overlay's directories: %s", s->name,
+			    strerror(-r));
+	snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s", image, upper, work);
+	if (mount("overlay", c->root, "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
+		return fail(ret_error, -errno, "%s: overlay root: %m", s->name);
+	guest_debug("overlay on %s: %s", c->root, opts);
+	c->root_mounted = true;
+	return 0;
+}
+
+/* Unmount everything below dir, then the directories. */
+static void unmount_below(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[300];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (umount2(path, 0) < 0 && errno != EINVAL)
+			guest_log("umount %s: %m", path);
+	}
+	closedir(d);
+}
+
+void guest_unmount_all(void)
+{
+	unmount_below(ROOTS_DIR);
+	unmount_below(IMAGES_DIR);
+	unmount_below(VOLUMES_DIR);
+	sync();
+}
+
+/* --- in the child, before exec: report failures through the error pipe -------------------- */
+
+static int child_fd = -1;
+
+static void __attribute__((noreturn, format(printf, 1, 2))) child_die(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > 0 && child_fd >= 0)
+		(void)!write(child_fd, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+	_exit(127);
+}
+
+/* path below root (a validated absolute path: no ".." components). */
+static void below(char *buf, size_t size, const char *root, const char *path)
+{
+	if ((size_t)snprintf(buf, size, "%s%s", root, path) >= size)
+		child_die("path '%s' is too long", path);
+}
+
+static void child_mount(const char *src, const char *target, const char *type, unsigned long flags,
+			const char *data)
+{
+	if (mount(src, target, type, flags, data) < 0)
+		child_die("mount %s on %s: %m", type ? type : src ? src : "(remount)", target);
+}
+
+static void child_mkdir(const char *path)
+{
+	int r = mkdir_parents(path, true);
+
+	if (r < 0)
+		child_die("mkdir %s: %s", path, strerror(-r));
+}
+
+/* A /dev of the container's own: a tmpfs with the usual nodes, devpts, shm. */
+static void child_dev(const char *root)
+{
+	static const struct {
+		const char *name;
+		unsigned int major, minor;
+	} nodes[] = { { "null", 1, 3 },	  { "zero", 1, 5 },    { "full", 1, 7 },
+		      { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 } };
+	char dev[4200], path[4300];
+
+	below(dev, sizeof(dev), root, "/dev");
+	child_mkdir(dev);
+	child_mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC | MS_STRICTATIME, "mode=755");
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dev, nodes[i].name);
+		if (mknod(path, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0)
+			child_die("mknod %s: %m", path);
+		chmod(path, 0666);
+	}
+	snprintf(path, sizeof(path), "%s/pts", dev);
+	child_mkdir(path);
+	child_mount("devpts", path, "devpts", MS_NOSUID | MS_NOEXEC,
+		    "newinstance,ptmxmode=0666,mode=620");
+	snprintf(path, sizeof(path), "%s/ptmx", dev);
+	if (symlink("pts/ptmx", path) < 0)
+		child_die("symlink %s: %m", path);
+	snprintf(path, sizeof(path), "%s/shm", dev);
+	child_mkdir(path);
+	child_mount("shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777");
+	snprintf(path, sizeof(path), "%s/fd", dev);
+	(void)!symlink("/proc/self/fd", path);
+	snprintf(path, sizeof(path), "%s/stdin", dev);
+	(void)!symlink("/proc/self/fd/0", path);
+	snprintf(path, sizeof(path), "%s/stdout", dev);
+	(void)!symlink("/proc/self/fd/1", path);
+	snprintf(path, sizeof(path), "%s/stderr", dev);
+	(void)!symlink("/proc/self/fd/2", path);
+}
+
+/* The task's file over root/etc/NAME, if the image has an /etc (created when missing). */
+static void child_etc_file(const char *root, const char *name, bool readonly_root)
+{
+	char src[128], dst[4200];
+	struct stat st;
+	int fd;
+
+	snprintf(src, sizeof(src), "/run/tp/%s", name);
+	if (stat(src, &st) < 0)
+		return;
+	below(dst, sizeof(dst), root, "/etc");
+	if (stat(dst, &st) < 0 || !S_ISDIR(st.st_mode))
+		return;
+	strncat(dst, "/", sizeof(dst) - strlen(dst) - 1);
+	strncat(dst, name, sizeof(dst) - strlen(dst) - 1);
+	if (lstat(dst, &st) < 0) {
+		if (readonly_root)
+			return;
+		fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (fd < 0)
+			child_die("create %s: %m", dst);
+		close(fd);
+	} else if (!S_ISREG(st.st_mode)) {
+		return; /* a symlink in the image: leave it be */
+	}
+	child_mount(src, dst, NULL, MS_BIND, NULL);
+	child_mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+}
+
+static void child_setup(const struct vm_spec *spec, const struct guest_container *c,
+			const char *hostname)
+{
+	const struct vm_container *s = c->spec;
+	char path[4200];
+
+	if (setsid() < 0)
+		child_die("setsid: %m");
+	child_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+	/* pivot_root wants a mount point */
+	child_mount(c->root, c->root, NULL, MS_BIND | MS_REC, NULL);
+
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		const struct vm_mount *m = &s->mounts[i];
+		char src[128];
+
+		snprintf(src, sizeof(src), VOLUMES_DIR "/%s", m->volume);
+		below(path, sizeof(path), c->root, m->path);
+		child_mkdir(path);
+		child_mount(src, path, NULL, MS_BIND, NULL);
+		if (m->readonly)
+			child_mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+	}
+	below(path, sizeof(path), c->root, "/proc");
+	child_mkdir(path);
+	child_mount("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	below(path, sizeof(path), c->root, "/sys");
+	child_mkdir(path);
+	child_mount("sysfs", path, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
+	child_dev(c->root);
+	child_etc_file(c->root, "resolv.conf", s->readonly_root);
+	child_etc_file(c->root, "hosts", s->readonly_root);
+	child_etc_file(c->root, "hostname", s->readonly_root);
+	if (hostname[0] && sethostname(hostname, strlen(hostname)) < 0)
+		child_die("sethostname: %m");
+
+	if (chdir(c->root) < 0)
+		child_die("chdir %s: %m", c->root);
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		child_die("pivot_root: %m");
+	if (umount2(".", MNT_DETACH) < 0)
+		child_die("umount the old root: %m");
+	if (chdir("/") < 0)
+		child_die("chdir /: %m");
+	if (s->readonly_root)
+		child_mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+	if (chdir(s->cwd ? s->cwd : "/") < 0)
+		child_die("working directory %s: %m", s->cwd);
+	(void)spec;
+
+	if (setgroups(s->n_groups, s->groups) < 0)
+		child_die("setgroups: %m");
+	if (setgid(s->gid) < 0)
+		child_die("setgid %u: %m", (unsigned int)s->gid);
+	if (setuid(s->uid) < 0)
+		child_die("setuid %u: %m", (unsigned int)s->uid);
+}
+
+int guest_container_start(const struct vm_spec *spec, struct guest_container *c,
+			  const char *hostname, char **ret_error)
+{
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, status[2] = { -1, -1 }, r;
+	char msg[512];
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
+	    pipe2(status, O_CLOEXEC) < 0) {
+		r = fail(ret_error, -errno, "pipe: %m");
+		goto out_close;
+	}
+	/* A fork into new namespaces: the child is PID 1 of its own PID namespace. */
+	pid = syscall(SYS_clone, SIGCHLD | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC,
+		      NULL, NULL, NULL, NULL);
+	if (pid < 0) {
+		r = fail(ret_error, -errno, "clone: %m");
+		goto out_close;
+	}
+	if (pid == 0) {
+		const struct vm_container *s = c->spec;
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		sigset_t all;
+
+		child_fd = status[1];
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		for (int sig = 1; sig < NSIG; sig++)
+			signal(sig, SIG_DFL);
+		if (null < 0 || dup2(null, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
+			child_die("stdio: %m");
+		child_setup(spec, c, hostname);
+		environ = s->env ? s->env : (char *[]){ NULL };
+		execvp(s->argv[0], s->argv);
+		child_die("exec %s: %m", s->argv[0]);
+	}
+	close(out[1]);
+	close(err[1]);
+	close(status[1]);
+	/* The error pipe closes on exec (success) or carries what failed. */
+	do
+		n = read(status[0], msg, sizeof(msg) - 1);
+	while (n < 0 && errno == EINTR);
+	close(status[0]);
+	c->pid = pid;
+	c->out_fd = out[0];
+	c->err_fd = err[0];
+	c->started = true;
+	fcntl(c->out_fd, F_SETFL, O_NONBLOCK);
+	fcntl(c->err_fd, F_SETFL, O_NONBLOCK);
+	if (n > 0) {
+		msg[n] = '\0';
+		return fail(ret_error, -ENOEXEC, "%s", msg);
+	}
+	return 0;
+
+out_close:
+	for (int i = 0; i < 2; i++) {
+		if (out[i] >= 0)
+			close(out[i]);
+		if (err[i] >= 0)
+			close(err[i]);
+		if (status[i] >= 0)
+			close(status[i]);
+	}
+	return r;
+}
