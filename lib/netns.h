@@ -27,6 +27,14 @@ int netns_enter(int fd, int *ret_saved);
 /* Switch back and close saved. */
 int netns_restore(int saved);
 /*
+ * Create a new network namespace and keep it at path (a new file, bind-mounted from the calling
+ * thread's new namespace, as `ip netns add` does); the thread comes back to its own namespace.
+ * -EEXIST if path exists. The directory must exist.
+ */
+int netns_create(const char *path);
+/* Remove a namespace made by netns_create() (unmount, unlink); 0 if it is not there. */
+int netns_remove(const char *path);
+/*
  * socket(2) in the network namespace fd (-1: the caller's): the calling thread enters it for
  * the call only. Returns the socket or -errno.
  */
