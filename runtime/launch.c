@@ -110,6 +110,7 @@ struct launch_task {
 	char *stop_reason;
 	uint64_t created_ns, running_ns, stopping_ns, stopped_ns;
 	bool teardown_pending;
+	bool seen_storage;
 	char *fault;
 };
 
@@ -788,6 +789,10 @@ static void apply_status(struct launch_task *lt, json_t *status)
 	changed = !lt->status || !json_equal(lt->status, status);
 	json_decref(lt->status);
 	lt->status = json_incref(status);
+	if (!lt->seen_storage && json_object_get(status, "storage")) {
+		lt->seen_storage = true;
+		fault_point(lt, "storage");
+	}
 	stop = json_object_get(status, "stop");
 	if (stop && (st == SHIM_STATE_STOPPING || st == SHIM_STATE_STOPPED)) {
 		set_stop(lt, json_string_value(json_object_get(stop, "code")),
@@ -833,7 +838,12 @@ static void shim_event(struct launch_task *lt, json_t *ev)
 	const char *type = json_string_value(json_object_get(ev, "type"));
 
 	if (streq_ptr(type, "status")) {
+		json_t *ack = json_object_get(ev, "ack");
+
 		apply_status(lt, json_object_get(ev, "status"));
+		/* The status is served now: a container may start (its metadata says RUNNING). */
+		if (json_is_integer(ack))
+			shim_send(lt, "ack", json_pack("{s:O}", "seq", ack));
 	} else if (streq_ptr(type, "progress")) {
 		struct ctl_server *srv = agent_ctl(lt->l->a);
 		char topic[64];

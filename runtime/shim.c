@@ -43,11 +43,12 @@
 #include "tc_counters.h"
 #include "tmds.h"
 
-#define SHIM_LINE_MAX	   (64 * 1024)
-#define SHIM_DRAIN_DEFAULT 10 /* s: log shippers at the end */
-#define SHIM_USAGE_DEFAULT 10 /* s: storage usage sampling */
-#define SHIM_FINAL_GRACE   30 /* s: beyond the containers' stop timeouts, for the end */
-#define SHIM_REASON_MAX	   1024
+#define SHIM_LINE_MAX	    (64 * 1024)
+#define SHIM_DRAIN_DEFAULT  10	 /* s: log shippers at the end */
+#define SHIM_USAGE_DEFAULT  10	 /* s: storage usage sampling */
+#define SHIM_FINAL_GRACE    30	 /* s: beyond the containers' stop timeouts, for the end */
+#define SHIM_ACK_TIMEOUT_MS 1000 /* a container's start waits this long at most for the agent */
+#define SHIM_REASON_MAX	    1024
 
 struct shim;
 
@@ -76,7 +77,10 @@ struct shim_ctr {
 	const struct taskdef_container *def;
 	struct shim_image *image;
 	enum tmds_status status;
-	bool created, started, exited, skipped, signalled;
+	/* started: its start was decided (status RUNNING); start_pending: runc start not done yet,
+	 * waiting for the agent to have published that status (ack_seq) */
+	bool created, started, exited, skipped, signalled, start_pending;
+	uint64_t ack_seq;
 	pid_t pid;
 	int exit_code;
 	bool has_exit_code;
@@ -124,6 +128,8 @@ struct shim {
 	uint64_t stop_ns;
 	int usage_timer;
 	int final_timer;
+	int ack_timer;
+	uint64_t seq; /* of the status events */
 	bool torn_down;
 	int rc;
 };
@@ -190,8 +196,9 @@ static json_t *status_json(struct shim *s)
 			 time_json(s->pull_started_ns), "stopped_ns", time_json(s->pull_stopped_ns),
 			 "layers_done", (int)ldone, "layers_total", (int)ltotal, "bytes_done",
 			 (json_int_t)done, "bytes_total", (json_int_t)total);
-	j = json_pack("{s:s, s:i, s:b, s:o, s:o}", "state", shim_state_to_string(s->state), "pid",
-		      (int)getpid(), "all_started", all_started(s), "containers", cs, "pull", pull);
+	j = json_pack("{s:s, s:i, s:b, s:o, s:o, s:I}", "state", shim_state_to_string(s->state),
+		      "pid", (int)getpid(), "all_started", all_started(s), "containers", cs, "pull",
+		      pull, "seq", (json_int_t)s->seq);
 	if (s->has_usage)
 		json_object_set_new(j, "storage",
 				    json_pack("{s:I, s:I, s:s?}", "utilized_mib",
@@ -206,19 +213,25 @@ static json_t *status_json(struct shim *s)
 	return j;
 }
 
-/* Write status.json and tell the subscribers: at every change of state. */
-static void emit_status(struct shim *s)
+/*
+ * Write status.json and tell the subscribers: at every change of state. With ack, the
+ * subscriber (the agent) is asked to answer "ack" once it has taken the status in. Returns
+ * whether some subscriber was told.
+ */
+static bool emit_status_ack(struct shim *s, bool ack)
 {
-	json_auto_t *st = status_json(s);
+	json_auto_t *st = NULL;
 	_cleanup_free_ char *text = NULL;
 	char path[PATH_MAX];
 	int r;
 
+	s->seq++;
+	st = status_json(s);
 	if (!st)
-		return;
+		return false;
 	text = json_dumps(st, JSON_COMPACT);
 	if (!text)
-		return;
+		return false;
 	snprintf(path, sizeof(path), "%s/%s", s->dir, SHIM_STATUS_FILE);
 	r = write_file_atomic(path, text, strlen(text), 0600);
 	if (r < 0)
@@ -226,8 +239,17 @@ static void emit_status(struct shim *s)
 	if (s->ctl && ctl_server_has_topic(s->ctl, "events")) {
 		json_auto_t *ev = json_pack("{s:s, s:O}", "type", "status", "status", st);
 
+		if (ack)
+			json_object_set_new(ev, "ack", json_integer((json_int_t)s->seq));
 		ctl_server_broadcast(s->ctl, "events", "event", ev);
+		return true;
 	}
+	return false;
+}
+
+static void emit_status(struct shim *s)
+{
+	emit_status_ack(s, false);
 }
 
 static void ctr_set_status(struct shim_ctr *c, enum tmds_status st)
@@ -290,6 +312,13 @@ _Noreturn static void pull_child(struct shim *s, struct shim_image *im, int fd, 
 	/* Die with the shim: a pull of a stopped task must not go on. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(2);
+	/* Keep the pipe only: the shim's sockets are not the pull's to hold open. */
+	if (fd != 3) {
+		if (dup2(fd, 3) < 0)
+			_exit(2);
+		fd = cp.fd = 3;
+	}
+	close_range(4, ~0U, 0);
 	for (size_t i = 0; s->cfg.nameservers[i]; i++)
 		ns[i] = s->cfg.nameservers[i];
 	for (size_t i = 0; s->cfg.insecure_registries[i]; i++)
@@ -953,7 +982,7 @@ static int ctr_logs_open(struct shim *s, struct shim_ctr *c, char **ret_error)
 		&c->ship, ret_error);
 }
 
-/* runc create and start, the container's output to its log source. */
+/* runc create, the container's output to its log source; the start comes after (ctr_start). */
 static int ctr_launch(struct shim *s, struct shim_ctr *c, char **ret_error)
 {
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
@@ -992,19 +1021,71 @@ static int ctr_launch(struct shim *s, struct shim_ctr *c, char **ret_error)
 		goto out;
 	}
 	out[0] = err[0] = -1;
-	r = runc_start(&s->runc, c->def->name, ret_error);
-	if (r < 0)
-		goto out;
+	/*
+	 * Its start is decided: RUNNING from now on, as its metadata will say before it runs
+	 * (ctr_start() follows once the agent has taken the status in).
+	 */
 	c->started = true;
+	c->start_pending = true;
 	c->started_ns = realtime_nsec();
 	ctr_set_status(c, TMDS_STATUS_RUNNING);
-	log_info("Container '%s' started (pid %d)", c->def->name, (int)c->pid);
 out:
 	for (int i = 0; i < 2; i++) {
 		safe_close(out[i]);
 		safe_close(err[i]);
 	}
 	return r;
+}
+
+/* runc start of a created container whose start was decided. */
+static void ctr_start(struct shim *s, struct shim_ctr *c)
+{
+	_cleanup_free_ char *e = NULL;
+	int r;
+
+	if (!c->start_pending)
+		return;
+	c->start_pending = false;
+	r = runc_start(&s->runc, c->def->name, &e);
+	if (r < 0) {
+		log_err("Container '%s' failed to start: %s", c->def->name, e ?: strerror(-r));
+		ctr_set_reason(c, "CannotStartContainerError: %s", e ?: strerror(-r));
+		/* its init waits in runc's fifo: killed, reaped by SIGCHLD (status STOPPED) */
+		kill(c->pid, SIGKILL);
+		if (c->def->essential)
+			task_stop(s, "TaskFailedToStart", "CannotStartContainerError: %s: %s",
+				  c->def->name, e ?: strerror(-r));
+		return;
+	}
+	log_info("Container '%s' started (pid %d)", c->def->name, (int)c->pid);
+}
+
+/* Start the containers whose RUNNING status the agent took in (up to seq; all: UINT64_MAX). */
+static void starts_release(struct shim *s, uint64_t seq)
+{
+	size_t order[TASKDEF_MAX_CONTAINERS];
+
+	taskdef_start_order(s->def, order);
+	for (size_t k = 0; k < s->n_ctrs; k++) {
+		struct shim_ctr *c = &s->ctrs[order[k]];
+
+		if (c->start_pending && c->ack_seq <= seq)
+			ctr_start(s, c);
+	}
+	for (size_t k = 0; k < s->n_ctrs; k++)
+		if (s->ctrs[k].start_pending)
+			return;
+	event_cancel(s->loop, s->ack_timer);
+	s->ack_timer = 0;
+}
+
+static void on_ack_timer(struct event_loop *loop, void *data)
+{
+	struct shim *s = data;
+
+	s->ack_timer = 0;
+	log_warn("The agent did not answer in %d ms: starting the containers", SHIM_ACK_TIMEOUT_MS);
+	starts_release(s, UINT64_MAX);
 }
 
 /* Can c start (1), not yet (0), or never (-1: a dependency failed or will not start)? */
@@ -1082,11 +1163,11 @@ static void launch_ready(struct shim *s)
 					e ?: strerror(-r));
 				ctr_set_reason(c, "CannotStartContainerError: %s",
 					       e ?: strerror(-r));
+				c->skipped = true; /* it will not start */
 				if (c->created && !c->exited) {
 					/* its init waits in runc's fifo: reaped by SIGCHLD */
 					kill(c->pid, SIGKILL);
 				} else {
-					c->skipped = true;
 					ctr_set_status(c, TMDS_STATUS_STOPPED);
 					if (!c->src)
 						c->logs_done = true;
@@ -1098,8 +1179,25 @@ static void launch_ready(struct shim *s)
 			}
 		}
 	}
-	if (changed)
-		emit_status(s);
+	if (!changed)
+		return;
+	/* The containers whose start was decided get their seq: started once the agent said so. */
+	for (size_t k = 0; k < s->n_ctrs; k++)
+		if (s->ctrs[k].start_pending && !s->ctrs[k].ack_seq)
+			s->ctrs[k].ack_seq = s->seq + 1;
+	if (!emit_status_ack(s, true)) {
+		starts_release(s, UINT64_MAX); /* nobody to wait for */
+		return;
+	}
+	if (!s->ack_timer) {
+		int r = event_add_timer(s->loop, SHIM_ACK_TIMEOUT_MS * 1000ULL, on_ack_timer, s,
+					NULL);
+
+		if (r > 0)
+			s->ack_timer = r;
+		else
+			starts_release(s, UINT64_MAX);
+	}
 }
 
 /* --- stopping ----------------------------------------------------------------------------- */
@@ -1142,7 +1240,8 @@ static void stop_progress(struct shim *s)
 
 		if (!c->created || c->exited || c->signalled)
 			continue;
-		if (!c->started) {
+		if (!c->started || c->start_pending) {
+			c->start_pending = false;
 			/* created, never started: nothing of it ran */
 			c->signalled = true;
 			kill(c->pid, SIGKILL);
@@ -1287,6 +1386,8 @@ static void check_done(struct shim *s)
 	}
 	event_cancel(s->loop, s->final_timer);
 	s->final_timer = 0;
+	event_cancel(s->loop, s->ack_timer);
+	s->ack_timer = 0;
 	teardown(s);
 	s->state = SHIM_STATE_STOPPED;
 	log_notice("Task stopped: %s", s->stop_reason ?: "?");
@@ -1392,6 +1493,21 @@ static int do_start(struct ctl_call *call, json_t *params, void *userdata)
 	return ctl_call_reply(call, status_json(s));
 }
 
+static int do_ack(struct ctl_call *call, json_t *params, void *userdata)
+{
+	struct shim *s = userdata;
+	json_int_t seq = 0;
+	json_error_t jerr;
+
+	if (!params || json_unpack_ex(params, &jerr, JSON_STRICT, "{s:I}", "seq", &seq) < 0 ||
+	    seq < 0)
+		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid parameters: %s",
+				      params ? jerr.text : "missing 'seq'");
+	starts_release(s, (uint64_t)seq);
+	check_done(s);
+	return ctl_call_reply(call, json_pack("{s:I}", "seq", seq));
+}
+
 static int do_stop(struct ctl_call *call, json_t *params, void *userdata)
 {
 	struct shim *s = userdata;
@@ -1412,6 +1528,7 @@ static const struct ctl_method shim_methods[] = {
 	{ "events.subscribe", do_subscribe, 0 },
 	{ "start", do_start, CTL_METHOD_WRITE },
 	{ "stop", do_stop, CTL_METHOD_WRITE },
+	{ "ack", do_ack, CTL_METHOD_WRITE },
 	{},
 };
 

@@ -285,6 +285,8 @@ static int print_entry(json_t *e)
 		fputc('\n', stdout);
 		return 0;
 	}
+	/* The two streams in the order of the entries. */
+	fflush(f == stderr ? stdout : stderr);
 	if (log && fwrite(log, 1, len, f) != len)
 		return -EIO;
 	return 0;
