@@ -151,6 +151,25 @@ out_unlink:
 	return r;
 }
 
+int netns_sysctl_write(int fd, const char *path, const char *value)
+{
+	char file[256];
+	int saved = -1, f, r, k;
+
+	if ((size_t)snprintf(file, sizeof(file), "/proc/sys/%s", path) >= sizeof(file) ||
+	    strstr(path, ".."))
+		return -EINVAL;
+	r = netns_enter(fd, &saved);
+	if (r < 0)
+		return r;
+	/* /proc/sys/net is the namespace of whoever opens it */
+	f = open(file, O_WRONLY | O_CLOEXEC);
+	r = f < 0 ? -errno : write_all(f, value, strlen(value));
+	safe_close(f);
+	k = netns_restore(saved);
+	return r < 0 ? r : k;
+}
+
 int netns_remove(const char *path)
 {
 	if (!path || path[0] != '/')

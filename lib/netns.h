@@ -32,6 +32,11 @@ int netns_restore(int saved);
  * -EEXIST if path exists. The directory must exist.
  */
 int netns_create(const char *path);
+/*
+ * Write value to the sysctl at path (below /proc/sys, e.g. "net/ipv6/conf/all/disable_ipv6") of
+ * the network namespace fd: the calling thread enters it for the write only.
+ */
+int netns_sysctl_write(int fd, const char *path, const char *value);
 /* Remove a namespace made by netns_create() (unmount, unlink); 0 if it is not there. */
 int netns_remove(const char *path);
 /*

@@ -1227,6 +1227,29 @@ static void provision_fail(struct launch_task *lt, const char *fmt, ...)
 	task_teardown(lt);
 }
 
+/*
+ * A task ENI without an IPv6 address: IPv6 off in the namespace (before the ENI comes in), so
+ * that the kernel sends no neighbour discovery or MLD of its own on the task's behalf.
+ */
+static int netns_ipv4_only(struct launch_task *lt)
+{
+	json_t *addrs = json_object_get(json_object_get(lt->params, "eni"), "addresses"), *a;
+	_cleanup_close_ int fd = -1;
+	size_t i;
+	int r;
+
+	json_array_foreach(addrs, i, a)
+		if (strchr(json_string_value(a) ?: "", ':'))
+			return 0;
+	r = netns_open(lt->netns, &fd);
+	if (r < 0)
+		return r;
+	r = netns_sysctl_write(fd, "net/ipv6/conf/all/disable_ipv6", "1");
+	if (r >= 0)
+		r = netns_sysctl_write(fd, "net/ipv6/conf/default/disable_ipv6", "1");
+	return r == -ENOENT ? 0 : r; /* a kernel without IPv6 */
+}
+
 static void provision(struct launch_task *lt)
 {
 	struct launch *l = lt->l;
@@ -1254,6 +1277,10 @@ static void provision(struct launch_task *lt)
 				      strerror(-r));
 	lt->netns_made = true;
 	journal_save(lt);
+	r = netns_ipv4_only(lt);
+	if (r < 0)
+		return provision_fail(lt, "cannot turn IPv6 off in the network namespace: %s",
+				      strerror(-r));
 	fault_point(lt, "netns");
 	r = provision_attach(lt, &e);
 	journal_save(lt);

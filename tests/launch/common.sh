@@ -21,6 +21,9 @@
 # shellcheck source=tests/metadata/md.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../metadata/md.sh"
 
+LN_LAYERS=()
+LN_AGENT_ARGS=()
+
 # ln_require: root and the tools, else skip.
 ln_require()
 {
@@ -40,27 +43,43 @@ ln_agent_start()
                 --insecure-registry "$FABRIC_REGISTRY" --enable-fault-injection "$@"
 }
 
-# ln_setup N [VPCD ARGS...]: the fabric with N ENIs (registered with netd), vpcd, the registry,
-# netd, the image test/app:v1 (busybox), the agent.
+# ln_setup N [VPCD ARGS...]: ln_fabric N, then ln_services.
 ln_setup()
 {
-        local n=$1 i
+        local n=$1
         shift
 
+        ln_fabric "$n"
+        ln_services "$@"
+}
+
+# ln_fabric N: the checks and the fabric with N ENIs.
+ln_fabric()
+{
         ln_require
-        fabric_up "$n" || tap_bail "fabric_up"
+        fabric_up "$1" || tap_bail "fabric_up"
+        LN_ENIS=$1
+}
+
+# ln_services [VPCD ARGS...]: vpcd, the registry, netd with the fabric's ENIs registered, the
+# image test/app:v1 (busybox, and LN_LAYERS: more layers, fabric_image_build's arguments), the
+# agent (with LN_AGENT_ARGS).
+ln_services()
+{
+        local i
+
         fabric_service_start "$@" || tap_bail "vpcd"
         fabric_registry_start || tap_bail "docker-registry"
         netd_start || tap_bail "netd"
-        for ((i = 1; i <= n; i++)); do
+        for ((i = 1; i <= LN_ENIS; i++)); do
                 netdctl eni register "$(fabric_eni_mac "$i")" subnet "$FABRIC_SUBNET" \
                         gateway "$FABRIC_GATEWAY" >/dev/null || tap_bail "eni register $i"
         done
-        LN_DIGEST=$(fabric_image_build test/app v1) || tap_bail "image build"
+        LN_DIGEST=$(fabric_image_build test/app v1 "${LN_LAYERS[@]}") || tap_bail "image build"
         LN_IMAGE=$FABRIC_REGISTRY_NAME/test/app:v1
         export LN_IMAGE LN_DIGEST
         MD_NETD_SOCKET=$NETD_SOCKET
-        ln_agent_start || tap_bail "agent"
+        ln_agent_start "${LN_AGENT_ARGS[@]}" || tap_bail "agent"
 }
 
 # ln_taskdef NAME JSON: a task definition (family NAME, cpu 256, memory 512 unless given).
