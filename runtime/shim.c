@@ -471,8 +471,9 @@ out:
 		if (c->image != im)
 			continue;
 		if (im->error) {
-			ctr_set_reason(c, "CannotPullContainerError: %s",
-				       im->error_msg ?: strerror(-im->error));
+			if (!s->stopping)
+				ctr_set_reason(c, "CannotPullContainerError: %s",
+					       im->error_msg ?: strerror(-im->error));
 			ctr_set_status(c, TMDS_STATUS_STOPPED);
 			c->skipped = true;
 		} else {
