@@ -1539,7 +1539,7 @@ static int record_load(struct launch *l, json_t *j, const char *name)
 	lt->attached = json_is_true(json_object_get(steps, "attached"));
 	lt->cgroup_made = json_is_true(json_object_get(steps, "cgroup"));
 	lt->shim_spawning = json_is_true(json_object_get(steps, "shim_spawning"));
-	lt->start_sent = json_is_true(json_object_get(steps, "start_sent"));
+	/* start_sent is not taken back: a shim still READY is sent 'start' again */
 	strscpy(lt->instance, json_string_value(json_object_get(j, "instance")) ?: "",
 		sizeof(lt->instance));
 	v = json_object_get(j, "slot");
