@@ -528,6 +528,9 @@ static json_t *containers_json(struct launch_task *lt)
 			     *k; k++)
 				if (json_object_get(c, *k))
 					json_object_set(o, *k, json_object_get(c, *k));
+			json_object_set_new(o, "created",
+					    time_str((uint64_t)json_integer_value(
+						    json_object_get(c, "created_ns"))));
 			json_object_set_new(o, "started",
 					    time_str((uint64_t)json_integer_value(
 						    json_object_get(c, "started_ns"))));
@@ -610,8 +613,9 @@ static json_t *task_json(struct launch_task *lt, bool detail)
 			json_object_set_new(j, "netd_instance", json_string(lt->instance));
 		json_object_set_new(
 			j, "shim",
-			json_pack("{s:i, s:s?}", "pid", (int)lt->shim_pid, "state",
-				  json_string_value(json_object_get(lt->status, "state"))));
+			json_pack("{s:i, s:s?, s:O?}", "pid", (int)lt->shim_pid, "state",
+				  json_string_value(json_object_get(lt->status, "state")), "times",
+				  json_object_get(lt->status, "times")));
 	}
 	return j;
 }

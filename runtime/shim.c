@@ -130,6 +130,8 @@ struct shim {
 	int final_timer;
 	int ack_timer;
 	uint64_t seq; /* of the status events */
+	/* when the shim began, its storage was ready, the task was prepared (for breakdowns) */
+	uint64_t began_ns, storage_ns, prepared_ns;
 	bool torn_down;
 	int rc;
 };
@@ -205,6 +207,10 @@ static json_t *status_json(struct shim *s)
 					      (json_int_t)s->usage.utilized_mib, "reserved_mib",
 					      (json_int_t)s->usage.reserved_mib, "devices",
 					      s->storage_devices));
+	json_object_set_new(j, "times",
+			    json_pack("{s:o, s:o, s:o}", "began_ns", time_json(s->began_ns),
+				      "storage_ns", time_json(s->storage_ns), "prepared_ns",
+				      time_json(s->prepared_ns)));
 	if (s->stopping)
 		json_object_set_new(j, "stop",
 				    json_pack("{s:s?, s:s, s:I}", "code", s->stop_code, "reason",
@@ -846,6 +852,7 @@ static void storage_setup(struct shim *s)
 		}
 	}
 	s->storage_done = true;
+	s->storage_ns = realtime_nsec();
 	log_info("Storage ready: %s", strna(s->storage_devices));
 	r = event_add_periodic(
 		s->loop, (uint64_t)(s->cfg.usage_interval_sec ?: SHIM_USAGE_DEFAULT) * 1000000ULL,
@@ -886,6 +893,7 @@ static void prepare_maybe(struct shim *s)
 		}
 	}
 	s->state = SHIM_STATE_READY;
+	s->prepared_ns = realtime_nsec();
 	log_info("Task prepared: waiting for start");
 	emit_status(s);
 }
@@ -1722,6 +1730,7 @@ int shim_main(int argc, char **argv)
 	log_info("Task %s: %zu containers, %zu images, platform version %s", s.cfg.task_id,
 		 s.n_ctrs, s.n_images, s.platform->version);
 	s.state = SHIM_STATE_PREPARING;
+	s.began_ns = realtime_nsec();
 	emit_status(&s);
 	pull_next(&s);	   /* the first pull runs in its child ... */
 	storage_setup(&s); /* ... while the storage is made */
