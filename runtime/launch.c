@@ -99,6 +99,8 @@ struct launch_task {
 	/* the connection to the shim */
 	int fd, io_id, retry_id;
 	uint64_t connect_deadline;
+	bool network_ready; /* attached, registered: the shim may have its network */
+	bool network_sent;  /* on this connection */
 	struct ctl_linebuf lb;
 	json_int_t next_req;
 	bool subscribed;
@@ -141,6 +143,7 @@ struct launch {
 
 static void task_teardown(struct launch_task *lt);
 static void shim_connect(struct launch_task *lt);
+static void shim_network(struct launch_task *lt);
 static void cursors_wake(struct launch *l, const char *task_id);
 
 /* --- options ------------------------------------------------------------------------------- */
@@ -443,6 +446,7 @@ static void conn_close(struct launch_task *lt)
 	lt->fd = safe_close(lt->fd);
 	ctl_linebuf_done(&lt->lb);
 	lt->subscribed = false;
+	lt->network_sent = false;
 }
 
 static void task_free(struct launch_task *lt)
@@ -892,6 +896,7 @@ static void shim_line(struct launch_task *lt, const char *line, size_t len)
 				shim_stop(lt);
 		}
 		apply_status(lt, res);
+		shim_network(lt);
 	}
 }
 
@@ -1127,42 +1132,68 @@ static json_t *strv_json(const char *const *v)
 	return a;
 }
 
-/* RUN_DIR/shim.json: everything the shim needs. */
+/* RUN_DIR/shim.json: what the shim needs to start (its network comes later). */
 static int shim_config_write(struct launch_task *lt)
 {
 	struct launch *l = lt->l;
-	struct tmds_task *t = agent_task_model(lt->at);
-	json_t *eni = json_object_get(lt->params, "eni"), *env = json_object();
 	json_auto_t *j = NULL;
 	_cleanup_free_ char *text = NULL;
-	const char *hostname = json_string_value(json_object_get(t->network, "PrivateDNSName"));
 	char path[PATH_MAX + 32];
 
-	for (size_t i = 0; i < t->n_containers; i++)
-		json_object_set_new(env, t->containers[i].def->name,
-				    agent_task_env(l->a, lt->at, i));
-	j = json_pack("{s:i, s:s, s:s, s:O, s:s, s:i, s:O, s:O, s:s, s:o, s:s, s:s, s:o, s:i,"
-		      " s:i}",
-		      "version", SHIM_CONFIG_VERSION, "task_id", lt->id, "platform_version",
+	j = json_pack("{s:i, s:s, s:s, s:O, s:s, s:s, s:o, s:s, s:s, s:i, s:i}", "version",
+		      SHIM_CONFIG_VERSION, "task_id", lt->id, "platform_version",
 		      lt->platform_version, "task_definition",
-		      json_object_get(lt->params, "task_definition"), "netns", lt->netns, "slot",
-		      lt->slot, "nameservers", json_object_get(eni, "nameservers") ?: json_array(),
-		      "search", json_object_get(eni, "search") ?: json_array(), "image_store",
-		      l->o.image_store, "insecure_registries", strv_json(l->o.insecure),
-		      "volume_dir", lt->volume_dir, "cgroup", lt->cgroup, "env", env,
+		      json_object_get(lt->params, "task_definition"), "netns", lt->netns,
+		      "image_store", l->o.image_store, "insecure_registries",
+		      strv_json(l->o.insecure), "volume_dir", lt->volume_dir, "cgroup", lt->cgroup,
 		      "pull_timeout_sec", (int)l->o.pull_timeout_sec, "usage_interval_sec",
 		      (int)agent_stats_interval(l->a));
 	if (!j)
 		return -ENOMEM;
-	if (lt->address[0])
-		json_object_set_new(j, "address", json_string(lt->address));
-	if (hostname)
-		json_object_set_new(j, "hostname", json_string(hostname));
 	text = json_dumps(j, JSON_COMPACT);
 	if (!text)
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "%s/%s", lt->run_dir, SHIM_CONFIG_FILE);
 	return write_file_atomic(path, text, strlen(text), 0600);
+}
+
+/* The shim's "network": the slot (socket marks), DNS, the containers' hostname and env. */
+static json_t *shim_network_json(struct launch_task *lt)
+{
+	struct tmds_task *t = agent_task_model(lt->at);
+	json_t *eni = json_object_get(lt->params, "eni"), *env = json_object(), *j;
+	const char *hostname = json_string_value(json_object_get(t->network, "PrivateDNSName"));
+
+	for (size_t i = 0; i < t->n_containers; i++)
+		json_object_set_new(env, t->containers[i].def->name,
+				    agent_task_env(lt->l->a, lt->at, i));
+	j = json_pack("{s:i, s:O, s:O, s:o}", "slot", lt->slot, "nameservers",
+		      json_object_get(eni, "nameservers") ?: json_array(), "search",
+		      json_object_get(eni, "search") ?: json_array(), "env", env);
+	if (j && lt->address[0])
+		json_object_set_new(j, "address", json_string(lt->address));
+	if (j && hostname)
+		json_object_set_new(j, "hostname", json_string(hostname));
+	return j;
+}
+
+/* Give the shim its network, once it is there and the shim listens and lacks it. */
+static void shim_network(struct launch_task *lt)
+{
+	json_t *net;
+
+	if (!lt->network_ready || !lt->at || lt->fd < 0 || !lt->subscribed || lt->network_sent ||
+	    lt->desired_stop)
+		return;
+	if (json_is_true(json_object_get(lt->status, "network")))
+		return;
+	net = shim_network_json(lt);
+	if (!net) {
+		log_oom();
+		return;
+	}
+	if (shim_send(lt, "network", net) >= 0)
+		lt->network_sent = true;
 }
 
 /* netd's attach of the task ENI, in READY_PULL. */
@@ -1228,6 +1259,10 @@ static void provision_fail(struct launch_task *lt, const char *fmt, ...)
 	log_err("Task '%s': %s", lt->id, reason ?: "provisioning failed");
 	set_stop(lt, "TaskFailedToStart", reason);
 	lt->desired_stop = true;
+	journal_save(lt);
+	/* A shim that was started stops (its storage with it); its exit ends the teardown. */
+	if (lt->shim_pid > 0 && lt->pidfd >= 0)
+		kill(lt->shim_pid, SIGTERM);
 	task_teardown(lt);
 }
 
@@ -1262,6 +1297,7 @@ static void provision(struct launch_task *lt)
 	const struct cgroup_roots *roots = agent_cgroup_roots(l->a);
 	const struct taskdef *d;
 	char logs[PATH_MAX + 16];
+	uint64_t start = now_usec(), t[5];
 	int r;
 
 	r = mkdir_p(lt->run_dir, 0700);
@@ -1274,7 +1310,7 @@ static void provision(struct launch_task *lt)
 	if (r < 0)
 		return provision_fail(lt, "cannot create the task's directories: %s", strerror(-r));
 
-	/* The network: a namespace, netd's attach of the ENI (READY_PULL). */
+	/* The network namespace, empty. */
 	r = netns_create(lt->netns);
 	if (r < 0)
 		return provision_fail(lt, "cannot create the network namespace '%s': %s", lt->netns,
@@ -1286,11 +1322,33 @@ static void provision(struct launch_task *lt)
 		return provision_fail(lt, "cannot turn IPv6 off in the network namespace: %s",
 				      strerror(-r));
 	fault_point(lt, "netns");
+	t[0] = now_usec();
+
+	/* The shim, at once: it makes the task's storage while netd attaches the ENI. */
+	r = shim_config_write(lt);
+	if (r < 0)
+		return provision_fail(lt, "cannot write the shim's configuration: %s",
+				      strerror(-r));
+	lt->shim_spawning = true;
+	journal_save(lt);
+	r = shim_spawn(lt);
+	if (r < 0)
+		return provision_fail(lt, "cannot start the task's shim: %s", strerror(-r));
+	journal_save(lt);
+	r = watch_shim(lt);
+	if (r < 0)
+		log_err_errno(r, "Task '%s': cannot watch its shim (pid %d): %m", lt->id,
+			      (int)lt->shim_pid);
+	fault_point(lt, "spawn");
+	t[1] = now_usec();
+
+	/* netd's attach of the ENI, in READY_PULL. */
 	r = provision_attach(lt, &e);
 	journal_save(lt);
 	if (r < 0)
 		return provision_fail(lt, "%s", e ?: strerror(-r));
 	fault_point(lt, "attach");
+	t[2] = now_usec();
 
 	/* The metadata registration, bound to netd's instance and held. */
 	r = agent_task_register(l->a, lt->reg_params, NULL, NULL, 0, &lt->at, &err);
@@ -1302,6 +1360,7 @@ static void provision(struct launch_task *lt)
 	model_update(lt);
 	journal_save(lt);
 	fault_point(lt, "register");
+	t[3] = now_usec();
 
 	/* The task's cgroup with its limits; the containers' go below it. */
 	d = agent_task_model(lt->at)->def;
@@ -1318,24 +1377,14 @@ static void provision(struct launch_task *lt)
 		return provision_fail(lt, "cannot create the task's cgroup '%s': %s", lt->cgroup,
 				      strerror(-r));
 	fault_point(lt, "cgroup");
+	t[4] = now_usec();
 
-	/* The shim. */
-	r = shim_config_write(lt);
-	if (r < 0)
-		return provision_fail(lt, "cannot write the shim's configuration: %s",
-				      strerror(-r));
-	lt->shim_spawning = true;
-	journal_save(lt);
-	r = shim_spawn(lt);
-	if (r < 0)
-		return provision_fail(lt, "cannot start the task's shim: %s", strerror(-r));
-	journal_save(lt);
-	r = watch_shim(lt);
-	if (r < 0)
-		log_err_errno(r, "Task '%s': cannot watch its shim (pid %d): %m", lt->id,
-			      (int)lt->shim_pid);
-	fault_point(lt, "spawn");
-	log_info("Task '%s': shim started (pid %d)", lt->id, (int)lt->shim_pid);
+	log_info("Task '%s': provisioned in %.1f ms: namespace %.1f, shim %.1f (pid %d), "
+		 "netd's attach %.1f, registration %.1f, cgroup %.1f",
+		 lt->id, (double)(t[4] - start) / 1000, (double)(t[0] - start) / 1000,
+		 (double)(t[1] - t[0]) / 1000, (int)lt->shim_pid, (double)(t[2] - t[1]) / 1000,
+		 (double)(t[3] - t[2]) / 1000, (double)(t[4] - t[3]) / 1000);
+	lt->network_ready = true;
 	set_phase(lt, LAUNCH_PENDING);
 	lt->connect_deadline = now_usec() + LAUNCH_CONNECT_DEADLINE;
 	shim_connect(lt);
@@ -1588,6 +1637,9 @@ static int restore_registration(struct launch_task *lt)
 	}
 	model_update(lt);
 	log_info("Task '%s': registration restored", lt->id);
+	/* It was provisioned: a shim that has no network yet gets it now. */
+	lt->network_ready = true;
+	shim_network(lt);
 	return 0;
 }
 
@@ -1609,6 +1661,16 @@ static bool adopt(struct launch_task *lt)
 	if (r < 0)
 		return false;
 	log_notice("Task '%s': adopting its shim (pid %d)", lt->id, (int)lt->shim_pid);
+	if (lt->phase == LAUNCH_PROVISIONING) {
+		/* Its provisioning was cut short: the shim stops, then the rest is torn down. */
+		set_stop(
+			lt, "TaskFailedToStart",
+			"TaskRuntimeError: the taskvm agent stopped while the task was provisioned");
+		lt->desired_stop = true;
+		journal_save(lt);
+		kill(lt->shim_pid, SIGTERM);
+		return true;
+	}
 	journal_save(lt);
 	r = restore_registration(lt);
 	if (r < 0 && r != -EAGAIN) {

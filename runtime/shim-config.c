@@ -91,29 +91,109 @@ static int dup_opt(const char *s, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
+/* The network part (shim.h: shim_network_parse()) into c: members of j, unknown ones ignored. */
+static int network_parse(json_t *j, struct shim_config *c, char **ret_error)
+{
+	json_t *v, *env, *x;
+	const char *k;
+	int r;
+
+	v = json_object_get(j, "slot");
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 65535)
+		return fail_with(ret_error, "slot must be 0-65535");
+	c->slot = (unsigned int)json_integer_value(v);
+	for (const char *const *key = (const char *const[]){ "address", "hostname", NULL }; *key;
+	     key++) {
+		v = json_object_get(j, *key);
+		if (v && (!json_is_string(v) || !*json_string_value(v)))
+			return fail_with(ret_error, "'%s' must be a non-empty string", *key);
+	}
+	env = json_object_get(j, "env");
+	if (env) {
+		if (!json_is_object(env))
+			return fail_with(ret_error, "env must be an object of objects");
+		json_object_foreach(env, k, v) {
+			const char *name;
+
+			if (!json_is_object(v))
+				return fail_with(ret_error, "env['%s'] must be an object", k);
+			json_object_foreach(v, name, x)
+				if (!json_is_string(x) || !*name || strchr(name, '='))
+					return fail_with(ret_error,
+							 "env['%s']['%s'] must be a string", k,
+							 name);
+		}
+	}
+	r = dup_opt(json_string_value(json_object_get(j, "address")), &c->address);
+	if (r >= 0)
+		r = dup_opt(json_string_value(json_object_get(j, "hostname")), &c->hostname);
+	if (r >= 0)
+		r = strv_from_json(json_object_get(j, "nameservers"), "nameservers", c->nameservers,
+				   ret_error);
+	if (r >= 0)
+		r = strv_from_json(json_object_get(j, "search"), "search", c->search, ret_error);
+	if (r < 0)
+		return r;
+	c->env = env ? json_incref(env) : json_object();
+	c->has_network = true;
+	return 0;
+}
+
+int shim_network_parse(json_t *j, struct shim_config *c, char **ret_error)
+{
+	struct shim_config n = {};
+	json_error_t jerr;
+	int r;
+
+	if (ret_error)
+		*ret_error = NULL;
+	if (c->has_network)
+		return fail_errno(ret_error, -EEXIST, "the task has its network already");
+	if (json_unpack_ex(j, &jerr, JSON_STRICT, "{s:I, s?s, s?s, s?o, s?o, s?o}", "slot",
+			   &(json_int_t){ 0 }, "address", &(const char *){ NULL }, "hostname",
+			   &(const char *){ NULL }, "nameservers", &(json_t *){ NULL }, "search",
+			   &(json_t *){ NULL }, "env", &(json_t *){ NULL }) < 0)
+		return fail_with(ret_error, "%s", jerr.text);
+	r = network_parse(j, &n, ret_error);
+	if (r < 0) {
+		shim_config_done(&n);
+		return r;
+	}
+	c->slot = n.slot;
+	c->address = n.address;
+	c->hostname = n.hostname;
+	memcpy(c->nameservers, n.nameservers, sizeof(c->nameservers));
+	memcpy(c->search, n.search, sizeof(c->search));
+	json_decref(c->env);
+	c->env = n.env;
+	c->has_network = true;
+	return 0;
+}
+
 int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 {
-	const char *task_id = NULL, *pv = NULL, *netns = NULL, *address = NULL, *hostname = NULL;
-	const char *store = NULL, *volume_dir = NULL, *cgroup = NULL;
-	json_t *def = NULL, *ns = NULL, *search = NULL, *insecure = NULL, *env = NULL, *v;
-	json_int_t slot = -1, pull_timeout = 0, usage = 0, drain = 0, log_max = 0;
+	const char *task_id = NULL, *pv = NULL, *netns = NULL, *store = NULL, *volume_dir = NULL,
+		   *cgroup = NULL;
+	json_t *def = NULL, *insecure = NULL;
+	json_int_t pull_timeout = 0, usage = 0, drain = 0, log_max = 0;
 	struct shim_config c = {};
 	json_error_t jerr;
-	const char *k;
 	int version = 0, r;
 
 	if (ret_error)
 		*ret_error = NULL;
+	/* the network's members are checked by network_parse() */
 	if (json_unpack_ex(j, &jerr, JSON_STRICT,
-			   "{s:i, s:s, s:s, s:o, s:s, s:I, s?s, s?s, s?o, s?o, s:s, s?o, s:s, s:s,"
+			   "{s:i, s:s, s:s, s:o, s:s, s?I, s?s, s?s, s?o, s?o, s:s, s?o, s:s, s:s,"
 			   " s?o, s?I, s?I, s?I, s?I}",
 			   "version", &version, "task_id", &task_id, "platform_version", &pv,
-			   "task_definition", &def, "netns", &netns, "slot", &slot, "address",
-			   &address, "hostname", &hostname, "nameservers", &ns, "search", &search,
+			   "task_definition", &def, "netns", &netns, "slot", &(json_int_t){ 0 },
+			   "address", &(const char *){ NULL }, "hostname", &(const char *){ NULL },
+			   "nameservers", &(json_t *){ NULL }, "search", &(json_t *){ NULL },
 			   "image_store", &store, "insecure_registries", &insecure, "volume_dir",
-			   &volume_dir, "cgroup", &cgroup, "env", &env, "pull_timeout_sec",
-			   &pull_timeout, "usage_interval_sec", &usage, "drain_timeout_sec", &drain,
-			   "log_max_size", &log_max) < 0)
+			   &volume_dir, "cgroup", &cgroup, "env", &(json_t *){ NULL },
+			   "pull_timeout_sec", &pull_timeout, "usage_interval_sec", &usage,
+			   "drain_timeout_sec", &drain, "log_max_size", &log_max) < 0)
 		return fail_with(ret_error, "%s", jerr.text);
 	if (version != SHIM_CONFIG_VERSION)
 		return fail_with(ret_error, "version %d, not %d", version, SHIM_CONFIG_VERSION);
@@ -125,44 +205,20 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 		return fail_with(ret_error, "netns, image_store and volume_dir must be absolute");
 	if (!cgroup[0] || cgroup[0] == '/')
 		return fail_with(ret_error, "cgroup must be a relative path");
-	if (slot < 0 || slot > 65535)
-		return fail_with(ret_error, "slot %lld is out of range", (long long)slot);
 	if (pull_timeout < 0 || usage < 0 || drain < 0 || log_max < 0 || pull_timeout > 86400 ||
 	    usage > 3600 || drain > 3600)
 		return fail_with(ret_error, "a timeout or size is out of range");
-	if (env) {
-		if (!json_is_object(env))
-			return fail_with(ret_error, "env must be an object of objects");
-		json_object_foreach(env, k, v) {
-			const char *name;
-			json_t *val;
 
-			if (!json_is_object(v))
-				return fail_with(ret_error, "env['%s'] must be an object", k);
-			json_object_foreach(v, name, val)
-				if (!json_is_string(val) || !*name || strchr(name, '='))
-					return fail_with(ret_error,
-							 "env['%s']['%s'] must be a string", k,
-							 name);
-		}
-	}
-
-	c.slot = (unsigned int)slot;
 	c.pull_timeout_sec = (unsigned int)pull_timeout;
 	c.usage_interval_sec = (unsigned int)usage;
 	c.drain_timeout_sec = (unsigned int)drain;
 	c.log_max_size = (uint64_t)log_max;
 	c.task_definition = json_incref(def);
-	c.env = env ? json_incref(env) : json_object();
 	r = dup_opt(task_id, &c.task_id);
 	if (r >= 0)
 		r = dup_opt(pv, &c.platform_version);
 	if (r >= 0)
 		r = dup_opt(netns, &c.netns);
-	if (r >= 0)
-		r = dup_opt(address, &c.address);
-	if (r >= 0)
-		r = dup_opt(hostname, &c.hostname);
 	if (r >= 0)
 		r = dup_opt(store, &c.image_store);
 	if (r >= 0)
@@ -170,12 +226,14 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 	if (r >= 0)
 		r = dup_opt(cgroup, &c.cgroup);
 	if (r >= 0)
-		r = strv_from_json(ns, "nameservers", c.nameservers, ret_error);
-	if (r >= 0)
-		r = strv_from_json(search, "search", c.search, ret_error);
-	if (r >= 0)
 		r = strv_from_json(insecure, "insecure_registries", c.insecure_registries,
 				   ret_error);
+	/* the network may come later (shim_network_parse()) */
+	if (r >= 0 && json_object_get(j, "slot"))
+		r = network_parse(j, &c, ret_error);
+	else if (r >= 0 && (json_object_get(j, "address") || json_object_get(j, "env") ||
+			    json_object_get(j, "nameservers")))
+		r = fail_with(ret_error, "the network's members need its slot");
 	if (r < 0) {
 		shim_config_done(&c);
 		return r;
@@ -188,20 +246,23 @@ json_t *shim_config_to_json(const struct shim_config *c)
 {
 	json_t *j;
 
-	j = json_pack("{s:i, s:s, s:s, s:O, s:s, s:i, s:o, s:o, s:s, s:o, s:s, s:s, s:O, s:i,"
-		      " s:i, s:i, s:I}",
+	j = json_pack("{s:i, s:s, s:s, s:O, s:s, s:s, s:o, s:s, s:s, s:i, s:i, s:i, s:I}",
 		      "version", SHIM_CONFIG_VERSION, "task_id", c->task_id, "platform_version",
 		      c->platform_version, "task_definition", c->task_definition, "netns", c->netns,
-		      "slot", (int)c->slot, "nameservers", strv_to_json(c->nameservers), "search",
-		      strv_to_json(c->search), "image_store", c->image_store, "insecure_registries",
+		      "image_store", c->image_store, "insecure_registries",
 		      strv_to_json(c->insecure_registries), "volume_dir", c->volume_dir, "cgroup",
-		      c->cgroup, "env", c->env ?: json_object(), "pull_timeout_sec",
-		      (int)c->pull_timeout_sec, "usage_interval_sec", (int)c->usage_interval_sec,
-		      "drain_timeout_sec", (int)c->drain_timeout_sec, "log_max_size",
-		      (json_int_t)c->log_max_size);
-	if (j && c->address)
+		      c->cgroup, "pull_timeout_sec", (int)c->pull_timeout_sec, "usage_interval_sec",
+		      (int)c->usage_interval_sec, "drain_timeout_sec", (int)c->drain_timeout_sec,
+		      "log_max_size", (json_int_t)c->log_max_size);
+	if (!j || !c->has_network)
+		return j;
+	json_object_set_new(j, "slot", json_integer(c->slot));
+	json_object_set_new(j, "nameservers", strv_to_json(c->nameservers));
+	json_object_set_new(j, "search", strv_to_json(c->search));
+	json_object_set_new(j, "env", json_incref(c->env ?: json_object()));
+	if (c->address)
 		json_object_set_new(j, "address", json_string(c->address));
-	if (j && c->hostname)
+	if (c->hostname)
 		json_object_set_new(j, "hostname", json_string(c->hostname));
 	return j;
 }

@@ -131,7 +131,7 @@ struct shim {
 	int ack_timer;
 	uint64_t seq; /* of the status events */
 	/* when the shim began, its storage was ready, the task was prepared (for breakdowns) */
-	uint64_t began_ns, storage_ns, prepared_ns;
+	uint64_t began_ns, storage_ns, network_ns, prepared_ns;
 	bool torn_down;
 	int rc;
 };
@@ -198,8 +198,9 @@ static json_t *status_json(struct shim *s)
 			 time_json(s->pull_started_ns), "stopped_ns", time_json(s->pull_stopped_ns),
 			 "layers_done", (int)ldone, "layers_total", (int)ltotal, "bytes_done",
 			 (json_int_t)done, "bytes_total", (json_int_t)total);
-	j = json_pack("{s:s, s:i, s:b, s:o, s:o, s:I}", "state", shim_state_to_string(s->state),
-		      "pid", (int)getpid(), "all_started", all_started(s), "containers", cs, "pull",
+	j = json_pack("{s:s, s:i, s:b, s:b, s:o, s:o, s:I}", "state",
+		      shim_state_to_string(s->state), "pid", (int)getpid(), "network",
+		      s->cfg.has_network, "all_started", all_started(s), "containers", cs, "pull",
 		      pull, "seq", (json_int_t)s->seq);
 	if (s->has_usage)
 		json_object_set_new(j, "storage",
@@ -208,8 +209,9 @@ static json_t *status_json(struct shim *s)
 					      (json_int_t)s->usage.reserved_mib, "devices",
 					      s->storage_devices));
 	json_object_set_new(j, "times",
-			    json_pack("{s:o, s:o, s:o}", "began_ns", time_json(s->began_ns),
-				      "storage_ns", time_json(s->storage_ns), "prepared_ns",
+			    json_pack("{s:o, s:o, s:o, s:o}", "began_ns", time_json(s->began_ns),
+				      "storage_ns", time_json(s->storage_ns), "network_ns",
+				      time_json(s->network_ns), "prepared_ns",
 				      time_json(s->prepared_ns)));
 	if (s->stopping)
 		json_object_set_new(j, "stop",
@@ -567,9 +569,11 @@ static int pull_start(struct shim *s, struct shim_image *im)
 	return 0;
 }
 
-/* Pull the images one after the other. */
+/* Pull the images one after the other (once the task has its network). */
 static void pull_next(struct shim *s)
 {
+	if (!s->cfg.has_network)
+		return;
 	for (size_t i = 0; i < s->n_images; i++) {
 		struct shim_image *im = &s->images[i];
 		int r;
@@ -868,7 +872,8 @@ static void prepare_maybe(struct shim *s)
 	_cleanup_free_ char *e = NULL;
 	int r;
 
-	if (s->stopping || s->state != SHIM_STATE_PREPARING || !s->storage_done)
+	if (s->stopping || s->state != SHIM_STATE_PREPARING || !s->storage_done ||
+	    !s->cfg.has_network)
 		return;
 	for (size_t i = 0; i < s->n_images; i++)
 		if (!s->images[i].done || s->images[i].error)
@@ -1502,6 +1507,29 @@ static int do_start(struct ctl_call *call, json_t *params, void *userdata)
 	return ctl_call_reply(call, status_json(s));
 }
 
+static int do_network(struct ctl_call *call, json_t *params, void *userdata)
+{
+	struct shim *s = userdata;
+	_cleanup_free_ char *e = NULL;
+	int r;
+
+	if (!params)
+		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Missing parameters");
+	r = shim_network_parse(params, &s->cfg, &e);
+	if (r == -EEXIST)
+		return ctl_call_reply(call, status_json(s)); /* again, after an agent restart */
+	if (r < 0)
+		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "%s", e ?: strerror(-r));
+	s->network_ns = realtime_nsec();
+	log_info("The task's network: slot %u, address %s", s->cfg.slot, strna(s->cfg.address));
+	emit_status(s);
+	if (!s->stopping)
+		pull_next(s);
+	prepare_maybe(s);
+	check_done(s);
+	return ctl_call_reply(call, status_json(s));
+}
+
 static int do_ack(struct ctl_call *call, json_t *params, void *userdata)
 {
 	struct shim *s = userdata;
@@ -1538,6 +1566,7 @@ static const struct ctl_method shim_methods[] = {
 	{ "start", do_start, CTL_METHOD_WRITE },
 	{ "stop", do_stop, CTL_METHOD_WRITE },
 	{ "ack", do_ack, CTL_METHOD_WRITE },
+	{ "network", do_network, CTL_METHOD_WRITE },
 	{},
 };
 
@@ -1732,7 +1761,7 @@ int shim_main(int argc, char **argv)
 	s.state = SHIM_STATE_PREPARING;
 	s.began_ns = realtime_nsec();
 	emit_status(&s);
-	pull_next(&s);	   /* the first pull runs in its child ... */
+	pull_next(&s);	   /* the first pull runs in its child (once there is a network) ... */
 	storage_setup(&s); /* ... while the storage is made */
 	prepare_maybe(&s);
 	check_done(&s);

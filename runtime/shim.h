@@ -15,6 +15,8 @@
  *   status                 the status object (below)
  *   events.subscribe       the same, then notifications "event": {"type": "status", "status":
  *                          {...}} at every change, {"type": "progress", ...} during pulls
+ *   network {slot, ...}    the task's network, once netd has attached its ENI (the shim
+ *                          starts before, to make its storage meanwhile; it pulls after)
  *   start                  start the containers (in state READY)
  *   stop {code, reason}    stop the task (any state); the first stop's reason is kept
  * The status is also written to RUNDIR/status.json at every change, the last one (state
@@ -53,7 +55,9 @@ struct shim_config {
 	char *task_id;		/* netd's task id (the ECS task id) */
 	char *platform_version; /* "1.4.0" */
 	json_t *task_definition;
-	char *netns;	   /* the task's network namespace (a file) */
+	char *netns; /* the task's network namespace (a file) */
+	/* the network: in the file, or later from the agent (method "network") */
+	bool has_network;
 	unsigned int slot; /* netd's slot: the socket marks */
 	char *address;	   /* the task ENI's IPv4 address (HOSTNAME of log messages) */
 	char *hostname;	   /* the containers' hostname */
@@ -77,6 +81,12 @@ int shim_state_from_string(const char *s, enum shim_state *ret);
 
 /* Parse a configuration (pure). -EINVAL with *ret_error for a bad one. */
 int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error);
+/*
+ * Take the network part (the "network" method's parameters: {slot, address, hostname,
+ * nameservers, search, env}) into a configuration that has none. -EINVAL with *ret_error for a
+ * bad one, -EEXIST if it has one.
+ */
+int shim_network_parse(json_t *j, struct shim_config *c, char **ret_error);
 /* Release a configuration's contents. */
 void shim_config_done(struct shim_config *c);
 /* The configuration as JSON (for the agent to write). */

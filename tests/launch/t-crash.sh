@@ -50,8 +50,8 @@ eni_free()
         [[ $(netdctl -j eni show "$(fabric_eni_mac "$1")" | jq -r .state) == available ]]
 }
 
-# --- killed before the shim: torn down at the next start ------------------------------------
-for step in netns attach register cgroup; do
+# --- killed while provisioning: torn down at the next start (a shim that was started stops) ---
+for step in netns spawn attach register cgroup; do
         rc=0
         ln_run c 1 --fault "crash:$step" >/dev/null || rc=$?
         check "$step: the agent died there (taskvm run lost it)" test "$rc" -ne 0
@@ -67,8 +67,8 @@ for step in netns attach register cgroup; do
         check "$step: the ENI is available again" eni_free 1
 done
 
-# --- killed after the shim started: the shim is adopted ----------------------------------------
-for step in spawn pulling storage prepared running; do
+# --- killed after the task was provisioned: its shim is adopted ---------------------------------
+for step in pulling storage prepared running; do
         def=c
         [[ $step == pulling ]] && def=big
         rc=0

@@ -73,6 +73,7 @@ static void test_config_errors(void **state)
 		{ "netns", "\"relative\"", "absolute" },
 		{ "cgroup", "\"/abs\"", "relative" },
 		{ "slot", "-1", "slot" },
+		{ "slot", "\"3\"", "integer" },
 		{ "nameservers", "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\"]",
 		  "at most" },
 		{ "nameservers", "[\"\"]", "non-empty" },
@@ -98,6 +99,54 @@ static void test_config_errors(void **state)
 				 cases[i].msg);
 		free(err);
 	}
+}
+
+/* The network may come after the start: a configuration without it, then the method's. */
+static void test_network_later(void **state)
+{
+	json_auto_t *j = parse(CONFIG), *net = json_object(), *back = NULL;
+	static const char *const network_keys[] = { "slot",	   "address", "hostname",
+						    "nameservers", "search",  "env" };
+	struct shim_config c = {};
+	char *err = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(network_keys); i++) {
+		json_object_set(net, network_keys[i], json_object_get(j, network_keys[i]));
+		json_object_del(j, network_keys[i]);
+	}
+	assert_int_equal(shim_config_parse(j, &c, &err), 0);
+	assert_false(c.has_network);
+	assert_null(c.nameservers[0]);
+	back = shim_config_to_json(&c);
+	assert_true(json_equal(back, j));
+	assert_int_equal(shim_network_parse(net, &c, &err), 0);
+	assert_true(c.has_network);
+	assert_int_equal(c.slot, 7);
+	assert_string_equal(c.hostname, "ip-198-18-1-1.us-west-2.compute.internal");
+	assert_string_equal(c.nameservers[1], "198.18.0.2");
+	assert_int_equal(shim_network_parse(net, &c, &err), -EEXIST);
+	free(err);
+	err = NULL;
+	shim_config_done(&c);
+
+	/* the network's members need its slot; the method takes its own members only */
+	json_object_set_new(j, "address", json_string("198.18.1.1"));
+	assert_int_equal(shim_config_parse(j, &c, &err), -EINVAL);
+	assert_non_null(strstr(err, "slot"));
+	free(err);
+	err = NULL;
+	json_object_del(j, "address");
+	assert_int_equal(shim_config_parse(j, &c, &err), 0);
+	json_object_set_new(net, "volume_dir", json_string("/x"));
+	assert_int_equal(shim_network_parse(net, &c, &err), -EINVAL);
+	free(err);
+	err = NULL;
+	json_object_del(net, "volume_dir");
+	json_object_set_new(net, "slot", json_integer(70000));
+	assert_int_equal(shim_network_parse(net, &c, &err), -EINVAL);
+	assert_false(c.has_network);
+	free(err);
+	shim_config_done(&c);
 }
 
 static void test_states(void **state)
@@ -131,9 +180,8 @@ static void test_signals(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_config_roundtrip),
-		cmocka_unit_test(test_config_errors),
-		cmocka_unit_test(test_states),
+		cmocka_unit_test(test_config_roundtrip), cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_network_later),	 cmocka_unit_test(test_states),
 		cmocka_unit_test(test_signals),
 	};
 
