@@ -753,12 +753,16 @@ static void shim_start(struct launch_task *lt)
 {
 	_cleanup_ctl_error_ struct ctl_error err = {};
 	struct netd_source *netd = agent_netd(lt->l->a);
+	uint64_t t0;
 	int r;
 
 	if (lt->start_sent || lt->desired_stop || lt->fd < 0)
 		return;
 	/* Fargate 1.4: the task ENI goes from READY_PULL to READY before any container runs. */
+	t0 = now_usec();
 	r = netd->ops->task_set_phase(netd, lt->id, "READY", &err);
+	log_debug("Task '%s': netd's task.set_phase READY took %.1f ms", lt->id,
+		  (double)(now_usec() - t0) / 1000);
 	if (r < 0) {
 		char reason[1024];
 

@@ -1000,6 +1000,7 @@ static int ctr_logs_open(struct shim *s, struct shim_ctr *c, char **ret_error)
 static int ctr_launch(struct shim *s, struct shim_ctr *c, char **ret_error)
 {
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	uint64_t t0;
 	int r;
 
 	r = ctr_logs_open(s, c, ret_error);
@@ -1009,6 +1010,7 @@ static int ctr_launch(struct shim *s, struct shim_ctr *c, char **ret_error)
 		r = -errno;
 		goto out;
 	}
+	t0 = now_usec();
 	r = runc_create(&s->runc,
 			&(struct runc_create_opts){ .id = c->def->name,
 						    .bundle = c->bundle,
@@ -1021,6 +1023,8 @@ static int ctr_launch(struct shim *s, struct shim_ctr *c, char **ret_error)
 		goto out;
 	c->created = true;
 	c->created_ns = realtime_nsec();
+	log_debug("Container '%s': runc create took %.1f ms", c->def->name,
+		  (double)(now_usec() - t0) / 1000);
 	ctr_set_status(c, TMDS_STATUS_CREATED);
 	r = logship_source_new(s->loop,
 			       &(struct logship_source_opts){ .stdout_fd = out[0],
@@ -1055,12 +1059,16 @@ out:
 static void ctr_start(struct shim *s, struct shim_ctr *c)
 {
 	_cleanup_free_ char *e = NULL;
+	uint64_t t0;
 	int r;
 
 	if (!c->start_pending)
 		return;
 	c->start_pending = false;
+	t0 = now_usec();
 	r = runc_start(&s->runc, c->def->name, &e);
+	log_debug("Container '%s': runc start took %.1f ms", c->def->name,
+		  (double)(now_usec() - t0) / 1000);
 	if (r < 0) {
 		log_err("Container '%s' failed to start: %s", c->def->name, e ?: strerror(-r));
 		ctr_set_reason(c, "CannotStartContainerError: %s", e ?: strerror(-r));
