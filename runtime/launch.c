@@ -970,6 +970,10 @@ static void shim_connect(struct launch_task *lt)
 			lt->retry_id = r;
 		return;
 	}
+	/* A shim that stopped reading holds the agent up for a second at most. */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &(struct timeval){ .tv_sec = 1 },
+		       sizeof(struct timeval)) < 0)
+		log_debug_errno(errno, "Task '%s': SO_SNDTIMEO: %m", lt->id);
 	lt->fd = fd;
 	ctl_linebuf_init(&lt->lb, CTL_MAX_REPLY);
 	r = event_add_io(loop, fd, EPOLLIN, shim_io, lt, NULL);
@@ -2250,7 +2254,8 @@ static int do_task_logs(struct ctl_call *call, json_t *params, void *userdata)
 const struct ctl_method launch_methods[] = {
 	{ "task.run", do_task_run, CTL_METHOD_WRITE },
 	{ "task.stop", do_task_stop, CTL_METHOD_WRITE },
-	{ "task.logs", do_task_logs, 0 },
+	/* the containers' output may hold what only the task's owner should read */
+	{ "task.logs", do_task_logs, CTL_METHOD_WRITE },
 	{},
 };
 

@@ -142,6 +142,9 @@ static int network_parse(json_t *j, struct shim_config *c, char **ret_error)
 int shim_network_parse(json_t *j, struct shim_config *c, char **ret_error)
 {
 	struct shim_config n = {};
+	const char *address = NULL, *hostname = NULL;
+	json_t *ns = NULL, *search = NULL, *env = NULL;
+	json_int_t slot = 0;
 	json_error_t jerr;
 	int r;
 
@@ -149,10 +152,10 @@ int shim_network_parse(json_t *j, struct shim_config *c, char **ret_error)
 		*ret_error = NULL;
 	if (c->has_network)
 		return fail_errno(ret_error, -EEXIST, "the task has its network already");
-	if (json_unpack_ex(j, &jerr, JSON_STRICT, "{s:I, s?s, s?s, s?o, s?o, s?o}", "slot",
-			   &(json_int_t){ 0 }, "address", &(const char *){ NULL }, "hostname",
-			   &(const char *){ NULL }, "nameservers", &(json_t *){ NULL }, "search",
-			   &(json_t *){ NULL }, "env", &(json_t *){ NULL }) < 0)
+	/* the members' values are checked by network_parse() */
+	if (json_unpack_ex(j, &jerr, JSON_STRICT, "{s:I, s?s, s?s, s?o, s?o, s?o}", "slot", &slot,
+			   "address", &address, "hostname", &hostname, "nameservers", &ns, "search",
+			   &search, "env", &env) < 0)
 		return fail_with(ret_error, "%s", jerr.text);
 	r = network_parse(j, &n, ret_error);
 	if (r < 0) {
@@ -174,8 +177,9 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 {
 	const char *task_id = NULL, *pv = NULL, *netns = NULL, *store = NULL, *volume_dir = NULL,
 		   *cgroup = NULL;
-	json_t *def = NULL, *insecure = NULL;
-	json_int_t pull_timeout = 0, usage = 0, drain = 0, log_max = 0;
+	const char *address = NULL, *hostname = NULL;
+	json_t *def = NULL, *insecure = NULL, *ns = NULL, *search = NULL, *env = NULL;
+	json_int_t slot = 0, pull_timeout = 0, usage = 0, drain = 0, log_max = 0;
 	struct shim_config c = {};
 	json_error_t jerr;
 	int version = 0, r;
@@ -187,13 +191,12 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 			   "{s:i, s:s, s:s, s:o, s:s, s?I, s?s, s?s, s?o, s?o, s:s, s?o, s:s, s:s,"
 			   " s?o, s?I, s?I, s?I, s?I}",
 			   "version", &version, "task_id", &task_id, "platform_version", &pv,
-			   "task_definition", &def, "netns", &netns, "slot", &(json_int_t){ 0 },
-			   "address", &(const char *){ NULL }, "hostname", &(const char *){ NULL },
-			   "nameservers", &(json_t *){ NULL }, "search", &(json_t *){ NULL },
+			   "task_definition", &def, "netns", &netns, "slot", &slot, "address",
+			   &address, "hostname", &hostname, "nameservers", &ns, "search", &search,
 			   "image_store", &store, "insecure_registries", &insecure, "volume_dir",
-			   &volume_dir, "cgroup", &cgroup, "env", &(json_t *){ NULL },
-			   "pull_timeout_sec", &pull_timeout, "usage_interval_sec", &usage,
-			   "drain_timeout_sec", &drain, "log_max_size", &log_max) < 0)
+			   &volume_dir, "cgroup", &cgroup, "env", &env, "pull_timeout_sec",
+			   &pull_timeout, "usage_interval_sec", &usage, "drain_timeout_sec", &drain,
+			   "log_max_size", &log_max) < 0)
 		return fail_with(ret_error, "%s", jerr.text);
 	if (version != SHIM_CONFIG_VERSION)
 		return fail_with(ret_error, "version %d, not %d", version, SHIM_CONFIG_VERSION);
@@ -231,8 +234,7 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 	/* the network may come later (shim_network_parse()) */
 	if (r >= 0 && json_object_get(j, "slot"))
 		r = network_parse(j, &c, ret_error);
-	else if (r >= 0 && (json_object_get(j, "address") || json_object_get(j, "env") ||
-			    json_object_get(j, "nameservers")))
+	else if (r >= 0 && (address || hostname || ns || search || env))
 		r = fail_with(ret_error, "the network's members need its slot");
 	if (r < 0) {
 		shim_config_done(&c);
