@@ -583,12 +583,16 @@ static void pull_next(struct shim *s)
 		if (im->started)
 			return; /* running */
 		r = pull_start(s, im);
-		if (r < 0) {
+		if (r < 0 && !im->pid) {
+			/* no child: nothing to wait for */
 			im->error = r;
 			set_str(&im->error_msg, "cannot start the pull process");
-			im->reaped = true;
-			if (im->eof)
-				pull_finish(im);
+			im->started = im->reaped = im->eof = true;
+			pull_finish(im);
+		} else if (r < 0) {
+			/* the child was killed: its reaping finishes the pull */
+			im->error = r;
+			set_str(&im->error_msg, "cannot read the pull process");
 		}
 		return;
 	}
