@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sched.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -115,4 +116,67 @@ int netns_socket(int fd, int domain, int type, int protocol)
 		return r;
 	}
 	return sock;
+}
+
+int netns_create(const char *path)
+{
+	_cleanup_close_ int fd = -1;
+	int saved = -1, r, k;
+
+	if (!path || path[0] != '/')
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+	if (fd < 0)
+		return -errno;
+	fd = safe_close(fd);
+	r = netns_open_self(&saved);
+	if (r < 0)
+		goto out_unlink;
+	if (unshare(CLONE_NEWNET) < 0) {
+		r = -errno;
+		close(saved);
+		goto out_unlink;
+	}
+	r = RET_NERRNO(mount("/proc/thread-self/ns/net", path, NULL, MS_BIND, NULL));
+	k = netns_restore(saved);
+	if (r >= 0 && k < 0) {
+		/* The thread stayed in the new namespace: say so rather than go on there. */
+		umount2(path, MNT_DETACH);
+		r = k;
+	}
+	if (r >= 0)
+		return 0;
+out_unlink:
+	unlink(path);
+	return r;
+}
+
+int netns_sysctl_write(int fd, const char *path, const char *value)
+{
+	char file[256];
+	int saved = -1, f, r, k;
+
+	if ((size_t)snprintf(file, sizeof(file), "/proc/sys/%s", path) >= sizeof(file) ||
+	    strstr(path, ".."))
+		return -EINVAL;
+	r = netns_enter(fd, &saved);
+	if (r < 0)
+		return r;
+	/* /proc/sys/net is the namespace of whoever opens it */
+	f = open(file, O_WRONLY | O_CLOEXEC);
+	r = f < 0 ? -errno : write_all(f, value, strlen(value));
+	safe_close(f);
+	k = netns_restore(saved);
+	return r < 0 ? r : k;
+}
+
+int netns_remove(const char *path)
+{
+	if (!path || path[0] != '/')
+		return -EINVAL;
+	if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+		return -errno;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
 }

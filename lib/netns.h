@@ -27,6 +27,19 @@ int netns_enter(int fd, int *ret_saved);
 /* Switch back and close saved. */
 int netns_restore(int saved);
 /*
+ * Create a new network namespace and keep it at path (a new file, bind-mounted from the calling
+ * thread's new namespace, as `ip netns add` does); the thread comes back to its own namespace.
+ * -EEXIST if path exists. The directory must exist.
+ */
+int netns_create(const char *path);
+/*
+ * Write value to the sysctl at path (below /proc/sys, e.g. "net/ipv6/conf/all/disable_ipv6") of
+ * the network namespace fd: the calling thread enters it for the write only.
+ */
+int netns_sysctl_write(int fd, const char *path, const char *value);
+/* Remove a namespace made by netns_create() (unmount, unlink); 0 if it is not there. */
+int netns_remove(const char *path);
+/*
  * socket(2) in the network namespace fd (-1: the caller's): the calling thread enters it for
  * the call only. Returns the socket or -errno.
  */

@@ -27,6 +27,7 @@
 #include "http.h"
 #include "ident.h"
 #include "journal.h"
+#include "launch.h"
 #include "log.h"
 #include "netd-source.h"
 #include "registry.h"
@@ -69,6 +70,7 @@ struct agent_opts {
 	const char *state_dir;
 	unsigned int stats_interval_sec;
 	struct http_opts http;
+	struct launch_opts launch;
 };
 
 struct agent {
@@ -83,6 +85,7 @@ struct agent {
 	struct agent_task *tasks;
 	unsigned int ntasks;
 	struct journal *journal;
+	struct launch *launch; /* the tasks it launches (launch.h) */
 	struct agent_pending *pending;
 	unsigned int npending;
 	bool pending_said; /* that they wait for netd was logged */
@@ -341,6 +344,7 @@ static void task_drop(struct agent *a, struct agent_task *at)
 	strscpy(instance, at->instance, sizeof(instance));
 	task_unlink(a, at);
 	agent_task_free(a, at);
+	launch_task_dropped(a->launch, id);
 	r = a->journal ? journal_remove(a->journal, id) : 0;
 	if (r < 0)
 		log_warn_errno(r, "Failed to remove the journal record of task '%s': %m", id);
@@ -749,7 +753,8 @@ static void holds_reconcile(struct agent *a)
 		if (!id || !instance)
 			continue;
 		at = task_find(a, id);
-		if ((at && streq(at->instance, instance)) || pending_has(a, id, instance))
+		if ((at && streq(at->instance, instance)) || pending_has(a, id, instance) ||
+		    launch_owns(a->launch, id, instance))
 			continue;
 		log_notice(
 			"Releasing netd's hold of task '%s' (%s): no registration is bound to it",
@@ -807,6 +812,8 @@ static void refresh(struct agent *a)
 /* What the agent does at every sampling, and whenever netd's event stream starts again. */
 static void agent_tick(struct agent *a)
 {
+	if (a->launch)
+		launch_tick(a->launch);
 	if (a->pending)
 		restore_pending(a);
 	if (a->holds_dirty)
@@ -1009,6 +1016,32 @@ static int do_health(struct ctl_call *call, json_t *params, void *userdata)
 			  (int)a->npending));
 }
 
+/*
+ * A registration's summary or detail, with the launch state of a task taskvm launched (its
+ * phase, stop reason, and each container's status merged into the container's object).
+ */
+static json_t *task_json_merged(struct agent *a, struct agent_task *at, bool detail, bool secrets)
+{
+	json_t *j = detail ? task_detail(a, at, secrets) : task_summary(a, at);
+	json_auto_t *l = launch_task_json(a->launch, at->t->task_id, detail);
+	json_t *cs = json_object_get(j, "containers"), *lcs = json_object_get(l, "containers");
+	const char *key;
+	json_t *v;
+
+	if (!j || !l)
+		return j;
+	json_object_foreach(l, key, v) {
+		if (streq(key, "containers") && json_is_array(cs) && json_is_array(lcs) &&
+		    json_array_size(cs) == json_array_size(lcs) && detail) {
+			for (size_t i = 0; i < json_array_size(cs); i++)
+				json_object_update(json_array_get(cs, i), json_array_get(lcs, i));
+			continue;
+		}
+		json_object_set(j, key, v);
+	}
+	return j;
+}
+
 static int do_task_list(struct ctl_call *call, json_t *params, void *userdata)
 {
 	struct agent *a = userdata;
@@ -1019,7 +1052,8 @@ static int do_task_list(struct ctl_call *call, json_t *params, void *userdata)
 				      "task.list takes no parameters");
 	arr = json_array();
 	for (struct agent_task *at = a->tasks; at; at = at->next)
-		json_array_append_new(arr, task_summary(a, at));
+		json_array_append_new(arr, agent_task_json(a, at, false));
+	launch_list_unregistered(a->launch, arr);
 	return ctl_call_reply(call, arr);
 }
 
@@ -1041,13 +1075,18 @@ static int get_task_param(struct ctl_call *call, json_t *params, struct agent *a
 static int do_task_show(struct ctl_call *call, json_t *params, void *userdata)
 {
 	struct agent *a = userdata;
+	const char *id = json_string_value(json_object_get(params, "task_id"));
 	struct agent_task *at;
+	json_t *j;
 	int r;
 
+	/* A launched task that is not (or no longer) registered. */
+	if (id && !task_find(a, id) && (j = launch_task_json(a->launch, id, true)))
+		return ctl_call_reply(call, j);
 	r = get_task_param(call, params, a, &at);
 	if (r <= 0)
 		return r;
-	return ctl_call_reply(call, task_detail(a, at, caller_sees_secrets(call)));
+	return ctl_call_reply(call, task_json_merged(a, at, true, caller_sees_secrets(call)));
 }
 
 static int do_task_deregister(struct ctl_call *call, json_t *params, void *userdata)
@@ -1060,6 +1099,10 @@ static int do_task_deregister(struct ctl_call *call, json_t *params, void *userd
 	r = get_task_param(call, params, a, &at);
 	if (r <= 0)
 		return r;
+	if (launch_owns(a->launch, at->t->task_id, NULL))
+		return ctl_call_failf(call, CTL_ERR_BUSY,
+				      "Task '%s' was launched by taskvm: stop it (taskvm stop)",
+				      at->t->task_id);
 	res = json_pack("{s:s, s:b}", "task_id", at->t->task_id, "deregistered", true);
 	log_info("Task '%s' deregistered", at->t->task_id);
 	task_drop(a, at);
@@ -1077,6 +1120,10 @@ static int do_task_register(struct ctl_call *call, json_t *params, void *userdat
 
 	/* Its journal record is restored once netd answers: one registration of a task at a time. */
 	id = json_string_value(json_object_get(params, "netd_task"));
+	if (id && launch_owns(a->launch, id, NULL))
+		return ctl_call_failf(
+			call, CTL_ERR_EXISTS,
+			"Task '%s' is one taskvm launched: it is registered by the launch", id);
 	if (id && pending_has(a, id, NULL))
 		return ctl_call_failf(call, CTL_ERR_BUSY,
 				      "Task '%s' is in the journal, waiting for netd to confirm it",
@@ -1109,7 +1156,7 @@ static const struct ctl_method agent_methods[] = {
 	{},
 };
 
-static const struct ctl_method *const method_tables[] = { agent_methods, NULL };
+static const struct ctl_method *const method_tables[] = { agent_methods, launch_methods, NULL };
 
 /* --- main -------------------------------------------------------------------------------- */
 
@@ -1141,10 +1188,12 @@ static void help(void)
 	       "      --max-connections N     HTTP connections at once (default 4096)\n"
 	       "  -g, --group NAME            group whose members may register tasks\n"
 	       "  -l, --log-level LEVEL       err, warning, notice, info (default), debug\n"
-	       "  -h, --help                  show this help\n",
+	       "  -h, --help                  show this help\n"
+	       "\n",
 	       AGENT_DEFAULT_SOCKET, HTTP_DEFAULT_LISTEN, HTTP_DEFAULT_LOCAL_LISTEN,
 	       CTL_DEFAULT_SOCKET, AGENT_DEFAULT_CREDENTIALS_DIR, AGENT_DEFAULT_STATE_DIR,
 	       AGENT_DEFAULT_STATS_INTERVAL, RATELIMIT_DEFAULT_RATE, RATELIMIT_DEFAULT_BURST);
+	launch_help(stdout);
 }
 
 enum {
@@ -1198,6 +1247,7 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 		{ "group", required_argument, NULL, 'g' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
+		LAUNCH_OPTIONS,
 		{},
 	};
 	struct sockaddr_in sin;
@@ -1292,6 +1342,11 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 			help();
 			return 0;
 		default:
+			r = launch_parse_option(&o->launch, c, optarg);
+			if (r < 0)
+				return r;
+			if (r > 0)
+				break;
 			fprintf(stderr, "Try 'taskvm agent --help'.\n");
 			return -EINVAL;
 		}
@@ -1405,6 +1460,11 @@ static int run(struct agent *a)
 		return log_err_errno(r, "Failed to read the journal in '%s': %m", o->state_dir);
 	if (a->npending)
 		log_info("%u registrations in the journal", a->npending);
+	/* The tasks it launched: shims to adopt, or what is left of them to tear down. */
+	r = launch_new(a, &o->launch, o->state_dir, &a->launch);
+	if (r < 0)
+		return log_err_errno(r, "Failed to start the launcher in '%s': %m", o->state_dir);
+	launch_recover(a->launch);
 	a->holds_dirty = true;
 	agent_tick(a);
 	/* netd's events, for a detach to take effect at once; its start runs agent_tick() again. */
@@ -1426,6 +1486,8 @@ static void cleanup(struct agent *a)
 {
 	/* HTTP threads first: after this nothing reads the registry. */
 	a->http = http_server_stop(a->http);
+	/* Before the connections go: its log readers may hold calls. The shims go on. */
+	a->launch = launch_free(a->launch);
 	a->ctl = ctl_server_free(a->ctl);
 	while (a->tasks) {
 		struct agent_task *at = a->tasks;
@@ -1468,6 +1530,7 @@ int agent_main(int argc, char **argv)
 	int r;
 
 	log_set_ident("taskvm");
+	launch_opts_init(&a.opts.launch);
 	r = parse_args(argc, argv, &a.opts);
 	if (r <= 0)
 		return r < 0 ? 2 : EXIT_SUCCESS;
@@ -1476,4 +1539,81 @@ int agent_main(int argc, char **argv)
 	r = run(&a);
 	cleanup(&a);
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+/* --- services for the launcher (launch.h) --------------------------------------------------- */
+
+struct event_loop *agent_loop(struct agent *a)
+{
+	return a->loop;
+}
+
+struct launch *agent_launch(struct agent *a)
+{
+	return a->launch;
+}
+
+struct ctl_server *agent_ctl(struct agent *a)
+{
+	return a->ctl;
+}
+
+struct netd_source *agent_netd(struct agent *a)
+{
+	return a->netd;
+}
+
+const struct cgroup_roots *agent_cgroup_roots(struct agent *a)
+{
+	return &a->roots;
+}
+
+unsigned int agent_stats_interval(struct agent *a)
+{
+	return a->opts.stats_interval_sec;
+}
+
+int agent_task_register(struct agent *a, json_t *params, json_t *ids, const char *instance,
+			uint64_t registered_ns, struct agent_task **ret, struct ctl_error *err)
+{
+	struct agent_task *at;
+	int r;
+
+	r = task_create(a,
+			&(struct task_spec){ .params = params,
+					     .ids = ids,
+					     .instance = instance,
+					     .registered_ns = registered_ns },
+			&at, err);
+	if (r < 0)
+		return r;
+	log_info("Task '%s' registered: %s", at->t->task_id, at->t->task_arn);
+	*ret = at;
+	return 0;
+}
+
+void agent_task_drop(struct agent *a, struct agent_task *at)
+{
+	log_info("Task '%s' deregistered", at->t->task_id);
+	task_drop(a, at);
+}
+
+struct tmds_task *agent_task_model(struct agent_task *at)
+{
+	return at->t;
+}
+
+void agent_task_publish(struct agent *a, struct agent_task *at)
+{
+	task_publish(a, at);
+}
+
+json_t *agent_task_env(struct agent *a, struct agent_task *at, size_t idx)
+{
+	return task_env(a, at, idx, true);
+}
+
+json_t *agent_task_json(struct agent *a, struct agent_task *at, bool detail)
+{
+	return task_json_merged(a, at, detail, true);
 }

@@ -24,8 +24,8 @@ struct socket_source {
 	char *watch_error; /* why the watch is down, logged once */
 };
 
-static int socket_call(struct socket_source *s, const char *method, json_t *params, json_t **ret,
-		       struct ctl_error *err)
+static int socket_call_timeout(struct socket_source *s, const char *method, json_t *params,
+			       int timeout_ms, json_t **ret, struct ctl_error *err)
 {
 	int r;
 
@@ -39,8 +39,7 @@ static int socket_call(struct socket_source *s, const char *method, json_t *para
 				return r;
 			}
 		}
-		r = ctl_client_call(s->client, method, json_incref(params), s->timeout_ms, ret,
-				    err);
+		r = ctl_client_call(s->client, method, json_incref(params), timeout_ms, ret, err);
 		if (r != -EPIPE && r != -ECONNRESET && r != -ENOTCONN && r != -ECONNREFUSED &&
 		    r != -EBADMSG && r != -ETIMEDOUT && r != -ENODATA)
 			break;
@@ -52,6 +51,12 @@ static int socket_call(struct socket_source *s, const char *method, json_t *para
 	}
 	json_decref(params);
 	return r;
+}
+
+static int socket_call(struct socket_source *s, const char *method, json_t *params, json_t **ret,
+		       struct ctl_error *err)
+{
+	return socket_call_timeout(s, method, params, s->timeout_ms, ret, err);
 }
 
 static int socket_task_show(struct netd_source *base, const char *task_id, json_t **ret,
@@ -106,6 +111,41 @@ static int socket_task_holds(struct netd_source *base, const char *holder, json_
 {
 	return socket_call((struct socket_source *)base, "task.holds",
 			   json_pack("{s:s}", "holder", holder), ret, err);
+}
+
+static int socket_task_attach(struct netd_source *base, json_t *params, int timeout_ms,
+			      json_t **ret, struct ctl_error *err)
+{
+	struct socket_source *s = (struct socket_source *)base;
+
+	return socket_call_timeout(s, "task.attach", params, MAX(timeout_ms, s->timeout_ms), ret,
+				   err);
+}
+
+static int socket_task_set_phase(struct netd_source *base, const char *task_id, const char *phase,
+				 struct ctl_error *err)
+{
+	json_t *res = NULL;
+	int r;
+
+	r = socket_call((struct socket_source *)base, "task.set_phase",
+			json_pack("{s:s, s:s}", "task_id", task_id, "phase", phase), &res, err);
+	json_decref(res);
+	return r;
+}
+
+static int socket_task_detach(struct netd_source *base, const char *task_id, bool *ret_detached,
+			      struct ctl_error *err)
+{
+	json_t *res = NULL;
+	int r;
+
+	r = socket_call((struct socket_source *)base, "task.detach",
+			json_pack("{s:s}", "task_id", task_id), &res, err);
+	if (r >= 0 && ret_detached)
+		*ret_detached = json_is_true(json_object_get(res, "detached"));
+	json_decref(res);
+	return r;
 }
 
 /* --- the event watch ------------------------------------------------------------------------ */
@@ -244,6 +284,9 @@ static const struct netd_source_ops socket_ops = {
 	.task_hold = socket_task_hold,
 	.task_release = socket_task_release,
 	.task_holds = socket_task_holds,
+	.task_attach = socket_task_attach,
+	.task_set_phase = socket_task_set_phase,
+	.task_detach = socket_task_detach,
 	.watch_events = socket_watch_events,
 	.free = socket_free,
 };

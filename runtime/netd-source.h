@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The agent's view of netd: a small provider interface for the calls it makes (task.show,
- * task.list, stats.get, task.hold, task.release, task.holds; docs/PROTOCOL.md) and for following
+ * task.list, stats.get, task.hold, task.release, task.holds, and for the tasks it launches
+ * task.attach, task.set_phase, task.detach; docs/PROTOCOL.md) and for following
  * netd's events, and the implementation over netd's control socket. Tests put a fake netd behind
  * the same socket; other sources (a library) can implement the same operations.
  */
@@ -9,6 +10,7 @@
 #define TP_NETD_SOURCE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "ctl-proto.h"
 
@@ -36,6 +38,18 @@ struct netd_source_ops {
 	/* The holds of holder: an array of {task_id, instance, state, ...} (task.holds). */
 	int (*task_holds)(struct netd_source *s, const char *holder, json_t **ret,
 			  struct ctl_error *err);
+	/*
+	 * task.attach with these parameters (stolen); *ret is the task. Waits up to timeout_ms
+	 * (netd's own wait for the ENI, params' timeout_ms, comes on top).
+	 */
+	int (*task_attach)(struct netd_source *s, json_t *params, int timeout_ms, json_t **ret,
+			   struct ctl_error *err);
+	/* task.set_phase: "READY" or "READY_PULL". */
+	int (*task_set_phase)(struct netd_source *s, const char *task_id, const char *phase,
+			      struct ctl_error *err);
+	/* task.detach (an unknown task is no error: *ret_detached false). */
+	int (*task_detach)(struct netd_source *s, const char *task_id, bool *ret_detached,
+			   struct ctl_error *err);
 	/*
 	 * Follow netd's events on loop: fn gets each, and NULL whenever the stream starts or starts
 	 * again (after netd went away and came back), since events may have been missed before.

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * taskvm: the task runtime's command. `taskvm agent` runs the host agent; the other commands talk
- * to it over its control socket. Tables for people, -j/-p JSON for programs.
- *   taskvm [OPTIONS] { agent | register | deregister | ps | inspect | health | platform } [ARGS]
+ * taskvm: the task runtime's command. `taskvm agent` runs the host agent and `taskvm shim` a
+ * task's shim (the agent starts it); the other commands talk to the agent over its control
+ * socket. Tables for people, -j/-p JSON for programs.
+ *   taskvm [OPTIONS] { agent | run | stop | logs | ps | inspect | register | deregister |
+ *                      health | platform } [ARGS]
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <poll.h>
 
 #include "agent.h"
 #include "cli.h"
@@ -13,6 +16,11 @@
 #include "json-util.h"
 #include "platform-cmd.h"
 #include "print.h"
+#include "shim.h"
+#include "tmds.h"
+
+/* A long poll of task.logs waits up to 20 s in the agent. */
+#define LOGS_CALL_TIMEOUT_MS 60000
 
 struct cmd {
 	const char *name;
@@ -132,6 +140,444 @@ static int do_register(int argc, char **argv)
 	return 0;
 }
 
+/* --- run, stop, logs -------------------------------------------------------------------------- */
+
+static bool progress_tty(void)
+{
+	return !print_is_json() && isatty(STDERR_FILENO);
+}
+
+/* Where a followed task is, said on a terminal as it changes. */
+struct follow_state {
+	bool tty;
+	bool progress_line; /* a progress line without its newline is on the terminal */
+	char phase[32];
+	json_t *containers; /* the last statuses shown */
+};
+
+static void progress_end(struct follow_state *f)
+{
+	if (f->progress_line)
+		fputc('\n', stderr);
+	f->progress_line = false;
+}
+
+static void follow_task(struct follow_state *f, json_t *t)
+{
+	const char *phase = json_str(t, "phase");
+	json_t *cs = json_object_get(t, "containers"), *c;
+	size_t i;
+
+	if (!f->tty)
+		goto out;
+	if (phase && !streq(phase, f->phase)) {
+		progress_end(f);
+		fprintf(stderr, "taskvm: task %s %s\n", json_str(t, "task_id"), phase);
+	}
+	json_array_foreach(cs, i, c) {
+		json_t *old = json_array_get(f->containers, i);
+
+		if (old && streq_ptr(json_str(old, "status"), json_str(c, "status")))
+			continue;
+		progress_end(f);
+		fprintf(stderr, "taskvm:   container %s %s", json_str(c, "name"),
+			json_str(c, "status"));
+		if (json_object_get(c, "exit_code"))
+			fprintf(stderr, " (exit code %lld)", (long long)json_int(c, "exit_code"));
+		if (json_str(c, "reason"))
+			fprintf(stderr, ": %s", json_str(c, "reason"));
+		fputc('\n', stderr);
+	}
+out:
+	if (phase)
+		snprintf(f->phase, sizeof(f->phase), "%s", phase);
+	json_decref(f->containers);
+	f->containers = json_incref(cs);
+}
+
+static void follow_progress(struct follow_state *f, json_t *p)
+{
+	if (!f->tty)
+		return;
+	fprintf(stderr, "\rtaskvm:   pulling %s: %lld/%lld layers, %.1f/%.1f MB\033[K",
+		json_str(p, "image"), (long long)json_int(p, "layers_done"),
+		(long long)json_int(p, "layers_total"), (double)json_int(p, "bytes_done") / 1e6,
+		(double)json_int(p, "bytes_total") / 1e6);
+	f->progress_line = true;
+}
+
+/*
+ * Follow a task's notifications on c until its phase is one of until ("RUNNING", "STOPPED");
+ * *ret gets the last task object. 0, or EXIT_FAILURE with the error printed.
+ */
+static int follow_until(struct ctl_client *c, struct follow_state *f, json_t *first,
+			const char *const *until, json_t **ret)
+{
+	json_t *last = json_incref(first);
+
+	for (;;) {
+		json_auto_t *msg = NULL;
+		const char *method, *phase = json_str(last, "phase");
+		int r;
+
+		for (size_t i = 0; until[i]; i++)
+			if (streq_ptr(phase, until[i])) {
+				progress_end(f);
+				*ret = last;
+				return 0;
+			}
+		r = ctl_client_next_notification(c, -1, &msg);
+		if (r <= 0) {
+			progress_end(f);
+			json_decref(last);
+			print_errorf("taskvm", CTL_ERR_UNAVAILABLE, NULL,
+				     "Lost the connection to the agent: %s",
+				     r == 0 ? "closed" : strerror(-r));
+			return EXIT_FAILURE;
+		}
+		method = json_str(msg, "method");
+		if (streq_ptr(method, "task")) {
+			json_decref(last);
+			last = json_incref(json_object_get(msg, "params"));
+			follow_task(f, last);
+		} else if (streq_ptr(method, "progress")) {
+			follow_progress(f, json_object_get(msg, "params"));
+		}
+	}
+}
+
+static void print_stopped(json_t *t)
+{
+	if (print_is_json())
+		return;
+	fprintf(stderr, "taskvm: task %s stopped: %s%s%s%s\n", json_str(t, "task_id"),
+		json_str(t, "stopped_reason") ?: "?", json_str(t, "stop_code") ? " (" : "",
+		json_str(t, "stop_code") ?: "", json_str(t, "stop_code") ? ")" : "");
+}
+
+/* The exit code of `run --attach`: the essential container that stopped the task, as docker run. */
+static int attach_exit_code(json_t *t)
+{
+	json_t *cs = json_object_get(t, "containers"), *c, *best = NULL;
+	size_t i;
+
+	json_array_foreach(cs, i, c) {
+		if (!json_is_true(json_object_get(c, "essential")) ||
+		    !json_is_integer(json_object_get(c, "exit_code")))
+			continue;
+		if (!best ||
+		    strcmp(json_str(c, "finished") ?: "", json_str(best, "finished") ?: "") < 0)
+			best = c;
+	}
+	if (!best)
+		return EXIT_FAILURE;
+	return (int)MIN(json_int(best, "exit_code"), 255);
+}
+
+static int print_entry(json_t *e)
+{
+	const char *log = json_str(e, "log");
+	size_t len = json_string_length(json_object_get(e, "log"));
+	FILE *f = streq_ptr(json_str(e, "stream"), "stderr") ? stderr : stdout;
+
+	if (print_is_json()) {
+		if (json_dumpf(e, stdout, JSON_COMPACT) < 0)
+			return -EIO;
+		fputc('\n', stdout);
+		return 0;
+	}
+	/* The two streams in the order of the entries. */
+	fflush(f == stderr ? stdout : stderr);
+	if (log && fwrite(log, 1, len, f) != len)
+		return -EIO;
+	return 0;
+}
+
+/* Print a task's logs (following them: until the task is stopped and they are read). */
+static int logs_loop(const char *task_id, const char *container, bool follow)
+{
+	_cleanup_ctl_client_ struct ctl_client *c = NULL;
+	_cleanup_free_ char *cursor = NULL;
+	int r;
+
+	r = cli_connect(&c);
+	if (r)
+		return r;
+	for (;;) {
+		_cleanup_ctl_error_ struct ctl_error err = {};
+		json_auto_t *res = NULL;
+		json_t *params, *entries, *e;
+		size_t i;
+
+		if (cursor)
+			params = json_pack("{s:s}", "cursor", cursor);
+		else {
+			params = json_pack("{s:s, s:b}", "task_id", task_id, "follow", follow);
+			if (container)
+				json_object_set_new(params, "container", json_string(container));
+		}
+		r = ctl_client_call(c, "task.logs", params, LOGS_CALL_TIMEOUT_MS, &res, &err);
+		if (r < 0) {
+			print_errorf("taskvm", err.code ?: CTL_ERR_UNAVAILABLE, err.data, "%s",
+				     err.message ?: strerror(-r));
+			return EXIT_FAILURE;
+		}
+		entries = json_object_get(res, "entries");
+		json_array_foreach(entries, i, e)
+			if (print_entry(e) < 0)
+				return EXIT_FAILURE;
+		fflush(stdout);
+		fflush(stderr);
+		if (json_is_true(json_object_get(res, "end")))
+			return 0;
+		if (!cursor)
+			cursor = strdup(json_str(res, "cursor") ?: "");
+	}
+}
+
+static int add_string(json_t *obj, const char *key, const char *value)
+{
+	json_t *a = json_object_get(obj, key);
+
+	if (!a) {
+		a = json_array();
+		json_object_set_new(obj, key, a);
+	}
+	return json_array_append_new(a, json_string(value));
+}
+
+static int do_run(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "task-definition", required_argument, NULL, 'f' },
+		{ "platform-version", required_argument, NULL, 'P' },
+		{ "cluster", required_argument, NULL, 'c' },
+		{ "region", required_argument, NULL, 'r' },
+		{ "availability-zone", required_argument, NULL, 'z' },
+		{ "account", required_argument, NULL, 'A' },
+		{ "eni", required_argument, NULL, 'e' },
+		{ "address", required_argument, NULL, 'a' },
+		{ "nameserver", required_argument, NULL, 'n' },
+		{ "search", required_argument, NULL, 'S' },
+		{ "detach", no_argument, NULL, 'd' },
+		{ "attach", no_argument, NULL, 't' },
+		{ "fault", required_argument, NULL,
+		  'F' }, /* tests: agent --enable-fault-injection */
+		{},
+	};
+	static const char *const until_running[] = { "RUNNING", "STOPPED", NULL };
+	_cleanup_ctl_client_ struct ctl_client *c = NULL;
+	_cleanup_ctl_error_ struct ctl_error err = {};
+	json_auto_t *params = json_object(), *eni = json_object(), *res = NULL, *last = NULL;
+	struct follow_state f = { .tty = progress_tty() };
+	const char *file = NULL, *region = NULL, *az = NULL;
+	bool detach = false, attach = false;
+	char azbuf[64];
+	json_t *def = NULL, *notes, *note;
+	size_t i;
+	int o, r;
+
+	optind = 0;
+	while ((o = getopt_long(argc + 1, argv - 1, "+", options, NULL)) >= 0) {
+		switch (o) {
+		case 'f':
+			file = optarg;
+			break;
+		case 'P':
+			json_object_set_new(params, "platform_version", json_string(optarg));
+			break;
+		case 'c':
+			json_object_set_new(params, "cluster", json_string(optarg));
+			break;
+		case 'r':
+			region = optarg;
+			break;
+		case 'z':
+			az = optarg;
+			break;
+		case 'A':
+			json_object_set_new(params, "account", json_string(optarg));
+			break;
+		case 'e':
+			json_object_set_new(eni, "mac", json_string(optarg));
+			break;
+		case 'a':
+			add_string(eni, "addresses", optarg);
+			break;
+		case 'n':
+			add_string(eni, "nameservers", optarg);
+			break;
+		case 'S':
+			add_string(eni, "search", optarg);
+			break;
+		case 'd':
+			detach = true;
+			break;
+		case 't':
+			attach = true;
+			break;
+		case 'F':
+			json_object_set_new(params, "fault", json_string(optarg));
+			break;
+		default:
+			return usage_error("unknown option for 'run'");
+		}
+	}
+	if (optind < argc + 1)
+		return usage_error("unexpected argument '%s'", argv[optind - 1]);
+	if (!file)
+		return usage_error("'run' needs --task-definition FILE");
+	if (!json_object_get(eni, "mac") || !json_object_get(eni, "addresses"))
+		return usage_error("'run' needs the task ENI: --eni MAC --address CIDR");
+	if (detach && attach)
+		return usage_error("'run' takes --detach or --attach, not both");
+	/* The region as the AWS CLI finds it. */
+	region = region ?: getenv("AWS_REGION") ?: getenv("AWS_DEFAULT_REGION") ?: "us-east-1";
+	if (!az) {
+		snprintf(azbuf, sizeof(azbuf), "%sa", region);
+		az = azbuf;
+	}
+	r = read_json_file(file, &def);
+	if (r)
+		return r;
+	json_object_set_new(params, "task_definition", def);
+	json_object_set_new(params, "region", json_string(region));
+	json_object_set_new(params, "availability_zone", json_string(az));
+	json_object_set(params, "eni", eni);
+	json_object_set_new(params, "follow", json_boolean(!detach && !attach));
+
+	r = cli_connect(&c);
+	if (r)
+		return r;
+	r = ctl_client_call(c, "task.run", json_incref(params), cli_get()->timeout_ms, &res, &err);
+	if (r < 0) {
+		print_errorf("taskvm", err.code ?: CTL_ERR_UNAVAILABLE, err.data, "%s",
+			     err.message ?: strerror(-r));
+		return EXIT_FAILURE;
+	}
+	notes = json_object_get(res, "notes");
+	if (!print_is_json())
+		json_array_foreach(notes, i, note)
+			fprintf(stderr, "taskvm: note: %s\n", json_string_value(note));
+	if (detach) {
+		print_open_object(NULL, res);
+		print_string(PRINT_FP, NULL, "%s\n", json_str(res, "task_id"));
+		print_close_object();
+		return 0;
+	}
+	if (attach) {
+		_cleanup_free_ char *id = strdup(json_str(res, "task_id") ?: "");
+		json_auto_t *t = NULL;
+
+		if (f.tty)
+			fprintf(stderr, "taskvm: task %s\n", id);
+		ctl_client_free(TAKE_PTR(c));
+		r = logs_loop(id, NULL, true);
+		if (r)
+			return r;
+		r = cli_call("task.show", json_pack("{s:s}", "task_id", id), &t);
+		if (r)
+			return r;
+		if (!streq_ptr(json_str(t, "stop_code"), "EssentialContainerExited"))
+			print_stopped(t);
+		return attach_exit_code(t);
+	}
+	follow_task(&f, res);
+	r = follow_until(c, &f, res, until_running, &last);
+	json_decref(f.containers);
+	if (r)
+		return r;
+	if (streq_ptr(json_str(last, "phase"), "STOPPED")) {
+		print_stopped(last);
+		if (print_is_json()) {
+			print_open_object(NULL, last);
+			print_close_object();
+		}
+		return EXIT_FAILURE;
+	}
+	print_open_object(NULL, last);
+	print_string(PRINT_FP, NULL, "%s\n", json_str(last, "task_id"));
+	print_close_object();
+	return 0;
+}
+
+static int do_stop(int argc, char **argv)
+{
+	static const char *const until_stopped[] = { "STOPPED", NULL };
+	_cleanup_ctl_client_ struct ctl_client *c = NULL;
+	_cleanup_ctl_error_ struct ctl_error err = {};
+	json_auto_t *res = NULL, *last = NULL;
+	struct follow_state f = { .tty = progress_tty() };
+	const char *id = NULL, *reason = NULL;
+	bool detach = false;
+	json_t *params;
+	int r;
+
+	for (int i = 0; i < argc; i++) {
+		if (streq(argv[i], "--detach"))
+			detach = true;
+		else if (streq(argv[i], "--reason") && i + 1 < argc)
+			reason = argv[++i];
+		else if (argv[i][0] != '-' && !id)
+			id = argv[i];
+		else
+			return usage_error("usage: taskvm stop TASK [--reason TEXT] [--detach]");
+	}
+	if (!id)
+		return usage_error("usage: taskvm stop TASK [--reason TEXT] [--detach]");
+	params = json_pack("{s:s, s:b}", "task_id", id, "follow", !detach);
+	if (reason)
+		json_object_set_new(params, "reason", json_string(reason));
+	r = cli_connect(&c);
+	if (r) {
+		json_decref(params);
+		return r;
+	}
+	r = ctl_client_call(c, "task.stop", params, cli_get()->timeout_ms, &res, &err);
+	if (r < 0) {
+		print_errorf("taskvm", err.code ?: CTL_ERR_UNAVAILABLE, err.data, "%s",
+			     err.message ?: strerror(-r));
+		return EXIT_FAILURE;
+	}
+	if (!detach) {
+		follow_task(&f, res);
+		r = follow_until(c, &f, res, until_stopped, &last);
+		json_decref(f.containers);
+		if (r)
+			return r;
+	} else {
+		last = json_incref(res);
+	}
+	print_open_object(NULL, last);
+	print_string(PRINT_FP, NULL, "task %s ", json_str(last, "task_id"));
+	print_string(PRINT_FP, NULL, "%s", json_str(last, "phase"));
+	print_string(PRINT_FP, NULL, ": %s\n", json_str(last, "stopped_reason"));
+	print_close_object();
+	return 0;
+}
+
+static int do_logs(int argc, char **argv)
+{
+	const char *id = NULL, *container = NULL;
+	bool follow = false;
+
+	for (int i = 0; i < argc; i++) {
+		if (streq(argv[i], "-f") || streq(argv[i], "--follow"))
+			follow = true;
+		else if (argv[i][0] == '-')
+			return usage_error("usage: taskvm logs TASK [CONTAINER] [-f]");
+		else if (!id)
+			id = argv[i];
+		else if (!container)
+			container = argv[i];
+		else
+			return usage_error("usage: taskvm logs TASK [CONTAINER] [-f]");
+	}
+	if (!id)
+		return usage_error("usage: taskvm logs TASK [CONTAINER] [-f]");
+	return logs_loop(id, container, follow);
+}
+
 static int do_deregister(int argc, char **argv)
 {
 	json_auto_t *res = NULL;
@@ -170,9 +616,10 @@ static int do_deregister(int argc, char **argv)
 
 static int do_ps(int argc, char **argv)
 {
-	static const char *const headers[] = { "TASK",	     "FAMILY:REV", "PV",     "ADDRESS",
-					       "CONTAINERS", "CREDS",	   "SERVED", "THROTTLED",
-					       "DENIED",     "LATE",	   NULL };
+	static const char *const headers[] = { "TASK",	    "FAMILY:REV", "PV",	   "PHASE",
+					       "ADDRESS",   "CONTAINERS", "CREDS", "SERVED",
+					       "THROTTLED", "DENIED",	  "LATE",  "REASON",
+					       NULL };
 	json_auto_t *res = NULL;
 	json_t *t;
 	size_t i;
@@ -194,14 +641,22 @@ static int do_ps(int argc, char **argv)
 		print_string(PRINT_ANY, "task_id", "%s", json_str(t, "task_id"));
 		print_string(PRINT_FP, NULL, "%s", fam);
 		print_string(PRINT_FP, NULL, "%s", json_str(t, "platform_version"));
+		print_string(PRINT_FP, NULL, "%s", json_str(t, "phase") ?: "-");
 		print_string(PRINT_FP, NULL, "%s", json_str(t, "metadata_address") ?: "-");
 		print_u64(PRINT_FP, NULL, "%" PRIu64,
 			  (uint64_t)json_array_size(json_object_get(t, "containers")));
-		print_string(PRINT_FP, NULL, "%s", json_str(t, "credentials"));
-		print_u64(PRINT_FP, NULL, "%" PRIu64, (uint64_t)json_int(req, "served"));
-		print_u64(PRINT_FP, NULL, "%" PRIu64, (uint64_t)json_int(req, "throttled"));
-		print_u64(PRINT_FP, NULL, "%" PRIu64, (uint64_t)json_int(req, "denied"));
-		print_u64(PRINT_FP, NULL, "%" PRIu64, (uint64_t)json_int(req, "header_timeouts"));
+		print_string(PRINT_FP, NULL, "%s", json_str(t, "credentials") ?: "-");
+		if (req) {
+			print_u64(PRINT_FP, NULL, "%" PRIu64, (uint64_t)json_int(req, "served"));
+			print_u64(PRINT_FP, NULL, "%" PRIu64, (uint64_t)json_int(req, "throttled"));
+			print_u64(PRINT_FP, NULL, "%" PRIu64, (uint64_t)json_int(req, "denied"));
+			print_u64(PRINT_FP, NULL, "%" PRIu64,
+				  (uint64_t)json_int(req, "header_timeouts"));
+		} else {
+			for (int k = 0; k < 4; k++)
+				print_string(PRINT_FP, NULL, "%s", "-");
+		}
+		print_string(PRINT_FP, NULL, "%s", json_str(t, "stopped_reason") ?: "-");
 		print_close_object();
 	}
 	print_close_array();
@@ -209,10 +664,49 @@ static int do_ps(int argc, char **argv)
 	return 0;
 }
 
+static const char *or_dash(const char *s)
+{
+	return s ?: "-";
+}
+
+/* The launch part of inspect: phases, stop reason, containers' statuses. */
+static void inspect_launch(json_t *res)
+{
+	json_t *eni = json_object_get(res, "eni"), *pull = json_object_get(res, "pull");
+	json_t *st = json_object_get(res, "storage");
+
+	print_text("  phase %s, desired %s\n", json_str(res, "phase"),
+		   json_str(res, "desired_status"));
+	if (json_str(res, "stopped_reason"))
+		print_text("  stopped: %s (%s)\n", json_str(res, "stopped_reason"),
+			   or_dash(json_str(res, "stop_code")));
+	print_text("  created %s, running %s, stopping %s, stopped %s\n",
+		   or_dash(json_str(res, "created")), or_dash(json_str(res, "started")),
+		   or_dash(json_str(res, "stopping")), or_dash(json_str(res, "stopped")));
+	print_text("  eni %s, address %s\n", or_dash(json_str(eni, "mac")),
+		   or_dash(json_str(eni, "address")));
+	if (pull)
+		print_text("  pull %lld/%lld layers, %lld/%lld bytes, %s - %s\n",
+			   (long long)json_int(pull, "layers_done"),
+			   (long long)json_int(pull, "layers_total"),
+			   (long long)json_int(pull, "bytes_done"),
+			   (long long)json_int(pull, "bytes_total"),
+			   or_dash(json_str(pull, "started")), or_dash(json_str(pull, "stopped")));
+	if (st)
+		print_text("  ephemeral storage %lld MiB used of %lld MiB (%s)\n",
+			   (long long)json_int(st, "utilized_mib"),
+			   (long long)json_int(st, "reserved_mib"),
+			   or_dash(json_str(st, "devices")));
+	if (json_str(res, "netns"))
+		print_text("  netns %s, run dir %s\n", json_str(res, "netns"),
+			   json_str(res, "run_dir"));
+}
+
 static int do_inspect(int argc, char **argv)
 {
 	json_auto_t *res = NULL;
 	json_t *cs, *c, *req, *st, *net;
+	bool launched;
 	size_t i;
 	int r;
 
@@ -225,40 +719,72 @@ static int do_inspect(int argc, char **argv)
 	req = json_object_get(res, "requests");
 	st = json_object_get(res, "stats");
 	net = json_object_get(res, "network");
+	launched = json_is_true(json_object_get(res, "launched"));
 	print_open_object(NULL, res);
 	print_text("task %s\n", json_str(res, "task_id"));
-	print_text("  arn %s\n  cluster %s\n", json_str(res, "task_arn"), json_str(res, "cluster"));
-	print_text("  family %s revision %s, platform version %s, %s\n", json_str(res, "family"),
-		   json_str(res, "revision"), json_str(res, "platform_version"),
-		   json_str(res, "launch_type"));
-	print_text("  region %s zone %s\n", json_str(res, "region"),
-		   json_str(res, "availability_zone"));
-	print_text("  metadata address %s", json_str(res, "metadata_address") ?: "none");
-	if (json_str(res, "metadata_address_source"))
-		print_text(" (from %s)", json_str(res, "metadata_address_source"));
-	print_text("\n");
+	print_text("  arn %s\n  cluster %s\n", or_dash(json_str(res, "task_arn")),
+		   or_dash(json_str(res, "cluster")));
+	print_text("  family %s revision %s, platform version %s, %s\n",
+		   or_dash(json_str(res, "family")), or_dash(json_str(res, "revision")),
+		   or_dash(json_str(res, "platform_version")),
+		   launched ? "launched by taskvm" : or_dash(json_str(res, "launch_type")));
+	if (launched)
+		inspect_launch(res);
+	if (json_str(res, "region"))
+		print_text("  region %s zone %s\n", json_str(res, "region"),
+			   or_dash(json_str(res, "availability_zone")));
+	if (req) {
+		print_text("  metadata address %s", json_str(res, "metadata_address") ?: "none");
+		if (json_str(res, "metadata_address_source"))
+			print_text(" (from %s)", json_str(res, "metadata_address_source"));
+		print_text("\n");
+	}
 	if (json_is_object(net))
 		print_text("  network %s %s\n", json_str(net, "MACAddress"),
 			   json_string_value(
 				   json_array_get(json_object_get(net, "IPv4Addresses"), 0)));
 	if (json_str(res, "cgroup"))
 		print_text("  cgroup %s\n", json_str(res, "cgroup"));
-	print_text("  task role %s\n", json_str(res, "task_role_arn") ?: "none");
+	if (req)
+		print_text("  task role %s\n", json_str(res, "task_role_arn") ?: "none");
 	if (json_str(res, "credentials_source"))
 		print_text("  credentials %s\n", json_str(res, "credentials_source"));
 	json_array_foreach(cs, i, c) {
-		print_text("  container %s (%s)\n", json_str(c, "name"), json_str(c, "image"));
-		print_text("    docker id %s\n", json_str(c, "docker_id"));
+		if (json_is_string(c)) {
+			print_text("  container %s\n", json_string_value(c));
+			continue;
+		}
+		print_text("  container %s (%s)", json_str(c, "name"),
+			   or_dash(json_str(c, "image")));
+		if (json_str(c, "status"))
+			print_text(" %s", json_str(c, "status"));
+		if (json_object_get(c, "exit_code"))
+			print_text(", exit code %lld", (long long)json_int(c, "exit_code"));
+		print_text("\n");
+		if (json_str(c, "reason"))
+			print_text("    reason %s\n", json_str(c, "reason"));
+		if (json_str(c, "image_digest"))
+			print_text("    image %s\n", json_str(c, "image_digest"));
+		if (json_str(c, "started") || json_str(c, "finished"))
+			print_text("    started %s, finished %s\n", or_dash(json_str(c, "started")),
+				   or_dash(json_str(c, "finished")));
+		if (json_str(c, "docker_id"))
+			print_text("    docker id %s\n", json_str(c, "docker_id"));
 		print_env(json_object_get(c, "env"));
 	}
-	print_text("  stats read %s, network %s%s%s\n", json_str(st, "read") ?: "never",
-		   json_is_true(json_object_get(st, "network")) ? "yes" : "no",
-		   json_str(st, "network_note") ? ": " : "", json_str(st, "network_note") ?: "");
+	if (st)
+		print_text("  stats read %s, network %s%s%s\n", json_str(st, "read") ?: "never",
+			   json_is_true(json_object_get(st, "network")) ? "yes" : "no",
+			   json_str(st, "network_note") ? ": " : "",
+			   json_str(st, "network_note") ?: "");
 	if (json_str(res, "netd_note"))
 		print_text("  netd: %s\n", json_str(res, "netd_note"));
-	print_text("  requests served %lld, throttled %lld, denied %lld, late heads cut %lld\n",
-		   (long long)json_int(req, "served"), (long long)json_int(req, "throttled"),
-		   (long long)json_int(req, "denied"), (long long)json_int(req, "header_timeouts"));
+	if (req)
+		print_text(
+			"  requests served %lld, throttled %lld, denied %lld, late heads cut %lld\n",
+			(long long)json_int(req, "served"), (long long)json_int(req, "throttled"),
+			(long long)json_int(req, "denied"),
+			(long long)json_int(req, "header_timeouts"));
 	print_close_object();
 	return 0;
 }
@@ -299,6 +825,11 @@ static void usage(FILE *f)
 		"Usage: taskvm [OPTIONS] COMMAND [ARGS]\n"
 		"\n"
 		"  agent [AGENT OPTIONS]          run the host agent (taskvm agent --help)\n"
+		"  run --task-definition FILE --eni MAC --address CIDR [--nameserver IP]...\n"
+		"      [--search DOMAIN]... [--platform-version 1.4.0] [--cluster NAME|ARN]\n"
+		"      [--region R] [--availability-zone AZ] [--account ID] [--detach | --attach]\n"
+		"  stop TASK [--reason TEXT] [--detach]\n"
+		"  logs TASK [CONTAINER] [-f]\n"
 		"  register --task-definition FILE --cluster NAME|ARN --region R\n"
 		"           --availability-zone AZ --netd-task ID [--launch-type FARGATE]\n"
 		"           [--task-arn ARN] [--platform-version 1.4.0] [--metadata-address IP]\n"
@@ -323,10 +854,13 @@ static void usage(FILE *f)
 }
 
 static const struct cmd cmds[] = {
-	{ "register", do_register },
-	{ "deregister", do_deregister },
+	{ "run", do_run },
+	{ "stop", do_stop },
+	{ "logs", do_logs },
 	{ "ps", do_ps },
 	{ "inspect", do_inspect },
+	{ "register", do_register },
+	{ "deregister", do_deregister },
 	{ "health", do_health },
 	{ "platform", platform_cmd },
 	{},
@@ -348,6 +882,8 @@ int main(int argc, char **argv)
 	/* The agent parses its own options (and the socket option means its own socket). */
 	if (streq(argv[0], "agent"))
 		return agent_main(argc, argv);
+	if (streq(argv[0], "shim"))
+		return shim_main(argc, argv);
 	for (const struct cmd *cmd = cmds; cmd->name; cmd++)
 		if (matches(argv[0], cmd->name)) {
 			r = cmd->fn(argc - 1, argv + 1);

@@ -70,6 +70,27 @@ int tmds_platform_from_string(const char *s, enum tmds_platform *ret)
 	return 0;
 }
 
+static const char *const status_names[] = {
+	[TMDS_STATUS_NONE] = "NONE",	   [TMDS_STATUS_PULLED] = "PULLED",
+	[TMDS_STATUS_CREATED] = "CREATED", [TMDS_STATUS_RUNNING] = "RUNNING",
+	[TMDS_STATUS_STOPPED] = "STOPPED",
+};
+
+const char *tmds_status_to_string(enum tmds_status s)
+{
+	return (size_t)s < ARRAY_SIZE(status_names) ? status_names[s] : "NONE";
+}
+
+int tmds_status_from_string(const char *s, enum tmds_status *ret)
+{
+	for (size_t i = 0; s && i < ARRAY_SIZE(status_names); i++)
+		if (streq(s, status_names[i])) {
+			*ret = (enum tmds_status)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
 const char *tmds_platform_to_string(enum tmds_platform p)
 {
 	switch (p) {
@@ -153,8 +174,10 @@ struct tmds_task *tmds_task_free(struct tmds_task *t)
 {
 	if (!t)
 		return NULL;
-	for (size_t i = 0; i < t->n_containers; i++)
+	for (size_t i = 0; i < t->n_containers; i++) {
 		free(t->containers[i].arn);
+		free(t->containers[i].state.image_id);
+	}
 	free(t->containers);
 	taskdef_free(t->def);
 	json_decref(t->network);
@@ -307,6 +330,12 @@ int tmds_task_new(const struct tmds_task_opts *o, struct taskdef *def, struct tm
 		      account, sizeof(account), ret_error);
 	if (r < 0)
 		return r;
+	if (!t->ecs_id[0] && o->ecs_id) {
+		if (!ecs_id_valid(o->ecs_id))
+			return fail_with(ret_error, "task id '%s' is not 32 lower-case hex digits",
+					 o->ecs_id);
+		memcpy(t->ecs_id, o->ecs_id, TMDS_ECS_ID_LEN + 1);
+	}
 	if (!t->ecs_id[0]) {
 		uint8_t b[16];
 
@@ -667,7 +696,9 @@ json_t *tmds_container_json(const struct tmds_task *t, size_t idx)
 	json_object_set_new(o, "Name", json_string(d->name));
 	json_object_set_new(o, "DockerName", json_string(d->name));
 	json_object_set_new(o, "Image", json_string(d->image));
-	json_object_set_new(o, "ImageID", json_string(image_id(d->image)));
+	json_object_set_new(
+		o, "ImageID",
+		json_string(t->launched ? c->state.image_id ?: "" : image_id(d->image)));
 	if (d->n_ports) {
 		json_t *ports = json_array();
 
@@ -680,15 +711,33 @@ json_t *tmds_container_json(const struct tmds_task *t, size_t idx)
 		json_object_set_new(o, "Ports", ports);
 	}
 	json_object_set_new(o, "Labels", container_labels(t, c));
-	json_object_set_new(o, "DesiredStatus", json_string("RUNNING"));
-	json_object_set_new(o, "KnownStatus", json_string("RUNNING"));
+	if (t->launched) {
+		json_object_set_new(o, "DesiredStatus",
+				    json_string(tmds_status_to_string(c->state.desired)));
+		json_object_set_new(o, "KnownStatus",
+				    json_string(tmds_status_to_string(c->state.known)));
+		if (c->state.has_exit_code)
+			json_object_set_new(o, "ExitCode", json_integer(c->state.exit_code));
+	} else {
+		json_object_set_new(o, "DesiredStatus", json_string("RUNNING"));
+		json_object_set_new(o, "KnownStatus", json_string("RUNNING"));
+	}
 	limits = json_object();
 	json_object_set_new(limits, "CPU", tmds_json_number(d->has_cpu ? (double)d->cpu : 0));
 	if (d->has_memory)
 		json_object_set_new(limits, "Memory", json_integer(d->memory));
 	json_object_set_new(o, "Limits", limits);
-	set_time(o, "CreatedAt", t->created_ns);
-	set_time(o, "StartedAt", t->created_ns);
+	if (t->launched) {
+		if (c->state.created_ns)
+			set_time(o, "CreatedAt", c->state.created_ns);
+		if (c->state.started_ns)
+			set_time(o, "StartedAt", c->state.started_ns);
+		if (c->state.finished_ns)
+			set_time(o, "FinishedAt", c->state.finished_ns);
+	} else {
+		set_time(o, "CreatedAt", t->created_ns);
+		set_time(o, "StartedAt", t->created_ns);
+	}
 	json_object_set_new(o, "Type", json_string("NORMAL"));
 	if (t->network)
 		json_object_set_new(o, "Networks", json_pack("[O]", t->network));
@@ -719,8 +768,11 @@ json_t *tmds_task_json(const struct tmds_task *t, const struct tmds_clock *clock
 	json_object_set_new(o, "TaskARN", json_string(t->task_arn));
 	json_object_set_new(o, "Family", json_string(t->def->family));
 	json_object_set_new(o, "Revision", json_string(t->def->revision));
-	json_object_set_new(o, "DesiredStatus", json_string("RUNNING"));
-	json_object_set_new(o, "KnownStatus", json_string("RUNNING"));
+	json_object_set_new(
+		o, "DesiredStatus",
+		json_string(t->launched ? tmds_status_to_string(t->desired) : "RUNNING"));
+	json_object_set_new(o, "KnownStatus",
+			    json_string(t->launched ? tmds_status_to_string(t->known) : "RUNNING"));
 	if (t->def->has_cpu || t->def->has_memory) {
 		json_t *limits = json_object();
 
@@ -730,6 +782,12 @@ json_t *tmds_task_json(const struct tmds_task *t, const struct tmds_clock *clock
 			json_object_set_new(limits, "Memory", json_integer(t->def->memory_mib));
 		json_object_set_new(o, "Limits", limits);
 	}
+	if (t->pull_started_ns)
+		set_time(o, "PullStartedAt", t->pull_started_ns);
+	if (t->pull_stopped_ns)
+		set_time(o, "PullStoppedAt", t->pull_stopped_ns);
+	if (t->execution_stopped_ns)
+		set_time(o, "ExecutionStoppedAt", t->execution_stopped_ns);
 	if (t->platform == TMDS_PLATFORM_1_4_0)
 		json_object_set_new(o, "AvailabilityZone", json_string(t->availability_zone));
 	containers = json_array();
@@ -752,6 +810,11 @@ json_t *tmds_task_json(const struct tmds_task *t, const struct tmds_clock *clock
 			json_string(clock->synchronized ? "SYNCHRONIZED" : "NOT_SYNCHRONIZED"));
 		json_object_set_new(o, "ClockDrift", cd);
 	}
+	if (t->has_storage)
+		json_object_set_new(o, "EphemeralStorageMetrics",
+				    json_pack("{s:I, s:I}", "Utilized",
+					      (json_int_t)t->storage_utilized_mib, "Reserved",
+					      (json_int_t)t->storage_reserved_mib));
 	return o;
 }
 

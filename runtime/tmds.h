@@ -32,10 +32,32 @@ enum tmds_platform {
 	TMDS_PLATFORM_1_4_0,
 };
 
+/* The statuses of containers and tasks, as the ECS agent names them (KnownStatus...). */
+enum tmds_status {
+	TMDS_STATUS_NONE,
+	TMDS_STATUS_PULLED,  /* containers only: the image is on the host */
+	TMDS_STATUS_CREATED, /* the container (every container, for a task) is created */
+	TMDS_STATUS_RUNNING,
+	TMDS_STATUS_STOPPED,
+};
+
+/* What a container launched by taskvm went through (tmds_task.launched). */
+struct tmds_container_state {
+	enum tmds_status known;
+	enum tmds_status desired;
+	uint64_t created_ns; /* CreatedAt, StartedAt, FinishedAt; 0: not yet */
+	uint64_t started_ns;
+	uint64_t finished_ns;
+	bool has_exit_code;
+	int exit_code;	/* ExitCode: the status, or 128 + the signal that killed it (Docker's) */
+	char *image_id; /* ImageID: the pulled image manifest's digest, or NULL */
+};
+
 struct tmds_container {
 	const struct taskdef_container *def;
 	char docker_id[TMDS_DOCKER_ID_MAX]; /* also the container's endpoint id */
 	char *arn;			    /* ContainerARN */
+	struct tmds_container_state state;  /* used when the task is launched */
 };
 
 /* A registered task: everything its metadata says. */
@@ -52,8 +74,22 @@ struct tmds_task {
 	struct tmds_container *containers;
 	size_t n_containers;
 	json_t *network;     /* the Networks[] element (tmds_network_from_netd), or NULL */
-	uint64_t created_ns; /* CreatedAt and StartedAt of the containers */
+	uint64_t created_ns; /* CreatedAt and StartedAt of the containers (registered tasks) */
 	char creds_id[TMDS_CREDS_ID_MAX]; /* "" when the task has no task role */
+	/*
+	 * A task taskvm launched reports what happened to it (the states below and each
+	 * container's); a task registered for a runtime of its own reports RUNNING and its
+	 * registration time.
+	 */
+	bool launched;
+	enum tmds_status known;
+	enum tmds_status desired;
+	uint64_t pull_started_ns; /* PullStartedAt, PullStoppedAt; 0: not yet */
+	uint64_t pull_stopped_ns;
+	uint64_t execution_stopped_ns; /* ExecutionStoppedAt */
+	bool has_storage;	       /* EphemeralStorageMetrics */
+	uint64_t storage_utilized_mib;
+	uint64_t storage_reserved_mib;
 };
 
 /* What tmds_task_new() needs besides the task definition. */
@@ -65,8 +101,9 @@ struct tmds_task_opts {
 	const char *launch_type;       /* FARGATE (default), EC2 or EXTERNAL */
 	const char *task_arn;	       /* optional: otherwise a new task id is drawn */
 	const char *platform_version;  /* 1.3.0, 1.4.0 or LATEST (default) */
-	const char *account;	       /* when neither cluster nor task ARN carries one */
-	uint64_t created_ns;	       /* 0: now */
+	const char *ecs_id;  /* without task_arn: the task id to use (32 hex digits); NULL: drawn */
+	const char *account; /* when neither cluster nor task ARN carries one */
+	uint64_t created_ns; /* 0: now */
 };
 
 /* Counters of one network interface, as netd reports them, and netd's rates. */
@@ -136,6 +173,10 @@ int tmds_task_restore_ids(struct tmds_task *t, json_t *ids, char **ret_error);
 void tmds_task_set_network(struct tmds_task *t, json_t *network);
 /* The container index for an endpoint id (its DockerId), or -ENOENT. */
 int tmds_task_find_container(const struct tmds_task *t, const char *endpoint_id);
+/* "NONE", "PULLED", "CREATED", "RUNNING", "STOPPED". */
+const char *tmds_status_to_string(enum tmds_status s);
+/* The reverse; -EINVAL for another name. */
+int tmds_status_from_string(const char *s, enum tmds_status *ret);
 /* Parse a platform version: "1.3.0", "1.4.0", "LATEST" (= 1.4.0). */
 int tmds_platform_from_string(const char *s, enum tmds_platform *ret);
 /* "1.3.0" or "1.4.0". */

@@ -150,8 +150,13 @@ check_eq "netdctl: their values" "allow block" "$(comp _netdctl "$nd" task attac
 check_eq "netdctl: phases" "READY READY_PULL" "$(comp _netdctl "$nd" -s "$NETD_SOCKET" task phase t1 "")"
 check_eq "netdctl: events" "follow" "$(comp _netdctl "$nd" events "")"
 check_eq "netdctl: register keywords" "gateway gateway6" "$(comp _netdctl "$nd" eni register "$mac" subnet 198.18.0.0/16 ga)"
-check_eq "taskvm: the commands" "agent deregister health help inspect platform ps register" \
+check_eq "taskvm: the commands" "agent deregister health help inspect logs platform ps register run stop" \
         "$(comp _taskvm "$O/taskvm" "")"
+check_eq "taskvm: run options" "--platform-version" "$(comp _taskvm "$O/taskvm" run --plat)"
+check_eq "taskvm: run's platform versions" "1.3.0 1.4.0 LATEST" \
+        "$(comp _taskvm "$O/taskvm" run --platform-version "")"
+check_eq "taskvm: stop options" "--detach" "$(comp _taskvm "$O/taskvm" stop --det)"
+check_eq "taskvm: logs options" "--follow" "$(comp _taskvm "$O/taskvm" logs --fo)"
 check_eq "taskvm: deregister offers --if-exists" "--if-exists" \
         "$(comp _taskvm "$O/taskvm" --socket "$AGENT_SOCKET" dereg "")"
 check_eq "taskvm: register options" "--platform-version" "$(comp _taskvm "$O/taskvm" register --plat)"

@@ -619,6 +619,125 @@ static void test_task(void **state)
 	}
 }
 
+/* A task taskvm launched: real statuses, times, exit codes, digests, pulls and storage. */
+static void test_launched(void **state)
+{
+	struct fixture *f = *state;
+	struct tmds_task *t = f->t;
+	json_auto_t *c0 = NULL, *c1 = NULL, *task = NULL, *ref = parse(REF_TASK);
+	json_t *esm;
+	enum tmds_status st;
+
+	t->launched = true;
+	t->known = TMDS_STATUS_RUNNING;
+	t->desired = TMDS_STATUS_RUNNING;
+	t->pull_started_ns = 1700000001000000000ULL;
+	t->pull_stopped_ns = 1700000002500000000ULL;
+	t->has_storage = true;
+	t->storage_utilized_mib = 37;
+	t->storage_reserved_mib = 20030;
+	t->containers[0].state = (struct tmds_container_state){
+		.known = TMDS_STATUS_RUNNING,
+		.desired = TMDS_STATUS_RUNNING,
+		.created_ns = 1700000003000000000ULL,
+		.started_ns = 1700000003100000000ULL,
+		.image_id =
+			strdup("sha256:"
+			       "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+	};
+	t->containers[1].state = (struct tmds_container_state){
+		.known = TMDS_STATUS_STOPPED,
+		.desired = TMDS_STATUS_STOPPED,
+		.created_ns = 1700000003000000000ULL,
+		.started_ns = 1700000003200000000ULL,
+		.finished_ns = 1700000004000000000ULL,
+		.has_exit_code = true,
+		.exit_code = 137,
+	};
+	c0 = tmds_container_json(t, 0);
+	c1 = tmds_container_json(t, 1);
+	task = tmds_task_json(t, &f->clock);
+	assert_shape(c0, CONTAINER_SCHEMA);
+	assert_shape(c1, CONTAINER_SCHEMA);
+	assert_shape(task, TASK_SCHEMA);
+	assert_same_order(task, ref);
+
+	assert_string_equal(jstr(c0, "KnownStatus"), "RUNNING");
+	assert_string_equal(
+		jstr(c0, "ImageID"),
+		"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+	assert_string_equal(jstr(c0, "CreatedAt"), "2023-11-14T22:13:23.000000000Z");
+	assert_string_equal(jstr(c0, "StartedAt"), "2023-11-14T22:13:23.100000000Z");
+	assert_null(json_object_get(c0, "FinishedAt"));
+	assert_null(json_object_get(c0, "ExitCode"));
+
+	assert_string_equal(jstr(c1, "KnownStatus"), "STOPPED");
+	assert_string_equal(jstr(c1, "DesiredStatus"), "STOPPED");
+	assert_int_equal(json_integer_value(json_object_get(c1, "ExitCode")), 137);
+	assert_string_equal(jstr(c1, "FinishedAt"), "2023-11-14T22:13:24.000000000Z");
+	assert_string_equal(jstr(c1, "ImageID"), ""); /* not pulled (yet) */
+
+	assert_string_equal(jstr(task, "KnownStatus"), "RUNNING");
+	assert_string_equal(jstr(task, "PullStartedAt"), "2023-11-14T22:13:21.000000000Z");
+	assert_string_equal(jstr(task, "PullStoppedAt"), "2023-11-14T22:13:22.500000000Z");
+	assert_null(json_object_get(task, "ExecutionStoppedAt"));
+	esm = json_object_get(task, "EphemeralStorageMetrics");
+	assert_int_equal(json_integer_value(json_object_get(esm, "Utilized")), 37);
+	assert_int_equal(json_integer_value(json_object_get(esm, "Reserved")), 20030);
+
+	/* a container not yet created has no times */
+	t->containers[0].state.known = TMDS_STATUS_PULLED;
+	t->containers[0].state.created_ns = t->containers[0].state.started_ns = 0;
+	json_decref(c0);
+	c0 = tmds_container_json(t, 0);
+	assert_string_equal(jstr(c0, "KnownStatus"), "PULLED");
+	assert_null(json_object_get(c0, "CreatedAt"));
+	assert_null(json_object_get(c0, "StartedAt"));
+
+	for (st = TMDS_STATUS_NONE; st <= TMDS_STATUS_STOPPED; st++) {
+		enum tmds_status back;
+
+		assert_int_equal(tmds_status_from_string(tmds_status_to_string(st), &back), 0);
+		assert_int_equal(back, st);
+	}
+	assert_int_equal(tmds_status_from_string("PENDING", &st), -EINVAL);
+}
+
+/* A task id given for a new task ARN. */
+static void test_ecs_id_given(void **state)
+{
+	json_auto_t *j = parse(TASKDEF);
+	struct tmds_task *t = NULL;
+	struct taskdef *def = NULL;
+	char *err = NULL;
+
+	assert_int_equal(taskdef_parse(j, &def, &err), 0);
+	assert_int_equal(tmds_task_new(
+				 &(struct tmds_task_opts){
+					 .task_id = "0123456789abcdef0123456789abcdef",
+					 .cluster = "arn:aws:ecs:eu-west-1:111122223333:cluster/c",
+					 .region = "eu-west-1",
+					 .availability_zone = "eu-west-1b",
+					 .ecs_id = "0123456789abcdef0123456789abcdef" },
+				 def, &t, &err),
+			 0);
+	assert_string_equal(t->task_arn, "arn:aws:ecs:eu-west-1:111122223333:task/c/"
+					 "0123456789abcdef0123456789abcdef");
+	t = tmds_task_free(t);
+	assert_int_equal(taskdef_parse(j, &def, &err), 0);
+	assert_int_equal(tmds_task_new(
+				 &(struct tmds_task_opts){
+					 .task_id = "x",
+					 .cluster = "arn:aws:ecs:eu-west-1:111122223333:cluster/c",
+					 .region = "eu-west-1",
+					 .availability_zone = "eu-west-1b",
+					 .ecs_id = "0123456789ABCDEF0123456789abcdef" },
+				 def, &t, &err),
+			 -EINVAL);
+	assert_non_null(strstr(err, "32 lower-case hex digits"));
+	free(err);
+}
+
 static void test_stats(void **state)
 {
 	struct fixture *f = *state;
@@ -1151,6 +1270,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_second_container, setup14, teardown),
 		cmocka_unit_test_setup_teardown(test_task, setup14, teardown),
 		cmocka_unit_test_setup_teardown(test_stats, setup14, teardown),
+		cmocka_unit_test_setup_teardown(test_launched, setup14, teardown),
+		cmocka_unit_test(test_ecs_id_given),
 		cmocka_unit_test_setup_teardown(test_stats_without_cgroup, setup14, teardown),
 		cmocka_unit_test_setup_teardown(test_task_stats, setup14, teardown),
 		cmocka_unit_test_setup_teardown(test_first_sample, setup14, teardown),

@@ -1,0 +1,2392 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The agent's launcher (launch.h). Everything runs on the agent's loop. The synchronous steps
+ * (a namespace, netd's attach, the registration, the cgroup, the shim's fork) are short and
+ * taken in one go after task.run has answered; the long ones (pulls, storage, containers) are
+ * the shim's, which reports over its socket.
+ *
+ * The shim is the agent's child while the agent lives (its exit is seen on a pidfd and reaped
+ * with waitid(P_PIDFD)); after a restart of the agent it is adopted: its pid and start time
+ * (from the journal, checked against /proc) and its command line name it, a pidfd watches it.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/pidfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include "addr.h"
+#include "cgroup.h"
+#include "ctl-server.h"
+#include "event.h"
+#include "ident.h"
+#include "image-ref.h"
+#include "image.h"
+#include "launch.h"
+#include "log.h"
+#include "logfile.h"
+#include "logship.h"
+#include "netd-source.h"
+#include "netns.h"
+#include "platform.h"
+#include "runc.h"
+#include "shim.h"
+#include "storage.h"
+#include "taskdef.h"
+#include "tmds.h"
+
+#define LAUNCH_RECORD_VERSION	 1
+#define LAUNCH_MAX_TASKS	 1024
+#define LAUNCH_HOLDER		 "taskvm" /* the agent's holder name in netd (agent.c's) */
+#define LAUNCH_ATTACH_TIMEOUT_MS 30000
+#define LAUNCH_CONNECT_RETRY_MS	 10
+#define LAUNCH_CONNECT_DEADLINE	 (10 * 1000000ULL)
+#define LAUNCH_LOGS_LIMIT	 1000
+#define LAUNCH_LOGS_LIMIT_MAX	 10000
+#define LAUNCH_LOGS_WAIT_USEC	 (20 * 1000000ULL)
+#define LAUNCH_LOGS_IDLE_USEC	 (120 * 1000000ULL)
+#define LAUNCH_MAX_CURSORS	 64
+
+enum launch_phase {
+	LAUNCH_PROVISIONING,
+	LAUNCH_PENDING,
+	LAUNCH_RUNNING,
+	LAUNCH_STOPPING,
+	LAUNCH_DEPROVISIONING,
+	LAUNCH_STOPPED,
+};
+
+static const char *const phase_names[] = {
+	[LAUNCH_PROVISIONING] = "PROVISIONING",
+	[LAUNCH_PENDING] = "PENDING",
+	[LAUNCH_RUNNING] = "RUNNING",
+	[LAUNCH_STOPPING] = "STOPPING",
+	[LAUNCH_DEPROVISIONING] = "DEPROVISIONING",
+	[LAUNCH_STOPPED] = "STOPPED",
+};
+
+struct launch_task {
+	struct launch_task *next;
+	struct launch *l;
+	char id[TMDS_ECS_ID_LEN + 1];
+	enum launch_phase phase;
+	bool desired_stop;
+	json_t *params;	    /* task.run's parameters, as validated */
+	json_t *reg_params; /* the registration's */
+	json_t *ids;	    /* the registration's ids, once registered */
+	uint64_t registered_ns;
+	char *task_arn;
+	char *platform_version;
+	char netns[PATH_MAX];
+	char run_dir[PATH_MAX];
+	char volume_dir[PATH_MAX];
+	char cgroup[PATH_MAX];
+	/* steps taken (journalled) */
+	bool netns_made, attached, cgroup_made, shim_spawning, start_sent;
+	char instance[IDENT_INSTANCE_LEN + 1];
+	int slot;
+	char address[INET6_ADDRSTRLEN];
+	pid_t shim_pid;
+	uint64_t shim_start;
+	int pidfd, pidfd_id;
+	/* the connection to the shim */
+	int fd, io_id, retry_id;
+	uint64_t connect_deadline;
+	bool network_ready; /* attached, registered: the shim may have its network */
+	bool network_sent;  /* on this connection */
+	struct ctl_linebuf lb;
+	json_int_t next_req;
+	bool subscribed;
+	struct agent_task *at;
+	bool reg_pending; /* restored: the registration waits for netd */
+	json_t *status;	  /* the shim's last status */
+	json_t *progress; /* the last pull progress */
+	char *stop_code;
+	char *stop_reason;
+	uint64_t created_ns, running_ns, stopping_ns, stopped_ns;
+	bool teardown_pending;
+	bool seen_storage;
+	char *fault;
+};
+
+struct log_cursor {
+	struct log_cursor *next;
+	struct launch *l;
+	char id[33];
+	char task_id[TMDS_ECS_ID_LEN + 1];
+	char *container; /* or NULL: all */
+	struct logfile_reader *reader;
+	bool follow;
+	unsigned int limit;
+	uint64_t last_usec;
+	struct ctl_call *pending;
+	int io_id, timer_id;
+};
+
+struct launch {
+	struct agent *a;
+	struct launch_opts o;
+	char *dir; /* the journal: STATE_DIR/launch */
+	char exe[PATH_MAX];
+	struct launch_task *tasks;
+	unsigned int ntasks;
+	struct log_cursor *cursors;
+	unsigned int ncursors;
+};
+
+static void task_teardown(struct launch_task *lt);
+static void shim_connect(struct launch_task *lt);
+static void shim_network(struct launch_task *lt);
+static void cursors_wake(struct launch *l, const char *task_id);
+
+/* --- options ------------------------------------------------------------------------------- */
+
+void launch_opts_init(struct launch_opts *o)
+{
+	*o = (struct launch_opts){
+		.run_dir = LAUNCH_DEFAULT_RUN_DIR,
+		.netns_dir = LAUNCH_DEFAULT_NETNS_DIR,
+		.image_store = IMAGE_STORE_DEFAULT,
+		.volume_dir = LAUNCH_DEFAULT_VOLUME_DIR,
+		.cgroup = LAUNCH_DEFAULT_CGROUP,
+		.retention_sec = LAUNCH_DEFAULT_RETENTION,
+		.pull_timeout_sec = 600,
+	};
+}
+
+static int opt_uint(const char *name, const char *s, unsigned long min, unsigned long max,
+		    unsigned int *ret)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || v < min || v > max) {
+		fprintf(stderr, "taskvm agent: --%s must be %lu-%lu, not '%s'\n", name, min, max,
+			s);
+		return -EINVAL;
+	}
+	*ret = (unsigned int)v;
+	return 1;
+}
+
+static int opt_dir(const char *name, const char *s, const char **ret)
+{
+	if (s[0] != '/') {
+		fprintf(stderr, "taskvm agent: --%s wants an absolute path, not '%s'\n", name, s);
+		return -EINVAL;
+	}
+	*ret = s;
+	return 1;
+}
+
+int launch_parse_option(struct launch_opts *o, int c, const char *arg)
+{
+	size_t n = 0;
+
+	switch (c) {
+	case LAUNCH_ARG_RUN_DIR:
+		return opt_dir("run-dir", arg, &o->run_dir);
+	case LAUNCH_ARG_NETNS_DIR:
+		return opt_dir("netns-dir", arg, &o->netns_dir);
+	case LAUNCH_ARG_IMAGE_STORE:
+		return opt_dir("image-store", arg, &o->image_store);
+	case LAUNCH_ARG_VOLUME_DIR:
+		return opt_dir("volume-dir", arg, &o->volume_dir);
+	case LAUNCH_ARG_CGROUP:
+		if (!cgroup_path_valid(arg)) {
+			fprintf(stderr,
+				"taskvm agent: --cgroup-parent '%s' must be a relative path without '.' or '..'\n",
+				arg);
+			return -EINVAL;
+		}
+		o->cgroup = arg;
+		return 1;
+	case LAUNCH_ARG_INSECURE:
+		while (o->insecure[n])
+			n++;
+		if (n == LAUNCH_MAX_INSECURE) {
+			fprintf(stderr, "taskvm agent: at most %d --insecure-registry\n",
+				LAUNCH_MAX_INSECURE);
+			return -EINVAL;
+		}
+		o->insecure[n] = arg;
+		return 1;
+	case LAUNCH_ARG_RETENTION:
+		return opt_uint("retention", arg, 0, 30 * 86400, &o->retention_sec);
+	case LAUNCH_ARG_PULL_TIMEOUT:
+		return opt_uint("pull-timeout", arg, 1, 86400, &o->pull_timeout_sec);
+	case LAUNCH_ARG_FAULT:
+		o->fault_injection = true;
+		return 1;
+	}
+	return 0;
+}
+
+void launch_help(FILE *f)
+{
+	fprintf(f,
+		"Launching tasks (taskvm run):\n"
+		"      --run-dir DIR           the tasks' run directories (default %s)\n"
+		"      --netns-dir DIR         their network namespaces, taskvm-<task> (default %s)\n"
+		"      --image-store DIR       the image store shared by tasks (default %s)\n"
+		"      --volume-dir DIR        the tasks' volume images (default %s)\n"
+		"      --cgroup-parent PATH    the tasks' cgroups go below it (default %s)\n"
+		"      --insecure-registry HOST[:PORT]  a registry spoken to in plain HTTP\n"
+		"      --retention SEC         how long a stopped task stays visible (default %d)\n"
+		"      --pull-timeout SEC      the bound of one image's pull (default 600)\n",
+		LAUNCH_DEFAULT_RUN_DIR, LAUNCH_DEFAULT_NETNS_DIR, IMAGE_STORE_DEFAULT,
+		LAUNCH_DEFAULT_VOLUME_DIR, LAUNCH_DEFAULT_CGROUP, LAUNCH_DEFAULT_RETENTION);
+}
+
+/* --- helpers ------------------------------------------------------------------------------- */
+
+static void set_str(char **p, const char *v)
+{
+	free(*p);
+	*p = v ? strdup(v) : NULL;
+}
+
+static struct launch_task *task_find(struct launch *l, const char *id)
+{
+	for (struct launch_task *lt = l->tasks; lt; lt = lt->next)
+		if (streq(lt->id, id))
+			return lt;
+	return NULL;
+}
+
+static json_t *time_str(uint64_t ns)
+{
+	char buf[64];
+
+	if (!ns || tmds_format_time(ns, buf, sizeof(buf)) < 0)
+		return json_null();
+	return json_string(buf);
+}
+
+/* --fault crash:STEP: the agent dies there (the crash tests). */
+static void fault_point(struct launch_task *lt, const char *step)
+{
+	if (lt->fault && startswith(lt->fault, "crash:") && streq(lt->fault + 6, step)) {
+		log_notice("Task '%s': fault injection: crash at %s", lt->id, step);
+		raise(SIGKILL);
+	}
+}
+
+/* The start time of pid (clock ticks since boot, /proc/PID/stat field 22), 0 if none. */
+static uint64_t proc_start_time(pid_t pid)
+{
+	_cleanup_free_ char *buf = NULL;
+	char path[64], *p;
+	unsigned long long v = 0;
+	size_t len;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_file(path, 4096, &buf, &len) < 0)
+		return 0;
+	p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	/* after ") ": state is field 3; start time is field 22 */
+	if (sscanf(p + 2,
+		   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+		   "%*d %*d %llu",
+		   &v) != 1)
+		return 0;
+	return v;
+}
+
+/* Is pid the shim of run_dir ("taskvm shim --dir RUN_DIR ...")? */
+static bool proc_is_shim(pid_t pid, const char *run_dir)
+{
+	_cleanup_free_ char *buf = NULL;
+	char path[64];
+	size_t len, off;
+	bool shim = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	if (read_file(path, 8192, &buf, &len) < 0)
+		return false;
+	for (off = strlen(buf) + 1; off < len; off += strlen(buf + off) + 1) {
+		if (streq(buf + off, "shim"))
+			shim = true;
+		else if (shim && streq(buf + off, "--dir") && off + 6 < len)
+			return streq(buf + off + 6, run_dir);
+	}
+	return false;
+}
+
+/* The shim of run_dir among the processes, 0 if none. */
+static pid_t find_shim(const char *run_dir)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	pid_t found = 0;
+
+	if (!d)
+		return 0;
+	while (!found && (de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0)
+			continue;
+		if (proc_is_shim((pid_t)pid, run_dir))
+			found = (pid_t)pid;
+	}
+	closedir(d);
+	return found;
+}
+
+/* --- the journal --------------------------------------------------------------------------- */
+
+static json_t *record_json(struct launch_task *lt)
+{
+	json_t *j;
+
+	j = json_pack("{s:i, s:s, s:s, s:s, s:I, s:O, s:s, s:s, s:s, s:s,"
+		      " s:{s:b, s:b, s:b, s:b, s:b}}",
+		      "version", LAUNCH_RECORD_VERSION, "task_id", lt->id, "phase",
+		      phase_names[lt->phase], "desired", lt->desired_stop ? "STOPPED" : "RUNNING",
+		      "created_ns", (json_int_t)lt->created_ns, "params", lt->params, "netns",
+		      lt->netns, "run_dir", lt->run_dir, "volume_dir", lt->volume_dir, "cgroup",
+		      lt->cgroup, "steps", "netns", lt->netns_made, "attached", lt->attached,
+		      "cgroup", lt->cgroup_made, "shim_spawning", lt->shim_spawning, "start_sent",
+		      lt->start_sent);
+	if (!j)
+		return NULL;
+	if (lt->task_arn)
+		json_object_set_new(j, "task_arn", json_string(lt->task_arn));
+	if (lt->reg_params)
+		json_object_set(j, "reg_params", lt->reg_params);
+	if (lt->ids) {
+		json_object_set(j, "ids", lt->ids);
+		json_object_set_new(j, "registered_ns",
+				    json_integer((json_int_t)lt->registered_ns));
+	}
+	if (lt->instance[0])
+		json_object_set_new(j, "instance", json_string(lt->instance));
+	if (lt->slot >= 0)
+		json_object_set_new(j, "slot", json_integer(lt->slot));
+	if (lt->address[0])
+		json_object_set_new(j, "address", json_string(lt->address));
+	if (lt->shim_pid > 0)
+		json_object_set_new(j, "shim",
+				    json_pack("{s:i, s:I}", "pid", (int)lt->shim_pid, "start_time",
+					      (json_int_t)lt->shim_start));
+	if (lt->stop_reason || lt->stop_code)
+		json_object_set_new(j, "stop",
+				    json_pack("{s:s?, s:s?}", "code", lt->stop_code, "reason",
+					      lt->stop_reason));
+	if (lt->running_ns)
+		json_object_set_new(j, "running_ns", json_integer((json_int_t)lt->running_ns));
+	if (lt->stopping_ns)
+		json_object_set_new(j, "stopping_ns", json_integer((json_int_t)lt->stopping_ns));
+	if (lt->stopped_ns)
+		json_object_set_new(j, "stopped_ns", json_integer((json_int_t)lt->stopped_ns));
+	if (lt->status)
+		json_object_set(j, "status", lt->status);
+	return j;
+}
+
+static int record_path(struct launch *l, const char *id, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s/%s.json", l->dir, id);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* Write the task's record (before each step is taken, and after). Failing is logged. */
+static int journal_save(struct launch_task *lt)
+{
+	json_auto_t *j = record_json(lt);
+	_cleanup_free_ char *text = NULL;
+	char path[PATH_MAX];
+	int r;
+
+	r = record_path(lt->l, lt->id, path, sizeof(path));
+	if (r < 0)
+		return r;
+	text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	if (!text)
+		return log_oom();
+	r = write_file_atomic(path, text, strlen(text), 0600);
+	if (r < 0)
+		log_err_errno(r, "Task '%s': failed to journal its launch in '%s': %m", lt->id,
+			      path);
+	return r;
+}
+
+static void journal_remove(struct launch_task *lt)
+{
+	char path[PATH_MAX];
+
+	if (record_path(lt->l, lt->id, path, sizeof(path)) == 0 && unlink(path) < 0 &&
+	    errno != ENOENT)
+		log_warn_errno(errno, "Failed to remove '%s': %m", path);
+}
+
+/* --- tasks --------------------------------------------------------------------------------- */
+
+static void conn_close(struct launch_task *lt)
+{
+	struct event_loop *loop = agent_loop(lt->l->a);
+
+	event_cancel(loop, lt->io_id);
+	event_cancel(loop, lt->retry_id);
+	lt->io_id = lt->retry_id = 0;
+	lt->fd = safe_close(lt->fd);
+	ctl_linebuf_done(&lt->lb);
+	lt->subscribed = false;
+	lt->network_sent = false;
+}
+
+static void task_free(struct launch_task *lt)
+{
+	struct event_loop *loop = agent_loop(lt->l->a);
+
+	conn_close(lt);
+	event_cancel(loop, lt->pidfd_id);
+	safe_close(lt->pidfd);
+	json_decref(lt->params);
+	json_decref(lt->reg_params);
+	json_decref(lt->ids);
+	json_decref(lt->status);
+	json_decref(lt->progress);
+	free(lt->task_arn);
+	free(lt->platform_version);
+	free(lt->stop_code);
+	free(lt->stop_reason);
+	free(lt->fault);
+	free(lt);
+}
+
+static struct launch_task *task_alloc(struct launch *l, const char *id)
+{
+	struct launch_task *lt = calloc(1, sizeof(*lt));
+
+	if (!lt)
+		return NULL;
+	lt->l = l;
+	strscpy(lt->id, id, sizeof(lt->id));
+	lt->slot = -1;
+	lt->fd = lt->pidfd = -1;
+	snprintf(lt->netns, sizeof(lt->netns), "%s/%s%s", l->o.netns_dir, LAUNCH_NETNS_PREFIX, id);
+	snprintf(lt->run_dir, sizeof(lt->run_dir), "%s/%s", l->o.run_dir, id);
+	snprintf(lt->volume_dir, sizeof(lt->volume_dir), "%s/%s", l->o.volume_dir, id);
+	snprintf(lt->cgroup, sizeof(lt->cgroup), "%s/%s", l->o.cgroup, id);
+	lt->next = l->tasks;
+	l->tasks = lt;
+	l->ntasks++;
+	return lt;
+}
+
+static void task_unlink_free(struct launch_task *lt)
+{
+	struct launch *l = lt->l;
+
+	for (struct launch_task **pp = &l->tasks; *pp; pp = &(*pp)->next)
+		if (*pp == lt) {
+			*pp = lt->next;
+			l->ntasks--;
+			break;
+		}
+	task_free(lt);
+}
+
+static const char *td_str(struct launch_task *lt, const char *key)
+{
+	return json_string_value(
+		json_object_get(json_object_get(lt->params, "task_definition"), key));
+}
+
+/* The containers as ps/inspect show them: the shim's view, or the task definition's. */
+static json_t *containers_json(struct launch_task *lt)
+{
+	json_t *cs = json_object_get(lt->status, "containers");
+	json_t *defs = json_object_get(json_object_get(lt->params, "task_definition"),
+				       "containerDefinitions");
+	json_t *out = json_array(), *c;
+	size_t i;
+
+	if (json_is_array(cs)) {
+		json_array_foreach(cs, i, c) {
+			json_t *o = json_pack("{s:O?, s:O?, s:O?, s:O?}", "name",
+					      json_object_get(c, "name"), "image",
+					      json_object_get(c, "image"), "status",
+					      json_object_get(c, "status"), "essential",
+					      json_object_get(c, "essential"));
+
+			if (!o)
+				continue;
+			for (const char *const *k = (const char *const[]){ "exit_code", "reason",
+									   "image_digest", NULL };
+			     *k; k++)
+				if (json_object_get(c, *k))
+					json_object_set(o, *k, json_object_get(c, *k));
+			json_object_set_new(o, "created",
+					    time_str((uint64_t)json_integer_value(
+						    json_object_get(c, "created_ns"))));
+			json_object_set_new(o, "started",
+					    time_str((uint64_t)json_integer_value(
+						    json_object_get(c, "started_ns"))));
+			json_object_set_new(o, "finished",
+					    time_str((uint64_t)json_integer_value(
+						    json_object_get(c, "finished_ns"))));
+			json_array_append_new(out, o);
+		}
+		return out;
+	}
+	json_array_foreach(defs, i, c)
+		json_array_append_new(
+			out, json_pack("{s:O?, s:O?, s:s}", "name", json_object_get(c, "name"),
+				       "image", json_object_get(c, "image"), "status",
+				       lt->phase == LAUNCH_STOPPED ? "STOPPED" : "NONE"));
+	return out;
+}
+
+static json_t *task_json(struct launch_task *lt, bool detail)
+{
+	json_t *j, *eni = json_object_get(lt->params, "eni"), *pull;
+
+	j = json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s, s:s, s:o, s:o, s:b}", "task_id", lt->id,
+		      "task_arn", lt->task_arn, "family", td_str(lt, "family"), "cluster",
+		      json_string_value(json_object_get(lt->params, "cluster")), "platform_version",
+		      lt->platform_version, "phase", phase_names[lt->phase], "desired_status",
+		      lt->desired_stop ? "STOPPED" : "RUNNING", "created", time_str(lt->created_ns),
+		      "containers", containers_json(lt), "launched", true);
+	if (!j)
+		return NULL;
+	{
+		json_t *rev =
+			json_object_get(json_object_get(lt->params, "task_definition"), "revision");
+
+		if (json_is_integer(rev))
+			json_object_set_new(
+				j, "revision",
+				json_sprintf("%lld", (long long)json_integer_value(rev)));
+		else if (json_is_string(rev))
+			json_object_set(j, "revision", rev);
+		else
+			json_object_set_new(j, "revision", json_string("1"));
+	}
+	if (lt->stop_code)
+		json_object_set_new(j, "stop_code", json_string(lt->stop_code));
+	if (lt->stop_reason)
+		json_object_set_new(j, "stopped_reason", json_string(lt->stop_reason));
+	if (lt->running_ns)
+		json_object_set_new(j, "started", time_str(lt->running_ns));
+	if (lt->stopping_ns)
+		json_object_set_new(j, "stopping", time_str(lt->stopping_ns));
+	if (lt->stopped_ns)
+		json_object_set_new(j, "stopped", time_str(lt->stopped_ns));
+	json_object_set_new(j, "eni",
+			    json_pack("{s:O?, s:s?}", "mac", json_object_get(eni, "mac"), "address",
+				      lt->address[0] ? lt->address : NULL));
+	pull = json_object_get(lt->status, "pull");
+	if (pull)
+		json_object_set_new(j, "pull",
+				    json_pack("{s:O?, s:O?, s:O?, s:O?, s:o, s:o}", "layers_done",
+					      json_object_get(pull, "layers_done"), "layers_total",
+					      json_object_get(pull, "layers_total"), "bytes_done",
+					      json_object_get(pull, "bytes_done"), "bytes_total",
+					      json_object_get(pull, "bytes_total"), "started",
+					      time_str((uint64_t)json_integer_value(
+						      json_object_get(pull, "started_ns"))),
+					      "stopped",
+					      time_str((uint64_t)json_integer_value(
+						      json_object_get(pull, "stopped_ns")))));
+	if (json_object_get(lt->status, "storage"))
+		json_object_set(j, "storage", json_object_get(lt->status, "storage"));
+	if (detail) {
+		json_object_set_new(j, "netns", json_string(lt->netns));
+		json_object_set_new(j, "run_dir", json_string(lt->run_dir));
+		json_object_set_new(j, "volume_dir", json_string(lt->volume_dir));
+		json_object_set_new(j, "cgroup", json_string(lt->cgroup));
+		if (lt->slot >= 0)
+			json_object_set_new(j, "slot", json_integer(lt->slot));
+		if (lt->instance[0])
+			json_object_set_new(j, "netd_instance", json_string(lt->instance));
+		json_object_set_new(
+			j, "shim",
+			json_pack("{s:i, s:s?, s:O?}", "pid", (int)lt->shim_pid, "state",
+				  json_string_value(json_object_get(lt->status, "state")), "times",
+				  json_object_get(lt->status, "times")));
+	}
+	return j;
+}
+
+/* Tell the followers of the task (task.run/task.stop subscriptions) where it is. */
+static void task_broadcast(struct launch_task *lt)
+{
+	struct ctl_server *srv = agent_ctl(lt->l->a);
+	char topic[64];
+	json_auto_t *j = NULL;
+
+	snprintf(topic, sizeof(topic), "task:%s", lt->id);
+	if (!srv || !ctl_server_has_topic(srv, topic))
+		return;
+	j = task_json(lt, false);
+	if (j)
+		ctl_server_broadcast(srv, topic, "task", j);
+}
+
+static void set_phase(struct launch_task *lt, enum launch_phase p)
+{
+	if (lt->phase == p)
+		return;
+	log_info("Task '%s': %s", lt->id, phase_names[p]);
+	lt->phase = p;
+	journal_save(lt);
+	task_broadcast(lt);
+}
+
+/* The first stop's code and reason are the task's. */
+static void set_stop(struct launch_task *lt, const char *code, const char *reason)
+{
+	if (lt->stop_reason)
+		return;
+	set_str(&lt->stop_code, code);
+	set_str(&lt->stop_reason, reason);
+}
+
+/* The task's statuses in its metadata, from the shim's status. */
+static void model_update(struct launch_task *lt)
+{
+	struct tmds_task *t;
+	json_t *cs, *c;
+	size_t i;
+	bool all_stopped = true, all_created = true;
+
+	if (!lt->at)
+		return;
+	t = agent_task_model(lt->at);
+	t->launched = true;
+	t->desired = lt->desired_stop ? TMDS_STATUS_STOPPED : TMDS_STATUS_RUNNING;
+	cs = json_object_get(lt->status, "containers");
+	json_array_foreach(cs, i, c) {
+		struct tmds_container_state *st;
+		enum tmds_status s = TMDS_STATUS_NONE;
+		const char *digest = json_string_value(json_object_get(c, "image_digest"));
+		json_t *ec = json_object_get(c, "exit_code");
+
+		if (i >= t->n_containers)
+			break;
+		st = &t->containers[i].state;
+		tmds_status_from_string(json_string_value(json_object_get(c, "status")), &s);
+		st->known = s;
+		st->desired = lt->desired_stop || s == TMDS_STATUS_STOPPED ? TMDS_STATUS_STOPPED
+									   : TMDS_STATUS_RUNNING;
+		st->created_ns = (uint64_t)json_integer_value(json_object_get(c, "created_ns"));
+		st->started_ns = (uint64_t)json_integer_value(json_object_get(c, "started_ns"));
+		st->finished_ns = (uint64_t)json_integer_value(json_object_get(c, "finished_ns"));
+		st->has_exit_code = json_is_integer(ec);
+		st->exit_code = (int)json_integer_value(ec);
+		if (digest && !streq_ptr(st->image_id, digest)) {
+			free(st->image_id);
+			st->image_id = strdup(digest);
+		}
+		if (s != TMDS_STATUS_STOPPED)
+			all_stopped = false;
+		if (s < TMDS_STATUS_CREATED)
+			all_created = false;
+	}
+	if (all_stopped && json_array_size(cs))
+		t->known = TMDS_STATUS_STOPPED;
+	else if (lt->phase >= LAUNCH_RUNNING)
+		t->known = TMDS_STATUS_RUNNING;
+	else if (all_created && json_array_size(cs))
+		t->known = TMDS_STATUS_CREATED;
+	else
+		t->known = TMDS_STATUS_NONE;
+	{
+		json_t *pull = json_object_get(lt->status, "pull");
+		json_t *st = json_object_get(lt->status, "storage");
+
+		t->pull_started_ns =
+			(uint64_t)json_integer_value(json_object_get(pull, "started_ns"));
+		t->pull_stopped_ns =
+			(uint64_t)json_integer_value(json_object_get(pull, "stopped_ns"));
+		if (st) {
+			t->has_storage = true;
+			t->storage_utilized_mib =
+				(uint64_t)json_integer_value(json_object_get(st, "utilized_mib"));
+			t->storage_reserved_mib =
+				(uint64_t)json_integer_value(json_object_get(st, "reserved_mib"));
+		}
+		if (lt->stopping_ns)
+			t->execution_stopped_ns = lt->stopping_ns;
+	}
+	agent_task_publish(lt->l->a, lt->at);
+}
+
+/* --- the shim's connection ------------------------------------------------------------------ */
+
+static int shim_send(struct launch_task *lt, const char *method, json_t *params)
+{
+	_cleanup_free_ char *line = NULL;
+	size_t len;
+	int r;
+
+	if (lt->fd < 0) {
+		json_decref(params);
+		return -ENOTCONN;
+	}
+	line = ctl_request_format(method, params, ++lt->next_req, &len);
+	if (!line)
+		return -ENOMEM;
+	r = write_all(lt->fd, line, len);
+	if (r < 0)
+		log_warn_errno(r, "Task '%s': cannot send '%s' to its shim: %m", lt->id, method);
+	return r;
+}
+
+static void shim_start(struct launch_task *lt)
+{
+	_cleanup_ctl_error_ struct ctl_error err = {};
+	struct netd_source *netd = agent_netd(lt->l->a);
+	uint64_t t0;
+	int r;
+
+	if (lt->start_sent || lt->desired_stop || lt->fd < 0)
+		return;
+	/* Fargate 1.4: the task ENI goes from READY_PULL to READY before any container runs. */
+	t0 = now_usec();
+	r = netd->ops->task_set_phase(netd, lt->id, "READY", &err);
+	log_debug("Task '%s': netd's task.set_phase READY took %.1f ms", lt->id,
+		  (double)(now_usec() - t0) / 1000);
+	if (r < 0) {
+		char reason[1024];
+
+		snprintf(
+			reason, sizeof(reason),
+			"ResourceInitializationError: netd cannot make the task's network READY: %s",
+			err.message ?: strerror(-r));
+		log_err("Task '%s': %s", lt->id, reason);
+		set_stop(lt, "TaskFailedToStart", reason);
+		lt->desired_stop = true;
+		shim_send(lt, "stop",
+			  json_pack("{s:s, s:s}", "code", "TaskFailedToStart", "reason", reason));
+		return;
+	}
+	lt->start_sent = true;
+	journal_save(lt);
+	fault_point(lt, "prepared");
+	shim_send(lt, "start", NULL);
+}
+
+static void shim_stop(struct launch_task *lt)
+{
+	shim_send(lt, "stop",
+		  json_pack("{s:s?, s:s?}", "code", lt->stop_code, "reason", lt->stop_reason));
+}
+
+static void apply_status(struct launch_task *lt, json_t *status)
+{
+	enum shim_state st;
+	json_t *stop;
+	bool changed;
+
+	if (!json_is_object(status) ||
+	    shim_state_from_string(json_string_value(json_object_get(status, "state")), &st) < 0)
+		return;
+	changed = !lt->status || !json_equal(lt->status, status);
+	json_decref(lt->status);
+	lt->status = json_incref(status);
+	if (!lt->seen_storage && json_object_get(status, "storage")) {
+		lt->seen_storage = true;
+		fault_point(lt, "storage");
+	}
+	stop = json_object_get(status, "stop");
+	if (stop && (st == SHIM_STATE_STOPPING || st == SHIM_STATE_STOPPED)) {
+		set_stop(lt, json_string_value(json_object_get(stop, "code")),
+			 json_string_value(json_object_get(stop, "reason")));
+		lt->desired_stop = true;
+	}
+	switch (st) {
+	case SHIM_STATE_PREPARING:
+		break;
+	case SHIM_STATE_READY:
+		if (lt->desired_stop)
+			shim_stop(lt);
+		else
+			shim_start(lt);
+		break;
+	case SHIM_STATE_RUNNING:
+		if (lt->desired_stop) {
+			shim_stop(lt);
+			break;
+		}
+		if (json_is_true(json_object_get(status, "all_started")) &&
+		    lt->phase < LAUNCH_RUNNING) {
+			lt->running_ns = realtime_nsec();
+			set_phase(lt, LAUNCH_RUNNING);
+			fault_point(lt, "running");
+		}
+		break;
+	case SHIM_STATE_STOPPING:
+	case SHIM_STATE_STOPPED:
+		if (lt->phase < LAUNCH_STOPPING) {
+			lt->stopping_ns = lt->stopping_ns ?: realtime_nsec();
+			set_phase(lt, LAUNCH_STOPPING);
+		}
+		break;
+	}
+	model_update(lt);
+	if (changed)
+		task_broadcast(lt);
+}
+
+static void shim_event(struct launch_task *lt, json_t *ev)
+{
+	const char *type = json_string_value(json_object_get(ev, "type"));
+
+	if (streq_ptr(type, "status")) {
+		json_t *ack = json_object_get(ev, "ack");
+
+		apply_status(lt, json_object_get(ev, "status"));
+		/* The status is served now: a container may start (its metadata says RUNNING). */
+		if (json_is_integer(ack))
+			shim_send(lt, "ack", json_pack("{s:O}", "seq", ack));
+	} else if (streq_ptr(type, "progress")) {
+		struct ctl_server *srv = agent_ctl(lt->l->a);
+		char topic[64];
+
+		json_decref(lt->progress);
+		lt->progress = json_incref(ev);
+		fault_point(lt, "pulling");
+		snprintf(topic, sizeof(topic), "task:%s", lt->id);
+		if (srv && ctl_server_has_topic(srv, topic)) {
+			json_auto_t *p = json_deep_copy(ev);
+
+			json_object_del(p, "type");
+			json_object_set_new(p, "task_id", json_string(lt->id));
+			ctl_server_broadcast(srv, topic, "progress", p);
+		}
+	}
+}
+
+static void shim_line(struct launch_task *lt, const char *line, size_t len)
+{
+	json_auto_t *msg = json_loadb(line, len, 0, NULL);
+	json_t *res, *err;
+
+	if (!msg)
+		return;
+	if (streq_ptr(json_string_value(json_object_get(msg, "method")), "event")) {
+		shim_event(lt, json_object_get(msg, "params"));
+		return;
+	}
+	err = json_object_get(msg, "error");
+	if (err) {
+		log_warn("Task '%s': its shim answered: %s", lt->id,
+			 strna(json_string_value(json_object_get(err, "message"))));
+		return;
+	}
+	res = json_object_get(msg, "result");
+	if (json_object_get(res, "state")) {
+		if (!lt->subscribed) {
+			lt->subscribed = true;
+			/* A stop asked while the shim was not reachable. */
+			if (lt->desired_stop)
+				shim_stop(lt);
+		}
+		apply_status(lt, res);
+		shim_network(lt);
+	}
+}
+
+static void shim_io(struct event_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct launch_task *lt = data;
+	char *line;
+	size_t len;
+	int r;
+
+	r = ctl_linebuf_fill(&lt->lb, fd);
+	if (r == -EAGAIN || r == -EINTR)
+		return;
+	if (r <= 0) {
+		log_debug("Task '%s': the shim's connection closed", lt->id);
+		conn_close(lt);
+		/* Its exit arrives on the pidfd; if it lives, connect again. */
+		if (lt->shim_pid > 0 && lt->pidfd >= 0) {
+			lt->connect_deadline = now_usec() + LAUNCH_CONNECT_DEADLINE;
+			shim_connect(lt);
+		}
+		return;
+	}
+	while ((r = ctl_linebuf_next(&lt->lb, &line, &len)) != 0)
+		if (r > 0)
+			shim_line(lt, line, len);
+}
+
+static void connect_retry(struct event_loop *loop, void *data)
+{
+	struct launch_task *lt = data;
+
+	lt->retry_id = 0;
+	shim_connect(lt);
+}
+
+/* Connect to the shim's socket (it may not listen yet: retried every 10 ms, 10 s at most). */
+static void shim_connect(struct launch_task *lt)
+{
+	struct event_loop *loop = agent_loop(lt->l->a);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, r;
+
+	if (lt->fd >= 0 || lt->retry_id)
+		return;
+	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", lt->run_dir,
+			     SHIM_SOCKET_FILE) >= sizeof(sa.sun_path)) {
+		log_err("Task '%s': the shim's socket path is too long", lt->id);
+		return;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		log_err_errno(errno, "Task '%s': socket: %m", lt->id);
+		return;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		close(fd);
+		if (now_usec() > lt->connect_deadline) {
+			log_err_errno(r, "Task '%s': cannot reach its shim at '%s': %m", lt->id,
+				      sa.sun_path);
+			return;
+		}
+		r = event_add_timer(loop, LAUNCH_CONNECT_RETRY_MS * 1000ULL, connect_retry, lt,
+				    NULL);
+		if (r > 0)
+			lt->retry_id = r;
+		return;
+	}
+	/* A shim that stopped reading holds the agent up for a second at most. */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &(struct timeval){ .tv_sec = 1 },
+		       sizeof(struct timeval)) < 0)
+		log_debug_errno(errno, "Task '%s': SO_SNDTIMEO: %m", lt->id);
+	lt->fd = fd;
+	ctl_linebuf_init(&lt->lb, CTL_MAX_REPLY);
+	r = event_add_io(loop, fd, EPOLLIN, shim_io, lt, NULL);
+	if (r < 0) {
+		log_err_errno(r, "Task '%s': cannot watch its shim's connection: %m", lt->id);
+		conn_close(lt);
+		return;
+	}
+	lt->io_id = r;
+	shim_send(lt, "events.subscribe", NULL);
+}
+
+/* --- the shim's exit ------------------------------------------------------------------------ */
+
+/* What the shim left in status.json (its last status), or NULL. */
+static json_t *read_final_status(struct launch_task *lt)
+{
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", lt->run_dir, SHIM_STATUS_FILE);
+	return json_load_file(path, 0, NULL);
+}
+
+/* The shim is gone: take its last status, tear the rest down. */
+static void shim_gone(struct launch_task *lt, const char *how)
+{
+	json_auto_t *final = read_final_status(lt);
+	enum shim_state st = SHIM_STATE_PREPARING;
+
+	conn_close(lt);
+	event_cancel(agent_loop(lt->l->a), lt->pidfd_id);
+	lt->pidfd_id = 0;
+	lt->pidfd = safe_close(lt->pidfd);
+	if (final)
+		shim_state_from_string(json_string_value(json_object_get(final, "state")), &st);
+	if (final && st == SHIM_STATE_STOPPED) {
+		apply_status(lt, final);
+	} else {
+		char reason[512];
+
+		/* Its containers are killed by the teardown: say so in their status. */
+		if (final) {
+			json_t *cs = json_object_get(final, "containers"), *c;
+			size_t i;
+
+			json_array_foreach(cs, i, c)
+				if (!streq_ptr(json_string_value(json_object_get(c, "status")),
+					       "STOPPED")) {
+					json_object_set_new(c, "status", json_string("STOPPED"));
+					if (!json_object_get(c, "reason"))
+						json_object_set_new(
+							c, "reason",
+							json_string(
+								"TaskRuntimeError: stopped with "
+								"its task's runtime"));
+				}
+			json_object_set_new(final, "state", json_string("STOPPED"));
+			json_decref(lt->status);
+			lt->status = json_incref(final);
+		}
+		snprintf(reason, sizeof(reason),
+			 "TaskRuntimeError: the task's runtime (taskvm shim) %s", how);
+		log_err("Task '%s': %s", lt->id, reason);
+		set_stop(lt, lt->phase < LAUNCH_RUNNING ? "TaskFailedToStart" : NULL, reason);
+		lt->desired_stop = true;
+		model_update(lt);
+	}
+	task_teardown(lt);
+}
+
+static void on_pidfd(struct event_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct launch_task *lt = data;
+	siginfo_t si = {};
+	char how[96] = "exited";
+
+	/* Reap it if it is our child (an adopted one is init's). */
+	if (waitid((idtype_t)P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) == 0 && si.si_pid) {
+		if (si.si_code == CLD_EXITED)
+			snprintf(how, sizeof(how), "exited with status %d", si.si_status);
+		else
+			snprintf(how, sizeof(how), "was killed by signal %d (%s)", si.si_status,
+				 strsignal(si.si_status));
+	}
+	log_info("Task '%s': its shim (pid %d) %s", lt->id, (int)lt->shim_pid, how);
+	shim_gone(lt, how);
+}
+
+static int watch_shim(struct launch_task *lt)
+{
+	int fd, r;
+
+	fd = pidfd_open(lt->shim_pid, 0);
+	if (fd < 0)
+		return -errno;
+	r = event_add_io(agent_loop(lt->l->a), fd, EPOLLIN, on_pidfd, lt, NULL);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	lt->pidfd = fd;
+	lt->pidfd_id = r;
+	return 0;
+}
+
+/* --- provisioning --------------------------------------------------------------------------- */
+
+/* Fork and exec `taskvm shim --dir RUN_DIR` in a session of its own, output to shim.log. */
+static int shim_spawn(struct launch_task *lt)
+{
+	char log_path[PATH_MAX + 32], level[4];
+	char *argv[] = { "taskvm", "shim", "--dir", lt->run_dir, "--log-level", level, NULL };
+	sigset_t all;
+	int log_fd, null_fd;
+	pid_t pid;
+
+	snprintf(level, sizeof(level), "%d", (int)log_get_level());
+	snprintf(log_path, sizeof(log_path), "%s/%s", lt->run_dir, SHIM_LOG_FILE);
+	log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (log_fd < 0)
+		return -errno;
+	null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (null_fd < 0) {
+		close(log_fd);
+		return -errno;
+	}
+	sigfillset(&all);
+	pid = fork();
+	if (pid < 0) {
+		int r = -errno;
+
+		close(log_fd);
+		close(null_fd);
+		return r;
+	}
+	if (pid == 0) {
+		/* Only async-signal-safe calls here: the agent has threads. */
+		struct sigaction dfl = { .sa_handler = SIG_DFL };
+
+		for (int s = 1; s < NSIG; s++)
+			if (s != SIGKILL && s != SIGSTOP)
+				sigaction(s, &dfl, NULL);
+		sigprocmask(SIG_UNBLOCK, &all, NULL);
+		if (setsid() < 0 || dup2(null_fd, 0) < 0 || dup2(log_fd, 1) < 0 ||
+		    dup2(log_fd, 2) < 0)
+			_exit(127);
+		close_range(3, ~0U, 0);
+		execv(lt->l->exe, argv);
+		_exit(127);
+	}
+	close(log_fd);
+	close(null_fd);
+	lt->shim_pid = pid;
+	lt->shim_start = proc_start_time(pid);
+	return 0;
+}
+
+static json_t *strv_json(const char *const *v)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; v && v[i]; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+/* RUN_DIR/shim.json: what the shim needs to start (its network comes later). */
+static int shim_config_write(struct launch_task *lt)
+{
+	struct launch *l = lt->l;
+	json_auto_t *j = NULL;
+	_cleanup_free_ char *text = NULL;
+	char path[PATH_MAX + 32];
+
+	j = json_pack("{s:i, s:s, s:s, s:O, s:s, s:s, s:o, s:s, s:s, s:i, s:i}", "version",
+		      SHIM_CONFIG_VERSION, "task_id", lt->id, "platform_version",
+		      lt->platform_version, "task_definition",
+		      json_object_get(lt->params, "task_definition"), "netns", lt->netns,
+		      "image_store", l->o.image_store, "insecure_registries",
+		      strv_json(l->o.insecure), "volume_dir", lt->volume_dir, "cgroup", lt->cgroup,
+		      "pull_timeout_sec", (int)l->o.pull_timeout_sec, "usage_interval_sec",
+		      (int)agent_stats_interval(l->a));
+	if (!j)
+		return -ENOMEM;
+	text = json_dumps(j, JSON_COMPACT);
+	if (!text)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "%s/%s", lt->run_dir, SHIM_CONFIG_FILE);
+	return write_file_atomic(path, text, strlen(text), 0600);
+}
+
+/* The shim's "network": the slot (socket marks), DNS, the containers' hostname and env. */
+static json_t *shim_network_json(struct launch_task *lt)
+{
+	struct tmds_task *t = agent_task_model(lt->at);
+	json_t *eni = json_object_get(lt->params, "eni"), *env = json_object(), *j;
+	const char *hostname = json_string_value(json_object_get(t->network, "PrivateDNSName"));
+
+	for (size_t i = 0; i < t->n_containers; i++)
+		json_object_set_new(env, t->containers[i].def->name,
+				    agent_task_env(lt->l->a, lt->at, i));
+	j = json_pack("{s:i, s:O, s:O, s:o}", "slot", lt->slot, "nameservers",
+		      json_object_get(eni, "nameservers") ?: json_array(), "search",
+		      json_object_get(eni, "search") ?: json_array(), "env", env);
+	if (j && lt->address[0])
+		json_object_set_new(j, "address", json_string(lt->address));
+	if (j && hostname)
+		json_object_set_new(j, "hostname", json_string(hostname));
+	return j;
+}
+
+/* Give the shim its network, once it is there and the shim listens and lacks it. */
+static void shim_network(struct launch_task *lt)
+{
+	json_t *net;
+
+	if (!lt->network_ready || !lt->at || lt->fd < 0 || !lt->subscribed || lt->network_sent ||
+	    lt->desired_stop)
+		return;
+	if (json_is_true(json_object_get(lt->status, "network")))
+		return;
+	net = shim_network_json(lt);
+	if (!net) {
+		log_oom();
+		return;
+	}
+	if (shim_send(lt, "network", net) >= 0)
+		lt->network_sent = true;
+}
+
+/* netd's attach of the task ENI, in READY_PULL. */
+static int provision_attach(struct launch_task *lt, char **ret_error)
+{
+	_cleanup_ctl_error_ struct ctl_error err = {};
+	struct netd_source *netd = agent_netd(lt->l->a);
+	json_t *eni = json_object_get(lt->params, "eni"), *params, *dns, *ips;
+	json_auto_t *nt = NULL;
+	const char *addr;
+	int r;
+
+	dns = json_object();
+	if (json_object_get(eni, "nameservers"))
+		json_object_set(dns, "nameservers", json_object_get(eni, "nameservers"));
+	if (json_object_get(eni, "search"))
+		json_object_set(dns, "search", json_object_get(eni, "search"));
+	params = json_pack("{s:s, s:s, s:O, s:O, s:o, s:s, s:b, s:i, s:{s:s}}", "task_id", lt->id,
+			   "netns", lt->netns, "mac", json_object_get(eni, "mac"), "addresses",
+			   json_object_get(eni, "addresses"), "dns", dns, "phase", "READY_PULL",
+			   "resolv_conf", false, "timeout_ms", 0, "attrs", "launched_by", "taskvm");
+	if (params && json_object_get(eni, "routes"))
+		json_object_set(params, "routes", json_object_get(eni, "routes"));
+	if (params && json_object_get(eni, "mtu"))
+		json_object_set(params, "mtu", json_object_get(eni, "mtu"));
+	if (!params)
+		return -ENOMEM;
+	r = netd->ops->task_attach(netd, params, LAUNCH_ATTACH_TIMEOUT_MS, &nt, &err);
+	if (r < 0)
+		return fail_errno(ret_error, r, "netd cannot attach the task ENI %s: %s",
+				  json_string_value(json_object_get(eni, "mac")),
+				  err.message ?: strerror(-r));
+	lt->attached = true;
+	strscpy(lt->instance, json_string_value(json_object_get(nt, "instance")) ?: "",
+		sizeof(lt->instance));
+	lt->slot = (int)json_integer_value(json_object_get(nt, "slot"));
+	ips = json_object_get(nt, "ips");
+	addr = json_string_value(json_object_get(json_array_get(ips, 0), "address"));
+	if (addr) {
+		const char *slash = strchr(addr, '/');
+		size_t n = slash ? (size_t)(slash - addr) : strlen(addr);
+
+		if (n < sizeof(lt->address)) {
+			memcpy(lt->address, addr, n);
+			lt->address[n] = '\0';
+		}
+	}
+	return 0;
+}
+
+static void provision_fail(struct launch_task *lt, const char *fmt, ...) _printf_(2, 3);
+static void provision_fail(struct launch_task *lt, const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL, *reason = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (asprintf(&reason, "ResourceInitializationError: %s", msg ?: "?") < 0)
+		reason = NULL;
+	log_err("Task '%s': %s", lt->id, reason ?: "provisioning failed");
+	set_stop(lt, "TaskFailedToStart", reason);
+	lt->desired_stop = true;
+	journal_save(lt);
+	/* A shim that was started stops (its storage with it); its exit ends the teardown. */
+	if (lt->shim_pid > 0 && lt->pidfd >= 0)
+		kill(lt->shim_pid, SIGTERM);
+	task_teardown(lt);
+}
+
+/*
+ * A task ENI without an IPv6 address: IPv6 off in the namespace (before the ENI comes in), so
+ * that the kernel sends no neighbour discovery or MLD of its own on the task's behalf.
+ */
+static int netns_ipv4_only(struct launch_task *lt)
+{
+	json_t *addrs = json_object_get(json_object_get(lt->params, "eni"), "addresses"), *a;
+	_cleanup_close_ int fd = -1;
+	size_t i;
+	int r;
+
+	json_array_foreach(addrs, i, a)
+		if (strchr(json_string_value(a) ?: "", ':'))
+			return 0;
+	r = netns_open(lt->netns, &fd);
+	if (r < 0)
+		return r;
+	r = netns_sysctl_write(fd, "net/ipv6/conf/all/disable_ipv6", "1");
+	if (r >= 0)
+		r = netns_sysctl_write(fd, "net/ipv6/conf/default/disable_ipv6", "1");
+	return r == -ENOENT ? 0 : r; /* a kernel without IPv6 */
+}
+
+static void provision(struct launch_task *lt)
+{
+	struct launch *l = lt->l;
+	_cleanup_ctl_error_ struct ctl_error err = {};
+	_cleanup_free_ char *e = NULL;
+	const struct cgroup_roots *roots = agent_cgroup_roots(l->a);
+	const struct taskdef *d;
+	char logs[PATH_MAX + 16];
+	uint64_t start = now_usec(), t[5];
+	int r;
+
+	r = mkdir_p(lt->run_dir, 0700);
+	if (r >= 0) {
+		snprintf(logs, sizeof(logs), "%s/%s", lt->run_dir, SHIM_LOG_DIR);
+		r = mkdir_p(logs, 0755);
+	}
+	if (r >= 0)
+		r = mkdir_p(l->o.netns_dir, 0755);
+	if (r < 0)
+		return provision_fail(lt, "cannot create the task's directories: %s", strerror(-r));
+
+	/* The network namespace, empty. */
+	r = netns_create(lt->netns);
+	if (r < 0)
+		return provision_fail(lt, "cannot create the network namespace '%s': %s", lt->netns,
+				      strerror(-r));
+	lt->netns_made = true;
+	journal_save(lt);
+	r = netns_ipv4_only(lt);
+	if (r < 0)
+		return provision_fail(lt, "cannot turn IPv6 off in the network namespace: %s",
+				      strerror(-r));
+	fault_point(lt, "netns");
+	t[0] = now_usec();
+
+	/* The shim, at once: it makes the task's storage while netd attaches the ENI. */
+	r = shim_config_write(lt);
+	if (r < 0)
+		return provision_fail(lt, "cannot write the shim's configuration: %s",
+				      strerror(-r));
+	lt->shim_spawning = true;
+	journal_save(lt);
+	r = shim_spawn(lt);
+	if (r < 0)
+		return provision_fail(lt, "cannot start the task's shim: %s", strerror(-r));
+	journal_save(lt);
+	r = watch_shim(lt);
+	if (r < 0)
+		log_err_errno(r, "Task '%s': cannot watch its shim (pid %d): %m", lt->id,
+			      (int)lt->shim_pid);
+	fault_point(lt, "spawn");
+	t[1] = now_usec();
+
+	/* netd's attach of the ENI, in READY_PULL. */
+	r = provision_attach(lt, &e);
+	journal_save(lt);
+	if (r < 0)
+		return provision_fail(lt, "%s", e ?: strerror(-r));
+	fault_point(lt, "attach");
+	t[2] = now_usec();
+
+	/* The metadata registration, bound to netd's instance and held. */
+	r = agent_task_register(l->a, lt->reg_params, NULL, NULL, 0, &lt->at, &err);
+	if (r < 0)
+		return provision_fail(lt, "cannot register the task for its metadata: %s",
+				      err.message ?: strerror(-r));
+	lt->ids = tmds_task_ids_json(agent_task_model(lt->at));
+	lt->registered_ns = realtime_nsec();
+	model_update(lt);
+	journal_save(lt);
+	fault_point(lt, "register");
+	t[3] = now_usec();
+
+	/* The task's cgroup with its limits; the containers' go below it. */
+	d = agent_task_model(lt->at)->def;
+	lt->cgroup_made = true; /* journalled before: a crash in between leaves nothing unknown */
+	journal_save(lt);
+	r = cgroup_create(
+		roots, lt->cgroup,
+		&(struct cgroup_limits){
+			.cpu_quota_us = d->has_cpu ? (uint64_t)lround(d->cpu_vcpu * 100000) : 0,
+			.cpu_period_us = 100000,
+			.memory_bytes = d->has_memory ? (uint64_t)d->memory_mib << 20 : 0,
+		});
+	if (r < 0)
+		return provision_fail(lt, "cannot create the task's cgroup '%s': %s", lt->cgroup,
+				      strerror(-r));
+	fault_point(lt, "cgroup");
+	t[4] = now_usec();
+
+	log_info("Task '%s': provisioned in %.1f ms: namespace %.1f, shim %.1f (pid %d), "
+		 "netd's attach %.1f, registration %.1f, cgroup %.1f",
+		 lt->id, (double)(t[4] - start) / 1000, (double)(t[0] - start) / 1000,
+		 (double)(t[1] - t[0]) / 1000, (int)lt->shim_pid, (double)(t[2] - t[1]) / 1000,
+		 (double)(t[3] - t[2]) / 1000, (double)(t[4] - t[3]) / 1000);
+	lt->network_ready = true;
+	set_phase(lt, LAUNCH_PENDING);
+	lt->connect_deadline = now_usec() + LAUNCH_CONNECT_DEADLINE;
+	shim_connect(lt);
+}
+
+static void on_provision(struct event_loop *loop, void *data)
+{
+	provision(data);
+}
+
+/* --- teardown ------------------------------------------------------------------------------- */
+
+/* The run directory but the logs (kept for `taskvm logs` during the retention). */
+static void run_dir_clean(struct launch_task *lt)
+{
+	static const char *const files[] = { SHIM_CONFIG_FILE,
+					     SHIM_SOCKET_FILE,
+					     SHIM_STATUS_FILE,
+					     "etc/resolv.conf",
+					     "etc/hosts",
+					     "etc/hostname",
+					     NULL };
+	char path[PATH_MAX + 64];
+
+	for (size_t i = 0; files[i]; i++) {
+		snprintf(path, sizeof(path), "%s/%s", lt->run_dir, files[i]);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/etc", lt->run_dir);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/bundles", lt->run_dir);
+	rmdir(path);
+}
+
+/* Remove a directory tree that holds only our files (no mounts). */
+static void rm_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[PATH_MAX];
+
+		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path))
+			continue;
+		if (de->d_type == DT_DIR)
+			rm_tree(path);
+		else
+			unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/*
+ * Tear down in reverse: containers and storage (the shim did it; again from disk, for a shim
+ * that died), the registration (its hold released), netd's detach, the namespace, the cgroup.
+ * What cannot be done now (netd unreachable, a cgroup still busy) is tried again at the next
+ * tick; the task is STOPPED once all is gone.
+ */
+static void task_teardown(struct launch_task *lt)
+{
+	struct launch *l = lt->l;
+	struct netd_source *netd = agent_netd(l->a);
+	_cleanup_free_ char *e = NULL;
+	char path[PATH_MAX + 16];
+	bool left = false;
+	int r;
+
+	if (lt->phase == LAUNCH_STOPPED)
+		return;
+	if (lt->shim_pid > 0 && lt->pidfd >= 0)
+		return; /* the shim is still there: its exit comes back here */
+	lt->desired_stop = true;
+	if (!lt->stopping_ns)
+		lt->stopping_ns = realtime_nsec();
+	set_phase(lt, LAUNCH_DEPROVISIONING);
+
+	snprintf(path, sizeof(path), "%s/runc", lt->run_dir);
+	r = runc_teardown(&(struct runc_opts){ .root = path }, &e);
+	if (r < 0) {
+		log_warn("Task '%s': runc teardown: %s", lt->id, e ?: strerror(-r));
+		left = true;
+	}
+	free(e);
+	e = NULL;
+	snprintf(path, sizeof(path), "%s/mnt", lt->run_dir);
+	r = storage_teardown(lt->volume_dir, path, &e);
+	if (r < 0) {
+		log_warn("Task '%s': storage teardown: %s", lt->id, e ?: strerror(-r));
+		left = true;
+	}
+	if (lt->at) {
+		struct agent_task *at = lt->at;
+
+		lt->at = NULL;
+		agent_task_drop(l->a, at); /* releases netd's hold */
+	} else if (lt->instance[0] && lt->ids) {
+		_cleanup_ctl_error_ struct ctl_error err = {};
+
+		/* Registered before the agent restarted, not again since: its hold. */
+		netd->ops->task_release(netd, lt->id, lt->instance, LAUNCH_HOLDER, &err);
+	}
+	lt->reg_pending = false;
+	if (lt->attached) {
+		_cleanup_ctl_error_ struct ctl_error err = {};
+
+		r = netd->ops->task_detach(netd, lt->id, NULL, &err);
+		if (r < 0) {
+			log_warn("Task '%s': netd's detach failed: %s; trying again later", lt->id,
+				 err.message ?: strerror(-r));
+			lt->teardown_pending = true;
+			journal_save(lt);
+			return;
+		}
+		lt->attached = false;
+		journal_save(lt);
+	}
+	if (lt->netns_made) {
+		r = netns_remove(lt->netns);
+		if (r < 0) {
+			log_warn_errno(r, "Task '%s': cannot remove '%s': %m", lt->id, lt->netns);
+			left = true;
+		} else {
+			lt->netns_made = false;
+		}
+	}
+	if (lt->cgroup_made) {
+		r = cgroup_remove("/proc/self/mountinfo", lt->cgroup);
+		if (r < 0) {
+			log_warn_errno(r, "Task '%s': cannot remove its cgroup '%s': %m", lt->id,
+				       lt->cgroup);
+			left = true;
+		} else {
+			lt->cgroup_made = false;
+		}
+	}
+	if (left) {
+		lt->teardown_pending = true;
+		journal_save(lt);
+		return;
+	}
+	lt->teardown_pending = false;
+	run_dir_clean(lt);
+	rmdir(lt->volume_dir);
+	lt->stopped_ns = realtime_nsec();
+	if (lt->status)
+		json_object_set_new(lt->status, "state", json_string("STOPPED"));
+	log_notice("Task '%s' stopped: %s%s%s%s", lt->id, lt->stop_reason ?: "?",
+		   lt->stop_code ? " (" : "", lt->stop_code ?: "", lt->stop_code ? ")" : "");
+	set_phase(lt, LAUNCH_STOPPED);
+	cursors_wake(l, lt->id);
+}
+
+/* --- recovery ------------------------------------------------------------------------------- */
+
+static int record_load(struct launch *l, json_t *j, const char *name)
+{
+	const char *id = NULL, *phase = NULL, *desired = NULL, *netns = NULL, *run_dir = NULL,
+		   *volume_dir = NULL, *cgroup = NULL;
+	json_t *params = NULL, *steps, *v;
+	json_int_t created = 0;
+	struct launch_task *lt;
+	json_error_t jerr;
+	int version = 0;
+
+	if (json_unpack_ex(j, &jerr, 0, "{s:i, s:s, s:s, s:s, s:I, s:o, s:s, s:s, s:s, s:s}",
+			   "version", &version, "task_id", &id, "phase", &phase, "desired",
+			   &desired, "created_ns", &created, "params", &params, "netns", &netns,
+			   "run_dir", &run_dir, "volume_dir", &volume_dir, "cgroup", &cgroup) < 0) {
+		log_warn("Launch journal: '%s': %s, ignored", name, jerr.text);
+		return -EINVAL;
+	}
+	if (version != LAUNCH_RECORD_VERSION || !ident_task_id_valid(id) ||
+	    strlen(id) != TMDS_ECS_ID_LEN || task_find(l, id)) {
+		log_warn("Launch journal: '%s' is not a record of this version, ignored", name);
+		return -EINVAL;
+	}
+	lt = task_alloc(l, id);
+	if (!lt)
+		return log_oom();
+	/* The paths it used (options may have changed since). */
+	strscpy(lt->netns, netns, sizeof(lt->netns));
+	strscpy(lt->run_dir, run_dir, sizeof(lt->run_dir));
+	strscpy(lt->volume_dir, volume_dir, sizeof(lt->volume_dir));
+	strscpy(lt->cgroup, cgroup, sizeof(lt->cgroup));
+	for (size_t i = 0; i < ARRAY_SIZE(phase_names); i++)
+		if (streq(phase, phase_names[i]))
+			lt->phase = (enum launch_phase)i;
+	lt->desired_stop = streq(desired, "STOPPED");
+	lt->created_ns = (uint64_t)created;
+	lt->params = json_incref(params);
+	lt->platform_version =
+		strdup(json_string_value(json_object_get(params, "platform_version")) ?: "1.4.0");
+	set_str(&lt->task_arn, json_string_value(json_object_get(j, "task_arn")));
+	lt->reg_params = json_incref(json_object_get(j, "reg_params"));
+	lt->ids = json_incref(json_object_get(j, "ids"));
+	lt->registered_ns = (uint64_t)json_integer_value(json_object_get(j, "registered_ns"));
+	steps = json_object_get(j, "steps");
+	lt->netns_made = json_is_true(json_object_get(steps, "netns"));
+	lt->attached = json_is_true(json_object_get(steps, "attached"));
+	lt->cgroup_made = json_is_true(json_object_get(steps, "cgroup"));
+	lt->shim_spawning = json_is_true(json_object_get(steps, "shim_spawning"));
+	/* start_sent is not taken back: a shim still READY is sent 'start' again */
+	strscpy(lt->instance, json_string_value(json_object_get(j, "instance")) ?: "",
+		sizeof(lt->instance));
+	v = json_object_get(j, "slot");
+	lt->slot = json_is_integer(v) ? (int)json_integer_value(v) : -1;
+	strscpy(lt->address, json_string_value(json_object_get(j, "address")) ?: "",
+		sizeof(lt->address));
+	v = json_object_get(j, "shim");
+	lt->shim_pid = (pid_t)json_integer_value(json_object_get(v, "pid"));
+	lt->shim_start = (uint64_t)json_integer_value(json_object_get(v, "start_time"));
+	v = json_object_get(j, "stop");
+	set_str(&lt->stop_code, json_string_value(json_object_get(v, "code")));
+	set_str(&lt->stop_reason, json_string_value(json_object_get(v, "reason")));
+	lt->running_ns = (uint64_t)json_integer_value(json_object_get(j, "running_ns"));
+	lt->stopping_ns = (uint64_t)json_integer_value(json_object_get(j, "stopping_ns"));
+	lt->stopped_ns = (uint64_t)json_integer_value(json_object_get(j, "stopped_ns"));
+	lt->status = json_incref(json_object_get(j, "status"));
+	return 0;
+}
+
+/* Register a restored task again (its ids, its instance): 0, -EAGAIN (netd), or -errno. */
+static int restore_registration(struct launch_task *lt)
+{
+	_cleanup_ctl_error_ struct ctl_error err = {};
+	int r;
+
+	if (!lt->ids || !lt->reg_params || !lt->instance[0])
+		return -ENOENT;
+	r = agent_task_register(lt->l->a, lt->reg_params, lt->ids, lt->instance, lt->registered_ns,
+				&lt->at, &err);
+	if (r == -EAGAIN) {
+		if (!lt->reg_pending)
+			log_notice("Task '%s': its registration waits for netd: %s", lt->id,
+				   err.message ?: "unreachable");
+		lt->reg_pending = true;
+		return r;
+	}
+	lt->reg_pending = false;
+	if (r < 0) {
+		log_err("Task '%s': cannot restore its registration: %s", lt->id,
+			err.message ?: strerror(-r));
+		return r;
+	}
+	model_update(lt);
+	log_info("Task '%s': registration restored", lt->id);
+	/* It was provisioned: a shim that has no network yet gets it now. */
+	lt->network_ready = true;
+	shim_network(lt);
+	return 0;
+}
+
+/* A shim that lives: adopt it. */
+static bool adopt(struct launch_task *lt)
+{
+	int r;
+
+	if (lt->shim_pid <= 0 && lt->shim_spawning) {
+		/* Forked, its pid not journalled yet: its command line names it. */
+		lt->shim_pid = find_shim(lt->run_dir);
+		lt->shim_start = lt->shim_pid > 0 ? proc_start_time(lt->shim_pid) : 0;
+	}
+	if (lt->shim_pid <= 0 || !lt->shim_start ||
+	    proc_start_time(lt->shim_pid) != lt->shim_start ||
+	    !proc_is_shim(lt->shim_pid, lt->run_dir))
+		return false;
+	r = watch_shim(lt);
+	if (r < 0)
+		return false;
+	log_notice("Task '%s': adopting its shim (pid %d)", lt->id, (int)lt->shim_pid);
+	if (lt->phase == LAUNCH_PROVISIONING) {
+		/* Its provisioning was cut short: the shim stops, then the rest is torn down. */
+		set_stop(
+			lt, "TaskFailedToStart",
+			"TaskRuntimeError: the taskvm agent stopped while the task was provisioned");
+		lt->desired_stop = true;
+		journal_save(lt);
+		kill(lt->shim_pid, SIGTERM);
+		return true;
+	}
+	journal_save(lt);
+	r = restore_registration(lt);
+	if (r < 0 && r != -EAGAIN) {
+		char reason[512];
+
+		snprintf(reason, sizeof(reason),
+			 "ResourceInitializationError: the task's network is gone from netd");
+		set_stop(lt, NULL, reason);
+		lt->desired_stop = true;
+	}
+	lt->connect_deadline = now_usec() + LAUNCH_CONNECT_DEADLINE;
+	shim_connect(lt);
+	return true;
+}
+
+static void recover_one(struct launch_task *lt)
+{
+	if (lt->phase == LAUNCH_STOPPED)
+		return;
+	if (adopt(lt))
+		return;
+	lt->shim_pid = 0;
+	if (lt->phase < LAUNCH_DEPROVISIONING) {
+		json_auto_t *final = read_final_status(lt);
+		char reason[512];
+
+		if (final &&
+		    streq_ptr(json_string_value(json_object_get(final, "state")), "STOPPED")) {
+			/* The shim finished while the agent was away. */
+			json_t *stop = json_object_get(final, "stop");
+
+			json_decref(lt->status);
+			lt->status = json_incref(final);
+			set_stop(lt, json_string_value(json_object_get(stop, "code")),
+				 json_string_value(json_object_get(stop, "reason")));
+		} else {
+			snprintf(
+				reason, sizeof(reason), "TaskRuntimeError: %s",
+				lt->phase == LAUNCH_PROVISIONING
+					? "the taskvm agent stopped while the task was provisioned"
+					: "the task's runtime (taskvm shim) ended while the taskvm agent was away");
+			set_stop(lt, lt->phase < LAUNCH_RUNNING ? "TaskFailedToStart" : NULL,
+				 reason);
+			if (final) {
+				json_decref(lt->status);
+				lt->status = json_incref(final);
+			}
+		}
+	}
+	log_notice("Task '%s' (%s): its shim is gone; tearing it down", lt->id,
+		   phase_names[lt->phase]);
+	task_teardown(lt);
+}
+
+void launch_recover(struct launch *l)
+{
+	DIR *d = opendir(l->dir);
+	struct dirent *de;
+	unsigned int n = 0;
+
+	if (!d) {
+		log_warn_errno(errno, "Cannot read the launch journal '%s': %m", l->dir);
+		return;
+	}
+	while ((de = readdir(d))) {
+		char path[PATH_MAX];
+		json_auto_t *j = NULL;
+		size_t len = strlen(de->d_name);
+
+		if (len < 6 || !streq(de->d_name + len - 5, ".json"))
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", l->dir, de->d_name) >=
+		    sizeof(path))
+			continue;
+		j = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+		if (!j) {
+			log_warn("Launch journal: '%s' is not JSON, ignored", path);
+			continue;
+		}
+		if (record_load(l, j, path) == 0)
+			n++;
+	}
+	closedir(d);
+	if (n)
+		log_info("%u launched tasks in the journal", n);
+	for (struct launch_task *lt = l->tasks; lt; lt = lt->next)
+		recover_one(lt);
+}
+
+/* --- validation and task.run ---------------------------------------------------------------- */
+
+struct run_params {
+	json_t *taskdef;
+	const char *platform, *cluster, *region, *az, *account, *fault;
+	json_t *eni;
+	bool follow;
+};
+
+/* Check the ENI: {mac, addresses: [CIDR], nameservers?: [IP], search?: [name], routes?, mtu?}. */
+static int eni_check(json_t *eni, char **ret_error)
+{
+	const char *mac = NULL;
+	json_t *addrs = NULL, *ns = NULL, *search = NULL, *routes = NULL, *mtu = NULL, *v;
+	uint8_t m[ADDR_MAC_LEN];
+	json_error_t jerr;
+	bool v4 = false;
+	size_t i;
+
+	if (json_unpack_ex(eni, &jerr, JSON_STRICT, "{s:s, s:o, s?o, s?o, s?o, s?o}", "mac", &mac,
+			   "addresses", &addrs, "nameservers", &ns, "search", &search, "routes",
+			   &routes, "mtu", &mtu) < 0)
+		return fail_with(ret_error, "eni: %s", jerr.text);
+	if (addr_mac_parse(mac, m) < 0)
+		return fail_with(ret_error, "eni: '%s' is not a MAC address", mac);
+	if (!json_is_array(addrs) || json_array_size(addrs) == 0 || json_array_size(addrs) > 16)
+		return fail_with(ret_error, "eni: addresses must be 1-16 CIDRs");
+	json_array_foreach(addrs, i, v) {
+		struct in_prefix p;
+
+		if (!json_is_string(v) || addr_prefix_parse(json_string_value(v), &p) < 0)
+			return fail_with(ret_error,
+					 "eni: '%s' is not an address with a prefix "
+					 "length (198.18.1.1/16)",
+					 json_is_string(v) ? json_string_value(v) : "?");
+		v4 |= p.family == AF_INET;
+	}
+	if (!v4)
+		return fail_with(ret_error, "eni: the task needs an IPv4 address");
+	if (ns && (!json_is_array(ns) || json_array_size(ns) > SHIM_MAX_LIST))
+		return fail_with(ret_error, "eni: at most %d nameservers", SHIM_MAX_LIST);
+	json_array_foreach(ns, i, v) {
+		struct in_prefix p;
+
+		if (!json_is_string(v) || addr_ip_parse(json_string_value(v), 0, &p) < 0)
+			return fail_with(ret_error, "eni: nameserver '%s' is not an IP address",
+					 json_is_string(v) ? json_string_value(v) : "?");
+	}
+	if (search && (!json_is_array(search) || json_array_size(search) > SHIM_MAX_LIST))
+		return fail_with(ret_error, "eni: at most %d search domains", SHIM_MAX_LIST);
+	json_array_foreach(search, i, v)
+		if (!json_is_string(v) || !*json_string_value(v) ||
+		    strpbrk(json_string_value(v), " \t\n"))
+			return fail_with(ret_error, "eni: a search domain is not a name");
+	return 0;
+}
+
+/*
+ * Everything that can be checked before anything is made: the task definition against the
+ * platform version (SYS_PTRACE, ephemeralStorage, unsupported keys), log drivers and awslogs
+ * options, image references, the ENI, the ARNs.
+ */
+static int run_validate(struct launch *l, const struct run_params *p, const char *id,
+			char **ret_task_arn, char **ret_error)
+{
+	_cleanup_taskdef_ struct taskdef *def = NULL;
+	const struct platform *pf;
+	struct tmds_task *t = NULL;
+	struct taskdef *def2 = NULL;
+	int r;
+
+	r = platform_lookup(p->platform ?: "LATEST", &pf, ret_error);
+	if (r < 0)
+		return r;
+	r = taskdef_parse(p->taskdef, &def, ret_error);
+	if (r < 0)
+		return r;
+	r = platform_check_taskdef(pf, def, ret_error);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < def->n_containers; i++) {
+		const struct taskdef_container *c = &def->containers[i];
+		_cleanup_logship_config_ struct logship_config *lc = NULL;
+		_cleanup_free_ char *e = NULL;
+		struct image_ref ref;
+
+		r = image_ref_parse(c->image, &ref, &e);
+		if (r < 0)
+			return fail_with(ret_error, "container '%s': image '%s': %s", c->name,
+					 c->image, e ?: "invalid reference");
+		image_ref_done(&ref);
+		if (!c->log_driver)
+			continue;
+		if (!streq(c->log_driver, "awslogs"))
+			return fail_with(
+				ret_error,
+				"container '%s': logDriver '%s' is not supported by taskvm "
+				"yet (awslogs is)",
+				c->name, c->log_driver);
+		r = logship_config_parse(c->log_options, &lc, &e);
+		if (r < 0)
+			return fail_with(ret_error, "container '%s': %s", c->name,
+					 e ?: "invalid awslogs options");
+	}
+	r = eni_check(p->eni, ret_error);
+	if (r < 0)
+		return r;
+	if (p->fault && !l->o.fault_injection)
+		return fail_with(ret_error, "fault injection is off (taskvm agent "
+					    "--enable-fault-injection)");
+	/* The ARNs, as the registration will make them. */
+	r = taskdef_parse(p->taskdef, &def2, ret_error);
+	if (r < 0)
+		return r;
+	r = tmds_task_new(&(struct tmds_task_opts){ .task_id = id,
+						    .cluster = p->cluster,
+						    .region = p->region,
+						    .availability_zone = p->az,
+						    .launch_type = "FARGATE",
+						    .platform_version = pf->version,
+						    .account = p->account,
+						    .ecs_id = id },
+			  def2, &t, ret_error);
+	if (r < 0)
+		return r;
+	*ret_task_arn = strdup(t->task_arn);
+	tmds_task_free(t);
+	return *ret_task_arn ? 0 : -ENOMEM;
+}
+
+static int subscribe_task(struct ctl_call *call, struct launch_task *lt)
+{
+	char topic[64];
+
+	snprintf(topic, sizeof(topic), "task:%s", lt->id);
+	return ctl_call_subscribe(call, topic);
+}
+
+static int do_task_run(struct ctl_call *call, json_t *params, void *userdata)
+{
+	struct launch *l = agent_launch(userdata);
+	struct run_params p = { .cluster = "default" };
+	_cleanup_free_ char *e = NULL, *arn = NULL;
+	char id[TMDS_ECS_ID_LEN + 1];
+	struct launch_task *lt;
+	json_t *res, *notes;
+	json_error_t jerr;
+	int r, follow = 0;
+
+	if (!l)
+		return ctl_call_failf(call, CTL_ERR_UNAVAILABLE, "The agent does not launch tasks");
+	if (!params ||
+	    json_unpack_ex(params, &jerr, JSON_STRICT,
+			   "{s:o, s?s, s?s, s:s, s:s, s?s, s:o, s?b, s?s}", "task_definition",
+			   &p.taskdef, "platform_version", &p.platform, "cluster", &p.cluster,
+			   "region", &p.region, "availability_zone", &p.az, "account", &p.account,
+			   "eni", &p.eni, "follow", &follow, "fault", &p.fault) < 0)
+		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid parameters: %s",
+				      params ? jerr.text : "missing");
+	if (l->ntasks >= LAUNCH_MAX_TASKS)
+		return ctl_call_failf(call, CTL_ERR_LIMIT, "Too many tasks (at most %d)",
+				      LAUNCH_MAX_TASKS);
+	r = random_hex(id, TMDS_ECS_ID_LEN / 2);
+	if (r < 0)
+		return ctl_call_fail_errno(call, r, "Cannot draw a task id: %s", strerror(-r));
+	r = run_validate(l, &p, id, &arn, &e);
+	if (r < 0)
+		return ctl_call_failf(call,
+				      r == -EINVAL ? CTL_ERR_INVALID_PARAMS : CTL_ERR_INTERNAL,
+				      "%s", e ?: strerror(-r));
+
+	lt = task_alloc(l, id);
+	if (!lt)
+		return ctl_call_fail_errno(call, -ENOMEM, "Out of memory");
+	lt->params = json_deep_copy(params);
+	json_object_del(lt->params, "follow");
+	json_object_del(lt->params, "fault");
+	lt->platform_version = strdup(platform_find(p.platform ?: "LATEST")->version);
+	json_object_set_new(lt->params, "platform_version", json_string(lt->platform_version));
+	json_object_set_new(lt->params, "cluster", json_string(p.cluster));
+	lt->task_arn = TAKE_PTR(arn);
+	lt->created_ns = realtime_nsec();
+	if (p.fault)
+		lt->fault = strdup(p.fault);
+	lt->reg_params = json_pack("{s:O, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+				   "task_definition", p.taskdef, "netd_task", id, "cluster",
+				   p.cluster, "region", p.region, "availability_zone", p.az,
+				   "launch_type", "FARGATE", "task_arn", lt->task_arn,
+				   "platform_version", lt->platform_version, "cgroup", lt->cgroup);
+	if (!lt->params || !lt->platform_version || !lt->reg_params) {
+		task_unlink_free(lt);
+		return ctl_call_fail_errno(call, -ENOMEM, "Out of memory");
+	}
+	if (p.account)
+		json_object_set_new(lt->reg_params, "account", json_string(p.account));
+	r = journal_save(lt);
+	if (r < 0) {
+		task_unlink_free(lt);
+		return ctl_call_fail_errno(call, r, "Cannot journal the task: %s", strerror(-r));
+	}
+	log_info("Task '%s' (%s): run of %s:%s on platform version %s", id, lt->task_arn,
+		 strna(td_str(lt, "family")),
+		 json_string_value(json_object_get(lt->params, "cluster")), lt->platform_version);
+	if (follow) {
+		r = subscribe_task(call, lt);
+		if (r < 0)
+			log_warn_errno(r, "Task '%s': cannot subscribe the caller: %m", id);
+	}
+	fault_point(lt, "start");
+	r = event_add_timer(agent_loop(l->a), 1, on_provision, lt, NULL);
+	if (r < 0) {
+		provision_fail(lt, "cannot schedule the provisioning: %s", strerror(-r));
+		return ctl_call_fail_errno(call, r, "Cannot launch: %s", strerror(-r));
+	}
+	res = task_json(lt, false);
+	notes = json_array();
+	if (streq(lt->platform_version, "1.3.0"))
+		json_array_append_new(
+			notes,
+			json_string("platform version 1.3.0: images are pulled over the task "
+				    "ENI (taskvm has no platform ENI yet)"));
+	json_object_set_new(res, "notes", notes);
+	return ctl_call_reply(call, res);
+}
+
+static int do_task_stop(struct ctl_call *call, json_t *params, void *userdata)
+{
+	struct launch *l = agent_launch(userdata);
+	const char *id = NULL, *reason = NULL;
+	struct launch_task *lt;
+	json_error_t jerr;
+	int follow = 0;
+
+	if (!l)
+		return ctl_call_failf(call, CTL_ERR_UNAVAILABLE, "The agent does not launch tasks");
+	if (!params || json_unpack_ex(params, &jerr, JSON_STRICT, "{s:s, s?s, s?b}", "task_id", &id,
+				      "reason", &reason, "follow", &follow) < 0)
+		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid parameters: %s",
+				      params ? jerr.text : "missing 'task_id'");
+	lt = task_find(l, id);
+	if (!lt)
+		return ctl_call_failf(call, CTL_ERR_NOT_FOUND, "No task '%s' launched here", id);
+	if (reason && (strlen(reason) > 255 || !*reason))
+		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS,
+				      "The reason is 1-255 characters");
+	if (follow && lt->phase != LAUNCH_STOPPED)
+		subscribe_task(call, lt);
+	if (!lt->desired_stop) {
+		lt->desired_stop = true;
+		set_stop(lt, "UserInitiated", reason ?: "Task stopped by user");
+		log_info("Task '%s': stop requested: %s", lt->id, lt->stop_reason);
+		journal_save(lt);
+		if (lt->fd >= 0 && lt->subscribed)
+			shim_stop(lt);
+		else if (lt->shim_pid <= 0 || lt->pidfd < 0)
+			task_teardown(lt); /* no shim: nothing runs */
+		/* else: sent once the shim answers */
+		model_update(lt);
+		task_broadcast(lt);
+	}
+	return ctl_call_reply(call, task_json(lt, false));
+}
+
+/* --- logs ----------------------------------------------------------------------------------- */
+
+static struct log_cursor *cursor_free(struct log_cursor *c)
+{
+	struct launch *l = c->l;
+	struct event_loop *loop = agent_loop(l->a);
+
+	for (struct log_cursor **pp = &l->cursors; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			l->ncursors--;
+			break;
+		}
+	event_cancel(loop, c->io_id);
+	event_cancel(loop, c->timer_id);
+	if (c->pending) {
+		ctl_call_failf(c->pending, CTL_ERR_CANCELLED, "The log cursor was closed");
+		ctl_call_unref(c->pending);
+	}
+	logfile_reader_free(c->reader);
+	free(c->container);
+	free(c);
+	return NULL;
+}
+
+static json_t *entry_json(const struct logfile_entry *e)
+{
+	char when[64];
+
+	tmds_format_time(e->time_nsec, when, sizeof(when));
+	return json_pack("{s:s, s:I, s:s, s:s, s:s%}", "time", when, "time_ns",
+			 (json_int_t)e->time_nsec, "stream", logfile_stream_to_string(e->stream),
+			 "container", e->container ?: "", "log", e->data, e->len);
+}
+
+/* Up to limit entries; *ret_more: the reader may have more now. */
+static json_t *cursor_read(struct log_cursor *c, bool *ret_more)
+{
+	json_t *arr = json_array();
+	struct logfile_entry e;
+	int r = 0;
+
+	*ret_more = false;
+	if (c->follow)
+		logfile_reader_wake(c->reader);
+	while (json_array_size(arr) < c->limit && (r = logfile_reader_next(c->reader, &e)) > 0) {
+		if (c->container && !streq_ptr(e.container, c->container))
+			continue;
+		json_array_append_new(arr, entry_json(&e));
+	}
+	*ret_more = r > 0;
+	return arr;
+}
+
+/* Answer with what there is: the entries, the cursor, whether the stream ended. */
+static int cursor_answer(struct log_cursor *c, struct ctl_call *call, bool may_wait);
+
+static void cursor_wakeup(struct log_cursor *c)
+{
+	struct ctl_call *call = c->pending;
+	struct event_loop *loop = agent_loop(c->l->a);
+
+	if (!call)
+		return;
+	event_cancel(loop, c->io_id);
+	event_cancel(loop, c->timer_id);
+	c->io_id = c->timer_id = 0;
+	c->pending = NULL;
+	if (ctl_call_is_connected(call))
+		cursor_answer(c, call, false);
+	ctl_call_unref(call);
+}
+
+static void cursor_io(struct event_loop *loop, int fd, uint32_t events, void *data)
+{
+	cursor_wakeup(data);
+}
+
+static void cursor_timer(struct event_loop *loop, void *data)
+{
+	struct log_cursor *c = data;
+
+	c->timer_id = 0;
+	cursor_wakeup(c);
+}
+
+static void cursors_wake(struct launch *l, const char *task_id)
+{
+	for (struct log_cursor *c = l->cursors, *next; c; c = next) {
+		next = c->next;
+		if (streq(c->task_id, task_id))
+			cursor_wakeup(c);
+	}
+}
+
+static int cursor_answer(struct log_cursor *c, struct ctl_call *call, bool may_wait)
+{
+	struct launch_task *lt = task_find(c->l, c->task_id);
+	bool stopped = !lt || lt->phase == LAUNCH_STOPPED, more, end;
+	json_t *entries;
+	int r;
+
+	c->last_usec = now_usec();
+	entries = cursor_read(c, &more);
+	if (!entries)
+		return ctl_call_fail_errno(call, -ENOMEM, "Out of memory");
+	if (json_array_size(entries) == 0 && c->follow && !stopped && may_wait) {
+		struct event_loop *loop = agent_loop(c->l->a);
+
+		/* Nothing yet: answer when the files change, the task stops, or at the bound. */
+		json_decref(entries);
+		r = event_add_io(loop, logfile_reader_fd(c->reader), EPOLLIN, cursor_io, c, NULL);
+		if (r < 0)
+			return ctl_call_fail_errno(call, r, "Cannot follow the logs: %s",
+						   strerror(-r));
+		c->io_id = r;
+		r = event_add_timer(loop, LAUNCH_LOGS_WAIT_USEC, cursor_timer, c, NULL);
+		if (r > 0)
+			c->timer_id = r;
+		c->pending = ctl_call_ref(call);
+		return 0;
+	}
+	/* Without follow the end is now; with follow, once the task is stopped and read. */
+	end = !more && (!c->follow || stopped);
+	r = ctl_call_reply(call, json_pack("{s:s, s:o, s:b}", "cursor", c->id, "entries", entries,
+					   "end", end));
+	if (end)
+		cursor_free(c);
+	return r;
+}
+
+static int do_task_logs(struct ctl_call *call, json_t *params, void *userdata)
+{
+	struct launch *l = agent_launch(userdata);
+	const char *id = NULL, *container = NULL, *cursor = NULL;
+	json_int_t limit = LAUNCH_LOGS_LIMIT;
+	struct launch_task *lt;
+	struct log_cursor *c;
+	json_error_t jerr;
+	char dir[PATH_MAX + 16];
+	int follow = 0, r;
+
+	if (!l)
+		return ctl_call_failf(call, CTL_ERR_UNAVAILABLE, "The agent does not launch tasks");
+	if (!params || json_unpack_ex(params, &jerr, JSON_STRICT, "{s?s, s?s, s?b, s?s, s?I}",
+				      "task_id", &id, "container", &container, "follow", &follow,
+				      "cursor", &cursor, "limit", &limit) < 0)
+		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid parameters: %s",
+				      params ? jerr.text : "missing");
+	if (limit < 1 || limit > LAUNCH_LOGS_LIMIT_MAX)
+		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "limit is 1-%d",
+				      LAUNCH_LOGS_LIMIT_MAX);
+	if (cursor) {
+		for (c = l->cursors; c; c = c->next)
+			if (streq(c->id, cursor))
+				break;
+		if (!c)
+			return ctl_call_failf(call, CTL_ERR_NOT_FOUND,
+					      "No log cursor '%s' (closed, or idle too long)",
+					      cursor);
+		if (c->pending)
+			return ctl_call_failf(call, CTL_ERR_BUSY,
+					      "The log cursor '%s' has a call waiting", cursor);
+		c->limit = (unsigned int)limit;
+		return cursor_answer(c, call, true);
+	}
+	if (!id)
+		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "task.logs needs task_id");
+	lt = task_find(l, id);
+	if (!lt)
+		return ctl_call_failf(call, CTL_ERR_NOT_FOUND, "No task '%s' launched here", id);
+	if (container) {
+		json_t *defs = json_object_get(json_object_get(lt->params, "task_definition"),
+					       "containerDefinitions"),
+		       *cd;
+		size_t i;
+		bool known = false;
+
+		json_array_foreach(defs, i, cd)
+			known |= streq_ptr(json_string_value(json_object_get(cd, "name")),
+					   container);
+		if (!known)
+			return ctl_call_failf(call, CTL_ERR_NOT_FOUND,
+					      "Task '%s' has no container '%s'", id, container);
+	}
+	if (l->ncursors >= LAUNCH_MAX_CURSORS) {
+		/* the idlest goes */
+		struct log_cursor *old = NULL;
+
+		for (c = l->cursors; c; c = c->next)
+			if (!c->pending && (!old || c->last_usec < old->last_usec))
+				old = c;
+		if (!old)
+			return ctl_call_failf(call, CTL_ERR_LIMIT, "Too many log readers");
+		cursor_free(old);
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return ctl_call_fail_errno(call, -ENOMEM, "Out of memory");
+	c->l = l;
+	strscpy(c->task_id, id, sizeof(c->task_id));
+	c->follow = follow;
+	c->limit = (unsigned int)limit;
+	c->container = container ? strdup(container) : NULL;
+	random_hex(c->id, 16);
+	snprintf(dir, sizeof(dir), "%s/%s", lt->run_dir, SHIM_LOG_DIR);
+	r = logfile_reader_open(&(struct logfile_reader_opts){ .dir = dir, .follow = follow },
+				&c->reader);
+	if (r < 0) {
+		free(c->container);
+		free(c);
+		return ctl_call_fail_errno(call, r, "Cannot read the logs of task '%s': %s", id,
+					   strerror(-r));
+	}
+	c->next = l->cursors;
+	l->cursors = c;
+	l->ncursors++;
+	return cursor_answer(c, call, true);
+}
+
+const struct ctl_method launch_methods[] = {
+	{ "task.run", do_task_run, CTL_METHOD_WRITE },
+	{ "task.stop", do_task_stop, CTL_METHOD_WRITE },
+	/* the containers' output may hold what only the task's owner should read */
+	{ "task.logs", do_task_logs, CTL_METHOD_WRITE },
+	{},
+};
+
+/* --- the agent's side ----------------------------------------------------------------------- */
+
+int launch_new(struct agent *a, const struct launch_opts *o, const char *state_dir,
+	       struct launch **ret)
+{
+	struct launch *l;
+	ssize_t n;
+	int r;
+
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->a = a;
+	l->o = *o;
+	if (asprintf(&l->dir, "%s/launch", state_dir) < 0) {
+		free(l);
+		return -ENOMEM;
+	}
+	r = mkdir_p(l->dir, 0700);
+	if (r < 0)
+		goto fail;
+	n = readlink("/proc/self/exe", l->exe, sizeof(l->exe) - 1);
+	if (n < 0) {
+		r = -errno;
+		goto fail;
+	}
+	l->exe[n] = '\0';
+	*ret = l;
+	return 0;
+fail:
+	free(l->dir);
+	free(l);
+	return r;
+}
+
+struct launch *launch_free(struct launch *l)
+{
+	if (!l)
+		return NULL;
+	while (l->cursors)
+		cursor_free(l->cursors);
+	while (l->tasks) {
+		struct launch_task *lt = l->tasks;
+
+		l->tasks = lt->next;
+		task_free(lt);
+	}
+	free(l->dir);
+	free(l);
+	return NULL;
+}
+
+void launch_tick(struct launch *l)
+{
+	uint64_t now = realtime_nsec(), mono = now_usec();
+
+	for (struct launch_task *lt = l->tasks, *next; lt; lt = next) {
+		next = lt->next;
+		if (lt->reg_pending && !lt->at)
+			restore_registration(lt);
+		if (lt->teardown_pending)
+			task_teardown(lt);
+		if (lt->phase == LAUNCH_STOPPED &&
+		    now - lt->stopped_ns > (uint64_t)l->o.retention_sec * 1000000000ULL) {
+			bool busy = false;
+
+			for (struct log_cursor *c = l->cursors; c; c = c->next)
+				busy |= streq(c->task_id, lt->id) && c->pending;
+			if (busy)
+				continue;
+			log_info("Task '%s': stopped %us ago, forgotten", lt->id,
+				 l->o.retention_sec);
+			rm_tree(lt->run_dir);
+			journal_remove(lt);
+			for (struct log_cursor *c = l->cursors, *cn; c; c = cn) {
+				cn = c->next;
+				if (streq(c->task_id, lt->id))
+					cursor_free(c);
+			}
+			task_unlink_free(lt);
+		}
+	}
+	for (struct log_cursor *c = l->cursors, *next; c; c = next) {
+		next = c->next;
+		if (!c->pending && mono - c->last_usec > LAUNCH_LOGS_IDLE_USEC)
+			cursor_free(c);
+	}
+}
+
+bool launch_owns(struct launch *l, const char *task_id, const char *instance)
+{
+	struct launch_task *lt = l ? task_find(l, task_id) : NULL;
+
+	return lt && lt->phase != LAUNCH_STOPPED &&
+	       (!instance || !lt->instance[0] || streq(lt->instance, instance));
+}
+
+void launch_task_dropped(struct launch *l, const char *task_id)
+{
+	struct launch_task *lt = l ? task_find(l, task_id) : NULL;
+
+	if (!lt || !lt->at)
+		return;
+	lt->at = NULL;
+	if (lt->phase >= LAUNCH_DEPROVISIONING)
+		return;
+	log_notice("Task '%s': netd detached its network: stopping it", lt->id);
+	set_stop(lt, NULL, "ResourceInitializationError: the task's network was detached by netd");
+	lt->desired_stop = true;
+	journal_save(lt);
+	if (lt->fd >= 0 && lt->subscribed)
+		shim_stop(lt);
+	else if (lt->pidfd < 0)
+		task_teardown(lt);
+}
+
+json_t *launch_task_json(struct launch *l, const char *task_id, bool detail)
+{
+	struct launch_task *lt = l ? task_find(l, task_id) : NULL;
+
+	return lt ? task_json(lt, detail) : NULL;
+}
+
+void launch_list_unregistered(struct launch *l, json_t *arr)
+{
+	if (!l)
+		return;
+	for (struct launch_task *lt = l->tasks; lt; lt = lt->next)
+		if (!lt->at)
+			json_array_append_new(arr, task_json(lt, false));
+}

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The agent's launcher: `task.run`, `task.stop`, `task.logs` and the lifecycle of the tasks the
+ * agent launches itself (docs/runtime.md, "The launch"). Per task: a network namespace, netd's
+ * attach of the task ENI in phase READY_PULL, the metadata registration (the agent's, with the
+ * containers' real statuses), the task's cgroup, and a shim (shim.h) that pulls, makes the
+ * storage and runs the containers; READY in netd before the containers start; the teardown in
+ * reverse; phases PROVISIONING, PENDING, RUNNING, STOPPING, DEPROVISIONING, STOPPED with
+ * Fargate's stop codes and reasons. Every step is journalled before it is taken
+ * (STATE_DIR/launch/<task>.json), so that an agent killed at any point finds, at its next start,
+ * each task's shim to adopt or what to tear down.
+ *
+ * Also the agent's services the launcher uses (implemented in agent.c), so that the launcher
+ * stays out of the agent's own file.
+ */
+#ifndef TP_LAUNCH_H
+#define TP_LAUNCH_H
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ctl-proto.h"
+
+struct agent;
+struct agent_task;
+struct cgroup_roots;
+struct ctl_method;
+struct ctl_server;
+struct event_loop;
+struct launch;
+struct netd_source;
+struct tmds_task;
+
+#define LAUNCH_DEFAULT_RUN_DIR	  "/run/taskvm/tasks"
+#define LAUNCH_DEFAULT_NETNS_DIR  "/run/netns"
+#define LAUNCH_DEFAULT_VOLUME_DIR "/var/lib/taskvm/volumes"
+#define LAUNCH_DEFAULT_CGROUP	  "taskvm"
+#define LAUNCH_DEFAULT_RETENTION  3600 /* s: a stopped task stays visible */
+#define LAUNCH_MAX_INSECURE	  8
+#define LAUNCH_NETNS_PREFIX	  "taskvm-"
+
+/* The agent's options for launching (taskvm agent --help). */
+struct launch_opts {
+	const char *run_dir;   /* RUN_DIR/<task>: the shim's directory, the logs */
+	const char *netns_dir; /* NETNS_DIR/taskvm-<task>: the task's network namespace */
+	const char *image_store;
+	const char *volume_dir; /* VOLUME_DIR/<task>: the task's volume images */
+	const char *cgroup;	/* CGROUP/<task>: the task's cgroup */
+	const char *insecure[LAUNCH_MAX_INSECURE + 1];
+	unsigned int retention_sec;
+	unsigned int pull_timeout_sec;
+	bool fault_injection;
+};
+
+/* getopt codes of the launch options (from 0x300). */
+enum {
+	LAUNCH_ARG_RUN_DIR = 0x300,
+	LAUNCH_ARG_NETNS_DIR,
+	LAUNCH_ARG_IMAGE_STORE,
+	LAUNCH_ARG_VOLUME_DIR,
+	LAUNCH_ARG_CGROUP,
+	LAUNCH_ARG_INSECURE,
+	LAUNCH_ARG_RETENTION,
+	LAUNCH_ARG_PULL_TIMEOUT,
+	LAUNCH_ARG_FAULT,
+};
+
+/* The struct option entries of the launch options, for the agent's table. */
+/* clang-format off */
+#define LAUNCH_OPTIONS                                                                             \
+	{ "run-dir", required_argument, NULL, LAUNCH_ARG_RUN_DIR },                                \
+	{ "netns-dir", required_argument, NULL, LAUNCH_ARG_NETNS_DIR },                            \
+	{ "image-store", required_argument, NULL, LAUNCH_ARG_IMAGE_STORE },                        \
+	{ "volume-dir", required_argument, NULL, LAUNCH_ARG_VOLUME_DIR },                          \
+	{ "cgroup-parent", required_argument, NULL, LAUNCH_ARG_CGROUP },                           \
+	{ "insecure-registry", required_argument, NULL, LAUNCH_ARG_INSECURE },                     \
+	{ "retention", required_argument, NULL, LAUNCH_ARG_RETENTION },                            \
+	{ "pull-timeout", required_argument, NULL, LAUNCH_ARG_PULL_TIMEOUT },                      \
+	{ "enable-fault-injection", no_argument, NULL, LAUNCH_ARG_FAULT }
+/* clang-format on */
+
+/* The defaults. */
+void launch_opts_init(struct launch_opts *o);
+/* One launch option: 1 if c was one (0 if not), -EINVAL (printed) for a bad value. */
+int launch_parse_option(struct launch_opts *o, int c, const char *arg);
+/* Their lines of the agent's --help. */
+void launch_help(FILE *f);
+
+/* --- the launcher, for the agent --------------------------------------------------------- */
+
+/* Start the launcher: its journal in state_dir/launch. Nothing is recovered yet. */
+int launch_new(struct agent *a, const struct launch_opts *o, const char *state_dir,
+	       struct launch **ret);
+/* Free (the shims go on: they outlive the agent). Returns NULL. */
+struct launch *launch_free(struct launch *l);
+/* Read the journal: adopt the shims that live, tear down the tasks whose shim is gone. */
+void launch_recover(struct launch *l);
+/* At every sampling: registrations and teardowns that wait for netd, retention, log cursors. */
+void launch_tick(struct launch *l);
+/* task.run, task.stop, task.logs. */
+extern const struct ctl_method launch_methods[];
+/* Whether the launcher owns netd's task_id (of that instance, or any with instance NULL). */
+bool launch_owns(struct launch *l, const char *task_id, const char *instance);
+/* The agent dropped the registration of task_id (netd detached it): stop the task. */
+void launch_task_dropped(struct launch *l, const char *task_id);
+/* Launch state of a task (phase, stop reason, containers), NULL if not launched here. */
+json_t *launch_task_json(struct launch *l, const char *task_id, bool detail);
+/* Append the launched tasks the agent has no registration of (provisioning, stopped). */
+void launch_list_unregistered(struct launch *l, json_t *arr);
+
+/* --- the agent's services, for the launcher (agent.c) ------------------------------------ */
+
+struct event_loop *agent_loop(struct agent *a);
+struct launch *agent_launch(struct agent *a);
+struct ctl_server *agent_ctl(struct agent *a);
+struct netd_source *agent_netd(struct agent *a);
+const struct cgroup_roots *agent_cgroup_roots(struct agent *a);
+/* Its stats interval, in seconds. */
+unsigned int agent_stats_interval(struct agent *a);
+/*
+ * Register a task the launcher owns, as task.register does, but not journalled (the launch
+ * record is): params as task.register's; ids and instance when restoring (NULL: new).
+ * -EAGAIN when netd cannot be reached.
+ */
+int agent_task_register(struct agent *a, json_t *params, json_t *ids, const char *instance,
+			uint64_t registered_ns, struct agent_task **ret, struct ctl_error *err);
+/* Drop a registration (its hold in netd released); the launcher is not told. */
+void agent_task_drop(struct agent *a, struct agent_task *at);
+/* The task's metadata model, to update its statuses. */
+struct tmds_task *agent_task_model(struct agent_task *at);
+/* Render and serve the task's responses again. */
+void agent_task_publish(struct agent *a, struct agent_task *at);
+/* A container's environment from the agent: ECS_CONTAINER_METADATA_URI_V4, ... */
+json_t *agent_task_env(struct agent *a, struct agent_task *at, size_t idx);
+/* The registration's summary (task.list's element) and detail (task.show's). */
+json_t *agent_task_json(struct agent *a, struct agent_task *at, bool detail);
+
+#endif

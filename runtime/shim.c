@@ -1,0 +1,1796 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * taskvm shim: one task's data plane (shim.h). One thread, one event loop; the blocking work of
+ * a pull runs in a child process per image (it reports progress and its result as JSON lines on
+ * a pipe), storage and runc calls are synchronous and short.
+ *
+ * Who reaps what: the shim is the child subreaper of everything below it. Containers' inits
+ * become its children when `runc create` exits; pull children are its own. On SIGCHLD it reaps
+ * every exited child (waitpid(-1)) and matches the pid; a child it does not know (an orphan
+ * reparented to it) is reaped and forgotten, so that no zombie stays. Helper programs (runc,
+ * mkfs.ext4, rm) are waited for by prog.h on their own pid, synchronously: the loop never runs
+ * while one is alive, so the SIGCHLD handler cannot take their status.
+ */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "ctl-server.h"
+#include "dns.h"
+#include "event.h"
+#include "image.h"
+#include "log.h"
+#include "logfile.h"
+#include "logship.h"
+#include "oci.h"
+#include "platform.h"
+#include "prog.h"
+#include "runc.h"
+#include "shim.h"
+#include "storage.h"
+#include "taskdef.h"
+#include "tc_counters.h"
+#include "tmds.h"
+
+#define SHIM_LINE_MAX	    (64 * 1024)
+#define SHIM_DRAIN_DEFAULT  10	 /* s: log shippers at the end */
+#define SHIM_USAGE_DEFAULT  10	 /* s: storage usage sampling */
+#define SHIM_FINAL_GRACE    30	 /* s: beyond the containers' stop timeouts, for the end */
+#define SHIM_ACK_TIMEOUT_MS 1000 /* a container's start waits this long at most for the agent */
+#define SHIM_REASON_MAX	    1024
+
+struct shim;
+
+/* One image of the task (containers with the same reference share it). */
+struct shim_image {
+	struct shim *s;
+	char *reference;
+	struct image *img; /* once pulled (loaded from the store) */
+	json_t *config;	   /* its config as oci.h takes it */
+	pid_t pid;	   /* the pull child, 0 when none */
+	int fd;		   /* its pipe */
+	int io_id;
+	struct ctl_linebuf lb;
+	bool eof, reaped, started, done;
+	int status; /* the child's wait status */
+	int error;  /* -errno of a failed pull */
+	char *error_msg;
+	char *digest; /* from the child */
+	char *canonical;
+	struct image_progress progress;
+	uint64_t started_ns, stopped_ns;
+};
+
+struct shim_ctr {
+	struct shim *s;
+	const struct taskdef_container *def;
+	struct shim_image *image;
+	enum tmds_status status;
+	/* started: its start was decided (status RUNNING); start_pending: runc start not done yet,
+	 * waiting for the agent to have published that status (ack_seq) */
+	bool created, started, exited, skipped, signalled, start_pending;
+	uint64_t ack_seq;
+	pid_t pid;
+	int exit_code;
+	bool has_exit_code;
+	uint64_t created_ns, started_ns, finished_ns;
+	char *reason;
+	char *rootfs;
+	char *bundle;
+	int stop_signal;
+	int kill_timer;
+	struct logship_config *ship_cfg;
+	struct sockaddr_storage ship_addr;
+	socklen_t ship_addr_len;
+	struct logfile *file;
+	struct logship *ship;
+	struct logship_source *src;
+	bool logs_done; /* nothing more to read or to ship (or no logs at all) */
+};
+
+struct shim {
+	struct shim_config cfg;
+	const char *dir;
+	struct taskdef *def;
+	const struct platform *platform;
+	struct event_loop *loop;
+	struct ctl_server *ctl;
+	enum shim_state state;
+	struct shim_ctr ctrs[TASKDEF_MAX_CONTAINERS];
+	size_t n_ctrs;
+	struct shim_image images[TASKDEF_MAX_CONTAINERS];
+	size_t n_images;
+	struct storage *storage;
+	bool storage_done;
+	char *volume_paths[TASKDEF_MAX_VOLUMES + 1];
+	struct runc_opts runc;
+	char runc_root[PATH_MAX], mnt_dir[PATH_MAX], log_dir[PATH_MAX], etc_dir[PATH_MAX],
+		bundles_dir[PATH_MAX];
+	char *resolv_conf, *hosts, *hostname_file;
+	uint64_t pull_started_ns, pull_stopped_ns;
+	struct storage_usage usage;
+	bool has_usage;
+	char *storage_devices;
+	bool stopping;
+	char *stop_code;
+	char *stop_reason;
+	uint64_t stop_ns;
+	int usage_timer;
+	int final_timer;
+	int ack_timer;
+	uint64_t seq; /* of the status events */
+	/* when the shim began, its storage was ready, the task was prepared (for breakdowns) */
+	uint64_t began_ns, storage_ns, network_ns, prepared_ns;
+	bool torn_down;
+	int rc;
+};
+
+static void task_stop(struct shim *s, const char *code, const char *fmt, ...) _printf_(3, 4);
+static void check_done(struct shim *s);
+static void launch_ready(struct shim *s);
+
+/* --- status ------------------------------------------------------------------------------- */
+
+static void set_str(char **p, const char *v)
+{
+	free(*p);
+	*p = v ? strdup(v) : NULL;
+}
+
+static json_t *time_json(uint64_t ns)
+{
+	return ns ? json_integer((json_int_t)ns) : json_null();
+}
+
+/* Every container that is to start has started (or never will). */
+static bool all_started(struct shim *s)
+{
+	for (size_t i = 0; i < s->n_ctrs; i++)
+		if (!s->ctrs[i].started && !s->ctrs[i].skipped)
+			return false;
+	return true;
+}
+
+static json_t *status_json(struct shim *s)
+{
+	json_t *cs = json_array(), *j, *pull;
+	uint64_t done = 0, total = 0;
+	unsigned int ldone = 0, ltotal = 0;
+
+	for (size_t i = 0; i < s->n_images; i++) {
+		const struct image_progress *p = &s->images[i].progress;
+
+		done += p->bytes_done;
+		total += p->bytes_total;
+		ldone += p->layers_done;
+		ltotal += p->layers_total;
+	}
+	for (size_t i = 0; i < s->n_ctrs; i++) {
+		struct shim_ctr *c = &s->ctrs[i];
+		json_t *o = json_pack(
+			"{s:s, s:s, s:s, s:o, s:o, s:o, s:b}", "name", c->def->name, "image",
+			c->def->image, "status", tmds_status_to_string(c->status), "created_ns",
+			time_json(c->created_ns), "started_ns", time_json(c->started_ns),
+			"finished_ns", time_json(c->finished_ns), "essential", c->def->essential);
+
+		if (c->image && c->image->digest)
+			json_object_set_new(o, "image_digest", json_string(c->image->digest));
+		if (c->has_exit_code)
+			json_object_set_new(o, "exit_code", json_integer(c->exit_code));
+		if (c->reason)
+			json_object_set_new(o, "reason", json_string(c->reason));
+		if (c->pid > 0 && c->created && !c->exited)
+			json_object_set_new(o, "pid", json_integer(c->pid));
+		json_array_append_new(cs, o);
+	}
+	pull = json_pack("{s:o, s:o, s:i, s:i, s:I, s:I}", "started_ns",
+			 time_json(s->pull_started_ns), "stopped_ns", time_json(s->pull_stopped_ns),
+			 "layers_done", (int)ldone, "layers_total", (int)ltotal, "bytes_done",
+			 (json_int_t)done, "bytes_total", (json_int_t)total);
+	j = json_pack("{s:s, s:i, s:b, s:b, s:o, s:o, s:I}", "state",
+		      shim_state_to_string(s->state), "pid", (int)getpid(), "network",
+		      s->cfg.has_network, "all_started", all_started(s), "containers", cs, "pull",
+		      pull, "seq", (json_int_t)s->seq);
+	if (s->has_usage)
+		json_object_set_new(j, "storage",
+				    json_pack("{s:I, s:I, s:s?}", "utilized_mib",
+					      (json_int_t)s->usage.utilized_mib, "reserved_mib",
+					      (json_int_t)s->usage.reserved_mib, "devices",
+					      s->storage_devices));
+	json_object_set_new(j, "times",
+			    json_pack("{s:o, s:o, s:o, s:o}", "began_ns", time_json(s->began_ns),
+				      "storage_ns", time_json(s->storage_ns), "network_ns",
+				      time_json(s->network_ns), "prepared_ns",
+				      time_json(s->prepared_ns)));
+	if (s->stopping)
+		json_object_set_new(j, "stop",
+				    json_pack("{s:s?, s:s, s:I}", "code", s->stop_code, "reason",
+					      s->stop_reason ?: "", "requested_ns",
+					      (json_int_t)s->stop_ns));
+	return j;
+}
+
+/*
+ * Write status.json and tell the subscribers: at every change of state. With ack, the
+ * subscriber (the agent) is asked to answer "ack" once it has taken the status in. Returns
+ * whether some subscriber was told.
+ */
+static bool emit_status_ack(struct shim *s, bool ack)
+{
+	json_auto_t *st = NULL;
+	_cleanup_free_ char *text = NULL;
+	char path[PATH_MAX];
+	int r;
+
+	s->seq++;
+	st = status_json(s);
+	if (!st)
+		return false;
+	text = json_dumps(st, JSON_COMPACT);
+	if (!text)
+		return false;
+	snprintf(path, sizeof(path), "%s/%s", s->dir, SHIM_STATUS_FILE);
+	r = write_file_atomic(path, text, strlen(text), 0600);
+	if (r < 0)
+		log_warn_errno(r, "Failed to write '%s': %m, ignoring", path);
+	if (s->ctl && ctl_server_has_topic(s->ctl, "events")) {
+		json_auto_t *ev = json_pack("{s:s, s:O}", "type", "status", "status", st);
+
+		if (ack)
+			json_object_set_new(ev, "ack", json_integer((json_int_t)s->seq));
+		ctl_server_broadcast(s->ctl, "events", "event", ev);
+		return true;
+	}
+	return false;
+}
+
+static void emit_status(struct shim *s)
+{
+	emit_status_ack(s, false);
+}
+
+static void ctr_set_status(struct shim_ctr *c, enum tmds_status st)
+{
+	c->status = st;
+}
+
+static void ctr_set_reason(struct shim_ctr *c, const char *fmt, ...) _printf_(2, 3);
+static void ctr_set_reason(struct shim_ctr *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->reason)
+		return; /* the first reason is the one */
+	va_start(ap, fmt);
+	if (vasprintf(&c->reason, fmt, ap) < 0)
+		c->reason = NULL;
+	va_end(ap);
+}
+
+/* --- pulls -------------------------------------------------------------------------------- */
+
+/* In the pull child: one JSON line on fd. */
+static void child_line(int fd, json_t *j)
+{
+	char *text = json_dumps(j, JSON_COMPACT);
+
+	json_decref(j);
+	if (!text)
+		return;
+	(void)write_all(fd, text, strlen(text));
+	(void)write_all(fd, "\n", 1);
+	free(text);
+}
+
+struct child_progress {
+	int fd;
+};
+
+static int child_on_progress(const struct image_progress *p, void *userdata)
+{
+	struct child_progress *cp = userdata;
+
+	child_line(cp->fd, json_pack("{s:s, s:i, s:i, s:i, s:i, s:I, s:I}", "t", "progress",
+				     "phase", (int)p->phase, "layer", (int)p->layer, "layers_done",
+				     (int)p->layers_done, "layers_total", (int)p->layers_total,
+				     "bytes_done", (json_int_t)p->bytes_done, "bytes_total",
+				     (json_int_t)p->bytes_total));
+	return 0;
+}
+
+_Noreturn static void pull_child(struct shim *s, struct shim_image *im, int fd, pid_t parent)
+{
+	const char *ns[SHIM_MAX_LIST + 1] = {}, *insecure[SHIM_MAX_LIST + 1] = {};
+	struct child_progress cp = { .fd = fd };
+	struct image *img = NULL;
+	char *err = NULL;
+	int r;
+
+	/* Die with the shim: a pull of a stopped task must not go on. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(2);
+	/* Keep the pipe only: the shim's sockets are not the pull's to hold open. */
+	if (fd != 3) {
+		if (dup2(fd, 3) < 0)
+			_exit(2);
+		fd = cp.fd = 3;
+	}
+	close_range(4, ~0U, 0);
+	for (size_t i = 0; s->cfg.nameservers[i]; i++)
+		ns[i] = s->cfg.nameservers[i];
+	for (size_t i = 0; s->cfg.insecure_registries[i]; i++)
+		insecure[i] = s->cfg.insecure_registries[i];
+	r = image_pull(im->reference,
+		       &(struct image_pull_opts){
+			       .store = s->cfg.image_store,
+			       .netns_fd = -1, /* the shim is in the task's namespace */
+			       .pull_mark = TC_MARK(s->cfg.slot, TC_FLOW_PULL),
+			       .auth_mark = TC_MARK(s->cfg.slot, TC_FLOW_AUTH),
+			       .nameservers = ns[0] ? ns : NULL,
+			       .insecure_registries = insecure,
+			       .timeout_ms = s->cfg.pull_timeout_sec * 1000U,
+			       .cancel_fd = -1,
+			       .policy = IMAGE_PULL_ALWAYS,
+			       .progress = child_on_progress,
+			       .userdata = &cp,
+		       },
+		       &img, &err);
+	if (r < 0)
+		child_line(fd, json_pack("{s:s, s:i, s:s}", "t", "error", "errno", -r, "message",
+					 err ?: strerror(-r)));
+	else
+		child_line(fd, json_pack("{s:s, s:s, s:s, s:i, s:i, s:I}", "t", "done", "reference",
+					 img->reference, "digest", img->digest, "layers_downloaded",
+					 (int)img->layers_downloaded, "layers_cached",
+					 (int)img->layers_cached, "bytes",
+					 (json_int_t)img->bytes_downloaded));
+	_exit(r < 0 ? 1 : 0);
+}
+
+static void broadcast_progress(struct shim *s, struct shim_image *im)
+{
+	const struct image_progress *p = &im->progress;
+	json_auto_t *ev = NULL;
+
+	if (!ctl_server_has_topic(s->ctl, "events"))
+		return;
+	ev = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:I, s:I}", "type", "progress", "image",
+		       im->reference, "phase", (int)p->phase, "layer", (int)p->layer, "layers_done",
+		       (int)p->layers_done, "layers_total", (int)p->layers_total, "bytes_done",
+		       (json_int_t)p->bytes_done, "bytes_total", (json_int_t)p->bytes_total);
+	ctl_server_broadcast(s->ctl, "events", "event", ev);
+}
+
+static void pull_line(struct shim_image *im, const char *line, size_t len)
+{
+	json_auto_t *j = json_loadb(line, len, 0, NULL);
+	const char *t = json_string_value(json_object_get(j, "t"));
+
+	if (streq_ptr(t, "progress")) {
+		json_int_t phase = 0, layer = 0, ld = 0, lt = 0, bd = 0, bt = 0;
+
+		if (json_unpack(j, "{s:I, s:I, s:I, s:I, s:I, s:I}", "phase", &phase, "layer",
+				&layer, "layers_done", &ld, "layers_total", &lt, "bytes_done", &bd,
+				"bytes_total", &bt) < 0)
+			return;
+		im->progress = (struct image_progress){ .phase = (enum image_pull_phase)phase,
+							.layer = (unsigned int)layer,
+							.layers_done = (unsigned int)ld,
+							.layers_total = (unsigned int)lt,
+							.bytes_done = (uint64_t)bd,
+							.bytes_total = (uint64_t)bt };
+		broadcast_progress(im->s, im);
+	} else if (streq_ptr(t, "done")) {
+		set_str(&im->digest, json_string_value(json_object_get(j, "digest")));
+		set_str(&im->canonical, json_string_value(json_object_get(j, "reference")));
+		log_info("Pulled %s (%s): %lld layers downloaded, %lld cached, %lld bytes",
+			 im->reference, strna(im->digest),
+			 (long long)json_integer_value(json_object_get(j, "layers_downloaded")),
+			 (long long)json_integer_value(json_object_get(j, "layers_cached")),
+			 (long long)json_integer_value(json_object_get(j, "bytes")));
+	} else if (streq_ptr(t, "error")) {
+		im->error = -(int)json_integer_value(json_object_get(j, "errno")) ?: -EIO;
+		set_str(&im->error_msg, json_string_value(json_object_get(j, "message")));
+	}
+}
+
+static void pull_next(struct shim *s);
+static void prepare_maybe(struct shim *s);
+
+/* The image's config as oci.h takes it (the config blob's "config" object). */
+static json_t *image_config_json(const struct image_spec_config *c)
+{
+	json_t *o = json_object();
+	struct {
+		const char *key;
+		char **v;
+	} vs[] = { { "Entrypoint", c->entrypoint }, { "Cmd", c->cmd }, { "Env", c->env } };
+
+	for (size_t i = 0; o && i < ARRAY_SIZE(vs); i++) {
+		json_t *a;
+
+		if (!vs[i].v)
+			continue;
+		a = json_array();
+		for (size_t k = 0; vs[i].v[k]; k++)
+			json_array_append_new(a, json_string(vs[i].v[k]));
+		json_object_set_new(o, vs[i].key, a);
+	}
+	if (o && c->working_dir)
+		json_object_set_new(o, "WorkingDir", json_string(c->working_dir));
+	if (o && c->user)
+		json_object_set_new(o, "User", json_string(c->user));
+	return o;
+}
+
+/* The pull child is gone and its pipe read: take its result. */
+static void pull_finish(struct shim_image *im)
+{
+	struct shim *s = im->s;
+	_cleanup_free_ char *err = NULL, *ref = NULL;
+	char status[64];
+	int r;
+
+	im->done = true;
+	im->pid = 0;
+	im->stopped_ns = realtime_nsec();
+	s->pull_stopped_ns = im->stopped_ns;
+	if (s->stopping) {
+		im->error = im->error ?: -ECANCELED;
+		goto out;
+	}
+	if (!im->error && !(WIFEXITED(im->status) && WEXITSTATUS(im->status) == 0)) {
+		prog_status_str(im->status, status, sizeof(status));
+		im->error = -EIO;
+		if (asprintf(&im->error_msg, "the pull process ended (%s)", status) < 0)
+			im->error_msg = NULL;
+	}
+	if (!im->error && (!im->digest || !im->canonical))
+		im->error = -EPROTO;
+	if (!im->error) {
+		/* What this pull resolved, by digest: not whatever the tag is now. */
+		if (strchr(im->canonical, '@'))
+			ref = strdup(im->canonical);
+		else if (asprintf(&ref, "%s@%s", im->canonical, im->digest) < 0)
+			ref = NULL;
+		r = ref ? image_load(s->cfg.image_store, ref, &im->img, &err) : -ENOMEM;
+		if (r < 0) {
+			im->error = r;
+			set_str(&im->error_msg, err ?: strerror(-r));
+		} else {
+			im->config = image_config_json(&im->img->config);
+		}
+	}
+out:
+	for (size_t i = 0; i < s->n_ctrs; i++) {
+		struct shim_ctr *c = &s->ctrs[i];
+
+		if (c->image != im)
+			continue;
+		if (im->error) {
+			if (!s->stopping)
+				ctr_set_reason(c, "CannotPullContainerError: %s",
+					       im->error_msg ?: strerror(-im->error));
+			ctr_set_status(c, TMDS_STATUS_STOPPED);
+			c->skipped = true;
+		} else {
+			ctr_set_status(c, TMDS_STATUS_PULLED);
+		}
+	}
+	if (im->error && !s->stopping) {
+		log_err("Pull of %s failed: %s", im->reference,
+			im->error_msg ?: strerror(-im->error));
+		task_stop(s, "TaskFailedToStart", "CannotPullContainerError: %s",
+			  im->error_msg ?: strerror(-im->error));
+	}
+	emit_status(s);
+	if (!s->stopping)
+		pull_next(s);
+	prepare_maybe(s);
+	check_done(s);
+}
+
+static void pull_io(struct event_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct shim_image *im = data;
+
+	for (;;) {
+		char *line;
+		size_t len;
+		int r;
+
+		while ((r = ctl_linebuf_next(&im->lb, &line, &len)) != 0)
+			if (r > 0)
+				pull_line(im, line, len);
+		r = ctl_linebuf_fill(&im->lb, fd);
+		if (r == -EAGAIN)
+			return;
+		if (r > 0)
+			continue;
+		/* EOF or an error: the child is done with the pipe */
+		event_cancel(loop, im->io_id);
+		im->io_id = 0;
+		im->fd = safe_close(im->fd);
+		im->eof = true;
+		if (im->reaped)
+			pull_finish(im);
+		return;
+	}
+}
+
+static int pull_start(struct shim *s, struct shim_image *im)
+{
+	int p[2], r;
+	pid_t pid, parent = getpid();
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		close(p[0]);
+		close(p[1]);
+		return r;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		pull_child(s, im, p[1], parent);
+	}
+	close(p[1]);
+	im->pid = pid;
+	im->fd = p[0];
+	im->started = true;
+	im->started_ns = realtime_nsec();
+	if (!s->pull_started_ns)
+		s->pull_started_ns = im->started_ns;
+	ctl_linebuf_init(&im->lb, SHIM_LINE_MAX);
+	r = fcntl(im->fd, F_SETFL, O_NONBLOCK) < 0 ? -errno : 0;
+	if (r >= 0)
+		r = event_add_io(s->loop, im->fd, EPOLLIN, pull_io, im, NULL);
+	if (r < 0) {
+		kill(pid, SIGKILL);
+		im->fd = safe_close(im->fd);
+		im->eof = true;
+		return r;
+	}
+	im->io_id = r;
+	log_info("Pulling %s (pid %d)", im->reference, (int)pid);
+	return 0;
+}
+
+/* Pull the images one after the other (once the task has its network). */
+static void pull_next(struct shim *s)
+{
+	if (!s->cfg.has_network)
+		return;
+	for (size_t i = 0; i < s->n_images; i++) {
+		struct shim_image *im = &s->images[i];
+		int r;
+
+		if (im->done)
+			continue;
+		if (im->started)
+			return; /* running */
+		r = pull_start(s, im);
+		if (r < 0 && !im->pid) {
+			/* no child: nothing to wait for */
+			im->error = r;
+			set_str(&im->error_msg, "cannot start the pull process");
+			im->started = im->reaped = im->eof = true;
+			pull_finish(im);
+		} else if (r < 0) {
+			/* the child was killed: its reaping finishes the pull */
+			im->error = r;
+			set_str(&im->error_msg, "cannot read the pull process");
+		}
+		return;
+	}
+}
+
+static struct shim_image *image_by_pid(struct shim *s, pid_t pid)
+{
+	for (size_t i = 0; i < s->n_images; i++)
+		if (s->images[i].pid == pid && !s->images[i].reaped)
+			return &s->images[i];
+	return NULL;
+}
+
+/* --- preparing the containers -------------------------------------------------------------- */
+
+static int write_etc(struct shim *s, const char *name, const char *text, char **ret_path)
+{
+	char path[PATH_MAX + 64];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s", s->etc_dir, name);
+	r = write_file_atomic(path, text, strlen(text), 0644);
+	if (r < 0)
+		return r;
+	*ret_path = strdup(path);
+	return *ret_path ? 0 : -ENOMEM;
+}
+
+/* resolv.conf, hosts and hostname of the task's containers. */
+static int etc_files(struct shim *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	int r;
+
+	r = mkdir_p(s->etc_dir, 0755);
+	if (r < 0)
+		return r;
+	if (s->cfg.nameservers[0]) {
+		f = open_memstream(&buf, &len);
+		if (!f)
+			return -ENOMEM;
+		for (size_t i = 0; s->cfg.nameservers[i]; i++)
+			fprintf(f, "nameserver %s\n", s->cfg.nameservers[i]);
+		if (s->cfg.search[0]) {
+			fputs("search", f);
+			for (size_t i = 0; s->cfg.search[i]; i++)
+				fprintf(f, " %s", s->cfg.search[i]);
+			fputc('\n', f);
+		}
+		fclose(f);
+		r = write_etc(s, "resolv.conf", buf, &s->resolv_conf);
+		free(buf);
+		if (r < 0)
+			return r;
+	}
+	if (s->cfg.hostname) {
+		char text[1024];
+
+		snprintf(text, sizeof(text),
+			 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+		if (s->cfg.address)
+			snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s\t%s\n",
+				 s->cfg.address, s->cfg.hostname);
+		r = write_etc(s, "hosts", text, &s->hosts);
+		if (r >= 0) {
+			snprintf(text, sizeof(text), "%s\n", s->cfg.hostname);
+			r = write_etc(s, "hostname", text, &s->hostname_file);
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The agent's variables for a container, "NAME=value", NULL-terminated (to free). */
+static char **ctr_env(struct shim *s, struct shim_ctr *c)
+{
+	json_t *env = json_object_get(s->cfg.env, c->def->name), *v;
+	size_t n = 0;
+	const char *k;
+	char **out;
+
+	out = calloc(json_object_size(env) + 1, sizeof(char *));
+	if (!out)
+		return NULL;
+	json_object_foreach(env, k, v)
+		if (asprintf(&out[n++], "%s=%s", k, json_string_value(v)) < 0)
+			return image_spec_strv_free(out);
+	return out;
+}
+
+static int dns_socket(void *userdata, int domain, int type, int protocol)
+{
+	uint32_t mark = *(uint32_t *)userdata;
+	int fd = socket(domain, type | SOCK_CLOEXEC, protocol);
+
+	if (fd < 0)
+		return -errno;
+	if (mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* The awslogs collector's address: a name is resolved with the task's nameservers. */
+static int ctr_logs_prepare(struct shim *s, struct shim_ctr *c, char **ret_error)
+{
+	uint32_t mark = TC_MARK(s->cfg.slot, TC_FLOW_LOGS);
+	struct dns_result res = {};
+	const char *ns[SHIM_MAX_LIST + 1] = {};
+	int r;
+
+	if (!c->def->log_driver || !streq(c->def->log_driver, "awslogs"))
+		return 0;
+	r = logship_config_parse(c->def->log_options, &c->ship_cfg, ret_error);
+	if (r < 0 || c->ship_cfg->addr_len)
+		return r;
+	for (size_t i = 0; s->cfg.nameservers[i]; i++)
+		ns[i] = s->cfg.nameservers[i];
+	if (!ns[0])
+		return fail_with(
+			ret_error,
+			"awslogs-endpoint '%s': the task has no DNS servers to resolve '%s'",
+			c->ship_cfg->endpoint, c->ship_cfg->host);
+	r = dns_resolve(&(struct dns_opts){ .nameservers = ns,
+					    .open_socket = dns_socket,
+					    .userdata = &mark },
+			c->ship_cfg->host, &res, ret_error);
+	if (r < 0)
+		return r;
+	memcpy(&c->ship_addr, &res.addrs[0], sizeof(c->ship_addr));
+	c->ship_addr_len = res.addrs[0].ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+							      : sizeof(struct sockaddr_in);
+	if (res.addrs[0].ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&c->ship_addr)->sin6_port = htons(c->ship_cfg->port);
+	else
+		((struct sockaddr_in *)&c->ship_addr)->sin_port = htons(c->ship_cfg->port);
+	return 0;
+}
+
+/* A container's root file system, configuration and bundle. */
+static int ctr_prepare(struct shim *s, struct shim_ctr *c, char **ret_error)
+{
+	const struct image *img = c->image->img;
+	_cleanup_free_ const char **lowers = NULL;
+	_cleanup_free_ char *e = NULL;
+	char **env = NULL;
+	json_auto_t *spec = NULL;
+	struct oci_user user;
+	char cgroup[PATH_MAX + 300];
+	int r;
+
+	lowers = calloc(img->n_layers + 1, sizeof(char *));
+	if (!lowers)
+		return -ENOMEM;
+	for (size_t i = 0; i < img->n_layers; i++)
+		lowers[i] = img->layers[img->n_layers - 1 - i]; /* top first */
+	r = storage_rootfs_mount(s->storage, c->def->name, lowers, img->n_layers, &c->rootfs, &e);
+	if (r < 0)
+		return fail_errno(ret_error, r, "root file system: %s", e ?: strerror(-r));
+	r = oci_user_resolve(oci_user_spec(c->def, c->image->config), c->rootfs, &user, ret_error);
+	if (r < 0)
+		return r;
+	env = ctr_env(s, c);
+	if (!env)
+		return -ENOMEM;
+	snprintf(cgroup, sizeof(cgroup), "/%s/%s", s->cfg.cgroup, c->def->name);
+	r = oci_spec_build(
+		&(struct oci_spec_opts){
+			.platform = s->platform,
+			.def = s->def,
+			.container = c->def,
+			.image_config = c->image->config,
+			.user = &user,
+			.rootfs = c->rootfs,
+			.hostname = s->cfg.hostname,
+			.netns_path = s->cfg.netns,
+			.cgroups_path = cgroup,
+			.volume_paths = (const char *const *)s->volume_paths,
+			.resolv_conf = s->resolv_conf,
+			.hosts = s->hosts,
+			.hostname_file = s->hostname_file,
+			.env = (const char *const *)env,
+		},
+		&spec, ret_error);
+	image_spec_strv_free(env);
+	if (r < 0)
+		return r;
+	if (asprintf(&c->bundle, "%s/%s", s->bundles_dir, c->def->name) < 0) {
+		c->bundle = NULL;
+		return -ENOMEM;
+	}
+	r = oci_bundle_write(c->bundle, spec, ret_error);
+	if (r < 0)
+		return r;
+	c->stop_signal = SIGTERM;
+	if (img->config.stop_signal) {
+		int sig = shim_signal_parse(img->config.stop_signal);
+
+		if (sig > 0)
+			c->stop_signal = sig;
+		else
+			log_warn("Container '%s': the image's StopSignal '%s' is unknown, SIGTERM "
+				 "is used",
+				 c->def->name, img->config.stop_signal);
+	}
+	return ctr_logs_prepare(s, c, ret_error);
+}
+
+static void usage_sample(struct shim *s)
+{
+	struct storage_usage u;
+
+	if (!s->storage || storage_usage(s->storage, &u) < 0)
+		return;
+	if (s->has_usage && u.utilized_mib == s->usage.utilized_mib &&
+	    u.reserved_mib == s->usage.reserved_mib)
+		return;
+	s->usage = u;
+	s->has_usage = true;
+	emit_status(s);
+}
+
+static void on_usage_timer(struct event_loop *loop, void *data)
+{
+	usage_sample(data);
+}
+
+/* Create the task's storage: once, while the first pull runs. */
+static void storage_setup(struct shim *s)
+{
+	_cleanup_free_ char *e = NULL;
+	int r;
+
+	r = storage_create(
+		&(struct storage_opts){ .state_dir = s->cfg.volume_dir,
+					.mount_dir = s->mnt_dir,
+					.platform = s->platform,
+					.size_gib = platform_storage_gib(s->platform, s->def) },
+		&s->storage, &e);
+	if (r < 0) {
+		log_err("Storage: %s", e ?: strerror(-r));
+		task_stop(s, "TaskFailedToStart",
+			  "ResourceInitializationError: failed to create the task's ephemeral "
+			  "storage: %s",
+			  e ?: strerror(-r));
+		return;
+	}
+	s->storage_devices = strdup(storage_devices(s->storage));
+	for (size_t i = 0; i < s->def->n_volumes; i++) {
+		free(e);
+		e = NULL;
+		r = storage_volume_path(s->storage, s->def->volumes[i].name, &s->volume_paths[i],
+					&e);
+		if (r < 0) {
+			task_stop(s, "TaskFailedToStart",
+				  "ResourceInitializationError: volume '%s': %s",
+				  s->def->volumes[i].name, e ?: strerror(-r));
+			return;
+		}
+	}
+	s->storage_done = true;
+	s->storage_ns = realtime_nsec();
+	log_info("Storage ready: %s", strna(s->storage_devices));
+	r = event_add_periodic(
+		s->loop, (uint64_t)(s->cfg.usage_interval_sec ?: SHIM_USAGE_DEFAULT) * 1000000ULL,
+		on_usage_timer, s, NULL);
+	if (r > 0)
+		s->usage_timer = r;
+	usage_sample(s);
+}
+
+/* Everything pulled and the storage there: prepare every container, then wait for start. */
+static void prepare_maybe(struct shim *s)
+{
+	_cleanup_free_ char *e = NULL;
+	int r;
+
+	if (s->stopping || s->state != SHIM_STATE_PREPARING || !s->storage_done ||
+	    !s->cfg.has_network)
+		return;
+	for (size_t i = 0; i < s->n_images; i++)
+		if (!s->images[i].done || s->images[i].error)
+			return;
+	r = etc_files(s);
+	if (r < 0) {
+		task_stop(s, "TaskFailedToStart",
+			  "ResourceInitializationError: cannot write the task's etc files: %s",
+			  strerror(-r));
+		return;
+	}
+	for (size_t i = 0; i < s->n_ctrs; i++) {
+		struct shim_ctr *c = &s->ctrs[i];
+
+		r = ctr_prepare(s, c, &e);
+		if (r < 0) {
+			ctr_set_reason(c, "CannotCreateContainerError: %s", e ?: strerror(-r));
+			log_err("Container '%s': %s", c->def->name, e ?: strerror(-r));
+			task_stop(s, "TaskFailedToStart", "CannotCreateContainerError: %s: %s",
+				  c->def->name, e ?: strerror(-r));
+			return;
+		}
+	}
+	s->state = SHIM_STATE_READY;
+	s->prepared_ns = realtime_nsec();
+	log_info("Task prepared: waiting for start");
+	emit_status(s);
+}
+
+/* --- running ------------------------------------------------------------------------------ */
+
+static struct shim_ctr *ctr_by_pid(struct shim *s, pid_t pid)
+{
+	for (size_t i = 0; i < s->n_ctrs; i++)
+		if (s->ctrs[i].created && !s->ctrs[i].exited && s->ctrs[i].pid == pid)
+			return &s->ctrs[i];
+	return NULL;
+}
+
+static void logs_done(struct shim_ctr *c)
+{
+	c->logs_done = true;
+	if (c->file)
+		logfile_flush(c->file);
+	check_done(c->s);
+}
+
+static void on_drained(struct logship *ls, int result, void *data)
+{
+	struct shim_ctr *c = data;
+	struct logship_stats st;
+
+	logship_get_stats(ls, &st);
+	if (result < 0)
+		log_warn("Container '%s': %" PRIu64 " log messages not delivered to %s: %s",
+			 c->def->name, st.buffered, c->ship_cfg->endpoint, strerror(-result));
+	else
+		log_info("Container '%s': %" PRIu64 " log messages delivered, %" PRIu64 " dropped",
+			 c->def->name, st.delivered, st.dropped);
+	logs_done(c);
+}
+
+static void on_logs_eof(struct logship_source *src, void *data)
+{
+	struct shim_ctr *c = data;
+	int r;
+
+	if (!c->ship) {
+		logs_done(c);
+		return;
+	}
+	r = logship_drain(
+		c->ship, (uint64_t)(c->s->cfg.drain_timeout_sec ?: SHIM_DRAIN_DEFAULT) * 1000000ULL,
+		on_drained, c);
+	if (r < 0) {
+		log_warn_errno(r, "Container '%s': cannot drain its logs: %m", c->def->name);
+		logs_done(c);
+	}
+}
+
+static void on_ship_conn(struct logship *ls, int error, void *data)
+{
+	struct shim_ctr *c = data;
+
+	if (error)
+		log_debug("Container '%s': log collector %s: %s", c->def->name,
+			  c->ship_cfg->endpoint, strerror(-error));
+	else
+		log_debug("Container '%s': connected to the log collector %s", c->def->name,
+			  c->ship_cfg->endpoint);
+}
+
+/* The container's log file and shipper, before it runs. */
+static int ctr_logs_open(struct shim *s, struct shim_ctr *c, char **ret_error)
+{
+	int r;
+
+	r = logfile_open(&(struct logfile_opts){ .dir = s->log_dir,
+						 .container = c->def->name,
+						 .max_size = s->cfg.log_max_size },
+			 &c->file);
+	if (r < 0)
+		return fail_errno(ret_error, r, "cannot open its log file: %s", strerror(-r));
+	if (!c->ship_cfg)
+		return 0;
+	return logship_new(
+		s->loop,
+		&(struct logship_opts){
+			.config = c->ship_cfg,
+			.container = c->def->name,
+			.task_id = s->cfg.task_id,
+			.hostname = s->cfg.address,
+			.netns_fd = -1,
+			.mark = TC_MARK(s->cfg.slot, TC_FLOW_LOGS),
+			.addr = c->ship_addr_len ? (struct sockaddr *)&c->ship_addr : NULL,
+			.addr_len = c->ship_addr_len,
+			.on_conn = on_ship_conn,
+			.data = c,
+		},
+		&c->ship, ret_error);
+}
+
+/* runc create, the container's output to its log source; the start comes after (ctr_start). */
+static int ctr_launch(struct shim *s, struct shim_ctr *c, char **ret_error)
+{
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	uint64_t t0;
+	int r;
+
+	r = ctr_logs_open(s, c, ret_error);
+	if (r < 0)
+		return r;
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
+		r = -errno;
+		goto out;
+	}
+	t0 = now_usec();
+	r = runc_create(&s->runc,
+			&(struct runc_create_opts){ .id = c->def->name,
+						    .bundle = c->bundle,
+						    .stdout_fd = out[1],
+						    .stderr_fd = err[1] },
+			&c->pid, ret_error);
+	out[1] = safe_close(out[1]);
+	err[1] = safe_close(err[1]);
+	if (r < 0)
+		goto out;
+	c->created = true;
+	c->created_ns = realtime_nsec();
+	log_debug("Container '%s': runc create took %.1f ms", c->def->name,
+		  (double)(now_usec() - t0) / 1000);
+	ctr_set_status(c, TMDS_STATUS_CREATED);
+	r = logship_source_new(s->loop,
+			       &(struct logship_source_opts){ .stdout_fd = out[0],
+							      .stderr_fd = err[0],
+							      .file = c->file,
+							      .ship = c->ship,
+							      .on_eof = on_logs_eof,
+							      .data = c },
+			       &c->src);
+	if (r < 0) {
+		fail_errno(ret_error, r, "cannot read its output: %s", strerror(-r));
+		goto out;
+	}
+	out[0] = err[0] = -1;
+	/*
+	 * Its start is decided: RUNNING from now on, as its metadata will say before it runs
+	 * (ctr_start() follows once the agent has taken the status in).
+	 */
+	c->started = true;
+	c->start_pending = true;
+	c->started_ns = realtime_nsec();
+	ctr_set_status(c, TMDS_STATUS_RUNNING);
+out:
+	for (int i = 0; i < 2; i++) {
+		safe_close(out[i]);
+		safe_close(err[i]);
+	}
+	return r;
+}
+
+/* runc start of a created container whose start was decided. */
+static void ctr_start(struct shim *s, struct shim_ctr *c)
+{
+	_cleanup_free_ char *e = NULL;
+	uint64_t t0;
+	int r;
+
+	if (!c->start_pending)
+		return;
+	c->start_pending = false;
+	t0 = now_usec();
+	r = runc_start(&s->runc, c->def->name, &e);
+	log_debug("Container '%s': runc start took %.1f ms", c->def->name,
+		  (double)(now_usec() - t0) / 1000);
+	if (r < 0) {
+		log_err("Container '%s' failed to start: %s", c->def->name, e ?: strerror(-r));
+		ctr_set_reason(c, "CannotStartContainerError: %s", e ?: strerror(-r));
+		/* its init waits in runc's fifo: killed, reaped by SIGCHLD (status STOPPED) */
+		kill(c->pid, SIGKILL);
+		if (c->def->essential)
+			task_stop(s, "TaskFailedToStart", "CannotStartContainerError: %s: %s",
+				  c->def->name, e ?: strerror(-r));
+		return;
+	}
+	log_info("Container '%s' started (pid %d)", c->def->name, (int)c->pid);
+}
+
+/* Start the containers whose RUNNING status the agent took in (up to seq; all: UINT64_MAX). */
+static void starts_release(struct shim *s, uint64_t seq)
+{
+	size_t order[TASKDEF_MAX_CONTAINERS];
+
+	taskdef_start_order(s->def, order);
+	for (size_t k = 0; k < s->n_ctrs; k++) {
+		struct shim_ctr *c = &s->ctrs[order[k]];
+
+		if (c->start_pending && c->ack_seq <= seq)
+			ctr_start(s, c);
+	}
+	for (size_t k = 0; k < s->n_ctrs; k++)
+		if (s->ctrs[k].start_pending)
+			return;
+	event_cancel(s->loop, s->ack_timer);
+	s->ack_timer = 0;
+}
+
+static void on_ack_timer(struct event_loop *loop, void *data)
+{
+	struct shim *s = data;
+
+	s->ack_timer = 0;
+	log_warn("The agent did not answer in %d ms: starting the containers", SHIM_ACK_TIMEOUT_MS);
+	starts_release(s, UINT64_MAX);
+}
+
+/* Can c start (1), not yet (0), or never (-1: a dependency failed or will not start)? */
+static int ctr_ready(struct shim *s, struct shim_ctr *c, const struct shim_ctr **ret_dep)
+{
+	for (size_t i = 0; i < c->def->n_depends_on; i++) {
+		const struct taskdef_dependency *dep = &c->def->depends_on[i];
+		const struct shim_ctr *t = &s->ctrs[dep->container];
+
+		*ret_dep = t;
+		if (t->skipped)
+			return -1;
+		switch (dep->condition) {
+		case TASKDEF_CONDITION_START:
+			if (!t->started)
+				return 0;
+			break;
+		case TASKDEF_CONDITION_COMPLETE:
+			if (!t->exited)
+				return 0;
+			break;
+		case TASKDEF_CONDITION_SUCCESS:
+			if (!t->exited)
+				return 0;
+			if (!t->has_exit_code || t->exit_code != 0)
+				return -1;
+			break;
+		case TASKDEF_CONDITION_HEALTHY:
+			return -1; /* refused before the launch: no health checks */
+		}
+	}
+	return 1;
+}
+
+/* Start every container whose dependencies are met, in the task definition's start order. */
+static void launch_ready(struct shim *s)
+{
+	size_t order[TASKDEF_MAX_CONTAINERS];
+	bool progress = true, changed = false;
+
+	if (s->state != SHIM_STATE_RUNNING)
+		return;
+	taskdef_start_order(s->def, order);
+	while (progress && !s->stopping) {
+		progress = false;
+		for (size_t k = 0; k < s->n_ctrs && !s->stopping; k++) {
+			struct shim_ctr *c = &s->ctrs[order[k]];
+			_cleanup_free_ char *e = NULL;
+			const struct shim_ctr *dep = NULL;
+			int ready, r;
+
+			if (c->created || c->skipped)
+				continue;
+			ready = ctr_ready(s, c, &dep);
+			if (ready == 0)
+				continue;
+			progress = changed = true;
+			if (ready < 0) {
+				c->skipped = true;
+				ctr_set_status(c, TMDS_STATUS_STOPPED);
+				ctr_set_reason(c,
+					       "DependencyConditionError: container '%s' did not "
+					       "meet its dependsOn condition",
+					       dep->def->name);
+				if (c->def->essential)
+					task_stop(s, "TaskFailedToStart",
+						  "Essential container '%s' cannot start: its "
+						  "dependency '%s' failed",
+						  c->def->name, dep->def->name);
+				continue;
+			}
+			r = ctr_launch(s, c, &e);
+			if (r < 0) {
+				log_err("Container '%s' failed to start: %s", c->def->name,
+					e ?: strerror(-r));
+				ctr_set_reason(c, "CannotStartContainerError: %s",
+					       e ?: strerror(-r));
+				c->skipped = true; /* it will not start */
+				if (c->created && !c->exited) {
+					/* its init waits in runc's fifo: reaped by SIGCHLD */
+					kill(c->pid, SIGKILL);
+				} else {
+					ctr_set_status(c, TMDS_STATUS_STOPPED);
+					if (!c->src)
+						c->logs_done = true;
+				}
+				if (c->def->essential || !c->created)
+					task_stop(s, "TaskFailedToStart",
+						  "CannotStartContainerError: %s: %s", c->def->name,
+						  e ?: strerror(-r));
+			}
+		}
+	}
+	if (!changed)
+		return;
+	/* The containers whose start was decided get their seq: started once the agent said so. */
+	for (size_t k = 0; k < s->n_ctrs; k++)
+		if (s->ctrs[k].start_pending && !s->ctrs[k].ack_seq)
+			s->ctrs[k].ack_seq = s->seq + 1;
+	if (!emit_status_ack(s, true)) {
+		starts_release(s, UINT64_MAX); /* nobody to wait for */
+		return;
+	}
+	if (!s->ack_timer) {
+		int r = event_add_timer(s->loop, SHIM_ACK_TIMEOUT_MS * 1000ULL, on_ack_timer, s,
+					NULL);
+
+		if (r > 0)
+			s->ack_timer = r;
+		else
+			starts_release(s, UINT64_MAX);
+	}
+}
+
+/* --- stopping ----------------------------------------------------------------------------- */
+
+static void on_kill_timer(struct event_loop *loop, void *data)
+{
+	struct shim_ctr *c = data;
+
+	c->kill_timer = 0;
+	if (!c->created || c->exited)
+		return;
+	log_notice("Container '%s' did not stop within %us: SIGKILL", c->def->name,
+		   c->def->stop_timeout);
+	kill(c->pid, SIGKILL);
+}
+
+/* Does a live container depend on c? Then c stops after it. */
+static bool ctr_needed(struct shim *s, const struct shim_ctr *c)
+{
+	size_t idx = (size_t)(c - s->ctrs);
+
+	for (size_t i = 0; i < s->n_ctrs; i++) {
+		const struct shim_ctr *d = &s->ctrs[i];
+
+		if (!d->created || d->exited)
+			continue;
+		for (size_t k = 0; k < d->def->n_depends_on; k++)
+			if (d->def->depends_on[k].container == idx)
+				return true;
+	}
+	return false;
+}
+
+/* Signal the containers that nothing live depends on any more (reverse dependency order). */
+static void stop_progress(struct shim *s)
+{
+	for (size_t i = 0; i < s->n_ctrs; i++) {
+		struct shim_ctr *c = &s->ctrs[i];
+		int r;
+
+		if (!c->created || c->exited || c->signalled)
+			continue;
+		if (!c->started || c->start_pending) {
+			c->start_pending = false;
+			/* created, never started: nothing of it ran */
+			c->signalled = true;
+			kill(c->pid, SIGKILL);
+			continue;
+		}
+		if (ctr_needed(s, c))
+			continue;
+		c->signalled = true;
+		log_info("Stopping container '%s' (%s, SIGKILL after %us)", c->def->name,
+			 strsignal(c->stop_signal), c->def->stop_timeout);
+		/* The init is our unreaped child: its pid cannot have been reused. */
+		kill(c->pid, c->stop_signal);
+		r = event_add_timer(s->loop, (uint64_t)c->def->stop_timeout * 1000000ULL,
+				    on_kill_timer, c, NULL);
+		if (r > 0)
+			c->kill_timer = r;
+		else
+			kill(c->pid, SIGKILL);
+	}
+}
+
+static void on_final_timer(struct event_loop *loop, void *data)
+{
+	struct shim *s = data;
+
+	s->final_timer = 0;
+	log_warn("The task did not finish stopping in time: tearing down what is left");
+	for (size_t i = 0; i < s->n_ctrs; i++)
+		s->ctrs[i].logs_done = true;
+	for (size_t i = 0; i < s->n_images; i++)
+		if (s->images[i].pid > 0)
+			kill(s->images[i].pid, SIGKILL);
+	check_done(s);
+}
+
+static void task_stop(struct shim *s, const char *code, const char *fmt, ...)
+{
+	unsigned int longest = 0;
+	va_list ap;
+	int r;
+
+	if (s->stopping)
+		return;
+	s->stopping = true;
+	s->stop_ns = realtime_nsec();
+	set_str(&s->stop_code, code);
+	va_start(ap, fmt);
+	if (vasprintf(&s->stop_reason, fmt, ap) < 0)
+		s->stop_reason = NULL;
+	va_end(ap);
+	log_notice("Stopping the task: %s%s%s", s->stop_reason ?: "?", code ? ", " : "",
+		   code ?: "");
+	s->state = SHIM_STATE_STOPPING;
+	for (size_t i = 0; i < s->n_images; i++)
+		if (s->images[i].pid > 0)
+			kill(s->images[i].pid, SIGKILL);
+	for (size_t i = 0; i < s->n_ctrs; i++) {
+		struct shim_ctr *c = &s->ctrs[i];
+
+		if (!c->created && !c->skipped) {
+			c->skipped = true;
+			ctr_set_status(c, TMDS_STATUS_STOPPED);
+		}
+		if (!c->src)
+			c->logs_done = true;
+		longest = MAX(longest, c->def->stop_timeout);
+	}
+	/* A bound on the whole: every container's timeout, the drains, and some room. */
+	r = event_add_timer(s->loop,
+			    (uint64_t)(longest * s->n_ctrs +
+				       (s->cfg.drain_timeout_sec ?: SHIM_DRAIN_DEFAULT) +
+				       SHIM_FINAL_GRACE) *
+				    1000000ULL,
+			    on_final_timer, s, NULL);
+	if (r > 0)
+		s->final_timer = r;
+	stop_progress(s);
+	emit_status(s);
+}
+
+/* Remove what the shim made (the bundles' files: no mounts there). */
+static int rm_tree(const char *dir)
+{
+	char *argv[] = { "rm", "-rf", "--one-file-system", "--", (char *)dir, NULL };
+	int r, status;
+
+	r = prog_run(argv, &(struct prog_opts){ .capture = true }, &status, NULL);
+	if (r < 0)
+		return r;
+	return status == 0 ? 0 : -EIO;
+}
+
+static void teardown(struct shim *s)
+{
+	_cleanup_free_ char *e = NULL;
+	int r;
+
+	for (size_t i = 0; i < s->n_ctrs; i++) {
+		struct shim_ctr *c = &s->ctrs[i];
+
+		c->src = logship_source_free(c->src);
+		c->ship = logship_free(c->ship);
+		c->file = logfile_close(c->file);
+	}
+	event_cancel(s->loop, s->usage_timer);
+	s->usage_timer = 0;
+	usage_sample(s);
+	s->storage = storage_free(s->storage);
+	r = runc_teardown(&s->runc, &e);
+	if (r < 0) {
+		log_err("runc teardown: %s", e ?: strerror(-r));
+		s->rc = EXIT_FAILURE;
+	}
+	free(e);
+	e = NULL;
+	r = storage_teardown(s->cfg.volume_dir, s->mnt_dir, &e);
+	if (r < 0) {
+		log_err("Storage teardown: %s", e ?: strerror(-r));
+		s->rc = EXIT_FAILURE;
+	}
+	r = rm_tree(s->bundles_dir);
+	if (r < 0)
+		log_warn_errno(r, "Failed to remove '%s': %m", s->bundles_dir);
+	s->torn_down = true;
+}
+
+/* Stopping and nothing left running: drain, tear down, report, exit. */
+static void check_done(struct shim *s)
+{
+	if (!s->stopping || s->torn_down)
+		return;
+	for (size_t i = 0; i < s->n_images; i++)
+		if (s->images[i].started && !s->images[i].done)
+			return;
+	for (size_t i = 0; i < s->n_ctrs; i++) {
+		struct shim_ctr *c = &s->ctrs[i];
+
+		if (c->created && !c->exited)
+			return;
+		if (!c->logs_done)
+			return;
+	}
+	event_cancel(s->loop, s->final_timer);
+	s->final_timer = 0;
+	event_cancel(s->loop, s->ack_timer);
+	s->ack_timer = 0;
+	teardown(s);
+	s->state = SHIM_STATE_STOPPED;
+	log_notice("Task stopped: %s", s->stop_reason ?: "?");
+	emit_status(s);
+	event_loop_exit(s->loop, 0);
+}
+
+static void ctr_exited(struct shim *s, struct shim_ctr *c, int status)
+{
+	_cleanup_free_ char *e = NULL;
+	char how[64];
+
+	c->exited = true;
+	c->finished_ns = realtime_nsec();
+	c->has_exit_code = true;
+	/* Docker's ExitCode: the status, or 128 + the signal */
+	c->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	ctr_set_status(c, TMDS_STATUS_STOPPED);
+	event_cancel(s->loop, c->kill_timer);
+	c->kill_timer = 0;
+	prog_status_str(status, how, sizeof(how));
+	log_info("Container '%s' exited (%s)", c->def->name, how);
+	if (runc_delete(&s->runc, c->def->name, false, &e) < 0)
+		log_warn("Container '%s': runc delete: %s", c->def->name, strna(e));
+	if (c->def->essential)
+		task_stop(s, "EssentialContainerExited", "Essential container in task exited");
+	else if (s->stopping)
+		stop_progress(s);
+	emit_status(s);
+}
+
+static void on_sigchld(struct shim *s)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		struct shim_image *im = image_by_pid(s, pid);
+		struct shim_ctr *c;
+
+		if (im) {
+			im->reaped = true;
+			im->status = status;
+			if (im->eof)
+				pull_finish(im);
+			continue;
+		}
+		c = ctr_by_pid(s, pid);
+		if (c) {
+			ctr_exited(s, c, status);
+			continue;
+		}
+		log_debug("Reaped process %d, not ours", (int)pid);
+	}
+	if (s->stopping)
+		stop_progress(s);
+	launch_ready(s);
+	check_done(s);
+}
+
+static void on_signal(struct event_loop *loop, int signo, void *data)
+{
+	struct shim *s = data;
+
+	if (signo == SIGCHLD) {
+		on_sigchld(s);
+		return;
+	}
+	task_stop(s, NULL, "The taskvm shim received %s", strsignal(signo));
+	check_done(s);
+}
+
+/* --- control methods ------------------------------------------------------------------------ */
+
+static int do_status(struct ctl_call *call, json_t *params, void *userdata)
+{
+	return ctl_call_reply(call, status_json(userdata));
+}
+
+static int do_subscribe(struct ctl_call *call, json_t *params, void *userdata)
+{
+	int r = ctl_call_subscribe(call, "events");
+
+	if (r < 0)
+		return ctl_call_fail_errno(call, r, "Cannot subscribe: %s", strerror(-r));
+	return ctl_call_reply(call, status_json(userdata));
+}
+
+static int do_start(struct ctl_call *call, json_t *params, void *userdata)
+{
+	struct shim *s = userdata;
+
+	if (s->state == SHIM_STATE_RUNNING)
+		return ctl_call_reply(call, status_json(s)); /* again, after an agent restart */
+	if (s->state != SHIM_STATE_READY)
+		return ctl_call_failf(call, CTL_ERR_BUSY, "The task is %s, not READY",
+				      shim_state_to_string(s->state));
+	s->state = SHIM_STATE_RUNNING;
+	log_info("Starting the containers");
+	launch_ready(s);
+	emit_status(s);
+	check_done(s);
+	return ctl_call_reply(call, status_json(s));
+}
+
+static int do_network(struct ctl_call *call, json_t *params, void *userdata)
+{
+	struct shim *s = userdata;
+	_cleanup_free_ char *e = NULL;
+	int r;
+
+	if (!params)
+		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Missing parameters");
+	r = shim_network_parse(params, &s->cfg, &e);
+	if (r == -EEXIST)
+		return ctl_call_reply(call, status_json(s)); /* again, after an agent restart */
+	if (r < 0)
+		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "%s", e ?: strerror(-r));
+	s->network_ns = realtime_nsec();
+	log_info("The task's network: slot %u, address %s", s->cfg.slot, strna(s->cfg.address));
+	emit_status(s);
+	if (!s->stopping)
+		pull_next(s);
+	prepare_maybe(s);
+	check_done(s);
+	return ctl_call_reply(call, status_json(s));
+}
+
+static int do_ack(struct ctl_call *call, json_t *params, void *userdata)
+{
+	struct shim *s = userdata;
+	json_int_t seq = 0;
+	json_error_t jerr;
+
+	if (!params || json_unpack_ex(params, &jerr, JSON_STRICT, "{s:I}", "seq", &seq) < 0 ||
+	    seq < 0)
+		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid parameters: %s",
+				      params ? jerr.text : "missing 'seq'");
+	starts_release(s, (uint64_t)seq);
+	check_done(s);
+	return ctl_call_reply(call, json_pack("{s:I}", "seq", seq));
+}
+
+static int do_stop(struct ctl_call *call, json_t *params, void *userdata)
+{
+	struct shim *s = userdata;
+	const char *code = NULL, *reason = NULL;
+	json_error_t jerr;
+
+	if (params && json_unpack_ex(params, &jerr, JSON_STRICT, "{s?s, s?s}", "code", &code,
+				     "reason", &reason) < 0)
+		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid parameters: %s",
+				      jerr.text);
+	task_stop(s, code, "%s", reason ?: "Task stopped");
+	check_done(s);
+	return ctl_call_reply(call, status_json(s));
+}
+
+static const struct ctl_method shim_methods[] = {
+	{ "status", do_status, 0 },
+	{ "events.subscribe", do_subscribe, 0 },
+	{ "start", do_start, CTL_METHOD_WRITE },
+	{ "stop", do_stop, CTL_METHOD_WRITE },
+	{ "ack", do_ack, CTL_METHOD_WRITE },
+	{ "network", do_network, CTL_METHOD_WRITE },
+	{},
+};
+
+static const struct ctl_method *const shim_tables[] = { shim_methods, NULL };
+
+/* --- main ----------------------------------------------------------------------------------- */
+
+static int load_config(struct shim *s)
+{
+	_cleanup_free_ char *e = NULL;
+	json_auto_t *j = NULL;
+	json_error_t jerr;
+	char path[PATH_MAX];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s", s->dir, SHIM_CONFIG_FILE);
+	j = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (!j)
+		return log_err_errno(EINVAL, "%s: %s", path, jerr.text);
+	r = shim_config_parse(j, &s->cfg, &e);
+	if (r < 0)
+		return log_err_errno(r, "%s: %s", path, e ?: strerror(-r));
+	r = taskdef_parse(s->cfg.task_definition, &s->def, &e);
+	if (r < 0)
+		return log_err_errno(r, "%s: task definition: %s", path, e ?: strerror(-r));
+	r = platform_lookup(s->cfg.platform_version, &s->platform, &e);
+	if (r < 0)
+		return log_err_errno(r, "%s: %s", path, e ?: strerror(-r));
+	return 0;
+}
+
+static int setup(struct shim *s)
+{
+	_cleanup_close_ int nsfd = -1;
+	char sock[PATH_MAX];
+	int r;
+
+	snprintf(s->runc_root, sizeof(s->runc_root), "%s/runc", s->dir);
+	snprintf(s->mnt_dir, sizeof(s->mnt_dir), "%s/mnt", s->dir);
+	snprintf(s->log_dir, sizeof(s->log_dir), "%s/%s", s->dir, SHIM_LOG_DIR);
+	snprintf(s->etc_dir, sizeof(s->etc_dir), "%s/etc", s->dir);
+	snprintf(s->bundles_dir, sizeof(s->bundles_dir), "%s/bundles", s->dir);
+	s->runc.root = s->runc_root;
+	r = mkdir_p(s->log_dir, 0755);
+	if (r < 0)
+		return log_err_errno(r, "Failed to create '%s': %m", s->log_dir);
+
+	/* Every socket of the shim is the task's: names, pulls, logs. */
+	nsfd = open(s->cfg.netns, O_RDONLY | O_CLOEXEC);
+	if (nsfd < 0)
+		return log_err_errno(errno, "Failed to open the task's network namespace '%s': %m",
+				     s->cfg.netns);
+	if (setns(nsfd, CLONE_NEWNET) < 0)
+		return log_err_errno(errno, "Failed to enter the network namespace '%s': %m",
+				     s->cfg.netns);
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		return log_err_errno(errno, "Failed to become a subreaper: %m");
+
+	r = event_loop_new(&s->loop);
+	if (r < 0)
+		return log_err_errno(r, "Failed to create the event loop: %m");
+	for (int i = 0, sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP }; i < 4; i++) {
+		r = event_add_signal(s->loop, sigs[i], on_signal, s);
+		if (r < 0)
+			return log_err_errno(r, "Failed to set up signal handling: %m");
+	}
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(sock, sizeof(sock), "%s/%s", s->dir, SHIM_SOCKET_FILE);
+	r = ctl_server_new(
+		s->loop,
+		&(struct ctl_server_opts){
+			.path = sock, .max_clients = 16, .tables = shim_tables, .userdata = s },
+		&s->ctl);
+	if (r < 0)
+		return log_err_errno(r, "Failed to listen on '%s': %m", sock);
+	return 0;
+}
+
+/* The containers and their images (one pull per distinct reference). */
+static void plan(struct shim *s)
+{
+	s->n_ctrs = s->def->n_containers;
+	for (size_t i = 0; i < s->n_ctrs; i++) {
+		struct shim_ctr *c = &s->ctrs[i];
+		struct shim_image *im = NULL;
+
+		c->s = s;
+		c->def = &s->def->containers[i];
+		c->status = TMDS_STATUS_NONE;
+		for (size_t k = 0; k < s->n_images && !im; k++)
+			if (streq(s->images[k].reference, c->def->image))
+				im = &s->images[k];
+		if (!im) {
+			im = &s->images[s->n_images++];
+			im->s = s;
+			im->fd = -1;
+			im->reference = c->def->image;
+		}
+		c->image = im;
+	}
+}
+
+static void cleanup(struct shim *s)
+{
+	for (size_t i = 0; i < s->n_ctrs; i++) {
+		struct shim_ctr *c = &s->ctrs[i];
+
+		logship_source_free(c->src);
+		logship_free(c->ship);
+		logfile_close(c->file);
+		logship_config_free(c->ship_cfg);
+		free(c->reason);
+		free(c->rootfs);
+		free(c->bundle);
+	}
+	for (size_t i = 0; i < s->n_images; i++) {
+		struct shim_image *im = &s->images[i];
+
+		safe_close(im->fd);
+		ctl_linebuf_done(&im->lb);
+		image_free(im->img);
+		json_decref(im->config);
+		free(im->error_msg);
+		free(im->digest);
+		free(im->canonical);
+	}
+	for (size_t i = 0; i < TASKDEF_MAX_VOLUMES; i++)
+		free(s->volume_paths[i]);
+	storage_free(s->storage);
+	s->ctl = ctl_server_free(s->ctl);
+	s->loop = event_loop_free(s->loop);
+	free(s->resolv_conf);
+	free(s->hosts);
+	free(s->hostname_file);
+	free(s->storage_devices);
+	free(s->stop_code);
+	free(s->stop_reason);
+	taskdef_free(s->def);
+	shim_config_done(&s->cfg);
+}
+
+int shim_main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	struct shim s = { .rc = EXIT_SUCCESS };
+	int c, r;
+
+	log_set_ident("taskvm-shim");
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "d:l:h", options, NULL)) >= 0) {
+		switch (c) {
+		case 'd':
+			s.dir = optarg;
+			break;
+		case 'l':
+			r = log_level_from_string(optarg);
+			if (r < 0) {
+				fprintf(stderr, "taskvm shim: unknown log level '%s'\n", optarg);
+				return 2;
+			}
+			log_set_level((enum log_level)r);
+			break;
+		case 'h':
+			printf("Usage: taskvm shim --dir RUNDIR [--log-level LEVEL]\n\n"
+			       "The per-task process the agent starts (see taskvm(8)); not for\n"
+			       "interactive use.\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (!s.dir || s.dir[0] != '/' || optind < argc) {
+		fprintf(stderr, "taskvm shim: --dir RUNDIR (absolute) is required\n");
+		return 2;
+	}
+	umask(0022);
+	r = load_config(&s);
+	if (r >= 0)
+		r = setup(&s);
+	if (r < 0) {
+		cleanup(&s);
+		return EXIT_FAILURE;
+	}
+	plan(&s);
+	log_info("Task %s: %zu containers, %zu images, platform version %s", s.cfg.task_id,
+		 s.n_ctrs, s.n_images, s.platform->version);
+	s.state = SHIM_STATE_PREPARING;
+	s.began_ns = realtime_nsec();
+	emit_status(&s);
+	pull_next(&s);	   /* the first pull runs in its child (once there is a network) ... */
+	storage_setup(&s); /* ... while the storage is made */
+	prepare_maybe(&s);
+	check_done(&s);
+	if (!s.torn_down)
+		event_loop_run(s.loop);
+	if (!s.torn_down) {
+		/* The loop failed: leave nothing running or mounted behind. */
+		task_stop(&s, NULL, "The taskvm shim failed");
+		for (size_t i = 0; i < s.n_ctrs; i++)
+			if (s.ctrs[i].created && !s.ctrs[i].exited)
+				kill(s.ctrs[i].pid, SIGKILL);
+		teardown(&s);
+		s.state = SHIM_STATE_STOPPED;
+		emit_status(&s);
+		s.rc = EXIT_FAILURE;
+	}
+	r = s.rc;
+	cleanup(&s);
+	return r;
+}

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Unit tests for the shim's configuration and names (runtime/shim.h). */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "shim.h"
+#include "util.h"
+
+#define CONFIG                                                                                     \
+	"{\"version\":1,\"task_id\":\"0123456789abcdef0123456789abcdef\","                         \
+	"\"platform_version\":\"1.4.0\",\"task_definition\":{\"family\":\"f\"},"                   \
+	"\"netns\":\"/run/netns/taskvm-x\",\"slot\":7,\"address\":\"198.18.1.1\","                 \
+	"\"hostname\":\"ip-198-18-1-1.us-west-2.compute.internal\","                               \
+	"\"nameservers\":[\"198.18.0.1\",\"198.18.0.2\"],\"search\":[\"vpc.test\"],"               \
+	"\"image_store\":\"/var/lib/taskvm/images\",\"insecure_registries\":[\"registry:5000\"],"  \
+	"\"volume_dir\":\"/var/lib/taskvm/volumes/x\",\"cgroup\":\"taskvm/x\","                    \
+	"\"env\":{\"app\":{\"AWS_REGION\":\"us-west-2\"}},\"pull_timeout_sec\":600,"               \
+	"\"usage_interval_sec\":10,\"drain_timeout_sec\":5,\"log_max_size\":1048576}"
+
+static json_t *parse(const char *s)
+{
+	json_error_t e;
+	json_t *j = json_loads(s, JSON_DECODE_ANY, &e);
+
+	assert_non_null(j);
+	return j;
+}
+
+static void test_config_roundtrip(void **state)
+{
+	json_auto_t *j = parse(CONFIG), *back = NULL;
+	struct shim_config c = {}, c2 = {};
+	char *err = NULL;
+
+	assert_int_equal(shim_config_parse(j, &c, &err), 0);
+	assert_null(err);
+	assert_string_equal(c.task_id, "0123456789abcdef0123456789abcdef");
+	assert_int_equal(c.slot, 7);
+	assert_string_equal(c.nameservers[0], "198.18.0.1");
+	assert_string_equal(c.nameservers[1], "198.18.0.2");
+	assert_null(c.nameservers[2]);
+	assert_string_equal(c.search[0], "vpc.test");
+	assert_string_equal(c.insecure_registries[0], "registry:5000");
+	assert_string_equal(c.cgroup, "taskvm/x");
+	assert_int_equal(c.pull_timeout_sec, 600);
+	assert_int_equal(c.log_max_size, 1048576);
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(c.env, "app"), "AWS_REGION")),
+		"us-west-2");
+	back = shim_config_to_json(&c);
+	assert_non_null(back);
+	assert_true(json_equal(back, j));
+	assert_int_equal(shim_config_parse(back, &c2, &err), 0);
+	shim_config_done(&c);
+	shim_config_done(&c2);
+}
+
+/* Each change makes a valid configuration invalid, with a message. */
+static void test_config_errors(void **state)
+{
+	static const struct {
+		const char *key;
+		const char *value; /* JSON, or NULL to delete */
+		const char *msg;
+	} cases[] = {
+		{ "version", "2", "version" },
+		{ "task_id", "\"bad id!\"", "task_id" },
+		{ "task_id", NULL, "task_id" },
+		{ "netns", "\"relative\"", "absolute" },
+		{ "cgroup", "\"/abs\"", "relative" },
+		{ "slot", "-1", "slot" },
+		{ "slot", "\"3\"", "integer" },
+		{ "nameservers", "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\"]",
+		  "at most" },
+		{ "nameservers", "[\"\"]", "non-empty" },
+		{ "env", "{\"app\":{\"A=B\":\"c\"}}", "env" },
+		{ "env", "{\"app\":[]}", "env" },
+		{ "pull_timeout_sec", "-5", "range" },
+		{ "unknown", "1", "unknown" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		json_auto_t *j = parse(CONFIG);
+		struct shim_config c = {};
+		char *err = NULL;
+
+		if (cases[i].value)
+			json_object_set_new(j, cases[i].key, parse(cases[i].value));
+		else
+			json_object_del(j, cases[i].key);
+		assert_int_equal(shim_config_parse(j, &c, &err), -EINVAL);
+		assert_non_null(err);
+		if (!strstr(err, cases[i].msg))
+			fail_msg("case %zu (%s): '%s' lacks '%s'", i, cases[i].key, err,
+				 cases[i].msg);
+		free(err);
+	}
+}
+
+/* The network may come after the start: a configuration without it, then the method's. */
+static void test_network_later(void **state)
+{
+	json_auto_t *j = parse(CONFIG), *net = json_object(), *back = NULL;
+	static const char *const network_keys[] = { "slot",	   "address", "hostname",
+						    "nameservers", "search",  "env" };
+	struct shim_config c = {};
+	char *err = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(network_keys); i++) {
+		json_object_set(net, network_keys[i], json_object_get(j, network_keys[i]));
+		json_object_del(j, network_keys[i]);
+	}
+	assert_int_equal(shim_config_parse(j, &c, &err), 0);
+	assert_false(c.has_network);
+	assert_null(c.nameservers[0]);
+	back = shim_config_to_json(&c);
+	assert_true(json_equal(back, j));
+	assert_int_equal(shim_network_parse(net, &c, &err), 0);
+	assert_true(c.has_network);
+	assert_int_equal(c.slot, 7);
+	assert_string_equal(c.hostname, "ip-198-18-1-1.us-west-2.compute.internal");
+	assert_string_equal(c.nameservers[1], "198.18.0.2");
+	assert_int_equal(shim_network_parse(net, &c, &err), -EEXIST);
+	free(err);
+	err = NULL;
+	shim_config_done(&c);
+
+	/* the network's members need its slot; the method takes its own members only */
+	json_object_set_new(j, "address", json_string("198.18.1.1"));
+	assert_int_equal(shim_config_parse(j, &c, &err), -EINVAL);
+	assert_non_null(strstr(err, "slot"));
+	free(err);
+	err = NULL;
+	json_object_del(j, "address");
+	assert_int_equal(shim_config_parse(j, &c, &err), 0);
+	json_object_set_new(net, "volume_dir", json_string("/x"));
+	assert_int_equal(shim_network_parse(net, &c, &err), -EINVAL);
+	free(err);
+	err = NULL;
+	json_object_del(net, "volume_dir");
+	json_object_set_new(net, "slot", json_integer(70000));
+	assert_int_equal(shim_network_parse(net, &c, &err), -EINVAL);
+	assert_false(c.has_network);
+	free(err);
+	shim_config_done(&c);
+}
+
+static void test_states(void **state)
+{
+	for (enum shim_state s = SHIM_STATE_PREPARING; s <= SHIM_STATE_STOPPED; s++) {
+		enum shim_state back;
+
+		assert_int_equal(shim_state_from_string(shim_state_to_string(s), &back), 0);
+		assert_int_equal(back, s);
+	}
+	assert_int_equal(shim_state_from_string("PENDING", &(enum shim_state){ 0 }), -EINVAL);
+	assert_int_equal(shim_state_from_string(NULL, &(enum shim_state){ 0 }), -EINVAL);
+}
+
+static void test_signals(void **state)
+{
+	assert_int_equal(shim_signal_parse("SIGTERM"), SIGTERM);
+	assert_int_equal(shim_signal_parse("TERM"), SIGTERM);
+	assert_int_equal(shim_signal_parse("15"), 15);
+	assert_int_equal(shim_signal_parse("SIGQUIT"), SIGQUIT);
+	assert_int_equal(shim_signal_parse("SIGWINCH"), SIGWINCH);
+	assert_int_equal(shim_signal_parse("SIGRTMIN+3"), SIGRTMIN + 3);
+	assert_int_equal(shim_signal_parse(""), -EINVAL);
+	assert_int_equal(shim_signal_parse("SIGNOPE"), -EINVAL);
+	assert_int_equal(shim_signal_parse("0"), -EINVAL);
+	assert_int_equal(shim_signal_parse("15x"), -EINVAL);
+	assert_int_equal(shim_signal_parse("999"), -EINVAL);
+	assert_int_equal(shim_signal_parse(NULL), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config_roundtrip), cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_network_later),	 cmocka_unit_test(test_states),
+		cmocka_unit_test(test_signals),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
