@@ -412,65 +412,73 @@ static int link_change(struct netlink *nl, int ifindex, struct rtnl_link *change
 	return r;
 }
 
-int netlink_link_move(struct netlink *nl, int ifindex, int target_netns_fd, const char *newname)
+/* What one RTM_NEWLINK changes of a link: every member that is set (zero: unchanged). */
+struct link_changes {
+	const char *name;
+	unsigned int mtu;
+	enum { LINK_UP_KEEP, LINK_UP, LINK_DOWN } up;
+	bool move;
+	int netns_fd; /* with move */
+	bool set_group;
+	uint32_t group;
+	bool no_ipv6ll;	  /* addrgenmode none */
+	int ipv4_conf_id; /* IPV4_DEVCONF_* */
+	uint32_t ipv4_conf_value;
+};
+
+/* The alloc, set, change, put run of every link setting. */
+static int link_apply(struct netlink *nl, int ifindex, const struct link_changes *c)
 {
 	struct rtnl_link *ch;
-	int r;
+	int r = 0;
 
 	ch = rtnl_link_alloc();
 	if (!ch)
 		return -ENOMEM;
-	rtnl_link_set_ns_fd(ch, target_netns_fd);
-	if (newname)
-		rtnl_link_set_name(ch, newname);
-	r = link_change(nl, ifindex, ch);
+	if (c->move)
+		rtnl_link_set_ns_fd(ch, c->netns_fd);
+	if (c->name)
+		rtnl_link_set_name(ch, c->name);
+	if (c->mtu)
+		rtnl_link_set_mtu(ch, c->mtu);
+	if (c->up == LINK_UP)
+		rtnl_link_set_flags(ch, IFF_UP);
+	else if (c->up == LINK_DOWN)
+		rtnl_link_unset_flags(ch, IFF_UP);
+	if (c->set_group)
+		rtnl_link_set_group(ch, c->group);
+	if (c->no_ipv6ll)
+		r = netlink_nle_to_errno(
+			rtnl_link_inet6_set_addr_gen_mode(ch, IN6_ADDR_GEN_MODE_NONE));
+	if (r == 0 && c->ipv4_conf_id > 0)
+		r = netlink_nle_to_errno(rtnl_link_inet_set_conf(ch, (unsigned int)c->ipv4_conf_id,
+								 c->ipv4_conf_value));
+	if (r == 0)
+		r = link_change(nl, ifindex, ch);
 	rtnl_link_put(ch);
 	return r;
+}
+
+int netlink_link_move(struct netlink *nl, int ifindex, int target_netns_fd, const char *newname)
+{
+	return link_apply(nl, ifindex,
+			  &(struct link_changes){
+				  .move = true, .netns_fd = target_netns_fd, .name = newname });
 }
 
 int netlink_link_set_name(struct netlink *nl, int ifindex, const char *name)
 {
-	struct rtnl_link *ch;
-	int r;
-
-	ch = rtnl_link_alloc();
-	if (!ch)
-		return -ENOMEM;
-	rtnl_link_set_name(ch, name);
-	r = link_change(nl, ifindex, ch);
-	rtnl_link_put(ch);
-	return r;
+	return link_apply(nl, ifindex, &(struct link_changes){ .name = name });
 }
 
 int netlink_link_set_mtu(struct netlink *nl, int ifindex, unsigned int mtu)
 {
-	struct rtnl_link *ch;
-	int r;
-
-	ch = rtnl_link_alloc();
-	if (!ch)
-		return -ENOMEM;
-	rtnl_link_set_mtu(ch, mtu);
-	r = link_change(nl, ifindex, ch);
-	rtnl_link_put(ch);
-	return r;
+	return link_apply(nl, ifindex, &(struct link_changes){ .mtu = mtu });
 }
 
 int netlink_link_set_up(struct netlink *nl, int ifindex, bool up)
 {
-	struct rtnl_link *ch;
-	int r;
-
-	ch = rtnl_link_alloc();
-	if (!ch)
-		return -ENOMEM;
-	if (up)
-		rtnl_link_set_flags(ch, IFF_UP);
-	else
-		rtnl_link_unset_flags(ch, IFF_UP);
-	r = link_change(nl, ifindex, ch);
-	rtnl_link_put(ch);
-	return r;
+	return link_apply(nl, ifindex, &(struct link_changes){ .up = up ? LINK_UP : LINK_DOWN });
 }
 
 int netlink_link_delete(struct netlink *nl, int ifindex)
@@ -490,16 +498,7 @@ int netlink_link_delete(struct netlink *nl, int ifindex)
 
 int netlink_link_set_group(struct netlink *nl, int ifindex, uint32_t group)
 {
-	struct rtnl_link *ch;
-	int r;
-
-	ch = rtnl_link_alloc();
-	if (!ch)
-		return -ENOMEM;
-	rtnl_link_set_group(ch, group);
-	r = link_change(nl, ifindex, ch);
-	rtnl_link_put(ch);
-	return r;
+	return link_apply(nl, ifindex, &(struct link_changes){ .set_group = true, .group = group });
 }
 
 int netlink_link_delete_group(struct netlink *nl, uint32_t group)
@@ -544,35 +543,18 @@ int netlink_veth_create(struct netlink *nl, const char *name, const char *peer, 
 
 int netlink_link_set_no_ipv6ll(struct netlink *nl, int ifindex)
 {
-	struct rtnl_link *ch;
-	int r;
+	int r = link_apply(nl, ifindex, &(struct link_changes){ .no_ipv6ll = true });
 
-	ch = rtnl_link_alloc();
-	if (!ch)
-		return -ENOMEM;
-	r = netlink_nle_to_errno(rtnl_link_inet6_set_addr_gen_mode(ch, IN6_ADDR_GEN_MODE_NONE));
-	if (r == 0)
-		r = link_change(nl, ifindex, ch);
-	rtnl_link_put(ch);
 	/* IPv6 off in this namespace: nothing to stop. */
-	if (r == -EAFNOSUPPORT || r == -EOPNOTSUPP)
-		r = 0;
-	return r;
+	return r == -EAFNOSUPPORT || r == -EOPNOTSUPP ? 0 : r;
 }
 
 int netlink_link_set_ipv4_conf(struct netlink *nl, int ifindex, int id, uint32_t value)
 {
-	struct rtnl_link *ch;
-	int r;
-
-	ch = rtnl_link_alloc();
-	if (!ch)
-		return -ENOMEM;
-	r = netlink_nle_to_errno(rtnl_link_inet_set_conf(ch, (unsigned int)id, value));
-	if (r == 0)
-		r = link_change(nl, ifindex, ch);
-	rtnl_link_put(ch);
-	return r;
+	if (id <= 0)
+		return -EINVAL;
+	return link_apply(nl, ifindex,
+			  &(struct link_changes){ .ipv4_conf_id = id, .ipv4_conf_value = value });
 }
 
 int netlink_link_get_ipv4_conf(struct netlink *nl, int ifindex, int id, uint32_t *ret)
@@ -684,6 +666,29 @@ int netlink_addr_foreach(struct netlink *nl, int ifindex, netlink_addr_fn fn, vo
 	nl_cache_foreach(cache, addr_foreach_cb, &c);
 	nl_cache_free(cache);
 	return c.r;
+}
+
+struct addr_find {
+	const struct in_prefix *want;
+	bool found;
+};
+
+static int addr_find_cb(int ifindex, const struct in_prefix *addr, uint32_t flags, void *data)
+{
+	struct addr_find *f = data;
+
+	if (addr_prefix_equal(addr, f->want))
+		f->found = true;
+	return 0;
+}
+
+int netlink_addr_exists(struct netlink *nl, int ifindex, const struct in_prefix *addr)
+{
+	struct addr_find f = { .want = addr };
+	int r;
+
+	r = netlink_addr_foreach(nl, ifindex, addr_find_cb, &f);
+	return r < 0 ? r : f.found;
 }
 
 static struct rtnl_route *route_build(const struct route_spec *rs)
@@ -817,6 +822,29 @@ int netlink_route_foreach(struct netlink *nl, int family, netlink_route_fn fn, v
 	nl_cache_foreach(cache, route_foreach_cb, &c);
 	nl_cache_free(cache);
 	return c.r;
+}
+
+struct route_find {
+	const struct route_spec *want;
+	bool found;
+};
+
+static int route_find_cb(const struct route_spec *have, void *data)
+{
+	struct route_find *f = data;
+
+	if (netlink_route_equal(f->want, have))
+		f->found = true;
+	return 0;
+}
+
+int netlink_route_exists(struct netlink *nl, const struct route_spec *route)
+{
+	struct route_find f = { .want = route };
+	int r;
+
+	r = netlink_route_foreach(nl, route->dst.family, route_find_cb, &f);
+	return r < 0 ? r : f.found;
 }
 
 bool netlink_route_equal(const struct route_spec *want, const struct route_spec *have)

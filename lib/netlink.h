@@ -15,6 +15,12 @@
 
 struct netlink;
 
+/* A link's counters (IFLA_STATS64), the part we report. */
+struct link_stats {
+	uint64_t rx_bytes, rx_packets, rx_errors, rx_dropped;
+	uint64_t tx_bytes, tx_packets, tx_errors, tx_dropped;
+};
+
 /* What we read of a link. */
 struct link_info {
 	int ifindex;
@@ -25,10 +31,7 @@ struct link_info {
 	unsigned int mtu;
 	unsigned int flags; /* IFF_* */
 	uint8_t operstate;
-	struct {
-		uint64_t rx_bytes, rx_packets, rx_errors, rx_dropped;
-		uint64_t tx_bytes, tx_packets, tx_errors, tx_dropped;
-	} stats;
+	struct link_stats stats;
 };
 
 /* A route as we add, delete and compare it. */
@@ -102,6 +105,8 @@ int netlink_addr_add(struct netlink *nl, int ifindex, const struct in_prefix *ad
 int netlink_addr_del(struct netlink *nl, int ifindex, const struct in_prefix *addr);
 /* Call fn for every address of ifindex (0: of every link). */
 int netlink_addr_foreach(struct netlink *nl, int ifindex, netlink_addr_fn fn, void *data);
+/* Whether ifindex (0: any link) has the address: 1, 0, or -errno. */
+int netlink_addr_exists(struct netlink *nl, int ifindex, const struct in_prefix *addr);
 
 /* Add a route (exclusive: -EEXIST if the same route exists). */
 int netlink_route_add(struct netlink *nl, const struct route_spec *route);
@@ -109,6 +114,8 @@ int netlink_route_add(struct netlink *nl, const struct route_spec *route);
 int netlink_route_del(struct netlink *nl, const struct route_spec *route);
 /* Call fn for every route of the family (AF_INET, AF_INET6) in every table. */
 int netlink_route_foreach(struct netlink *nl, int family, netlink_route_fn fn, void *data);
+/* Whether a route equal to route (netlink_route_equal) is there, in any table: 1, 0, -errno. */
+int netlink_route_exists(struct netlink *nl, const struct route_spec *route);
 /* Same destination, gateway, type, table, device and metrics? (priority 0 matches any) */
 bool netlink_route_equal(const struct route_spec *want, const struct route_spec *have);
 /* Describe a route as `ip route` would, for messages. */

@@ -196,40 +196,10 @@ int mdlink_step_defer(struct attach_ctx *c)
 	return r < 0 ? r : 1;
 }
 
-struct route_match {
-	const struct route_spec *want;
-	bool found;
-};
-
-static int route_match_cb(const struct route_spec *have, void *data)
-{
-	struct route_match *m = data;
-
-	if (netlink_route_equal(m->want, have))
-		m->found = true;
-	return 0;
-}
-
-struct addr_match {
-	const struct in_prefix *want;
-	bool found;
-};
-
-static int addr_match_cb(int ifindex, const struct in_prefix *a, uint32_t flags, void *data)
-{
-	struct addr_match *m = data;
-
-	if (addr_prefix_equal(a, m->want))
-		m->found = true;
-	return 0;
-}
-
 static int check_side(struct netlink *nl, const char *side, const char *ifname,
 		      const struct in_prefix *addr, const struct route_spec *route, json_t *diffs)
 {
 	char what[64], want[96], buf[ADDR_PREFIX_STRLEN];
-	struct addr_match am = { .want = addr };
-	struct route_match rm = { .want = route };
 	struct link_info li;
 	struct route_spec rs = *route;
 	int r;
@@ -244,17 +214,16 @@ static int check_side(struct netlink *nl, const char *side, const char *ifname,
 		return r;
 	if (!(li.flags & IFF_UP))
 		check_diff(diffs, what, "up", "down");
-	r = netlink_addr_foreach(nl, li.ifindex, addr_match_cb, &am);
+	r = netlink_addr_exists(nl, li.ifindex, addr);
 	if (r < 0)
 		return r;
-	if (!am.found)
+	if (r == 0)
 		check_diff(diffs, what, addr_prefix_format(addr, buf, sizeof(buf)), "missing");
 	rs.ifindex = li.ifindex;
-	rm.want = &rs;
-	r = netlink_route_foreach(nl, AF_INET, route_match_cb, &rm);
+	r = netlink_route_exists(nl, &rs);
 	if (r < 0)
 		return r;
-	if (!rm.found) {
+	if (r == 0) {
 		snprintf(want, sizeof(want), "route %s dev %s",
 			 addr_prefix_format(&rs.dst, buf, sizeof(buf)), ifname);
 		check_diff(diffs, what, want, "missing");

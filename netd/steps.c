@@ -290,20 +290,6 @@ static int step_addrs_undo(struct attach_ctx *c)
 	return 0;
 }
 
-struct addr_find {
-	const struct in_prefix *want;
-	bool found;
-};
-
-static int addr_find_cb(int ifindex, const struct in_prefix *addr, uint32_t flags, void *data)
-{
-	struct addr_find *f = data;
-
-	if (addr_prefix_equal(addr, f->want))
-		f->found = true;
-	return 0;
-}
-
 static int step_addrs_check(struct attach_ctx *c, json_t *diffs)
 {
 	char buf[ADDR_PREFIX_STRLEN];
@@ -314,12 +300,10 @@ static int step_addrs_check(struct attach_ctx *c, json_t *diffs)
 	if (r < 0)
 		return r;
 	for (unsigned int i = 0; i < c->t->naddrs; i++) {
-		struct addr_find f = { .want = &c->t->addrs[i] };
-
-		r = netlink_addr_foreach(c->tnl, li.ifindex, addr_find_cb, &f);
+		r = netlink_addr_exists(c->tnl, li.ifindex, &c->t->addrs[i]);
 		if (r < 0)
 			return r;
-		if (!f.found)
+		if (r == 0)
 			check_diff(diffs, "address",
 				   addr_prefix_format(&c->t->addrs[i], buf, sizeof(buf)),
 				   "missing");
@@ -408,20 +392,6 @@ static int step_routes_undo(struct attach_ctx *c)
 	return 0;
 }
 
-struct route_find {
-	const struct route_spec *want;
-	bool found;
-};
-
-static int route_find_cb(const struct route_spec *have, void *data)
-{
-	struct route_find *f = data;
-
-	if (netlink_route_equal(f->want, have))
-		f->found = true;
-	return 0;
-}
-
 static int step_routes_check(struct attach_ctx *c, json_t *diffs)
 {
 	char buf[160];
@@ -432,14 +402,13 @@ static int step_routes_check(struct attach_ctx *c, json_t *diffs)
 		return r;
 	for (unsigned int i = 0; i < c->t->nroutes; i++) {
 		struct route_spec rs = c->t->routes[i].spec;
-		struct route_find f = { .want = &rs };
 
 		if (rs.type == RTN_UNICAST || rs.type == 0)
 			rs.ifindex = c->t->ifindex;
-		r = netlink_route_foreach(c->tnl, rs.dst.family, route_find_cb, &f);
+		r = netlink_route_exists(c->tnl, &rs);
 		if (r < 0)
 			return r;
-		if (!f.found)
+		if (r == 0)
 			check_diff(diffs, "route", netlink_route_format(&rs, buf, sizeof(buf)),
 				   "missing");
 	}
