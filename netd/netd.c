@@ -4,12 +4,11 @@
  * task network built from one, and answers on a control socket. Single-threaded: one epoll loop.
  */
 #include <getopt.h>
-#include <grp.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
 #include "counters.h"
+#include "daemon.h"
 #include "guards.h"
 #include "ctl-server.h"
 #include "event.h"
@@ -59,13 +58,6 @@ static const struct ctl_method *const method_tables[] = {
 	event_methods, counters_methods, NULL,
 };
 
-static void on_signal(struct event_loop *loop, int signo, void *data)
-{
-	log_info("Received %s, exiting", strsignal(signo));
-	(void)sd_notifyf(false, "STOPPING=1\nSTATUS=Stopping on %s", strsignal(signo));
-	event_loop_exit(loop, 0);
-}
-
 static void help(void)
 {
 	printf("Usage: netd [OPTIONS]\n"
@@ -100,71 +92,48 @@ enum {
 };
 
 struct netd_opts {
-	const char *socket;
+	struct daemon_opts daemon;
 	const char *run_dir;
 	const char *state_dir;
-	const char *group;
 	bool fault_injection;
 	struct counters_opts counters;
 };
 
-/* Seconds in [min, max]. */
-static int parse_seconds(const char *opt, const char *s, unsigned int min, unsigned int max,
-			 unsigned int *ret)
-{
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || end == s || v < min || v > max) {
-		fprintf(stderr, "netd: invalid %s '%s' (want %u..%u seconds)\n", opt, s, min, max);
-		return -EINVAL;
-	}
-	*ret = (unsigned int)v;
-	return 0;
-}
+static const struct daemon_info netd_info = {
+	.name = "netd",
+	.help = help,
+	.version = TP_VERSION,
+};
 
 static int parse_args(int argc, char **argv, struct netd_opts *o)
 {
 	static const struct option options[] = {
-		{ "socket", required_argument, NULL, 's' },
+		DAEMON_OPTIONS,
+		DAEMON_OPTION_VERSION,
 		{ "run-dir", required_argument, NULL, 'r' },
 		{ "state-dir", required_argument, NULL, ARG_STATE_DIR },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "group", required_argument, NULL, 'g' },
 		{ "enable-fault-injection", no_argument, NULL, ARG_FAULT_INJECTION },
 		{ "bpffs", required_argument, NULL, ARG_BPFFS },
 		{ "stats-interval", required_argument, NULL, ARG_STATS_INTERVAL },
 		{ "stats-retention", required_argument, NULL, ARG_STATS_RETENTION },
 		{ "metrics-listen", required_argument, NULL, ARG_METRICS_LISTEN },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
 		{}
 	};
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "s:r:l:g:hV", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, DAEMON_SHORT_OPTIONS "r:V", options, NULL)) >= 0) {
+		r = daemon_opt(&netd_info, c, optarg, &o->daemon);
+		if (r != -ENOENT) {
+			if (r <= 0)
+				return r;
+			continue;
+		}
 		switch (c) {
-		case 's':
-			o->socket = optarg;
-			break;
 		case 'r':
 			o->run_dir = optarg;
 			break;
 		case ARG_STATE_DIR:
 			o->state_dir = optarg;
-			break;
-		case 'l':
-			r = log_level_from_string(optarg);
-			if (r < 0) {
-				fprintf(stderr, "netd: unknown log level '%s'\n", optarg);
-				return -EINVAL;
-			}
-			log_set_level((enum log_level)r);
-			break;
-		case 'g':
-			o->group = optarg;
 			break;
 		case ARG_FAULT_INJECTION:
 			o->fault_injection = true;
@@ -178,82 +147,49 @@ static int parse_args(int argc, char **argv, struct netd_opts *o)
 			o->counters.bpffs = optarg;
 			break;
 		case ARG_STATS_INTERVAL:
-			if (parse_seconds("--stats-interval", optarg, 1, 3600,
-					  &o->counters.interval_sec) < 0)
-				return -EINVAL;
+			r = daemon_opt_uint(&netd_info, "stats-interval", optarg, 1, 3600,
+					    &o->counters.interval_sec);
+			if (r < 0)
+				return r;
 			break;
 		case ARG_STATS_RETENTION:
-			if (parse_seconds("--stats-retention", optarg, 0, 366 * 86400,
-					  &o->counters.retention_sec) < 0)
-				return -EINVAL;
+			r = daemon_opt_uint(&netd_info, "stats-retention", optarg, 0, 366 * 86400,
+					    &o->counters.retention_sec);
+			if (r < 0)
+				return r;
 			break;
 		case ARG_METRICS_LISTEN:
 			o->counters.metrics_listen = optarg;
 			break;
-		case 'h':
-			help();
-			return 0;
-		case 'V':
-			printf("netd %s\n", TP_VERSION);
-			return 0;
-		default:
-			fprintf(stderr, "Try 'netd --help'.\n");
-			return -EINVAL;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "netd: unexpected argument '%s'\nTry 'netd --help'.\n",
-			argv[optind]);
-		return -EINVAL;
-	}
-	return 1;
+	r = daemon_opt_end(&netd_info, argc, argv);
+	return r < 0 ? r : 1;
 }
 
 static int run(struct netd *d, const struct netd_opts *o)
 {
 	struct ctl_server_opts copts = {
-		.path = o->socket,
 		.tables = method_tables,
 		.userdata = d,
 	};
-	int r;
+	int r, signo;
 
-	if (o->group) {
-		struct group *g = getgrnam(o->group);
-
-		if (!g)
-			return log_err_errno(ENOENT, "Unknown group '%s'", o->group);
-		copts.has_group = true;
-		copts.group = g->gr_gid;
-	}
-
+	r = daemon_ctl_prepare(&o->daemon, &copts);
+	if (r == -ENOENT)
+		return log_err_errno(r, "Unknown group '%s'", o->daemon.group);
+	if (r < 0)
+		return log_err_errno(r, "Failed to create the socket's directory: %m");
 	r = mkdir_p(o->run_dir, 0755);
 	if (r < 0)
 		return log_err_errno(r, "Failed to create run directory '%s': %m", o->run_dir);
-	{
-		char *slash, *dir = strdup(o->socket);
-
-		if (!dir)
-			return log_oom();
-		slash = strrchr(dir, '/');
-		if (slash && slash != dir) {
-			*slash = '\0';
-			r = mkdir_p(dir, 0755);
-		}
-		free(dir);
-		if (r < 0)
-			return log_err_errno(r, "Failed to create the socket's directory: %m");
-	}
 
 	r = event_loop_new(&d->loop);
 	if (r < 0)
 		return log_err_errno(r, "Failed to create the event loop: %m");
-	r = event_add_signal(d->loop, SIGTERM, on_signal, d);
-	if (r >= 0)
-		r = event_add_signal(d->loop, SIGINT, on_signal, d);
+	r = daemon_stop_signals(d->loop);
 	if (r < 0)
 		return log_err_errno(r, "Failed to set up signal handling: %m");
-	signal(SIGPIPE, SIG_IGN);
 
 	r = netns_open_self(&d->host_netns_fd);
 	if (r < 0)
@@ -311,21 +247,24 @@ static int run(struct netd *d, const struct netd_opts *o)
 
 	r = ctl_server_new(d->loop, &copts, &d->ctl);
 	if (r == -EADDRINUSE)
-		return log_err_errno(r, "Another netd is serving '%s'", o->socket);
+		return log_err_errno(r, "Another netd is serving '%s'", o->daemon.socket);
 	if (r < 0)
-		return log_err_errno(r, "Failed to listen on '%s': %m", o->socket);
+		return log_err_errno(r, "Failed to listen on '%s': %m", o->daemon.socket);
 	r = counters_metrics_start(d);
 	if (r < 0)
 		return r;
 
-	log_notice("netd %s ready on %s: %u ENIs, %u tasks", TP_VERSION, o->socket, d->nenis,
+	log_notice("netd %s ready on %s: %u ENIs, %u tasks", TP_VERSION, o->daemon.socket, d->nenis,
 		   d->ntasks);
 	/* The socket listens and the journal is recovered: systemd may start what needs netd. */
-	r = sd_notifyf(false, "READY=1\nSTATUS=Ready on %s: %u ENIs, %u tasks", o->socket, d->nenis,
-		       d->ntasks);
+	r = sd_notifyf(false, "READY=1\nSTATUS=Ready on %s: %u ENIs, %u tasks", o->daemon.socket,
+		       d->nenis, d->ntasks);
 	if (r < 0)
 		log_warn_errno(r, "Failed to notify the service manager: %m, ignoring");
-	return event_loop_run(d->loop);
+	r = daemon_run(d->loop, &signo);
+	if (signo)
+		log_info("Received %s, exiting", strsignal(signo));
+	return r;
 }
 
 static void cleanup(struct netd *d)
@@ -348,7 +287,7 @@ static void cleanup(struct netd *d)
 int main(int argc, char **argv)
 {
 	struct netd_opts o = {
-		.socket = CTL_DEFAULT_SOCKET,
+		.daemon = { .socket = CTL_DEFAULT_SOCKET },
 		.run_dir = DEFAULT_RUN_DIR,
 		.state_dir = DEFAULT_STATE_DIR,
 		.counters = { .bpffs = COUNTERS_DEFAULT_BPFFS,
@@ -366,7 +305,7 @@ int main(int argc, char **argv)
 	d.start_usec = now_usec();
 	d.run_dir = (char *)o.run_dir;
 	d.persist_dir = (char *)o.state_dir;
-	d.socket_path = (char *)o.socket;
+	d.socket_path = (char *)o.daemon.socket;
 	d.fault_injection = o.fault_injection;
 	if (d.fault_injection)
 		log_warn("Fault injection is enabled: for tests only");
