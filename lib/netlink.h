@@ -121,6 +121,33 @@ bool netlink_route_equal(const struct route_spec *want, const struct route_spec 
 /* Describe a route as `ip route` would, for messages. */
 const char *netlink_route_format(const struct route_spec *route, char *buf, size_t size);
 
+/*
+ * Links of other namespaces, read from this socket's namespace: a socket inside a namespace
+ * would keep it alive (a physical ENI comes back to the host only when its namespace dies).
+ */
+/* The id the namespace netns_fd has in the socket's namespace (given one if it has none). */
+int netlink_nsid(struct netlink *nl, int netns_fd, int *ret_nsid);
+
+/* One link to read: the namespace's id (netlink_nsid) and the link's index there. */
+struct netlink_link_query {
+	int nsid;
+	int ifindex;
+	/* out: 0 with info (index, name, MAC, MTU, flags, statistics), or -errno: the kernel's,
+	 * -ENODATA for a link without statistics, -EINVAL for a query without an id or index,
+	 * -ETIMEDOUT for one not answered in time */
+	int error;
+	struct link_info info;
+};
+
+/*
+ * Read queries[0..n) through RTM_GETLINK with IFLA_TARGET_NETNSID, pipelined: the requests go
+ * in batches of one send each, the answers are matched by sequence number. 0, or -errno when
+ * the socket fails (the queries not answered keep their error).
+ */
+int netlink_link_query(struct netlink *nl, struct netlink_link_query *queries, unsigned int n);
+/* Room for many answers at once (SO_RCVBUF, forced when allowed), and how long a read waits. */
+int netlink_set_rcvbuf(struct netlink *nl, int bytes, unsigned int timeout_ms);
+
 /* Map a libnl NLE_* code (negative or positive) to -errno. */
 int netlink_nle_to_errno(int nle);
 

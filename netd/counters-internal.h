@@ -4,11 +4,10 @@
  * kernel side (maps, programs, the step, re-adoption, link statistics); counters-stats.c the
  * reading side (stats JSON, samples and rates, final counters, methods, Prometheus).
  */
-#include <libmnl/libmnl.h>
-
 #include "counters.h"
 #include "netd.h"
 
+struct devstats;
 struct metrics_server;
 
 #define COUNTERS_MAX_LINKS 4
@@ -19,12 +18,6 @@ enum {
 	COUNTERS_MAP_AUXCNT,
 	COUNTERS_MAP_FLOWTAB,
 	COUNTERS_MAP_COUNT,
-};
-
-/* A link's IFLA_STATS64, the part we report. */
-struct counters_dev {
-	uint64_t rx_bytes, rx_packets, rx_errors, rx_dropped;
-	uint64_t tx_bytes, tx_packets, tx_errors, tx_dropped;
 };
 
 /* A link other than the ENI with our programs (fixed flow). */
@@ -49,8 +42,8 @@ struct counters_task {
 	bool hook_created;
 	uint64_t attached_ns;
 	int nsid; /* the task namespace's id in netd's, for the ENI's stats; -1: none */
-	uint8_t mac[ADDR_MAC_LEN];     /* the ENI's */
-	struct counters_dev dev, base; /* last read; at attach */
+	uint8_t mac[ADDR_MAC_LEN];   /* the ENI's */
+	struct link_stats dev, base; /* last read; at attach */
 	bool have_dev, have_base;
 	struct counters_sample prev, last;
 	struct counters_snapshot snap; /* at the last sample */
@@ -84,8 +77,7 @@ struct netd_counters {
 	unsigned int nfinals;
 	int timer_id;
 	struct metrics_server *metrics;
-	struct mnl_socket *rtnl; /* in netd's namespace: the ENIs' link statistics */
-	unsigned int seq;
+	struct devstats *devstats; /* in netd's namespace: the ENIs' link statistics */
 	counters_read_hook_fn hook;
 	void *hook_data;
 };
@@ -101,7 +93,7 @@ int counters_read_slots(struct netd_counters *k, unsigned int nslots,
 /* The ENI's link statistics of one task, or of n tasks at once (pipelined; a task whose read
  * fails keeps what it had). */
 int counters_devstats_read(struct netd_counters *k, const struct counters_task *rec,
-			   struct counters_dev *ret);
+			   struct link_stats *ret);
 void counters_devstats_read_many(struct netd_counters *k, struct counters_task **recs,
 				 unsigned int n);
 /* Run the read hook, if any (t: the one task about to be read, NULL: all). */
@@ -119,6 +111,6 @@ void counters_stats_exit(struct netd *d);
 /* Keep the final counters of task t, which is detaching; dev is its ENI's last statistics (NULL:
  * unknown), rec its record (NULL after a restart that did not adopt it). */
 void counters_keep_final(struct netd *d, const struct task *t, const struct counters_task *rec,
-			 const struct counters_dev *dev);
+			 const struct link_stats *dev);
 /* Prometheus text exposition of every live task. */
 int counters_metrics_render(FILE *f, void *data);

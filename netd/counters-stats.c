@@ -136,8 +136,8 @@ struct stats_in {
 	uint64_t time_ns;
 	const char *ifname;
 	const struct counters_snapshot *snap;
-	const struct counters_dev *dev;	 /* NULL: unknown */
-	const struct counters_dev *base; /* NULL: unknown */
+	const struct link_stats *dev;	 /* NULL: unknown */
+	const struct link_stats *base;	 /* NULL: unknown */
 	const struct counters_task *rec; /* for the rates and the attach time; NULL: none */
 	unsigned int window_sec;
 };
@@ -228,7 +228,7 @@ static void write_stats(struct jbuf *b, const struct stats_in *in)
 		jb_str(b, ts);
 	}
 	if (in->dev) {
-		const struct counters_dev *v = in->dev;
+		const struct link_stats *v = in->dev;
 
 		jb_lit(b, ",\"device\":{\"ifname\":");
 		jb_str(b, in->ifname);
@@ -502,7 +502,7 @@ static int finals_load(struct netd_counters *k)
 }
 
 void counters_keep_final(struct netd *d, const struct task *t, const struct counters_task *rec,
-			 const struct counters_dev *dev)
+			 const struct link_stats *dev)
 {
 	struct netd_counters *k = d->counters;
 	struct counters_snapshot snap;
@@ -642,7 +642,7 @@ static int write_one(struct netd *d, struct ctl_call *call, const char *id, stru
 
 	if (rec) {
 		struct counters_snapshot snap;
-		struct counters_dev dev;
+		struct link_stats dev;
 		int r;
 
 		r = counters_read(d, t->slot, &snap);
@@ -922,20 +922,18 @@ int counters_metrics_render(FILE *f, void *data)
 	} dev_metrics[] = {
 		{ "taskplane_task_device_bytes_total",
 		  "Bytes of the task's ENI, from its link statistics.",
-		  offsetof(struct counters_dev, rx_bytes),
-		  offsetof(struct counters_dev, tx_bytes) },
+		  offsetof(struct link_stats, rx_bytes), offsetof(struct link_stats, tx_bytes) },
 		{ "taskplane_task_device_packets_total",
 		  "Packets of the task's ENI, from its link statistics.",
-		  offsetof(struct counters_dev, rx_packets),
-		  offsetof(struct counters_dev, tx_packets) },
+		  offsetof(struct link_stats, rx_packets),
+		  offsetof(struct link_stats, tx_packets) },
 		{ "taskplane_task_device_errors_total",
 		  "Errors of the task's ENI, from its link statistics.",
-		  offsetof(struct counters_dev, rx_errors),
-		  offsetof(struct counters_dev, tx_errors) },
+		  offsetof(struct link_stats, rx_errors), offsetof(struct link_stats, tx_errors) },
 		{ "taskplane_task_device_dropped_total",
 		  "Packets the task's ENI dropped, from its link statistics.",
-		  offsetof(struct counters_dev, rx_dropped),
-		  offsetof(struct counters_dev, tx_dropped) },
+		  offsetof(struct link_stats, rx_dropped),
+		  offsetof(struct link_stats, tx_dropped) },
 	};
 	struct netd *d = data;
 	struct pass p;

@@ -16,11 +16,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <dirent.h>
-#include <libmnl/libmnl.h>
 #include <limits.h>
-#include <linux/if_link.h>
 #include <linux/magic.h>
-#include <linux/net_namespace.h>
 #include <linux/rtnetlink.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -28,9 +25,9 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/time.h>
 
 #include "counters-internal.h"
+#include "devstats.h"
 #include "event.h"
 #include "log.h"
 #include "metrics.h"
@@ -38,9 +35,6 @@
 
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
-#endif
-#ifndef SOL_NETLINK
-#define SOL_NETLINK 270
 #endif
 
 #define COUNTERS_MAX_FILE (256 * 1024)
@@ -131,288 +125,45 @@ static void ns_leave(int saved)
 	}
 }
 
-/*
- * --- the ENI's device counters --------------------------------------------------------------
- *
- * One rtnetlink socket in netd's own namespace reads every task's ENI: RTM_GETLINK with
- * IFLA_TARGET_NETNSID, the id the host namespace gives the task's namespace. Nothing is held
- * open inside a task namespace: a socket there would keep the namespace alive (a socket holds a
- * reference to its namespace), and a deleted namespace must die, and give a physical ENI back to
- * the host, when its last process goes.
- */
+/* --- the ENI's device counters ------------------------------------------------------------ */
 
-static int rtnl_open(struct mnl_socket **ret)
+int counters_devstats_read(struct netd_counters *k, const struct counters_task *rec,
+			   struct link_stats *ret)
 {
-	struct timeval tmo = { .tv_sec = 2 };
-	int one = 1, rcvbuf = 1 << 21;
-	struct mnl_socket *nl;
-
-	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-	if (!nl)
-		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		int r = -errno;
-
-		mnl_socket_close(nl);
-		return r;
-	}
-	(void)mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one));
-	(void)mnl_socket_setsockopt(nl, NETLINK_EXT_ACK, &one, sizeof(one));
-	/* Room for a batch of pipelined answers; and never wait for one forever. */
-	if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) <
-	    0)
-		(void)setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUF, &rcvbuf,
-				 sizeof(rcvbuf));
-	(void)setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo));
-	*ret = nl;
-	return 0;
-}
-
-/* Send one request and run cb on the answers until the ACK or the last part. */
-static int rtnl_call(struct netd_counters *k, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	unsigned int seq = ++k->seq;
-	ssize_t n;
+	struct devstats_query q = { .nsid = rec->nsid, .ifindex = rec->ifindex, .mac = rec->mac };
 	int r;
 
-	nlh->nlmsg_seq = seq;
-	if (mnl_socket_sendto(k->rtnl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	for (;;) {
-		n = mnl_socket_recvfrom(k->rtnl, buf, sizeof(buf));
-		if (n < 0)
-			return -errno;
-		errno = 0;
-		r = mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(k->rtnl), cb, data);
-		if (r < 0)
-			return errno > 0 ? -errno : -EIO;
-		if (r == MNL_CB_STOP)
-			return 0;
-		if (!(nlh->nlmsg_flags & (NLM_F_ACK | NLM_F_DUMP)))
-			return 0;
-	}
-}
-
-static int nsid_attr_cb(const struct nlattr *a, void *data)
-{
-	const struct nlattr **tb = data;
-
-	if (mnl_attr_type_valid(a, NETNSA_MAX) < 0)
-		return MNL_CB_OK;
-	if (mnl_attr_get_type(a) == NETNSA_NSID && mnl_attr_validate(a, MNL_TYPE_U32) < 0)
-		return MNL_CB_ERROR;
-	tb[mnl_attr_get_type(a)] = a;
-	return MNL_CB_OK;
-}
-
-static int nsid_cb(const struct nlmsghdr *nlh, void *data)
-{
-	const struct nlattr *tb[NETNSA_MAX + 1] = {};
-	int *ret = data;
-
-	if (nlh->nlmsg_type != RTM_NEWNSID)
-		return MNL_CB_OK;
-	if (mnl_attr_parse(nlh, sizeof(struct rtgenmsg), nsid_attr_cb, tb) < 0)
-		return MNL_CB_ERROR;
-	if (tb[NETNSA_NSID])
-		*ret = (int32_t)mnl_attr_get_u32(tb[NETNSA_NSID]);
-	return MNL_CB_OK;
-}
-
-/* The id of a task namespace in netd's, assigning one if it has none. */
-static int nsid_of(struct netd_counters *k, int netns_fd, int *ret_nsid)
-{
-	char buf[256];
-	struct nlmsghdr *nlh;
-	struct rtgenmsg *g;
-	int nsid = -1, r;
-
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWNSID;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
-	g->rtgen_family = AF_UNSPEC;
-	mnl_attr_put_u32(nlh, NETNSA_FD, (uint32_t)netns_fd);
-	mnl_attr_put_u32(nlh, NETNSA_NSID, (uint32_t)-1);
-	r = rtnl_call(k, nlh, nsid_cb, &nsid);
-	if (r < 0 && r != -EEXIST)
-		return r;
-
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_GETNSID;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
-	g->rtgen_family = AF_UNSPEC;
-	mnl_attr_put_u32(nlh, NETNSA_FD, (uint32_t)netns_fd);
-	r = rtnl_call(k, nlh, nsid_cb, &nsid);
-	if (r < 0)
-		return r;
-	if (nsid < 0)
-		return -ENOENT;
-	*ret_nsid = nsid;
-	return 0;
-}
-
-struct devstats_req {
-	const uint8_t *mac; /* the link must have it */
-	struct counters_dev *ret;
-};
-
-static int link_attr_cb(const struct nlattr *a, void *data)
-{
-	const struct nlattr **tb = data;
-	uint16_t type = mnl_attr_get_type(a);
-
-	if (mnl_attr_type_valid(a, IFLA_MAX) < 0)
-		return MNL_CB_OK;
-	if (type == IFLA_STATS64 && mnl_attr_get_payload_len(a) < sizeof(struct rtnl_link_stats64))
-		return MNL_CB_ERROR;
-	if (type == IFLA_ADDRESS && mnl_attr_get_payload_len(a) != ADDR_MAC_LEN)
-		return MNL_CB_OK;
-	tb[type] = a;
-	return MNL_CB_OK;
-}
-
-static int devstats_cb(const struct nlmsghdr *nlh, void *data)
-{
-	const struct nlattr *tb[IFLA_MAX + 1] = {};
-	struct devstats_req *req = data;
-	struct rtnl_link_stats64 s;
-
-	if (nlh->nlmsg_type != RTM_NEWLINK)
-		return MNL_CB_OK;
-	if (mnl_attr_parse(nlh, sizeof(struct ifinfomsg), link_attr_cb, tb) < 0)
-		return MNL_CB_ERROR;
-	/* Namespace ids are reused once a namespace is gone: make sure this is the task's ENI. */
-	if (!tb[IFLA_ADDRESS] ||
-	    memcmp(mnl_attr_get_payload(tb[IFLA_ADDRESS]), req->mac, ADDR_MAC_LEN) != 0) {
-		errno = ENODEV;
-		return MNL_CB_ERROR;
-	}
-	if (!tb[IFLA_STATS64]) {
-		errno = ENODATA;
-		return MNL_CB_ERROR;
-	}
-	memcpy(&s, mnl_attr_get_payload(tb[IFLA_STATS64]), sizeof(s));
-	*req->ret = (struct counters_dev){
-		.rx_bytes = s.rx_bytes,
-		.rx_packets = s.rx_packets,
-		.rx_errors = s.rx_errors,
-		.rx_dropped = s.rx_dropped,
-		.tx_bytes = s.tx_bytes,
-		.tx_packets = s.tx_packets,
-		.tx_errors = s.tx_errors,
-		.tx_dropped = s.tx_dropped,
-	};
-	return MNL_CB_OK;
-}
-
-/* The IFLA_STATS64 of the task's ENI. */
-int counters_devstats_read(struct netd_counters *k, const struct counters_task *rec,
-			   struct counters_dev *ret)
-{
-	char buf[256];
-	struct ifinfomsg *ifi;
-	struct nlmsghdr *nlh;
-
-	if (rec->nsid < 0 || rec->ifindex <= 0)
-		return -ENOTCONN;
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_GETLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = rec->ifindex;
-	mnl_attr_put_u32(nlh, IFLA_TARGET_NETNSID, (uint32_t)rec->nsid);
-	return rtnl_call(k, nlh, devstats_cb,
-			 &(struct devstats_req){ .mac = rec->mac, .ret = ret });
-}
-
-/* Pipelined reads: requests in batches of this many per sendmsg, answers matched by sequence. */
-#define DEVSTATS_BATCH 32
-
-struct devstats_many {
-	struct counters_task **recs;
-	unsigned int n;
-	unsigned int first_seq;
-	unsigned int got;
-};
-
-static int many_data_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct devstats_many *m = data;
-	unsigned int i = nlh->nlmsg_seq - m->first_seq;
-	struct counters_dev dev;
-
-	if (i >= m->n)
-		return MNL_CB_OK; /* not ours (late) */
-	m->got++;
-	if (devstats_cb(nlh, &(struct devstats_req){ .mac = m->recs[i]->mac, .ret = &dev }) ==
-	    MNL_CB_OK) {
-		m->recs[i]->dev = dev;
-		m->recs[i]->have_dev = true;
-	}
-	return MNL_CB_OK;
-}
-
-/* An error answers one request (e.g. its namespace is gone): count it, go on. */
-static int many_error_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct devstats_many *m = data;
-
-	if (nlh->nlmsg_seq - m->first_seq < m->n)
-		m->got++;
-	return MNL_CB_OK;
+	r = devstats_read(k->devstats, &q, 1);
+	if (r == 0)
+		r = q.error;
+	if (r == 0)
+		*ret = q.stats;
+	return r;
 }
 
 void counters_devstats_read_many(struct netd_counters *k, struct counters_task **recs,
 				 unsigned int n)
 {
-	mnl_cb_t ctl[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = many_error_cb };
-	char req[DEVSTATS_BATCH * 64], buf[MNL_SOCKET_BUFFER_SIZE];
+	_cleanup_free_ struct devstats_query *q = calloc(MAX(n, 1u), sizeof(*q));
+	int r;
 
-	for (unsigned int start = 0; start < n; start += DEVSTATS_BATCH) {
-		struct devstats_many m = { .recs = recs + start,
-					   .n = MIN(DEVSTATS_BATCH, n - start),
-					   .first_seq = k->seq + 1 };
-		unsigned int sent = 0;
-		size_t off = 0;
-
-		for (unsigned int i = 0; i < m.n; i++) {
-			struct nlmsghdr *nlh = mnl_nlmsg_put_header(req + off);
-			struct ifinfomsg *ifi;
-
-			nlh->nlmsg_type = RTM_GETLINK;
-			nlh->nlmsg_flags = NLM_F_REQUEST;
-			nlh->nlmsg_seq = ++k->seq;
-			if (m.recs[i]->nsid < 0 || m.recs[i]->ifindex <= 0)
-				continue; /* its sequence number is simply never answered */
-			ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-			ifi->ifi_family = AF_UNSPEC;
-			ifi->ifi_index = m.recs[i]->ifindex;
-			mnl_attr_put_u32(nlh, IFLA_TARGET_NETNSID, (uint32_t)m.recs[i]->nsid);
-			off += NLMSG_ALIGN(nlh->nlmsg_len);
-			sent++;
-		}
-		if (sent == 0)
-			continue;
-		if (mnl_socket_sendto(k->rtnl, req, off) < 0) {
-			log_debug_errno(errno, "Link statistics requests failed: %m");
-			return;
-		}
-		while (m.got < sent) {
-			ssize_t len = mnl_socket_recvfrom(k->rtnl, buf, sizeof(buf));
-
-			if (len < 0) {
-				/* A lost answer (ENOBUFS) or none in time: those keep what they had. */
-				log_debug_errno(errno, "Link statistics answers: %m");
-				break;
-			}
-			(void)mnl_cb_run2(buf, (size_t)len, 0, mnl_socket_get_portid(k->rtnl),
-					  many_data_cb, &m, ctl, ARRAY_SIZE(ctl));
-		}
+	if (!q) {
+		log_oom();
+		return;
 	}
+	for (unsigned int i = 0; i < n; i++)
+		q[i] = (struct devstats_query){ .nsid = recs[i]->nsid,
+						.ifindex = recs[i]->ifindex,
+						.mac = recs[i]->mac };
+	r = devstats_read(k->devstats, q, n);
+	if (r < 0)
+		log_debug_errno(r, "Link statistics requests failed: %m");
+	/* A task whose read failed keeps what it had. */
+	for (unsigned int i = 0; i < n; i++)
+		if (q[i].error == 0) {
+			recs[i]->dev = q[i].stats;
+			recs[i]->have_dev = true;
+		}
 }
 
 /* --- the maps -------------------------------------------------------------------------------- */
@@ -1012,7 +763,7 @@ static int journal_path(struct netd_counters *k, const char *id, char *buf, size
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-static json_t *dev_json(const struct counters_dev *v, const char *ifname)
+static json_t *dev_json(const struct link_stats *v, const char *ifname)
 {
 	json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "rx_bytes",
 			      (json_int_t)v->rx_bytes, "rx_packets", (json_int_t)v->rx_packets,
@@ -1026,9 +777,9 @@ static json_t *dev_json(const struct counters_dev *v, const char *ifname)
 	return j;
 }
 
-static void dev_from_json(json_t *j, struct counters_dev *ret)
+static void dev_from_json(json_t *j, struct link_stats *ret)
 {
-	*ret = (struct counters_dev){
+	*ret = (struct link_stats){
 		.rx_bytes = (uint64_t)json_integer_value(json_object_get(j, "rx_bytes")),
 		.rx_packets = (uint64_t)json_integer_value(json_object_get(j, "rx_packets")),
 		.rx_errors = (uint64_t)json_integer_value(json_object_get(j, "rx_errors")),
@@ -1212,7 +963,7 @@ int counters_step_run(struct attach_ctx *c)
 		goto out_free;
 	}
 	ns_leave(saved);
-	r = nsid_of(k, c->netns_fd, &rec->nsid);
+	r = devstats_nsid(k->devstats, c->netns_fd, &rec->nsid);
 	if (r < 0) {
 		snprintf(c->errmsg, sizeof(c->errmsg), "Failed to get an id for namespace '%s': %s",
 			 t->netns_path, strerror(-r));
@@ -1254,22 +1005,12 @@ out_free:
 static void keep_final(struct attach_ctx *c, struct counters_task *rec, const struct link_info *li)
 {
 	struct netd_counters *k = c->d->counters;
-	struct counters_dev dev, *devp = NULL;
+	const struct link_stats *devp = NULL;
 	struct counters_task fallback = {};
 	struct task *t = c->t;
 
 	if (li) {
-		dev = (struct counters_dev){
-			.rx_bytes = li->stats.rx_bytes,
-			.rx_packets = li->stats.rx_packets,
-			.rx_errors = li->stats.rx_errors,
-			.rx_dropped = li->stats.rx_dropped,
-			.tx_bytes = li->stats.tx_bytes,
-			.tx_packets = li->stats.tx_packets,
-			.tx_errors = li->stats.tx_errors,
-			.tx_dropped = li->stats.tx_dropped,
-		};
-		devp = &dev;
+		devp = &li->stats;
 	} else if (rec && rec->have_dev) {
 		devp = &rec->dev; /* the namespace is gone: the last we read */
 	}
@@ -1504,7 +1245,7 @@ static int adopt_task(struct netd *d, struct task *t)
 	ns_leave(saved);
 	if (r < 0)
 		goto out;
-	r = nsid_of(k, c.netns_fd, &rec->nsid);
+	r = devstats_nsid(k->devstats, c.netns_fd, &rec->nsid);
 	if (r < 0)
 		goto out;
 	if (counters_devstats_read(k, rec, &rec->dev) == 0)
@@ -1622,7 +1363,7 @@ int counters_init(struct netd *d, const struct counters_opts *o)
 		r = mkdir_p(k->journal_dir, 0700);
 	if (r < 0)
 		return log_err_errno(r, "Failed to create '%s': %m", k->final_dir);
-	r = rtnl_open(&k->rtnl);
+	r = devstats_new(&k->devstats);
 	if (r < 0)
 		return log_err_errno(r, "Failed to open rtnetlink: %m");
 	r = bpffs_prepare(k->bpffs);
@@ -1665,8 +1406,7 @@ void counters_exit(struct netd *d)
 		k->slots[s] = rec_free(k->slots[s]);
 	for (unsigned int i = 0; i < COUNTERS_MAP_COUNT; i++)
 		k->map_fd[i] = safe_close(k->map_fd[i]);
-	if (k->rtnl)
-		mnl_socket_close(k->rtnl);
+	k->devstats = devstats_free(k->devstats);
 	free(k->bpffs);
 	free(k->final_dir);
 	free(k->journal_dir);
