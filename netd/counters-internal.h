@@ -8,6 +8,7 @@
 #include "netd.h"
 
 struct devstats;
+struct journal;
 struct metrics_server;
 
 #define COUNTERS_MAX_LINKS 4
@@ -63,8 +64,7 @@ struct counters_final {
 
 struct netd_counters {
 	char *bpffs;
-	char *final_dir;
-	char *journal_dir;
+	struct journal *journal;
 	unsigned int interval_sec;
 	unsigned int retention_sec;
 	char *metrics_listen;

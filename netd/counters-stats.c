@@ -9,17 +9,15 @@
  * project's reference machine, five times the budget for reading them all (20 ms). The writer
  * is small, covers only this shape, and the tests parse what it writes.
  */
-#include <dirent.h>
 #include <limits.h>
-#include <sys/stat.h>
 
 #include "counters-internal.h"
 #include "event.h"
+#include "journal.h"
 #include "log.h"
 #include "metrics.h"
 
 #define COUNTERS_MAX_FINALS (4 * NETD_MAX_TASKS)
-#define COUNTERS_MAX_FILE   (256 * 1024)
 
 /* --- a JSON text writer ---------------------------------------------------------------------- */
 
@@ -360,22 +358,20 @@ static int pass_read(struct netd *d, struct pass *p)
 
 /* --- final counters ------------------------------------------------------------------------ */
 
-static int final_path(struct netd_counters *k, const char *id, uint64_t created_ns, char *buf,
-		      size_t size)
+static void final_name(const char *id, uint64_t created_ns, char *buf, size_t size)
 {
-	int n = snprintf(buf, size, "%s/%s@%llu.json", k->final_dir, id,
-			 (unsigned long long)created_ns);
-
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+	snprintf(buf, size, "%s@%llu", id, (unsigned long long)created_ns);
 }
 
 static void final_free(struct netd_counters *k, struct counters_final *f, bool remove_file)
 {
-	char path[PATH_MAX];
+	char name[IDENT_TASK_ID_MAX + 32];
+	int r;
 
-	if (remove_file && final_path(k, f->id, f->created_ns, path, sizeof(path)) == 0 &&
-	    unlink(path) < 0 && errno != ENOENT)
-		log_warn_errno(errno, "Failed to remove '%s': %m, ignoring", path);
+	final_name(f->id, f->created_ns, name, sizeof(name));
+	r = remove_file ? journal_remove(k->journal, JOURNAL_FINAL, name) : 0;
+	if (r < 0)
+		log_warn_errno(r, "Failed to remove the final counters '%s': %m, ignoring", name);
 	free(f->text);
 	free(f);
 }
@@ -384,8 +380,8 @@ static void final_free(struct netd_counters *k, struct counters_final *f, bool r
 static void final_add(struct netd_counters *k, const char *id, uint64_t created_ns,
 		      uint64_t detached_usec, char *text, size_t len, bool save)
 {
+	char name[IDENT_TASK_ID_MAX + 32];
 	struct counters_final *f, **pp;
-	char path[PATH_MAX];
 	int r;
 
 	for (pp = &k->finals; *pp; pp = &(*pp)->next)
@@ -420,9 +416,8 @@ static void final_add(struct netd_counters *k, const char *id, uint64_t created_
 	k->nfinals++;
 	if (!save)
 		return;
-	r = final_path(k, id, created_ns, path, sizeof(path));
-	if (r == 0)
-		r = write_file_atomic(path, text, len, 0600);
+	final_name(id, created_ns, name, sizeof(name));
+	r = journal_save_text(k->journal, JOURNAL_FINAL, name, text, len);
 	if (r < 0)
 		log_warn_errno(r, "Failed to save the final counters of task '%s': %m, ignoring",
 			       id);
@@ -448,57 +443,43 @@ static void finals_expire(struct netd_counters *k)
 	}
 }
 
-/* Load state/final/ at start. The age of a file is taken from its modification time. */
+/* One record of state/final/, its age taken from when it was written. */
+static int load_final(struct journal *j, const char *name, void *data)
+{
+	struct netd_counters *k = data;
+	_cleanup_free_ char *buf = NULL;
+	uint64_t age_usec = 0, mtime = 0, now_ns = realtime_nsec(), now = now_usec();
+	unsigned long long created = 0;
+	json_auto_t *v = NULL;
+	char path[PATH_MAX];
+	const char *id, *at;
+	size_t len;
+
+	if (journal_load_text(j, JOURNAL_FINAL, name, &buf, &len, &mtime) < 0)
+		return 0;
+	v = json_loadb(buf, len, 0, NULL);
+	id = json_string_value(json_object_get(v, "task_id"));
+	if (!v || !json_is_object(v) || !id || !ident_task_id_valid(id)) {
+		(void)journal_path(j, JOURNAL_FINAL, name, path, sizeof(path));
+		log_warn("Final counters '%s' are invalid, removing them", path);
+		(void)journal_remove(j, JOURNAL_FINAL, name);
+		return 0;
+	}
+	at = strrchr(name, '@');
+	if (at)
+		created = strtoull(at + 1, NULL, 10);
+	if (mtime && now_ns > mtime)
+		age_usec = (now_ns - mtime) / 1000;
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+		buf[--len] = '\0';
+	final_add(k, id, created, now > age_usec ? now - age_usec : 0, TAKE_PTR(buf), len, false);
+	return 0;
+}
+
+/* Load state/final/ at start. The age of a record is taken from its modification time. */
 static int finals_load(struct netd_counters *k)
 {
-	DIR *dh = opendir(k->final_dir);
-	struct dirent *de;
-
-	if (!dh)
-		return errno == ENOENT ? 0 : -errno;
-	while ((de = readdir(dh))) {
-		char path[PATH_MAX + 256];
-		_cleanup_free_ char *buf = NULL;
-		uint64_t age_usec = 0, now_ns = realtime_nsec(), now = now_usec();
-		size_t len, n = strlen(de->d_name);
-		unsigned long long created = 0;
-		const char *id, *at;
-		json_auto_t *j = NULL;
-		struct stat st;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", k->final_dir, de->d_name);
-		if (n < 6 || !streq(de->d_name + n - 5, ".json")) {
-			unlink(path);
-			continue;
-		}
-		if (read_file(path, COUNTERS_MAX_FILE, &buf, &len) < 0)
-			continue;
-		j = json_loadb(buf, len, 0, NULL);
-		id = json_string_value(json_object_get(j, "task_id"));
-		if (!j || !json_is_object(j) || !id || !ident_task_id_valid(id)) {
-			log_warn("Final counters '%s' are invalid, removing them", path);
-			unlink(path);
-			continue;
-		}
-		at = strrchr(de->d_name, '@');
-		if (at)
-			created = strtoull(at + 1, NULL, 10);
-		if (stat(path, &st) == 0) {
-			uint64_t mtime = (uint64_t)st.st_mtim.tv_sec * 1000000000ULL +
-					 (uint64_t)st.st_mtim.tv_nsec;
-
-			if (now_ns > mtime)
-				age_usec = (now_ns - mtime) / 1000;
-		}
-		while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
-			buf[--len] = '\0';
-		final_add(k, id, created, now > age_usec ? now - age_usec : 0, TAKE_PTR(buf), len,
-			  false);
-	}
-	closedir(dh);
-	return 0;
+	return journal_foreach(k->journal, JOURNAL_FINAL, load_final, k);
 }
 
 void counters_keep_final(struct netd *d, const struct task *t, const struct counters_task *rec,
@@ -1000,7 +981,7 @@ int counters_stats_init(struct netd *d)
 	r = finals_load(k);
 	if (r < 0)
 		log_warn_errno(r, "Failed to read the final counters in '%s': %m, ignoring",
-			       k->final_dir);
+			       journal_dir(k->journal, JOURNAL_FINAL));
 	finals_expire(k);
 	r = event_add_periodic(d->loop, (uint64_t)k->interval_sec * 1000000ULL, on_sample, d, NULL);
 	if (r < 0)

@@ -15,7 +15,6 @@
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <dirent.h>
 #include <limits.h>
 #include <linux/magic.h>
 #include <linux/rtnetlink.h>
@@ -29,6 +28,7 @@
 #include "counters-internal.h"
 #include "devstats.h"
 #include "event.h"
+#include "journal.h"
 #include "log.h"
 #include "metrics.h"
 #include "tc_counters.skel.h"
@@ -36,8 +36,6 @@
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
-
-#define COUNTERS_MAX_FILE (256 * 1024)
 
 static const char *const map_names[COUNTERS_MAP_COUNT] = {
 	[COUNTERS_MAP_COUNTERS] = "counters",
@@ -756,13 +754,6 @@ static int tc_verify(struct netd_counters *k, int ifindex, unsigned int slot,
 
 /* --- the counters journal: what a restarted netd needs to know of an attach ---------------- */
 
-static int journal_path(struct netd_counters *k, const char *id, char *buf, size_t size)
-{
-	int n = snprintf(buf, size, "%s/%s.json", k->journal_dir, id);
-
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
-}
-
 static json_t *dev_json(const struct link_stats *v, const char *ifname)
 {
 	json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "rx_bytes",
@@ -791,65 +782,51 @@ static void dev_from_json(json_t *j, struct link_stats *ret)
 	};
 }
 
-static int journal_save(struct netd_counters *k, const struct counters_task *rec)
+static int rec_save(struct netd_counters *k, const struct counters_task *rec)
 {
-	_cleanup_free_ char *s = NULL;
-	char path[PATH_MAX];
-	json_auto_t *j = NULL;
-	int r;
+	json_t *j;
 
-	r = journal_path(k, rec->id, path, sizeof(path));
-	if (r < 0)
-		return r;
 	j = json_pack("{s:i, s:I, s:I, s:i, s:b, s:I}", "slot", rec->slot, "created_ns",
 		      (json_int_t)rec->created_ns, "cookie", (json_int_t)rec->cookie, "ifindex",
 		      rec->ifindex, "hook_created", rec->hook_created, "attached_ns",
 		      (json_int_t)rec->attached_ns);
-	if (!j)
-		return -ENOMEM;
-	if (rec->have_base)
+	if (j && rec->have_base)
 		json_object_set_new(j, "device_at_attach", dev_json(&rec->base, NULL));
-	s = json_dumps(j, JSON_SORT_KEYS);
-	if (!s)
-		return -ENOMEM;
-	return write_file_atomic(path, s, strlen(s), 0600);
+	return journal_save(k->journal, JOURNAL_COUNTERS, rec->id, j);
 }
 
-static void journal_remove(struct netd_counters *k, const char *id)
+static void rec_unsave(struct netd_counters *k, const char *id)
 {
-	char path[PATH_MAX];
+	int r = journal_remove(k->journal, JOURNAL_COUNTERS, id);
 
-	if (journal_path(k, id, path, sizeof(path)) == 0 && unlink(path) < 0 && errno != ENOENT)
-		log_warn_errno(errno, "Failed to remove '%s': %m, ignoring", path);
+	if (r < 0)
+		log_warn_errno(r, "Failed to remove the counters journal of '%s': %m, ignoring",
+			       id);
 }
 
 /* A record for t from its counters journal (-ENOENT if none, or if it is another task's). */
-static int journal_load(struct netd_counters *k, const struct task *t, struct counters_task *rec)
+static int rec_load(struct netd_counters *k, const struct task *t, struct counters_task *rec)
 {
-	_cleanup_free_ char *buf = NULL;
 	json_int_t created = 0, cookie = 0, attached = 0;
 	int slot = -1, ifindex = 0, hook = 0;
 	json_t *base = NULL;
 	char path[PATH_MAX];
 	json_auto_t *j = NULL;
 	json_error_t jerr;
-	size_t len;
 	int r;
 
-	r = journal_path(k, t->id, path, sizeof(path));
-	if (r < 0)
-		return r;
-	r = read_file(path, COUNTERS_MAX_FILE, &buf, &len);
-	if (r < 0)
-		return r;
-	j = json_loadb(buf, len, 0, &jerr);
-	if (!j || json_unpack_ex(j, &jerr, 0, "{s:i, s:I, s:I, s:i, s:b, s:I, s?o}", "slot", &slot,
-				 "created_ns", &created, "cookie", &cookie, "ifindex", &ifindex,
-				 "hook_created", &hook, "attached_ns", &attached,
-				 "device_at_attach", &base) < 0) {
+	r = journal_load(k->journal, JOURNAL_COUNTERS, t->id, &j, &jerr);
+	if (r == -EBADMSG ||
+	    (r == 0 && json_unpack_ex(j, &jerr, 0, "{s:i, s:I, s:I, s:i, s:b, s:I, s?o}", "slot",
+				      &slot, "created_ns", &created, "cookie", &cookie, "ifindex",
+				      &ifindex, "hook_created", &hook, "attached_ns", &attached,
+				      "device_at_attach", &base) < 0)) {
+		(void)journal_path(k->journal, JOURNAL_COUNTERS, t->id, path, sizeof(path));
 		log_warn("Counters journal '%s' is invalid (%s), ignoring it", path, jerr.text);
 		return -EBADMSG;
 	}
+	if (r < 0)
+		return r;
 	if ((unsigned int)slot != t->slot || (uint64_t)created != t->created_ns)
 		return -ENOENT;
 	rec->cookie = (uint32_t)cookie;
@@ -980,7 +957,7 @@ int counters_step_run(struct attach_ctx *c)
 	rec->have_dev = true;
 	rec->attached_ns = realtime_nsec();
 	rec->last = rec->prev = (struct counters_sample){ .usec = now_usec() };
-	r = journal_save(k, rec);
+	r = rec_save(k, rec);
 	if (r < 0) {
 		snprintf(c->errmsg, sizeof(c->errmsg), "Failed to write the counters journal: %s",
 			 strerror(-r));
@@ -1015,7 +992,7 @@ static void keep_final(struct attach_ctx *c, struct counters_task *rec, const st
 		devp = &rec->dev; /* the namespace is gone: the last we read */
 	}
 	/* After a restart that did not adopt the task: what its journal says. */
-	if (!rec && journal_load(k, t, &fallback) == 0)
+	if (!rec && rec_load(k, t, &fallback) == 0)
 		rec = &fallback;
 	counters_keep_final(c->d, t, rec, devp);
 }
@@ -1038,7 +1015,7 @@ int counters_step_undo(struct attach_ctx *c)
 		keep_final(c, rec, have_link ? &li : NULL);
 
 	hook_created = rec ? rec->hook_created : false;
-	if (!rec && journal_load(k, t, &fallback) == 0)
+	if (!rec && rec_load(k, t, &fallback) == 0)
 		hook_created = fallback.hook_created;
 	if (have_link) {
 		r = ns_enter(c->netns_fd, &saved);
@@ -1055,7 +1032,7 @@ int counters_step_undo(struct attach_ctx *c)
 			return r;
 		}
 	}
-	journal_remove(k, t->id);
+	rec_unsave(k, t->id);
 	if (rec) {
 		k->slots[t->slot] = NULL;
 		rec_free(rec);
@@ -1187,7 +1164,7 @@ static int adopt_task(struct netd *d, struct task *t)
 	rec = rec_new(t);
 	if (!rec)
 		return -ENOMEM;
-	r = journal_load(k, t, rec);
+	r = rec_load(k, t, rec);
 	if (r < 0 && r != -ENOENT && r != -EBADMSG)
 		log_warn_errno(r, "Task '%s': failed to read its counters journal: %m, ignoring",
 			       t->id);
@@ -1262,7 +1239,7 @@ static int adopt_task(struct netd *d, struct task *t)
 		rec->attached_ns = t->created_ns;
 	k->slots[t->slot] = TAKE_PTR(rec);
 	if (save)
-		(void)journal_save(k, k->slots[t->slot]);
+		(void)rec_save(k, k->slots[t->slot]);
 	log_info("Task '%s': counters re-adopted on '%s' (slot %u)", t->id, t->ifname, t->slot);
 	r = 0;
 out:
@@ -1271,32 +1248,22 @@ out:
 	return r;
 }
 
+static int sweep_one(struct journal *j, const char *name, void *data)
+{
+	char path[PATH_MAX];
+
+	if (task_find(data, name))
+		return 0;
+	(void)journal_path(j, JOURNAL_COUNTERS, name, path, sizeof(path));
+	log_debug("Removing the counters journal '%s' of no task", path);
+	(void)journal_remove(j, JOURNAL_COUNTERS, name);
+	return 0;
+}
+
 /* Remove counters journals of tasks that do not exist. */
 static void journal_sweep(struct netd *d)
 {
-	struct netd_counters *k = d->counters;
-	DIR *dh = opendir(k->journal_dir);
-	struct dirent *de;
-
-	if (!dh)
-		return;
-	while ((de = readdir(dh))) {
-		char id[IDENT_TASK_ID_MAX + 1], path[PATH_MAX + 256];
-		size_t n = strlen(de->d_name);
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", k->journal_dir, de->d_name);
-		if (n > 5 && n - 5 <= IDENT_TASK_ID_MAX && streq(de->d_name + n - 5, ".json")) {
-			memcpy(id, de->d_name, n - 5);
-			id[n - 5] = '\0';
-			if (task_find(d, id))
-				continue;
-		}
-		log_debug("Removing the counters journal '%s' of no task", path);
-		unlink(path);
-	}
-	closedir(dh);
+	(void)journal_foreach(d->journal, JOURNAL_COUNTERS, sweep_one, d);
 }
 
 int counters_adopt(struct netd *d)
@@ -1344,11 +1311,10 @@ int counters_init(struct netd *d, const struct counters_opts *o)
 		k->map_fd[i] = -1;
 	k->interval_sec = o->interval_sec ?: COUNTERS_DEFAULT_INTERVAL;
 	k->retention_sec = o->retention_sec;
+	k->journal = d->journal;
 	k->bpffs = strdup(o->bpffs ?: COUNTERS_DEFAULT_BPFFS);
 	k->metrics_listen = o->metrics_listen ? strdup(o->metrics_listen) : NULL;
-	if (!k->bpffs || (o->metrics_listen && !k->metrics_listen) ||
-	    asprintf(&k->final_dir, "%s/final", d->state_dir) < 0 ||
-	    asprintf(&k->journal_dir, "%s/counters", d->state_dir) < 0)
+	if (!k->bpffs || (o->metrics_listen && !k->metrics_listen))
 		return log_oom();
 
 	n = libbpf_num_possible_cpus();
@@ -1358,11 +1324,6 @@ int counters_init(struct netd *d, const struct counters_opts *o)
 	/* Per-CPU values are laid out 8-byte aligned. */
 	k->stride = (sizeof(struct tc_count) + 7) & ~(size_t)7;
 
-	r = mkdir_p(k->final_dir, 0700);
-	if (r >= 0)
-		r = mkdir_p(k->journal_dir, 0700);
-	if (r < 0)
-		return log_err_errno(r, "Failed to create '%s': %m", k->final_dir);
 	r = devstats_new(&k->devstats);
 	if (r < 0)
 		return log_err_errno(r, "Failed to open rtnetlink: %m");
@@ -1408,8 +1369,6 @@ void counters_exit(struct netd *d)
 		k->map_fd[i] = safe_close(k->map_fd[i]);
 	k->devstats = devstats_free(k->devstats);
 	free(k->bpffs);
-	free(k->final_dir);
-	free(k->journal_dir);
 	free(k->metrics_listen);
 	free(k);
 	d->counters = NULL;

@@ -3,11 +3,13 @@
  * The ENI inventory: interfaces registered by MAC, and what the host namespace shows of them,
  * kept current by link events. netd never touches an interface that is not registered here.
  */
+#include <limits.h>
 #include <sys/epoll.h>
 
 #include "ctl-server.h"
 #include "event.h"
 #include "json-util.h"
+#include "journal.h"
 #include "log.h"
 #include "netd.h"
 
@@ -515,7 +517,7 @@ static int do_eni_register(struct ctl_call *call, json_t *params, void *userdata
 	e->next = d->enis;
 	d->enis = e;
 	d->nenis++;
-	r = state_save_enis(d);
+	r = eni_journal_save(d);
 	if (r < 0) {
 		d->enis = e->next;
 		d->nenis--;
@@ -555,7 +557,7 @@ static int do_eni_deregister(struct ctl_call *call, json_t *params, void *userda
 			break;
 		}
 	d->nenis--;
-	r = state_save_enis(d);
+	r = eni_journal_save(d);
 	if (r < 0)
 		log_warn_errno(r, "Failed to write the ENI journal: %m, ignoring");
 	free(e);
@@ -599,3 +601,94 @@ const struct ctl_method eni_methods[] = { { "eni.register", do_eni_register, CTL
 					  { "eni.list", do_eni_list, 0 },
 					  { "eni.show", do_eni_show, 0 },
 					  {} };
+
+/* --- journal --------------------------------------------------------------------------------- */
+
+int eni_journal_save(struct netd *d)
+{
+	json_t *arr = json_array();
+
+	for (struct eni *e = d->enis; e; e = e->next)
+		json_array_append_new(arr, eni_to_journal(e));
+	return journal_save(d->journal, JOURNAL_ENIS, NULL,
+			    json_pack("{s:i, s:o}", "version", 1, "enis", arr));
+}
+
+static void load_enis_from(struct netd *d, json_t *root)
+{
+	json_t *arr, *v;
+	size_t i;
+
+	arr = json_object_get(root, "enis");
+	json_array_foreach(arr, i, v) {
+		struct eni *e;
+
+		if (eni_from_json(v, &e) < 0)
+			continue;
+		if (eni_find(d, e->mac) || d->nenis >= NETD_MAX_ENIS) {
+			free(e);
+			continue;
+		}
+		e->next = d->enis;
+		d->enis = e;
+		d->nenis++;
+	}
+}
+
+static int load_warn(struct netd *d, enum journal_kind kind, json_t **ret)
+{
+	char path[PATH_MAX];
+	json_error_t jerr;
+	int r;
+
+	r = journal_load(d->journal, kind, NULL, ret, &jerr);
+	if (r == -EBADMSG && journal_path(d->journal, kind, NULL, path, sizeof(path)) == 0)
+		log_warn("Journal file '%s' is corrupt (%s at line %d), ignoring it", path,
+			 jerr.text, jerr.line);
+	return r;
+}
+
+int eni_journal_load(struct netd *d)
+{
+	char path[PATH_MAX], old[PATH_MAX];
+	json_auto_t *root = NULL, *old_root = NULL;
+	int r;
+
+	r = journal_path(d->journal, JOURNAL_ENIS, NULL, path, sizeof(path));
+	if (r >= 0)
+		r = journal_path(d->journal, JOURNAL_ENIS_OLD, NULL, old, sizeof(old));
+	if (r < 0)
+		return r;
+	r = load_warn(d, JOURNAL_ENIS, &root);
+	if (r == -EBADMSG) {
+		r = journal_set_aside(d->journal, JOURNAL_ENIS, NULL);
+		if (r < 0)
+			return log_err_errno(r, "Failed to move '%s' aside: %m", path);
+		log_warn(
+			"The ENI registrations in '%s' cannot be read: kept as '%s.broken', starting without them",
+			path, path);
+	} else if (r < 0 && r != -ENOENT) {
+		return log_err_errno(r, "Failed to read '%s': %m", path);
+	}
+
+	if (load_warn(d, JOURNAL_ENIS_OLD, &old_root) == 0) {
+		if (root) {
+			log_warn(
+				"Ignoring the ENI journal '%s' of an older netd: '%s' holds the registrations",
+				old, path);
+		} else {
+			load_enis_from(d, old_root);
+			r = eni_journal_save(d);
+			if (r < 0)
+				return log_err_errno(r, "Failed to write '%s': %m", path);
+			log_notice("Moved %u ENI registrations from '%s' to '%s'", d->nenis, old,
+				   path);
+		}
+	}
+	r = journal_remove(d->journal, JOURNAL_ENIS_OLD, NULL);
+	if (r < 0)
+		log_warn_errno(r, "Failed to remove '%s': %m, ignoring", old);
+	if (root)
+		load_enis_from(d, root);
+	return 0;
+}

@@ -11,10 +11,10 @@
  * both the holds of live tasks and the reserved slots of detached ones. Records are bounded by
  * the slots (NETD_MAX_TASKS), holders per task by NETD_MAX_HOLDERS.
  */
-#include <dirent.h>
 #include <limits.h>
 
 #include "ctl-server.h"
+#include "journal.h"
 #include "json-util.h"
 #include "log.h"
 #include "netd.h"
@@ -30,11 +30,9 @@ struct hold {
 	unsigned int nholders;
 };
 
-static int hold_path(struct netd *d, unsigned int slot, char *buf, size_t size)
+static void hold_name(unsigned int slot, char buf[16])
 {
-	int n = snprintf(buf, size, "%s/holds/%u.json", d->state_dir, slot);
-
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+	snprintf(buf, 16, "%u", slot);
 }
 
 static json_t *holders_to_json(const struct hold *h)
@@ -48,32 +46,26 @@ static json_t *holders_to_json(const struct hold *h)
 
 static int hold_save(struct netd *d, const struct hold *h)
 {
-	_cleanup_free_ char *s = NULL;
-	char path[PATH_MAX];
-	json_t *o;
-	int r;
+	char name[16];
 
-	r = hold_path(d, h->slot, path, sizeof(path));
-	if (r < 0)
-		return r;
-	o = json_pack("{s:i, s:s, s:s, s:i, s:b, s:I, s:o}", "version", 1, "task_id", h->task_id,
-		      "instance", h->instance, "slot", h->slot, "detached", h->detached,
-		      "detached_ns", (json_int_t)h->detached_ns, "holders", holders_to_json(h));
-	if (!o)
-		return -ENOMEM;
-	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(o);
-	if (!s)
-		return -ENOMEM;
-	return write_file_atomic(path, s, strlen(s), 0600);
+	hold_name(h->slot, name);
+	return journal_save(d->journal, JOURNAL_HOLD, name,
+			    json_pack("{s:i, s:s, s:s, s:i, s:b, s:I, s:o}", "version", 1,
+				      "task_id", h->task_id, "instance", h->instance, "slot",
+				      h->slot, "detached", h->detached, "detached_ns",
+				      (json_int_t)h->detached_ns, "holders", holders_to_json(h)));
 }
 
 static void hold_unlink_file(struct netd *d, const struct hold *h)
 {
-	char path[PATH_MAX];
+	char name[16];
+	int r;
 
-	if (hold_path(d, h->slot, path, sizeof(path)) == 0 && unlink(path) < 0 && errno != ENOENT)
-		log_warn_errno(-errno, "Failed to remove '%s': %m, ignoring", path);
+	hold_name(h->slot, name);
+	r = journal_remove(d->journal, JOURNAL_HOLD, name);
+	if (r < 0)
+		log_warn_errno(r, "Failed to remove the hold journal of slot %u: %m, ignoring",
+			       h->slot);
 }
 
 static struct hold *hold_of_task(struct netd *d, const struct task *t)
@@ -234,55 +226,43 @@ static int hold_adopt(struct netd *d, struct hold *h)
 	return 0;
 }
 
+static int load_hold(struct journal *j, const char *name, void *data)
+{
+	struct netd *d = data;
+	json_auto_t *o = NULL;
+	char path[PATH_MAX];
+	struct hold *h;
+
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	if (journal_load(j, JOURNAL_HOLD, name, &o, NULL) < 0 || hold_from_json(o, h) < 0 ||
+	    strchr(name, '.') || (unsigned int)atoi(name) != h->slot ||
+	    hold_slot_held(d, h->slot)) {
+		(void)journal_path(j, JOURNAL_HOLD, name, path, sizeof(path));
+		log_warn("Ignoring hold journal '%s'", path);
+		(void)journal_remove(j, JOURNAL_HOLD, name);
+		free(h);
+		return 0;
+	}
+	if (hold_adopt(d, h) < 0) {
+		(void)journal_remove(j, JOURNAL_HOLD, name);
+		free(h);
+		return 0;
+	}
+	h->next = d->holds;
+	d->holds = h;
+	d->nholds++;
+	return 0;
+}
+
 int hold_init(struct netd *d)
 {
-	char dir[PATH_MAX];
-	struct dirent *de;
-	DIR *dh;
 	int r;
 
-	r = snprintf(dir, sizeof(dir), "%s/holds", d->state_dir);
-	if (r < 0 || (size_t)r >= sizeof(dir))
-		return -ENAMETOOLONG;
-	r = mkdir_p(dir, 0700);
+	r = journal_foreach(d->journal, JOURNAL_HOLD, load_hold, d);
 	if (r < 0)
 		return r;
-	dh = opendir(dir);
-	if (!dh)
-		return -errno;
-	while ((de = readdir(dh))) {
-		_cleanup_free_ char *buf = NULL;
-		char path[PATH_MAX + 256];
-		json_auto_t *o = NULL;
-		struct hold *h;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		h = calloc(1, sizeof(*h));
-		if (!h) {
-			closedir(dh);
-			return -ENOMEM;
-		}
-		if (read_file(path, 64 * 1024, &buf, NULL) < 0 ||
-		    !(o = json_loads(buf, JSON_REJECT_DUPLICATES, NULL)) ||
-		    hold_from_json(o, h) < 0 || !streq(strchr(de->d_name, '.') ?: "", ".json") ||
-		    (unsigned int)atoi(de->d_name) != h->slot || hold_slot_held(d, h->slot)) {
-			log_warn("Ignoring hold journal '%s'", path);
-			unlink(path);
-			free(h);
-			continue;
-		}
-		if (hold_adopt(d, h) < 0) {
-			unlink(path);
-			free(h);
-			continue;
-		}
-		h->next = d->holds;
-		d->holds = h;
-		d->nholds++;
-	}
-	closedir(dh);
 	if (d->nholds)
 		log_info("%u tasks are held", d->nholds);
 	return 0;

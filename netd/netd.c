@@ -10,6 +10,7 @@
 #include "counters.h"
 #include "daemon.h"
 #include "guards.h"
+#include "journal.h"
 #include "ctl-server.h"
 #include "event.h"
 #include "log.h"
@@ -207,11 +208,13 @@ static int run(struct netd *d, const struct netd_opts *o)
 	r = metrics_init(d);
 	if (r < 0)
 		return log_oom();
-	r = state_init(d);
+	r = journal_new(d->run_dir, d->persist_dir, &d->journal);
 	if (r < 0)
 		return log_err_errno(r, "Failed to prepare the journal in '%s' and '%s': %m",
 				     d->run_dir, d->persist_dir);
-	r = state_load(d);
+	r = eni_journal_load(d);
+	if (r >= 0)
+		r = task_journal_load(d);
 	if (r < 0)
 		return r; /* logged */
 	d->stats_interval_sec = o->counters.interval_sec;
@@ -281,7 +284,7 @@ static void cleanup(struct netd *d)
 	d->host_nl = netlink_free(d->host_nl);
 	d->loop = event_loop_free(d->loop);
 	d->host_netns_fd = safe_close(d->host_netns_fd);
-	free(d->state_dir);
+	d->journal = journal_free(d->journal);
 }
 
 int main(int argc, char **argv)

@@ -19,6 +19,7 @@
 #include "ctl-server.h"
 
 struct event_loop;
+struct journal;
 struct counters_prep;
 struct ctl_server;
 struct ctl_call;
@@ -141,8 +142,8 @@ struct netd {
 	int monitor_id;
 	int host_netns_fd;
 	struct netns_id host_netns_id;
-	char *run_dir;	   /* what lasts until a reboot: the tasks' journal */
-	char *state_dir;   /* the journal in the run directory: run_dir/state */
+	char *run_dir; /* what lasts until a reboot: the tasks' journal */
+	struct journal *journal;
 	char *persist_dir; /* --state-dir: what survives a reboot, the ENI registrations */
 	char *socket_path;
 	bool fault_injection;
@@ -173,6 +174,9 @@ json_t *eni_to_journal(const struct eni *e);
 int eni_from_json(json_t *j, struct eni **ret);
 /* Find every registered ENI in the host namespace (at start). */
 int eni_scan_host(struct netd *d);
+/* Write the ENI registrations' journal; read it at start (moving that of older netds). */
+int eni_journal_save(struct netd *d);
+int eni_journal_load(struct netd *d);
 /* Refresh an ENI's host view by MAC (ifindex 0 if not present). */
 int eni_rescan(struct netd *d, struct eni *e);
 /* A link event in the host namespace concerns a registered ENI. */
@@ -188,6 +192,9 @@ int task_phase_from_string(const char *s);
 json_t *task_to_json(const struct task *t, bool journal);
 int task_from_json(struct netd *d, json_t *j, struct task **ret);
 struct task *task_free(struct task *t);
+/* Write a task's journal; read every task's at start. */
+int task_journal_save(struct netd *d, const struct task *t);
+int task_journal_load(struct netd *d);
 /* Take the lowest free slot (-ENOSPC if none), or a given one (journal); release one. */
 int task_slot_alloc(struct netd *d, int want);
 void task_slot_release(struct netd *d, unsigned int slot);
@@ -252,16 +259,6 @@ int resolv_step_undo(struct attach_ctx *c);
 int resolv_step_check(struct attach_ctx *c, json_t *diffs);
 /* Append one difference {what, expected, actual} to diffs. */
 void check_diff(json_t *diffs, const char *what, const char *expected, const char *actual);
-
-/*
- * state.c: the journal, written atomically: tasks in the run directory (they do not survive a
- * reboot), ENI registrations in the state directory (they do)
- */
-int state_init(struct netd *d);
-int state_save_enis(struct netd *d);
-int state_save_task(struct netd *d, const struct task *t);
-int state_remove_task(struct netd *d, const char *id);
-int state_load(struct netd *d);
 
 /* reaper.c: teardown done after a detach has answered, while the socket is idle */
 int reaper_init(struct netd *d);

@@ -10,11 +10,11 @@
  * and address derive from it) and is journalled (state/reap/<slot>.json), so that a restart
  * finishes it.
  */
-#include <dirent.h>
 #include <limits.h>
 
 #include "event.h"
 #include "guards.h"
+#include "journal.h"
 #include "log.h"
 #include "mdfilter.h"
 #include "netd.h"
@@ -35,34 +35,22 @@ struct reap_job {
 	uint64_t queued_usec;
 };
 
-static int job_path(struct netd *d, unsigned int slot, char *buf, size_t size)
+static void job_name(unsigned int slot, char buf[16])
 {
-	int n = snprintf(buf, size, "%s/reap/%u.json", d->state_dir, slot);
-
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+	snprintf(buf, 16, "%u", slot);
 }
 
 static int job_save(struct netd *d, const struct reap_job *j)
 {
-	_cleanup_free_ char *s = NULL;
-	char path[PATH_MAX];
-	json_t *o;
-	int r;
+	char name[16];
 
-	r = job_path(d, j->slot, path, sizeof(path));
-	if (r < 0)
-		return r;
-	o = json_pack("{s:i, s:b, s:b, s:s, s:s, s:s, s:I, s:I}", "slot", j->slot, "mdlink",
-		      j->mdlink, "guards", j->guards, "guards_table", j->guards_table,
-		      "guards_owner", j->guards_owner, "netns", j->netns_path ?: "", "netns_dev",
-		      (json_int_t)j->netns_id.dev, "netns_ino", (json_int_t)j->netns_id.ino);
-	if (!o)
-		return -ENOMEM;
-	s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	if (!s)
-		return -ENOMEM;
-	return write_file_atomic(path, s, strlen(s), 0600);
+	job_name(j->slot, name);
+	return journal_save(d->journal, JOURNAL_REAP, name,
+			    json_pack("{s:i, s:b, s:b, s:s, s:s, s:s, s:I, s:I}", "slot", j->slot,
+				      "mdlink", j->mdlink, "guards", j->guards, "guards_table",
+				      j->guards_table, "guards_owner", j->guards_owner, "netns",
+				      j->netns_path ?: "", "netns_dev", (json_int_t)j->netns_id.dev,
+				      "netns_ino", (json_int_t)j->netns_id.ino));
 }
 
 static void job_free(struct reap_job *j)
@@ -74,7 +62,7 @@ static void job_free(struct reap_job *j)
 /* A job is done: forget it and give its slot back. */
 static void job_done(struct netd *d, struct reap_job *j)
 {
-	char path[PATH_MAX];
+	char name[16];
 
 	for (struct reap_job **pp = &d->reap_jobs; *pp; pp = &(*pp)->next)
 		if (*pp == j) {
@@ -82,8 +70,8 @@ static void job_done(struct netd *d, struct reap_job *j)
 			d->nreap--;
 			break;
 		}
-	if (job_path(d, j->slot, path, sizeof(path)) == 0)
-		unlink(path);
+	job_name(j->slot, name);
+	(void)journal_remove(d->journal, JOURNAL_REAP, name);
 	task_slot_release(d, j->slot);
 	job_free(j);
 }
@@ -278,63 +266,54 @@ int reaper_queue(struct netd *d, const struct task *t, bool mdlink, bool guards)
 	return 0;
 }
 
+/* A job of the journal: taken up, or dropped (and its record removed) when it is not valid. */
+static int load_job(struct journal *jl, const char *name, void *data)
+{
+	json_int_t dev = 0, ino = 0;
+	const char *ns = NULL, *table = NULL, *owner = NULL;
+	int slot = -1, md = 0, guards = 0;
+	struct netd *d = data;
+	json_auto_t *o = NULL;
+	char path[PATH_MAX];
+	struct reap_job *j;
+
+	if (journal_load(jl, JOURNAL_REAP, name, &o, NULL) < 0 ||
+	    json_unpack(o, "{s:i, s:b, s:b, s?s, s?s, s:s, s:I, s:I}", "slot", &slot, "mdlink", &md,
+			"guards", &guards, "guards_table", &table, "guards_owner", &owner, "netns",
+			&ns, "netns_dev", &dev, "netns_ino", &ino) < 0 ||
+	    task_slot_alloc(d, slot) < 0) {
+		(void)journal_path(jl, JOURNAL_REAP, name, path, sizeof(path));
+		log_warn("Ignoring reaper journal '%s'", path);
+		(void)journal_remove(jl, JOURNAL_REAP, name);
+		return 0;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		task_slot_release(d, (unsigned int)slot);
+		return 0;
+	}
+	*j = (struct reap_job){ .slot = (unsigned int)slot,
+				.mdlink = md,
+				.guards = guards,
+				.netns_path = *ns ? strdup(ns) : NULL,
+				.netns_id = { .dev = (uint64_t)dev, .ino = (uint64_t)ino },
+				.queued_usec = now_usec() };
+	/* A job of a netd with one table per namespace: that table, without owner. */
+	strscpy(j->guards_table, table ?: GUARDS_TABLE_LEGACY, sizeof(j->guards_table));
+	strscpy(j->guards_owner, owner ?: "", sizeof(j->guards_owner));
+	j->next = d->reap_jobs;
+	d->reap_jobs = j;
+	d->nreap++;
+	return 0;
+}
+
 int reaper_init(struct netd *d)
 {
-	char dir[PATH_MAX];
-	struct dirent *de;
-	DIR *dh;
 	int r;
 
-	r = snprintf(dir, sizeof(dir), "%s/reap", d->state_dir);
-	if (r < 0 || (size_t)r >= sizeof(dir))
-		return -ENAMETOOLONG;
-	r = mkdir_p(dir, 0700);
+	r = journal_foreach(d->journal, JOURNAL_REAP, load_job, d);
 	if (r < 0)
 		return r;
-	dh = opendir(dir);
-	if (!dh)
-		return -errno;
-	while ((de = readdir(dh))) {
-		_cleanup_free_ char *buf = NULL;
-		char path[PATH_MAX + 256];
-		json_auto_t *o = NULL;
-		json_int_t dev = 0, ino = 0;
-		const char *ns = NULL, *table = NULL, *owner = NULL;
-		int slot = -1, md = 0, guards = 0;
-		struct reap_job *j;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (read_file(path, 4096, &buf, NULL) < 0 || !(o = json_loads(buf, 0, NULL)) ||
-		    json_unpack(o, "{s:i, s:b, s:b, s?s, s?s, s:s, s:I, s:I}", "slot", &slot,
-				"mdlink", &md, "guards", &guards, "guards_table", &table,
-				"guards_owner", &owner, "netns", &ns, "netns_dev", &dev,
-				"netns_ino", &ino) < 0 ||
-		    task_slot_alloc(d, slot) < 0) {
-			log_warn("Ignoring reaper journal '%s'", path);
-			unlink(path);
-			continue;
-		}
-		j = calloc(1, sizeof(*j));
-		if (!j) {
-			task_slot_release(d, (unsigned int)slot);
-			continue;
-		}
-		*j = (struct reap_job){ .slot = (unsigned int)slot,
-					.mdlink = md,
-					.guards = guards,
-					.netns_path = *ns ? strdup(ns) : NULL,
-					.netns_id = { .dev = (uint64_t)dev, .ino = (uint64_t)ino },
-					.queued_usec = now_usec() };
-		/* A job of a netd with one table per namespace: that table, without owner. */
-		strscpy(j->guards_table, table ?: GUARDS_TABLE_LEGACY, sizeof(j->guards_table));
-		strscpy(j->guards_owner, owner ?: "", sizeof(j->guards_owner));
-		j->next = d->reap_jobs;
-		d->reap_jobs = j;
-		d->nreap++;
-	}
-	closedir(dh);
 	if (d->reap_jobs) {
 		log_info("Finishing the teardown of %u detached tasks", d->nreap);
 		while (reap_step(d))

@@ -140,7 +140,7 @@ int resolv_step_run(struct attach_ctx *c)
 	/* Journal what is about to be made, so that an undo after a crash removes it. */
 	t->resolv_written = true;
 	t->resolv_dir_created = stat(dir, &st) < 0;
-	r = state_save_task(c->d, t);
+	r = task_journal_save(c->d, t);
 	if (r < 0) {
 		t->resolv_written = t->resolv_dir_created = false;
 		snprintf(c->errmsg, sizeof(c->errmsg), "Failed to write the journal: %s",

@@ -5,6 +5,7 @@
  * each so that a failure (or a crash) is undone in reverse. Detach undoes the same steps and
  * copes with a namespace that is already gone.
  */
+#include <limits.h>
 #include <linux/rtnetlink.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include "ctl-server.h"
 #include "guards.h"
 #include "event.h"
+#include "journal.h"
 #include "json-util.h"
 #include "log.h"
 #include "metrics.h"
@@ -119,7 +121,7 @@ static void task_remove(struct netd *d, struct task *t)
 	event_cancel(d->loop, t->wait_timer_id);
 	t->wait_timer_id = 0;
 	t->waiter = ctl_call_unref(t->waiter);
-	r = state_remove_task(d, t->id);
+	r = journal_remove(d->journal, JOURNAL_TASK, t->id);
 	if (r < 0)
 		log_warn_errno(r, "Failed to remove the journal of task '%s': %m, ignoring", t->id);
 	task_free(t);
@@ -672,8 +674,51 @@ int task_from_json(struct netd *d, json_t *j, struct task **ret)
 	t->d = d;
 	/* The instance drawn for a journal without one must stay the task's. */
 	if (!json_object_get(j, "instance"))
-		(void)state_save_task(d, t);
+		(void)task_journal_save(d, t);
 	*ret = t;
+	return 0;
+}
+
+int task_journal_save(struct netd *d, const struct task *t)
+{
+	return journal_save(d->journal, JOURNAL_TASK, t->id, task_to_json(t, true));
+}
+
+static int load_task(struct journal *j, const char *name, void *data)
+{
+	struct netd *d = data;
+	char path[PATH_MAX];
+	json_auto_t *v = NULL;
+	json_error_t jerr;
+	struct task *t;
+	int r;
+
+	(void)journal_path(j, JOURNAL_TASK, name, path, sizeof(path));
+	r = journal_load(j, JOURNAL_TASK, name, &v, &jerr);
+	if (r == -EBADMSG)
+		log_warn("Journal file '%s' is corrupt (%s at line %d), ignoring it", path,
+			 jerr.text, jerr.line);
+	if (r < 0)
+		return 0;
+	r = task_from_json(d, v, &t);
+	if (r < 0) {
+		log_warn_errno(r, "Ignoring journal file '%s': %m", path);
+		return 0;
+	}
+	t->next = d->tasks;
+	d->tasks = t;
+	d->ntasks++;
+	return 0;
+}
+
+int task_journal_load(struct netd *d)
+{
+	int r;
+
+	r = journal_foreach(d->journal, JOURNAL_TASK, load_task, d);
+	if (r < 0)
+		return log_err_errno(r, "Failed to read the journal in '%s': %m",
+				     journal_dir(d->journal, JOURNAL_TASK));
 	return 0;
 }
 
@@ -844,7 +889,7 @@ static void task_run_attach(struct netd *d, struct task *t, struct ctl_call *cal
 		uint64_t t0;
 
 		t->steps_begun = i + 1;
-		r = state_save_task(d, t);
+		r = task_journal_save(d, t);
 		if (r < 0) {
 			snprintf(c.errmsg, sizeof(c.errmsg), "Failed to write the journal: %s",
 				 strerror(-r));
@@ -885,7 +930,7 @@ static void task_run_attach(struct netd *d, struct task *t, struct ctl_call *cal
 		if (q < 0) {
 			/* Keep the record so that a detach can finish the job. */
 			t->phase = TASK_PHASE_DETACHING;
-			(void)state_save_task(d, t);
+			(void)task_journal_save(d, t);
 			if (call)
 				ctl_call_failf(
 					call, ctl_error_code_from_errno(r),
@@ -905,7 +950,7 @@ static void task_run_attach(struct netd *d, struct task *t, struct ctl_call *cal
 	attach_ctx_done(&c);
 
 	t->phase = t->target_phase;
-	r = state_save_task(d, t);
+	r = task_journal_save(d, t);
 	if (r < 0)
 		log_warn_errno(r, "Failed to journal task '%s': %m, ignoring", t->id);
 	log_debug("Task '%s': all steps done in %llu us", t->id,
@@ -1179,7 +1224,7 @@ static int do_task_attach(struct ctl_call *call, json_t *params, void *userdata)
 		t->wait_timer_id = r;
 		t->waiter = ctl_call_ref(call);
 		t->wait_started_usec = now_usec();
-		(void)state_save_task(d, t);
+		(void)task_journal_save(d, t);
 		log_info("Task '%s': waiting up to %u ms for ENI %s to appear", t->id, t->wait_ms,
 			 mac);
 		return 0;
@@ -1217,11 +1262,11 @@ static int do_task_detach(struct ctl_call *call, json_t *params, void *userdata)
 		ctl_call_unref(waiter);
 	} else {
 		t->phase = TASK_PHASE_DETACHING;
-		(void)state_save_task(d, t);
+		(void)task_journal_save(d, t);
 		r = task_teardown(d, t, true, err, sizeof(err));
 		if (r < 0) {
 			metrics_detach_failed(d, "teardown");
-			(void)state_save_task(d, t);
+			(void)task_journal_save(d, t);
 			json_decref(result);
 			return ctl_call_fail_errno(
 				call, r,
@@ -1383,7 +1428,7 @@ static int do_task_set_phase(struct ctl_call *call, json_t *params, void *userda
 	if (t->phase != (enum task_phase)p) {
 		t->phase = (enum task_phase)p;
 		t->target_phase = (enum task_phase)p;
-		(void)state_save_task(d, t);
+		(void)task_journal_save(d, t);
 		events_emit(d, "task.phase",
 			    json_pack("{s:s, s:s}", "task_id", t->id, "phase", phase),
 			    "Task '%s' is now %s", t->id, phase);
@@ -1438,7 +1483,7 @@ int task_recover(struct netd *d)
 
 				t->phase = t->target_phase;
 				if (task_check(d, t, diffs) == 0 && json_array_size(diffs) == 0) {
-					(void)state_save_task(d, t);
+					(void)task_journal_save(d, t);
 					events_emit(
 						d, "task.recovered",
 						json_pack("{s:s}", "task_id", t->id),
@@ -1451,7 +1496,7 @@ int task_recover(struct netd *d)
 			r = task_teardown(d, t, false, err, sizeof(err));
 			if (r < 0) {
 				t->phase = TASK_PHASE_DETACHING;
-				(void)state_save_task(d, t);
+				(void)task_journal_save(d, t);
 				log_warn("Task '%s': rolling back an interrupted attach failed: %s",
 					 t->id, err);
 				break;
@@ -1514,7 +1559,7 @@ void task_exit(struct netd *d)
 				       t->id);
 			ctl_call_unref(t->waiter);
 			/* nothing was changed in the kernel; forget it */
-			(void)state_remove_task(d, t->id);
+			(void)journal_remove(d->journal, JOURNAL_TASK, t->id);
 		}
 		if (t->eni)
 			t->eni->task = NULL;
