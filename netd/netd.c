@@ -10,6 +10,8 @@
 #include "counters.h"
 #include "daemon.h"
 #include "guards.h"
+#include "hold-methods.h"
+#include "hold.h"
 #include "journal.h"
 #include "ctl-server.h"
 #include "event.h"
@@ -17,6 +19,7 @@
 #include "mdfilter.h"
 #include "metrics.h"
 #include "netd.h"
+#include "slots.h"
 
 #define DEFAULT_RUN_DIR	  "/run/netd"
 #define DEFAULT_STATE_DIR "/var/lib/netd"
@@ -43,7 +46,7 @@ static int do_health(struct ctl_call *call, json_t *params, void *userdata)
 	json_object_set_new(j, "state_dir", json_string(d->persist_dir));
 	json_object_set_new(j, "schema_version", json_integer(CTL_SCHEMA_VERSION));
 	json_object_set_new(j, "reaping", json_integer(reaper_pending(d)));
-	json_object_set_new(j, "holds", json_integer(d->nholds));
+	json_object_set_new(j, "holds", json_integer(hold_count(d)));
 	json_object_set_new(j, "control",
 			    json_pack("{s:I, s:I, s:I, s:I}", "requests", (json_int_t)cs.requests,
 				      "refused_clients", (json_int_t)cs.refused,
@@ -208,6 +211,9 @@ static int run(struct netd *d, const struct netd_opts *o)
 	r = metrics_init(d);
 	if (r < 0)
 		return log_oom();
+	r = slots_new(NETD_MAX_TASKS, &d->slots);
+	if (r < 0)
+		return log_oom();
 	r = journal_new(d->run_dir, d->persist_dir, &d->journal);
 	if (r < 0)
 		return log_err_errno(r, "Failed to prepare the journal in '%s' and '%s': %m",
@@ -241,7 +247,7 @@ static int run(struct netd *d, const struct netd_opts *o)
 	r = reaper_init(d);
 	if (r < 0)
 		return log_err_errno(r, "Failed to finish pending teardown: %m");
-	r = hold_init(d);
+	r = hold_init(d, task_is_live);
 	if (r < 0)
 		return log_err_errno(r, "Failed to read the holds: %m");
 	r = eni_scan_host(d);
@@ -285,6 +291,7 @@ static void cleanup(struct netd *d)
 	d->loop = event_loop_free(d->loop);
 	d->host_netns_fd = safe_close(d->host_netns_fd);
 	d->journal = journal_free(d->journal);
+	d->slots = slots_free(d->slots);
 }
 
 int main(int argc, char **argv)

@@ -28,6 +28,7 @@ struct netd_events;
 struct netd_counters;
 struct netd_metrics;
 struct hold;
+struct slots;
 
 #define NETD_MAX_ENIS	     4096
 #define NETD_MAX_TASKS	     4096
@@ -94,7 +95,6 @@ struct task {
 	char instance[IDENT_INSTANCE_LEN + 1];
 	/* a small number unique among live tasks: BPF counter keys, socket marks, link names */
 	unsigned int slot;
-	bool slot_handed_over; /* the reaper keeps the slot after the task is gone */
 	enum task_phase phase;
 	char *netns_path;
 	struct netns_id netns_id;
@@ -156,8 +156,8 @@ struct netd {
 	int reap_timer_id;
 	struct hold *holds; /* hold.c */
 	unsigned int nholds;
-	uint8_t slots[NETD_MAX_TASKS / 8]; /* bitmap of slots in use */
-	unsigned int stats_interval_sec;   /* how often the counters are sampled */
+	struct slots *slots;
+	unsigned int stats_interval_sec; /* how often the counters are sampled */
 	uint64_t start_usec;
 };
 
@@ -195,9 +195,8 @@ struct task *task_free(struct task *t);
 /* Write a task's journal; read every task's at start. */
 int task_journal_save(struct netd *d, const struct task *t);
 int task_journal_load(struct netd *d);
-/* Take the lowest free slot (-ENOSPC if none), or a given one (journal); release one. */
-int task_slot_alloc(struct netd *d, int want);
-void task_slot_release(struct netd *d, unsigned int slot);
+/* Whether a task of that id, instance and slot is attached (holds). */
+bool task_is_live(struct netd *d, const char *id, const char *instance, unsigned int slot);
 /* An ENI a task waits for has appeared on the host. */
 void task_eni_appeared(struct netd *d, struct eni *e);
 /* Open the task's namespace, checking it is still the one attached (-ENOENT if gone). */
@@ -266,22 +265,8 @@ void reaper_exit(struct netd *d);
 /* Take over a detached task's metadata link (already in NETD_MD_REAP_GROUP) and/or guards. */
 int reaper_queue(struct netd *d, const struct task *t, bool mdlink, bool guards);
 unsigned int reaper_pending(struct netd *d);
-/* True if a pending job keeps this slot. */
-bool reaper_slot_pending(struct netd *d, unsigned int slot);
 /* Finish now what is pending in one namespace (before attaching to it again). */
 int reaper_flush_netns(struct netd *d, const struct netns_id *id);
-
-/* hold.c: named holds on a task's slot, and so on its metadata address (task.hold) */
-extern const struct ctl_method hold_methods[];
-/* Read the holds' journal; after the tasks (state_load, task_recover) and the reaper's. */
-int hold_init(struct netd *d);
-void hold_exit(struct netd *d);
-/* The task leaves the task list: a hold keeps its slot reserved until the last release. */
-void hold_task_gone(struct netd *d, const struct task *t);
-/* True if a hold keeps the slot (the slot of a held task, live or detached). */
-bool hold_slot_held(struct netd *d, unsigned int slot);
-/* The holders of a live task as a JSON array, or NULL when it has none. */
-json_t *hold_task_holders(struct netd *d, const struct task *t);
 
 /* events.c */
 extern const struct ctl_method event_methods[];

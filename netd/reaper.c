@@ -18,6 +18,7 @@
 #include "log.h"
 #include "mdfilter.h"
 #include "netd.h"
+#include "slots.h"
 
 #define REAP_IDLE_USEC	   200000ULL
 #define REAP_MAX_WAIT_USEC 5000000ULL
@@ -72,7 +73,7 @@ static void job_done(struct netd *d, struct reap_job *j)
 		}
 	job_name(j->slot, name);
 	(void)journal_remove(d->journal, JOURNAL_REAP, name);
-	task_slot_release(d, j->slot);
+	slots_drop(d->slots, j->slot, SLOT_OWNER_REAP);
 	job_free(j);
 }
 
@@ -259,6 +260,8 @@ int reaper_queue(struct netd *d, const struct task *t, bool mdlink, bool guards)
 		job_free(j);
 		return r;
 	}
+	/* What derives from the slot (the link's name, its address) is the reaper's until done. */
+	(void)slots_share(d->slots, j->slot, SLOT_OWNER_REAP);
 	j->next = d->reap_jobs;
 	d->reap_jobs = j;
 	d->nreap++;
@@ -281,7 +284,7 @@ static int load_job(struct journal *jl, const char *name, void *data)
 	    json_unpack(o, "{s:i, s:b, s:b, s?s, s?s, s:s, s:I, s:I}", "slot", &slot, "mdlink", &md,
 			"guards", &guards, "guards_table", &table, "guards_owner", &owner, "netns",
 			&ns, "netns_dev", &dev, "netns_ino", &ino) < 0 ||
-	    task_slot_alloc(d, slot) < 0) {
+	    slots_take(d->slots, slot, SLOT_OWNER_REAP) < 0) {
 		(void)journal_path(jl, JOURNAL_REAP, name, path, sizeof(path));
 		log_warn("Ignoring reaper journal '%s'", path);
 		(void)journal_remove(jl, JOURNAL_REAP, name);
@@ -289,7 +292,7 @@ static int load_job(struct journal *jl, const char *name, void *data)
 	}
 	j = calloc(1, sizeof(*j));
 	if (!j) {
-		task_slot_release(d, (unsigned int)slot);
+		slots_drop(d->slots, (unsigned int)slot, SLOT_OWNER_REAP);
 		return 0;
 	}
 	*j = (struct reap_job){ .slot = (unsigned int)slot,
@@ -344,12 +347,4 @@ void reaper_exit(struct netd *d)
 unsigned int reaper_pending(struct netd *d)
 {
 	return d->nreap;
-}
-
-bool reaper_slot_pending(struct netd *d, unsigned int slot)
-{
-	for (struct reap_job *j = d->reap_jobs; j; j = j->next)
-		if (j->slot == slot)
-			return true;
-	return false;
 }

@@ -13,12 +13,14 @@
 #include "counters.h"
 #include "ctl-server.h"
 #include "guards.h"
+#include "hold.h"
 #include "event.h"
 #include "journal.h"
 #include "json-util.h"
 #include "log.h"
 #include "metrics.h"
 #include "netd.h"
+#include "slots.h"
 
 #define TASK_MAX_ATTRS	   32
 #define TASK_MAX_DNS_ITEMS 8
@@ -74,27 +76,11 @@ struct task *task_free(struct task *t)
 	return NULL;
 }
 
-int task_slot_alloc(struct netd *d, int want)
+bool task_is_live(struct netd *d, const char *id, const char *instance, unsigned int slot)
 {
-	if (want >= 0) {
-		if (want >= NETD_MAX_TASKS || (d->slots[want / 8] & (1u << (want % 8))))
-			return -EEXIST;
-		d->slots[want / 8] |= (uint8_t)(1u << (want % 8));
-		return want;
-	}
-	for (unsigned int i = 0; i < NETD_MAX_TASKS; i++)
-		if (!(d->slots[i / 8] & (1u << (i % 8)))) {
-			d->slots[i / 8] |= (uint8_t)(1u << (i % 8));
-			return (int)i;
-		}
-	return -ENOSPC;
-}
+	struct task *t = task_find(d, id);
 
-void task_slot_release(struct netd *d, unsigned int slot)
-{
-	/* A detached task's slot stays reserved while someone holds it (hold.c). */
-	if (slot < NETD_MAX_TASKS && !hold_slot_held(d, slot))
-		d->slots[slot / 8] &= (uint8_t) ~(1u << (slot % 8));
+	return t && streq(t->instance, instance) && t->slot == slot;
 }
 
 static void task_unlink(struct netd *d, struct task *t)
@@ -103,8 +89,7 @@ static void task_unlink(struct netd *d, struct task *t)
 		if (*pp == t) {
 			*pp = t->next;
 			d->ntasks--;
-			if (!t->slot_handed_over)
-				task_slot_release(d, t->slot);
+			slots_drop(d->slots, t->slot, SLOT_OWNER_ATTACH);
 			break;
 		}
 	if (t->eni && t->eni->task == t)
@@ -116,7 +101,7 @@ static void task_remove(struct netd *d, struct task *t)
 {
 	int r;
 
-	hold_task_gone(d, t);
+	hold_task_gone(d, t->id, t->instance, t->slot);
 	task_unlink(d, t);
 	event_cancel(d->loop, t->wait_timer_id);
 	t->wait_timer_id = 0;
@@ -171,7 +156,7 @@ json_t *task_to_json(const struct task *t, bool journal)
 		return NULL;
 	/* The holds have their own journal. */
 	if (!journal && t->d) {
-		json_t *holders = hold_task_holders(t->d, t);
+		json_t *holders = hold_holders_json(t->d, t->slot, t->instance);
 
 		if (holders)
 			json_object_set_new(j, "holders", holders);
@@ -660,9 +645,9 @@ int task_from_json(struct netd *d, json_t *j, struct task **ret)
 		task_free(t);
 		return r;
 	}
-	r = task_slot_alloc(d, (int)t->slot);
+	r = slots_take(d->slots, (int)t->slot, SLOT_OWNER_ATTACH);
 	if (r < 0) {
-		r = task_slot_alloc(d, -1);
+		r = slots_take(d->slots, -1, SLOT_OWNER_ATTACH);
 		if (r < 0) {
 			task_free(t);
 			return r;
@@ -825,8 +810,6 @@ static int task_teardown(struct netd *d, struct task *t, bool defer, char *err, 
 				attach_ctx_done(&c);
 			}
 			r = 0;
-		} else {
-			t->slot_handed_over = true;
 		}
 	}
 	if (r == 0)
@@ -1180,7 +1163,7 @@ static int do_task_attach(struct ctl_call *call, json_t *params, void *userdata)
 			close(fd);
 		}
 	}
-	r = task_slot_alloc(d, -1);
+	r = slots_take(d->slots, -1, SLOT_OWNER_ATTACH);
 	if (r < 0) {
 		task_free(t);
 		return ctl_call_failf(call, CTL_ERR_LIMIT, "No free task slot");
@@ -1191,13 +1174,13 @@ static int do_task_attach(struct ctl_call *call, json_t *params, void *userdata)
 	log_debug("Task '%s': checks before the attach took %llu us", t->id,
 		  (unsigned long long)(now_usec() - t0));
 	if (r < 0) {
-		task_slot_release(d, t->slot);
+		slots_drop(d->slots, t->slot, SLOT_OWNER_ATTACH);
 		task_free(t);
 		return 0;
 	}
 	r = task_add_eni_routes(t, e, !netns_has_task(d, &t->netns_id), &pe);
 	if (r < 0) {
-		task_slot_release(d, t->slot);
+		slots_drop(d->slots, t->slot, SLOT_OWNER_ATTACH);
 		task_free(t);
 		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "%s", pe.msg);
 	}
