@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The ENI inventory: interfaces registered by MAC, and what the host namespace shows of them,
- * kept current by link events. netd never touches an interface that is not registered here.
+ * The ENI inventory (eni.h).
  */
 #include <limits.h>
 #include <sys/epoll.h>
 
-#include "ctl-server.h"
+#include "eni.h"
 #include "event.h"
 #include "json-util.h"
 #include "journal.h"
@@ -263,6 +262,54 @@ static int eni_parse(json_t *params, bool journal, struct eni *e, char *err, siz
 	return 0;
 }
 
+int eni_from_params(json_t *params, struct eni *e, char *err, size_t errlen)
+{
+	return eni_parse(params, false, e, err, errlen);
+}
+
+bool eni_same(const struct eni *a, const struct eni *b)
+{
+	return streq(a->name, b->name) && addr_prefix_equal(&a->subnet, &b->subnet) &&
+	       addr_prefix_equal(&a->gateway, &b->gateway) &&
+	       a->subnet6.family == b->subnet6.family &&
+	       (!b->subnet6.family || addr_prefix_equal(&a->subnet6, &b->subnet6)) &&
+	       a->gateway6.family == b->gateway6.family &&
+	       (!b->gateway6.family || addr_prefix_equal(&a->gateway6, &b->gateway6));
+}
+
+void eni_add(struct netd *d, struct eni *e)
+{
+	e->next = d->enis;
+	d->enis = e;
+	d->nenis++;
+}
+
+void eni_remove(struct netd *d, struct eni *e)
+{
+	for (struct eni **pp = &d->enis; *pp; pp = &(*pp)->next)
+		if (*pp == e) {
+			*pp = e->next;
+			d->nenis--;
+			break;
+		}
+	free(e);
+}
+
+void eni_mark_lost(struct netd *d, struct eni *e, const char *owner)
+{
+	char mac[ADDR_MAC_STRLEN];
+
+	if (e->lost)
+		return;
+	e->lost = true;
+	e->ifindex = 0;
+	addr_mac_format(e->mac, mac);
+	events_emit(
+		d, "eni.lost", json_pack("{s:s, s:s}", "mac", mac, "task_id", owner),
+		"ENI %s of task '%s' is gone with its namespace; it stays registered and returns if it reappears",
+		mac, owner);
+}
+
 json_t *eni_to_journal(const struct eni *e)
 {
 	char mac[ADDR_MAC_STRLEN], buf[ADDR_PREFIX_STRLEN];
@@ -375,8 +422,8 @@ void eni_link_event(struct netd *d, const struct link_info *link, bool removed)
 			events_emit(d, "eni.disappeared", json_pack("{s:s}", "mac", mac),
 				    "ENI %s left the host namespace", mac);
 	}
-	if (e->task && e->task->waiter && e->ifindex > 0)
-		task_eni_appeared(d, e);
+	if (e->task && e->ifindex > 0 && d->eni_appeared)
+		d->eni_appeared(d, e);
 }
 
 static void monitor_cb(const struct link_info *link, bool removed, void *data)
@@ -395,8 +442,8 @@ static int rescan_all(struct netd *d)
 		r = eni_rescan(d, e);
 		if (r < 0)
 			return r;
-		if (e->task && e->task->waiter && e->ifindex > 0)
-			task_eni_appeared(d, e);
+		if (e->task && e->ifindex > 0 && d->eni_appeared)
+			d->eni_appeared(d, e);
 	}
 	return 0;
 }
@@ -416,10 +463,11 @@ static void monitor_io(struct event_loop *loop, int fd, uint32_t events, void *d
 		log_warn_errno(r, "Failed to process link events: %m, ignoring");
 }
 
-int eni_init(struct netd *d)
+int eni_init(struct netd *d, eni_appeared_fn appeared)
 {
 	int r;
 
+	d->eni_appeared = appeared;
 	r = netlink_monitor_open(-1, &d->monitor);
 	if (r < 0)
 		return log_err_errno(r, "Failed to subscribe to link events: %m");
@@ -448,160 +496,6 @@ int eni_scan_host(struct netd *d)
 	return rescan_all(d);
 }
 
-static int parse_mac_param(struct ctl_call *call, json_t *params, uint8_t mac[ADDR_MAC_LEN])
-{
-	const char *s = NULL;
-	json_error_t jerr;
-
-	if (!params || json_unpack_ex(params, &jerr, JSON_STRICT, "{s:s}", "mac", &s) < 0) {
-		ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid parameters: %s",
-			       params ? jerr.text : "missing 'mac'");
-		return -EINVAL;
-	}
-	if (addr_mac_parse(s, mac) < 0) {
-		ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid MAC address '%s'", s);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int do_eni_register(struct ctl_call *call, json_t *params, void *userdata)
-{
-	struct netd *d = userdata;
-	char err[256], mac[ADDR_MAC_STRLEN];
-	struct eni *e, *old;
-	int r;
-
-	if (!params)
-		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS,
-				      "Missing parameters 'mac', 'subnet' and 'gateway'");
-	e = calloc(1, sizeof(*e));
-	if (!e)
-		return -ENOMEM;
-	r = eni_parse(params, false, e, err, sizeof(err));
-	if (r < 0) {
-		free(e);
-		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "%s", err);
-	}
-	addr_mac_format(e->mac, mac);
-
-	old = eni_find(d, e->mac);
-	if (old) {
-		bool same =
-			streq(old->name, e->name) && addr_prefix_equal(&old->subnet, &e->subnet) &&
-			addr_prefix_equal(&old->gateway, &e->gateway) &&
-			old->subnet6.family == e->subnet6.family &&
-			(!e->subnet6.family || addr_prefix_equal(&old->subnet6, &e->subnet6)) &&
-			old->gateway6.family == e->gateway6.family &&
-			(!e->gateway6.family || addr_prefix_equal(&old->gateway6, &e->gateway6));
-
-		free(e);
-		if (!same)
-			return ctl_call_failf(
-				call, CTL_ERR_EXISTS,
-				"ENI %s is already registered with other parameters; deregister it first",
-				mac);
-		return ctl_call_reply(call, eni_to_json(old));
-	}
-	if (d->nenis >= NETD_MAX_ENIS) {
-		free(e);
-		return ctl_call_failf(call, CTL_ERR_LIMIT, "Too many ENIs (at most %d)",
-				      NETD_MAX_ENIS);
-	}
-	r = eni_rescan(d, e);
-	if (r < 0) {
-		free(e);
-		return ctl_call_fail_errno(call, r, "Failed to look for ENI %s on the host: %s",
-					   mac, strerror(-r));
-	}
-	e->next = d->enis;
-	d->enis = e;
-	d->nenis++;
-	r = eni_journal_save(d);
-	if (r < 0) {
-		d->enis = e->next;
-		d->nenis--;
-		free(e);
-		return ctl_call_fail_errno(call, r, "Failed to write the ENI journal: %s",
-					   strerror(-r));
-	}
-	events_emit(
-		d, "eni.registered",
-		json_pack("{s:s, s:s}", "mac", mac, "state", eni_state_to_string(eni_get_state(e))),
-		"ENI %s registered (%s%s%s)", mac, eni_state_to_string(eni_get_state(e)),
-		e->ifindex ? " as " : "", e->ifindex ? e->ifname : "");
-	return ctl_call_reply(call, eni_to_json(e));
-}
-
-static int do_eni_deregister(struct ctl_call *call, json_t *params, void *userdata)
-{
-	struct netd *d = userdata;
-	uint8_t macb[ADDR_MAC_LEN];
-	char mac[ADDR_MAC_STRLEN];
-	struct eni **pp, *e;
-	int r;
-
-	if (parse_mac_param(call, params, macb) < 0)
-		return 0;
-	addr_mac_format(macb, mac);
-	e = eni_find(d, macb);
-	if (!e)
-		return ctl_call_failf(call, CTL_ERR_NOT_FOUND, "ENI %s is not registered", mac);
-	if (e->task)
-		return ctl_call_failf(call, CTL_ERR_BUSY,
-				      "ENI %s is attached to task '%s'; detach the task first", mac,
-				      e->task->id);
-	for (pp = &d->enis; *pp; pp = &(*pp)->next)
-		if (*pp == e) {
-			*pp = e->next;
-			break;
-		}
-	d->nenis--;
-	r = eni_journal_save(d);
-	if (r < 0)
-		log_warn_errno(r, "Failed to write the ENI journal: %m, ignoring");
-	free(e);
-	events_emit(d, "eni.deregistered", json_pack("{s:s}", "mac", mac), "ENI %s deregistered",
-		    mac);
-	return ctl_call_reply(call, json_pack("{s:s, s:b}", "mac", mac, "deregistered", 1));
-}
-
-static int do_eni_list(struct ctl_call *call, json_t *params, void *userdata)
-{
-	struct netd *d = userdata;
-	json_t *arr;
-
-	if (params && json_object_size(params) > 0)
-		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Method takes no parameters");
-	arr = json_array();
-	for (struct eni *e = d->enis; e; e = e->next)
-		json_array_append_new(arr, eni_to_json(e));
-	json_array_sort_by_key(arr, "registered");
-	return ctl_call_reply(call, arr);
-}
-
-static int do_eni_show(struct ctl_call *call, json_t *params, void *userdata)
-{
-	struct netd *d = userdata;
-	uint8_t mac[ADDR_MAC_LEN];
-	char buf[ADDR_MAC_STRLEN];
-	struct eni *e;
-
-	if (parse_mac_param(call, params, mac) < 0)
-		return 0;
-	e = eni_find(d, mac);
-	if (!e)
-		return ctl_call_failf(call, CTL_ERR_NOT_FOUND, "ENI %s is not registered",
-				      addr_mac_format(mac, buf));
-	return ctl_call_reply(call, eni_to_json(e));
-}
-
-const struct ctl_method eni_methods[] = { { "eni.register", do_eni_register, CTL_METHOD_WRITE },
-					  { "eni.deregister", do_eni_deregister, CTL_METHOD_WRITE },
-					  { "eni.list", do_eni_list, 0 },
-					  { "eni.show", do_eni_show, 0 },
-					  {} };
-
 /* --- journal --------------------------------------------------------------------------------- */
 
 int eni_journal_save(struct netd *d)
@@ -629,9 +523,7 @@ static void load_enis_from(struct netd *d, json_t *root)
 			free(e);
 			continue;
 		}
-		e->next = d->enis;
-		d->enis = e;
-		d->nenis++;
+		eni_add(d, e);
 	}
 }
 

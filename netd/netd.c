@@ -14,7 +14,9 @@
 #include "hold.h"
 #include "journal.h"
 #include "ctl-server.h"
+#include "eni-methods.h"
 #include "event.h"
+#include "events-methods.h"
 #include "log.h"
 #include "mdfilter.h"
 #include "metrics.h"
@@ -229,7 +231,7 @@ static int run(struct netd *d, const struct netd_opts *o)
 		return r;
 	/* The guards count IMDS and metadata-link drops in nftables: into the stats. */
 	counters_set_read_hook(d, guards_stats_hook, NULL);
-	r = eni_init(d);
+	r = eni_init(d, task_eni_appeared);
 	if (r < 0)
 		return r;
 	r = task_init(d);

@@ -17,6 +17,7 @@
 #include "netlink.h"
 #include "netns.h"
 #include "ctl-server.h"
+#include "eni.h"
 
 struct event_loop;
 struct journal;
@@ -47,28 +48,6 @@ struct slots;
 /* The device group of metadata links handed to the reaper, deleted together. */
 #define NETD_MD_REAP_GROUP 0x74706d64 /* "tpmd" */
 #define NETD_MAX_HOLDERS   8	      /* holders of one task (task.hold) */
-
-enum eni_state {
-	ENI_STATE_MISSING,   /* registered, not (yet) present on the host */
-	ENI_STATE_AVAILABLE, /* present on the host, free */
-	ENI_STATE_ATTACHED,  /* claimed by a task */
-	ENI_STATE_LOST,	     /* destroyed with a task's namespace; comes back if it reappears */
-};
-
-struct eni {
-	struct eni *next;
-	uint8_t mac[ADDR_MAC_LEN];
-	char name[64]; /* the operator's label, may be empty */
-	struct in_prefix subnet, gateway;
-	struct in_prefix subnet6, gateway6; /* family 0 when unset */
-	uint64_t registered_ns;
-	/* the host's view, from link events */
-	int ifindex; /* 0 when not in the host namespace */
-	char ifname[IFNAMSIZ];
-	unsigned int mtu;
-	bool lost;
-	struct task *task;
-};
 
 enum task_phase {
 	TASK_PHASE_ATTACHING,
@@ -140,6 +119,7 @@ struct netd {
 	struct netlink *host_nl; /* requests in netd's own namespace */
 	struct netlink *monitor; /* link events in netd's own namespace */
 	int monitor_id;
+	eni_appeared_fn eni_appeared; /* an ENI an attach waits for is on the host */
 	int host_netns_fd;
 	struct netns_id host_netns_id;
 	char *run_dir; /* what lasts until a reboot: the tasks' journal */
@@ -161,27 +141,6 @@ struct netd {
 	uint64_t start_usec;
 };
 
-/* eni.c */
-extern const struct ctl_method eni_methods[];
-int eni_init(struct netd *d);
-void eni_exit(struct netd *d);
-struct eni *eni_find(struct netd *d, const uint8_t mac[ADDR_MAC_LEN]);
-enum eni_state eni_get_state(const struct eni *e);
-const char *eni_state_to_string(enum eni_state s);
-json_t *eni_to_json(const struct eni *e);
-/* The journal's form of an ENI, and back. */
-json_t *eni_to_journal(const struct eni *e);
-int eni_from_json(json_t *j, struct eni **ret);
-/* Find every registered ENI in the host namespace (at start). */
-int eni_scan_host(struct netd *d);
-/* Write the ENI registrations' journal; read it at start (moving that of older netds). */
-int eni_journal_save(struct netd *d);
-int eni_journal_load(struct netd *d);
-/* Refresh an ENI's host view by MAC (ifindex 0 if not present). */
-int eni_rescan(struct netd *d, struct eni *e);
-/* A link event in the host namespace concerns a registered ENI. */
-void eni_link_event(struct netd *d, const struct link_info *link, bool removed);
-
 /* task.c */
 extern const struct ctl_method task_methods[];
 int task_init(struct netd *d);
@@ -197,7 +156,7 @@ int task_journal_save(struct netd *d, const struct task *t);
 int task_journal_load(struct netd *d);
 /* Whether a task of that id, instance and slot is attached (holds). */
 bool task_is_live(struct netd *d, const char *id, const char *instance, unsigned int slot);
-/* An ENI a task waits for has appeared on the host. */
+/* An ENI a task waits for has appeared on the host (eni_appeared_fn). */
 void task_eni_appeared(struct netd *d, struct eni *e);
 /* Open the task's namespace, checking it is still the one attached (-ENOENT if gone). */
 int task_netns_open(struct netd *d, const struct task *t, int *ret_fd);
@@ -268,12 +227,6 @@ unsigned int reaper_pending(struct netd *d);
 /* Finish now what is pending in one namespace (before attaching to it again). */
 int reaper_flush_netns(struct netd *d, const struct netns_id *id);
 
-/* events.c */
-extern const struct ctl_method event_methods[];
-int events_init(struct netd *d);
-void events_exit(struct netd *d);
-/* Record and broadcast an event; fields is stolen and may be NULL. */
-void events_emit(struct netd *d, const char *type, json_t *fields, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+#include "events.h"
 
 #endif

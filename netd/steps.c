@@ -186,14 +186,8 @@ static int step_move_undo(struct attach_ctx *c)
 	}
 	if (r != -ENODEV)
 		return r;
-	if (t->eni && !t->eni->lost) {
-		t->eni->lost = true;
-		t->eni->ifindex = 0;
-		events_emit(
-			c->d, "eni.lost", json_pack("{s:s, s:s}", "mac", mac, "task_id", t->id),
-			"ENI %s of task '%s' is gone with its namespace; it stays registered and returns if it reappears",
-			mac, t->id);
-	}
+	if (t->eni)
+		eni_mark_lost(c->d, t->eni, t->id);
 	return 0;
 }
 
