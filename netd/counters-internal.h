@@ -97,9 +97,9 @@ int counters_devstats_read(struct netd_counters *k, const struct counters_task *
 void counters_devstats_read_many(struct netd_counters *k, struct counters_task **recs,
 				 unsigned int n);
 /* Run the read hook, if any (t: the one task about to be read, NULL: all). */
-void counters_run_hook(struct netd *d, const struct task *t);
+void counters_run_hook(struct netd *d, struct eni_attachment *t);
 /* The record of a live task, or NULL. */
-struct counters_task *counters_task_rec(struct netd *d, const struct task *t);
+struct counters_task *counters_task_rec(struct netd *d, const struct eni_attachment *t);
 /* Sum the flows of a snapshot per direction. */
 void counters_totals(const struct counters_snapshot *s, struct counters_pair ret[TC_DIR_COUNT]);
 
@@ -110,7 +110,7 @@ int counters_stats_init(struct netd *d);
 void counters_stats_exit(struct netd *d);
 /* Keep the final counters of task t, which is detaching; dev is its ENI's last statistics (NULL:
  * unknown), rec its record (NULL after a restart that did not adopt it). */
-void counters_keep_final(struct netd *d, const struct task *t, const struct counters_task *rec,
+void counters_keep_final(struct netd *d, struct eni_attachment *t, const struct counters_task *rec,
 			 const struct link_stats *dev);
 /* Prometheus text exposition of every live task. */
 int counters_metrics_render(FILE *f, void *data);

@@ -277,10 +277,10 @@ static void write_live(struct netd *d, struct jbuf *b, const struct task *t,
 {
 	struct stats_in in = {
 		.id = t->id,
-		.slot = t->slot,
+		.slot = t->att.slot,
 		.phase = task_phase_to_string(t->phase),
 		.time_ns = realtime_nsec(),
-		.ifname = t->ifname,
+		.ifname = t->att.ifname,
 		.snap = snap ?: &rec->snap,
 		.dev = rec->have_dev ? &rec->dev : NULL,
 		.base = rec->have_base ? &rec->base : NULL,
@@ -325,14 +325,14 @@ static int pass_read(struct netd *d, struct pass *p)
 		return -ENOMEM;
 	}
 	for (struct task *t = d->tasks; t && p->n < d->ntasks; t = t->next) {
-		struct counters_task *rec = counters_task_rec(d, t);
+		struct counters_task *rec = counters_task_rec(d, &t->att);
 
 		if (!rec)
 			continue;
 		p->tasks[p->n] = t;
 		p->recs[p->n] = rec;
 		p->n++;
-		nslots = MAX(nslots, t->slot + 1);
+		nslots = MAX(nslots, t->att.slot + 1);
 	}
 	if (p->n == 0)
 		return 0;
@@ -347,7 +347,7 @@ static int pass_read(struct netd *d, struct pass *p)
 		return r;
 	}
 	for (unsigned int i = 0; i < p->n; i++)
-		p->snaps[i] = all[p->tasks[i]->slot];
+		p->snaps[i] = all[p->tasks[i]->att.slot];
 	t1 = now_usec();
 	counters_devstats_read_many(k, p->recs, p->n);
 	log_debug("Read the counters of %u tasks in %llu us (maps %llu us, links %llu us)", p->n,
@@ -482,7 +482,7 @@ static int finals_load(struct netd_counters *k)
 	return journal_foreach(k->journal, JOURNAL_FINAL, load_final, k);
 }
 
-void counters_keep_final(struct netd *d, const struct task *t, const struct counters_task *rec,
+void counters_keep_final(struct netd *d, struct eni_attachment *a, const struct counters_task *rec,
 			 const struct link_stats *dev)
 {
 	struct netd_counters *k = d->counters;
@@ -491,18 +491,18 @@ void counters_keep_final(struct netd *d, const struct task *t, const struct coun
 	struct jbuf b = {};
 	struct stats_in in;
 
-	counters_run_hook(d, t);
-	if (counters_read(d, t->slot, &snap) < 0) {
-		log_warn("Task '%s': failed to read its final counters, ignoring", t->id);
+	counters_run_hook(d, a);
+	if (counters_read(d, a->slot, &snap) < 0) {
+		log_warn("Task '%s': failed to read its final counters, ignoring", a->id);
 		return;
 	}
 	in = (struct stats_in){
-		.id = t->id,
-		.slot = t->slot,
+		.id = a->id,
+		.slot = a->slot,
 		.phase = "DELETED",
 		.detached = true,
 		.time_ns = realtime_nsec(),
-		.ifname = t->ifname,
+		.ifname = a->ifname,
 		.snap = &snap,
 		.dev = dev,
 		.base = rec && rec->have_base ? &rec->base : NULL,
@@ -516,8 +516,8 @@ void counters_keep_final(struct netd *d, const struct task *t, const struct coun
 		return;
 	}
 	counters_totals(&snap, tot);
-	final_add(k, t->id, t->created_ns, now_usec(), TAKE_PTR(b.buf), b.len, true);
-	log_info("Task '%s': final counters kept for %u s (rx %llu bytes, tx %llu bytes)", t->id,
+	final_add(k, a->id, a->created_ns, now_usec(), TAKE_PTR(b.buf), b.len, true);
+	log_info("Task '%s': final counters kept for %u s (rx %llu bytes, tx %llu bytes)", a->id,
 		 k->retention_sec, (unsigned long long)tot[TC_DIR_RX].bytes,
 		 (unsigned long long)tot[TC_DIR_TX].bytes);
 }
@@ -574,7 +574,7 @@ static int write_tasks(struct netd *d, bool fresh, struct jbuf *out)
 		if (!tasks || !recs)
 			return -ENOMEM;
 		for (struct task *t = d->tasks; t && live < d->ntasks; t = t->next) {
-			recs[live] = counters_task_rec(d, t);
+			recs[live] = counters_task_rec(d, &t->att);
 			if (recs[live])
 				tasks[live++] = t;
 		}
@@ -587,7 +587,7 @@ static int write_tasks(struct netd *d, bool fresh, struct jbuf *out)
 	/* Live ones carry their index in off; finals their text. */
 	for (size_t i = 0; i < live; i++)
 		pieces[n++] = (struct piece){ .id = tasks[i]->id,
-					      .created_ns = tasks[i]->created_ns,
+					      .created_ns = tasks[i]->att.created_ns,
 					      .off = i };
 	for (struct counters_final *f = k->finals; f; f = f->next)
 		pieces[n++] = (struct piece){ .id = f->id,
@@ -619,14 +619,14 @@ static int write_one(struct netd *d, struct ctl_call *call, const char *id, stru
 {
 	struct netd_counters *k = d->counters;
 	struct task *t = task_find(d, id);
-	struct counters_task *rec = t ? counters_task_rec(d, t) : NULL;
+	struct counters_task *rec = t ? counters_task_rec(d, &t->att) : NULL;
 
 	if (rec) {
 		struct counters_snapshot snap;
 		struct link_stats dev;
 		int r;
 
-		r = counters_read(d, t->slot, &snap);
+		r = counters_read(d, t->att.slot, &snap);
 		if (r < 0) {
 			ctl_call_fail_errno(call, r, "Failed to read the counters of task '%s': %s",
 					    id, strerror(-r));
@@ -693,7 +693,7 @@ static void on_sample(struct event_loop *loop, void *data)
 		jb_done(&b);
 	}
 	for (struct task *t = d->tasks; t; t = t->next) {
-		struct counters_task *rec = counters_task_rec(d, t);
+		struct counters_task *rec = counters_task_rec(d, &t->att);
 		struct jbuf b = {};
 
 		if (!rec)
@@ -742,13 +742,15 @@ static int do_stats_get(struct ctl_call *call, json_t *params, void *userdata)
 {
 	struct netd *d = userdata;
 	struct jbuf b = {};
+	struct task *t;
 	const char *id;
 	uint64_t start;
 	int r;
 
 	if (parse_opt_task_id(call, params, &id) < 0)
 		return 0;
-	counters_run_hook(d, id ? task_find(d, id) : NULL);
+	t = id ? task_find(d, id) : NULL;
+	counters_run_hook(d, t ? &t->att : NULL);
 	if (id)
 		return reply(call, &b, write_one(d, call, id, &b));
 	start = now_usec();
@@ -932,7 +934,8 @@ int counters_metrics_render(FILE *f, void *data)
 		    "A task's slot and phase (always 1; join on task_id).");
 	for (unsigned int i = 0; i < p.n; i++)
 		fprintf(f, "taskplane_task_info{task_id=\"%s\",slot=\"%u\",phase=\"%s\"} 1\n",
-			p.tasks[i]->id, p.tasks[i]->slot, task_phase_to_string(p.tasks[i]->phase));
+			p.tasks[i]->id, p.tasks[i]->att.slot,
+			task_phase_to_string(p.tasks[i]->phase));
 	metric_head(f, "taskplane_task_network_bytes_total", "counter",
 		    "Bytes a task received (rx) or sent (tx), by flow, L2 headers included.");
 	flow_series(f, &p, "taskplane_task_network_bytes_total", false);
@@ -957,7 +960,7 @@ int counters_metrics_render(FILE *f, void *data)
 			for (unsigned int dir = 0; dir < TC_DIR_COUNT; dir++) {
 				fprintf(f, "%s{task_id=\"%s\",interface=\"", dev_metrics[m].name,
 					p.tasks[i]->id);
-				label(f, p.tasks[i]->ifname);
+				label(f, p.tasks[i]->att.ifname);
 				fprintf(f, "\",direction=\"%s\"} %llu\n", counters_dir_names[dir],
 					(unsigned long long)*(
 						const uint64_t *)(base +

@@ -348,7 +348,7 @@ int counters_read_slots(struct netd_counters *k, unsigned int nslots, struct cou
 	return 0;
 }
 
-void counters_run_hook(struct netd *d, const struct task *t)
+void counters_run_hook(struct netd *d, struct eni_attachment *t)
 {
 	struct netd_counters *k = d->counters;
 
@@ -396,8 +396,8 @@ static int slot_zero(struct netd_counters *k, unsigned int slot)
 	return r;
 }
 
-int counters_set_drops(struct netd *d, const struct task *t, enum tc_drop reason, enum tc_dir dir,
-		       uint64_t bytes, uint64_t packets)
+int counters_set_drops(struct netd *d, const struct eni_attachment *t, enum tc_drop reason,
+		       enum tc_dir dir, uint64_t bytes, uint64_t packets)
 {
 	struct netd_counters *k = d->counters;
 	struct counters_pair p = { .bytes = bytes, .packets = packets };
@@ -409,8 +409,8 @@ int counters_set_drops(struct netd *d, const struct task *t, enum tc_drop reason
 			   &p);
 }
 
-int counters_set_link_flow(struct netd *d, const struct task *t, enum tc_flow flow, enum tc_dir dir,
-			   uint64_t bytes, uint64_t packets)
+int counters_set_link_flow(struct netd *d, const struct eni_attachment *t, enum tc_flow flow,
+			   enum tc_dir dir, uint64_t bytes, uint64_t packets)
 {
 	struct netd_counters *k = d->counters;
 	struct counters_pair p = { .bytes = bytes, .packets = packets };
@@ -505,7 +505,7 @@ struct counters_prep {
 	pthread_t thread;
 	struct netd_counters *k;
 	struct load_opts lo;
-	struct in_prefix addrs[NETD_MAX_ADDRS];
+	struct in_prefix addrs[ATTACH_MAX_ADDRS];
 	struct tc_counters *skel;
 	int r;
 };
@@ -523,18 +523,18 @@ int counters_prepare(struct attach_ctx *c)
 	struct counters_prep *p;
 	int r;
 
-	if (c->counters_prep || c->t->slot >= TC_SLOTS)
+	if (c->counters_prep || c->a->slot >= TC_SLOTS)
 		return 0;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	p->k = c->d->counters;
-	memcpy(p->addrs, c->t->addrs, sizeof(p->addrs[0]) * MIN(c->t->naddrs, NETD_MAX_ADDRS));
-	p->lo = (struct load_opts){ .slot = c->t->slot,
+	memcpy(p->addrs, c->a->addrs, sizeof(p->addrs[0]) * MIN(c->a->naddrs, ATTACH_MAX_ADDRS));
+	p->lo = (struct load_opts){ .slot = c->a->slot,
 				    .cookie = new_cookie(),
 				    .fixed_flow = TC_FLOW_COUNT,
 				    .addrs = p->addrs,
-				    .naddrs = MIN(c->t->naddrs, NETD_MAX_ADDRS) };
+				    .naddrs = MIN(c->a->naddrs, ATTACH_MAX_ADDRS) };
 	r = -pthread_create(&p->thread, NULL, prep_thread, p);
 	if (r < 0) {
 		free(p);
@@ -805,7 +805,8 @@ static void rec_unsave(struct netd_counters *k, const char *id)
 }
 
 /* A record for t from its counters journal (-ENOENT if none, or if it is another task's). */
-static int rec_load(struct netd_counters *k, const struct task *t, struct counters_task *rec)
+static int rec_load(struct netd_counters *k, const struct eni_attachment *t,
+		    struct counters_task *rec)
 {
 	json_int_t created = 0, cookie = 0, attached = 0;
 	int slot = -1, ifindex = 0, hook = 0;
@@ -848,7 +849,7 @@ static struct counters_task *rec_free(struct counters_task *rec)
 	return NULL;
 }
 
-static struct counters_task *rec_new(const struct task *t)
+static struct counters_task *rec_new(const struct eni_attachment *t)
 {
 	struct counters_task *rec = calloc(1, sizeof(*rec));
 
@@ -881,7 +882,7 @@ int counters_step_run(struct attach_ctx *c)
 {
 	struct netd_counters *k = c->d->counters;
 	_cleanup_(tc_counters_destroyp) struct tc_counters *skel = NULL;
-	struct task *t = c->t;
+	struct eni_attachment *t = c->a;
 	struct counters_task *rec;
 	uint64_t start = now_usec();
 	struct load_opts lo;
@@ -984,7 +985,7 @@ static void keep_final(struct attach_ctx *c, struct counters_task *rec, const st
 	struct netd_counters *k = c->d->counters;
 	const struct link_stats *devp = NULL;
 	struct counters_task fallback = {};
-	struct task *t = c->t;
+	struct eni_attachment *t = c->a;
 
 	if (li) {
 		devp = &li->stats;
@@ -1000,7 +1001,7 @@ static void keep_final(struct attach_ctx *c, struct counters_task *rec, const st
 int counters_step_undo(struct attach_ctx *c)
 {
 	struct netd_counters *k = c->d->counters;
-	struct task *t = c->t;
+	struct eni_attachment *t = c->a;
 	struct counters_task *rec = t->slot < TC_SLOTS ? k->slots[t->slot] : NULL;
 	struct counters_task fallback = {};
 	struct link_info li;
@@ -1011,7 +1012,7 @@ int counters_step_undo(struct attach_ctx *c)
 		rec = NULL; /* not this task's (cannot happen: slots are unique) */
 	if (c->netns_fd >= 0 && attach_ctx_find_link(c, &li) == 0)
 		have_link = true;
-	if (t->phase == TASK_PHASE_DETACHING)
+	if (c->detach)
 		keep_final(c, rec, have_link ? &li : NULL);
 
 	hook_created = rec ? rec->hook_created : false;
@@ -1043,7 +1044,7 @@ int counters_step_undo(struct attach_ctx *c)
 int counters_step_check(struct attach_ctx *c, json_t *diffs)
 {
 	struct netd_counters *k = c->d->counters;
-	struct task *t = c->t;
+	struct eni_attachment *t = c->a;
 	const char *what = NULL;
 	char want[64], have[64];
 	struct link_info li;
@@ -1070,7 +1071,7 @@ int counters_step_check(struct attach_ctx *c, json_t *diffs)
 
 /* --- other links --------------------------------------------------------------------------- */
 
-int counters_attach(struct netd *d, const struct task *t, int netns_fd,
+int counters_attach(struct netd *d, const struct eni_attachment *t, int netns_fd,
 		    const struct counters_attach_opts *opts)
 {
 	struct netd_counters *k = d->counters;
@@ -1107,7 +1108,7 @@ int counters_attach(struct netd *d, const struct task *t, int netns_fd,
 	return 0;
 }
 
-int counters_detach(struct netd *d, const struct task *t, int netns_fd, int ifindex)
+int counters_detach(struct netd *d, const struct eni_attachment *t, int netns_fd, int ifindex)
 {
 	struct netd_counters *k = d->counters;
 	struct counters_task *rec = t->slot < TC_SLOTS ? k->slots[t->slot] : NULL;
@@ -1128,7 +1129,8 @@ int counters_detach(struct netd *d, const struct task *t, int netns_fd, int ifin
 	return r == -ENODEV ? 0 : r;
 }
 
-int counters_link_attached(struct netd *d, const struct task *t, int netns_fd, int ifindex)
+int counters_link_attached(struct netd *d, const struct eni_attachment *t, int netns_fd,
+			   int ifindex)
 {
 	struct netd_counters *k = d->counters;
 	struct prog_facts f;
@@ -1148,11 +1150,11 @@ int counters_link_attached(struct netd *d, const struct task *t, int netns_fd, i
 
 /* --- start: re-adopting what a previous netd attached -------------------------------------- */
 
-static int adopt_task(struct netd *d, struct task *t)
+static int adopt_task(struct netd *d, struct eni_attachment *t)
 {
 	struct netd_counters *k = d->counters;
 	_cleanup_(tc_counters_destroyp) struct tc_counters *skel = NULL;
-	struct attach_ctx c = { .d = d, .t = t, .netns_fd = -1 };
+	struct attach_ctx c = { .d = d, .a = t, .netns_fd = -1 };
 	struct counters_task *rec;
 	const char *what = NULL;
 	struct netns_id id;
@@ -1270,10 +1272,11 @@ int counters_adopt(struct netd *d)
 {
 	struct netd_counters *k = d->counters;
 
-	for (struct task *t = d->tasks; t; t = t->next) {
+	for (struct task *task = d->tasks; task; task = task->next) {
+		struct eni_attachment *t = &task->att;
 		int r;
 
-		if (t->phase != TASK_PHASE_READY && t->phase != TASK_PHASE_READY_PULL)
+		if (t->state != ATTACH_STATE_ATTACHED)
 			continue;
 		if (t->slot >= TC_SLOTS || k->slots[t->slot])
 			continue;
@@ -1288,7 +1291,7 @@ int counters_adopt(struct netd *d)
 	return 0;
 }
 
-struct counters_task *counters_task_rec(struct netd *d, const struct task *t)
+struct counters_task *counters_task_rec(struct netd *d, const struct eni_attachment *t)
 {
 	struct counters_task *rec = t->slot < TC_SLOTS ? d->counters->slots[t->slot] : NULL;
 

@@ -17,7 +17,7 @@
 #include "tc_counters.h"
 
 struct netd;
-struct task;
+struct eni_attachment;
 struct attach_ctx;
 struct in_prefix;
 
@@ -58,7 +58,7 @@ struct counters_attach_opts {
 
 /* Hooks run before every read pass (stats, samples, metrics, final snapshot): t is the one task
  * about to be read, or NULL for all of them. */
-typedef void (*counters_read_hook_fn)(struct netd *d, const struct task *t, void *data);
+typedef void (*counters_read_hook_fn)(struct netd *d, struct eni_attachment *t, void *data);
 
 extern const struct ctl_method counters_methods[];
 
@@ -86,23 +86,24 @@ int counters_step_check(struct attach_ctx *c, json_t *diffs);
 
 /* Attach the programs to another link of task t, counting into one flow (e.g. the metadata
  * link). netns_fd is the task's namespace. The ENI's counters must be attached. */
-int counters_attach(struct netd *d, const struct task *t, int netns_fd,
+int counters_attach(struct netd *d, const struct eni_attachment *t, int netns_fd,
 		    const struct counters_attach_opts *opts);
 /* Detach them from that link; 0 when they are not there. */
-int counters_detach(struct netd *d, const struct task *t, int netns_fd, int ifindex);
+int counters_detach(struct netd *d, const struct eni_attachment *t, int netns_fd, int ifindex);
 /* Whether our filters with the task's slot are on that link: 1 yes, 0 no, or -errno. */
-int counters_link_attached(struct netd *d, const struct task *t, int netns_fd, int ifindex);
+int counters_link_attached(struct netd *d, const struct eni_attachment *t, int netns_fd,
+			   int ifindex);
 
 /* Read a slot's counters from the maps. */
 int counters_read(struct netd *d, unsigned int slot, struct counters_snapshot *ret);
 /* Set the drops of a reason the program does not count (imds, policy) for a task: absolute
  * values, e.g. an nftables counter. Kept in the pinned map, zeroed when the slot is reused. */
-int counters_set_drops(struct netd *d, const struct task *t, enum tc_drop reason, enum tc_dir dir,
-		       uint64_t bytes, uint64_t packets);
+int counters_set_drops(struct netd *d, const struct eni_attachment *t, enum tc_drop reason,
+		       enum tc_dir dir, uint64_t bytes, uint64_t packets);
 /* Set a flow of a task to the counters of another of its links, read from the kernel (absolute
  * values, e.g. the metadata link's link statistics); they count as the other links' share. */
-int counters_set_link_flow(struct netd *d, const struct task *t, enum tc_flow flow, enum tc_dir dir,
-			   uint64_t bytes, uint64_t packets);
+int counters_set_link_flow(struct netd *d, const struct eni_attachment *t, enum tc_flow flow,
+			   enum tc_dir dir, uint64_t bytes, uint64_t packets);
 /* Call fn before each read pass (one hook). */
 void counters_set_read_hook(struct netd *d, counters_read_hook_fn fn, void *data);
 

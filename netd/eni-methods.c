@@ -96,10 +96,10 @@ static int do_eni_deregister(struct ctl_call *call, json_t *params, void *userda
 	e = eni_find(d, macb);
 	if (!e)
 		return ctl_call_failf(call, CTL_ERR_NOT_FOUND, "ENI %s is not registered", mac);
-	if (e->task)
+	if (e->att)
 		return ctl_call_failf(call, CTL_ERR_BUSY,
 				      "ENI %s is attached to task '%s'; detach the task first", mac,
-				      e->task->id);
+				      e->att->id);
 	eni_remove(d, e);
 	r = eni_journal_save(d);
 	if (r < 0)

@@ -22,7 +22,7 @@ struct eni *eni_find(struct netd *d, const uint8_t mac[ADDR_MAC_LEN])
 
 enum eni_state eni_get_state(const struct eni *e)
 {
-	if (e->task)
+	if (e->att)
 		return ENI_STATE_ATTACHED;
 	if (e->ifindex > 0)
 		return ENI_STATE_AVAILABLE;
@@ -73,8 +73,8 @@ json_t *eni_to_json(const struct eni *e)
 		json_object_set_new(j, "ifindex", json_integer(e->ifindex));
 		json_object_set_new(j, "mtu", json_integer(e->mtu));
 	}
-	if (e->task)
-		json_object_set_new(j, "task_id", json_string(e->task->id));
+	if (e->att)
+		json_object_set_new(j, "task_id", json_string(e->att->id));
 	if (e->lost)
 		json_object_set_new(j, "lost", json_true());
 	return j;
@@ -405,7 +405,7 @@ void eni_link_event(struct netd *d, const struct link_info *link, bool removed)
 		e->ifindex = li.ifindex;
 		strscpy(e->ifname, li.ifname, sizeof(e->ifname));
 		e->mtu = li.mtu;
-		if (was_away && !e->task) {
+		if (was_away && !e->att) {
 			bool was_lost = e->lost;
 
 			e->lost = false;
@@ -418,11 +418,11 @@ void eni_link_event(struct netd *d, const struct link_info *link, bool removed)
 		e->ifindex = 0;
 		e->ifname[0] = '\0';
 		/* Moving into a task's namespace looks like a removal here. */
-		if (!e->task)
+		if (!e->att)
 			events_emit(d, "eni.disappeared", json_pack("{s:s}", "mac", mac),
 				    "ENI %s left the host namespace", mac);
 	}
-	if (e->task && e->ifindex > 0 && d->eni_appeared)
+	if (e->att && e->ifindex > 0 && d->eni_appeared)
 		d->eni_appeared(d, e);
 }
 
@@ -437,12 +437,12 @@ static int rescan_all(struct netd *d)
 		int r;
 
 		/* An attached ENI lives in its task's namespace. */
-		if (e->task && e->task->phase != TASK_PHASE_ATTACHING)
+		if (e->att && e->att->state != ATTACH_STATE_ATTACHING)
 			continue;
 		r = eni_rescan(d, e);
 		if (r < 0)
 			return r;
-		if (e->task && e->ifindex > 0 && d->eni_appeared)
+		if (e->att && e->ifindex > 0 && d->eni_appeared)
 			d->eni_appeared(d, e);
 	}
 	return 0;

@@ -16,7 +16,7 @@
 #include "netlink.h"
 
 struct netd;
-struct task;
+struct eni_attachment;
 
 enum eni_state {
 	ENI_STATE_MISSING,   /* registered, not (yet) present on the host */
@@ -37,7 +37,7 @@ struct eni {
 	char ifname[IFNAMSIZ];
 	unsigned int mtu;
 	bool lost;
-	struct task *task;
+	struct eni_attachment *att; /* what it is attached as, NULL: none */
 };
 
 /* An ENI that an attach waits for is on the host now (told to the layer that waits). */

@@ -46,7 +46,7 @@
 
 static const char *const counter_names[] = { "imds", "imds6", "metadata_out", "metadata_in" };
 
-static void rb_start(struct nft_rule_builder *rb, const struct task *t, const char *chain)
+static void rb_start(struct nft_rule_builder *rb, const struct eni_attachment *t, const char *chain)
 {
 	nft_rule_start(rb, GUARDS_FAMILY, t->guards_table, chain);
 }
@@ -73,7 +73,8 @@ static const char *const rule_text[] = {
  * The rules of a task's table, in order; texts[i] gets rule i's description. Returns how many
  * (<= GUARDS_RULES), or -ENOMEM.
  */
-static int build_rules(const struct task *t, struct nftnl_rule **rules, const char **texts)
+static int build_rules(const struct eni_attachment *t, struct nftnl_rule **rules,
+		       const char **texts)
 {
 	int first = t->block_imds ? 0 : 2;
 	struct nft_rule_builder rb;
@@ -163,7 +164,8 @@ static void free_rules(struct nftnl_rule **rules, int n)
 		nftnl_rule_free(rules[n]);
 }
 
-static struct nftnl_chain *build_chain(const struct task *t, const char *name, uint32_t hook)
+static struct nftnl_chain *build_chain(const struct eni_attachment *t, const char *name,
+				       uint32_t hook)
 {
 	struct nftnl_chain *c = nftnl_chain_alloc();
 
@@ -179,7 +181,7 @@ static struct nftnl_chain *build_chain(const struct task *t, const char *name, u
 	return c;
 }
 
-bool guards_wanted(const struct task *t)
+bool guards_wanted(const struct eni_attachment *t)
 {
 	return t->block_imds || t->metadata_link;
 }
@@ -189,7 +191,7 @@ void guards_table_name(const char *ifname, char buf[GUARDS_TABLE_MAX])
 	snprintf(buf, GUARDS_TABLE_MAX, GUARDS_TABLE_PREFIX "%s", ifname);
 }
 
-void guards_owner(const struct task *t, char buf[GUARDS_OWNER_MAX])
+void guards_owner(const struct eni_attachment *t, char buf[GUARDS_OWNER_MAX])
 {
 	/* created_ns makes it this attach's; the id, cut to fit, is for people reading it. */
 	snprintf(buf, GUARDS_OWNER_MAX, "netd %llu %.100s", (unsigned long long)t->created_ns,
@@ -202,7 +204,7 @@ static bool legacy_table(const char *table)
 	return streq(table, GUARDS_TABLE_LEGACY);
 }
 
-int guards_install(int netns_fd, const struct task *t, char *err, size_t errlen)
+int guards_install(int netns_fd, const struct eni_attachment *t, char *err, size_t errlen)
 {
 	struct nftnl_rule *rules[GUARDS_RULES];
 	struct nftnl_chain *out = NULL, *in = NULL;
@@ -335,7 +337,7 @@ static int collect_rule(struct nftnl_rule *r, void *data)
 	return 0;
 }
 
-int guards_check(int netns_fd, const struct task *t, json_t *diffs)
+int guards_check(int netns_fd, const struct eni_attachment *t, json_t *diffs)
 {
 	struct nftnl_rule *rules[GUARDS_RULES];
 	const char *texts[GUARDS_RULES];
@@ -428,16 +430,14 @@ int guards_read(int netns_fd, const char *table, struct guards_counters *ret)
 	return 0;
 }
 
-static void guards_refresh(struct netd *d, struct task *t)
+static void guards_refresh(struct netd *d, struct eni_attachment *t)
 {
 	struct guards_counters gc;
 	int fd, r;
 
-	if (!(guards_wanted(t) || t->metadata_link) ||
-	    (t->phase != TASK_PHASE_READY && t->phase != TASK_PHASE_READY_PULL &&
-	     t->phase != TASK_PHASE_DETACHING))
+	if (!(guards_wanted(t) || t->metadata_link) || t->state == ATTACH_STATE_ATTACHING)
 		return;
-	if (task_netns_open(d, t, &fd) < 0)
+	if (attachment_netns_open(t, &fd) < 0)
 		return;
 	if (t->metadata_link) {
 		struct netlink *nl = NULL;
@@ -467,19 +467,19 @@ static void guards_refresh(struct netd *d, struct task *t)
 				 gc.policy_rx_packets);
 }
 
-void guards_stats_hook(struct netd *d, const struct task *one, void *data)
+void guards_stats_hook(struct netd *d, struct eni_attachment *one, void *data)
 {
 	uint64_t now = now_usec(), max_age = (uint64_t)d->stats_interval_sec * 1000000ULL;
 
 	if (one) {
-		/* The one task being read: exact. (const only for the counters module's sake.) */
-		guards_refresh(d, task_find(d, one->id));
+		/* The one task being read: exact. */
+		guards_refresh(d, one);
 		mdfilter_refresh(d, one);
 		return;
 	}
 	for (struct task *t = d->tasks; t; t = t->next)
-		if (now - t->guards_read_usec >= max_age)
-			guards_refresh(d, t);
+		if (now - t->att.guards_read_usec >= max_age)
+			guards_refresh(d, &t->att);
 	/* The host's filter of the metadata links: every task in one dump. */
 	mdfilter_refresh(d, NULL);
 }

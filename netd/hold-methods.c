@@ -54,7 +54,7 @@ static int do_task_hold(struct ctl_call *call, json_t *params, void *userdata)
 		return ctl_call_failf(call, CTL_ERR_BUSY,
 				      "Task '%s' is %s: hold it once it is ready", t->id,
 				      task_phase_to_string(t->phase));
-	r = hold_add(d, t->id, t->instance, t->slot, p.holder, &h);
+	r = hold_add(d, t->id, t->instance, t->att.slot, p.holder, &h);
 	if (r == -E2BIG)
 		return ctl_call_failf(call, CTL_ERR_LIMIT, "Task '%s' has %d holders already",
 				      t->id, NETD_MAX_HOLDERS);

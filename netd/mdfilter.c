@@ -592,7 +592,7 @@ static int elem_exists(struct nft *n, unsigned int slot, bool links)
 /* --- the module ---------------------------------------------------------------------------- */
 
 /* Whether the task's metadata link may exist: it has one and its step began. */
-static bool has_link(const struct task *t)
+static bool has_link(const struct eni_attachment *t)
 {
 	int md = attach_step_find("metadata");
 
@@ -601,7 +601,7 @@ static bool has_link(const struct task *t)
 }
 
 struct sync_ctx {
-	const struct task **by_slot; /* tasks whose element should be there */
+	const struct eni_attachment **by_slot; /* tasks whose element should be there */
 	bool *seen;
 	unsigned int nstale;
 	unsigned int stale[64]; /* slots of elements of no task (more go at the next start) */
@@ -649,7 +649,7 @@ static int remove_elems(struct nft *n, struct netd *d, const unsigned int *slots
 }
 
 /* In an adopted table: remove elements of no task, add those missing. */
-static int sync_elems(struct nft *n, struct netd *d, const struct task **by_slot)
+static int sync_elems(struct nft *n, struct netd *d, const struct eni_attachment **by_slot)
 {
 	struct sync_ctx c = { .by_slot = by_slot };
 	unsigned int *add = NULL;
@@ -704,7 +704,7 @@ static void warn_loose_rp_filter(void)
 
 int mdfilter_init(struct netd *d)
 {
-	const struct task **by_slot = NULL;
+	const struct eni_attachment **by_slot = NULL;
 	unsigned int *all = NULL;
 	struct nft_batch *b = NULL;
 	struct nft *n = NULL;
@@ -717,11 +717,14 @@ int mdfilter_init(struct netd *d)
 		r = log_oom();
 		goto out;
 	}
-	for (struct task *t = d->tasks; t; t = t->next)
+	for (struct task *task = d->tasks; task; task = task->next) {
+		const struct eni_attachment *t = &task->att;
+
 		if (has_link(t) && t->slot < NETD_MAX_TASKS) {
 			by_slot[t->slot] = t;
 			all[nall++] = t->slot;
 		}
+	}
 	r = nft_open(-1, &n);
 	if (r < 0) {
 		log_err_errno(r, "Failed to open nftables: %m");
@@ -800,7 +803,7 @@ void mdfilter_exit(struct netd *d)
 	int r;
 
 	for (struct task *t = d->tasks; t; t = t->next)
-		if (t->metadata_link)
+		if (t->att.metadata_link)
 			return; /* its link stays: so does the filter */
 	if (nft_open(-1, &n) < 0)
 		return;
@@ -810,7 +813,7 @@ void mdfilter_exit(struct netd *d)
 	nft_free(n);
 }
 
-int mdfilter_add(struct netd *d, const struct task *t)
+int mdfilter_add(struct netd *d, const struct eni_attachment *t)
 {
 	struct nft *n = NULL;
 	int r;
@@ -828,7 +831,7 @@ int mdfilter_add(struct netd *d, const struct task *t)
 	return r;
 }
 
-void mdfilter_keep_count(struct netd *d, const struct task *t)
+void mdfilter_keep_count(struct netd *d, const struct eni_attachment *t)
 {
 	struct counters_pair p;
 	struct nft *n = NULL;
@@ -853,7 +856,7 @@ int mdfilter_remove(struct netd *d, const unsigned int *slots, unsigned int coun
 	return r;
 }
 
-int mdfilter_check(struct netd *d, const struct task *t, json_t *diffs)
+int mdfilter_check(struct netd *d, const struct eni_attachment *t, json_t *diffs)
 {
 	char name[IFNAMSIZ], want[64];
 	struct nft *n = NULL;
@@ -884,7 +887,7 @@ out:
 
 struct refresh_ctx {
 	struct netd *d;
-	const struct task **by_slot;
+	const struct eni_attachment **by_slot;
 };
 
 static int refresh_cb(struct nftnl_set_elem *e, void *data)
@@ -903,7 +906,7 @@ static int refresh_cb(struct nftnl_set_elem *e, void *data)
 	return 0;
 }
 
-void mdfilter_refresh(struct netd *d, const struct task *t)
+void mdfilter_refresh(struct netd *d, const struct eni_attachment *t)
 {
 	struct refresh_ctx c = { .d = d };
 	struct nftnl_set *have = NULL;
@@ -915,7 +918,7 @@ void mdfilter_refresh(struct netd *d, const struct task *t)
 	if (t && !has_link(t))
 		return;
 	for (struct task *k = d->tasks; !t && k && !any; k = k->next)
-		any = has_link(k);
+		any = has_link(&k->att);
 	if (!t && !any)
 		return;
 	if (nft_open(-1, &n) < 0)
@@ -931,8 +934,8 @@ void mdfilter_refresh(struct netd *d, const struct task *t)
 	if (!c.by_slot)
 		goto out;
 	for (struct task *k = d->tasks; k; k = k->next)
-		if (has_link(k) && k->slot < NETD_MAX_TASKS)
-			c.by_slot[k->slot] = k;
+		if (has_link(&k->att) && k->att.slot < NETD_MAX_TASKS)
+			c.by_slot[k->att.slot] = &k->att;
 	r = nft_set_elems_get(n, MDF_FAMILY, MDFILTER_TABLE, MDF_LINKS, NULL, &have);
 	if (r < 0)
 		log_debug_errno(r, "Failed to read the metadata filter's counters: %m");

@@ -36,7 +36,7 @@ void mdlink_host_ifname(unsigned int slot, char buf[IFNAMSIZ])
 	snprintf(buf, IFNAMSIZ, NETD_MD_HOST_PREFIX "%u", slot);
 }
 
-json_t *mdlink_to_json(const struct task *t)
+json_t *mdlink_to_json(const struct eni_attachment *t)
 {
 	char host[IFNAMSIZ], addr[INET6_ADDRSTRLEN];
 	struct in_prefix a;
@@ -49,7 +49,7 @@ json_t *mdlink_to_json(const struct task *t)
 			 NETD_MD_ENDPOINT, "port", NETD_MD_PORT);
 }
 
-static void md_routes(const struct task *t, int host_ifindex, int task_ifindex,
+static void md_routes(const struct eni_attachment *t, int host_ifindex, int task_ifindex,
 		      struct route_spec *back, struct route_spec *to_endpoint)
 {
 	*back = (struct route_spec){ .type = RTN_UNICAST,
@@ -77,7 +77,7 @@ _printf_(3, 4) static int md_fail(struct attach_ctx *c, int r, const char *fmt, 
 int mdlink_step_run(struct attach_ctx *c)
 {
 	struct netlink *hnl = c->d->host_nl;
-	struct task *t = c->t;
+	struct eni_attachment *t = c->a;
 	struct route_spec back, to_ep;
 	struct link_info host, peer;
 	struct in_prefix addr, ep;
@@ -148,7 +148,7 @@ static int md_host_link(struct attach_ctx *c, struct link_info *li)
 	char hname[IFNAMSIZ];
 	int r;
 
-	mdlink_host_ifname(c->t->slot, hname);
+	mdlink_host_ifname(c->a->slot, hname);
 	r = netlink_link_get(c->d->host_nl, 0, hname, li);
 	if (r == -ENODEV)
 		return 0;
@@ -162,10 +162,10 @@ int mdlink_step_undo(struct attach_ctx *c)
 	struct link_info li;
 	int r;
 
-	if (!c->t->metadata_link)
+	if (!c->a->metadata_link)
 		return 0;
-	mdfilter_keep_count(c->d, c->t);
-	r = mdfilter_remove(c->d, &c->t->slot, 1);
+	mdfilter_keep_count(c->d, c->a);
+	r = mdfilter_remove(c->d, &c->a->slot, 1);
 	if (r < 0)
 		return md_fail(c, r, "Failed to remove the link from table inet %s",
 			       MDFILTER_TABLE);
@@ -184,11 +184,11 @@ int mdlink_step_defer(struct attach_ctx *c)
 	struct link_info li;
 	int r;
 
-	if (!c->t->metadata_link)
+	if (!c->a->metadata_link)
 		return 0;
 	/* Its count now, for the final counters; the reaper removes its elements with the link
 	 * (it keeps the slot until then, so no next task of the slot finds them). */
-	mdfilter_keep_count(c->d, c->t);
+	mdfilter_keep_count(c->d, c->a);
 	r = md_host_link(c, &li);
 	if (r <= 0)
 		return r;
@@ -260,20 +260,20 @@ int mdlink_step_check(struct attach_ctx *c, json_t *diffs)
 	char hname[IFNAMSIZ];
 	int r;
 
-	if (!c->t->metadata_link)
+	if (!c->a->metadata_link)
 		return 0;
-	if (mdlink_address(c->t->slot, &addr) < 0)
+	if (mdlink_address(c->a->slot, &addr) < 0)
 		return 0;
 	addr_prefix_parse(NETD_MD_ENDPOINT "/32", &ep);
-	mdlink_host_ifname(c->t->slot, hname);
-	md_routes(c->t, 0, 0, &back, &to_ep);
+	mdlink_host_ifname(c->a->slot, hname);
+	md_routes(c->a, 0, 0, &back, &to_ep);
 	r = check_side(c->d->host_nl, "host", hname, &ep, &back, diffs);
 	if (r < 0)
 		return r;
 	r = check_rp_filter(c->d->host_nl, hname, diffs);
 	if (r < 0)
 		return r;
-	r = mdfilter_check(c->d, c->t, diffs);
+	r = mdfilter_check(c->d, c->a, diffs);
 	if (r < 0)
 		return r;
 	r = attach_ctx_open_tnl(c);

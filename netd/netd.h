@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "attachment.h"
 #include "ident.h"
 #include "netlink.h"
 #include "netns.h"
@@ -33,8 +34,6 @@ struct slots;
 
 #define NETD_MAX_ENIS	     4096
 #define NETD_MAX_TASKS	     4096
-#define NETD_MAX_ADDRS	     16
-#define NETD_MAX_ROUTES	     64
 #define NETD_DEFAULT_MTU     9001
 #define NETD_DEFAULT_WAIT_MS 10000
 #define NETD_MAX_WAIT_MS     600000
@@ -56,57 +55,22 @@ enum task_phase {
 	TASK_PHASE_DETACHING,
 };
 
-enum route_kind {
-	ROUTE_KIND_DEFAULT,
-	ROUTE_KIND_EXTRA,
-};
-
-struct task_route {
-	enum route_kind kind;
-	struct route_spec spec; /* spec.ifindex is filled at add time for device routes */
-};
-
 struct task {
 	struct task *next;
 	struct netd *d;
 	char id[IDENT_TASK_ID_MAX + 1];
 	/* this attach of the task: an id can be attached again later, an instance never */
 	char instance[IDENT_INSTANCE_LEN + 1];
-	/* a small number unique among live tasks: BPF counter keys, socket marks, link names */
-	unsigned int slot;
 	enum task_phase phase;
-	char *netns_path;
-	struct netns_id netns_id;
-	uint8_t mac[ADDR_MAC_LEN];
-	struct eni *eni;
-	char ifname[IFNAMSIZ];	    /* name inside the task */
-	char orig_ifname[IFNAMSIZ]; /* the host's name before the attach */
-	unsigned int orig_mtu;
-	int ifindex; /* inside the task namespace */
-	unsigned int mtu;
-	struct in_prefix addrs[NETD_MAX_ADDRS];
-	unsigned int naddrs;
-	struct task_route routes[NETD_MAX_ROUTES];
-	unsigned int nroutes;
-	json_t *dns;   /* {nameservers, domain, search, options} or NULL */
-	json_t *attrs; /* string map given by the caller, or NULL */
-	bool block_imds;
-	bool metadata_link;		  /* a point-to-point link to the metadata endpoint */
-	char guards_table[IFNAMSIZ + 16]; /* its nftables table in the namespace (guards.h) */
-	bool resolv_conf;		  /* may write /etc/netns/NAME/resolv.conf (step dns) */
-	bool resolv_written;		  /* wrote it */
-	bool resolv_dir_created;	  /* ... and created /etc/netns/NAME for it */
-	uint64_t guards_read_usec;    /* when the guards' counters were last copied to the stats */
 	enum task_phase target_phase; /* phase once attached */
-	uint64_t created_ns;
-	/* attach journal: steps [0, steps_begun) may have changed the kernel */
-	unsigned int steps_begun;
+	json_t *attrs;		      /* string map given by the caller, or NULL */
 	/* an attach waiting for its ENI to appear */
 	struct ctl_call *waiter;
 	int wait_timer_id;
 	uint32_t wait_ms;
 	uint64_t wait_started_usec;
-	char fault[32]; /* injected failure: "STEP" or "crash:STEP" (fault injection only) */
+	/* its ENI, attached (id is the task's) */
+	struct eni_attachment att;
 };
 
 struct netd {
@@ -158,8 +122,6 @@ int task_journal_load(struct netd *d);
 bool task_is_live(struct netd *d, const char *id, const char *instance, unsigned int slot);
 /* An ENI a task waits for has appeared on the host (eni_appeared_fn). */
 void task_eni_appeared(struct netd *d, struct eni *e);
-/* Open the task's namespace, checking it is still the one attached (-ENOENT if gone). */
-int task_netns_open(struct netd *d, const struct task *t, int *ret_fd);
 /* Recover tasks loaded from the journal: finish or undo half-done work. */
 int task_recover(struct netd *d);
 
@@ -169,13 +131,14 @@ int mdlink_address(unsigned int slot, struct in_prefix *ret);
 /* The host side's name for a slot. */
 void mdlink_host_ifname(unsigned int slot, char buf[IFNAMSIZ]);
 /* The metadata member of a task's JSON, or NULL when it has no link. */
-json_t *mdlink_to_json(const struct task *t);
+json_t *mdlink_to_json(const struct eni_attachment *t);
 
 /* steps.c: the attach sequence, each step with its undo and its check */
 struct attach_ctx {
 	struct netd *d;
-	struct task *t;
-	int netns_fd;	     /* the task's namespace */
+	struct eni_attachment *a;
+	bool detach;  /* an undo of a detach (not a rollback): what is kept of it is kept now */
+	int netns_fd; /* the task's namespace */
 	struct netlink *tnl; /* rtnetlink in the task's namespace, opened after the move */
 	struct counters_prep *counters_prep; /* the counter programs loading meanwhile */
 	char errmsg[512];		     /* what failed, for the caller */
@@ -222,7 +185,7 @@ void check_diff(json_t *diffs, const char *what, const char *expected, const cha
 int reaper_init(struct netd *d);
 void reaper_exit(struct netd *d);
 /* Take over a detached task's metadata link (already in NETD_MD_REAP_GROUP) and/or guards. */
-int reaper_queue(struct netd *d, const struct task *t, bool mdlink, bool guards);
+int reaper_queue(struct netd *d, const struct eni_attachment *t, bool mdlink, bool guards);
 unsigned int reaper_pending(struct netd *d);
 /* Finish now what is pending in one namespace (before attaching to it again). */
 int reaper_flush_netns(struct netd *d, const struct netns_id *id);

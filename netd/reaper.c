@@ -233,7 +233,7 @@ int reaper_flush_netns(struct netd *d, const struct netns_id *id)
 	return (int)n;
 }
 
-int reaper_queue(struct netd *d, const struct task *t, bool mdlink, bool guards)
+int reaper_queue(struct netd *d, const struct eni_attachment *t, bool mdlink, bool guards)
 {
 	struct reap_job *j;
 	int r;

@@ -19,7 +19,7 @@
 #define RESOLV_MAX    16384
 
 /* /etc/netns/NAME and its resolv.conf for a namespace named /run/netns/NAME; -ENOENT for others. */
-static int resolv_paths(const struct task *t, char dir[PATH_MAX], char file[PATH_MAX])
+static int resolv_paths(const struct eni_attachment *t, char dir[PATH_MAX], char file[PATH_MAX])
 {
 	const char *name = startswith(t->netns_path, NETNS_RUN_DIR)
 				   ? t->netns_path + strlen(NETNS_RUN_DIR)
@@ -34,7 +34,7 @@ static int resolv_paths(const struct task *t, char dir[PATH_MAX], char file[PATH
 }
 
 /* Nameservers in the attach's dns, and the caller does not write resolv.conf itself. */
-static bool resolv_wanted(const struct task *t)
+static bool resolv_wanted(const struct eni_attachment *t)
 {
 	return t->resolv_conf && t->dns &&
 	       json_array_size(json_object_get(t->dns, "nameservers")) > 0;
@@ -54,7 +54,7 @@ static void put_list(FILE *f, const char *keyword, json_t *arr)
 }
 
 /* The file's first line: which attach wrote it. */
-static int resolv_header(const struct task *t, char *buf, size_t size)
+static int resolv_header(const struct eni_attachment *t, char *buf, size_t size)
 {
 	return snprintf(
 		buf, size,
@@ -63,7 +63,7 @@ static int resolv_header(const struct task *t, char *buf, size_t size)
 }
 
 /* The whole file; free() it. */
-static char *resolv_build(const struct task *t, size_t *ret_len)
+static char *resolv_build(const struct eni_attachment *t, size_t *ret_len)
 {
 	json_t *ns = json_object_get(t->dns, "nameservers");
 	json_t *search = json_object_get(t->dns, "search");
@@ -96,7 +96,7 @@ static char *resolv_build(const struct task *t, size_t *ret_len)
 }
 
 /* Whether the file at path is the one this attach wrote: 1, 0 (absent or another's), -errno. */
-static int resolv_is_ours(const struct task *t, const char *path, char **ret_content)
+static int resolv_is_ours(const struct eni_attachment *t, const char *path, char **ret_content)
 {
 	_cleanup_free_ char *buf = NULL;
 	char header[512];
@@ -121,7 +121,7 @@ int resolv_step_run(struct attach_ctx *c)
 {
 	char dir[PATH_MAX], file[PATH_MAX];
 	_cleanup_free_ char *content = NULL;
-	struct task *t = c->t;
+	struct eni_attachment *t = c->a;
 	struct stat st;
 	size_t len = 0;
 	int r;
@@ -140,7 +140,7 @@ int resolv_step_run(struct attach_ctx *c)
 	/* Journal what is about to be made, so that an undo after a crash removes it. */
 	t->resolv_written = true;
 	t->resolv_dir_created = stat(dir, &st) < 0;
-	r = task_journal_save(c->d, t);
+	r = attachment_save(t);
 	if (r < 0) {
 		t->resolv_written = t->resolv_dir_created = false;
 		snprintf(c->errmsg, sizeof(c->errmsg), "Failed to write the journal: %s",
@@ -159,7 +159,7 @@ int resolv_step_run(struct attach_ctx *c)
 int resolv_step_undo(struct attach_ctx *c)
 {
 	char dir[PATH_MAX], file[PATH_MAX];
-	struct task *t = c->t;
+	struct eni_attachment *t = c->a;
 	int r;
 
 	if (!resolv_wanted(t) || resolv_paths(t, dir, file) < 0)
@@ -186,7 +186,7 @@ int resolv_step_check(struct attach_ctx *c, json_t *diffs)
 {
 	char dir[PATH_MAX], file[PATH_MAX];
 	_cleanup_free_ char *have = NULL, *want = NULL;
-	const struct task *t = c->t;
+	const struct eni_attachment *t = c->a;
 	size_t len = 0;
 	int r;
 

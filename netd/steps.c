@@ -55,7 +55,7 @@ _printf_(3, 4) static void ctx_error(struct attach_ctx *c, int r, const char *fm
 
 int attach_ctx_find_link(struct attach_ctx *c, struct link_info *ret)
 {
-	struct task *t = c->t;
+	struct eni_attachment *t = c->a;
 	int r;
 
 	r = attach_ctx_open_tnl(c);
@@ -77,7 +77,7 @@ int attach_ctx_find_link(struct attach_ctx *c, struct link_info *ret)
 
 static int step_move_run(struct attach_ctx *c)
 {
-	struct task *t = c->t;
+	struct eni_attachment *t = c->a;
 	struct eni *e = t->eni;
 	char mac[ADDR_MAC_STRLEN];
 	struct link_info li;
@@ -121,7 +121,7 @@ static int step_move_run(struct attach_ctx *c)
 /* Give a link found on the host its original name back, down, with its original MTU. */
 static int restore_on_host(struct attach_ctx *c, const struct link_info *li)
 {
-	struct task *t = c->t;
+	struct eni_attachment *t = c->a;
 	int r;
 
 	if (t->orig_ifname[0] && !streq(li->ifname, t->orig_ifname)) {
@@ -145,7 +145,7 @@ static void fallback_name(const uint8_t *mac, char buf[IFNAMSIZ])
 
 static int step_move_undo(struct attach_ctx *c)
 {
-	struct task *t = c->t;
+	struct eni_attachment *t = c->a;
 	char mac[ADDR_MAC_STRLEN], alt[IFNAMSIZ];
 	const char *name = t->orig_ifname[0] ? t->orig_ifname : NULL;
 	struct link_info li;
@@ -199,8 +199,8 @@ static int step_move_check(struct attach_ctx *c, json_t *diffs)
 	r = attach_ctx_find_link(c, &li);
 	if (r < 0)
 		return r;
-	if (!streq(li.ifname, c->t->ifname))
-		check_diff(diffs, "ifname", c->t->ifname, li.ifname);
+	if (!streq(li.ifname, c->a->ifname))
+		check_diff(diffs, "ifname", c->a->ifname, li.ifname);
 	return 0;
 }
 
@@ -211,9 +211,9 @@ static int step_mtu_run(struct attach_ctx *c)
 	char buf[16];
 	int r;
 
-	r = netlink_link_set_mtu(c->tnl, c->t->ifindex, c->t->mtu);
+	r = netlink_link_set_mtu(c->tnl, c->a->ifindex, c->a->mtu);
 	if (r < 0) {
-		snprintf(buf, sizeof(buf), "%u", c->t->mtu);
+		snprintf(buf, sizeof(buf), "%u", c->a->mtu);
 		ctx_error(c, r, "Failed to set MTU %s", buf);
 	}
 	return r;
@@ -224,12 +224,12 @@ static int step_mtu_undo(struct attach_ctx *c)
 	struct link_info li;
 	int r;
 
-	if (!c->t->orig_mtu)
+	if (!c->a->orig_mtu)
 		return 0;
 	r = attach_ctx_find_link(c, &li);
 	if (r < 0)
 		return gone(r) ? 0 : r;
-	r = netlink_link_set_mtu(c->tnl, li.ifindex, c->t->orig_mtu);
+	r = netlink_link_set_mtu(c->tnl, li.ifindex, c->a->orig_mtu);
 	return gone(r) ? 0 : r;
 }
 
@@ -242,8 +242,8 @@ static int step_mtu_check(struct attach_ctx *c, json_t *diffs)
 	r = attach_ctx_find_link(c, &li);
 	if (r < 0)
 		return r;
-	if (li.mtu != c->t->mtu) {
-		snprintf(want, sizeof(want), "%u", c->t->mtu);
+	if (li.mtu != c->a->mtu) {
+		snprintf(want, sizeof(want), "%u", c->a->mtu);
 		snprintf(have, sizeof(have), "%u", li.mtu);
 		check_diff(diffs, "mtu", want, have);
 	}
@@ -256,12 +256,12 @@ static int step_addrs_run(struct attach_ctx *c)
 {
 	char buf[ADDR_PREFIX_STRLEN];
 
-	for (unsigned int i = 0; i < c->t->naddrs; i++) {
-		int r = netlink_addr_add(c->tnl, c->t->ifindex, &c->t->addrs[i], true);
+	for (unsigned int i = 0; i < c->a->naddrs; i++) {
+		int r = netlink_addr_add(c->tnl, c->a->ifindex, &c->a->addrs[i], true);
 
 		if (r < 0) {
 			ctx_error(c, r, "Failed to add address %s",
-				  addr_prefix_format(&c->t->addrs[i], buf, sizeof(buf)));
+				  addr_prefix_format(&c->a->addrs[i], buf, sizeof(buf)));
 			return r;
 		}
 	}
@@ -276,8 +276,8 @@ static int step_addrs_undo(struct attach_ctx *c)
 	r = attach_ctx_find_link(c, &li);
 	if (r < 0)
 		return gone(r) ? 0 : r;
-	for (unsigned int i = 0; i < c->t->naddrs; i++) {
-		r = netlink_addr_del(c->tnl, li.ifindex, &c->t->addrs[i]);
+	for (unsigned int i = 0; i < c->a->naddrs; i++) {
+		r = netlink_addr_del(c->tnl, li.ifindex, &c->a->addrs[i]);
 		if (r < 0 && !gone(r))
 			return r;
 	}
@@ -293,13 +293,13 @@ static int step_addrs_check(struct attach_ctx *c, json_t *diffs)
 	r = attach_ctx_find_link(c, &li);
 	if (r < 0)
 		return r;
-	for (unsigned int i = 0; i < c->t->naddrs; i++) {
-		r = netlink_addr_exists(c->tnl, li.ifindex, &c->t->addrs[i]);
+	for (unsigned int i = 0; i < c->a->naddrs; i++) {
+		r = netlink_addr_exists(c->tnl, li.ifindex, &c->a->addrs[i]);
 		if (r < 0)
 			return r;
 		if (r == 0)
 			check_diff(diffs, "address",
-				   addr_prefix_format(&c->t->addrs[i], buf, sizeof(buf)),
+				   addr_prefix_format(&c->a->addrs[i], buf, sizeof(buf)),
 				   "missing");
 	}
 	return 0;
@@ -309,10 +309,10 @@ static int step_addrs_check(struct attach_ctx *c, json_t *diffs)
 
 static int step_up_run(struct attach_ctx *c)
 {
-	int r = netlink_link_set_up(c->tnl, c->t->ifindex, true);
+	int r = netlink_link_set_up(c->tnl, c->a->ifindex, true);
 
 	if (r < 0)
-		ctx_error(c, r, "Failed to set '%s' up", c->t->ifname);
+		ctx_error(c, r, "Failed to set '%s' up", c->a->ifname);
 	return r;
 }
 
@@ -347,12 +347,12 @@ static int step_routes_run(struct attach_ctx *c)
 {
 	char buf[160];
 
-	for (unsigned int i = 0; i < c->t->nroutes; i++) {
-		struct task_route *tr = &c->t->routes[i];
+	for (unsigned int i = 0; i < c->a->nroutes; i++) {
+		struct attach_route *tr = &c->a->routes[i];
 		int r;
 
 		if (tr->spec.type == RTN_UNICAST || tr->spec.type == 0)
-			tr->spec.ifindex = c->t->ifindex;
+			tr->spec.ifindex = c->a->ifindex;
 		r = netlink_route_add(c->tnl, &tr->spec);
 		if (r < 0) {
 			ctx_error(c, r, "Failed to add route '%s'",
@@ -374,11 +374,11 @@ static int step_routes_undo(struct attach_ctx *c)
 	r = attach_ctx_find_link(c, &li);
 	if (r < 0)
 		return gone(r) ? 0 : r;
-	for (unsigned int i = c->t->nroutes; i-- > 0;) {
-		struct route_spec rs = c->t->routes[i].spec;
+	for (unsigned int i = c->a->nroutes; i-- > 0;) {
+		struct route_spec rs = c->a->routes[i].spec;
 
 		if (rs.type == RTN_UNICAST || rs.type == 0)
-			rs.ifindex = c->t->ifindex;
+			rs.ifindex = c->a->ifindex;
 		r = netlink_route_del(c->tnl, &rs);
 		if (r < 0 && !gone(r))
 			return r;
@@ -394,11 +394,11 @@ static int step_routes_check(struct attach_ctx *c, json_t *diffs)
 	r = attach_ctx_open_tnl(c);
 	if (r < 0)
 		return r;
-	for (unsigned int i = 0; i < c->t->nroutes; i++) {
-		struct route_spec rs = c->t->routes[i].spec;
+	for (unsigned int i = 0; i < c->a->nroutes; i++) {
+		struct route_spec rs = c->a->routes[i].spec;
 
 		if (rs.type == RTN_UNICAST || rs.type == 0)
-			rs.ifindex = c->t->ifindex;
+			rs.ifindex = c->a->ifindex;
 		r = netlink_route_exists(c->tnl, &rs);
 		if (r < 0)
 			return r;
@@ -454,7 +454,7 @@ static int step_lo_check(struct attach_ctx *c, json_t *diffs)
 
 static int step_guards_run(struct attach_ctx *c)
 {
-	return guards_install(c->netns_fd, c->t, c->errmsg, sizeof(c->errmsg));
+	return guards_install(c->netns_fd, c->a, c->errmsg, sizeof(c->errmsg));
 }
 
 static int step_guards_undo(struct attach_ctx *c)
@@ -463,23 +463,23 @@ static int step_guards_undo(struct attach_ctx *c)
 	int r;
 
 	/* No table was made: skip a transaction that costs an RCU grace period for nothing. */
-	if (c->netns_fd < 0 || !guards_wanted(c->t))
+	if (c->netns_fd < 0 || !guards_wanted(c->a))
 		return 0;
 	/* Only the table this attach made: not one of that name it found (and failed on). */
-	guards_owner(c->t, owner);
-	r = guards_remove(c->netns_fd, c->t->guards_table, owner);
+	guards_owner(c->a, owner);
+	r = guards_remove(c->netns_fd, c->a->guards_table, owner);
 	return gone(r) ? 0 : r;
 }
 
 static int step_guards_check(struct attach_ctx *c, json_t *diffs)
 {
-	return guards_check(c->netns_fd, c->t, diffs);
+	return guards_check(c->netns_fd, c->a, diffs);
 }
 
 static int step_guards_defer(struct attach_ctx *c)
 {
 	/* With the namespace gone the table went with it. */
-	return c->netns_fd >= 0 && (c->t->block_imds || c->t->metadata_link) ? 1 : 0;
+	return c->netns_fd >= 0 && (c->a->block_imds || c->a->metadata_link) ? 1 : 0;
 }
 
 /*

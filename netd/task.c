@@ -65,12 +65,53 @@ struct task *task_find(struct netd *d, const char *id)
 	return NULL;
 }
 
+static struct task *task_of(struct eni_attachment *a)
+{
+	return (struct task *)((char *)a - offsetof(struct task, att));
+}
+
+/* The task's phase, and its attachment's state with it. */
+static void task_set_phase(struct task *t, enum task_phase p)
+{
+	static const enum attach_state states[] = {
+		[TASK_PHASE_ATTACHING] = ATTACH_STATE_ATTACHING,
+		[TASK_PHASE_READY_PULL] = ATTACH_STATE_ATTACHED,
+		[TASK_PHASE_READY] = ATTACH_STATE_ATTACHED,
+		[TASK_PHASE_DETACHING] = ATTACH_STATE_DETACHING,
+	};
+
+	t->phase = p;
+	t->att.state = states[p];
+}
+
+static int task_att_save(struct eni_attachment *a)
+{
+	struct task *t = task_of(a);
+
+	return task_journal_save(t->d, t);
+}
+
+static const struct attach_owner_ops task_att_ops = { .save = task_att_save };
+
+/* A task, empty, of netd d. */
+static struct task *task_new(struct netd *d)
+{
+	struct task *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->d = d;
+	t->att.ops = &task_att_ops;
+	t->att.kind = "Task";
+	t->att.id = t->id;
+	return t;
+}
+
 struct task *task_free(struct task *t)
 {
 	if (!t)
 		return NULL;
-	free(t->netns_path);
-	json_decref(t->dns);
+	attachment_done(&t->att);
 	json_decref(t->attrs);
 	free(t);
 	return NULL;
@@ -80,7 +121,7 @@ bool task_is_live(struct netd *d, const char *id, const char *instance, unsigned
 {
 	struct task *t = task_find(d, id);
 
-	return t && streq(t->instance, instance) && t->slot == slot;
+	return t && streq(t->instance, instance) && t->att.slot == slot;
 }
 
 static void task_unlink(struct netd *d, struct task *t)
@@ -89,11 +130,11 @@ static void task_unlink(struct netd *d, struct task *t)
 		if (*pp == t) {
 			*pp = t->next;
 			d->ntasks--;
-			slots_drop(d->slots, t->slot, SLOT_OWNER_ATTACH);
+			slots_drop(d->slots, t->att.slot, SLOT_OWNER_ATTACH);
 			break;
 		}
-	if (t->eni && t->eni->task == t)
-		t->eni->task = NULL;
+	if (t->att.eni && t->att.eni->att == &t->att)
+		t->att.eni->att = NULL;
 }
 
 /* Forget a task: list, ENI claim, journal, waiter. */
@@ -101,7 +142,7 @@ static void task_remove(struct netd *d, struct task *t)
 {
 	int r;
 
-	hold_task_gone(d, t->id, t->instance, t->slot);
+	hold_task_gone(d, t->id, t->instance, t->att.slot);
 	task_unlink(d, t);
 	event_cancel(d->loop, t->wait_timer_id);
 	t->wait_timer_id = 0;
@@ -114,7 +155,7 @@ static void task_remove(struct netd *d, struct task *t)
 
 /* --- JSON ---------------------------------------------------------------------------------- */
 
-static json_t *route_to_json(const struct task_route *tr)
+static json_t *route_to_json(const struct attach_route *tr)
 {
 	char buf[ADDR_PREFIX_STRLEN];
 	json_t *j;
@@ -146,39 +187,40 @@ json_t *task_to_json(const struct task *t, bool journal)
 	char mac[ADDR_MAC_STRLEN], buf[ADDR_PREFIX_STRLEN], ts[40];
 	json_t *j, *ifaces, *ips, *routes;
 
-	addr_mac_format(t->mac, mac);
-	format_rfc3339_nsec(t->created_ns, ts, sizeof(ts));
+	addr_mac_format(t->att.mac, mac);
+	format_rfc3339_nsec(t->att.created_ns, ts, sizeof(ts));
 	j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:i, s:b, s:s}", "task_id", t->id,
-		      "instance", t->instance, "slot", t->slot, "phase",
-		      task_phase_to_string(t->phase), "netns", t->netns_path, "mac", mac, "ifname",
-		      t->ifname, "mtu", t->mtu, "block_imds", t->block_imds, "created", ts);
+		      "instance", t->instance, "slot", t->att.slot, "phase",
+		      task_phase_to_string(t->phase), "netns", t->att.netns_path, "mac", mac,
+		      "ifname", t->att.ifname, "mtu", t->att.mtu, "block_imds", t->att.block_imds,
+		      "created", ts);
 	if (!j)
 		return NULL;
 	/* The holds have their own journal. */
 	if (!journal && t->d) {
-		json_t *holders = hold_holders_json(t->d, t->slot, t->instance);
+		json_t *holders = hold_holders_json(t->d, t->att.slot, t->instance);
 
 		if (holders)
 			json_object_set_new(j, "holders", holders);
 	}
-	if (t->orig_ifname[0])
-		json_object_set_new(j, "host_ifname", json_string(t->orig_ifname));
+	if (t->att.orig_ifname[0])
+		json_object_set_new(j, "host_ifname", json_string(t->att.orig_ifname));
 
-	ifaces = json_pack("[{s:s, s:s, s:i, s:s}]", "name", t->ifname, "mac", mac, "mtu", t->mtu,
-			   "sandbox", t->netns_path);
+	ifaces = json_pack("[{s:s, s:s, s:i, s:s}]", "name", t->att.ifname, "mac", mac, "mtu",
+			   t->att.mtu, "sandbox", t->att.netns_path);
 	json_object_set_new(j, "interfaces", ifaces);
 
 	ips = json_array();
-	for (unsigned int i = 0; i < t->naddrs; i++) {
-		const struct in_prefix *a = &t->addrs[i];
+	for (unsigned int i = 0; i < t->att.naddrs; i++) {
+		const struct in_prefix *a = &t->att.addrs[i];
 		json_t *ip = json_pack("{s:s, s:i}", "address",
 				       addr_prefix_format(a, buf, sizeof(buf)), "interface", 0);
 		const struct in_prefix *gw = NULL;
 
-		if (t->eni && a->family == AF_INET)
-			gw = &t->eni->gateway;
-		else if (t->eni && a->family == AF_INET6 && t->eni->gateway6.family)
-			gw = &t->eni->gateway6;
+		if (t->att.eni && a->family == AF_INET)
+			gw = &t->att.eni->gateway;
+		else if (t->att.eni && a->family == AF_INET6 && t->att.eni->gateway6.family)
+			gw = &t->att.eni->gateway6;
 		if (gw)
 			json_object_set_new(ip, "gateway",
 					    json_string(addr_ip_format(gw, buf, sizeof(buf))));
@@ -187,33 +229,33 @@ json_t *task_to_json(const struct task *t, bool journal)
 	json_object_set_new(j, "ips", ips);
 
 	routes = json_array();
-	for (unsigned int i = 0; i < t->nroutes; i++)
-		json_array_append_new(routes, route_to_json(&t->routes[i]));
+	for (unsigned int i = 0; i < t->att.nroutes; i++)
+		json_array_append_new(routes, route_to_json(&t->att.routes[i]));
 	json_object_set_new(j, "routes", routes);
-	if (t->metadata_link)
-		json_object_set_new(j, "metadata", mdlink_to_json(t));
-	json_object_set_new(j, "dns", t->dns ? json_incref(t->dns) : json_object());
+	if (t->att.metadata_link)
+		json_object_set_new(j, "metadata", mdlink_to_json(&t->att));
+	json_object_set_new(j, "dns", t->att.dns ? json_incref(t->att.dns) : json_object());
 	json_object_set_new(j, "attrs", t->attrs ? json_incref(t->attrs) : json_object());
 	if (t->phase == TASK_PHASE_ATTACHING && t->waiter)
 		json_object_set_new(j, "waiting_for_eni", json_true());
 
 	if (journal) {
-		json_object_set_new(j, "journal",
-				    json_pack("{s:I, s:I, s:I, s:s, s:i, s:i, s:i, s:s, s:s}",
-					      "netns_dev", (json_int_t)t->netns_id.dev, "netns_ino",
-					      (json_int_t)t->netns_id.ino, "created_ns",
-					      (json_int_t)t->created_ns, "orig_ifname",
-					      t->orig_ifname, "orig_mtu", t->orig_mtu, "ifindex",
-					      t->ifindex, "steps_begun", t->steps_begun,
-					      "target_phase", task_phase_to_string(t->target_phase),
-					      "fault", t->fault));
+		json_object_set_new(
+			j, "journal",
+			json_pack("{s:I, s:I, s:I, s:s, s:i, s:i, s:i, s:s, s:s}", "netns_dev",
+				  (json_int_t)t->att.netns_id.dev, "netns_ino",
+				  (json_int_t)t->att.netns_id.ino, "created_ns",
+				  (json_int_t)t->att.created_ns, "orig_ifname", t->att.orig_ifname,
+				  "orig_mtu", t->att.orig_mtu, "ifindex", t->att.ifindex,
+				  "steps_begun", t->att.steps_begun, "target_phase",
+				  task_phase_to_string(t->target_phase), "fault", t->att.fault));
 		json_t *jr = json_object_get(j, "journal");
 
-		json_object_set_new(jr, "guards_table", json_string(t->guards_table));
-		if (t->resolv_written)
+		json_object_set_new(jr, "guards_table", json_string(t->att.guards_table));
+		if (t->att.resolv_written)
 			json_object_set_new(
 				jr, "resolv_conf",
-				json_pack("{s:b}", "dir_created", t->resolv_dir_created));
+				json_pack("{s:b}", "dir_created", t->att.resolv_dir_created));
 	}
 	return j;
 }
@@ -248,7 +290,7 @@ static int parse_uint(json_t *v, const char *what, uint32_t min, uint32_t max, u
 	return 0;
 }
 
-static int parse_route(json_t *j, unsigned int idx, struct task_route *ret, struct parse_err *e)
+static int parse_route(json_t *j, unsigned int idx, struct attach_route *ret, struct parse_err *e)
 {
 	const char *dst = NULL, *gw = NULL, *type = NULL, *kind = NULL;
 	json_t *mtu = NULL, *advmss = NULL, *prio = NULL, *table = NULL;
@@ -285,7 +327,7 @@ static int parse_route(json_t *j, unsigned int idx, struct task_route *ret, stru
 		return perr(e, "routes[%u]: unknown type '%s'", idx, type);
 	rs.onlink = onlink;
 	rs.scope = RT_SCOPE_UNIVERSE;
-	*ret = (struct task_route){ .kind = ROUTE_KIND_EXTRA, .spec = rs };
+	*ret = (struct attach_route){ .kind = ROUTE_KIND_EXTRA, .spec = rs };
 	if (kind && streq(kind, "default"))
 		ret->kind = ROUTE_KIND_DEFAULT;
 	return 0;
@@ -398,7 +440,7 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 	if (journal) {
 		if (slot < 0 || slot >= NETD_MAX_TASKS)
 			return perr(e, "Invalid slot %d", slot);
-		t->slot = (unsigned int)slot;
+		t->att.slot = (unsigned int)slot;
 	}
 	if (!ident_task_id_valid(id))
 		return perr(
@@ -413,27 +455,27 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 		return perr(e, "Failed to draw an instance id for task '%s'", id);
 	if (netns[0] != '/' || strlen(netns) > 4000)
 		return perr(e, "Invalid netns '%.64s' (want an absolute path)", netns);
-	t->netns_path = strdup(netns);
-	if (!t->netns_path)
+	t->att.netns_path = strdup(netns);
+	if (!t->att.netns_path)
 		return -ENOMEM;
-	if (addr_mac_parse(mac, t->mac) < 0)
+	if (addr_mac_parse(mac, t->att.mac) < 0)
 		return perr(e, "Invalid MAC address '%.32s'", mac);
-	strscpy(t->ifname, "eth1", sizeof(t->ifname));
+	strscpy(t->att.ifname, "eth1", sizeof(t->att.ifname));
 	if (ifname) {
 		if (!ident_ifname_valid(ifname))
 			return perr(e, "Invalid ifname '%.32s' (1-15 bytes, no '/', ':' or spaces)",
 				    ifname);
-		strscpy(t->ifname, ifname, sizeof(t->ifname));
+		strscpy(t->att.ifname, ifname, sizeof(t->att.ifname));
 	}
 	if (!journal)
-		guards_table_name(t->ifname, t->guards_table);
-	t->mtu = NETD_DEFAULT_MTU;
-	if (mtu && parse_uint(mtu, "mtu", 68, 65535, &t->mtu, e) < 0)
+		guards_table_name(t->att.ifname, t->att.guards_table);
+	t->att.mtu = NETD_DEFAULT_MTU;
+	if (mtu && parse_uint(mtu, "mtu", 68, 65535, &t->att.mtu, e) < 0)
 		return -EINVAL;
-	t->block_imds = block_imds;
-	t->resolv_conf = resolv_conf;
-	t->metadata_link = journal ? metadata != NULL : metadata_link;
-	if (t->metadata_link && streq(t->ifname, NETD_MD_IFNAME))
+	t->att.block_imds = block_imds;
+	t->att.resolv_conf = resolv_conf;
+	t->att.metadata_link = journal ? metadata != NULL : metadata_link;
+	if (t->att.metadata_link && streq(t->att.ifname, NETD_MD_IFNAME))
 		return perr(e, "ifname '%s' is the metadata link's name; choose another",
 			    NETD_MD_IFNAME);
 
@@ -443,7 +485,7 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 		if (r < 0 || (!journal && r != TASK_PHASE_READY && r != TASK_PHASE_READY_PULL))
 			return perr(e, "Invalid phase '%.32s' (want READY or READY_PULL)", phase);
 		if (journal)
-			t->phase = (enum task_phase)r;
+			task_set_phase(t, (enum task_phase)r);
 		else
 			t->target_phase = (enum task_phase)r;
 	}
@@ -453,46 +495,46 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 		json_array_foreach(ips, i, v) {
 			const char *a = json_string_value(json_object_get(v, "address"));
 
-			if (t->naddrs >= NETD_MAX_ADDRS || !a ||
-			    addr_prefix_parse(a, &t->addrs[t->naddrs]) < 0)
+			if (t->att.naddrs >= ATTACH_MAX_ADDRS || !a ||
+			    addr_prefix_parse(a, &t->att.addrs[t->att.naddrs]) < 0)
 				return perr(e, "Invalid ips[%zu]", i);
-			t->naddrs++;
+			t->att.naddrs++;
 		}
 	} else if (addrs) {
 		if (!json_is_array(addrs))
 			return perr(e, "'addresses' must be an array of CIDR strings");
-		if (json_array_size(addrs) > NETD_MAX_ADDRS)
-			return perr(e, "Too many addresses (at most %d)", NETD_MAX_ADDRS);
+		if (json_array_size(addrs) > ATTACH_MAX_ADDRS)
+			return perr(e, "Too many addresses (at most %d)", ATTACH_MAX_ADDRS);
 		json_array_foreach(addrs, i, v) {
 			const char *a = json_string_value(v);
-			struct in_prefix *ap = &t->addrs[t->naddrs];
+			struct in_prefix *ap = &t->att.addrs[t->att.naddrs];
 
 			if (!a || addr_prefix_parse(a, ap) < 0)
 				return perr(
 					e,
 					"addresses[%zu]: invalid address '%.64s' (want a CIDR such as 198.18.1.2/16)",
 					i, a ?: "(not a string)");
-			for (unsigned int k = 0; k < t->naddrs; k++)
-				if (addr_prefix_equal(&t->addrs[k], ap))
+			for (unsigned int k = 0; k < t->att.naddrs; k++)
+				if (addr_prefix_equal(&t->att.addrs[k], ap))
 					return perr(e, "addresses[%zu]: %s given twice", i, a);
-			t->naddrs++;
+			t->att.naddrs++;
 		}
 	}
-	if (!journal && t->naddrs == 0)
+	if (!journal && t->att.naddrs == 0)
 		return perr(e, "At least one address is needed ('addresses': [\"198.18.1.2/16\"])");
 
 	if (routes) {
 		if (!json_is_array(routes))
 			return perr(e, "'routes' must be an array");
-		if (json_array_size(routes) > NETD_MAX_ROUTES - 4)
-			return perr(e, "Too many routes (at most %d)", NETD_MAX_ROUTES - 4);
+		if (json_array_size(routes) > ATTACH_MAX_ROUTES - 4)
+			return perr(e, "Too many routes (at most %d)", ATTACH_MAX_ROUTES - 4);
 		json_array_foreach(routes, i, v) {
-			r = parse_route(v, (unsigned int)i, &t->routes[t->nroutes], e);
+			r = parse_route(v, (unsigned int)i, &t->att.routes[t->att.nroutes], e);
 			if (r < 0)
 				return r;
 			if (!journal)
-				t->routes[t->nroutes].kind = ROUTE_KIND_EXTRA;
-			t->nroutes++;
+				t->att.routes[t->att.nroutes].kind = ROUTE_KIND_EXTRA;
+			t->att.nroutes++;
 		}
 	}
 	if (dns && !json_is_null(dns)) {
@@ -501,7 +543,7 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 		if (parse_dns(dns, e) < 0)
 			return -EINVAL;
 		if (json_object_size(dns) > 0)
-			t->dns = json_incref(dns);
+			t->att.dns = json_incref(dns);
 	}
 	if (attrs) {
 		if (parse_attrs(attrs, e) < 0)
@@ -516,7 +558,7 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 			return perr(e, "Parameter 'fault' needs netd --enable-fault-injection");
 		if (attach_step_find(step) < 0)
 			return perr(e, "Unknown step '%.32s' in 'fault'", step);
-		strscpy(t->fault, fault, sizeof(t->fault));
+		strscpy(t->att.fault, fault, sizeof(t->att.fault));
 	}
 	if (timeout) {
 		uint32_t ms;
@@ -545,21 +587,22 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 		     json_unpack_ex(resolv, &jerr, 0, "{s:b}", "dir_created", &dir_created) < 0))
 			return perr(e, "journal: %s", jerr.text);
 		/* Journals of netd versions with one table per namespace do not name it. */
-		if (table && strlen(table) >= sizeof(t->guards_table))
+		if (table && strlen(table) >= sizeof(t->att.guards_table))
 			return perr(e, "journal: guards_table '%.40s' is too long", table);
-		strscpy(t->guards_table, table ?: GUARDS_TABLE_LEGACY, sizeof(t->guards_table));
-		t->resolv_written = resolv != NULL;
-		t->resolv_dir_created = dir_created;
-		t->netns_id = (struct netns_id){ .dev = (uint64_t)dev, .ino = (uint64_t)ino };
-		t->created_ns = (uint64_t)cns;
-		strscpy(t->orig_ifname, orig, sizeof(t->orig_ifname));
-		t->orig_mtu = (unsigned int)orig_mtu;
-		t->ifindex = ifindex;
-		t->steps_begun = (unsigned int)MIN((unsigned int)begun, attach_nsteps);
+		strscpy(t->att.guards_table, table ?: GUARDS_TABLE_LEGACY,
+			sizeof(t->att.guards_table));
+		t->att.resolv_written = resolv != NULL;
+		t->att.resolv_dir_created = dir_created;
+		t->att.netns_id = (struct netns_id){ .dev = (uint64_t)dev, .ino = (uint64_t)ino };
+		t->att.created_ns = (uint64_t)cns;
+		strscpy(t->att.orig_ifname, orig, sizeof(t->att.orig_ifname));
+		t->att.orig_mtu = (unsigned int)orig_mtu;
+		t->att.ifindex = ifindex;
+		t->att.steps_begun = (unsigned int)MIN((unsigned int)begun, attach_nsteps);
 		r = task_phase_from_string(target);
 		t->target_phase = r < 0 ? TASK_PHASE_READY : (enum task_phase)r;
 		if (jfault)
-			strscpy(t->fault, jfault, sizeof(t->fault));
+			strscpy(t->att.fault, jfault, sizeof(t->att.fault));
 	}
 	return 0;
 }
@@ -571,24 +614,24 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 static int task_add_eni_routes(struct task *t, struct eni *e, bool with_default,
 			       struct parse_err *pe)
 {
-	struct task_route extra[NETD_MAX_ROUTES];
-	unsigned int nextra = t->nroutes, n = 0;
+	struct attach_route extra[ATTACH_MAX_ROUTES];
+	unsigned int nextra = t->att.nroutes, n = 0;
 	bool v4 = false, v6 = false, gw_onlink = true;
 
-	memcpy(extra, t->routes, sizeof(extra[0]) * nextra);
-	for (unsigned int i = 0; i < t->naddrs; i++) {
-		if (t->addrs[i].family == AF_INET) {
+	memcpy(extra, t->att.routes, sizeof(extra[0]) * nextra);
+	for (unsigned int i = 0; i < t->att.naddrs; i++) {
+		if (t->att.addrs[i].family == AF_INET) {
 			v4 = true;
-			if (!addr_prefix_contains(&e->subnet, &t->addrs[i])) {
+			if (!addr_prefix_contains(&e->subnet, &t->att.addrs[i])) {
 				char a[ADDR_PREFIX_STRLEN], s[ADDR_PREFIX_STRLEN];
 
 				return perr(pe, "Address %s is outside the ENI's subnet %s",
-					    addr_prefix_format(&t->addrs[i], a, sizeof(a)),
+					    addr_prefix_format(&t->att.addrs[i], a, sizeof(a)),
 					    addr_prefix_format(&e->subnet, s, sizeof(s)));
 			}
 			/* the gateway is on-link when an address prefix covers it */
 			{
-				struct in_prefix net = t->addrs[i];
+				struct in_prefix net = t->att.addrs[i];
 
 				if (addr_prefix_contains(&net, &e->gateway))
 					gw_onlink = false;
@@ -600,18 +643,18 @@ static int task_add_eni_routes(struct task *t, struct eni *e, bool with_default,
 	if (!with_default)
 		v4 = v6 = false;
 	if (v4) {
-		struct task_route *tr = &t->routes[n++];
+		struct attach_route *tr = &t->att.routes[n++];
 
-		*tr = (struct task_route){ .kind = ROUTE_KIND_DEFAULT };
+		*tr = (struct attach_route){ .kind = ROUTE_KIND_DEFAULT };
 		tr->spec.type = RTN_UNICAST;
 		tr->spec.dst = (struct in_prefix){ .family = AF_INET, .len = 0 };
 		tr->spec.gw = e->gateway;
 		tr->spec.onlink = gw_onlink;
 	}
 	if (v6 && e->gateway6.family) {
-		struct task_route *tr = &t->routes[n++];
+		struct attach_route *tr = &t->att.routes[n++];
 
-		*tr = (struct task_route){ .kind = ROUTE_KIND_DEFAULT };
+		*tr = (struct attach_route){ .kind = ROUTE_KIND_DEFAULT };
 		tr->spec.type = RTN_UNICAST;
 		tr->spec.dst = (struct in_prefix){ .family = AF_INET6, .len = 0 };
 		tr->spec.gw = e->gateway6;
@@ -624,9 +667,9 @@ static int task_add_eni_routes(struct task *t, struct eni *e, bool with_default,
 			return perr(
 				pe,
 				"routes: a default route comes from the ENI's gateway; give another table or leave it out");
-		t->routes[n++] = extra[i];
+		t->att.routes[n++] = extra[i];
 	}
-	t->nroutes = n;
+	t->att.nroutes = n;
 	return 0;
 }
 
@@ -636,7 +679,7 @@ int task_from_json(struct netd *d, json_t *j, struct task **ret)
 	struct task *t;
 	int r;
 
-	t = calloc(1, sizeof(*t));
+	t = task_new(d);
 	if (!t)
 		return -ENOMEM;
 	r = task_parse(d, j, true, t, &pe);
@@ -645,7 +688,7 @@ int task_from_json(struct netd *d, json_t *j, struct task **ret)
 		task_free(t);
 		return r;
 	}
-	r = slots_take(d->slots, (int)t->slot, SLOT_OWNER_ATTACH);
+	r = slots_take(d->slots, (int)t->att.slot, SLOT_OWNER_ATTACH);
 	if (r < 0) {
 		r = slots_take(d->slots, -1, SLOT_OWNER_ATTACH);
 		if (r < 0) {
@@ -653,8 +696,8 @@ int task_from_json(struct netd *d, json_t *j, struct task **ret)
 			return r;
 		}
 		log_warn("Task '%s': slot %u is taken twice in the journal, using %d", t->id,
-			 t->slot, r);
-		t->slot = (unsigned int)r;
+			 t->att.slot, r);
+		t->att.slot = (unsigned int)r;
 	}
 	t->d = d;
 	/* The instance drawn for a journal without one must stay the task's. */
@@ -709,28 +752,12 @@ int task_journal_load(struct netd *d)
 
 /* --- running the steps --------------------------------------------------------------------- */
 
-int task_netns_open(struct netd *d, const struct task *t, int *ret_fd)
-{
-	struct netns_id id;
-	int fd, r;
-
-	r = netns_open(t->netns_path, &fd);
-	if (r < 0)
-		return r;
-	r = netns_get_id(fd, &id);
-	if (r < 0 || !netns_id_equal(&id, &t->netns_id)) {
-		/* The path now names another namespace: ours is gone. Touch nothing in it. */
-		close(fd);
-		return r < 0 ? r : -ENOENT;
-	}
-	*ret_fd = fd;
-	return 0;
-}
-
 static int ctx_open(struct netd *d, struct task *t, struct attach_ctx *c)
 {
-	*c = (struct attach_ctx){ .d = d, .t = t, .netns_fd = -1 };
-	return task_netns_open(d, t, &c->netns_fd);
+	*c = (struct attach_ctx){
+		.d = d, .a = &t->att, .detach = t->phase == TASK_PHASE_DETACHING, .netns_fd = -1
+	};
+	return attachment_netns_open(&t->att, &c->netns_fd);
 }
 
 /*
@@ -753,11 +780,11 @@ static int undo_steps(struct attach_ctx *c, unsigned int upto, uint32_t *handed,
 		}
 		if (r < 0)
 			r = attach_steps[i].undo(c);
-		log_debug("Task '%s': undoing step '%s' took %llu us%s", c->t->id,
+		log_debug("Task '%s': undoing step '%s' took %llu us%s", c->a->id,
 			  attach_steps[i].name, (unsigned long long)(now_usec() - t0),
 			  handed && (*handed & (1u << i)) ? " (rest handed to the reaper)" : "");
 		if (r < 0) {
-			log_warn_errno(r, "Task '%s': undoing step '%s' failed: %m%s%s", c->t->id,
+			log_warn_errno(r, "Task '%s': undoing step '%s' failed: %m%s%s", c->a->id,
 				       attach_steps[i].name, c->errmsg[0] ? ": " : "", c->errmsg);
 			if (!first) {
 				first = r;
@@ -783,20 +810,20 @@ static int task_teardown(struct netd *d, struct task *t, bool defer, char *err, 
 
 	r = ctx_open(d, t, &c);
 	if (r < 0 && r != -ENOENT) {
-		snprintf(err, errlen, "Failed to open namespace '%s': %s", t->netns_path,
+		snprintf(err, errlen, "Failed to open namespace '%s': %s", t->att.netns_path,
 			 strerror(-r));
 		return r;
 	}
 	if (r == -ENOENT)
-		log_info("Task '%s': namespace '%s' is gone", t->id, t->netns_path);
-	r = undo_steps(&c, t->steps_begun, defer ? &handed : NULL, err, errlen);
+		log_info("Task '%s': namespace '%s' is gone", t->id, t->att.netns_path);
+	r = undo_steps(&c, t->att.steps_begun, defer ? &handed : NULL, err, errlen);
 	attach_ctx_done(&c);
 	if (r == 0 && handed) {
 		int g = attach_step_find("guards"), m = attach_step_find("metadata");
 		bool guards = g >= 0 && (handed & (1u << g));
 		bool md = m >= 0 && (handed & (1u << m));
 
-		r = reaper_queue(d, t, md, guards);
+		r = reaper_queue(d, &t->att, md, guards);
 		if (r < 0) {
 			/* Could not hand over: do it now. */
 			log_warn_errno(r, "Task '%s': reaper unavailable (%m), tearing down now",
@@ -813,7 +840,7 @@ static int task_teardown(struct netd *d, struct task *t, bool defer, char *err, 
 		}
 	}
 	if (r == 0)
-		t->steps_begun = 0;
+		t->att.steps_begun = 0;
 	return r;
 }
 
@@ -822,7 +849,7 @@ static void attach_fail(struct netd *d, struct task *t, struct ctl_call *call, i
 {
 	char mac[ADDR_MAC_STRLEN];
 
-	addr_mac_format(t->mac, mac);
+	addr_mac_format(t->att.mac, mac);
 	events_emit(d, "task.attach_failed",
 		    json_pack("{s:s, s:s, s:s}", "task_id", t->id, "mac", mac, "error", msg),
 		    "Attach of task '%s' failed: %s", t->id, msg);
@@ -842,41 +869,41 @@ static void task_run_attach(struct netd *d, struct task *t, struct ctl_call *cal
 	unsigned int i;
 	int r;
 
-	addr_mac_format(t->mac, mac);
+	addr_mac_format(t->att.mac, mac);
 	r = ctx_open(d, t, &c);
 	if (r < 0) {
-		snprintf(err, sizeof(err), "Namespace '%s' is gone: %s", t->netns_path,
+		snprintf(err, sizeof(err), "Namespace '%s' is gone: %s", t->att.netns_path,
 			 strerror(-r));
 		metrics_attach_failed(d, "netns");
 		attach_fail(d, t, call, r, err);
 		return;
 	}
 	/* What to give back on detach. */
-	r = netlink_link_get(d->host_nl, t->eni->ifindex, NULL, &li);
-	if (r < 0 || !li.has_mac || memcmp(li.mac, t->mac, ADDR_MAC_LEN) != 0) {
+	r = netlink_link_get(d->host_nl, t->att.eni->ifindex, NULL, &li);
+	if (r < 0 || !li.has_mac || memcmp(li.mac, t->att.mac, ADDR_MAC_LEN) != 0) {
 		attach_ctx_done(&c);
 		snprintf(err, sizeof(err), "ENI %s is no longer on the host", mac);
 		metrics_attach_failed(d, "eni");
 		attach_fail(d, t, call, -ENODEV, err);
 		return;
 	}
-	strscpy(t->orig_ifname, li.ifname, sizeof(t->orig_ifname));
-	t->orig_mtu = li.mtu;
+	strscpy(t->att.orig_ifname, li.ifname, sizeof(t->att.orig_ifname));
+	t->att.orig_mtu = li.mtu;
 	/* The counter programs load on a helper thread while the move waits in the kernel. */
 	r = counters_prepare(&c);
 	if (r < 0)
 		log_debug_errno(r, "Task '%s': no early load of the counters (%m)", t->id);
 
 	for (i = 0; i < attach_nsteps; i++) {
-		const char *crash = startswith(t->fault, "crash:") ? t->fault + 6 : NULL;
+		const char *crash = startswith(t->att.fault, "crash:") ? t->att.fault + 6 : NULL;
 		uint64_t t0;
 
-		t->steps_begun = i + 1;
+		t->att.steps_begun = i + 1;
 		r = task_journal_save(d, t);
 		if (r < 0) {
 			snprintf(c.errmsg, sizeof(c.errmsg), "Failed to write the journal: %s",
 				 strerror(-r));
-			t->steps_begun = i; /* nothing of this step happened */
+			t->att.steps_begun = i; /* nothing of this step happened */
 			failed_at = "journal";
 			break;
 		}
@@ -891,7 +918,7 @@ static void task_run_attach(struct netd *d, struct task *t, struct ctl_call *cal
 				 t->id);
 			raise(SIGKILL);
 		}
-		if (streq(t->fault, attach_steps[i].name)) {
+		if (streq(t->att.fault, attach_steps[i].name)) {
 			snprintf(c.errmsg, sizeof(c.errmsg), "Injected fault after step '%s'",
 				 attach_steps[i].name);
 			r = -EIO;
@@ -908,11 +935,11 @@ static void task_run_attach(struct netd *d, struct task *t, struct ctl_call *cal
 			 attach_steps[MIN(i, attach_nsteps - 1)].name,
 			 c.errmsg[0] ? c.errmsg : strerror(-r));
 		c.errmsg[0] = '\0';
-		q = undo_steps(&c, t->steps_begun, NULL, undo_err, sizeof(undo_err));
+		q = undo_steps(&c, t->att.steps_begun, NULL, undo_err, sizeof(undo_err));
 		attach_ctx_done(&c);
 		if (q < 0) {
 			/* Keep the record so that a detach can finish the job. */
-			t->phase = TASK_PHASE_DETACHING;
+			task_set_phase(t, TASK_PHASE_DETACHING);
 			(void)task_journal_save(d, t);
 			if (call)
 				ctl_call_failf(
@@ -926,13 +953,13 @@ static void task_run_attach(struct netd *d, struct task *t, struct ctl_call *cal
 				    t->id, undo_err);
 			return;
 		}
-		t->steps_begun = 0;
+		t->att.steps_begun = 0;
 		attach_fail(d, t, call, r, err);
 		return;
 	}
 	attach_ctx_done(&c);
 
-	t->phase = t->target_phase;
+	task_set_phase(t, t->target_phase);
 	r = task_journal_save(d, t);
 	if (r < 0)
 		log_warn_errno(r, "Failed to journal task '%s': %m, ignoring", t->id);
@@ -941,9 +968,9 @@ static void task_run_attach(struct netd *d, struct task *t, struct ctl_call *cal
 	metrics_attach_done(d, now_usec() - started);
 	events_emit(d, "task.attached",
 		    json_pack("{s:s, s:s, s:s, s:s}", "task_id", t->id, "mac", mac, "netns",
-			      t->netns_path, "phase", task_phase_to_string(t->phase)),
-		    "Task '%s' attached: ENI %s ('%s') is '%s' in %s", t->id, mac, t->orig_ifname,
-		    t->ifname, t->netns_path);
+			      t->att.netns_path, "phase", task_phase_to_string(t->phase)),
+		    "Task '%s' attached: ENI %s ('%s') is '%s' in %s", t->id, mac,
+		    t->att.orig_ifname, t->att.ifname, t->att.netns_path);
 	if (call)
 		ctl_call_reply(call, task_to_json(t, false));
 }
@@ -958,7 +985,7 @@ static void wait_timeout(struct event_loop *loop, void *data)
 
 	t->wait_timer_id = 0;
 	call = TAKE_PTR(t->waiter);
-	addr_mac_format(t->mac, mac);
+	addr_mac_format(t->att.mac, mac);
 	snprintf(msg, sizeof(msg), "ENI %s did not appear within %u ms", mac, t->wait_ms);
 	metrics_attach_failed(t->d, "timeout");
 	attach_fail(t->d, t, call, -ETIMEDOUT, msg);
@@ -967,7 +994,7 @@ static void wait_timeout(struct event_loop *loop, void *data)
 
 void task_eni_appeared(struct netd *d, struct eni *e)
 {
-	struct task *t = e->task;
+	struct task *t = e->att ? task_of(e->att) : NULL;
 	struct ctl_call *call;
 
 	if (!t || !t->waiter || e->ifindex <= 0)
@@ -1013,44 +1040,44 @@ static int attach_precheck(struct ctl_call *call, struct netd *d, struct task *t
 	struct link_info li;
 	int fd = -1, r;
 
-	r = netns_open(t->netns_path, &fd);
+	r = netns_open(t->att.netns_path, &fd);
 	if (r == -ENOENT)
 		return ctl_call_failf(call, CTL_ERR_NOT_FOUND, "Namespace '%s' does not exist",
-				      t->netns_path),
+				      t->att.netns_path),
 		       r;
 	if (r == -EINVAL)
 		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS,
-				      "'%s' is not a network namespace", t->netns_path),
+				      "'%s' is not a network namespace", t->att.netns_path),
 		       r;
 	if (r < 0)
 		return ctl_call_fail_errno(call, r, "Failed to open namespace '%s': %s",
-					   t->netns_path, strerror(-r)),
+					   t->att.netns_path, strerror(-r)),
 		       r;
-	r = netns_get_id(fd, &t->netns_id);
+	r = netns_get_id(fd, &t->att.netns_id);
 	if (r < 0)
 		goto out;
-	if (netns_id_equal(&t->netns_id, &d->host_netns_id)) {
+	if (netns_id_equal(&t->att.netns_id, &d->host_netns_id)) {
 		ctl_call_failf(call, CTL_ERR_INVALID_PARAMS,
 			       "Namespace '%s' is netd's own namespace, not a task's",
-			       t->netns_path);
+			       t->att.netns_path);
 		r = -EINVAL;
 		goto out;
 	}
 	r = netlink_open(fd, &tnl);
 	if (r < 0)
 		goto out;
-	r = netlink_link_get(tnl, 0, t->ifname, &li);
+	r = netlink_link_get(tnl, 0, t->att.ifname, &li);
 	if (r == 0) {
 		ctl_call_failf(
 			call, CTL_ERR_EXISTS,
 			"Interface '%s' already exists in namespace '%s'; nothing was changed",
-			t->ifname, t->netns_path);
+			t->att.ifname, t->att.netns_path);
 		r = -EEXIST;
 		goto out;
 	}
 	if (r != -ENODEV)
 		goto out;
-	if (t->metadata_link) {
+	if (t->att.metadata_link) {
 		char hname[IFNAMSIZ];
 
 		r = netlink_link_get(tnl, 0, NETD_MD_IFNAME, &li);
@@ -1058,12 +1085,12 @@ static int attach_precheck(struct ctl_call *call, struct netd *d, struct task *t
 			ctl_call_failf(
 				call, CTL_ERR_EXISTS,
 				"Interface '%s' (the metadata link's name) already exists in namespace '%s'; nothing was changed",
-				NETD_MD_IFNAME, t->netns_path);
+				NETD_MD_IFNAME, t->att.netns_path);
 			r = -EEXIST;
 			goto out;
 		}
 		/* A leftover host side would make the attach fail half-way; say so now. */
-		mdlink_host_ifname(t->slot, hname);
+		mdlink_host_ifname(t->att.slot, hname);
 		r = netlink_link_get(d->host_nl, 0, hname, &li);
 		if (r == 0) {
 			ctl_call_failf(
@@ -1077,8 +1104,8 @@ static int attach_precheck(struct ctl_call *call, struct netd *d, struct task *t
 	r = r == -ENODEV ? 0 : r;
 out:
 	if (r < 0 && !ctl_call_is_done(call))
-		ctl_call_fail_errno(call, r, "Failed to inspect namespace '%s': %s", t->netns_path,
-				    strerror(-r));
+		ctl_call_fail_errno(call, r, "Failed to inspect namespace '%s': %s",
+				    t->att.netns_path, strerror(-r));
 	netlink_free(tnl);
 	safe_close(fd);
 	return r;
@@ -1093,7 +1120,8 @@ static bool netns_has_task(struct netd *d, const struct netns_id *id)
 	for (struct task *t = d->tasks; t; t = t->next) {
 		int fd;
 
-		if (!netns_id_equal(&t->netns_id, id) || task_netns_open(d, t, &fd) < 0)
+		if (!netns_id_equal(&t->att.netns_id, id) ||
+		    attachment_netns_open(&t->att, &fd) < 0)
 			continue;
 		close(fd);
 		return true;
@@ -1111,10 +1139,9 @@ static int do_task_attach(struct ctl_call *call, json_t *params, void *userdata)
 	struct eni *e;
 	int r;
 
-	t = calloc(1, sizeof(*t));
+	t = task_new(d);
 	if (!t)
 		return -ENOMEM;
-	t->d = d;
 	r = task_parse(d, params, false, t, &pe);
 	if (r < 0) {
 		task_free(t);
@@ -1122,13 +1149,13 @@ static int do_task_attach(struct ctl_call *call, json_t *params, void *userdata)
 			return r;
 		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "%s", pe.msg);
 	}
-	addr_mac_format(t->mac, mac);
+	addr_mac_format(t->att.mac, mac);
 
 	old = task_find(d, t->id);
 	if (old) {
 		ctl_call_failf(call, CTL_ERR_EXISTS, "Task '%s' already exists (phase %s, ENI %s)",
 			       t->id, task_phase_to_string(old->phase),
-			       addr_mac_format(old->mac, mac));
+			       addr_mac_format(old->att.mac, mac));
 		task_free(t);
 		return 0;
 	}
@@ -1137,15 +1164,15 @@ static int do_task_attach(struct ctl_call *call, json_t *params, void *userdata)
 		return ctl_call_failf(call, CTL_ERR_LIMIT, "Too many tasks (at most %d)",
 				      NETD_MAX_TASKS);
 	}
-	e = eni_find(d, t->mac);
+	e = eni_find(d, t->att.mac);
 	if (!e) {
 		task_free(t);
 		return ctl_call_failf(call, CTL_ERR_NOT_FOUND,
 				      "Unknown ENI %s: it is not registered with netd", mac);
 	}
-	if (e->task) {
+	if (e->att) {
 		ctl_call_failf(call, CTL_ERR_BUSY, "ENI %s is attached to task '%s'", mac,
-			       e->task->id);
+			       e->att->id);
 		task_free(t);
 		return 0;
 	}
@@ -1157,7 +1184,7 @@ static int do_task_attach(struct ctl_call *call, json_t *params, void *userdata)
 		struct netns_id id;
 		int fd;
 
-		if (netns_open(t->netns_path, &fd) == 0) {
+		if (netns_open(t->att.netns_path, &fd) == 0) {
 			if (netns_get_id(fd, &id) == 0)
 				(void)reaper_flush_netns(d, &id);
 			close(fd);
@@ -1168,27 +1195,27 @@ static int do_task_attach(struct ctl_call *call, json_t *params, void *userdata)
 		task_free(t);
 		return ctl_call_failf(call, CTL_ERR_LIMIT, "No free task slot");
 	}
-	t->slot = (unsigned int)r;
+	t->att.slot = (unsigned int)r;
 	t0 = now_usec();
 	r = attach_precheck(call, d, t);
 	log_debug("Task '%s': checks before the attach took %llu us", t->id,
 		  (unsigned long long)(now_usec() - t0));
 	if (r < 0) {
-		slots_drop(d->slots, t->slot, SLOT_OWNER_ATTACH);
+		slots_drop(d->slots, t->att.slot, SLOT_OWNER_ATTACH);
 		task_free(t);
 		return 0;
 	}
-	r = task_add_eni_routes(t, e, !netns_has_task(d, &t->netns_id), &pe);
+	r = task_add_eni_routes(t, e, !netns_has_task(d, &t->att.netns_id), &pe);
 	if (r < 0) {
-		slots_drop(d->slots, t->slot, SLOT_OWNER_ATTACH);
+		slots_drop(d->slots, t->att.slot, SLOT_OWNER_ATTACH);
 		task_free(t);
 		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "%s", pe.msg);
 	}
 
-	t->created_ns = realtime_nsec();
-	t->phase = TASK_PHASE_ATTACHING;
-	t->eni = e;
-	e->task = t;
+	t->att.created_ns = realtime_nsec();
+	task_set_phase(t, TASK_PHASE_ATTACHING);
+	t->att.eni = e;
+	e->att = &t->att;
 	t->next = d->tasks;
 	d->tasks = t;
 	d->ntasks++;
@@ -1233,7 +1260,7 @@ static int do_task_detach(struct ctl_call *call, json_t *params, void *userdata)
 		return ctl_call_reply(call,
 				      json_pack("{s:s, s:b, s:s}", "task_id", id, "detached", 0,
 						"message", "No such task: nothing to detach"));
-	addr_mac_format(t->mac, mac);
+	addr_mac_format(t->att.mac, mac);
 	result = json_pack("{s:s, s:b, s:s}", "task_id", t->id, "detached", 1, "mac", mac);
 
 	if (t->waiter) {
@@ -1244,7 +1271,7 @@ static int do_task_detach(struct ctl_call *call, json_t *params, void *userdata)
 			       "Attach of task '%s' was cancelled by a detach", t->id);
 		ctl_call_unref(waiter);
 	} else {
-		t->phase = TASK_PHASE_DETACHING;
+		task_set_phase(t, TASK_PHASE_DETACHING);
 		(void)task_journal_save(d, t);
 		r = task_teardown(d, t, true, err, sizeof(err));
 		if (r < 0) {
@@ -1257,11 +1284,11 @@ static int do_task_detach(struct ctl_call *call, json_t *params, void *userdata)
 				t->id, err);
 		}
 	}
-	if (t->eni) {
-		struct eni *e = t->eni;
+	if (t->att.eni) {
+		struct eni *e = t->att.eni;
 
-		if (e->task == t)
-			e->task = NULL;
+		if (e->att == &t->att)
+			e->att = NULL;
 		json_object_set_new(result, "eni_state",
 				    json_string(eni_state_to_string(eni_get_state(e))));
 		if (e->ifindex > 0)
@@ -1272,7 +1299,8 @@ static int do_task_detach(struct ctl_call *call, json_t *params, void *userdata)
 		d, "task.detached",
 		json_pack("{s:s, s:s, s:s}", "task_id", t->id, "instance", t->instance, "mac", mac),
 		"Task '%s' detached; ENI %s %s", t->id, mac,
-		t->eni && t->eni->ifindex > 0 ? "is back on the host" : "is not on the host");
+		t->att.eni && t->att.eni->ifindex > 0 ? "is back on the host"
+						      : "is not on the host");
 	task_remove(d, t);
 	return ctl_call_reply(call, result);
 }
@@ -1291,7 +1319,7 @@ static int task_check(struct netd *d, struct task *t, json_t *diffs)
 	}
 	r = ctx_open(d, t, &c);
 	if (r == -ENOENT) {
-		check_diff(diffs, "netns", t->netns_path, "missing");
+		check_diff(diffs, "netns", t->att.netns_path, "missing");
 		return 0;
 	}
 	if (r < 0)
@@ -1301,8 +1329,8 @@ static int task_check(struct netd *d, struct task *t, json_t *diffs)
 			continue;
 		r = attach_steps[i].check(&c, diffs);
 		if (r == -ENODEV && i == 0) {
-			snprintf(want, sizeof(want), "%s (%s)", t->ifname,
-				 addr_mac_format(t->mac, mac));
+			snprintf(want, sizeof(want), "%s (%s)", t->att.ifname,
+				 addr_mac_format(t->att.mac, mac));
 			check_diff(diffs, "link", want, "missing");
 			r = 0;
 			break;
@@ -1409,7 +1437,7 @@ static int do_task_set_phase(struct ctl_call *call, json_t *params, void *userda
 		return ctl_call_failf(call, CTL_ERR_BUSY, "Task '%s' is %s", t->id,
 				      task_phase_to_string(t->phase));
 	if (t->phase != (enum task_phase)p) {
-		t->phase = (enum task_phase)p;
+		task_set_phase(t, (enum task_phase)p);
 		t->target_phase = (enum task_phase)p;
 		(void)task_journal_save(d, t);
 		events_emit(d, "task.phase",
@@ -1435,7 +1463,7 @@ int task_recover(struct netd *d)
 	struct task *t, *next;
 
 	for (t = d->tasks; t; t = t->next) {
-		struct eni *e = eni_find(d, t->mac);
+		struct eni *e = eni_find(d, t->att.mac);
 
 		t->d = d;
 		if (!e) {
@@ -1444,13 +1472,13 @@ int task_recover(struct netd *d)
 				t->id);
 			continue;
 		}
-		if (e->task) {
+		if (e->att) {
 			log_warn("Tasks '%s' and '%s' both claim an ENI; keeping the first",
-				 e->task->id, t->id);
+				 e->att->id, t->id);
 			continue;
 		}
-		e->task = t;
-		t->eni = e;
+		e->att = &t->att;
+		t->att.eni = e;
 	}
 
 	for (t = d->tasks; t; t = next) {
@@ -1461,10 +1489,10 @@ int task_recover(struct netd *d)
 		next = t->next;
 		switch (t->phase) {
 		case TASK_PHASE_ATTACHING:
-			if (t->steps_begun == attach_nsteps) {
+			if (t->att.steps_begun == attach_nsteps) {
 				json_auto_t *diffs = json_array();
 
-				t->phase = t->target_phase;
+				task_set_phase(t, t->target_phase);
 				if (task_check(d, t, diffs) == 0 && json_array_size(diffs) == 0) {
 					(void)task_journal_save(d, t);
 					events_emit(
@@ -1474,11 +1502,11 @@ int task_recover(struct netd *d)
 						t->id);
 					break;
 				}
-				t->phase = TASK_PHASE_ATTACHING;
+				task_set_phase(t, TASK_PHASE_ATTACHING);
 			}
 			r = task_teardown(d, t, false, err, sizeof(err));
 			if (r < 0) {
-				t->phase = TASK_PHASE_DETACHING;
+				task_set_phase(t, TASK_PHASE_DETACHING);
 				(void)task_journal_save(d, t);
 				log_warn("Task '%s': rolling back an interrupted attach failed: %s",
 					 t->id, err);
@@ -1507,7 +1535,7 @@ int task_recover(struct netd *d)
 			if (r < 0) {
 				log_warn(
 					"Task '%s': namespace '%s' is gone; a detach releases its ENI",
-					t->id, t->netns_path);
+					t->id, t->att.netns_path);
 				break;
 			}
 			if (attach_steps[0].check) {
@@ -1516,8 +1544,8 @@ int task_recover(struct netd *d)
 				(void)attach_steps[0].check(&c, diffs);
 			}
 			attach_ctx_done(&c);
-			log_info("Task '%s' re-adopted (%s in %s)", t->id, t->ifname,
-				 t->netns_path);
+			log_info("Task '%s' re-adopted (%s in %s)", t->id, t->att.ifname,
+				 t->att.netns_path);
 			break;
 		}
 	}
@@ -1544,8 +1572,8 @@ void task_exit(struct netd *d)
 			/* nothing was changed in the kernel; forget it */
 			(void)journal_remove(d->journal, JOURNAL_TASK, t->id);
 		}
-		if (t->eni)
-			t->eni->task = NULL;
+		if (t->att.eni)
+			t->att.eni->att = NULL;
 		task_free(t);
 	}
 	d->ntasks = 0;
