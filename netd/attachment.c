@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "attachment.h"
+#include "netd.h"
 #include "util.h"
 
 void attachment_done(struct eni_attachment *a)
@@ -33,4 +34,28 @@ int attachment_netns_open(const struct eni_attachment *a, int *ret_fd)
 	}
 	*ret_fd = fd;
 	return 0;
+}
+
+void attachment_register(struct netd *d, struct eni_attachment *a)
+{
+	a->next = d->attachments;
+	d->attachments = a;
+}
+
+void attachment_unregister(struct netd *d, struct eni_attachment *a)
+{
+	for (struct eni_attachment **pp = &d->attachments; *pp; pp = &(*pp)->next)
+		if (*pp == a) {
+			*pp = a->next;
+			a->next = NULL;
+			return;
+		}
+}
+
+struct eni_attachment *attachment_find(struct netd *d, const char *id)
+{
+	for (struct eni_attachment *a = d->attachments; a; a = a->next)
+		if (streq(a->id, id))
+			return a;
+	return NULL;
 }

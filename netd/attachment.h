@@ -18,6 +18,7 @@
 #include "netns.h"
 
 struct eni;
+struct netd;
 struct eni_attachment;
 struct attach_plan;
 
@@ -49,6 +50,7 @@ struct attach_owner_ops {
 };
 
 struct eni_attachment {
+	struct eni_attachment *next; /* netd's attachments (attachment_register()) */
 	const struct attach_owner_ops *ops;
 	const char *kind;    /* the owner's kind, for messages: "Task" */
 	const char *id;	     /* the owner's id: messages, the names of its records */
@@ -90,6 +92,12 @@ struct eni_attachment {
 	uint64_t guards_read_usec; /* when the guards' counters were last copied to the stats */
 };
 
+/* Add an attachment to netd's, which the steps' modules go through (its owner's doing). */
+void attachment_register(struct netd *d, struct eni_attachment *a);
+/* Take it out again (before it is freed). */
+void attachment_unregister(struct netd *d, struct eni_attachment *a);
+/* The attachment of an owner's id, or NULL. */
+struct eni_attachment *attachment_find(struct netd *d, const char *id);
 /* Free what the attachment holds (not the attachment, which its owner embeds). */
 void attachment_done(struct eni_attachment *a);
 /* Journal it through its owner (-EOPNOTSUPP: its owner keeps no journal). */

@@ -26,9 +26,11 @@
 #include <sys/statfs.h>
 
 #include "counters-internal.h"
+#include "step.h"
 #include "devstats.h"
 #include "event.h"
 #include "journal.h"
+#include "json-util.h"
 #include "log.h"
 #include "metrics.h"
 #include "tc_counters.skel.h"
@@ -518,16 +520,16 @@ static void *prep_thread(void *arg)
 	return NULL;
 }
 
-int counters_prepare(struct attach_ctx *c)
+static int counters_step_prepare(struct attach_ctx *c)
 {
 	struct counters_prep *p;
 	int r;
 
-	if (c->counters_prep || c->a->slot >= TC_SLOTS)
+	if (c->priv || c->a->slot >= TC_SLOTS)
 		return 0;
 	p = calloc(1, sizeof(*p));
 	if (!p)
-		return -ENOMEM;
+		return 0; /* the step loads them itself */
 	p->k = c->d->counters;
 	memcpy(p->addrs, c->a->addrs, sizeof(p->addrs[0]) * MIN(c->a->naddrs, ATTACH_MAX_ADDRS));
 	p->lo = (struct load_opts){ .slot = c->a->slot,
@@ -538,21 +540,24 @@ int counters_prepare(struct attach_ctx *c)
 	r = -pthread_create(&p->thread, NULL, prep_thread, p);
 	if (r < 0) {
 		free(p);
-		return r;
+		/* The step loads them itself then. */
+		log_debug_errno(r, "%s '%s': no early load of the counters (%m)", c->a->kind,
+				c->a->id);
+		return 0;
 	}
-	c->counters_prep = p;
+	c->priv = p;
 	return 0;
 }
 
 /* Wait for a prepared load; takes its skeleton and cookie (0 if there was none). */
 static int prep_take(struct attach_ctx *c, struct tc_counters **ret_skel, uint32_t *ret_cookie)
 {
-	struct counters_prep *p = c->counters_prep;
+	struct counters_prep *p = c->priv;
 	int r;
 
 	if (!p)
 		return 0;
-	c->counters_prep = NULL;
+	c->priv = NULL;
 	pthread_join(p->thread, NULL);
 	r = p->r;
 	if (r == 0) {
@@ -564,7 +569,7 @@ static int prep_take(struct attach_ctx *c, struct tc_counters **ret_skel, uint32
 	return r;
 }
 
-void counters_prep_done(struct attach_ctx *c)
+static void counters_step_release(struct attach_ctx *c)
 {
 	struct tc_counters *skel = NULL;
 	uint32_t cookie;
@@ -878,7 +883,7 @@ void counters_totals(const struct counters_snapshot *s, struct counters_pair ret
 
 /* --- the attach step ----------------------------------------------------------------------- */
 
-int counters_step_run(struct attach_ctx *c)
+static int counters_step_run(struct attach_ctx *c)
 {
 	struct netd_counters *k = c->d->counters;
 	_cleanup_(tc_counters_destroyp) struct tc_counters *skel = NULL;
@@ -894,10 +899,10 @@ int counters_step_run(struct attach_ctx *c)
 	}
 	rec = rec_new(t);
 	if (!rec) {
-		counters_prep_done(c);
+		counters_step_release(c);
 		return -ENOMEM;
 	}
-	/* The load started before the move, if it did (counters_prepare()). */
+	/* The load started before the move, if it did (counters_step_prepare()). */
 	r = prep_take(c, &skel, &rec->cookie);
 	if (r <= 0) {
 		if (r < 0)
@@ -998,7 +1003,7 @@ static void keep_final(struct attach_ctx *c, struct counters_task *rec, const st
 	counters_keep_final(c->d, t, rec, devp);
 }
 
-int counters_step_undo(struct attach_ctx *c)
+static int counters_step_undo(struct attach_ctx *c)
 {
 	struct netd_counters *k = c->d->counters;
 	struct eni_attachment *t = c->a;
@@ -1010,7 +1015,7 @@ int counters_step_undo(struct attach_ctx *c)
 
 	if (rec && (!streq(rec->id, t->id) || rec->created_ns != t->created_ns))
 		rec = NULL; /* not this task's (cannot happen: slots are unique) */
-	if (c->netns_fd >= 0 && attach_ctx_find_link(c, &li) == 0)
+	if (c->netns_fd >= 0 && step_find_link(c, &li) == 0)
 		have_link = true;
 	if (c->detach)
 		keep_final(c, rec, have_link ? &li : NULL);
@@ -1041,7 +1046,7 @@ int counters_step_undo(struct attach_ctx *c)
 	return 0;
 }
 
-int counters_step_check(struct attach_ctx *c, json_t *diffs)
+static int counters_step_check(struct attach_ctx *c, json_t *diffs)
 {
 	struct netd_counters *k = c->d->counters;
 	struct eni_attachment *t = c->a;
@@ -1050,7 +1055,7 @@ int counters_step_check(struct attach_ctx *c, json_t *diffs)
 	struct link_info li;
 	int saved = -1, r;
 
-	r = attach_ctx_find_link(c, &li);
+	r = step_find_link(c, &li);
 	if (r < 0)
 		return r;
 	r = ns_enter(c->netns_fd, &saved);
@@ -1064,10 +1069,21 @@ int counters_step_check(struct attach_ctx *c, json_t *diffs)
 		snprintf(want, sizeof(want), "tc %s filter of slot %u on %s", what, t->slot,
 			 t->ifname);
 		snprintf(have, sizeof(have), "missing or not ours");
-		check_diff(diffs, "counters", want, have);
+		json_diff_append(diffs, "counters", want, have);
 	}
 	return 0;
 }
+
+/* Right after the move (which drops qdiscs), before the link is up: the filters see every packet
+ * the device counts. */
+const struct attach_step step_counters = {
+	.name = "counters",
+	.prepare = counters_step_prepare,
+	.run = counters_step_run,
+	.undo = counters_step_undo,
+	.check = counters_step_check,
+	.release = counters_step_release,
+};
 
 /* --- other links --------------------------------------------------------------------------- */
 
@@ -1175,14 +1191,15 @@ static int adopt_task(struct netd *d, struct eni_attachment *t)
 	if (r == 0 && (netns_get_id(c.netns_fd, &id) < 0 || !netns_id_equal(&id, &t->netns_id)))
 		r = -ENOENT;
 	if (r == 0)
-		r = attach_ctx_find_link(&c, &li);
+		r = step_find_link(&c, &li);
 	if (r < 0) {
 		/* Nothing to count any more; keep the record so that detach keeps the finals. */
 		log_warn_errno(
 			r, "Task '%s': its ENI is not in '%s' (%m); its counters stay as they are",
 			t->id, t->netns_path);
 		k->slots[t->slot] = rec;
-		attach_ctx_done(&c);
+		c.tnl = netlink_free(c.tnl);
+		c.netns_fd = safe_close(c.netns_fd);
 		return 0;
 	}
 	save = save || rec->ifindex != li.ifindex;
@@ -1245,7 +1262,8 @@ static int adopt_task(struct netd *d, struct eni_attachment *t)
 	log_info("Task '%s': counters re-adopted on '%s' (slot %u)", t->id, t->ifname, t->slot);
 	r = 0;
 out:
-	attach_ctx_done(&c);
+	c.tnl = netlink_free(c.tnl);
+	c.netns_fd = safe_close(c.netns_fd);
 	rec_free(rec);
 	return r;
 }
@@ -1254,7 +1272,7 @@ static int sweep_one(struct journal *j, const char *name, void *data)
 {
 	char path[PATH_MAX];
 
-	if (task_find(data, name))
+	if (attachment_find(data, name))
 		return 0;
 	(void)journal_path(j, JOURNAL_COUNTERS, name, path, sizeof(path));
 	log_debug("Removing the counters journal '%s' of no task", path);
@@ -1272,8 +1290,7 @@ int counters_adopt(struct netd *d)
 {
 	struct netd_counters *k = d->counters;
 
-	for (struct task *task = d->tasks; task; task = task->next) {
-		struct eni_attachment *t = &task->att;
+	for (struct eni_attachment *t = d->attachments; t; t = t->next) {
 		int r;
 
 		if (t->state != ATTACH_STATE_ATTACHED)

@@ -18,7 +18,7 @@
 
 struct netd;
 struct eni_attachment;
-struct attach_ctx;
+struct attach_step;
 struct in_prefix;
 
 #define COUNTERS_DEFAULT_BPFFS	   "/sys/fs/bpf/netd"
@@ -72,17 +72,8 @@ int counters_metrics_start(struct netd *d);
 /* Free everything in memory; the programs stay attached and keep counting. */
 void counters_exit(struct netd *d);
 
-/* Start loading the task's programs on a helper thread (before the move); the counters step
- * takes them. */
-int counters_prepare(struct attach_ctx *c);
-/* Drop a prepared load the step did not take (an attach that failed before it). */
-void counters_prep_done(struct attach_ctx *c);
-/* The attach step: load the programs for the task's slot and attach them to its ENI. */
-int counters_step_run(struct attach_ctx *c);
-/* Detach them (keeping the final counters when the task is detaching). */
-int counters_step_undo(struct attach_ctx *c);
-/* Report a missing or foreign filter as a "counters" difference. */
-int counters_step_check(struct attach_ctx *c, json_t *diffs);
+/* The counters step: the task's programs loaded for its slot and attached to its ENI. */
+extern const struct attach_step step_counters;
 
 /* Attach the programs to another link of task t, counting into one flow (e.g. the metadata
  * link). netns_fd is the task's namespace. The ENI's counters must be attached. */

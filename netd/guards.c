@@ -36,8 +36,10 @@
 
 #include "counters.h"
 #include "guards.h"
+#include "json-util.h"
 #include "log.h"
 #include "mdfilter.h"
+#include "mdlink.h"
 #include "netd.h"
 #include "nft.h"
 
@@ -111,20 +113,20 @@ static int build_rules(const struct eni_attachment *t, struct nftnl_rule **rules
 		if (mdlink_address(t->slot, &a) < 0)
 			goto out_fail;
 		addr_ip_format(&a, src, sizeof(src));
-		inet_pton(AF_INET, NETD_MD_ENDPOINT, &ep);
+		inet_pton(AF_INET, MDLINK_ENDPOINT, &ep);
 		rb_start(&rb, t, "output");
-		rb_ifname(&rb, NFT_META_OIFNAME, NETD_MD_IFNAME);
+		rb_ifname(&rb, NFT_META_OIFNAME, MDLINK_IFNAME);
 		nft_rule_ip4_eq(&rb, 12, src);
 		nft_rule_payload_load(&rb, NFT_PAYLOAD_NETWORK_HEADER, 16, sizeof(ep), NFT_REG_1);
 		nft_rule_cmp_eq(&rb, &ep, sizeof(ep));
-		nft_rule_tcp_port_eq(&rb, 2, NETD_MD_PORT);
+		nft_rule_tcp_port_eq(&rb, 2, MDLINK_PORT);
 		nft_rule_verdict(&rb, NF_ACCEPT, NULL);
 		rules[n++] = rb.r;
 		if (rb.failed)
 			goto out_fail;
 
 		rb_start(&rb, t, "output");
-		rb_ifname(&rb, NFT_META_OIFNAME, NETD_MD_IFNAME);
+		rb_ifname(&rb, NFT_META_OIFNAME, MDLINK_IFNAME);
 		nft_rule_counter(&rb, "metadata_out");
 		nft_rule_verdict(&rb, NF_DROP, NULL);
 		rules[n++] = rb.r;
@@ -132,16 +134,16 @@ static int build_rules(const struct eni_attachment *t, struct nftnl_rule **rules
 			goto out_fail;
 
 		rb_start(&rb, t, "input");
-		rb_ifname(&rb, NFT_META_IIFNAME, NETD_MD_IFNAME);
-		nft_rule_ip4_eq(&rb, 12, NETD_MD_ENDPOINT);
-		nft_rule_tcp_port_eq(&rb, 0, NETD_MD_PORT);
+		rb_ifname(&rb, NFT_META_IIFNAME, MDLINK_IFNAME);
+		nft_rule_ip4_eq(&rb, 12, MDLINK_ENDPOINT);
+		nft_rule_tcp_port_eq(&rb, 0, MDLINK_PORT);
 		nft_rule_verdict(&rb, NF_ACCEPT, NULL);
 		rules[n++] = rb.r;
 		if (rb.failed)
 			goto out_fail;
 
 		rb_start(&rb, t, "input");
-		rb_ifname(&rb, NFT_META_IIFNAME, NETD_MD_IFNAME);
+		rb_ifname(&rb, NFT_META_IIFNAME, MDLINK_IFNAME);
 		nft_rule_counter(&rb, "metadata_in");
 		nft_rule_verdict(&rb, NF_DROP, NULL);
 		rules[n++] = rb.r;
@@ -361,8 +363,8 @@ int guards_check(int netns_fd, const struct eni_attachment *t, json_t *diffs)
 
 		r = nft_table_exists(n, GUARDS_FAMILY, t->guards_table, &exists);
 		if (r == 0)
-			check_diff(diffs, "guards", want_table,
-				   exists ? "another owner's table" : "missing");
+			json_diff_append(diffs, "guards", want_table,
+					 exists ? "another owner's table" : "missing");
 		goto out;
 	}
 	have = calloc(1, sizeof(*have));
@@ -382,14 +384,14 @@ int guards_check(int netns_fd, const struct eni_attachment *t, json_t *diffs)
 				if (streq(have->text[k], want))
 					found = true;
 			if (!found)
-				check_diff(diffs, "guards", texts[i], "missing");
+				json_diff_append(diffs, "guards", texts[i], "missing");
 		}
 		if (have->n != nrules) {
 			char a[24], b[24];
 
 			snprintf(a, sizeof(a), "%d rules", nrules);
 			snprintf(b, sizeof(b), "%d rules", have->n);
-			check_diff(diffs, "guards", a, b);
+			json_diff_append(diffs, "guards", a, b);
 		}
 	}
 	free_rules(rules, nrules);
@@ -445,7 +447,7 @@ static void guards_refresh(struct netd *d, struct eni_attachment *t)
 
 		/* The metadata flow is md0's traffic, counted by the kernel for that link alone. */
 		if (netlink_open(fd, &nl) == 0 &&
-		    netlink_link_get(nl, 0, NETD_MD_IFNAME, &li) == 0) {
+		    netlink_link_get(nl, 0, MDLINK_IFNAME, &li) == 0) {
 			(void)counters_set_link_flow(d, t, TC_FLOW_METADATA, TC_DIR_RX,
 						     li.stats.rx_bytes, li.stats.rx_packets);
 			(void)counters_set_link_flow(d, t, TC_FLOW_METADATA, TC_DIR_TX,
@@ -477,9 +479,9 @@ void guards_stats_hook(struct netd *d, struct eni_attachment *one, void *data)
 		mdfilter_refresh(d, one);
 		return;
 	}
-	for (struct task *t = d->tasks; t; t = t->next)
-		if (now - t->att.guards_read_usec >= max_age)
-			guards_refresh(d, &t->att);
+	for (struct eni_attachment *a = d->attachments; a; a = a->next)
+		if (now - a->guards_read_usec >= max_age)
+			guards_refresh(d, a);
 	/* The host's filter of the metadata links: every task in one dump. */
 	mdfilter_refresh(d, NULL);
 }

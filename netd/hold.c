@@ -5,6 +5,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "hold.h"
+#include "mdlink.h"
 #include "netd.h"
 #include "slots.h"
 

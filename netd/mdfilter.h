@@ -9,11 +9,15 @@
 #define NETD_MDFILTER_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 struct netd;
 struct eni_attachment;
 
 #define MDFILTER_TABLE "taskplane-metadata"
+
+/* Whether an attachment's metadata link may exist (its elements belong in the table). */
+typedef bool (*mdfilter_link_fn)(const struct eni_attachment *a);
 
 /*
  * At start, after the journal is loaded and before the tasks are recovered: create the table, or
@@ -21,7 +25,7 @@ struct eni_attachment;
  * builds it), and give every task of the journal whose metadata link may exist its elements
  * (their counts carried on from the stats); elements of no task are removed.
  */
-int mdfilter_init(struct netd *d);
+int mdfilter_init(struct netd *d, mdfilter_link_fn has_link);
 /* At exit: delete the table when no task has a metadata link any more (else it stays, in force
  * while netd is down). */
 void mdfilter_exit(struct netd *d);

@@ -261,7 +261,7 @@ static void reason_add(struct reason_count *t, const char *reason, uint64_t n)
 	t[i].n += n;
 }
 
-int metrics_init(struct netd *d)
+int metrics_init(struct netd *d, const char *const *steps, unsigned int nsteps)
 {
 	struct netd_metrics *m;
 
@@ -272,8 +272,8 @@ int metrics_init(struct netd *d)
 					     .nbounds = ARRAY_SIZE(duration_bounds_usec) };
 	m->detach = m->attach;
 	/* Every reason known beforehand is there from the start, at 0: rate() needs a series. */
-	for (unsigned int i = 0; i < attach_nsteps; i++)
-		reason_add(m->attach_failed, attach_steps[i].name, 0);
+	for (unsigned int i = 0; i < nsteps; i++)
+		reason_add(m->attach_failed, steps[i], 0);
 	reason_add(m->attach_failed, "journal", 0);
 	reason_add(m->attach_failed, "netns", 0);
 	reason_add(m->attach_failed, "eni", 0);

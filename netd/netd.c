@@ -21,6 +21,9 @@
 #include "mdfilter.h"
 #include "metrics.h"
 #include "netd.h"
+#include "plans.h"
+#include "reaper.h"
+#include "step-mdlink.h"
 #include "slots.h"
 
 #define DEFAULT_RUN_DIR	  "/run/netd"
@@ -210,7 +213,16 @@ static int run(struct netd *d, const struct netd_opts *o)
 	r = events_init(d);
 	if (r < 0)
 		return log_err_errno(r, "Failed to set up events: %m");
-	r = metrics_init(d);
+	{
+		const char *steps[64];
+		unsigned int n = 0;
+
+		for (size_t p = 0; netd_plans[p]; p++)
+			for (unsigned int i = 0; i < netd_plans[p]->nsteps && n < ARRAY_SIZE(steps);
+			     i++)
+				steps[n++] = netd_plans[p]->steps[i]->name;
+		r = metrics_init(d, steps, n);
+	}
 	if (r < 0)
 		return log_oom();
 	r = slots_new(NETD_MAX_TASKS, &d->slots);
@@ -237,7 +249,7 @@ static int run(struct netd *d, const struct netd_opts *o)
 	r = task_init(d);
 	if (r < 0)
 		return r;
-	r = mdfilter_init(d);
+	r = mdfilter_init(d, step_mdlink_may_exist);
 	if (r < 0)
 		return r;
 	r = task_recover(d);
@@ -246,7 +258,7 @@ static int run(struct netd *d, const struct netd_opts *o)
 	r = counters_adopt(d);
 	if (r < 0)
 		return log_err_errno(r, "Failed to re-adopt the counters: %m");
-	r = reaper_init(d);
+	r = reaper_init(d, netd_plans);
 	if (r < 0)
 		return log_err_errno(r, "Failed to finish pending teardown: %m");
 	r = hold_init(d, task_is_live);

@@ -28,6 +28,8 @@ struct ctl_call;
 
 struct netd_events;
 struct netd_counters;
+struct mdfilter;
+struct reaper;
 struct netd_metrics;
 struct hold;
 struct slots;
@@ -37,16 +39,7 @@ struct slots;
 #define NETD_DEFAULT_MTU     9001
 #define NETD_DEFAULT_WAIT_MS 10000
 #define NETD_MAX_WAIT_MS     600000
-/* The metadata link: task side md0, host side tpmd<slot>, endpoint 169.254.170.2:80. */
-#define NETD_MD_IFNAME	    "md0"
-#define NETD_MD_HOST_PREFIX "tpmd"
-#define NETD_MD_ENDPOINT    "169.254.170.2"
-#define NETD_MD_PORT	    80
-#define NETD_MD_SUBNET	    "169.254.172.0/22"
-#define NETD_MD_MAX_SLOT    1021 /* 169.254.172.2 .. 169.254.175.255 */
-/* The device group of metadata links handed to the reaper, deleted together. */
-#define NETD_MD_REAP_GROUP 0x74706d64 /* "tpmd" */
-#define NETD_MAX_HOLDERS   8	      /* holders of one task (task.hold) */
+#define NETD_MAX_HOLDERS     8 /* holders of one task (task.hold) */
 
 enum task_phase {
 	TASK_PHASE_ATTACHING,
@@ -78,6 +71,7 @@ struct netd {
 	struct ctl_server *ctl;
 	struct netd_events *events;
 	struct netd_counters *counters;
+	struct mdfilter *mdfilter;
 	/* netd's own metrics: attach and detach durations, failures */
 	struct netd_metrics *metrics;
 	struct netlink *host_nl; /* requests in netd's own namespace */
@@ -95,9 +89,8 @@ struct netd {
 	unsigned int nenis;
 	struct task *tasks;
 	unsigned int ntasks;
-	struct reap_job *reap_jobs;
-	unsigned int nreap;
-	int reap_timer_id;
+	struct eni_attachment *attachments; /* every one, tasks' and others' (attachment.h) */
+	struct reaper *reaper;
 	struct hold *holds; /* hold.c */
 	unsigned int nholds;
 	struct slots *slots;
@@ -124,71 +117,6 @@ bool task_is_live(struct netd *d, const char *id, const char *instance, unsigned
 void task_eni_appeared(struct netd *d, struct eni *e);
 /* Recover tasks loaded from the journal: finish or undo half-done work. */
 int task_recover(struct netd *d);
-
-/* mdlink.c: the task's point-to-point link to the metadata endpoint */
-/* The task side's address (169.254.172.N) for a slot; -ERANGE past NETD_MD_MAX_SLOT. */
-int mdlink_address(unsigned int slot, struct in_prefix *ret);
-/* The host side's name for a slot. */
-void mdlink_host_ifname(unsigned int slot, char buf[IFNAMSIZ]);
-/* The metadata member of a task's JSON, or NULL when it has no link. */
-json_t *mdlink_to_json(const struct eni_attachment *t);
-
-/* steps.c: the attach sequence, each step with its undo and its check */
-struct attach_ctx {
-	struct netd *d;
-	struct eni_attachment *a;
-	bool detach;  /* an undo of a detach (not a rollback): what is kept of it is kept now */
-	int netns_fd; /* the task's namespace */
-	struct netlink *tnl; /* rtnetlink in the task's namespace, opened after the move */
-	struct counters_prep *counters_prep; /* the counter programs loading meanwhile */
-	char errmsg[512];		     /* what failed, for the caller */
-};
-
-struct attach_step {
-	const char *name;
-	int (*run)(struct attach_ctx *c);
-	/* undo must succeed when the step never ran or only partly ran */
-	int (*undo)(struct attach_ctx *c);
-	/*
-	 * Optional, for a detach: prepare the undo for the reaper instead of doing it (1 handed
-	 * over, 0 nothing to undo, -errno: undo now instead).
-	 */
-	int (*defer)(struct attach_ctx *c);
-	/* append differences between the task's record and the kernel to diffs */
-	int (*check)(struct attach_ctx *c, json_t *diffs);
-};
-
-extern const struct attach_step attach_steps[];
-extern const unsigned int attach_nsteps;
-/* Index of a step by name, or -ENOENT. */
-int attach_step_find(const char *name);
-/* Open the task netlink socket in c->netns_fd if not open yet. */
-int attach_ctx_open_tnl(struct attach_ctx *c);
-/* Release what the context holds. */
-void attach_ctx_done(struct attach_ctx *c);
-/* Find the task's ENI inside its namespace: by the index known, checked by MAC, else by MAC.
- * Updates t->ifindex; -ENODEV when it is not there. */
-int attach_ctx_find_link(struct attach_ctx *c, struct link_info *ret);
-/* The metadata link step (mdlink.c). */
-int mdlink_step_run(struct attach_ctx *c);
-int mdlink_step_undo(struct attach_ctx *c);
-int mdlink_step_defer(struct attach_ctx *c);
-int mdlink_step_check(struct attach_ctx *c, json_t *diffs);
-/* The dns step (resolv.c): /etc/netns/NAME/resolv.conf for a namespace /run/netns/NAME. */
-int resolv_step_run(struct attach_ctx *c);
-int resolv_step_undo(struct attach_ctx *c);
-int resolv_step_check(struct attach_ctx *c, json_t *diffs);
-/* Append one difference {what, expected, actual} to diffs. */
-void check_diff(json_t *diffs, const char *what, const char *expected, const char *actual);
-
-/* reaper.c: teardown done after a detach has answered, while the socket is idle */
-int reaper_init(struct netd *d);
-void reaper_exit(struct netd *d);
-/* Take over a detached task's metadata link (already in NETD_MD_REAP_GROUP) and/or guards. */
-int reaper_queue(struct netd *d, const struct eni_attachment *t, bool mdlink, bool guards);
-unsigned int reaper_pending(struct netd *d);
-/* Finish now what is pending in one namespace (before attaching to it again). */
-int reaper_flush_netns(struct netd *d, const struct netns_id *id);
 
 #include "events.h"
 

@@ -10,7 +10,7 @@
 #include <signal.h>
 #include <stdarg.h>
 
-#include "counters.h"
+#include "attach.h"
 #include "ctl-server.h"
 #include "guards.h"
 #include "hold.h"
@@ -19,7 +19,10 @@
 #include "json-util.h"
 #include "log.h"
 #include "metrics.h"
+#include "plans.h"
+#include "mdlink.h"
 #include "netd.h"
+#include "reaper.h"
 #include "slots.h"
 
 #define TASK_MAX_ATTRS	   32
@@ -102,6 +105,7 @@ static struct task *task_new(struct netd *d)
 		return NULL;
 	t->d = d;
 	t->att.ops = &task_att_ops;
+	t->att.plan = &plan_task;
 	t->att.kind = "Task";
 	t->att.id = t->id;
 	return t;
@@ -124,8 +128,18 @@ bool task_is_live(struct netd *d, const char *id, const char *instance, unsigned
 	return t && streq(t->instance, instance) && t->att.slot == slot;
 }
 
+/* A task joins netd's list, its attachment netd's attachments. */
+static void task_link(struct netd *d, struct task *t)
+{
+	t->next = d->tasks;
+	d->tasks = t;
+	d->ntasks++;
+	attachment_register(d, &t->att);
+}
+
 static void task_unlink(struct netd *d, struct task *t)
 {
+	attachment_unregister(d, &t->att);
 	for (struct task **pp = &d->tasks; *pp; pp = &(*pp)->next)
 		if (*pp == t) {
 			*pp = t->next;
@@ -475,9 +489,9 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 	t->att.block_imds = block_imds;
 	t->att.resolv_conf = resolv_conf;
 	t->att.metadata_link = journal ? metadata != NULL : metadata_link;
-	if (t->att.metadata_link && streq(t->att.ifname, NETD_MD_IFNAME))
+	if (t->att.metadata_link && streq(t->att.ifname, MDLINK_IFNAME))
 		return perr(e, "ifname '%s' is the metadata link's name; choose another",
-			    NETD_MD_IFNAME);
+			    MDLINK_IFNAME);
 
 	t->target_phase = TASK_PHASE_READY;
 	if (phase) {
@@ -556,7 +570,7 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 
 		if (!d->fault_injection)
 			return perr(e, "Parameter 'fault' needs netd --enable-fault-injection");
-		if (attach_step_find(step) < 0)
+		if (attach_plan_find(&plan_task, step) < 0)
 			return perr(e, "Unknown step '%.32s' in 'fault'", step);
 		strscpy(t->att.fault, fault, sizeof(t->att.fault));
 	}
@@ -598,7 +612,7 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 		strscpy(t->att.orig_ifname, orig, sizeof(t->att.orig_ifname));
 		t->att.orig_mtu = (unsigned int)orig_mtu;
 		t->att.ifindex = ifindex;
-		t->att.steps_begun = (unsigned int)MIN((unsigned int)begun, attach_nsteps);
+		t->att.steps_begun = (unsigned int)MIN((unsigned int)begun, plan_task.nsteps);
 		r = task_phase_from_string(target);
 		t->target_phase = r < 0 ? TASK_PHASE_READY : (enum task_phase)r;
 		if (jfault)
@@ -733,9 +747,7 @@ static int load_task(struct journal *j, const char *name, void *data)
 		log_warn_errno(r, "Ignoring journal file '%s': %m", path);
 		return 0;
 	}
-	t->next = d->tasks;
-	d->tasks = t;
-	d->ntasks++;
+	task_link(d, t);
 	return 0;
 }
 
@@ -752,98 +764,6 @@ int task_journal_load(struct netd *d)
 
 /* --- running the steps --------------------------------------------------------------------- */
 
-static int ctx_open(struct netd *d, struct task *t, struct attach_ctx *c)
-{
-	*c = (struct attach_ctx){
-		.d = d, .a = &t->att, .detach = t->phase == TASK_PHASE_DETACHING, .netns_fd = -1
-	};
-	return attachment_netns_open(&t->att, &c->netns_fd);
-}
-
-/*
- * Undo steps [0, upto) in reverse. Returns the first error; every step is tried. With handed,
- * steps that can be handed to the reaper are (handed gets a bit per step handed over).
- */
-static int undo_steps(struct attach_ctx *c, unsigned int upto, uint32_t *handed, char *err,
-		      size_t errlen)
-{
-	int first = 0;
-
-	for (unsigned int i = upto; i-- > 0;) {
-		uint64_t t0 = now_usec();
-		int r = -EAGAIN;
-
-		if (handed && attach_steps[i].defer) {
-			r = attach_steps[i].defer(c);
-			if (r > 0)
-				*handed |= 1u << i;
-		}
-		if (r < 0)
-			r = attach_steps[i].undo(c);
-		log_debug("Task '%s': undoing step '%s' took %llu us%s", c->a->id,
-			  attach_steps[i].name, (unsigned long long)(now_usec() - t0),
-			  handed && (*handed & (1u << i)) ? " (rest handed to the reaper)" : "");
-		if (r < 0) {
-			log_warn_errno(r, "Task '%s': undoing step '%s' failed: %m%s%s", c->a->id,
-				       attach_steps[i].name, c->errmsg[0] ? ": " : "", c->errmsg);
-			if (!first) {
-				first = r;
-				snprintf(err, errlen, "undoing step '%s' failed: %s%s%s",
-					 attach_steps[i].name, strerror(-r),
-					 c->errmsg[0] ? ": " : "", c->errmsg);
-			}
-		}
-		c->errmsg[0] = '\0';
-	}
-	return first;
-}
-
-/*
- * Tear a task's network down (detach, rollback, recovery). A detach (defer) hands the slow,
- * ENI-independent parts to the reaper and is done once the ENI is back on the host.
- */
-static int task_teardown(struct netd *d, struct task *t, bool defer, char *err, size_t errlen)
-{
-	struct attach_ctx c;
-	uint32_t handed = 0;
-	int r;
-
-	r = ctx_open(d, t, &c);
-	if (r < 0 && r != -ENOENT) {
-		snprintf(err, errlen, "Failed to open namespace '%s': %s", t->att.netns_path,
-			 strerror(-r));
-		return r;
-	}
-	if (r == -ENOENT)
-		log_info("Task '%s': namespace '%s' is gone", t->id, t->att.netns_path);
-	r = undo_steps(&c, t->att.steps_begun, defer ? &handed : NULL, err, errlen);
-	attach_ctx_done(&c);
-	if (r == 0 && handed) {
-		int g = attach_step_find("guards"), m = attach_step_find("metadata");
-		bool guards = g >= 0 && (handed & (1u << g));
-		bool md = m >= 0 && (handed & (1u << m));
-
-		r = reaper_queue(d, &t->att, md, guards);
-		if (r < 0) {
-			/* Could not hand over: do it now. */
-			log_warn_errno(r, "Task '%s': reaper unavailable (%m), tearing down now",
-				       t->id);
-			r = ctx_open(d, t, &c);
-			if (r == 0 || r == -ENOENT) {
-				if (guards)
-					(void)attach_steps[g].undo(&c);
-				if (md)
-					(void)attach_steps[m].undo(&c);
-				attach_ctx_done(&c);
-			}
-			r = 0;
-		}
-	}
-	if (r == 0)
-		t->att.steps_begun = 0;
-	return r;
-}
-
 static void attach_fail(struct netd *d, struct task *t, struct ctl_call *call, int err,
 			const char *msg)
 {
@@ -858,86 +778,19 @@ static void attach_fail(struct netd *d, struct task *t, struct ctl_call *call, i
 	task_remove(d, t);
 }
 
-/* Run every step; on failure undo in reverse. Answers call (which may be NULL). */
+/* Run the plan; on failure it is undone in reverse. Answers call (which may be NULL). */
 static void task_run_attach(struct netd *d, struct task *t, struct ctl_call *call)
 {
 	uint64_t started = now_usec();
-	char mac[ADDR_MAC_STRLEN], err[600];
-	const char *failed_at = NULL;
-	struct attach_ctx c;
-	struct link_info li;
-	unsigned int i;
+	struct attach_failure f;
+	char mac[ADDR_MAC_STRLEN];
 	int r;
 
 	addr_mac_format(t->att.mac, mac);
-	r = ctx_open(d, t, &c);
+	r = attach_run(d, &t->att, &f);
 	if (r < 0) {
-		snprintf(err, sizeof(err), "Namespace '%s' is gone: %s", t->att.netns_path,
-			 strerror(-r));
-		metrics_attach_failed(d, "netns");
-		attach_fail(d, t, call, r, err);
-		return;
-	}
-	/* What to give back on detach. */
-	r = netlink_link_get(d->host_nl, t->att.eni->ifindex, NULL, &li);
-	if (r < 0 || !li.has_mac || memcmp(li.mac, t->att.mac, ADDR_MAC_LEN) != 0) {
-		attach_ctx_done(&c);
-		snprintf(err, sizeof(err), "ENI %s is no longer on the host", mac);
-		metrics_attach_failed(d, "eni");
-		attach_fail(d, t, call, -ENODEV, err);
-		return;
-	}
-	strscpy(t->att.orig_ifname, li.ifname, sizeof(t->att.orig_ifname));
-	t->att.orig_mtu = li.mtu;
-	/* The counter programs load on a helper thread while the move waits in the kernel. */
-	r = counters_prepare(&c);
-	if (r < 0)
-		log_debug_errno(r, "Task '%s': no early load of the counters (%m)", t->id);
-
-	for (i = 0; i < attach_nsteps; i++) {
-		const char *crash = startswith(t->att.fault, "crash:") ? t->att.fault + 6 : NULL;
-		uint64_t t0;
-
-		t->att.steps_begun = i + 1;
-		r = task_journal_save(d, t);
-		if (r < 0) {
-			snprintf(c.errmsg, sizeof(c.errmsg), "Failed to write the journal: %s",
-				 strerror(-r));
-			t->att.steps_begun = i; /* nothing of this step happened */
-			failed_at = "journal";
-			break;
-		}
-		t0 = now_usec();
-		r = attach_steps[i].run(&c);
-		log_debug("Task '%s': step '%s' took %llu us%s", t->id, attach_steps[i].name,
-			  (unsigned long long)(now_usec() - t0), r < 0 ? " and failed" : "");
-		if (r < 0)
-			break;
-		if (crash && streq(crash, attach_steps[i].name)) {
-			log_warn("Fault injection: crashing after step '%s' of task '%s'", crash,
-				 t->id);
-			raise(SIGKILL);
-		}
-		if (streq(t->att.fault, attach_steps[i].name)) {
-			snprintf(c.errmsg, sizeof(c.errmsg), "Injected fault after step '%s'",
-				 attach_steps[i].name);
-			r = -EIO;
-			break;
-		}
-	}
-
-	if (r < 0) {
-		char undo_err[300] = "";
-		int q;
-
-		metrics_attach_failed(d, failed_at ?: attach_steps[MIN(i, attach_nsteps - 1)].name);
-		snprintf(err, sizeof(err), "Step '%s' failed: %s",
-			 attach_steps[MIN(i, attach_nsteps - 1)].name,
-			 c.errmsg[0] ? c.errmsg : strerror(-r));
-		c.errmsg[0] = '\0';
-		q = undo_steps(&c, t->att.steps_begun, NULL, undo_err, sizeof(undo_err));
-		attach_ctx_done(&c);
-		if (q < 0) {
+		metrics_attach_failed(d, f.reason);
+		if (!f.rolled_back) {
 			/* Keep the record so that a detach can finish the job. */
 			task_set_phase(t, TASK_PHASE_DETACHING);
 			(void)task_journal_save(d, t);
@@ -945,26 +798,21 @@ static void task_run_attach(struct netd *d, struct task *t, struct ctl_call *cal
 				ctl_call_failf(
 					call, ctl_error_code_from_errno(r),
 					"%s; rollback incomplete (%s); 'netdctl task detach %s' retries it",
-					err, undo_err, t->id);
+					f.message, f.undo_message, t->id);
 			events_emit(d, "task.attach_failed",
 				    json_pack("{s:s, s:s, s:s}", "task_id", t->id, "mac", mac,
-					      "error", err),
+					      "error", f.message),
 				    "Attach of task '%s' failed and rollback is incomplete: %s",
-				    t->id, undo_err);
+				    t->id, f.undo_message);
 			return;
 		}
-		t->att.steps_begun = 0;
-		attach_fail(d, t, call, r, err);
+		attach_fail(d, t, call, r, f.message);
 		return;
 	}
-	attach_ctx_done(&c);
-
 	task_set_phase(t, t->target_phase);
 	r = task_journal_save(d, t);
 	if (r < 0)
 		log_warn_errno(r, "Failed to journal task '%s': %m, ignoring", t->id);
-	log_debug("Task '%s': all steps done in %llu us", t->id,
-		  (unsigned long long)(now_usec() - started));
 	metrics_attach_done(d, now_usec() - started);
 	events_emit(d, "task.attached",
 		    json_pack("{s:s, s:s, s:s, s:s}", "task_id", t->id, "mac", mac, "netns",
@@ -1080,12 +928,12 @@ static int attach_precheck(struct ctl_call *call, struct netd *d, struct task *t
 	if (t->att.metadata_link) {
 		char hname[IFNAMSIZ];
 
-		r = netlink_link_get(tnl, 0, NETD_MD_IFNAME, &li);
+		r = netlink_link_get(tnl, 0, MDLINK_IFNAME, &li);
 		if (r == 0) {
 			ctl_call_failf(
 				call, CTL_ERR_EXISTS,
 				"Interface '%s' (the metadata link's name) already exists in namespace '%s'; nothing was changed",
-				NETD_MD_IFNAME, t->att.netns_path);
+				MDLINK_IFNAME, t->att.netns_path);
 			r = -EEXIST;
 			goto out;
 		}
@@ -1216,9 +1064,7 @@ static int do_task_attach(struct ctl_call *call, json_t *params, void *userdata)
 	task_set_phase(t, TASK_PHASE_ATTACHING);
 	t->att.eni = e;
 	e->att = &t->att;
-	t->next = d->tasks;
-	d->tasks = t;
-	d->ntasks++;
+	task_link(d, t);
 
 	if (e->ifindex <= 0) {
 		if (t->wait_ms == 0) {
@@ -1273,7 +1119,7 @@ static int do_task_detach(struct ctl_call *call, json_t *params, void *userdata)
 	} else {
 		task_set_phase(t, TASK_PHASE_DETACHING);
 		(void)task_journal_save(d, t);
-		r = task_teardown(d, t, true, err, sizeof(err));
+		r = attach_undo(d, &t->att, true, err, sizeof(err));
 		if (r < 0) {
 			metrics_detach_failed(d, "teardown");
 			(void)task_journal_save(d, t);
@@ -1308,38 +1154,12 @@ static int do_task_detach(struct ctl_call *call, json_t *params, void *userdata)
 /* Compare a task's record with the kernel; diffs gets {what, expected, actual} entries. */
 static int task_check(struct netd *d, struct task *t, json_t *diffs)
 {
-	char mac[ADDR_MAC_STRLEN], want[64];
-	struct attach_ctx c;
-	int r;
-
 	if (t->phase != TASK_PHASE_READY && t->phase != TASK_PHASE_READY_PULL) {
-		check_diff(diffs, "phase", task_phase_to_string(t->target_phase),
-			   task_phase_to_string(t->phase));
+		json_diff_append(diffs, "phase", task_phase_to_string(t->target_phase),
+				 task_phase_to_string(t->phase));
 		return 0;
 	}
-	r = ctx_open(d, t, &c);
-	if (r == -ENOENT) {
-		check_diff(diffs, "netns", t->att.netns_path, "missing");
-		return 0;
-	}
-	if (r < 0)
-		return r;
-	for (unsigned int i = 0; i < attach_nsteps; i++) {
-		if (!attach_steps[i].check)
-			continue;
-		r = attach_steps[i].check(&c, diffs);
-		if (r == -ENODEV && i == 0) {
-			snprintf(want, sizeof(want), "%s (%s)", t->att.ifname,
-				 addr_mac_format(t->att.mac, mac));
-			check_diff(diffs, "link", want, "missing");
-			r = 0;
-			break;
-		}
-		if (r < 0)
-			break;
-	}
-	attach_ctx_done(&c);
-	return r;
+	return attach_check(d, &t->att, diffs);
 }
 
 static int do_task_check(struct ctl_call *call, json_t *params, void *userdata)
@@ -1483,28 +1303,21 @@ int task_recover(struct netd *d)
 
 	for (t = d->tasks; t; t = next) {
 		char err[600] = "";
-		struct attach_ctx c;
 		int r;
 
 		next = t->next;
 		switch (t->phase) {
 		case TASK_PHASE_ATTACHING:
-			if (t->att.steps_begun == attach_nsteps) {
-				json_auto_t *diffs = json_array();
-
+			r = attach_recover(d, &t->att, err, sizeof(err));
+			if (r > 0) {
 				task_set_phase(t, t->target_phase);
-				if (task_check(d, t, diffs) == 0 && json_array_size(diffs) == 0) {
-					(void)task_journal_save(d, t);
-					events_emit(
-						d, "task.recovered",
-						json_pack("{s:s}", "task_id", t->id),
-						"Task '%s': finished the attach interrupted by a restart",
-						t->id);
-					break;
-				}
-				task_set_phase(t, TASK_PHASE_ATTACHING);
+				(void)task_journal_save(d, t);
+				events_emit(
+					d, "task.recovered", json_pack("{s:s}", "task_id", t->id),
+					"Task '%s': finished the attach interrupted by a restart",
+					t->id);
+				break;
 			}
-			r = task_teardown(d, t, false, err, sizeof(err));
 			if (r < 0) {
 				task_set_phase(t, TASK_PHASE_DETACHING);
 				(void)task_journal_save(d, t);
@@ -1517,7 +1330,7 @@ int task_recover(struct netd *d)
 			task_remove(d, t);
 			break;
 		case TASK_PHASE_DETACHING:
-			r = task_teardown(d, t, false, err, sizeof(err));
+			r = attach_undo(d, &t->att, false, err, sizeof(err));
 			if (r < 0) {
 				log_warn("Task '%s': finishing an interrupted detach failed: %s",
 					 t->id, err);
@@ -1531,19 +1344,13 @@ int task_recover(struct netd *d)
 			break;
 		case TASK_PHASE_READY_PULL:
 		case TASK_PHASE_READY:
-			r = ctx_open(d, t, &c);
+			r = attach_adopt(d, &t->att);
 			if (r < 0) {
 				log_warn(
 					"Task '%s': namespace '%s' is gone; a detach releases its ENI",
 					t->id, t->att.netns_path);
 				break;
 			}
-			if (attach_steps[0].check) {
-				json_auto_t *diffs = json_array();
-
-				(void)attach_steps[0].check(&c, diffs);
-			}
-			attach_ctx_done(&c);
 			log_info("Task '%s' re-adopted (%s in %s)", t->id, t->att.ifname,
 				 t->att.netns_path);
 			break;
@@ -1563,6 +1370,7 @@ void task_exit(struct netd *d)
 		struct task *t = d->tasks;
 
 		d->tasks = t->next;
+		attachment_unregister(d, &t->att);
 		event_cancel(d->loop, t->wait_timer_id);
 		if (t->waiter) {
 			ctl_call_failf(t->waiter, CTL_ERR_UNAVAILABLE,
