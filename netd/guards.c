@@ -34,7 +34,6 @@
 #include <linux/netfilter/nf_tables.h>
 #include <netinet/in.h>
 
-#include "counters.h"
 #include "guards.h"
 #include "json-util.h"
 #include "log.h"
@@ -430,58 +429,4 @@ int guards_read(int netns_fd, const char *table, struct guards_counters *ret)
 		}
 	}
 	return 0;
-}
-
-static void guards_refresh(struct netd *d, struct eni_attachment *t)
-{
-	struct guards_counters gc;
-	int fd, r;
-
-	if (!(guards_wanted(t) || t->metadata_link) || t->state == ATTACH_STATE_ATTACHING)
-		return;
-	if (attachment_netns_open(t, &fd) < 0)
-		return;
-	if (t->metadata_link) {
-		struct netlink *nl = NULL;
-		struct link_info li;
-
-		/* The metadata flow is md0's traffic, counted by the kernel for that link alone. */
-		if (netlink_open(fd, &nl) == 0 &&
-		    netlink_link_get(nl, 0, MDLINK_IFNAME, &li) == 0) {
-			(void)counters_set_link_flow(d, t, TC_FLOW_METADATA, TC_DIR_RX,
-						     li.stats.rx_bytes, li.stats.rx_packets);
-			(void)counters_set_link_flow(d, t, TC_FLOW_METADATA, TC_DIR_TX,
-						     li.stats.tx_bytes, li.stats.tx_packets);
-		}
-		netlink_free(nl);
-	}
-	r = guards_read(fd, t->guards_table, &gc);
-	close(fd);
-	if (r < 0) {
-		log_debug_errno(r, "Task '%s': failed to read the guards' counters: %m", t->id);
-		return;
-	}
-	t->guards_read_usec = now_usec();
-	(void)counters_set_drops(d, t, TC_DROP_IMDS, TC_DIR_TX, gc.imds_bytes, gc.imds_packets);
-	(void)counters_set_drops(d, t, TC_DROP_POLICY, TC_DIR_TX, gc.policy_tx_bytes,
-				 gc.policy_tx_packets);
-	(void)counters_set_drops(d, t, TC_DROP_POLICY, TC_DIR_RX, gc.policy_rx_bytes,
-				 gc.policy_rx_packets);
-}
-
-void guards_stats_hook(struct netd *d, struct eni_attachment *one, void *data)
-{
-	uint64_t now = now_usec(), max_age = (uint64_t)d->stats_interval_sec * 1000000ULL;
-
-	if (one) {
-		/* The one task being read: exact. */
-		guards_refresh(d, one);
-		mdfilter_refresh(d, one);
-		return;
-	}
-	for (struct eni_attachment *a = d->attachments; a; a = a->next)
-		if (now - a->guards_read_usec >= max_age)
-			guards_refresh(d, a);
-	/* The host's filter of the metadata links: every task in one dump. */
-	mdfilter_refresh(d, NULL);
 }

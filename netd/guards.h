@@ -44,12 +44,4 @@ int guards_remove(int netns_fd, const char *table, const char *owner);
 int guards_check(int netns_fd, const struct eni_attachment *t, json_t *diffs);
 /* Read the counters of a table (all zero if there is none). */
 int guards_read(int netns_fd, const char *table, struct guards_counters *ret);
-/*
- * The counters' read hook: copy the guards' counts into the task's drops (imds, policy), and the
- * metadata link's link statistics into its metadata flow. The one task being read is refreshed
- * always; for all tasks, only those not refreshed for a sampling interval, since reading them
- * costs netlink round trips in each namespace.
- */
-void guards_stats_hook(struct netd *d, struct eni_attachment *t, void *data);
-
 #endif

@@ -56,7 +56,7 @@
 #include <linux/netfilter_ipv4.h>
 #include <linux/netlink.h>
 
-#include "counters.h"
+#include "counters-bpf.h"
 #include "json-util.h"
 #include "log.h"
 #include "mdfilter.h"
@@ -480,7 +480,7 @@ static int batch_add_set_elems(struct nft_batch *b, struct netd *d, bool links,
 
 			/* Carry the count on: a re-added element goes on from what the stats
 			 * have. */
-			if (add && links && counters_read(d, slots[k], &snap) == 0)
+			if (add && links && counters_bpf_read(d->bpf, slots[k], &snap) == 0)
 				start = &snap.drops[TC_DROP_METADATA_FILTER][TC_DIR_TX];
 			r = elem_add(s, slots[k], links, start);
 		}
@@ -854,8 +854,8 @@ void mdfilter_keep_count(struct netd *d, const struct eni_attachment *t)
 	if (nft_open(-1, &n) < 0)
 		return;
 	if (read_link(n, t->slot, &p) == 0)
-		(void)counters_set_drops(d, t, TC_DROP_METADATA_FILTER, TC_DIR_TX, p.bytes,
-					 p.packets);
+		(void)counters_bpf_set_drops(d->bpf, t->slot, TC_DROP_METADATA_FILTER, TC_DIR_TX,
+					     p.bytes, p.packets);
 	nft_free(n);
 }
 
@@ -916,8 +916,8 @@ static int refresh_cb(struct nftnl_set_elem *e, void *data)
 	if (slot < 0 || !c->by_slot[slot])
 		return 0;
 	nftnl_set_elem_expr_foreach(e, counter_cb, &p);
-	(void)counters_set_drops(c->d, c->by_slot[slot], TC_DROP_METADATA_FILTER, TC_DIR_TX,
-				 p.bytes, p.packets);
+	(void)counters_bpf_set_drops(c->d->bpf, (unsigned int)slot, TC_DROP_METADATA_FILTER,
+				     TC_DIR_TX, p.bytes, p.packets);
 	return 0;
 }
 
@@ -941,8 +941,8 @@ void mdfilter_refresh(struct netd *d, const struct eni_attachment *t)
 	if (t) {
 		/* An element that is gone (detached, or removed by hand) keeps the last count. */
 		if (read_link(n, t->slot, &p) == 0)
-			(void)counters_set_drops(d, t, TC_DROP_METADATA_FILTER, TC_DIR_TX, p.bytes,
-						 p.packets);
+			(void)counters_bpf_set_drops(d->bpf, t->slot, TC_DROP_METADATA_FILTER,
+						     TC_DIR_TX, p.bytes, p.packets);
 		goto out;
 	}
 	c.by_slot = calloc(NETD_MAX_TASKS, sizeof(*c.by_slot));

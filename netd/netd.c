@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
-#include "counters.h"
+#include "counters-bpf.h"
+#include "devstats.h"
+#include "finals.h"
 #include "daemon.h"
 #include "guards.h"
 #include "hold-methods.h"
@@ -25,6 +27,8 @@
 #include "reaper.h"
 #include "step-mdlink.h"
 #include "slots.h"
+#include "stats.h"
+#include "step-counters.h"
 
 #define DEFAULT_RUN_DIR	  "/run/netd"
 #define DEFAULT_STATE_DIR "/var/lib/netd"
@@ -63,8 +67,7 @@ static int do_health(struct ctl_call *call, json_t *params, void *userdata)
 static const struct ctl_method netd_methods[] = { { "health", do_health, 0 }, {} };
 
 static const struct ctl_method *const method_tables[] = {
-	netd_methods,  eni_methods,	 task_methods, hold_methods,
-	event_methods, counters_methods, NULL,
+	netd_methods, eni_methods, task_methods, hold_methods, event_methods, stats_methods, NULL,
 };
 
 static void help(void)
@@ -88,7 +91,7 @@ static void help(void)
 	       "  -h, --help                  show this help\n"
 	       "  -V, --version               show the version\n",
 	       CTL_DEFAULT_SOCKET, DEFAULT_RUN_DIR, DEFAULT_STATE_DIR, COUNTERS_DEFAULT_BPFFS,
-	       COUNTERS_DEFAULT_INTERVAL, COUNTERS_DEFAULT_RETENTION);
+	       STATS_DEFAULT_INTERVAL, FINALS_DEFAULT_RETENTION);
 }
 
 enum {
@@ -105,7 +108,9 @@ struct netd_opts {
 	const char *run_dir;
 	const char *state_dir;
 	bool fault_injection;
-	struct counters_opts counters;
+	const char *bpffs;
+	struct stats_opts stats;
+	unsigned int retention_sec;
 };
 
 static const struct daemon_info netd_info = {
@@ -153,22 +158,22 @@ static int parse_args(int argc, char **argv, struct netd_opts *o)
 					optarg);
 				return -EINVAL;
 			}
-			o->counters.bpffs = optarg;
+			o->bpffs = optarg;
 			break;
 		case ARG_STATS_INTERVAL:
 			r = daemon_opt_uint(&netd_info, "stats-interval", optarg, 1, 3600,
-					    &o->counters.interval_sec);
+					    &o->stats.interval_sec);
 			if (r < 0)
 				return r;
 			break;
 		case ARG_STATS_RETENTION:
 			r = daemon_opt_uint(&netd_info, "stats-retention", optarg, 0, 366 * 86400,
-					    &o->counters.retention_sec);
+					    &o->retention_sec);
 			if (r < 0)
 				return r;
 			break;
 		case ARG_METRICS_LISTEN:
-			o->counters.metrics_listen = optarg;
+			o->stats.metrics_listen = optarg;
 			break;
 		}
 	}
@@ -237,12 +242,22 @@ static int run(struct netd *d, const struct netd_opts *o)
 		r = task_journal_load(d);
 	if (r < 0)
 		return r; /* logged */
-	d->stats_interval_sec = o->counters.interval_sec;
-	r = counters_init(d, &o->counters);
+	r = devstats_new(&d->devstats);
+	if (r < 0)
+		return log_err_errno(r, "Failed to open rtnetlink: %m");
+	r = counters_bpf_new(o->bpffs, &d->bpf);
+	if (r < 0)
+		return r; /* logged */
+	r = finals_init(d, o->retention_sec);
+	if (r >= 0)
+		r = step_counters_init(d);
+	if (r < 0)
+		return log_oom();
+	r = stats_init(d, &o->stats);
 	if (r < 0)
 		return r;
-	/* The guards count IMDS and metadata-link drops in nftables: into the stats. */
-	counters_set_read_hook(d, guards_stats_hook, NULL);
+	log_info("Counters: maps in '%s', sampling every %u s, final counters kept %u s", o->bpffs,
+		 d->stats_interval_sec, o->retention_sec);
 	r = eni_init(d, task_eni_appeared);
 	if (r < 0)
 		return r;
@@ -255,7 +270,7 @@ static int run(struct netd *d, const struct netd_opts *o)
 	r = task_recover(d);
 	if (r < 0)
 		return log_err_errno(r, "Failed to recover tasks: %m");
-	r = counters_adopt(d);
+	r = step_counters_adopt(d);
 	if (r < 0)
 		return log_err_errno(r, "Failed to re-adopt the counters: %m");
 	r = reaper_init(d, netd_plans);
@@ -273,7 +288,7 @@ static int run(struct netd *d, const struct netd_opts *o)
 		return log_err_errno(r, "Another netd is serving '%s'", o->daemon.socket);
 	if (r < 0)
 		return log_err_errno(r, "Failed to listen on '%s': %m", o->daemon.socket);
-	r = counters_metrics_start(d);
+	r = stats_metrics_start(d);
 	if (r < 0)
 		return r;
 
@@ -295,7 +310,11 @@ static void cleanup(struct netd *d)
 	d->ctl = ctl_server_free(d->ctl);
 	reaper_exit(d);
 	mdfilter_exit(d);
-	counters_exit(d);
+	stats_exit(d);
+	step_counters_exit(d);
+	finals_exit(d);
+	d->bpf = counters_bpf_free(d->bpf);
+	d->devstats = devstats_free(d->devstats);
 	task_exit(d);
 	hold_exit(d);
 	eni_exit(d);
@@ -314,9 +333,9 @@ int main(int argc, char **argv)
 		.daemon = { .socket = CTL_DEFAULT_SOCKET },
 		.run_dir = DEFAULT_RUN_DIR,
 		.state_dir = DEFAULT_STATE_DIR,
-		.counters = { .bpffs = COUNTERS_DEFAULT_BPFFS,
-			      .interval_sec = COUNTERS_DEFAULT_INTERVAL,
-			      .retention_sec = COUNTERS_DEFAULT_RETENTION },
+		.bpffs = COUNTERS_DEFAULT_BPFFS,
+		.stats = { .interval_sec = STATS_DEFAULT_INTERVAL },
+		.retention_sec = FINALS_DEFAULT_RETENTION,
 	};
 	struct netd d = { .host_netns_fd = -1, .monitor_id = 0 };
 	int r;

@@ -22,12 +22,15 @@
 
 struct event_loop;
 struct journal;
-struct counters_prep;
 struct ctl_server;
 struct ctl_call;
 
 struct netd_events;
-struct netd_counters;
+struct counters_bpf;
+struct counters_records;
+struct devstats;
+struct finals;
+struct stats;
 struct mdfilter;
 struct reaper;
 struct netd_metrics;
@@ -70,7 +73,11 @@ struct netd {
 	struct event_loop *loop;
 	struct ctl_server *ctl;
 	struct netd_events *events;
-	struct netd_counters *counters;
+	struct counters_bpf *bpf;	       /* the counter maps */
+	struct devstats *devstats;	       /* the ENIs' link statistics */
+	struct counters_records *counter_recs; /* the counters step's */
+	struct finals *finals;
+	struct stats *stats;
 	struct mdfilter *mdfilter;
 	/* netd's own metrics: attach and detach durations, failures */
 	struct netd_metrics *metrics;

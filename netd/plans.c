@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "counters.h"
 #include "plans.h"
 #include "step-addrs.h"
+#include "step-counters.h"
 #include "step-dns.h"
 #include "step-guards.h"
 #include "step-link.h"
