@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The methods of ENIs: eni.register, eni.deregister, eni.list, eni.show. */
+#include "attachment.h"
 #include "eni-methods.h"
 #include "eni.h"
 #include "events.h"

@@ -5,10 +5,12 @@
 #include <limits.h>
 #include <sys/epoll.h>
 
+#include "attachment.h"
 #include "eni.h"
 #include "event.h"
-#include "json-util.h"
+#include "events.h"
 #include "journal.h"
+#include "json-util.h"
 #include "log.h"
 #include "netd.h"
 

@@ -34,6 +34,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <netinet/in.h>
 
+#include "attachment.h"
 #include "guards.h"
 #include "json-util.h"
 #include "log.h"

@@ -2,6 +2,7 @@
 #include "hold-methods.h"
 #include "hold.h"
 #include "netd.h"
+#include "task.h"
 
 struct hold_params {
 	const char *task_id, *holder, *instance;
@@ -57,7 +58,7 @@ static int do_task_hold(struct ctl_call *call, json_t *params, void *userdata)
 	r = hold_add(d, t->id, t->instance, t->att.slot, p.holder, &h);
 	if (r == -E2BIG)
 		return ctl_call_failf(call, CTL_ERR_LIMIT, "Task '%s' has %d holders already",
-				      t->id, NETD_MAX_HOLDERS);
+				      t->id, HOLD_MAX_HOLDERS);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <limits.h>
 
+#include "events.h"
+#include "hold.h"
+#include "ident.h"
 #include "journal.h"
 #include "json-util.h"
 #include "log.h"
-#include "hold.h"
 #include "mdlink.h"
 #include "netd.h"
 #include "slots.h"
@@ -16,7 +18,7 @@ struct hold {
 	unsigned int slot;
 	bool detached;	      /* the task is gone; its slot is kept for the holders */
 	uint64_t detached_ns; /* when it went */
-	char holders[NETD_MAX_HOLDERS][IDENT_HOLDER_MAX + 1];
+	char holders[HOLD_MAX_HOLDERS][IDENT_HOLDER_MAX + 1];
 	unsigned int nholders;
 };
 
@@ -183,7 +185,7 @@ static int hold_from_json(json_t *o, struct hold *h)
 			"holders", &holders) < 0 ||
 	    !ident_task_id_valid(id) || !ident_instance_valid(instance) || slot < 0 ||
 	    slot >= NETD_MAX_TASKS || !json_is_array(holders) || json_array_size(holders) == 0 ||
-	    json_array_size(holders) > NETD_MAX_HOLDERS)
+	    json_array_size(holders) > HOLD_MAX_HOLDERS)
 		return -EINVAL;
 	*h = (struct hold){ .slot = (unsigned int)slot,
 			    .detached = detached,
@@ -292,7 +294,7 @@ int hold_add(struct netd *d, const char *task_id, const char *instance, unsigned
 		*ret = h;
 		return 0;
 	}
-	if (h && h->nholders >= NETD_MAX_HOLDERS)
+	if (h && h->nholders >= HOLD_MAX_HOLDERS)
 		return -E2BIG;
 	if (!h) {
 		/* A detached task's record of this slot would have kept it from the new task. */

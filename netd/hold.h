@@ -9,7 +9,7 @@
  *
  * One record per slot, journalled (JOURNAL_HOLD), so that a restart of netd keeps both the
  * holds of live tasks and the reserved slots of detached ones. Records are bounded by the slots,
- * holders per task by NETD_MAX_HOLDERS. The task.hold methods are hold-methods.c's.
+ * holders per task by HOLD_MAX_HOLDERS. The task.hold methods are hold-methods.c's.
  */
 #ifndef NETD_HOLD_H
 #define NETD_HOLD_H
@@ -19,6 +19,8 @@
 
 struct netd;
 struct hold;
+
+#define HOLD_MAX_HOLDERS 8 /* holders of one task */
 
 /* Whether the task of a hold is attached: its id, instance and slot are those of a live task. */
 typedef bool (*hold_live_fn)(struct netd *d, const char *task_id, const char *instance,
@@ -34,7 +36,7 @@ unsigned int hold_count(struct netd *d);
 /* The hold of a live task (NULL: none). */
 struct hold *hold_find(struct netd *d, unsigned int slot, const char *instance);
 /* Add holder to the hold of a live task, making it: 1 added, 0 held by it already, -E2BIG
- * when it has NETD_MAX_HOLDERS, -errno (the journal): nothing changed. */
+ * when it has HOLD_MAX_HOLDERS, -errno (the journal): nothing changed. */
 int hold_add(struct netd *d, const char *task_id, const char *instance, unsigned int slot,
 	     const char *holder, struct hold **ret);
 /* Take holder off every hold of task_id (of instance only, if given); a detached task's slot

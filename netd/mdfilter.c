@@ -56,6 +56,7 @@
 #include <linux/netfilter_ipv4.h>
 #include <linux/netlink.h>
 
+#include "attachment.h"
 #include "counters-bpf.h"
 #include "json-util.h"
 #include "log.h"

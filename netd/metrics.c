@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "eni.h"
 #include "event.h"
 #include "log.h"
 #include "metrics.h"

@@ -1,29 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * netd's shared context and its domain objects: ENIs (registered network interfaces, known by
- * MAC) and tasks (an ENI moved into a task's network namespace and configured there).
- * Internal to netd; modules are eni.c, task.c, steps.c, state.c, events.c.
+ * netd's context: what its modules share (the loop, the control server, the host's namespace
+ * and rtnetlink socket, the directories) and where each module keeps its state. No module's API
+ * is here: each has its own header (docs/ARCHITECTURE.md lists them by layer).
  */
 #ifndef NETD_NETD_H
 #define NETD_NETD_H
 
-#include <jansson.h>
-#include <net/if.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "addr.h"
-#include "attachment.h"
-#include "ident.h"
-#include "netlink.h"
 #include "netns.h"
-#include "ctl-server.h"
-#include "eni.h"
 
 struct event_loop;
+struct netlink;
+struct eni;
+struct eni_attachment;
+struct task;
 struct journal;
 struct ctl_server;
-struct ctl_call;
 
 struct netd_events;
 struct counters_bpf;
@@ -37,37 +32,8 @@ struct netd_metrics;
 struct hold;
 struct slots;
 
-#define NETD_MAX_ENIS	     4096
-#define NETD_MAX_TASKS	     4096
-#define NETD_DEFAULT_MTU     9001
-#define NETD_DEFAULT_WAIT_MS 10000
-#define NETD_MAX_WAIT_MS     600000
-#define NETD_MAX_HOLDERS     8 /* holders of one task (task.hold) */
-
-enum task_phase {
-	TASK_PHASE_ATTACHING,
-	TASK_PHASE_READY_PULL,
-	TASK_PHASE_READY,
-	TASK_PHASE_DETACHING,
-};
-
-struct task {
-	struct task *next;
-	struct netd *d;
-	char id[IDENT_TASK_ID_MAX + 1];
-	/* this attach of the task: an id can be attached again later, an instance never */
-	char instance[IDENT_INSTANCE_LEN + 1];
-	enum task_phase phase;
-	enum task_phase target_phase; /* phase once attached */
-	json_t *attrs;		      /* string map given by the caller, or NULL */
-	/* an attach waiting for its ENI to appear */
-	struct ctl_call *waiter;
-	int wait_timer_id;
-	uint32_t wait_ms;
-	uint64_t wait_started_usec;
-	/* its ENI, attached (id is the task's) */
-	struct eni_attachment att;
-};
+#define NETD_MAX_ENIS  4096
+#define NETD_MAX_TASKS 4096 /* attachments, and so slots */
 
 struct netd {
 	struct event_loop *loop;
@@ -84,7 +50,8 @@ struct netd {
 	struct netlink *host_nl; /* requests in netd's own namespace */
 	struct netlink *monitor; /* link events in netd's own namespace */
 	int monitor_id;
-	eni_appeared_fn eni_appeared; /* an ENI an attach waits for is on the host */
+	/* an ENI an attach waits for is on the host (eni_init()) */
+	void (*eni_appeared)(struct netd *d, struct eni *e);
 	int host_netns_fd;
 	struct netns_id host_netns_id;
 	char *run_dir; /* what lasts until a reboot: the tasks' journal */
@@ -104,27 +71,5 @@ struct netd {
 	unsigned int stats_interval_sec; /* how often the counters are sampled */
 	uint64_t start_usec;
 };
-
-/* task.c */
-extern const struct ctl_method task_methods[];
-int task_init(struct netd *d);
-void task_exit(struct netd *d);
-struct task *task_find(struct netd *d, const char *id);
-const char *task_phase_to_string(enum task_phase p);
-int task_phase_from_string(const char *s);
-json_t *task_to_json(const struct task *t, bool journal);
-int task_from_json(struct netd *d, json_t *j, struct task **ret);
-struct task *task_free(struct task *t);
-/* Write a task's journal; read every task's at start. */
-int task_journal_save(struct netd *d, const struct task *t);
-int task_journal_load(struct netd *d);
-/* Whether a task of that id, instance and slot is attached (holds). */
-bool task_is_live(struct netd *d, const char *id, const char *instance, unsigned int slot);
-/* An ENI a task waits for has appeared on the host (eni_appeared_fn). */
-void task_eni_appeared(struct netd *d, struct eni *e);
-/* Recover tasks loaded from the journal: finish or undo half-done work. */
-int task_recover(struct netd *d);
-
-#include "events.h"
 
 #endif

@@ -5,6 +5,8 @@
  */
 #include <limits.h>
 
+#include "attachment.h"
+#include "ctl-server.h"
 #include "event.h"
 #include "journal.h"
 #include "log.h"

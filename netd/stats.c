@@ -15,6 +15,7 @@
 #include "stats-json.h"
 #include "stats.h"
 #include "step-counters.h"
+#include "task.h"
 
 struct stats {
 	unsigned int interval_sec;

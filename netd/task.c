@@ -11,19 +11,23 @@
 #include <stdarg.h>
 
 #include "attach.h"
+#include "attachment.h"
 #include "ctl-server.h"
+#include "eni.h"
+#include "event.h"
+#include "events.h"
 #include "guards.h"
 #include "hold.h"
-#include "event.h"
 #include "journal.h"
 #include "json-util.h"
 #include "log.h"
-#include "metrics.h"
-#include "plans.h"
 #include "mdlink.h"
+#include "metrics.h"
 #include "netd.h"
+#include "plans.h"
 #include "reaper.h"
 #include "slots.h"
+#include "task.h"
 
 #define TASK_MAX_ATTRS	   32
 #define TASK_MAX_DNS_ITEMS 8
@@ -483,7 +487,7 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 	}
 	if (!journal)
 		guards_table_name(t->att.ifname, t->att.guards_table);
-	t->att.mtu = NETD_DEFAULT_MTU;
+	t->att.mtu = TASK_DEFAULT_MTU;
 	if (mtu && parse_uint(mtu, "mtu", 68, 65535, &t->att.mtu, e) < 0)
 		return -EINVAL;
 	t->att.block_imds = block_imds;
@@ -577,11 +581,11 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 	if (timeout) {
 		uint32_t ms;
 
-		if (parse_uint(timeout, "timeout_ms", 0, NETD_MAX_WAIT_MS, &ms, e) < 0)
+		if (parse_uint(timeout, "timeout_ms", 0, TASK_MAX_WAIT_MS, &ms, e) < 0)
 			return -EINVAL;
 		t->wait_ms = ms;
 	} else {
-		t->wait_ms = NETD_DEFAULT_WAIT_MS;
+		t->wait_ms = TASK_DEFAULT_WAIT_MS;
 	}
 
 	if (journal) {
