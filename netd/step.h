@@ -63,8 +63,11 @@ struct reap_class {
 	 * checks). all says that they are all the pending items of the class.
 	 */
 	void (*reap)(struct netd *d, struct reap_item *const *items, unsigned int n, bool all);
-	/* The params of an item from its journal record, which an older netd may have written
-	 * without them (NULL: the class has none). */
+	/*
+	 * The params of an item from its journal record (NULL: the class has none). They are
+	 * members of the record beside the job's own and the other classes': each class's are
+	 * named apart. A record of an older netd may lack them.
+	 */
 	json_t *(*params_from)(json_t *record);
 };
 
