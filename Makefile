@@ -440,4 +440,5 @@ help:
 
 comma := ,
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+# (what scripts/build-rev.sh builds into $(O)/rev-* has dependency files of its own tree)
+-include $(shell find $(O) -path '$(O)/rev-*' -prune -o -name '*.d' -print 2>/dev/null)
