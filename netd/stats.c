@@ -12,6 +12,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "netd.h"
+#include "prom.h"
 #include "stats-json.h"
 #include "stats.h"
 #include "step-counters.h"
@@ -442,24 +443,6 @@ const struct ctl_method stats_methods[] = {
 
 /* --- Prometheus ------------------------------------------------------------------------------ */
 
-static void metric_head(FILE *f, const char *name, const char *type, const char *help)
-{
-	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-/* A label value: backslash, double quote and newline escaped. */
-static void label(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '\\' || *s == '"')
-			fputc('\\', f);
-		if (*s == '\n')
-			fputs("\\n", f);
-		else
-			fputc(*s, f);
-	}
-}
-
 static void flow_series(FILE *f, const struct pass *p, const char *name, bool packets)
 {
 	for (unsigned int i = 0; i < p->n; i++)
@@ -520,29 +503,31 @@ static int metrics_render(FILE *f, void *data)
 		return r;
 
 	metrics_render_netd(d, f);
-	metric_head(f, "taskplane_tasks", "gauge", "Tasks whose network netd counts.");
+	prom_write_head(f, "taskplane_tasks", "gauge", "Tasks whose network netd counts.");
 	fprintf(f, "taskplane_tasks %u\n", p.n);
-	metric_head(f, "taskplane_task_info", "gauge",
-		    "A task's slot and phase (always 1; join on task_id).");
+	prom_write_head(f, "taskplane_task_info", "gauge",
+			"A task's slot and phase (always 1; join on task_id).");
 	for (unsigned int i = 0; i < p.n; i++)
 		fprintf(f, "taskplane_task_info{task_id=\"%s\",slot=\"%u\",phase=\"%s\"} 1\n",
 			p.tasks[i]->id, p.tasks[i]->att.slot,
 			task_phase_to_string(p.tasks[i]->phase));
-	metric_head(f, "taskplane_task_network_bytes_total", "counter",
-		    "Bytes a task received (rx) or sent (tx), by flow, L2 headers included.");
+	prom_write_head(f, "taskplane_task_network_bytes_total", "counter",
+			"Bytes a task received (rx) or sent (tx), by flow, L2 headers included.");
 	flow_series(f, &p, "taskplane_task_network_bytes_total", false);
-	metric_head(
+	prom_write_head(
 		f, "taskplane_task_network_packets_total", "counter",
 		"Packets a task received (rx) or sent (tx), by flow (a GSO packet counts once).");
 	flow_series(f, &p, "taskplane_task_network_packets_total", true);
-	metric_head(f, "taskplane_task_network_dropped_packets_total", "counter",
-		    "Packets of a task dropped, by reason (spoof, imds, policy, metadata_filter).");
+	prom_write_head(
+		f, "taskplane_task_network_dropped_packets_total", "counter",
+		"Packets of a task dropped, by reason (spoof, imds, policy, metadata_filter).");
 	drop_series(f, &p, "taskplane_task_network_dropped_packets_total", true);
-	metric_head(f, "taskplane_task_network_dropped_bytes_total", "counter",
-		    "Bytes of a task dropped, by reason (spoof, imds, policy, metadata_filter).");
+	prom_write_head(
+		f, "taskplane_task_network_dropped_bytes_total", "counter",
+		"Bytes of a task dropped, by reason (spoof, imds, policy, metadata_filter).");
 	drop_series(f, &p, "taskplane_task_network_dropped_bytes_total", false);
 	for (size_t m = 0; m < ARRAY_SIZE(dev_metrics); m++) {
-		metric_head(f, dev_metrics[m].name, "counter", dev_metrics[m].help);
+		prom_write_head(f, dev_metrics[m].name, "counter", dev_metrics[m].help);
 		for (unsigned int i = 0; i < p.n; i++) {
 			const struct counters_rec *rec = p.recs[i];
 			const char *base = (const char *)&rec->dev;
@@ -552,7 +537,7 @@ static int metrics_render(FILE *f, void *data)
 			for (unsigned int dir = 0; dir < TC_DIR_COUNT; dir++) {
 				fprintf(f, "%s{task_id=\"%s\",interface=\"", dev_metrics[m].name,
 					p.tasks[i]->id);
-				label(f, p.tasks[i]->att.ifname);
+				prom_write_label_value(f, p.tasks[i]->att.ifname);
 				fprintf(f, "\",direction=\"%s\"} %llu\n", counters_dir_names[dir],
 					(unsigned long long)*(
 						const uint64_t *)(base +

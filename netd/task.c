@@ -1,13 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/*
- * Tasks: an ENI attached to a task's network namespace. Attach validates everything first, waits
- * for the ENI if it has not appeared, then runs the steps of steps.c, writing the journal before
- * each so that a failure (or a crash) is undone in reverse. Detach undoes the same steps and
- * copes with a namespace that is already gone.
- */
+/* Tasks (task.h): the task.* methods over the engine (attach.h) and the task plan (plans.h). */
 #include <limits.h>
 #include <linux/rtnetlink.h>
-#include <signal.h>
 #include <stdarg.h>
 
 #include "attach.h"
