@@ -91,12 +91,13 @@ static int undo_steps(struct engine_ctx *e, unsigned int upto, uint32_t *handed,
 			e->c.reap_params = NULL;
 			r = s->defer(&e->c);
 			if (r > 0) {
+				/* the params go to the reaper with the step's class */
 				*handed |= 1u << i;
-				parts[i] =
-					(struct reap_part){ .class = s->reap,
-							    .params = TAKE_PTR(e->c.reap_params) };
+				parts[i].class = s->reap;
+				parts[i].params = e->c.reap_params;
+			} else {
+				json_decref(e->c.reap_params);
 			}
-			json_decref(e->c.reap_params);
 			e->c.reap_params = NULL;
 		}
 		if (r < 0)
