@@ -81,8 +81,10 @@ BPF_OBJS	:= $(patsubst ebpf/%.bpf.c,$(O)/ebpf/%.bpf.o,$(BPF_SRCS))
 BPF_SKELS	:= $(patsubst ebpf/%.bpf.c,$(O)/ebpf/%.skel.h,$(BPF_SRCS))
 
 LIB_SRCS	:= $(wildcard lib/*.c)
-NETD_SRCS	:= $(filter-out netd/netdctl%.c,$(wildcard netd/*.c))
-NETDCTL_SRCS	:= $(wildcard netd/netdctl*.c)
+NETD_SRCS	:= $(wildcard netd/*.c)
+# netd's modules but its main(), so that unit tests (test-netd-*) link them.
+NETD_LIB_SRCS	:= $(filter-out netd/netd.c,$(NETD_SRCS))
+NETDCTL_SRCS	:= $(wildcard netdctl/*.c)
 CNI_SRCS	:= $(wildcard cni-plugin/*.c)
 RUNTIME_SRCS	:= $(wildcard runtime/*.c)
 RUNTIME_LIB_SRCS := $(filter-out runtime/taskvm.c,$(RUNTIME_SRCS))
@@ -94,6 +96,8 @@ GUEST_SRCS	:= $(wildcard guest/*.c)
 
 LIBNETD		:= $(O)/lib/libnetd.a
 LIBNETD_SAN	:= $(O)/san/lib/libnetd.a
+LIBNETD_CORE	:= $(O)/lib/libnetd-core.a
+LIBNETD_CORE_SAN := $(O)/san/lib/libnetd-core.a
 # The runtime's modules but its main(), so that unit tests (test-tmds*) link them.
 LIBTASKVM	:= $(O)/runtime/libtaskvm.a
 LIBTASKVM_SAN	:= $(O)/san/runtime/libtaskvm.a
@@ -132,7 +136,7 @@ $(O)/ebpf/%.skel.h: $(O)/ebpf/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
 
 # Objects that include a skeleton (libbpf-bootstrap's %.o: %.skel.h).
-$(O)/obj/netd/counters.o $(O)/obj/tests/bpf/test-tc-counters.o \
+$(O)/obj/netd/counters-bpf.o $(O)/san/netd/counters-bpf.o $(O)/obj/tests/bpf/test-tc-counters.o \
 $(O)/obj/bench/counters/bench-prog.o: $(O)/ebpf/tc_counters.skel.h
 
 # --- generated sources ---------------------------------------------------------------------
@@ -171,6 +175,16 @@ $(LIBNETD_SAN): $(patsubst %.c,$(O)/san/%.o,$(LIB_SRCS))
 	@mkdir -p $(@D)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+$(LIBNETD_CORE): $(patsubst %.c,$(O)/obj/%.o,$(NETD_LIB_SRCS))
+	$(call msg,AR,$@)
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(LIBNETD_CORE_SAN): $(patsubst %.c,$(O)/san/%.o,$(NETD_LIB_SRCS))
+	$(call msg,AR,$@)
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
 $(LIBTASKVM): $(patsubst %.c,$(O)/obj/%.o,$(RUNTIME_LIB_SRCS))
 	$(call msg,AR,$@)
 	@mkdir -p $(@D)
@@ -183,7 +197,7 @@ $(LIBTASKVM_SAN): $(patsubst %.c,$(O)/san/%.o,$(RUNTIME_LIB_SRCS))
 
 # --- programs ------------------------------------------------------------------------------
 
-$(O)/netd: $(patsubst %.c,$(O)/obj/%.o,$(NETD_SRCS)) $(LIBNETD)
+$(O)/netd: $(O)/obj/netd/netd.o $(LIBNETD_CORE) $(LIBNETD)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -285,6 +299,20 @@ $(O)/tests/unit/test-cni-%: $(O)/obj/tests/unit/test-cni-%.o \
 
 $(O)/san/tests/unit/test-cni-%: $(O)/san/tests/unit/test-cni-%.o \
 		$(patsubst %.c,$(O)/san/%.o,$(CNI_PURE_SRCS)) $(LIBNETD_SAN)
+	$(call msg,LD-SAN,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+
+# netd's unit tests (test-netd-*) include its headers and link its modules.
+$(O)/obj/tests/unit/test-netd-%.o $(O)/san/tests/unit/test-netd-%.o: CPPFLAGS += -Inetd
+
+$(O)/tests/unit/test-netd-%: $(O)/obj/tests/unit/test-netd-%.o $(LIBNETD_CORE) $(LIBNETD)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+
+$(O)/san/tests/unit/test-netd-%: $(O)/san/tests/unit/test-netd-%.o $(LIBNETD_CORE_SAN) \
+		$(LIBNETD_SAN)
 	$(call msg,LD-SAN,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(SANFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
@@ -477,4 +505,5 @@ help:
 
 comma := ,
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+# (what scripts/build-rev.sh builds into $(O)/rev-* has dependency files of its own tree)
+-include $(shell find $(O) -path '$(O)/rev-*' -prune -o -name '*.d' -print 2>/dev/null)

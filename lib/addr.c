@@ -248,3 +248,21 @@ int addr_sockaddr_parse(const char *s, bool port_needed, struct sockaddr_storage
 	}
 	return 0;
 }
+
+const char *addr_sockaddr_format(const struct sockaddr_storage *ss, char *buf, size_t size)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
+		snprintf(buf, size, "[%s]:%u", ip, ntohs(sin6->sin6_port));
+	} else {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
+		snprintf(buf, size, "%s:%u", ip, ntohs(sin->sin_port));
+	}
+	return buf;
+}

@@ -8,9 +8,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define ADDR_MAC_LEN	   6
-#define ADDR_MAC_STRLEN	   18 /* "xx:xx:xx:xx:xx:xx" + NUL */
-#define ADDR_PREFIX_STRLEN (INET6_ADDRSTRLEN + 4)
+#define ADDR_MAC_LEN	     6
+#define ADDR_MAC_STRLEN	     18 /* "xx:xx:xx:xx:xx:xx" + NUL */
+#define ADDR_PREFIX_STRLEN   (INET6_ADDRSTRLEN + 4)
+#define ADDR_SOCKADDR_STRLEN (INET6_ADDRSTRLEN + 8) /* "[addr]:port" */
 
 /* An IPv4 or IPv6 address with a prefix length. */
 struct in_prefix {
@@ -48,6 +49,9 @@ bool addr_prefix_equal(const struct in_prefix *a, const struct in_prefix *b);
  */
 int addr_sockaddr_parse(const char *s, bool port_needed, struct sockaddr_storage *ret,
 			socklen_t *ret_len);
+
+/* Format a socket address as "ADDR:PORT" or "[ADDR6]:PORT" (ADDR_SOCKADDR_STRLEN bytes fit). */
+const char *addr_sockaddr_format(const struct sockaddr_storage *ss, char *buf, size_t size);
 
 /* Parse "xx:xx:xx:xx:xx:xx" (also '-' separated), case-insensitive. */
 int addr_mac_parse(const char *s, uint8_t ret[ADDR_MAC_LEN]);

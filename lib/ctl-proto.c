@@ -15,6 +15,24 @@ void ctl_error_done(struct ctl_error *e)
 	*e = (struct ctl_error){};
 }
 
+/*
+ * A message goes into a JSON reply, which takes UTF-8 only: bytes of it that are not (a request's
+ * own, quoted in a parse error) become '?', or there would be no reply at all.
+ */
+static void utf8_scrub(char *s)
+{
+	size_t n = strlen(s);
+
+	for (size_t i = 0; i < n;) {
+		size_t l = utf8_char_len(s + i, n - i);
+
+		if (l == 0)
+			s[i++] = '?';
+		else
+			i += l;
+	}
+}
+
 static _printf_(4, 0) int ctl_error_vset(struct ctl_error *e, int code, json_t *data,
 					 const char *fmt, va_list ap)
 {
@@ -26,6 +44,8 @@ static _printf_(4, 0) int ctl_error_vset(struct ctl_error *e, int code, json_t *
 	}
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
+	if (msg)
+		utf8_scrub(msg);
 	ctl_error_done(e);
 	e->code = code;
 	e->message = msg;

@@ -10,6 +10,7 @@
 #include "ctl-server.h"
 #include "event.h"
 #include "log.h"
+#include "sock.h"
 
 #define CTL_MAX_OUTPUT (16 * 1024 * 1024) /* a slower reader than this is disconnected */
 #define CTL_MAX_GROUPS 64
@@ -345,60 +346,74 @@ static void server_sweep(struct event_loop *loop, void *data)
 	}
 }
 
-static void server_accept(struct event_loop *loop, int fd, uint32_t events, void *data)
+static bool server_room(void *data)
 {
 	struct ctl_server *srv = data;
 
-	for (;;) {
-		socklen_t len = sizeof(struct ucred);
-		struct ctl_conn *c;
-		int cfd, r;
+	return srv->nconns < srv->opts.max_clients;
+}
 
-		cfd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (cfd < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				log_debug_errno(errno, "Failed to accept a control connection: %m");
-			return;
-		}
-		if (srv->nconns >= srv->opts.max_clients) {
-			static const char msg[] =
-				"{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32007,\"message\":"
-				"\"Too many clients\"},\"id\":null}\n";
+static void server_refuse(int fd, void *data)
+{
+	static const char msg[] = "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32007,\"message\":"
+				  "\"Too many clients\"},\"id\":null}\n";
+	struct ctl_server *srv = data;
 
-			(void)!send(cfd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-			close(cfd);
-			log_debug("Refused a control connection: %u clients already", srv->nconns);
-			srv->stats.refused++;
-			continue;
-		}
-		c = calloc(1, sizeof(*c));
-		if (!c) {
-			close(cfd);
-			continue;
-		}
-		c->srv = srv;
-		c->fd = cfd;
-		ctl_linebuf_init(&c->in, CTL_MAX_REQUEST);
-		if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &c->peer, &len) < 0) {
-			log_debug_errno(errno, "Failed to read the caller's credentials: %m");
-			conn_free(c);
-			continue;
-		}
-		len = sizeof(c->groups);
-		if (getsockopt(cfd, SOL_SOCKET, SO_PEERGROUPS, c->groups, &len) == 0)
-			c->ngroups = (int)(len / sizeof(gid_t));
-		r = event_add_io(loop, cfd, EPOLLIN | EPOLLRDHUP, conn_io, c, NULL);
-		if (r < 0) {
-			conn_free(c);
-			continue;
-		}
-		c->io_id = r;
-		c->next = srv->conns;
-		srv->conns = c;
-		srv->nconns++;
-		log_debug("Control connection from pid %d uid %u gid %u", (int)c->peer.pid,
-			  (unsigned int)c->peer.uid, (unsigned int)c->peer.gid);
+	(void)!send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	log_debug("Refused a control connection: %u clients already", srv->nconns);
+	srv->stats.refused++;
+}
+
+static int server_take(int cfd, const struct sockaddr_storage *peer, void *data)
+{
+	struct ctl_server *srv = data;
+	socklen_t len = sizeof(struct ucred);
+	struct ctl_conn *c;
+	int r;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->srv = srv;
+	c->fd = cfd;
+	ctl_linebuf_init(&c->in, CTL_MAX_REQUEST);
+	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &c->peer, &len) < 0) {
+		r = log_debug_errno(errno, "Failed to read the caller's credentials: %m");
+		c->fd = -1; /* the caller closes it */
+		conn_free(c);
+		return r;
 	}
+	len = sizeof(c->groups);
+	if (getsockopt(cfd, SOL_SOCKET, SO_PEERGROUPS, c->groups, &len) == 0)
+		c->ngroups = (int)(len / sizeof(gid_t));
+	r = event_add_io(srv->loop, cfd, EPOLLIN | EPOLLRDHUP, conn_io, c, NULL);
+	if (r < 0) {
+		c->fd = -1;
+		conn_free(c);
+		return r;
+	}
+	c->io_id = r;
+	c->next = srv->conns;
+	srv->conns = c;
+	srv->nconns++;
+	log_debug("Control connection from pid %d uid %u gid %u", (int)c->peer.pid,
+		  (unsigned int)c->peer.uid, (unsigned int)c->peer.gid);
+	return 0;
+}
+
+static void server_accept(struct event_loop *loop, int fd, uint32_t events, void *data)
+{
+	static const struct sock_accept_ops ops = {
+		.room = server_room,
+		.take = server_take,
+		.refuse = server_refuse,
+	};
+	struct ctl_server *srv = data;
+	int r;
+
+	r = sock_accept_all(srv->fd, &ops, srv);
+	if (r < 0)
+		log_debug_errno(r, "Failed to accept a control connection: %m");
 }
 
 int ctl_server_new(struct event_loop *loop, const struct ctl_server_opts *opts,

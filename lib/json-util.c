@@ -35,3 +35,9 @@ int json_array_sort_by_key(json_t *arr, const char *key)
 	free(items);
 	return 0;
 }
+
+void json_diff_append(json_t *diffs, const char *what, const char *expected, const char *actual)
+{
+	json_array_append_new(diffs, json_pack("{s:s, s:s, s:s}", "what", what, "expected",
+					       expected, "actual", actual));
+}

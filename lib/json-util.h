@@ -8,6 +8,9 @@
 /* Sort an array of objects in place by the string member key (missing sorts first). */
 int json_array_sort_by_key(json_t *arr, const char *key);
 
+/* Append one difference {what, expected, actual} to the array diffs (a check's report). */
+void json_diff_append(json_t *diffs, const char *what, const char *expected, const char *actual);
+
 /* The string or integer member key of obj: NULL or 0 when absent or of another type. */
 static inline const char *json_str(json_t *obj, const char *key)
 {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <fcntl.h>
 #include <linux/if_link.h>
+#include <linux/net_namespace.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <netlink/cache.h>
@@ -17,6 +18,7 @@
 #include <netlink/route/rtnl.h>
 #include <netlink/socket.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include "netlink.h"
 #include "netns.h"
@@ -28,7 +30,8 @@
 
 struct netlink {
 	struct nl_sock *sk;
-	int last_errno; /* the kernel's errno from the last NLMSG_ERROR, positive */
+	uint32_t raw_seq; /* of the requests sent past libnl (netlink_nsid, netlink_link_query) */
+	int last_errno;	  /* the kernel's errno from the last NLMSG_ERROR, positive */
 	char extack[256];
 	/* monitor dispatch */
 	netlink_monitor_fn monitor_fn;
@@ -165,6 +168,8 @@ static int netlink_alloc(int netns_fd, bool monitor, struct netlink **ret)
 	}
 	if (monitor)
 		nl_socket_disable_seq_check(nl->sk);
+	/* Far from libnl's own sequence numbers, which start at the time of day. */
+	nl->raw_seq = 0x40000000;
 
 	if (netns_fd >= 0) {
 		r = netns_enter(netns_fd, &saved);
@@ -412,65 +417,73 @@ static int link_change(struct netlink *nl, int ifindex, struct rtnl_link *change
 	return r;
 }
 
-int netlink_link_move(struct netlink *nl, int ifindex, int target_netns_fd, const char *newname)
+/* What one RTM_NEWLINK changes of a link: every member that is set (zero: unchanged). */
+struct link_changes {
+	const char *name;
+	unsigned int mtu;
+	enum { LINK_UP_KEEP, LINK_UP, LINK_DOWN } up;
+	bool move;
+	int netns_fd; /* with move */
+	bool set_group;
+	uint32_t group;
+	bool no_ipv6ll;	  /* addrgenmode none */
+	int ipv4_conf_id; /* IPV4_DEVCONF_* */
+	uint32_t ipv4_conf_value;
+};
+
+/* The alloc, set, change, put run of every link setting. */
+static int link_apply(struct netlink *nl, int ifindex, const struct link_changes *c)
 {
 	struct rtnl_link *ch;
-	int r;
+	int r = 0;
 
 	ch = rtnl_link_alloc();
 	if (!ch)
 		return -ENOMEM;
-	rtnl_link_set_ns_fd(ch, target_netns_fd);
-	if (newname)
-		rtnl_link_set_name(ch, newname);
-	r = link_change(nl, ifindex, ch);
+	if (c->move)
+		rtnl_link_set_ns_fd(ch, c->netns_fd);
+	if (c->name)
+		rtnl_link_set_name(ch, c->name);
+	if (c->mtu)
+		rtnl_link_set_mtu(ch, c->mtu);
+	if (c->up == LINK_UP)
+		rtnl_link_set_flags(ch, IFF_UP);
+	else if (c->up == LINK_DOWN)
+		rtnl_link_unset_flags(ch, IFF_UP);
+	if (c->set_group)
+		rtnl_link_set_group(ch, c->group);
+	if (c->no_ipv6ll)
+		r = netlink_nle_to_errno(
+			rtnl_link_inet6_set_addr_gen_mode(ch, IN6_ADDR_GEN_MODE_NONE));
+	if (r == 0 && c->ipv4_conf_id > 0)
+		r = netlink_nle_to_errno(rtnl_link_inet_set_conf(ch, (unsigned int)c->ipv4_conf_id,
+								 c->ipv4_conf_value));
+	if (r == 0)
+		r = link_change(nl, ifindex, ch);
 	rtnl_link_put(ch);
 	return r;
+}
+
+int netlink_link_move(struct netlink *nl, int ifindex, int target_netns_fd, const char *newname)
+{
+	return link_apply(nl, ifindex,
+			  &(struct link_changes){
+				  .move = true, .netns_fd = target_netns_fd, .name = newname });
 }
 
 int netlink_link_set_name(struct netlink *nl, int ifindex, const char *name)
 {
-	struct rtnl_link *ch;
-	int r;
-
-	ch = rtnl_link_alloc();
-	if (!ch)
-		return -ENOMEM;
-	rtnl_link_set_name(ch, name);
-	r = link_change(nl, ifindex, ch);
-	rtnl_link_put(ch);
-	return r;
+	return link_apply(nl, ifindex, &(struct link_changes){ .name = name });
 }
 
 int netlink_link_set_mtu(struct netlink *nl, int ifindex, unsigned int mtu)
 {
-	struct rtnl_link *ch;
-	int r;
-
-	ch = rtnl_link_alloc();
-	if (!ch)
-		return -ENOMEM;
-	rtnl_link_set_mtu(ch, mtu);
-	r = link_change(nl, ifindex, ch);
-	rtnl_link_put(ch);
-	return r;
+	return link_apply(nl, ifindex, &(struct link_changes){ .mtu = mtu });
 }
 
 int netlink_link_set_up(struct netlink *nl, int ifindex, bool up)
 {
-	struct rtnl_link *ch;
-	int r;
-
-	ch = rtnl_link_alloc();
-	if (!ch)
-		return -ENOMEM;
-	if (up)
-		rtnl_link_set_flags(ch, IFF_UP);
-	else
-		rtnl_link_unset_flags(ch, IFF_UP);
-	r = link_change(nl, ifindex, ch);
-	rtnl_link_put(ch);
-	return r;
+	return link_apply(nl, ifindex, &(struct link_changes){ .up = up ? LINK_UP : LINK_DOWN });
 }
 
 int netlink_link_delete(struct netlink *nl, int ifindex)
@@ -490,16 +503,7 @@ int netlink_link_delete(struct netlink *nl, int ifindex)
 
 int netlink_link_set_group(struct netlink *nl, int ifindex, uint32_t group)
 {
-	struct rtnl_link *ch;
-	int r;
-
-	ch = rtnl_link_alloc();
-	if (!ch)
-		return -ENOMEM;
-	rtnl_link_set_group(ch, group);
-	r = link_change(nl, ifindex, ch);
-	rtnl_link_put(ch);
-	return r;
+	return link_apply(nl, ifindex, &(struct link_changes){ .set_group = true, .group = group });
 }
 
 int netlink_link_delete_group(struct netlink *nl, uint32_t group)
@@ -544,35 +548,18 @@ int netlink_veth_create(struct netlink *nl, const char *name, const char *peer, 
 
 int netlink_link_set_no_ipv6ll(struct netlink *nl, int ifindex)
 {
-	struct rtnl_link *ch;
-	int r;
+	int r = link_apply(nl, ifindex, &(struct link_changes){ .no_ipv6ll = true });
 
-	ch = rtnl_link_alloc();
-	if (!ch)
-		return -ENOMEM;
-	r = netlink_nle_to_errno(rtnl_link_inet6_set_addr_gen_mode(ch, IN6_ADDR_GEN_MODE_NONE));
-	if (r == 0)
-		r = link_change(nl, ifindex, ch);
-	rtnl_link_put(ch);
 	/* IPv6 off in this namespace: nothing to stop. */
-	if (r == -EAFNOSUPPORT || r == -EOPNOTSUPP)
-		r = 0;
-	return r;
+	return r == -EAFNOSUPPORT || r == -EOPNOTSUPP ? 0 : r;
 }
 
 int netlink_link_set_ipv4_conf(struct netlink *nl, int ifindex, int id, uint32_t value)
 {
-	struct rtnl_link *ch;
-	int r;
-
-	ch = rtnl_link_alloc();
-	if (!ch)
-		return -ENOMEM;
-	r = netlink_nle_to_errno(rtnl_link_inet_set_conf(ch, (unsigned int)id, value));
-	if (r == 0)
-		r = link_change(nl, ifindex, ch);
-	rtnl_link_put(ch);
-	return r;
+	if (id <= 0)
+		return -EINVAL;
+	return link_apply(nl, ifindex,
+			  &(struct link_changes){ .ipv4_conf_id = id, .ipv4_conf_value = value });
 }
 
 int netlink_link_get_ipv4_conf(struct netlink *nl, int ifindex, int id, uint32_t *ret)
@@ -684,6 +671,29 @@ int netlink_addr_foreach(struct netlink *nl, int ifindex, netlink_addr_fn fn, vo
 	nl_cache_foreach(cache, addr_foreach_cb, &c);
 	nl_cache_free(cache);
 	return c.r;
+}
+
+struct addr_find {
+	const struct in_prefix *want;
+	bool found;
+};
+
+static int addr_find_cb(int ifindex, const struct in_prefix *addr, uint32_t flags, void *data)
+{
+	struct addr_find *f = data;
+
+	if (addr_prefix_equal(addr, f->want))
+		f->found = true;
+	return 0;
+}
+
+int netlink_addr_exists(struct netlink *nl, int ifindex, const struct in_prefix *addr)
+{
+	struct addr_find f = { .want = addr };
+	int r;
+
+	r = netlink_addr_foreach(nl, ifindex, addr_find_cb, &f);
+	return r < 0 ? r : f.found;
 }
 
 static struct rtnl_route *route_build(const struct route_spec *rs)
@@ -819,6 +829,29 @@ int netlink_route_foreach(struct netlink *nl, int family, netlink_route_fn fn, v
 	return c.r;
 }
 
+struct route_find {
+	const struct route_spec *want;
+	bool found;
+};
+
+static int route_find_cb(const struct route_spec *have, void *data)
+{
+	struct route_find *f = data;
+
+	if (netlink_route_equal(f->want, have))
+		f->found = true;
+	return 0;
+}
+
+int netlink_route_exists(struct netlink *nl, const struct route_spec *route)
+{
+	struct route_find f = { .want = route };
+	int r;
+
+	r = netlink_route_foreach(nl, route->dst.family, route_find_cb, &f);
+	return r < 0 ? r : f.found;
+}
+
 bool netlink_route_equal(const struct route_spec *want, const struct route_spec *have)
 {
 	if (!addr_prefix_equal(&want->dst, &have->dst))
@@ -870,4 +903,282 @@ const char *netlink_route_format(const struct route_spec *rs, char *buf, size_t 
 	if (rs->advmss && n < size)
 		snprintf(buf + n, size - n, " advmss %u", rs->advmss);
 	return buf;
+}
+
+/* --- requests libnl has no object for: built and read here ----------------------------------- */
+
+/* Room for a request's header, its family header and a few u32 attributes. */
+struct raw_req {
+	struct nlmsghdr nlh;
+	union {
+		struct ifinfomsg ifi;
+		struct rtgenmsg gen;
+	};
+	char attrs[4 * RTA_SPACE(sizeof(uint32_t))];
+};
+
+static void raw_req_init(struct netlink *nl, struct raw_req *q, uint16_t type, uint16_t flags,
+			 size_t family_len)
+{
+	memset(q, 0, sizeof(*q));
+	q->nlh.nlmsg_len = NLMSG_LENGTH(family_len);
+	q->nlh.nlmsg_type = type;
+	q->nlh.nlmsg_flags = NLM_F_REQUEST | flags;
+	q->nlh.nlmsg_seq = ++nl->raw_seq;
+}
+
+static void raw_put_u32(struct raw_req *q, uint16_t type, uint32_t v)
+{
+	struct rtattr *a = (struct rtattr *)((char *)q + NLMSG_ALIGN(q->nlh.nlmsg_len));
+
+	a->rta_type = type;
+	a->rta_len = RTA_LENGTH(sizeof(v));
+	memcpy(RTA_DATA(a), &v, sizeof(v));
+	q->nlh.nlmsg_len = NLMSG_ALIGN(q->nlh.nlmsg_len) + RTA_ALIGN(a->rta_len);
+}
+
+static int raw_send(struct netlink *nl, const void *buf, size_t len)
+{
+	ssize_t n = send(nl_socket_get_fd(nl->sk), buf, len, 0);
+
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EMSGSIZE;
+}
+
+/* One datagram of answers; 0 at the socket's timeout is -ETIMEDOUT. */
+static ssize_t raw_recv(struct netlink *nl, void *buf, size_t size)
+{
+	ssize_t n;
+
+	do
+		n = recv(nl_socket_get_fd(nl->sk), buf, size, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+	return n;
+}
+
+/*
+ * Send one request and hand each answer of its sequence number to fn, until the kernel's
+ * acknowledgement (its errno is returned) or, for a request without NLM_F_ACK, the first answer.
+ */
+static int raw_call(struct netlink *nl, struct raw_req *q,
+		    void (*fn)(const struct nlmsghdr *nlh, void *data), void *data)
+{
+	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
+	bool acked = q->nlh.nlmsg_flags & NLM_F_ACK;
+	int r;
+
+	nl_request_begin(nl);
+	r = raw_send(nl, q, q->nlh.nlmsg_len);
+	if (r < 0)
+		return r;
+	for (;;) {
+		ssize_t n = raw_recv(nl, buf, sizeof(buf));
+		size_t len;
+
+		if (n < 0)
+			return (int)n;
+		len = (size_t)n;
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len);
+		     h = NLMSG_NEXT(h, len)) {
+			if (h->nlmsg_seq != q->nlh.nlmsg_seq)
+				continue; /* a late answer of an earlier request */
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(h);
+
+				if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
+					return -EPROTO;
+				nl->last_errno = -e->error;
+				return e->error;
+			}
+			fn(h, data);
+			if (!acked)
+				return 0;
+		}
+	}
+}
+
+struct nsid_answer {
+	int nsid;
+};
+
+static void nsid_cb(const struct nlmsghdr *h, void *data)
+{
+	const struct rtgenmsg *g = NLMSG_DATA(h);
+	struct nsid_answer *a = data;
+	size_t len;
+
+	if (h->nlmsg_type != RTM_NEWNSID || h->nlmsg_len < NLMSG_LENGTH(sizeof(*g)))
+		return;
+	len = h->nlmsg_len - NLMSG_LENGTH(sizeof(*g));
+	for (const struct rtattr *rta =
+		     (const struct rtattr *)((const char *)g + NLMSG_ALIGN(sizeof(*g)));
+	     RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
+		if (rta->rta_type == NETNSA_NSID && RTA_PAYLOAD(rta) >= sizeof(int32_t))
+			memcpy(&a->nsid, RTA_DATA(rta), sizeof(int32_t));
+}
+
+int netlink_nsid(struct netlink *nl, int netns_fd, int *ret_nsid)
+{
+	struct nsid_answer a = { .nsid = -1 };
+	struct raw_req q;
+	int r;
+
+	/* Ask for one to be given (EEXIST: it has one), then for the one it has. */
+	raw_req_init(nl, &q, RTM_NEWNSID, NLM_F_ACK, sizeof(q.gen));
+	raw_put_u32(&q, NETNSA_FD, (uint32_t)netns_fd);
+	raw_put_u32(&q, NETNSA_NSID, (uint32_t)-1);
+	r = raw_call(nl, &q, nsid_cb, &a);
+	if (r < 0 && r != -EEXIST)
+		return r;
+	raw_req_init(nl, &q, RTM_GETNSID, 0, sizeof(q.gen));
+	raw_put_u32(&q, NETNSA_FD, (uint32_t)netns_fd);
+	r = raw_call(nl, &q, nsid_cb, &a);
+	if (r < 0)
+		return r;
+	if (a.nsid < 0)
+		return -ENOENT;
+	*ret_nsid = a.nsid;
+	return 0;
+}
+
+/* The members of link_info an RTM_NEWLINK carries; -ENODATA without IFLA_STATS64. */
+static int link_info_parse(const struct nlmsghdr *h, struct link_info *ret)
+{
+	const struct ifinfomsg *ifi = NLMSG_DATA(h);
+	bool stats = false;
+	size_t len;
+
+	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
+		return -EPROTO;
+	*ret = (struct link_info){ .ifindex = ifi->ifi_index, .flags = ifi->ifi_flags };
+	len = h->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi));
+	for (const struct rtattr *rta = IFLA_RTA(ifi); RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+		size_t n = RTA_PAYLOAD(rta);
+
+		switch (rta->rta_type) {
+		case IFLA_ADDRESS:
+			if (n == ADDR_MAC_LEN) {
+				memcpy(ret->mac, RTA_DATA(rta), ADDR_MAC_LEN);
+				ret->has_mac = true;
+			}
+			break;
+		case IFLA_IFNAME:
+			memcpy(ret->ifname, RTA_DATA(rta), MIN(n, sizeof(ret->ifname) - 1));
+			break;
+		case IFLA_MTU:
+			if (n >= sizeof(uint32_t))
+				memcpy(&ret->mtu, RTA_DATA(rta), sizeof(uint32_t));
+			break;
+		case IFLA_OPERSTATE:
+			if (n >= 1)
+				ret->operstate = *(const uint8_t *)RTA_DATA(rta);
+			break;
+		case IFLA_STATS64: {
+			struct rtnl_link_stats64 s;
+
+			if (n < sizeof(s))
+				return -EPROTO;
+			memcpy(&s, RTA_DATA(rta), sizeof(s));
+			ret->stats = (struct link_stats){
+				.rx_bytes = s.rx_bytes,
+				.rx_packets = s.rx_packets,
+				.rx_errors = s.rx_errors,
+				.rx_dropped = s.rx_dropped,
+				.tx_bytes = s.tx_bytes,
+				.tx_packets = s.tx_packets,
+				.tx_errors = s.tx_errors,
+				.tx_dropped = s.tx_dropped,
+			};
+			stats = true;
+			break;
+		}
+		}
+	}
+	return stats ? 0 : -ENODATA;
+}
+
+/* Requests per send: the answers of one batch (about 1.5 KiB each) fit the receive buffer. */
+#define LINK_QUERY_BATCH 32
+
+int netlink_link_query(struct netlink *nl, struct netlink_link_query *q, unsigned int n)
+{
+	char buf[32768] __attribute__((aligned(NLMSG_ALIGNTO)));
+	struct raw_req reqs[LINK_QUERY_BATCH];
+
+	for (unsigned int start = 0; start < n; start += LINK_QUERY_BATCH) {
+		unsigned int batch = MIN(LINK_QUERY_BATCH, n - start), sent = 0, got = 0;
+		uint32_t first = nl->raw_seq + 1;
+		struct iovec iov[LINK_QUERY_BATCH];
+		struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+		struct msghdr mh = { .msg_name = &kernel,
+				     .msg_namelen = sizeof(kernel),
+				     .msg_iov = iov };
+
+		for (unsigned int i = 0; i < batch; i++) {
+			struct netlink_link_query *x = &q[start + i];
+			struct raw_req *r = &reqs[i];
+
+			raw_req_init(nl, r, RTM_GETLINK, 0, sizeof(r->ifi));
+			x->error = -ETIMEDOUT;
+			if (x->nsid < 0 || x->ifindex <= 0) {
+				x->error = -EINVAL; /* its sequence number is never answered */
+				continue;
+			}
+			r->ifi.ifi_family = AF_UNSPEC;
+			r->ifi.ifi_index = x->ifindex;
+			raw_put_u32(r, IFLA_TARGET_NETNSID, (uint32_t)x->nsid);
+			iov[mh.msg_iovlen++] =
+				(struct iovec){ .iov_base = r, .iov_len = r->nlh.nlmsg_len };
+			sent++;
+		}
+		if (sent == 0)
+			continue;
+		if (sendmsg(nl_socket_get_fd(nl->sk), &mh, 0) < 0)
+			return -errno;
+		while (got < sent) {
+			ssize_t len = raw_recv(nl, buf, sizeof(buf));
+			size_t left;
+
+			/* A lost answer (ENOBUFS) or none in time: those keep their error. */
+			if (len < 0)
+				break;
+			left = (size_t)len;
+			for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, left);
+			     h = NLMSG_NEXT(h, left)) {
+				uint32_t i = h->nlmsg_seq - first;
+				struct netlink_link_query *x;
+
+				if (i >= batch)
+					continue; /* not of this batch (late) */
+				x = &q[start + i];
+				got++;
+				if (h->nlmsg_type == NLMSG_ERROR) {
+					const struct nlmsgerr *e = NLMSG_DATA(h);
+
+					x->error =
+						h->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) && e->error
+							? e->error
+							: -EPROTO;
+				} else if (h->nlmsg_type == RTM_NEWLINK) {
+					x->error = link_info_parse(h, &x->info);
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+int netlink_set_rcvbuf(struct netlink *nl, int bytes, unsigned int timeout_ms)
+{
+	struct timeval tmo = { .tv_sec = timeout_ms / 1000,
+			       .tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000 };
+	int fd = nl_socket_get_fd(nl->sk);
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) < 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)) < 0)
+		return -errno;
+	return RET_NERRNO(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo)));
 }

@@ -15,6 +15,12 @@
 
 struct netlink;
 
+/* A link's counters (IFLA_STATS64), the part we report. */
+struct link_stats {
+	uint64_t rx_bytes, rx_packets, rx_errors, rx_dropped;
+	uint64_t tx_bytes, tx_packets, tx_errors, tx_dropped;
+};
+
 /* What we read of a link. */
 struct link_info {
 	int ifindex;
@@ -25,10 +31,7 @@ struct link_info {
 	unsigned int mtu;
 	unsigned int flags; /* IFF_* */
 	uint8_t operstate;
-	struct {
-		uint64_t rx_bytes, rx_packets, rx_errors, rx_dropped;
-		uint64_t tx_bytes, tx_packets, tx_errors, tx_dropped;
-	} stats;
+	struct link_stats stats;
 };
 
 /* A route as we add, delete and compare it. */
@@ -102,6 +105,8 @@ int netlink_addr_add(struct netlink *nl, int ifindex, const struct in_prefix *ad
 int netlink_addr_del(struct netlink *nl, int ifindex, const struct in_prefix *addr);
 /* Call fn for every address of ifindex (0: of every link). */
 int netlink_addr_foreach(struct netlink *nl, int ifindex, netlink_addr_fn fn, void *data);
+/* Whether ifindex (0: any link) has the address: 1, 0, or -errno. */
+int netlink_addr_exists(struct netlink *nl, int ifindex, const struct in_prefix *addr);
 
 /* Add a route (exclusive: -EEXIST if the same route exists). */
 int netlink_route_add(struct netlink *nl, const struct route_spec *route);
@@ -109,10 +114,39 @@ int netlink_route_add(struct netlink *nl, const struct route_spec *route);
 int netlink_route_del(struct netlink *nl, const struct route_spec *route);
 /* Call fn for every route of the family (AF_INET, AF_INET6) in every table. */
 int netlink_route_foreach(struct netlink *nl, int family, netlink_route_fn fn, void *data);
+/* Whether a route equal to route (netlink_route_equal) is there, in any table: 1, 0, -errno. */
+int netlink_route_exists(struct netlink *nl, const struct route_spec *route);
 /* Same destination, gateway, type, table, device and metrics? (priority 0 matches any) */
 bool netlink_route_equal(const struct route_spec *want, const struct route_spec *have);
 /* Describe a route as `ip route` would, for messages. */
 const char *netlink_route_format(const struct route_spec *route, char *buf, size_t size);
+
+/*
+ * Links of other namespaces, read from this socket's namespace: a socket inside a namespace
+ * would keep it alive (a physical ENI comes back to the host only when its namespace dies).
+ */
+/* The id the namespace netns_fd has in the socket's namespace (given one if it has none). */
+int netlink_nsid(struct netlink *nl, int netns_fd, int *ret_nsid);
+
+/* One link to read: the namespace's id (netlink_nsid) and the link's index there. */
+struct netlink_link_query {
+	int nsid;
+	int ifindex;
+	/* out: 0 with info (index, name, MAC, MTU, flags, statistics), or -errno: the kernel's,
+	 * -ENODATA for a link without statistics, -EINVAL for a query without an id or index,
+	 * -ETIMEDOUT for one not answered in time */
+	int error;
+	struct link_info info;
+};
+
+/*
+ * Read queries[0..n) through RTM_GETLINK with IFLA_TARGET_NETNSID, pipelined: the requests go
+ * in batches of one send each, the answers are matched by sequence number. 0, or -errno when
+ * the socket fails (the queries not answered keep their error).
+ */
+int netlink_link_query(struct netlink *nl, struct netlink_link_query *queries, unsigned int n);
+/* Room for many answers at once (SO_RCVBUF, forced when allowed), and how long a read waits. */
+int netlink_set_rcvbuf(struct netlink *nl, int bytes, unsigned int timeout_ms);
 
 /* Map a libnl NLE_* code (negative or positive) to -errno. */
 int netlink_nle_to_errno(int nle);

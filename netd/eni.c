@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The ENI inventory: interfaces registered by MAC, and what the host namespace shows of them,
- * kept current by link events. netd never touches an interface that is not registered here.
+ * The ENI inventory (eni.h).
  */
+#include <limits.h>
 #include <sys/epoll.h>
 
-#include "ctl-server.h"
+#include "attachment.h"
+#include "eni.h"
 #include "event.h"
+#include "events.h"
+#include "journal.h"
 #include "json-util.h"
 #include "log.h"
 #include "netd.h"
@@ -21,7 +24,7 @@ struct eni *eni_find(struct netd *d, const uint8_t mac[ADDR_MAC_LEN])
 
 enum eni_state eni_get_state(const struct eni *e)
 {
-	if (e->task)
+	if (e->att)
 		return ENI_STATE_ATTACHED;
 	if (e->ifindex > 0)
 		return ENI_STATE_AVAILABLE;
@@ -72,8 +75,8 @@ json_t *eni_to_json(const struct eni *e)
 		json_object_set_new(j, "ifindex", json_integer(e->ifindex));
 		json_object_set_new(j, "mtu", json_integer(e->mtu));
 	}
-	if (e->task)
-		json_object_set_new(j, "task_id", json_string(e->task->id));
+	if (e->att)
+		json_object_set_new(j, "task_id", json_string(e->att->id));
 	if (e->lost)
 		json_object_set_new(j, "lost", json_true());
 	return j;
@@ -261,6 +264,54 @@ static int eni_parse(json_t *params, bool journal, struct eni *e, char *err, siz
 	return 0;
 }
 
+int eni_from_params(json_t *params, struct eni *e, char *err, size_t errlen)
+{
+	return eni_parse(params, false, e, err, errlen);
+}
+
+bool eni_same(const struct eni *a, const struct eni *b)
+{
+	return streq(a->name, b->name) && addr_prefix_equal(&a->subnet, &b->subnet) &&
+	       addr_prefix_equal(&a->gateway, &b->gateway) &&
+	       a->subnet6.family == b->subnet6.family &&
+	       (!b->subnet6.family || addr_prefix_equal(&a->subnet6, &b->subnet6)) &&
+	       a->gateway6.family == b->gateway6.family &&
+	       (!b->gateway6.family || addr_prefix_equal(&a->gateway6, &b->gateway6));
+}
+
+void eni_add(struct netd *d, struct eni *e)
+{
+	e->next = d->enis;
+	d->enis = e;
+	d->nenis++;
+}
+
+void eni_remove(struct netd *d, struct eni *e)
+{
+	for (struct eni **pp = &d->enis; *pp; pp = &(*pp)->next)
+		if (*pp == e) {
+			*pp = e->next;
+			d->nenis--;
+			break;
+		}
+	free(e);
+}
+
+void eni_mark_lost(struct netd *d, struct eni *e, const char *owner)
+{
+	char mac[ADDR_MAC_STRLEN];
+
+	if (e->lost)
+		return;
+	e->lost = true;
+	e->ifindex = 0;
+	addr_mac_format(e->mac, mac);
+	events_emit(
+		d, "eni.lost", json_pack("{s:s, s:s}", "mac", mac, "task_id", owner),
+		"ENI %s of task '%s' is gone with its namespace; it stays registered and returns if it reappears",
+		mac, owner);
+}
+
 json_t *eni_to_journal(const struct eni *e)
 {
 	char mac[ADDR_MAC_STRLEN], buf[ADDR_PREFIX_STRLEN];
@@ -356,7 +407,7 @@ void eni_link_event(struct netd *d, const struct link_info *link, bool removed)
 		e->ifindex = li.ifindex;
 		strscpy(e->ifname, li.ifname, sizeof(e->ifname));
 		e->mtu = li.mtu;
-		if (was_away && !e->task) {
+		if (was_away && !e->att) {
 			bool was_lost = e->lost;
 
 			e->lost = false;
@@ -369,12 +420,12 @@ void eni_link_event(struct netd *d, const struct link_info *link, bool removed)
 		e->ifindex = 0;
 		e->ifname[0] = '\0';
 		/* Moving into a task's namespace looks like a removal here. */
-		if (!e->task)
+		if (!e->att)
 			events_emit(d, "eni.disappeared", json_pack("{s:s}", "mac", mac),
 				    "ENI %s left the host namespace", mac);
 	}
-	if (e->task && e->task->waiter && e->ifindex > 0)
-		task_eni_appeared(d, e);
+	if (e->att && e->ifindex > 0 && d->eni_appeared)
+		d->eni_appeared(d, e);
 }
 
 static void monitor_cb(const struct link_info *link, bool removed, void *data)
@@ -388,13 +439,13 @@ static int rescan_all(struct netd *d)
 		int r;
 
 		/* An attached ENI lives in its task's namespace. */
-		if (e->task && e->task->phase != TASK_PHASE_ATTACHING)
+		if (e->att && e->att->state != ATTACH_STATE_ATTACHING)
 			continue;
 		r = eni_rescan(d, e);
 		if (r < 0)
 			return r;
-		if (e->task && e->task->waiter && e->ifindex > 0)
-			task_eni_appeared(d, e);
+		if (e->att && e->ifindex > 0 && d->eni_appeared)
+			d->eni_appeared(d, e);
 	}
 	return 0;
 }
@@ -414,10 +465,11 @@ static void monitor_io(struct event_loop *loop, int fd, uint32_t events, void *d
 		log_warn_errno(r, "Failed to process link events: %m, ignoring");
 }
 
-int eni_init(struct netd *d)
+int eni_init(struct netd *d, eni_appeared_fn appeared)
 {
 	int r;
 
+	d->eni_appeared = appeared;
 	r = netlink_monitor_open(-1, &d->monitor);
 	if (r < 0)
 		return log_err_errno(r, "Failed to subscribe to link events: %m");
@@ -446,156 +498,91 @@ int eni_scan_host(struct netd *d)
 	return rescan_all(d);
 }
 
-static int parse_mac_param(struct ctl_call *call, json_t *params, uint8_t mac[ADDR_MAC_LEN])
-{
-	const char *s = NULL;
-	json_error_t jerr;
+/* --- journal --------------------------------------------------------------------------------- */
 
-	if (!params || json_unpack_ex(params, &jerr, JSON_STRICT, "{s:s}", "mac", &s) < 0) {
-		ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid parameters: %s",
-			       params ? jerr.text : "missing 'mac'");
-		return -EINVAL;
+int eni_journal_save(struct netd *d)
+{
+	json_t *arr = json_array();
+
+	for (struct eni *e = d->enis; e; e = e->next)
+		json_array_append_new(arr, eni_to_journal(e));
+	return journal_save(d->journal, JOURNAL_ENIS, NULL,
+			    json_pack("{s:i, s:o}", "version", 1, "enis", arr));
+}
+
+static void load_enis_from(struct netd *d, json_t *root)
+{
+	json_t *arr, *v;
+	size_t i;
+
+	arr = json_object_get(root, "enis");
+	json_array_foreach(arr, i, v) {
+		struct eni *e;
+
+		if (eni_from_json(v, &e) < 0)
+			continue;
+		if (eni_find(d, e->mac) || d->nenis >= NETD_MAX_ENIS) {
+			free(e);
+			continue;
+		}
+		eni_add(d, e);
 	}
-	if (addr_mac_parse(s, mac) < 0) {
-		ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid MAC address '%s'", s);
-		return -EINVAL;
+}
+
+static int load_warn(struct netd *d, enum journal_kind kind, json_t **ret)
+{
+	char path[PATH_MAX];
+	json_error_t jerr;
+	int r;
+
+	r = journal_load(d->journal, kind, NULL, ret, &jerr);
+	if (r == -EBADMSG && journal_path(d->journal, kind, NULL, path, sizeof(path)) == 0)
+		log_warn("Journal file '%s' is corrupt (%s at line %d), ignoring it", path,
+			 jerr.text, jerr.line);
+	return r;
+}
+
+int eni_journal_load(struct netd *d)
+{
+	char path[PATH_MAX], old[PATH_MAX];
+	json_auto_t *root = NULL, *old_root = NULL;
+	int r;
+
+	r = journal_path(d->journal, JOURNAL_ENIS, NULL, path, sizeof(path));
+	if (r >= 0)
+		r = journal_path(d->journal, JOURNAL_ENIS_OLD, NULL, old, sizeof(old));
+	if (r < 0)
+		return r;
+	r = load_warn(d, JOURNAL_ENIS, &root);
+	if (r == -EBADMSG) {
+		r = journal_set_aside(d->journal, JOURNAL_ENIS, NULL);
+		if (r < 0)
+			return log_err_errno(r, "Failed to move '%s' aside: %m", path);
+		log_warn(
+			"The ENI registrations in '%s' cannot be read: kept as '%s.broken', starting without them",
+			path, path);
+	} else if (r < 0 && r != -ENOENT) {
+		return log_err_errno(r, "Failed to read '%s': %m", path);
 	}
+
+	if (load_warn(d, JOURNAL_ENIS_OLD, &old_root) == 0) {
+		if (root) {
+			log_warn(
+				"Ignoring the ENI journal '%s' of an older netd: '%s' holds the registrations",
+				old, path);
+		} else {
+			load_enis_from(d, old_root);
+			r = eni_journal_save(d);
+			if (r < 0)
+				return log_err_errno(r, "Failed to write '%s': %m", path);
+			log_notice("Moved %u ENI registrations from '%s' to '%s'", d->nenis, old,
+				   path);
+		}
+	}
+	r = journal_remove(d->journal, JOURNAL_ENIS_OLD, NULL);
+	if (r < 0)
+		log_warn_errno(r, "Failed to remove '%s': %m, ignoring", old);
+	if (root)
+		load_enis_from(d, root);
 	return 0;
 }
-
-static int do_eni_register(struct ctl_call *call, json_t *params, void *userdata)
-{
-	struct netd *d = userdata;
-	char err[256], mac[ADDR_MAC_STRLEN];
-	struct eni *e, *old;
-	int r;
-
-	if (!params)
-		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS,
-				      "Missing parameters 'mac', 'subnet' and 'gateway'");
-	e = calloc(1, sizeof(*e));
-	if (!e)
-		return -ENOMEM;
-	r = eni_parse(params, false, e, err, sizeof(err));
-	if (r < 0) {
-		free(e);
-		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "%s", err);
-	}
-	addr_mac_format(e->mac, mac);
-
-	old = eni_find(d, e->mac);
-	if (old) {
-		bool same =
-			streq(old->name, e->name) && addr_prefix_equal(&old->subnet, &e->subnet) &&
-			addr_prefix_equal(&old->gateway, &e->gateway) &&
-			old->subnet6.family == e->subnet6.family &&
-			(!e->subnet6.family || addr_prefix_equal(&old->subnet6, &e->subnet6)) &&
-			old->gateway6.family == e->gateway6.family &&
-			(!e->gateway6.family || addr_prefix_equal(&old->gateway6, &e->gateway6));
-
-		free(e);
-		if (!same)
-			return ctl_call_failf(
-				call, CTL_ERR_EXISTS,
-				"ENI %s is already registered with other parameters; deregister it first",
-				mac);
-		return ctl_call_reply(call, eni_to_json(old));
-	}
-	if (d->nenis >= NETD_MAX_ENIS) {
-		free(e);
-		return ctl_call_failf(call, CTL_ERR_LIMIT, "Too many ENIs (at most %d)",
-				      NETD_MAX_ENIS);
-	}
-	r = eni_rescan(d, e);
-	if (r < 0) {
-		free(e);
-		return ctl_call_fail_errno(call, r, "Failed to look for ENI %s on the host: %s",
-					   mac, strerror(-r));
-	}
-	e->next = d->enis;
-	d->enis = e;
-	d->nenis++;
-	r = state_save_enis(d);
-	if (r < 0) {
-		d->enis = e->next;
-		d->nenis--;
-		free(e);
-		return ctl_call_fail_errno(call, r, "Failed to write the ENI journal: %s",
-					   strerror(-r));
-	}
-	events_emit(
-		d, "eni.registered",
-		json_pack("{s:s, s:s}", "mac", mac, "state", eni_state_to_string(eni_get_state(e))),
-		"ENI %s registered (%s%s%s)", mac, eni_state_to_string(eni_get_state(e)),
-		e->ifindex ? " as " : "", e->ifindex ? e->ifname : "");
-	return ctl_call_reply(call, eni_to_json(e));
-}
-
-static int do_eni_deregister(struct ctl_call *call, json_t *params, void *userdata)
-{
-	struct netd *d = userdata;
-	uint8_t macb[ADDR_MAC_LEN];
-	char mac[ADDR_MAC_STRLEN];
-	struct eni **pp, *e;
-	int r;
-
-	if (parse_mac_param(call, params, macb) < 0)
-		return 0;
-	addr_mac_format(macb, mac);
-	e = eni_find(d, macb);
-	if (!e)
-		return ctl_call_failf(call, CTL_ERR_NOT_FOUND, "ENI %s is not registered", mac);
-	if (e->task)
-		return ctl_call_failf(call, CTL_ERR_BUSY,
-				      "ENI %s is attached to task '%s'; detach the task first", mac,
-				      e->task->id);
-	for (pp = &d->enis; *pp; pp = &(*pp)->next)
-		if (*pp == e) {
-			*pp = e->next;
-			break;
-		}
-	d->nenis--;
-	r = state_save_enis(d);
-	if (r < 0)
-		log_warn_errno(r, "Failed to write the ENI journal: %m, ignoring");
-	free(e);
-	events_emit(d, "eni.deregistered", json_pack("{s:s}", "mac", mac), "ENI %s deregistered",
-		    mac);
-	return ctl_call_reply(call, json_pack("{s:s, s:b}", "mac", mac, "deregistered", 1));
-}
-
-static int do_eni_list(struct ctl_call *call, json_t *params, void *userdata)
-{
-	struct netd *d = userdata;
-	json_t *arr;
-
-	if (params && json_object_size(params) > 0)
-		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Method takes no parameters");
-	arr = json_array();
-	for (struct eni *e = d->enis; e; e = e->next)
-		json_array_append_new(arr, eni_to_json(e));
-	json_array_sort_by_key(arr, "registered");
-	return ctl_call_reply(call, arr);
-}
-
-static int do_eni_show(struct ctl_call *call, json_t *params, void *userdata)
-{
-	struct netd *d = userdata;
-	uint8_t mac[ADDR_MAC_LEN];
-	char buf[ADDR_MAC_STRLEN];
-	struct eni *e;
-
-	if (parse_mac_param(call, params, mac) < 0)
-		return 0;
-	e = eni_find(d, mac);
-	if (!e)
-		return ctl_call_failf(call, CTL_ERR_NOT_FOUND, "ENI %s is not registered",
-				      addr_mac_format(mac, buf));
-	return ctl_call_reply(call, eni_to_json(e));
-}
-
-const struct ctl_method eni_methods[] = { { "eni.register", do_eni_register, CTL_METHOD_WRITE },
-					  { "eni.deregister", do_eni_deregister, CTL_METHOD_WRITE },
-					  { "eni.list", do_eni_list, 0 },
-					  { "eni.show", do_eni_show, 0 },
-					  {} };

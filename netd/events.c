@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Events: what netd did or saw (an ENI appeared, a task attached, an ENI was lost with its
- * namespace). Each is logged, kept in a ring of the most recent, and sent to subscribers.
+ * namespace). Each is logged, kept in a ring of the most recent, and sent to subscribers. The
+ * events.* methods are events-methods.c's.
  */
 #include <stdarg.h>
 
 #include "ctl-server.h"
+#include "events.h"
 #include "log.h"
 #include "netd.h"
 
@@ -65,41 +67,20 @@ void events_emit(struct netd *d, const char *type, json_t *fields, const char *f
 		ctl_server_broadcast(d->ctl, "events", "event", e);
 }
 
-static int do_events_list(struct ctl_call *call, json_t *params, void *userdata)
+json_t *events_list(struct netd *d, uint64_t since)
 {
-	struct netd *d = userdata;
 	struct netd_events *ev = d->events;
-	json_int_t since = 0;
-	json_error_t jerr;
-	uint64_t first;
-	json_t *arr;
+	uint64_t first = ev->next_seq > EVENTS_RING ? ev->next_seq - EVENTS_RING : 1;
+	json_t *arr = json_array();
 
-	if (params && json_unpack_ex(params, &jerr, JSON_STRICT, "{s?I}", "since", &since) < 0)
-		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid parameters: %s",
-				      jerr.text);
-	first = ev->next_seq > EVENTS_RING ? ev->next_seq - EVENTS_RING : 1;
-	if (since > 0 && (uint64_t)since + 1 > first)
-		first = (uint64_t)since + 1;
-	arr = json_array();
+	if (since > 0 && since + 1 > first)
+		first = since + 1;
 	for (uint64_t s = first; s < ev->next_seq; s++)
 		json_array_append(arr, ev->ring[(s - 1) % EVENTS_RING]);
-	return ctl_call_reply(call, arr);
+	return arr;
 }
 
-static int do_events_subscribe(struct ctl_call *call, json_t *params, void *userdata)
+uint64_t events_next_seq(struct netd *d)
 {
-	struct netd *d = userdata;
-	int r;
-
-	if (params && json_object_size(params) > 0)
-		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Method takes no parameters");
-	r = ctl_call_subscribe(call, "events");
-	if (r < 0)
-		return ctl_call_fail_errno(call, r, "Failed to subscribe: %s", strerror(-r));
-	return ctl_call_reply(call, json_pack("{s:s, s:I}", "subscribed", "events", "next_seq",
-					      (json_int_t)d->events->next_seq));
+	return d->events->next_seq;
 }
-
-const struct ctl_method event_methods[] = { { "events.list", do_events_list, 0 },
-					    { "events.subscribe", do_events_subscribe, 0 },
-					    {} };

@@ -34,10 +34,12 @@
 #include <linux/netfilter/nf_tables.h>
 #include <netinet/in.h>
 
-#include "counters.h"
+#include "attachment.h"
 #include "guards.h"
+#include "json-util.h"
 #include "log.h"
 #include "mdfilter.h"
+#include "mdlink.h"
 #include "netd.h"
 #include "nft.h"
 
@@ -46,7 +48,7 @@
 
 static const char *const counter_names[] = { "imds", "imds6", "metadata_out", "metadata_in" };
 
-static void rb_start(struct nft_rule_builder *rb, const struct task *t, const char *chain)
+static void rb_start(struct nft_rule_builder *rb, const struct eni_attachment *t, const char *chain)
 {
 	nft_rule_start(rb, GUARDS_FAMILY, t->guards_table, chain);
 }
@@ -73,7 +75,8 @@ static const char *const rule_text[] = {
  * The rules of a task's table, in order; texts[i] gets rule i's description. Returns how many
  * (<= GUARDS_RULES), or -ENOMEM.
  */
-static int build_rules(const struct task *t, struct nftnl_rule **rules, const char **texts)
+static int build_rules(const struct eni_attachment *t, struct nftnl_rule **rules,
+		       const char **texts)
 {
 	int first = t->block_imds ? 0 : 2;
 	struct nft_rule_builder rb;
@@ -110,20 +113,20 @@ static int build_rules(const struct task *t, struct nftnl_rule **rules, const ch
 		if (mdlink_address(t->slot, &a) < 0)
 			goto out_fail;
 		addr_ip_format(&a, src, sizeof(src));
-		inet_pton(AF_INET, NETD_MD_ENDPOINT, &ep);
+		inet_pton(AF_INET, MDLINK_ENDPOINT, &ep);
 		rb_start(&rb, t, "output");
-		rb_ifname(&rb, NFT_META_OIFNAME, NETD_MD_IFNAME);
+		rb_ifname(&rb, NFT_META_OIFNAME, MDLINK_IFNAME);
 		nft_rule_ip4_eq(&rb, 12, src);
 		nft_rule_payload_load(&rb, NFT_PAYLOAD_NETWORK_HEADER, 16, sizeof(ep), NFT_REG_1);
 		nft_rule_cmp_eq(&rb, &ep, sizeof(ep));
-		nft_rule_tcp_port_eq(&rb, 2, NETD_MD_PORT);
+		nft_rule_tcp_port_eq(&rb, 2, MDLINK_PORT);
 		nft_rule_verdict(&rb, NF_ACCEPT, NULL);
 		rules[n++] = rb.r;
 		if (rb.failed)
 			goto out_fail;
 
 		rb_start(&rb, t, "output");
-		rb_ifname(&rb, NFT_META_OIFNAME, NETD_MD_IFNAME);
+		rb_ifname(&rb, NFT_META_OIFNAME, MDLINK_IFNAME);
 		nft_rule_counter(&rb, "metadata_out");
 		nft_rule_verdict(&rb, NF_DROP, NULL);
 		rules[n++] = rb.r;
@@ -131,16 +134,16 @@ static int build_rules(const struct task *t, struct nftnl_rule **rules, const ch
 			goto out_fail;
 
 		rb_start(&rb, t, "input");
-		rb_ifname(&rb, NFT_META_IIFNAME, NETD_MD_IFNAME);
-		nft_rule_ip4_eq(&rb, 12, NETD_MD_ENDPOINT);
-		nft_rule_tcp_port_eq(&rb, 0, NETD_MD_PORT);
+		rb_ifname(&rb, NFT_META_IIFNAME, MDLINK_IFNAME);
+		nft_rule_ip4_eq(&rb, 12, MDLINK_ENDPOINT);
+		nft_rule_tcp_port_eq(&rb, 0, MDLINK_PORT);
 		nft_rule_verdict(&rb, NF_ACCEPT, NULL);
 		rules[n++] = rb.r;
 		if (rb.failed)
 			goto out_fail;
 
 		rb_start(&rb, t, "input");
-		rb_ifname(&rb, NFT_META_IIFNAME, NETD_MD_IFNAME);
+		rb_ifname(&rb, NFT_META_IIFNAME, MDLINK_IFNAME);
 		nft_rule_counter(&rb, "metadata_in");
 		nft_rule_verdict(&rb, NF_DROP, NULL);
 		rules[n++] = rb.r;
@@ -163,7 +166,8 @@ static void free_rules(struct nftnl_rule **rules, int n)
 		nftnl_rule_free(rules[n]);
 }
 
-static struct nftnl_chain *build_chain(const struct task *t, const char *name, uint32_t hook)
+static struct nftnl_chain *build_chain(const struct eni_attachment *t, const char *name,
+				       uint32_t hook)
 {
 	struct nftnl_chain *c = nftnl_chain_alloc();
 
@@ -179,7 +183,7 @@ static struct nftnl_chain *build_chain(const struct task *t, const char *name, u
 	return c;
 }
 
-bool guards_wanted(const struct task *t)
+bool guards_wanted(const struct eni_attachment *t)
 {
 	return t->block_imds || t->metadata_link;
 }
@@ -189,7 +193,7 @@ void guards_table_name(const char *ifname, char buf[GUARDS_TABLE_MAX])
 	snprintf(buf, GUARDS_TABLE_MAX, GUARDS_TABLE_PREFIX "%s", ifname);
 }
 
-void guards_owner(const struct task *t, char buf[GUARDS_OWNER_MAX])
+void guards_owner(const struct eni_attachment *t, char buf[GUARDS_OWNER_MAX])
 {
 	/* created_ns makes it this attach's; the id, cut to fit, is for people reading it. */
 	snprintf(buf, GUARDS_OWNER_MAX, "netd %llu %.100s", (unsigned long long)t->created_ns,
@@ -202,7 +206,7 @@ static bool legacy_table(const char *table)
 	return streq(table, GUARDS_TABLE_LEGACY);
 }
 
-int guards_install(int netns_fd, const struct task *t, char *err, size_t errlen)
+int guards_install(int netns_fd, const struct eni_attachment *t, char *err, size_t errlen)
 {
 	struct nftnl_rule *rules[GUARDS_RULES];
 	struct nftnl_chain *out = NULL, *in = NULL;
@@ -335,7 +339,7 @@ static int collect_rule(struct nftnl_rule *r, void *data)
 	return 0;
 }
 
-int guards_check(int netns_fd, const struct task *t, json_t *diffs)
+int guards_check(int netns_fd, const struct eni_attachment *t, json_t *diffs)
 {
 	struct nftnl_rule *rules[GUARDS_RULES];
 	const char *texts[GUARDS_RULES];
@@ -359,8 +363,8 @@ int guards_check(int netns_fd, const struct task *t, json_t *diffs)
 
 		r = nft_table_exists(n, GUARDS_FAMILY, t->guards_table, &exists);
 		if (r == 0)
-			check_diff(diffs, "guards", want_table,
-				   exists ? "another owner's table" : "missing");
+			json_diff_append(diffs, "guards", want_table,
+					 exists ? "another owner's table" : "missing");
 		goto out;
 	}
 	have = calloc(1, sizeof(*have));
@@ -380,14 +384,14 @@ int guards_check(int netns_fd, const struct task *t, json_t *diffs)
 				if (streq(have->text[k], want))
 					found = true;
 			if (!found)
-				check_diff(diffs, "guards", texts[i], "missing");
+				json_diff_append(diffs, "guards", texts[i], "missing");
 		}
 		if (have->n != nrules) {
 			char a[24], b[24];
 
 			snprintf(a, sizeof(a), "%d rules", nrules);
 			snprintf(b, sizeof(b), "%d rules", have->n);
-			check_diff(diffs, "guards", a, b);
+			json_diff_append(diffs, "guards", a, b);
 		}
 	}
 	free_rules(rules, nrules);
@@ -426,60 +430,4 @@ int guards_read(int netns_fd, const char *table, struct guards_counters *ret)
 		}
 	}
 	return 0;
-}
-
-static void guards_refresh(struct netd *d, struct task *t)
-{
-	struct guards_counters gc;
-	int fd, r;
-
-	if (!(guards_wanted(t) || t->metadata_link) ||
-	    (t->phase != TASK_PHASE_READY && t->phase != TASK_PHASE_READY_PULL &&
-	     t->phase != TASK_PHASE_DETACHING))
-		return;
-	if (task_netns_open(d, t, &fd) < 0)
-		return;
-	if (t->metadata_link) {
-		struct netlink *nl = NULL;
-		struct link_info li;
-
-		/* The metadata flow is md0's traffic, counted by the kernel for that link alone. */
-		if (netlink_open(fd, &nl) == 0 &&
-		    netlink_link_get(nl, 0, NETD_MD_IFNAME, &li) == 0) {
-			(void)counters_set_link_flow(d, t, TC_FLOW_METADATA, TC_DIR_RX,
-						     li.stats.rx_bytes, li.stats.rx_packets);
-			(void)counters_set_link_flow(d, t, TC_FLOW_METADATA, TC_DIR_TX,
-						     li.stats.tx_bytes, li.stats.tx_packets);
-		}
-		netlink_free(nl);
-	}
-	r = guards_read(fd, t->guards_table, &gc);
-	close(fd);
-	if (r < 0) {
-		log_debug_errno(r, "Task '%s': failed to read the guards' counters: %m", t->id);
-		return;
-	}
-	t->guards_read_usec = now_usec();
-	(void)counters_set_drops(d, t, TC_DROP_IMDS, TC_DIR_TX, gc.imds_bytes, gc.imds_packets);
-	(void)counters_set_drops(d, t, TC_DROP_POLICY, TC_DIR_TX, gc.policy_tx_bytes,
-				 gc.policy_tx_packets);
-	(void)counters_set_drops(d, t, TC_DROP_POLICY, TC_DIR_RX, gc.policy_rx_bytes,
-				 gc.policy_rx_packets);
-}
-
-void guards_stats_hook(struct netd *d, const struct task *one, void *data)
-{
-	uint64_t now = now_usec(), max_age = (uint64_t)d->stats_interval_sec * 1000000ULL;
-
-	if (one) {
-		/* The one task being read: exact. (const only for the counters module's sake.) */
-		guards_refresh(d, task_find(d, one->id));
-		mdfilter_refresh(d, one);
-		return;
-	}
-	for (struct task *t = d->tasks; t; t = t->next)
-		if (now - t->guards_read_usec >= max_age)
-			guards_refresh(d, t);
-	/* The host's filter of the metadata links: every task in one dump. */
-	mdfilter_refresh(d, NULL);
 }

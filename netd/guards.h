@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 struct netd;
-struct task;
+struct eni_attachment;
 
 /* A task's table is "taskplane-<ifname>": one per ENI, several ENIs can share a namespace. */
 #define GUARDS_TABLE_PREFIX "taskplane-"
@@ -28,28 +28,20 @@ struct guards_counters {
 };
 
 /* Does the task have guards (IMDS block or metadata link)? No table is made for it otherwise. */
-bool guards_wanted(const struct task *t);
+bool guards_wanted(const struct eni_attachment *t);
 /* The table name for an ENI named ifname in the task. */
 void guards_table_name(const char *ifname, char buf[GUARDS_TABLE_MAX]);
 /* The task's owner mark, the comment of the table its attach creates. */
-void guards_owner(const struct task *t, char buf[GUARDS_OWNER_MAX]);
+void guards_owner(const struct eni_attachment *t, char buf[GUARDS_OWNER_MAX]);
 /* Create the task's table, marked as its own, in one transaction (-EEXIST if the name is
  * taken: nothing is changed then); err says what failed. */
-int guards_install(int netns_fd, const struct task *t, char *err, size_t errlen);
+int guards_install(int netns_fd, const struct eni_attachment *t, char *err, size_t errlen);
 /* Delete the table in one transaction if it is owner's; no table, or another's, is left alone
  * and is not an error. A legacy table has no owner mark and is deleted. */
 int guards_remove(int netns_fd, const char *table, const char *owner);
 /* Append a difference for a missing table (or one that is not the task's), or a rule that is
  * not as built. */
-int guards_check(int netns_fd, const struct task *t, json_t *diffs);
+int guards_check(int netns_fd, const struct eni_attachment *t, json_t *diffs);
 /* Read the counters of a table (all zero if there is none). */
 int guards_read(int netns_fd, const char *table, struct guards_counters *ret);
-/*
- * The counters' read hook: copy the guards' counts into the task's drops (imds, policy), and the
- * metadata link's link statistics into its metadata flow. The one task being read is refreshed
- * always; for all tasks, only those not refreshed for a sampling interval, since reading them
- * costs netlink round trips in each namespace.
- */
-void guards_stats_hook(struct netd *d, const struct task *t, void *data);
-
 #endif

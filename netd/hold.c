@@ -1,23 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/*
- * Holds. A client that answers for a task by its metadata address (the taskvm agent ties a
- * request to its task by the request's source address) holds the task under a name while it
- * does. A held task's slot, from which its metadata address, its host link's name and its
- * counter key derive, stays reserved after the task is detached, until the last holder releases
- * it: no new task is given an address that a holder may still answer for. A hold names one
- * instance of a task (an id can be attached again; an instance never is).
- *
- * One record per slot, journalled in state/holds/<slot>.json, so that a restart of netd keeps
- * both the holds of live tasks and the reserved slots of detached ones. Records are bounded by
- * the slots (NETD_MAX_TASKS), holders per task by NETD_MAX_HOLDERS.
- */
-#include <dirent.h>
 #include <limits.h>
 
-#include "ctl-server.h"
+#include "events.h"
+#include "hold.h"
+#include "ident.h"
+#include "journal.h"
 #include "json-util.h"
 #include "log.h"
+#include "mdlink.h"
 #include "netd.h"
+#include "slots.h"
 
 struct hold {
 	struct hold *next;
@@ -26,15 +18,13 @@ struct hold {
 	unsigned int slot;
 	bool detached;	      /* the task is gone; its slot is kept for the holders */
 	uint64_t detached_ns; /* when it went */
-	char holders[NETD_MAX_HOLDERS][IDENT_HOLDER_MAX + 1];
+	char holders[HOLD_MAX_HOLDERS][IDENT_HOLDER_MAX + 1];
 	unsigned int nholders;
 };
 
-static int hold_path(struct netd *d, unsigned int slot, char *buf, size_t size)
+static void hold_name(unsigned int slot, char buf[16])
 {
-	int n = snprintf(buf, size, "%s/holds/%u.json", d->state_dir, slot);
-
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+	snprintf(buf, 16, "%u", slot);
 }
 
 static json_t *holders_to_json(const struct hold *h)
@@ -48,40 +38,39 @@ static json_t *holders_to_json(const struct hold *h)
 
 static int hold_save(struct netd *d, const struct hold *h)
 {
-	_cleanup_free_ char *s = NULL;
-	char path[PATH_MAX];
-	json_t *o;
-	int r;
+	char name[16];
 
-	r = hold_path(d, h->slot, path, sizeof(path));
-	if (r < 0)
-		return r;
-	o = json_pack("{s:i, s:s, s:s, s:i, s:b, s:I, s:o}", "version", 1, "task_id", h->task_id,
-		      "instance", h->instance, "slot", h->slot, "detached", h->detached,
-		      "detached_ns", (json_int_t)h->detached_ns, "holders", holders_to_json(h));
-	if (!o)
-		return -ENOMEM;
-	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(o);
-	if (!s)
-		return -ENOMEM;
-	return write_file_atomic(path, s, strlen(s), 0600);
+	hold_name(h->slot, name);
+	return journal_save(d->journal, JOURNAL_HOLD, name,
+			    json_pack("{s:i, s:s, s:s, s:i, s:b, s:I, s:o}", "version", 1,
+				      "task_id", h->task_id, "instance", h->instance, "slot",
+				      h->slot, "detached", h->detached, "detached_ns",
+				      (json_int_t)h->detached_ns, "holders", holders_to_json(h)));
 }
 
 static void hold_unlink_file(struct netd *d, const struct hold *h)
 {
-	char path[PATH_MAX];
+	char name[16];
+	int r;
 
-	if (hold_path(d, h->slot, path, sizeof(path)) == 0 && unlink(path) < 0 && errno != ENOENT)
-		log_warn_errno(-errno, "Failed to remove '%s': %m, ignoring", path);
+	hold_name(h->slot, name);
+	r = journal_remove(d->journal, JOURNAL_HOLD, name);
+	if (r < 0)
+		log_warn_errno(r, "Failed to remove the hold journal of slot %u: %m, ignoring",
+			       h->slot);
 }
 
-static struct hold *hold_of_task(struct netd *d, const struct task *t)
+struct hold *hold_find(struct netd *d, unsigned int slot, const char *instance)
 {
 	for (struct hold *h = d->holds; h; h = h->next)
-		if (!h->detached && h->slot == t->slot && streq(h->instance, t->instance))
+		if (!h->detached && h->slot == slot && streq(h->instance, instance))
 			return h;
 	return NULL;
+}
+
+unsigned int hold_count(struct netd *d)
+{
+	return d->nholds;
 }
 
 static int holder_index(const struct hold *h, const char *holder)
@@ -103,7 +92,7 @@ static void hold_remove(struct netd *d, struct hold *h)
 	free(h);
 }
 
-static json_t *hold_to_json(const struct hold *h)
+json_t *hold_to_json(const struct hold *h)
 {
 	char addr[INET6_ADDRSTRLEN], host[IFNAMSIZ], ts[40];
 	struct in_prefix a;
@@ -125,7 +114,8 @@ static json_t *hold_to_json(const struct hold *h)
 	return j;
 }
 
-bool hold_slot_held(struct netd *d, unsigned int slot)
+/* Whether a record keeps the slot (of a live task or a gone one). */
+static bool slot_held(struct netd *d, unsigned int slot)
 {
 	for (struct hold *h = d->holds; h; h = h->next)
 		if (h->slot == slot)
@@ -133,16 +123,16 @@ bool hold_slot_held(struct netd *d, unsigned int slot)
 	return false;
 }
 
-json_t *hold_task_holders(struct netd *d, const struct task *t)
+json_t *hold_holders_json(struct netd *d, unsigned int slot, const char *instance)
 {
-	struct hold *h = hold_of_task(d, t);
+	struct hold *h = hold_find(d, slot, instance);
 
 	return h ? holders_to_json(h) : NULL;
 }
 
-void hold_task_gone(struct netd *d, const struct task *t)
+void hold_task_gone(struct netd *d, const char *task_id, const char *instance, unsigned int slot)
 {
-	struct hold *h = hold_of_task(d, t);
+	struct hold *h = hold_find(d, slot, instance);
 	char addr[INET6_ADDRSTRLEN] = "no address";
 	struct in_prefix a;
 	int r;
@@ -154,7 +144,7 @@ void hold_task_gone(struct netd *d, const struct task *t)
 	r = hold_save(d, h);
 	if (r < 0)
 		log_warn_errno(r, "Failed to journal the hold of detached task '%s': %m, ignoring",
-			       t->id);
+			       task_id);
 	if (mdlink_address(h->slot, &a) == 0)
 		addr_ip_format(&a, addr, sizeof(addr));
 	events_emit(d, "task.held",
@@ -176,9 +166,8 @@ static void hold_free_slot(struct netd *d, struct hold *h, const char *why)
 		    "Slot %u of detached task '%s' is free again (%s)", slot, h->task_id, why);
 	hold_unlink_file(d, h);
 	hold_remove(d, h);
-	/* The reaper may still need it for the task's metadata link; it frees it then. */
-	if (!reaper_slot_pending(d, slot))
-		task_slot_release(d, slot);
+	/* The reaper may still need it for the task's metadata link: free once it is done too. */
+	slots_drop(d->slots, slot, SLOT_OWNER_HOLD);
 }
 
 /* --- journal --------------------------------------------------------------------------------- */
@@ -196,7 +185,7 @@ static int hold_from_json(json_t *o, struct hold *h)
 			"holders", &holders) < 0 ||
 	    !ident_task_id_valid(id) || !ident_instance_valid(instance) || slot < 0 ||
 	    slot >= NETD_MAX_TASKS || !json_is_array(holders) || json_array_size(holders) == 0 ||
-	    json_array_size(holders) > NETD_MAX_HOLDERS)
+	    json_array_size(holders) > HOLD_MAX_HOLDERS)
 		return -EINVAL;
 	*h = (struct hold){ .slot = (unsigned int)slot,
 			    .detached = detached,
@@ -212,77 +201,70 @@ static int hold_from_json(json_t *o, struct hold *h)
 }
 
 /* Take a hold from the journal into account: 0 kept, -errno dropped (logged). */
-static int hold_adopt(struct netd *d, struct hold *h)
+static int hold_adopt(struct netd *d, struct hold *h, hold_live_fn live)
 {
-	struct task *t = task_find(d, h->task_id);
-
-	if (t && streq(t->instance, h->instance) && t->slot == h->slot) {
+	if (live(d, h->task_id, h->instance, h->slot)) {
 		h->detached = false;
-		return 0;
+		return slots_share(d->slots, h->slot, SLOT_OWNER_HOLD);
 	}
-	/* The task went while netd was not looking (a detach finished at start): keep its slot. */
+	/* The task went while netd was not looking (a detach finished at start): keep its slot,
+	 * which may be the reaper's still. */
 	if (!h->detached) {
 		h->detached = true;
 		h->detached_ns = realtime_nsec();
 		(void)hold_save(d, h);
 	}
-	if (task_slot_alloc(d, (int)h->slot) < 0 && !reaper_slot_pending(d, h->slot)) {
+	if (slots_owners(d->slots, h->slot) & ~(unsigned int)SLOT_OWNER_REAP) {
 		log_warn("The hold of detached task '%s' on slot %u is lost: the slot is taken",
 			 h->task_id, h->slot);
 		return -EEXIST;
 	}
+	return slots_share(d->slots, h->slot, SLOT_OWNER_HOLD);
+}
+
+struct load_ctx {
+	struct netd *d;
+	hold_live_fn live;
+};
+
+static int load_hold(struct journal *j, const char *name, void *data)
+{
+	struct load_ctx *c = data;
+	struct netd *d = c->d;
+	json_auto_t *o = NULL;
+	char path[PATH_MAX];
+	struct hold *h;
+
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	if (journal_load(j, JOURNAL_HOLD, name, &o, NULL) < 0 || hold_from_json(o, h) < 0 ||
+	    strchr(name, '.') || (unsigned int)atoi(name) != h->slot || slot_held(d, h->slot)) {
+		(void)journal_path(j, JOURNAL_HOLD, name, path, sizeof(path));
+		log_warn("Ignoring hold journal '%s'", path);
+		(void)journal_remove(j, JOURNAL_HOLD, name);
+		free(h);
+		return 0;
+	}
+	if (hold_adopt(d, h, c->live) < 0) {
+		(void)journal_remove(j, JOURNAL_HOLD, name);
+		free(h);
+		return 0;
+	}
+	h->next = d->holds;
+	d->holds = h;
+	d->nholds++;
 	return 0;
 }
 
-int hold_init(struct netd *d)
+int hold_init(struct netd *d, hold_live_fn live)
 {
-	char dir[PATH_MAX];
-	struct dirent *de;
-	DIR *dh;
+	struct load_ctx c = { .d = d, .live = live };
 	int r;
 
-	r = snprintf(dir, sizeof(dir), "%s/holds", d->state_dir);
-	if (r < 0 || (size_t)r >= sizeof(dir))
-		return -ENAMETOOLONG;
-	r = mkdir_p(dir, 0700);
+	r = journal_foreach(d->journal, JOURNAL_HOLD, load_hold, &c);
 	if (r < 0)
 		return r;
-	dh = opendir(dir);
-	if (!dh)
-		return -errno;
-	while ((de = readdir(dh))) {
-		_cleanup_free_ char *buf = NULL;
-		char path[PATH_MAX + 256];
-		json_auto_t *o = NULL;
-		struct hold *h;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		h = calloc(1, sizeof(*h));
-		if (!h) {
-			closedir(dh);
-			return -ENOMEM;
-		}
-		if (read_file(path, 64 * 1024, &buf, NULL) < 0 ||
-		    !(o = json_loads(buf, JSON_REJECT_DUPLICATES, NULL)) ||
-		    hold_from_json(o, h) < 0 || !streq(strchr(de->d_name, '.') ?: "", ".json") ||
-		    (unsigned int)atoi(de->d_name) != h->slot || hold_slot_held(d, h->slot)) {
-			log_warn("Ignoring hold journal '%s'", path);
-			unlink(path);
-			free(h);
-			continue;
-		}
-		if (hold_adopt(d, h) < 0) {
-			unlink(path);
-			free(h);
-			continue;
-		}
-		h->next = d->holds;
-		d->holds = h;
-		d->nholds++;
-	}
-	closedir(dh);
 	if (d->nholds)
 		log_info("%u tasks are held", d->nholds);
 	return 0;
@@ -299,118 +281,71 @@ void hold_exit(struct netd *d)
 	d->nholds = 0;
 }
 
-/* --- methods --------------------------------------------------------------------------------- */
+/* --- changes ---------------------------------------------------------------------------------- */
 
-struct hold_params {
-	const char *task_id, *holder, *instance;
-};
-
-static int hold_params_parse(struct ctl_call *call, json_t *params, struct hold_params *p)
+int hold_add(struct netd *d, const char *task_id, const char *instance, unsigned int slot,
+	     const char *holder, struct hold **ret)
 {
-	json_error_t jerr;
-
-	*p = (struct hold_params){};
-	if (!params ||
-	    json_unpack_ex(params, &jerr, JSON_STRICT, "{s:s, s:s, s?s}", "task_id", &p->task_id,
-			   "holder", &p->holder, "instance", &p->instance) < 0)
-		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid parameters: %s",
-				      params ? jerr.text : "missing 'task_id', 'holder'"),
-		       -EINVAL;
-	if (!ident_task_id_valid(p->task_id))
-		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid task_id '%.64s'",
-				      p->task_id),
-		       -EINVAL;
-	if (!ident_holder_valid(p->holder))
-		return ctl_call_failf(
-			       call, CTL_ERR_INVALID_PARAMS,
-			       "Invalid holder '%.80s' (1-64 of [A-Za-z0-9_.:@-], first a letter or digit)",
-			       p->holder),
-		       -EINVAL;
-	if (p->instance && !ident_instance_valid(p->instance))
-		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS,
-				      "Invalid instance '%.64s' (32 lower-case hex digits)",
-				      p->instance),
-		       -EINVAL;
-	return 0;
-}
-
-static int do_task_hold(struct ctl_call *call, json_t *params, void *userdata)
-{
-	struct netd *d = userdata;
-	struct hold_params p;
-	struct hold *h;
+	struct hold *h = hold_find(d, slot, instance);
 	bool created = false;
-	struct task *t;
 	int r;
 
-	if (hold_params_parse(call, params, &p) < 0)
+	if (h && holder_index(h, holder) >= 0) {
+		*ret = h;
 		return 0;
-	t = task_find(d, p.task_id);
-	if (!t || (p.instance && !streq(p.instance, t->instance)))
-		return ctl_call_failf(call, CTL_ERR_NOT_FOUND, "No such task '%s'%s%s", p.task_id,
-				      p.instance ? " of instance " : "", p.instance ?: "");
-	if (t->phase != TASK_PHASE_READY && t->phase != TASK_PHASE_READY_PULL)
-		return ctl_call_failf(call, CTL_ERR_BUSY,
-				      "Task '%s' is %s: hold it once it is ready", t->id,
-				      task_phase_to_string(t->phase));
-	h = hold_of_task(d, t);
-	if (h && holder_index(h, p.holder) >= 0)
-		return ctl_call_reply(call, hold_to_json(h));
-	if (h && h->nholders >= NETD_MAX_HOLDERS)
-		return ctl_call_failf(call, CTL_ERR_LIMIT, "Task '%s' has %d holders already",
-				      t->id, NETD_MAX_HOLDERS);
+	}
+	if (h && h->nholders >= HOLD_MAX_HOLDERS)
+		return -E2BIG;
 	if (!h) {
 		/* A detached task's record of this slot would have kept it from the new task. */
 		h = calloc(1, sizeof(*h));
 		if (!h)
 			return -ENOMEM;
-		strscpy(h->task_id, t->id, sizeof(h->task_id));
-		strscpy(h->instance, t->instance, sizeof(h->instance));
-		h->slot = t->slot;
+		strscpy(h->task_id, task_id, sizeof(h->task_id));
+		strscpy(h->instance, instance, sizeof(h->instance));
+		h->slot = slot;
 		created = true;
 	}
-	strscpy(h->holders[h->nholders++], p.holder, IDENT_HOLDER_MAX + 1);
+	strscpy(h->holders[h->nholders++], holder, IDENT_HOLDER_MAX + 1);
 	r = hold_save(d, h);
 	if (r < 0) {
 		h->nholders--;
 		if (created)
 			free(h);
-		return ctl_call_fail_errno(call, r, "Failed to journal the hold: %s", strerror(-r));
+		return r;
 	}
 	if (created) {
+		(void)slots_share(d->slots, slot, SLOT_OWNER_HOLD);
 		h->next = d->holds;
 		d->holds = h;
 		d->nholds++;
 	}
-	log_info("Task '%s' is held by '%s'", t->id, p.holder);
-	return ctl_call_reply(call, hold_to_json(h));
+	log_info("Task '%s' is held by '%s'", task_id, holder);
+	*ret = h;
+	return 1;
 }
 
-static int do_task_release(struct ctl_call *call, json_t *params, void *userdata)
+unsigned int hold_release(struct netd *d, const char *task_id, const char *instance,
+			  const char *holder)
 {
-	struct netd *d = userdata;
-	struct hold_params p;
 	struct hold *h, *next;
 	unsigned int n = 0;
 	int r;
 
-	if (hold_params_parse(call, params, &p) < 0)
-		return 0;
 	for (h = d->holds; h; h = next) {
 		int i;
 
 		next = h->next;
-		if (!streq(h->task_id, p.task_id) ||
-		    (p.instance && !streq(h->instance, p.instance)))
+		if (!streq(h->task_id, task_id) || (instance && !streq(h->instance, instance)))
 			continue;
-		i = holder_index(h, p.holder);
+		i = holder_index(h, holder);
 		if (i < 0)
 			continue;
 		memmove(h->holders[i], h->holders[i + 1],
 			(h->nholders - (unsigned int)i - 1) * sizeof(h->holders[0]));
 		h->nholders--;
 		n++;
-		log_info("Task '%s' released by '%s'", h->task_id, p.holder);
+		log_info("Task '%s' released by '%s'", h->task_id, holder);
 		if (h->nholders > 0) {
 			r = hold_save(d, h);
 			if (r < 0)
@@ -419,36 +354,23 @@ static int do_task_release(struct ctl_call *call, json_t *params, void *userdata
 		} else if (h->detached) {
 			hold_free_slot(d, h, "released by its last holder");
 		} else {
+			unsigned int slot = h->slot;
+
 			hold_unlink_file(d, h);
 			hold_remove(d, h);
+			slots_drop(d->slots, slot, SLOT_OWNER_HOLD);
 		}
 	}
-	return ctl_call_reply(call, json_pack("{s:s, s:s, s:i}", "task_id", p.task_id, "holder",
-					      p.holder, "released", n));
+	return n;
 }
 
-static int do_task_holds(struct ctl_call *call, json_t *params, void *userdata)
+json_t *hold_list_json(struct netd *d, const char *holder)
 {
-	struct netd *d = userdata;
-	const char *holder = NULL;
-	json_error_t jerr;
-	json_t *arr;
+	json_t *arr = json_array();
 
-	if (params && json_unpack_ex(params, &jerr, JSON_STRICT, "{s?s}", "holder", &holder) < 0)
-		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid parameters: %s",
-				      jerr.text);
-	if (holder && !ident_holder_valid(holder))
-		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid holder '%.80s'",
-				      holder);
-	arr = json_array();
 	for (struct hold *h = d->holds; h; h = h->next)
 		if (!holder || holder_index(h, holder) >= 0)
 			json_array_append_new(arr, hold_to_json(h));
 	json_array_sort_by_key(arr, "task_id");
-	return ctl_call_reply(call, arr);
+	return arr;
 }
-
-const struct ctl_method hold_methods[] = { { "task.hold", do_task_hold, CTL_METHOD_WRITE },
-					   { "task.release", do_task_release, CTL_METHOD_WRITE },
-					   { "task.holds", do_task_holds, 0 },
-					   {} };

@@ -56,9 +56,12 @@
 #include <linux/netfilter_ipv4.h>
 #include <linux/netlink.h>
 
-#include "counters.h"
+#include "attachment.h"
+#include "counters-bpf.h"
+#include "json-util.h"
 #include "log.h"
 #include "mdfilter.h"
+#include "mdlink.h"
 #include "netd.h"
 #include "nft.h"
 
@@ -113,7 +116,7 @@ static void rb_unknown_drops(struct nft_rule_builder *rb)
 
 static void rb_from_links(struct nft_rule_builder *rb, const char *jump)
 {
-	static const char prefix[] = NETD_MD_HOST_PREFIX; /* "tpmd*": a prefix match */
+	static const char prefix[] = MDLINK_HOST_PREFIX; /* "tpmd*": a prefix match */
 
 	nft_rule_meta_eq(rb, NFT_META_IIFNAME, prefix, sizeof(prefix) - 1);
 	nft_rule_verdict(rb, NFT_JUMP, jump);
@@ -147,8 +150,8 @@ static int build_rules(struct nftnl_rule **rules, bool ids)
 			nft_rule_verdict(&rb, NFT_RETURN, NULL);
 			break;
 		case 3:
-			nft_rule_ip4_eq(&rb, 16, NETD_MD_ENDPOINT);
-			nft_rule_tcp_port_eq(&rb, 2, NETD_MD_PORT);
+			nft_rule_ip4_eq(&rb, 16, MDLINK_ENDPOINT);
+			nft_rule_tcp_port_eq(&rb, 2, MDLINK_PORT);
 			nft_rule_verdict(&rb, NFT_RETURN, NULL);
 			break;
 		case 1:
@@ -337,15 +340,15 @@ static int table_as_built(struct nft *n, json_t *diffs)
 	r = nft_table_get(n, MDF_FAMILY, MDFILTER_TABLE, &tb);
 	if (r == -ENOENT) {
 		if (diffs)
-			check_diff(diffs, "metadata-filter", "table inet " MDFILTER_TABLE,
-				   "missing");
+			json_diff_append(diffs, "metadata-filter", "table inet " MDFILTER_TABLE,
+					 "missing");
 		return 0;
 	}
 	if (r < 0)
 		return r;
 	if (!streq_ptr(nft_table_get_comment(tb, comment, sizeof(comment)), MDF_LAYOUT)) {
 		if (diffs)
-			check_diff(diffs, "metadata-filter", MDF_LAYOUT, "another layout");
+			json_diff_append(diffs, "metadata-filter", MDF_LAYOUT, "another layout");
 		goto out;
 	}
 	have = calloc(1, sizeof(*have));
@@ -369,7 +372,7 @@ static int table_as_built(struct nft *n, json_t *diffs)
 		if (!found) {
 			ok = 0;
 			if (diffs)
-				check_diff(diffs, "metadata-filter", rule_text[i], "missing");
+				json_diff_append(diffs, "metadata-filter", rule_text[i], "missing");
 		}
 	}
 	if (!ok && diffs && have->n != nrules) {
@@ -377,7 +380,7 @@ static int table_as_built(struct nft *n, json_t *diffs)
 
 		snprintf(a, sizeof(a), "%d rules", nrules);
 		snprintf(b, sizeof(b), "%d rules", have->n);
-		check_diff(diffs, "metadata-filter", a, b);
+		json_diff_append(diffs, "metadata-filter", a, b);
 	}
 out:
 	free_rules(rules, MAX(nrules, 0));
@@ -421,7 +424,7 @@ static int key_slot(const void *key, uint32_t len)
 	if (len < MDF_LINK_KEY)
 		return -EINVAL;
 	memcpy(name, key, IFNAMSIZ - 1);
-	if (sscanf(name, NETD_MD_HOST_PREFIX "%u%c", &slot, &extra) != 1 || slot >= NETD_MAX_TASKS)
+	if (sscanf(name, MDLINK_HOST_PREFIX "%u%c", &slot, &extra) != 1 || slot >= NETD_MAX_TASKS)
 		return -EINVAL;
 	return (int)slot;
 }
@@ -478,7 +481,7 @@ static int batch_add_set_elems(struct nft_batch *b, struct netd *d, bool links,
 
 			/* Carry the count on: a re-added element goes on from what the stats
 			 * have. */
-			if (add && links && counters_read(d, slots[k], &snap) == 0)
+			if (add && links && counters_bpf_read(d->bpf, slots[k], &snap) == 0)
 				start = &snap.drops[TC_DROP_METADATA_FILTER][TC_DIR_TX];
 			r = elem_add(s, slots[k], links, start);
 		}
@@ -591,17 +594,18 @@ static int elem_exists(struct nft *n, unsigned int slot, bool links)
 
 /* --- the module ---------------------------------------------------------------------------- */
 
-/* Whether the task's metadata link may exist: it has one and its step began. */
-static bool has_link(const struct task *t)
-{
-	int md = attach_step_find("metadata");
+struct mdfilter {
+	mdfilter_link_fn has_link;
+};
 
-	return t->metadata_link && md >= 0 && t->steps_begun > (unsigned int)md &&
-	       t->slot <= NETD_MD_MAX_SLOT;
+/* Whether the attachment's metadata link may exist (the metadata step says). */
+static bool has_link(struct netd *d, const struct eni_attachment *a)
+{
+	return d->mdfilter->has_link(a);
 }
 
 struct sync_ctx {
-	const struct task **by_slot; /* tasks whose element should be there */
+	const struct eni_attachment **by_slot; /* tasks whose element should be there */
 	bool *seen;
 	unsigned int nstale;
 	unsigned int stale[64]; /* slots of elements of no task (more go at the next start) */
@@ -649,7 +653,7 @@ static int remove_elems(struct nft *n, struct netd *d, const unsigned int *slots
 }
 
 /* In an adopted table: remove elements of no task, add those missing. */
-static int sync_elems(struct nft *n, struct netd *d, const struct task **by_slot)
+static int sync_elems(struct nft *n, struct netd *d, const struct eni_attachment **by_slot)
 {
 	struct sync_ctx c = { .by_slot = by_slot };
 	unsigned int *add = NULL;
@@ -677,7 +681,7 @@ static int sync_elems(struct nft *n, struct netd *d, const struct task **by_slot
 	 * sources element without its links element is possible only by hand, and harmless (it
 	 * lets a source through only for a link that is in no set, which is dropped anyway). */
 	for (unsigned int i = 0; i < c.nstale; i++)
-		log_info("Removing the metadata filter's element of '" NETD_MD_HOST_PREFIX
+		log_info("Removing the metadata filter's element of '" MDLINK_HOST_PREFIX
 			 "%u', which is no task's",
 			 c.stale[i]);
 	r = remove_elems(n, d, c.stale, c.nstale);
@@ -702,9 +706,10 @@ static void warn_loose_rp_filter(void)
 			   "source check of table inet " MDFILTER_TABLE " applies regardless");
 }
 
-int mdfilter_init(struct netd *d)
+/* Create the table, or adopt (and bring up to date) the one there. */
+static int mdfilter_build(struct netd *d)
 {
-	const struct task **by_slot = NULL;
+	const struct eni_attachment **by_slot = NULL;
 	unsigned int *all = NULL;
 	struct nft_batch *b = NULL;
 	struct nft *n = NULL;
@@ -717,8 +722,8 @@ int mdfilter_init(struct netd *d)
 		r = log_oom();
 		goto out;
 	}
-	for (struct task *t = d->tasks; t; t = t->next)
-		if (has_link(t) && t->slot < NETD_MAX_TASKS) {
+	for (const struct eni_attachment *t = d->attachments; t; t = t->next)
+		if (has_link(d, t) && t->slot < NETD_MAX_TASKS) {
 			by_slot[t->slot] = t;
 			all[nall++] = t->slot;
 		}
@@ -794,23 +799,37 @@ out:
 	return r < 0 ? r : 0;
 }
 
+int mdfilter_init(struct netd *d, mdfilter_link_fn link_fn)
+{
+	d->mdfilter = calloc(1, sizeof(*d->mdfilter));
+	if (!d->mdfilter)
+		return log_oom();
+	d->mdfilter->has_link = link_fn;
+	return mdfilter_build(d);
+}
+
 void mdfilter_exit(struct netd *d)
 {
 	struct nft *n = NULL;
 	int r;
 
-	for (struct task *t = d->tasks; t; t = t->next)
-		if (t->metadata_link)
-			return; /* its link stays: so does the filter */
-	if (nft_open(-1, &n) < 0)
+	if (!d->mdfilter)
 		return;
+	for (struct eni_attachment *a = d->attachments; a; a = a->next)
+		if (a->metadata_link)
+			goto out; /* its link stays: so does the filter */
+	if (nft_open(-1, &n) < 0)
+		goto out;
 	r = nft_table_delete(n, MDF_FAMILY, MDFILTER_TABLE);
 	if (r < 0 && r != -ENOENT)
 		log_warn_errno(r, "Failed to delete table inet " MDFILTER_TABLE ": %m, ignoring");
 	nft_free(n);
+out:
+	free(d->mdfilter);
+	d->mdfilter = NULL;
 }
 
-int mdfilter_add(struct netd *d, const struct task *t)
+int mdfilter_add(struct netd *d, const struct eni_attachment *t)
 {
 	struct nft *n = NULL;
 	int r;
@@ -823,12 +842,12 @@ int mdfilter_add(struct netd *d, const struct task *t)
 		/* Deleted behind netd's back: make it again, with every task's elements (this
 		 * one's too: its step has begun), rather than leave the links unfiltered. */
 		log_warn("Table inet " MDFILTER_TABLE " is gone: creating it again");
-		r = mdfilter_init(d);
+		r = mdfilter_build(d);
 	}
 	return r;
 }
 
-void mdfilter_keep_count(struct netd *d, const struct task *t)
+void mdfilter_keep_count(struct netd *d, const struct eni_attachment *t)
 {
 	struct counters_pair p;
 	struct nft *n = NULL;
@@ -836,8 +855,8 @@ void mdfilter_keep_count(struct netd *d, const struct task *t)
 	if (nft_open(-1, &n) < 0)
 		return;
 	if (read_link(n, t->slot, &p) == 0)
-		(void)counters_set_drops(d, t, TC_DROP_METADATA_FILTER, TC_DIR_TX, p.bytes,
-					 p.packets);
+		(void)counters_bpf_set_drops(d->bpf, t->slot, TC_DROP_METADATA_FILTER, TC_DIR_TX,
+					     p.bytes, p.packets);
 	nft_free(n);
 }
 
@@ -853,7 +872,7 @@ int mdfilter_remove(struct netd *d, const unsigned int *slots, unsigned int coun
 	return r;
 }
 
-int mdfilter_check(struct netd *d, const struct task *t, json_t *diffs)
+int mdfilter_check(struct netd *d, const struct eni_attachment *t, json_t *diffs)
 {
 	char name[IFNAMSIZ], want[64];
 	struct nft *n = NULL;
@@ -873,7 +892,7 @@ int mdfilter_check(struct netd *d, const struct task *t, json_t *diffs)
 		if (r == 0) {
 			snprintf(want, sizeof(want), "element \"%s\" of @%s", name,
 				 links ? MDF_LINKS : MDF_SOURCES);
-			check_diff(diffs, "metadata-filter", want, "missing");
+			json_diff_append(diffs, "metadata-filter", want, "missing");
 		}
 	}
 	r = 0;
@@ -884,7 +903,7 @@ out:
 
 struct refresh_ctx {
 	struct netd *d;
-	const struct task **by_slot;
+	const struct eni_attachment **by_slot;
 };
 
 static int refresh_cb(struct nftnl_set_elem *e, void *data)
@@ -898,12 +917,12 @@ static int refresh_cb(struct nftnl_set_elem *e, void *data)
 	if (slot < 0 || !c->by_slot[slot])
 		return 0;
 	nftnl_set_elem_expr_foreach(e, counter_cb, &p);
-	(void)counters_set_drops(c->d, c->by_slot[slot], TC_DROP_METADATA_FILTER, TC_DIR_TX,
-				 p.bytes, p.packets);
+	(void)counters_bpf_set_drops(c->d->bpf, (unsigned int)slot, TC_DROP_METADATA_FILTER,
+				     TC_DIR_TX, p.bytes, p.packets);
 	return 0;
 }
 
-void mdfilter_refresh(struct netd *d, const struct task *t)
+void mdfilter_refresh(struct netd *d, const struct eni_attachment *t)
 {
 	struct refresh_ctx c = { .d = d };
 	struct nftnl_set *have = NULL;
@@ -912,10 +931,10 @@ void mdfilter_refresh(struct netd *d, const struct task *t)
 	bool any = false;
 	int r;
 
-	if (t && !has_link(t))
+	if (t && !has_link(d, t))
 		return;
-	for (struct task *k = d->tasks; !t && k && !any; k = k->next)
-		any = has_link(k);
+	for (struct eni_attachment *k = d->attachments; !t && k && !any; k = k->next)
+		any = has_link(d, k);
 	if (!t && !any)
 		return;
 	if (nft_open(-1, &n) < 0)
@@ -923,15 +942,15 @@ void mdfilter_refresh(struct netd *d, const struct task *t)
 	if (t) {
 		/* An element that is gone (detached, or removed by hand) keeps the last count. */
 		if (read_link(n, t->slot, &p) == 0)
-			(void)counters_set_drops(d, t, TC_DROP_METADATA_FILTER, TC_DIR_TX, p.bytes,
-						 p.packets);
+			(void)counters_bpf_set_drops(d->bpf, t->slot, TC_DROP_METADATA_FILTER,
+						     TC_DIR_TX, p.bytes, p.packets);
 		goto out;
 	}
 	c.by_slot = calloc(NETD_MAX_TASKS, sizeof(*c.by_slot));
 	if (!c.by_slot)
 		goto out;
-	for (struct task *k = d->tasks; k; k = k->next)
-		if (has_link(k) && k->slot < NETD_MAX_TASKS)
+	for (struct eni_attachment *k = d->attachments; k; k = k->next)
+		if (has_link(d, k) && k->slot < NETD_MAX_TASKS)
 			c.by_slot[k->slot] = k;
 	r = nft_set_elems_get(n, MDF_FAMILY, MDFILTER_TABLE, MDF_LINKS, NULL, &have);
 	if (r < 0)

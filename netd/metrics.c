@@ -5,18 +5,18 @@
  * readable, or when the timer that follows MHD_get_timeout() fires (connection timeouts, work
  * MHD left pending). No thread: the scrape is rendered on netd's thread, which owns the state.
  */
-#include <arpa/inet.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "eni.h"
 #include "event.h"
 #include "log.h"
 #include "metrics.h"
 #include "netd.h"
 #include "prom.h"
+#include "sock.h"
 
 #define METRICS_MAX_CLIENTS 16
 #define METRICS_MAX_HEAD    8192 /* MHD's memory per connection: the head must fit */
@@ -32,28 +32,11 @@ struct metrics_server {
 	int timer_id;
 	metrics_render_fn render;
 	void *data;
-	char address[INET6_ADDRSTRLEN + 16];
+	char address[ADDR_SOCKADDR_STRLEN];
 };
 
 /* The mark of a request whose head was seen (MHD's per-request pointer). */
 static char head_seen;
-
-static void format_address(const struct sockaddr_storage *ss, char *buf, size_t size)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-
-		inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
-		snprintf(buf, size, "[%s]:%u", ip, ntohs(sin6->sin6_port));
-	} else {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-
-		inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
-		snprintf(buf, size, "%s:%u", ip, ntohs(sin->sin_port));
-	}
-}
 
 /* Queue a response of body (copied) with a status, a content type and maybe Allow. */
 static enum MHD_Result respond(struct MHD_Connection *conn, unsigned int status, const char *type,
@@ -184,30 +167,6 @@ static void run_mhd(struct metrics_server *m)
 		m->timer_id = r;
 }
 
-static int listen_socket(const char *address, char *name, size_t size, int *ret_fd)
-{
-	struct sockaddr_storage ss;
-	_cleanup_close_ int fd = -1;
-	socklen_t len;
-	int one = 1, r;
-
-	r = addr_sockaddr_parse(address, true, &ss, &len);
-	if (r < 0)
-		return r;
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 64) < 0)
-		return -errno;
-	len = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-		return -errno;
-	format_address(&ss, name, size);
-	*ret_fd = TAKE_FD(fd);
-	return 0;
-}
-
 int metrics_server_new(struct event_loop *loop, const char *address, metrics_render_fn render,
 		       void *data, struct metrics_server **ret)
 {
@@ -219,7 +178,8 @@ int metrics_server_new(struct event_loop *loop, const char *address, metrics_ren
 	if (!m)
 		return -ENOMEM;
 	*m = (struct metrics_server){ .loop = loop, .render = render, .data = data };
-	r = listen_socket(address, m->address, sizeof(m->address), &fd);
+	r = sock_listen(address, &(struct sock_listen_opts){ .backlog = 64 }, &fd, m->address,
+			sizeof(m->address));
 	if (r < 0)
 		goto out_free;
 	/* MHD takes the socket: it closes it when stopped. */
@@ -302,7 +262,7 @@ static void reason_add(struct reason_count *t, const char *reason, uint64_t n)
 	t[i].n += n;
 }
 
-int metrics_init(struct netd *d)
+int metrics_init(struct netd *d, const char *const *steps, unsigned int nsteps)
 {
 	struct netd_metrics *m;
 
@@ -313,8 +273,8 @@ int metrics_init(struct netd *d)
 					     .nbounds = ARRAY_SIZE(duration_bounds_usec) };
 	m->detach = m->attach;
 	/* Every reason known beforehand is there from the start, at 0: rate() needs a series. */
-	for (unsigned int i = 0; i < attach_nsteps; i++)
-		reason_add(m->attach_failed, attach_steps[i].name, 0);
+	for (unsigned int i = 0; i < nsteps; i++)
+		reason_add(m->attach_failed, steps[i], 0);
 	reason_add(m->attach_failed, "journal", 0);
 	reason_add(m->attach_failed, "netns", 0);
 	reason_add(m->attach_failed, "eni", 0);

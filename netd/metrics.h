@@ -31,8 +31,9 @@ const char *metrics_server_address(const struct metrics_server *m);
 /* Close every connection and the socket; returns NULL. */
 struct metrics_server *metrics_server_free(struct metrics_server *m);
 
-/* Set up netd's own metrics (d->metrics); metrics_exit() frees them. */
-int metrics_init(struct netd *d);
+/* Set up netd's own metrics (d->metrics); metrics_exit() frees them. The attach failures are
+ * counted by reason from the start: steps[0..nsteps) (static strings) and the others. */
+int metrics_init(struct netd *d, const char *const *steps, unsigned int nsteps);
 void metrics_exit(struct netd *d);
 /* An attach that netd carried out took usec, from its first step to its answer. */
 void metrics_attach_done(struct netd *d, uint64_t usec);

@@ -4,19 +4,34 @@
  * task network built from one, and answers on a control socket. Single-threaded: one epoll loop.
  */
 #include <getopt.h>
-#include <grp.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
-#include "counters.h"
-#include "guards.h"
+#include "counters-bpf.h"
 #include "ctl-server.h"
+#include "daemon.h"
+#include "devstats.h"
+#include "eni-methods.h"
+#include "eni.h"
 #include "event.h"
+#include "events-methods.h"
+#include "events.h"
+#include "finals.h"
+#include "guards.h"
+#include "hold-methods.h"
+#include "hold.h"
+#include "journal.h"
 #include "log.h"
 #include "mdfilter.h"
 #include "metrics.h"
 #include "netd.h"
+#include "plans.h"
+#include "reaper.h"
+#include "slots.h"
+#include "stats.h"
+#include "step-counters.h"
+#include "step-mdlink.h"
+#include "task.h"
 
 #define DEFAULT_RUN_DIR	  "/run/netd"
 #define DEFAULT_STATE_DIR "/var/lib/netd"
@@ -43,7 +58,7 @@ static int do_health(struct ctl_call *call, json_t *params, void *userdata)
 	json_object_set_new(j, "state_dir", json_string(d->persist_dir));
 	json_object_set_new(j, "schema_version", json_integer(CTL_SCHEMA_VERSION));
 	json_object_set_new(j, "reaping", json_integer(reaper_pending(d)));
-	json_object_set_new(j, "holds", json_integer(d->nholds));
+	json_object_set_new(j, "holds", json_integer(hold_count(d)));
 	json_object_set_new(j, "control",
 			    json_pack("{s:I, s:I, s:I, s:I}", "requests", (json_int_t)cs.requests,
 				      "refused_clients", (json_int_t)cs.refused,
@@ -55,16 +70,8 @@ static int do_health(struct ctl_call *call, json_t *params, void *userdata)
 static const struct ctl_method netd_methods[] = { { "health", do_health, 0 }, {} };
 
 static const struct ctl_method *const method_tables[] = {
-	netd_methods,  eni_methods,	 task_methods, hold_methods,
-	event_methods, counters_methods, NULL,
+	netd_methods, eni_methods, task_methods, hold_methods, event_methods, stats_methods, NULL,
 };
-
-static void on_signal(struct event_loop *loop, int signo, void *data)
-{
-	log_info("Received %s, exiting", strsignal(signo));
-	(void)sd_notifyf(false, "STOPPING=1\nSTATUS=Stopping on %s", strsignal(signo));
-	event_loop_exit(loop, 0);
-}
 
 static void help(void)
 {
@@ -87,7 +94,7 @@ static void help(void)
 	       "  -h, --help                  show this help\n"
 	       "  -V, --version               show the version\n",
 	       CTL_DEFAULT_SOCKET, DEFAULT_RUN_DIR, DEFAULT_STATE_DIR, COUNTERS_DEFAULT_BPFFS,
-	       COUNTERS_DEFAULT_INTERVAL, COUNTERS_DEFAULT_RETENTION);
+	       STATS_DEFAULT_INTERVAL, FINALS_DEFAULT_RETENTION);
 }
 
 enum {
@@ -100,71 +107,50 @@ enum {
 };
 
 struct netd_opts {
-	const char *socket;
+	struct daemon_opts daemon;
 	const char *run_dir;
 	const char *state_dir;
-	const char *group;
 	bool fault_injection;
-	struct counters_opts counters;
+	const char *bpffs;
+	struct stats_opts stats;
+	unsigned int retention_sec;
 };
 
-/* Seconds in [min, max]. */
-static int parse_seconds(const char *opt, const char *s, unsigned int min, unsigned int max,
-			 unsigned int *ret)
-{
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || end == s || v < min || v > max) {
-		fprintf(stderr, "netd: invalid %s '%s' (want %u..%u seconds)\n", opt, s, min, max);
-		return -EINVAL;
-	}
-	*ret = (unsigned int)v;
-	return 0;
-}
+static const struct daemon_info netd_info = {
+	.name = "netd",
+	.help = help,
+	.version = TP_VERSION,
+};
 
 static int parse_args(int argc, char **argv, struct netd_opts *o)
 {
 	static const struct option options[] = {
-		{ "socket", required_argument, NULL, 's' },
+		DAEMON_OPTIONS,
+		DAEMON_OPTION_VERSION,
 		{ "run-dir", required_argument, NULL, 'r' },
 		{ "state-dir", required_argument, NULL, ARG_STATE_DIR },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "group", required_argument, NULL, 'g' },
 		{ "enable-fault-injection", no_argument, NULL, ARG_FAULT_INJECTION },
 		{ "bpffs", required_argument, NULL, ARG_BPFFS },
 		{ "stats-interval", required_argument, NULL, ARG_STATS_INTERVAL },
 		{ "stats-retention", required_argument, NULL, ARG_STATS_RETENTION },
 		{ "metrics-listen", required_argument, NULL, ARG_METRICS_LISTEN },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
 		{}
 	};
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "s:r:l:g:hV", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, DAEMON_SHORT_OPTIONS "r:V", options, NULL)) >= 0) {
+		r = daemon_opt(&netd_info, c, optarg, &o->daemon);
+		if (r != -ENOENT) {
+			if (r <= 0)
+				return r;
+			continue;
+		}
 		switch (c) {
-		case 's':
-			o->socket = optarg;
-			break;
 		case 'r':
 			o->run_dir = optarg;
 			break;
 		case ARG_STATE_DIR:
 			o->state_dir = optarg;
-			break;
-		case 'l':
-			r = log_level_from_string(optarg);
-			if (r < 0) {
-				fprintf(stderr, "netd: unknown log level '%s'\n", optarg);
-				return -EINVAL;
-			}
-			log_set_level((enum log_level)r);
-			break;
-		case 'g':
-			o->group = optarg;
 			break;
 		case ARG_FAULT_INJECTION:
 			o->fault_injection = true;
@@ -175,85 +161,52 @@ static int parse_args(int argc, char **argv, struct netd_opts *o)
 					optarg);
 				return -EINVAL;
 			}
-			o->counters.bpffs = optarg;
+			o->bpffs = optarg;
 			break;
 		case ARG_STATS_INTERVAL:
-			if (parse_seconds("--stats-interval", optarg, 1, 3600,
-					  &o->counters.interval_sec) < 0)
-				return -EINVAL;
+			r = daemon_opt_uint(&netd_info, "stats-interval", optarg, 1, 3600,
+					    &o->stats.interval_sec);
+			if (r < 0)
+				return r;
 			break;
 		case ARG_STATS_RETENTION:
-			if (parse_seconds("--stats-retention", optarg, 0, 366 * 86400,
-					  &o->counters.retention_sec) < 0)
-				return -EINVAL;
+			r = daemon_opt_uint(&netd_info, "stats-retention", optarg, 0, 366 * 86400,
+					    &o->retention_sec);
+			if (r < 0)
+				return r;
 			break;
 		case ARG_METRICS_LISTEN:
-			o->counters.metrics_listen = optarg;
+			o->stats.metrics_listen = optarg;
 			break;
-		case 'h':
-			help();
-			return 0;
-		case 'V':
-			printf("netd %s\n", TP_VERSION);
-			return 0;
-		default:
-			fprintf(stderr, "Try 'netd --help'.\n");
-			return -EINVAL;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "netd: unexpected argument '%s'\nTry 'netd --help'.\n",
-			argv[optind]);
-		return -EINVAL;
-	}
-	return 1;
+	r = daemon_opt_end(&netd_info, argc, argv);
+	return r < 0 ? r : 1;
 }
 
 static int run(struct netd *d, const struct netd_opts *o)
 {
 	struct ctl_server_opts copts = {
-		.path = o->socket,
 		.tables = method_tables,
 		.userdata = d,
 	};
-	int r;
+	int r, signo;
 
-	if (o->group) {
-		struct group *g = getgrnam(o->group);
-
-		if (!g)
-			return log_err_errno(ENOENT, "Unknown group '%s'", o->group);
-		copts.has_group = true;
-		copts.group = g->gr_gid;
-	}
-
+	r = daemon_ctl_prepare(&o->daemon, &copts);
+	if (r == -ENOENT)
+		return log_err_errno(r, "Unknown group '%s'", o->daemon.group);
+	if (r < 0)
+		return log_err_errno(r, "Failed to create the socket's directory: %m");
 	r = mkdir_p(o->run_dir, 0755);
 	if (r < 0)
 		return log_err_errno(r, "Failed to create run directory '%s': %m", o->run_dir);
-	{
-		char *slash, *dir = strdup(o->socket);
-
-		if (!dir)
-			return log_oom();
-		slash = strrchr(dir, '/');
-		if (slash && slash != dir) {
-			*slash = '\0';
-			r = mkdir_p(dir, 0755);
-		}
-		free(dir);
-		if (r < 0)
-			return log_err_errno(r, "Failed to create the socket's directory: %m");
-	}
 
 	r = event_loop_new(&d->loop);
 	if (r < 0)
 		return log_err_errno(r, "Failed to create the event loop: %m");
-	r = event_add_signal(d->loop, SIGTERM, on_signal, d);
-	if (r >= 0)
-		r = event_add_signal(d->loop, SIGINT, on_signal, d);
+	r = daemon_stop_signals(d->loop);
 	if (r < 0)
 		return log_err_errno(r, "Failed to set up signal handling: %m");
-	signal(SIGPIPE, SIG_IGN);
 
 	r = netns_open_self(&d->host_netns_fd);
 	if (r < 0)
@@ -268,41 +221,65 @@ static int run(struct netd *d, const struct netd_opts *o)
 	r = events_init(d);
 	if (r < 0)
 		return log_err_errno(r, "Failed to set up events: %m");
-	r = metrics_init(d);
+	{
+		const char *steps[64];
+		unsigned int n = 0;
+
+		for (size_t p = 0; netd_plans[p]; p++)
+			for (unsigned int i = 0; i < netd_plans[p]->nsteps && n < ARRAY_SIZE(steps);
+			     i++)
+				steps[n++] = netd_plans[p]->steps[i]->name;
+		r = metrics_init(d, steps, n);
+	}
 	if (r < 0)
 		return log_oom();
-	r = state_init(d);
+	r = slots_new(NETD_MAX_TASKS, &d->slots);
+	if (r < 0)
+		return log_oom();
+	r = journal_new(d->run_dir, d->persist_dir, &d->journal);
 	if (r < 0)
 		return log_err_errno(r, "Failed to prepare the journal in '%s' and '%s': %m",
 				     d->run_dir, d->persist_dir);
-	r = state_load(d);
+	r = eni_journal_load(d);
+	if (r >= 0)
+		r = task_journal_load(d);
 	if (r < 0)
 		return r; /* logged */
-	d->stats_interval_sec = o->counters.interval_sec;
-	r = counters_init(d, &o->counters);
+	r = devstats_new(&d->devstats);
+	if (r < 0)
+		return log_err_errno(r, "Failed to open rtnetlink: %m");
+	r = counters_bpf_new(o->bpffs, &d->bpf);
+	if (r < 0)
+		return r; /* logged */
+	r = finals_init(d, o->retention_sec);
+	if (r >= 0)
+		r = step_counters_init(d);
+	if (r < 0)
+		return log_oom();
+	r = stats_init(d, &o->stats);
 	if (r < 0)
 		return r;
-	/* The guards count IMDS and metadata-link drops in nftables: into the stats. */
-	counters_set_read_hook(d, guards_stats_hook, NULL);
-	r = eni_init(d);
+	log_info("Counters: maps in '%s', sampling every %u s, final counters kept %u s", o->bpffs,
+		 d->stats_interval_sec, o->retention_sec);
+	r = eni_init(d, task_eni_appeared);
 	if (r < 0)
 		return r;
 	r = task_init(d);
 	if (r < 0)
 		return r;
-	r = mdfilter_init(d);
+	r = mdfilter_init(d, step_mdlink_may_exist);
 	if (r < 0)
 		return r;
 	r = task_recover(d);
 	if (r < 0)
 		return log_err_errno(r, "Failed to recover tasks: %m");
-	r = counters_adopt(d);
+	r = step_counters_adopt(d);
 	if (r < 0)
 		return log_err_errno(r, "Failed to re-adopt the counters: %m");
-	r = reaper_init(d);
+	r = reaper_init(d, netd_plans);
 	if (r < 0)
 		return log_err_errno(r, "Failed to finish pending teardown: %m");
-	r = hold_init(d);
+	r = hold_init(d, task_is_live);
 	if (r < 0)
 		return log_err_errno(r, "Failed to read the holds: %m");
 	r = eni_scan_host(d);
@@ -311,21 +288,24 @@ static int run(struct netd *d, const struct netd_opts *o)
 
 	r = ctl_server_new(d->loop, &copts, &d->ctl);
 	if (r == -EADDRINUSE)
-		return log_err_errno(r, "Another netd is serving '%s'", o->socket);
+		return log_err_errno(r, "Another netd is serving '%s'", o->daemon.socket);
 	if (r < 0)
-		return log_err_errno(r, "Failed to listen on '%s': %m", o->socket);
-	r = counters_metrics_start(d);
+		return log_err_errno(r, "Failed to listen on '%s': %m", o->daemon.socket);
+	r = stats_metrics_start(d);
 	if (r < 0)
 		return r;
 
-	log_notice("netd %s ready on %s: %u ENIs, %u tasks", TP_VERSION, o->socket, d->nenis,
+	log_notice("netd %s ready on %s: %u ENIs, %u tasks", TP_VERSION, o->daemon.socket, d->nenis,
 		   d->ntasks);
 	/* The socket listens and the journal is recovered: systemd may start what needs netd. */
-	r = sd_notifyf(false, "READY=1\nSTATUS=Ready on %s: %u ENIs, %u tasks", o->socket, d->nenis,
-		       d->ntasks);
+	r = sd_notifyf(false, "READY=1\nSTATUS=Ready on %s: %u ENIs, %u tasks", o->daemon.socket,
+		       d->nenis, d->ntasks);
 	if (r < 0)
 		log_warn_errno(r, "Failed to notify the service manager: %m, ignoring");
-	return event_loop_run(d->loop);
+	r = daemon_run(d->loop, &signo);
+	if (signo)
+		log_info("Received %s, exiting", strsignal(signo));
+	return r;
 }
 
 static void cleanup(struct netd *d)
@@ -333,7 +313,11 @@ static void cleanup(struct netd *d)
 	d->ctl = ctl_server_free(d->ctl);
 	reaper_exit(d);
 	mdfilter_exit(d);
-	counters_exit(d);
+	stats_exit(d);
+	step_counters_exit(d);
+	finals_exit(d);
+	d->bpf = counters_bpf_free(d->bpf);
+	d->devstats = devstats_free(d->devstats);
 	task_exit(d);
 	hold_exit(d);
 	eni_exit(d);
@@ -342,18 +326,19 @@ static void cleanup(struct netd *d)
 	d->host_nl = netlink_free(d->host_nl);
 	d->loop = event_loop_free(d->loop);
 	d->host_netns_fd = safe_close(d->host_netns_fd);
-	free(d->state_dir);
+	d->journal = journal_free(d->journal);
+	d->slots = slots_free(d->slots);
 }
 
 int main(int argc, char **argv)
 {
 	struct netd_opts o = {
-		.socket = CTL_DEFAULT_SOCKET,
+		.daemon = { .socket = CTL_DEFAULT_SOCKET },
 		.run_dir = DEFAULT_RUN_DIR,
 		.state_dir = DEFAULT_STATE_DIR,
-		.counters = { .bpffs = COUNTERS_DEFAULT_BPFFS,
-			      .interval_sec = COUNTERS_DEFAULT_INTERVAL,
-			      .retention_sec = COUNTERS_DEFAULT_RETENTION },
+		.bpffs = COUNTERS_DEFAULT_BPFFS,
+		.stats = { .interval_sec = STATS_DEFAULT_INTERVAL },
+		.retention_sec = FINALS_DEFAULT_RETENTION,
 	};
 	struct netd d = { .host_netns_fd = -1, .monitor_id = 0 };
 	int r;
@@ -366,7 +351,7 @@ int main(int argc, char **argv)
 	d.start_usec = now_usec();
 	d.run_dir = (char *)o.run_dir;
 	d.persist_dir = (char *)o.state_dir;
-	d.socket_path = (char *)o.socket;
+	d.socket_path = (char *)o.daemon.socket;
 	d.fault_injection = o.fault_injection;
 	if (d.fault_injection)
 		log_warn("Fault injection is enabled: for tests only");

@@ -1,148 +1,61 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * netd's shared context and its domain objects: ENIs (registered network interfaces, known by
- * MAC) and tasks (an ENI moved into a task's network namespace and configured there).
- * Internal to netd; modules are eni.c, task.c, steps.c, state.c, events.c.
+ * netd's context: what its modules share (the loop, the control server, the host's namespace
+ * and rtnetlink socket, the directories) and where each module keeps its state. No module's API
+ * is here: each has its own header (docs/ARCHITECTURE.md lists them by layer).
  */
 #ifndef NETD_NETD_H
 #define NETD_NETD_H
 
-#include <jansson.h>
-#include <net/if.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "addr.h"
-#include "ident.h"
-#include "netlink.h"
 #include "netns.h"
-#include "ctl-server.h"
 
 struct event_loop;
-struct counters_prep;
+struct netlink;
+struct eni;
+struct eni_attachment;
+struct task;
+struct journal;
 struct ctl_server;
-struct ctl_call;
 
 struct netd_events;
-struct netd_counters;
+struct counters_bpf;
+struct counters_records;
+struct devstats;
+struct finals;
+struct stats;
+struct mdfilter;
+struct reaper;
 struct netd_metrics;
 struct hold;
+struct slots;
 
-#define NETD_MAX_ENIS	     4096
-#define NETD_MAX_TASKS	     4096
-#define NETD_MAX_ADDRS	     16
-#define NETD_MAX_ROUTES	     64
-#define NETD_DEFAULT_MTU     9001
-#define NETD_DEFAULT_WAIT_MS 10000
-#define NETD_MAX_WAIT_MS     600000
-/* The metadata link: task side md0, host side tpmd<slot>, endpoint 169.254.170.2:80. */
-#define NETD_MD_IFNAME	    "md0"
-#define NETD_MD_HOST_PREFIX "tpmd"
-#define NETD_MD_ENDPOINT    "169.254.170.2"
-#define NETD_MD_PORT	    80
-#define NETD_MD_SUBNET	    "169.254.172.0/22"
-#define NETD_MD_MAX_SLOT    1021 /* 169.254.172.2 .. 169.254.175.255 */
-/* The device group of metadata links handed to the reaper, deleted together. */
-#define NETD_MD_REAP_GROUP 0x74706d64 /* "tpmd" */
-#define NETD_MAX_HOLDERS   8	      /* holders of one task (task.hold) */
-
-enum eni_state {
-	ENI_STATE_MISSING,   /* registered, not (yet) present on the host */
-	ENI_STATE_AVAILABLE, /* present on the host, free */
-	ENI_STATE_ATTACHED,  /* claimed by a task */
-	ENI_STATE_LOST,	     /* destroyed with a task's namespace; comes back if it reappears */
-};
-
-struct eni {
-	struct eni *next;
-	uint8_t mac[ADDR_MAC_LEN];
-	char name[64]; /* the operator's label, may be empty */
-	struct in_prefix subnet, gateway;
-	struct in_prefix subnet6, gateway6; /* family 0 when unset */
-	uint64_t registered_ns;
-	/* the host's view, from link events */
-	int ifindex; /* 0 when not in the host namespace */
-	char ifname[IFNAMSIZ];
-	unsigned int mtu;
-	bool lost;
-	struct task *task;
-};
-
-enum task_phase {
-	TASK_PHASE_ATTACHING,
-	TASK_PHASE_READY_PULL,
-	TASK_PHASE_READY,
-	TASK_PHASE_DETACHING,
-};
-
-enum route_kind {
-	ROUTE_KIND_DEFAULT,
-	ROUTE_KIND_EXTRA,
-};
-
-struct task_route {
-	enum route_kind kind;
-	struct route_spec spec; /* spec.ifindex is filled at add time for device routes */
-};
-
-struct task {
-	struct task *next;
-	struct netd *d;
-	char id[IDENT_TASK_ID_MAX + 1];
-	/* this attach of the task: an id can be attached again later, an instance never */
-	char instance[IDENT_INSTANCE_LEN + 1];
-	/* a small number unique among live tasks: BPF counter keys, socket marks, link names */
-	unsigned int slot;
-	bool slot_handed_over; /* the reaper keeps the slot after the task is gone */
-	enum task_phase phase;
-	char *netns_path;
-	struct netns_id netns_id;
-	uint8_t mac[ADDR_MAC_LEN];
-	struct eni *eni;
-	char ifname[IFNAMSIZ];	    /* name inside the task */
-	char orig_ifname[IFNAMSIZ]; /* the host's name before the attach */
-	unsigned int orig_mtu;
-	int ifindex; /* inside the task namespace */
-	unsigned int mtu;
-	struct in_prefix addrs[NETD_MAX_ADDRS];
-	unsigned int naddrs;
-	struct task_route routes[NETD_MAX_ROUTES];
-	unsigned int nroutes;
-	json_t *dns;   /* {nameservers, domain, search, options} or NULL */
-	json_t *attrs; /* string map given by the caller, or NULL */
-	bool block_imds;
-	bool metadata_link;		  /* a point-to-point link to the metadata endpoint */
-	char guards_table[IFNAMSIZ + 16]; /* its nftables table in the namespace (guards.h) */
-	bool resolv_conf;		  /* may write /etc/netns/NAME/resolv.conf (step dns) */
-	bool resolv_written;		  /* wrote it */
-	bool resolv_dir_created;	  /* ... and created /etc/netns/NAME for it */
-	uint64_t guards_read_usec;    /* when the guards' counters were last copied to the stats */
-	enum task_phase target_phase; /* phase once attached */
-	uint64_t created_ns;
-	/* attach journal: steps [0, steps_begun) may have changed the kernel */
-	unsigned int steps_begun;
-	/* an attach waiting for its ENI to appear */
-	struct ctl_call *waiter;
-	int wait_timer_id;
-	uint32_t wait_ms;
-	uint64_t wait_started_usec;
-	char fault[32]; /* injected failure: "STEP" or "crash:STEP" (fault injection only) */
-};
+#define NETD_MAX_ENIS  4096
+#define NETD_MAX_TASKS 4096 /* attachments, and so slots */
 
 struct netd {
 	struct event_loop *loop;
 	struct ctl_server *ctl;
 	struct netd_events *events;
-	struct netd_counters *counters;
+	struct counters_bpf *bpf;	       /* the counter maps */
+	struct devstats *devstats;	       /* the ENIs' link statistics */
+	struct counters_records *counter_recs; /* the counters step's */
+	struct finals *finals;
+	struct stats *stats;
+	struct mdfilter *mdfilter;
 	/* netd's own metrics: attach and detach durations, failures */
 	struct netd_metrics *metrics;
 	struct netlink *host_nl; /* requests in netd's own namespace */
 	struct netlink *monitor; /* link events in netd's own namespace */
 	int monitor_id;
+	/* an ENI an attach waits for is on the host (eni_init()) */
+	void (*eni_appeared)(struct netd *d, struct eni *e);
 	int host_netns_fd;
 	struct netns_id host_netns_id;
-	char *run_dir;	   /* what lasts until a reboot: the tasks' journal */
-	char *state_dir;   /* the journal in the run directory: run_dir/state */
+	char *run_dir; /* what lasts until a reboot: the tasks' journal */
+	struct journal *journal;
 	char *persist_dir; /* --state-dir: what survives a reboot, the ENI registrations */
 	char *socket_path;
 	bool fault_injection;
@@ -150,148 +63,13 @@ struct netd {
 	unsigned int nenis;
 	struct task *tasks;
 	unsigned int ntasks;
-	struct reap_job *reap_jobs;
-	unsigned int nreap;
-	int reap_timer_id;
+	struct eni_attachment *attachments; /* every one, tasks' and others' (attachment.h) */
+	struct reaper *reaper;
 	struct hold *holds; /* hold.c */
 	unsigned int nholds;
-	uint8_t slots[NETD_MAX_TASKS / 8]; /* bitmap of slots in use */
-	unsigned int stats_interval_sec;   /* how often the counters are sampled */
+	struct slots *slots;
+	unsigned int stats_interval_sec; /* how often the counters are sampled */
 	uint64_t start_usec;
 };
-
-/* eni.c */
-extern const struct ctl_method eni_methods[];
-int eni_init(struct netd *d);
-void eni_exit(struct netd *d);
-struct eni *eni_find(struct netd *d, const uint8_t mac[ADDR_MAC_LEN]);
-enum eni_state eni_get_state(const struct eni *e);
-const char *eni_state_to_string(enum eni_state s);
-json_t *eni_to_json(const struct eni *e);
-/* The journal's form of an ENI, and back. */
-json_t *eni_to_journal(const struct eni *e);
-int eni_from_json(json_t *j, struct eni **ret);
-/* Find every registered ENI in the host namespace (at start). */
-int eni_scan_host(struct netd *d);
-/* Refresh an ENI's host view by MAC (ifindex 0 if not present). */
-int eni_rescan(struct netd *d, struct eni *e);
-/* A link event in the host namespace concerns a registered ENI. */
-void eni_link_event(struct netd *d, const struct link_info *link, bool removed);
-
-/* task.c */
-extern const struct ctl_method task_methods[];
-int task_init(struct netd *d);
-void task_exit(struct netd *d);
-struct task *task_find(struct netd *d, const char *id);
-const char *task_phase_to_string(enum task_phase p);
-int task_phase_from_string(const char *s);
-json_t *task_to_json(const struct task *t, bool journal);
-int task_from_json(struct netd *d, json_t *j, struct task **ret);
-struct task *task_free(struct task *t);
-/* Take the lowest free slot (-ENOSPC if none), or a given one (journal); release one. */
-int task_slot_alloc(struct netd *d, int want);
-void task_slot_release(struct netd *d, unsigned int slot);
-/* An ENI a task waits for has appeared on the host. */
-void task_eni_appeared(struct netd *d, struct eni *e);
-/* Open the task's namespace, checking it is still the one attached (-ENOENT if gone). */
-int task_netns_open(struct netd *d, const struct task *t, int *ret_fd);
-/* Recover tasks loaded from the journal: finish or undo half-done work. */
-int task_recover(struct netd *d);
-
-/* mdlink.c: the task's point-to-point link to the metadata endpoint */
-/* The task side's address (169.254.172.N) for a slot; -ERANGE past NETD_MD_MAX_SLOT. */
-int mdlink_address(unsigned int slot, struct in_prefix *ret);
-/* The host side's name for a slot. */
-void mdlink_host_ifname(unsigned int slot, char buf[IFNAMSIZ]);
-/* The metadata member of a task's JSON, or NULL when it has no link. */
-json_t *mdlink_to_json(const struct task *t);
-
-/* steps.c: the attach sequence, each step with its undo and its check */
-struct attach_ctx {
-	struct netd *d;
-	struct task *t;
-	int netns_fd;	     /* the task's namespace */
-	struct netlink *tnl; /* rtnetlink in the task's namespace, opened after the move */
-	struct counters_prep *counters_prep; /* the counter programs loading meanwhile */
-	char errmsg[512];		     /* what failed, for the caller */
-};
-
-struct attach_step {
-	const char *name;
-	int (*run)(struct attach_ctx *c);
-	/* undo must succeed when the step never ran or only partly ran */
-	int (*undo)(struct attach_ctx *c);
-	/*
-	 * Optional, for a detach: prepare the undo for the reaper instead of doing it (1 handed
-	 * over, 0 nothing to undo, -errno: undo now instead).
-	 */
-	int (*defer)(struct attach_ctx *c);
-	/* append differences between the task's record and the kernel to diffs */
-	int (*check)(struct attach_ctx *c, json_t *diffs);
-};
-
-extern const struct attach_step attach_steps[];
-extern const unsigned int attach_nsteps;
-/* Index of a step by name, or -ENOENT. */
-int attach_step_find(const char *name);
-/* Open the task netlink socket in c->netns_fd if not open yet. */
-int attach_ctx_open_tnl(struct attach_ctx *c);
-/* Release what the context holds. */
-void attach_ctx_done(struct attach_ctx *c);
-/* Find the task's ENI inside its namespace: by the index known, checked by MAC, else by MAC.
- * Updates t->ifindex; -ENODEV when it is not there. */
-int attach_ctx_find_link(struct attach_ctx *c, struct link_info *ret);
-/* The metadata link step (mdlink.c). */
-int mdlink_step_run(struct attach_ctx *c);
-int mdlink_step_undo(struct attach_ctx *c);
-int mdlink_step_defer(struct attach_ctx *c);
-int mdlink_step_check(struct attach_ctx *c, json_t *diffs);
-/* The dns step (resolv.c): /etc/netns/NAME/resolv.conf for a namespace /run/netns/NAME. */
-int resolv_step_run(struct attach_ctx *c);
-int resolv_step_undo(struct attach_ctx *c);
-int resolv_step_check(struct attach_ctx *c, json_t *diffs);
-/* Append one difference {what, expected, actual} to diffs. */
-void check_diff(json_t *diffs, const char *what, const char *expected, const char *actual);
-
-/*
- * state.c: the journal, written atomically: tasks in the run directory (they do not survive a
- * reboot), ENI registrations in the state directory (they do)
- */
-int state_init(struct netd *d);
-int state_save_enis(struct netd *d);
-int state_save_task(struct netd *d, const struct task *t);
-int state_remove_task(struct netd *d, const char *id);
-int state_load(struct netd *d);
-
-/* reaper.c: teardown done after a detach has answered, while the socket is idle */
-int reaper_init(struct netd *d);
-void reaper_exit(struct netd *d);
-/* Take over a detached task's metadata link (already in NETD_MD_REAP_GROUP) and/or guards. */
-int reaper_queue(struct netd *d, const struct task *t, bool mdlink, bool guards);
-unsigned int reaper_pending(struct netd *d);
-/* True if a pending job keeps this slot. */
-bool reaper_slot_pending(struct netd *d, unsigned int slot);
-/* Finish now what is pending in one namespace (before attaching to it again). */
-int reaper_flush_netns(struct netd *d, const struct netns_id *id);
-
-/* hold.c: named holds on a task's slot, and so on its metadata address (task.hold) */
-extern const struct ctl_method hold_methods[];
-/* Read the holds' journal; after the tasks (state_load, task_recover) and the reaper's. */
-int hold_init(struct netd *d);
-void hold_exit(struct netd *d);
-/* The task leaves the task list: a hold keeps its slot reserved until the last release. */
-void hold_task_gone(struct netd *d, const struct task *t);
-/* True if a hold keeps the slot (the slot of a held task, live or detached). */
-bool hold_slot_held(struct netd *d, unsigned int slot);
-/* The holders of a live task as a JSON array, or NULL when it has none. */
-json_t *hold_task_holders(struct netd *d, const struct task *t);
-
-/* events.c */
-extern const struct ctl_method event_methods[];
-int events_init(struct netd *d);
-void events_exit(struct netd *d);
-/* Record and broadcast an event; fields is stolen and may be NULL. */
-void events_emit(struct netd *d, const char *type, json_t *fields, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
 
 #endif

@@ -1,195 +1,203 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The reaper: teardown that need not delay a detach. Deleting a task's metadata link and its
- * nftables table each cost the kernel an RCU grace period (tens of milliseconds), while the detach
- * is done once the ENI is back on the host. So a detach hands them over here and answers. The
- * reaper works while the control socket is idle: the metadata links of every finished task go in
- * one RTM_DELLINK by device group (one batch, one grace period for all of them), then the tables,
- * one per tick so that requests are served in between. It does not wait for idleness longer than
- * REAP_MAX_WAIT_USEC or past REAP_MAX_PENDING jobs. A job keeps its task's slot (the link's name
- * and address derive from it) and is journalled (state/reap/<slot>.json), so that a restart
- * finishes it.
+ * The reaper (reaper.h). It knows no step: the work is the classes' (step.h), which the steps'
+ * defer hand over; a job is an attachment's slot and namespace and the parts pending, by class.
  */
-#include <dirent.h>
 #include <limits.h>
 
+#include "attachment.h"
+#include "ctl-server.h"
 #include "event.h"
-#include "guards.h"
+#include "journal.h"
 #include "log.h"
-#include "mdfilter.h"
 #include "netd.h"
+#include "reaper.h"
+#include "slots.h"
+#include "step.h"
 
 #define REAP_IDLE_USEC	   200000ULL
 #define REAP_MAX_WAIT_USEC 5000000ULL
 #define REAP_MAX_PENDING   128
+#define REAP_MAX_CLASSES   8
 
 struct reap_job {
 	struct reap_job *next;
 	unsigned int slot;
-	bool mdlink; /* the host side is in NETD_MD_REAP_GROUP */
-	bool guards;
-	char guards_table[GUARDS_TABLE_MAX];
-	char guards_owner[GUARDS_OWNER_MAX];
 	char *netns_path;
 	struct netns_id netns_id;
 	uint64_t queued_usec;
+	/* by class: its part, pending when it has params */
+	struct reap_item parts[REAP_MAX_CLASSES];
 };
 
-static int job_path(struct netd *d, unsigned int slot, char *buf, size_t size)
-{
-	int n = snprintf(buf, size, "%s/reap/%u.json", d->state_dir, slot);
+struct reaper {
+	const struct reap_class *classes[REAP_MAX_CLASSES]; /* in the order they are done */
+	unsigned int nclasses;
+	struct reap_job *jobs;
+	unsigned int njobs;
+	int timer_id;
+	bool draining; /* at start or exit, everything at once: no retries */
+};
 
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+static bool part_pending(const struct reap_job *j, unsigned int c)
+{
+	return j->parts[c].params != NULL;
 }
 
+static bool job_pending(const struct reaper *rp, const struct reap_job *j)
+{
+	for (unsigned int c = 0; c < rp->nclasses; c++)
+		if (part_pending(j, c))
+			return true;
+	return false;
+}
+
+static void job_name(unsigned int slot, char buf[16])
+{
+	snprintf(buf, 16, "%u", slot);
+}
+
+/* {slot, netns, netns_dev, netns_ino, CLASS: pending..., and the pending parts' params}. */
 static int job_save(struct netd *d, const struct reap_job *j)
 {
-	_cleanup_free_ char *s = NULL;
-	char path[PATH_MAX];
+	struct reaper *rp = d->reaper;
+	char name[16];
 	json_t *o;
-	int r;
 
-	r = job_path(d, j->slot, path, sizeof(path));
-	if (r < 0)
-		return r;
-	o = json_pack("{s:i, s:b, s:b, s:s, s:s, s:s, s:I, s:I}", "slot", j->slot, "mdlink",
-		      j->mdlink, "guards", j->guards, "guards_table", j->guards_table,
-		      "guards_owner", j->guards_owner, "netns", j->netns_path ?: "", "netns_dev",
-		      (json_int_t)j->netns_id.dev, "netns_ino", (json_int_t)j->netns_id.ino);
-	if (!o)
-		return -ENOMEM;
-	s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	if (!s)
-		return -ENOMEM;
-	return write_file_atomic(path, s, strlen(s), 0600);
+	o = json_pack("{s:i, s:s, s:I, s:I}", "slot", j->slot, "netns", j->netns_path ?: "",
+		      "netns_dev", (json_int_t)j->netns_id.dev, "netns_ino",
+		      (json_int_t)j->netns_id.ino);
+	for (unsigned int c = 0; o && c < rp->nclasses; c++) {
+		json_object_set_new(o, rp->classes[c]->name, json_boolean(part_pending(j, c)));
+		if (part_pending(j, c))
+			json_object_update(o, j->parts[c].params);
+	}
+	job_name(j->slot, name);
+	return journal_save(d->journal, JOURNAL_REAP, name, o);
 }
 
 static void job_free(struct reap_job *j)
 {
+	for (unsigned int c = 0; c < REAP_MAX_CLASSES; c++)
+		json_decref(j->parts[c].params);
 	free(j->netns_path);
 	free(j);
 }
 
-/* A job is done: forget it and give its slot back. */
+/* A job is done: forget it and let its slot go. */
 static void job_done(struct netd *d, struct reap_job *j)
 {
-	char path[PATH_MAX];
+	struct reaper *rp = d->reaper;
+	char name[16];
 
-	for (struct reap_job **pp = &d->reap_jobs; *pp; pp = &(*pp)->next)
+	for (struct reap_job **pp = &rp->jobs; *pp; pp = &(*pp)->next)
 		if (*pp == j) {
 			*pp = j->next;
-			d->nreap--;
+			rp->njobs--;
 			break;
 		}
-	if (job_path(d, j->slot, path, sizeof(path)) == 0)
-		unlink(path);
-	task_slot_release(d, j->slot);
+	job_name(j->slot, name);
+	(void)journal_remove(d->journal, JOURNAL_REAP, name);
+	slots_drop(d->slots, j->slot, SLOT_OWNER_REAP);
 	job_free(j);
+}
+
+static struct reap_job *job_new(unsigned int slot, const char *netns_path,
+				const struct netns_id *id)
+{
+	struct reap_job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	j->slot = slot;
+	j->netns_id = *id;
+	j->queued_usec = now_usec();
+	if (netns_path && *netns_path && !(j->netns_path = strdup(netns_path))) {
+		free(j);
+		return NULL;
+	}
+	for (unsigned int c = 0; c < REAP_MAX_CLASSES; c++)
+		j->parts[c] = (struct reap_item){ .slot = slot,
+						  .netns_path = j->netns_path,
+						  .netns_id = *id };
+	return j;
+}
+
+/* Part c of every job is done, but for those its class asks to retry; jobs that have more
+ * to do are journalled as they are now. */
+static void parts_done(struct netd *d, struct reap_item *const *items, struct reap_job **jobs,
+		       unsigned int n, unsigned int c)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		bool retry = items[i]->retry && !d->reaper->draining;
+
+		items[i]->retry = false;
+		if (retry)
+			continue;
+		json_decref(items[i]->params);
+		items[i]->params = NULL;
+		if (job_pending(d->reaper, jobs[i]))
+			(void)job_save(d, jobs[i]);
+	}
+}
+
+/* The pending parts of class c, all (all) or the first one. */
+static void reap_class(struct netd *d, unsigned int c, bool all)
+{
+	struct reaper *rp = d->reaper;
+	_cleanup_free_ struct reap_item **items = calloc(rp->njobs + 1, sizeof(*items));
+	_cleanup_free_ struct reap_job **jobs = calloc(rp->njobs + 1, sizeof(*jobs));
+	unsigned int n = 0;
+
+	if (!items || !jobs) {
+		log_oom();
+		return;
+	}
+	for (struct reap_job *j = rp->jobs; j && (all || n == 0); j = j->next)
+		if (part_pending(j, c)) {
+			items[n] = &j->parts[c];
+			jobs[n++] = j;
+		}
+	if (n == 0)
+		return;
+	rp->classes[c]->reap(d, items, n, all);
+	parts_done(d, items, jobs, n, c);
+}
+
+/* One unit of work: every class's (all of a batching class's items, one of another's); returns
+ * true if more remains. */
+static bool reap_step(struct netd *d)
+{
+	struct reaper *rp = d->reaper;
+	struct reap_job *j, *next;
+
+	for (unsigned int c = 0; c < rp->nclasses; c++)
+		reap_class(d, c, rp->classes[c]->batch);
+	for (j = rp->jobs; j; j = next) {
+		next = j->next;
+		if (!job_pending(rp, j))
+			job_done(d, j);
+	}
+	return rp->jobs != NULL;
 }
 
 static void reaper_arm(struct netd *d, uint64_t usec);
 
-/* Delete every metadata link handed over, in one request, and their elements in netd's filter
- * of the links, in one transaction. */
-static void reap_mdlinks(struct netd *d)
-{
-	_cleanup_free_ unsigned int *slots = calloc(d->nreap + 1, sizeof(*slots));
-	uint64_t t0 = now_usec();
-	unsigned int n = 0, nslots = 0;
-	int r;
-
-	for (struct reap_job *j = d->reap_jobs; slots && j; j = j->next)
-		if (j->mdlink)
-			slots[nslots++] = j->slot;
-	r = slots ? mdfilter_remove(d, slots, nslots) : -ENOMEM;
-	if (r < 0)
-		log_warn_errno(r, "Failed to remove links from table inet " MDFILTER_TABLE
-				  ": %m, ignoring");
-	r = netlink_link_delete_group(d->host_nl, NETD_MD_REAP_GROUP);
-	if (r < 0 && r != -ENODEV && r != -ENOENT)
-		log_warn_errno(r,
-			       "Failed to delete metadata links by group: %m, trying one by one");
-	for (struct reap_job *j = d->reap_jobs; j; j = j->next) {
-		char name[IFNAMSIZ];
-		struct link_info li;
-
-		if (!j->mdlink)
-			continue;
-		/* One that missed the group (or the group delete failed): by name. */
-		mdlink_host_ifname(j->slot, name);
-		if (netlink_link_get(d->host_nl, 0, name, &li) == 0 && streq(li.kind, "veth")) {
-			r = netlink_link_delete(d->host_nl, li.ifindex);
-			if (r < 0 && r != -ENODEV) {
-				log_warn_errno(r, "Failed to delete metadata link '%s': %m", name);
-				continue;
-			}
-		}
-		j->mdlink = false;
-		n++;
-		if (!j->guards)
-			(void)job_save(d, j);
-	}
-	log_debug("Reaper: deleted %u metadata links in %llu us", n,
-		  (unsigned long long)(now_usec() - t0));
-}
-
-/* Remove one task's guards, if its namespace is still there (else they went with it). */
-static void reap_guards(struct netd *d, struct reap_job *j)
-{
-	struct netns_id id;
-	int fd, r;
-
-	j->guards = false;
-	if (!j->netns_path || netns_open(j->netns_path, &fd) < 0)
-		return;
-	if (netns_get_id(fd, &id) == 0 && netns_id_equal(&id, &j->netns_id)) {
-		r = guards_remove(fd, j->guards_table, j->guards_owner);
-		if (r < 0)
-			log_warn_errno(r,
-				       "Failed to remove the guards of a detached task in '%s': %m",
-				       j->netns_path);
-	}
-	close(fd);
-}
-
-/* One unit of work; returns true if more remains. */
-static bool reap_step(struct netd *d)
-{
-	struct reap_job *j, *next;
-
-	for (j = d->reap_jobs; j; j = j->next)
-		if (j->mdlink) {
-			reap_mdlinks(d);
-			break;
-		}
-	for (j = d->reap_jobs; j; j = j->next)
-		if (j->guards) {
-			reap_guards(d, j);
-			break;
-		}
-	for (j = d->reap_jobs; j; j = next) {
-		next = j->next;
-		if (!j->mdlink && !j->guards)
-			job_done(d, j);
-	}
-	return d->reap_jobs != NULL;
-}
-
 static void reaper_timer(struct event_loop *loop, void *data)
 {
 	struct netd *d = data;
+	struct reaper *rp = d->reaper;
 	uint64_t now = now_usec(), last = 0, oldest = now;
 	bool force;
 
-	d->reap_timer_id = 0;
-	if (!d->reap_jobs)
+	rp->timer_id = 0;
+	if (!rp->jobs)
 		return;
 	if (d->ctl)
 		last = ctl_server_last_request_usec(d->ctl);
-	for (struct reap_job *j = d->reap_jobs; j; j = j->next)
+	for (struct reap_job *j = rp->jobs; j; j = j->next)
 		oldest = MIN(oldest, j->queued_usec);
-	force = d->nreap >= REAP_MAX_PENDING || now - oldest >= REAP_MAX_WAIT_USEC;
+	force = rp->njobs >= REAP_MAX_PENDING || now - oldest >= REAP_MAX_WAIT_USEC;
 	if (!force && last && now - last < REAP_IDLE_USEC) {
 		reaper_arm(d, REAP_IDLE_USEC - (now - last));
 		return;
@@ -200,42 +208,39 @@ static void reaper_timer(struct event_loop *loop, void *data)
 
 static void reaper_arm(struct netd *d, uint64_t usec)
 {
+	struct reaper *rp = d->reaper;
 	int r;
 
-	if (d->reap_timer_id)
+	if (rp->timer_id)
 		return;
 	r = event_add_timer(d->loop, usec, reaper_timer, d, NULL);
 	if (r < 0) {
 		log_warn_errno(r, "Failed to arm the reaper: %m; reaping now");
+		rp->draining = true;
 		while (reap_step(d))
 			;
+		rp->draining = false;
 		return;
 	}
-	d->reap_timer_id = r;
+	rp->timer_id = r;
 }
 
 int reaper_flush_netns(struct netd *d, const struct netns_id *id)
 {
+	struct reaper *rp = d->reaper;
 	struct reap_job *j, *next;
 	unsigned int n = 0;
 
-	for (j = d->reap_jobs; j; j = next) {
+	for (j = rp->jobs; j; j = next) {
 		next = j->next;
 		if (!netns_id_equal(&j->netns_id, id))
 			continue;
-		if (j->mdlink) {
-			char name[IFNAMSIZ];
-			struct link_info li;
+		for (unsigned int c = 0; c < rp->nclasses; c++) {
+			struct reap_item *it = &j->parts[c];
 
-			(void)mdfilter_remove(d, &j->slot, 1);
-			mdlink_host_ifname(j->slot, name);
-			if (netlink_link_get(d->host_nl, 0, name, &li) == 0 &&
-			    streq(li.kind, "veth"))
-				(void)netlink_link_delete(d->host_nl, li.ifindex);
-			j->mdlink = false;
+			if (part_pending(j, c))
+				rp->classes[c]->reap(d, &it, 1, false);
 		}
-		if (j->guards)
-			reap_guards(d, j);
 		job_done(d, j);
 		n++;
 	}
@@ -244,133 +249,151 @@ int reaper_flush_netns(struct netd *d, const struct netns_id *id)
 	return (int)n;
 }
 
-int reaper_queue(struct netd *d, const struct task *t, bool mdlink, bool guards)
+static int class_index(const struct reaper *rp, const struct reap_class *class)
 {
-	struct reap_job *j;
-	int r;
+	for (unsigned int c = 0; c < rp->nclasses; c++)
+		if (rp->classes[c] == class)
+			return (int)c;
+	return -ENOENT;
+}
 
-	if (!mdlink && !guards)
+int reaper_queue(struct netd *d, const struct eni_attachment *a, struct reap_part *parts,
+		 unsigned int n)
+{
+	struct reaper *rp = d->reaper;
+	struct reap_job *j;
+	int r = 0;
+
+	if (n == 0)
 		return 0;
-	j = calloc(1, sizeof(*j));
+	j = job_new(a->slot, a->netns_path, &a->netns_id);
 	if (!j)
-		return -ENOMEM;
-	j->slot = t->slot;
-	j->mdlink = mdlink;
-	j->guards = guards;
-	j->netns_path = strdup(t->netns_path);
-	j->netns_id = t->netns_id;
-	j->queued_usec = now_usec();
-	strscpy(j->guards_table, t->guards_table, sizeof(j->guards_table));
-	guards_owner(t, j->guards_owner);
-	if (!j->netns_path) {
-		job_free(j);
-		return -ENOMEM;
+		r = -ENOMEM;
+	for (unsigned int i = 0; i < n; i++) {
+		int c = class_index(rp, parts[i].class);
+
+		if (r == 0 && c < 0)
+			r = -EINVAL;
+		if (r == 0 && !parts[i].params && !(parts[i].params = json_object()))
+			r = -ENOMEM;
+		if (r == 0)
+			j->parts[c].params = TAKE_PTR(parts[i].params);
+		json_decref(parts[i].params);
+		parts[i].params = NULL;
 	}
-	r = job_save(d, j);
+	if (r == 0)
+		r = job_save(d, j);
 	if (r < 0) {
-		job_free(j);
+		if (j)
+			job_free(j);
 		return r;
 	}
-	j->next = d->reap_jobs;
-	d->reap_jobs = j;
-	d->nreap++;
+	/* What is named after the slot (a link, an address) is the reaper's until it is done. */
+	(void)slots_share(d->slots, j->slot, SLOT_OWNER_REAP);
+	j->next = rp->jobs;
+	rp->jobs = j;
+	rp->njobs++;
 	reaper_arm(d, REAP_IDLE_USEC);
 	return 0;
 }
 
-int reaper_init(struct netd *d)
+/* A job of the journal: taken up, or dropped (and its record removed) when it is not valid. */
+static int load_job(struct journal *jl, const char *name, void *data)
 {
-	char dir[PATH_MAX];
-	struct dirent *de;
-	DIR *dh;
+	struct netd *d = data;
+	struct reaper *rp = d->reaper;
+	json_int_t dev = 0, ino = 0;
+	json_auto_t *o = NULL;
+	const char *ns = NULL;
+	char path[PATH_MAX];
+	struct reap_job *j;
+	int slot = -1;
+
+	if (journal_load(jl, JOURNAL_REAP, name, &o, NULL) < 0 ||
+	    json_unpack(o, "{s:i, s:s, s:I, s:I}", "slot", &slot, "netns", &ns, "netns_dev", &dev,
+			"netns_ino", &ino) < 0 ||
+	    slots_take(d->slots, slot, SLOT_OWNER_REAP) < 0) {
+		(void)journal_path(jl, JOURNAL_REAP, name, path, sizeof(path));
+		log_warn("Ignoring reaper journal '%s'", path);
+		(void)journal_remove(jl, JOURNAL_REAP, name);
+		return 0;
+	}
+	j = job_new((unsigned int)slot, ns,
+		    &(struct netns_id){ .dev = (uint64_t)dev, .ino = (uint64_t)ino });
+	if (!j) {
+		slots_drop(d->slots, (unsigned int)slot, SLOT_OWNER_REAP);
+		return 0;
+	}
+	for (unsigned int c = 0; c < rp->nclasses; c++) {
+		const struct reap_class *class = rp->classes[c];
+
+		if (!json_is_true(json_object_get(o, class->name)))
+			continue;
+		j->parts[c].params = class->params_from ? class->params_from(o) : json_object();
+	}
+	j->next = rp->jobs;
+	rp->jobs = j;
+	rp->njobs++;
+	return 0;
+}
+
+int reaper_init(struct netd *d, const struct attach_plan *const *plans)
+{
+	struct reaper *rp;
 	int r;
 
-	r = snprintf(dir, sizeof(dir), "%s/reap", d->state_dir);
-	if (r < 0 || (size_t)r >= sizeof(dir))
-		return -ENAMETOOLONG;
-	r = mkdir_p(dir, 0700);
+	rp = calloc(1, sizeof(*rp));
+	if (!rp)
+		return -ENOMEM;
+	d->reaper = rp;
+	for (size_t p = 0; plans[p]; p++)
+		for (unsigned int i = plans[p]->nsteps; i-- > 0;) {
+			const struct reap_class *class = plans[p]->steps[i]->reap;
+
+			if (!class || class_index(rp, class) >= 0)
+				continue;
+			if (rp->nclasses >= REAP_MAX_CLASSES)
+				return -E2BIG;
+			rp->classes[rp->nclasses++] = class;
+		}
+	r = journal_foreach(d->journal, JOURNAL_REAP, load_job, d);
 	if (r < 0)
 		return r;
-	dh = opendir(dir);
-	if (!dh)
-		return -errno;
-	while ((de = readdir(dh))) {
-		_cleanup_free_ char *buf = NULL;
-		char path[PATH_MAX + 256];
-		json_auto_t *o = NULL;
-		json_int_t dev = 0, ino = 0;
-		const char *ns = NULL, *table = NULL, *owner = NULL;
-		int slot = -1, md = 0, guards = 0;
-		struct reap_job *j;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (read_file(path, 4096, &buf, NULL) < 0 || !(o = json_loads(buf, 0, NULL)) ||
-		    json_unpack(o, "{s:i, s:b, s:b, s?s, s?s, s:s, s:I, s:I}", "slot", &slot,
-				"mdlink", &md, "guards", &guards, "guards_table", &table,
-				"guards_owner", &owner, "netns", &ns, "netns_dev", &dev,
-				"netns_ino", &ino) < 0 ||
-		    task_slot_alloc(d, slot) < 0) {
-			log_warn("Ignoring reaper journal '%s'", path);
-			unlink(path);
-			continue;
-		}
-		j = calloc(1, sizeof(*j));
-		if (!j) {
-			task_slot_release(d, (unsigned int)slot);
-			continue;
-		}
-		*j = (struct reap_job){ .slot = (unsigned int)slot,
-					.mdlink = md,
-					.guards = guards,
-					.netns_path = *ns ? strdup(ns) : NULL,
-					.netns_id = { .dev = (uint64_t)dev, .ino = (uint64_t)ino },
-					.queued_usec = now_usec() };
-		/* A job of a netd with one table per namespace: that table, without owner. */
-		strscpy(j->guards_table, table ?: GUARDS_TABLE_LEGACY, sizeof(j->guards_table));
-		strscpy(j->guards_owner, owner ?: "", sizeof(j->guards_owner));
-		j->next = d->reap_jobs;
-		d->reap_jobs = j;
-		d->nreap++;
-	}
-	closedir(dh);
-	if (d->reap_jobs) {
-		log_info("Finishing the teardown of %u detached tasks", d->nreap);
+	if (rp->jobs) {
+		log_info("Finishing the teardown of %u detached tasks", rp->njobs);
+		rp->draining = true;
 		while (reap_step(d))
 			;
+		rp->draining = false;
 	}
 	return 0;
 }
 
 void reaper_exit(struct netd *d)
 {
+	struct reaper *rp = d->reaper;
+
+	if (!rp)
+		return;
 	/* Finish before leaving (what a crash leaves, the next start finishes from the journal). */
-	if (d->reap_jobs) {
-		log_info("Finishing the teardown of %u detached tasks before exiting", d->nreap);
+	if (rp->jobs) {
+		log_info("Finishing the teardown of %u detached tasks before exiting", rp->njobs);
+		rp->draining = true;
 		while (reap_step(d))
 			;
 	}
-	event_cancel(d->loop, d->reap_timer_id);
-	d->reap_timer_id = 0;
-	while (d->reap_jobs) {
-		struct reap_job *j = d->reap_jobs;
+	event_cancel(d->loop, rp->timer_id);
+	while (rp->jobs) {
+		struct reap_job *j = rp->jobs;
 
-		d->reap_jobs = j->next;
+		rp->jobs = j->next;
 		job_free(j);
 	}
-	d->nreap = 0;
+	free(rp);
+	d->reaper = NULL;
 }
 
 unsigned int reaper_pending(struct netd *d)
 {
-	return d->nreap;
-}
-
-bool reaper_slot_pending(struct netd *d, unsigned int slot)
-{
-	for (struct reap_job *j = d->reap_jobs; j; j = j->next)
-		if (j->slot == slot)
-			return true;
-	return false;
+	return d->reaper ? d->reaper->njobs : 0;
 }

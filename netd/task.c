@@ -1,22 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/*
- * Tasks: an ENI attached to a task's network namespace. Attach validates everything first, waits
- * for the ENI if it has not appeared, then runs the steps of steps.c, writing the journal before
- * each so that a failure (or a crash) is undone in reverse. Detach undoes the same steps and
- * copes with a namespace that is already gone.
- */
+/* Tasks (task.h): the task.* methods over the engine (attach.h) and the task plan (plans.h). */
+#include <limits.h>
 #include <linux/rtnetlink.h>
-#include <signal.h>
 #include <stdarg.h>
 
-#include "counters.h"
+#include "attach.h"
+#include "attachment.h"
 #include "ctl-server.h"
-#include "guards.h"
+#include "eni.h"
 #include "event.h"
+#include "events.h"
+#include "guards.h"
+#include "hold.h"
+#include "journal.h"
 #include "json-util.h"
 #include "log.h"
+#include "mdlink.h"
 #include "metrics.h"
 #include "netd.h"
+#include "plans.h"
+#include "reaper.h"
+#include "slots.h"
+#include "task.h"
 
 #define TASK_MAX_ATTRS	   32
 #define TASK_MAX_DNS_ITEMS 8
@@ -61,52 +66,87 @@ struct task *task_find(struct netd *d, const char *id)
 	return NULL;
 }
 
+static struct task *task_of(struct eni_attachment *a)
+{
+	return (struct task *)((char *)a - offsetof(struct task, att));
+}
+
+/* The task's phase, and its attachment's state with it. */
+static void task_set_phase(struct task *t, enum task_phase p)
+{
+	static const enum attach_state states[] = {
+		[TASK_PHASE_ATTACHING] = ATTACH_STATE_ATTACHING,
+		[TASK_PHASE_READY_PULL] = ATTACH_STATE_ATTACHED,
+		[TASK_PHASE_READY] = ATTACH_STATE_ATTACHED,
+		[TASK_PHASE_DETACHING] = ATTACH_STATE_DETACHING,
+	};
+
+	t->phase = p;
+	t->att.state = states[p];
+}
+
+static int task_att_save(struct eni_attachment *a)
+{
+	struct task *t = task_of(a);
+
+	return task_journal_save(t->d, t);
+}
+
+static const struct attach_owner_ops task_att_ops = { .save = task_att_save };
+
+/* A task, empty, of netd d. */
+static struct task *task_new(struct netd *d)
+{
+	struct task *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->d = d;
+	t->att.ops = &task_att_ops;
+	t->att.plan = &plan_task;
+	t->att.kind = "Task";
+	t->att.id = t->id;
+	return t;
+}
+
 struct task *task_free(struct task *t)
 {
 	if (!t)
 		return NULL;
-	free(t->netns_path);
-	json_decref(t->dns);
+	attachment_done(&t->att);
 	json_decref(t->attrs);
 	free(t);
 	return NULL;
 }
 
-int task_slot_alloc(struct netd *d, int want)
+bool task_is_live(struct netd *d, const char *id, const char *instance, unsigned int slot)
 {
-	if (want >= 0) {
-		if (want >= NETD_MAX_TASKS || (d->slots[want / 8] & (1u << (want % 8))))
-			return -EEXIST;
-		d->slots[want / 8] |= (uint8_t)(1u << (want % 8));
-		return want;
-	}
-	for (unsigned int i = 0; i < NETD_MAX_TASKS; i++)
-		if (!(d->slots[i / 8] & (1u << (i % 8)))) {
-			d->slots[i / 8] |= (uint8_t)(1u << (i % 8));
-			return (int)i;
-		}
-	return -ENOSPC;
+	struct task *t = task_find(d, id);
+
+	return t && streq(t->instance, instance) && t->att.slot == slot;
 }
 
-void task_slot_release(struct netd *d, unsigned int slot)
+/* A task joins netd's list, its attachment netd's attachments. */
+static void task_link(struct netd *d, struct task *t)
 {
-	/* A detached task's slot stays reserved while someone holds it (hold.c). */
-	if (slot < NETD_MAX_TASKS && !hold_slot_held(d, slot))
-		d->slots[slot / 8] &= (uint8_t) ~(1u << (slot % 8));
+	t->next = d->tasks;
+	d->tasks = t;
+	d->ntasks++;
+	attachment_register(d, &t->att);
 }
 
 static void task_unlink(struct netd *d, struct task *t)
 {
+	attachment_unregister(d, &t->att);
 	for (struct task **pp = &d->tasks; *pp; pp = &(*pp)->next)
 		if (*pp == t) {
 			*pp = t->next;
 			d->ntasks--;
-			if (!t->slot_handed_over)
-				task_slot_release(d, t->slot);
+			slots_drop(d->slots, t->att.slot, SLOT_OWNER_ATTACH);
 			break;
 		}
-	if (t->eni && t->eni->task == t)
-		t->eni->task = NULL;
+	if (t->att.eni && t->att.eni->att == &t->att)
+		t->att.eni->att = NULL;
 }
 
 /* Forget a task: list, ENI claim, journal, waiter. */
@@ -114,12 +154,12 @@ static void task_remove(struct netd *d, struct task *t)
 {
 	int r;
 
-	hold_task_gone(d, t);
+	hold_task_gone(d, t->id, t->instance, t->att.slot);
 	task_unlink(d, t);
 	event_cancel(d->loop, t->wait_timer_id);
 	t->wait_timer_id = 0;
 	t->waiter = ctl_call_unref(t->waiter);
-	r = state_remove_task(d, t->id);
+	r = journal_remove(d->journal, JOURNAL_TASK, t->id);
 	if (r < 0)
 		log_warn_errno(r, "Failed to remove the journal of task '%s': %m, ignoring", t->id);
 	task_free(t);
@@ -127,7 +167,7 @@ static void task_remove(struct netd *d, struct task *t)
 
 /* --- JSON ---------------------------------------------------------------------------------- */
 
-static json_t *route_to_json(const struct task_route *tr)
+static json_t *route_to_json(const struct attach_route *tr)
 {
 	char buf[ADDR_PREFIX_STRLEN];
 	json_t *j;
@@ -159,39 +199,40 @@ json_t *task_to_json(const struct task *t, bool journal)
 	char mac[ADDR_MAC_STRLEN], buf[ADDR_PREFIX_STRLEN], ts[40];
 	json_t *j, *ifaces, *ips, *routes;
 
-	addr_mac_format(t->mac, mac);
-	format_rfc3339_nsec(t->created_ns, ts, sizeof(ts));
+	addr_mac_format(t->att.mac, mac);
+	format_rfc3339_nsec(t->att.created_ns, ts, sizeof(ts));
 	j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:i, s:b, s:s}", "task_id", t->id,
-		      "instance", t->instance, "slot", t->slot, "phase",
-		      task_phase_to_string(t->phase), "netns", t->netns_path, "mac", mac, "ifname",
-		      t->ifname, "mtu", t->mtu, "block_imds", t->block_imds, "created", ts);
+		      "instance", t->instance, "slot", t->att.slot, "phase",
+		      task_phase_to_string(t->phase), "netns", t->att.netns_path, "mac", mac,
+		      "ifname", t->att.ifname, "mtu", t->att.mtu, "block_imds", t->att.block_imds,
+		      "created", ts);
 	if (!j)
 		return NULL;
 	/* The holds have their own journal. */
 	if (!journal && t->d) {
-		json_t *holders = hold_task_holders(t->d, t);
+		json_t *holders = hold_holders_json(t->d, t->att.slot, t->instance);
 
 		if (holders)
 			json_object_set_new(j, "holders", holders);
 	}
-	if (t->orig_ifname[0])
-		json_object_set_new(j, "host_ifname", json_string(t->orig_ifname));
+	if (t->att.orig_ifname[0])
+		json_object_set_new(j, "host_ifname", json_string(t->att.orig_ifname));
 
-	ifaces = json_pack("[{s:s, s:s, s:i, s:s}]", "name", t->ifname, "mac", mac, "mtu", t->mtu,
-			   "sandbox", t->netns_path);
+	ifaces = json_pack("[{s:s, s:s, s:i, s:s}]", "name", t->att.ifname, "mac", mac, "mtu",
+			   t->att.mtu, "sandbox", t->att.netns_path);
 	json_object_set_new(j, "interfaces", ifaces);
 
 	ips = json_array();
-	for (unsigned int i = 0; i < t->naddrs; i++) {
-		const struct in_prefix *a = &t->addrs[i];
+	for (unsigned int i = 0; i < t->att.naddrs; i++) {
+		const struct in_prefix *a = &t->att.addrs[i];
 		json_t *ip = json_pack("{s:s, s:i}", "address",
 				       addr_prefix_format(a, buf, sizeof(buf)), "interface", 0);
 		const struct in_prefix *gw = NULL;
 
-		if (t->eni && a->family == AF_INET)
-			gw = &t->eni->gateway;
-		else if (t->eni && a->family == AF_INET6 && t->eni->gateway6.family)
-			gw = &t->eni->gateway6;
+		if (t->att.eni && a->family == AF_INET)
+			gw = &t->att.eni->gateway;
+		else if (t->att.eni && a->family == AF_INET6 && t->att.eni->gateway6.family)
+			gw = &t->att.eni->gateway6;
 		if (gw)
 			json_object_set_new(ip, "gateway",
 					    json_string(addr_ip_format(gw, buf, sizeof(buf))));
@@ -200,33 +241,33 @@ json_t *task_to_json(const struct task *t, bool journal)
 	json_object_set_new(j, "ips", ips);
 
 	routes = json_array();
-	for (unsigned int i = 0; i < t->nroutes; i++)
-		json_array_append_new(routes, route_to_json(&t->routes[i]));
+	for (unsigned int i = 0; i < t->att.nroutes; i++)
+		json_array_append_new(routes, route_to_json(&t->att.routes[i]));
 	json_object_set_new(j, "routes", routes);
-	if (t->metadata_link)
-		json_object_set_new(j, "metadata", mdlink_to_json(t));
-	json_object_set_new(j, "dns", t->dns ? json_incref(t->dns) : json_object());
+	if (t->att.metadata_link)
+		json_object_set_new(j, "metadata", mdlink_to_json(&t->att));
+	json_object_set_new(j, "dns", t->att.dns ? json_incref(t->att.dns) : json_object());
 	json_object_set_new(j, "attrs", t->attrs ? json_incref(t->attrs) : json_object());
 	if (t->phase == TASK_PHASE_ATTACHING && t->waiter)
 		json_object_set_new(j, "waiting_for_eni", json_true());
 
 	if (journal) {
-		json_object_set_new(j, "journal",
-				    json_pack("{s:I, s:I, s:I, s:s, s:i, s:i, s:i, s:s, s:s}",
-					      "netns_dev", (json_int_t)t->netns_id.dev, "netns_ino",
-					      (json_int_t)t->netns_id.ino, "created_ns",
-					      (json_int_t)t->created_ns, "orig_ifname",
-					      t->orig_ifname, "orig_mtu", t->orig_mtu, "ifindex",
-					      t->ifindex, "steps_begun", t->steps_begun,
-					      "target_phase", task_phase_to_string(t->target_phase),
-					      "fault", t->fault));
+		json_object_set_new(
+			j, "journal",
+			json_pack("{s:I, s:I, s:I, s:s, s:i, s:i, s:i, s:s, s:s}", "netns_dev",
+				  (json_int_t)t->att.netns_id.dev, "netns_ino",
+				  (json_int_t)t->att.netns_id.ino, "created_ns",
+				  (json_int_t)t->att.created_ns, "orig_ifname", t->att.orig_ifname,
+				  "orig_mtu", t->att.orig_mtu, "ifindex", t->att.ifindex,
+				  "steps_begun", t->att.steps_begun, "target_phase",
+				  task_phase_to_string(t->target_phase), "fault", t->att.fault));
 		json_t *jr = json_object_get(j, "journal");
 
-		json_object_set_new(jr, "guards_table", json_string(t->guards_table));
-		if (t->resolv_written)
+		json_object_set_new(jr, "guards_table", json_string(t->att.guards_table));
+		if (t->att.resolv_written)
 			json_object_set_new(
 				jr, "resolv_conf",
-				json_pack("{s:b}", "dir_created", t->resolv_dir_created));
+				json_pack("{s:b}", "dir_created", t->att.resolv_dir_created));
 	}
 	return j;
 }
@@ -261,7 +302,7 @@ static int parse_uint(json_t *v, const char *what, uint32_t min, uint32_t max, u
 	return 0;
 }
 
-static int parse_route(json_t *j, unsigned int idx, struct task_route *ret, struct parse_err *e)
+static int parse_route(json_t *j, unsigned int idx, struct attach_route *ret, struct parse_err *e)
 {
 	const char *dst = NULL, *gw = NULL, *type = NULL, *kind = NULL;
 	json_t *mtu = NULL, *advmss = NULL, *prio = NULL, *table = NULL;
@@ -298,7 +339,7 @@ static int parse_route(json_t *j, unsigned int idx, struct task_route *ret, stru
 		return perr(e, "routes[%u]: unknown type '%s'", idx, type);
 	rs.onlink = onlink;
 	rs.scope = RT_SCOPE_UNIVERSE;
-	*ret = (struct task_route){ .kind = ROUTE_KIND_EXTRA, .spec = rs };
+	*ret = (struct attach_route){ .kind = ROUTE_KIND_EXTRA, .spec = rs };
 	if (kind && streq(kind, "default"))
 		ret->kind = ROUTE_KIND_DEFAULT;
 	return 0;
@@ -411,7 +452,7 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 	if (journal) {
 		if (slot < 0 || slot >= NETD_MAX_TASKS)
 			return perr(e, "Invalid slot %d", slot);
-		t->slot = (unsigned int)slot;
+		t->att.slot = (unsigned int)slot;
 	}
 	if (!ident_task_id_valid(id))
 		return perr(
@@ -426,29 +467,29 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 		return perr(e, "Failed to draw an instance id for task '%s'", id);
 	if (netns[0] != '/' || strlen(netns) > 4000)
 		return perr(e, "Invalid netns '%.64s' (want an absolute path)", netns);
-	t->netns_path = strdup(netns);
-	if (!t->netns_path)
+	t->att.netns_path = strdup(netns);
+	if (!t->att.netns_path)
 		return -ENOMEM;
-	if (addr_mac_parse(mac, t->mac) < 0)
+	if (addr_mac_parse(mac, t->att.mac) < 0)
 		return perr(e, "Invalid MAC address '%.32s'", mac);
-	strscpy(t->ifname, "eth1", sizeof(t->ifname));
+	strscpy(t->att.ifname, "eth1", sizeof(t->att.ifname));
 	if (ifname) {
 		if (!ident_ifname_valid(ifname))
 			return perr(e, "Invalid ifname '%.32s' (1-15 bytes, no '/', ':' or spaces)",
 				    ifname);
-		strscpy(t->ifname, ifname, sizeof(t->ifname));
+		strscpy(t->att.ifname, ifname, sizeof(t->att.ifname));
 	}
 	if (!journal)
-		guards_table_name(t->ifname, t->guards_table);
-	t->mtu = NETD_DEFAULT_MTU;
-	if (mtu && parse_uint(mtu, "mtu", 68, 65535, &t->mtu, e) < 0)
+		guards_table_name(t->att.ifname, t->att.guards_table);
+	t->att.mtu = TASK_DEFAULT_MTU;
+	if (mtu && parse_uint(mtu, "mtu", 68, 65535, &t->att.mtu, e) < 0)
 		return -EINVAL;
-	t->block_imds = block_imds;
-	t->resolv_conf = resolv_conf;
-	t->metadata_link = journal ? metadata != NULL : metadata_link;
-	if (t->metadata_link && streq(t->ifname, NETD_MD_IFNAME))
+	t->att.block_imds = block_imds;
+	t->att.resolv_conf = resolv_conf;
+	t->att.metadata_link = journal ? metadata != NULL : metadata_link;
+	if (t->att.metadata_link && streq(t->att.ifname, MDLINK_IFNAME))
 		return perr(e, "ifname '%s' is the metadata link's name; choose another",
-			    NETD_MD_IFNAME);
+			    MDLINK_IFNAME);
 
 	t->target_phase = TASK_PHASE_READY;
 	if (phase) {
@@ -456,7 +497,7 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 		if (r < 0 || (!journal && r != TASK_PHASE_READY && r != TASK_PHASE_READY_PULL))
 			return perr(e, "Invalid phase '%.32s' (want READY or READY_PULL)", phase);
 		if (journal)
-			t->phase = (enum task_phase)r;
+			task_set_phase(t, (enum task_phase)r);
 		else
 			t->target_phase = (enum task_phase)r;
 	}
@@ -466,46 +507,46 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 		json_array_foreach(ips, i, v) {
 			const char *a = json_string_value(json_object_get(v, "address"));
 
-			if (t->naddrs >= NETD_MAX_ADDRS || !a ||
-			    addr_prefix_parse(a, &t->addrs[t->naddrs]) < 0)
+			if (t->att.naddrs >= ATTACH_MAX_ADDRS || !a ||
+			    addr_prefix_parse(a, &t->att.addrs[t->att.naddrs]) < 0)
 				return perr(e, "Invalid ips[%zu]", i);
-			t->naddrs++;
+			t->att.naddrs++;
 		}
 	} else if (addrs) {
 		if (!json_is_array(addrs))
 			return perr(e, "'addresses' must be an array of CIDR strings");
-		if (json_array_size(addrs) > NETD_MAX_ADDRS)
-			return perr(e, "Too many addresses (at most %d)", NETD_MAX_ADDRS);
+		if (json_array_size(addrs) > ATTACH_MAX_ADDRS)
+			return perr(e, "Too many addresses (at most %d)", ATTACH_MAX_ADDRS);
 		json_array_foreach(addrs, i, v) {
 			const char *a = json_string_value(v);
-			struct in_prefix *ap = &t->addrs[t->naddrs];
+			struct in_prefix *ap = &t->att.addrs[t->att.naddrs];
 
 			if (!a || addr_prefix_parse(a, ap) < 0)
 				return perr(
 					e,
 					"addresses[%zu]: invalid address '%.64s' (want a CIDR such as 198.18.1.2/16)",
 					i, a ?: "(not a string)");
-			for (unsigned int k = 0; k < t->naddrs; k++)
-				if (addr_prefix_equal(&t->addrs[k], ap))
+			for (unsigned int k = 0; k < t->att.naddrs; k++)
+				if (addr_prefix_equal(&t->att.addrs[k], ap))
 					return perr(e, "addresses[%zu]: %s given twice", i, a);
-			t->naddrs++;
+			t->att.naddrs++;
 		}
 	}
-	if (!journal && t->naddrs == 0)
+	if (!journal && t->att.naddrs == 0)
 		return perr(e, "At least one address is needed ('addresses': [\"198.18.1.2/16\"])");
 
 	if (routes) {
 		if (!json_is_array(routes))
 			return perr(e, "'routes' must be an array");
-		if (json_array_size(routes) > NETD_MAX_ROUTES - 4)
-			return perr(e, "Too many routes (at most %d)", NETD_MAX_ROUTES - 4);
+		if (json_array_size(routes) > ATTACH_MAX_ROUTES - 4)
+			return perr(e, "Too many routes (at most %d)", ATTACH_MAX_ROUTES - 4);
 		json_array_foreach(routes, i, v) {
-			r = parse_route(v, (unsigned int)i, &t->routes[t->nroutes], e);
+			r = parse_route(v, (unsigned int)i, &t->att.routes[t->att.nroutes], e);
 			if (r < 0)
 				return r;
 			if (!journal)
-				t->routes[t->nroutes].kind = ROUTE_KIND_EXTRA;
-			t->nroutes++;
+				t->att.routes[t->att.nroutes].kind = ROUTE_KIND_EXTRA;
+			t->att.nroutes++;
 		}
 	}
 	if (dns && !json_is_null(dns)) {
@@ -514,7 +555,7 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 		if (parse_dns(dns, e) < 0)
 			return -EINVAL;
 		if (json_object_size(dns) > 0)
-			t->dns = json_incref(dns);
+			t->att.dns = json_incref(dns);
 	}
 	if (attrs) {
 		if (parse_attrs(attrs, e) < 0)
@@ -527,18 +568,18 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 
 		if (!d->fault_injection)
 			return perr(e, "Parameter 'fault' needs netd --enable-fault-injection");
-		if (attach_step_find(step) < 0)
+		if (attach_plan_find(&plan_task, step) < 0)
 			return perr(e, "Unknown step '%.32s' in 'fault'", step);
-		strscpy(t->fault, fault, sizeof(t->fault));
+		strscpy(t->att.fault, fault, sizeof(t->att.fault));
 	}
 	if (timeout) {
 		uint32_t ms;
 
-		if (parse_uint(timeout, "timeout_ms", 0, NETD_MAX_WAIT_MS, &ms, e) < 0)
+		if (parse_uint(timeout, "timeout_ms", 0, TASK_MAX_WAIT_MS, &ms, e) < 0)
 			return -EINVAL;
 		t->wait_ms = ms;
 	} else {
-		t->wait_ms = NETD_DEFAULT_WAIT_MS;
+		t->wait_ms = TASK_DEFAULT_WAIT_MS;
 	}
 
 	if (journal) {
@@ -558,21 +599,22 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 		     json_unpack_ex(resolv, &jerr, 0, "{s:b}", "dir_created", &dir_created) < 0))
 			return perr(e, "journal: %s", jerr.text);
 		/* Journals of netd versions with one table per namespace do not name it. */
-		if (table && strlen(table) >= sizeof(t->guards_table))
+		if (table && strlen(table) >= sizeof(t->att.guards_table))
 			return perr(e, "journal: guards_table '%.40s' is too long", table);
-		strscpy(t->guards_table, table ?: GUARDS_TABLE_LEGACY, sizeof(t->guards_table));
-		t->resolv_written = resolv != NULL;
-		t->resolv_dir_created = dir_created;
-		t->netns_id = (struct netns_id){ .dev = (uint64_t)dev, .ino = (uint64_t)ino };
-		t->created_ns = (uint64_t)cns;
-		strscpy(t->orig_ifname, orig, sizeof(t->orig_ifname));
-		t->orig_mtu = (unsigned int)orig_mtu;
-		t->ifindex = ifindex;
-		t->steps_begun = (unsigned int)MIN((unsigned int)begun, attach_nsteps);
+		strscpy(t->att.guards_table, table ?: GUARDS_TABLE_LEGACY,
+			sizeof(t->att.guards_table));
+		t->att.resolv_written = resolv != NULL;
+		t->att.resolv_dir_created = dir_created;
+		t->att.netns_id = (struct netns_id){ .dev = (uint64_t)dev, .ino = (uint64_t)ino };
+		t->att.created_ns = (uint64_t)cns;
+		strscpy(t->att.orig_ifname, orig, sizeof(t->att.orig_ifname));
+		t->att.orig_mtu = (unsigned int)orig_mtu;
+		t->att.ifindex = ifindex;
+		t->att.steps_begun = (unsigned int)MIN((unsigned int)begun, plan_task.nsteps);
 		r = task_phase_from_string(target);
 		t->target_phase = r < 0 ? TASK_PHASE_READY : (enum task_phase)r;
 		if (jfault)
-			strscpy(t->fault, jfault, sizeof(t->fault));
+			strscpy(t->att.fault, jfault, sizeof(t->att.fault));
 	}
 	return 0;
 }
@@ -584,24 +626,24 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 static int task_add_eni_routes(struct task *t, struct eni *e, bool with_default,
 			       struct parse_err *pe)
 {
-	struct task_route extra[NETD_MAX_ROUTES];
-	unsigned int nextra = t->nroutes, n = 0;
+	struct attach_route extra[ATTACH_MAX_ROUTES];
+	unsigned int nextra = t->att.nroutes, n = 0;
 	bool v4 = false, v6 = false, gw_onlink = true;
 
-	memcpy(extra, t->routes, sizeof(extra[0]) * nextra);
-	for (unsigned int i = 0; i < t->naddrs; i++) {
-		if (t->addrs[i].family == AF_INET) {
+	memcpy(extra, t->att.routes, sizeof(extra[0]) * nextra);
+	for (unsigned int i = 0; i < t->att.naddrs; i++) {
+		if (t->att.addrs[i].family == AF_INET) {
 			v4 = true;
-			if (!addr_prefix_contains(&e->subnet, &t->addrs[i])) {
+			if (!addr_prefix_contains(&e->subnet, &t->att.addrs[i])) {
 				char a[ADDR_PREFIX_STRLEN], s[ADDR_PREFIX_STRLEN];
 
 				return perr(pe, "Address %s is outside the ENI's subnet %s",
-					    addr_prefix_format(&t->addrs[i], a, sizeof(a)),
+					    addr_prefix_format(&t->att.addrs[i], a, sizeof(a)),
 					    addr_prefix_format(&e->subnet, s, sizeof(s)));
 			}
 			/* the gateway is on-link when an address prefix covers it */
 			{
-				struct in_prefix net = t->addrs[i];
+				struct in_prefix net = t->att.addrs[i];
 
 				if (addr_prefix_contains(&net, &e->gateway))
 					gw_onlink = false;
@@ -613,18 +655,18 @@ static int task_add_eni_routes(struct task *t, struct eni *e, bool with_default,
 	if (!with_default)
 		v4 = v6 = false;
 	if (v4) {
-		struct task_route *tr = &t->routes[n++];
+		struct attach_route *tr = &t->att.routes[n++];
 
-		*tr = (struct task_route){ .kind = ROUTE_KIND_DEFAULT };
+		*tr = (struct attach_route){ .kind = ROUTE_KIND_DEFAULT };
 		tr->spec.type = RTN_UNICAST;
 		tr->spec.dst = (struct in_prefix){ .family = AF_INET, .len = 0 };
 		tr->spec.gw = e->gateway;
 		tr->spec.onlink = gw_onlink;
 	}
 	if (v6 && e->gateway6.family) {
-		struct task_route *tr = &t->routes[n++];
+		struct attach_route *tr = &t->att.routes[n++];
 
-		*tr = (struct task_route){ .kind = ROUTE_KIND_DEFAULT };
+		*tr = (struct attach_route){ .kind = ROUTE_KIND_DEFAULT };
 		tr->spec.type = RTN_UNICAST;
 		tr->spec.dst = (struct in_prefix){ .family = AF_INET6, .len = 0 };
 		tr->spec.gw = e->gateway6;
@@ -637,9 +679,9 @@ static int task_add_eni_routes(struct task *t, struct eni *e, bool with_default,
 			return perr(
 				pe,
 				"routes: a default route comes from the ENI's gateway; give another table or leave it out");
-		t->routes[n++] = extra[i];
+		t->att.routes[n++] = extra[i];
 	}
-	t->nroutes = n;
+	t->att.nroutes = n;
 	return 0;
 }
 
@@ -649,7 +691,7 @@ int task_from_json(struct netd *d, json_t *j, struct task **ret)
 	struct task *t;
 	int r;
 
-	t = calloc(1, sizeof(*t));
+	t = task_new(d);
 	if (!t)
 		return -ENOMEM;
 	r = task_parse(d, j, true, t, &pe);
@@ -658,143 +700,74 @@ int task_from_json(struct netd *d, json_t *j, struct task **ret)
 		task_free(t);
 		return r;
 	}
-	r = task_slot_alloc(d, (int)t->slot);
+	r = slots_take(d->slots, (int)t->att.slot, SLOT_OWNER_ATTACH);
 	if (r < 0) {
-		r = task_slot_alloc(d, -1);
+		r = slots_take(d->slots, -1, SLOT_OWNER_ATTACH);
 		if (r < 0) {
 			task_free(t);
 			return r;
 		}
 		log_warn("Task '%s': slot %u is taken twice in the journal, using %d", t->id,
-			 t->slot, r);
-		t->slot = (unsigned int)r;
+			 t->att.slot, r);
+		t->att.slot = (unsigned int)r;
 	}
 	t->d = d;
 	/* The instance drawn for a journal without one must stay the task's. */
 	if (!json_object_get(j, "instance"))
-		(void)state_save_task(d, t);
+		(void)task_journal_save(d, t);
 	*ret = t;
 	return 0;
 }
 
-/* --- running the steps --------------------------------------------------------------------- */
-
-int task_netns_open(struct netd *d, const struct task *t, int *ret_fd)
+int task_journal_save(struct netd *d, const struct task *t)
 {
-	struct netns_id id;
-	int fd, r;
+	return journal_save(d->journal, JOURNAL_TASK, t->id, task_to_json(t, true));
+}
 
-	r = netns_open(t->netns_path, &fd);
+static int load_task(struct journal *j, const char *name, void *data)
+{
+	struct netd *d = data;
+	char path[PATH_MAX];
+	json_auto_t *v = NULL;
+	json_error_t jerr;
+	struct task *t;
+	int r;
+
+	(void)journal_path(j, JOURNAL_TASK, name, path, sizeof(path));
+	r = journal_load(j, JOURNAL_TASK, name, &v, &jerr);
+	if (r == -EBADMSG)
+		log_warn("Journal file '%s' is corrupt (%s at line %d), ignoring it", path,
+			 jerr.text, jerr.line);
 	if (r < 0)
-		return r;
-	r = netns_get_id(fd, &id);
-	if (r < 0 || !netns_id_equal(&id, &t->netns_id)) {
-		/* The path now names another namespace: ours is gone. Touch nothing in it. */
-		close(fd);
-		return r < 0 ? r : -ENOENT;
+		return 0;
+	r = task_from_json(d, v, &t);
+	if (r < 0) {
+		log_warn_errno(r, "Ignoring journal file '%s': %m", path);
+		return 0;
 	}
-	*ret_fd = fd;
+	task_link(d, t);
 	return 0;
 }
 
-static int ctx_open(struct netd *d, struct task *t, struct attach_ctx *c)
+int task_journal_load(struct netd *d)
 {
-	*c = (struct attach_ctx){ .d = d, .t = t, .netns_fd = -1 };
-	return task_netns_open(d, t, &c->netns_fd);
-}
-
-/*
- * Undo steps [0, upto) in reverse. Returns the first error; every step is tried. With handed,
- * steps that can be handed to the reaper are (handed gets a bit per step handed over).
- */
-static int undo_steps(struct attach_ctx *c, unsigned int upto, uint32_t *handed, char *err,
-		      size_t errlen)
-{
-	int first = 0;
-
-	for (unsigned int i = upto; i-- > 0;) {
-		uint64_t t0 = now_usec();
-		int r = -EAGAIN;
-
-		if (handed && attach_steps[i].defer) {
-			r = attach_steps[i].defer(c);
-			if (r > 0)
-				*handed |= 1u << i;
-		}
-		if (r < 0)
-			r = attach_steps[i].undo(c);
-		log_debug("Task '%s': undoing step '%s' took %llu us%s", c->t->id,
-			  attach_steps[i].name, (unsigned long long)(now_usec() - t0),
-			  handed && (*handed & (1u << i)) ? " (rest handed to the reaper)" : "");
-		if (r < 0) {
-			log_warn_errno(r, "Task '%s': undoing step '%s' failed: %m%s%s", c->t->id,
-				       attach_steps[i].name, c->errmsg[0] ? ": " : "", c->errmsg);
-			if (!first) {
-				first = r;
-				snprintf(err, errlen, "undoing step '%s' failed: %s%s%s",
-					 attach_steps[i].name, strerror(-r),
-					 c->errmsg[0] ? ": " : "", c->errmsg);
-			}
-		}
-		c->errmsg[0] = '\0';
-	}
-	return first;
-}
-
-/*
- * Tear a task's network down (detach, rollback, recovery). A detach (defer) hands the slow,
- * ENI-independent parts to the reaper and is done once the ENI is back on the host.
- */
-static int task_teardown(struct netd *d, struct task *t, bool defer, char *err, size_t errlen)
-{
-	struct attach_ctx c;
-	uint32_t handed = 0;
 	int r;
 
-	r = ctx_open(d, t, &c);
-	if (r < 0 && r != -ENOENT) {
-		snprintf(err, errlen, "Failed to open namespace '%s': %s", t->netns_path,
-			 strerror(-r));
-		return r;
-	}
-	if (r == -ENOENT)
-		log_info("Task '%s': namespace '%s' is gone", t->id, t->netns_path);
-	r = undo_steps(&c, t->steps_begun, defer ? &handed : NULL, err, errlen);
-	attach_ctx_done(&c);
-	if (r == 0 && handed) {
-		int g = attach_step_find("guards"), m = attach_step_find("metadata");
-		bool guards = g >= 0 && (handed & (1u << g));
-		bool md = m >= 0 && (handed & (1u << m));
-
-		r = reaper_queue(d, t, md, guards);
-		if (r < 0) {
-			/* Could not hand over: do it now. */
-			log_warn_errno(r, "Task '%s': reaper unavailable (%m), tearing down now",
-				       t->id);
-			r = ctx_open(d, t, &c);
-			if (r == 0 || r == -ENOENT) {
-				if (guards)
-					(void)attach_steps[g].undo(&c);
-				if (md)
-					(void)attach_steps[m].undo(&c);
-				attach_ctx_done(&c);
-			}
-			r = 0;
-		} else {
-			t->slot_handed_over = true;
-		}
-	}
-	if (r == 0)
-		t->steps_begun = 0;
-	return r;
+	r = journal_foreach(d->journal, JOURNAL_TASK, load_task, d);
+	if (r < 0)
+		return log_err_errno(r, "Failed to read the journal in '%s': %m",
+				     journal_dir(d->journal, JOURNAL_TASK));
+	return 0;
 }
+
+/* --- running the steps --------------------------------------------------------------------- */
 
 static void attach_fail(struct netd *d, struct task *t, struct ctl_call *call, int err,
 			const char *msg)
 {
 	char mac[ADDR_MAC_STRLEN];
 
-	addr_mac_format(t->mac, mac);
+	addr_mac_format(t->att.mac, mac);
 	events_emit(d, "task.attach_failed",
 		    json_pack("{s:s, s:s, s:s}", "task_id", t->id, "mac", mac, "error", msg),
 		    "Attach of task '%s' failed: %s", t->id, msg);
@@ -803,119 +776,47 @@ static void attach_fail(struct netd *d, struct task *t, struct ctl_call *call, i
 	task_remove(d, t);
 }
 
-/* Run every step; on failure undo in reverse. Answers call (which may be NULL). */
+/* Run the plan; on failure it is undone in reverse. Answers call (which may be NULL). */
 static void task_run_attach(struct netd *d, struct task *t, struct ctl_call *call)
 {
 	uint64_t started = now_usec();
-	char mac[ADDR_MAC_STRLEN], err[600];
-	const char *failed_at = NULL;
-	struct attach_ctx c;
-	struct link_info li;
-	unsigned int i;
+	struct attach_failure f;
+	char mac[ADDR_MAC_STRLEN];
 	int r;
 
-	addr_mac_format(t->mac, mac);
-	r = ctx_open(d, t, &c);
+	addr_mac_format(t->att.mac, mac);
+	r = attach_run(d, &t->att, &f);
 	if (r < 0) {
-		snprintf(err, sizeof(err), "Namespace '%s' is gone: %s", t->netns_path,
-			 strerror(-r));
-		metrics_attach_failed(d, "netns");
-		attach_fail(d, t, call, r, err);
-		return;
-	}
-	/* What to give back on detach. */
-	r = netlink_link_get(d->host_nl, t->eni->ifindex, NULL, &li);
-	if (r < 0 || !li.has_mac || memcmp(li.mac, t->mac, ADDR_MAC_LEN) != 0) {
-		attach_ctx_done(&c);
-		snprintf(err, sizeof(err), "ENI %s is no longer on the host", mac);
-		metrics_attach_failed(d, "eni");
-		attach_fail(d, t, call, -ENODEV, err);
-		return;
-	}
-	strscpy(t->orig_ifname, li.ifname, sizeof(t->orig_ifname));
-	t->orig_mtu = li.mtu;
-	/* The counter programs load on a helper thread while the move waits in the kernel. */
-	r = counters_prepare(&c);
-	if (r < 0)
-		log_debug_errno(r, "Task '%s': no early load of the counters (%m)", t->id);
-
-	for (i = 0; i < attach_nsteps; i++) {
-		const char *crash = startswith(t->fault, "crash:") ? t->fault + 6 : NULL;
-		uint64_t t0;
-
-		t->steps_begun = i + 1;
-		r = state_save_task(d, t);
-		if (r < 0) {
-			snprintf(c.errmsg, sizeof(c.errmsg), "Failed to write the journal: %s",
-				 strerror(-r));
-			t->steps_begun = i; /* nothing of this step happened */
-			failed_at = "journal";
-			break;
-		}
-		t0 = now_usec();
-		r = attach_steps[i].run(&c);
-		log_debug("Task '%s': step '%s' took %llu us%s", t->id, attach_steps[i].name,
-			  (unsigned long long)(now_usec() - t0), r < 0 ? " and failed" : "");
-		if (r < 0)
-			break;
-		if (crash && streq(crash, attach_steps[i].name)) {
-			log_warn("Fault injection: crashing after step '%s' of task '%s'", crash,
-				 t->id);
-			raise(SIGKILL);
-		}
-		if (streq(t->fault, attach_steps[i].name)) {
-			snprintf(c.errmsg, sizeof(c.errmsg), "Injected fault after step '%s'",
-				 attach_steps[i].name);
-			r = -EIO;
-			break;
-		}
-	}
-
-	if (r < 0) {
-		char undo_err[300] = "";
-		int q;
-
-		metrics_attach_failed(d, failed_at ?: attach_steps[MIN(i, attach_nsteps - 1)].name);
-		snprintf(err, sizeof(err), "Step '%s' failed: %s",
-			 attach_steps[MIN(i, attach_nsteps - 1)].name,
-			 c.errmsg[0] ? c.errmsg : strerror(-r));
-		c.errmsg[0] = '\0';
-		q = undo_steps(&c, t->steps_begun, NULL, undo_err, sizeof(undo_err));
-		attach_ctx_done(&c);
-		if (q < 0) {
+		metrics_attach_failed(d, f.reason);
+		if (!f.rolled_back) {
 			/* Keep the record so that a detach can finish the job. */
-			t->phase = TASK_PHASE_DETACHING;
-			(void)state_save_task(d, t);
+			task_set_phase(t, TASK_PHASE_DETACHING);
+			(void)task_journal_save(d, t);
 			if (call)
 				ctl_call_failf(
 					call, ctl_error_code_from_errno(r),
 					"%s; rollback incomplete (%s); 'netdctl task detach %s' retries it",
-					err, undo_err, t->id);
+					f.message, f.undo_message, t->id);
 			events_emit(d, "task.attach_failed",
 				    json_pack("{s:s, s:s, s:s}", "task_id", t->id, "mac", mac,
-					      "error", err),
+					      "error", f.message),
 				    "Attach of task '%s' failed and rollback is incomplete: %s",
-				    t->id, undo_err);
+				    t->id, f.undo_message);
 			return;
 		}
-		t->steps_begun = 0;
-		attach_fail(d, t, call, r, err);
+		attach_fail(d, t, call, r, f.message);
 		return;
 	}
-	attach_ctx_done(&c);
-
-	t->phase = t->target_phase;
-	r = state_save_task(d, t);
+	task_set_phase(t, t->target_phase);
+	r = task_journal_save(d, t);
 	if (r < 0)
 		log_warn_errno(r, "Failed to journal task '%s': %m, ignoring", t->id);
-	log_debug("Task '%s': all steps done in %llu us", t->id,
-		  (unsigned long long)(now_usec() - started));
 	metrics_attach_done(d, now_usec() - started);
 	events_emit(d, "task.attached",
 		    json_pack("{s:s, s:s, s:s, s:s}", "task_id", t->id, "mac", mac, "netns",
-			      t->netns_path, "phase", task_phase_to_string(t->phase)),
-		    "Task '%s' attached: ENI %s ('%s') is '%s' in %s", t->id, mac, t->orig_ifname,
-		    t->ifname, t->netns_path);
+			      t->att.netns_path, "phase", task_phase_to_string(t->phase)),
+		    "Task '%s' attached: ENI %s ('%s') is '%s' in %s", t->id, mac,
+		    t->att.orig_ifname, t->att.ifname, t->att.netns_path);
 	if (call)
 		ctl_call_reply(call, task_to_json(t, false));
 }
@@ -930,7 +831,7 @@ static void wait_timeout(struct event_loop *loop, void *data)
 
 	t->wait_timer_id = 0;
 	call = TAKE_PTR(t->waiter);
-	addr_mac_format(t->mac, mac);
+	addr_mac_format(t->att.mac, mac);
 	snprintf(msg, sizeof(msg), "ENI %s did not appear within %u ms", mac, t->wait_ms);
 	metrics_attach_failed(t->d, "timeout");
 	attach_fail(t->d, t, call, -ETIMEDOUT, msg);
@@ -939,7 +840,7 @@ static void wait_timeout(struct event_loop *loop, void *data)
 
 void task_eni_appeared(struct netd *d, struct eni *e)
 {
-	struct task *t = e->task;
+	struct task *t = e->att ? task_of(e->att) : NULL;
 	struct ctl_call *call;
 
 	if (!t || !t->waiter || e->ifindex <= 0)
@@ -985,57 +886,57 @@ static int attach_precheck(struct ctl_call *call, struct netd *d, struct task *t
 	struct link_info li;
 	int fd = -1, r;
 
-	r = netns_open(t->netns_path, &fd);
+	r = netns_open(t->att.netns_path, &fd);
 	if (r == -ENOENT)
 		return ctl_call_failf(call, CTL_ERR_NOT_FOUND, "Namespace '%s' does not exist",
-				      t->netns_path),
+				      t->att.netns_path),
 		       r;
 	if (r == -EINVAL)
 		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS,
-				      "'%s' is not a network namespace", t->netns_path),
+				      "'%s' is not a network namespace", t->att.netns_path),
 		       r;
 	if (r < 0)
 		return ctl_call_fail_errno(call, r, "Failed to open namespace '%s': %s",
-					   t->netns_path, strerror(-r)),
+					   t->att.netns_path, strerror(-r)),
 		       r;
-	r = netns_get_id(fd, &t->netns_id);
+	r = netns_get_id(fd, &t->att.netns_id);
 	if (r < 0)
 		goto out;
-	if (netns_id_equal(&t->netns_id, &d->host_netns_id)) {
+	if (netns_id_equal(&t->att.netns_id, &d->host_netns_id)) {
 		ctl_call_failf(call, CTL_ERR_INVALID_PARAMS,
 			       "Namespace '%s' is netd's own namespace, not a task's",
-			       t->netns_path);
+			       t->att.netns_path);
 		r = -EINVAL;
 		goto out;
 	}
 	r = netlink_open(fd, &tnl);
 	if (r < 0)
 		goto out;
-	r = netlink_link_get(tnl, 0, t->ifname, &li);
+	r = netlink_link_get(tnl, 0, t->att.ifname, &li);
 	if (r == 0) {
 		ctl_call_failf(
 			call, CTL_ERR_EXISTS,
 			"Interface '%s' already exists in namespace '%s'; nothing was changed",
-			t->ifname, t->netns_path);
+			t->att.ifname, t->att.netns_path);
 		r = -EEXIST;
 		goto out;
 	}
 	if (r != -ENODEV)
 		goto out;
-	if (t->metadata_link) {
+	if (t->att.metadata_link) {
 		char hname[IFNAMSIZ];
 
-		r = netlink_link_get(tnl, 0, NETD_MD_IFNAME, &li);
+		r = netlink_link_get(tnl, 0, MDLINK_IFNAME, &li);
 		if (r == 0) {
 			ctl_call_failf(
 				call, CTL_ERR_EXISTS,
 				"Interface '%s' (the metadata link's name) already exists in namespace '%s'; nothing was changed",
-				NETD_MD_IFNAME, t->netns_path);
+				MDLINK_IFNAME, t->att.netns_path);
 			r = -EEXIST;
 			goto out;
 		}
 		/* A leftover host side would make the attach fail half-way; say so now. */
-		mdlink_host_ifname(t->slot, hname);
+		mdlink_host_ifname(t->att.slot, hname);
 		r = netlink_link_get(d->host_nl, 0, hname, &li);
 		if (r == 0) {
 			ctl_call_failf(
@@ -1049,8 +950,8 @@ static int attach_precheck(struct ctl_call *call, struct netd *d, struct task *t
 	r = r == -ENODEV ? 0 : r;
 out:
 	if (r < 0 && !ctl_call_is_done(call))
-		ctl_call_fail_errno(call, r, "Failed to inspect namespace '%s': %s", t->netns_path,
-				    strerror(-r));
+		ctl_call_fail_errno(call, r, "Failed to inspect namespace '%s': %s",
+				    t->att.netns_path, strerror(-r));
 	netlink_free(tnl);
 	safe_close(fd);
 	return r;
@@ -1065,7 +966,8 @@ static bool netns_has_task(struct netd *d, const struct netns_id *id)
 	for (struct task *t = d->tasks; t; t = t->next) {
 		int fd;
 
-		if (!netns_id_equal(&t->netns_id, id) || task_netns_open(d, t, &fd) < 0)
+		if (!netns_id_equal(&t->att.netns_id, id) ||
+		    attachment_netns_open(&t->att, &fd) < 0)
 			continue;
 		close(fd);
 		return true;
@@ -1083,10 +985,9 @@ static int do_task_attach(struct ctl_call *call, json_t *params, void *userdata)
 	struct eni *e;
 	int r;
 
-	t = calloc(1, sizeof(*t));
+	t = task_new(d);
 	if (!t)
 		return -ENOMEM;
-	t->d = d;
 	r = task_parse(d, params, false, t, &pe);
 	if (r < 0) {
 		task_free(t);
@@ -1094,13 +995,13 @@ static int do_task_attach(struct ctl_call *call, json_t *params, void *userdata)
 			return r;
 		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "%s", pe.msg);
 	}
-	addr_mac_format(t->mac, mac);
+	addr_mac_format(t->att.mac, mac);
 
 	old = task_find(d, t->id);
 	if (old) {
 		ctl_call_failf(call, CTL_ERR_EXISTS, "Task '%s' already exists (phase %s, ENI %s)",
 			       t->id, task_phase_to_string(old->phase),
-			       addr_mac_format(old->mac, mac));
+			       addr_mac_format(old->att.mac, mac));
 		task_free(t);
 		return 0;
 	}
@@ -1109,15 +1010,15 @@ static int do_task_attach(struct ctl_call *call, json_t *params, void *userdata)
 		return ctl_call_failf(call, CTL_ERR_LIMIT, "Too many tasks (at most %d)",
 				      NETD_MAX_TASKS);
 	}
-	e = eni_find(d, t->mac);
+	e = eni_find(d, t->att.mac);
 	if (!e) {
 		task_free(t);
 		return ctl_call_failf(call, CTL_ERR_NOT_FOUND,
 				      "Unknown ENI %s: it is not registered with netd", mac);
 	}
-	if (e->task) {
+	if (e->att) {
 		ctl_call_failf(call, CTL_ERR_BUSY, "ENI %s is attached to task '%s'", mac,
-			       e->task->id);
+			       e->att->id);
 		task_free(t);
 		return 0;
 	}
@@ -1129,41 +1030,39 @@ static int do_task_attach(struct ctl_call *call, json_t *params, void *userdata)
 		struct netns_id id;
 		int fd;
 
-		if (netns_open(t->netns_path, &fd) == 0) {
+		if (netns_open(t->att.netns_path, &fd) == 0) {
 			if (netns_get_id(fd, &id) == 0)
 				(void)reaper_flush_netns(d, &id);
 			close(fd);
 		}
 	}
-	r = task_slot_alloc(d, -1);
+	r = slots_take(d->slots, -1, SLOT_OWNER_ATTACH);
 	if (r < 0) {
 		task_free(t);
 		return ctl_call_failf(call, CTL_ERR_LIMIT, "No free task slot");
 	}
-	t->slot = (unsigned int)r;
+	t->att.slot = (unsigned int)r;
 	t0 = now_usec();
 	r = attach_precheck(call, d, t);
 	log_debug("Task '%s': checks before the attach took %llu us", t->id,
 		  (unsigned long long)(now_usec() - t0));
 	if (r < 0) {
-		task_slot_release(d, t->slot);
+		slots_drop(d->slots, t->att.slot, SLOT_OWNER_ATTACH);
 		task_free(t);
 		return 0;
 	}
-	r = task_add_eni_routes(t, e, !netns_has_task(d, &t->netns_id), &pe);
+	r = task_add_eni_routes(t, e, !netns_has_task(d, &t->att.netns_id), &pe);
 	if (r < 0) {
-		task_slot_release(d, t->slot);
+		slots_drop(d->slots, t->att.slot, SLOT_OWNER_ATTACH);
 		task_free(t);
 		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "%s", pe.msg);
 	}
 
-	t->created_ns = realtime_nsec();
-	t->phase = TASK_PHASE_ATTACHING;
-	t->eni = e;
-	e->task = t;
-	t->next = d->tasks;
-	d->tasks = t;
-	d->ntasks++;
+	t->att.created_ns = realtime_nsec();
+	task_set_phase(t, TASK_PHASE_ATTACHING);
+	t->att.eni = e;
+	e->att = &t->att;
+	task_link(d, t);
 
 	if (e->ifindex <= 0) {
 		if (t->wait_ms == 0) {
@@ -1179,7 +1078,7 @@ static int do_task_attach(struct ctl_call *call, json_t *params, void *userdata)
 		t->wait_timer_id = r;
 		t->waiter = ctl_call_ref(call);
 		t->wait_started_usec = now_usec();
-		(void)state_save_task(d, t);
+		(void)task_journal_save(d, t);
 		log_info("Task '%s': waiting up to %u ms for ENI %s to appear", t->id, t->wait_ms,
 			 mac);
 		return 0;
@@ -1205,7 +1104,7 @@ static int do_task_detach(struct ctl_call *call, json_t *params, void *userdata)
 		return ctl_call_reply(call,
 				      json_pack("{s:s, s:b, s:s}", "task_id", id, "detached", 0,
 						"message", "No such task: nothing to detach"));
-	addr_mac_format(t->mac, mac);
+	addr_mac_format(t->att.mac, mac);
 	result = json_pack("{s:s, s:b, s:s}", "task_id", t->id, "detached", 1, "mac", mac);
 
 	if (t->waiter) {
@@ -1216,12 +1115,12 @@ static int do_task_detach(struct ctl_call *call, json_t *params, void *userdata)
 			       "Attach of task '%s' was cancelled by a detach", t->id);
 		ctl_call_unref(waiter);
 	} else {
-		t->phase = TASK_PHASE_DETACHING;
-		(void)state_save_task(d, t);
-		r = task_teardown(d, t, true, err, sizeof(err));
+		task_set_phase(t, TASK_PHASE_DETACHING);
+		(void)task_journal_save(d, t);
+		r = attach_undo(d, &t->att, true, err, sizeof(err));
 		if (r < 0) {
 			metrics_detach_failed(d, "teardown");
-			(void)state_save_task(d, t);
+			(void)task_journal_save(d, t);
 			json_decref(result);
 			return ctl_call_fail_errno(
 				call, r,
@@ -1229,11 +1128,11 @@ static int do_task_detach(struct ctl_call *call, json_t *params, void *userdata)
 				t->id, err);
 		}
 	}
-	if (t->eni) {
-		struct eni *e = t->eni;
+	if (t->att.eni) {
+		struct eni *e = t->att.eni;
 
-		if (e->task == t)
-			e->task = NULL;
+		if (e->att == &t->att)
+			e->att = NULL;
 		json_object_set_new(result, "eni_state",
 				    json_string(eni_state_to_string(eni_get_state(e))));
 		if (e->ifindex > 0)
@@ -1244,7 +1143,8 @@ static int do_task_detach(struct ctl_call *call, json_t *params, void *userdata)
 		d, "task.detached",
 		json_pack("{s:s, s:s, s:s}", "task_id", t->id, "instance", t->instance, "mac", mac),
 		"Task '%s' detached; ENI %s %s", t->id, mac,
-		t->eni && t->eni->ifindex > 0 ? "is back on the host" : "is not on the host");
+		t->att.eni && t->att.eni->ifindex > 0 ? "is back on the host"
+						      : "is not on the host");
 	task_remove(d, t);
 	return ctl_call_reply(call, result);
 }
@@ -1252,38 +1152,12 @@ static int do_task_detach(struct ctl_call *call, json_t *params, void *userdata)
 /* Compare a task's record with the kernel; diffs gets {what, expected, actual} entries. */
 static int task_check(struct netd *d, struct task *t, json_t *diffs)
 {
-	char mac[ADDR_MAC_STRLEN], want[64];
-	struct attach_ctx c;
-	int r;
-
 	if (t->phase != TASK_PHASE_READY && t->phase != TASK_PHASE_READY_PULL) {
-		check_diff(diffs, "phase", task_phase_to_string(t->target_phase),
-			   task_phase_to_string(t->phase));
+		json_diff_append(diffs, "phase", task_phase_to_string(t->target_phase),
+				 task_phase_to_string(t->phase));
 		return 0;
 	}
-	r = ctx_open(d, t, &c);
-	if (r == -ENOENT) {
-		check_diff(diffs, "netns", t->netns_path, "missing");
-		return 0;
-	}
-	if (r < 0)
-		return r;
-	for (unsigned int i = 0; i < attach_nsteps; i++) {
-		if (!attach_steps[i].check)
-			continue;
-		r = attach_steps[i].check(&c, diffs);
-		if (r == -ENODEV && i == 0) {
-			snprintf(want, sizeof(want), "%s (%s)", t->ifname,
-				 addr_mac_format(t->mac, mac));
-			check_diff(diffs, "link", want, "missing");
-			r = 0;
-			break;
-		}
-		if (r < 0)
-			break;
-	}
-	attach_ctx_done(&c);
-	return r;
+	return attach_check(d, &t->att, diffs);
 }
 
 static int do_task_check(struct ctl_call *call, json_t *params, void *userdata)
@@ -1381,9 +1255,9 @@ static int do_task_set_phase(struct ctl_call *call, json_t *params, void *userda
 		return ctl_call_failf(call, CTL_ERR_BUSY, "Task '%s' is %s", t->id,
 				      task_phase_to_string(t->phase));
 	if (t->phase != (enum task_phase)p) {
-		t->phase = (enum task_phase)p;
+		task_set_phase(t, (enum task_phase)p);
 		t->target_phase = (enum task_phase)p;
-		(void)state_save_task(d, t);
+		(void)task_journal_save(d, t);
 		events_emit(d, "task.phase",
 			    json_pack("{s:s, s:s}", "task_id", t->id, "phase", phase),
 			    "Task '%s' is now %s", t->id, phase);
@@ -1407,7 +1281,7 @@ int task_recover(struct netd *d)
 	struct task *t, *next;
 
 	for (t = d->tasks; t; t = t->next) {
-		struct eni *e = eni_find(d, t->mac);
+		struct eni *e = eni_find(d, t->att.mac);
 
 		t->d = d;
 		if (!e) {
@@ -1416,42 +1290,35 @@ int task_recover(struct netd *d)
 				t->id);
 			continue;
 		}
-		if (e->task) {
+		if (e->att) {
 			log_warn("Tasks '%s' and '%s' both claim an ENI; keeping the first",
-				 e->task->id, t->id);
+				 e->att->id, t->id);
 			continue;
 		}
-		e->task = t;
-		t->eni = e;
+		e->att = &t->att;
+		t->att.eni = e;
 	}
 
 	for (t = d->tasks; t; t = next) {
 		char err[600] = "";
-		struct attach_ctx c;
 		int r;
 
 		next = t->next;
 		switch (t->phase) {
 		case TASK_PHASE_ATTACHING:
-			if (t->steps_begun == attach_nsteps) {
-				json_auto_t *diffs = json_array();
-
-				t->phase = t->target_phase;
-				if (task_check(d, t, diffs) == 0 && json_array_size(diffs) == 0) {
-					(void)state_save_task(d, t);
-					events_emit(
-						d, "task.recovered",
-						json_pack("{s:s}", "task_id", t->id),
-						"Task '%s': finished the attach interrupted by a restart",
-						t->id);
-					break;
-				}
-				t->phase = TASK_PHASE_ATTACHING;
+			r = attach_recover(d, &t->att, err, sizeof(err));
+			if (r > 0) {
+				task_set_phase(t, t->target_phase);
+				(void)task_journal_save(d, t);
+				events_emit(
+					d, "task.recovered", json_pack("{s:s}", "task_id", t->id),
+					"Task '%s': finished the attach interrupted by a restart",
+					t->id);
+				break;
 			}
-			r = task_teardown(d, t, false, err, sizeof(err));
 			if (r < 0) {
-				t->phase = TASK_PHASE_DETACHING;
-				(void)state_save_task(d, t);
+				task_set_phase(t, TASK_PHASE_DETACHING);
+				(void)task_journal_save(d, t);
 				log_warn("Task '%s': rolling back an interrupted attach failed: %s",
 					 t->id, err);
 				break;
@@ -1461,7 +1328,7 @@ int task_recover(struct netd *d)
 			task_remove(d, t);
 			break;
 		case TASK_PHASE_DETACHING:
-			r = task_teardown(d, t, false, err, sizeof(err));
+			r = attach_undo(d, &t->att, false, err, sizeof(err));
 			if (r < 0) {
 				log_warn("Task '%s': finishing an interrupted detach failed: %s",
 					 t->id, err);
@@ -1475,21 +1342,15 @@ int task_recover(struct netd *d)
 			break;
 		case TASK_PHASE_READY_PULL:
 		case TASK_PHASE_READY:
-			r = ctx_open(d, t, &c);
+			r = attach_adopt(d, &t->att);
 			if (r < 0) {
 				log_warn(
 					"Task '%s': namespace '%s' is gone; a detach releases its ENI",
-					t->id, t->netns_path);
+					t->id, t->att.netns_path);
 				break;
 			}
-			if (attach_steps[0].check) {
-				json_auto_t *diffs = json_array();
-
-				(void)attach_steps[0].check(&c, diffs);
-			}
-			attach_ctx_done(&c);
-			log_info("Task '%s' re-adopted (%s in %s)", t->id, t->ifname,
-				 t->netns_path);
+			log_info("Task '%s' re-adopted (%s in %s)", t->id, t->att.ifname,
+				 t->att.netns_path);
 			break;
 		}
 	}
@@ -1507,6 +1368,7 @@ void task_exit(struct netd *d)
 		struct task *t = d->tasks;
 
 		d->tasks = t->next;
+		attachment_unregister(d, &t->att);
 		event_cancel(d->loop, t->wait_timer_id);
 		if (t->waiter) {
 			ctl_call_failf(t->waiter, CTL_ERR_UNAVAILABLE,
@@ -1514,10 +1376,10 @@ void task_exit(struct netd *d)
 				       t->id);
 			ctl_call_unref(t->waiter);
 			/* nothing was changed in the kernel; forget it */
-			(void)state_remove_task(d, t->id);
+			(void)journal_remove(d->journal, JOURNAL_TASK, t->id);
 		}
-		if (t->eni)
-			t->eni->task = NULL;
+		if (t->att.eni)
+			t->att.eni->att = NULL;
 		task_free(t);
 	}
 	d->ntasks = 0;

@@ -13,9 +13,7 @@
  */
 #include <arpa/inet.h>
 #include <getopt.h>
-#include <grp.h>
 #include <limits.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
@@ -23,6 +21,7 @@
 #include "cgroup.h"
 #include "creds.h"
 #include "ctl-server.h"
+#include "daemon.h"
 #include "event.h"
 #include "http.h"
 #include "ident.h"
@@ -1160,13 +1159,6 @@ static const struct ctl_method *const method_tables[] = { agent_methods, launch_
 
 /* --- main -------------------------------------------------------------------------------- */
 
-static void on_signal(struct event_loop *loop, int signo, void *data)
-{
-	log_info("Received %s, exiting", strsignal(signo));
-	(void)sd_notifyf(false, "STOPPING=1\nSTATUS=Stopping on %s", strsignal(signo));
-	event_loop_exit(loop, 0);
-}
-
 static void help(void)
 {
 	printf("Usage: taskvm agent [OPTIONS]\n"
@@ -1211,22 +1203,7 @@ enum {
 	ARG_MOUNTINFO,
 };
 
-static int parse_uint_arg(const char *name, const char *s, unsigned long min, unsigned long max,
-			  unsigned int *ret)
-{
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || v < min || v > max) {
-		fprintf(stderr, "taskvm agent: --%s must be %lu-%lu, not '%s'\n", name, min, max,
-			s);
-		return -EINVAL;
-	}
-	*ret = (unsigned int)v;
-	return 0;
-}
+static const struct daemon_info agent_info = { .name = "taskvm agent", .help = help };
 
 static int parse_args(int argc, char **argv, struct agent_opts *o)
 {
@@ -1244,21 +1221,23 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 		{ "header-timeout", required_argument, NULL, ARG_HEADER_TIMEOUT },
 		{ "max-connections", required_argument, NULL, ARG_MAX_CONNECTIONS },
 		{ "mountinfo", required_argument, NULL, ARG_MOUNTINFO }, /* tests */
-		{ "group", required_argument, NULL, 'g' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
+		DAEMON_OPTIONS,
 		LAUNCH_OPTIONS,
 		{},
 	};
+	struct daemon_opts dopts = { .socket = o->socket };
 	struct sockaddr_in sin;
 	int c, r;
 
 	optind = 0; /* taskvm's main() used getopt already */
-	while ((c = getopt_long(argc, argv, "s:g:l:h", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, DAEMON_SHORT_OPTIONS, options, NULL)) >= 0) {
+		r = daemon_opt(&agent_info, c, optarg, &dopts);
+		if (r != -ENOENT) {
+			if (r <= 0)
+				return r;
+			continue;
+		}
 		switch (c) {
-		case 's':
-			o->socket = optarg;
-			break;
 		case ARG_LISTEN:
 		case ARG_LOCAL_LISTEN:
 			if (streq(optarg, "none")) {
@@ -1290,7 +1269,8 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 			o->state_dir = optarg;
 			break;
 		case ARG_STATS_INTERVAL:
-			r = parse_uint_arg("stats-interval", optarg, 1, 60, &o->stats_interval_sec);
+			r = daemon_opt_uint(&agent_info, "stats-interval", optarg, 1, 60,
+					    &o->stats_interval_sec);
 			if (r < 0)
 				return r;
 			break;
@@ -1303,44 +1283,32 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 			}
 			break;
 		case ARG_THREADS:
-			r = parse_uint_arg("threads", optarg, 1, 64, &o->http.threads);
+			r = daemon_opt_uint(&agent_info, "threads", optarg, 1, 64,
+					    &o->http.threads);
 			if (r < 0)
 				return r;
 			break;
 		case ARG_TIMEOUT:
-			r = parse_uint_arg("timeout", optarg, 1, 600, &o->http.timeout_sec);
+			r = daemon_opt_uint(&agent_info, "timeout", optarg, 1, 600,
+					    &o->http.timeout_sec);
 			if (r < 0)
 				return r;
 			break;
 		case ARG_HEADER_TIMEOUT:
-			r = parse_uint_arg("header-timeout", optarg, 1, 600,
-					   &o->http.header_timeout_sec);
+			r = daemon_opt_uint(&agent_info, "header-timeout", optarg, 1, 600,
+					    &o->http.header_timeout_sec);
 			if (r < 0)
 				return r;
 			break;
 		case ARG_MAX_CONNECTIONS:
-			r = parse_uint_arg("max-connections", optarg, 1, 1000000,
-					   &o->http.max_connections);
+			r = daemon_opt_uint(&agent_info, "max-connections", optarg, 1, 1000000,
+					    &o->http.max_connections);
 			if (r < 0)
 				return r;
 			break;
 		case ARG_MOUNTINFO:
 			o->mountinfo = optarg;
 			break;
-		case 'g':
-			o->group = optarg;
-			break;
-		case 'l':
-			r = log_level_from_string(optarg);
-			if (r < 0) {
-				fprintf(stderr, "taskvm agent: unknown log level '%s'\n", optarg);
-				return -EINVAL;
-			}
-			log_set_level((enum log_level)r);
-			break;
-		case 'h':
-			help();
-			return 0;
 		default:
 			r = launch_parse_option(&o->launch, c, optarg);
 			if (r < 0)
@@ -1351,24 +1319,10 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 			return -EINVAL;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "taskvm agent: unexpected argument '%s'\n", argv[optind]);
-		return -EINVAL;
-	}
-	return 1;
-}
-
-static int make_parent(const char *path)
-{
-	char dir[PATH_MAX], *slash;
-
-	if (strscpy(dir, path, sizeof(dir)) < 0)
-		return -ENAMETOOLONG;
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-	return mkdir_p(dir, 0755);
+	o->socket = dopts.socket;
+	o->group = dopts.group;
+	r = daemon_opt_end(&agent_info, argc, argv);
+	return r < 0 ? r : 1;
 }
 
 static int run(struct agent *a)
@@ -1379,17 +1333,15 @@ static int run(struct agent *a)
 		.tables = method_tables,
 		.userdata = a,
 	};
+	struct daemon_opts dopts = { .socket = o->socket, .group = o->group };
 	struct sockaddr_in sin;
-	int r;
+	int r, signo;
 
-	if (o->group) {
-		struct group *g = getgrnam(o->group);
-
-		if (!g)
-			return log_err_errno(ENOENT, "Unknown group '%s'", o->group);
-		copts.has_group = true;
-		copts.group = g->gr_gid;
-	}
+	r = daemon_ctl_prepare(&dopts, &copts);
+	if (r == -ENOENT)
+		return log_err_errno(r, "Unknown group '%s'", o->group);
+	if (r < 0)
+		return log_err_errno(r, "Failed to create the socket's directory: %m");
 	if (o->http.listen && http_parse_listen(o->http.listen, &sin) == 0) {
 		char ip[INET_ADDRSTRLEN];
 
@@ -1412,12 +1364,9 @@ static int run(struct agent *a)
 	if (r < 0)
 		return log_err_errno(r, "Failed to create the event loop: %m");
 	/* Signals are blocked before MHD's threads start, so that they inherit the mask. */
-	r = event_add_signal(a->loop, SIGTERM, on_signal, a);
-	if (r >= 0)
-		r = event_add_signal(a->loop, SIGINT, on_signal, a);
+	r = daemon_stop_signals(a->loop);
 	if (r < 0)
 		return log_err_errno(r, "Failed to set up signal handling: %m");
-	signal(SIGPIPE, SIG_IGN);
 
 	r = mkdir_p(o->credentials_dir, 0700);
 	if (r < 0)
@@ -1437,9 +1386,6 @@ static int run(struct agent *a)
 	if (r < 0)
 		return r; /* logged */
 
-	r = make_parent(o->socket);
-	if (r < 0)
-		return log_err_errno(r, "Failed to create the socket's directory: %m");
 	r = ctl_server_new(a->loop, &copts, &a->ctl);
 	if (r == -EADDRINUSE)
 		return log_err_errno(r, "Another agent is serving '%s'", o->socket);
@@ -1479,7 +1425,10 @@ static int run(struct agent *a)
 		       o->http.listen ?: "(none)");
 	if (r < 0)
 		log_warn_errno(r, "Failed to notify the service manager: %m, ignoring");
-	return event_loop_run(a->loop);
+	r = daemon_run(a->loop, &signo);
+	if (signo)
+		log_info("Received %s, exiting", strsignal(signo));
+	return r;
 }
 
 static void cleanup(struct agent *a)

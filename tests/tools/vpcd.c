@@ -45,6 +45,7 @@
 
 #include "addr.h"
 #include "sigv4.h"
+#include "sock.h"
 #include "util.h"
 
 #define VPCD_MAX_CLIENTS 256
@@ -123,44 +124,25 @@ static void format_addr(const struct sockaddr_storage *ss, char *ip, size_t ip_s
 /* Bind a socket of the given type to ADDR:PORT and print what it got. Returns the fd or -errno. */
 static int open_listener(const char *what, const char *spec, int type)
 {
+	char bound[ADDR_SOCKADDR_STRLEN];
 	struct sockaddr_storage ss;
 	socklen_t len;
-	char ip[INET6_ADDRSTRLEN];
-	unsigned int port;
-	int one = 1;
 	int fd, r;
 
-	r = parse_addr(spec, &ss, &len);
-	if (r < 0) {
+	if (parse_addr(spec, &ss, &len) < 0) {
 		fprintf(stderr,
 			"vpcd: invalid %s address '%s', expected ADDR:PORT or [ADDR6]:PORT\n", what,
 			spec);
+		return -EINVAL;
+	}
+	r = sock_listen(spec, &(struct sock_listen_opts){ .type = type }, &fd, bound,
+			sizeof(bound));
+	if (r < 0) {
+		fprintf(stderr, "vpcd: cannot set up %s on %s: %s\n", what, spec, strerror(-r));
 		return r;
 	}
-
-	fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
-		goto out_close;
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
-		goto out_close;
-	if (type == SOCK_STREAM && listen(fd, 128) < 0)
-		goto out_close;
-
-	len = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-		goto out_close;
-	format_addr(&ss, ip, sizeof(ip), &port);
-	printf(ss.ss_family == AF_INET6 ? "vpcd: %s [%s]:%u\n" : "vpcd: %s %s:%u\n", what, ip,
-	       port);
+	printf("vpcd: %s %s\n", what, bound);
 	return fd;
-
-out_close:
-	r = -errno;
-	fprintf(stderr, "vpcd: cannot set up %s on %s: %s\n", what, spec, strerror(errno));
-	close(fd);
-	return r;
 }
 
 static void client_free(unsigned int i)
@@ -179,33 +161,35 @@ static void client_free(unsigned int i)
 	clients[n_clients] = NULL;
 }
 
+static bool client_room(void *data)
+{
+	return n_clients < VPCD_MAX_CLIENTS;
+}
+
+static int client_take(int fd, const struct sockaddr_storage *peer, void *data)
+{
+	struct client *c = calloc(1, sizeof(*c));
+	bool *secrets = data;
+
+	if (!c)
+		return -ENOMEM;
+	c->fd = fd;
+	c->secrets = *secrets;
+	c->state = CLIENT_STATE_READING;
+	c->deadline = now_usec() + VPCD_IDLE_USEC;
+	format_addr(peer, c->peer, sizeof(c->peer), NULL);
+	clients[n_clients++] = c;
+	return 0;
+}
+
+/* While there is room: the others wait in the backlog. */
 static void accept_clients(int lfd, bool secrets)
 {
-	while (n_clients < VPCD_MAX_CLIENTS) {
-		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss);
-		struct client *c;
-		int fd;
+	static const struct sock_accept_ops ops = { .room = client_room, .take = client_take };
+	int r = sock_accept_all(lfd, &ops, &secrets);
 
-		fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-				fprintf(stderr, "vpcd: accept: %s, ignoring\n", strerror(errno));
-			return;
-		}
-
-		c = calloc(1, sizeof(*c));
-		if (!c) {
-			close(fd);
-			return;
-		}
-		c->fd = fd;
-		c->secrets = secrets;
-		c->state = CLIENT_STATE_READING;
-		c->deadline = now_usec() + VPCD_IDLE_USEC;
-		format_addr(&ss, c->peer, sizeof(c->peer), NULL);
-		clients[n_clients++] = c;
-	}
+	if (r < 0)
+		fprintf(stderr, "vpcd: accept: %s, ignoring\n", strerror(-r));
 }
 
 static char *base64(const unsigned char *in, size_t n)

@@ -11,18 +11,19 @@
 #include <limits.h>
 #include <sys/stat.h>
 
+#include "json-util.h"
 #include "log.h"
-#include "netd.h"
+#include "step-dns.h"
 
 #define NETNS_RUN_DIR "/run/netns/"
 #define NETNS_ETC_DIR "/etc/netns"
 #define RESOLV_MAX    16384
 
 /* /etc/netns/NAME and its resolv.conf for a namespace named /run/netns/NAME; -ENOENT for others. */
-static int resolv_paths(const struct task *t, char dir[PATH_MAX], char file[PATH_MAX])
+static int resolv_paths(const struct eni_attachment *a, char dir[PATH_MAX], char file[PATH_MAX])
 {
-	const char *name = startswith(t->netns_path, NETNS_RUN_DIR)
-				   ? t->netns_path + strlen(NETNS_RUN_DIR)
+	const char *name = startswith(a->netns_path, NETNS_RUN_DIR)
+				   ? a->netns_path + strlen(NETNS_RUN_DIR)
 				   : NULL;
 
 	if (!name || !*name || strchr(name, '/') || streq(name, ".") || streq(name, "..") ||
@@ -34,10 +35,10 @@ static int resolv_paths(const struct task *t, char dir[PATH_MAX], char file[PATH
 }
 
 /* Nameservers in the attach's dns, and the caller does not write resolv.conf itself. */
-static bool resolv_wanted(const struct task *t)
+static bool resolv_wanted(const struct eni_attachment *a)
 {
-	return t->resolv_conf && t->dns &&
-	       json_array_size(json_object_get(t->dns, "nameservers")) > 0;
+	return a->resolv_conf && a->dns &&
+	       json_array_size(json_object_get(a->dns, "nameservers")) > 0;
 }
 
 static void put_list(FILE *f, const char *keyword, json_t *arr)
@@ -54,20 +55,20 @@ static void put_list(FILE *f, const char *keyword, json_t *arr)
 }
 
 /* The file's first line: which attach wrote it. */
-static int resolv_header(const struct task *t, char *buf, size_t size)
+static int resolv_header(const struct eni_attachment *a, char *buf, size_t size)
 {
 	return snprintf(
 		buf, size,
-		"# Written by netd for task '%s' (attach %llu); removed when it detaches.\n", t->id,
-		(unsigned long long)t->created_ns);
+		"# Written by netd for task '%s' (attach %llu); removed when it detaches.\n", a->id,
+		(unsigned long long)a->created_ns);
 }
 
 /* The whole file; free() it. */
-static char *resolv_build(const struct task *t, size_t *ret_len)
+static char *resolv_build(const struct eni_attachment *a, size_t *ret_len)
 {
-	json_t *ns = json_object_get(t->dns, "nameservers");
-	json_t *search = json_object_get(t->dns, "search");
-	const char *domain = json_string_value(json_object_get(t->dns, "domain"));
+	json_t *ns = json_object_get(a->dns, "nameservers");
+	json_t *search = json_object_get(a->dns, "search");
+	const char *domain = json_string_value(json_object_get(a->dns, "domain"));
 	char header[512], *buf = NULL;
 	size_t i, len = 0;
 	json_t *v;
@@ -76,7 +77,7 @@ static char *resolv_build(const struct task *t, size_t *ret_len)
 	f = open_memstream(&buf, &len);
 	if (!f)
 		return NULL;
-	resolv_header(t, header, sizeof(header));
+	resolv_header(a, header, sizeof(header));
 	fputs(header, f);
 	json_array_foreach(ns, i, v)
 		fprintf(f, "nameserver %s\n", json_string_value(v));
@@ -86,7 +87,7 @@ static char *resolv_build(const struct task *t, size_t *ret_len)
 		put_list(f, "search", search);
 	else if (domain)
 		fprintf(f, "domain %s\n", domain);
-	put_list(f, "options", json_object_get(t->dns, "options"));
+	put_list(f, "options", json_object_get(a->dns, "options"));
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;
@@ -96,7 +97,7 @@ static char *resolv_build(const struct task *t, size_t *ret_len)
 }
 
 /* Whether the file at path is the one this attach wrote: 1, 0 (absent or another's), -errno. */
-static int resolv_is_ours(const struct task *t, const char *path, char **ret_content)
+static int resolv_is_ours(const struct eni_attachment *a, const char *path, char **ret_content)
 {
 	_cleanup_free_ char *buf = NULL;
 	char header[512];
@@ -109,7 +110,7 @@ static int resolv_is_ours(const struct task *t, const char *path, char **ret_con
 		return 0; /* too big to be ours */
 	if (r < 0)
 		return r;
-	resolv_header(t, header, sizeof(header));
+	resolv_header(a, header, sizeof(header));
 	if (!startswith(buf, header))
 		return 0;
 	if (ret_content)
@@ -117,32 +118,32 @@ static int resolv_is_ours(const struct task *t, const char *path, char **ret_con
 	return 1;
 }
 
-int resolv_step_run(struct attach_ctx *c)
+static int dns_run(struct attach_ctx *c)
 {
 	char dir[PATH_MAX], file[PATH_MAX];
 	_cleanup_free_ char *content = NULL;
-	struct task *t = c->t;
+	struct eni_attachment *a = c->a;
 	struct stat st;
 	size_t len = 0;
 	int r;
 
-	if (!resolv_wanted(t) || resolv_paths(t, dir, file) < 0)
+	if (!resolv_wanted(a) || resolv_paths(a, dir, file) < 0)
 		return 0;
 	if (lstat(file, &st) == 0) {
-		log_info("Task '%s': '%s' exists, leaving it as it is", t->id, file);
+		log_info("%s '%s': '%s' exists, leaving it as it is", a->kind, a->id, file);
 		return 0;
 	}
-	content = resolv_build(t, &len);
+	content = resolv_build(a, &len);
 	if (!content) {
 		snprintf(c->errmsg, sizeof(c->errmsg), "Out of memory writing '%.300s'", file);
 		return -ENOMEM;
 	}
 	/* Journal what is about to be made, so that an undo after a crash removes it. */
-	t->resolv_written = true;
-	t->resolv_dir_created = stat(dir, &st) < 0;
-	r = state_save_task(c->d, t);
+	a->resolv_written = true;
+	a->resolv_dir_created = stat(dir, &st) < 0;
+	r = attachment_save(a);
 	if (r < 0) {
-		t->resolv_written = t->resolv_dir_created = false;
+		a->resolv_written = a->resolv_dir_created = false;
 		snprintf(c->errmsg, sizeof(c->errmsg), "Failed to write the journal: %s",
 			 strerror(-r));
 		return r;
@@ -156,17 +157,18 @@ int resolv_step_run(struct attach_ctx *c)
 	return r;
 }
 
-int resolv_step_undo(struct attach_ctx *c)
+static int dns_undo(struct attach_ctx *c)
 {
 	char dir[PATH_MAX], file[PATH_MAX];
-	struct task *t = c->t;
+	struct eni_attachment *a = c->a;
 	int r;
 
-	if (!resolv_wanted(t) || resolv_paths(t, dir, file) < 0)
+	if (!resolv_wanted(a) || resolv_paths(a, dir, file) < 0)
 		return 0;
-	r = resolv_is_ours(t, file, NULL);
+	r = resolv_is_ours(a, file, NULL);
 	if (r < 0)
-		log_warn_errno(r, "Task '%s': failed to read '%s': %m, leaving it", t->id, file);
+		log_warn_errno(r, "%s '%s': failed to read '%s': %m, leaving it", a->kind, a->id,
+			       file);
 	if (r > 0 && unlink(file) < 0 && errno != ENOENT) {
 		r = -errno;
 		snprintf(c->errmsg, sizeof(c->errmsg), "Failed to remove '%.300s': %s", file,
@@ -174,36 +176,43 @@ int resolv_step_undo(struct attach_ctx *c)
 		return r;
 	}
 	/* Only if the step made it, and only when nothing else is in it. */
-	if (t->resolv_dir_created && rmdir(dir) < 0 && errno != ENOENT && errno != ENOTEMPTY &&
+	if (a->resolv_dir_created && rmdir(dir) < 0 && errno != ENOENT && errno != ENOTEMPTY &&
 	    errno != EEXIST)
-		log_warn_errno(-errno, "Task '%s': failed to remove '%s': %m, ignoring", t->id,
-			       dir);
-	t->resolv_written = t->resolv_dir_created = false;
+		log_warn_errno(-errno, "%s '%s': failed to remove '%s': %m, ignoring", a->kind,
+			       a->id, dir);
+	a->resolv_written = a->resolv_dir_created = false;
 	return 0;
 }
 
-int resolv_step_check(struct attach_ctx *c, json_t *diffs)
+static int dns_check(struct attach_ctx *c, json_t *diffs)
 {
 	char dir[PATH_MAX], file[PATH_MAX];
 	_cleanup_free_ char *have = NULL, *want = NULL;
-	const struct task *t = c->t;
+	const struct eni_attachment *a = c->a;
 	size_t len = 0;
 	int r;
 
-	if (!t->resolv_written || resolv_paths(t, dir, file) < 0)
+	if (!a->resolv_written || resolv_paths(a, dir, file) < 0)
 		return 0;
-	r = resolv_is_ours(t, file, &have);
+	r = resolv_is_ours(a, file, &have);
 	if (r < 0)
 		return r;
 	if (r == 0) {
-		check_diff(diffs, "resolv.conf", file,
-			   access(file, F_OK) == 0 ? "another's file" : "missing");
+		json_diff_append(diffs, "resolv.conf", file,
+				 access(file, F_OK) == 0 ? "another's file" : "missing");
 		return 0;
 	}
-	want = resolv_build(t, &len);
+	want = resolv_build(a, &len);
 	if (!want)
 		return -ENOMEM;
 	if (!streq(have, want))
-		check_diff(diffs, "resolv.conf", file, "changed");
+		json_diff_append(diffs, "resolv.conf", file, "changed");
 	return 0;
 }
+
+const struct attach_step step_dns = {
+	.name = "dns",
+	.run = dns_run,
+	.undo = dns_undo,
+	.check = dns_check,
+};
