@@ -83,6 +83,8 @@ struct eni_attachment {
 	bool block_imds;
 	bool metadata_link; /* a point-to-point link to the metadata endpoint */
 	bool resolv_conf;   /* may write /etc/netns/NAME/resolv.conf (step dns) */
+	/* no connection from outside on the ENI (a platform ENI's guards) */
+	bool refuse_inbound;
 
 	/* the steps' records, journalled with it */
 	char guards_table[IFNAMSIZ + 16]; /* its nftables table in the namespace (guards.h) */

@@ -27,4 +27,20 @@ const struct attach_plan plan_task = {
 	.nsteps = ARRAY_SIZE(task_steps),
 };
 
-const struct attach_plan *const netd_plans[] = { &plan_task, NULL };
+/*
+ * A platform ENI (platform version 1.3.0) in a namespace of no task: no metadata link, guards
+ * that refuse connections from outside (and let the platform reach IMDS), and counters that
+ * attribute marked traffic to the marks' tasks.
+ */
+static const struct attach_step *const platform_steps[] = {
+	&step_move, &step_guards, &step_counters_platform, &step_mtu, &step_addrs,
+	&step_up,   &step_routes, &step_loopback,	   &step_dns,
+};
+
+const struct attach_plan plan_platform = {
+	.name = "platform",
+	.steps = platform_steps,
+	.nsteps = ARRAY_SIZE(platform_steps),
+};
+
+const struct attach_plan *const netd_plans[] = { &plan_task, &plan_platform, NULL };

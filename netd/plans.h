@@ -7,6 +7,8 @@
 
 /* A task's ENI: moved, guarded, counted, configured, with its metadata link and DNS. */
 extern const struct attach_plan plan_task;
+/* A platform ENI: moved, guarded (nothing in from outside), counted for the tasks, configured. */
+extern const struct attach_plan plan_platform;
 
 /* Every plan, NULL-terminated (the reaper's classes, the metrics' reasons). */
 extern const struct attach_plan *const netd_plans[];
