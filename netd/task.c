@@ -22,6 +22,7 @@
 #include "plans.h"
 #include "reaper.h"
 #include "slots.h"
+#include "step-tap.h"
 #include "task.h"
 
 #define TASK_MAX_ATTRS	32
@@ -209,6 +210,8 @@ json_t *task_to_json(const struct task *t, bool journal)
 	if (t->att.metadata_link)
 		json_object_set_new(j, "metadata", mdlink_to_json(&t->att));
 	json_object_set_new(j, "dns", t->att.dns ? json_incref(t->att.dns) : json_object());
+	if (t->att.plan == &plan_task_vm)
+		json_object_set_new(j, "wiring", json_string("vm"));
 	json_object_set_new(j, "attrs", t->attrs ? json_incref(t->attrs) : json_object());
 	if (t->phase == TASK_PHASE_ATTACHING && t->waiter)
 		json_object_set_new(j, "waiting_for_eni", json_true());
@@ -265,6 +268,7 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 	json_t *addrs = NULL, *routes = NULL, *dns = NULL, *attrs = NULL, *mtu = NULL;
 	json_t *timeout = NULL, *jr = NULL;
 	const char *fault = NULL, *created = NULL, *host_ifname = NULL, *instance = NULL;
+	const char *wiring = NULL;
 	json_t *ifaces = NULL, *ips = NULL;
 	int block_imds = 1, waiting = 0, slot = -1, metadata_link = 1, resolv_conf = 1;
 	json_t *metadata = NULL;
@@ -280,23 +284,29 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 		r = json_unpack_ex(
 			p, &jerr, 0,
 			"{s:s, s?s, s:i, s:s, s:s, s:s, s:s, s:o, s:b, s:s, s?s, s:o, s:o, "
-			"s:o, s:o, s:o, s?b, s?o, s:o}",
+			"s:o, s:o, s:o, s?b, s?o, s:o, s?s}",
 			"task_id", &id, "instance", &instance, "slot", &slot, "phase", &phase,
 			"netns", &netns, "mac", &mac, "ifname", &ifname, "mtu", &mtu, "block_imds",
 			&block_imds, "created", &created, "host_ifname", &host_ifname, "interfaces",
 			&ifaces, "ips", &ips, "routes", &routes, "dns", &dns, "attrs", &attrs,
-			"waiting_for_eni", &waiting, "metadata", &metadata, "journal", &jr);
+			"waiting_for_eni", &waiting, "metadata", &metadata, "journal", &jr,
+			"wiring", &wiring);
 	else
 		r = json_unpack_ex(p, &jerr, JSON_STRICT,
 				   "{s:s, s:s, s:s, s?s, s?o, s?o, s?o, s?o, s?b, s?b, s?b, s?s, "
-				   "s?o, s?o, s?s}",
+				   "s?o, s?o, s?s, s?s}",
 				   "task_id", &id, "netns", &netns, "mac", &mac, "ifname", &ifname,
 				   "addresses", &addrs, "mtu", &mtu, "routes", &routes, "dns", &dns,
 				   "block_imds", &block_imds, "metadata_link", &metadata_link,
 				   "resolv_conf", &resolv_conf, "phase", &phase, "timeout_ms",
-				   &timeout, "attrs", &attrs, "fault", &fault);
+				   &timeout, "attrs", &attrs, "fault", &fault, "wiring", &wiring);
 	if (r < 0)
 		return params_fail(e, "Invalid parameters: %s", jerr.text);
+	/* The VM wiring: the task's plan with the taps (step-tap.h) at its end. */
+	if (wiring && streq(wiring, "vm"))
+		t->att.plan = &plan_task_vm;
+	else if (wiring && !streq(wiring, "none"))
+		return params_fail(e, "Invalid wiring '%.32s' (want \"none\" or \"vm\")", wiring);
 
 	if (journal) {
 		if (slot < 0 || slot >= NETD_MAX_TASKS)
@@ -423,7 +433,7 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 		if (!d->fault_injection)
 			return params_fail(e,
 					   "Parameter 'fault' needs netd --enable-fault-injection");
-		if (attach_plan_find(&plan_task, step) < 0)
+		if (attach_plan_find(t->att.plan, step) < 0)
 			return params_fail(e, "Unknown step '%.32s' in 'fault'", step);
 		strscpy(t->att.fault, fault, sizeof(t->att.fault));
 	}
@@ -465,7 +475,7 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 		strscpy(t->att.orig_ifname, orig, sizeof(t->att.orig_ifname));
 		t->att.orig_mtu = (unsigned int)orig_mtu;
 		t->att.ifindex = ifindex;
-		t->att.steps_begun = (unsigned int)MIN((unsigned int)begun, plan_task.nsteps);
+		t->att.steps_begun = (unsigned int)MIN((unsigned int)begun, t->att.plan->nsteps);
 		r = task_phase_from_string(target);
 		t->target_phase = r < 0 ? TASK_PHASE_READY : (enum task_phase)r;
 		if (jfault)
@@ -630,7 +640,7 @@ static void wait_timeout(struct event_loop *loop, void *data)
 void task_eni_appeared(struct netd *d, struct eni *e)
 {
 	/* A platform ENI's attachment is not a task's. */
-	struct task *t = e->att && e->att->plan == &plan_task ? task_of(e->att) : NULL;
+	struct task *t = e->att && e->att->plan != &plan_platform ? task_of(e->att) : NULL;
 	struct ctl_call *call;
 
 	if (!t || !t->waiter || e->ifindex <= 0)
@@ -664,6 +674,39 @@ static int task_netns_refused(struct ctl_call *call, struct netd *d, struct task
 		       "Namespace '%s' is the platform namespace of '%s', not a task's",
 		       t->att.netns_path, other->id);
 	return -EINVAL;
+}
+
+/* The VM wiring's taps have fixed names: none may be there yet (one VM per namespace). */
+static int task_vm_precheck(struct ctl_call *call, struct task *t)
+{
+	static const char *const taps[] = { STEP_TAP_ENI, STEP_TAP_METADATA };
+	struct netlink *tnl = NULL;
+	struct link_info li;
+	int fd = -1, r;
+
+	if (t->att.plan != &plan_task_vm)
+		return 0;
+	r = attachment_netns_open(&t->att, &fd);
+	if (r >= 0)
+		r = netlink_open(fd, &tnl);
+	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(taps); i++) {
+		r = netlink_link_get(tnl, 0, taps[i], &li);
+		if (r == 0) {
+			ctl_call_failf(
+				call, CTL_ERR_EXISTS,
+				"Interface '%s' (a task VM's tap) already exists in namespace '%s'; nothing was changed",
+				taps[i], t->att.netns_path);
+			r = -EEXIST;
+		} else if (r == -ENODEV) {
+			r = 0;
+		}
+	}
+	if (r < 0 && !ctl_call_is_done(call))
+		ctl_call_fail_errno(call, r, "Failed to inspect namespace '%s': %s",
+				    t->att.netns_path, strerror(-r));
+	netlink_free(tnl);
+	safe_close(fd);
+	return r;
 }
 
 static int parse_task_id(struct ctl_call *call, json_t *params, const char **ret)
@@ -759,6 +802,8 @@ static int do_task_attach(struct ctl_call *call, json_t *params, void *userdata)
 		return 0;
 	}
 	r = task_netns_refused(call, d, t);
+	if (r >= 0)
+		r = task_vm_precheck(call, t);
 	if (r < 0) {
 		slots_drop(d->slots, t->att.slot, SLOT_OWNER_ATTACH);
 		task_free(t);

@@ -110,6 +110,10 @@ static void print_task_detail(json_t *t)
 	json_object_foreach(attrs, k, v)
 		print_text("  attr %s=%s\n", k, json_string_value(v));
 	netdctl_print_strings("held by", json_object_get(t, "holders"));
+	if (json_str(t, "wiring"))
+		print_text("  wiring %s: tap0 beside %s%s\n", json_str(t, "wiring"),
+			   json_str(t, "ifname"),
+			   json_object_get(t, "metadata") ? ", tapmd beside md0" : "");
 	print_string(PRINT_ANY, "created", "  created %s\n", json_str(t, "created"));
 	print_close_object();
 }
@@ -294,6 +298,9 @@ static int task_attach(int argc, char **argv)
 		} else if (streq(argv[0], "phase")) {
 			NEED_VALUE();
 			json_object_set_new(p, "phase", json_string(argv[1]));
+		} else if (streq(argv[0], "wiring")) {
+			NEED_VALUE();
+			json_object_set_new(p, "wiring", json_string(argv[1]));
 		} else if (streq(argv[0], "wait")) {
 			NEED_VALUE();
 			if ((r = netdctl_parse_uint("wait", argv[1], 600000, &v)))
@@ -579,7 +586,8 @@ static int task_help(int argc, char **argv)
 	       "            [ mtu MTU ] [ route DST [ via GW ] [ mtu N ] [ advmss N ] [ metric N ]\n"
 	       "            [ table N ] ]... [ nameserver IP ]... [ search DOMAIN ]...\n"
 	       "            [ domain DOMAIN ] [ imds { block | allow } ] [ metadata { on | off } ]\n"
-	       "            [ phase { READY | READY_PULL } ] [ wait MS ] [ attr KEY=VALUE ]...\n");
+	       "            [ phase { READY | READY_PULL } ] [ wait MS ] [ attr KEY=VALUE ]...\n"
+	       "            [ wiring { none | vm } ]\n");
 	return 0;
 }
 

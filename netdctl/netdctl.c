@@ -36,7 +36,7 @@ static void usage(FILE *f)
 		"              [ nameserver IP ]... [ search DOMAIN ]... [ domain DOMAIN ]\n"
 		"              [ imds { block | allow } ] [ metadata { on | off } ]\n"
 		"              [ phase { READY | READY_PULL } ] [ wait MS ]\n"
-		"              [ attr KEY=VALUE ]...\n"
+		"              [ attr KEY=VALUE ]... [ wiring { none | vm } ]\n"
 		"  task detach ID [ --if-exists ]\n"
 		"  task check ID\n"
 		"  task phase ID { READY | READY_PULL }\n"
