@@ -140,6 +140,8 @@ $(O)/obj/netd/counters-bpf.o $(O)/san/netd/counters-bpf.o $(O)/obj/tests/bpf/tes
 $(O)/obj/bench/counters/bench-prog.o: $(O)/ebpf/tc_counters.skel.h
 $(O)/obj/netd/counters-bpf.o $(O)/san/netd/counters-bpf.o \
 $(O)/obj/tests/bpf/test-tc-platform.o: $(O)/ebpf/tc_platform.skel.h
+$(O)/obj/netd/vmshare.o $(O)/san/netd/vmshare.o \
+$(O)/obj/tests/bpf/test-tc-vmshare.o: $(O)/ebpf/tc_vmshare.skel.h
 
 # --- generated sources ---------------------------------------------------------------------
 

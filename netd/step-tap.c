@@ -9,6 +9,7 @@
 #include "mdlink.h"
 #include "step-tap.h"
 #include "util.h"
+#include "vmshare.h"
 
 /* A persistent tap named name in the namespace netns_fd. */
 static int tap_create(int netns_fd, const char *name)
@@ -67,17 +68,49 @@ static int wire(struct attach_ctx *c, const char *dev, const char *tap)
 	return 0;
 }
 
+/* The ENI shared with the namespace's sockets (READY_PULL), or all of it the VM's. */
+static int share(struct attach_ctx *c, bool on)
+{
+	struct link_info dl, tl;
+	int r;
+
+	r = netlink_link_get(c->tnl, 0, c->a->ifname, &dl);
+	if (r < 0)
+		return step_fail_tnl(c, r, "Failed to find '%s'", c->a->ifname);
+	if (!on) {
+		r = vmshare_detach(c->netns_fd, dl.ifindex);
+		return r < 0 ? step_fail(c, r, "Failed to stop sharing '%s'", dl.ifname) : 0;
+	}
+	r = netlink_link_get(c->tnl, 0, STEP_TAP_ENI, &tl);
+	if (r < 0)
+		return step_fail_tnl(c, r, "Failed to find tap '%s'", STEP_TAP_ENI);
+	r = vmshare_attach(c->netns_fd, dl.ifindex, tl.ifindex);
+	return r < 0 ? step_fail(c, r, "Failed to share '%s' with the VM", dl.ifname) : 0;
+}
+
 static int tap_run(struct attach_ctx *c)
 {
+	struct eni_attachment *a = c->a;
+	char orig[VMSHARE_PORT_RANGE_MAX];
 	int r;
 
 	r = step_open_tnl(c);
 	if (r < 0)
-		return step_fail(c, r, "Failed to open rtnetlink in '%s'", c->a->netns_path);
-	r = wire(c, c->a->ifname, STEP_TAP_ENI);
-	if (r < 0 || !c->a->metadata_link)
-		return r;
-	return wire(c, MDLINK_IFNAME, STEP_TAP_METADATA);
+		return step_fail(c, r, "Failed to open rtnetlink in '%s'", a->netns_path);
+	/* The namespace's connections and the VM's never share a tuple on the ENI. */
+	r = vmshare_port_range(c->netns_fd, VMSHARE_PORT_RANGE, orig, sizeof(orig));
+	if (r < 0)
+		return step_fail(c, r, "Failed to set the ephemeral ports of '%s'", a->netns_path);
+	strscpy(a->vm_port_range, orig, sizeof(a->vm_port_range));
+	r = attachment_save(a);
+	if (r < 0 && r != -EOPNOTSUPP)
+		return step_fail(c, r, "Failed to journal the ephemeral ports");
+	r = wire(c, a->ifname, STEP_TAP_ENI);
+	if (r >= 0 && a->metadata_link)
+		r = wire(c, MDLINK_IFNAME, STEP_TAP_METADATA);
+	if (r >= 0 && a->vm_share)
+		r = share(c, true);
+	return r;
 }
 
 /* Undo one pair: dev's redirect, and the tap if it is one (its own filters go with it). */
@@ -115,8 +148,18 @@ static int tap_undo(struct attach_ctx *c)
 	r = step_open_tnl(c);
 	if (r < 0)
 		return step_gone(r) ? 0 : r;
+	r = share(c, false);
+	if (r < 0 && !step_gone(r))
+		return r;
 	r = unwire(c, c->a->ifname, STEP_TAP_ENI);
 	q = c->a->metadata_link ? unwire(c, MDLINK_IFNAME, STEP_TAP_METADATA) : 0;
+	if (r == 0 && q == 0 && c->a->vm_port_range[0]) {
+		r = vmshare_port_range(c->netns_fd, c->a->vm_port_range, NULL, 0);
+		if (r < 0)
+			return step_fail(c, r, "Failed to set the ephemeral ports back to '%s'",
+					 c->a->vm_port_range);
+		c->a->vm_port_range[0] = '\0';
+	}
 	return r < 0 ? r : q;
 }
 
@@ -155,15 +198,46 @@ static int check_pair(struct attach_ctx *c, json_t *diffs, const char *dev, cons
 
 static int tap_check(struct attach_ctx *c, json_t *diffs)
 {
+	struct link_info li;
 	int r;
 
 	r = step_open_tnl(c);
 	if (r < 0)
 		return r;
 	r = check_pair(c, diffs, c->a->ifname, STEP_TAP_ENI);
-	if (r < 0 || !c->a->metadata_link)
+	if (r >= 0 && c->a->metadata_link)
+		r = check_pair(c, diffs, MDLINK_IFNAME, STEP_TAP_METADATA);
+	if (r < 0 || netlink_link_get(c->tnl, 0, c->a->ifname, &li) < 0)
 		return r;
-	return check_pair(c, diffs, MDLINK_IFNAME, STEP_TAP_METADATA);
+	r = vmshare_attached(c->netns_fd, li.ifindex);
+	if (r >= 0 && r != c->a->vm_share)
+		json_diff_append(diffs, "vm",
+				 c->a->vm_share ? "the ENI shared with the namespace (READY_PULL)"
+						: "the ENI the VM's alone (READY)",
+				 r ? "shared" : "not shared");
+	return r < 0 ? r : 0;
+}
+
+int step_tap_share(struct netd *d, struct eni_attachment *a, bool on, char *err, size_t errlen)
+{
+	struct attach_ctx c = { .d = d, .a = a, .netns_fd = -1 };
+	int r;
+
+	if (!step_began(a, &step_tap))
+		return 0;
+	r = attachment_netns_open(a, &c.netns_fd);
+	if (r >= 0)
+		r = step_open_tnl(&c);
+	if (r >= 0)
+		r = share(&c, on);
+	else
+		snprintf(c.errmsg, sizeof(c.errmsg), "Namespace '%s': %s", a->netns_path,
+			 strerror(-r));
+	if (r < 0)
+		snprintf(err, errlen, "%s", c.errmsg);
+	netlink_free(c.tnl);
+	safe_close(c.netns_fd);
+	return r;
 }
 
 /* Last in a plan: the ENI is configured and up, the metadata link made. */

@@ -72,6 +72,9 @@ static void task_set_phase(struct task *t, enum task_phase p)
 	};
 
 	t->phase = p;
+	/* A task VM's ENI is shared with the namespace's sockets while it pulls (step-tap.h). */
+	if (p == TASK_PHASE_READY_PULL || p == TASK_PHASE_READY)
+		t->att.vm_share = p == TASK_PHASE_READY_PULL;
 	t->att.state = states[p];
 }
 
@@ -229,6 +232,8 @@ json_t *task_to_json(const struct task *t, bool journal)
 		json_t *jr = json_object_get(j, "journal");
 
 		json_object_set_new(jr, "guards_table", json_string(t->att.guards_table));
+		if (t->att.vm_port_range[0])
+			json_object_set_new(jr, "vm_port_range", json_string(t->att.vm_port_range));
 		if (t->att.resolv_written)
 			json_object_set_new(
 				jr, "resolv_conf",
@@ -362,6 +367,8 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 		else
 			t->target_phase = (enum task_phase)r;
 	}
+	if (!journal)
+		t->att.vm_share = t->target_phase == TASK_PHASE_READY_PULL;
 
 	if (journal) {
 		/* addresses come back from the ips list */
@@ -451,15 +458,17 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 		json_int_t dev = 0, ino = 0, cns = 0;
 		int orig_mtu = 0, ifindex = 0, begun = 0;
 		const char *orig = NULL, *target = NULL, *jfault = NULL, *table = NULL;
+		const char *ports = NULL;
 		int dir_created = 0;
 		json_t *resolv = NULL;
 
 		if (json_unpack_ex(jr, &jerr, 0,
-				   "{s:I, s:I, s:I, s:s, s:i, s:i, s:i, s:s, s?s, s?s, s?o}",
+				   "{s:I, s:I, s:I, s:s, s:i, s:i, s:i, s:s, s?s, s?s, s?o, s?s}",
 				   "netns_dev", &dev, "netns_ino", &ino, "created_ns", &cns,
 				   "orig_ifname", &orig, "orig_mtu", &orig_mtu, "ifindex", &ifindex,
 				   "steps_begun", &begun, "target_phase", &target, "fault", &jfault,
-				   "guards_table", &table, "resolv_conf", &resolv) < 0 ||
+				   "guards_table", &table, "resolv_conf", &resolv, "vm_port_range",
+				   &ports) < 0 ||
 		    (resolv &&
 		     json_unpack_ex(resolv, &jerr, 0, "{s:b}", "dir_created", &dir_created) < 0))
 			return params_fail(e, "journal: %s", jerr.text);
@@ -469,6 +478,8 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 		strscpy(t->att.guards_table, table ?: GUARDS_TABLE_LEGACY,
 			sizeof(t->att.guards_table));
 		t->att.resolv_written = resolv != NULL;
+		if (ports)
+			strscpy(t->att.vm_port_range, ports, sizeof(t->att.vm_port_range));
 		t->att.resolv_dir_created = dir_created;
 		t->att.netns_id = (struct netns_id){ .dev = (uint64_t)dev, .ino = (uint64_t)ino };
 		t->att.created_ns = (uint64_t)cns;
@@ -478,6 +489,9 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 		t->att.steps_begun = (unsigned int)MIN((unsigned int)begun, t->att.plan->nsteps);
 		r = task_phase_from_string(target);
 		t->target_phase = r < 0 ? TASK_PHASE_READY : (enum task_phase)r;
+		/* An attach a restart cut: the phase it was going to. */
+		if (t->phase == TASK_PHASE_ATTACHING)
+			t->att.vm_share = t->target_phase == TASK_PHASE_READY_PULL;
 		if (jfault)
 			strscpy(t->att.fault, jfault, sizeof(t->att.fault));
 	}
@@ -996,7 +1010,7 @@ static int do_task_set_phase(struct ctl_call *call, json_t *params, void *userda
 	const char *id, *phase;
 	json_error_t jerr;
 	struct task *t;
-	int p;
+	int p, r;
 
 	if (!params || json_unpack_ex(params, &jerr, JSON_STRICT, "{s:s, s:s}", "task_id", &id,
 				      "phase", &phase) < 0)
@@ -1013,6 +1027,12 @@ static int do_task_set_phase(struct ctl_call *call, json_t *params, void *userda
 		return ctl_call_failf(call, CTL_ERR_BUSY, "Task '%s' is %s", t->id,
 				      task_phase_to_string(t->phase));
 	if (t->phase != (enum task_phase)p) {
+		char err[512];
+
+		r = step_tap_share(d, &t->att, p == TASK_PHASE_READY_PULL, err, sizeof(err));
+		if (r < 0)
+			return ctl_call_fail_errno(call, r, "Task '%s' stays %s: %s", t->id,
+						   task_phase_to_string(t->phase), err);
 		task_set_phase(t, (enum task_phase)p);
 		t->target_phase = (enum task_phase)p;
 		(void)task_journal_save(d, t);

@@ -79,6 +79,42 @@ check "detach" netdctl task detach t1
 check "netd finishes the teardown" netd_settled
 check_eq "no tap, no filter left: as before" "$before" "$(snapshot)"
 
+# READY_PULL: the ENI shared with the namespace's own sockets (the runtime's pulls).
+fabric_service_start
+ports_before=$(ip netns exec "$n" sysctl -n net.ipv4.ip_local_port_range | tr -s '\t ' ' ')
+check "attach t1 wired for a VM, READY_PULL" netdctl task attach t1 netns "$ns" mac "$mac" \
+        addr "$ip/16" wiring vm phase READY_PULL
+counters_no_arp t1 "$ip" "$mac"
+check_eq "eth1: counters, the sharing program, the redirect" \
+        "ingress 1 bpf ingress 100 u32 ingress 50 bpf egress 65520 bpf" "$(filters eth1)"
+check_eq "the namespace's ephemeral ports moved out of the VM's" "61000 65535" \
+        "$(ip netns exec "$n" sysctl -n net.ipv4.ip_local_port_range | tr -s '\t ' ' ')"
+check "task check: ok" netdctl task check t1
+check "a socket of the namespace, marked pull, gets its 20 replies beside the VM's wiring" \
+        udpsend_in t1 --dst "$FABRIC_GATEWAY:$FABRIC_UDP_PORT" --count 20 --size 200 \
+        --mark "$(counters_mark "$(netdctl -j task show t1 | jq .slot)" 1)"
+check_eq "counted as pull on eth1, both ways" "$(expect4 20 200)" "$(netdctl -j stats t1 | st_flow pull)"
+r0=$(redirected)
+fabric_nsexec vpc "$O/tests/tools/udpsend" --dst "$ip:9" --count 3 --size 100 --no-replies >/dev/null
+check_eq "what is for no socket of the namespace still goes to the VM" 3 "$(($(redirected) - r0))"
+check "READY" netdctl task phase t1 READY
+check_eq "eth1: the sharing program is gone" "ingress 1 bpf ingress 100 u32 egress 65520 bpf" \
+        "$(filters eth1)"
+check "task check: ok" netdctl task check t1
+check_fail "the namespace's socket gets no reply now: the VM has the ENI" \
+        udpsend_in t1 --dst "$FABRIC_GATEWAY:$FABRIC_UDP_PORT" --count 2 --size 200 --timeout 2
+check "READY_PULL again" netdctl task phase t1 READY_PULL
+check_eq "the sharing program is back" "ingress 1 bpf ingress 100 u32 ingress 50 bpf egress 65520 bpf" \
+        "$(filters eth1)"
+tc -n "$n" filter del dev eth1 ingress pref 50
+out=$(netdctl task check t1 2>&1 || true)
+check_match "task check sees the sharing gone" "vm: expected the ENI shared with the namespace" "$out"
+check "detach" netdctl task detach t1
+check "netd settles" netd_settled
+check_eq "the ephemeral ports are as they were" "$ports_before" \
+        "$(ip netns exec "$n" sysctl -n net.ipv4.ip_local_port_range | tr -s '\t ' ' ')"
+check_eq "no trace" "$before" "$(snapshot)"
+
 # Refusals, failures, crashes
 ip -n "$n" tuntap add dev tap0 mode tap
 out=$(netdctl task attach t1 netns "$ns" mac "$mac" addr "$ip/16" wiring vm 2>&1 || true)
