@@ -552,6 +552,8 @@ static int do_platform_detach(struct ctl_call *call, json_t *params, void *userd
 			p->name, err);
 	}
 	result = json_pack("{s:s, s:b, s:s}", "name", p->name, "detached", 1, "mac", mac);
+	if (p->att.eni && p->att.eni->att == &p->att)
+		p->att.eni->att = NULL; /* the ENI is back: its state is the host's */
 	if (p->att.eni) {
 		json_object_set_new(result, "eni_state",
 				    json_string(eni_state_to_string(eni_get_state(p->att.eni))));

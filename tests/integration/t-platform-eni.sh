@@ -104,7 +104,8 @@ check "and its missing filter was attached again: check ok" netdctl platform che
 check_match "(an event says so)" "counters.reattached" "$(netdctl -j events | jq -r '.[].type')"
 
 # --- detach ------------------------------------------------------------------------------------
-check "detach" netdctl platform detach p1
+check_match "detach: the ENI is available again" "ENI $pmac is available" \
+        "$(netdctl platform detach p1)"
 check "netd finishes the teardown" netd_settled
 check_eq "no platform ENI" 0 "$(netdctl -j platform list | jq length)"
 check_eq "the ENI is available" available "$(netdctl -j eni show "$pmac" | jq -r .state)"
