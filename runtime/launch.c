@@ -83,7 +83,7 @@ struct launch_task {
 	json_t *ids;	    /* the registration's ids, once registered */
 	uint64_t registered_ns;
 	char *task_arn;
-	char *platform_version;
+	const struct platform *platform; /* its revision, pinned at launch (NULL: none restored) */
 	char netns[PATH_MAX];
 	char run_dir[PATH_MAX];
 	char volume_dir[PATH_MAX];
@@ -462,7 +462,6 @@ static void task_free(struct launch_task *lt)
 	json_decref(lt->status);
 	json_decref(lt->progress);
 	free(lt->task_arn);
-	free(lt->platform_version);
 	free(lt->stop_code);
 	free(lt->stop_reason);
 	free(lt->fault);
@@ -560,11 +559,13 @@ static json_t *task_json(struct launch_task *lt, bool detail)
 	j = json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s, s:s, s:o, s:o, s:b}", "task_id", lt->id,
 		      "task_arn", lt->task_arn, "family", td_str(lt, "family"), "cluster",
 		      json_string_value(json_object_get(lt->params, "cluster")), "platform_version",
-		      lt->platform_version, "phase", phase_names[lt->phase], "desired_status",
+		      json_string_value(json_object_get(lt->params, "platform_version")), "phase",
+		      phase_names[lt->phase], "desired_status",
 		      lt->desired_stop ? "STOPPED" : "RUNNING", "created", time_str(lt->created_ns),
 		      "containers", containers_json(lt), "launched", true);
 	if (!j)
 		return NULL;
+	json_object_set(j, "platform_revision", json_object_get(lt->params, "platform_revision"));
 	{
 		json_t *rev =
 			json_object_get(json_object_get(lt->params, "task_definition"), "revision");
@@ -785,8 +786,9 @@ static void shim_start(struct launch_task *lt)
 
 static void shim_stop(struct launch_task *lt)
 {
+	/* s*: a member without a value is left out (the shim wants strings or nothing) */
 	shim_send(lt, "stop",
-		  json_pack("{s:s?, s:s?}", "code", lt->stop_code, "reason", lt->stop_reason));
+		  json_pack("{s:s*, s:s*}", "code", lt->stop_code, "reason", lt->stop_reason));
 }
 
 static void apply_status(struct launch_task *lt, json_t *status)
@@ -1148,9 +1150,10 @@ static int shim_config_write(struct launch_task *lt)
 	_cleanup_free_ char *text = NULL;
 	char path[PATH_MAX + 32];
 
-	j = json_pack("{s:i, s:s, s:s, s:O, s:s, s:s, s:o, s:s, s:s, s:i, s:i}", "version",
-		      SHIM_CONFIG_VERSION, "task_id", lt->id, "platform_version",
-		      lt->platform_version, "task_definition",
+	j = json_pack("{s:i, s:s, s:s, s:i, s:s*, s:O, s:s, s:s, s:o, s:s, s:s, s:i, s:i}",
+		      "version", SHIM_CONFIG_VERSION, "task_id", lt->id, "platform_version",
+		      lt->platform->version, "platform_revision", (int)lt->platform->revision,
+		      "platforms_dir", l->o.platforms_dir, "task_definition",
 		      json_object_get(lt->params, "task_definition"), "netns", lt->netns,
 		      "image_store", l->o.image_store, "insecure_registries",
 		      strv_json(l->o.insecure), "volume_dir", lt->volume_dir, "cgroup", lt->cgroup,
@@ -1553,6 +1556,32 @@ static void task_teardown(struct launch_task *lt)
 
 /* --- recovery ------------------------------------------------------------------------------- */
 
+/*
+ * The platform revision a journalled task launched with: pinned, even when the manifests gained
+ * revisions since (docs/platforms.md). A record of before the pinning names no revision and gets
+ * its version's latest. A revision gone from the manifests leaves lt->platform NULL: the task
+ * cannot be registered again, and stops.
+ */
+static void record_platform(struct launch_task *lt)
+{
+	const char *version = json_string_value(json_object_get(lt->params, "platform_version"));
+	json_t *rev = json_object_get(lt->params, "platform_revision");
+	_cleanup_free_ char *e = NULL;
+	int r;
+
+	if (json_is_integer(rev) && json_integer_value(rev) > 0 &&
+	    json_integer_value(rev) <= UINT_MAX)
+		r = platform_lookup_revision(version ?: "LATEST",
+					     (unsigned int)json_integer_value(rev), &lt->platform,
+					     &e);
+	else
+		r = platform_lookup(version ?: "LATEST", &lt->platform, &e);
+	if (r < 0) {
+		lt->platform = NULL;
+		log_err("Task '%s': %s", lt->id, e ?: strerror(-r));
+	}
+}
+
 static int record_load(struct launch *l, json_t *j, const char *name)
 {
 	const char *id = NULL, *phase = NULL, *desired = NULL, *netns = NULL, *run_dir = NULL,
@@ -1589,8 +1618,7 @@ static int record_load(struct launch *l, json_t *j, const char *name)
 	lt->desired_stop = streq(desired, "STOPPED");
 	lt->created_ns = (uint64_t)created;
 	lt->params = json_incref(params);
-	lt->platform_version =
-		strdup(json_string_value(json_object_get(params, "platform_version")) ?: "1.4.0");
+	record_platform(lt);
 	set_str(&lt->task_arn, json_string_value(json_object_get(j, "task_arn")));
 	lt->reg_params = json_incref(json_object_get(j, "reg_params"));
 	lt->ids = json_incref(json_object_get(j, "ids"));
@@ -1639,8 +1667,19 @@ static int restore_registration(struct launch_task *lt)
 	}
 	lt->reg_pending = false;
 	if (r < 0) {
+		char reason[512];
+
 		log_err("Task '%s': cannot restore its registration: %s", lt->id,
 			err.message ?: strerror(-r));
+		/* Final: the task stops (its shim once it is reached, if it is not yet). */
+		snprintf(reason, sizeof(reason),
+			 "TaskRuntimeError: cannot restore the task's registration: %s",
+			 err.message ?: strerror(-r));
+		set_stop(lt, NULL, reason);
+		lt->desired_stop = true;
+		journal_save(lt);
+		if (lt->subscribed)
+			shim_stop(lt);
 		return r;
 	}
 	model_update(lt);
@@ -1680,15 +1719,7 @@ static bool adopt(struct launch_task *lt)
 		return true;
 	}
 	journal_save(lt);
-	r = restore_registration(lt);
-	if (r < 0 && r != -EAGAIN) {
-		char reason[512];
-
-		snprintf(reason, sizeof(reason),
-			 "ResourceInitializationError: the task's network is gone from netd");
-		set_stop(lt, NULL, reason);
-		lt->desired_stop = true;
-	}
+	restore_registration(lt);
 	lt->connect_deadline = now_usec() + LAUNCH_CONNECT_DEADLINE;
 	shim_connect(lt);
 	return true;
@@ -1831,7 +1862,7 @@ static int eni_check(json_t *eni, char **ret_error)
  * options, image references, the ENI, the ARNs.
  */
 static int run_validate(struct launch *l, const struct run_params *p, const char *id,
-			char **ret_task_arn, char **ret_error)
+			const struct platform **ret_pf, char **ret_task_arn, char **ret_error)
 {
 	_cleanup_taskdef_ struct taskdef *def = NULL;
 	const struct platform *pf;
@@ -1887,12 +1918,13 @@ static int run_validate(struct launch *l, const struct run_params *p, const char
 						    .region = p->region,
 						    .availability_zone = p->az,
 						    .launch_type = "FARGATE",
-						    .platform_version = pf->version,
+						    .platform = pf,
 						    .account = p->account,
 						    .ecs_id = id },
 			  def2, &t, ret_error);
 	if (r < 0)
 		return r;
+	*ret_pf = pf;
 	*ret_task_arn = strdup(t->task_arn);
 	tmds_task_free(t);
 	return *ret_task_arn ? 0 : -ENOMEM;
@@ -1912,6 +1944,7 @@ static int do_task_run(struct ctl_call *call, json_t *params, void *userdata)
 	struct run_params p = { .cluster = "default" };
 	_cleanup_free_ char *e = NULL, *arn = NULL;
 	char id[TMDS_ECS_ID_LEN + 1];
+	const struct platform *pf = NULL;
 	struct launch_task *lt;
 	json_t *res, *notes;
 	json_error_t jerr;
@@ -1933,7 +1966,7 @@ static int do_task_run(struct ctl_call *call, json_t *params, void *userdata)
 	r = random_hex(id, TMDS_ECS_ID_LEN / 2);
 	if (r < 0)
 		return ctl_call_fail_errno(call, r, "Cannot draw a task id: %s", strerror(-r));
-	r = run_validate(l, &p, id, &arn, &e);
+	r = run_validate(l, &p, id, &pf, &arn, &e);
 	if (r < 0)
 		return ctl_call_failf(call,
 				      r == -EINVAL ? CTL_ERR_INVALID_PARAMS : CTL_ERR_INTERNAL,
@@ -1945,19 +1978,21 @@ static int do_task_run(struct ctl_call *call, json_t *params, void *userdata)
 	lt->params = json_deep_copy(params);
 	json_object_del(lt->params, "follow");
 	json_object_del(lt->params, "fault");
-	lt->platform_version = strdup(platform_find(p.platform ?: "LATEST")->version);
-	json_object_set_new(lt->params, "platform_version", json_string(lt->platform_version));
+	/* Pinned: the version (not an alias) and its revision at launch, for the task's life. */
+	lt->platform = pf;
+	json_object_set_new(lt->params, "platform_version", json_string(pf->version));
+	json_object_set_new(lt->params, "platform_revision", json_integer(pf->revision));
 	json_object_set_new(lt->params, "cluster", json_string(p.cluster));
 	lt->task_arn = TAKE_PTR(arn);
 	lt->created_ns = realtime_nsec();
 	if (p.fault)
 		lt->fault = strdup(p.fault);
-	lt->reg_params = json_pack("{s:O, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-				   "task_definition", p.taskdef, "netd_task", id, "cluster",
-				   p.cluster, "region", p.region, "availability_zone", p.az,
-				   "launch_type", "FARGATE", "task_arn", lt->task_arn,
-				   "platform_version", lt->platform_version, "cgroup", lt->cgroup);
-	if (!lt->params || !lt->platform_version || !lt->reg_params) {
+	lt->reg_params = json_pack(
+		"{s:O, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s}", "task_definition", p.taskdef,
+		"netd_task", id, "cluster", p.cluster, "region", p.region, "availability_zone",
+		p.az, "launch_type", "FARGATE", "task_arn", lt->task_arn, "platform_version",
+		pf->version, "platform_revision", (int)pf->revision, "cgroup", lt->cgroup);
+	if (!lt->params || !lt->reg_params) {
 		task_unlink_free(lt);
 		return ctl_call_fail_errno(call, -ENOMEM, "Out of memory");
 	}
@@ -1968,9 +2003,10 @@ static int do_task_run(struct ctl_call *call, json_t *params, void *userdata)
 		task_unlink_free(lt);
 		return ctl_call_fail_errno(call, r, "Cannot journal the task: %s", strerror(-r));
 	}
-	log_info("Task '%s' (%s): run of %s:%s on platform version %s", id, lt->task_arn,
-		 strna(td_str(lt, "family")),
-		 json_string_value(json_object_get(lt->params, "cluster")), lt->platform_version);
+	log_info("Task '%s' (%s): run of %s:%s on platform version %s revision %u", id,
+		 lt->task_arn, strna(td_str(lt, "family")),
+		 json_string_value(json_object_get(lt->params, "cluster")), pf->version,
+		 pf->revision);
 	if (follow) {
 		r = subscribe_task(call, lt);
 		if (r < 0)
@@ -1984,11 +2020,15 @@ static int do_task_run(struct ctl_call *call, json_t *params, void *userdata)
 	}
 	res = task_json(lt, false);
 	notes = json_array();
-	if (streq(lt->platform_version, "1.3.0"))
-		json_array_append_new(
-			notes,
-			json_string("platform version 1.3.0: images are pulled over the task "
-				    "ENI (taskvm has no platform ENI yet)"));
+	if (platform_flow_eni(pf, PLATFORM_FLOW_PULL) == PLATFORM_ENI_PLATFORM) {
+		char note[160];
+
+		snprintf(note, sizeof(note),
+			 "platform version %s: images are pulled over the task ENI (taskvm has no "
+			 "platform ENI yet)",
+			 pf->version);
+		json_array_append_new(notes, json_string(note));
+	}
 	json_object_set_new(res, "notes", notes);
 	return ctl_call_reply(call, res);
 }

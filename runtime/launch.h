@@ -46,8 +46,9 @@ struct launch_opts {
 	const char *run_dir;   /* RUN_DIR/<task>: the shim's directory, the logs */
 	const char *netns_dir; /* NETNS_DIR/taskvm-<task>: the task's network namespace */
 	const char *image_store;
-	const char *volume_dir; /* VOLUME_DIR/<task>: the task's volume images */
-	const char *cgroup;	/* CGROUP/<task>: the task's cgroup */
+	const char *volume_dir;	   /* VOLUME_DIR/<task>: the task's volume images */
+	const char *cgroup;	   /* CGROUP/<task>: the task's cgroup */
+	const char *platforms_dir; /* the agent's platform manifests (NULL: built-in), for shims */
 	const char *insecure[LAUNCH_MAX_INSECURE + 1];
 	unsigned int retention_sec;
 	unsigned int pull_timeout_sec;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The shim's configuration and names (pure: shim.h). */
+#include <limits.h>
 #include <signal.h>
 
 #include "ident.h"
@@ -39,6 +40,7 @@ void shim_config_done(struct shim_config *c)
 {
 	free(c->task_id);
 	free(c->platform_version);
+	free(c->platforms_dir);
 	json_decref(c->task_definition);
 	free(c->netns);
 	free(c->address);
@@ -176,10 +178,10 @@ int shim_network_parse(json_t *j, struct shim_config *c, char **ret_error)
 int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 {
 	const char *task_id = NULL, *pv = NULL, *netns = NULL, *store = NULL, *volume_dir = NULL,
-		   *cgroup = NULL;
+		   *cgroup = NULL, *pdir = NULL;
 	const char *address = NULL, *hostname = NULL;
 	json_t *def = NULL, *insecure = NULL, *ns = NULL, *search = NULL, *env = NULL;
-	json_int_t slot = 0, pull_timeout = 0, usage = 0, drain = 0, log_max = 0;
+	json_int_t slot = 0, pull_timeout = 0, usage = 0, drain = 0, log_max = 0, prev = 0;
 	struct shim_config c = {};
 	json_error_t jerr;
 	int version = 0, r;
@@ -187,16 +189,17 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 	if (ret_error)
 		*ret_error = NULL;
 	/* the network's members are checked by network_parse() */
-	if (json_unpack_ex(j, &jerr, JSON_STRICT,
-			   "{s:i, s:s, s:s, s:o, s:s, s?I, s?s, s?s, s?o, s?o, s:s, s?o, s:s, s:s,"
-			   " s?o, s?I, s?I, s?I, s?I}",
-			   "version", &version, "task_id", &task_id, "platform_version", &pv,
-			   "task_definition", &def, "netns", &netns, "slot", &slot, "address",
-			   &address, "hostname", &hostname, "nameservers", &ns, "search", &search,
-			   "image_store", &store, "insecure_registries", &insecure, "volume_dir",
-			   &volume_dir, "cgroup", &cgroup, "env", &env, "pull_timeout_sec",
-			   &pull_timeout, "usage_interval_sec", &usage, "drain_timeout_sec", &drain,
-			   "log_max_size", &log_max) < 0)
+	if (json_unpack_ex(
+		    j, &jerr, JSON_STRICT,
+		    "{s:i, s:s, s:s, s?I, s?s, s:o, s:s, s?I, s?s, s?s, s?o, s?o, s:s, s?o, s:s,"
+		    " s:s, s?o, s?I, s?I, s?I, s?I}",
+		    "version", &version, "task_id", &task_id, "platform_version", &pv,
+		    "platform_revision", &prev, "platforms_dir", &pdir, "task_definition", &def,
+		    "netns", &netns, "slot", &slot, "address", &address, "hostname", &hostname,
+		    "nameservers", &ns, "search", &search, "image_store", &store,
+		    "insecure_registries", &insecure, "volume_dir", &volume_dir, "cgroup", &cgroup,
+		    "env", &env, "pull_timeout_sec", &pull_timeout, "usage_interval_sec", &usage,
+		    "drain_timeout_sec", &drain, "log_max_size", &log_max) < 0)
 		return fail_with(ret_error, "%s", jerr.text);
 	if (version != SHIM_CONFIG_VERSION)
 		return fail_with(ret_error, "version %d, not %d", version, SHIM_CONFIG_VERSION);
@@ -208,10 +211,15 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 		return fail_with(ret_error, "netns, image_store and volume_dir must be absolute");
 	if (!cgroup[0] || cgroup[0] == '/')
 		return fail_with(ret_error, "cgroup must be a relative path");
+	if (prev < 0 || prev > UINT_MAX)
+		return fail_with(ret_error, "platform_revision is out of range");
+	if (pdir && pdir[0] != '/')
+		return fail_with(ret_error, "platforms_dir must be absolute");
 	if (pull_timeout < 0 || usage < 0 || drain < 0 || log_max < 0 || pull_timeout > 86400 ||
 	    usage > 3600 || drain > 3600)
 		return fail_with(ret_error, "a timeout or size is out of range");
 
+	c.platform_revision = (unsigned int)prev;
 	c.pull_timeout_sec = (unsigned int)pull_timeout;
 	c.usage_interval_sec = (unsigned int)usage;
 	c.drain_timeout_sec = (unsigned int)drain;
@@ -220,6 +228,8 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 	r = dup_opt(task_id, &c.task_id);
 	if (r >= 0)
 		r = dup_opt(pv, &c.platform_version);
+	if (r >= 0)
+		r = dup_opt(pdir, &c.platforms_dir);
 	if (r >= 0)
 		r = dup_opt(netns, &c.netns);
 	if (r >= 0)
@@ -256,6 +266,10 @@ json_t *shim_config_to_json(const struct shim_config *c)
 		      c->cgroup, "pull_timeout_sec", (int)c->pull_timeout_sec, "usage_interval_sec",
 		      (int)c->usage_interval_sec, "drain_timeout_sec", (int)c->drain_timeout_sec,
 		      "log_max_size", (json_int_t)c->log_max_size);
+	if (j && c->platform_revision)
+		json_object_set_new(j, "platform_revision", json_integer(c->platform_revision));
+	if (j && c->platforms_dir)
+		json_object_set_new(j, "platforms_dir", json_string(c->platforms_dir));
 	if (!j || !c->has_network)
 		return j;
 	json_object_set_new(j, "slot", json_integer(c->slot));

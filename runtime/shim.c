@@ -1604,7 +1604,17 @@ static int load_config(struct shim *s)
 	r = taskdef_parse(s->cfg.task_definition, &s->def, &e);
 	if (r < 0)
 		return log_err_errno(r, "%s: task definition: %s", path, e ?: strerror(-r));
-	r = platform_lookup(s->cfg.platform_version, &s->platform, &e);
+	/* the agent's manifests, and the revision the task was pinned to at launch */
+	if (s->cfg.platforms_dir) {
+		r = platform_load_dir(s->cfg.platforms_dir, &e);
+		if (r < 0)
+			return log_err_errno(r, "%s: %s", s->cfg.platforms_dir, e ?: strerror(-r));
+	}
+	if (s->cfg.platform_revision)
+		r = platform_lookup_revision(s->cfg.platform_version, s->cfg.platform_revision,
+					     &s->platform, &e);
+	else
+		r = platform_lookup(s->cfg.platform_version, &s->platform, &e);
 	if (r < 0)
 		return log_err_errno(r, "%s: %s", path, e ?: strerror(-r));
 	return 0;

@@ -52,8 +52,10 @@ enum shim_state {
 
 /* What the agent tells the shim (RUNDIR/shim.json). */
 struct shim_config {
-	char *task_id;		/* netd's task id (the ECS task id) */
-	char *platform_version; /* "1.4.0" */
+	char *task_id;			/* netd's task id (the ECS task id) */
+	char *platform_version;		/* "1.4.0" */
+	unsigned int platform_revision; /* pinned at launch (0: the version's latest) */
+	char *platforms_dir;		/* the agent's platform manifests (NULL: built-in) */
 	json_t *task_definition;
 	char *netns; /* the task's network namespace (a file) */
 	/* the network: in the file, or later from the agent (method "network") */
