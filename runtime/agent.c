@@ -1640,6 +1640,24 @@ void agent_task_publish(struct agent *a, struct agent_task *at)
 	task_publish(a, at);
 }
 
+json_t *agent_role_credentials(struct agent *a, const char *role_arn, int *ret_errno)
+{
+	struct creds c = {};
+	json_t *j = NULL;
+	int r;
+
+	r = a->creds->ops->get(a->creds, role_arn, &c);
+	if (r == 0) {
+		j = json_pack("{s:s, s:s, s:s*, s:s}", "AccessKeyId", c.access_key_id,
+			      "SecretAccessKey", c.secret_access_key, "Token", c.token,
+			      "Expiration", c.expiration);
+		r = j ? 0 : -ENOMEM;
+	}
+	creds_done(&c);
+	*ret_errno = r;
+	return j;
+}
+
 json_t *agent_task_env(struct agent *a, struct agent_task *at, size_t idx)
 {
 	return task_env(a, at, idx, true);

@@ -37,6 +37,7 @@
 #include "netns.h"
 #include "platform.h"
 #include "runc.h"
+#include "secrets.h"
 #include "shim.h"
 #include "storage.h"
 #include "taskdef.h"
@@ -158,6 +159,7 @@ void launch_opts_init(struct launch_opts *o)
 		.cgroup = LAUNCH_DEFAULT_CGROUP,
 		.retention_sec = LAUNCH_DEFAULT_RETENTION,
 		.pull_timeout_sec = 600,
+		.secrets_timeout_sec = 60,
 	};
 }
 
@@ -227,6 +229,23 @@ int launch_parse_option(struct launch_opts *o, int c, const char *arg)
 	case LAUNCH_ARG_FAULT:
 		o->fault_injection = true;
 		return 1;
+	case LAUNCH_ARG_SECRETSMANAGER_ENDPOINT:
+	case LAUNCH_ARG_SSM_ENDPOINT:
+		if (!startswith(arg, "https://") && !startswith(arg, "http://")) {
+			fprintf(stderr,
+				"taskvm agent: --%s wants https://HOST[:PORT] or http://..., not '%s'\n",
+				c == LAUNCH_ARG_SSM_ENDPOINT ? "ssm-endpoint"
+							     : "secretsmanager-endpoint",
+				arg);
+			return -EINVAL;
+		}
+		if (c == LAUNCH_ARG_SSM_ENDPOINT)
+			o->ssm_endpoint = arg;
+		else
+			o->secretsmanager_endpoint = arg;
+		return 1;
+	case LAUNCH_ARG_SECRETS_TIMEOUT:
+		return opt_uint("secrets-timeout", arg, 1, 3600, &o->secrets_timeout_sec);
 	}
 	return 0;
 }
@@ -242,7 +261,11 @@ void launch_help(FILE *f)
 		"      --cgroup-parent PATH    the tasks' cgroups go below it (default %s)\n"
 		"      --insecure-registry HOST[:PORT]  a registry spoken to in plain HTTP\n"
 		"      --retention SEC         how long a stopped task stays visible (default %d)\n"
-		"      --pull-timeout SEC      the bound of one image's pull (default 600)\n",
+		"      --pull-timeout SEC      the bound of one image's pull (default 600)\n"
+		"      --secretsmanager-endpoint URL  Secrets Manager (default: the task's region's,\n"
+		"                              https://secretsmanager.REGION.amazonaws.com)\n"
+		"      --ssm-endpoint URL      SSM Parameter Store (default https://ssm.REGION.amazonaws.com)\n"
+		"      --secrets-timeout SEC   the bound of a task's secrets fetch (default 60)\n",
 		LAUNCH_DEFAULT_RUN_DIR, LAUNCH_DEFAULT_NETNS_DIR, IMAGE_STORE_DEFAULT,
 		LAUNCH_DEFAULT_VOLUME_DIR, LAUNCH_DEFAULT_CGROUP, LAUNCH_DEFAULT_RETENTION);
 }
@@ -1161,6 +1184,17 @@ static int shim_config_write(struct launch_task *lt)
 		      (int)agent_stats_interval(l->a));
 	if (!j)
 		return -ENOMEM;
+	if (json_object_set_new(j, "region",
+				json_string(json_string_value(
+					json_object_get(lt->reg_params, "region")))) < 0 ||
+	    (l->o.secretsmanager_endpoint &&
+	     json_object_set_new(j, "secretsmanager_endpoint",
+				 json_string(l->o.secretsmanager_endpoint)) < 0) ||
+	    (l->o.ssm_endpoint &&
+	     json_object_set_new(j, "ssm_endpoint", json_string(l->o.ssm_endpoint)) < 0) ||
+	    json_object_set_new(j, "secrets_timeout_sec", json_integer(l->o.secrets_timeout_sec)) <
+		    0)
+		return -ENOMEM;
 	text = json_dumps(j, JSON_COMPACT);
 	if (!text)
 		return -ENOMEM;
@@ -1168,12 +1202,28 @@ static int shim_config_write(struct launch_task *lt)
 	return write_file_atomic(path, text, strlen(text), 0600);
 }
 
-/* The shim's "network": the slot (socket marks), DNS, the containers' hostname and env. */
+/* Whether a container of the task has secrets. */
+static bool task_has_secrets(struct launch_task *lt)
+{
+	json_t *cs = json_object_get(json_object_get(lt->params, "task_definition"),
+				     "containerDefinitions"),
+	       *c;
+	size_t i;
+
+	json_array_foreach(cs, i, c)
+		if (json_array_size(json_object_get(c, "secrets")))
+			return true;
+	return false;
+}
+
+/* The shim's "network": the slot (socket marks), DNS, the containers' hostname and env, and
+ * the execution role's credentials when it has secrets to fetch. */
 static json_t *shim_network_json(struct launch_task *lt)
 {
 	struct tmds_task *t = agent_task_model(lt->at);
 	json_t *eni = json_object_get(lt->params, "eni"), *env = json_object(), *j;
 	const char *hostname = json_string_value(json_object_get(t->network, "PrivateDNSName"));
+	int r = 0;
 
 	for (size_t i = 0; i < t->n_containers; i++)
 		json_object_set_new(env, t->containers[i].def->name,
@@ -1185,6 +1235,20 @@ static json_t *shim_network_json(struct launch_task *lt)
 		json_object_set_new(j, "address", json_string(lt->address));
 	if (j && hostname)
 		json_object_set_new(j, "hostname", json_string(hostname));
+	/*
+	 * The execution role's credentials, for the secrets the shim fetches: over its socket,
+	 * never in a file. None (no credentials file for the role yet): the fetch fails on that.
+	 */
+	if (j && t->def->execution_role_arn && task_has_secrets(lt)) {
+		json_t *creds = agent_role_credentials(lt->l->a, t->def->execution_role_arn, &r);
+
+		if (creds)
+			json_object_set_new(j, "execution_role_credentials", creds);
+		else
+			log_warn_errno(r,
+				       "Task '%s': no credentials of its execution role '%s': %m",
+				       lt->id, t->def->execution_role_arn);
+	}
 	return j;
 }
 
@@ -1865,6 +1929,7 @@ static int run_validate(struct launch *l, const struct run_params *p, const char
 			const struct platform **ret_pf, char **ret_task_arn, char **ret_error)
 {
 	_cleanup_taskdef_ struct taskdef *def = NULL;
+	_cleanup_secrets_ struct secrets *secrets = NULL;
 	const struct platform *pf;
 	struct tmds_task *t = NULL;
 	struct taskdef *def2 = NULL;
@@ -1877,6 +1942,11 @@ static int run_validate(struct launch *l, const struct run_params *p, const char
 	if (r < 0)
 		return r;
 	r = platform_check_taskdef(pf, def, ret_error);
+	if (r < 0)
+		return r;
+	r = secrets_parse(p->taskdef, &secrets, ret_error);
+	if (r == 0)
+		r = secrets_check_platform(secrets, pf, ret_error);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < def->n_containers; i++) {

@@ -52,6 +52,11 @@ struct launch_opts {
 	const char *insecure[LAUNCH_MAX_INSECURE + 1];
 	unsigned int retention_sec;
 	unsigned int pull_timeout_sec;
+	/* the secrets' endpoints, "https://host[:port]" or "http://..." (NULL: AWS's of the
+	 * task's region) and the bound of a task's fetch */
+	const char *secretsmanager_endpoint;
+	const char *ssm_endpoint;
+	unsigned int secrets_timeout_sec;
 	bool fault_injection;
 };
 
@@ -66,6 +71,9 @@ enum {
 	LAUNCH_ARG_RETENTION,
 	LAUNCH_ARG_PULL_TIMEOUT,
 	LAUNCH_ARG_FAULT,
+	LAUNCH_ARG_SECRETSMANAGER_ENDPOINT,
+	LAUNCH_ARG_SSM_ENDPOINT,
+	LAUNCH_ARG_SECRETS_TIMEOUT,
 };
 
 /* The struct option entries of the launch options, for the agent's table. */
@@ -79,6 +87,9 @@ enum {
 	{ "insecure-registry", required_argument, NULL, LAUNCH_ARG_INSECURE },                     \
 	{ "retention", required_argument, NULL, LAUNCH_ARG_RETENTION },                            \
 	{ "pull-timeout", required_argument, NULL, LAUNCH_ARG_PULL_TIMEOUT },                      \
+	{ "secretsmanager-endpoint", required_argument, NULL, LAUNCH_ARG_SECRETSMANAGER_ENDPOINT },\
+	{ "ssm-endpoint", required_argument, NULL, LAUNCH_ARG_SSM_ENDPOINT },                      \
+	{ "secrets-timeout", required_argument, NULL, LAUNCH_ARG_SECRETS_TIMEOUT },                \
 	{ "enable-fault-injection", no_argument, NULL, LAUNCH_ARG_FAULT }
 /* clang-format on */
 
@@ -135,6 +146,9 @@ struct tmds_task *agent_task_model(struct agent_task *at);
 void agent_task_publish(struct agent *a, struct agent_task *at);
 /* A container's environment from the agent: ECS_CONTAINER_METADATA_URI_V4, ... */
 json_t *agent_task_env(struct agent *a, struct agent_task *at, size_t idx);
+/* The current credentials of a role (the task's execution role), from the agent's provider:
+ * {AccessKeyId, SecretAccessKey, Token, Expiration}, or NULL (-errno in *ret_errno). */
+json_t *agent_role_credentials(struct agent *a, const char *role_arn, int *ret_errno);
 /* The registration's summary (task.list's element) and detail (task.show's). */
 json_t *agent_task_json(struct agent *a, struct agent_task *at, bool detail);
 

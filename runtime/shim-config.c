@@ -41,6 +41,9 @@ void shim_config_done(struct shim_config *c)
 	free(c->task_id);
 	free(c->platform_version);
 	free(c->platforms_dir);
+	free(c->region);
+	free(c->secretsmanager_endpoint);
+	free(c->ssm_endpoint);
 	json_decref(c->task_definition);
 	free(c->netns);
 	free(c->address);
@@ -178,10 +181,11 @@ int shim_network_parse(json_t *j, struct shim_config *c, char **ret_error)
 int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 {
 	const char *task_id = NULL, *pv = NULL, *netns = NULL, *store = NULL, *volume_dir = NULL,
-		   *cgroup = NULL, *pdir = NULL;
+		   *cgroup = NULL, *pdir = NULL, *region = NULL, *sm_ep = NULL, *ssm_ep = NULL;
 	const char *address = NULL, *hostname = NULL;
 	json_t *def = NULL, *insecure = NULL, *ns = NULL, *search = NULL, *env = NULL;
-	json_int_t slot = 0, pull_timeout = 0, usage = 0, drain = 0, log_max = 0, prev = 0;
+	json_int_t slot = 0, pull_timeout = 0, usage = 0, drain = 0, log_max = 0, prev = 0,
+		   secrets_timeout = 0;
 	struct shim_config c = {};
 	json_error_t jerr;
 	int version = 0, r;
@@ -192,14 +196,16 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 	if (json_unpack_ex(
 		    j, &jerr, JSON_STRICT,
 		    "{s:i, s:s, s:s, s?I, s?s, s:o, s:s, s?I, s?s, s?s, s?o, s?o, s:s, s?o, s:s,"
-		    " s:s, s?o, s?I, s?I, s?I, s?I}",
+		    " s:s, s?o, s?I, s?I, s?I, s?I, s?s, s?s, s?s, s?I}",
 		    "version", &version, "task_id", &task_id, "platform_version", &pv,
 		    "platform_revision", &prev, "platforms_dir", &pdir, "task_definition", &def,
 		    "netns", &netns, "slot", &slot, "address", &address, "hostname", &hostname,
 		    "nameservers", &ns, "search", &search, "image_store", &store,
 		    "insecure_registries", &insecure, "volume_dir", &volume_dir, "cgroup", &cgroup,
 		    "env", &env, "pull_timeout_sec", &pull_timeout, "usage_interval_sec", &usage,
-		    "drain_timeout_sec", &drain, "log_max_size", &log_max) < 0)
+		    "drain_timeout_sec", &drain, "log_max_size", &log_max, "region", &region,
+		    "secretsmanager_endpoint", &sm_ep, "ssm_endpoint", &ssm_ep,
+		    "secrets_timeout_sec", &secrets_timeout) < 0)
 		return fail_with(ret_error, "%s", jerr.text);
 	if (version != SHIM_CONFIG_VERSION)
 		return fail_with(ret_error, "version %d, not %d", version, SHIM_CONFIG_VERSION);
@@ -216,10 +222,11 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 	if (pdir && pdir[0] != '/')
 		return fail_with(ret_error, "platforms_dir must be absolute");
 	if (pull_timeout < 0 || usage < 0 || drain < 0 || log_max < 0 || pull_timeout > 86400 ||
-	    usage > 3600 || drain > 3600)
+	    usage > 3600 || drain > 3600 || secrets_timeout < 0 || secrets_timeout > 3600)
 		return fail_with(ret_error, "a timeout or size is out of range");
 
 	c.platform_revision = (unsigned int)prev;
+	c.secrets_timeout_sec = (unsigned int)secrets_timeout;
 	c.pull_timeout_sec = (unsigned int)pull_timeout;
 	c.usage_interval_sec = (unsigned int)usage;
 	c.drain_timeout_sec = (unsigned int)drain;
@@ -230,6 +237,12 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 		r = dup_opt(pv, &c.platform_version);
 	if (r >= 0)
 		r = dup_opt(pdir, &c.platforms_dir);
+	if (r >= 0)
+		r = dup_opt(region, &c.region);
+	if (r >= 0)
+		r = dup_opt(sm_ep, &c.secretsmanager_endpoint);
+	if (r >= 0)
+		r = dup_opt(ssm_ep, &c.ssm_endpoint);
 	if (r >= 0)
 		r = dup_opt(netns, &c.netns);
 	if (r >= 0)
@@ -270,6 +283,15 @@ json_t *shim_config_to_json(const struct shim_config *c)
 		json_object_set_new(j, "platform_revision", json_integer(c->platform_revision));
 	if (j && c->platforms_dir)
 		json_object_set_new(j, "platforms_dir", json_string(c->platforms_dir));
+	if (j && c->region)
+		json_object_set_new(j, "region", json_string(c->region));
+	if (j && c->secretsmanager_endpoint)
+		json_object_set_new(j, "secretsmanager_endpoint",
+				    json_string(c->secretsmanager_endpoint));
+	if (j && c->ssm_endpoint)
+		json_object_set_new(j, "ssm_endpoint", json_string(c->ssm_endpoint));
+	if (j && c->secrets_timeout_sec)
+		json_object_set_new(j, "secrets_timeout_sec", json_integer(c->secrets_timeout_sec));
 	if (!j || !c->has_network)
 		return j;
 	json_object_set_new(j, "slot", json_integer(c->slot));

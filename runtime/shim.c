@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "creds.h"
 #include "ctl-server.h"
 #include "dns.h"
 #include "event.h"
@@ -37,6 +38,7 @@
 #include "platform.h"
 #include "prog.h"
 #include "runc.h"
+#include "secrets.h"
 #include "shim.h"
 #include "storage.h"
 #include "taskdef.h"
@@ -113,6 +115,11 @@ struct shim {
 	size_t n_images;
 	struct storage *storage;
 	bool storage_done;
+	/* the containers' secrets: fetched once the network is there, kept in memory (zeroed when
+	 * freed) until the containers' configurations are written */
+	struct secrets *secrets;
+	bool secrets_done;
+	struct creds exec_creds; /* the execution role's, from the agent's "network" */
 	char *volume_paths[TASKDEF_MAX_VOLUMES + 1];
 	struct runc_opts runc;
 	char runc_root[PATH_MAX], mnt_dir[PATH_MAX], log_dir[PATH_MAX], etc_dir[PATH_MAX],
@@ -669,20 +676,37 @@ static int etc_files(struct shim *s)
 	return 0;
 }
 
-/* The agent's variables for a container, "NAME=value", NULL-terminated (to free). */
+/* Free a list of "NAME=value" that may hold secrets: zeroed first. */
+static char **env_free_erase(char **env)
+{
+	for (size_t i = 0; env && env[i]; i++)
+		explicit_bzero(env[i], strlen(env[i]));
+	return image_spec_strv_free(env);
+}
+
+/* The agent's variables for a container, then its secrets, "NAME=value", NULL-terminated (to
+ * free with env_free_erase()). */
 static char **ctr_env(struct shim *s, struct shim_ctr *c)
 {
 	json_t *env = json_object_get(s->cfg.env, c->def->name), *v;
-	size_t n = 0;
+	size_t n = 0, n_secrets = s->secrets ? secrets_count(s->secrets) : 0;
 	const char *k;
 	char **out;
 
-	out = calloc(json_object_size(env) + 1, sizeof(char *));
+	out = calloc(json_object_size(env) + n_secrets + 1, sizeof(char *));
 	if (!out)
 		return NULL;
 	json_object_foreach(env, k, v)
 		if (asprintf(&out[n++], "%s=%s", k, json_string_value(v)) < 0)
-			return image_spec_strv_free(out);
+			return env_free_erase(out);
+	for (size_t i = 0; i < n_secrets; i++) {
+		const struct secret *sec = secrets_get(s->secrets, i);
+
+		if (!streq(sec->container, c->def->name))
+			continue;
+		if (!sec->value || asprintf(&out[n++], "%s=%s", sec->name, sec->value) < 0)
+			return env_free_erase(out);
+	}
 	return out;
 }
 
@@ -783,7 +807,7 @@ static int ctr_prepare(struct shim *s, struct shim_ctr *c, char **ret_error)
 			.env = (const char *const *)env,
 		},
 		&spec, ret_error);
-	image_spec_strv_free(env);
+	env_free_erase(env);
 	if (r < 0)
 		return r;
 	if (asprintf(&c->bundle, "%s/%s", s->bundles_dir, c->def->name) < 0) {
@@ -901,6 +925,8 @@ static void prepare_maybe(struct shim *s)
 			return;
 		}
 	}
+	/* the values are in the containers' configurations now: none stays in the shim */
+	s->secrets = secrets_free(s->secrets);
 	s->state = SHIM_STATE_READY;
 	s->prepared_ns = realtime_nsec();
 	log_info("Task prepared: waiting for start");
@@ -1519,15 +1545,96 @@ static int do_start(struct ctl_call *call, json_t *params, void *userdata)
 	return ctl_call_reply(call, status_json(s));
 }
 
+/* The execution role's credentials the agent sent with the network, into s->exec_creds. */
+static int exec_creds_take(struct shim *s, json_t *j, char **ret_error)
+{
+	char *text;
+	int r;
+
+	creds_erase(&s->exec_creds);
+	text = json_dumps(j, JSON_COMPACT);
+	if (!text)
+		return -ENOMEM;
+	r = creds_parse(text, strlen(text), &s->exec_creds, ret_error);
+	explicit_bzero(text, strlen(text));
+	free(text);
+	return r;
+}
+
+/*
+ * The containers' secrets, fetched over the task's secrets flow (in its namespace, marked) once
+ * it has its network and before any container is created; a failure stops the task with ECS's
+ * reason. Blocking, bounded by the config's secrets_timeout_sec.
+ */
+static void secrets_run(struct shim *s)
+{
+	const char *ns[SHIM_MAX_LIST + 1] = {};
+	_cleanup_free_ char *e = NULL;
+	const struct secret *failed;
+	uint64_t sent, received, t0;
+	int r;
+
+	if (s->secrets_done || !s->secrets || !secrets_count(s->secrets))
+		return;
+	s->secrets_done = true;
+	for (size_t i = 0; s->cfg.nameservers[i]; i++)
+		ns[i] = s->cfg.nameservers[i];
+	t0 = now_usec();
+	r = secrets_fetch(s->secrets,
+			  &(struct secrets_opts){
+				  .netns_fd = -1, /* the shim is in the task's namespace */
+				  .mark = TC_MARK(s->cfg.slot, TC_FLOW_SECRETS),
+				  .nameservers = ns[0] ? ns : NULL,
+				  .region = s->cfg.region,
+				  .secretsmanager_endpoint = s->cfg.secretsmanager_endpoint,
+				  .ssm_endpoint = s->cfg.ssm_endpoint,
+				  .creds = s->exec_creds.access_key_id ? &s->exec_creds : NULL,
+				  .timeout_ms = (s->cfg.secrets_timeout_sec ?: 60) * 1000U,
+			  },
+			  &e);
+	creds_erase(&s->exec_creds);
+	secrets_bytes(s->secrets, &sent, &received);
+	if (r < 0) {
+		failed = secrets_failed(s->secrets);
+		log_err("Secrets: %s", e ?: strerror(-r));
+		/* ECS's words, which name the service that failed */
+		task_stop(s, "TaskFailedToStart",
+			  "ResourceInitializationError: unable to pull secrets or registry auth: "
+			  "execution resource retrieval failed: %s: %s",
+			  failed && failed->source == SECRET_SOURCE_SSM
+				  ? "unable to retrieve secrets from ssm"
+				  : "unable to retrieve secret from asm",
+			  e ?: strerror(-r));
+		return;
+	}
+	log_info("Secrets: %zu fetched in %.1f ms (HTTP: %" PRIu64 " bytes sent, %" PRIu64
+		 " received)",
+		 secrets_count(s->secrets), (double)(now_usec() - t0) / 1000.0, sent, received);
+}
+
 static int do_network(struct ctl_call *call, json_t *params, void *userdata)
 {
 	struct shim *s = userdata;
 	_cleanup_free_ char *e = NULL;
+	json_auto_t *net = NULL;
+	json_t *creds;
 	int r;
 
 	if (!params)
 		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Missing parameters");
-	r = shim_network_parse(params, &s->cfg, &e);
+	/* the credentials go to the fetch, not into the configuration */
+	net = json_copy(params);
+	if (!net)
+		return ctl_call_fail_errno(call, -ENOMEM, "Out of memory");
+	creds = json_object_get(net, "execution_role_credentials");
+	if (creds) {
+		r = exec_creds_take(s, creds, &e);
+		json_object_del(net, "execution_role_credentials");
+		if (r < 0)
+			return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS,
+					      "execution_role_credentials: %s", e ?: strerror(-r));
+	}
+	r = shim_network_parse(net, &s->cfg, &e);
 	if (r == -EEXIST)
 		return ctl_call_reply(call, status_json(s)); /* again, after an agent restart */
 	if (r < 0)
@@ -1535,6 +1642,8 @@ static int do_network(struct ctl_call *call, json_t *params, void *userdata)
 	s->network_ns = realtime_nsec();
 	log_info("The task's network: slot %u, address %s", s->cfg.slot, strna(s->cfg.address));
 	emit_status(s);
+	if (!s->stopping)
+		secrets_run(s);
 	if (!s->stopping)
 		pull_next(s);
 	prepare_maybe(s);
@@ -1615,6 +1724,11 @@ static int load_config(struct shim *s)
 					     &s->platform, &e);
 	else
 		r = platform_lookup(s->cfg.platform_version, &s->platform, &e);
+	if (r < 0)
+		return log_err_errno(r, "%s: %s", path, e ?: strerror(-r));
+	r = secrets_parse(s->cfg.task_definition, &s->secrets, &e);
+	if (r == 0)
+		r = secrets_check_platform(s->secrets, s->platform, &e);
 	if (r < 0)
 		return log_err_errno(r, "%s: %s", path, e ?: strerror(-r));
 	return 0;
@@ -1717,6 +1831,8 @@ static void cleanup(struct shim *s)
 	}
 	for (size_t i = 0; i < TASKDEF_MAX_VOLUMES; i++)
 		free(s->volume_paths[i]);
+	secrets_free(s->secrets);
+	creds_erase(&s->exec_creds);
 	storage_free(s->storage);
 	s->ctl = ctl_server_free(s->ctl);
 	s->loop = event_loop_free(s->loop);

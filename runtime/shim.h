@@ -56,6 +56,10 @@ struct shim_config {
 	char *platform_version;		/* "1.4.0" */
 	unsigned int platform_revision; /* pinned at launch (0: the version's latest) */
 	char *platforms_dir;		/* the agent's platform manifests (NULL: built-in) */
+	char *region;			/* the task's (secrets' names, signing) */
+	char *secretsmanager_endpoint;	/* NULL: the region's AWS endpoints */
+	char *ssm_endpoint;
+	unsigned int secrets_timeout_sec; /* the bound of the secrets' fetch; 0: 60 */
 	json_t *task_definition;
 	char *netns; /* the task's network namespace (a file) */
 	/* the network: in the file, or later from the agent (method "network") */

@@ -20,7 +20,9 @@
 	"\"image_store\":\"/var/lib/taskvm/images\",\"insecure_registries\":[\"registry:5000\"],"   \
 	"\"volume_dir\":\"/var/lib/taskvm/volumes/x\",\"cgroup\":\"taskvm/x\","                     \
 	"\"env\":{\"app\":{\"AWS_REGION\":\"us-west-2\"}},\"pull_timeout_sec\":600,"                \
-	"\"usage_interval_sec\":10,\"drain_timeout_sec\":5,\"log_max_size\":1048576}"
+	"\"usage_interval_sec\":10,\"drain_timeout_sec\":5,\"log_max_size\":1048576,"               \
+	"\"region\":\"us-west-2\",\"secretsmanager_endpoint\":\"http://198.18.0.1:8080\","          \
+	"\"ssm_endpoint\":\"https://ssm.us-west-2.amazonaws.com\",\"secrets_timeout_sec\":30}"
 
 static json_t *parse(const char *s)
 {
@@ -50,6 +52,10 @@ static void test_config_roundtrip(void **state)
 	assert_int_equal(c.pull_timeout_sec, 600);
 	assert_int_equal(c.log_max_size, 1048576);
 	assert_int_equal(c.platform_revision, 5);
+	assert_string_equal(c.region, "us-west-2");
+	assert_string_equal(c.secretsmanager_endpoint, "http://198.18.0.1:8080");
+	assert_string_equal(c.ssm_endpoint, "https://ssm.us-west-2.amazonaws.com");
+	assert_int_equal(c.secrets_timeout_sec, 30);
 	assert_string_equal(c.platforms_dir, "/usr/share/taskvm/platforms");
 	assert_string_equal(
 		json_string_value(json_object_get(json_object_get(c.env, "app"), "AWS_REGION")),
@@ -86,6 +92,7 @@ static void test_config_errors(void **state)
 		{ "platform_revision", "-1", "platform_revision" },
 		{ "platform_revision", "\"5\"", "integer" },
 		{ "platforms_dir", "\"relative\"", "absolute" },
+		{ "secrets_timeout_sec", "3601", "range" },
 		{ "unknown", "1", "unknown" },
 	};
 
