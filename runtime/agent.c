@@ -1640,6 +1640,11 @@ void agent_task_publish(struct agent *a, struct agent_task *at)
 	task_publish(a, at);
 }
 
+const struct tmds_sample *agent_task_sample(struct agent_task *at)
+{
+	return at->has_cur ? &at->cur : NULL;
+}
+
 json_t *agent_role_credentials(struct agent *a, const char *role_arn, int *ret_errno)
 {
 	struct creds c = {};

@@ -25,6 +25,7 @@
 #include "addr.h"
 #include "cgroup.h"
 #include "ctl-server.h"
+#include "emf.h"
 #include "event.h"
 #include "ident.h"
 #include "image-ref.h"
@@ -85,6 +86,10 @@ struct launch_task {
 	uint64_t registered_ns;
 	char *task_arn;
 	const struct platform *platform; /* its revision, pinned at launch (NULL: none restored) */
+	/* Container Insights: the sample of the last event (or the baseline) and its CPU time */
+	uint64_t insights_read_ns;
+	uint64_t insights_cpu_ns;
+	uint64_t insights_events;
 	char netns[PATH_MAX];
 	char run_dir[PATH_MAX];
 	char volume_dir[PATH_MAX];
@@ -160,6 +165,7 @@ void launch_opts_init(struct launch_opts *o)
 		.retention_sec = LAUNCH_DEFAULT_RETENTION,
 		.pull_timeout_sec = 600,
 		.secrets_timeout_sec = 60,
+		.insights_interval_sec = 60,
 	};
 }
 
@@ -246,6 +252,25 @@ int launch_parse_option(struct launch_opts *o, int c, const char *arg)
 		return 1;
 	case LAUNCH_ARG_SECRETS_TIMEOUT:
 		return opt_uint("secrets-timeout", arg, 1, 3600, &o->secrets_timeout_sec);
+	case LAUNCH_ARG_INSIGHTS_ENDPOINT: {
+		_cleanup_free_ char *e = NULL;
+		struct logship_config lc = {};
+		int r = logship_parse_endpoint(arg, &lc, &e);
+
+		free(lc.endpoint);
+		free(lc.host);
+		if (r == 0 && !lc.addr_len)
+			r = fail_with(&e, "the host must be an IP address");
+		if (r < 0) {
+			fprintf(stderr, "taskvm agent: --insights-endpoint '%s': %s\n", arg,
+				e ?: strerror(-r));
+			return -EINVAL;
+		}
+		o->insights_endpoint = arg;
+		return 1;
+	}
+	case LAUNCH_ARG_INSIGHTS_INTERVAL:
+		return opt_uint("insights-interval", arg, 1, 3600, &o->insights_interval_sec);
 	}
 	return 0;
 }
@@ -265,7 +290,10 @@ void launch_help(FILE *f)
 		"      --secretsmanager-endpoint URL  Secrets Manager (default: the task's region's,\n"
 		"                              https://secretsmanager.REGION.amazonaws.com)\n"
 		"      --ssm-endpoint URL      SSM Parameter Store (default https://ssm.REGION.amazonaws.com)\n"
-		"      --secrets-timeout SEC   the bound of a task's secrets fetch (default 60)\n",
+		"      --secrets-timeout SEC   the bound of a task's secrets fetch (default 60)\n"
+		"      --insights-endpoint tcp://IP[:PORT]  Container Insights: the syslog collector\n"
+		"                              of the tasks' performance events (default: none made)\n"
+		"      --insights-interval SEC Container Insights' interval (default 60)\n",
 		LAUNCH_DEFAULT_RUN_DIR, LAUNCH_DEFAULT_NETNS_DIR, IMAGE_STORE_DEFAULT,
 		LAUNCH_DEFAULT_VOLUME_DIR, LAUNCH_DEFAULT_CGROUP, LAUNCH_DEFAULT_RETENTION);
 }
@@ -1165,6 +1193,21 @@ static json_t *strv_json(const char *const *v)
 	return a;
 }
 
+/* The cluster's name: the part of its ARN after "cluster/", or the name as given. */
+static const char *cluster_name(struct launch_task *lt)
+{
+	const char *c = json_string_value(json_object_get(lt->params, "cluster")) ?: "default";
+	const char *slash = strstr(c, ":cluster/");
+
+	return slash ? slash + strlen(":cluster/") : c;
+}
+
+/* Container Insights' log group of the task's cluster, as Container Insights names it. */
+static void insights_group(struct launch_task *lt, char *buf, size_t size)
+{
+	snprintf(buf, size, "/aws/ecs/containerinsights/%s/performance", cluster_name(lt));
+}
+
 /* RUN_DIR/shim.json: what the shim needs to start (its network comes later). */
 static int shim_config_write(struct launch_task *lt)
 {
@@ -1195,6 +1238,16 @@ static int shim_config_write(struct launch_task *lt)
 	    json_object_set_new(j, "secrets_timeout_sec", json_integer(l->o.secrets_timeout_sec)) <
 		    0)
 		return -ENOMEM;
+	if (l->o.insights_endpoint && lt->platform->insights.supported) {
+		char group[LOGSHIP_GROUP_MAX + 64];
+		json_t *in;
+
+		insights_group(lt, group, sizeof(group));
+		in = json_pack("{s:s, s:s}", "endpoint", l->o.insights_endpoint, "group", group);
+
+		if (!in || json_object_set_new(j, "insights", in) < 0)
+			return -ENOMEM;
+	}
 	text = json_dumps(j, JSON_COMPACT);
 	if (!text)
 		return -ENOMEM;
@@ -2421,6 +2474,99 @@ struct launch *launch_free(struct launch *l)
 	return NULL;
 }
 
+/*
+ * Container Insights: a Task event of the interval since the last one, from the agent's last
+ * sample of the task (its cgroups, netd's counters and rates, the shim's storage usage),
+ * checked against the EMF specification and handed to the shim, which ships it over the task's
+ * logs flow. The first sample is the baseline.
+ */
+static void insights_tick(struct launch_task *lt)
+{
+	const struct launch_opts *o = &lt->l->o;
+	const struct tmds_sample *cur;
+	struct tmds_task *t;
+	_cleanup_free_ char *text = NULL, *e = NULL;
+	char account[32] = "", *colon;
+	json_auto_t *ev = NULL;
+	struct emf_usage u = { .storage_io_unknown = true };
+	uint64_t cpu = 0, mem = 0, dt;
+	int r;
+
+	if (!o->insights_endpoint || !lt->at || lt->phase != LAUNCH_RUNNING || lt->desired_stop ||
+	    !lt->platform || !lt->platform->insights.supported || lt->fd < 0)
+		return;
+	t = agent_task_model(lt->at);
+	cur = agent_task_sample(lt->at);
+	if (!cur || cur->read_ns <= lt->insights_read_ns)
+		return;
+	for (size_t i = 0; i < cur->n_containers; i++)
+		if (cur->containers[i].has_cgroup) {
+			cpu += cur->containers[i].cpu.total_usage;
+			mem += cur->containers[i].mem.usage;
+		}
+	if (!lt->insights_read_ns || cpu < lt->insights_cpu_ns) {
+		lt->insights_read_ns = cur->read_ns;
+		lt->insights_cpu_ns = cpu;
+		return;
+	}
+	dt = cur->read_ns - lt->insights_read_ns;
+	if (dt < (uint64_t)o->insights_interval_sec * 1000000000ULL - 500000000ULL)
+		return; /* (half a second early is on time: samples come once a stats interval) */
+	u.cpu_utilized = (double)(cpu - lt->insights_cpu_ns) / (double)dt * 1024.0;
+	u.cpu_reserved = t->def->has_cpu ? t->def->cpu_vcpu * 1024.0 : 0;
+	u.memory_utilized_mib = (double)mem / (1024.0 * 1024.0);
+	u.memory_reserved_mib = t->def->has_memory ? (double)t->def->memory_mib : 0;
+	u.ephemeral_utilized_gb = (double)t->storage_utilized_mib / 1024.0;
+	u.ephemeral_reserved_gb = (double)t->storage_reserved_mib / 1024.0;
+	if (cur->has_net && cur->net.has_rates)
+		u.net = (struct emf_network){ .rx_bytes_per_sec = cur->net.rx_bytes_per_sec,
+					      .tx_bytes_per_sec = cur->net.tx_bytes_per_sec,
+					      .rx_packets = cur->net.rx_packets,
+					      .tx_packets = cur->net.tx_packets,
+					      .rx_dropped = cur->net.rx_dropped,
+					      .tx_dropped = cur->net.tx_dropped,
+					      .rx_errors = cur->net.rx_errors,
+					      .tx_errors = cur->net.tx_errors };
+	else
+		u.net_unknown = true;
+	/* arn:PARTITION:ecs:REGION:ACCOUNT:task/...: the account */
+	if (t->task_arn && (colon = strchr(t->task_arn, ':')) && (colon = strchr(colon + 1, ':')) &&
+	    (colon = strchr(colon + 1, ':')) && (colon = strchr(colon + 1, ':')))
+		snprintf(account, sizeof(account), "%.*s", (int)strcspn(colon + 1, ":"), colon + 1);
+	r = emf_task_event(
+		&(struct emf_task){
+			.platform = lt->platform,
+			.cluster = cluster_name(lt),
+			.task_id = t->ecs_id,
+			.family = t->def->family,
+			.revision = t->def->revision,
+			.account_id = account[0] ? account : NULL,
+			.region = t->region,
+			.availability_zone = t->availability_zone,
+			.known_status = "RUNNING",
+			.launch_type = t->launch_type,
+			.pull_started_at_ms = t->pull_started_ns / 1000000,
+			.pull_stopped_at_ms = t->pull_stopped_ns / 1000000,
+			.created_at_ms = lt->created_ns / 1000000,
+			.started_at_ms = lt->running_ns / 1000000,
+		},
+		&u, cur->read_ns / 1000000, &ev);
+	if (r == 0) {
+		text = json_dumps(ev, JSON_COMPACT);
+		r = text ? emf_validate_text(text, strlen(text), realtime_nsec() / 1000000, &e)
+			 : -ENOMEM;
+	}
+	/* the next interval starts here, whatever became of this one */
+	lt->insights_read_ns = cur->read_ns;
+	lt->insights_cpu_ns = cpu;
+	if (r < 0) {
+		log_err("Task '%s': its Container Insights event: %s", lt->id, e ?: strerror(-r));
+		return;
+	}
+	if (shim_send(lt, "insights", json_pack("{s:[s]}", "events", text)) >= 0)
+		lt->insights_events++;
+}
+
 void launch_tick(struct launch *l)
 {
 	uint64_t now = realtime_nsec(), mono = now_usec();
@@ -2429,6 +2575,7 @@ void launch_tick(struct launch *l)
 		next = lt->next;
 		if (lt->reg_pending && !lt->at)
 			restore_registration(lt);
+		insights_tick(lt);
 		if (lt->teardown_pending)
 			task_teardown(lt);
 		if (lt->phase == LAUNCH_STOPPED &&

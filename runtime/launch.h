@@ -57,6 +57,10 @@ struct launch_opts {
 	const char *secretsmanager_endpoint;
 	const char *ssm_endpoint;
 	unsigned int secrets_timeout_sec;
+	/* Container Insights: the syslog collector of the tasks' events, tcp://IP[:PORT] (NULL:
+	 * none made), and their interval */
+	const char *insights_endpoint;
+	unsigned int insights_interval_sec;
 	bool fault_injection;
 };
 
@@ -74,6 +78,8 @@ enum {
 	LAUNCH_ARG_SECRETSMANAGER_ENDPOINT,
 	LAUNCH_ARG_SSM_ENDPOINT,
 	LAUNCH_ARG_SECRETS_TIMEOUT,
+	LAUNCH_ARG_INSIGHTS_ENDPOINT,
+	LAUNCH_ARG_INSIGHTS_INTERVAL,
 };
 
 /* The struct option entries of the launch options, for the agent's table. */
@@ -90,6 +96,8 @@ enum {
 	{ "secretsmanager-endpoint", required_argument, NULL, LAUNCH_ARG_SECRETSMANAGER_ENDPOINT },\
 	{ "ssm-endpoint", required_argument, NULL, LAUNCH_ARG_SSM_ENDPOINT },                      \
 	{ "secrets-timeout", required_argument, NULL, LAUNCH_ARG_SECRETS_TIMEOUT },                \
+	{ "insights-endpoint", required_argument, NULL, LAUNCH_ARG_INSIGHTS_ENDPOINT },            \
+	{ "insights-interval", required_argument, NULL, LAUNCH_ARG_INSIGHTS_INTERVAL },            \
 	{ "enable-fault-injection", no_argument, NULL, LAUNCH_ARG_FAULT }
 /* clang-format on */
 
@@ -146,6 +154,8 @@ struct tmds_task *agent_task_model(struct agent_task *at);
 void agent_task_publish(struct agent *a, struct agent_task *at);
 /* A container's environment from the agent: ECS_CONTAINER_METADATA_URI_V4, ... */
 json_t *agent_task_env(struct agent *a, struct agent_task *at, size_t idx);
+/* The task's last sample (cgroups, netd's counters and rates), or NULL before the first. */
+const struct tmds_sample *agent_task_sample(struct agent_task *at);
 /* The current credentials of a role (the task's execution role), from the agent's provider:
  * {AccessKeyId, SecretAccessKey, Token, Expiration}, or NULL (-errno in *ret_errno). */
 json_t *agent_role_credentials(struct agent *a, const char *role_arn, int *ret_errno);

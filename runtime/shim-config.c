@@ -42,6 +42,8 @@ void shim_config_done(struct shim_config *c)
 	free(c->platform_version);
 	free(c->platforms_dir);
 	free(c->region);
+	free(c->insights_endpoint);
+	free(c->insights_group);
 	free(c->secretsmanager_endpoint);
 	free(c->ssm_endpoint);
 	json_decref(c->task_definition);
@@ -182,8 +184,9 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 {
 	const char *task_id = NULL, *pv = NULL, *netns = NULL, *store = NULL, *volume_dir = NULL,
 		   *cgroup = NULL, *pdir = NULL, *region = NULL, *sm_ep = NULL, *ssm_ep = NULL;
-	const char *address = NULL, *hostname = NULL;
-	json_t *def = NULL, *insecure = NULL, *ns = NULL, *search = NULL, *env = NULL;
+	const char *address = NULL, *hostname = NULL, *in_ep = NULL, *in_group = NULL;
+	json_t *def = NULL, *insecure = NULL, *ns = NULL, *search = NULL, *env = NULL,
+	       *insights = NULL;
 	json_int_t slot = 0, pull_timeout = 0, usage = 0, drain = 0, log_max = 0, prev = 0,
 		   secrets_timeout = 0;
 	struct shim_config c = {};
@@ -196,7 +199,7 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 	if (json_unpack_ex(
 		    j, &jerr, JSON_STRICT,
 		    "{s:i, s:s, s:s, s?I, s?s, s:o, s:s, s?I, s?s, s?s, s?o, s?o, s:s, s?o, s:s,"
-		    " s:s, s?o, s?I, s?I, s?I, s?I, s?s, s?s, s?s, s?I}",
+		    " s:s, s?o, s?I, s?I, s?I, s?I, s?s, s?s, s?s, s?I, s?o}",
 		    "version", &version, "task_id", &task_id, "platform_version", &pv,
 		    "platform_revision", &prev, "platforms_dir", &pdir, "task_definition", &def,
 		    "netns", &netns, "slot", &slot, "address", &address, "hostname", &hostname,
@@ -205,7 +208,7 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 		    "env", &env, "pull_timeout_sec", &pull_timeout, "usage_interval_sec", &usage,
 		    "drain_timeout_sec", &drain, "log_max_size", &log_max, "region", &region,
 		    "secretsmanager_endpoint", &sm_ep, "ssm_endpoint", &ssm_ep,
-		    "secrets_timeout_sec", &secrets_timeout) < 0)
+		    "secrets_timeout_sec", &secrets_timeout, "insights", &insights) < 0)
 		return fail_with(ret_error, "%s", jerr.text);
 	if (version != SHIM_CONFIG_VERSION)
 		return fail_with(ret_error, "version %d, not %d", version, SHIM_CONFIG_VERSION);
@@ -221,6 +224,9 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 		return fail_with(ret_error, "platform_revision is out of range");
 	if (pdir && pdir[0] != '/')
 		return fail_with(ret_error, "platforms_dir must be absolute");
+	if (insights && json_unpack_ex(insights, &jerr, JSON_STRICT, "{s:s, s:s}", "endpoint",
+				       &in_ep, "group", &in_group) < 0)
+		return fail_with(ret_error, "insights: %s", jerr.text);
 	if (pull_timeout < 0 || usage < 0 || drain < 0 || log_max < 0 || pull_timeout > 86400 ||
 	    usage > 3600 || drain > 3600 || secrets_timeout < 0 || secrets_timeout > 3600)
 		return fail_with(ret_error, "a timeout or size is out of range");
@@ -239,6 +245,10 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 		r = dup_opt(pdir, &c.platforms_dir);
 	if (r >= 0)
 		r = dup_opt(region, &c.region);
+	if (r >= 0)
+		r = dup_opt(in_ep, &c.insights_endpoint);
+	if (r >= 0)
+		r = dup_opt(in_group, &c.insights_group);
 	if (r >= 0)
 		r = dup_opt(sm_ep, &c.secretsmanager_endpoint);
 	if (r >= 0)
@@ -285,6 +295,10 @@ json_t *shim_config_to_json(const struct shim_config *c)
 		json_object_set_new(j, "platforms_dir", json_string(c->platforms_dir));
 	if (j && c->region)
 		json_object_set_new(j, "region", json_string(c->region));
+	if (j && c->insights_endpoint)
+		json_object_set_new(j, "insights",
+				    json_pack("{s:s, s:s}", "endpoint", c->insights_endpoint,
+					      "group", c->insights_group));
 	if (j && c->secretsmanager_endpoint)
 		json_object_set_new(j, "secretsmanager_endpoint",
 				    json_string(c->secretsmanager_endpoint));

@@ -120,6 +120,10 @@ struct shim {
 	struct secrets *secrets;
 	bool secrets_done;
 	struct creds exec_creds; /* the execution role's, from the agent's "network" */
+	/* Container Insights: the shipper of the agent's events, made at the first one */
+	struct logship_config *insights_cfg;
+	struct logship *insights;
+	bool insights_draining, insights_done;
 	char *volume_paths[TASKDEF_MAX_VOLUMES + 1];
 	struct runc_opts runc;
 	char runc_root[PATH_MAX], mnt_dir[PATH_MAX], log_dir[PATH_MAX], etc_dir[PATH_MAX],
@@ -1420,6 +1424,39 @@ static void teardown(struct shim *s)
 	s->torn_down = true;
 }
 
+static void on_insights_drained(struct logship *ls, int result, void *data)
+{
+	struct shim *s = data;
+	struct logship_stats st;
+
+	logship_get_stats(ls, &st);
+	log_info("Container Insights: %" PRIu64 " events delivered, %" PRIu64 " dropped, %" PRIu64
+		 " not delivered",
+		 st.delivered, st.dropped, result < 0 ? st.buffered : 0);
+	s->insights_done = true;
+	check_done(s);
+}
+
+/* The Container Insights events drained (once the containers' logs are): whether done. */
+static bool insights_drained(struct shim *s)
+{
+	int r;
+
+	if (!s->insights || s->insights_done)
+		return true;
+	if (s->insights_draining)
+		return false;
+	s->insights_draining = true;
+	r = logship_drain(s->insights,
+			  (uint64_t)(s->cfg.drain_timeout_sec ?: SHIM_DRAIN_DEFAULT) * 1000000ULL,
+			  on_insights_drained, s);
+	if (r < 0) {
+		log_warn_errno(r, "Container Insights: cannot drain the events: %m");
+		s->insights_done = true;
+	}
+	return s->insights_done;
+}
+
 /* Stopping and nothing left running: drain, tear down, report, exit. */
 static void check_done(struct shim *s)
 {
@@ -1436,6 +1473,8 @@ static void check_done(struct shim *s)
 		if (!c->logs_done)
 			return;
 	}
+	if (!insights_drained(s))
+		return;
 	event_cancel(s->loop, s->final_timer);
 	s->final_timer = 0;
 	event_cancel(s->loop, s->ack_timer);
@@ -1651,6 +1690,66 @@ static int do_network(struct ctl_call *call, json_t *params, void *userdata)
 	return ctl_call_reply(call, status_json(s));
 }
 
+/* The shipper of the Container Insights events: the task's logs flow, to the agent's collector. */
+static int insights_open(struct shim *s, char **ret_error)
+{
+	json_auto_t *opts = NULL;
+	int r;
+
+	if (s->insights)
+		return 0;
+	if (!s->cfg.insights_endpoint || !s->cfg.has_network)
+		return fail_with(ret_error, "Container Insights is not configured for the task");
+	opts = json_pack("{s:s, s:s, s:s, s:s, s:s}", "awslogs-group", s->cfg.insights_group,
+			 "awslogs-region", s->cfg.region ?: "us-east-1", "awslogs-stream-prefix",
+			 "FargateTelemetry", "awslogs-endpoint", s->cfg.insights_endpoint, "mode",
+			 "non-blocking");
+	if (!opts)
+		return -ENOMEM;
+	r = logship_config_parse(opts, &s->insights_cfg, ret_error);
+	if (r < 0)
+		return r;
+	return logship_new(s->loop,
+			   &(struct logship_opts){
+				   .config = s->insights_cfg,
+				   .container = "containerinsights",
+				   .task_id = s->cfg.task_id,
+				   .hostname = s->cfg.address,
+				   .netns_fd = -1, /* the shim is in the task's namespace */
+				   .mark = TC_MARK(s->cfg.slot, TC_FLOW_LOGS),
+			   },
+			   &s->insights, ret_error);
+}
+
+/* The agent's Container Insights events (EMF, checked), shipped as they are. */
+static int do_insights(struct ctl_call *call, json_t *params, void *userdata)
+{
+	struct shim *s = userdata;
+	_cleanup_free_ char *e = NULL;
+	json_t *events = NULL, *v;
+	json_error_t jerr;
+	size_t i;
+	int r;
+
+	if (!params || json_unpack_ex(params, &jerr, JSON_STRICT, "{s:o}", "events", &events) < 0 ||
+	    !json_is_array(events))
+		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid parameters: %s",
+				      params ? jerr.text : "missing");
+	if (s->stopping)
+		return ctl_call_failf(call, CTL_ERR_BUSY, "The task is stopping");
+	r = insights_open(s, &e);
+	if (r < 0)
+		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "%s", e ?: strerror(-r));
+	json_array_foreach(events, i, v) {
+		const char *text = json_string_value(v);
+
+		if (text && logship_submit(s->insights, LOGFILE_STDOUT, realtime_nsec(), text,
+					   strlen(text)) == 1)
+			log_debug("Container Insights: an event dropped, the buffer is full");
+	}
+	return ctl_call_reply(call, json_pack("{s:I}", "events", (json_int_t)i));
+}
+
 static int do_ack(struct ctl_call *call, json_t *params, void *userdata)
 {
 	struct shim *s = userdata;
@@ -1688,6 +1787,7 @@ static const struct ctl_method shim_methods[] = {
 	{ "stop", do_stop, CTL_METHOD_WRITE },
 	{ "ack", do_ack, CTL_METHOD_WRITE },
 	{ "network", do_network, CTL_METHOD_WRITE },
+	{ "insights", do_insights, CTL_METHOD_WRITE },
 	{},
 };
 
@@ -1833,6 +1933,8 @@ static void cleanup(struct shim *s)
 		free(s->volume_paths[i]);
 	secrets_free(s->secrets);
 	creds_erase(&s->exec_creds);
+	logship_free(s->insights);
+	logship_config_free(s->insights_cfg);
 	storage_free(s->storage);
 	s->ctl = ctl_server_free(s->ctl);
 	s->loop = event_loop_free(s->loop);

@@ -60,6 +60,9 @@ struct shim_config {
 	char *secretsmanager_endpoint;	/* NULL: the region's AWS endpoints */
 	char *ssm_endpoint;
 	unsigned int secrets_timeout_sec; /* the bound of the secrets' fetch; 0: 60 */
+	/* Container Insights: where the agent's events go (the task's logs flow), or NULL */
+	char *insights_endpoint; /* tcp://IP[:PORT] */
+	char *insights_group;	 /* /aws/ecs/containerinsights/CLUSTER/performance */
 	json_t *task_definition;
 	char *netns; /* the task's network namespace (a file) */
 	/* the network: in the file, or later from the agent (method "network") */

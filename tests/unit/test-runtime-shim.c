@@ -22,7 +22,8 @@
 	"\"env\":{\"app\":{\"AWS_REGION\":\"us-west-2\"}},\"pull_timeout_sec\":600,"                \
 	"\"usage_interval_sec\":10,\"drain_timeout_sec\":5,\"log_max_size\":1048576,"               \
 	"\"region\":\"us-west-2\",\"secretsmanager_endpoint\":\"http://198.18.0.1:8080\","          \
-	"\"ssm_endpoint\":\"https://ssm.us-west-2.amazonaws.com\",\"secrets_timeout_sec\":30}"
+	"\"ssm_endpoint\":\"https://ssm.us-west-2.amazonaws.com\",\"secrets_timeout_sec\":30,"      \
+	"\"insights\":{\"endpoint\":\"tcp://198.18.0.1:5514\",\"group\":\"/aws/ecs/containerinsights/c/performance\"}}"
 
 static json_t *parse(const char *s)
 {
@@ -56,6 +57,8 @@ static void test_config_roundtrip(void **state)
 	assert_string_equal(c.secretsmanager_endpoint, "http://198.18.0.1:8080");
 	assert_string_equal(c.ssm_endpoint, "https://ssm.us-west-2.amazonaws.com");
 	assert_int_equal(c.secrets_timeout_sec, 30);
+	assert_string_equal(c.insights_endpoint, "tcp://198.18.0.1:5514");
+	assert_string_equal(c.insights_group, "/aws/ecs/containerinsights/c/performance");
 	assert_string_equal(c.platforms_dir, "/usr/share/taskvm/platforms");
 	assert_string_equal(
 		json_string_value(json_object_get(json_object_get(c.env, "app"), "AWS_REGION")),
@@ -93,6 +96,7 @@ static void test_config_errors(void **state)
 		{ "platform_revision", "\"5\"", "integer" },
 		{ "platforms_dir", "\"relative\"", "absolute" },
 		{ "secrets_timeout_sec", "3601", "range" },
+		{ "insights", "{\"endpoint\":\"tcp://198.18.0.1:5514\"}", "insights" },
 		{ "unknown", "1", "unknown" },
 	};
 
