@@ -269,6 +269,18 @@ int launch_parse_option(struct launch_opts *o, int c, const char *arg)
 		o->insights_endpoint = arg;
 		return 1;
 	}
+	case LAUNCH_ARG_PULL_BEHAVIOR: {
+		enum shim_pull_behavior b;
+
+		if (shim_pull_behavior_from_string(arg, &b) < 0) {
+			fprintf(stderr,
+				"taskvm agent: --image-pull-behavior '%s' is not default, always, once or prefer-cached\n",
+				arg);
+			return -EINVAL;
+		}
+		o->pull_behavior = arg;
+		return 1;
+	}
 	case LAUNCH_ARG_INSIGHTS_INTERVAL:
 		return opt_uint("insights-interval", arg, 1, 3600, &o->insights_interval_sec);
 	}
@@ -287,6 +299,7 @@ void launch_help(FILE *f)
 		"      --insecure-registry HOST[:PORT]  a registry spoken to in plain HTTP\n"
 		"      --retention SEC         how long a stopped task stays visible (default %d)\n"
 		"      --pull-timeout SEC      the bound of one image's pull (default 600)\n"
+		"      --image-pull-behavior default|always|once|prefer-cached  as ECS_IMAGE_PULL_BEHAVIOR\n"
 		"      --secretsmanager-endpoint URL  Secrets Manager (default: the task's region's,\n"
 		"                              https://secretsmanager.REGION.amazonaws.com)\n"
 		"      --ssm-endpoint URL      SSM Parameter Store (default https://ssm.REGION.amazonaws.com)\n"
@@ -1237,6 +1250,9 @@ static int shim_config_write(struct launch_task *lt)
 	     json_object_set_new(j, "ssm_endpoint", json_string(l->o.ssm_endpoint)) < 0) ||
 	    json_object_set_new(j, "secrets_timeout_sec", json_integer(l->o.secrets_timeout_sec)) <
 		    0)
+		return -ENOMEM;
+	if (l->o.pull_behavior && !streq(l->o.pull_behavior, "default") &&
+	    json_object_set_new(j, "image_pull_behavior", json_string(l->o.pull_behavior)) < 0)
 		return -ENOMEM;
 	if (l->o.insights_endpoint && lt->platform->insights.supported) {
 		char group[LOGSHIP_GROUP_MAX + 64];

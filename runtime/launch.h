@@ -52,6 +52,7 @@ struct launch_opts {
 	const char *insecure[LAUNCH_MAX_INSECURE + 1];
 	unsigned int retention_sec;
 	unsigned int pull_timeout_sec;
+	const char *pull_behavior; /* ECS_IMAGE_PULL_BEHAVIOR's values; NULL: "default" */
 	/* the secrets' endpoints, "https://host[:port]" or "http://..." (NULL: AWS's of the
 	 * task's region) and the bound of a task's fetch */
 	const char *secretsmanager_endpoint;
@@ -80,6 +81,7 @@ enum {
 	LAUNCH_ARG_SECRETS_TIMEOUT,
 	LAUNCH_ARG_INSIGHTS_ENDPOINT,
 	LAUNCH_ARG_INSIGHTS_INTERVAL,
+	LAUNCH_ARG_PULL_BEHAVIOR,
 };
 
 /* The struct option entries of the launch options, for the agent's table. */
@@ -98,6 +100,7 @@ enum {
 	{ "secrets-timeout", required_argument, NULL, LAUNCH_ARG_SECRETS_TIMEOUT },                \
 	{ "insights-endpoint", required_argument, NULL, LAUNCH_ARG_INSIGHTS_ENDPOINT },            \
 	{ "insights-interval", required_argument, NULL, LAUNCH_ARG_INSIGHTS_INTERVAL },            \
+	{ "image-pull-behavior", required_argument, NULL, LAUNCH_ARG_PULL_BEHAVIOR },              \
 	{ "enable-fault-injection", no_argument, NULL, LAUNCH_ARG_FAULT }
 /* clang-format on */
 

@@ -7,6 +7,28 @@
 #include "shim.h"
 #include "util.h"
 
+static const char *const pull_behavior_names[] = {
+	[SHIM_PULL_DEFAULT] = "default",
+	[SHIM_PULL_ALWAYS] = "always",
+	[SHIM_PULL_ONCE] = "once",
+	[SHIM_PULL_PREFER_CACHED] = "prefer-cached",
+};
+
+const char *shim_pull_behavior_to_string(enum shim_pull_behavior b)
+{
+	return (size_t)b < ARRAY_SIZE(pull_behavior_names) ? pull_behavior_names[b] : "default";
+}
+
+int shim_pull_behavior_from_string(const char *s, enum shim_pull_behavior *ret)
+{
+	for (size_t i = 0; s && i < ARRAY_SIZE(pull_behavior_names); i++)
+		if (streq(s, pull_behavior_names[i])) {
+			*ret = (enum shim_pull_behavior)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
 static const char *const state_names[] = {
 	[SHIM_STATE_PREPARING] = "PREPARING", [SHIM_STATE_READY] = "READY",
 	[SHIM_STATE_RUNNING] = "RUNNING",     [SHIM_STATE_STOPPING] = "STOPPING",
@@ -183,7 +205,8 @@ int shim_network_parse(json_t *j, struct shim_config *c, char **ret_error)
 int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 {
 	const char *task_id = NULL, *pv = NULL, *netns = NULL, *store = NULL, *volume_dir = NULL,
-		   *cgroup = NULL, *pdir = NULL, *region = NULL, *sm_ep = NULL, *ssm_ep = NULL;
+		   *cgroup = NULL, *pdir = NULL, *region = NULL, *sm_ep = NULL, *ssm_ep = NULL,
+		   *pull_behavior = NULL;
 	const char *address = NULL, *hostname = NULL, *in_ep = NULL, *in_group = NULL;
 	json_t *def = NULL, *insecure = NULL, *ns = NULL, *search = NULL, *env = NULL,
 	       *insights = NULL;
@@ -199,7 +222,7 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 	if (json_unpack_ex(
 		    j, &jerr, JSON_STRICT,
 		    "{s:i, s:s, s:s, s?I, s?s, s:o, s:s, s?I, s?s, s?s, s?o, s?o, s:s, s?o, s:s,"
-		    " s:s, s?o, s?I, s?I, s?I, s?I, s?s, s?s, s?s, s?I, s?o}",
+		    " s:s, s?o, s?I, s?I, s?I, s?I, s?s, s?s, s?s, s?I, s?o, s?s}",
 		    "version", &version, "task_id", &task_id, "platform_version", &pv,
 		    "platform_revision", &prev, "platforms_dir", &pdir, "task_definition", &def,
 		    "netns", &netns, "slot", &slot, "address", &address, "hostname", &hostname,
@@ -208,7 +231,8 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 		    "env", &env, "pull_timeout_sec", &pull_timeout, "usage_interval_sec", &usage,
 		    "drain_timeout_sec", &drain, "log_max_size", &log_max, "region", &region,
 		    "secretsmanager_endpoint", &sm_ep, "ssm_endpoint", &ssm_ep,
-		    "secrets_timeout_sec", &secrets_timeout, "insights", &insights) < 0)
+		    "secrets_timeout_sec", &secrets_timeout, "insights", &insights,
+		    "image_pull_behavior", &pull_behavior) < 0)
 		return fail_with(ret_error, "%s", jerr.text);
 	if (version != SHIM_CONFIG_VERSION)
 		return fail_with(ret_error, "version %d, not %d", version, SHIM_CONFIG_VERSION);
@@ -224,6 +248,11 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 		return fail_with(ret_error, "platform_revision is out of range");
 	if (pdir && pdir[0] != '/')
 		return fail_with(ret_error, "platforms_dir must be absolute");
+	if (pull_behavior && shim_pull_behavior_from_string(pull_behavior, &c.pull_behavior) < 0)
+		return fail_with(
+			ret_error,
+			"image_pull_behavior '%s' is not default, always, once or prefer-cached",
+			pull_behavior);
 	if (insights && json_unpack_ex(insights, &jerr, JSON_STRICT, "{s:s, s:s}", "endpoint",
 				       &in_ep, "group", &in_group) < 0)
 		return fail_with(ret_error, "insights: %s", jerr.text);
@@ -295,6 +324,9 @@ json_t *shim_config_to_json(const struct shim_config *c)
 		json_object_set_new(j, "platforms_dir", json_string(c->platforms_dir));
 	if (j && c->region)
 		json_object_set_new(j, "region", json_string(c->region));
+	if (j && c->pull_behavior != SHIM_PULL_DEFAULT)
+		json_object_set_new(j, "image_pull_behavior",
+				    json_string(shim_pull_behavior_to_string(c->pull_behavior)));
 	if (j && c->insights_endpoint)
 		json_object_set_new(j, "insights",
 				    json_pack("{s:s, s:s}", "endpoint", c->insights_endpoint,

@@ -469,6 +469,17 @@ static void pull_finish(struct shim_image *im)
 	}
 	if (!im->error && (!im->digest || !im->canonical))
 		im->error = -EPROTO;
+	/* ECS's default behavior: a failed pull falls back to the store's copy */
+	if (im->error && im->error != -ECANCELED && s->cfg.pull_behavior == SHIM_PULL_DEFAULT &&
+	    image_load(s->cfg.image_store, im->reference, &im->img, &err) == 0) {
+		log_warn("Pull of %s failed (%s), using the image in the store (%s)", im->reference,
+			 im->error_msg ?: strerror(-im->error), im->img->digest);
+		im->error = 0;
+		set_str(&im->digest, im->img->digest);
+		set_str(&im->canonical, im->img->reference);
+		im->config = image_config_json(&im->img->config);
+		goto out;
+	}
 	if (!im->error) {
 		/* What this pull resolved, by digest: not whatever the tag is now. */
 		if (strchr(im->canonical, '@'))
@@ -578,6 +589,34 @@ static int pull_start(struct shim *s, struct shim_image *im)
 	im->io_id = r;
 	log_info("Pulling %s (pid %d)", im->reference, (int)pid);
 	return 0;
+}
+
+/*
+ * once and prefer-cached: the images the store has are taken from it at once, without the
+ * network or a pull process (the task's network may not be there yet); the others are pulled.
+ */
+static void pull_cached(struct shim *s)
+{
+	if (s->cfg.pull_behavior != SHIM_PULL_ONCE &&
+	    s->cfg.pull_behavior != SHIM_PULL_PREFER_CACHED)
+		return;
+	for (size_t i = 0; i < s->n_images; i++) {
+		struct shim_image *im = &s->images[i];
+		_cleanup_free_ char *e = NULL;
+
+		if (im->started || image_load(s->cfg.image_store, im->reference, &im->img, &e) < 0)
+			continue;
+		im->started = im->reaped = im->eof = im->done = true;
+		im->started_ns = im->stopped_ns = realtime_nsec();
+		set_str(&im->digest, im->img->digest);
+		set_str(&im->canonical, im->img->reference);
+		im->config = image_config_json(&im->img->config);
+		log_info("%s: the image in the store (%s), image pull behavior %s", im->reference,
+			 im->img->digest, shim_pull_behavior_to_string(s->cfg.pull_behavior));
+		for (size_t k = 0; k < s->n_ctrs; k++)
+			if (s->ctrs[k].image == im)
+				ctr_set_status(&s->ctrs[k], TMDS_STATUS_PULLED);
+	}
 }
 
 /* Pull the images one after the other (once the task has its network). */
@@ -2000,6 +2039,7 @@ int shim_main(int argc, char **argv)
 		 s.n_ctrs, s.n_images, s.platform->version);
 	s.state = SHIM_STATE_PREPARING;
 	s.began_ns = realtime_nsec();
+	pull_cached(&s); /* the images the store has, as the pull behavior allows ... */
 	emit_status(&s);
 	pull_next(&s);	   /* the first pull runs in its child (once there is a network) ... */
 	storage_setup(&s); /* ... while the storage is made */

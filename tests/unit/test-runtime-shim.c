@@ -10,19 +10,19 @@
 #include "shim.h"
 #include "util.h"
 
-#define CONFIG                                                                                      \
-	"{\"version\":1,\"task_id\":\"0123456789abcdef0123456789abcdef\","                          \
-	"\"platform_version\":\"1.4.0\",\"platform_revision\":5,"                                   \
-	"\"platforms_dir\":\"/usr/share/taskvm/platforms\",\"task_definition\":{\"family\":\"f\"}," \
-	"\"netns\":\"/run/netns/taskvm-x\",\"slot\":7,\"address\":\"198.18.1.1\","                  \
-	"\"hostname\":\"ip-198-18-1-1.us-west-2.compute.internal\","                                \
-	"\"nameservers\":[\"198.18.0.1\",\"198.18.0.2\"],\"search\":[\"vpc.test\"],"                \
-	"\"image_store\":\"/var/lib/taskvm/images\",\"insecure_registries\":[\"registry:5000\"],"   \
-	"\"volume_dir\":\"/var/lib/taskvm/volumes/x\",\"cgroup\":\"taskvm/x\","                     \
-	"\"env\":{\"app\":{\"AWS_REGION\":\"us-west-2\"}},\"pull_timeout_sec\":600,"                \
-	"\"usage_interval_sec\":10,\"drain_timeout_sec\":5,\"log_max_size\":1048576,"               \
-	"\"region\":\"us-west-2\",\"secretsmanager_endpoint\":\"http://198.18.0.1:8080\","          \
-	"\"ssm_endpoint\":\"https://ssm.us-west-2.amazonaws.com\",\"secrets_timeout_sec\":30,"      \
+#define CONFIG                                                                                                                           \
+	"{\"version\":1,\"task_id\":\"0123456789abcdef0123456789abcdef\","                                                               \
+	"\"platform_version\":\"1.4.0\",\"platform_revision\":5,"                                                                        \
+	"\"platforms_dir\":\"/usr/share/taskvm/platforms\",\"task_definition\":{\"family\":\"f\"},"                                      \
+	"\"netns\":\"/run/netns/taskvm-x\",\"slot\":7,\"address\":\"198.18.1.1\","                                                       \
+	"\"hostname\":\"ip-198-18-1-1.us-west-2.compute.internal\","                                                                     \
+	"\"nameservers\":[\"198.18.0.1\",\"198.18.0.2\"],\"search\":[\"vpc.test\"],"                                                     \
+	"\"image_store\":\"/var/lib/taskvm/images\",\"insecure_registries\":[\"registry:5000\"],"                                        \
+	"\"volume_dir\":\"/var/lib/taskvm/volumes/x\",\"cgroup\":\"taskvm/x\","                                                          \
+	"\"env\":{\"app\":{\"AWS_REGION\":\"us-west-2\"}},\"pull_timeout_sec\":600,"                                                     \
+	"\"usage_interval_sec\":10,\"drain_timeout_sec\":5,\"log_max_size\":1048576,"                                                    \
+	"\"region\":\"us-west-2\",\"secretsmanager_endpoint\":\"http://198.18.0.1:8080\","                                               \
+	"\"ssm_endpoint\":\"https://ssm.us-west-2.amazonaws.com\",\"secrets_timeout_sec\":30,\"image_pull_behavior\":\"prefer-cached\"," \
 	"\"insights\":{\"endpoint\":\"tcp://198.18.0.1:5514\",\"group\":\"/aws/ecs/containerinsights/c/performance\"}}"
 
 static json_t *parse(const char *s)
@@ -57,6 +57,7 @@ static void test_config_roundtrip(void **state)
 	assert_string_equal(c.secretsmanager_endpoint, "http://198.18.0.1:8080");
 	assert_string_equal(c.ssm_endpoint, "https://ssm.us-west-2.amazonaws.com");
 	assert_int_equal(c.secrets_timeout_sec, 30);
+	assert_int_equal(c.pull_behavior, SHIM_PULL_PREFER_CACHED);
 	assert_string_equal(c.insights_endpoint, "tcp://198.18.0.1:5514");
 	assert_string_equal(c.insights_group, "/aws/ecs/containerinsights/c/performance");
 	assert_string_equal(c.platforms_dir, "/usr/share/taskvm/platforms");
@@ -96,6 +97,7 @@ static void test_config_errors(void **state)
 		{ "platform_revision", "\"5\"", "integer" },
 		{ "platforms_dir", "\"relative\"", "absolute" },
 		{ "secrets_timeout_sec", "3601", "range" },
+		{ "image_pull_behavior", "\"sometimes\"", "prefer-cached" },
 		{ "insights", "{\"endpoint\":\"tcp://198.18.0.1:5514\"}", "insights" },
 		{ "unknown", "1", "unknown" },
 	};
