@@ -1706,7 +1706,8 @@ static int do_network(struct ctl_call *call, json_t *params, void *userdata)
 		return ctl_call_fail_errno(call, -ENOMEM, "Out of memory");
 	creds = json_object_get(net, "execution_role_credentials");
 	if (creds) {
-		r = exec_creds_take(s, creds, &e);
+		/* (sent again after an agent restart: the secrets were fetched already) */
+		r = s->secrets_done ? 0 : exec_creds_take(s, creds, &e);
 		json_object_del(net, "execution_role_credentials");
 		if (r < 0)
 			return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS,
