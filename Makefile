@@ -138,6 +138,10 @@ $(O)/ebpf/%.skel.h: $(O)/ebpf/%.bpf.o
 # Objects that include a skeleton (libbpf-bootstrap's %.o: %.skel.h).
 $(O)/obj/netd/counters-bpf.o $(O)/san/netd/counters-bpf.o $(O)/obj/tests/bpf/test-tc-counters.o \
 $(O)/obj/bench/counters/bench-prog.o: $(O)/ebpf/tc_counters.skel.h
+$(O)/obj/netd/counters-bpf.o $(O)/san/netd/counters-bpf.o \
+$(O)/obj/tests/bpf/test-tc-platform.o: $(O)/ebpf/tc_platform.skel.h
+$(O)/obj/netd/vmshare.o $(O)/san/netd/vmshare.o \
+$(O)/obj/tests/bpf/test-tc-vmshare.o: $(O)/ebpf/tc_vmshare.skel.h
 
 # --- generated sources ---------------------------------------------------------------------
 

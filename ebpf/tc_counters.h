@@ -99,4 +99,29 @@ struct tc_flow_value {
 	__u32 unused;
 };
 
+/*
+ * The platform ENI (ebpf/tc_platform.bpf.c): one ENI in a namespace of no task (platform version
+ * 1.3.0) carries flows of many tasks, told apart by the slot in their sockets' marks.
+ *
+ * platcnt: per-CPU array indexed like counters (TC_COUNTER_INDEX): under a task's slot what
+ * crossed a platform ENI for that task; under a platform ENI's own slot what that ENI attributed
+ * to any task (so that its share stays known when a task's slot is zeroed for the next task).
+ */
+#define TC_PLATCNT_ENTRIES TC_COUNTER_ENTRIES
+/* slotowner: array of TC_SLOTS __u32, the cookie of the live task of a slot (0: none). netd
+ * writes it; a platform ENI attributes nothing to a slot without one. */
+#define TC_SLOTOWNER_ENTRIES TC_SLOTS
+/* platflows: LRU hash of the platform ENIs' connections, keyed by tc_flow_key with the platform
+ * ENI's own slot and cookie: whose they are, for the replies. */
+#define TC_PLATFLOWS_ENTRIES 16384
+/* No task: the flow is the platform's own. */
+#define TC_NO_OWNER 0xffffffffu
+
+struct tc_plat_value {
+	__u32 flow;
+	__u32 owner;	    /* a task's slot, or TC_NO_OWNER */
+	__u32 owner_cookie; /* that task's cookie (slotowner) when it was learned */
+	__u32 unused;
+};
+
 #endif

@@ -8,7 +8,15 @@
 #include <netlink/errno.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
+#include <linux/if_ether.h>
+#include <linux/pkt_sched.h>
+#include <linux/tc_act/tc_mirred.h>
+#include <netlink/route/act/mirred.h>
+#include <netlink/route/action.h>
 #include <netlink/route/addr.h>
+#include <netlink/route/classifier.h>
+#include <netlink/route/cls/u32.h>
+#include <netlink/route/qdisc.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/inet.h>
 #include <netlink/route/link/inet6.h>
@@ -1181,4 +1189,122 @@ int netlink_set_rcvbuf(struct netlink *nl, int bytes, unsigned int timeout_ms)
 	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)) < 0)
 		return -errno;
 	return RET_NERRNO(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo)));
+}
+
+/* --- tc: redirects ------------------------------------------------------------------------ */
+
+int netlink_clsact_add(struct netlink *nl, int ifindex)
+{
+	struct rtnl_qdisc *q;
+	int r;
+
+	q = rtnl_qdisc_alloc();
+	if (!q)
+		return -ENOMEM;
+	rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
+	rtnl_tc_set_parent(TC_CAST(q), TC_H_CLSACT);
+	rtnl_tc_set_handle(TC_CAST(q), TC_H_MAKE(TC_H_CLSACT, 0));
+	r = rtnl_tc_set_kind(TC_CAST(q), "clsact");
+	if (r < 0) {
+		rtnl_qdisc_put(q);
+		return netlink_nle_to_errno(r);
+	}
+	nl_request_begin(nl);
+	r = nl_result(nl, rtnl_qdisc_add(nl->sk, q, NLM_F_CREATE | NLM_F_EXCL));
+	rtnl_qdisc_put(q);
+	return r == -EEXIST ? 0 : r;
+}
+
+/* A filter on the ingress hook of clsact, of priority prio. */
+static struct rtnl_cls *ingress_cls(int ifindex, uint16_t prio)
+{
+	struct rtnl_cls *c = rtnl_cls_alloc();
+
+	if (!c)
+		return NULL;
+	rtnl_tc_set_ifindex(TC_CAST(c), ifindex);
+	rtnl_tc_set_parent(TC_CAST(c), TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS));
+	rtnl_cls_set_prio(c, prio);
+	return c;
+}
+
+int netlink_redirect_add(struct netlink *nl, int ifindex, uint16_t prio, int to_ifindex)
+{
+	struct rtnl_cls *c;
+	struct rtnl_act *a;
+	int r;
+
+	c = ingress_cls(ifindex, prio);
+	a = rtnl_act_alloc();
+	if (!c || !a) {
+		r = -ENOMEM;
+		goto out;
+	}
+	rtnl_cls_set_protocol(c, ETH_P_ALL);
+	r = rtnl_tc_set_kind(TC_CAST(c), "u32");
+	if (r >= 0)
+		r = rtnl_tc_set_kind(TC_CAST(a), "mirred");
+	/* match u32 0 0 at 0: every frame; terminal, as tc makes a u32 filter with actions */
+	if (r >= 0)
+		r = rtnl_u32_add_key_uint32(c, 0, 0, 0, 0);
+	if (r >= 0)
+		r = rtnl_u32_set_cls_terminal(c);
+	if (r >= 0)
+		r = rtnl_mirred_set_action(a, TCA_EGRESS_REDIR);
+	if (r >= 0)
+		r = rtnl_mirred_set_policy(a, TC_ACT_STOLEN);
+	if (r >= 0) {
+		rtnl_mirred_set_ifindex(a, (uint32_t)to_ifindex);
+		r = rtnl_u32_add_action(c, a);
+	}
+	if (r < 0) {
+		r = netlink_nle_to_errno(r);
+		goto out;
+	}
+	nl_request_begin(nl);
+	r = nl_result(nl, rtnl_cls_add(nl->sk, c, NLM_F_CREATE | NLM_F_EXCL));
+out:
+	if (a)
+		rtnl_act_put(a);
+	if (c)
+		rtnl_cls_put(c);
+	return r;
+}
+
+int netlink_redirect_del(struct netlink *nl, int ifindex, uint16_t prio)
+{
+	struct rtnl_cls *c = ingress_cls(ifindex, prio);
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	nl_request_begin(nl);
+	r = nl_result(nl, rtnl_cls_delete(nl->sk, c, 0));
+	rtnl_cls_put(c);
+	/* No filter of that priority, or no clsact qdisc (or link) at all. */
+	return r == -ENOENT || r == -EINVAL || r == -ENODEV ? 0 : r;
+}
+
+int netlink_redirect_exists(struct netlink *nl, int ifindex, uint16_t prio)
+{
+	struct nl_cache *cache = NULL;
+	struct nl_object *o;
+	int r, found = 0;
+
+	nl_request_begin(nl);
+	r = nl_result(nl, rtnl_cls_alloc_cache(nl->sk, ifindex,
+					       TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS), &cache));
+	if (r == -EINVAL || r == -ENOENT)
+		return 0; /* no clsact qdisc */
+	if (r < 0)
+		return r;
+	for (o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+		struct rtnl_cls *c = (struct rtnl_cls *)o;
+		const char *kind = rtnl_tc_get_kind(TC_CAST(c));
+
+		if (rtnl_cls_get_prio(c) == prio && kind && streq(kind, "u32"))
+			found = 1;
+	}
+	nl_cache_free(cache);
+	return found;
 }

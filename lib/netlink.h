@@ -122,6 +122,20 @@ bool netlink_route_equal(const struct route_spec *want, const struct route_spec 
 const char *netlink_route_format(const struct route_spec *route, char *buf, size_t size);
 
 /*
+ * tc: a clsact qdisc, and filters on its ingress hook that redirect every frame to another
+ * link's egress (u32 "match u32 0 0" with a mirred egress redirect: this kernel has no
+ * matchall), the wiring of a tap to an ENI.
+ */
+/* A clsact qdisc on the link (0 when it has one already). */
+int netlink_clsact_add(struct netlink *nl, int ifindex);
+/* Every frame arriving at ifindex goes out of to_ifindex: a filter of priority prio. */
+int netlink_redirect_add(struct netlink *nl, int ifindex, uint16_t prio, int to_ifindex);
+/* Remove the ingress filters of priority prio (0 when there are none). */
+int netlink_redirect_del(struct netlink *nl, int ifindex, uint16_t prio);
+/* Whether a u32 filter of priority prio is on the link's ingress: 1, 0, or -errno. */
+int netlink_redirect_exists(struct netlink *nl, int ifindex, uint16_t prio);
+
+/*
  * Links of other namespaces, read from this socket's namespace: a socket inside a namespace
  * would keep it alive (a physical ENI comes back to the host only when its namespace dies).
  */

@@ -186,6 +186,34 @@ void nft_rule_tcp_port_eq(struct nft_rule_builder *rb, uint32_t offset, uint16_t
 	nft_rule_cmp_eq(rb, &p, sizeof(p));
 }
 
+void nft_rule_ct_state_in(struct nft_rule_builder *rb, uint32_t states)
+{
+	struct nftnl_expr *ct = nftnl_expr_alloc("ct"), *bw = NULL, *cmp = NULL;
+	uint32_t zero = 0;
+
+	if (ct) {
+		nftnl_expr_set_u32(ct, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+		nftnl_expr_set_u32(ct, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+	}
+	nft_rule_add(rb, ct);
+	bw = nftnl_expr_alloc("bitwise");
+	if (bw) {
+		nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_LEN, sizeof(states));
+		nftnl_expr_set(bw, NFTNL_EXPR_BITWISE_MASK, &states, sizeof(states));
+		nftnl_expr_set(bw, NFTNL_EXPR_BITWISE_XOR, &zero, sizeof(zero));
+	}
+	nft_rule_add(rb, bw);
+	cmp = nftnl_expr_alloc("cmp");
+	if (cmp) {
+		nftnl_expr_set_u32(cmp, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(cmp, NFTNL_EXPR_CMP_OP, NFT_CMP_NEQ);
+		nftnl_expr_set(cmp, NFTNL_EXPR_CMP_DATA, &zero, sizeof(zero));
+	}
+	nft_rule_add(rb, cmp);
+}
+
 void nft_rule_lookup(struct nft_rule_builder *rb, const char *set, uint32_t set_id)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("lookup");

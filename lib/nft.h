@@ -76,6 +76,9 @@ void nft_rule_payload_load(struct nft_rule_builder *rb, uint32_t base, uint32_t 
 void nft_rule_ip4_eq(struct nft_rule_builder *rb, uint32_t offset, const char *addr);
 /* TCP, and the port at offset of the TCP header (0 source, 2 destination) == port. */
 void nft_rule_tcp_port_eq(struct nft_rule_builder *rb, uint32_t offset, uint16_t port);
+/* ct state is one of states (NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | ..., as nft's "ct state
+ * established,related"). */
+void nft_rule_ct_state_in(struct nft_rule_builder *rb, uint32_t states);
 /* The key in NFT_REG_1.. is in set (set_id: a set created in the same transaction, or 0). */
 void nft_rule_lookup(struct nft_rule_builder *rb, const char *set, uint32_t set_id);
 /* Count in the named counter object. */

@@ -83,11 +83,16 @@ struct eni_attachment {
 	bool block_imds;
 	bool metadata_link; /* a point-to-point link to the metadata endpoint */
 	bool resolv_conf;   /* may write /etc/netns/NAME/resolv.conf (step dns) */
+	/* no connection from outside on the ENI (a platform ENI's guards) */
+	bool refuse_inbound;
+	/* a VM's ENI shared with the namespace's own sockets (READY_PULL; step-tap.h) */
+	bool vm_share;
 
 	/* the steps' records, journalled with it */
 	char guards_table[IFNAMSIZ + 16]; /* its nftables table in the namespace (guards.h) */
 	bool resolv_written;		  /* the dns step wrote resolv.conf */
 	bool resolv_dir_created;	  /* ... and created /etc/netns/NAME for it */
+	char vm_port_range[32];		  /* the vm step moved the ephemeral ports from these */
 
 	uint64_t guards_read_usec; /* when the guards' counters were last copied to the stats */
 };

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "netns.h"
 #include "tc_counters.skel.h"
+#include "tc_platform.skel.h"
 
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
@@ -25,6 +26,9 @@ enum {
 	COUNTERS_MAP_DROPS,
 	COUNTERS_MAP_AUXCNT,
 	COUNTERS_MAP_FLOWTAB,
+	COUNTERS_MAP_PLATCNT,
+	COUNTERS_MAP_SLOTOWNER,
+	COUNTERS_MAP_PLATFLOWS,
 	COUNTERS_MAP_COUNT,
 };
 
@@ -32,19 +36,22 @@ struct counters_bpf {
 	char *bpffs;
 	int map_fd[COUNTERS_MAP_COUNT];
 	uint32_t counters_map_id;
+	uint32_t platcnt_map_id; /* a platform ENI's programs use it */
 	unsigned int ncpus;
 	size_t stride; /* of per-CPU values: round_up(sizeof(struct tc_count), 8) */
 };
 
+/* A task's programs (skel), or a platform ENI's (pskel). */
 struct counters_prog {
 	struct tc_counters *skel;
+	struct tc_platform *pskel;
 };
 
 static const char *const map_names[COUNTERS_MAP_COUNT] = {
-	[COUNTERS_MAP_COUNTERS] = "counters",
-	[COUNTERS_MAP_DROPS] = "drops",
-	[COUNTERS_MAP_AUXCNT] = "auxcnt",
-	[COUNTERS_MAP_FLOWTAB] = "flowtab",
+	[COUNTERS_MAP_COUNTERS] = "counters",	[COUNTERS_MAP_DROPS] = "drops",
+	[COUNTERS_MAP_AUXCNT] = "auxcnt",	[COUNTERS_MAP_FLOWTAB] = "flowtab",
+	[COUNTERS_MAP_PLATCNT] = "platcnt",	[COUNTERS_MAP_SLOTOWNER] = "slotowner",
+	[COUNTERS_MAP_PLATFLOWS] = "platflows",
 };
 
 const char *const counters_flow_names[TC_FLOW_COUNT] = {
@@ -88,6 +95,11 @@ const char *counters_drop_to_string(unsigned int reason)
 static void tc_counters_destroyp(struct tc_counters **p)
 {
 	tc_counters__destroy(*p);
+}
+
+static void tc_platform_destroyp(struct tc_platform **p)
+{
+	tc_platform__destroy(*p);
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -193,18 +205,23 @@ static int map_open(struct counters_bpf *k, const struct bpf_map *m, const char 
 static int maps_open(struct counters_bpf *k)
 {
 	_cleanup_(tc_counters_destroyp) struct tc_counters *skel = NULL;
+	_cleanup_(tc_platform_destroyp) struct tc_platform *pskel = NULL;
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
 	const struct bpf_map *maps[COUNTERS_MAP_COUNT];
 	int r;
 
 	skel = tc_counters__open();
-	if (!skel)
+	pskel = tc_platform__open();
+	if (!skel || !pskel)
 		return log_err_errno(errno_or(EINVAL), "Failed to open the counter programs: %m");
 	maps[COUNTERS_MAP_COUNTERS] = skel->maps.counters;
 	maps[COUNTERS_MAP_DROPS] = skel->maps.drops;
 	maps[COUNTERS_MAP_AUXCNT] = skel->maps.auxcnt;
 	maps[COUNTERS_MAP_FLOWTAB] = skel->maps.flowtab;
+	maps[COUNTERS_MAP_PLATCNT] = pskel->maps.platcnt;
+	maps[COUNTERS_MAP_SLOTOWNER] = pskel->maps.slotowner;
+	maps[COUNTERS_MAP_PLATFLOWS] = pskel->maps.platflows;
 	for (unsigned int i = 0; i < COUNTERS_MAP_COUNT; i++) {
 		r = map_open(k, maps[i], map_names[i], &k->map_fd[i]);
 		if (r < 0)
@@ -214,6 +231,12 @@ static int maps_open(struct counters_bpf *k)
 	if (r < 0)
 		return log_err_errno(r, "Failed to read the counters map's id: %m");
 	k->counters_map_id = info.id;
+	info = (struct bpf_map_info){};
+	len = sizeof(info);
+	r = bpf_obj_get_info_by_fd(k->map_fd[COUNTERS_MAP_PLATCNT], &info, &len);
+	if (r < 0)
+		return log_err_errno(r, "Failed to read the platcnt map's id: %m");
+	k->platcnt_map_id = info.id;
 	return 0;
 }
 
@@ -308,6 +331,11 @@ int counters_bpf_read_slots(struct counters_bpf *k, unsigned int nslots,
 		return r;
 	for (unsigned int s = 0; s < nslots; s++)
 		memcpy(ret[s].aux, v + (size_t)s * TC_DIR_COUNT, sizeof(ret[s].aux));
+	r = pairs_read(k, k->map_fd[COUNTERS_MAP_PLATCNT], 0, nslots * nf, v);
+	if (r < 0)
+		return r;
+	for (unsigned int s = 0; s < nslots; s++)
+		memcpy(ret[s].platform, v + (size_t)s * nf, sizeof(ret[s].platform));
 	return 0;
 }
 
@@ -332,6 +360,11 @@ int counters_bpf_read(struct counters_bpf *k, unsigned int slot, struct counters
 	if (r < 0)
 		return r;
 	memcpy(ret->aux, v, sizeof(ret->aux));
+	r = pairs_read(k, k->map_fd[COUNTERS_MAP_PLATCNT], TC_COUNTER_INDEX(slot, 0, 0),
+		       TC_FLOW_COUNT * TC_DIR_COUNT, v);
+	if (r < 0)
+		return r;
+	memcpy(ret->platform, v, sizeof(ret->platform));
 	return 0;
 }
 
@@ -347,7 +380,33 @@ int counters_bpf_zero(struct counters_bpf *k, unsigned int slot)
 	if (r >= 0)
 		r = pairs_write(k, k->map_fd[COUNTERS_MAP_AUXCNT], TC_AUX_INDEX(slot, 0),
 				TC_DIR_COUNT, NULL);
+	if (r >= 0)
+		r = pairs_write(k, k->map_fd[COUNTERS_MAP_PLATCNT], TC_COUNTER_INDEX(slot, 0, 0),
+				TC_FLOW_COUNT * TC_DIR_COUNT, NULL);
 	return r;
+}
+
+int counters_bpf_set_owner(struct counters_bpf *k, unsigned int slot, uint32_t cookie)
+{
+	if (slot >= TC_SLOTS)
+		return -EINVAL;
+	return bpf_map_update_elem(k->map_fd[COUNTERS_MAP_SLOTOWNER], &slot, &cookie, BPF_ANY);
+}
+
+int counters_bpf_clear_owner(struct counters_bpf *k, unsigned int slot, uint32_t cookie)
+{
+	uint32_t have = 0, zero = 0;
+	int r;
+
+	if (slot >= TC_SLOTS)
+		return -EINVAL;
+	r = bpf_map_lookup_elem(k->map_fd[COUNTERS_MAP_SLOTOWNER], &slot, &have);
+	if (r < 0)
+		return r;
+	/* Another attach of the slot is not this one's to clear. */
+	if (cookie && have != cookie)
+		return 0;
+	return bpf_map_update_elem(k->map_fd[COUNTERS_MAP_SLOTOWNER], &slot, &zero, BPF_ANY);
 }
 
 int counters_bpf_set_drops(struct counters_bpf *k, unsigned int slot, enum tc_drop reason,
@@ -389,15 +448,53 @@ uint32_t counters_bpf_cookie(void)
 	return c ?: 1;
 }
 
+/* A platform ENI's programs: its slot and cookie, the maps they share with the tasks'. */
+static int platform_load(struct counters_bpf *k, const struct counters_load_opts *o,
+			 struct tc_platform **ret)
+{
+	_cleanup_(tc_platform_destroyp) struct tc_platform *skel = NULL;
+	struct {
+		struct bpf_map *map;
+		int idx;
+	} maps[] = { { NULL, COUNTERS_MAP_COUNTERS },
+		     { NULL, COUNTERS_MAP_PLATCNT },
+		     { NULL, COUNTERS_MAP_SLOTOWNER },
+		     { NULL, COUNTERS_MAP_PLATFLOWS } };
+	int r;
+
+	skel = tc_platform__open();
+	if (!skel)
+		return errno_or(EINVAL);
+	skel->rodata->slot = o->slot;
+	skel->rodata->cookie = o->cookie;
+	maps[0].map = skel->maps.counters;
+	maps[1].map = skel->maps.platcnt;
+	maps[2].map = skel->maps.slotowner;
+	maps[3].map = skel->maps.platflows;
+	for (size_t i = 0; i < ARRAY_SIZE(maps); i++) {
+		r = bpf_map__reuse_fd(maps[i].map, k->map_fd[maps[i].idx]);
+		if (r < 0)
+			return r;
+	}
+	r = tc_platform__load(skel);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(skel);
+	return 0;
+}
+
 static int prog_load(struct counters_bpf *k, const struct counters_load_opts *o,
-		     struct tc_counters **ret)
+		     struct counters_prog *ret)
 {
 	_cleanup_(tc_counters_destroyp) struct tc_counters *skel = NULL;
 	struct tc_counters__rodata *ro;
-	struct bpf_map *maps[COUNTERS_MAP_COUNT];
+	struct bpf_map *maps[COUNTERS_MAP_PLATCNT];
 	unsigned int n4 = 0, n6 = 0;
 	int r;
 
+	*ret = (struct counters_prog){};
+	if (o->fixed_flow == COUNTERS_PLATFORM)
+		return platform_load(k, o, &ret->pskel);
 	skel = tc_counters__open();
 	if (!skel)
 		return errno_or(EINVAL);
@@ -421,7 +518,7 @@ static int prog_load(struct counters_bpf *k, const struct counters_load_opts *o,
 	maps[COUNTERS_MAP_DROPS] = skel->maps.drops;
 	maps[COUNTERS_MAP_AUXCNT] = skel->maps.auxcnt;
 	maps[COUNTERS_MAP_FLOWTAB] = skel->maps.flowtab;
-	for (unsigned int i = 0; i < COUNTERS_MAP_COUNT; i++) {
+	for (unsigned int i = 0; i < ARRAY_SIZE(maps); i++) {
 		r = bpf_map__reuse_fd(maps[i], k->map_fd[i]);
 		if (r < 0)
 			return r;
@@ -429,7 +526,7 @@ static int prog_load(struct counters_bpf *k, const struct counters_load_opts *o,
 	r = tc_counters__load(skel);
 	if (r < 0)
 		return r;
-	*ret = TAKE_PTR(skel);
+	ret->skel = TAKE_PTR(skel);
 	return 0;
 }
 
@@ -445,7 +542,7 @@ struct counters_load {
 	struct counters_bpf *k;
 	struct counters_load_opts o;
 	struct in_prefix addrs[COUNTERS_LOAD_MAX_ADDRS];
-	struct tc_counters *skel;
+	struct counters_prog prog;
 	int r;
 };
 
@@ -453,7 +550,7 @@ static void *load_thread(void *arg)
 {
 	struct counters_load *l = arg;
 
-	l->r = prog_load(l->k, &l->o, &l->skel);
+	l->r = prog_load(l->k, &l->o, &l->prog);
 	return NULL;
 }
 
@@ -490,10 +587,11 @@ int counters_load_finish(struct counters_load *l, struct counters_prog **ret, ui
 	if (r == 0) {
 		p = calloc(1, sizeof(*p));
 		if (!p) {
-			tc_counters__destroy(l->skel);
+			tc_counters__destroy(l->prog.skel);
+			tc_platform__destroy(l->prog.pskel);
 			r = -ENOMEM;
 		} else {
-			p->skel = l->skel;
+			*p = l->prog;
 			*ret = p;
 			*ret_cookie = l->o.cookie;
 			r = 1;
@@ -506,17 +604,17 @@ int counters_load_finish(struct counters_load *l, struct counters_prog **ret, ui
 int counters_bpf_load(struct counters_bpf *k, const struct counters_load_opts *o,
 		      struct counters_prog **ret)
 {
-	_cleanup_(tc_counters_destroyp) struct tc_counters *skel = NULL;
 	struct counters_prog *p;
 	int r;
 
-	r = prog_load(k, o, &skel);
-	if (r < 0)
-		return r;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->skel = TAKE_PTR(skel);
+	r = prog_load(k, o, p);
+	if (r < 0) {
+		free(p);
+		return r;
+	}
 	*ret = p;
 	return 0;
 }
@@ -525,6 +623,7 @@ struct counters_prog *counters_prog_free(struct counters_prog *p)
 {
 	if (p) {
 		tc_counters__destroy(p->skel);
+		tc_platform__destroy(p->pskel);
 		free(p);
 	}
 	return NULL;
@@ -542,16 +641,20 @@ static int tc_detach_one(int ifindex, enum bpf_tc_attach_point point, uint32_t p
 }
 
 /* Attach both programs to ifindex; the caller is inside the namespace. */
-static int tc_attach(int ifindex, struct tc_counters *skel, bool *ret_hook_created)
+static int tc_attach(int ifindex, const struct counters_prog *p, bool *ret_hook_created)
 {
+	int in_fd = p->pskel ? bpf_program__fd(p->pskel->progs.tc_platform_ingress)
+			     : bpf_program__fd(p->skel->progs.tc_ingress);
+	int eg_fd = p->pskel ? bpf_program__fd(p->pskel->progs.tc_platform_egress)
+			     : bpf_program__fd(p->skel->progs.tc_egress);
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
 			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, in, .handle = COUNTERS_TC_HANDLE,
 			    .priority = COUNTERS_TC_PRIO_INGRESS, .flags = BPF_TC_F_REPLACE,
-			    .prog_fd = bpf_program__fd(skel->progs.tc_ingress));
+			    .prog_fd = in_fd);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, eg, .handle = COUNTERS_TC_HANDLE,
 			    .priority = COUNTERS_TC_PRIO_EGRESS, .flags = BPF_TC_F_REPLACE,
-			    .prog_fd = bpf_program__fd(skel->progs.tc_egress));
+			    .prog_fd = eg_fd);
 	bool hook_created = false;
 	int r;
 
@@ -614,7 +717,7 @@ static int prog_inspect(struct counters_bpf *k, uint32_t prog_id, struct prog_fa
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info), ids[16];
 	_cleanup_close_ int fd = -1;
-	bool have_ro = false;
+	bool have_ro = false, have_pro = false, platform = false;
 	int r;
 
 	*ret = (struct prog_facts){};
@@ -630,6 +733,7 @@ static int prog_inspect(struct counters_bpf *k, uint32_t prog_id, struct prog_fa
 		struct bpf_map_info mi = {};
 		__u32 mlen = sizeof(mi), zero = 0;
 		struct tc_counters__rodata ro;
+		struct tc_platform__rodata pro;
 		_cleanup_close_ int mfd = -1;
 		size_t nlen;
 
@@ -637,21 +741,32 @@ static int prog_inspect(struct counters_bpf *k, uint32_t prog_id, struct prog_fa
 			ret->ours = true;
 			continue;
 		}
+		if (ids[i] == k->platcnt_map_id) {
+			platform = true;
+			continue;
+		}
 		mfd = bpf_map_get_fd_by_id(ids[i]);
 		if (mfd < 0 || bpf_obj_get_info_by_fd(mfd, &mi, &mlen) < 0)
 			continue;
 		nlen = strnlen(mi.name, sizeof(mi.name));
-		if (nlen < 7 || !streq(mi.name + nlen - 7, ".rodata") ||
-		    mi.value_size != sizeof(ro))
+		if (nlen < 7 || !streq(mi.name + nlen - 7, ".rodata"))
 			continue;
-		if (bpf_map_lookup_elem(mfd, &zero, &ro) < 0)
-			continue;
-		ret->slot = ro.slot;
-		ret->cookie = ro.cookie;
-		ret->fixed_flow = ro.fixed_flow;
-		have_ro = true;
+		if (mi.value_size == sizeof(ro) && bpf_map_lookup_elem(mfd, &zero, &ro) == 0) {
+			ret->slot = ro.slot;
+			ret->cookie = ro.cookie;
+			ret->fixed_flow = ro.fixed_flow;
+			have_ro = true;
+		} else if (mi.value_size == sizeof(pro) &&
+			   bpf_map_lookup_elem(mfd, &zero, &pro) == 0) {
+			ret->slot = pro.slot;
+			ret->cookie = pro.cookie;
+			have_pro = true;
+		}
 	}
-	if (!have_ro)
+	/* A task's programs do not use platcnt; a platform ENI's have their own .rodata. */
+	if (platform)
+		ret->fixed_flow = COUNTERS_PLATFORM;
+	if (platform ? !have_pro : !have_ro)
 		ret->ours = false;
 	return 0;
 }
@@ -730,7 +845,7 @@ int counters_bpf_attach(int netns_fd, int ifindex, struct counters_prog *p, bool
 	r = ns_enter(netns_fd, &saved);
 	if (r < 0)
 		return r;
-	r = tc_attach(ifindex, p->skel, ret_hook_created);
+	r = tc_attach(ifindex, p, ret_hook_created);
 	ns_leave(saved);
 	return r;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The counters' BPF side: the tc programs of ebpf/tc_counters.bpf.c and their pinned maps. The
- * maps (counters, drops, auxcnt, flowtab) are pinned under a bpffs directory and shared by every
- * attachment; the programs are loaded once per attachment with its slot, a cookie and its
+ * The counters' BPF side: the tc programs of ebpf/tc_counters.bpf.c (a task's ENI) and
+ * ebpf/tc_platform.bpf.c (a platform ENI), and their pinned maps. The maps (counters, drops,
+ * auxcnt, flowtab, platcnt, slotowner, platflows) are pinned under a bpffs directory and shared by
+ * every attachment; the programs are loaded once per attachment with its slot, a cookie and its
  * addresses in .rodata, and attached (tc clsact, fixed handle and priorities) to a link from
  * inside its namespace. Only the filters hold the programs: nothing of them stays open in netd,
  * so counting goes on while netd is down, and a new netd finds them again with bpf_tc_query.
@@ -26,6 +27,9 @@ struct counters_load;
 #define COUNTERS_TC_PRIO_INGRESS 1 /* first on ingress: the device counted the packet already */
 #define COUNTERS_TC_PRIO_EGRESS	 0xfff0 /* last on egress: a packet a filter drops is not sent */
 #define COUNTERS_LOAD_MAX_ADDRS	 16
+/* The fixed_flow of a platform ENI's programs (tc_platform.bpf.c): they classify by the marks'
+ * slots, not by the attachment's own. */
+#define COUNTERS_PLATFORM (TC_FLOW_COUNT + 1)
 
 /* bytes (skb->len, L2 included), packets (skbs), segs (wire segments of GSO packets) */
 struct counters_pair {
@@ -38,13 +42,18 @@ struct counters_snapshot {
 	struct counters_pair drops[TC_DROP_COUNT][TC_DIR_COUNT];
 	struct counters_pair
 		aux[TC_DIR_COUNT]; /* the part counted on the attachment's other links */
+	/* A task's slot: what crossed a platform ENI for it; a platform ENI's slot: what it
+	 * attributed to any task (platcnt). */
+	struct counters_pair platform[TC_FLOW_COUNT][TC_DIR_COUNT];
 };
 
 /* The programs of one slot, loaded. */
 struct counters_load_opts {
 	unsigned int slot;
-	uint32_t cookie;	 /* tells this attach's programs from an earlier one's */
-	unsigned int fixed_flow; /* TC_FLOW_COUNT: classify; else every packet counts for it */
+	uint32_t cookie; /* tells this attach's programs from an earlier one's */
+	/* TC_FLOW_COUNT: classify (a task's ENI); < TC_FLOW_COUNT: every packet counts for it;
+	 * COUNTERS_PLATFORM: a platform ENI's programs (addrs ignored) */
+	unsigned int fixed_flow;
 	/* anti-spoofing on egress: the source must be one of these (naddrs 0: no check) */
 	const struct in_prefix *addrs;
 	unsigned int naddrs;
@@ -74,6 +83,10 @@ int counters_bpf_read_slots(struct counters_bpf *b, unsigned int nslots,
 			    struct counters_snapshot *ret);
 /* Zero a slot's counters (before a new attachment gets it). */
 int counters_bpf_zero(struct counters_bpf *b, unsigned int slot);
+/* A live task has the slot, with that cookie: platform ENIs attribute its marks to it. */
+int counters_bpf_set_owner(struct counters_bpf *b, unsigned int slot, uint32_t cookie);
+/* It has not any more (cookie 0: whoever had it; else only if that cookie's attach had it). */
+int counters_bpf_clear_owner(struct counters_bpf *b, unsigned int slot, uint32_t cookie);
 /* Set the drops of a reason the program does not count (imds, policy, metadata_filter):
  * absolute values, e.g. an nftables counter. Kept in the pinned map. */
 int counters_bpf_set_drops(struct counters_bpf *b, unsigned int slot, enum tc_drop reason,

@@ -7,6 +7,16 @@
  * prohibited) rather than dropping makes a probe fail at once, as the unreachable route of the
  * ECS plugins does, while every attempt is counted.
  *
+ * A platform ENI's table (refuse_inbound) instead accepts on the ENI only what belongs to the
+ * platform's own connections, and ICMPv6 (neighbour discovery): no connection is made to the
+ * platform namespace from outside, a task's namespace included.
+ *
+ *		chain input {
+ *			iifname "eth0" ct state established,related accept
+ *			iifname "eth0" meta l4proto ipv6-icmp accept
+ *			iifname "eth0" counter name "inbound" drop
+ *		}
+ *
  *	table inet taskplane {
  *		counter imds { }  counter imds6 { }  counter metadata_out { }  counter metadata_in { }
  *		chain output {
@@ -30,6 +40,7 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/table.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netlink.h>
 #include <linux/netfilter/nf_tables.h>
 #include <netinet/in.h>
@@ -44,9 +55,10 @@
 #include "nft.h"
 
 #define GUARDS_FAMILY NFPROTO_INET
-#define GUARDS_RULES  8
+#define GUARDS_RULES  12
 
-static const char *const counter_names[] = { "imds", "imds6", "metadata_out", "metadata_in" };
+static const char *const counter_names[] = { "imds", "imds6", "metadata_out", "metadata_in",
+					     "inbound" };
 
 static void rb_start(struct nft_rule_builder *rb, const struct eni_attachment *t, const char *chain)
 {
@@ -69,6 +81,9 @@ static const char *const rule_text[] = {
 	"output: oifname \"md0\" counter name \"metadata_out\" drop",
 	"input: iifname \"md0\" ip saddr 169.254.170.2 tcp sport 80 accept",
 	"input: iifname \"md0\" counter name \"metadata_in\" drop",
+	"input: iifname (the ENI) ct state established,related accept",
+	"input: iifname (the ENI) meta l4proto ipv6-icmp accept",
+	"input: iifname (the ENI) counter name \"inbound\" drop",
 };
 
 /*
@@ -78,7 +93,7 @@ static const char *const rule_text[] = {
 static int build_rules(const struct eni_attachment *t, struct nftnl_rule **rules,
 		       const char **texts)
 {
-	int first = t->block_imds ? 0 : 2;
+	const char *text[GUARDS_RULES];
 	struct nft_rule_builder rb;
 	int n = 0;
 
@@ -90,6 +105,7 @@ static int build_rules(const struct eni_attachment *t, struct nftnl_rule **rules
 		nft_rule_ip4_eq(&rb, 16, "169.254.169.254");
 		nft_rule_counter(&rb, "imds");
 		nft_rule_reject(&rb, NFT_REJECT_ICMPX_UNREACH, NFT_REJECT_ICMPX_ADMIN_PROHIBITED);
+		text[n] = rule_text[0];
 		rules[n++] = rb.r;
 		if (rb.failed)
 			goto out_fail;
@@ -101,6 +117,7 @@ static int build_rules(const struct eni_attachment *t, struct nftnl_rule **rules
 		nft_rule_cmp_eq(&rb, &a6, sizeof(a6));
 		nft_rule_counter(&rb, "imds6");
 		nft_rule_reject(&rb, NFT_REJECT_ICMPX_UNREACH, NFT_REJECT_ICMPX_ADMIN_PROHIBITED);
+		text[n] = rule_text[1];
 		rules[n++] = rb.r;
 		if (rb.failed)
 			goto out_fail;
@@ -121,6 +138,7 @@ static int build_rules(const struct eni_attachment *t, struct nftnl_rule **rules
 		nft_rule_cmp_eq(&rb, &ep, sizeof(ep));
 		nft_rule_tcp_port_eq(&rb, 2, MDLINK_PORT);
 		nft_rule_verdict(&rb, NF_ACCEPT, NULL);
+		text[n] = rule_text[2];
 		rules[n++] = rb.r;
 		if (rb.failed)
 			goto out_fail;
@@ -129,6 +147,7 @@ static int build_rules(const struct eni_attachment *t, struct nftnl_rule **rules
 		rb_ifname(&rb, NFT_META_OIFNAME, MDLINK_IFNAME);
 		nft_rule_counter(&rb, "metadata_out");
 		nft_rule_verdict(&rb, NF_DROP, NULL);
+		text[n] = rule_text[3];
 		rules[n++] = rb.r;
 		if (rb.failed)
 			goto out_fail;
@@ -138,6 +157,7 @@ static int build_rules(const struct eni_attachment *t, struct nftnl_rule **rules
 		nft_rule_ip4_eq(&rb, 12, MDLINK_ENDPOINT);
 		nft_rule_tcp_port_eq(&rb, 0, MDLINK_PORT);
 		nft_rule_verdict(&rb, NF_ACCEPT, NULL);
+		text[n] = rule_text[4];
 		rules[n++] = rb.r;
 		if (rb.failed)
 			goto out_fail;
@@ -146,12 +166,44 @@ static int build_rules(const struct eni_attachment *t, struct nftnl_rule **rules
 		rb_ifname(&rb, NFT_META_IIFNAME, MDLINK_IFNAME);
 		nft_rule_counter(&rb, "metadata_in");
 		nft_rule_verdict(&rb, NF_DROP, NULL);
+		text[n] = rule_text[5];
+		rules[n++] = rb.r;
+		if (rb.failed)
+			goto out_fail;
+	}
+	if (t->refuse_inbound) {
+		uint8_t icmp6 = IPPROTO_ICMPV6;
+
+		rb_start(&rb, t, "input");
+		rb_ifname(&rb, NFT_META_IIFNAME, t->ifname);
+		nft_rule_ct_state_in(&rb, NF_CT_STATE_BIT(IP_CT_ESTABLISHED) |
+						  NF_CT_STATE_BIT(IP_CT_RELATED));
+		nft_rule_verdict(&rb, NF_ACCEPT, NULL);
+		text[n] = rule_text[6];
+		rules[n++] = rb.r;
+		if (rb.failed)
+			goto out_fail;
+
+		rb_start(&rb, t, "input");
+		rb_ifname(&rb, NFT_META_IIFNAME, t->ifname);
+		nft_rule_meta_eq(&rb, NFT_META_L4PROTO, &icmp6, sizeof(icmp6));
+		nft_rule_verdict(&rb, NF_ACCEPT, NULL);
+		text[n] = rule_text[7];
+		rules[n++] = rb.r;
+		if (rb.failed)
+			goto out_fail;
+
+		rb_start(&rb, t, "input");
+		rb_ifname(&rb, NFT_META_IIFNAME, t->ifname);
+		nft_rule_counter(&rb, "inbound");
+		nft_rule_verdict(&rb, NF_DROP, NULL);
+		text[n] = rule_text[8];
 		rules[n++] = rb.r;
 		if (rb.failed)
 			goto out_fail;
 	}
 	for (int i = 0; texts && i < n; i++)
-		texts[i] = rule_text[first + i];
+		texts[i] = text[i];
 	return n;
 
 out_fail:
@@ -185,7 +237,7 @@ static struct nftnl_chain *build_chain(const struct eni_attachment *t, const cha
 
 bool guards_wanted(const struct eni_attachment *t)
 {
-	return t->block_imds || t->metadata_link;
+	return t->block_imds || t->metadata_link || t->refuse_inbound;
 }
 
 void guards_table_name(const char *ifname, char buf[GUARDS_TABLE_MAX])
@@ -424,7 +476,7 @@ int guards_read(int netns_fd, const char *table, struct guards_counters *ret)
 		} else if (streq(c[i].name, "metadata_out")) {
 			ret->policy_tx_packets += c[i].packets;
 			ret->policy_tx_bytes += c[i].bytes;
-		} else if (streq(c[i].name, "metadata_in")) {
+		} else if (streq(c[i].name, "metadata_in") || streq(c[i].name, "inbound")) {
 			ret->policy_rx_packets += c[i].packets;
 			ret->policy_rx_bytes += c[i].bytes;
 		}

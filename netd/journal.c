@@ -35,6 +35,10 @@ static const struct {
 	[JOURNAL_REAP] = { .sub = "reap", .dump = JSON_COMPACT, .max = 4096 },
 	[JOURNAL_COUNTERS] = { .sub = "counters", .dump = JSON_SORT_KEYS, .max = 256 * 1024 },
 	[JOURNAL_FINAL] = { .sub = "final", .max = 256 * 1024 },
+	[JOURNAL_PLATFORM] = { .sub = "platforms",
+			       .dump = JSON_INDENT(1) | JSON_SORT_KEYS,
+			       .load = JSON_REJECT_DUPLICATES,
+			       .max = 1024 * 1024 },
 };
 
 struct journal {

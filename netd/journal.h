@@ -23,6 +23,7 @@ enum journal_kind {
 	JOURNAL_REAP,	  /* RUN_DIR/state/reap/SLOT.json: teardown handed to the reaper */
 	JOURNAL_COUNTERS, /* RUN_DIR/state/counters/ID.json: an attach's counters */
 	JOURNAL_FINAL,	  /* RUN_DIR/state/final/ID@CREATED.json: final counters, JSON text */
+	JOURNAL_PLATFORM, /* RUN_DIR/state/platforms/NAME.json: a platform ENI */
 	_JOURNAL_KIND_MAX,
 };
 

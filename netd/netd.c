@@ -21,6 +21,7 @@
 #include "hold-methods.h"
 #include "hold.h"
 #include "journal.h"
+#include "platform.h"
 #include "log.h"
 #include "mdfilter.h"
 #include "metrics.h"
@@ -59,6 +60,7 @@ static int do_health(struct ctl_call *call, json_t *params, void *userdata)
 	json_object_set_new(j, "schema_version", json_integer(CTL_SCHEMA_VERSION));
 	json_object_set_new(j, "reaping", json_integer(reaper_pending(d)));
 	json_object_set_new(j, "holds", json_integer(hold_count(d)));
+	json_object_set_new(j, "platforms", json_integer(d->nplatforms));
 	json_object_set_new(j, "control",
 			    json_pack("{s:I, s:I, s:I, s:I}", "requests", (json_int_t)cs.requests,
 				      "refused_clients", (json_int_t)cs.refused,
@@ -70,7 +72,8 @@ static int do_health(struct ctl_call *call, json_t *params, void *userdata)
 static const struct ctl_method netd_methods[] = { { "health", do_health, 0 }, {} };
 
 static const struct ctl_method *const method_tables[] = {
-	netd_methods, eni_methods, task_methods, hold_methods, event_methods, stats_methods, NULL,
+	netd_methods, eni_methods,   task_methods,  platform_methods,
+	hold_methods, event_methods, stats_methods, NULL,
 };
 
 static void help(void)
@@ -243,6 +246,8 @@ static int run(struct netd *d, const struct netd_opts *o)
 	r = eni_journal_load(d);
 	if (r >= 0)
 		r = task_journal_load(d);
+	if (r >= 0)
+		r = platform_journal_load(d);
 	if (r < 0)
 		return r; /* logged */
 	r = devstats_new(&d->devstats);
@@ -273,6 +278,9 @@ static int run(struct netd *d, const struct netd_opts *o)
 	r = task_recover(d);
 	if (r < 0)
 		return log_err_errno(r, "Failed to recover tasks: %m");
+	r = platform_recover(d);
+	if (r < 0)
+		return log_err_errno(r, "Failed to recover the platform ENIs: %m");
 	r = step_counters_adopt(d);
 	if (r < 0)
 		return log_err_errno(r, "Failed to re-adopt the counters: %m");
@@ -319,6 +327,7 @@ static void cleanup(struct netd *d)
 	d->bpf = counters_bpf_free(d->bpf);
 	d->devstats = devstats_free(d->devstats);
 	task_exit(d);
+	platform_exit(d);
 	hold_exit(d);
 	eni_exit(d);
 	events_exit(d);

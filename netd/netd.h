@@ -63,6 +63,8 @@ struct netd {
 	unsigned int nenis;
 	struct task *tasks;
 	unsigned int ntasks;
+	struct platform *platforms; /* platform.c */
+	unsigned int nplatforms;
 	struct eni_attachment *attachments; /* every one, tasks' and others' (attachment.h) */
 	struct reaper *reaper;
 	struct hold *holds; /* hold.c */

@@ -153,6 +153,51 @@ static double rate(uint64_t a, uint64_t b, uint64_t usec)
 	return usec > 0 && b >= a ? (double)(b - a) * 1e6 / (double)usec : 0.0;
 }
 
+static void sum_flows(const struct counters_pair (*p)[TC_DIR_COUNT],
+		      struct counters_pair ret[TC_DIR_COUNT])
+{
+	for (unsigned int dir = 0; dir < TC_DIR_COUNT; dir++) {
+		ret[dir] = (struct counters_pair){};
+		for (unsigned int f = 0; f < TC_FLOW_COUNT; f++) {
+			ret[dir].bytes += p[f][dir].bytes;
+			ret[dir].packets += p[f][dir].packets;
+			ret[dir].segs += p[f][dir].segs;
+		}
+	}
+}
+
+/* {"totals": ..., "flows": ...} of per-flow pairs. */
+static void write_share(struct jbuf *b, const struct counters_pair (*p)[TC_DIR_COUNT])
+{
+	struct counters_pair tot[TC_DIR_COUNT];
+
+	sum_flows(p, tot);
+	jb_lit(b, "{\"totals\":");
+	write_dirs(b, tot);
+	jb_lit(b, ",\"flows\":");
+	write_named_dirs(b, counters_flow_names, p, TC_FLOW_COUNT);
+	jb_lit(b, "}");
+}
+
+/* A platform ENI's flows less what it attributed to tasks: the platform's own. */
+static void write_unattributed(struct jbuf *b, const struct counters_snapshot *s)
+{
+	struct counters_pair own[TC_FLOW_COUNT][TC_DIR_COUNT];
+
+	for (unsigned int f = 0; f < TC_FLOW_COUNT; f++)
+		for (unsigned int dir = 0; dir < TC_DIR_COUNT; dir++) {
+			const struct counters_pair *all = &s->flows[f][dir];
+			const struct counters_pair *att = &s->platform[f][dir];
+
+			own[f][dir] = (struct counters_pair){
+				.bytes = all->bytes - MIN(all->bytes, att->bytes),
+				.packets = all->packets - MIN(all->packets, att->packets),
+				.segs = all->segs - MIN(all->segs, att->segs),
+			};
+		}
+	write_share(b, own);
+}
+
 /* One task's stats, in the shape of docs/PROTOCOL.md (stats.get). */
 void stats_json_write(struct jbuf *b, const struct stats_in *in)
 {
@@ -175,7 +220,10 @@ void stats_json_write(struct jbuf *b, const struct stats_in *in)
 		tx = rate(in->prev->tx_bytes, in->last->tx_bytes, us);
 	}
 
-	jb_lit(b, "{\"task_id\":");
+	if (in->platform_eni)
+		jb_lit(b, "{\"name\":");
+	else
+		jb_lit(b, "{\"task_id\":");
 	jb_str(b, in->id);
 	write_u64_member(b, "slot", in->slot, true);
 	jb_lit(b, ",\"phase\":");
@@ -222,6 +270,15 @@ void stats_json_write(struct jbuf *b, const struct stats_in *in)
 	write_named_dirs(b, counters_flow_names, in->snap->flows, TC_FLOW_COUNT);
 	jb_lit(b, ",\"drops\":");
 	write_named_dirs(b, counters_drop_names, in->snap->drops, TC_DROP_COUNT);
+	if (in->platform_eni) {
+		jb_lit(b, ",\"attributed\":");
+		write_share(b, in->snap->platform);
+		jb_lit(b, ",\"unattributed\":");
+		write_unattributed(b, in->snap);
+	} else {
+		jb_lit(b, ",\"platform\":");
+		write_share(b, in->snap->platform);
+	}
 	jb_lit(b, ",\"rates\":{");
 	write_u64_member(b, "window_sec", in->window_sec, false);
 	jb_lit(b, ",\"rx_bytes_per_sec\":");

@@ -55,6 +55,9 @@ struct stats_in {
 	const struct counters_sample *prev, *last; /* the rates; NULL: none */
 	uint64_t attached_ns;			   /* 0: unknown */
 	unsigned int window_sec;		   /* of the rates */
+	/* A platform ENI's (name in id): what it attributed to tasks and the platform's own,
+	 * instead of a task's share on the platform ENIs */
+	bool platform_eni;
 };
 
 /* Write one attachment's stats object. */

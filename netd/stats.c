@@ -455,6 +455,26 @@ static void flow_series(FILE *f, const struct pass *p, const char *name, bool pa
 					counters_dir_names[dir],
 					(unsigned long long)(packets ? v->packets : v->bytes));
 			}
+	/* A task's share on platform ENIs (1.3.0), once it has one: its own series. */
+	for (unsigned int i = 0; i < p->n; i++) {
+		struct counters_pair tot[TC_DIR_COUNT] = {};
+
+		for (unsigned int fl = 0; fl < TC_FLOW_COUNT; fl++)
+			for (unsigned int dir = 0; dir < TC_DIR_COUNT; dir++)
+				tot[dir].packets += p->snaps[i].platform[fl][dir].packets;
+		if (!tot[TC_DIR_RX].packets && !tot[TC_DIR_TX].packets)
+			continue;
+		for (unsigned int fl = 0; fl < TC_FLOW_COUNT; fl++)
+			for (unsigned int dir = 0; dir < TC_DIR_COUNT; dir++) {
+				const struct counters_pair *v = &p->snaps[i].platform[fl][dir];
+
+				fprintf(f,
+					"%s{task_id=\"%s\",flow=\"%s\",direction=\"%s\",eni=\"platform\"} %llu\n",
+					name, p->tasks[i]->id, counters_flow_names[fl],
+					counters_dir_names[dir],
+					(unsigned long long)(packets ? v->packets : v->bytes));
+			}
+	}
 }
 
 static void drop_series(FILE *f, const struct pass *p, const char *name, bool packets)

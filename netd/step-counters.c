@@ -143,6 +143,15 @@ static int rec_devstats(struct netd *d, const struct counters_rec *rec, struct l
 
 /* --- the step ---------------------------------------------------------------------------------- */
 
+/* Which programs an attachment's ENI has: a task's (TC_FLOW_COUNT) or a platform ENI's. */
+static unsigned int prog_kind(const struct eni_attachment *a)
+{
+	for (unsigned int i = 0; a->plan && i < a->plan->nsteps; i++)
+		if (a->plan->steps[i] == &step_counters_platform)
+			return COUNTERS_PLATFORM;
+	return TC_FLOW_COUNT;
+}
+
 /*
  * Loading the programs (the verifier) takes a few milliseconds of CPU and needs nothing of the
  * namespace, while the move that comes first in an attach spends ~16 ms asleep in the kernel
@@ -153,7 +162,7 @@ static int counters_prepare(struct attach_ctx *c)
 {
 	struct counters_load_opts o = { .slot = c->a->slot,
 					.cookie = counters_bpf_cookie(),
-					.fixed_flow = TC_FLOW_COUNT,
+					.fixed_flow = prog_kind(c->a),
 					.addrs = c->a->addrs,
 					.naddrs = c->a->naddrs };
 	struct counters_load *l = NULL;
@@ -221,7 +230,7 @@ static int counters_run(struct attach_ctx *c)
 	}
 	lo = (struct counters_load_opts){ .slot = a->slot,
 					  .cookie = rec->cookie,
-					  .fixed_flow = TC_FLOW_COUNT,
+					  .fixed_flow = prog_kind(a),
 					  .addrs = a->addrs,
 					  .naddrs = a->naddrs };
 
@@ -268,6 +277,16 @@ static int counters_run(struct attach_ctx *c)
 		snprintf(c->errmsg, sizeof(c->errmsg), "Failed to write the counters journal: %s",
 			 strerror(-r));
 		goto out_detach;
+	}
+	/* Platform ENIs attribute the marks of the slot to this task from now on. */
+	if (lo.fixed_flow == TC_FLOW_COUNT) {
+		r = counters_bpf_set_owner(c->d->bpf, a->slot, rec->cookie);
+		if (r < 0) {
+			snprintf(c->errmsg, sizeof(c->errmsg),
+				 "Failed to set the owner of slot %u: %s", a->slot, strerror(-r));
+			rec_unsave(c->d, a->id);
+			goto out_detach;
+		}
 	}
 	k->slots[a->slot] = rec;
 	counters_prog_free(prog);
@@ -347,7 +366,16 @@ static int counters_undo(struct attach_ctx *c)
 
 	if (c->netns_fd >= 0 && step_find_link(c, &li) == 0)
 		have_link = true;
-	if (c->detach)
+	/* Nothing more is attributed to the slot on platform ENIs: its final counters are
+	 * final. (A record lost to a crash: whoever has it, no task does now.) */
+	if (prog_kind(a) == TC_FLOW_COUNT) {
+		r = counters_bpf_clear_owner(c->d->bpf, a->slot, rec ? rec->cookie : 0);
+		if (r < 0)
+			log_warn_errno(r, "%s '%s': failed to clear the owner of slot %u: %m",
+				       a->kind, a->id, a->slot);
+	}
+	/* A platform ENI's final counters are not a task's: none are kept (docs/counters.md). */
+	if (c->detach && prog_kind(a) == TC_FLOW_COUNT)
 		keep_final(c, rec, have_link ? &li : NULL);
 
 	hook_created = rec ? rec->hook_created : false;
@@ -384,7 +412,7 @@ static int counters_check(struct attach_ctx *c, json_t *diffs)
 	r = step_find_link(c, &li);
 	if (r < 0)
 		return r;
-	r = counters_bpf_verify(c->d->bpf, c->netns_fd, li.ifindex, a->slot, TC_FLOW_COUNT, &what,
+	r = counters_bpf_verify(c->d->bpf, c->netns_fd, li.ifindex, a->slot, prog_kind(a), &what,
 				NULL);
 	if (r < 0)
 		return r;
@@ -400,6 +428,16 @@ static int counters_check(struct attach_ctx *c, json_t *diffs)
 /* Right after the move (which drops qdiscs), before the link is up: the filters see every packet
  * the device counts. */
 const struct attach_step step_counters = {
+	.name = "counters",
+	.prepare = counters_prepare,
+	.run = counters_run,
+	.undo = counters_undo,
+	.check = counters_check,
+	.release = counters_release,
+};
+
+/* The same for a platform ENI, with its programs (tc_platform.bpf.c). */
+const struct attach_step step_counters_platform = {
 	.name = "counters",
 	.prepare = counters_prepare,
 	.run = counters_run,
@@ -513,14 +551,14 @@ static int adopt(struct netd *d, struct eni_attachment *a)
 	save = save || rec->ifindex != li.ifindex;
 	rec->ifindex = li.ifindex;
 
-	r = counters_bpf_verify(d->bpf, c.netns_fd, li.ifindex, a->slot, TC_FLOW_COUNT, &what,
+	r = counters_bpf_verify(d->bpf, c.netns_fd, li.ifindex, a->slot, prog_kind(a), &what,
 				&cookie);
 	if (r == 0) {
 		/* A filter is missing or not ours: attach again (a restart must not stop counting). */
 		struct counters_load_opts lo = {
 			.slot = a->slot,
 			.cookie = cookie ?: (rec->cookie ?: counters_bpf_cookie()),
-			.fixed_flow = TC_FLOW_COUNT,
+			.fixed_flow = prog_kind(a),
 			.addrs = a->addrs,
 			.naddrs = a->naddrs
 		};
@@ -545,6 +583,12 @@ static int adopt(struct netd *d, struct eni_attachment *a)
 	}
 	if (r < 0)
 		goto out;
+	/* A netd before the platform ENIs did not set it. */
+	if (prog_kind(a) == TC_FLOW_COUNT) {
+		r = counters_bpf_set_owner(d->bpf, a->slot, rec->cookie);
+		if (r < 0)
+			goto out;
+	}
 	r = devstats_nsid(d->devstats, c.netns_fd, &rec->nsid);
 	if (r < 0)
 		goto out;
@@ -592,7 +636,8 @@ int step_counters_adopt(struct netd *d)
 	for (struct eni_attachment *a = d->attachments; a; a = a->next) {
 		int r;
 
-		if (a->state != ATTACH_STATE_ATTACHED || !step_began(a, &step_counters))
+		if (a->state != ATTACH_STATE_ATTACHED ||
+		    (!step_began(a, &step_counters) && !step_began(a, &step_counters_platform)))
 			continue;
 		if (a->slot >= TC_SLOTS || k->slots[a->slot])
 			continue;

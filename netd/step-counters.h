@@ -58,6 +58,8 @@ struct counters_link_opts {
 };
 
 extern const struct attach_step step_counters;
+/* A platform ENI's: its programs attribute marked traffic to the marks' tasks (docs/counters.md). */
+extern const struct attach_step step_counters_platform;
 
 /* The records (after the counter maps, the device statistics and the finals are there). */
 int step_counters_init(struct netd *d);

@@ -18,14 +18,15 @@
 #include "mdlink.h"
 #include "metrics.h"
 #include "netd.h"
+#include "params.h"
 #include "plans.h"
 #include "reaper.h"
 #include "slots.h"
+#include "step-tap.h"
 #include "task.h"
 
-#define TASK_MAX_ATTRS	   32
-#define TASK_MAX_DNS_ITEMS 8
-#define TASK_MAX_STRING	   256
+#define TASK_MAX_ATTRS	32
+#define TASK_MAX_STRING 256
 
 static const char *const phase_names[] = {
 	[TASK_PHASE_ATTACHING] = "ATTACHING",
@@ -45,17 +46,6 @@ int task_phase_from_string(const char *s)
 		if (streq(phase_names[i], s))
 			return (int)i;
 	return -EINVAL;
-}
-
-static const char *route_kind_to_string(enum route_kind k)
-{
-	switch (k) {
-	case ROUTE_KIND_DEFAULT:
-		return "default";
-	case ROUTE_KIND_EXTRA:
-		return "extra";
-	}
-	return "extra";
 }
 
 struct task *task_find(struct netd *d, const char *id)
@@ -82,6 +72,9 @@ static void task_set_phase(struct task *t, enum task_phase p)
 	};
 
 	t->phase = p;
+	/* A task VM's ENI is shared with the namespace's sockets while it pulls (step-tap.h). */
+	if (p == TASK_PHASE_READY_PULL || p == TASK_PHASE_READY)
+		t->att.vm_share = p == TASK_PHASE_READY_PULL;
 	t->att.state = states[p];
 }
 
@@ -167,33 +160,6 @@ static void task_remove(struct netd *d, struct task *t)
 
 /* --- JSON ---------------------------------------------------------------------------------- */
 
-static json_t *route_to_json(const struct attach_route *tr)
-{
-	char buf[ADDR_PREFIX_STRLEN];
-	json_t *j;
-
-	j = json_pack("{s:s, s:s}", "dst", addr_prefix_format(&tr->spec.dst, buf, sizeof(buf)),
-		      "kind", route_kind_to_string(tr->kind));
-	if (!j)
-		return NULL;
-	if (tr->spec.gw.family)
-		json_object_set_new(j, "gw",
-				    json_string(addr_ip_format(&tr->spec.gw, buf, sizeof(buf))));
-	if (tr->spec.type == RTN_UNREACHABLE)
-		json_object_set_new(j, "type", json_string("unreachable"));
-	if (tr->spec.mtu)
-		json_object_set_new(j, "mtu", json_integer(tr->spec.mtu));
-	if (tr->spec.advmss)
-		json_object_set_new(j, "advmss", json_integer(tr->spec.advmss));
-	if (tr->spec.priority)
-		json_object_set_new(j, "priority", json_integer(tr->spec.priority));
-	if (tr->spec.table && tr->spec.table != RT_TABLE_MAIN)
-		json_object_set_new(j, "table", json_integer(tr->spec.table));
-	if (tr->spec.onlink)
-		json_object_set_new(j, "onlink", json_true());
-	return j;
-}
-
 json_t *task_to_json(const struct task *t, bool journal)
 {
 	char mac[ADDR_MAC_STRLEN], buf[ADDR_PREFIX_STRLEN], ts[40];
@@ -242,11 +208,13 @@ json_t *task_to_json(const struct task *t, bool journal)
 
 	routes = json_array();
 	for (unsigned int i = 0; i < t->att.nroutes; i++)
-		json_array_append_new(routes, route_to_json(&t->att.routes[i]));
+		json_array_append_new(routes, params_route_to_json(&t->att.routes[i]));
 	json_object_set_new(j, "routes", routes);
 	if (t->att.metadata_link)
 		json_object_set_new(j, "metadata", mdlink_to_json(&t->att));
 	json_object_set_new(j, "dns", t->att.dns ? json_incref(t->att.dns) : json_object());
+	if (t->att.plan == &plan_task_vm)
+		json_object_set_new(j, "wiring", json_string("vm"));
 	json_object_set_new(j, "attrs", t->attrs ? json_incref(t->attrs) : json_object());
 	if (t->phase == TASK_PHASE_ATTACHING && t->waiter)
 		json_object_set_new(j, "waiting_for_eni", json_true());
@@ -264,6 +232,8 @@ json_t *task_to_json(const struct task *t, bool journal)
 		json_t *jr = json_object_get(j, "journal");
 
 		json_object_set_new(jr, "guards_table", json_string(t->att.guards_table));
+		if (t->att.vm_port_range[0])
+			json_object_set_new(jr, "vm_port_range", json_string(t->att.vm_port_range));
 		if (t->att.resolv_written)
 			json_object_set_new(
 				jr, "resolv_conf",
@@ -274,134 +244,21 @@ json_t *task_to_json(const struct task *t, bool journal)
 
 /* --- parameters ---------------------------------------------------------------------------- */
 
-struct parse_err {
-	char msg[512];
-};
-
-_printf_(2, 3) static int perr(struct parse_err *e, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
-static int parse_uint(json_t *v, const char *what, uint32_t min, uint32_t max, uint32_t *ret,
-		      struct parse_err *e)
-{
-	json_int_t n;
-
-	if (!json_is_integer(v))
-		return perr(e, "'%s' must be an integer", what);
-	n = json_integer_value(v);
-	if (n < (json_int_t)min || n > (json_int_t)max)
-		return perr(e, "'%s' is %lld, want %u..%u", what, (long long)n, min, max);
-	*ret = (uint32_t)n;
-	return 0;
-}
-
-static int parse_route(json_t *j, unsigned int idx, struct attach_route *ret, struct parse_err *e)
-{
-	const char *dst = NULL, *gw = NULL, *type = NULL, *kind = NULL;
-	json_t *mtu = NULL, *advmss = NULL, *prio = NULL, *table = NULL;
-	struct route_spec rs = { .type = RTN_UNICAST };
-	int onlink = 0;
-	json_error_t jerr;
-	uint32_t v;
-
-	if (json_unpack_ex(j, &jerr, JSON_STRICT, "{s:s, s?s, s?o, s?o, s?o, s?o, s?s, s?s, s?b}",
-			   "dst", &dst, "gw", &gw, "mtu", &mtu, "advmss", &advmss, "priority",
-			   &prio, "table", &table, "type", &type, "kind", &kind, "onlink",
-			   &onlink) < 0)
-		return perr(e, "routes[%u]: %s", idx, jerr.text);
-	if (addr_prefix_parse(dst, &rs.dst) < 0)
-		return perr(e, "routes[%u]: invalid destination '%s' (want a CIDR)", idx, dst);
-	addr_prefix_mask(&rs.dst);
-	if (gw) {
-		if (addr_ip_parse(gw, rs.dst.family, &rs.gw) < 0)
-			return perr(e, "routes[%u]: invalid gateway '%s' for %s", idx, gw, dst);
-	}
-	if (mtu && parse_uint(mtu, "routes[].mtu", 68, 65535, &rs.mtu, e) < 0)
-		return -EINVAL;
-	if (advmss && parse_uint(advmss, "routes[].advmss", 1, 65535, &rs.advmss, e) < 0)
-		return -EINVAL;
-	if (prio && parse_uint(prio, "routes[].priority", 0, UINT32_MAX, &rs.priority, e) < 0)
-		return -EINVAL;
-	if (table && parse_uint(table, "routes[].table", 1, 0xfffffffe, &v, e) < 0)
-		return -EINVAL;
-	if (table)
-		rs.table = v;
-	if (type && streq(type, "unreachable"))
-		rs.type = RTN_UNREACHABLE;
-	else if (type && !streq(type, "unicast"))
-		return perr(e, "routes[%u]: unknown type '%s'", idx, type);
-	rs.onlink = onlink;
-	rs.scope = RT_SCOPE_UNIVERSE;
-	*ret = (struct attach_route){ .kind = ROUTE_KIND_EXTRA, .spec = rs };
-	if (kind && streq(kind, "default"))
-		ret->kind = ROUTE_KIND_DEFAULT;
-	return 0;
-}
-
-static int parse_string_array(json_t *arr, const char *what, bool ips, struct parse_err *e)
-{
-	size_t i;
-	json_t *v;
-
-	if (!json_is_array(arr))
-		return perr(e, "'%s' must be an array of strings", what);
-	if (json_array_size(arr) > TASK_MAX_DNS_ITEMS)
-		return perr(e, "'%s' has more than %d entries", what, TASK_MAX_DNS_ITEMS);
-	json_array_foreach(arr, i, v) {
-		struct in_prefix p;
-
-		if (!json_is_string(v) || json_string_length(v) == 0 ||
-		    json_string_length(v) > TASK_MAX_STRING)
-			return perr(e, "'%s[%zu]' must be a non-empty string", what, i);
-		if (ips && addr_ip_parse(json_string_value(v), 0, &p) < 0)
-			return perr(e, "'%s[%zu]' is not an IP address: '%s'", what, i,
-				    json_string_value(v));
-	}
-	return 0;
-}
-
-static int parse_dns(json_t *dns, struct parse_err *e)
-{
-	json_t *ns = NULL, *search = NULL, *options = NULL;
-	const char *domain = NULL;
-	json_error_t jerr;
-
-	if (json_unpack_ex(dns, &jerr, JSON_STRICT, "{s?o, s?s, s?o, s?o}", "nameservers", &ns,
-			   "domain", &domain, "search", &search, "options", &options) < 0)
-		return perr(e, "dns: %s", jerr.text);
-	if (ns && parse_string_array(ns, "dns.nameservers", true, e) < 0)
-		return -EINVAL;
-	if (search && parse_string_array(search, "dns.search", false, e) < 0)
-		return -EINVAL;
-	if (options && parse_string_array(options, "dns.options", false, e) < 0)
-		return -EINVAL;
-	if (domain && strlen(domain) > TASK_MAX_STRING)
-		return perr(e, "dns.domain is too long");
-	return 0;
-}
-
-static int parse_attrs(json_t *attrs, struct parse_err *e)
+static int parse_attrs(json_t *attrs, struct params_err *e)
 {
 	const char *k;
 	json_t *v;
 
 	if (!json_is_object(attrs))
-		return perr(e, "'attrs' must be an object of strings");
+		return params_fail(e, "'attrs' must be an object of strings");
 	if (json_object_size(attrs) > TASK_MAX_ATTRS)
-		return perr(e, "'attrs' has more than %d keys", TASK_MAX_ATTRS);
+		return params_fail(e, "'attrs' has more than %d keys", TASK_MAX_ATTRS);
 	json_object_foreach(attrs, k, v) {
 		if (strlen(k) == 0 || strlen(k) > 64)
-			return perr(e, "attrs: keys must be 1..64 bytes");
+			return params_fail(e, "attrs: keys must be 1..64 bytes");
 		if (!json_is_string(v) || json_string_length(v) > TASK_MAX_STRING)
-			return perr(e, "attrs['%s'] must be a string of at most %d bytes", k,
-				    TASK_MAX_STRING);
+			return params_fail(e, "attrs['%s'] must be a string of at most %d bytes", k,
+					   TASK_MAX_STRING);
 	}
 	return 0;
 }
@@ -410,12 +267,13 @@ static int parse_attrs(json_t *attrs, struct parse_err *e)
  * Fill a new task from attach parameters (journal false) or from its journal (journal true).
  * ENI-dependent parts (default routes) are added by the caller.
  */
-static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, struct parse_err *e)
+static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, struct params_err *e)
 {
 	const char *id = NULL, *netns = NULL, *mac = NULL, *ifname = NULL, *phase = NULL;
 	json_t *addrs = NULL, *routes = NULL, *dns = NULL, *attrs = NULL, *mtu = NULL;
 	json_t *timeout = NULL, *jr = NULL;
 	const char *fault = NULL, *created = NULL, *host_ifname = NULL, *instance = NULL;
+	const char *wiring = NULL;
 	json_t *ifaces = NULL, *ips = NULL;
 	int block_imds = 1, waiting = 0, slot = -1, metadata_link = 1, resolv_conf = 1;
 	json_t *metadata = NULL;
@@ -425,37 +283,43 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 	int r;
 
 	if (!p)
-		return perr(e, "Missing parameters 'task_id', 'netns', 'mac'");
+		return params_fail(e, "Missing parameters 'task_id', 'netns', 'mac'");
 	/* The journal is our own file, and newer netd versions may add members: not strict. */
 	if (journal)
 		r = json_unpack_ex(
 			p, &jerr, 0,
 			"{s:s, s?s, s:i, s:s, s:s, s:s, s:s, s:o, s:b, s:s, s?s, s:o, s:o, "
-			"s:o, s:o, s:o, s?b, s?o, s:o}",
+			"s:o, s:o, s:o, s?b, s?o, s:o, s?s}",
 			"task_id", &id, "instance", &instance, "slot", &slot, "phase", &phase,
 			"netns", &netns, "mac", &mac, "ifname", &ifname, "mtu", &mtu, "block_imds",
 			&block_imds, "created", &created, "host_ifname", &host_ifname, "interfaces",
 			&ifaces, "ips", &ips, "routes", &routes, "dns", &dns, "attrs", &attrs,
-			"waiting_for_eni", &waiting, "metadata", &metadata, "journal", &jr);
+			"waiting_for_eni", &waiting, "metadata", &metadata, "journal", &jr,
+			"wiring", &wiring);
 	else
 		r = json_unpack_ex(p, &jerr, JSON_STRICT,
 				   "{s:s, s:s, s:s, s?s, s?o, s?o, s?o, s?o, s?b, s?b, s?b, s?s, "
-				   "s?o, s?o, s?s}",
+				   "s?o, s?o, s?s, s?s}",
 				   "task_id", &id, "netns", &netns, "mac", &mac, "ifname", &ifname,
 				   "addresses", &addrs, "mtu", &mtu, "routes", &routes, "dns", &dns,
 				   "block_imds", &block_imds, "metadata_link", &metadata_link,
 				   "resolv_conf", &resolv_conf, "phase", &phase, "timeout_ms",
-				   &timeout, "attrs", &attrs, "fault", &fault);
+				   &timeout, "attrs", &attrs, "fault", &fault, "wiring", &wiring);
 	if (r < 0)
-		return perr(e, "Invalid parameters: %s", jerr.text);
+		return params_fail(e, "Invalid parameters: %s", jerr.text);
+	/* The VM wiring: the task's plan with the taps (step-tap.h) at its end. */
+	if (wiring && streq(wiring, "vm"))
+		t->att.plan = &plan_task_vm;
+	else if (wiring && !streq(wiring, "none"))
+		return params_fail(e, "Invalid wiring '%.32s' (want \"none\" or \"vm\")", wiring);
 
 	if (journal) {
 		if (slot < 0 || slot >= NETD_MAX_TASKS)
-			return perr(e, "Invalid slot %d", slot);
+			return params_fail(e, "Invalid slot %d", slot);
 		t->att.slot = (unsigned int)slot;
 	}
 	if (!ident_task_id_valid(id))
-		return perr(
+		return params_fail(
 			e,
 			"Invalid task_id '%.64s' (1-128 characters: a letter or digit, then letters, digits, '_', '.', '-')",
 			id);
@@ -464,43 +328,47 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 	if (ident_instance_valid(instance))
 		strscpy(t->instance, instance, sizeof(t->instance));
 	else if (random_hex(t->instance, IDENT_INSTANCE_LEN / 2) < 0)
-		return perr(e, "Failed to draw an instance id for task '%s'", id);
+		return params_fail(e, "Failed to draw an instance id for task '%s'", id);
 	if (netns[0] != '/' || strlen(netns) > 4000)
-		return perr(e, "Invalid netns '%.64s' (want an absolute path)", netns);
+		return params_fail(e, "Invalid netns '%.64s' (want an absolute path)", netns);
 	t->att.netns_path = strdup(netns);
 	if (!t->att.netns_path)
 		return -ENOMEM;
 	if (addr_mac_parse(mac, t->att.mac) < 0)
-		return perr(e, "Invalid MAC address '%.32s'", mac);
+		return params_fail(e, "Invalid MAC address '%.32s'", mac);
 	strscpy(t->att.ifname, "eth1", sizeof(t->att.ifname));
 	if (ifname) {
 		if (!ident_ifname_valid(ifname))
-			return perr(e, "Invalid ifname '%.32s' (1-15 bytes, no '/', ':' or spaces)",
-				    ifname);
+			return params_fail(
+				e, "Invalid ifname '%.32s' (1-15 bytes, no '/', ':' or spaces)",
+				ifname);
 		strscpy(t->att.ifname, ifname, sizeof(t->att.ifname));
 	}
 	if (!journal)
 		guards_table_name(t->att.ifname, t->att.guards_table);
 	t->att.mtu = TASK_DEFAULT_MTU;
-	if (mtu && parse_uint(mtu, "mtu", 68, 65535, &t->att.mtu, e) < 0)
+	if (mtu && params_uint(mtu, "mtu", 68, 65535, &t->att.mtu, e) < 0)
 		return -EINVAL;
 	t->att.block_imds = block_imds;
 	t->att.resolv_conf = resolv_conf;
 	t->att.metadata_link = journal ? metadata != NULL : metadata_link;
 	if (t->att.metadata_link && streq(t->att.ifname, MDLINK_IFNAME))
-		return perr(e, "ifname '%s' is the metadata link's name; choose another",
-			    MDLINK_IFNAME);
+		return params_fail(e, "ifname '%s' is the metadata link's name; choose another",
+				   MDLINK_IFNAME);
 
 	t->target_phase = TASK_PHASE_READY;
 	if (phase) {
 		r = task_phase_from_string(phase);
 		if (r < 0 || (!journal && r != TASK_PHASE_READY && r != TASK_PHASE_READY_PULL))
-			return perr(e, "Invalid phase '%.32s' (want READY or READY_PULL)", phase);
+			return params_fail(e, "Invalid phase '%.32s' (want READY or READY_PULL)",
+					   phase);
 		if (journal)
 			task_set_phase(t, (enum task_phase)r);
 		else
 			t->target_phase = (enum task_phase)r;
 	}
+	if (!journal)
+		t->att.vm_share = t->target_phase == TASK_PHASE_READY_PULL;
 
 	if (journal) {
 		/* addresses come back from the ips list */
@@ -509,39 +377,42 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 
 			if (t->att.naddrs >= ATTACH_MAX_ADDRS || !a ||
 			    addr_prefix_parse(a, &t->att.addrs[t->att.naddrs]) < 0)
-				return perr(e, "Invalid ips[%zu]", i);
+				return params_fail(e, "Invalid ips[%zu]", i);
 			t->att.naddrs++;
 		}
 	} else if (addrs) {
 		if (!json_is_array(addrs))
-			return perr(e, "'addresses' must be an array of CIDR strings");
+			return params_fail(e, "'addresses' must be an array of CIDR strings");
 		if (json_array_size(addrs) > ATTACH_MAX_ADDRS)
-			return perr(e, "Too many addresses (at most %d)", ATTACH_MAX_ADDRS);
+			return params_fail(e, "Too many addresses (at most %d)", ATTACH_MAX_ADDRS);
 		json_array_foreach(addrs, i, v) {
 			const char *a = json_string_value(v);
 			struct in_prefix *ap = &t->att.addrs[t->att.naddrs];
 
 			if (!a || addr_prefix_parse(a, ap) < 0)
-				return perr(
+				return params_fail(
 					e,
 					"addresses[%zu]: invalid address '%.64s' (want a CIDR such as 198.18.1.2/16)",
 					i, a ?: "(not a string)");
 			for (unsigned int k = 0; k < t->att.naddrs; k++)
 				if (addr_prefix_equal(&t->att.addrs[k], ap))
-					return perr(e, "addresses[%zu]: %s given twice", i, a);
+					return params_fail(e, "addresses[%zu]: %s given twice", i,
+							   a);
 			t->att.naddrs++;
 		}
 	}
 	if (!journal && t->att.naddrs == 0)
-		return perr(e, "At least one address is needed ('addresses': [\"198.18.1.2/16\"])");
+		return params_fail(
+			e, "At least one address is needed ('addresses': [\"198.18.1.2/16\"])");
 
 	if (routes) {
 		if (!json_is_array(routes))
-			return perr(e, "'routes' must be an array");
+			return params_fail(e, "'routes' must be an array");
 		if (json_array_size(routes) > ATTACH_MAX_ROUTES - 4)
-			return perr(e, "Too many routes (at most %d)", ATTACH_MAX_ROUTES - 4);
+			return params_fail(e, "Too many routes (at most %d)",
+					   ATTACH_MAX_ROUTES - 4);
 		json_array_foreach(routes, i, v) {
-			r = parse_route(v, (unsigned int)i, &t->att.routes[t->att.nroutes], e);
+			r = params_route(v, (unsigned int)i, &t->att.routes[t->att.nroutes], e);
 			if (r < 0)
 				return r;
 			if (!journal)
@@ -551,8 +422,8 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 	}
 	if (dns && !json_is_null(dns)) {
 		if (!json_is_object(dns))
-			return perr(e, "'dns' must be an object");
-		if (parse_dns(dns, e) < 0)
+			return params_fail(e, "'dns' must be an object");
+		if (params_dns(dns, e) < 0)
 			return -EINVAL;
 		if (json_object_size(dns) > 0)
 			t->att.dns = json_incref(dns);
@@ -567,15 +438,16 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 		const char *step = startswith(fault, "crash:") ? fault + 6 : fault;
 
 		if (!d->fault_injection)
-			return perr(e, "Parameter 'fault' needs netd --enable-fault-injection");
-		if (attach_plan_find(&plan_task, step) < 0)
-			return perr(e, "Unknown step '%.32s' in 'fault'", step);
+			return params_fail(e,
+					   "Parameter 'fault' needs netd --enable-fault-injection");
+		if (attach_plan_find(t->att.plan, step) < 0)
+			return params_fail(e, "Unknown step '%.32s' in 'fault'", step);
 		strscpy(t->att.fault, fault, sizeof(t->att.fault));
 	}
 	if (timeout) {
 		uint32_t ms;
 
-		if (parse_uint(timeout, "timeout_ms", 0, TASK_MAX_WAIT_MS, &ms, e) < 0)
+		if (params_uint(timeout, "timeout_ms", 0, TASK_MAX_WAIT_MS, &ms, e) < 0)
 			return -EINVAL;
 		t->wait_ms = ms;
 	} else {
@@ -586,108 +458,49 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 		json_int_t dev = 0, ino = 0, cns = 0;
 		int orig_mtu = 0, ifindex = 0, begun = 0;
 		const char *orig = NULL, *target = NULL, *jfault = NULL, *table = NULL;
+		const char *ports = NULL;
 		int dir_created = 0;
 		json_t *resolv = NULL;
 
 		if (json_unpack_ex(jr, &jerr, 0,
-				   "{s:I, s:I, s:I, s:s, s:i, s:i, s:i, s:s, s?s, s?s, s?o}",
+				   "{s:I, s:I, s:I, s:s, s:i, s:i, s:i, s:s, s?s, s?s, s?o, s?s}",
 				   "netns_dev", &dev, "netns_ino", &ino, "created_ns", &cns,
 				   "orig_ifname", &orig, "orig_mtu", &orig_mtu, "ifindex", &ifindex,
 				   "steps_begun", &begun, "target_phase", &target, "fault", &jfault,
-				   "guards_table", &table, "resolv_conf", &resolv) < 0 ||
+				   "guards_table", &table, "resolv_conf", &resolv, "vm_port_range",
+				   &ports) < 0 ||
 		    (resolv &&
 		     json_unpack_ex(resolv, &jerr, 0, "{s:b}", "dir_created", &dir_created) < 0))
-			return perr(e, "journal: %s", jerr.text);
+			return params_fail(e, "journal: %s", jerr.text);
 		/* Journals of netd versions with one table per namespace do not name it. */
 		if (table && strlen(table) >= sizeof(t->att.guards_table))
-			return perr(e, "journal: guards_table '%.40s' is too long", table);
+			return params_fail(e, "journal: guards_table '%.40s' is too long", table);
 		strscpy(t->att.guards_table, table ?: GUARDS_TABLE_LEGACY,
 			sizeof(t->att.guards_table));
 		t->att.resolv_written = resolv != NULL;
+		if (ports)
+			strscpy(t->att.vm_port_range, ports, sizeof(t->att.vm_port_range));
 		t->att.resolv_dir_created = dir_created;
 		t->att.netns_id = (struct netns_id){ .dev = (uint64_t)dev, .ino = (uint64_t)ino };
 		t->att.created_ns = (uint64_t)cns;
 		strscpy(t->att.orig_ifname, orig, sizeof(t->att.orig_ifname));
 		t->att.orig_mtu = (unsigned int)orig_mtu;
 		t->att.ifindex = ifindex;
-		t->att.steps_begun = (unsigned int)MIN((unsigned int)begun, plan_task.nsteps);
+		t->att.steps_begun = (unsigned int)MIN((unsigned int)begun, t->att.plan->nsteps);
 		r = task_phase_from_string(target);
 		t->target_phase = r < 0 ? TASK_PHASE_READY : (enum task_phase)r;
+		/* An attach a restart cut: the phase it was going to. */
+		if (t->phase == TASK_PHASE_ATTACHING)
+			t->att.vm_share = t->target_phase == TASK_PHASE_READY_PULL;
 		if (jfault)
 			strscpy(t->att.fault, jfault, sizeof(t->att.fault));
 	}
 	return 0;
 }
 
-/*
- * Add the routes that come from the ENI: its default routes, unless another ENI of the namespace
- * has them (with_default false: the ENI's subnet route, from its address, is what it gets).
- */
-static int task_add_eni_routes(struct task *t, struct eni *e, bool with_default,
-			       struct parse_err *pe)
-{
-	struct attach_route extra[ATTACH_MAX_ROUTES];
-	unsigned int nextra = t->att.nroutes, n = 0;
-	bool v4 = false, v6 = false, gw_onlink = true;
-
-	memcpy(extra, t->att.routes, sizeof(extra[0]) * nextra);
-	for (unsigned int i = 0; i < t->att.naddrs; i++) {
-		if (t->att.addrs[i].family == AF_INET) {
-			v4 = true;
-			if (!addr_prefix_contains(&e->subnet, &t->att.addrs[i])) {
-				char a[ADDR_PREFIX_STRLEN], s[ADDR_PREFIX_STRLEN];
-
-				return perr(pe, "Address %s is outside the ENI's subnet %s",
-					    addr_prefix_format(&t->att.addrs[i], a, sizeof(a)),
-					    addr_prefix_format(&e->subnet, s, sizeof(s)));
-			}
-			/* the gateway is on-link when an address prefix covers it */
-			{
-				struct in_prefix net = t->att.addrs[i];
-
-				if (addr_prefix_contains(&net, &e->gateway))
-					gw_onlink = false;
-			}
-		} else {
-			v6 = true;
-		}
-	}
-	if (!with_default)
-		v4 = v6 = false;
-	if (v4) {
-		struct attach_route *tr = &t->att.routes[n++];
-
-		*tr = (struct attach_route){ .kind = ROUTE_KIND_DEFAULT };
-		tr->spec.type = RTN_UNICAST;
-		tr->spec.dst = (struct in_prefix){ .family = AF_INET, .len = 0 };
-		tr->spec.gw = e->gateway;
-		tr->spec.onlink = gw_onlink;
-	}
-	if (v6 && e->gateway6.family) {
-		struct attach_route *tr = &t->att.routes[n++];
-
-		*tr = (struct attach_route){ .kind = ROUTE_KIND_DEFAULT };
-		tr->spec.type = RTN_UNICAST;
-		tr->spec.dst = (struct in_prefix){ .family = AF_INET6, .len = 0 };
-		tr->spec.gw = e->gateway6;
-	}
-	for (unsigned int i = 0; i < nextra; i++) {
-		if (extra[i].spec.dst.len == 0 &&
-		    ((extra[i].spec.dst.family == AF_INET && v4) ||
-		     (extra[i].spec.dst.family == AF_INET6 && v6 && e->gateway6.family)) &&
-		    (extra[i].spec.table == 0 || extra[i].spec.table == RT_TABLE_MAIN))
-			return perr(
-				pe,
-				"routes: a default route comes from the ENI's gateway; give another table or leave it out");
-		t->att.routes[n++] = extra[i];
-	}
-	t->att.nroutes = n;
-	return 0;
-}
-
 int task_from_json(struct netd *d, json_t *j, struct task **ret)
 {
-	struct parse_err pe = {};
+	struct params_err pe = {};
 	struct task *t;
 	int r;
 
@@ -840,7 +653,8 @@ static void wait_timeout(struct event_loop *loop, void *data)
 
 void task_eni_appeared(struct netd *d, struct eni *e)
 {
-	struct task *t = e->att ? task_of(e->att) : NULL;
+	/* A platform ENI's attachment is not a task's. */
+	struct task *t = e->att && e->att->plan != &plan_platform ? task_of(e->att) : NULL;
 	struct ctl_call *call;
 
 	if (!t || !t->waiter || e->ifindex <= 0)
@@ -863,6 +677,52 @@ void task_eni_appeared(struct netd *d, struct eni *e)
 
 /* --- methods ------------------------------------------------------------------------------- */
 
+/* A platform namespace is the platform's alone: no task's ENI goes there (docs/PROTOCOL.md). */
+static int task_netns_refused(struct ctl_call *call, struct netd *d, struct task *t)
+{
+	struct eni_attachment *other = params_netns_attachment(d, &t->att.netns_id);
+
+	if (!other || other->plan != &plan_platform)
+		return 0;
+	ctl_call_failf(call, CTL_ERR_INVALID_PARAMS,
+		       "Namespace '%s' is the platform namespace of '%s', not a task's",
+		       t->att.netns_path, other->id);
+	return -EINVAL;
+}
+
+/* The VM wiring's taps have fixed names: none may be there yet (one VM per namespace). */
+static int task_vm_precheck(struct ctl_call *call, struct task *t)
+{
+	static const char *const taps[] = { STEP_TAP_ENI, STEP_TAP_METADATA };
+	struct netlink *tnl = NULL;
+	struct link_info li;
+	int fd = -1, r;
+
+	if (t->att.plan != &plan_task_vm)
+		return 0;
+	r = attachment_netns_open(&t->att, &fd);
+	if (r >= 0)
+		r = netlink_open(fd, &tnl);
+	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(taps); i++) {
+		r = netlink_link_get(tnl, 0, taps[i], &li);
+		if (r == 0) {
+			ctl_call_failf(
+				call, CTL_ERR_EXISTS,
+				"Interface '%s' (a task VM's tap) already exists in namespace '%s'; nothing was changed",
+				taps[i], t->att.netns_path);
+			r = -EEXIST;
+		} else if (r == -ENODEV) {
+			r = 0;
+		}
+	}
+	if (r < 0 && !ctl_call_is_done(call))
+		ctl_call_fail_errno(call, r, "Failed to inspect namespace '%s': %s",
+				    t->att.netns_path, strerror(-r));
+	netlink_free(tnl);
+	safe_close(fd);
+	return r;
+}
+
 static int parse_task_id(struct ctl_call *call, json_t *params, const char **ret)
 {
 	json_error_t jerr;
@@ -879,107 +739,11 @@ static int parse_task_id(struct ctl_call *call, json_t *params, const char **ret
 	return 0;
 }
 
-/* Refuse what would change the namespace in ways we do not own: done before any change. */
-static int attach_precheck(struct ctl_call *call, struct netd *d, struct task *t)
-{
-	struct netlink *tnl = NULL;
-	struct link_info li;
-	int fd = -1, r;
-
-	r = netns_open(t->att.netns_path, &fd);
-	if (r == -ENOENT)
-		return ctl_call_failf(call, CTL_ERR_NOT_FOUND, "Namespace '%s' does not exist",
-				      t->att.netns_path),
-		       r;
-	if (r == -EINVAL)
-		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS,
-				      "'%s' is not a network namespace", t->att.netns_path),
-		       r;
-	if (r < 0)
-		return ctl_call_fail_errno(call, r, "Failed to open namespace '%s': %s",
-					   t->att.netns_path, strerror(-r)),
-		       r;
-	r = netns_get_id(fd, &t->att.netns_id);
-	if (r < 0)
-		goto out;
-	if (netns_id_equal(&t->att.netns_id, &d->host_netns_id)) {
-		ctl_call_failf(call, CTL_ERR_INVALID_PARAMS,
-			       "Namespace '%s' is netd's own namespace, not a task's",
-			       t->att.netns_path);
-		r = -EINVAL;
-		goto out;
-	}
-	r = netlink_open(fd, &tnl);
-	if (r < 0)
-		goto out;
-	r = netlink_link_get(tnl, 0, t->att.ifname, &li);
-	if (r == 0) {
-		ctl_call_failf(
-			call, CTL_ERR_EXISTS,
-			"Interface '%s' already exists in namespace '%s'; nothing was changed",
-			t->att.ifname, t->att.netns_path);
-		r = -EEXIST;
-		goto out;
-	}
-	if (r != -ENODEV)
-		goto out;
-	if (t->att.metadata_link) {
-		char hname[IFNAMSIZ];
-
-		r = netlink_link_get(tnl, 0, MDLINK_IFNAME, &li);
-		if (r == 0) {
-			ctl_call_failf(
-				call, CTL_ERR_EXISTS,
-				"Interface '%s' (the metadata link's name) already exists in namespace '%s'; nothing was changed",
-				MDLINK_IFNAME, t->att.netns_path);
-			r = -EEXIST;
-			goto out;
-		}
-		/* A leftover host side would make the attach fail half-way; say so now. */
-		mdlink_host_ifname(t->att.slot, hname);
-		r = netlink_link_get(d->host_nl, 0, hname, &li);
-		if (r == 0) {
-			ctl_call_failf(
-				call, CTL_ERR_EXISTS,
-				"Interface '%s' already exists on the host; nothing was changed",
-				hname);
-			r = -EEXIST;
-			goto out;
-		}
-	}
-	r = r == -ENODEV ? 0 : r;
-out:
-	if (r < 0 && !ctl_call_is_done(call))
-		ctl_call_fail_errno(call, r, "Failed to inspect namespace '%s': %s",
-				    t->att.netns_path, strerror(-r));
-	netlink_free(tnl);
-	safe_close(fd);
-	return r;
-}
-
-/*
- * Whether a task of ours is in that namespace already (an ENI attached, or being attached). One
- * whose namespace is gone is not, even if the kernel gave its inode number to a new namespace.
- */
-static bool netns_has_task(struct netd *d, const struct netns_id *id)
-{
-	for (struct task *t = d->tasks; t; t = t->next) {
-		int fd;
-
-		if (!netns_id_equal(&t->att.netns_id, id) ||
-		    attachment_netns_open(&t->att, &fd) < 0)
-			continue;
-		close(fd);
-		return true;
-	}
-	return false;
-}
-
 static int do_task_attach(struct ctl_call *call, json_t *params, void *userdata)
 {
 	struct netd *d = userdata;
 	uint64_t t0;
-	struct parse_err pe = {};
+	struct params_err pe = {};
 	char mac[ADDR_MAC_STRLEN];
 	struct task *t, *old;
 	struct eni *e;
@@ -1043,7 +807,7 @@ static int do_task_attach(struct ctl_call *call, json_t *params, void *userdata)
 	}
 	t->att.slot = (unsigned int)r;
 	t0 = now_usec();
-	r = attach_precheck(call, d, t);
+	r = params_precheck(call, d, &t->att);
 	log_debug("Task '%s': checks before the attach took %llu us", t->id,
 		  (unsigned long long)(now_usec() - t0));
 	if (r < 0) {
@@ -1051,7 +815,15 @@ static int do_task_attach(struct ctl_call *call, json_t *params, void *userdata)
 		task_free(t);
 		return 0;
 	}
-	r = task_add_eni_routes(t, e, !netns_has_task(d, &t->att.netns_id), &pe);
+	r = task_netns_refused(call, d, t);
+	if (r >= 0)
+		r = task_vm_precheck(call, t);
+	if (r < 0) {
+		slots_drop(d->slots, t->att.slot, SLOT_OWNER_ATTACH);
+		task_free(t);
+		return 0;
+	}
+	r = params_eni_routes(&t->att, e, !params_netns_attachment(d, &t->att.netns_id), &pe);
 	if (r < 0) {
 		slots_drop(d->slots, t->att.slot, SLOT_OWNER_ATTACH);
 		task_free(t);
@@ -1238,7 +1010,7 @@ static int do_task_set_phase(struct ctl_call *call, json_t *params, void *userda
 	const char *id, *phase;
 	json_error_t jerr;
 	struct task *t;
-	int p;
+	int p, r;
 
 	if (!params || json_unpack_ex(params, &jerr, JSON_STRICT, "{s:s, s:s}", "task_id", &id,
 				      "phase", &phase) < 0)
@@ -1255,6 +1027,12 @@ static int do_task_set_phase(struct ctl_call *call, json_t *params, void *userda
 		return ctl_call_failf(call, CTL_ERR_BUSY, "Task '%s' is %s", t->id,
 				      task_phase_to_string(t->phase));
 	if (t->phase != (enum task_phase)p) {
+		char err[512];
+
+		r = step_tap_share(d, &t->att, p == TASK_PHASE_READY_PULL, err, sizeof(err));
+		if (r < 0)
+			return ctl_call_fail_errno(call, r, "Task '%s' stays %s: %s", t->id,
+						   task_phase_to_string(t->phase), err);
 		task_set_phase(t, (enum task_phase)p);
 		t->target_phase = (enum task_phase)p;
 		(void)task_journal_save(d, t);

@@ -25,6 +25,8 @@ int do_health(int argc, char **argv)
 		   (long long)json_int(enis, "attached"), (long long)json_int(enis, "missing"),
 		   (long long)json_int(enis, "lost"));
 	print_int(PRINT_ANY, "tasks", "  tasks %" PRId64 "\n", json_int(res, "tasks"));
+	print_int(PRINT_ANY, "platforms", "  platform ENIs %" PRId64 "\n",
+		  json_int(res, "platforms"));
 	print_int(PRINT_ANY, "clients", "  clients %" PRId64 "\n", json_int(res, "clients"));
 	print_string(PRINT_ANY, "socket", "  socket %s\n", json_str(res, "socket"));
 	print_string(PRINT_ANY, "run_dir", "  run dir %s\n", json_str(res, "run_dir"));

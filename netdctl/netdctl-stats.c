@@ -70,11 +70,13 @@ static void print_stats_all(json_t *res)
 	print_close_object();
 }
 
-static void print_flows_table(json_t *t)
+/* The flows of the task's ENI, or of its share on platform ENIs (member "platform"). */
+static void print_flows_table(json_t *t, bool platform)
 {
 	static const char *const headers[] = { "FLOW",	   "RX_BYTES",	 "RX_PACKETS",
 					       "TX_BYTES", "TX_PACKETS", NULL };
-	json_t *flows = json_object_get(t, "flows");
+	json_t *flows =
+		platform ? jpath(t, "platform", "flows", NULL) : json_object_get(t, "flows");
 
 	print_table_begin(headers);
 	for (size_t i = 0; flow_names[i]; i++) {
@@ -127,7 +129,18 @@ static void print_stats_detail(json_t *t)
 			   jnum(r, "rx", "packets", NULL), jnum(r, "tx", "packets", NULL),
 			   drop_names[i + 1] ? ";" : "\n");
 	}
-	print_flows_table(t);
+	print_flows_table(t, false);
+	/* Platform version 1.3.0: what left through a platform ENI for the task. */
+	if (jnum(jpath(t, "platform", "totals", "rx"), "packets", NULL, NULL) ||
+	    jnum(jpath(t, "platform", "totals", "tx"), "packets", NULL, NULL)) {
+		print_text("  on platform ENIs: rx %" PRIu64 " bytes %" PRIu64
+			   " packets; tx %" PRIu64 " bytes %" PRIu64 " packets\n",
+			   jnum(jpath(t, "platform", "totals", "rx"), "bytes", NULL, NULL),
+			   jnum(jpath(t, "platform", "totals", "rx"), "packets", NULL, NULL),
+			   jnum(jpath(t, "platform", "totals", "tx"), "bytes", NULL, NULL),
+			   jnum(jpath(t, "platform", "totals", "tx"), "packets", NULL, NULL));
+		print_flows_table(t, true);
+	}
 	print_close_object();
 }
 
@@ -214,7 +227,7 @@ int do_flows(int argc, char **argv)
 	if (r)
 		return r;
 	print_open_object(NULL, json_object_get(res, "flows"));
-	print_flows_table(res);
+	print_flows_table(res, false);
 	print_close_object();
 	return 0;
 }

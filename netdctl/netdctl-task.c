@@ -27,7 +27,7 @@ static void print_task_row(json_t *t)
 	print_close_object();
 }
 
-static void print_routes(json_t *routes)
+void netdctl_print_routes(json_t *routes)
 {
 	json_t *rt;
 	size_t i;
@@ -52,7 +52,7 @@ static void print_routes(json_t *routes)
 	}
 }
 
-static void print_strings(const char *label, json_t *arr)
+void netdctl_print_strings(const char *label, json_t *arr)
 {
 	json_t *v;
 	size_t i;
@@ -92,7 +92,7 @@ static void print_task_detail(json_t *t)
 			print_text(" gateway %s", json_str(ip, "gateway"));
 		print_text("\n");
 	}
-	print_routes(json_object_get(t, "routes"));
+	netdctl_print_routes(json_object_get(t, "routes"));
 	print_bool(PRINT_ANY, "block_imds", "  imds blocked %s\n",
 		   json_is_true(json_object_get(t, "block_imds")));
 	if (json_object_get(t, "metadata")) {
@@ -102,14 +102,18 @@ static void print_task_detail(json_t *t)
 			   json_str(md, "address"), json_str(md, "host_ifname"),
 			   json_str(md, "endpoint"), (long long)json_int(md, "port"));
 	}
-	print_strings("nameservers", json_object_get(dns, "nameservers"));
-	print_strings("search", json_object_get(dns, "search"));
+	netdctl_print_strings("nameservers", json_object_get(dns, "nameservers"));
+	netdctl_print_strings("search", json_object_get(dns, "search"));
 	if (json_str(dns, "domain"))
 		print_text("  domain %s\n", json_str(dns, "domain"));
-	print_strings("options", json_object_get(dns, "options"));
+	netdctl_print_strings("options", json_object_get(dns, "options"));
 	json_object_foreach(attrs, k, v)
 		print_text("  attr %s=%s\n", k, json_string_value(v));
-	print_strings("held by", json_object_get(t, "holders"));
+	netdctl_print_strings("held by", json_object_get(t, "holders"));
+	if (json_str(t, "wiring"))
+		print_text("  wiring %s: tap0 beside %s%s\n", json_str(t, "wiring"),
+			   json_str(t, "ifname"),
+			   json_object_get(t, "metadata") ? ", tapmd beside md0" : "");
 	print_string(PRINT_ANY, "created", "  created %s\n", json_str(t, "created"));
 	print_close_object();
 }
@@ -151,7 +155,7 @@ static int task_show(int argc, char **argv)
 	return 0;
 }
 
-static int parse_uint_arg(const char *what, const char *s, long max, json_int_t *ret)
+int netdctl_parse_uint(const char *what, const char *s, long max, json_int_t *ret)
 {
 	char *end;
 	long v;
@@ -165,7 +169,7 @@ static int parse_uint_arg(const char *what, const char *s, long max, json_int_t 
 }
 
 /* route DST [ via GW ] [ mtu N ] [ advmss N ] [ metric N ] [ table N ] */
-static int parse_route_args(int *pargc, char ***pargv, json_t *routes)
+int netdctl_parse_route(int *pargc, char ***pargv, json_t *routes)
 {
 	int argc = *pargc;
 	char **argv = *pargv;
@@ -198,7 +202,7 @@ static int parse_route_args(int *pargc, char ***pargv, json_t *routes)
 				continue;
 			if (argc < 3)
 				return json_decref(rt), usage_error("'%s' needs a value", argv[1]);
-			if (parse_uint_arg(argv[1], argv[2], 0x7fffffff, &v))
+			if (netdctl_parse_uint(argv[1], argv[2], 0x7fffffff, &v))
 				return json_decref(rt), EXIT_USAGE;
 			json_object_set_new(rt, opts[i].key, json_integer(v));
 			NEXT_ARG();
@@ -258,11 +262,11 @@ static int task_attach(int argc, char **argv)
 			json_array_append_new(addrs, json_string(argv[1]));
 		} else if (streq(argv[0], "mtu")) {
 			NEED_VALUE();
-			if ((r = parse_uint_arg("mtu", argv[1], 65535, &v)))
+			if ((r = netdctl_parse_uint("mtu", argv[1], 65535, &v)))
 				goto out;
 			json_object_set_new(p, "mtu", json_integer(v));
 		} else if (streq(argv[0], "route")) {
-			if ((r = parse_route_args(&argc, &argv, routes)))
+			if ((r = netdctl_parse_route(&argc, &argv, routes)))
 				goto out;
 			NEXT_ARG();
 			continue;
@@ -294,9 +298,12 @@ static int task_attach(int argc, char **argv)
 		} else if (streq(argv[0], "phase")) {
 			NEED_VALUE();
 			json_object_set_new(p, "phase", json_string(argv[1]));
+		} else if (streq(argv[0], "wiring")) {
+			NEED_VALUE();
+			json_object_set_new(p, "wiring", json_string(argv[1]));
 		} else if (streq(argv[0], "wait")) {
 			NEED_VALUE();
-			if ((r = parse_uint_arg("wait", argv[1], 600000, &v)))
+			if ((r = netdctl_parse_uint("wait", argv[1], 600000, &v)))
 				goto out;
 			json_object_set_new(p, "timeout_ms", json_integer(v));
 		} else if (streq(argv[0], "attr")) {
@@ -579,7 +586,8 @@ static int task_help(int argc, char **argv)
 	       "            [ mtu MTU ] [ route DST [ via GW ] [ mtu N ] [ advmss N ] [ metric N ]\n"
 	       "            [ table N ] ]... [ nameserver IP ]... [ search DOMAIN ]...\n"
 	       "            [ domain DOMAIN ] [ imds { block | allow } ] [ metadata { on | off } ]\n"
-	       "            [ phase { READY | READY_PULL } ] [ wait MS ] [ attr KEY=VALUE ]...\n");
+	       "            [ phase { READY | READY_PULL } ] [ wait MS ] [ attr KEY=VALUE ]...\n"
+	       "            [ wiring { none | vm } ]\n");
 	return 0;
 }
 

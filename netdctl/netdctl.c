@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * netdctl: talk to netd over its control socket. Tables for people, -j/-p JSON for programs.
- *   netdctl [OPTIONS] { eni | task | stats | flows | health | events } [COMMAND] [ARGS]
+ *   netdctl [OPTIONS] { eni | task | platform | stats | flows | health | events } [COMMAND] [ARGS]
  */
 #include "ctl-proto.h"
 #include "netdctl.h"
@@ -23,7 +23,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: netdctl [OPTIONS] OBJECT [COMMAND] [ARGS]\n"
 		"\n"
-		"OBJECT := { eni | task | stats | flows | health | events }\n"
+		"OBJECT := { eni | task | platform | stats | flows | health | events }\n"
 		"\n"
 		"  eni list\n"
 		"  eni show MAC\n"
@@ -36,12 +36,19 @@ static void usage(FILE *f)
 		"              [ nameserver IP ]... [ search DOMAIN ]... [ domain DOMAIN ]\n"
 		"              [ imds { block | allow } ] [ metadata { on | off } ]\n"
 		"              [ phase { READY | READY_PULL } ] [ wait MS ]\n"
-		"              [ attr KEY=VALUE ]...\n"
+		"              [ attr KEY=VALUE ]... [ wiring { none | vm } ]\n"
 		"  task detach ID [ --if-exists ]\n"
 		"  task check ID\n"
 		"  task phase ID { READY | READY_PULL }\n"
 		"  task { hold | release } ID holder NAME [ instance INSTANCE ]\n"
 		"  task holds [ holder NAME ]\n"
+		"  platform list\n"
+		"  platform show NAME\n"
+		"  platform attach NAME netns PATH mac MAC addr CIDR... [ ifname NAME ] [ mtu MTU ]\n"
+		"              [ route DST [ via GW ] ... ]... [ nameserver IP ]... [ search DOMAIN ]...\n"
+		"              [ domain DOMAIN ]\n"
+		"  platform detach NAME [ --if-exists ]\n"
+		"  platform check NAME\n"
 		"  stats [ TASK ] [ -j ] [ --watch ]\n"
 		"  stats collect [ TASK ]\n"
 		"  flows TASK\n"
@@ -60,13 +67,10 @@ static void usage(FILE *f)
 		CTL_DEFAULT_SOCKET);
 }
 
-static const struct netdctl_cmd objects[] = { { "eni", do_eni },
-					      { "task", do_task },
-					      { "stats", do_stats },
-					      { "flows", do_flows },
-					      { "health", do_health },
-					      { "events", do_events },
-					      {} };
+static const struct netdctl_cmd objects[] = { { "eni", do_eni },	   { "task", do_task },
+					      { "platform", do_platform }, { "stats", do_stats },
+					      { "flows", do_flows },	   { "health", do_health },
+					      { "events", do_events },	   {} };
 
 int main(int argc, char **argv)
 {

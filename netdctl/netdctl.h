@@ -28,6 +28,15 @@ int do_health(int argc, char **argv);
 int do_events(int argc, char **argv);
 int do_stats(int argc, char **argv);
 int do_flows(int argc, char **argv);
+int do_platform(int argc, char **argv);
+
+/* What task and platform attach share (netdctl-task.c): an integer argument in [0, max]; a
+ * 'route DST [ via GW ] [ mtu N ] ...' at argv[0], appended to routes (argv left at its last
+ * word); routes and string lists printed as 'task show' does. */
+int netdctl_parse_uint(const char *what, const char *s, long max, json_int_t *ret);
+int netdctl_parse_route(int *pargc, char ***pargv, json_t *routes);
+void netdctl_print_routes(json_t *routes);
+void netdctl_print_strings(const char *label, json_t *arr);
 
 #define NEXT_ARG()                                                                                 \
 	do {                                                                                       \

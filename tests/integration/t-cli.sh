@@ -135,7 +135,10 @@ check_eq "they register for their commands" "complete -F _netdctl netdctl|comple
         "$(complete -p netdctl)|$(complete -p taskvm)"
 netdctl task attach t1 netns "$ns1" mac "$mac" addr "$(fabric_eni_ip 1)/16" >/dev/null
 nd=$O/netdctl
-check_eq "netdctl: the objects" "eni events flows health help stats task" "$(comp _netdctl "$nd" "")"
+check_eq "netdctl: the objects" "eni events flows health help platform stats task" "$(comp _netdctl "$nd" "")"
+check_eq "netdctl: the platform commands" "attach check detach help list show" \
+        "$(comp _netdctl "$nd" platform "")"
+check_eq "netdctl: platform attach keywords" "nameserver netns" "$(comp _netdctl "$nd" platform attach p1 n)"
 check_eq "netdctl: an object by its prefix" "task" "$(comp _netdctl "$nd" ta)"
 check_eq "netdctl: options" "--socket" "$(comp _netdctl "$nd" --so)"
 check_eq "netdctl: the task commands, after an option" "attach check detach help list phase show" \

@@ -96,6 +96,11 @@ reg() { printf '{"mac":"%s","subnet":"%s","gateway":"%s","name":"%s"}' "$(mac "$
         req stats.subscribe '{"task_id":"fz0"}'
         req stats.collect '{"task_id":"fz1"}'
         req stats.collect '{}'
+        req platform.attach "{\"name\":\"fzp\",\"netns\":\"$ns_fz2\",\"mac\":\"$(mac 4)\",\"addresses\":[\"$(fabric_eni_ip 4)/16\"],\"ifname\":\"eth0\",\"mtu\":9001,\"routes\":[{\"dst\":\"198.19.0.0/16\",\"gw\":\"$FABRIC_GATEWAY\"}],\"dns\":{\"nameservers\":[\"198.18.0.2\"]}}"
+        req platform.check '{"name":"fzp"}'
+        req platform.show '{"name":"fzp"}'
+        req platform.list '{}'
+        req platform.detach '{"name":"fzp"}'
 } >"$R/seeds.jsonl"
 check_eq "every seed is a valid request" "" \
         "$(jq -c 'select(.jsonrpc != "2.0" or (.method | type) != "string" or (.params | type) != "object" and .params != null)' "$R/seeds.jsonl")"
@@ -239,6 +244,13 @@ done
 for t in $tasks; do
         [[ $t == orig[12] ]] && continue
         check "detach $t" netdctl task detach "$t"
+done
+# and the platform ENIs they attached
+platforms=$(netdctl -j platform list | jq -r '.[].name' | sort | xargs)
+tap_diag "platform ENIs after the fuzz: $platforms"
+for p in $platforms; do
+        check "platform ENI $p checks ok" netdctl platform check "$p"
+        check "detach platform ENI $p" netdctl platform detach "$p"
 done
 # and the holds they made are released (the slots of detached tasks with them)
 while read -r t h; do

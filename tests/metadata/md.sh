@@ -90,18 +90,20 @@ md_netd_link()
         [[ -n $(netdctl -j task show "$1" | jq -r '.metadata.address // empty') ]]
 }
 
-# md_task_up NAME I: netd attaches ENI I to a new task NAME; its metadata link. Sets
-# MD_ADDR[NAME] to the task's metadata address.
+# md_task_up NAME I [ARGS...]: netd attaches ENI I to a new task NAME (ARGS: more of netdctl
+# task attach's, e.g. wiring vm); its metadata link. Sets MD_ADDR[NAME] to the task's metadata
+# address.
 declare -gA MD_ADDR=()
 md_task_up()
 {
         local name=$1 i=$2 ns
+        shift 2
 
         netdctl eni register "$(fabric_eni_mac "$i")" subnet "$FABRIC_SUBNET" \
                 gateway "$FABRIC_GATEWAY" >/dev/null || return 1
         ns=$(fabric_task_ns "$name") || return 1
         netdctl task attach "$name" netns "$ns" mac "$(fabric_eni_mac "$i")" \
-                addr "$(fabric_eni_ip "$i")/16" nameserver 198.18.0.2 search tp.internal \
+                addr "$(fabric_eni_ip "$i")/16" nameserver 198.18.0.2 search tp.internal "$@" \
                 >/dev/null || return 1
         MD_ADDR[$name]=$(md_link "$name" "$i") || return 1
 }

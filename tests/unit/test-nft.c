@@ -14,6 +14,7 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/table.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_tables.h>
 
 #include "nft.h"
@@ -109,6 +110,28 @@ static void test_rule_counter_reject(void **state)
 	nftnl_rule_free(rb.r);
 }
 
+/* ct state established,related accept: the platform ENI's guards (netd/guards.c). */
+static void test_rule_ct_state(void **state)
+{
+	struct nft_rule_builder rb;
+	char built[1024], parsed[1024];
+
+	nft_rule_start(&rb, NFPROTO_INET, "t", "input");
+	nft_rule_ct_state_in(&rb,
+			     NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
+	nft_rule_verdict(&rb, NF_ACCEPT, NULL);
+	assert_false(rb.failed);
+	formats(rb.r, built, parsed, sizeof(built));
+	/* as nft itself builds "ct state established,related accept" */
+	assert_string_equal(built, "inet t input\n"
+				   "  [ ct load state => reg 1 ]\n"
+				   "  [ bitwise reg 1 = ( reg 1 & 0x00000006 ) ^ 0x00000000 ]\n"
+				   "  [ cmp neq reg 1 0x00000000 ]\n"
+				   "  [ immediate reg 0 accept ]\n");
+	assert_string_equal(built, parsed);
+	nftnl_rule_free(rb.r);
+}
+
 static void test_rule_bad_address(void **state)
 {
 	struct nft_rule_builder rb;
@@ -174,6 +197,7 @@ int main(void)
 		cmocka_unit_test(test_rule_endpoint),
 		cmocka_unit_test(test_rule_lookup_and_jump),
 		cmocka_unit_test(test_rule_counter_reject),
+		cmocka_unit_test(test_rule_ct_state),
 		cmocka_unit_test(test_rule_bad_address),
 		cmocka_unit_test(test_table_comment),
 		cmocka_unit_test(test_table_comment_roundtrip),

@@ -40,35 +40,6 @@ vm_image()
         rm -rf "$root"
 }
 
-# vm_wire TASK [TAP] [DEV]: a tap in the task's namespace beside DEV (eth1; or md0, the metadata
-# link), same MTU, and every frame redirected both ways between them with tc u32 + mirred (no
-# matchall in this kernel), after netd's programs on DEV's ingress (pref 1) and before them on
-# its egress (netd's are last).
-vm_wire()
-{
-        local ns=$FABRIC_PREFIX-$1 tap=${2:-tap0} dev=${3:-eth1} mtu
-
-        mtu=$(ip -n "$ns" -j link show "$dev" | jq -r '.[0].mtu') || return 1
-        ip -n "$ns" tuntap add dev "$tap" mode tap &&
-                ip -n "$ns" link set "$tap" mtu "$mtu" up &&
-                tc -n "$ns" qdisc add dev "$tap" clsact &&
-                { tc -n "$ns" qdisc show dev "$dev" | grep -q clsact ||
-                        tc -n "$ns" qdisc add dev "$dev" clsact; } &&
-                tc -n "$ns" filter add dev "$dev" ingress pref 100 protocol all u32 match u32 0 0 \
-                        action mirred egress redirect dev "$tap" &&
-                tc -n "$ns" filter add dev "$tap" ingress pref 100 protocol all u32 match u32 0 0 \
-                        action mirred egress redirect dev "$dev"
-}
-
-# vm_unwire TASK [TAP] [DEV]: undo vm_wire (as the netd step's undo will).
-vm_unwire()
-{
-        local ns=$FABRIC_PREFIX-$1 tap=${2:-tap0} dev=${3:-eth1}
-
-        tc -n "$ns" filter del dev "$dev" ingress pref 100 &&
-                ip -n "$ns" link del "$tap"
-}
-
 # vm_filters TASK: eth1's tc filters, one "DIRECTION PREF KIND" a line.
 vm_filters()
 {

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# A container in a task VM reads its own task metadata: the VM's second NIC is wired to the
-# task's metadata link (netd's md0) as its first is to the ENI, with the link's MAC and address,
+# A container in a task VM reads its own task metadata: the VM's second NIC is wired by netd
+# ("wiring": "vm") to the task's metadata link (tapmd beside md0) as its first is to the ENI
+# (tap0 beside eth1), with the link's MAC and address,
 # so that the agent ties its requests to the task exactly as it does for a runc task. One boot.
 # (busybox-static's wget crashes with -T: no timeout option here; vmrun's --timeout bounds it.)
 set -euo pipefail
@@ -15,7 +16,7 @@ fabric_up 1
 netd_start
 md_netd_up
 md_agent_start
-md_task_up t1 1
+md_task_up t1 1 wiring vm
 ns=$FABRIC_PREFIX-t1
 check "netd built the task's metadata link" md_netd_link t1
 reg=$(md_register t1)
@@ -25,8 +26,8 @@ check_match "a metadata URI for the task's first container" '^http://169\.254\.1
 
 md=${MD_ADDR[t1]}
 mdmac=$(ip -n "$ns" -j link show md0 | jq -r '.[0].address')
-check "a tap beside eth1" vm_wire t1 tap0 eth1
-check "a tap beside md0, the metadata link" vm_wire t1 tapmd md0
+check_eq "netd made a tap beside eth1 and one beside md0" "tap0 tapmd" \
+        "$(ip -n "$ns" -j link show type tun | jq -r '[.[].ifname] | sort | join(" ")')"
 img=$FABRIC_RUN/root.img
 check "a root file system image" vm_image "$img"
 
@@ -49,7 +50,7 @@ check_match "its network is the ENI's" "$(fabric_eni_ip 1)" \
         "$(jq -c '.Networks' <<<"$container" 2>&1)"
 check_eq "the VM powered off" poweroff "$(event_field "$FABRIC_RUN/events" exit 3)"
 
-check "unwired from md0" vm_unwire t1 tapmd md0
-check "unwired from eth1" vm_unwire t1 tap0 eth1
+check "task check: the wiring is intact" netdctl task check t1
 check "detach" netdctl task detach t1
+check_eq "no tap is left" "" "$(ip -n "$ns" -j link show type tun | jq -r '.[].ifname')"
 tap_done

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# A task VM (qemu microvm under TCG) on an ENI netd attached: a tap beside eth1 in the task's
-# namespace, frames redirected both ways with tc mirred. A container in the VM sends K UDP
+# A task VM (qemu microvm under TCG) on an ENI netd attached and wired for a VM ("wiring": "vm":
+# tap0 beside eth1 in the task's namespace, frames redirected both ways with tc mirred). A container in the VM sends K UDP
 # datagrams of S bytes to the VPC's echo service: netd's counters on eth1 count exactly that
 # (and the guest's one ARP exchange), as the kernel's device counters do; a source address the
 # task was not given is dropped in front of the VM and counted as spoof. The container's output
@@ -25,14 +25,12 @@ mac=$(fabric_eni_mac 1)
 ip=$(fabric_eni_ip 1)
 netdctl eni register "$mac" subnet "$FABRIC_SUBNET" gateway "$FABRIC_GATEWAY" >/dev/null
 ns=$(fabric_task_ns t1)
-check "attach t1" netdctl task attach t1 netns "$ns" mac "$mac" addr "$ip/16"
+check "attach t1, wired for a VM by netd" netdctl task attach t1 netns "$ns" mac "$mac" \
+        addr "$ip/16" wiring vm
 # The VPC knows the task's MAC (no ARP from its side); the guest asks for the gateway's once.
 ip -n "$FABRIC_VPC_NS" neigh replace "$ip" lladdr "$mac" dev br0 nud permanent
-filters_before=$(vm_filters t1)
-check "a tap beside eth1, wired both ways" vm_wire t1
-check_eq "eth1's ingress: netd's program, then the redirect" \
-        "$(printf '%s\n' "$filters_before" "ingress 100 u32" | sed '/^$/d' | sort)" \
-        "$(vm_filters t1 | sort)"
+check_eq "eth1's ingress: netd's program, then the redirect to tap0; its egress: netd's program" \
+        "egress 65520 bpf|ingress 1 bpf|ingress 100 u32" "$(vm_filters t1 | sort | paste -sd'|')"
 
 img=$FABRIC_RUN/root.img
 check "a root file system image from busybox-static (mkfs.ext4 -d)" vm_image "$img"
@@ -78,8 +76,7 @@ check_eq "the tap carried everything the VM sent, spoofed ones included" \
         "$((tb + ARP + 5 * 142)) $((tp + 1 + 5))" \
         "$(dev_stats t1 tap0 | awk '{ print $1, $2 }')"
 
-check "unwired" vm_unwire t1
-check_eq "eth1 has netd's filters only" "$filters_before" "$(vm_filters t1)"
-check_fail "and no tap" ip -n "$FABRIC_PREFIX-t1" link show tap0
+check "task check: the wiring is intact" netdctl task check t1
 check "detach" netdctl task detach t1
+check_fail "no tap is left" ip -n "$FABRIC_PREFIX-t1" link show tap0
 tap_done
