@@ -29,6 +29,7 @@
 #include "launch.h"
 #include "log.h"
 #include "netd-source.h"
+#include "platform.h"
 #include "registry.h"
 #include "taskdef.h"
 #include "tmds.h"
@@ -67,6 +68,7 @@ struct agent_opts {
 	const char *group;
 	const char *mountinfo;
 	const char *state_dir;
+	const char *platforms_dir; /* NULL: PLATFORM_DEFAULT_DIR if it exists, else built-in */
 	unsigned int stats_interval_sec;
 	struct http_opts http;
 	struct launch_opts launch;
@@ -380,7 +382,29 @@ struct register_params {
 	json_t *taskdef;
 	const char *task_id, *cluster, *region, *az, *launch_type, *task_arn, *platform, *account;
 	const char *md_addr, *cgroup;
+	json_int_t platform_revision; /* 0: the version's latest (a new registration) */
+	const struct platform *pf;    /* the revision it runs on */
 };
+
+/*
+ * The platform revision a registration runs on: the one it names (a restored registration, a
+ * launched task: pinned), else its version's latest. -EINVAL or -ENOENT with *ret_error listing
+ * the versions or revisions there are.
+ */
+static int task_platform(struct register_params *p, char **ret_error)
+{
+	const char *version = p->platform ?: "LATEST";
+
+	if (p->platform_revision < 0 || p->platform_revision > UINT_MAX)
+		return asprintf(ret_error, "platform_revision %lld is not a revision",
+				(long long)p->platform_revision) < 0
+			       ? -ENOMEM
+			       : -EINVAL;
+	if (p->platform_revision)
+		return platform_lookup_revision(version, (unsigned int)p->platform_revision, &p->pf,
+						ret_error);
+	return platform_lookup(version, &p->pf, ret_error);
+}
 
 /* The model of the task a registration describes (with its ids, restored ones if given). */
 static int task_model(struct agent *a, const struct task_spec *spec, struct register_params *p,
@@ -392,6 +416,10 @@ static int task_model(struct agent *a, const struct task_spec *spec, struct regi
 	json_error_t jerr;
 	int r;
 
+	r = task_platform(p, &msg);
+	if (r < 0)
+		return ctl_error_set(err, CTL_ERR_INVALID_PARAMS, NULL, "%s", msg ?: strerror(-r)),
+		       r;
 	r = taskdef_parse(p->taskdef, &def, &msg);
 	if (r < 0)
 		return ctl_error_set(err, CTL_ERR_INVALID_PARAMS, NULL, "task_definition: %s",
@@ -414,7 +442,7 @@ static int task_model(struct agent *a, const struct task_spec *spec, struct regi
 							    .availability_zone = p->az,
 							    .launch_type = p->launch_type,
 							    .task_arn = p->task_arn,
-							    .platform_version = p->platform,
+							    .platform = p->pf,
 							    .account = p->account,
 							    .created_ns = (uint64_t)created },
 				  def, &t, &msg);
@@ -430,7 +458,7 @@ static int task_model(struct agent *a, const struct task_spec *spec, struct regi
 							    .availability_zone = p->az,
 							    .launch_type = p->launch_type,
 							    .task_arn = p->task_arn,
-							    .platform_version = p->platform,
+							    .platform = p->pf,
 							    .account = p->account },
 				  def, &t, &msg);
 	}
@@ -508,12 +536,13 @@ static int task_create(struct agent *a, const struct task_spec *spec, struct age
 
 	if (!spec->params ||
 	    json_unpack_ex(spec->params, &jerr, JSON_STRICT,
-			   "{s:o, s:s, s:s, s:s, s:s, s?s, s?s, s?s, s?s, s?s, s?s}",
+			   "{s:o, s:s, s:s, s:s, s:s, s?s, s?s, s?s, s?I, s?s, s?s, s?s}",
 			   "task_definition", &p.taskdef, "netd_task", &p.task_id, "cluster",
 			   &p.cluster, "region", &p.region, "availability_zone", &p.az,
 			   "launch_type", &p.launch_type, "task_arn", &p.task_arn,
-			   "platform_version", &p.platform, "account", &p.account,
-			   "metadata_address", &p.md_addr, "cgroup", &p.cgroup) < 0)
+			   "platform_version", &p.platform, "platform_revision",
+			   &p.platform_revision, "account", &p.account, "metadata_address",
+			   &p.md_addr, "cgroup", &p.cgroup) < 0)
 		return ctl_error_set(err, CTL_ERR_INVALID_PARAMS, NULL, "Invalid parameters: %s",
 				     spec->params ? jerr.text : "missing"),
 		       -EINVAL;
@@ -562,7 +591,16 @@ static int task_create(struct agent *a, const struct task_spec *spec, struct age
 	}
 	at->t = TAKE_PTR(t);
 	at->registered_ns = spec->registered_ns ?: realtime_nsec();
-	at->params = json_incref(spec->params);
+	/* Journalled pinned: the version (not an alias) and the revision it runs on. */
+	at->params = json_copy(spec->params);
+	if (!at->params ||
+	    json_object_set_new(at->params, "platform_version",
+				json_string(at->t->platform->version)) < 0 ||
+	    json_object_set_new(at->params, "platform_revision",
+				json_integer(at->t->platform->revision)) < 0) {
+		r = -ENOMEM;
+		goto out_errno;
+	}
 	strscpy(at->instance, json_string_value(json_object_get(nt, "instance")),
 		sizeof(at->instance));
 	if (p.md_addr) {
@@ -912,10 +950,11 @@ static json_t *task_summary(struct agent *a, struct agent_task *at)
 	reg_task_counters(at->rt, &rc);
 	tmds_format_time(at->registered_ns, when, sizeof(when));
 	return json_pack(
-		"{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:s, s:{s:I, s:I, s:I, s:I}}",
+		"{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:o, s:s, s:o, s:s, s:{s:I, s:I, s:I, s:I}}",
 		"task_id", t->task_id, "task_arn", t->task_arn, "family", t->def->family,
-		"revision", t->def->revision, "platform_version",
-		tmds_platform_to_string(t->platform), "registered", when, "metadata_address",
+		"revision", t->def->revision, "platform_version", t->platform->version,
+		"platform_revision", (json_int_t)t->platform->revision, "registered", when,
+		"metadata_address",
 		reg_task_address(at->rt, &addr) ? json_string(inet_ntoa(addr)) : json_null(),
 		"credentials", creds_state(a, at), "containers", names, "cluster", t->cluster_arn,
 		"requests", "served", (json_int_t)rc.served, "throttled", (json_int_t)rc.throttled,
@@ -1172,6 +1211,8 @@ static void help(void)
 	       "      --netd-socket PATH      netd's control socket (default %s)\n"
 	       "      --credentials-dir DIR   role credentials files <role-name>.json (default %s)\n"
 	       "      --state-dir DIR         the registrations, kept across restarts (default %s)\n"
+	       "      --platforms-dir DIR     platform manifests VERSION.json (default %s if it\n"
+	       "                              exists, else the built-in ones)\n"
 	       "      --stats-interval SEC    sampling interval of stats, 1-60 (default %d)\n"
 	       "      --rate-limit R[:B]      requests/s and burst per task (default %d:%d; 0: off)\n"
 	       "      --threads N             HTTP threads of the task listener (default: CPUs, at most 4)\n"
@@ -1184,7 +1225,8 @@ static void help(void)
 	       "\n",
 	       AGENT_DEFAULT_SOCKET, HTTP_DEFAULT_LISTEN, HTTP_DEFAULT_LOCAL_LISTEN,
 	       CTL_DEFAULT_SOCKET, AGENT_DEFAULT_CREDENTIALS_DIR, AGENT_DEFAULT_STATE_DIR,
-	       AGENT_DEFAULT_STATS_INTERVAL, RATELIMIT_DEFAULT_RATE, RATELIMIT_DEFAULT_BURST);
+	       PLATFORM_DEFAULT_DIR, AGENT_DEFAULT_STATS_INTERVAL, RATELIMIT_DEFAULT_RATE,
+	       RATELIMIT_DEFAULT_BURST);
 	launch_help(stdout);
 }
 
@@ -1201,6 +1243,7 @@ enum {
 	ARG_HEADER_TIMEOUT,
 	ARG_MAX_CONNECTIONS,
 	ARG_MOUNTINFO,
+	ARG_PLATFORMS_DIR,
 };
 
 static const struct daemon_info agent_info = { .name = "taskvm agent", .help = help };
@@ -1214,6 +1257,7 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 		{ "netd-socket", required_argument, NULL, ARG_NETD_SOCKET },
 		{ "credentials-dir", required_argument, NULL, ARG_CREDENTIALS_DIR },
 		{ "state-dir", required_argument, NULL, ARG_STATE_DIR },
+		{ "platforms-dir", required_argument, NULL, ARG_PLATFORMS_DIR },
 		{ "stats-interval", required_argument, NULL, ARG_STATS_INTERVAL },
 		{ "rate-limit", required_argument, NULL, ARG_RATE_LIMIT },
 		{ "threads", required_argument, NULL, ARG_THREADS },
@@ -1309,6 +1353,9 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 		case ARG_MOUNTINFO:
 			o->mountinfo = optarg;
 			break;
+		case ARG_PLATFORMS_DIR:
+			o->platforms_dir = optarg;
+			break;
 		default:
 			r = launch_parse_option(&o->launch, c, optarg);
 			if (r < 0)
@@ -1323,6 +1370,38 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 	o->group = dopts.group;
 	r = daemon_opt_end(&agent_info, argc, argv);
 	return r < 0 ? r : 1;
+}
+
+/*
+ * The platform manifests, before anything names a version: --platforms-dir, else the installed
+ * directory when it exists, else the built-in ones. A directory that does not load stops the
+ * start. The shims load the same directory (launch_opts.platforms_dir).
+ */
+static int platforms_load(struct agent_opts *o)
+{
+	_cleanup_free_ char *err = NULL, *path = NULL;
+	const char *dir = o->platforms_dir;
+	struct stat st;
+	int r;
+
+	if (!dir && stat(PLATFORM_DEFAULT_DIR, &st) < 0) {
+		log_info("Platform manifests: the built-in ones (%s: %s)", PLATFORM_DEFAULT_DIR,
+			 strerror(errno));
+		return 0;
+	}
+	dir = dir ?: PLATFORM_DEFAULT_DIR;
+	/* absolute: the shims start elsewhere */
+	path = realpath(dir, NULL);
+	if (!path)
+		return log_err_errno(-errno, "Failed to load the platform manifests of '%s': %m",
+				     dir);
+	r = platform_load_dir(path, &err);
+	if (r < 0)
+		return log_err_errno(r, "Failed to load the platform manifests of '%s': %s", dir,
+				     err ?: strerror(-r));
+	log_info("Platform manifests: %s", platform_source());
+	o->launch.platforms_dir = platform_source();
+	return 0;
 }
 
 static int run(struct agent *a)
@@ -1353,6 +1432,10 @@ static int run(struct agent *a)
 				 ntohs(sin.sin_port));
 	} else
 		snprintf(a->uri_base, sizeof(a->uri_base), "http://169.254.170.2");
+
+	r = platforms_load(o);
+	if (r < 0)
+		return r;
 
 	r = cgroup_roots_detect(o->mountinfo ?: "/proc/self/mountinfo", &a->roots);
 	if (r < 0)
@@ -1555,6 +1638,29 @@ struct tmds_task *agent_task_model(struct agent_task *at)
 void agent_task_publish(struct agent *a, struct agent_task *at)
 {
 	task_publish(a, at);
+}
+
+const struct tmds_sample *agent_task_sample(struct agent_task *at)
+{
+	return at->has_cur ? &at->cur : NULL;
+}
+
+json_t *agent_role_credentials(struct agent *a, const char *role_arn, int *ret_errno)
+{
+	struct creds c = {};
+	json_t *j = NULL;
+	int r;
+
+	r = a->creds->ops->get(a->creds, role_arn, &c);
+	if (r == 0) {
+		j = json_pack("{s:s, s:s, s:s*, s:s}", "AccessKeyId", c.access_key_id,
+			      "SecretAccessKey", c.secret_access_key, "Token", c.token,
+			      "Expiration", c.expiration);
+		r = j ? 0 : -ENOMEM;
+	}
+	creds_done(&c);
+	*ret_errno = r;
+	return j;
 }
 
 json_t *agent_task_env(struct agent *a, struct agent_task *at, size_t idx)

@@ -20,6 +20,15 @@ void creds_done(struct creds *c)
 	*c = (struct creds){};
 }
 
+void creds_erase(struct creds *c)
+{
+	if (c->secret_access_key)
+		explicit_bzero(c->secret_access_key, strlen(c->secret_access_key));
+	if (c->token)
+		explicit_bzero(c->token, strlen(c->token));
+	creds_done(c);
+}
+
 static int creds_copy(const struct creds *from, struct creds *to)
 {
 	*to = (struct creds){

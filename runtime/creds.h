@@ -57,6 +57,8 @@ int creds_file_provider_new(struct event_loop *loop, const char *dir, creds_chan
 struct creds_provider *creds_provider_free(struct creds_provider *p);
 /* Free the contents of c. */
 void creds_done(struct creds *c);
+/* The same, the secret key and the token zeroed first (a copy held for one use). */
+void creds_erase(struct creds *c);
 /*
  * Parse a credentials file. Expiration must be RFC 3339; one with an offset is rewritten in UTC.
  * -EINVAL with *ret_error set on failure.

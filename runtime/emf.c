@@ -122,6 +122,8 @@ int emf_task_event(const struct emf_task *t, const struct emf_usage *u, uint64_t
 		{ "CpuReserved", "None", u->cpu_reserved },
 		{ "MemoryUtilized", "Megabytes", u->memory_utilized_mib },
 		{ "MemoryReserved", "Megabytes", u->memory_reserved_mib },
+	};
+	const struct metric storage_io[] = {
 		{ "StorageReadBytes", "Bytes/Second", (double)u->storage_read_bytes },
 		{ "StorageWriteBytes", "Bytes/Second", (double)u->storage_write_bytes },
 	};
@@ -153,7 +155,9 @@ int emf_task_event(const struct emf_task *t, const struct emf_usage *u, uint64_t
 		r = put_dims(dims, DIMS("ClusterName", "ServiceName", "TaskId"));
 	if (r == 0)
 		r = put_metrics(root, metrics, base, ARRAY_SIZE(base));
-	if (r == 0 && in->network_metrics)
+	if (r == 0 && !u->storage_io_unknown)
+		r = put_metrics(root, metrics, storage_io, ARRAY_SIZE(storage_io));
+	if (r == 0 && in->network_metrics && !u->net_unknown)
 		r = put_metrics(root, metrics, network, ARRAY_SIZE(network));
 	if (r == 0 && in->ephemeral_storage_metrics)
 		r = put_metrics(root, metrics, ephemeral, ARRAY_SIZE(ephemeral));
@@ -172,7 +176,7 @@ int emf_task_event(const struct emf_task *t, const struct emf_usage *u, uint64_t
 	    put_ms(root, "CreatedAt", t->created_at_ms) < 0 ||
 	    put_ms(root, "StartedAt", t->started_at_ms) < 0)
 		return -ENOMEM;
-	if (in->network_metrics) {
+	if (in->network_metrics && !u->net_unknown) {
 		json_auto_t *counts = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
 						"NetworkRxPackets", (json_int_t)u->net.rx_packets,
 						"NetworkTxPackets", (json_int_t)u->net.tx_packets,

@@ -67,7 +67,9 @@ struct emf_usage {
 	uint64_t storage_write_bytes;
 	double ephemeral_utilized_gb; /* task only, where the platform reports it */
 	double ephemeral_reserved_gb;
-	struct emf_network net; /* task only, where the platform reports it */
+	struct emf_network net;	 /* task only, where the platform reports it */
+	bool storage_io_unknown; /* not measured: StorageReadBytes, StorageWriteBytes left out */
+	bool net_unknown;	 /* no figures for the interval: the network's members left out */
 };
 
 /*

@@ -9,6 +9,7 @@
 #include "addr.h"
 #include "http.h"
 #include "log.h"
+#include "sock.h"
 #include "tmds.h"
 
 /* The error answers, built once. */
@@ -493,26 +494,14 @@ static _printf_(2, 0) void mhd_log(void *cls, const char *fmt, va_list ap)
 
 static int listen_socket(const char *addr, bool freebind, int *ret_fd)
 {
+	/* 169.254.170.2 lives on the task links, which may come after the agent. */
+	struct sock_listen_opts o = { .backlog = 4096, .freebind = freebind };
 	struct sockaddr_in sin;
-	_cleanup_close_ int fd = -1;
-	int one = 1;
 
+	/* IPv4 only: a task's requests are known by their IPv4 source address. */
 	if (http_parse_listen(addr, &sin) < 0)
 		return -EINVAL;
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
-		return -errno;
-	/* 169.254.170.2 lives on the task links, which may come after the agent. */
-	if (freebind && setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one)) < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
-		return -errno;
-	if (listen(fd, 4096) < 0)
-		return -errno;
-	*ret_fd = TAKE_FD(fd);
-	return 0;
+	return sock_listen(addr, &o, ret_fd, NULL, 0);
 }
 
 static struct MHD_Daemon *daemon_start(struct listener *l, int fd, unsigned int threads)

@@ -25,6 +25,7 @@
 #include "addr.h"
 #include "cgroup.h"
 #include "ctl-server.h"
+#include "emf.h"
 #include "event.h"
 #include "ident.h"
 #include "image-ref.h"
@@ -37,6 +38,7 @@
 #include "netns.h"
 #include "platform.h"
 #include "runc.h"
+#include "secrets.h"
 #include "shim.h"
 #include "storage.h"
 #include "taskdef.h"
@@ -83,7 +85,11 @@ struct launch_task {
 	json_t *ids;	    /* the registration's ids, once registered */
 	uint64_t registered_ns;
 	char *task_arn;
-	char *platform_version;
+	const struct platform *platform; /* its revision, pinned at launch (NULL: none restored) */
+	/* Container Insights: the sample of the last event (or the baseline) and its CPU time */
+	uint64_t insights_read_ns;
+	uint64_t insights_cpu_ns;
+	uint64_t insights_events;
 	char netns[PATH_MAX];
 	char run_dir[PATH_MAX];
 	char volume_dir[PATH_MAX];
@@ -158,6 +164,8 @@ void launch_opts_init(struct launch_opts *o)
 		.cgroup = LAUNCH_DEFAULT_CGROUP,
 		.retention_sec = LAUNCH_DEFAULT_RETENTION,
 		.pull_timeout_sec = 600,
+		.secrets_timeout_sec = 60,
+		.insights_interval_sec = 60,
 	};
 }
 
@@ -227,6 +235,54 @@ int launch_parse_option(struct launch_opts *o, int c, const char *arg)
 	case LAUNCH_ARG_FAULT:
 		o->fault_injection = true;
 		return 1;
+	case LAUNCH_ARG_SECRETSMANAGER_ENDPOINT:
+	case LAUNCH_ARG_SSM_ENDPOINT:
+		if (!startswith(arg, "https://") && !startswith(arg, "http://")) {
+			fprintf(stderr,
+				"taskvm agent: --%s wants https://HOST[:PORT] or http://..., not '%s'\n",
+				c == LAUNCH_ARG_SSM_ENDPOINT ? "ssm-endpoint"
+							     : "secretsmanager-endpoint",
+				arg);
+			return -EINVAL;
+		}
+		if (c == LAUNCH_ARG_SSM_ENDPOINT)
+			o->ssm_endpoint = arg;
+		else
+			o->secretsmanager_endpoint = arg;
+		return 1;
+	case LAUNCH_ARG_SECRETS_TIMEOUT:
+		return opt_uint("secrets-timeout", arg, 1, 3600, &o->secrets_timeout_sec);
+	case LAUNCH_ARG_INSIGHTS_ENDPOINT: {
+		_cleanup_free_ char *e = NULL;
+		struct logship_config lc = {};
+		int r = logship_parse_endpoint(arg, &lc, &e);
+
+		free(lc.endpoint);
+		free(lc.host);
+		if (r == 0 && !lc.addr_len)
+			r = fail_with(&e, "the host must be an IP address");
+		if (r < 0) {
+			fprintf(stderr, "taskvm agent: --insights-endpoint '%s': %s\n", arg,
+				e ?: strerror(-r));
+			return -EINVAL;
+		}
+		o->insights_endpoint = arg;
+		return 1;
+	}
+	case LAUNCH_ARG_PULL_BEHAVIOR: {
+		enum shim_pull_behavior b;
+
+		if (shim_pull_behavior_from_string(arg, &b) < 0) {
+			fprintf(stderr,
+				"taskvm agent: --image-pull-behavior '%s' is not default, always, once or prefer-cached\n",
+				arg);
+			return -EINVAL;
+		}
+		o->pull_behavior = arg;
+		return 1;
+	}
+	case LAUNCH_ARG_INSIGHTS_INTERVAL:
+		return opt_uint("insights-interval", arg, 1, 3600, &o->insights_interval_sec);
 	}
 	return 0;
 }
@@ -242,7 +298,15 @@ void launch_help(FILE *f)
 		"      --cgroup-parent PATH    the tasks' cgroups go below it (default %s)\n"
 		"      --insecure-registry HOST[:PORT]  a registry spoken to in plain HTTP\n"
 		"      --retention SEC         how long a stopped task stays visible (default %d)\n"
-		"      --pull-timeout SEC      the bound of one image's pull (default 600)\n",
+		"      --pull-timeout SEC      the bound of one image's pull (default 600)\n"
+		"      --image-pull-behavior default|always|once|prefer-cached  as ECS_IMAGE_PULL_BEHAVIOR\n"
+		"      --secretsmanager-endpoint URL  Secrets Manager (default: the task's region's,\n"
+		"                              https://secretsmanager.REGION.amazonaws.com)\n"
+		"      --ssm-endpoint URL      SSM Parameter Store (default https://ssm.REGION.amazonaws.com)\n"
+		"      --secrets-timeout SEC   the bound of a task's secrets fetch (default 60)\n"
+		"      --insights-endpoint tcp://IP[:PORT]  Container Insights: the syslog collector\n"
+		"                              of the tasks' performance events (default: none made)\n"
+		"      --insights-interval SEC Container Insights' interval (default 60)\n",
 		LAUNCH_DEFAULT_RUN_DIR, LAUNCH_DEFAULT_NETNS_DIR, IMAGE_STORE_DEFAULT,
 		LAUNCH_DEFAULT_VOLUME_DIR, LAUNCH_DEFAULT_CGROUP, LAUNCH_DEFAULT_RETENTION);
 }
@@ -462,7 +526,6 @@ static void task_free(struct launch_task *lt)
 	json_decref(lt->status);
 	json_decref(lt->progress);
 	free(lt->task_arn);
-	free(lt->platform_version);
 	free(lt->stop_code);
 	free(lt->stop_reason);
 	free(lt->fault);
@@ -560,11 +623,13 @@ static json_t *task_json(struct launch_task *lt, bool detail)
 	j = json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s, s:s, s:o, s:o, s:b}", "task_id", lt->id,
 		      "task_arn", lt->task_arn, "family", td_str(lt, "family"), "cluster",
 		      json_string_value(json_object_get(lt->params, "cluster")), "platform_version",
-		      lt->platform_version, "phase", phase_names[lt->phase], "desired_status",
+		      json_string_value(json_object_get(lt->params, "platform_version")), "phase",
+		      phase_names[lt->phase], "desired_status",
 		      lt->desired_stop ? "STOPPED" : "RUNNING", "created", time_str(lt->created_ns),
 		      "containers", containers_json(lt), "launched", true);
 	if (!j)
 		return NULL;
+	json_object_set(j, "platform_revision", json_object_get(lt->params, "platform_revision"));
 	{
 		json_t *rev =
 			json_object_get(json_object_get(lt->params, "task_definition"), "revision");
@@ -785,8 +850,9 @@ static void shim_start(struct launch_task *lt)
 
 static void shim_stop(struct launch_task *lt)
 {
+	/* s*: a member without a value is left out (the shim wants strings or nothing) */
 	shim_send(lt, "stop",
-		  json_pack("{s:s?, s:s?}", "code", lt->stop_code, "reason", lt->stop_reason));
+		  json_pack("{s:s*, s:s*}", "code", lt->stop_code, "reason", lt->stop_reason));
 }
 
 static void apply_status(struct launch_task *lt, json_t *status)
@@ -1140,6 +1206,21 @@ static json_t *strv_json(const char *const *v)
 	return a;
 }
 
+/* The cluster's name: the part of its ARN after "cluster/", or the name as given. */
+static const char *cluster_name(struct launch_task *lt)
+{
+	const char *c = json_string_value(json_object_get(lt->params, "cluster")) ?: "default";
+	const char *slash = strstr(c, ":cluster/");
+
+	return slash ? slash + strlen(":cluster/") : c;
+}
+
+/* Container Insights' log group of the task's cluster, as Container Insights names it. */
+static void insights_group(struct launch_task *lt, char *buf, size_t size)
+{
+	snprintf(buf, size, "/aws/ecs/containerinsights/%s/performance", cluster_name(lt));
+}
+
 /* RUN_DIR/shim.json: what the shim needs to start (its network comes later). */
 static int shim_config_write(struct launch_task *lt)
 {
@@ -1148,9 +1229,10 @@ static int shim_config_write(struct launch_task *lt)
 	_cleanup_free_ char *text = NULL;
 	char path[PATH_MAX + 32];
 
-	j = json_pack("{s:i, s:s, s:s, s:O, s:s, s:s, s:o, s:s, s:s, s:i, s:i}", "version",
-		      SHIM_CONFIG_VERSION, "task_id", lt->id, "platform_version",
-		      lt->platform_version, "task_definition",
+	j = json_pack("{s:i, s:s, s:s, s:i, s:s*, s:O, s:s, s:s, s:o, s:s, s:s, s:i, s:i}",
+		      "version", SHIM_CONFIG_VERSION, "task_id", lt->id, "platform_version",
+		      lt->platform->version, "platform_revision", (int)lt->platform->revision,
+		      "platforms_dir", l->o.platforms_dir, "task_definition",
 		      json_object_get(lt->params, "task_definition"), "netns", lt->netns,
 		      "image_store", l->o.image_store, "insecure_registries",
 		      strv_json(l->o.insecure), "volume_dir", lt->volume_dir, "cgroup", lt->cgroup,
@@ -1158,6 +1240,30 @@ static int shim_config_write(struct launch_task *lt)
 		      (int)agent_stats_interval(l->a));
 	if (!j)
 		return -ENOMEM;
+	if (json_object_set_new(j, "region",
+				json_string(json_string_value(
+					json_object_get(lt->reg_params, "region")))) < 0 ||
+	    (l->o.secretsmanager_endpoint &&
+	     json_object_set_new(j, "secretsmanager_endpoint",
+				 json_string(l->o.secretsmanager_endpoint)) < 0) ||
+	    (l->o.ssm_endpoint &&
+	     json_object_set_new(j, "ssm_endpoint", json_string(l->o.ssm_endpoint)) < 0) ||
+	    json_object_set_new(j, "secrets_timeout_sec", json_integer(l->o.secrets_timeout_sec)) <
+		    0)
+		return -ENOMEM;
+	if (l->o.pull_behavior && !streq(l->o.pull_behavior, "default") &&
+	    json_object_set_new(j, "image_pull_behavior", json_string(l->o.pull_behavior)) < 0)
+		return -ENOMEM;
+	if (l->o.insights_endpoint && lt->platform->insights.supported) {
+		char group[LOGSHIP_GROUP_MAX + 64];
+		json_t *in;
+
+		insights_group(lt, group, sizeof(group));
+		in = json_pack("{s:s, s:s}", "endpoint", l->o.insights_endpoint, "group", group);
+
+		if (!in || json_object_set_new(j, "insights", in) < 0)
+			return -ENOMEM;
+	}
 	text = json_dumps(j, JSON_COMPACT);
 	if (!text)
 		return -ENOMEM;
@@ -1165,12 +1271,28 @@ static int shim_config_write(struct launch_task *lt)
 	return write_file_atomic(path, text, strlen(text), 0600);
 }
 
-/* The shim's "network": the slot (socket marks), DNS, the containers' hostname and env. */
+/* Whether a container of the task has secrets. */
+static bool task_has_secrets(struct launch_task *lt)
+{
+	json_t *cs = json_object_get(json_object_get(lt->params, "task_definition"),
+				     "containerDefinitions"),
+	       *c;
+	size_t i;
+
+	json_array_foreach(cs, i, c)
+		if (json_array_size(json_object_get(c, "secrets")))
+			return true;
+	return false;
+}
+
+/* The shim's "network": the slot (socket marks), DNS, the containers' hostname and env, and
+ * the execution role's credentials when it has secrets to fetch. */
 static json_t *shim_network_json(struct launch_task *lt)
 {
 	struct tmds_task *t = agent_task_model(lt->at);
 	json_t *eni = json_object_get(lt->params, "eni"), *env = json_object(), *j;
 	const char *hostname = json_string_value(json_object_get(t->network, "PrivateDNSName"));
+	int r = 0;
 
 	for (size_t i = 0; i < t->n_containers; i++)
 		json_object_set_new(env, t->containers[i].def->name,
@@ -1182,6 +1304,20 @@ static json_t *shim_network_json(struct launch_task *lt)
 		json_object_set_new(j, "address", json_string(lt->address));
 	if (j && hostname)
 		json_object_set_new(j, "hostname", json_string(hostname));
+	/*
+	 * The execution role's credentials, for the secrets the shim fetches: over its socket,
+	 * never in a file. None (no credentials file for the role yet): the fetch fails on that.
+	 */
+	if (j && t->def->execution_role_arn && task_has_secrets(lt)) {
+		json_t *creds = agent_role_credentials(lt->l->a, t->def->execution_role_arn, &r);
+
+		if (creds)
+			json_object_set_new(j, "execution_role_credentials", creds);
+		else
+			log_warn_errno(r,
+				       "Task '%s': no credentials of its execution role '%s': %m",
+				       lt->id, t->def->execution_role_arn);
+	}
 	return j;
 }
 
@@ -1553,6 +1689,32 @@ static void task_teardown(struct launch_task *lt)
 
 /* --- recovery ------------------------------------------------------------------------------- */
 
+/*
+ * The platform revision a journalled task launched with: pinned, even when the manifests gained
+ * revisions since (docs/platforms.md). A record of before the pinning names no revision and gets
+ * its version's latest. A revision gone from the manifests leaves lt->platform NULL: the task
+ * cannot be registered again, and stops.
+ */
+static void record_platform(struct launch_task *lt)
+{
+	const char *version = json_string_value(json_object_get(lt->params, "platform_version"));
+	json_t *rev = json_object_get(lt->params, "platform_revision");
+	_cleanup_free_ char *e = NULL;
+	int r;
+
+	if (json_is_integer(rev) && json_integer_value(rev) > 0 &&
+	    json_integer_value(rev) <= UINT_MAX)
+		r = platform_lookup_revision(version ?: "LATEST",
+					     (unsigned int)json_integer_value(rev), &lt->platform,
+					     &e);
+	else
+		r = platform_lookup(version ?: "LATEST", &lt->platform, &e);
+	if (r < 0) {
+		lt->platform = NULL;
+		log_err("Task '%s': %s", lt->id, e ?: strerror(-r));
+	}
+}
+
 static int record_load(struct launch *l, json_t *j, const char *name)
 {
 	const char *id = NULL, *phase = NULL, *desired = NULL, *netns = NULL, *run_dir = NULL,
@@ -1589,8 +1751,7 @@ static int record_load(struct launch *l, json_t *j, const char *name)
 	lt->desired_stop = streq(desired, "STOPPED");
 	lt->created_ns = (uint64_t)created;
 	lt->params = json_incref(params);
-	lt->platform_version =
-		strdup(json_string_value(json_object_get(params, "platform_version")) ?: "1.4.0");
+	record_platform(lt);
 	set_str(&lt->task_arn, json_string_value(json_object_get(j, "task_arn")));
 	lt->reg_params = json_incref(json_object_get(j, "reg_params"));
 	lt->ids = json_incref(json_object_get(j, "ids"));
@@ -1639,8 +1800,19 @@ static int restore_registration(struct launch_task *lt)
 	}
 	lt->reg_pending = false;
 	if (r < 0) {
+		char reason[512];
+
 		log_err("Task '%s': cannot restore its registration: %s", lt->id,
 			err.message ?: strerror(-r));
+		/* Final: the task stops (its shim once it is reached, if it is not yet). */
+		snprintf(reason, sizeof(reason),
+			 "TaskRuntimeError: cannot restore the task's registration: %s",
+			 err.message ?: strerror(-r));
+		set_stop(lt, NULL, reason);
+		lt->desired_stop = true;
+		journal_save(lt);
+		if (lt->subscribed)
+			shim_stop(lt);
 		return r;
 	}
 	model_update(lt);
@@ -1680,15 +1852,7 @@ static bool adopt(struct launch_task *lt)
 		return true;
 	}
 	journal_save(lt);
-	r = restore_registration(lt);
-	if (r < 0 && r != -EAGAIN) {
-		char reason[512];
-
-		snprintf(reason, sizeof(reason),
-			 "ResourceInitializationError: the task's network is gone from netd");
-		set_stop(lt, NULL, reason);
-		lt->desired_stop = true;
-	}
+	restore_registration(lt);
 	lt->connect_deadline = now_usec() + LAUNCH_CONNECT_DEADLINE;
 	shim_connect(lt);
 	return true;
@@ -1831,9 +1995,10 @@ static int eni_check(json_t *eni, char **ret_error)
  * options, image references, the ENI, the ARNs.
  */
 static int run_validate(struct launch *l, const struct run_params *p, const char *id,
-			char **ret_task_arn, char **ret_error)
+			const struct platform **ret_pf, char **ret_task_arn, char **ret_error)
 {
 	_cleanup_taskdef_ struct taskdef *def = NULL;
+	_cleanup_secrets_ struct secrets *secrets = NULL;
 	const struct platform *pf;
 	struct tmds_task *t = NULL;
 	struct taskdef *def2 = NULL;
@@ -1846,6 +2011,11 @@ static int run_validate(struct launch *l, const struct run_params *p, const char
 	if (r < 0)
 		return r;
 	r = platform_check_taskdef(pf, def, ret_error);
+	if (r < 0)
+		return r;
+	r = secrets_parse(p->taskdef, &secrets, ret_error);
+	if (r == 0)
+		r = secrets_check_platform(secrets, pf, ret_error);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < def->n_containers; i++) {
@@ -1887,12 +2057,13 @@ static int run_validate(struct launch *l, const struct run_params *p, const char
 						    .region = p->region,
 						    .availability_zone = p->az,
 						    .launch_type = "FARGATE",
-						    .platform_version = pf->version,
+						    .platform = pf,
 						    .account = p->account,
 						    .ecs_id = id },
 			  def2, &t, ret_error);
 	if (r < 0)
 		return r;
+	*ret_pf = pf;
 	*ret_task_arn = strdup(t->task_arn);
 	tmds_task_free(t);
 	return *ret_task_arn ? 0 : -ENOMEM;
@@ -1912,6 +2083,7 @@ static int do_task_run(struct ctl_call *call, json_t *params, void *userdata)
 	struct run_params p = { .cluster = "default" };
 	_cleanup_free_ char *e = NULL, *arn = NULL;
 	char id[TMDS_ECS_ID_LEN + 1];
+	const struct platform *pf = NULL;
 	struct launch_task *lt;
 	json_t *res, *notes;
 	json_error_t jerr;
@@ -1933,7 +2105,7 @@ static int do_task_run(struct ctl_call *call, json_t *params, void *userdata)
 	r = random_hex(id, TMDS_ECS_ID_LEN / 2);
 	if (r < 0)
 		return ctl_call_fail_errno(call, r, "Cannot draw a task id: %s", strerror(-r));
-	r = run_validate(l, &p, id, &arn, &e);
+	r = run_validate(l, &p, id, &pf, &arn, &e);
 	if (r < 0)
 		return ctl_call_failf(call,
 				      r == -EINVAL ? CTL_ERR_INVALID_PARAMS : CTL_ERR_INTERNAL,
@@ -1945,19 +2117,21 @@ static int do_task_run(struct ctl_call *call, json_t *params, void *userdata)
 	lt->params = json_deep_copy(params);
 	json_object_del(lt->params, "follow");
 	json_object_del(lt->params, "fault");
-	lt->platform_version = strdup(platform_find(p.platform ?: "LATEST")->version);
-	json_object_set_new(lt->params, "platform_version", json_string(lt->platform_version));
+	/* Pinned: the version (not an alias) and its revision at launch, for the task's life. */
+	lt->platform = pf;
+	json_object_set_new(lt->params, "platform_version", json_string(pf->version));
+	json_object_set_new(lt->params, "platform_revision", json_integer(pf->revision));
 	json_object_set_new(lt->params, "cluster", json_string(p.cluster));
 	lt->task_arn = TAKE_PTR(arn);
 	lt->created_ns = realtime_nsec();
 	if (p.fault)
 		lt->fault = strdup(p.fault);
-	lt->reg_params = json_pack("{s:O, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-				   "task_definition", p.taskdef, "netd_task", id, "cluster",
-				   p.cluster, "region", p.region, "availability_zone", p.az,
-				   "launch_type", "FARGATE", "task_arn", lt->task_arn,
-				   "platform_version", lt->platform_version, "cgroup", lt->cgroup);
-	if (!lt->params || !lt->platform_version || !lt->reg_params) {
+	lt->reg_params = json_pack(
+		"{s:O, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s}", "task_definition", p.taskdef,
+		"netd_task", id, "cluster", p.cluster, "region", p.region, "availability_zone",
+		p.az, "launch_type", "FARGATE", "task_arn", lt->task_arn, "platform_version",
+		pf->version, "platform_revision", (int)pf->revision, "cgroup", lt->cgroup);
+	if (!lt->params || !lt->reg_params) {
 		task_unlink_free(lt);
 		return ctl_call_fail_errno(call, -ENOMEM, "Out of memory");
 	}
@@ -1968,9 +2142,10 @@ static int do_task_run(struct ctl_call *call, json_t *params, void *userdata)
 		task_unlink_free(lt);
 		return ctl_call_fail_errno(call, r, "Cannot journal the task: %s", strerror(-r));
 	}
-	log_info("Task '%s' (%s): run of %s:%s on platform version %s", id, lt->task_arn,
-		 strna(td_str(lt, "family")),
-		 json_string_value(json_object_get(lt->params, "cluster")), lt->platform_version);
+	log_info("Task '%s' (%s): run of %s:%s on platform version %s revision %u", id,
+		 lt->task_arn, strna(td_str(lt, "family")),
+		 json_string_value(json_object_get(lt->params, "cluster")), pf->version,
+		 pf->revision);
 	if (follow) {
 		r = subscribe_task(call, lt);
 		if (r < 0)
@@ -1984,11 +2159,15 @@ static int do_task_run(struct ctl_call *call, json_t *params, void *userdata)
 	}
 	res = task_json(lt, false);
 	notes = json_array();
-	if (streq(lt->platform_version, "1.3.0"))
-		json_array_append_new(
-			notes,
-			json_string("platform version 1.3.0: images are pulled over the task "
-				    "ENI (taskvm has no platform ENI yet)"));
+	if (platform_flow_eni(pf, PLATFORM_FLOW_PULL) == PLATFORM_ENI_PLATFORM) {
+		char note[160];
+
+		snprintf(note, sizeof(note),
+			 "platform version %s: images are pulled over the task ENI (taskvm has no "
+			 "platform ENI yet)",
+			 pf->version);
+		json_array_append_new(notes, json_string(note));
+	}
 	json_object_set_new(res, "notes", notes);
 	return ctl_call_reply(call, res);
 }
@@ -2311,6 +2490,99 @@ struct launch *launch_free(struct launch *l)
 	return NULL;
 }
 
+/*
+ * Container Insights: a Task event of the interval since the last one, from the agent's last
+ * sample of the task (its cgroups, netd's counters and rates, the shim's storage usage),
+ * checked against the EMF specification and handed to the shim, which ships it over the task's
+ * logs flow. The first sample is the baseline.
+ */
+static void insights_tick(struct launch_task *lt)
+{
+	const struct launch_opts *o = &lt->l->o;
+	const struct tmds_sample *cur;
+	struct tmds_task *t;
+	_cleanup_free_ char *text = NULL, *e = NULL;
+	char account[32] = "", *colon;
+	json_auto_t *ev = NULL;
+	struct emf_usage u = { .storage_io_unknown = true };
+	uint64_t cpu = 0, mem = 0, dt;
+	int r;
+
+	if (!o->insights_endpoint || !lt->at || lt->phase != LAUNCH_RUNNING || lt->desired_stop ||
+	    !lt->platform || !lt->platform->insights.supported || lt->fd < 0)
+		return;
+	t = agent_task_model(lt->at);
+	cur = agent_task_sample(lt->at);
+	if (!cur || cur->read_ns <= lt->insights_read_ns)
+		return;
+	for (size_t i = 0; i < cur->n_containers; i++)
+		if (cur->containers[i].has_cgroup) {
+			cpu += cur->containers[i].cpu.total_usage;
+			mem += cur->containers[i].mem.usage;
+		}
+	if (!lt->insights_read_ns || cpu < lt->insights_cpu_ns) {
+		lt->insights_read_ns = cur->read_ns;
+		lt->insights_cpu_ns = cpu;
+		return;
+	}
+	dt = cur->read_ns - lt->insights_read_ns;
+	if (dt < (uint64_t)o->insights_interval_sec * 1000000000ULL - 500000000ULL)
+		return; /* (half a second early is on time: samples come once a stats interval) */
+	u.cpu_utilized = (double)(cpu - lt->insights_cpu_ns) / (double)dt * 1024.0;
+	u.cpu_reserved = t->def->has_cpu ? t->def->cpu_vcpu * 1024.0 : 0;
+	u.memory_utilized_mib = (double)mem / (1024.0 * 1024.0);
+	u.memory_reserved_mib = t->def->has_memory ? (double)t->def->memory_mib : 0;
+	u.ephemeral_utilized_gb = (double)t->storage_utilized_mib / 1024.0;
+	u.ephemeral_reserved_gb = (double)t->storage_reserved_mib / 1024.0;
+	if (cur->has_net && cur->net.has_rates)
+		u.net = (struct emf_network){ .rx_bytes_per_sec = cur->net.rx_bytes_per_sec,
+					      .tx_bytes_per_sec = cur->net.tx_bytes_per_sec,
+					      .rx_packets = cur->net.rx_packets,
+					      .tx_packets = cur->net.tx_packets,
+					      .rx_dropped = cur->net.rx_dropped,
+					      .tx_dropped = cur->net.tx_dropped,
+					      .rx_errors = cur->net.rx_errors,
+					      .tx_errors = cur->net.tx_errors };
+	else
+		u.net_unknown = true;
+	/* arn:PARTITION:ecs:REGION:ACCOUNT:task/...: the account */
+	if (t->task_arn && (colon = strchr(t->task_arn, ':')) && (colon = strchr(colon + 1, ':')) &&
+	    (colon = strchr(colon + 1, ':')) && (colon = strchr(colon + 1, ':')))
+		snprintf(account, sizeof(account), "%.*s", (int)strcspn(colon + 1, ":"), colon + 1);
+	r = emf_task_event(
+		&(struct emf_task){
+			.platform = lt->platform,
+			.cluster = cluster_name(lt),
+			.task_id = t->ecs_id,
+			.family = t->def->family,
+			.revision = t->def->revision,
+			.account_id = account[0] ? account : NULL,
+			.region = t->region,
+			.availability_zone = t->availability_zone,
+			.known_status = "RUNNING",
+			.launch_type = t->launch_type,
+			.pull_started_at_ms = t->pull_started_ns / 1000000,
+			.pull_stopped_at_ms = t->pull_stopped_ns / 1000000,
+			.created_at_ms = lt->created_ns / 1000000,
+			.started_at_ms = lt->running_ns / 1000000,
+		},
+		&u, cur->read_ns / 1000000, &ev);
+	if (r == 0) {
+		text = json_dumps(ev, JSON_COMPACT);
+		r = text ? emf_validate_text(text, strlen(text), realtime_nsec() / 1000000, &e)
+			 : -ENOMEM;
+	}
+	/* the next interval starts here, whatever became of this one */
+	lt->insights_read_ns = cur->read_ns;
+	lt->insights_cpu_ns = cpu;
+	if (r < 0) {
+		log_err("Task '%s': its Container Insights event: %s", lt->id, e ?: strerror(-r));
+		return;
+	}
+	if (shim_send(lt, "insights", json_pack("{s:[s]}", "events", text)) >= 0)
+		lt->insights_events++;
+}
+
 void launch_tick(struct launch *l)
 {
 	uint64_t now = realtime_nsec(), mono = now_usec();
@@ -2319,6 +2591,7 @@ void launch_tick(struct launch *l)
 		next = lt->next;
 		if (lt->reg_pending && !lt->at)
 			restore_registration(lt);
+		insights_tick(lt);
 		if (lt->teardown_pending)
 			task_teardown(lt);
 		if (lt->phase == LAUNCH_STOPPED &&

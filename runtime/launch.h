@@ -46,11 +46,22 @@ struct launch_opts {
 	const char *run_dir;   /* RUN_DIR/<task>: the shim's directory, the logs */
 	const char *netns_dir; /* NETNS_DIR/taskvm-<task>: the task's network namespace */
 	const char *image_store;
-	const char *volume_dir; /* VOLUME_DIR/<task>: the task's volume images */
-	const char *cgroup;	/* CGROUP/<task>: the task's cgroup */
+	const char *volume_dir;	   /* VOLUME_DIR/<task>: the task's volume images */
+	const char *cgroup;	   /* CGROUP/<task>: the task's cgroup */
+	const char *platforms_dir; /* the agent's platform manifests (NULL: built-in), for shims */
 	const char *insecure[LAUNCH_MAX_INSECURE + 1];
 	unsigned int retention_sec;
 	unsigned int pull_timeout_sec;
+	const char *pull_behavior; /* ECS_IMAGE_PULL_BEHAVIOR's values; NULL: "default" */
+	/* the secrets' endpoints, "https://host[:port]" or "http://..." (NULL: AWS's of the
+	 * task's region) and the bound of a task's fetch */
+	const char *secretsmanager_endpoint;
+	const char *ssm_endpoint;
+	unsigned int secrets_timeout_sec;
+	/* Container Insights: the syslog collector of the tasks' events, tcp://IP[:PORT] (NULL:
+	 * none made), and their interval */
+	const char *insights_endpoint;
+	unsigned int insights_interval_sec;
 	bool fault_injection;
 };
 
@@ -65,6 +76,12 @@ enum {
 	LAUNCH_ARG_RETENTION,
 	LAUNCH_ARG_PULL_TIMEOUT,
 	LAUNCH_ARG_FAULT,
+	LAUNCH_ARG_SECRETSMANAGER_ENDPOINT,
+	LAUNCH_ARG_SSM_ENDPOINT,
+	LAUNCH_ARG_SECRETS_TIMEOUT,
+	LAUNCH_ARG_INSIGHTS_ENDPOINT,
+	LAUNCH_ARG_INSIGHTS_INTERVAL,
+	LAUNCH_ARG_PULL_BEHAVIOR,
 };
 
 /* The struct option entries of the launch options, for the agent's table. */
@@ -78,6 +95,12 @@ enum {
 	{ "insecure-registry", required_argument, NULL, LAUNCH_ARG_INSECURE },                     \
 	{ "retention", required_argument, NULL, LAUNCH_ARG_RETENTION },                            \
 	{ "pull-timeout", required_argument, NULL, LAUNCH_ARG_PULL_TIMEOUT },                      \
+	{ "secretsmanager-endpoint", required_argument, NULL, LAUNCH_ARG_SECRETSMANAGER_ENDPOINT },\
+	{ "ssm-endpoint", required_argument, NULL, LAUNCH_ARG_SSM_ENDPOINT },                      \
+	{ "secrets-timeout", required_argument, NULL, LAUNCH_ARG_SECRETS_TIMEOUT },                \
+	{ "insights-endpoint", required_argument, NULL, LAUNCH_ARG_INSIGHTS_ENDPOINT },            \
+	{ "insights-interval", required_argument, NULL, LAUNCH_ARG_INSIGHTS_INTERVAL },            \
+	{ "image-pull-behavior", required_argument, NULL, LAUNCH_ARG_PULL_BEHAVIOR },              \
 	{ "enable-fault-injection", no_argument, NULL, LAUNCH_ARG_FAULT }
 /* clang-format on */
 
@@ -134,6 +157,11 @@ struct tmds_task *agent_task_model(struct agent_task *at);
 void agent_task_publish(struct agent *a, struct agent_task *at);
 /* A container's environment from the agent: ECS_CONTAINER_METADATA_URI_V4, ... */
 json_t *agent_task_env(struct agent *a, struct agent_task *at, size_t idx);
+/* The task's last sample (cgroups, netd's counters and rates), or NULL before the first. */
+const struct tmds_sample *agent_task_sample(struct agent_task *at);
+/* The current credentials of a role (the task's execution role), from the agent's provider:
+ * {AccessKeyId, SecretAccessKey, Token, Expiration}, or NULL (-errno in *ret_errno). */
+json_t *agent_role_credentials(struct agent *a, const char *role_arn, int *ret_errno);
 /* The registration's summary (task.list's element) and detail (task.show's). */
 json_t *agent_task_json(struct agent *a, struct agent_task *at, bool detail);
 

@@ -168,10 +168,10 @@ static void show_text(const struct platform *p)
 	print_text("  secrets: %s, JSON keys and versions: %s\n", yes_no(p->secrets.supported),
 		   yes_no(p->secrets.json_key_and_version));
 	print_text("  metadata v4: network stats %s, network rate stats %s, AvailabilityZone %s, "
-		   "EphemeralStorageMetrics %s\n",
+		   "EphemeralStorageMetrics %s, Snapshotter %s\n",
 		   yes_no(p->metadata.network_stats), yes_no(p->metadata.network_rate_stats),
 		   yes_no(p->metadata.availability_zone),
-		   yes_no(p->metadata.ephemeral_storage_metrics));
+		   yes_no(p->metadata.ephemeral_storage_metrics), yes_no(p->metadata.snapshotter));
 	print_text("  Container Insights: %s, network metrics %s, ephemeral storage metrics %s\n",
 		   yes_no(p->insights.supported), yes_no(p->insights.network_metrics),
 		   yes_no(p->insights.ephemeral_storage_metrics));

@@ -483,9 +483,10 @@ static int parse_nofile(const struct mctx *c, json_t *facts, struct platform *p)
 	return r;
 }
 
-/* An object of booleans: keys[i] into *fields[i]. */
+/* An object of booleans: keys[i] into *fields[i]; those from keys[required] on are optional
+ * (false when absent). */
 static int parse_flags(const struct mctx *c, json_t *facts, const char *key,
-		       const char *const *keys, bool *const *fields)
+		       const char *const *keys, size_t required, bool *const *fields)
 {
 	json_t *o;
 	int r;
@@ -493,40 +494,46 @@ static int parse_flags(const struct mctx *c, json_t *facts, const char *key,
 	r = get_object(c, facts, NULL, key, &o);
 	if (r == 0)
 		r = check_keys(c, o, key, keys);
-	for (size_t i = 0; r == 0 && keys[i]; i++)
-		r = get_bool(c, o, key, keys[i], fields[i]);
+	for (size_t i = 0; r == 0 && keys[i]; i++) {
+		*fields[i] = false;
+		if (i < required || json_object_get(o, keys[i]))
+			r = get_bool(c, o, key, keys[i], fields[i]);
+	}
 	return r;
 }
 
 static int parse_features(const struct mctx *c, json_t *facts, struct platform *p)
 {
 	static const char *const secrets_keys[] = { "supported", "json_key_and_version", NULL };
-	static const char *const metadata_keys[] = { "network_stats", "network_rate_stats",
-						     "availability_zone",
-						     "ephemeral_storage_metrics", NULL };
+	static const char *const metadata_keys[] = {
+		"network_stats",     "network_rate_stats",
+		"availability_zone", "ephemeral_storage_metrics",
+		"snapshotter",	     NULL
+	};
 	static const char *const insights_keys[] = { "supported", "network_metrics",
 						     "ephemeral_storage_metrics", NULL };
 	bool *const secrets[] = { &p->secrets.supported, &p->secrets.json_key_and_version };
 	bool *const metadata[] = { &p->metadata.network_stats, &p->metadata.network_rate_stats,
 				   &p->metadata.availability_zone,
-				   &p->metadata.ephemeral_storage_metrics };
+				   &p->metadata.ephemeral_storage_metrics,
+				   &p->metadata.snapshotter };
 	bool *const insights[] = { &p->insights.supported, &p->insights.network_metrics,
 				   &p->insights.ephemeral_storage_metrics };
 	int r;
 
-	r = parse_flags(c, facts, "secrets", secrets_keys, secrets);
+	r = parse_flags(c, facts, "secrets", secrets_keys, ARRAY_SIZE(secrets), secrets);
 	if (r < 0)
 		return r;
 	if (!p->secrets.supported && p->secrets.json_key_and_version)
 		return mfail(c, "secrets", "json_key_and_version",
 			     "must be false when secrets are not supported");
-	r = parse_flags(c, facts, "metadata", metadata_keys, metadata);
+	r = parse_flags(c, facts, "metadata", metadata_keys, 4, metadata);
 	if (r < 0)
 		return r;
 	if (p->metadata.network_rate_stats && !p->metadata.network_stats)
 		return mfail(c, "metadata", "network_rate_stats",
 			     "must be false without network_stats");
-	r = parse_flags(c, facts, "insights", insights_keys, insights);
+	r = parse_flags(c, facts, "insights", insights_keys, ARRAY_SIZE(insights), insights);
 	if (r < 0)
 		return r;
 	if (!p->insights.supported &&
@@ -1191,7 +1198,7 @@ json_t *platform_to_json(const struct platform *p)
 	}
 	return json_pack(
 		"{s:s, s:o, s:s, s:I, s:I, s:s, s:s, s:s?, s:o, s:o, s:{s:o, s:o}, s:o, s:{s:I, s:I},"
-		" s:{s:b, s:b}, s:{s:b, s:b, s:b, s:b}, s:{s:b, s:b, s:b}}",
+		" s:{s:b, s:b}, s:{s:b, s:b, s:b, s:b, s:b}, s:{s:b, s:b, s:b}}",
 		"version", p->version, "aliases", aliases, "version_description",
 		p->version_description, "revision", (json_int_t)p->revision, "revisions",
 		(json_int_t)p->n_revisions, "date", p->date, "description", p->description,
@@ -1202,7 +1209,8 @@ json_t *platform_to_json(const struct platform *p)
 		"json_key_and_version", p->secrets.json_key_and_version, "metadata",
 		"network_stats", p->metadata.network_stats, "network_rate_stats",
 		p->metadata.network_rate_stats, "availability_zone", p->metadata.availability_zone,
-		"ephemeral_storage_metrics", p->metadata.ephemeral_storage_metrics, "insights",
-		"supported", p->insights.supported, "network_metrics", p->insights.network_metrics,
-		"ephemeral_storage_metrics", p->insights.ephemeral_storage_metrics);
+		"ephemeral_storage_metrics", p->metadata.ephemeral_storage_metrics, "snapshotter",
+		p->metadata.snapshotter, "insights", "supported", p->insights.supported,
+		"network_metrics", p->insights.network_metrics, "ephemeral_storage_metrics",
+		p->insights.ephemeral_storage_metrics);
 }

@@ -63,6 +63,7 @@ struct platform_metadata {
 	bool network_rate_stats;	/* stats: network_rate_stats */
 	bool availability_zone;		/* task: AvailabilityZone */
 	bool ephemeral_storage_metrics; /* task: EphemeralStorageMetrics */
+	bool snapshotter;		/* containers: Snapshotter (optional key, default false) */
 };
 
 /* What Container Insights reports of a task. */

@@ -21,6 +21,7 @@ struct secrets {
 	size_t n;
 	uint64_t sent;
 	uint64_t received;
+	ssize_t failed; /* the secret the last fetch failed on, or -1 */
 };
 
 /* --- valueFrom ----------------------------------------------------------------------------- */
@@ -237,6 +238,7 @@ int secrets_parse(json_t *td, struct secrets **ret, char **ret_error)
 
 	if (!s)
 		return -ENOMEM;
+	s->failed = -1;
 	cs = json_object_get(td, "containerDefinitions");
 	json_array_foreach(cs, i, c) {
 		const char *name = json_string_value(json_object_get(c, "name"));
@@ -1029,8 +1031,10 @@ static int fetch_all(struct fetch *f, char **ret_error)
 		    asked_before(f, i))
 			continue;
 		r = fetch_secretsmanager(f, i, ret_error);
-		if (r < 0)
+		if (r < 0) {
+			s->failed = (ssize_t)i;
 			return r;
+		}
 	}
 	/* SSM: up to 10 names of a region per request, each name once */
 	for (size_t i = 0; i < s->n; i++) {
@@ -1044,8 +1048,10 @@ static int fetch_all(struct fetch *f, char **ret_error)
 			    !asked_before(f, k))
 				batch[n++] = &s->v[k];
 		r = fetch_ssm(f, batch, n, ret_error);
-		if (r < 0)
+		if (r < 0) {
+			s->failed = (ssize_t)i;
 			return r;
+		}
 	}
 	/* an SSM name asked twice: the first one's value */
 	for (size_t i = 0; i < s->n; i++) {
@@ -1085,8 +1091,11 @@ int secrets_fetch(struct secrets *s, const struct secrets_opts *o, char **ret_er
 		*ret_error = NULL;
 	forget_values(s);
 	s->sent = s->received = 0;
+	s->failed = -1;
 	if (s->n == 0)
 		return 0;
+	/* what follows fails before any request: on the first secret */
+	s->failed = 0;
 	if (!o->creds || !o->creds->access_key_id || !o->creds->secret_access_key)
 		return fail_with(
 			ret_error,
@@ -1125,6 +1134,7 @@ int secrets_fetch(struct secrets *s, const struct secrets_opts *o, char **ret_er
 	if (o->ca_file)
 		curl_easy_setopt(f.h, CURLOPT_CAINFO, o->ca_file);
 
+	s->failed = -1;
 	r = fetch_all(&f, ret_error);
 	if (r < 0)
 		forget_values(s);
@@ -1137,4 +1147,9 @@ int secrets_fetch(struct secrets *s, const struct secrets_opts *o, char **ret_er
 	curl_easy_cleanup(f.h);
 	curl_global_cleanup();
 	return r;
+}
+
+const struct secret *secrets_failed(const struct secrets *s)
+{
+	return s->failed >= 0 && (size_t)s->failed < s->n ? &s->v[s->failed] : NULL;
 }

@@ -83,6 +83,9 @@ int secrets_fetch(struct secrets *s, const struct secrets_opts *o, char **ret_er
 /* How many secrets; the i-th (in definition order), or NULL. */
 size_t secrets_count(const struct secrets *s);
 const struct secret *secrets_get(const struct secrets *s, size_t i);
+/* The secret the last fetch failed on (its request, or the credentials checked before any), or
+ * NULL: what says which service refused (ECS names it in its stop reason). */
+const struct secret *secrets_failed(const struct secrets *s);
 /* HTTP bytes of the last fetch (requests sent, answers received, headers included). */
 void secrets_bytes(const struct secrets *s, uint64_t *ret_sent, uint64_t *ret_received);
 /* Free, values zeroed first; returns NULL. */

@@ -1,10 +1,33 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The shim's configuration and names (pure: shim.h). */
+#include <limits.h>
 #include <signal.h>
 
 #include "ident.h"
 #include "shim.h"
 #include "util.h"
+
+static const char *const pull_behavior_names[] = {
+	[SHIM_PULL_DEFAULT] = "default",
+	[SHIM_PULL_ALWAYS] = "always",
+	[SHIM_PULL_ONCE] = "once",
+	[SHIM_PULL_PREFER_CACHED] = "prefer-cached",
+};
+
+const char *shim_pull_behavior_to_string(enum shim_pull_behavior b)
+{
+	return (size_t)b < ARRAY_SIZE(pull_behavior_names) ? pull_behavior_names[b] : "default";
+}
+
+int shim_pull_behavior_from_string(const char *s, enum shim_pull_behavior *ret)
+{
+	for (size_t i = 0; s && i < ARRAY_SIZE(pull_behavior_names); i++)
+		if (streq(s, pull_behavior_names[i])) {
+			*ret = (enum shim_pull_behavior)i;
+			return 0;
+		}
+	return -EINVAL;
+}
 
 static const char *const state_names[] = {
 	[SHIM_STATE_PREPARING] = "PREPARING", [SHIM_STATE_READY] = "READY",
@@ -39,6 +62,12 @@ void shim_config_done(struct shim_config *c)
 {
 	free(c->task_id);
 	free(c->platform_version);
+	free(c->platforms_dir);
+	free(c->region);
+	free(c->insights_endpoint);
+	free(c->insights_group);
+	free(c->secretsmanager_endpoint);
+	free(c->ssm_endpoint);
 	json_decref(c->task_definition);
 	free(c->netns);
 	free(c->address);
@@ -176,10 +205,13 @@ int shim_network_parse(json_t *j, struct shim_config *c, char **ret_error)
 int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 {
 	const char *task_id = NULL, *pv = NULL, *netns = NULL, *store = NULL, *volume_dir = NULL,
-		   *cgroup = NULL;
-	const char *address = NULL, *hostname = NULL;
-	json_t *def = NULL, *insecure = NULL, *ns = NULL, *search = NULL, *env = NULL;
-	json_int_t slot = 0, pull_timeout = 0, usage = 0, drain = 0, log_max = 0;
+		   *cgroup = NULL, *pdir = NULL, *region = NULL, *sm_ep = NULL, *ssm_ep = NULL,
+		   *pull_behavior = NULL;
+	const char *address = NULL, *hostname = NULL, *in_ep = NULL, *in_group = NULL;
+	json_t *def = NULL, *insecure = NULL, *ns = NULL, *search = NULL, *env = NULL,
+	       *insights = NULL;
+	json_int_t slot = 0, pull_timeout = 0, usage = 0, drain = 0, log_max = 0, prev = 0,
+		   secrets_timeout = 0;
 	struct shim_config c = {};
 	json_error_t jerr;
 	int version = 0, r;
@@ -187,16 +219,20 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 	if (ret_error)
 		*ret_error = NULL;
 	/* the network's members are checked by network_parse() */
-	if (json_unpack_ex(j, &jerr, JSON_STRICT,
-			   "{s:i, s:s, s:s, s:o, s:s, s?I, s?s, s?s, s?o, s?o, s:s, s?o, s:s, s:s,"
-			   " s?o, s?I, s?I, s?I, s?I}",
-			   "version", &version, "task_id", &task_id, "platform_version", &pv,
-			   "task_definition", &def, "netns", &netns, "slot", &slot, "address",
-			   &address, "hostname", &hostname, "nameservers", &ns, "search", &search,
-			   "image_store", &store, "insecure_registries", &insecure, "volume_dir",
-			   &volume_dir, "cgroup", &cgroup, "env", &env, "pull_timeout_sec",
-			   &pull_timeout, "usage_interval_sec", &usage, "drain_timeout_sec", &drain,
-			   "log_max_size", &log_max) < 0)
+	if (json_unpack_ex(
+		    j, &jerr, JSON_STRICT,
+		    "{s:i, s:s, s:s, s?I, s?s, s:o, s:s, s?I, s?s, s?s, s?o, s?o, s:s, s?o, s:s,"
+		    " s:s, s?o, s?I, s?I, s?I, s?I, s?s, s?s, s?s, s?I, s?o, s?s}",
+		    "version", &version, "task_id", &task_id, "platform_version", &pv,
+		    "platform_revision", &prev, "platforms_dir", &pdir, "task_definition", &def,
+		    "netns", &netns, "slot", &slot, "address", &address, "hostname", &hostname,
+		    "nameservers", &ns, "search", &search, "image_store", &store,
+		    "insecure_registries", &insecure, "volume_dir", &volume_dir, "cgroup", &cgroup,
+		    "env", &env, "pull_timeout_sec", &pull_timeout, "usage_interval_sec", &usage,
+		    "drain_timeout_sec", &drain, "log_max_size", &log_max, "region", &region,
+		    "secretsmanager_endpoint", &sm_ep, "ssm_endpoint", &ssm_ep,
+		    "secrets_timeout_sec", &secrets_timeout, "insights", &insights,
+		    "image_pull_behavior", &pull_behavior) < 0)
 		return fail_with(ret_error, "%s", jerr.text);
 	if (version != SHIM_CONFIG_VERSION)
 		return fail_with(ret_error, "version %d, not %d", version, SHIM_CONFIG_VERSION);
@@ -208,10 +244,24 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 		return fail_with(ret_error, "netns, image_store and volume_dir must be absolute");
 	if (!cgroup[0] || cgroup[0] == '/')
 		return fail_with(ret_error, "cgroup must be a relative path");
+	if (prev < 0 || prev > UINT_MAX)
+		return fail_with(ret_error, "platform_revision is out of range");
+	if (pdir && pdir[0] != '/')
+		return fail_with(ret_error, "platforms_dir must be absolute");
+	if (pull_behavior && shim_pull_behavior_from_string(pull_behavior, &c.pull_behavior) < 0)
+		return fail_with(
+			ret_error,
+			"image_pull_behavior '%s' is not default, always, once or prefer-cached",
+			pull_behavior);
+	if (insights && json_unpack_ex(insights, &jerr, JSON_STRICT, "{s:s, s:s}", "endpoint",
+				       &in_ep, "group", &in_group) < 0)
+		return fail_with(ret_error, "insights: %s", jerr.text);
 	if (pull_timeout < 0 || usage < 0 || drain < 0 || log_max < 0 || pull_timeout > 86400 ||
-	    usage > 3600 || drain > 3600)
+	    usage > 3600 || drain > 3600 || secrets_timeout < 0 || secrets_timeout > 3600)
 		return fail_with(ret_error, "a timeout or size is out of range");
 
+	c.platform_revision = (unsigned int)prev;
+	c.secrets_timeout_sec = (unsigned int)secrets_timeout;
 	c.pull_timeout_sec = (unsigned int)pull_timeout;
 	c.usage_interval_sec = (unsigned int)usage;
 	c.drain_timeout_sec = (unsigned int)drain;
@@ -220,6 +270,18 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 	r = dup_opt(task_id, &c.task_id);
 	if (r >= 0)
 		r = dup_opt(pv, &c.platform_version);
+	if (r >= 0)
+		r = dup_opt(pdir, &c.platforms_dir);
+	if (r >= 0)
+		r = dup_opt(region, &c.region);
+	if (r >= 0)
+		r = dup_opt(in_ep, &c.insights_endpoint);
+	if (r >= 0)
+		r = dup_opt(in_group, &c.insights_group);
+	if (r >= 0)
+		r = dup_opt(sm_ep, &c.secretsmanager_endpoint);
+	if (r >= 0)
+		r = dup_opt(ssm_ep, &c.ssm_endpoint);
 	if (r >= 0)
 		r = dup_opt(netns, &c.netns);
 	if (r >= 0)
@@ -256,6 +318,26 @@ json_t *shim_config_to_json(const struct shim_config *c)
 		      c->cgroup, "pull_timeout_sec", (int)c->pull_timeout_sec, "usage_interval_sec",
 		      (int)c->usage_interval_sec, "drain_timeout_sec", (int)c->drain_timeout_sec,
 		      "log_max_size", (json_int_t)c->log_max_size);
+	if (j && c->platform_revision)
+		json_object_set_new(j, "platform_revision", json_integer(c->platform_revision));
+	if (j && c->platforms_dir)
+		json_object_set_new(j, "platforms_dir", json_string(c->platforms_dir));
+	if (j && c->region)
+		json_object_set_new(j, "region", json_string(c->region));
+	if (j && c->pull_behavior != SHIM_PULL_DEFAULT)
+		json_object_set_new(j, "image_pull_behavior",
+				    json_string(shim_pull_behavior_to_string(c->pull_behavior)));
+	if (j && c->insights_endpoint)
+		json_object_set_new(j, "insights",
+				    json_pack("{s:s, s:s}", "endpoint", c->insights_endpoint,
+					      "group", c->insights_group));
+	if (j && c->secretsmanager_endpoint)
+		json_object_set_new(j, "secretsmanager_endpoint",
+				    json_string(c->secretsmanager_endpoint));
+	if (j && c->ssm_endpoint)
+		json_object_set_new(j, "ssm_endpoint", json_string(c->ssm_endpoint));
+	if (j && c->secrets_timeout_sec)
+		json_object_set_new(j, "secrets_timeout_sec", json_integer(c->secrets_timeout_sec));
 	if (!j || !c->has_network)
 		return j;
 	json_object_set_new(j, "slot", json_integer(c->slot));

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "creds.h"
 #include "ctl-server.h"
 #include "dns.h"
 #include "event.h"
@@ -37,6 +38,7 @@
 #include "platform.h"
 #include "prog.h"
 #include "runc.h"
+#include "secrets.h"
 #include "shim.h"
 #include "storage.h"
 #include "taskdef.h"
@@ -113,6 +115,15 @@ struct shim {
 	size_t n_images;
 	struct storage *storage;
 	bool storage_done;
+	/* the containers' secrets: fetched once the network is there, kept in memory (zeroed when
+	 * freed) until the containers' configurations are written */
+	struct secrets *secrets;
+	bool secrets_done;
+	struct creds exec_creds; /* the execution role's, from the agent's "network" */
+	/* Container Insights: the shipper of the agent's events, made at the first one */
+	struct logship_config *insights_cfg;
+	struct logship *insights;
+	bool insights_draining, insights_done;
 	char *volume_paths[TASKDEF_MAX_VOLUMES + 1];
 	struct runc_opts runc;
 	char runc_root[PATH_MAX], mnt_dir[PATH_MAX], log_dir[PATH_MAX], etc_dir[PATH_MAX],
@@ -458,6 +469,17 @@ static void pull_finish(struct shim_image *im)
 	}
 	if (!im->error && (!im->digest || !im->canonical))
 		im->error = -EPROTO;
+	/* ECS's default behavior: a failed pull falls back to the store's copy */
+	if (im->error && im->error != -ECANCELED && s->cfg.pull_behavior == SHIM_PULL_DEFAULT &&
+	    image_load(s->cfg.image_store, im->reference, &im->img, &err) == 0) {
+		log_warn("Pull of %s failed (%s), using the image in the store (%s)", im->reference,
+			 im->error_msg ?: strerror(-im->error), im->img->digest);
+		im->error = 0;
+		set_str(&im->digest, im->img->digest);
+		set_str(&im->canonical, im->img->reference);
+		im->config = image_config_json(&im->img->config);
+		goto out;
+	}
 	if (!im->error) {
 		/* What this pull resolved, by digest: not whatever the tag is now. */
 		if (strchr(im->canonical, '@'))
@@ -569,6 +591,34 @@ static int pull_start(struct shim *s, struct shim_image *im)
 	return 0;
 }
 
+/*
+ * once and prefer-cached: the images the store has are taken from it at once, without the
+ * network or a pull process (the task's network may not be there yet); the others are pulled.
+ */
+static void pull_cached(struct shim *s)
+{
+	if (s->cfg.pull_behavior != SHIM_PULL_ONCE &&
+	    s->cfg.pull_behavior != SHIM_PULL_PREFER_CACHED)
+		return;
+	for (size_t i = 0; i < s->n_images; i++) {
+		struct shim_image *im = &s->images[i];
+		_cleanup_free_ char *e = NULL;
+
+		if (im->started || image_load(s->cfg.image_store, im->reference, &im->img, &e) < 0)
+			continue;
+		im->started = im->reaped = im->eof = im->done = true;
+		im->started_ns = im->stopped_ns = realtime_nsec();
+		set_str(&im->digest, im->img->digest);
+		set_str(&im->canonical, im->img->reference);
+		im->config = image_config_json(&im->img->config);
+		log_info("%s: the image in the store (%s), image pull behavior %s", im->reference,
+			 im->img->digest, shim_pull_behavior_to_string(s->cfg.pull_behavior));
+		for (size_t k = 0; k < s->n_ctrs; k++)
+			if (s->ctrs[k].image == im)
+				ctr_set_status(&s->ctrs[k], TMDS_STATUS_PULLED);
+	}
+}
+
 /* Pull the images one after the other (once the task has its network). */
 static void pull_next(struct shim *s)
 {
@@ -669,20 +719,37 @@ static int etc_files(struct shim *s)
 	return 0;
 }
 
-/* The agent's variables for a container, "NAME=value", NULL-terminated (to free). */
+/* Free a list of "NAME=value" that may hold secrets: zeroed first. */
+static char **env_free_erase(char **env)
+{
+	for (size_t i = 0; env && env[i]; i++)
+		explicit_bzero(env[i], strlen(env[i]));
+	return image_spec_strv_free(env);
+}
+
+/* The agent's variables for a container, then its secrets, "NAME=value", NULL-terminated (to
+ * free with env_free_erase()). */
 static char **ctr_env(struct shim *s, struct shim_ctr *c)
 {
 	json_t *env = json_object_get(s->cfg.env, c->def->name), *v;
-	size_t n = 0;
+	size_t n = 0, n_secrets = s->secrets ? secrets_count(s->secrets) : 0;
 	const char *k;
 	char **out;
 
-	out = calloc(json_object_size(env) + 1, sizeof(char *));
+	out = calloc(json_object_size(env) + n_secrets + 1, sizeof(char *));
 	if (!out)
 		return NULL;
 	json_object_foreach(env, k, v)
 		if (asprintf(&out[n++], "%s=%s", k, json_string_value(v)) < 0)
-			return image_spec_strv_free(out);
+			return env_free_erase(out);
+	for (size_t i = 0; i < n_secrets; i++) {
+		const struct secret *sec = secrets_get(s->secrets, i);
+
+		if (!streq(sec->container, c->def->name))
+			continue;
+		if (!sec->value || asprintf(&out[n++], "%s=%s", sec->name, sec->value) < 0)
+			return env_free_erase(out);
+	}
 	return out;
 }
 
@@ -783,7 +850,7 @@ static int ctr_prepare(struct shim *s, struct shim_ctr *c, char **ret_error)
 			.env = (const char *const *)env,
 		},
 		&spec, ret_error);
-	image_spec_strv_free(env);
+	env_free_erase(env);
 	if (r < 0)
 		return r;
 	if (asprintf(&c->bundle, "%s/%s", s->bundles_dir, c->def->name) < 0) {
@@ -901,6 +968,8 @@ static void prepare_maybe(struct shim *s)
 			return;
 		}
 	}
+	/* the values are in the containers' configurations now: none stays in the shim */
+	s->secrets = secrets_free(s->secrets);
 	s->state = SHIM_STATE_READY;
 	s->prepared_ns = realtime_nsec();
 	log_info("Task prepared: waiting for start");
@@ -1394,6 +1463,39 @@ static void teardown(struct shim *s)
 	s->torn_down = true;
 }
 
+static void on_insights_drained(struct logship *ls, int result, void *data)
+{
+	struct shim *s = data;
+	struct logship_stats st;
+
+	logship_get_stats(ls, &st);
+	log_info("Container Insights: %" PRIu64 " events delivered, %" PRIu64 " dropped, %" PRIu64
+		 " not delivered",
+		 st.delivered, st.dropped, result < 0 ? st.buffered : 0);
+	s->insights_done = true;
+	check_done(s);
+}
+
+/* The Container Insights events drained (once the containers' logs are): whether done. */
+static bool insights_drained(struct shim *s)
+{
+	int r;
+
+	if (!s->insights || s->insights_done)
+		return true;
+	if (s->insights_draining)
+		return false;
+	s->insights_draining = true;
+	r = logship_drain(s->insights,
+			  (uint64_t)(s->cfg.drain_timeout_sec ?: SHIM_DRAIN_DEFAULT) * 1000000ULL,
+			  on_insights_drained, s);
+	if (r < 0) {
+		log_warn_errno(r, "Container Insights: cannot drain the events: %m");
+		s->insights_done = true;
+	}
+	return s->insights_done;
+}
+
 /* Stopping and nothing left running: drain, tear down, report, exit. */
 static void check_done(struct shim *s)
 {
@@ -1410,6 +1512,8 @@ static void check_done(struct shim *s)
 		if (!c->logs_done)
 			return;
 	}
+	if (!insights_drained(s))
+		return;
 	event_cancel(s->loop, s->final_timer);
 	s->final_timer = 0;
 	event_cancel(s->loop, s->ack_timer);
@@ -1519,15 +1623,96 @@ static int do_start(struct ctl_call *call, json_t *params, void *userdata)
 	return ctl_call_reply(call, status_json(s));
 }
 
+/* The execution role's credentials the agent sent with the network, into s->exec_creds. */
+static int exec_creds_take(struct shim *s, json_t *j, char **ret_error)
+{
+	char *text;
+	int r;
+
+	creds_erase(&s->exec_creds);
+	text = json_dumps(j, JSON_COMPACT);
+	if (!text)
+		return -ENOMEM;
+	r = creds_parse(text, strlen(text), &s->exec_creds, ret_error);
+	explicit_bzero(text, strlen(text));
+	free(text);
+	return r;
+}
+
+/*
+ * The containers' secrets, fetched over the task's secrets flow (in its namespace, marked) once
+ * it has its network and before any container is created; a failure stops the task with ECS's
+ * reason. Blocking, bounded by the config's secrets_timeout_sec.
+ */
+static void secrets_run(struct shim *s)
+{
+	const char *ns[SHIM_MAX_LIST + 1] = {};
+	_cleanup_free_ char *e = NULL;
+	const struct secret *failed;
+	uint64_t sent, received, t0;
+	int r;
+
+	if (s->secrets_done || !s->secrets || !secrets_count(s->secrets))
+		return;
+	s->secrets_done = true;
+	for (size_t i = 0; s->cfg.nameservers[i]; i++)
+		ns[i] = s->cfg.nameservers[i];
+	t0 = now_usec();
+	r = secrets_fetch(s->secrets,
+			  &(struct secrets_opts){
+				  .netns_fd = -1, /* the shim is in the task's namespace */
+				  .mark = TC_MARK(s->cfg.slot, TC_FLOW_SECRETS),
+				  .nameservers = ns[0] ? ns : NULL,
+				  .region = s->cfg.region,
+				  .secretsmanager_endpoint = s->cfg.secretsmanager_endpoint,
+				  .ssm_endpoint = s->cfg.ssm_endpoint,
+				  .creds = s->exec_creds.access_key_id ? &s->exec_creds : NULL,
+				  .timeout_ms = (s->cfg.secrets_timeout_sec ?: 60) * 1000U,
+			  },
+			  &e);
+	creds_erase(&s->exec_creds);
+	secrets_bytes(s->secrets, &sent, &received);
+	if (r < 0) {
+		failed = secrets_failed(s->secrets);
+		log_err("Secrets: %s", e ?: strerror(-r));
+		/* ECS's words, which name the service that failed */
+		task_stop(s, "TaskFailedToStart",
+			  "ResourceInitializationError: unable to pull secrets or registry auth: "
+			  "execution resource retrieval failed: %s: %s",
+			  failed && failed->source == SECRET_SOURCE_SSM
+				  ? "unable to retrieve secrets from ssm"
+				  : "unable to retrieve secret from asm",
+			  e ?: strerror(-r));
+		return;
+	}
+	log_info("Secrets: %zu fetched in %.1f ms (HTTP: %" PRIu64 " bytes sent, %" PRIu64
+		 " received)",
+		 secrets_count(s->secrets), (double)(now_usec() - t0) / 1000.0, sent, received);
+}
+
 static int do_network(struct ctl_call *call, json_t *params, void *userdata)
 {
 	struct shim *s = userdata;
 	_cleanup_free_ char *e = NULL;
+	json_auto_t *net = NULL;
+	json_t *creds;
 	int r;
 
 	if (!params)
 		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Missing parameters");
-	r = shim_network_parse(params, &s->cfg, &e);
+	/* the credentials go to the fetch, not into the configuration */
+	net = json_copy(params);
+	if (!net)
+		return ctl_call_fail_errno(call, -ENOMEM, "Out of memory");
+	creds = json_object_get(net, "execution_role_credentials");
+	if (creds) {
+		r = exec_creds_take(s, creds, &e);
+		json_object_del(net, "execution_role_credentials");
+		if (r < 0)
+			return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS,
+					      "execution_role_credentials: %s", e ?: strerror(-r));
+	}
+	r = shim_network_parse(net, &s->cfg, &e);
 	if (r == -EEXIST)
 		return ctl_call_reply(call, status_json(s)); /* again, after an agent restart */
 	if (r < 0)
@@ -1536,10 +1721,72 @@ static int do_network(struct ctl_call *call, json_t *params, void *userdata)
 	log_info("The task's network: slot %u, address %s", s->cfg.slot, strna(s->cfg.address));
 	emit_status(s);
 	if (!s->stopping)
+		secrets_run(s);
+	if (!s->stopping)
 		pull_next(s);
 	prepare_maybe(s);
 	check_done(s);
 	return ctl_call_reply(call, status_json(s));
+}
+
+/* The shipper of the Container Insights events: the task's logs flow, to the agent's collector. */
+static int insights_open(struct shim *s, char **ret_error)
+{
+	json_auto_t *opts = NULL;
+	int r;
+
+	if (s->insights)
+		return 0;
+	if (!s->cfg.insights_endpoint || !s->cfg.has_network)
+		return fail_with(ret_error, "Container Insights is not configured for the task");
+	opts = json_pack("{s:s, s:s, s:s, s:s, s:s}", "awslogs-group", s->cfg.insights_group,
+			 "awslogs-region", s->cfg.region ?: "us-east-1", "awslogs-stream-prefix",
+			 "FargateTelemetry", "awslogs-endpoint", s->cfg.insights_endpoint, "mode",
+			 "non-blocking");
+	if (!opts)
+		return -ENOMEM;
+	r = logship_config_parse(opts, &s->insights_cfg, ret_error);
+	if (r < 0)
+		return r;
+	return logship_new(s->loop,
+			   &(struct logship_opts){
+				   .config = s->insights_cfg,
+				   .container = "containerinsights",
+				   .task_id = s->cfg.task_id,
+				   .hostname = s->cfg.address,
+				   .netns_fd = -1, /* the shim is in the task's namespace */
+				   .mark = TC_MARK(s->cfg.slot, TC_FLOW_LOGS),
+			   },
+			   &s->insights, ret_error);
+}
+
+/* The agent's Container Insights events (EMF, checked), shipped as they are. */
+static int do_insights(struct ctl_call *call, json_t *params, void *userdata)
+{
+	struct shim *s = userdata;
+	_cleanup_free_ char *e = NULL;
+	json_t *events = NULL, *v;
+	json_error_t jerr;
+	size_t i;
+	int r;
+
+	if (!params || json_unpack_ex(params, &jerr, JSON_STRICT, "{s:o}", "events", &events) < 0 ||
+	    !json_is_array(events))
+		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid parameters: %s",
+				      params ? jerr.text : "missing");
+	if (s->stopping)
+		return ctl_call_failf(call, CTL_ERR_BUSY, "The task is stopping");
+	r = insights_open(s, &e);
+	if (r < 0)
+		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "%s", e ?: strerror(-r));
+	json_array_foreach(events, i, v) {
+		const char *text = json_string_value(v);
+
+		if (text && logship_submit(s->insights, LOGFILE_STDOUT, realtime_nsec(), text,
+					   strlen(text)) == 1)
+			log_debug("Container Insights: an event dropped, the buffer is full");
+	}
+	return ctl_call_reply(call, json_pack("{s:I}", "events", (json_int_t)i));
 }
 
 static int do_ack(struct ctl_call *call, json_t *params, void *userdata)
@@ -1579,6 +1826,7 @@ static const struct ctl_method shim_methods[] = {
 	{ "stop", do_stop, CTL_METHOD_WRITE },
 	{ "ack", do_ack, CTL_METHOD_WRITE },
 	{ "network", do_network, CTL_METHOD_WRITE },
+	{ "insights", do_insights, CTL_METHOD_WRITE },
 	{},
 };
 
@@ -1604,7 +1852,22 @@ static int load_config(struct shim *s)
 	r = taskdef_parse(s->cfg.task_definition, &s->def, &e);
 	if (r < 0)
 		return log_err_errno(r, "%s: task definition: %s", path, e ?: strerror(-r));
-	r = platform_lookup(s->cfg.platform_version, &s->platform, &e);
+	/* the agent's manifests, and the revision the task was pinned to at launch */
+	if (s->cfg.platforms_dir) {
+		r = platform_load_dir(s->cfg.platforms_dir, &e);
+		if (r < 0)
+			return log_err_errno(r, "%s: %s", s->cfg.platforms_dir, e ?: strerror(-r));
+	}
+	if (s->cfg.platform_revision)
+		r = platform_lookup_revision(s->cfg.platform_version, s->cfg.platform_revision,
+					     &s->platform, &e);
+	else
+		r = platform_lookup(s->cfg.platform_version, &s->platform, &e);
+	if (r < 0)
+		return log_err_errno(r, "%s: %s", path, e ?: strerror(-r));
+	r = secrets_parse(s->cfg.task_definition, &s->secrets, &e);
+	if (r == 0)
+		r = secrets_check_platform(s->secrets, s->platform, &e);
 	if (r < 0)
 		return log_err_errno(r, "%s: %s", path, e ?: strerror(-r));
 	return 0;
@@ -1707,6 +1970,10 @@ static void cleanup(struct shim *s)
 	}
 	for (size_t i = 0; i < TASKDEF_MAX_VOLUMES; i++)
 		free(s->volume_paths[i]);
+	secrets_free(s->secrets);
+	creds_erase(&s->exec_creds);
+	logship_free(s->insights);
+	logship_config_free(s->insights_cfg);
 	storage_free(s->storage);
 	s->ctl = ctl_server_free(s->ctl);
 	s->loop = event_loop_free(s->loop);
@@ -1772,6 +2039,7 @@ int shim_main(int argc, char **argv)
 		 s.n_ctrs, s.n_images, s.platform->version);
 	s.state = SHIM_STATE_PREPARING;
 	s.began_ns = realtime_nsec();
+	pull_cached(&s); /* the images the store has, as the pull behavior allows ... */
 	emit_status(&s);
 	pull_next(&s);	   /* the first pull runs in its child (once there is a network) ... */
 	storage_setup(&s); /* ... while the storage is made */

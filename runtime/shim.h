@@ -50,10 +50,28 @@ enum shim_state {
 	SHIM_STATE_STOPPED,   /* done: the shim exits */
 };
 
+/* When an image is taken from the store rather than the registry: ECS_IMAGE_PULL_BEHAVIOR. */
+enum shim_pull_behavior {
+	SHIM_PULL_DEFAULT,	 /* pull; if the pull fails, the store's copy if there is one */
+	SHIM_PULL_ALWAYS,	 /* pull; a failure fails the task */
+	SHIM_PULL_ONCE,		 /* the store's copy if there is one, else pull */
+	SHIM_PULL_PREFER_CACHED, /* the same (the store is the host's: "once" is per host) */
+	_SHIM_PULL_MAX,
+};
+
 /* What the agent tells the shim (RUNDIR/shim.json). */
 struct shim_config {
-	char *task_id;		/* netd's task id (the ECS task id) */
-	char *platform_version; /* "1.4.0" */
+	char *task_id;			/* netd's task id (the ECS task id) */
+	char *platform_version;		/* "1.4.0" */
+	unsigned int platform_revision; /* pinned at launch (0: the version's latest) */
+	char *platforms_dir;		/* the agent's platform manifests (NULL: built-in) */
+	char *region;			/* the task's (secrets' names, signing) */
+	char *secretsmanager_endpoint;	/* NULL: the region's AWS endpoints */
+	char *ssm_endpoint;
+	unsigned int secrets_timeout_sec; /* the bound of the secrets' fetch; 0: 60 */
+	/* Container Insights: where the agent's events go (the task's logs flow), or NULL */
+	char *insights_endpoint; /* tcp://IP[:PORT] */
+	char *insights_group;	 /* /aws/ecs/containerinsights/CLUSTER/performance */
 	json_t *task_definition;
 	char *netns; /* the task's network namespace (a file) */
 	/* the network: in the file, or later from the agent (method "network") */
@@ -68,7 +86,8 @@ struct shim_config {
 	char *volume_dir; /* the task's volume images (storage.h state_dir) */
 	char *cgroup;	  /* the task's cgroup (relative, e.g. "taskvm/<id>") */
 	json_t *env;	  /* {container name: {NAME: value}}: set after the task definition's */
-	unsigned int pull_timeout_sec;	 /* per image; 0: none */
+	unsigned int pull_timeout_sec; /* per image; 0: none */
+	enum shim_pull_behavior pull_behavior;
 	unsigned int usage_interval_sec; /* storage usage sampling; 0: 10 */
 	unsigned int drain_timeout_sec;	 /* log shippers at the end; 0: 10 */
 	uint64_t log_max_size;		 /* per container log file; 0: the default */
@@ -94,6 +113,9 @@ json_t *shim_config_to_json(const struct shim_config *c);
 
 /* A signal by name as an image's StopSignal gives it ("SIGTERM", "TERM", "15"); -EINVAL. */
 int shim_signal_parse(const char *s);
+/* "default", "always", "once", "prefer-cached" (ECS's values), and back; -EINVAL for another. */
+const char *shim_pull_behavior_to_string(enum shim_pull_behavior b);
+int shim_pull_behavior_from_string(const char *s, enum shim_pull_behavior *ret);
 
 /* `taskvm shim --dir RUNDIR`: run one task. Returns an exit status. */
 int shim_main(int argc, char **argv);

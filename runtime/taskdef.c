@@ -391,9 +391,8 @@ static const char *const fargate_refused_linux[] = {
 };
 /* Container keys Fargate accepts and taskvm cannot launch yet. */
 static const char *const launch_unsupported[] = {
-	"secrets",	  "environmentFiles",	   "volumesFrom",
-	"healthCheck",	  "repositoryCredentials", "firelensConfiguration",
-	"pseudoTerminal", "interactive",	   "restartPolicy",
+	"environmentFiles",	 "volumesFrom",	   "healthCheck", "repositoryCredentials",
+	"firelensConfiguration", "pseudoTerminal", "interactive", "restartPolicy",
 };
 
 /* A NULL-terminated array of strings (entryPoint, command). */

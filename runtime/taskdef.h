@@ -9,7 +9,7 @@
  * such as privileged or linuxParameters.devices, are refused with an error naming them); the
  * rules of one platform version are platform_check_taskdef()'s (platform.h). Keys taskvm does not
  * use and that change nothing about a launch are accepted and ignored, as in ECS's own JSON files.
- * Keys Fargate accepts but taskvm cannot launch yet (secrets, healthCheck, ...) are recorded in
+ * Keys Fargate accepts but taskvm cannot launch yet (healthCheck, ...) are recorded in
  * `unsupported` so that a launch refuses them, while registering such a task for its metadata
  * still works.
  */

@@ -724,9 +724,10 @@ static int do_inspect(int argc, char **argv)
 	print_text("task %s\n", json_str(res, "task_id"));
 	print_text("  arn %s\n  cluster %s\n", or_dash(json_str(res, "task_arn")),
 		   or_dash(json_str(res, "cluster")));
-	print_text("  family %s revision %s, platform version %s, %s\n",
+	print_text("  family %s revision %s, platform version %s revision %" PRIu64 ", %s\n",
 		   or_dash(json_str(res, "family")), or_dash(json_str(res, "revision")),
 		   or_dash(json_str(res, "platform_version")),
+		   (uint64_t)json_int(res, "platform_revision"),
 		   launched ? "launched by taskvm" : or_dash(json_str(res, "launch_type")));
 	if (launched)
 		inspect_launch(res);

@@ -5,6 +5,7 @@
 #include <sys/random.h>
 
 #include "addr.h"
+#include "platform.h"
 #include "taskdef.h"
 #include "tmds.h"
 
@@ -59,17 +60,6 @@ static int random_id(char buf[TMDS_CREDS_ID_MAX], bool uuid)
 	return 0;
 }
 
-int tmds_platform_from_string(const char *s, enum tmds_platform *ret)
-{
-	if (!s || streq(s, "LATEST") || streq(s, "1.4.0"))
-		*ret = TMDS_PLATFORM_1_4_0;
-	else if (streq(s, "1.3.0"))
-		*ret = TMDS_PLATFORM_1_3_0;
-	else
-		return -EINVAL;
-	return 0;
-}
-
 static const char *const status_names[] = {
 	[TMDS_STATUS_NONE] = "NONE",	   [TMDS_STATUS_PULLED] = "PULLED",
 	[TMDS_STATUS_CREATED] = "CREATED", [TMDS_STATUS_RUNNING] = "RUNNING",
@@ -89,17 +79,6 @@ int tmds_status_from_string(const char *s, enum tmds_status *ret)
 			return 0;
 		}
 	return -EINVAL;
-}
-
-const char *tmds_platform_to_string(enum tmds_platform p)
-{
-	switch (p) {
-	case TMDS_PLATFORM_1_3_0:
-		return "1.3.0";
-	case TMDS_PLATFORM_1_4_0:
-		return "1.4.0";
-	}
-	return "?";
 }
 
 /* The parts of "arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE". */
@@ -280,7 +259,7 @@ static int task_arns(struct tmds_task *t, const struct tmds_task_opts *o, char *
 
 /* Check what needs no allocation. */
 static int task_opts_check(const struct tmds_task_opts *o, const char *launch_type,
-			   enum tmds_platform *ret_platform, char **ret_error)
+			   char **ret_error)
 {
 	if (!o->task_id || !o->cluster || !o->region || !o->availability_zone)
 		return fail_with(ret_error,
@@ -296,9 +275,6 @@ static int task_opts_check(const struct tmds_task_opts *o, const char *launch_ty
 	    !streq(launch_type, "EXTERNAL"))
 		return fail_with(ret_error, "launch type '%s' is not FARGATE, EC2 or EXTERNAL",
 				 launch_type);
-	if (tmds_platform_from_string(o->platform_version, ret_platform) < 0)
-		return fail_with(ret_error, "platform version '%s' is not 1.3.0, 1.4.0 or LATEST",
-				 o->platform_version);
 	return 0;
 }
 
@@ -308,12 +284,14 @@ int tmds_task_new(const struct tmds_task_opts *o, struct taskdef *def, struct tm
 	_cleanup_(tmds_task_freep) struct tmds_task *t = NULL;
 	char cluster_name[256], partition[32], account[32];
 	const char *launch_type = o->launch_type ?: "FARGATE";
-	enum tmds_platform platform;
+	const struct platform *platform = o->platform ?: platform_find("LATEST");
 	int r;
 
 	if (ret_error)
 		*ret_error = NULL;
-	r = task_opts_check(o, launch_type, &platform, ret_error);
+	r = task_opts_check(o, launch_type, ret_error);
+	if (r == 0 && !platform)
+		r = fail_with(ret_error, "no platform version is LATEST");
 	if (r < 0) {
 		taskdef_free(def);
 		return r;
@@ -752,7 +730,7 @@ json_t *tmds_container_json(const struct tmds_task *t, size_t idx)
 			json_decref(lo);
 	}
 	/* Fargate Linux 1.4.0 reports the snapshotter; overlayfs is the default one. */
-	if (t->platform == TMDS_PLATFORM_1_4_0)
+	if (t->platform->metadata.snapshotter)
 		json_object_set_new(o, "Snapshotter", json_string("overlayfs"));
 	return o;
 }
@@ -788,7 +766,7 @@ json_t *tmds_task_json(const struct tmds_task *t, const struct tmds_clock *clock
 		set_time(o, "PullStoppedAt", t->pull_stopped_ns);
 	if (t->execution_stopped_ns)
 		set_time(o, "ExecutionStoppedAt", t->execution_stopped_ns);
-	if (t->platform == TMDS_PLATFORM_1_4_0)
+	if (t->platform->metadata.availability_zone)
 		json_object_set_new(o, "AvailabilityZone", json_string(t->availability_zone));
 	containers = json_array();
 	for (size_t i = 0; i < t->n_containers; i++)
@@ -810,7 +788,7 @@ json_t *tmds_task_json(const struct tmds_task *t, const struct tmds_clock *clock
 			json_string(clock->synchronized ? "SYNCHRONIZED" : "NOT_SYNCHRONIZED"));
 		json_object_set_new(o, "ClockDrift", cd);
 	}
-	if (t->has_storage)
+	if (t->has_storage && t->platform->metadata.ephemeral_storage_metrics)
 		json_object_set_new(o, "EphemeralStorageMetrics",
 				    json_pack("{s:I, s:I}", "Utilized",
 					      (json_int_t)t->storage_utilized_mib, "Reserved",
@@ -889,7 +867,7 @@ json_t *tmds_container_stats_json(const struct tmds_task *t, size_t idx,
 	json_object_set_new(o, "name", json_string(t->containers[idx].def->name));
 	json_object_set_new(o, "id", json_string(t->containers[idx].docker_id));
 	/* Network stats are Fargate 1.4's: every container reports the task ENI's counters. */
-	if (t->platform == TMDS_PLATFORM_1_4_0 && cur->has_net) {
+	if (t->platform->metadata.network_stats && cur->has_net) {
 		const struct tmds_net_stats *n = &cur->net;
 
 		json_object_set_new(
@@ -902,7 +880,7 @@ json_t *tmds_container_stats_json(const struct tmds_task *t, size_t idx,
 				  "tx_packets", (json_int_t)n->tx_packets, "tx_errors",
 				  (json_int_t)n->tx_errors, "tx_dropped",
 				  (json_int_t)n->tx_dropped));
-		if (n->has_rates)
+		if (n->has_rates && t->platform->metadata.network_rate_stats)
 			json_object_set_new(o, "network_rate_stats",
 					    json_pack("{s:o, s:o}", "rx_bytes_per_sec",
 						      tmds_json_number(n->rx_bytes_per_sec),

@@ -15,6 +15,7 @@
 
 #include "util.h"
 
+struct platform;
 struct taskdef;
 struct taskdef_container;
 
@@ -26,11 +27,6 @@ struct taskdef_container;
 /* The metadata address range of task links (DESIGN.md §3): 169.254.172.0/22. */
 #define TMDS_MD_NET    0xa9feac00u
 #define TMDS_MD_PREFIX 22
-
-enum tmds_platform {
-	TMDS_PLATFORM_1_3_0, /* no network stats, no AvailabilityZone (DESIGN.md §2) */
-	TMDS_PLATFORM_1_4_0,
-};
 
 /* The statuses of containers and tasks, as the ECS agent names them (KnownStatus...). */
 enum tmds_status {
@@ -69,7 +65,8 @@ struct tmds_task {
 	char *region;
 	char *availability_zone;
 	char *launch_type;
-	enum tmds_platform platform;
+	/* the platform revision the task runs on: the metadata's shape (platform.h) */
+	const struct platform *platform;
 	struct taskdef *def;
 	struct tmds_container *containers;
 	size_t n_containers;
@@ -94,13 +91,13 @@ struct tmds_task {
 
 /* What tmds_task_new() needs besides the task definition. */
 struct tmds_task_opts {
-	const char *task_id;	       /* required */
-	const char *cluster;	       /* name or ARN; required */
-	const char *region;	       /* required */
-	const char *availability_zone; /* required */
-	const char *launch_type;       /* FARGATE (default), EC2 or EXTERNAL */
-	const char *task_arn;	       /* optional: otherwise a new task id is drawn */
-	const char *platform_version;  /* 1.3.0, 1.4.0 or LATEST (default) */
+	const char *task_id;		 /* required */
+	const char *cluster;		 /* name or ARN; required */
+	const char *region;		 /* required */
+	const char *availability_zone;	 /* required */
+	const char *launch_type;	 /* FARGATE (default), EC2 or EXTERNAL */
+	const char *task_arn;		 /* optional: otherwise a new task id is drawn */
+	const struct platform *platform; /* its revision; NULL: LATEST's latest */
 	const char *ecs_id;  /* without task_arn: the task id to use (32 hex digits); NULL: drawn */
 	const char *account; /* when neither cluster nor task ARN carries one */
 	uint64_t created_ns; /* 0: now */
@@ -177,10 +174,6 @@ int tmds_task_find_container(const struct tmds_task *t, const char *endpoint_id)
 const char *tmds_status_to_string(enum tmds_status s);
 /* The reverse; -EINVAL for another name. */
 int tmds_status_from_string(const char *s, enum tmds_status *ret);
-/* Parse a platform version: "1.3.0", "1.4.0", "LATEST" (= 1.4.0). */
-int tmds_platform_from_string(const char *s, enum tmds_platform *ret);
-/* "1.3.0" or "1.4.0". */
-const char *tmds_platform_to_string(enum tmds_platform p);
 
 /* Free a sample's contents. */
 void tmds_sample_done(struct tmds_sample *s);

@@ -148,6 +148,27 @@ static void test_task_1_4(void **state)
 
 /* 1.3.0 has no network metrics and no Availability Zone; 1.4.0 before revision 5 no ephemeral
  * storage metrics; 1.3.0 before revision 3 no Container Insights at all. */
+/* What was not measured is left out, not sent as zero: storage I/O, and the network of an
+ * interval netd had no figures for. */
+static void test_unknown_left_out(void **state)
+{
+	struct emf_task t = task_on("1.4.0", 0);
+	struct emf_usage u = usage;
+	json_auto_t *e = NULL;
+	_cleanup_free_ char *names = NULL;
+
+	u.storage_io_unknown = true;
+	u.net_unknown = true;
+	assert_int_equal(emf_task_event(&t, &u, NOW, &e), 0);
+	assert_valid(e);
+	names = metric_names(e);
+	assert_string_equal(names, "CpuUtilized CpuReserved MemoryUtilized MemoryReserved "
+				   "EphemeralStorageUtilized EphemeralStorageReserved");
+	assert_null(json_object_get(e, "StorageReadBytes"));
+	assert_null(json_object_get(e, "NetworkRxBytes"));
+	assert_null(json_object_get(e, "NetworkRxPackets"));
+}
+
 static void test_per_revision(void **state)
 {
 	struct emf_task t13 = task_on("1.3.0", 0), t14r4 = task_on("1.4.0", 4);
@@ -337,11 +358,9 @@ static void test_limits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_task_1_4),
-		cmocka_unit_test(test_per_revision),
-		cmocka_unit_test(test_enhanced_and_containers),
-		cmocka_unit_test(test_validator),
-		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_task_1_4),     cmocka_unit_test(test_unknown_left_out),
+		cmocka_unit_test(test_per_revision), cmocka_unit_test(test_enhanced_and_containers),
+		cmocka_unit_test(test_validator),    cmocka_unit_test(test_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

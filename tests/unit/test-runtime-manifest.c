@@ -89,6 +89,9 @@ static void check_shipped_facts(void)
 	assert_true(p14->metadata.network_rate_stats);
 	assert_true(p14->metadata.availability_zone);
 	assert_true(p14->metadata.ephemeral_storage_metrics);
+	/* an optional key: absent in 1.3.0.json, false */
+	assert_false(p13->metadata.snapshotter);
+	assert_true(p14->metadata.snapshotter);
 	assert_true(p13->insights.supported);
 	assert_false(p13->insights.network_metrics);
 	assert_true(p14->insights.network_metrics);

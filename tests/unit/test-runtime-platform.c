@@ -244,10 +244,12 @@ static void test_caps_effective(void **state)
 
 static void test_unsupported(void **state)
 {
-	check_bad("1.4.0",
-		  task("256", "512",
-		       "{\"name\":\"app\",\"image\":\"i\",\"secrets\":[{\"name\":\"s\"}]}", ""),
-		  "container 'app': secrets is not supported by taskvm yet");
+	check_bad(
+		"1.4.0",
+		task("256", "512",
+		     "{\"name\":\"app\",\"image\":\"i\",\"healthCheck\":{\"command\":[\"true\"]}}",
+		     ""),
+		"container 'app': healthCheck is not supported by taskvm yet");
 	check_bad("1.4.0", task("256", "512", APP, ",\"pidMode\":\"task\""),
 		  "task: pidMode is not supported by taskvm yet");
 	check_bad("1.4.0",

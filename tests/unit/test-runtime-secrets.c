@@ -315,12 +315,39 @@ static void test_errors(void **state)
 	}
 }
 
+/* secrets_failed(): none before a fetch; the secret a fetch failed on (here: no credentials,
+ * before any request) otherwise, which tells the service. */
+static void test_failed(void **state)
+{
+	struct secrets *s = NULL;
+	char *err = NULL;
+
+	assert_int_equal(parse(TASK(ROLE, "{\"name\":\"app\",\"secrets\":["
+					  "{\"name\":\"P\",\"valueFrom\":\"/prod/p\"},"
+					  "{\"name\":\"Q\",\"valueFrom\":\"/prod/q\"}]}"),
+			       &s, &err),
+			 0);
+	assert_null(secrets_failed(s));
+	assert_int_equal(
+		secrets_fetch(s, &(struct secrets_opts){ .netns_fd = -1, .region = "us-east-1" },
+			      &err),
+		-EINVAL);
+	assert_non_null(secrets_failed(s));
+	assert_string_equal(secrets_failed(s)->name, "P");
+	assert_int_equal(secrets_failed(s)->source, SECRET_SOURCE_SSM);
+	assert_string_equal(err,
+			    "secret 'P': no credentials of the execution role to fetch it with");
+	free(err);
+	secrets_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_value_from),     cmocka_unit_test(test_task_definition),
 		cmocka_unit_test(test_platform),       cmocka_unit_test(test_get_secret_value),
 		cmocka_unit_test(test_get_parameters), cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_failed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

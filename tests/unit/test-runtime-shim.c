@@ -10,16 +10,20 @@
 #include "shim.h"
 #include "util.h"
 
-#define CONFIG                                                                                     \
-	"{\"version\":1,\"task_id\":\"0123456789abcdef0123456789abcdef\","                         \
-	"\"platform_version\":\"1.4.0\",\"task_definition\":{\"family\":\"f\"},"                   \
-	"\"netns\":\"/run/netns/taskvm-x\",\"slot\":7,\"address\":\"198.18.1.1\","                 \
-	"\"hostname\":\"ip-198-18-1-1.us-west-2.compute.internal\","                               \
-	"\"nameservers\":[\"198.18.0.1\",\"198.18.0.2\"],\"search\":[\"vpc.test\"],"               \
-	"\"image_store\":\"/var/lib/taskvm/images\",\"insecure_registries\":[\"registry:5000\"],"  \
-	"\"volume_dir\":\"/var/lib/taskvm/volumes/x\",\"cgroup\":\"taskvm/x\","                    \
-	"\"env\":{\"app\":{\"AWS_REGION\":\"us-west-2\"}},\"pull_timeout_sec\":600,"               \
-	"\"usage_interval_sec\":10,\"drain_timeout_sec\":5,\"log_max_size\":1048576}"
+#define CONFIG                                                                                                                           \
+	"{\"version\":1,\"task_id\":\"0123456789abcdef0123456789abcdef\","                                                               \
+	"\"platform_version\":\"1.4.0\",\"platform_revision\":5,"                                                                        \
+	"\"platforms_dir\":\"/usr/share/taskvm/platforms\",\"task_definition\":{\"family\":\"f\"},"                                      \
+	"\"netns\":\"/run/netns/taskvm-x\",\"slot\":7,\"address\":\"198.18.1.1\","                                                       \
+	"\"hostname\":\"ip-198-18-1-1.us-west-2.compute.internal\","                                                                     \
+	"\"nameservers\":[\"198.18.0.1\",\"198.18.0.2\"],\"search\":[\"vpc.test\"],"                                                     \
+	"\"image_store\":\"/var/lib/taskvm/images\",\"insecure_registries\":[\"registry:5000\"],"                                        \
+	"\"volume_dir\":\"/var/lib/taskvm/volumes/x\",\"cgroup\":\"taskvm/x\","                                                          \
+	"\"env\":{\"app\":{\"AWS_REGION\":\"us-west-2\"}},\"pull_timeout_sec\":600,"                                                     \
+	"\"usage_interval_sec\":10,\"drain_timeout_sec\":5,\"log_max_size\":1048576,"                                                    \
+	"\"region\":\"us-west-2\",\"secretsmanager_endpoint\":\"http://198.18.0.1:8080\","                                               \
+	"\"ssm_endpoint\":\"https://ssm.us-west-2.amazonaws.com\",\"secrets_timeout_sec\":30,\"image_pull_behavior\":\"prefer-cached\"," \
+	"\"insights\":{\"endpoint\":\"tcp://198.18.0.1:5514\",\"group\":\"/aws/ecs/containerinsights/c/performance\"}}"
 
 static json_t *parse(const char *s)
 {
@@ -48,6 +52,15 @@ static void test_config_roundtrip(void **state)
 	assert_string_equal(c.cgroup, "taskvm/x");
 	assert_int_equal(c.pull_timeout_sec, 600);
 	assert_int_equal(c.log_max_size, 1048576);
+	assert_int_equal(c.platform_revision, 5);
+	assert_string_equal(c.region, "us-west-2");
+	assert_string_equal(c.secretsmanager_endpoint, "http://198.18.0.1:8080");
+	assert_string_equal(c.ssm_endpoint, "https://ssm.us-west-2.amazonaws.com");
+	assert_int_equal(c.secrets_timeout_sec, 30);
+	assert_int_equal(c.pull_behavior, SHIM_PULL_PREFER_CACHED);
+	assert_string_equal(c.insights_endpoint, "tcp://198.18.0.1:5514");
+	assert_string_equal(c.insights_group, "/aws/ecs/containerinsights/c/performance");
+	assert_string_equal(c.platforms_dir, "/usr/share/taskvm/platforms");
 	assert_string_equal(
 		json_string_value(json_object_get(json_object_get(c.env, "app"), "AWS_REGION")),
 		"us-west-2");
@@ -80,6 +93,12 @@ static void test_config_errors(void **state)
 		{ "env", "{\"app\":{\"A=B\":\"c\"}}", "env" },
 		{ "env", "{\"app\":[]}", "env" },
 		{ "pull_timeout_sec", "-5", "range" },
+		{ "platform_revision", "-1", "platform_revision" },
+		{ "platform_revision", "\"5\"", "integer" },
+		{ "platforms_dir", "\"relative\"", "absolute" },
+		{ "secrets_timeout_sec", "3601", "range" },
+		{ "image_pull_behavior", "\"sometimes\"", "prefer-cached" },
+		{ "insights", "{\"endpoint\":\"tcp://198.18.0.1:5514\"}", "insights" },
 		{ "unknown", "1", "unknown" },
 	};
 

@@ -14,6 +14,7 @@
 
 #include <regex.h>
 
+#include "platform.h"
 #include "taskdef.h"
 #include "tmds.h"
 #include "util.h"
@@ -358,7 +359,7 @@ static struct tmds_task *make_task(const char *pv, const char *cluster, const ch
 							.availability_zone = "eu-west-1b",
 							.launch_type = "FARGATE",
 							.task_arn = task_arn,
-							.platform_version = pv,
+							.platform = platform_find(pv),
 							.created_ns = 1700000000123456789ULL },
 			      def, &t, &err),
 		0);
@@ -1134,7 +1135,8 @@ static void test_task_arn_given(void **state)
 	assert_string_equal(t->ecs_id, "67cd8a22b533459696d4ccab5278e009");
 	assert_true(startswith(t->containers[0].docker_id, "67cd8a22b533459696d4ccab5278e009-"));
 	assert_string_equal(t->cluster_arn, "arn:aws:ecs:eu-west-1:111122223333:cluster/prod");
-	assert_int_equal(t->platform, TMDS_PLATFORM_1_4_0);
+	/* without a platform: LATEST's latest revision */
+	assert_ptr_equal(t->platform, platform_find("LATEST"));
 	tmds_task_free(t);
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -1175,11 +1177,6 @@ static void test_task_opts_errors(void **state)
 		  .region = "eu-west-1",
 		  .availability_zone = "eu-west-1a",
 		  .launch_type = "LAMBDA" },
-		{ .task_id = "t",
-		  .cluster = "c",
-		  .region = "eu-west-1",
-		  .availability_zone = "eu-west-1a",
-		  .platform_version = "1.2.0" },
 		{ .task_id = "t", .region = "eu-west-1", .availability_zone = "eu-west-1a" },
 	};
 	json_auto_t *noacct = parse("{\"family\":\"f\",\"containerDefinitions\":[{\"name\":\"a\","

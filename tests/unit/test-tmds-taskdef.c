@@ -347,7 +347,7 @@ static void test_unsupported_noted(void **state)
 		"\"valueFrom\":\"y\"}]}}]}");
 
 	assert_string_equal(d->unsupported, "task: pidMode");
-	assert_string_equal(d->containers[0].unsupported, "container 'a': secrets");
+	assert_string_equal(d->containers[0].unsupported, "container 'a': healthCheck");
 	assert_true(d->containers[0].has_health_check);
 	assert_string_equal(d->containers[1].unsupported,
 			    "container 'b': linuxParameters.initProcessEnabled");
