@@ -283,6 +283,16 @@ int launch_parse_option(struct launch_opts *o, int c, const char *arg)
 	}
 	case LAUNCH_ARG_INSIGHTS_INTERVAL:
 		return opt_uint("insights-interval", arg, 1, 3600, &o->insights_interval_sec);
+	case LAUNCH_ARG_PLATFORM_ENI:
+		if (strlen(arg) > 64 || !ident_task_id_valid(arg)) {
+			fprintf(stderr,
+				"taskvm agent: --platform-eni '%s': not a platform ENI's name (1-64 "
+				"of [A-Za-z0-9_.-], first alphanumeric)\n",
+				arg);
+			return -EINVAL;
+		}
+		o->platform_eni = arg;
+		return 1;
 	}
 	return 0;
 }
@@ -304,6 +314,9 @@ void launch_help(FILE *f)
 		"                              https://secretsmanager.REGION.amazonaws.com)\n"
 		"      --ssm-endpoint URL      SSM Parameter Store (default https://ssm.REGION.amazonaws.com)\n"
 		"      --secrets-timeout SEC   the bound of a task's secrets fetch (default 60)\n"
+		"      --platform-eni NAME     netd's platform ENI (netdctl platform attach NAME ...)\n"
+		"                              for the pull, auth, secrets and logs of 1.3.0 tasks\n"
+		"                              (default: none, such tasks are refused)\n"
 		"      --insights-endpoint tcp://IP[:PORT]  Container Insights: the syslog collector\n"
 		"                              of the tasks' performance events (default: none made)\n"
 		"      --insights-interval SEC Container Insights' interval (default 60)\n",
@@ -1228,6 +1241,7 @@ static int shim_config_write(struct launch_task *lt)
 	json_auto_t *j = NULL;
 	_cleanup_free_ char *text = NULL;
 	char path[PATH_MAX + 32];
+	json_t *pe;
 
 	j = json_pack("{s:i, s:s, s:s, s:i, s:s*, s:O, s:s, s:s, s:o, s:s, s:s, s:i, s:i}",
 		      "version", SHIM_CONFIG_VERSION, "task_id", lt->id, "platform_version",
@@ -1250,6 +1264,13 @@ static int shim_config_write(struct launch_task *lt)
 	     json_object_set_new(j, "ssm_endpoint", json_string(l->o.ssm_endpoint)) < 0) ||
 	    json_object_set_new(j, "secrets_timeout_sec", json_integer(l->o.secrets_timeout_sec)) <
 		    0)
+		return -ENOMEM;
+	/* the flows the platform version sends through the platform ENI: its namespace, DNS */
+	pe = json_object_get(lt->params, "platform_eni");
+	if (pe &&
+	    json_object_set_new(j, "platform_eni",
+				json_pack("{s:O, s:O}", "netns", json_object_get(pe, "netns"),
+					  "nameservers", json_object_get(pe, "nameservers"))) < 0)
 		return -ENOMEM;
 	if (l->o.pull_behavior && !streq(l->o.pull_behavior, "default") &&
 	    json_object_set_new(j, "image_pull_behavior", json_string(l->o.pull_behavior)) < 0)
@@ -1990,12 +2011,67 @@ static int eni_check(json_t *eni, char **ret_error)
 }
 
 /*
+ * The platform ENI of a version that sends flows through one (1.3.0): netd's platform.show of
+ * the agent's --platform-eni, attached. *ret {name, netns, nameservers} (the namespace the
+ * shim opens those flows' sockets in, the resolvers of their names), or NULL for a version
+ * whose flows all leave through the task's ENI. -ENXIO: no platform ENI to use.
+ */
+static int platform_eni_resolve(struct launch *l, const struct platform *pf, json_t **ret,
+				char **ret_error)
+{
+	_cleanup_ctl_error_ struct ctl_error err = {};
+	struct netd_source *netd = agent_netd(l->a);
+	json_auto_t *pe = NULL;
+	const char *flow = NULL, *state, *netns;
+	json_t *ns;
+	int r;
+
+	*ret = NULL;
+	for (int f = 0; f < PLATFORM_FLOW_COUNT && !flow; f++)
+		if (platform_flow_eni(pf, (enum platform_flow)f) == PLATFORM_ENI_PLATFORM)
+			flow = platform_flow_name((enum platform_flow)f);
+	if (!flow)
+		return 0;
+	if (!l->o.platform_eni)
+		return fail_errno(
+			ret_error, -ENXIO,
+			"platform version %s sends a task's %s (and more) through a "
+			"platform ENI, and this agent has none: attach one with `netdctl "
+			"platform attach NAME ...` and start the agent with --platform-eni "
+			"NAME",
+			pf->version, flow);
+	r = netd->ops->platform_show(netd, l->o.platform_eni, &pe, &err);
+	if (r < 0)
+		return fail_errno(
+			ret_error, r == -EPROTO ? -ENXIO : r,
+			"platform version %s needs the platform ENI '%s' (--platform-eni): "
+			"netd: %s%s",
+			pf->version, l->o.platform_eni, err.message ?: strerror(-r),
+			err.code == CTL_ERR_NOT_FOUND ? " (attach it with `netdctl platform "
+							"attach`)"
+						      : "");
+	state = json_string_value(json_object_get(pe, "state"));
+	netns = json_string_value(json_object_get(pe, "netns"));
+	if (!streq_ptr(state, "ATTACHED") || !netns)
+		return fail_errno(
+			ret_error, -ENXIO,
+			"platform version %s needs the platform ENI '%s' (--platform-eni), "
+			"which netd has %s, not ATTACHED",
+			pf->version, l->o.platform_eni, state ?: "in no state");
+	ns = json_object_get(json_object_get(pe, "dns"), "nameservers");
+	*ret = json_pack("{s:s, s:s, s:o}", "name", l->o.platform_eni, "netns", netns,
+			 "nameservers", json_is_array(ns) ? json_incref(ns) : json_array());
+	return *ret ? 0 : -ENOMEM;
+}
+
+/*
  * Everything that can be checked before anything is made: the task definition against the
  * platform version (SYS_PTRACE, ephemeralStorage, unsupported keys), log drivers and awslogs
- * options, image references, the ENI, the ARNs.
+ * options, image references, the ENI, the platform ENI of the version, the ARNs.
  */
 static int run_validate(struct launch *l, const struct run_params *p, const char *id,
-			const struct platform **ret_pf, char **ret_task_arn, char **ret_error)
+			const struct platform **ret_pf, json_t **ret_platform_eni,
+			char **ret_task_arn, char **ret_error)
 {
 	_cleanup_taskdef_ struct taskdef *def = NULL;
 	_cleanup_secrets_ struct secrets *secrets = NULL;
@@ -2048,6 +2124,9 @@ static int run_validate(struct launch *l, const struct run_params *p, const char
 	if (p->fault && !l->o.fault_injection)
 		return fail_with(ret_error, "fault injection is off (taskvm agent "
 					    "--enable-fault-injection)");
+	r = platform_eni_resolve(l, pf, ret_platform_eni, ret_error);
+	if (r < 0)
+		return r;
 	/* The ARNs, as the registration will make them. */
 	r = taskdef_parse(p->taskdef, &def2, ret_error);
 	if (r < 0)
@@ -2084,8 +2163,9 @@ static int do_task_run(struct ctl_call *call, json_t *params, void *userdata)
 	_cleanup_free_ char *e = NULL, *arn = NULL;
 	char id[TMDS_ECS_ID_LEN + 1];
 	const struct platform *pf = NULL;
+	json_auto_t *plat = NULL;
 	struct launch_task *lt;
-	json_t *res, *notes;
+	json_t *res;
 	json_error_t jerr;
 	int r, follow = 0;
 
@@ -2105,10 +2185,12 @@ static int do_task_run(struct ctl_call *call, json_t *params, void *userdata)
 	r = random_hex(id, TMDS_ECS_ID_LEN / 2);
 	if (r < 0)
 		return ctl_call_fail_errno(call, r, "Cannot draw a task id: %s", strerror(-r));
-	r = run_validate(l, &p, id, &pf, &arn, &e);
+	r = run_validate(l, &p, id, &pf, &plat, &arn, &e);
 	if (r < 0)
 		return ctl_call_failf(call,
-				      r == -EINVAL ? CTL_ERR_INVALID_PARAMS : CTL_ERR_INTERNAL,
+				      r == -EINVAL  ? CTL_ERR_INVALID_PARAMS
+				      : r == -ENXIO ? CTL_ERR_UNAVAILABLE
+						    : CTL_ERR_INTERNAL,
 				      "%s", e ?: strerror(-r));
 
 	lt = task_alloc(l, id);
@@ -2122,6 +2204,8 @@ static int do_task_run(struct ctl_call *call, json_t *params, void *userdata)
 	json_object_set_new(lt->params, "platform_version", json_string(pf->version));
 	json_object_set_new(lt->params, "platform_revision", json_integer(pf->revision));
 	json_object_set_new(lt->params, "cluster", json_string(p.cluster));
+	if (plat)
+		json_object_set(lt->params, "platform_eni", plat);
 	lt->task_arn = TAKE_PTR(arn);
 	lt->created_ns = realtime_nsec();
 	if (p.fault)
@@ -2158,17 +2242,7 @@ static int do_task_run(struct ctl_call *call, json_t *params, void *userdata)
 		return ctl_call_fail_errno(call, r, "Cannot launch: %s", strerror(-r));
 	}
 	res = task_json(lt, false);
-	notes = json_array();
-	if (platform_flow_eni(pf, PLATFORM_FLOW_PULL) == PLATFORM_ENI_PLATFORM) {
-		char note[160];
-
-		snprintf(note, sizeof(note),
-			 "platform version %s: images are pulled over the task ENI (taskvm has no "
-			 "platform ENI yet)",
-			 pf->version);
-		json_array_append_new(notes, json_string(note));
-	}
-	json_object_set_new(res, "notes", notes);
+	json_object_set_new(res, "notes", json_array());
 	return ctl_call_reply(call, res);
 }
 

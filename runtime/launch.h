@@ -62,6 +62,9 @@ struct launch_opts {
 	 * none made), and their interval */
 	const char *insights_endpoint;
 	unsigned int insights_interval_sec;
+	/* the host's platform ENI (netd's platform.show NAME) for the flows a platform version
+	 * sends through one (1.3.0); NULL: none, such versions are refused */
+	const char *platform_eni;
 	bool fault_injection;
 };
 
@@ -82,6 +85,7 @@ enum {
 	LAUNCH_ARG_INSIGHTS_ENDPOINT,
 	LAUNCH_ARG_INSIGHTS_INTERVAL,
 	LAUNCH_ARG_PULL_BEHAVIOR,
+	LAUNCH_ARG_PLATFORM_ENI,
 };
 
 /* The struct option entries of the launch options, for the agent's table. */
@@ -101,6 +105,7 @@ enum {
 	{ "insights-endpoint", required_argument, NULL, LAUNCH_ARG_INSIGHTS_ENDPOINT },            \
 	{ "insights-interval", required_argument, NULL, LAUNCH_ARG_INSIGHTS_INTERVAL },            \
 	{ "image-pull-behavior", required_argument, NULL, LAUNCH_ARG_PULL_BEHAVIOR },              \
+	{ "platform-eni", required_argument, NULL, LAUNCH_ARG_PLATFORM_ENI },                      \
 	{ "enable-fault-injection", no_argument, NULL, LAUNCH_ARG_FAULT }
 /* clang-format on */
 

@@ -66,6 +66,13 @@ static int socket_task_show(struct netd_source *base, const char *task_id, json_
 			   json_pack("{s:s}", "task_id", task_id), ret, err);
 }
 
+static int socket_platform_show(struct netd_source *base, const char *name, json_t **ret,
+				struct ctl_error *err)
+{
+	return socket_call((struct socket_source *)base, "platform.show",
+			   json_pack("{s:s}", "name", name), ret, err);
+}
+
 static int socket_task_list(struct netd_source *base, json_t **ret, struct ctl_error *err)
 {
 	return socket_call((struct socket_source *)base, "task.list", NULL, ret, err);
@@ -287,6 +294,7 @@ static const struct netd_source_ops socket_ops = {
 	.task_attach = socket_task_attach,
 	.task_set_phase = socket_task_set_phase,
 	.task_detach = socket_task_detach,
+	.platform_show = socket_platform_show,
 	.watch_events = socket_watch_events,
 	.free = socket_free,
 };

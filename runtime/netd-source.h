@@ -2,7 +2,7 @@
 /*
  * The agent's view of netd: a small provider interface for the calls it makes (task.show,
  * task.list, stats.get, task.hold, task.release, task.holds, and for the tasks it launches
- * task.attach, task.set_phase, task.detach; docs/PROTOCOL.md) and for following
+ * task.attach, task.set_phase, task.detach, platform.show; docs/PROTOCOL.md) and for following
  * netd's events, and the implementation over netd's control socket. Tests put a fake netd behind
  * the same socket; other sources (a library) can implement the same operations.
  */
@@ -47,6 +47,9 @@ struct netd_source_ops {
 	/* task.set_phase: "READY" or "READY_PULL". */
 	int (*task_set_phase)(struct netd_source *s, const char *task_id, const char *phase,
 			      struct ctl_error *err);
+	/* platform.show: the platform ENI of that name (docs/PROTOCOL.md "platform.show"). */
+	int (*platform_show)(struct netd_source *s, const char *name, json_t **ret,
+			     struct ctl_error *err);
 	/* task.detach (an unknown task is no error: *ret_detached false). */
 	int (*task_detach)(struct netd_source *s, const char *task_id, bool *ret_detached,
 			   struct ctl_error *err);

@@ -70,6 +70,8 @@ void shim_config_done(struct shim_config *c)
 	free(c->ssm_endpoint);
 	json_decref(c->task_definition);
 	free(c->netns);
+	free(c->platform_netns);
+	strv_done(c->platform_nameservers);
 	free(c->address);
 	free(c->hostname);
 	strv_done(c->nameservers);
@@ -208,8 +210,9 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 		   *cgroup = NULL, *pdir = NULL, *region = NULL, *sm_ep = NULL, *ssm_ep = NULL,
 		   *pull_behavior = NULL;
 	const char *address = NULL, *hostname = NULL, *in_ep = NULL, *in_group = NULL;
+	const char *pe_netns = NULL;
 	json_t *def = NULL, *insecure = NULL, *ns = NULL, *search = NULL, *env = NULL,
-	       *insights = NULL;
+	       *insights = NULL, *pe = NULL, *pe_ns = NULL;
 	json_int_t slot = 0, pull_timeout = 0, usage = 0, drain = 0, log_max = 0, prev = 0,
 		   secrets_timeout = 0;
 	struct shim_config c = {};
@@ -222,7 +225,7 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 	if (json_unpack_ex(
 		    j, &jerr, JSON_STRICT,
 		    "{s:i, s:s, s:s, s?I, s?s, s:o, s:s, s?I, s?s, s?s, s?o, s?o, s:s, s?o, s:s,"
-		    " s:s, s?o, s?I, s?I, s?I, s?I, s?s, s?s, s?s, s?I, s?o, s?s}",
+		    " s:s, s?o, s?I, s?I, s?I, s?I, s?s, s?s, s?s, s?I, s?o, s?s, s?o}",
 		    "version", &version, "task_id", &task_id, "platform_version", &pv,
 		    "platform_revision", &prev, "platforms_dir", &pdir, "task_definition", &def,
 		    "netns", &netns, "slot", &slot, "address", &address, "hostname", &hostname,
@@ -232,7 +235,7 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 		    "drain_timeout_sec", &drain, "log_max_size", &log_max, "region", &region,
 		    "secretsmanager_endpoint", &sm_ep, "ssm_endpoint", &ssm_ep,
 		    "secrets_timeout_sec", &secrets_timeout, "insights", &insights,
-		    "image_pull_behavior", &pull_behavior) < 0)
+		    "image_pull_behavior", &pull_behavior, "platform_eni", &pe) < 0)
 		return fail_with(ret_error, "%s", jerr.text);
 	if (version != SHIM_CONFIG_VERSION)
 		return fail_with(ret_error, "version %d, not %d", version, SHIM_CONFIG_VERSION);
@@ -256,6 +259,11 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 	if (insights && json_unpack_ex(insights, &jerr, JSON_STRICT, "{s:s, s:s}", "endpoint",
 				       &in_ep, "group", &in_group) < 0)
 		return fail_with(ret_error, "insights: %s", jerr.text);
+	if (pe && (json_unpack_ex(pe, &jerr, JSON_STRICT, "{s:s, s?o}", "netns", &pe_netns,
+				  "nameservers", &pe_ns) < 0))
+		return fail_with(ret_error, "platform_eni: %s", jerr.text);
+	if (pe_netns && pe_netns[0] != '/')
+		return fail_with(ret_error, "platform_eni: netns must be absolute");
 	if (pull_timeout < 0 || usage < 0 || drain < 0 || log_max < 0 || pull_timeout > 86400 ||
 	    usage > 3600 || drain > 3600 || secrets_timeout < 0 || secrets_timeout > 3600)
 		return fail_with(ret_error, "a timeout or size is out of range");
@@ -284,6 +292,11 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 		r = dup_opt(ssm_ep, &c.ssm_endpoint);
 	if (r >= 0)
 		r = dup_opt(netns, &c.netns);
+	if (r >= 0)
+		r = dup_opt(pe_netns, &c.platform_netns);
+	if (r >= 0)
+		r = strv_from_json(pe_ns, "platform_eni.nameservers", c.platform_nameservers,
+				   ret_error);
 	if (r >= 0)
 		r = dup_opt(store, &c.image_store);
 	if (r >= 0)
@@ -336,6 +349,11 @@ json_t *shim_config_to_json(const struct shim_config *c)
 				    json_string(c->secretsmanager_endpoint));
 	if (j && c->ssm_endpoint)
 		json_object_set_new(j, "ssm_endpoint", json_string(c->ssm_endpoint));
+	if (j && c->platform_netns)
+		json_object_set_new(j, "platform_eni",
+				    json_pack("{s:s, s:o}", "netns", c->platform_netns,
+					      "nameservers",
+					      strv_to_json(c->platform_nameservers)));
 	if (j && c->secrets_timeout_sec)
 		json_object_set_new(j, "secrets_timeout_sec", json_integer(c->secrets_timeout_sec));
 	if (!j || !c->has_network)

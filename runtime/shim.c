@@ -30,6 +30,7 @@
 #include "ctl-server.h"
 #include "dns.h"
 #include "event.h"
+#include "flowsock.h"
 #include "image.h"
 #include "log.h"
 #include "logfile.h"
@@ -145,6 +146,8 @@ struct shim {
 	uint64_t began_ns, storage_ns, network_ns, prepared_ns;
 	bool torn_down;
 	int rc;
+	/* the platform ENI's namespace (cfg.platform_netns), -1: none */
+	int platform_nsfd;
 };
 
 static void task_stop(struct shim *s, const char *code, const char *fmt, ...) _printf_(3, 4);
@@ -320,13 +323,33 @@ static int child_on_progress(const struct image_progress *p, void *userdata)
 	return 0;
 }
 
+/*
+ * The namespace of flow f's sockets: the platform ENI's for a flow the platform version sends
+ * through it (1.3.0's pull, auth, secrets, logs), else -1, the shim's own (the task's).
+ */
+static int flow_netns(const struct shim *s, enum platform_flow f)
+{
+	return platform_flow_eni(s->platform, f) == PLATFORM_ENI_PLATFORM ? s->platform_nsfd : -1;
+}
+
+/* The resolvers of flow f's names (NULL-terminated into ns): the platform ENI's or the task's. */
+static void flow_nameservers(const struct shim *s, enum platform_flow f, const char **ns)
+{
+	char *const *v = platform_flow_eni(s->platform, f) == PLATFORM_ENI_PLATFORM
+				 ? s->cfg.platform_nameservers
+				 : s->cfg.nameservers;
+
+	for (size_t i = 0; i < SHIM_MAX_LIST && v[i]; i++)
+		ns[i] = v[i];
+}
+
 _Noreturn static void pull_child(struct shim *s, struct shim_image *im, int fd, pid_t parent)
 {
 	const char *ns[SHIM_MAX_LIST + 1] = {}, *insecure[SHIM_MAX_LIST + 1] = {};
 	struct child_progress cp = { .fd = fd };
 	struct image *img = NULL;
 	char *err = NULL;
-	int r;
+	int nsfd = -1, r;
 
 	/* Die with the shim: a pull of a stopped task must not go on. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
@@ -338,14 +361,25 @@ _Noreturn static void pull_child(struct shim *s, struct shim_image *im, int fd, 
 		fd = cp.fd = 3;
 	}
 	close_range(4, ~0U, 0);
-	for (size_t i = 0; s->cfg.nameservers[i]; i++)
-		ns[i] = s->cfg.nameservers[i];
+	/* pull and auth leave through one ENI (load_config() checks): the platform ENI's
+	 * namespace is opened again, the shim's descriptor of it being closed above */
+	if (flow_netns(s, PLATFORM_FLOW_PULL) >= 0) {
+		nsfd = open(s->cfg.platform_netns, O_RDONLY | O_CLOEXEC);
+		if (nsfd < 0) {
+			r = -errno;
+			child_line(fd, json_pack("{s:s, s:i, s:s}", "t", "error", "errno", -r,
+						 "message",
+						 "cannot open the platform ENI's namespace"));
+			_exit(1);
+		}
+	}
+	flow_nameservers(s, PLATFORM_FLOW_PULL, ns);
 	for (size_t i = 0; s->cfg.insecure_registries[i]; i++)
 		insecure[i] = s->cfg.insecure_registries[i];
 	r = image_pull(im->reference,
 		       &(struct image_pull_opts){
 			       .store = s->cfg.image_store,
-			       .netns_fd = -1, /* the shim is in the task's namespace */
+			       .netns_fd = nsfd, /* -1: the shim's, the task's namespace */
 			       .pull_mark = TC_MARK(s->cfg.slot, TC_FLOW_PULL),
 			       .auth_mark = TC_MARK(s->cfg.slot, TC_FLOW_AUTH),
 			       .nameservers = ns[0] ? ns : NULL,
@@ -753,26 +787,11 @@ static char **ctr_env(struct shim *s, struct shim_ctr *c)
 	return out;
 }
 
-static int dns_socket(void *userdata, int domain, int type, int protocol)
-{
-	uint32_t mark = *(uint32_t *)userdata;
-	int fd = socket(domain, type | SOCK_CLOEXEC, protocol);
-
-	if (fd < 0)
-		return -errno;
-	if (mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) {
-		int r = -errno;
-
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
-/* The awslogs collector's address: a name is resolved with the task's nameservers. */
+/* The awslogs collector's address: a name is resolved with the logs flow's nameservers. */
 static int ctr_logs_prepare(struct shim *s, struct shim_ctr *c, char **ret_error)
 {
-	uint32_t mark = TC_MARK(s->cfg.slot, TC_FLOW_LOGS);
+	struct flowsock fs = { .netns_fd = flow_netns(s, PLATFORM_FLOW_LOGS),
+			       .mark = TC_MARK(s->cfg.slot, TC_FLOW_LOGS) };
 	struct dns_result res = {};
 	const char *ns[SHIM_MAX_LIST + 1] = {};
 	int r;
@@ -782,16 +801,15 @@ static int ctr_logs_prepare(struct shim *s, struct shim_ctr *c, char **ret_error
 	r = logship_config_parse(c->def->log_options, &c->ship_cfg, ret_error);
 	if (r < 0 || c->ship_cfg->addr_len)
 		return r;
-	for (size_t i = 0; s->cfg.nameservers[i]; i++)
-		ns[i] = s->cfg.nameservers[i];
+	flow_nameservers(s, PLATFORM_FLOW_LOGS, ns);
 	if (!ns[0])
-		return fail_with(
-			ret_error,
-			"awslogs-endpoint '%s': the task has no DNS servers to resolve '%s'",
-			c->ship_cfg->endpoint, c->ship_cfg->host);
+		return fail_with(ret_error,
+				 "awslogs-endpoint '%s': the %s has no DNS servers to resolve '%s'",
+				 c->ship_cfg->endpoint, fs.netns_fd >= 0 ? "platform ENI" : "task",
+				 c->ship_cfg->host);
 	r = dns_resolve(&(struct dns_opts){ .nameservers = ns,
-					    .open_socket = dns_socket,
-					    .userdata = &mark },
+					    .open_socket = flowsock_dns_open,
+					    .userdata = &fs },
 			c->ship_cfg->host, &res, ret_error);
 	if (r < 0)
 		return r;
@@ -1059,7 +1077,7 @@ static int ctr_logs_open(struct shim *s, struct shim_ctr *c, char **ret_error)
 			.container = c->def->name,
 			.task_id = s->cfg.task_id,
 			.hostname = s->cfg.address,
-			.netns_fd = -1,
+			.netns_fd = flow_netns(s, PLATFORM_FLOW_LOGS),
 			.mark = TC_MARK(s->cfg.slot, TC_FLOW_LOGS),
 			.addr = c->ship_addr_len ? (struct sockaddr *)&c->ship_addr : NULL,
 			.addr_len = c->ship_addr_len,
@@ -1655,12 +1673,11 @@ static void secrets_run(struct shim *s)
 	if (s->secrets_done || !s->secrets || !secrets_count(s->secrets))
 		return;
 	s->secrets_done = true;
-	for (size_t i = 0; s->cfg.nameservers[i]; i++)
-		ns[i] = s->cfg.nameservers[i];
+	flow_nameservers(s, PLATFORM_FLOW_SECRETS, ns);
 	t0 = now_usec();
 	r = secrets_fetch(s->secrets,
 			  &(struct secrets_opts){
-				  .netns_fd = -1, /* the shim is in the task's namespace */
+				  .netns_fd = flow_netns(s, PLATFORM_FLOW_SECRETS),
 				  .mark = TC_MARK(s->cfg.slot, TC_FLOW_SECRETS),
 				  .nameservers = ns[0] ? ns : NULL,
 				  .region = s->cfg.region,
@@ -1755,7 +1772,8 @@ static int insights_open(struct shim *s, char **ret_error)
 				   .container = "containerinsights",
 				   .task_id = s->cfg.task_id,
 				   .hostname = s->cfg.address,
-				   .netns_fd = -1, /* the shim is in the task's namespace */
+				   /* where the task's logs go */
+				   .netns_fd = flow_netns(s, PLATFORM_FLOW_LOGS),
 				   .mark = TC_MARK(s->cfg.slot, TC_FLOW_LOGS),
 			   },
 			   &s->insights, ret_error);
@@ -1871,6 +1889,22 @@ static int load_config(struct shim *s)
 		r = secrets_check_platform(s->secrets, s->platform, &e);
 	if (r < 0)
 		return log_err_errno(r, "%s: %s", path, e ?: strerror(-r));
+	for (int f = 0; f < PLATFORM_FLOW_COUNT; f++)
+		if (platform_flow_eni(s->platform, (enum platform_flow)f) ==
+			    PLATFORM_ENI_PLATFORM &&
+		    !s->cfg.platform_netns)
+			return log_err_errno(EINVAL,
+					     "%s: platform version %s sends the %s flow through a "
+					     "platform ENI, and the configuration names none",
+					     path, s->platform->version,
+					     platform_flow_name((enum platform_flow)f));
+	/* one image pull's sockets, registry and token service, are made in one namespace */
+	if (platform_flow_eni(s->platform, PLATFORM_FLOW_PULL) !=
+	    platform_flow_eni(s->platform, PLATFORM_FLOW_AUTH))
+		return log_err_errno(EINVAL,
+				     "%s: platform version %s sends pull and auth through "
+				     "different ENIs, which taskvm does not do",
+				     path, s->platform->version);
 	return 0;
 }
 
@@ -1890,7 +1924,17 @@ static int setup(struct shim *s)
 	if (r < 0)
 		return log_err_errno(r, "Failed to create '%s': %m", s->log_dir);
 
-	/* Every socket of the shim is the task's: names, pulls, logs. */
+	/*
+	 * Every socket of the shim is the task's (names, pulls, secrets, logs), but those of the
+	 * flows the platform version sends through the platform ENI: made in its namespace.
+	 */
+	if (s->cfg.platform_netns) {
+		s->platform_nsfd = open(s->cfg.platform_netns, O_RDONLY | O_CLOEXEC);
+		if (s->platform_nsfd < 0)
+			return log_err_errno(errno,
+					     "Failed to open the platform ENI's namespace '%s': %m",
+					     s->cfg.platform_netns);
+	}
 	nsfd = open(s->cfg.netns, O_RDONLY | O_CLOEXEC);
 	if (nsfd < 0)
 		return log_err_errno(errno, "Failed to open the task's network namespace '%s': %m",
@@ -1976,6 +2020,7 @@ static void cleanup(struct shim *s)
 	logship_free(s->insights);
 	logship_config_free(s->insights_cfg);
 	storage_free(s->storage);
+	s->platform_nsfd = safe_close(s->platform_nsfd);
 	s->ctl = ctl_server_free(s->ctl);
 	s->loop = event_loop_free(s->loop);
 	free(s->resolv_conf);
@@ -1996,7 +2041,7 @@ int shim_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	struct shim s = { .rc = EXIT_SUCCESS };
+	struct shim s = { .rc = EXIT_SUCCESS, .platform_nsfd = -1 };
 	int c, r;
 
 	log_set_ident("taskvm-shim");

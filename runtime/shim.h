@@ -74,6 +74,10 @@ struct shim_config {
 	char *insights_group;	 /* /aws/ecs/containerinsights/CLUSTER/performance */
 	json_t *task_definition;
 	char *netns; /* the task's network namespace (a file) */
+	/* the host's platform ENI, for the flows the platform version sends through it (1.3.0):
+	 * its namespace (a file; NULL: none) and the resolvers of those flows' names */
+	char *platform_netns;
+	char *platform_nameservers[SHIM_MAX_LIST + 1]; /* NULL-terminated */
 	/* the network: in the file, or later from the agent (method "network") */
 	bool has_network;
 	unsigned int slot; /* netd's slot: the socket marks */

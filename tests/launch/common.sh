@@ -82,6 +82,17 @@ ln_services()
         ln_agent_start "${LN_AGENT_ARGS[@]}" || tap_bail "agent"
 }
 
+# ln_platform_eni N: ENI N (registered by ln_services) attached by netd as the platform ENI
+# "p1" (platform version 1.3.0's pull, auth, secrets and logs) in the namespace $FABRIC_PREFIX-plat,
+# with the VPC's nameserver; the agent names it with --platform-eni p1 (in LN_AGENT_ARGS: it is
+# read at each 1.3.0 run, so the order does not matter). LN_PLATFORM_NS is the namespace.
+ln_platform_eni()
+{
+        LN_PLATFORM_NS=$(fabric_task_ns plat) || return 1
+        netdctl platform attach p1 netns "$LN_PLATFORM_NS" mac "$(fabric_eni_mac "$1")" \
+                addr "$(fabric_eni_ip "$1")/$FABRIC_PREFIXLEN" nameserver "$FABRIC_DNS" >/dev/null
+}
+
 # ln_taskdef NAME JSON: a task definition (family NAME, cpu 256, memory 512 unless given).
 ln_taskdef()
 {
@@ -175,6 +186,7 @@ ln_done()
 {
         local f
 
+        [[ -n ${LN_PLATFORM_NS:-} ]] && netdctl platform detach p1 --if-exists >/dev/null 2>&1
         if ((TAP_FAILED)); then
                 for f in "$FABRIC_RUN"/runs/*/shim.log; do
                         [[ -s $f ]] || continue

@@ -7,14 +7,17 @@
 # against the specification's required keys by a checker of the test's own (jq, not the C
 # validator), for its dimensions and values (the reserved CPU, memory and storage of the task
 # definition and platform; the network rates equal to the metadata's network_rate_stats of the
-# same sample, which are netd's); a 1.3.0 task's events have no network metrics; and the events'
-# bytes are the task's logs flow in netd, equal to an nftables count on the VPC side.
+# same sample, which are netd's); a 1.3.0 task's events have no network metrics and leave through
+# the platform ENI (--platform-eni), counted in its platform share; and the events' bytes are the
+# task's logs flow in netd, equal to an nftables count on the VPC side.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 require_cmd rsyslogd
-ln_fabric 2
-LN_AGENT_ARGS=(--insights-endpoint "tcp://$FABRIC_GATEWAY:$FABRIC_SYSLOG_PORT" --insights-interval 2)
+ln_fabric 3
+LN_AGENT_ARGS=(--insights-endpoint "tcp://$FABRIC_GATEWAY:$FABRIC_SYSLOG_PORT" --insights-interval 2
+        --platform-eni p1)
 ln_services
+ln_platform_eni 3 || tap_bail "platform ENI"
 fabric_syslog_start || tap_bail "syslog collector"
 
 ln_taskdef ci "$(jq -n --arg img "$LN_IMAGE" '{containerDefinitions: [{name: "app", image: $img,
@@ -160,6 +163,11 @@ check_eq "netd's logs flow of t1 equals the VPC side's count" "$rb $rp $((tb + 1
         "$(netdctl -j stats "$t1" | jq -r '.flows.logs |
                 "\(.rx.bytes) \(.rx.packets) \(.tx.bytes) \(.tx.packets)"')"
 check "no event was lost at the stop" test "$(events "$t1" | wc -l)" -ge "$n_before"
+# 1.3.0's logs leave through the platform ENI: t2's events are its platform share, not its ENI's.
+check_eq "t2 (1.3.0): no logs on its own ENI" "0 0" \
+        "$(netdctl -j stats "$t2" | jq -r '"\(.flows.logs.tx.bytes) \(.flows.logs.rx.bytes)"')"
+check_match "its events crossed the platform ENI, counted for it" '^[1-9][0-9]{3,} [1-9]' \
+        "$(netdctl -j stats "$t2" | jq -r '"\(.platform.flows.logs.tx.bytes) \(.platform.flows.logs.tx.packets)"')"
 check_eq "nothing of the tasks is left" "" "$(ln_leftovers "$t1"; ln_leftovers "$t2")"
 fabric_nsexec vpc nft delete table netdev tpinsights || true
 ln_done

@@ -7,7 +7,9 @@
 # EphemeralStorageMetrics; the volumes are gone after the task.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
-ln_setup 1
+LN_AGENT_ARGS=(--platform-eni p1)
+ln_setup 2
+ln_platform_eni 2 || tap_bail "platform ENI"
 
 df_cmd='df -k / /data | tail -n 2 | awk "{ print \$6, \$2 }"; cat /data/shared'
 ln_taskdef df "$(jq -n --arg img "$LN_IMAGE" --arg df "$df_cmd" '{

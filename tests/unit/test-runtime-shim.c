@@ -23,7 +23,8 @@
 	"\"usage_interval_sec\":10,\"drain_timeout_sec\":5,\"log_max_size\":1048576,"                                                    \
 	"\"region\":\"us-west-2\",\"secretsmanager_endpoint\":\"http://198.18.0.1:8080\","                                               \
 	"\"ssm_endpoint\":\"https://ssm.us-west-2.amazonaws.com\",\"secrets_timeout_sec\":30,\"image_pull_behavior\":\"prefer-cached\"," \
-	"\"insights\":{\"endpoint\":\"tcp://198.18.0.1:5514\",\"group\":\"/aws/ecs/containerinsights/c/performance\"}}"
+	"\"insights\":{\"endpoint\":\"tcp://198.18.0.1:5514\",\"group\":\"/aws/ecs/containerinsights/c/performance\"},"                  \
+	"\"platform_eni\":{\"netns\":\"/run/netns/plat\",\"nameservers\":[\"198.18.0.3\"]}}"
 
 static json_t *parse(const char *s)
 {
@@ -61,6 +62,9 @@ static void test_config_roundtrip(void **state)
 	assert_string_equal(c.insights_endpoint, "tcp://198.18.0.1:5514");
 	assert_string_equal(c.insights_group, "/aws/ecs/containerinsights/c/performance");
 	assert_string_equal(c.platforms_dir, "/usr/share/taskvm/platforms");
+	assert_string_equal(c.platform_netns, "/run/netns/plat");
+	assert_string_equal(c.platform_nameservers[0], "198.18.0.3");
+	assert_null(c.platform_nameservers[1]);
 	assert_string_equal(
 		json_string_value(json_object_get(json_object_get(c.env, "app"), "AWS_REGION")),
 		"us-west-2");
@@ -99,6 +103,10 @@ static void test_config_errors(void **state)
 		{ "secrets_timeout_sec", "3601", "range" },
 		{ "image_pull_behavior", "\"sometimes\"", "prefer-cached" },
 		{ "insights", "{\"endpoint\":\"tcp://198.18.0.1:5514\"}", "insights" },
+		{ "platform_eni", "{\"netns\":\"plat\"}", "absolute" },
+		{ "platform_eni", "{\"nameservers\":[]}", "platform_eni" },
+		{ "platform_eni", "{\"netns\":\"/run/netns/p\",\"nameservers\":[1]}",
+		  "platform_eni.nameservers" },
 		{ "unknown", "1", "unknown" },
 	};
 
