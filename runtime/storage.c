@@ -40,6 +40,7 @@ struct storage {
 	struct storage_volume vols[STORAGE_MAX_VOLUMES];
 	size_t n_vols;
 	char devices[2 * 32];
+	bool released; /* storage_release(): nothing of it is mounted here any more */
 };
 
 struct storage *storage_free(struct storage *s)
@@ -708,9 +709,31 @@ int storage_rootfs_umount(struct storage *s, const char *name)
 	return RET_NERRNO(rmdir(target));
 }
 
+int storage_release(struct storage *s, char **ret_file, char **ret_error)
+{
+	struct storage_volume *v = volume_with(s, true);
+	_cleanup_free_ char *file = NULL;
+	int r;
+
+	if (asprintf(&file, "%s/%s.img", s->state_dir, v->name) < 0)
+		return -ENOMEM;
+	r = unmount_below(s->mount_dir, ret_error);
+	if (r < 0)
+		return r;
+	r = detach_loops(s->state_dir, ret_error);
+	if (r < 0)
+		return r;
+	s->released = true;
+	*ret_file = TAKE_PTR(file);
+	return 0;
+}
+
 int storage_usage(struct storage *s, struct storage_usage *ret)
 {
 	struct storage_usage u = {};
+
+	if (s->released)
+		return -ENODEV;
 
 	for (size_t i = 0; i < s->n_vols; i++) {
 		struct statvfs st;
