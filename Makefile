@@ -18,6 +18,7 @@ BINDIR		?= $(PREFIX)/bin
 DOCDIR		?= $(PREFIX)/share/doc/taskplane
 MANDIR		?= $(PREFIX)/share/man
 PLATFORMSDIR	?= $(PREFIX)/share/taskvm/platforms
+VMDIR		?= $(PREFIX)/share/taskvm/vm
 CNIBINDIR	?= /opt/cni/bin
 PANDOC		?= pandoc
 VERSION		:= $(shell cat VERSION 2>/dev/null || echo 0.0.0)
@@ -69,7 +70,7 @@ WFLAGS += -Werror
 endif
 CFLAGS		?= -O2 -g
 LDFLAGS		+= -Wl,--as-needed
-CPPFLAGS	+= -D_GNU_SOURCE -DTP_VERSION='"$(VERSION)"' -DTP_PLATFORMS_DIR='"$(PLATFORMSDIR)"' -Ilib -Iebpf -I$(O) -I$(O)/ebpf $(PKG_CFLAGS)
+CPPFLAGS	+= -D_GNU_SOURCE -DTP_VERSION='"$(VERSION)"' -DTP_PLATFORMS_DIR='"$(PLATFORMSDIR)"' -DTP_VM_DIR='"$(VMDIR)"' -Ilib -Iebpf -I$(O) -I$(O)/ebpf $(PKG_CFLAGS)
 DEPFLAGS	= -MMD -MP
 SANFLAGS	:= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 

@@ -166,7 +166,31 @@ void launch_opts_init(struct launch_opts *o)
 		.pull_timeout_sec = 600,
 		.secrets_timeout_sec = 60,
 		.insights_interval_sec = 60,
+		.vm_kernel = LAUNCH_DEFAULT_VM_KERNEL,
+		.vm_initrd = LAUNCH_DEFAULT_VM_INITRD,
 	};
+}
+
+const char *launch_isolation_to_string(enum launch_isolation i)
+{
+	switch (i) {
+	case LAUNCH_ISOLATION_RUNC:
+		return "runc";
+	case LAUNCH_ISOLATION_VM:
+		return "vm";
+	}
+	return "runc";
+}
+
+int launch_isolation_from_string(const char *s, enum launch_isolation *ret)
+{
+	if (streq_ptr(s, "runc"))
+		*ret = LAUNCH_ISOLATION_RUNC;
+	else if (streq_ptr(s, "vm"))
+		*ret = LAUNCH_ISOLATION_VM;
+	else
+		return -EINVAL;
+	return 0;
 }
 
 static int opt_uint(const char *name, const char *s, unsigned long min, unsigned long max,
@@ -293,6 +317,24 @@ int launch_parse_option(struct launch_opts *o, int c, const char *arg)
 		}
 		o->platform_eni = arg;
 		return 1;
+	case LAUNCH_ARG_ISOLATION:
+		if (launch_isolation_from_string(arg, &o->isolation) < 0) {
+			fprintf(stderr, "taskvm agent: --isolation '%s' is not runc or vm\n", arg);
+			return -EINVAL;
+		}
+		return 1;
+	case LAUNCH_ARG_VM_KERNEL:
+	case LAUNCH_ARG_VM_INITRD:
+		if (arg[0] != '/') {
+			fprintf(stderr, "taskvm agent: --%s '%s' must be an absolute path\n",
+				c == LAUNCH_ARG_VM_KERNEL ? "vm-kernel" : "vm-initrd", arg);
+			return -EINVAL;
+		}
+		if (c == LAUNCH_ARG_VM_KERNEL)
+			o->vm_kernel = arg;
+		else
+			o->vm_initrd = arg;
+		return 1;
 	}
 	return 0;
 }
@@ -319,9 +361,15 @@ void launch_help(FILE *f)
 		"                              (default: none, such tasks are refused)\n"
 		"      --insights-endpoint tcp://IP[:PORT]  Container Insights: the syslog collector\n"
 		"                              of the tasks' performance events (default: none made)\n"
-		"      --insights-interval SEC Container Insights' interval (default 60)\n",
+		"      --insights-interval SEC Container Insights' interval (default 60)\n"
+		"      --isolation runc|vm     where a task's containers run when taskvm run names\n"
+		"                              none: runc containers, or a VM of the task's own\n"
+		"                              (default runc)\n"
+		"      --vm-kernel FILE        the task VMs' kernel, a vmlinux (default %s)\n"
+		"      --vm-initrd FILE        their initramfs (default %s)\n",
 		LAUNCH_DEFAULT_RUN_DIR, LAUNCH_DEFAULT_NETNS_DIR, IMAGE_STORE_DEFAULT,
-		LAUNCH_DEFAULT_VOLUME_DIR, LAUNCH_DEFAULT_CGROUP, LAUNCH_DEFAULT_RETENTION);
+		LAUNCH_DEFAULT_VOLUME_DIR, LAUNCH_DEFAULT_CGROUP, LAUNCH_DEFAULT_RETENTION,
+		LAUNCH_DEFAULT_VM_KERNEL, LAUNCH_DEFAULT_VM_INITRD);
 }
 
 /* --- helpers ------------------------------------------------------------------------------- */
@@ -643,6 +691,9 @@ static json_t *task_json(struct launch_task *lt, bool detail)
 	if (!j)
 		return NULL;
 	json_object_set(j, "platform_revision", json_object_get(lt->params, "platform_revision"));
+	json_object_set_new(
+		j, "isolation",
+		json_string(json_string_value(json_object_get(lt->params, "isolation")) ?: "runc"));
 	{
 		json_t *rev =
 			json_object_get(json_object_get(lt->params, "task_definition"), "revision");
@@ -1234,6 +1285,12 @@ static void insights_group(struct launch_task *lt, char *buf, size_t size)
 	snprintf(buf, size, "/aws/ecs/containerinsights/%s/performance", cluster_name(lt));
 }
 
+/* Whether the task's containers run in a VM (isolation vm). */
+static bool task_is_vm(struct launch_task *lt)
+{
+	return streq_ptr(json_string_value(json_object_get(lt->params, "isolation")), "vm");
+}
+
 /* RUN_DIR/shim.json: what the shim needs to start (its network comes later). */
 static int shim_config_write(struct launch_task *lt)
 {
@@ -1271,6 +1328,10 @@ static int shim_config_write(struct launch_task *lt)
 	    json_object_set_new(j, "platform_eni",
 				json_pack("{s:O, s:O}", "netns", json_object_get(pe, "netns"),
 					  "nameservers", json_object_get(pe, "nameservers"))) < 0)
+		return -ENOMEM;
+	if (task_is_vm(lt) && json_object_set_new(j, "vm",
+						  json_pack("{s:s, s:s}", "kernel", l->o.vm_kernel,
+							    "initrd", l->o.vm_initrd)) < 0)
 		return -ENOMEM;
 	if (l->o.pull_behavior && !streq(l->o.pull_behavior, "default") &&
 	    json_object_set_new(j, "image_pull_behavior", json_string(l->o.pull_behavior)) < 0)
@@ -1384,6 +1445,9 @@ static int provision_attach(struct launch_task *lt, char **ret_error)
 		json_object_set(params, "routes", json_object_get(eni, "routes"));
 	if (params && json_object_get(eni, "mtu"))
 		json_object_set(params, "mtu", json_object_get(eni, "mtu"));
+	/* a VM's taps beside eth1 and md0 (netd's wiring vm) */
+	if (params && task_is_vm(lt))
+		json_object_set_new(params, "wiring", json_string("vm"));
 	if (!params)
 		return -ENOMEM;
 	r = netd->ops->task_attach(netd, params, LAUNCH_ATTACH_TIMEOUT_MS, &nt, &err);
@@ -1957,7 +2021,7 @@ void launch_recover(struct launch *l)
 
 struct run_params {
 	json_t *taskdef;
-	const char *platform, *cluster, *region, *az, *account, *fault;
+	const char *platform, *cluster, *region, *az, *account, *fault, *isolation;
 	json_t *eni;
 	bool follow;
 };
@@ -2069,6 +2133,64 @@ static int platform_eni_resolve(struct launch *l, const struct platform *pf, jso
  * platform version (SYS_PTRACE, ephemeralStorage, unsupported keys), log drivers and awslogs
  * options, image references, the ENI, the platform ENI of the version, the ARNs.
  */
+/* Is name an executable in PATH? */
+static bool in_path(const char *name)
+{
+	_cleanup_free_ char *path = strdup(getenv("PATH") ?: "/usr/local/bin:/usr/bin:/bin");
+	char *save = NULL;
+
+	for (char *d = path ? strtok_r(path, ":", &save) : NULL; d;
+	     d = strtok_r(NULL, ":", &save)) {
+		char f[PATH_MAX];
+
+		if (snprintf(f, sizeof(f), "%s/%s", d, name) < (int)sizeof(f) &&
+		    access(f, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Is a regular file there to read? */
+static int file_readable(const char *what, const char *path, char **ret_error)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0 || access(path, R_OK) < 0)
+		return fail_errno(ret_error, -ENXIO,
+				  "the task VM's %s '%s': %m (taskvm agent --vm-%s)", what, path,
+				  what);
+	if (!S_ISREG(st.st_mode))
+		return fail_errno(ret_error, -ENXIO, "the task VM's %s '%s' is not a file", what,
+				  path);
+	return 0;
+}
+
+/* The isolation asked (or the agent's default): for a VM, what it boots must be there. */
+static int isolation_check(struct launch *l, const struct run_params *p, const struct taskdef *def,
+			   char **ret_error)
+{
+	enum launch_isolation iso = l->o.isolation;
+	int r;
+
+	if (p->isolation && launch_isolation_from_string(p->isolation, &iso) < 0)
+		return fail_with(ret_error, "isolation '%.32s' is not runc or vm", p->isolation);
+	if (iso != LAUNCH_ISOLATION_VM)
+		return 0;
+	if (def->n_volumes)
+		return fail_with(ret_error, "isolation vm: the task definition's volumes are not "
+					    "supported in a task VM yet");
+	r = file_readable("kernel", l->o.vm_kernel, ret_error);
+	if (r == 0)
+		r = file_readable("initrd", l->o.vm_initrd, ret_error);
+	if (r < 0)
+		return r;
+	if (!in_path(LAUNCH_VM_QEMU))
+		return fail_errno(ret_error, -ENXIO,
+				  "isolation vm: %s is not installed (not in PATH)",
+				  LAUNCH_VM_QEMU);
+	return 0;
+}
+
 static int run_validate(struct launch *l, const struct run_params *p, const char *id,
 			const struct platform **ret_pf, json_t **ret_platform_eni,
 			char **ret_task_arn, char **ret_error)
@@ -2119,6 +2241,9 @@ static int run_validate(struct launch *l, const struct run_params *p, const char
 					 e ?: "invalid awslogs options");
 	}
 	r = eni_check(p->eni, ret_error);
+	if (r < 0)
+		return r;
+	r = isolation_check(l, p, def, ret_error);
 	if (r < 0)
 		return r;
 	if (p->fault && !l->o.fault_injection)
@@ -2173,10 +2298,11 @@ static int do_task_run(struct ctl_call *call, json_t *params, void *userdata)
 		return ctl_call_failf(call, CTL_ERR_UNAVAILABLE, "The agent does not launch tasks");
 	if (!params ||
 	    json_unpack_ex(params, &jerr, JSON_STRICT,
-			   "{s:o, s?s, s?s, s:s, s:s, s?s, s:o, s?b, s?s}", "task_definition",
+			   "{s:o, s?s, s?s, s:s, s:s, s?s, s:o, s?b, s?s, s?s}", "task_definition",
 			   &p.taskdef, "platform_version", &p.platform, "cluster", &p.cluster,
 			   "region", &p.region, "availability_zone", &p.az, "account", &p.account,
-			   "eni", &p.eni, "follow", &follow, "fault", &p.fault) < 0)
+			   "eni", &p.eni, "follow", &follow, "fault", &p.fault, "isolation",
+			   &p.isolation) < 0)
 		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid parameters: %s",
 				      params ? jerr.text : "missing");
 	if (l->ntasks >= LAUNCH_MAX_TASKS)
@@ -2204,6 +2330,8 @@ static int do_task_run(struct ctl_call *call, json_t *params, void *userdata)
 	json_object_set_new(lt->params, "platform_version", json_string(pf->version));
 	json_object_set_new(lt->params, "platform_revision", json_integer(pf->revision));
 	json_object_set_new(lt->params, "cluster", json_string(p.cluster));
+	json_object_set_new(lt->params, "isolation",
+			    json_string(p.isolation ?: launch_isolation_to_string(l->o.isolation)));
 	if (plat)
 		json_object_set(lt->params, "platform_eni", plat);
 	lt->task_arn = TAKE_PTR(arn);

@@ -40,6 +40,15 @@ struct tmds_task;
 #define LAUNCH_DEFAULT_RETENTION  3600 /* s: a stopped task stays visible */
 #define LAUNCH_MAX_INSECURE	  8
 #define LAUNCH_NETNS_PREFIX	  "taskvm-"
+#define LAUNCH_DEFAULT_VM_KERNEL  TP_VM_DIR "/vmlinux"
+#define LAUNCH_DEFAULT_VM_INITRD  TP_VM_DIR "/initramfs.cpio"
+#define LAUNCH_VM_QEMU		  "qemu-system-x86_64"
+
+/* Where a task's containers run: runc containers in the task's namespace, or a task VM. */
+enum launch_isolation {
+	LAUNCH_ISOLATION_RUNC,
+	LAUNCH_ISOLATION_VM,
+};
 
 /* The agent's options for launching (taskvm agent --help). */
 struct launch_opts {
@@ -65,6 +74,10 @@ struct launch_opts {
 	/* the host's platform ENI (netd's platform.show NAME) for the flows a platform version
 	 * sends through one (1.3.0); NULL: none, such versions are refused */
 	const char *platform_eni;
+	/* the tasks' isolation when taskvm run names none, and what a VM boots */
+	enum launch_isolation isolation;
+	const char *vm_kernel;
+	const char *vm_initrd;
 	bool fault_injection;
 };
 
@@ -86,6 +99,9 @@ enum {
 	LAUNCH_ARG_INSIGHTS_INTERVAL,
 	LAUNCH_ARG_PULL_BEHAVIOR,
 	LAUNCH_ARG_PLATFORM_ENI,
+	LAUNCH_ARG_ISOLATION,
+	LAUNCH_ARG_VM_KERNEL,
+	LAUNCH_ARG_VM_INITRD,
 };
 
 /* The struct option entries of the launch options, for the agent's table. */
@@ -106,8 +122,15 @@ enum {
 	{ "insights-interval", required_argument, NULL, LAUNCH_ARG_INSIGHTS_INTERVAL },            \
 	{ "image-pull-behavior", required_argument, NULL, LAUNCH_ARG_PULL_BEHAVIOR },              \
 	{ "platform-eni", required_argument, NULL, LAUNCH_ARG_PLATFORM_ENI },                      \
+	{ "isolation", required_argument, NULL, LAUNCH_ARG_ISOLATION },                            \
+	{ "vm-kernel", required_argument, NULL, LAUNCH_ARG_VM_KERNEL },                            \
+	{ "vm-initrd", required_argument, NULL, LAUNCH_ARG_VM_INITRD },                            \
 	{ "enable-fault-injection", no_argument, NULL, LAUNCH_ARG_FAULT }
 /* clang-format on */
+
+/* "runc", "vm", and back (-EINVAL for another name). */
+const char *launch_isolation_to_string(enum launch_isolation i);
+int launch_isolation_from_string(const char *s, enum launch_isolation *ret);
 
 /* The defaults. */
 void launch_opts_init(struct launch_opts *o);

@@ -80,6 +80,9 @@ void shim_config_done(struct shim_config *c)
 	strv_done(c->insecure_registries);
 	free(c->volume_dir);
 	free(c->cgroup);
+	free(c->vm_kernel);
+	free(c->vm_initrd);
+	free(c->vm_qemu);
 	json_decref(c->env);
 	*c = (struct shim_config){};
 }
@@ -210,7 +213,8 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 		   *cgroup = NULL, *pdir = NULL, *region = NULL, *sm_ep = NULL, *ssm_ep = NULL,
 		   *pull_behavior = NULL;
 	const char *address = NULL, *hostname = NULL, *in_ep = NULL, *in_group = NULL;
-	const char *pe_netns = NULL;
+	const char *pe_netns = NULL, *vm_kernel = NULL, *vm_initrd = NULL, *vm_qemu = NULL;
+	json_t *vm = NULL;
 	json_t *def = NULL, *insecure = NULL, *ns = NULL, *search = NULL, *env = NULL,
 	       *insights = NULL, *pe = NULL, *pe_ns = NULL;
 	json_int_t slot = 0, pull_timeout = 0, usage = 0, drain = 0, log_max = 0, prev = 0,
@@ -225,7 +229,7 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 	if (json_unpack_ex(
 		    j, &jerr, JSON_STRICT,
 		    "{s:i, s:s, s:s, s?I, s?s, s:o, s:s, s?I, s?s, s?s, s?o, s?o, s:s, s?o, s:s,"
-		    " s:s, s?o, s?I, s?I, s?I, s?I, s?s, s?s, s?s, s?I, s?o, s?s, s?o}",
+		    " s:s, s?o, s?I, s?I, s?I, s?I, s?s, s?s, s?s, s?I, s?o, s?s, s?o, s?o}",
 		    "version", &version, "task_id", &task_id, "platform_version", &pv,
 		    "platform_revision", &prev, "platforms_dir", &pdir, "task_definition", &def,
 		    "netns", &netns, "slot", &slot, "address", &address, "hostname", &hostname,
@@ -235,7 +239,7 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 		    "drain_timeout_sec", &drain, "log_max_size", &log_max, "region", &region,
 		    "secretsmanager_endpoint", &sm_ep, "ssm_endpoint", &ssm_ep,
 		    "secrets_timeout_sec", &secrets_timeout, "insights", &insights,
-		    "image_pull_behavior", &pull_behavior, "platform_eni", &pe) < 0)
+		    "image_pull_behavior", &pull_behavior, "platform_eni", &pe, "vm", &vm) < 0)
 		return fail_with(ret_error, "%s", jerr.text);
 	if (version != SHIM_CONFIG_VERSION)
 		return fail_with(ret_error, "version %d, not %d", version, SHIM_CONFIG_VERSION);
@@ -264,6 +268,11 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 		return fail_with(ret_error, "platform_eni: %s", jerr.text);
 	if (pe_netns && pe_netns[0] != '/')
 		return fail_with(ret_error, "platform_eni: netns must be absolute");
+	if (vm && json_unpack_ex(vm, &jerr, JSON_STRICT, "{s:s, s:s, s?s}", "kernel", &vm_kernel,
+				 "initrd", &vm_initrd, "qemu", &vm_qemu) < 0)
+		return fail_with(ret_error, "vm: %s", jerr.text);
+	if (vm && (vm_kernel[0] != '/' || vm_initrd[0] != '/'))
+		return fail_with(ret_error, "vm: kernel and initrd must be absolute");
 	if (pull_timeout < 0 || usage < 0 || drain < 0 || log_max < 0 || pull_timeout > 86400 ||
 	    usage > 3600 || drain > 3600 || secrets_timeout < 0 || secrets_timeout > 3600)
 		return fail_with(ret_error, "a timeout or size is out of range");
@@ -297,6 +306,12 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 	if (r >= 0)
 		r = strv_from_json(pe_ns, "platform_eni.nameservers", c.platform_nameservers,
 				   ret_error);
+	if (r >= 0)
+		r = dup_opt(vm_kernel, &c.vm_kernel);
+	if (r >= 0)
+		r = dup_opt(vm_initrd, &c.vm_initrd);
+	if (r >= 0)
+		r = dup_opt(vm_qemu, &c.vm_qemu);
 	if (r >= 0)
 		r = dup_opt(store, &c.image_store);
 	if (r >= 0)
@@ -354,6 +369,14 @@ json_t *shim_config_to_json(const struct shim_config *c)
 				    json_pack("{s:s, s:o}", "netns", c->platform_netns,
 					      "nameservers",
 					      strv_to_json(c->platform_nameservers)));
+	if (j && c->vm_kernel) {
+		json_t *vm =
+			json_pack("{s:s, s:s}", "kernel", c->vm_kernel, "initrd", c->vm_initrd);
+
+		if (vm && c->vm_qemu)
+			json_object_set_new(vm, "qemu", json_string(c->vm_qemu));
+		json_object_set_new(j, "vm", vm);
+	}
 	if (j && c->secrets_timeout_sec)
 		json_object_set_new(j, "secrets_timeout_sec", json_integer(c->secrets_timeout_sec));
 	if (!j || !c->has_network)

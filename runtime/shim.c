@@ -40,6 +40,8 @@
 #include "prog.h"
 #include "runc.h"
 #include "secrets.h"
+#include "shim-internal.h"
+#include "shim-vm.h"
 #include "shim.h"
 #include "storage.h"
 #include "taskdef.h"
@@ -52,107 +54,6 @@
 #define SHIM_FINAL_GRACE    30	 /* s: beyond the containers' stop timeouts, for the end */
 #define SHIM_ACK_TIMEOUT_MS 1000 /* a container's start waits this long at most for the agent */
 #define SHIM_REASON_MAX	    1024
-
-struct shim;
-
-/* One image of the task (containers with the same reference share it). */
-struct shim_image {
-	struct shim *s;
-	char *reference;
-	struct image *img; /* once pulled (loaded from the store) */
-	json_t *config;	   /* its config as oci.h takes it */
-	pid_t pid;	   /* the pull child, 0 when none */
-	int fd;		   /* its pipe */
-	int io_id;
-	struct ctl_linebuf lb;
-	bool eof, reaped, started, done;
-	int status; /* the child's wait status */
-	int error;  /* -errno of a failed pull */
-	char *error_msg;
-	char *digest; /* from the child */
-	char *canonical;
-	struct image_progress progress;
-	uint64_t started_ns, stopped_ns;
-};
-
-struct shim_ctr {
-	struct shim *s;
-	const struct taskdef_container *def;
-	struct shim_image *image;
-	enum tmds_status status;
-	/* started: its start was decided (status RUNNING); start_pending: runc start not done yet,
-	 * waiting for the agent to have published that status (ack_seq) */
-	bool created, started, exited, skipped, signalled, start_pending;
-	uint64_t ack_seq;
-	pid_t pid;
-	int exit_code;
-	bool has_exit_code;
-	uint64_t created_ns, started_ns, finished_ns;
-	char *reason;
-	char *rootfs;
-	char *bundle;
-	int stop_signal;
-	int kill_timer;
-	struct logship_config *ship_cfg;
-	struct sockaddr_storage ship_addr;
-	socklen_t ship_addr_len;
-	struct logfile *file;
-	struct logship *ship;
-	struct logship_source *src;
-	bool logs_done; /* nothing more to read or to ship (or no logs at all) */
-};
-
-struct shim {
-	struct shim_config cfg;
-	const char *dir;
-	struct taskdef *def;
-	const struct platform *platform;
-	struct event_loop *loop;
-	struct ctl_server *ctl;
-	enum shim_state state;
-	struct shim_ctr ctrs[TASKDEF_MAX_CONTAINERS];
-	size_t n_ctrs;
-	struct shim_image images[TASKDEF_MAX_CONTAINERS];
-	size_t n_images;
-	struct storage *storage;
-	bool storage_done;
-	/* the containers' secrets: fetched once the network is there, kept in memory (zeroed when
-	 * freed) until the containers' configurations are written */
-	struct secrets *secrets;
-	bool secrets_done;
-	struct creds exec_creds; /* the execution role's, from the agent's "network" */
-	/* Container Insights: the shipper of the agent's events, made at the first one */
-	struct logship_config *insights_cfg;
-	struct logship *insights;
-	bool insights_draining, insights_done;
-	char *volume_paths[TASKDEF_MAX_VOLUMES + 1];
-	struct runc_opts runc;
-	char runc_root[PATH_MAX], mnt_dir[PATH_MAX], log_dir[PATH_MAX], etc_dir[PATH_MAX],
-		bundles_dir[PATH_MAX];
-	char *resolv_conf, *hosts, *hostname_file;
-	uint64_t pull_started_ns, pull_stopped_ns;
-	struct storage_usage usage;
-	bool has_usage;
-	char *storage_devices;
-	bool stopping;
-	char *stop_code;
-	char *stop_reason;
-	uint64_t stop_ns;
-	int usage_timer;
-	int final_timer;
-	int ack_timer;
-	uint64_t seq; /* of the status events */
-	/* when the shim began, its storage was ready, the task was prepared (for breakdowns) */
-	uint64_t began_ns, storage_ns, network_ns, prepared_ns;
-	bool torn_down;
-	int rc;
-	/* the platform ENI's namespace (cfg.platform_netns), -1: none */
-	int platform_nsfd;
-};
-
-static void task_stop(struct shim *s, const char *code, const char *fmt, ...) _printf_(3, 4);
-static void check_done(struct shim *s);
-static void launch_ready(struct shim *s);
 
 /* --- status ------------------------------------------------------------------------------- */
 
@@ -279,8 +180,7 @@ static void ctr_set_status(struct shim_ctr *c, enum tmds_status st)
 	c->status = st;
 }
 
-static void ctr_set_reason(struct shim_ctr *c, const char *fmt, ...) _printf_(2, 3);
-static void ctr_set_reason(struct shim_ctr *c, const char *fmt, ...)
+void shim_ctr_set_reason(struct shim_ctr *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -536,8 +436,8 @@ out:
 			continue;
 		if (im->error) {
 			if (!s->stopping)
-				ctr_set_reason(c, "CannotPullContainerError: %s",
-					       im->error_msg ?: strerror(-im->error));
+				shim_ctr_set_reason(c, "CannotPullContainerError: %s",
+						    im->error_msg ?: strerror(-im->error));
 			ctr_set_status(c, TMDS_STATUS_STOPPED);
 			c->skipped = true;
 		} else {
@@ -547,14 +447,14 @@ out:
 	if (im->error && !s->stopping) {
 		log_err("Pull of %s failed: %s", im->reference,
 			im->error_msg ?: strerror(-im->error));
-		task_stop(s, "TaskFailedToStart", "CannotPullContainerError: %s",
-			  im->error_msg ?: strerror(-im->error));
+		shim_task_stop(s, "TaskFailedToStart", "CannotPullContainerError: %s",
+			       im->error_msg ?: strerror(-im->error));
 	}
 	emit_status(s);
 	if (!s->stopping)
 		pull_next(s);
 	prepare_maybe(s);
-	check_done(s);
+	shim_check_done(s);
 }
 
 static void pull_io(struct event_loop *loop, int fd, uint32_t events, void *data)
@@ -871,13 +771,20 @@ static int ctr_prepare(struct shim *s, struct shim_ctr *c, char **ret_error)
 	env_free_erase(env);
 	if (r < 0)
 		return r;
-	if (asprintf(&c->bundle, "%s/%s", s->bundles_dir, c->def->name) < 0) {
-		c->bundle = NULL;
-		return -ENOMEM;
+	if (s->vm) {
+		/* a root drive and a process for the guest instead of a bundle */
+		r = shim_vm_ctr_prepare(s->vm, c, spec, ret_error);
+		if (r < 0)
+			return r;
+	} else {
+		if (asprintf(&c->bundle, "%s/%s", s->bundles_dir, c->def->name) < 0) {
+			c->bundle = NULL;
+			return -ENOMEM;
+		}
+		r = oci_bundle_write(c->bundle, spec, ret_error);
+		if (r < 0)
+			return r;
 	}
-	r = oci_bundle_write(c->bundle, spec, ret_error);
-	if (r < 0)
-		return r;
 	c->stop_signal = SIGTERM;
 	if (img->config.stop_signal) {
 		int sig = shim_signal_parse(img->config.stop_signal);
@@ -925,10 +832,10 @@ static void storage_setup(struct shim *s)
 		&s->storage, &e);
 	if (r < 0) {
 		log_err("Storage: %s", e ?: strerror(-r));
-		task_stop(s, "TaskFailedToStart",
-			  "ResourceInitializationError: failed to create the task's ephemeral "
-			  "storage: %s",
-			  e ?: strerror(-r));
+		shim_task_stop(s, "TaskFailedToStart",
+			       "ResourceInitializationError: failed to create the task's ephemeral "
+			       "storage: %s",
+			       e ?: strerror(-r));
 		return;
 	}
 	s->storage_devices = strdup(storage_devices(s->storage));
@@ -938,9 +845,9 @@ static void storage_setup(struct shim *s)
 		r = storage_volume_path(s->storage, s->def->volumes[i].name, &s->volume_paths[i],
 					&e);
 		if (r < 0) {
-			task_stop(s, "TaskFailedToStart",
-				  "ResourceInitializationError: volume '%s': %s",
-				  s->def->volumes[i].name, e ?: strerror(-r));
+			shim_task_stop(s, "TaskFailedToStart",
+				       "ResourceInitializationError: volume '%s': %s",
+				       s->def->volumes[i].name, e ?: strerror(-r));
 			return;
 		}
 	}
@@ -969,9 +876,9 @@ static void prepare_maybe(struct shim *s)
 			return;
 	r = etc_files(s);
 	if (r < 0) {
-		task_stop(s, "TaskFailedToStart",
-			  "ResourceInitializationError: cannot write the task's etc files: %s",
-			  strerror(-r));
+		shim_task_stop(s, "TaskFailedToStart",
+			       "ResourceInitializationError: cannot write the task's etc files: %s",
+			       strerror(-r));
 		return;
 	}
 	for (size_t i = 0; i < s->n_ctrs; i++) {
@@ -979,15 +886,28 @@ static void prepare_maybe(struct shim *s)
 
 		r = ctr_prepare(s, c, &e);
 		if (r < 0) {
-			ctr_set_reason(c, "CannotCreateContainerError: %s", e ?: strerror(-r));
+			shim_ctr_set_reason(c, "CannotCreateContainerError: %s", e ?: strerror(-r));
 			log_err("Container '%s': %s", c->def->name, e ?: strerror(-r));
-			task_stop(s, "TaskFailedToStart", "CannotCreateContainerError: %s: %s",
-				  c->def->name, e ?: strerror(-r));
+			shim_task_stop(s, "TaskFailedToStart", "CannotCreateContainerError: %s: %s",
+				       c->def->name, e ?: strerror(-r));
 			return;
 		}
 	}
 	/* the values are in the containers' configurations now: none stays in the shim */
 	s->secrets = secrets_free(s->secrets);
+	if (s->vm) {
+		/* the VM boots while the task waits for start */
+		free(e);
+		e = NULL;
+		r = shim_vm_boot(s->vm, &e);
+		if (r < 0) {
+			log_err("Task VM: %s", e ?: strerror(-r));
+			shim_task_stop(s, "TaskFailedToStart",
+				       "ResourceInitializationError: cannot start the task VM: %s",
+				       e ?: strerror(-r));
+			return;
+		}
+	}
 	s->state = SHIM_STATE_READY;
 	s->prepared_ns = realtime_nsec();
 	log_info("Task prepared: waiting for start");
@@ -995,6 +915,15 @@ static void prepare_maybe(struct shim *s)
 }
 
 /* --- running ------------------------------------------------------------------------------ */
+
+/* Signal a created container: its init (runc), or the container in the VM. */
+static void ctr_kill(struct shim *s, struct shim_ctr *c, int signo)
+{
+	if (s->vm)
+		shim_vm_ctr_kill(s->vm, c, signo);
+	else
+		kill(c->pid, signo);
+}
 
 static struct shim_ctr *ctr_by_pid(struct shim *s, pid_t pid)
 {
@@ -1009,7 +938,7 @@ static void logs_done(struct shim_ctr *c)
 	c->logs_done = true;
 	if (c->file)
 		logfile_flush(c->file);
-	check_done(c->s);
+	shim_check_done(c->s);
 }
 
 static void on_drained(struct logship *ls, int result, void *data)
@@ -1102,20 +1031,24 @@ static int ctr_launch(struct shim *s, struct shim_ctr *c, char **ret_error)
 		goto out;
 	}
 	t0 = now_usec();
-	r = runc_create(&s->runc,
-			&(struct runc_create_opts){ .id = c->def->name,
-						    .bundle = c->bundle,
-						    .stdout_fd = out[1],
-						    .stderr_fd = err[1] },
-			&c->pid, ret_error);
+	if (s->vm)
+		r = shim_vm_ctr_create(s->vm, c, out[1], err[1], ret_error);
+	else
+		r = runc_create(&s->runc,
+				&(struct runc_create_opts){ .id = c->def->name,
+							    .bundle = c->bundle,
+							    .stdout_fd = out[1],
+							    .stderr_fd = err[1] },
+				&c->pid, ret_error);
 	out[1] = safe_close(out[1]);
 	err[1] = safe_close(err[1]);
 	if (r < 0)
 		goto out;
 	c->created = true;
 	c->created_ns = realtime_nsec();
-	log_debug("Container '%s': runc create took %.1f ms", c->def->name,
-		  (double)(now_usec() - t0) / 1000);
+	if (!s->vm)
+		log_debug("Container '%s': runc create took %.1f ms", c->def->name,
+			  (double)(now_usec() - t0) / 1000);
 	ctr_set_status(c, TMDS_STATUS_CREATED);
 	r = logship_source_new(s->loop,
 			       &(struct logship_source_opts){ .stdout_fd = out[0],
@@ -1157,20 +1090,22 @@ static void ctr_start(struct shim *s, struct shim_ctr *c)
 		return;
 	c->start_pending = false;
 	t0 = now_usec();
-	r = runc_start(&s->runc, c->def->name, &e);
-	log_debug("Container '%s': runc start took %.1f ms", c->def->name,
-		  (double)(now_usec() - t0) / 1000);
+	r = s->vm ? shim_vm_ctr_start(s->vm, c, &e) : runc_start(&s->runc, c->def->name, &e);
+	if (!s->vm)
+		log_debug("Container '%s': runc start took %.1f ms", c->def->name,
+			  (double)(now_usec() - t0) / 1000);
 	if (r < 0) {
 		log_err("Container '%s' failed to start: %s", c->def->name, e ?: strerror(-r));
-		ctr_set_reason(c, "CannotStartContainerError: %s", e ?: strerror(-r));
+		shim_ctr_set_reason(c, "CannotStartContainerError: %s", e ?: strerror(-r));
 		/* its init waits in runc's fifo: killed, reaped by SIGCHLD (status STOPPED) */
-		kill(c->pid, SIGKILL);
+		ctr_kill(s, c, SIGKILL);
 		if (c->def->essential)
-			task_stop(s, "TaskFailedToStart", "CannotStartContainerError: %s: %s",
-				  c->def->name, e ?: strerror(-r));
+			shim_task_stop(s, "TaskFailedToStart", "CannotStartContainerError: %s: %s",
+				       c->def->name, e ?: strerror(-r));
 		return;
 	}
-	log_info("Container '%s' started (pid %d)", c->def->name, (int)c->pid);
+	if (!s->vm)
+		log_info("Container '%s' started (pid %d)", c->def->name, (int)c->pid);
 }
 
 /* Start the containers whose RUNNING status the agent took in (up to seq; all: UINT64_MAX). */
@@ -1234,7 +1169,7 @@ static int ctr_ready(struct shim *s, struct shim_ctr *c, const struct shim_ctr *
 }
 
 /* Start every container whose dependencies are met, in the task definition's start order. */
-static void launch_ready(struct shim *s)
+void shim_launch_ready(struct shim *s)
 {
 	size_t order[TASKDEF_MAX_CONTAINERS];
 	bool progress = true, changed = false;
@@ -1259,36 +1194,37 @@ static void launch_ready(struct shim *s)
 			if (ready < 0) {
 				c->skipped = true;
 				ctr_set_status(c, TMDS_STATUS_STOPPED);
-				ctr_set_reason(c,
-					       "DependencyConditionError: container '%s' did not "
-					       "meet its dependsOn condition",
-					       dep->def->name);
+				shim_ctr_set_reason(
+					c,
+					"DependencyConditionError: container '%s' did not "
+					"meet its dependsOn condition",
+					dep->def->name);
 				if (c->def->essential)
-					task_stop(s, "TaskFailedToStart",
-						  "Essential container '%s' cannot start: its "
-						  "dependency '%s' failed",
-						  c->def->name, dep->def->name);
+					shim_task_stop(s, "TaskFailedToStart",
+						       "Essential container '%s' cannot start: its "
+						       "dependency '%s' failed",
+						       c->def->name, dep->def->name);
 				continue;
 			}
 			r = ctr_launch(s, c, &e);
 			if (r < 0) {
 				log_err("Container '%s' failed to start: %s", c->def->name,
 					e ?: strerror(-r));
-				ctr_set_reason(c, "CannotStartContainerError: %s",
-					       e ?: strerror(-r));
+				shim_ctr_set_reason(c, "CannotStartContainerError: %s",
+						    e ?: strerror(-r));
 				c->skipped = true; /* it will not start */
 				if (c->created && !c->exited) {
 					/* its init waits in runc's fifo: reaped by SIGCHLD */
-					kill(c->pid, SIGKILL);
+					ctr_kill(s, c, SIGKILL);
 				} else {
 					ctr_set_status(c, TMDS_STATUS_STOPPED);
 					if (!c->src)
 						c->logs_done = true;
 				}
 				if (c->def->essential || !c->created)
-					task_stop(s, "TaskFailedToStart",
-						  "CannotStartContainerError: %s: %s", c->def->name,
-						  e ?: strerror(-r));
+					shim_task_stop(s, "TaskFailedToStart",
+						       "CannotStartContainerError: %s: %s",
+						       c->def->name, e ?: strerror(-r));
 			}
 		}
 	}
@@ -1324,7 +1260,7 @@ static void on_kill_timer(struct event_loop *loop, void *data)
 		return;
 	log_notice("Container '%s' did not stop within %us: SIGKILL", c->def->name,
 		   c->def->stop_timeout);
-	kill(c->pid, SIGKILL);
+	ctr_kill(c->s, c, SIGKILL);
 }
 
 /* Does a live container depend on c? Then c stops after it. */
@@ -1357,7 +1293,7 @@ static void stop_progress(struct shim *s)
 			c->start_pending = false;
 			/* created, never started: nothing of it ran */
 			c->signalled = true;
-			kill(c->pid, SIGKILL);
+			ctr_kill(s, c, SIGKILL);
 			continue;
 		}
 		if (ctr_needed(s, c))
@@ -1366,14 +1302,16 @@ static void stop_progress(struct shim *s)
 		log_info("Stopping container '%s' (%s, SIGKILL after %us)", c->def->name,
 			 strsignal(c->stop_signal), c->def->stop_timeout);
 		/* The init is our unreaped child: its pid cannot have been reused. */
-		kill(c->pid, c->stop_signal);
+		ctr_kill(s, c, c->stop_signal);
 		r = event_add_timer(s->loop, (uint64_t)c->def->stop_timeout * 1000000ULL,
 				    on_kill_timer, c, NULL);
 		if (r > 0)
 			c->kill_timer = r;
 		else
-			kill(c->pid, SIGKILL);
+			ctr_kill(s, c, SIGKILL);
 	}
+	if (s->vm)
+		shim_vm_stop_progress(s->vm);
 }
 
 static void on_final_timer(struct event_loop *loop, void *data)
@@ -1387,10 +1325,10 @@ static void on_final_timer(struct event_loop *loop, void *data)
 	for (size_t i = 0; i < s->n_images; i++)
 		if (s->images[i].pid > 0)
 			kill(s->images[i].pid, SIGKILL);
-	check_done(s);
+	shim_check_done(s);
 }
 
-static void task_stop(struct shim *s, const char *code, const char *fmt, ...)
+void shim_task_stop(struct shim *s, const char *code, const char *fmt, ...)
 {
 	unsigned int longest = 0;
 	va_list ap;
@@ -1452,6 +1390,8 @@ static void teardown(struct shim *s)
 	_cleanup_free_ char *e = NULL;
 	int r;
 
+	if (s->vm)
+		shim_vm_shutdown(s->vm); /* before the storage goes: qemu has its files open */
 	for (size_t i = 0; i < s->n_ctrs; i++) {
 		struct shim_ctr *c = &s->ctrs[i];
 
@@ -1491,7 +1431,7 @@ static void on_insights_drained(struct logship *ls, int result, void *data)
 		 " not delivered",
 		 st.delivered, st.dropped, result < 0 ? st.buffered : 0);
 	s->insights_done = true;
-	check_done(s);
+	shim_check_done(s);
 }
 
 /* The Container Insights events drained (once the containers' logs are): whether done. */
@@ -1515,7 +1455,7 @@ static bool insights_drained(struct shim *s)
 }
 
 /* Stopping and nothing left running: drain, tear down, report, exit. */
-static void check_done(struct shim *s)
+void shim_check_done(struct shim *s)
 {
 	if (!s->stopping || s->torn_down)
 		return;
@@ -1530,6 +1470,8 @@ static void check_done(struct shim *s)
 		if (!c->logs_done)
 			return;
 	}
+	if (s->vm && !shim_vm_done(s->vm))
+		return;
 	if (!insights_drained(s))
 		return;
 	event_cancel(s->loop, s->final_timer);
@@ -1543,7 +1485,7 @@ static void check_done(struct shim *s)
 	event_loop_exit(s->loop, 0);
 }
 
-static void ctr_exited(struct shim *s, struct shim_ctr *c, int status)
+void shim_ctr_exited(struct shim *s, struct shim_ctr *c, int status)
 {
 	_cleanup_free_ char *e = NULL;
 	char how[64];
@@ -1558,10 +1500,10 @@ static void ctr_exited(struct shim *s, struct shim_ctr *c, int status)
 	c->kill_timer = 0;
 	prog_status_str(status, how, sizeof(how));
 	log_info("Container '%s' exited (%s)", c->def->name, how);
-	if (runc_delete(&s->runc, c->def->name, false, &e) < 0)
+	if (!s->vm && runc_delete(&s->runc, c->def->name, false, &e) < 0)
 		log_warn("Container '%s': runc delete: %s", c->def->name, strna(e));
 	if (c->def->essential)
-		task_stop(s, "EssentialContainerExited", "Essential container in task exited");
+		shim_task_stop(s, "EssentialContainerExited", "Essential container in task exited");
 	else if (s->stopping)
 		stop_progress(s);
 	emit_status(s);
@@ -1583,17 +1525,19 @@ static void on_sigchld(struct shim *s)
 				pull_finish(im);
 			continue;
 		}
+		if (s->vm && shim_vm_reaped(s->vm, pid, status))
+			continue;
 		c = ctr_by_pid(s, pid);
 		if (c) {
-			ctr_exited(s, c, status);
+			shim_ctr_exited(s, c, status);
 			continue;
 		}
 		log_debug("Reaped process %d, not ours", (int)pid);
 	}
 	if (s->stopping)
 		stop_progress(s);
-	launch_ready(s);
-	check_done(s);
+	shim_launch_ready(s);
+	shim_check_done(s);
 }
 
 static void on_signal(struct event_loop *loop, int signo, void *data)
@@ -1604,8 +1548,8 @@ static void on_signal(struct event_loop *loop, int signo, void *data)
 		on_sigchld(s);
 		return;
 	}
-	task_stop(s, NULL, "The taskvm shim received %s", strsignal(signo));
-	check_done(s);
+	shim_task_stop(s, NULL, "The taskvm shim received %s", strsignal(signo));
+	shim_check_done(s);
 }
 
 /* --- control methods ------------------------------------------------------------------------ */
@@ -1635,9 +1579,9 @@ static int do_start(struct ctl_call *call, json_t *params, void *userdata)
 				      shim_state_to_string(s->state));
 	s->state = SHIM_STATE_RUNNING;
 	log_info("Starting the containers");
-	launch_ready(s);
+	shim_launch_ready(s);
 	emit_status(s);
-	check_done(s);
+	shim_check_done(s);
 	return ctl_call_reply(call, status_json(s));
 }
 
@@ -1693,13 +1637,14 @@ static void secrets_run(struct shim *s)
 		failed = secrets_failed(s->secrets);
 		log_err("Secrets: %s", e ?: strerror(-r));
 		/* ECS's words, which name the service that failed */
-		task_stop(s, "TaskFailedToStart",
-			  "ResourceInitializationError: unable to pull secrets or registry auth: "
-			  "execution resource retrieval failed: %s: %s",
-			  failed && failed->source == SECRET_SOURCE_SSM
-				  ? "unable to retrieve secrets from ssm"
-				  : "unable to retrieve secret from asm",
-			  e ?: strerror(-r));
+		shim_task_stop(
+			s, "TaskFailedToStart",
+			"ResourceInitializationError: unable to pull secrets or registry auth: "
+			"execution resource retrieval failed: %s: %s",
+			failed && failed->source == SECRET_SOURCE_SSM
+				? "unable to retrieve secrets from ssm"
+				: "unable to retrieve secret from asm",
+			e ?: strerror(-r));
 		return;
 	}
 	log_info("Secrets: %zu fetched in %.1f ms (HTTP: %" PRIu64 " bytes sent, %" PRIu64
@@ -1743,7 +1688,7 @@ static int do_network(struct ctl_call *call, json_t *params, void *userdata)
 	if (!s->stopping)
 		pull_next(s);
 	prepare_maybe(s);
-	check_done(s);
+	shim_check_done(s);
 	return ctl_call_reply(call, status_json(s));
 }
 
@@ -1819,7 +1764,7 @@ static int do_ack(struct ctl_call *call, json_t *params, void *userdata)
 		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid parameters: %s",
 				      params ? jerr.text : "missing 'seq'");
 	starts_release(s, (uint64_t)seq);
-	check_done(s);
+	shim_check_done(s);
 	return ctl_call_reply(call, json_pack("{s:I}", "seq", seq));
 }
 
@@ -1833,8 +1778,8 @@ static int do_stop(struct ctl_call *call, json_t *params, void *userdata)
 				     "reason", &reason) < 0)
 		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "Invalid parameters: %s",
 				      jerr.text);
-	task_stop(s, code, "%s", reason ?: "Task stopped");
-	check_done(s);
+	shim_task_stop(s, code, "%s", reason ?: "Task stopped");
+	shim_check_done(s);
 	return ctl_call_reply(call, status_json(s));
 }
 
@@ -2015,6 +1960,7 @@ static void cleanup(struct shim *s)
 	}
 	for (size_t i = 0; i < TASKDEF_MAX_VOLUMES; i++)
 		free(s->volume_paths[i]);
+	s->vm = shim_vm_free(s->vm);
 	secrets_free(s->secrets);
 	creds_erase(&s->exec_creds);
 	logship_free(s->insights);
@@ -2081,6 +2027,14 @@ int shim_main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	plan(&s);
+	if (s.cfg.vm_kernel) {
+		r = shim_vm_new(&s, &s.vm);
+		if (r < 0) {
+			log_err_errno(r, "Task VM: %m");
+			cleanup(&s);
+			return EXIT_FAILURE;
+		}
+	}
 	log_info("Task %s: %zu containers, %zu images, platform version %s", s.cfg.task_id,
 		 s.n_ctrs, s.n_images, s.platform->version);
 	s.state = SHIM_STATE_PREPARING;
@@ -2090,15 +2044,15 @@ int shim_main(int argc, char **argv)
 	pull_next(&s);	   /* the first pull runs in its child (once there is a network) ... */
 	storage_setup(&s); /* ... while the storage is made */
 	prepare_maybe(&s);
-	check_done(&s);
+	shim_check_done(&s);
 	if (!s.torn_down)
 		event_loop_run(s.loop);
 	if (!s.torn_down) {
 		/* The loop failed: leave nothing running or mounted behind. */
-		task_stop(&s, NULL, "The taskvm shim failed");
+		shim_task_stop(&s, NULL, "The taskvm shim failed");
 		for (size_t i = 0; i < s.n_ctrs; i++)
 			if (s.ctrs[i].created && !s.ctrs[i].exited)
-				kill(s.ctrs[i].pid, SIGKILL);
+				ctr_kill(&s, &s.ctrs[i], SIGKILL);
 		teardown(&s);
 		s.state = SHIM_STATE_STOPPED;
 		emit_status(&s);

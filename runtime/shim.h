@@ -89,7 +89,12 @@ struct shim_config {
 	char *insecure_registries[SHIM_MAX_LIST + 1];
 	char *volume_dir; /* the task's volume images (storage.h state_dir) */
 	char *cgroup;	  /* the task's cgroup (relative, e.g. "taskvm/<id>") */
-	json_t *env;	  /* {container name: {NAME: value}}: set after the task definition's */
+	/* isolation vm: the task's containers run in a VM (docs/vm.md) booted from these; NULL:
+	 * runc. qemu NULL: qemu-system-x86_64 from PATH */
+	char *vm_kernel;
+	char *vm_initrd;
+	char *vm_qemu;
+	json_t *env; /* {container name: {NAME: value}}: set after the task definition's */
 	unsigned int pull_timeout_sec; /* per image; 0: none */
 	enum shim_pull_behavior pull_behavior;
 	unsigned int usage_interval_sec; /* storage usage sampling; 0: 10 */

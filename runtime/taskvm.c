@@ -361,6 +361,7 @@ static int do_run(int argc, char **argv)
 		{ "search", required_argument, NULL, 'S' },
 		{ "detach", no_argument, NULL, 'd' },
 		{ "attach", no_argument, NULL, 't' },
+		{ "isolation", required_argument, NULL, 'I' },
 		{ "fault", required_argument, NULL,
 		  'F' }, /* tests: agent --enable-fault-injection */
 		{},
@@ -415,6 +416,9 @@ static int do_run(int argc, char **argv)
 			break;
 		case 't':
 			attach = true;
+			break;
+		case 'I':
+			json_object_set_new(params, "isolation", json_string(optarg));
 			break;
 		case 'F':
 			json_object_set_new(params, "fault", json_string(optarg));
@@ -675,8 +679,8 @@ static void inspect_launch(json_t *res)
 	json_t *eni = json_object_get(res, "eni"), *pull = json_object_get(res, "pull");
 	json_t *st = json_object_get(res, "storage");
 
-	print_text("  phase %s, desired %s\n", json_str(res, "phase"),
-		   json_str(res, "desired_status"));
+	print_text("  phase %s, desired %s, isolation %s\n", json_str(res, "phase"),
+		   json_str(res, "desired_status"), or_dash(json_str(res, "isolation")));
 	if (json_str(res, "stopped_reason"))
 		print_text("  stopped: %s (%s)\n", json_str(res, "stopped_reason"),
 			   or_dash(json_str(res, "stop_code")));
@@ -828,7 +832,8 @@ static void usage(FILE *f)
 		"  agent [AGENT OPTIONS]          run the host agent (taskvm agent --help)\n"
 		"  run --task-definition FILE --eni MAC --address CIDR [--nameserver IP]...\n"
 		"      [--search DOMAIN]... [--platform-version 1.4.0] [--cluster NAME|ARN]\n"
-		"      [--region R] [--availability-zone AZ] [--account ID] [--detach | --attach]\n"
+		"      [--region R] [--availability-zone AZ] [--account ID] [--isolation runc|vm]\n"
+		"      [--detach | --attach]\n"
 		"  stop TASK [--reason TEXT] [--detach]\n"
 		"  logs TASK [CONTAINER] [-f]\n"
 		"  register --task-definition FILE --cluster NAME|ARN --region R\n"

@@ -1,0 +1,735 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The shim's VM backend (shim-vm.h). Runs on the shim's loop; qemu is reaped through vm.h's
+ * pidfd, or handed over by the shim's SIGCHLD handler (shim_vm_reaped()).
+ */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/if_packet.h>
+#include <math.h>
+#include <net/if.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+
+#include "event.h"
+#include "log.h"
+#include "shim-internal.h"
+#include "shim-vm.h"
+#include "vm-root.h"
+#include "vm.h"
+
+#define SHIM_VM_TAP	   "tap0"      /* netd's wiring vm: beside eth1 */
+#define SHIM_VM_TAP_MD	   "tapmd"     /* beside md0 */
+#define SHIM_VM_VOLUME	   "task"      /* the task's volume: the containers' writable layers */
+#define SHIM_VM_MEMORY_MIN 128	       /* MiB: the least the guest kernel boots in */
+#define SHIM_VM_PIPE_MAX   (16u << 20) /* output held for a slow reader, per stream */
+#define SHIM_VM_CONSOLE	   "vm-console.log"
+
+/* One end of a container's output pipe, written from the guest's frames. */
+struct vm_pipe {
+	struct shim_vm *v;
+	int fd;
+	int io;	   /* EPOLLOUT watch while bytes wait */
+	char *buf; /* bytes the pipe had no room for */
+	size_t len;
+	bool close_after; /* the stream ended: close once buf is written */
+	uint64_t dropped;
+};
+
+struct vm_ctr {
+	char *root; /* the root drive (a file of the image store) */
+	char root_serial[VM_SERIAL_MAX + 1];
+	char **argv, **env;
+	char *cwd;
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;
+	size_t n_groups;
+	bool readonly_root;
+	struct vm_pipe out, err;
+	bool queued;	/* its start waits for the guest's spec */
+	bool in_guest;	/* START sent */
+	int exit_timer; /* its exit, when the guest never ran it */
+	int exit_status;
+};
+
+struct shim_vm {
+	struct shim *s;
+	struct vm *vm;
+	struct vm_ctr ctrs[TASKDEF_MAX_CONTAINERS];
+	char *volume_file;
+	bool booted, spec_sent, exited, stop_sent;
+};
+
+/* --- output --------------------------------------------------------------------------------- */
+
+static void pipe_close(struct vm_pipe *p)
+{
+	if (p->io)
+		event_cancel(p->v->s->loop, p->io);
+	p->io = 0;
+	p->fd = safe_close(p->fd);
+	free(p->buf);
+	p->buf = NULL;
+	p->len = 0;
+	if (p->dropped)
+		log_warn("Task VM: %" PRIu64 " bytes of output dropped (the log reader was stuck)",
+			 p->dropped);
+	p->dropped = 0;
+}
+
+static void pipe_flush(struct vm_pipe *p)
+{
+	while (p->len) {
+		ssize_t n = write(p->fd, p->buf, p->len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			p->dropped += p->len;
+			p->len = 0;
+			break;
+		}
+		memmove(p->buf, p->buf + n, p->len - (size_t)n);
+		p->len -= (size_t)n;
+	}
+	if (p->len == 0) {
+		if (p->io)
+			event_cancel(p->v->s->loop, p->io);
+		p->io = 0;
+		if (p->close_after)
+			pipe_close(p);
+	}
+}
+
+static void on_pipe_writable(struct event_loop *loop, int fd, uint32_t events, void *data)
+{
+	pipe_flush(data);
+}
+
+static void pipe_write(struct vm_pipe *p, const void *data, size_t len)
+{
+	char *nb;
+	int r;
+
+	if (p->fd < 0 || len == 0)
+		return;
+	if (p->len + len > SHIM_VM_PIPE_MAX) {
+		p->dropped += len;
+		return;
+	}
+	nb = realloc(p->buf, p->len + len);
+	if (!nb) {
+		p->dropped += len;
+		return;
+	}
+	p->buf = nb;
+	memcpy(p->buf + p->len, data, len);
+	p->len += len;
+	pipe_flush(p);
+	if (p->len && !p->io && p->fd >= 0) {
+		r = event_add_io(p->v->s->loop, p->fd, EPOLLOUT, on_pipe_writable, p, NULL);
+		if (r > 0)
+			p->io = r;
+	}
+}
+
+/* The stream ended: closed once what waits is written (the reader then sees its end). */
+static void pipe_end(struct vm_pipe *p)
+{
+	if (p->fd < 0)
+		return;
+	p->close_after = true;
+	pipe_flush(p);
+}
+
+/* --- the guest's reports -------------------------------------------------------------------- */
+
+static struct shim_ctr *ctr_of(struct shim_vm *v, unsigned int index)
+{
+	return index < v->s->n_ctrs ? &v->s->ctrs[index] : NULL;
+}
+
+static struct vm_ctr *vctr(struct shim_vm *v, const struct shim_ctr *c)
+{
+	return &v->ctrs[c - v->s->ctrs];
+}
+
+static void start_in_guest(struct shim_vm *v, struct shim_ctr *c)
+{
+	struct vm_ctr *vc = vctr(v, c);
+	int r;
+
+	vc->queued = false;
+	r = vm_start_container(v->vm, (unsigned int)(c - v->s->ctrs));
+	if (r < 0) {
+		log_err_errno(r, "Container '%s': cannot start it in the task VM: %m",
+			      c->def->name);
+		shim_ctr_set_reason(c, "CannotStartContainerError: %s", strerror(-r));
+		shim_vm_ctr_kill(v, c, SIGKILL);
+		return;
+	}
+	vc->in_guest = true;
+}
+
+static void on_ready(struct vm *vm, void *data)
+{
+	struct shim_vm *v = data;
+	struct shim *s = v->s;
+	struct vm_volume vol = { .name = SHIM_VM_VOLUME, .serial = SHIM_VM_VOLUME };
+	struct vm_container cs[TASKDEF_MAX_CONTAINERS] = {};
+	_cleanup_free_ char *e = NULL;
+	size_t order[TASKDEF_MAX_CONTAINERS];
+	int r;
+
+	log_info("Task VM: the guest is up after %.0f ms",
+		 (double)(vm_ready_usec(vm) - vm_started_usec(vm)) / 1000);
+	for (size_t i = 0; i < s->n_ctrs; i++) {
+		struct vm_ctr *vc = &v->ctrs[i];
+
+		cs[i] = (struct vm_container){
+			.name = s->ctrs[i].def->name,
+			.root = vc->root_serial,
+			.upper = SHIM_VM_VOLUME,
+			.argv = vc->argv,
+			.env = vc->env,
+			.cwd = vc->cwd,
+			.uid = vc->uid,
+			.gid = vc->gid,
+			.groups = vc->groups,
+			.n_groups = vc->n_groups,
+			.stop_signal = s->ctrs[i].stop_signal,
+			.readonly_root = vc->readonly_root,
+		};
+	}
+	r = vm_send_spec(vm,
+			 &(struct vm_spec){ .volumes = &vol,
+					    .n_volumes = 1,
+					    .containers = cs,
+					    .n_containers = s->n_ctrs },
+			 &e);
+	if (r < 0) {
+		log_err("Task VM: cannot send the task: %s", e ?: strerror(-r));
+		shim_task_stop(s, "TaskFailedToStart",
+			       "ResourceInitializationError: the task VM refused the task: %s",
+			       e ?: strerror(-r));
+		shim_check_done(s);
+		return;
+	}
+	v->spec_sent = true;
+	/* the containers whose start came before the guest was up, in their order */
+	taskdef_start_order(s->def, order);
+	for (size_t k = 0; k < s->n_ctrs; k++)
+		if (v->ctrs[order[k]].queued && !s->stopping)
+			start_in_guest(v, &s->ctrs[order[k]]);
+	shim_vm_stop_progress(v);
+}
+
+static void on_started(struct vm *vm, unsigned int index, pid_t pid, void *data)
+{
+	struct shim_vm *v = data;
+	struct shim_ctr *c = ctr_of(v, index);
+
+	if (c)
+		log_info("Container '%s' runs in the task VM (pid %d there)", c->def->name,
+			 (int)pid);
+}
+
+static void on_output(struct vm *vm, unsigned int index, int stream, const void *buf, size_t len,
+		      void *data)
+{
+	struct shim_vm *v = data;
+
+	if (index >= v->s->n_ctrs)
+		return;
+	pipe_write(stream == 1 ? &v->ctrs[index].out : &v->ctrs[index].err, buf, len);
+}
+
+/* c ended (the guest's EXIT, or never run, or the VM gone): its output ends, then its exit. */
+static void ctr_gone(struct shim_vm *v, struct shim_ctr *c, int status)
+{
+	struct vm_ctr *vc = vctr(v, c);
+	struct shim *s = v->s;
+
+	if (!c->created || c->exited)
+		return;
+	vc->queued = false;
+	pipe_end(&vc->out);
+	pipe_end(&vc->err);
+	shim_ctr_exited(s, c, status);
+	if (s->stopping)
+		shim_vm_stop_progress(v);
+	shim_launch_ready(s);
+	shim_check_done(s);
+}
+
+static void on_exited(struct vm *vm, unsigned int index, int status, void *data)
+{
+	struct shim_vm *v = data;
+	struct shim_ctr *c = ctr_of(v, index);
+
+	if (c)
+		ctr_gone(v, c, status);
+}
+
+static void on_error(struct vm *vm, unsigned int index, const char *message, void *data)
+{
+	struct shim_vm *v = data;
+	struct shim_ctr *c = ctr_of(v, index);
+
+	if (!c) {
+		log_err("Task VM: %s", message);
+		return;
+	}
+	log_err("Container '%s' in the task VM: %s", c->def->name, message);
+	shim_ctr_set_reason(c, "CannotStartContainerError: %s", message);
+}
+
+static void on_vm_exit(struct vm *vm, const struct vm_exit *how, void *data)
+{
+	struct shim_vm *v = data;
+	struct shim *s = v->s;
+	const char *reason = vm_exit_reason_to_string(how->reason);
+
+	v->exited = true;
+	if (how->reason == VM_EXIT_POWEROFF || how->reason == VM_EXIT_QUIT ||
+	    (how->reason == VM_EXIT_KILLED && s->stopping))
+		log_info("Task VM: qemu exited (%s)", reason);
+	else
+		log_err("Task VM: qemu exited (%s): %s", reason, strna(how->message));
+	if (!s->stopping) {
+		bool running = s->state == SHIM_STATE_RUNNING;
+
+		/* nothing of the task can run any more */
+		shim_task_stop(s, running ? NULL : "TaskFailedToStart", "%sThe task VM %s: %s",
+			       running ? "" : "ResourceInitializationError: ",
+			       how->reason == VM_EXIT_CRASHED	  ? "crashed"
+			       : how->reason == VM_EXIT_BOOT_FAIL ? "failed to boot"
+								  : "stopped",
+			       how->message && *how->message ? how->message : reason);
+	}
+	for (size_t i = 0; i < s->n_ctrs; i++) {
+		struct shim_ctr *c = &s->ctrs[i];
+
+		if (!c->created || c->exited)
+			continue;
+		shim_ctr_set_reason(c, "The task VM stopped before the container exited (%s)",
+				    reason);
+		ctr_gone(v, c, W_EXITCODE(0, SIGKILL));
+	}
+	shim_check_done(s);
+}
+
+/* --- the shim's calls --------------------------------------------------------------------- */
+
+int shim_vm_new(struct shim *s, struct shim_vm **ret)
+{
+	struct shim_vm *v = calloc(1, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	v->s = s;
+	for (size_t i = 0; i < TASKDEF_MAX_CONTAINERS; i++) {
+		v->ctrs[i].out = (struct vm_pipe){ .v = v, .fd = -1 };
+		v->ctrs[i].err = (struct vm_pipe){ .v = v, .fd = -1 };
+	}
+	*ret = v;
+	return 0;
+}
+
+void shim_vm_shutdown(struct shim_vm *v)
+{
+	if (!v)
+		return;
+	v->vm = vm_free(v->vm); /* kills and reaps qemu if it runs */
+	for (size_t i = 0; i < TASKDEF_MAX_CONTAINERS; i++) {
+		struct vm_ctr *vc = &v->ctrs[i];
+
+		if (vc->exit_timer)
+			event_cancel(v->s->loop, vc->exit_timer);
+		vc->exit_timer = 0;
+		pipe_close(&vc->out);
+		pipe_close(&vc->err);
+	}
+}
+
+struct shim_vm *shim_vm_free(struct shim_vm *v)
+{
+	if (!v)
+		return NULL;
+	shim_vm_shutdown(v);
+	for (size_t i = 0; i < TASKDEF_MAX_CONTAINERS; i++) {
+		struct vm_ctr *vc = &v->ctrs[i];
+
+		free(vc->root);
+		image_spec_strv_free(vc->argv);
+		for (size_t k = 0; vc->env && vc->env[k]; k++)
+			explicit_bzero(vc->env[k], strlen(vc->env[k]));
+		image_spec_strv_free(vc->env);
+		free(vc->cwd);
+		free(vc->groups);
+	}
+	free(v->volume_file);
+	free(v);
+	return NULL;
+}
+
+/* A JSON array of strings as a NULL-terminated vector. */
+static char **strv_json(json_t *a)
+{
+	size_t i, n = json_array_size(a);
+	char **v = calloc(n + 1, sizeof(char *));
+	json_t *e;
+
+	if (!v)
+		return NULL;
+	json_array_foreach(a, i, e) {
+		v[i] = strdup(json_string_value(e) ?: "");
+		if (!v[i])
+			return image_spec_strv_free(v);
+	}
+	return v;
+}
+
+int shim_vm_ctr_prepare(struct shim_vm *v, struct shim_ctr *c, json_t *spec, char **ret_error)
+{
+	struct vm_ctr *vc = vctr(v, c);
+	struct shim *s = v->s;
+	json_t *proc = json_object_get(spec, "process"), *user = json_object_get(proc, "user");
+	json_t *gids = json_object_get(user, "additionalGids"), *g;
+	_cleanup_free_ char *e = NULL;
+	bool made = false;
+	uint64_t t0 = now_usec();
+	size_t i;
+	int r;
+
+	/* the process runc would have run: its args, environment, directory and user */
+	vc->argv = strv_json(json_object_get(proc, "args"));
+	vc->env = strv_json(json_object_get(proc, "env"));
+	vc->cwd = strdup(json_string_value(json_object_get(proc, "cwd")) ?: "/");
+	if (!vc->argv || !vc->env || !vc->cwd)
+		return -ENOMEM;
+	if (!vc->argv[0])
+		return fail_with(ret_error, "no command to run");
+	vc->uid = (uid_t)json_integer_value(json_object_get(user, "uid"));
+	vc->gid = (gid_t)json_integer_value(json_object_get(user, "gid"));
+	vc->n_groups = json_array_size(gids);
+	if (vc->n_groups) {
+		vc->groups = calloc(vc->n_groups, sizeof(gid_t));
+		if (!vc->groups)
+			return -ENOMEM;
+		json_array_foreach(gids, i, g)
+			vc->groups[i] = (gid_t)json_integer_value(g);
+	}
+	vc->readonly_root =
+		json_is_true(json_object_get(json_object_get(spec, "root"), "readonly"));
+
+	/* its root drive: the image's tree, made once per image digest */
+	r = vm_root_image(&(struct vm_root_opts){ .store = s->cfg.image_store,
+						  .digest = c->image->img->digest,
+						  .tree = c->rootfs },
+			  &vc->root, &made, &e);
+	if (r < 0)
+		return fail_errno(ret_error, r, "root drive: %s", e ?: strerror(-r));
+	log_info("Container '%s': root drive %s (%s, %.1f ms)", c->def->name, vc->root,
+		 made ? "made" : "cached", (double)(now_usec() - t0) / 1000);
+	/* one drive per image, whatever the number of its containers */
+	for (size_t k = 0; k < (size_t)(c - s->ctrs); k++)
+		if (v->ctrs[k].root && streq(v->ctrs[k].root, vc->root)) {
+			memcpy(vc->root_serial, v->ctrs[k].root_serial, sizeof(vc->root_serial));
+			return 0;
+		}
+	snprintf(vc->root_serial, sizeof(vc->root_serial), "root%zu", (size_t)(c - s->ctrs));
+	return 0;
+}
+
+/* Interface name's IPv4 address (A.B.C.D/PLEN) and MAC from the task's namespace. */
+static int link_info(const char *ifname, char *addr, size_t addr_size, char *mac, size_t mac_size)
+{
+	struct ifaddrs *ifa, *i;
+	bool has_addr = false, has_mac = false;
+
+	if (getifaddrs(&ifa) < 0)
+		return -errno;
+	for (i = ifa; i; i = i->ifa_next) {
+		if (!i->ifa_addr || !streq(i->ifa_name, ifname))
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET && !has_addr && i->ifa_netmask) {
+			const struct sockaddr_in *a = (const struct sockaddr_in *)i->ifa_addr;
+			const struct sockaddr_in *m = (const struct sockaddr_in *)i->ifa_netmask;
+			char text[INET_ADDRSTRLEN];
+
+			inet_ntop(AF_INET, &a->sin_addr, text, sizeof(text));
+			snprintf(addr, addr_size, "%s/%d", text,
+				 __builtin_popcount(m->sin_addr.s_addr));
+			has_addr = true;
+		} else if (i->ifa_addr->sa_family == AF_PACKET && !has_mac) {
+			const struct sockaddr_ll *l = (const struct sockaddr_ll *)i->ifa_addr;
+			const unsigned char *h = l->sll_addr;
+
+			if (l->sll_halen != 6)
+				continue;
+			snprintf(mac, mac_size, "%02x:%02x:%02x:%02x:%02x:%02x", h[0], h[1], h[2],
+				 h[3], h[4], h[5]);
+			has_mac = true;
+		}
+	}
+	freeifaddrs(ifa);
+	return has_addr && has_mac ? 0 : -ENOENT;
+}
+
+static unsigned int link_mtu(const char *ifname)
+{
+	_cleanup_free_ char *text = NULL;
+	char path[128];
+	size_t len;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/mtu", ifname);
+	if (read_file(path, 32, &text, &len) < 0)
+		return 0;
+	return (unsigned int)strtoul(text, NULL, 10);
+}
+
+/* The routes of the task's namespace through eth1 and md0 but their connected prefixes. */
+struct route_text {
+	char dst[INET_ADDRSTRLEN + 4];
+	char ifname[IFNAMSIZ];
+	char gw[INET_ADDRSTRLEN];
+};
+
+static size_t ns_routes(struct route_text *rt, size_t max)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/net/route", "re");
+	char line[256];
+	size_t n = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f) && n < max) {
+		char ifname[IFNAMSIZ + 1];
+		unsigned int dst, gw, flags, mask;
+		struct in_addr a;
+
+		if (sscanf(line, "%16s %x %x %x %*d %*d %*d %x", ifname, &dst, &gw, &flags,
+			   &mask) != 5)
+			continue;
+		if (!streq(ifname, "eth1") && !streq(ifname, "md0"))
+			continue;
+		if (!(flags & 0x1) || (!gw && mask != 0xffffffff))
+			continue; /* down, or a connected prefix (the guest has its own) */
+		a.s_addr = dst;
+		inet_ntop(AF_INET, &a, rt[n].dst, INET_ADDRSTRLEN);
+		snprintf(rt[n].dst + strlen(rt[n].dst), 4, "/%d", __builtin_popcount(mask));
+		strscpy(rt[n].ifname, ifname, sizeof(rt[n].ifname));
+		rt[n].gw[0] = '\0';
+		if (gw) {
+			a.s_addr = gw;
+			inet_ntop(AF_INET, &a, rt[n].gw, sizeof(rt[n].gw));
+		}
+		n++;
+	}
+	return n;
+}
+
+int shim_vm_boot(struct shim_vm *v, char **ret_error)
+{
+	struct shim *s = v->s;
+	char eth_addr[64], eth_mac[32], md_addr[64], md_mac[32], console[PATH_MAX];
+	struct vm_nic nics[2];
+	struct vm_route routes[VM_ROUTES_MAX];
+	struct route_text rt[VM_ROUTES_MAX];
+	struct vm_drive drives[TASKDEF_MAX_CONTAINERS + 1];
+	const char *dns[VM_DNS_MAX + 1] = {};
+	size_t n_nics = 0, n_routes = 0, n_drives = 0, n_dns = 0;
+	unsigned int memory = SHIM_VM_MEMORY_MIN, cpus = 1;
+	static const struct vm_callbacks cb = { .ready = on_ready,
+						.started = on_started,
+						.output = on_output,
+						.exited = on_exited,
+						.error = on_error,
+						.exit = on_vm_exit };
+	int r;
+
+	if (if_nametoindex(SHIM_VM_TAP) == 0)
+		return fail_with(ret_error, "the task's namespace has no %s (netd's wiring vm)",
+				 SHIM_VM_TAP);
+	r = link_info("eth1", eth_addr, sizeof(eth_addr), eth_mac, sizeof(eth_mac));
+	if (r < 0)
+		return fail_errno(ret_error, r, "the task's eth1 has no IPv4 address or MAC");
+	nics[n_nics++] = (struct vm_nic){ .tap = SHIM_VM_TAP,
+					  .ifname = "eth1",
+					  .mac = eth_mac,
+					  .address = eth_addr,
+					  .mtu = link_mtu("eth1") };
+	if (if_nametoindex(SHIM_VM_TAP_MD) &&
+	    link_info("md0", md_addr, sizeof(md_addr), md_mac, sizeof(md_mac)) == 0)
+		nics[n_nics++] = (struct vm_nic){
+			.tap = SHIM_VM_TAP_MD, .ifname = "md0", .mac = md_mac, .address = md_addr
+		};
+	/* the namespace's routes through the VM's NICs */
+	for (size_t i = 0, n = ns_routes(rt, VM_ROUTES_MAX); i < n; i++)
+		if (n_nics == 2 || streq(rt[i].ifname, "eth1"))
+			routes[n_routes++] =
+				(struct vm_route){ .dst = rt[i].dst,
+						   .ifname = rt[i].ifname,
+						   .gateway = rt[i].gw[0] ? rt[i].gw : NULL };
+	for (size_t i = 0; s->cfg.nameservers[i] && n_dns < VM_DNS_MAX; i++)
+		if (!strchr(s->cfg.nameservers[i], ':'))
+			dns[n_dns++] = s->cfg.nameservers[i];
+
+	/* the drives: each image's root once, read-only; the task's volume */
+	for (size_t i = 0; i < s->n_ctrs; i++) {
+		bool seen = false;
+
+		for (size_t k = 0; k < n_drives; k++)
+			seen |= streq(drives[k].serial, v->ctrs[i].root_serial);
+		if (!seen)
+			drives[n_drives++] = (struct vm_drive){ .path = v->ctrs[i].root,
+								.serial = v->ctrs[i].root_serial,
+								.readonly = true };
+	}
+	r = storage_release(s->storage, &v->volume_file, ret_error);
+	if (r < 0)
+		return r;
+	drives[n_drives++] = (struct vm_drive){ .path = v->volume_file, .serial = SHIM_VM_VOLUME };
+
+	/* the task's size: its memory (at least what the guest boots in), its vCPUs */
+	if (s->def->has_memory && s->def->memory_mib > SHIM_VM_MEMORY_MIN)
+		memory = (unsigned int)MIN(s->def->memory_mib, 120 * 1024);
+	if (s->def->has_cpu && s->def->cpu_vcpu > 1)
+		cpus = (unsigned int)MIN(ceil(s->def->cpu_vcpu), 16.0);
+	snprintf(console, sizeof(console), "%s/%s", s->dir, SHIM_VM_CONSOLE);
+
+	r = vm_new(s->loop,
+		   &(struct vm_opts){ .qemu = s->cfg.vm_qemu,
+				      .kernel = s->cfg.vm_kernel,
+				      .initrd = s->cfg.vm_initrd,
+				      .accel = VM_ACCEL_AUTO,
+				      .memory_mib = memory,
+				      .cpus = cpus,
+				      .nics = nics,
+				      .n_nics = n_nics,
+				      .routes = routes,
+				      .n_routes = n_routes,
+				      .dns = dns,
+				      .hostname = s->cfg.hostname,
+				      .drives = drives,
+				      .n_drives = n_drives,
+				      .console_log = console },
+		   &cb, v, &v->vm, ret_error);
+	if (r < 0)
+		return r;
+	r = vm_start(v->vm, ret_error);
+	if (r < 0) {
+		v->vm = vm_free(v->vm);
+		return r;
+	}
+	v->booted = true;
+	log_info("Task VM: qemu %d started (%s, %u MiB, %u vCPU, %zu drives)", (int)vm_pid(v->vm),
+		 vm_accel_to_string(vm_get_accel(v->vm)), memory, cpus, n_drives);
+	return 0;
+}
+
+int shim_vm_ctr_create(struct shim_vm *v, struct shim_ctr *c, int stdout_fd, int stderr_fd,
+		       char **ret_error)
+{
+	struct vm_ctr *vc = vctr(v, c);
+
+	if (!v->vm || v->exited)
+		return fail_with(ret_error, "the task VM is not running");
+	vc->out.fd = fcntl(stdout_fd, F_DUPFD_CLOEXEC, 3);
+	vc->err.fd = fcntl(stderr_fd, F_DUPFD_CLOEXEC, 3);
+	if (vc->out.fd < 0 || vc->err.fd < 0) {
+		pipe_close(&vc->out);
+		pipe_close(&vc->err);
+		return fail_errno(ret_error, -errno, "cannot keep its output pipes: %m");
+	}
+	for (int i = 0; i < 2; i++) {
+		int fd = i ? vc->err.fd : vc->out.fd;
+
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		fcntl(fd, F_SETPIPE_SZ, 1 << 20);
+	}
+	c->pid = 0; /* no process of the host: its signals go through the guest */
+	return 0;
+}
+
+int shim_vm_ctr_start(struct shim_vm *v, struct shim_ctr *c, char **ret_error)
+{
+	struct vm_ctr *vc = vctr(v, c);
+
+	if (!v->vm || v->exited)
+		return fail_with(ret_error, "the task VM is not running");
+	if (!v->spec_sent) {
+		vc->queued = true;
+		return 0;
+	}
+	start_in_guest(v, c);
+	return 0;
+}
+
+static void on_exit_timer(struct event_loop *loop, void *data)
+{
+	struct shim_ctr *c = data;
+	struct shim_vm *v = c->s->vm;
+	struct vm_ctr *vc = vctr(v, c);
+
+	vc->exit_timer = 0;
+	ctr_gone(v, c, vc->exit_status);
+}
+
+void shim_vm_ctr_kill(struct shim_vm *v, struct shim_ctr *c, int signo)
+{
+	struct vm_ctr *vc = vctr(v, c);
+	int r;
+
+	if (!c->created || c->exited)
+		return;
+	if (vc->in_guest) {
+		if (v->vm && !v->exited)
+			vm_kill_container(v->vm, (unsigned int)(c - v->s->ctrs), signo);
+		return; /* its EXIT follows, or the VM's exit */
+	}
+	/* the guest never ran it: it ends here, as a created runc container killed would */
+	if (signo != SIGKILL || vc->exit_timer)
+		return;
+	vc->queued = false;
+	vc->exit_status = W_EXITCODE(0, SIGKILL);
+	r = event_add_timer(v->s->loop, 1, on_exit_timer, c, NULL);
+	if (r > 0)
+		vc->exit_timer = r;
+}
+
+void shim_vm_stop_progress(struct shim_vm *v)
+{
+	struct shim *s = v->s;
+
+	if (!s->stopping || !v->vm || v->exited || v->stop_sent)
+		return;
+	for (size_t i = 0; i < s->n_ctrs; i++)
+		if (s->ctrs[i].created && !s->ctrs[i].exited)
+			return;
+	/* nothing runs: the guest unmounts and powers off */
+	v->stop_sent = true;
+	log_info("Task VM: stopping");
+	vm_stop(v->vm, 0);
+}
+
+bool shim_vm_reaped(struct shim_vm *v, pid_t pid, int status)
+{
+	if (!v->vm || v->exited || vm_pid(v->vm) != pid)
+		return false;
+	vm_reaped(v->vm, status);
+	return true;
+}
+
+bool shim_vm_done(const struct shim_vm *v)
+{
+	return !v->vm || v->exited;
+}
