@@ -85,7 +85,7 @@ struct eni_attachment {
 	bool resolv_conf;   /* may write /etc/netns/NAME/resolv.conf (step dns) */
 	/* no connection from outside on the ENI (a platform ENI's guards) */
 	bool refuse_inbound;
-	/* a VM's ENI shared with the namespace's own sockets (READY_PULL; step-tap.h) */
+	/* a VM's ENI shared with the namespace's own sockets (READY_PULL, READY; step-tap.h) */
 	bool vm_share;
 
 	/* the steps' records, journalled with it */

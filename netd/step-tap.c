@@ -68,7 +68,7 @@ static int wire(struct attach_ctx *c, const char *dev, const char *tap)
 	return 0;
 }
 
-/* The ENI shared with the namespace's sockets (READY_PULL), or all of it the VM's. */
+/* The ENI shared with the namespace's sockets, or all of it the VM's (a detach). */
 static int share(struct attach_ctx *c, bool on)
 {
 	struct link_info dl, tl;
@@ -212,8 +212,8 @@ static int tap_check(struct attach_ctx *c, json_t *diffs)
 	r = vmshare_attached(c->netns_fd, li.ifindex);
 	if (r >= 0 && r != c->a->vm_share)
 		json_diff_append(diffs, "vm",
-				 c->a->vm_share ? "the ENI shared with the namespace (READY_PULL)"
-						: "the ENI the VM's alone (READY)",
+				 c->a->vm_share ? "the ENI shared with the namespace"
+						: "the ENI the VM's alone",
 				 r ? "shared" : "not shared");
 	return r < 0 ? r : 0;
 }

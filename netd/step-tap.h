@@ -19,8 +19,8 @@
 
 extern const struct attach_step step_tap;
 
-/* The ENI shared with the namespace's sockets (on: READY_PULL) or the VM's alone (READY), for an
- * attachment whose vm step began; 0 for another. err says what failed. */
+/* The ENI shared with the namespace's sockets (on: READY_PULL and READY) or the VM's alone, for
+ * an attachment whose vm step began; 0 for another. err says what failed. */
 int step_tap_share(struct netd *d, struct eni_attachment *a, bool on, char *err, size_t errlen);
 
 #endif

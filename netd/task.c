@@ -72,9 +72,12 @@ static void task_set_phase(struct task *t, enum task_phase p)
 	};
 
 	t->phase = p;
-	/* A task VM's ENI is shared with the namespace's sockets while it pulls (step-tap.h). */
+	/*
+	 * A task VM's ENI is shared with the namespace's own sockets in both ready phases
+	 * (step-tap.h): its pulls in READY_PULL, its log shippers in READY.
+	 */
 	if (p == TASK_PHASE_READY_PULL || p == TASK_PHASE_READY)
-		t->att.vm_share = p == TASK_PHASE_READY_PULL;
+		t->att.vm_share = true;
 	t->att.state = states[p];
 }
 
@@ -368,7 +371,7 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 			t->target_phase = (enum task_phase)r;
 	}
 	if (!journal)
-		t->att.vm_share = t->target_phase == TASK_PHASE_READY_PULL;
+		t->att.vm_share = true;
 
 	if (journal) {
 		/* addresses come back from the ips list */
@@ -491,7 +494,7 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 		t->target_phase = r < 0 ? TASK_PHASE_READY : (enum task_phase)r;
 		/* An attach a restart cut: the phase it was going to. */
 		if (t->phase == TASK_PHASE_ATTACHING)
-			t->att.vm_share = t->target_phase == TASK_PHASE_READY_PULL;
+			t->att.vm_share = true;
 		if (jfault)
 			strscpy(t->att.fault, jfault, sizeof(t->att.fault));
 	}
@@ -1029,7 +1032,9 @@ static int do_task_set_phase(struct ctl_call *call, json_t *params, void *userda
 	if (t->phase != (enum task_phase)p) {
 		char err[512];
 
-		r = step_tap_share(d, &t->att, p == TASK_PHASE_READY_PULL, err, sizeof(err));
+		/* the sharing stays as it is (both phases); an attachment journalled when READY
+		 * took it away gets it back */
+		r = t->att.vm_share ? 0 : step_tap_share(d, &t->att, true, err, sizeof(err));
 		if (r < 0)
 			return ctl_call_fail_errno(call, r, "Task '%s' stays %s: %s", t->id,
 						   task_phase_to_string(t->phase), err);
