@@ -4,17 +4,24 @@
 # booted by its shim on netd's VM wiring. One boot: the container sends K datagrams to the VPC's
 # echo service (netd counts them on the ENI, as the VM's "app" bytes, to the byte with the
 # guest's ARP exchange), reads its own task metadata (busybox wget to
-# $ECS_CONTAINER_METADATA_URI_V4), and runs until stopped; its output is in `taskvm logs`, its
-# exit code (its TERM trap's) in inspect, and nothing of the task is left: no qemu, no taps, no
-# loop devices, no mounts. The root drive is made once per image digest. Bad input first.
+# $ECS_CONTAINER_METADATA_URI_V4), writes L lines, and runs until stopped; its output is in
+# `taskvm logs` and, shipped with awslogs by the shim from the task's namespace while the task is
+# READY (the ENI shared with the namespace's sockets), at the VPC's collector, every line once,
+# the bytes on the task's logs flow as the VPC counts them; its exit code (its TERM trap's) is in
+# inspect, and nothing of the task is left: no qemu, no taps, no loop devices, no mounts. The
+# root drive is made once per image digest. Bad input first; crashes last: the agent SIGKILLed
+# while a VM boots (the shim and its VM go on, adopted by the next agent), the shim SIGKILLed
+# while a VM boots (qemu dies with it, PR_SET_PDEATHSIG; the agent tears the task down).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 source "$(dirname "$0")/../counters/common.sh"
 source "$(dirname "$0")/../vm/common.sh"
 require_vm
+require_cmd rsyslogd
 
 K=100
 S=200
+L=300
 ARP=42 # an ARP request or reply on the wire
 
 # udpsend (static) in the image, beside busybox
@@ -45,12 +52,37 @@ md_agent_stop
 ln_agent_start "${LN_AGENT_ARGS[@]}" || tap_bail "agent"
 
 # --- one task in a VM --------------------------------------------------------------------------
-cmd="udpsend --dst $FABRIC_GATEWAY:$FABRIC_UDP_PORT --count $K --size $S &&
+fabric_syslog_start || tap_bail "syslog collector"
+ip=$(fabric_eni_ip 1)
+fabric_nsexec vpc nft -f - <<EOT || tap_bail "nft"
+table netdev tpvmlogs {
+        counter logs_tx {}
+        counter logs_rx {}
+        chain from_task {
+                type filter hook ingress device "vp1" priority 0;
+                ip saddr $ip tcp dport 5514 counter name "logs_tx" accept
+        }
+        chain to_task {
+                type filter hook egress device "vp1" priority 0;
+                ip daddr $ip tcp sport 5514 counter name "logs_rx" accept
+        }
+}
+EOT
+nft_counter()
+{
+        fabric_nsexec vpc nft -j list counter netdev tpvmlogs "$1" |
+                jq -r '.nftables[] | select(.counter) | .counter | "\(.bytes) \(.packets)"'
+}
+cmd="seq 1 $L | sed 's/^/line /' &&
+udpsend --dst $FABRIC_GATEWAY:$FABRIC_UDP_PORT --count $K --size $S &&
 wget -q -O - \"\$ECS_CONTAINER_METADATA_URI_V4\" > /tmp/md && echo && echo metadata \$(cat /tmp/md) &&
 echo host \$(hostname) && echo in-the-vm >&2 &&
 trap 'echo got TERM; exit 3' TERM; sleep 600 & wait"
-ln_taskdef vm1 "$(jq -n --arg img "$LN_IMAGE" --arg cmd "$cmd" '{containerDefinitions: [
-    {name: "app", image: $img, command: ["/bin/sh", "-c", $cmd]}]}')"
+ln_taskdef vm1 "$(jq -n --arg img "$LN_IMAGE" --arg cmd "$cmd" --arg ep "$FABRIC_SYSLOG_ENDPOINT" '{containerDefinitions: [
+    {name: "app", image: $img, command: ["/bin/sh", "-c", $cmd],
+     logConfiguration: {logDriver: "awslogs", options: {
+       "awslogs-group": "/ecs/vm", "awslogs-region": "us-west-2",
+       "awslogs-stream-prefix": "ecs", "awslogs-endpoint": $ep}}}]}')"
 ip -n "$FABRIC_VPC_NS" neigh replace "$(fabric_eni_ip 1)" lladdr "$(fabric_eni_mac 1)" dev br0 \
         nud permanent
 id=$(ln_run vm1 1 --isolation vm) || true
@@ -83,5 +115,53 @@ check_eq "the container's exit code (its TERM trap) in inspect" 3 "$(jq -r .exit
 check_eq "the task's stop reason" "UserInitiated" "$(ln_show "$id" | jq -r .stop_code)"
 check_match "taskvm logs has the trap's line" "got TERM" "$(ln_logs "$id" app)"
 check_eq "no qemu is left" "" "$(qemu_pids)"
+
+# the logs, shipped from the namespace while the VM had the ENI
+sel="(.sd | contains(\"ecs/app/$id\"))"
+n=$(ln_logs "$id" app | wc -l)
+check_eq "every line of taskvm logs reached the collector, once" "$n" \
+        "$(jq -r "select($sel) | .msg" "$FABRIC_SYSLOG_FILE" | wc -l)"
+check "the $L lines among them, in order" diff <(jq -r "select($sel) | .msg" \
+        "$FABRIC_SYSLOG_FILE" | grep '^line ') <(seq -f 'line %g' 1 $L)
+st=$(netdctl -j stats "$id")
+read -r tb tp <<<"$(nft_counter logs_tx)"
+read -r rb rp <<<"$(nft_counter logs_rx)"
+check_match "the logs flow carried them" '^[0-9]{4,}$' "$(jq -r .flows.logs.tx.bytes <<<"$st")"
+check_eq "logs: netd's flow equals the VPC side's count, both ways" \
+        "$rb $rp $((tb + 14 * tp)) $tp" \
+        "$(jq -r '.flows.logs | "\(.rx.bytes) \(.rx.packets) \(.tx.bytes) \(.tx.packets)"' <<<"$st")"
 check_eq "nothing of the task is left" "" "$(ln_leftovers "$id")"
+
+# --- crashes while the VM boots ----------------------------------------------------------------
+ln_taskdef long "$(jq -n --arg img "$LN_IMAGE" '{containerDefinitions: [
+    {name: "app", image: $img, stopTimeout: 2,
+     command: ["/bin/sh", "-c", "trap \"exit 0\" TERM; echo up; sleep 600 & wait"]}]}')"
+_booting() { [[ -n $(qemu_pids) ]]; }
+id=$(ln_run long 2 --isolation vm --detach) || true
+check "a VM boots" wait_until 30 _booting
+md_agent_kill9
+check_eq "the agent killed mid-boot: its VM boots on" 1 "$(qemu_pids | wc -l)"
+ln_agent_start "${LN_AGENT_ARGS[@]}" || tap_bail "agent restart"
+check "the next agent adopts the task: RUNNING" ln_wait_phase "$id" RUNNING 60
+_up() { ln_logs "$id" app | grep -q '^up$'; }
+check "its container runs" wait_until 30 _up
+check "stop" taskvm stop "$id"
+check "STOPPED" ln_wait_phase "$id" STOPPED 30
+check_eq "exit code 0 (its trap)" 0 "$(ln_container "$id" app | jq -r .exit_code)"
+check_eq "no qemu is left" "" "$(qemu_pids)"
+check_eq "nothing of it is left" "" "$(ln_leftovers "$id")"
+
+id=$(ln_run long 2 --isolation vm --detach) || true
+check "another VM boots" wait_until 30 _booting
+shim=$(ln_show "$id" | jq -r .shim.pid)
+kill -KILL "$shim"
+check "the shim killed mid-boot: the task is STOPPED" ln_wait_phase "$id" STOPPED 30
+check_match "with the reason" "the task's runtime \(taskvm shim\) was killed by signal 9" \
+        "$(ln_show "$id" | jq -r .stopped_reason)"
+_no_qemu() { [[ -z $(qemu_pids) ]]; }
+check "qemu died with its shim" wait_until 10 _no_qemu
+check_eq "nothing of it is left" "" "$(ln_leftovers "$id")"
+check_eq "the root drive was made once for the image: reused by every task since" 1 \
+        "$(find "$FABRIC_RUN/images/vm-root" -name '*.ext4' | wc -l)"
+check_eq "and no temporary file of it" "" "$(find "$FABRIC_RUN/images/vm-root" -name '*.tmp')"
 ln_done
