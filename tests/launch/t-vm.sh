@@ -10,7 +10,8 @@
 # the bytes on the task's logs flow as the VPC counts them; its exit code (its TERM trap's) is in
 # inspect, and nothing of the task is left: no qemu, no taps, no loop devices, no mounts. The
 # root drive is made once per image digest. Bad input first; crashes last: the agent SIGKILLed
-# while a VM boots (the shim and its VM go on, adopted by the next agent), the shim SIGKILLed
+# while a VM boots (the shim and its VM go on, adopted by the next agent; then its qemu
+# SIGKILLed: the task stops, saying that the VM crashed), the shim SIGKILLed
 # while a VM boots (qemu dies with it, PR_SET_PDEATHSIG; the agent tears the task down).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -145,10 +146,14 @@ ln_agent_start "${LN_AGENT_ARGS[@]}" || tap_bail "agent restart"
 check "the next agent adopts the task: RUNNING" ln_wait_phase "$id" RUNNING 60
 _up() { ln_logs "$id" app | grep -q '^up$'; }
 check "its container runs" wait_until 30 _up
-check "stop" taskvm stop "$id"
-check "STOPPED" ln_wait_phase "$id" STOPPED 30
-check_eq "exit code 0 (its trap)" 0 "$(ln_container "$id" app | jq -r .exit_code)"
-check_eq "no qemu is left" "" "$(qemu_pids)"
+kill -KILL "$(qemu_pids)"
+check "qemu SIGKILLed: the task is STOPPED" ln_wait_phase "$id" STOPPED 30
+check_match "with a reason that says so" "The task VM crashed" \
+        "$(ln_show "$id" | jq -r .stopped_reason)"
+c=$(ln_container "$id" app)
+check_eq "its container STOPPED, exit code 137, and why" \
+        "STOPPED 137 The task VM stopped before the container exited (crashed)" \
+        "$(jq -r '"\(.status) \(.exit_code) \(.reason)"' <<<"$c")"
 check_eq "nothing of it is left" "" "$(ln_leftovers "$id")"
 
 id=$(ln_run long 2 --isolation vm --detach) || true
