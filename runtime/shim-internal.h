@@ -125,6 +125,8 @@ struct shim {
 	struct shim_vm *vm;
 };
 
+/* Write status.json and tell the subscribers (at every change). */
+void shim_emit_status(struct shim *s);
 /* Stop the task (the first stop's code and reason are kept). */
 void shim_task_stop(struct shim *s, const char *code, const char *fmt, ...) _printf_(3, 4);
 /* Stopping and nothing left running: drain, tear down, report, exit the loop. */

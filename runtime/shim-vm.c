@@ -236,9 +236,12 @@ static void on_started(struct vm *vm, unsigned int index, pid_t pid, void *data)
 	struct shim_vm *v = data;
 	struct shim_ctr *c = ctr_of(v, index);
 
-	if (c)
-		log_info("Container '%s' runs in the task VM (pid %d there)", c->def->name,
-			 (int)pid);
+	if (!c)
+		return;
+	/* it runs now: its start (decided when the guest may not have been up) is this */
+	c->started_ns = realtime_nsec();
+	log_info("Container '%s' runs in the task VM (pid %d there)", c->def->name, (int)pid);
+	shim_emit_status(v->s);
 }
 
 static void on_output(struct vm *vm, unsigned int index, int stream, const void *buf, size_t len,

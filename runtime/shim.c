@@ -170,7 +170,7 @@ static bool emit_status_ack(struct shim *s, bool ack)
 	return false;
 }
 
-static void emit_status(struct shim *s)
+void shim_emit_status(struct shim *s)
 {
 	emit_status_ack(s, false);
 }
@@ -450,7 +450,7 @@ out:
 		shim_task_stop(s, "TaskFailedToStart", "CannotPullContainerError: %s",
 			       im->error_msg ?: strerror(-im->error));
 	}
-	emit_status(s);
+	shim_emit_status(s);
 	if (!s->stopping)
 		pull_next(s);
 	prepare_maybe(s);
@@ -810,7 +810,7 @@ static void usage_sample(struct shim *s)
 		return;
 	s->usage = u;
 	s->has_usage = true;
-	emit_status(s);
+	shim_emit_status(s);
 }
 
 static void on_usage_timer(struct event_loop *loop, void *data)
@@ -911,7 +911,7 @@ static void prepare_maybe(struct shim *s)
 	s->state = SHIM_STATE_READY;
 	s->prepared_ns = realtime_nsec();
 	log_info("Task prepared: waiting for start");
-	emit_status(s);
+	shim_emit_status(s);
 }
 
 /* --- running ------------------------------------------------------------------------------ */
@@ -1370,7 +1370,7 @@ void shim_task_stop(struct shim *s, const char *code, const char *fmt, ...)
 	if (r > 0)
 		s->final_timer = r;
 	stop_progress(s);
-	emit_status(s);
+	shim_emit_status(s);
 }
 
 /* Remove what the shim made (the bundles' files: no mounts there). */
@@ -1481,7 +1481,7 @@ void shim_check_done(struct shim *s)
 	teardown(s);
 	s->state = SHIM_STATE_STOPPED;
 	log_notice("Task stopped: %s", s->stop_reason ?: "?");
-	emit_status(s);
+	shim_emit_status(s);
 	event_loop_exit(s->loop, 0);
 }
 
@@ -1506,7 +1506,7 @@ void shim_ctr_exited(struct shim *s, struct shim_ctr *c, int status)
 		shim_task_stop(s, "EssentialContainerExited", "Essential container in task exited");
 	else if (s->stopping)
 		stop_progress(s);
-	emit_status(s);
+	shim_emit_status(s);
 }
 
 static void on_sigchld(struct shim *s)
@@ -1580,7 +1580,7 @@ static int do_start(struct ctl_call *call, json_t *params, void *userdata)
 	s->state = SHIM_STATE_RUNNING;
 	log_info("Starting the containers");
 	shim_launch_ready(s);
-	emit_status(s);
+	shim_emit_status(s);
 	shim_check_done(s);
 	return ctl_call_reply(call, status_json(s));
 }
@@ -1682,7 +1682,7 @@ static int do_network(struct ctl_call *call, json_t *params, void *userdata)
 		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "%s", e ?: strerror(-r));
 	s->network_ns = realtime_nsec();
 	log_info("The task's network: slot %u, address %s", s->cfg.slot, strna(s->cfg.address));
-	emit_status(s);
+	shim_emit_status(s);
 	if (!s->stopping)
 		secrets_run(s);
 	if (!s->stopping)
@@ -2040,7 +2040,7 @@ int shim_main(int argc, char **argv)
 	s.state = SHIM_STATE_PREPARING;
 	s.began_ns = realtime_nsec();
 	pull_cached(&s); /* the images the store has, as the pull behavior allows ... */
-	emit_status(&s);
+	shim_emit_status(&s);
 	pull_next(&s);	   /* the first pull runs in its child (once there is a network) ... */
 	storage_setup(&s); /* ... while the storage is made */
 	prepare_maybe(&s);
@@ -2055,7 +2055,7 @@ int shim_main(int argc, char **argv)
 				ctr_kill(&s, &s.ctrs[i], SIGKILL);
 		teardown(&s);
 		s.state = SHIM_STATE_STOPPED;
-		emit_status(&s);
+		shim_emit_status(&s);
 		s.rc = EXIT_FAILURE;
 	}
 	r = s.rc;
