@@ -506,7 +506,7 @@ help:
 	@echo '  O=$(O)  V=1 (verbose)  WERROR=1  CC=$(CC)  CLANG=$(CLANG)  BPFTOOL=$(BPFTOOL)'
 	@echo '  PREFIX=$(PREFIX)  DESTDIR=  CNIBINDIR=$(CNIBINDIR)  CNI_STATIC=$(CNI_STATIC) (static task-eni)'
 	@echo '  UNITDIR=$(UNITDIR)  MANDIR=$(MANDIR)  BASHCOMPDIR=$(BASHCOMPDIR)  PANDOC=$(PANDOC)'
-	@echo '  PLATFORMSDIR=$(PLATFORMSDIR)'
+	@echo '  PLATFORMSDIR=$(PLATFORMSDIR)  VMDIR=$(VMDIR) (the agent'"'"'s default --vm-kernel, --vm-initrd)'
 
 comma := ,
 
