@@ -699,11 +699,11 @@ void shim_vm_ctr_kill(struct shim_vm *v, struct shim_ctr *c, int signo)
 			vm_kill_container(v->vm, (unsigned int)(c - v->s->ctrs), signo);
 		return; /* its EXIT follows, or the VM's exit */
 	}
-	/* the guest never ran it: it ends here, as a created runc container killed would */
-	if (signo != SIGKILL || vc->exit_timer)
+	/* the guest never ran it: it ends here, on whatever signal, as it never ran */
+	if (vc->exit_timer)
 		return;
 	vc->queued = false;
-	vc->exit_status = W_EXITCODE(0, SIGKILL);
+	vc->exit_status = W_EXITCODE(0, signo);
 	r = event_add_timer(v->s->loop, 1, on_exit_timer, c, NULL);
 	if (r > 0)
 		vc->exit_timer = r;

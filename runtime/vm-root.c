@@ -54,9 +54,12 @@ int vm_root_image(const struct vm_root_opts *o, char **ret_path, bool *ret_made,
 	*ret_made = false;
 	if (digest_name(o->digest, name, sizeof(name)) < 0)
 		return fail_with(ret_error, "image digest '%.80s' is not a digest", o->digest);
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", o->store, VM_ROOT_DIR) >= sizeof(dir) ||
-	    asprintf(&path, "%s/%s.ext4", dir, name) < 0)
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", o->store, VM_ROOT_DIR) >= sizeof(dir))
 		return fail_errno(ret_error, -ENAMETOOLONG, "the image store's path is too long");
+	if (asprintf(&path, "%s/%s.ext4", dir, name) < 0) {
+		path = NULL;
+		return -ENOMEM;
+	}
 	if (access(path, R_OK) == 0) {
 		*ret_path = TAKE_PTR(path);
 		return 0;

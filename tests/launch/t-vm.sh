@@ -11,7 +11,8 @@
 # inspect, and nothing of the task is left: no qemu, no taps, no loop devices, no mounts. The
 # root drive is made once per image digest. Bad input first; crashes last: the agent SIGKILLed
 # while a VM boots (the shim and its VM go on, adopted by the next agent; then its qemu
-# SIGKILLed: the task stops, saying that the VM crashed), the shim SIGKILLed
+# SIGKILLed: the task stops, saying that the VM crashed), a task stopped while its VM boots, the
+# shim SIGKILLed
 # while a VM boots (qemu dies with it, PR_SET_PDEATHSIG; the agent tears the task down).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -158,6 +159,13 @@ check_eq "nothing of it is left" "" "$(ln_leftovers "$id")"
 
 id=$(ln_run long 2 --isolation vm --detach) || true
 check "another VM boots" wait_until 30 _booting
+check "stopped while it boots" taskvm stop "$id" --detach
+check "STOPPED at once, not after the container's stopTimeout" ln_wait_phase "$id" STOPPED 15
+check_eq "no qemu is left" "" "$(qemu_pids)"
+check_eq "nothing of it is left" "" "$(ln_leftovers "$id")"
+
+id=$(ln_run long 2 --isolation vm --detach) || true
+check "a third VM boots" wait_until 30 _booting
 shim=$(ln_show "$id" | jq -r .shim.pid)
 kill -KILL "$shim"
 check "the shim killed mid-boot: the task is STOPPED" ln_wait_phase "$id" STOPPED 30
