@@ -24,7 +24,8 @@
 	"\"region\":\"us-west-2\",\"secretsmanager_endpoint\":\"http://198.18.0.1:8080\","                                               \
 	"\"ssm_endpoint\":\"https://ssm.us-west-2.amazonaws.com\",\"secrets_timeout_sec\":30,\"image_pull_behavior\":\"prefer-cached\"," \
 	"\"insights\":{\"endpoint\":\"tcp://198.18.0.1:5514\",\"group\":\"/aws/ecs/containerinsights/c/performance\"},"                  \
-	"\"platform_eni\":{\"netns\":\"/run/netns/plat\",\"nameservers\":[\"198.18.0.3\"]}}"
+	"\"platform_eni\":{\"netns\":\"/run/netns/plat\",\"nameservers\":[\"198.18.0.3\"]},"                                             \
+	"\"vm\":{\"kernel\":\"/usr/share/taskvm/vm/vmlinux\",\"initrd\":\"/usr/share/taskvm/vm/initramfs.cpio\"}}"
 
 static json_t *parse(const char *s)
 {
@@ -65,6 +66,9 @@ static void test_config_roundtrip(void **state)
 	assert_string_equal(c.platform_netns, "/run/netns/plat");
 	assert_string_equal(c.platform_nameservers[0], "198.18.0.3");
 	assert_null(c.platform_nameservers[1]);
+	assert_string_equal(c.vm_kernel, "/usr/share/taskvm/vm/vmlinux");
+	assert_string_equal(c.vm_initrd, "/usr/share/taskvm/vm/initramfs.cpio");
+	assert_null(c.vm_qemu);
 	assert_string_equal(
 		json_string_value(json_object_get(json_object_get(c.env, "app"), "AWS_REGION")),
 		"us-west-2");
@@ -107,6 +111,9 @@ static void test_config_errors(void **state)
 		{ "platform_eni", "{\"nameservers\":[]}", "platform_eni" },
 		{ "platform_eni", "{\"netns\":\"/run/netns/p\",\"nameservers\":[1]}",
 		  "platform_eni.nameservers" },
+		{ "vm", "{\"kernel\":\"vmlinux\",\"initrd\":\"/i\"}", "absolute" },
+		{ "vm", "{\"kernel\":\"/k\"}", "vm" },
+		{ "vm", "{\"kernel\":\"/k\",\"initrd\":\"/i\",\"memory\":1}", "vm" },
 		{ "unknown", "1", "unknown" },
 	};
 
