@@ -29,8 +29,9 @@ check "attach t1, wired for a VM by netd" netdctl task attach t1 netns "$ns" mac
         addr "$ip/16" wiring vm
 # The VPC knows the task's MAC (no ARP from its side); the guest asks for the gateway's once.
 ip -n "$FABRIC_VPC_NS" neigh replace "$ip" lladdr "$mac" dev br0 nud permanent
-check_eq "eth1's ingress: netd's program, then the redirect to tap0; its egress: netd's program" \
-        "egress 65520 bpf|ingress 1 bpf|ingress 100 u32" "$(vm_filters t1 | sort | paste -sd'|')"
+check_eq "eth1's ingress: netd's program, the sharing, the redirect to tap0; egress: netd's program" \
+        "egress 65520 bpf|ingress 1 bpf|ingress 100 u32|ingress 50 bpf" \
+        "$(vm_filters t1 | sort | paste -sd'|')"
 
 img=$FABRIC_RUN/root.img
 check "a root file system image from busybox-static (mkfs.ext4 -d)" vm_image "$img"
