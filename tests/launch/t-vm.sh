@@ -9,7 +9,8 @@
 # READY (the ENI shared with the namespace's sockets), at the VPC's collector, every line once,
 # the bytes on the task's logs flow as the VPC counts them; its exit code (its TERM trap's) is in
 # inspect, and nothing of the task is left: no qemu, no taps, no loop devices, no mounts. The
-# root drive is made once per image digest. Bad input first; crashes last: the agent SIGKILLed
+# root drive is made once per image digest. Two containers of one image: dependsOn, their own
+# roots, the essential container's exit stopping the task. Bad input first; crashes last: the agent SIGKILLed
 # while a VM boots (the shim and its VM go on, adopted by the next agent; then its qemu
 # SIGKILLed: the task stops, saying that the VM crashed), a task stopped while its VM boots, the
 # shim SIGKILLed
@@ -133,6 +134,29 @@ check_eq "logs: netd's flow equals the VPC side's count, both ways" \
         "$rb $rp $((tb + 14 * tp)) $tp" \
         "$(jq -r '.flows.logs | "\(.rx.bytes) \(.rx.packets) \(.tx.bytes) \(.tx.packets)"' <<<"$st")"
 check_eq "nothing of the task is left" "" "$(ln_leftovers "$id")"
+
+# --- two containers of one image, dependsOn, the essential rule -------------------------------
+ln_taskdef two "$(jq -n --arg img "$LN_IMAGE" '{containerDefinitions: [
+    {name: "main", image: $img, dependsOn: [{containerName: "side", condition: "START"}],
+     command: ["/bin/sh", "-c", "echo main > /tmp/who; sleep 1; echo main saw $(cat /tmp/who); exit 4"]},
+    {name: "side", image: $img, essential: false, stopTimeout: 5,
+     command: ["/bin/sh", "-c", "trap \"echo side TERM; exit 0\" TERM; echo side up; sleep 0.5; echo side > /tmp/who; sleep 600 & wait"]}]}')"
+id=$(ln_run two 2 --isolation vm) || true
+check "the essential container's exit stops the task" ln_wait_phase "$id" STOPPED 60
+check_eq "stop code" EssentialContainerExited "$(ln_show "$id" | jq -r .stop_code)"
+check_eq "main: exit code 4; side: stopped by its TERM trap, 0" "4 0" \
+        "$(ln_container "$id" main | jq -r .exit_code) $(ln_container "$id" side | jq -r .exit_code)"
+check_eq "each has a root of its own over the one image drive (main saw its own /tmp/who)" \
+        "main saw main" "$(ln_logs "$id" main | tail -n 1)"
+check_match "one root drive for both, and the task's volume" "2 drives" \
+        "$(grep 'Task VM: qemu' "$FABRIC_RUN/runs/$id/shim.log")"
+check_eq "side ran, and was stopped with the task" "side up|side TERM" \
+        "$(ln_logs "$id" side | paste -sd'|')"
+check_eq "side was started before main (dependsOn START)" true \
+        "$(ln_show "$id" | jq '(.containers | map({(.name): .started}) | add) as $s |
+                $s.side <= $s.main')"
+check_eq "no qemu is left" "" "$(qemu_pids)"
+check_eq "nothing of it is left" "" "$(ln_leftovers "$id")"
 
 # --- crashes while the VM boots ----------------------------------------------------------------
 ln_taskdef long "$(jq -n --arg img "$LN_IMAGE" '{containerDefinitions: [
