@@ -18,6 +18,48 @@ int netdctl_dispatch(const char *object, const struct netdctl_cmd *cmds, int arg
 	return usage_error("unknown command '%s' for '%s'", verb, object);
 }
 
+int netdctl_table(const char *method, json_t *params, const char *const *headers,
+		  void (*row)(json_t *m))
+{
+	json_auto_t *res = NULL;
+	json_t *m;
+	size_t i;
+	int r;
+
+	r = cli_call(method, params, &res);
+	if (r)
+		return r;
+	print_table_begin(headers);
+	print_open_array(NULL);
+	json_array_foreach(res, i, m)
+		row(m);
+	print_close_array();
+	print_table_end();
+	return 0;
+}
+
+int netdctl_list(const struct netdctl_object *o, const char *const *headers, void (*row)(json_t *m),
+		 int argc, char **argv)
+{
+	char method[64];
+
+	if (argc > 0)
+		return usage_error("'%s list' takes no arguments, got '%s'", o->name, argv[0]);
+	snprintf(method, sizeof(method), "%s.list", o->name);
+	return netdctl_table(method, NULL, headers, row);
+}
+
+int netdctl_call_one(const struct netdctl_object *o, const char *verb, int argc, char **argv,
+		     json_t **ret_result)
+{
+	char method[64];
+
+	if (argc != 1)
+		return usage_error("usage: netdctl %s %s %s", o->name, verb, o->arg);
+	snprintf(method, sizeof(method), "%s.%s", o->name, verb);
+	return cli_call(method, json_pack("{s:s}", o->key, argv[0]), ret_result);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
