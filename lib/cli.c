@@ -37,6 +37,22 @@ bool matches(const char *arg, const char *word)
 	return n > 0 && n <= strlen(word) && strncmp(arg, word, n) == 0;
 }
 
+int cli_id_args(const char *command, int argc, char **argv, const char **ret_id,
+		bool *ret_if_exists)
+{
+	*ret_id = NULL;
+	*ret_if_exists = false;
+	for (int i = 0; i < argc; i++) {
+		if (streq(argv[i], "--if-exists"))
+			*ret_if_exists = true;
+		else if (!*ret_id)
+			*ret_id = argv[i];
+		else
+			return usage_error("unexpected argument '%s' for '%s'", argv[i], command);
+	}
+	return 0;
+}
+
 int cli_start(struct cli *c, int *argc, char ***argv)
 {
 	static const struct option options[] = { { "json", no_argument, NULL, 'j' },

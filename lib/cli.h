@@ -40,6 +40,13 @@ const struct cli *cli_get(void);
 int usage_error(const char *fmt, ...) _printf_(1, 2);
 /* iproute2's matches(): arg is a non-empty prefix of word. */
 bool matches(const char *arg, const char *word);
+/*
+ * The arguments 'ID [ --if-exists ]' (in either order) of command (its words, for "unexpected
+ * argument '...' for 'COMMAND'"): 0 with *ret_id, NULL when none was given (the caller's usage
+ * error), and *ret_if_exists; or the exit status of a usage error.
+ */
+int cli_id_args(const char *command, int argc, char **argv, const char **ret_id,
+		bool *ret_if_exists);
 
 /* Connect to the program's socket; prints the error and returns EXIT_FAILURE on failure. */
 int cli_connect(struct ctl_client **ret);

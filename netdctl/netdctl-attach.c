@@ -162,20 +162,15 @@ void netdctl_attach_done(struct netdctl_attach *a)
 int netdctl_detach(const struct netdctl_object *o, int argc, char **argv)
 {
 	json_auto_t *res = NULL;
-	bool if_exists = false, detached;
-	const char *id = NULL;
+	bool if_exists, detached;
 	char method[64];
+	const char *id;
 	int r;
 
-	for (int i = 0; i < argc; i++) {
-		if (streq(argv[i], "--if-exists"))
-			if_exists = true;
-		else if (!id)
-			id = argv[i];
-		else
-			return usage_error("unexpected argument '%s' for '%s detach'", argv[i],
-					   o->name);
-	}
+	snprintf(method, sizeof(method), "%s detach", o->name);
+	r = cli_id_args(method, argc, argv, &id, &if_exists);
+	if (r)
+		return r;
 	if (!id)
 		return usage_error("usage: netdctl %s detach %s [ --if-exists ]", o->name, o->arg);
 	snprintf(method, sizeof(method), "%s.detach", o->name);
