@@ -168,6 +168,14 @@ int cli_call(const char *method, json_t *params, json_t **ret_result)
 	return cli_call_quiet(method, params, 0, ret_result);
 }
 
+int cli_call_noargs(const char *command, const char *method, int argc, char **argv,
+		    json_t **ret_result)
+{
+	if (argc > 0)
+		return usage_error("'%s' takes no arguments, got '%s'", command, argv[0]);
+	return cli_call(method, NULL, ret_result);
+}
+
 int cli_call_quiet(const char *method, json_t *params, int quiet_code, json_t **ret_result)
 {
 	_cleanup_ctl_client_ struct ctl_client *c = NULL;

@@ -52,6 +52,9 @@ int cli_id_args(const char *command, int argc, char **argv, const char **ret_id,
 int cli_connect(struct ctl_client **ret);
 /* Call a method (params stolen); prints the error and returns EXIT_FAILURE on failure. */
 int cli_call(const char *method, json_t *params, json_t **ret_result);
+/* A command that takes no arguments (command: its words, for the usage error) calls method. */
+int cli_call_noargs(const char *command, const char *method, int argc, char **argv,
+		    json_t **ret_result);
 /*
  * As cli_call(), except that an error reply with code quiet_code (a CTL_ERR_*, negative) is not
  * printed but returned, for the caller to take as an answer ("--if-exists").

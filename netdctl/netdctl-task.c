@@ -306,13 +306,19 @@ static int task_holds(int argc, char **argv)
 {
 	static const char *const headers[] = { "TASK",	  "STATE",    "SLOT", "ADDRESS",
 					       "HOLDERS", "DETACHED", NULL };
+	json_auto_t *res = NULL;
 	json_t *p = NULL;
+	int r;
 
 	if (argc == 2 && streq(argv[0], "holder"))
 		p = json_pack("{s:s}", "holder", argv[1]);
 	else if (argc > 0)
 		return usage_error("usage: netdctl task holds [ holder NAME ]");
-	return netdctl_table("task.holds", p, headers, print_hold);
+	r = cli_call("task.holds", p, &res);
+	if (r)
+		return r;
+	netdctl_table(res, headers, print_hold);
+	return 0;
 }
 
 static int task_help(int argc, char **argv)

@@ -18,35 +18,33 @@ int netdctl_dispatch(const char *object, const struct netdctl_cmd *cmds, int arg
 	return usage_error("unknown command '%s' for '%s'", verb, object);
 }
 
-int netdctl_table(const char *method, json_t *params, const char *const *headers,
-		  void (*row)(json_t *m))
+void netdctl_table(json_t *res, const char *const *headers, void (*row)(json_t *m))
 {
-	json_auto_t *res = NULL;
 	json_t *m;
 	size_t i;
-	int r;
 
-	r = cli_call(method, params, &res);
-	if (r)
-		return r;
 	print_table_begin(headers);
 	print_open_array(NULL);
 	json_array_foreach(res, i, m)
 		row(m);
 	print_close_array();
 	print_table_end();
-	return 0;
 }
 
 int netdctl_list(const struct netdctl_object *o, const char *const *headers, void (*row)(json_t *m),
 		 int argc, char **argv)
 {
-	char method[64];
+	json_auto_t *res = NULL;
+	char command[64], method[64];
+	int r;
 
-	if (argc > 0)
-		return usage_error("'%s list' takes no arguments, got '%s'", o->name, argv[0]);
+	snprintf(command, sizeof(command), "%s list", o->name);
 	snprintf(method, sizeof(method), "%s.list", o->name);
-	return netdctl_table(method, NULL, headers, row);
+	r = cli_call_noargs(command, method, argc, argv, &res);
+	if (r)
+		return r;
+	netdctl_table(res, headers, row);
+	return 0;
 }
 
 int netdctl_call_one(const struct netdctl_object *o, const char *verb, int argc, char **argv,

@@ -44,9 +44,8 @@ struct netdctl_object {
 	const char *detach_hint;
 };
 
-/* Call method (params stolen) and print a table of its result, an array: a row a member. */
-int netdctl_table(const char *method, json_t *params, const char *const *headers,
-		  void (*row)(json_t *m));
+/* Print a table of res, an array: a row a member. */
+void netdctl_table(json_t *res, const char *const *headers, void (*row)(json_t *m));
 /* 'OBJECT list': call OBJECT.list and print a table of its result, a row a member. */
 int netdctl_list(const struct netdctl_object *o, const char *const *headers, void (*row)(json_t *m),
 		 int argc, char **argv);

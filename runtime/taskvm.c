@@ -620,9 +620,7 @@ static int do_ps(int argc, char **argv)
 	size_t i;
 	int r;
 
-	if (argc > 0)
-		return usage_error("'ps' takes no arguments, got '%s'", argv[0]);
-	r = cli_call("task.list", NULL, &res);
+	r = cli_call_noargs("ps", "task.list", argc, argv, &res);
 	if (r)
 		return r;
 	print_table_begin(headers);
@@ -791,9 +789,7 @@ static int do_health(int argc, char **argv)
 	json_t *netd, *http;
 	int r;
 
-	if (argc > 0)
-		return usage_error("'health' takes no arguments, got '%s'", argv[0]);
-	r = cli_call("health", NULL, &res);
+	r = cli_call_noargs("health", "health", argc, argv, &res);
 	if (r)
 		return r;
 	netd = json_object_get(res, "netd");
