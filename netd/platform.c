@@ -281,15 +281,11 @@ static int load_platform(struct journal *j, const char *name, void *data)
 	struct netd *d = data;
 	char path[PATH_MAX];
 	json_auto_t *v = NULL;
-	json_error_t jerr;
 	struct platform *p;
 	int r;
 
 	(void)journal_path(j, JOURNAL_PLATFORM, name, path, sizeof(path));
-	r = journal_load(j, JOURNAL_PLATFORM, name, &v, &jerr);
-	if (r == -EBADMSG)
-		log_warn("Journal file '%s' is corrupt (%s at line %d), ignoring it", path,
-			 jerr.text, jerr.line);
+	r = journal_load_warn(j, JOURNAL_PLATFORM, name, &v);
 	if (r < 0)
 		return 0;
 	p = platform_new(d);

@@ -492,15 +492,11 @@ static int load_task(struct journal *j, const char *name, void *data)
 	struct netd *d = data;
 	char path[PATH_MAX];
 	json_auto_t *v = NULL;
-	json_error_t jerr;
 	struct task *t;
 	int r;
 
 	(void)journal_path(j, JOURNAL_TASK, name, path, sizeof(path));
-	r = journal_load(j, JOURNAL_TASK, name, &v, &jerr);
-	if (r == -EBADMSG)
-		log_warn("Journal file '%s' is corrupt (%s at line %d), ignoring it", path,
-			 jerr.text, jerr.line);
+	r = journal_load_warn(j, JOURNAL_TASK, name, &v);
 	if (r < 0)
 		return 0;
 	r = task_from_json(d, v, &t);
