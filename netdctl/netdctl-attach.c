@@ -19,8 +19,11 @@ int netdctl_parse_uint(const char *what, const char *s, long max, json_int_t *re
 	return 0;
 }
 
-/* route DST [ via GW ] [ mtu N ] [ advmss N ] [ metric N ] [ table N ] */
-int netdctl_parse_route(int *pargc, char ***pargv, json_t *routes)
+/*
+ * 'route DST [ via GW ] [ mtu N ] [ advmss N ] [ metric N ] [ table N ]' at argv[0], appended to
+ * routes; argv left at its last word.
+ */
+static int parse_route(int *pargc, char ***pargv, json_t *routes)
 {
 	int argc = *pargc;
 	char **argv = *pargv;
@@ -99,7 +102,7 @@ bool netdctl_attach_arg(struct netdctl_attach *a, int *argc, char ***argv, int *
 
 	*ret_r = 0;
 	if (streq(word, "route")) {
-		*ret_r = netdctl_parse_route(argc, argv, a->routes);
+		*ret_r = parse_route(argc, argv, a->routes);
 		if (*ret_r == 0) {
 			(*argc)--;
 			(*argv)++;

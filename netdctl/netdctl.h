@@ -82,9 +82,6 @@ void netdctl_attach_done(struct netdctl_attach *a);
 
 /* An integer argument in [0, max], or a usage error. */
 int netdctl_parse_uint(const char *what, const char *s, long max, json_int_t *ret);
-/* A 'route DST [ via GW ] [ mtu N ] ...' at argv[0], appended to routes; argv left at its last
- * word. */
-int netdctl_parse_route(int *pargc, char ***pargv, json_t *routes);
 /* The strings of arr (or the members key of its objects) joined by commas into buf; buf. */
 const char *netdctl_join(json_t *arr, const char *key, char *buf, size_t size);
 /* Routes, string lists and DNS settings, printed as 'task show' does. */
