@@ -581,18 +581,13 @@ static int do_logs(int argc, char **argv)
 static int do_deregister(int argc, char **argv)
 {
 	json_auto_t *res = NULL;
-	bool if_exists = false;
-	const char *id = NULL;
+	bool if_exists;
+	const char *id;
 	int r;
 
-	for (int i = 0; i < argc; i++) {
-		if (streq(argv[i], "--if-exists"))
-			if_exists = true;
-		else if (!id)
-			id = argv[i];
-		else
-			return usage_error("unexpected argument '%s' for 'deregister'", argv[i]);
-	}
+	r = cli_id_args("deregister", argc, argv, &id, &if_exists);
+	if (r)
+		return r;
 	if (!id)
 		return usage_error("usage: taskvm deregister ID [--if-exists]");
 	r = cli_call_quiet("task.deregister", json_pack("{s:s}", "task_id", id),
@@ -625,9 +620,7 @@ static int do_ps(int argc, char **argv)
 	size_t i;
 	int r;
 
-	if (argc > 0)
-		return usage_error("'ps' takes no arguments, got '%s'", argv[0]);
-	r = cli_call("task.list", NULL, &res);
+	r = cli_call_noargs("ps", "task.list", argc, argv, &res);
 	if (r)
 		return r;
 	print_table_begin(headers);
@@ -796,9 +789,7 @@ static int do_health(int argc, char **argv)
 	json_t *netd, *http;
 	int r;
 
-	if (argc > 0)
-		return usage_error("'health' takes no arguments, got '%s'", argv[0]);
-	r = cli_call("health", NULL, &res);
+	r = cli_call_noargs("health", "health", argc, argv, &res);
 	if (r)
 		return r;
 	netd = json_object_get(res, "netd");
