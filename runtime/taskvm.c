@@ -629,7 +629,11 @@ static int do_ps(int argc, char **argv)
 		json_t *req = json_object_get(t, "requests");
 		char fam[300];
 
-		snprintf(fam, sizeof(fam), "%s:%s", json_str(t, "family"), json_str(t, "revision"));
+		if (json_str(t, "family"))
+			snprintf(fam, sizeof(fam), "%s:%s", json_str(t, "family"),
+				 json_str(t, "revision") ?: "-");
+		else
+			strscpy(fam, "-", sizeof(fam));
 		print_open_object(NULL, t);
 		print_string(PRINT_ANY, "task_id", "%s", json_str(t, "task_id"));
 		print_string(PRINT_FP, NULL, "%s", fam);
