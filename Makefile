@@ -373,7 +373,7 @@ $(O)/tests/tools/%: $(O)/obj/tests/tools/%.o $(LIBNETD)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(O)/tests/bpf/%: $(O)/obj/tests/bpf/%.o $(LIBNETD)
+$(O)/tests/bpf/%: $(O)/obj/tests/bpf/%.o $(O)/obj/tests/bpf/bpftest.o $(LIBNETD)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)

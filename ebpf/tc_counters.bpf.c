@@ -27,12 +27,9 @@
 #include <bpf/bpf_helpers.h>
 
 #include "tc_counters.h"
+#include "tc_common.bpf.h"
 
-#define IP_OFFSET_MASK 0x1fff
-
-/* Knobs, set by netd before load. */
-const volatile __u32 slot = 0;
-const volatile __u32 cookie = 0;
+/* Knobs, set by netd before load (and slot and cookie, tc_common.bpf.h). */
 const volatile __u32 fixed_flow = TC_FLOW_COUNT; /* < TC_FLOW_COUNT: count everything there */
 const volatile __u32 check_source = 0;
 const volatile __u32 n_addr4 = 0;
@@ -42,13 +39,6 @@ const volatile __be32 addr6[TC_MAX_ADDRS][4] = {};
 
 /* Set once this instance has learned a connection: until then ingress skips the lookup. */
 __u32 learned = 0;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, TC_COUNTER_ENTRIES);
-	__type(key, __u32);
-	__type(value, struct tc_count);
-} counters SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -71,30 +61,17 @@ struct {
 	__type(value, struct tc_flow_value);
 } flowtab SEC(".maps");
 
-static __always_inline void add(void *map, __u32 idx, struct __sk_buff *skb)
-{
-	struct tc_count *c = bpf_map_lookup_elem(map, &idx);
-	__u32 segs;
-
-	if (!c)
-		return;
-	segs = skb->gso_segs;
-	c->bytes += skb->len;
-	c->packets += 1;
-	c->segs += segs > 1 ? segs : 1;
-}
-
 static __always_inline int count(struct __sk_buff *skb, __u32 flow, __u32 dir)
 {
-	add(&counters, TC_COUNTER_INDEX(slot, flow, dir), skb);
+	tc_add(&counters, TC_COUNTER_INDEX(slot, flow, dir), skb);
 	if (fixed_flow < TC_FLOW_COUNT)
-		add(&auxcnt, TC_AUX_INDEX(slot, dir), skb);
+		tc_add(&auxcnt, TC_AUX_INDEX(slot, dir), skb);
 	return TC_ACT_UNSPEC;
 }
 
 static __always_inline int drop(struct __sk_buff *skb, __u32 reason, __u32 dir)
 {
-	add(&drops, TC_DROP_INDEX(slot, reason, dir), skb);
+	tc_add(&drops, TC_DROP_INDEX(slot, reason, dir), skb);
 	return TC_ACT_SHOT;
 }
 
@@ -127,42 +104,6 @@ static __always_inline bool addr6_given(const struct in6_addr *a)
 			return true;
 	}
 	return false;
-}
-
-/* Either port is NFS's; ports is the first word of a TCP or UDP header, as on the wire. */
-static __always_inline bool efs_ports(__u32 ports)
-{
-	return (ports & 0xffff) == bpf_htons(TC_EFS_PORT) ||
-	       (ports >> 16) == bpf_htons(TC_EFS_PORT);
-}
-
-/* The connection of a TCP/UDP packet, from the task's side. ports: as on the wire. */
-static __always_inline void key4(struct tc_flow_key *k, __u32 proto, __be32 local, __be32 remote,
-				 __u32 ports, bool egress)
-{
-	__u32 sport = bpf_ntohs(ports & 0xffff), dport = bpf_ntohs(ports >> 16);
-
-	k->slot = slot;
-	k->cookie = cookie;
-	k->proto = proto;
-	k->ports = egress ? sport << 16 | dport : dport << 16 | sport;
-	k->local[2] = bpf_htonl(0xffff);
-	k->remote[2] = bpf_htonl(0xffff);
-	k->local[3] = local;
-	k->remote[3] = remote;
-}
-
-static __always_inline void key6(struct tc_flow_key *k, __u32 proto, const struct in6_addr *local,
-				 const struct in6_addr *remote, __u32 ports, bool egress)
-{
-	__u32 sport = bpf_ntohs(ports & 0xffff), dport = bpf_ntohs(ports >> 16);
-
-	k->slot = slot;
-	k->cookie = cookie;
-	k->proto = proto;
-	k->ports = egress ? sport << 16 | dport : dport << 16 | sport;
-	__builtin_memcpy(k->local, local, sizeof(k->local));
-	__builtin_memcpy(k->remote, remote, sizeof(k->remote));
 }
 
 /* A marked packet teaches the table its connection (a lookup first: updates are dear). */
@@ -226,10 +167,10 @@ int tc_egress(struct __sk_buff *skb)
 			if (flow != TC_FLOW_APP) {
 				struct tc_flow_key k = {};
 
-				key4(&k, ip->protocol, ip->saddr, ip->daddr, *l4, true);
+				tc_key4(&k, ip->protocol, ip->saddr, ip->daddr, *l4, true);
 				learn(&k, flow);
 			}
-		} else if (efs_ports(*l4)) {
+		} else if (tc_efs_ports(*l4)) {
 			flow = TC_FLOW_EFS;
 		}
 	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
@@ -249,10 +190,10 @@ int tc_egress(struct __sk_buff *skb)
 			if (flow != TC_FLOW_APP) {
 				struct tc_flow_key k = {};
 
-				key6(&k, ip6->nexthdr, &ip6->saddr, &ip6->daddr, *l4, true);
+				tc_key6(&k, ip6->nexthdr, &ip6->saddr, &ip6->daddr, *l4, true);
 				learn(&k, flow);
 			}
-		} else if (efs_ports(*l4)) {
+		} else if (tc_efs_ports(*l4)) {
 			flow = TC_FLOW_EFS;
 		}
 	}
@@ -285,13 +226,13 @@ int tc_ingress(struct __sk_buff *skb)
 		if (learned) {
 			struct tc_flow_key k = {};
 
-			key4(&k, ip->protocol, ip->daddr, ip->saddr, *l4, false);
+			tc_key4(&k, ip->protocol, ip->daddr, ip->saddr, *l4, false);
 			flow = learned_flow(&k);
 			if (flow < TC_FLOW_COUNT)
 				return count(skb, flow, TC_DIR_RX);
 			flow = TC_FLOW_APP;
 		}
-		if (efs_ports(*l4))
+		if (tc_efs_ports(*l4))
 			flow = TC_FLOW_EFS;
 	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
@@ -305,13 +246,13 @@ int tc_ingress(struct __sk_buff *skb)
 		if (learned) {
 			struct tc_flow_key k = {};
 
-			key6(&k, ip6->nexthdr, &ip6->daddr, &ip6->saddr, *l4, false);
+			tc_key6(&k, ip6->nexthdr, &ip6->daddr, &ip6->saddr, *l4, false);
 			flow = learned_flow(&k);
 			if (flow < TC_FLOW_COUNT)
 				return count(skb, flow, TC_DIR_RX);
 			flow = TC_FLOW_APP;
 		}
-		if (efs_ports(*l4))
+		if (tc_efs_ports(*l4))
 			flow = TC_FLOW_EFS;
 	}
 	return count(skb, flow, TC_DIR_RX);

@@ -32,19 +32,9 @@
 #include <bpf/bpf_helpers.h>
 
 #include "tc_counters.h"
+#include "tc_common.bpf.h"
 
-#define IP_OFFSET_MASK 0x1fff
-
-/* Knobs, set by netd before load: the platform ENI's own slot and its attach's cookie. */
-const volatile __u32 slot = 0;
-const volatile __u32 cookie = 0;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, TC_COUNTER_ENTRIES);
-	__type(key, __u32);
-	__type(value, struct tc_count);
-} counters SEC(".maps");
+/* Knobs (tc_common.bpf.h): slot is the platform ENI's own. */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -67,26 +57,13 @@ struct {
 	__type(value, struct tc_plat_value);
 } platflows SEC(".maps");
 
-static __always_inline void add(void *map, __u32 idx, struct __sk_buff *skb)
-{
-	struct tc_count *c = bpf_map_lookup_elem(map, &idx);
-	__u32 segs;
-
-	if (!c)
-		return;
-	segs = skb->gso_segs;
-	c->bytes += skb->len;
-	c->packets += 1;
-	c->segs += segs > 1 ? segs : 1;
-}
-
 /* Count a packet for the platform ENI, and for its owner when it has one. */
 static __always_inline int count(struct __sk_buff *skb, __u32 flow, __u32 dir, __u32 owner)
 {
-	add(&counters, TC_COUNTER_INDEX(slot, flow, dir), skb);
+	tc_add(&counters, TC_COUNTER_INDEX(slot, flow, dir), skb);
 	if (owner < TC_SLOTS) {
-		add(&platcnt, TC_COUNTER_INDEX(owner, flow, dir), skb);
-		add(&platcnt, TC_COUNTER_INDEX(slot, flow, dir), skb);
+		tc_add(&platcnt, TC_COUNTER_INDEX(owner, flow, dir), skb);
+		tc_add(&platcnt, TC_COUNTER_INDEX(slot, flow, dir), skb);
 	}
 	return TC_ACT_UNSPEC;
 }
@@ -97,41 +74,6 @@ static __always_inline __u32 owner_cookie(__u32 s)
 	__u32 *c = bpf_map_lookup_elem(&slotowner, &s);
 
 	return c ? *c : 0;
-}
-
-static __always_inline bool efs_ports(__u32 ports)
-{
-	return (ports & 0xffff) == bpf_htons(TC_EFS_PORT) ||
-	       (ports >> 16) == bpf_htons(TC_EFS_PORT);
-}
-
-/* The connection of a TCP/UDP packet from the platform's side (local: the platform ENI's). */
-static __always_inline void key_ports(struct tc_flow_key *k, __u32 proto, __u32 ports, bool egress)
-{
-	__u32 sport = bpf_ntohs(ports & 0xffff), dport = bpf_ntohs(ports >> 16);
-
-	k->slot = slot;
-	k->cookie = cookie;
-	k->proto = proto;
-	k->ports = egress ? sport << 16 | dport : dport << 16 | sport;
-}
-
-static __always_inline void key4(struct tc_flow_key *k, __u32 proto, __be32 local, __be32 remote,
-				 __u32 ports, bool egress)
-{
-	key_ports(k, proto, ports, egress);
-	k->local[2] = bpf_htonl(0xffff);
-	k->remote[2] = bpf_htonl(0xffff);
-	k->local[3] = local;
-	k->remote[3] = remote;
-}
-
-static __always_inline void key6(struct tc_flow_key *k, __u32 proto, const struct in6_addr *local,
-				 const struct in6_addr *remote, __u32 ports, bool egress)
-{
-	key_ports(k, proto, ports, egress);
-	__builtin_memcpy(k->local, local, sizeof(k->local));
-	__builtin_memcpy(k->remote, remote, sizeof(k->remote));
 }
 
 static __always_inline void learn(const struct tc_flow_key *k, __u32 flow, __u32 owner,
@@ -157,7 +99,7 @@ static __always_inline int reply(struct __sk_buff *skb, const struct tc_flow_key
 			owner = TC_NO_OWNER;
 		return count(skb, v->flow, TC_DIR_RX, owner);
 	}
-	return count(skb, efs_ports(ports) ? TC_FLOW_EFS : TC_FLOW_APP, TC_DIR_RX, TC_NO_OWNER);
+	return count(skb, tc_efs_ports(ports) ? TC_FLOW_EFS : TC_FLOW_APP, TC_DIR_RX, TC_NO_OWNER);
 }
 
 SEC("tc")
@@ -193,9 +135,9 @@ int tc_platform_egress(struct __sk_buff *skb)
 		if ((void *)(l4 + 1) > end)
 			return count(skb, flow, TC_DIR_TX, owner);
 		if (!marked)
-			return count(skb, efs_ports(*l4) ? TC_FLOW_EFS : TC_FLOW_APP, TC_DIR_TX,
+			return count(skb, tc_efs_ports(*l4) ? TC_FLOW_EFS : TC_FLOW_APP, TC_DIR_TX,
 				     owner);
-		key4(&k, ip->protocol, ip->saddr, ip->daddr, *l4, true);
+		tc_key4(&k, ip->protocol, ip->saddr, ip->daddr, *l4, true);
 	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
 
@@ -206,9 +148,9 @@ int tc_platform_egress(struct __sk_buff *skb)
 		if ((void *)(l4 + 1) > end)
 			return count(skb, flow, TC_DIR_TX, owner);
 		if (!marked)
-			return count(skb, efs_ports(*l4) ? TC_FLOW_EFS : TC_FLOW_APP, TC_DIR_TX,
+			return count(skb, tc_efs_ports(*l4) ? TC_FLOW_EFS : TC_FLOW_APP, TC_DIR_TX,
 				     owner);
-		key6(&k, ip6->nexthdr, &ip6->saddr, &ip6->daddr, *l4, true);
+		tc_key6(&k, ip6->nexthdr, &ip6->saddr, &ip6->daddr, *l4, true);
 	} else {
 		return count(skb, flow, TC_DIR_TX, owner);
 	}
@@ -238,7 +180,7 @@ int tc_platform_ingress(struct __sk_buff *skb)
 		l4 = (void *)ip + ip->ihl * 4;
 		if ((void *)(l4 + 1) > end)
 			return count(skb, TC_FLOW_APP, TC_DIR_RX, TC_NO_OWNER);
-		key4(&k, ip->protocol, ip->daddr, ip->saddr, *l4, false);
+		tc_key4(&k, ip->protocol, ip->daddr, ip->saddr, *l4, false);
 		return reply(skb, &k, *l4);
 	}
 	if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
@@ -250,7 +192,7 @@ int tc_platform_ingress(struct __sk_buff *skb)
 		l4 = (void *)(ip6 + 1);
 		if ((void *)(l4 + 1) > end)
 			return count(skb, TC_FLOW_APP, TC_DIR_RX, TC_NO_OWNER);
-		key6(&k, ip6->nexthdr, &ip6->daddr, &ip6->saddr, *l4, false);
+		tc_key6(&k, ip6->nexthdr, &ip6->daddr, &ip6->saddr, *l4, false);
 		return reply(skb, &k, *l4);
 	}
 	return count(skb, TC_FLOW_APP, TC_DIR_RX, TC_NO_OWNER);

@@ -37,6 +37,22 @@ bool matches(const char *arg, const char *word)
 	return n > 0 && n <= strlen(word) && strncmp(arg, word, n) == 0;
 }
 
+int cli_id_args(const char *command, int argc, char **argv, const char **ret_id,
+		bool *ret_if_exists)
+{
+	*ret_id = NULL;
+	*ret_if_exists = false;
+	for (int i = 0; i < argc; i++) {
+		if (streq(argv[i], "--if-exists"))
+			*ret_if_exists = true;
+		else if (!*ret_id)
+			*ret_id = argv[i];
+		else
+			return usage_error("unexpected argument '%s' for '%s'", argv[i], command);
+	}
+	return 0;
+}
+
 int cli_start(struct cli *c, int *argc, char ***argv)
 {
 	static const struct option options[] = { { "json", no_argument, NULL, 'j' },
@@ -150,6 +166,14 @@ static int cli_call_on(struct ctl_client **c, const char *method, json_t *params
 int cli_call(const char *method, json_t *params, json_t **ret_result)
 {
 	return cli_call_quiet(method, params, 0, ret_result);
+}
+
+int cli_call_noargs(const char *command, const char *method, int argc, char **argv,
+		    json_t **ret_result)
+{
+	if (argc > 0)
+		return usage_error("'%s' takes no arguments, got '%s'", command, argv[0]);
+	return cli_call(method, NULL, ret_result);
 }
 
 int cli_call_quiet(const char *method, json_t *params, int quiet_code, json_t **ret_result)

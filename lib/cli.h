@@ -40,11 +40,21 @@ const struct cli *cli_get(void);
 int usage_error(const char *fmt, ...) _printf_(1, 2);
 /* iproute2's matches(): arg is a non-empty prefix of word. */
 bool matches(const char *arg, const char *word);
+/*
+ * The arguments 'ID [ --if-exists ]' (in either order) of command (its words, for "unexpected
+ * argument '...' for 'COMMAND'"): 0 with *ret_id, NULL when none was given (the caller's usage
+ * error), and *ret_if_exists; or the exit status of a usage error.
+ */
+int cli_id_args(const char *command, int argc, char **argv, const char **ret_id,
+		bool *ret_if_exists);
 
 /* Connect to the program's socket; prints the error and returns EXIT_FAILURE on failure. */
 int cli_connect(struct ctl_client **ret);
 /* Call a method (params stolen); prints the error and returns EXIT_FAILURE on failure. */
 int cli_call(const char *method, json_t *params, json_t **ret_result);
+/* A command that takes no arguments (command: its words, for the usage error) calls method. */
+int cli_call_noargs(const char *command, const char *method, int argc, char **argv,
+		    json_t **ret_result);
 /*
  * As cli_call(), except that an error reply with code quiet_code (a CTL_ERR_*, negative) is not
  * printed but returned, for the caller to take as an answer ("--if-exists").

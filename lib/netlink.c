@@ -356,6 +356,23 @@ struct foreach_ctx {
 	int r;
 };
 
+/*
+ * The end of a foreach: nle is what filling *cache returned; cb is called for every object of
+ * it with c, which keeps the first non-zero answer of the caller's function.
+ */
+static int foreach_cached(struct netlink *nl, int nle, struct nl_cache **cache,
+			  void (*cb)(struct nl_object *obj, void *arg), struct foreach_ctx *c)
+{
+	int r;
+
+	r = nl_result(nl, nle);
+	if (r < 0)
+		return r;
+	nl_cache_foreach(*cache, cb, c);
+	nl_cache_free(*cache);
+	return c->r;
+}
+
 static void link_foreach_cb(struct nl_object *obj, void *arg)
 {
 	struct foreach_ctx *c = arg;
@@ -371,15 +388,10 @@ int netlink_link_foreach(struct netlink *nl, netlink_link_fn fn, void *data)
 {
 	struct foreach_ctx c = { .link_fn = fn, .data = data };
 	struct nl_cache *cache = NULL;
-	int r;
 
 	nl_request_begin(nl);
-	r = nl_result(nl, rtnl_link_alloc_cache(nl->sk, AF_UNSPEC, &cache));
-	if (r < 0)
-		return r;
-	nl_cache_foreach(cache, link_foreach_cb, &c);
-	nl_cache_free(cache);
-	return c.r;
+	return foreach_cached(nl, rtnl_link_alloc_cache(nl->sk, AF_UNSPEC, &cache), &cache,
+			      link_foreach_cb, &c);
 }
 
 struct find_mac_ctx {
@@ -670,15 +682,10 @@ int netlink_addr_foreach(struct netlink *nl, int ifindex, netlink_addr_fn fn, vo
 {
 	struct foreach_ctx c = { .addr_fn = fn, .data = data, .ifindex = ifindex };
 	struct nl_cache *cache = NULL;
-	int r;
 
 	nl_request_begin(nl);
-	r = nl_result(nl, rtnl_addr_alloc_cache(nl->sk, &cache));
-	if (r < 0)
-		return r;
-	nl_cache_foreach(cache, addr_foreach_cb, &c);
-	nl_cache_free(cache);
-	return c.r;
+	return foreach_cached(nl, rtnl_addr_alloc_cache(nl->sk, &cache), &cache, addr_foreach_cb,
+			      &c);
 }
 
 struct addr_find {
@@ -760,7 +767,7 @@ static struct rtnl_route *route_build(const struct route_spec *rs)
 	return rt;
 }
 
-int netlink_route_add(struct netlink *nl, const struct route_spec *route)
+static int route_change(struct netlink *nl, const struct route_spec *route, bool add)
 {
 	struct rtnl_route *rt;
 	int r;
@@ -769,23 +776,20 @@ int netlink_route_add(struct netlink *nl, const struct route_spec *route)
 	if (!rt)
 		return -ENOMEM;
 	nl_request_begin(nl);
-	r = nl_result(nl, rtnl_route_add(nl->sk, rt, NLM_F_EXCL));
+	r = nl_result(nl, add ? rtnl_route_add(nl->sk, rt, NLM_F_EXCL)
+			      : rtnl_route_delete(nl->sk, rt, 0));
 	rtnl_route_put(rt);
 	return r;
 }
 
+int netlink_route_add(struct netlink *nl, const struct route_spec *route)
+{
+	return route_change(nl, route, true);
+}
+
 int netlink_route_del(struct netlink *nl, const struct route_spec *route)
 {
-	struct rtnl_route *rt;
-	int r;
-
-	rt = route_build(route);
-	if (!rt)
-		return -ENOMEM;
-	nl_request_begin(nl);
-	r = nl_result(nl, rtnl_route_delete(nl->sk, rt, 0));
-	rtnl_route_put(rt);
-	return r;
+	return route_change(nl, route, false);
 }
 
 static void route_foreach_cb(struct nl_object *obj, void *arg)
@@ -826,15 +830,10 @@ int netlink_route_foreach(struct netlink *nl, int family, netlink_route_fn fn, v
 {
 	struct foreach_ctx c = { .route_fn = fn, .data = data };
 	struct nl_cache *cache = NULL;
-	int r;
 
 	nl_request_begin(nl);
-	r = nl_result(nl, rtnl_route_alloc_cache(nl->sk, family, 0, &cache));
-	if (r < 0)
-		return r;
-	nl_cache_foreach(cache, route_foreach_cb, &c);
-	nl_cache_free(cache);
-	return c.r;
+	return foreach_cached(nl, rtnl_route_alloc_cache(nl->sk, family, 0, &cache), &cache,
+			      route_foreach_cb, &c);
 }
 
 struct route_find {

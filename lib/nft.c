@@ -647,6 +647,54 @@ int nft_rules_foreach(struct nft *n, uint16_t family, const char *table, nft_rul
 	return r < 0 ? r : c.r;
 }
 
+struct match_ctx {
+	char (*text)[512];
+	int max, n;
+};
+
+static int collect_text(struct nftnl_rule *r, void *data)
+{
+	struct match_ctx *c = data;
+
+	if (c->n < c->max)
+		nft_rule_format(r, c->text[c->n], sizeof(c->text[0]));
+	c->n++;
+	return 0;
+}
+
+int nft_rules_match(struct nft *n, uint16_t family, const char *table,
+		    struct nftnl_rule *const *want, int nwant, int max_have, bool *found,
+		    int *ret_have)
+{
+	struct match_ctx c = { .max = max_have };
+	int r;
+
+	c.text = calloc((size_t)max_have, sizeof(*c.text));
+	if (!c.text)
+		return -ENOMEM;
+	r = nft_rules_foreach(n, family, table, collect_text, &c);
+	if (r == 0) {
+		for (int i = 0; i < nwant; i++) {
+			char w[sizeof(c.text[0])];
+
+			nft_rule_format(want[i], w, sizeof(w));
+			found[i] = false;
+			for (int k = 0; k < MIN(c.n, max_have); k++)
+				if (streq(c.text[k], w))
+					found[i] = true;
+		}
+		*ret_have = c.n;
+	}
+	free(c.text);
+	return r;
+}
+
+void nft_rules_free(struct nftnl_rule **rules, int n)
+{
+	while (n-- > 0)
+		nftnl_rule_free(rules[n]);
+}
+
 struct counters_ctx {
 	const char *table;
 	struct nft_counter *ret;

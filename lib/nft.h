@@ -103,6 +103,15 @@ int nft_table_delete(struct nft *n, uint16_t family, const char *table);
 /* Call fn for every rule of table (in chain order; fn owns nothing). */
 int nft_rules_foreach(struct nft *n, uint16_t family, const char *table, nft_rule_fn fn,
 		      void *data);
+/*
+ * Which of the rules want[0..nwant) table has (found[i]), compared as text (nft_rule_format())
+ * with its first max_have rules; *ret_have its number of rules. -ENOENT when there is no table.
+ */
+int nft_rules_match(struct nft *n, uint16_t family, const char *table,
+		    struct nftnl_rule *const *want, int nwant, int max_have, bool *found,
+		    int *ret_have);
+/* Free rules[0..n). */
+void nft_rules_free(struct nftnl_rule **rules, int n);
 /* Read the named counters of a table: up to max into ret; returns how many. */
 int nft_counters_get(struct nft *n, uint16_t family, const char *table, struct nft_counter *ret,
 		     unsigned int max);

@@ -10,6 +10,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "netd.h"
+#include "params.h"
 #include "reaper.h"
 
 /* Steps in a plan at the most (a detach records the steps handed over in a bit mask). */
@@ -27,6 +28,19 @@ int attach_plan_find(const struct attach_plan *p, const char *name)
 		if (streq(p->steps[i]->name, name))
 			return (int)i;
 	return -ENOENT;
+}
+
+int attach_fault_parse(struct netd *d, struct eni_attachment *a, const char *fault,
+		       struct params_err *e)
+{
+	const char *step = startswith(fault, "crash:") ? fault + 6 : fault;
+
+	if (!d->fault_injection)
+		return params_fail(e, "Parameter 'fault' needs netd --enable-fault-injection");
+	if (attach_plan_find(a->plan, step) < 0)
+		return params_fail(e, "Unknown step '%.32s' in 'fault'", step);
+	strscpy(a->fault, fault, sizeof(a->fault));
+	return 0;
 }
 
 /* Open a's namespace: -ENOENT when it is gone (the context is usable still, netns_fd -1). */

@@ -15,6 +15,7 @@
 #include "step.h"
 
 struct netd;
+struct params_err;
 
 /* How an attach failed, for its owner to tell. */
 struct attach_failure {
@@ -30,6 +31,10 @@ struct attach_failure {
 
 /* Index of a step in a plan by name, or -ENOENT. */
 int attach_plan_find(const struct attach_plan *p, const char *name);
+/* The failure to inject into a's plan (a->plan): "STEP" or "crash:STEP", with netd
+ * --enable-fault-injection only; -EINVAL with e. */
+int attach_fault_parse(struct netd *d, struct eni_attachment *a, const char *fault,
+		       struct params_err *e);
 
 /*
  * Run a's plan (a->plan): prepare every step, then for each, journal (steps_begun) and run; on

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "attachment.h"
+#include "eni.h"
 #include "netd.h"
 #include "util.h"
 
@@ -9,6 +10,20 @@ void attachment_done(struct eni_attachment *a)
 	a->netns_path = NULL;
 	json_decref(a->dns);
 	a->dns = NULL;
+}
+
+void attachment_release_eni(struct eni_attachment *a, json_t *result)
+{
+	struct eni *e = a->eni;
+
+	if (!e)
+		return;
+	if (e->att == a)
+		e->att = NULL;
+	json_object_set_new(result, "eni_state",
+			    json_string(eni_state_to_string(eni_get_state(e))));
+	if (e->ifindex > 0)
+		json_object_set_new(result, "host_ifname", json_string(e->ifname));
 }
 
 int attachment_save(struct eni_attachment *a)

@@ -107,6 +107,9 @@ struct eni_attachment *attachment_find(struct netd *d, const char *id);
 void attachment_done(struct eni_attachment *a);
 /* Journal it through its owner (-EOPNOTSUPP: its owner keeps no journal). */
 int attachment_save(struct eni_attachment *a);
+/* After a detach, the ENI is back: a no longer claims it, and result gets its state and, when
+ * it is on the host, its name there (nothing when it is no longer registered). */
+void attachment_release_eni(struct eni_attachment *a, json_t *result);
 /* Open its namespace, checking it is still the one attached (-ENOENT if it is gone). */
 int attachment_netns_open(const struct eni_attachment *a, int *ret_fd);
 

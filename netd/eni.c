@@ -529,19 +529,6 @@ static void load_enis_from(struct netd *d, json_t *root)
 	}
 }
 
-static int load_warn(struct netd *d, enum journal_kind kind, json_t **ret)
-{
-	char path[PATH_MAX];
-	json_error_t jerr;
-	int r;
-
-	r = journal_load(d->journal, kind, NULL, ret, &jerr);
-	if (r == -EBADMSG && journal_path(d->journal, kind, NULL, path, sizeof(path)) == 0)
-		log_warn("Journal file '%s' is corrupt (%s at line %d), ignoring it", path,
-			 jerr.text, jerr.line);
-	return r;
-}
-
 int eni_journal_load(struct netd *d)
 {
 	char path[PATH_MAX], old[PATH_MAX];
@@ -553,7 +540,7 @@ int eni_journal_load(struct netd *d)
 		r = journal_path(d->journal, JOURNAL_ENIS_OLD, NULL, old, sizeof(old));
 	if (r < 0)
 		return r;
-	r = load_warn(d, JOURNAL_ENIS, &root);
+	r = journal_load_warn(d->journal, JOURNAL_ENIS, NULL, &root);
 	if (r == -EBADMSG) {
 		r = journal_set_aside(d->journal, JOURNAL_ENIS, NULL);
 		if (r < 0)
@@ -565,7 +552,7 @@ int eni_journal_load(struct netd *d)
 		return log_err_errno(r, "Failed to read '%s': %m", path);
 	}
 
-	if (load_warn(d, JOURNAL_ENIS_OLD, &old_root) == 0) {
+	if (journal_load_warn(d->journal, JOURNAL_ENIS_OLD, NULL, &old_root) == 0) {
 		if (root) {
 			log_warn(
 				"Ignoring the ENI journal '%s' of an older netd: '%s' holds the registrations",

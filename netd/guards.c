@@ -207,15 +207,8 @@ static int build_rules(const struct eni_attachment *t, struct nftnl_rule **rules
 	return n;
 
 out_fail:
-	while (n-- > 0)
-		nftnl_rule_free(rules[n]);
+	nft_rules_free(rules, n);
 	return -ENOMEM;
-}
-
-static void free_rules(struct nftnl_rule **rules, int n)
-{
-	while (n-- > 0)
-		nftnl_rule_free(rules[n]);
 }
 
 static struct nftnl_chain *build_chain(const struct eni_attachment *t, const char *name,
@@ -331,7 +324,7 @@ int guards_install(int netns_fd, const struct eni_attachment *t, char *err, size
 out:
 	if (r == -ENOMEM)
 		snprintf(err, errlen, "Out of memory building the nftables guards");
-	free_rules(rules, MAX(nrules, 0));
+	nft_rules_free(rules, MAX(nrules, 0));
 	nftnl_chain_free(out);
 	nftnl_chain_free(in);
 	if (table)
@@ -376,29 +369,14 @@ int guards_remove(int netns_fd, const char *table, const char *owner)
 	return r == -ENOENT ? 0 : MIN(r, 0);
 }
 
-struct have_rules {
-	char text[GUARDS_RULES * 2][512];
-	int n;
-};
-
-static int collect_rule(struct nftnl_rule *r, void *data)
-{
-	struct have_rules *h = data;
-
-	if (h->n < (int)ARRAY_SIZE(h->text))
-		nft_rule_format(r, h->text[h->n], sizeof(h->text[0]));
-	h->n++;
-	return 0;
-}
-
 int guards_check(int netns_fd, const struct eni_attachment *t, json_t *diffs)
 {
 	struct nftnl_rule *rules[GUARDS_RULES];
 	const char *texts[GUARDS_RULES];
-	struct have_rules *have = NULL;
+	bool found[GUARDS_RULES];
 	char want_table[GUARDS_TABLE_MAX + 16], owner[GUARDS_OWNER_MAX];
 	struct nft *n = NULL;
-	int nrules, r;
+	int nrules, nhave, r;
 
 	if (!guards_wanted(t))
 		return 0;
@@ -419,36 +397,27 @@ int guards_check(int netns_fd, const struct eni_attachment *t, json_t *diffs)
 					 exists ? "another owner's table" : "missing");
 		goto out;
 	}
-	have = calloc(1, sizeof(*have));
 	nrules = build_rules(t, rules, texts);
-	if (!have || nrules < 0) {
+	if (nrules < 0) {
 		r = -ENOMEM;
 		goto out;
 	}
-	r = nft_rules_foreach(n, GUARDS_FAMILY, t->guards_table, collect_rule, have);
+	r = nft_rules_match(n, GUARDS_FAMILY, t->guards_table, rules, nrules, GUARDS_RULES * 2,
+			    found, &nhave);
 	if (r == 0) {
-		for (int i = 0; i < nrules; i++) {
-			char want[512];
-			bool found = false;
-
-			nft_rule_format(rules[i], want, sizeof(want));
-			for (int k = 0; k < MIN(have->n, (int)ARRAY_SIZE(have->text)); k++)
-				if (streq(have->text[k], want))
-					found = true;
-			if (!found)
+		for (int i = 0; i < nrules; i++)
+			if (!found[i])
 				json_diff_append(diffs, "guards", texts[i], "missing");
-		}
-		if (have->n != nrules) {
+		if (nhave != nrules) {
 			char a[24], b[24];
 
 			snprintf(a, sizeof(a), "%d rules", nrules);
-			snprintf(b, sizeof(b), "%d rules", have->n);
+			snprintf(b, sizeof(b), "%d rules", nhave);
 			json_diff_append(diffs, "guards", a, b);
 		}
 	}
-	free_rules(rules, nrules);
+	nft_rules_free(rules, nrules);
 out:
-	free(have);
 	nft_free(n);
 	return r;
 }

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "journal.h"
+#include "log.h"
 #include "util.h"
 
 /* Where and how each kind is kept. */
@@ -156,6 +157,19 @@ int journal_set_aside(struct journal *j, enum journal_kind kind, const char *nam
 		return r;
 	snprintf(aside, sizeof(aside), "%s.broken", path);
 	return RET_NERRNO(rename(path, aside));
+}
+
+int journal_load_warn(struct journal *j, enum journal_kind kind, const char *name, json_t **ret)
+{
+	char path[PATH_MAX];
+	json_error_t jerr;
+	int r;
+
+	r = journal_load(j, kind, name, ret, &jerr);
+	if (r == -EBADMSG && journal_path(j, kind, name, path, sizeof(path)) == 0)
+		log_warn("Journal file '%s' is corrupt (%s at line %d), ignoring it", path,
+			 jerr.text, jerr.line);
+	return r;
 }
 
 int journal_load_text(struct journal *j, enum journal_kind kind, const char *name, char **ret,

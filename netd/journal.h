@@ -56,6 +56,8 @@ int journal_set_aside(struct journal *j, enum journal_kind kind, const char *nam
  */
 int journal_load(struct journal *j, enum journal_kind kind, const char *name, json_t **ret,
 		 json_error_t *error);
+/* journal_load(), with a warning that names the file of a record that is not JSON. */
+int journal_load_warn(struct journal *j, enum journal_kind kind, const char *name, json_t **ret);
 /* Read a record's text, and when it was written (CLOCK_REALTIME, ns; 0 if unknown). */
 int journal_load_text(struct journal *j, enum journal_kind kind, const char *name, char **ret,
 		      size_t *ret_len, uint64_t *ret_mtime_ns);

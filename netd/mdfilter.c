@@ -176,15 +176,8 @@ static int build_rules(struct nftnl_rule **rules, bool ids)
 	return n;
 
 out_fail:
-	while (n-- > 0)
-		nftnl_rule_free(rules[n]);
+	nft_rules_free(rules, n);
 	return -ENOMEM;
-}
-
-static void free_rules(struct nftnl_rule **rules, int n)
-{
-	while (n-- > 0)
-		nftnl_rule_free(rules[n]);
 }
 
 static struct nftnl_chain *build_chain(const char *name, int hook, int prio)
@@ -295,7 +288,7 @@ static int batch_add_table(struct nft_batch *b)
 	for (int i = 0; r == 0 && i < nrules; i++)
 		r = nft_batch_add_rule(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, rules[i]);
 
-	free_rules(rules, MAX(nrules, 0));
+	nft_rules_free(rules, MAX(nrules, 0));
 	for (size_t i = 0; i < ARRAY_SIZE(chains); i++)
 		if (chains[i])
 			nftnl_chain_free(chains[i]);
@@ -310,21 +303,6 @@ static int batch_add_table(struct nft_batch *b)
 	return r;
 }
 
-struct have_rules {
-	char text[MDF_RULES * 2][512];
-	int n;
-};
-
-static int collect_rule(struct nftnl_rule *r, void *data)
-{
-	struct have_rules *h = data;
-
-	if (h->n < (int)ARRAY_SIZE(h->text))
-		nft_rule_format(r, h->text[h->n], sizeof(h->text[0]));
-	h->n++;
-	return 0;
-}
-
 /*
  * Compare the table with what this netd builds: 1 when it is (its layout comment, every rule
  * and no other), 0 when not (a difference per missing rule appended to diffs, if given), -errno.
@@ -333,9 +311,9 @@ static int table_as_built(struct nft *n, json_t *diffs)
 {
 	struct nftnl_rule *rules[MDF_RULES];
 	struct nftnl_table *tb = NULL;
-	struct have_rules *have = NULL;
+	bool found[MDF_RULES];
 	char comment[128];
-	int nrules = -1, ok = 0, r;
+	int nrules = -1, nhave, ok = 0, r;
 
 	r = nft_table_get(n, MDF_FAMILY, MDFILTER_TABLE, &tb);
 	if (r == -ENOENT) {
@@ -351,40 +329,32 @@ static int table_as_built(struct nft *n, json_t *diffs)
 			json_diff_append(diffs, "metadata-filter", MDF_LAYOUT, "another layout");
 		goto out;
 	}
-	have = calloc(1, sizeof(*have));
 	nrules = build_rules(rules, false);
-	if (!have || nrules < 0) {
+	if (nrules < 0) {
 		r = -ENOMEM;
 		goto out;
 	}
-	r = nft_rules_foreach(n, MDF_FAMILY, MDFILTER_TABLE, collect_rule, have);
+	r = nft_rules_match(n, MDF_FAMILY, MDFILTER_TABLE, rules, nrules, MDF_RULES * 2, found,
+			    &nhave);
 	if (r < 0)
 		goto out;
-	ok = have->n == nrules;
+	ok = nhave == nrules;
 	for (int i = 0; i < nrules; i++) {
-		char want[512];
-		bool found = false;
-
-		nft_rule_format(rules[i], want, sizeof(want));
-		for (int k = 0; k < MIN(have->n, (int)ARRAY_SIZE(have->text)); k++)
-			if (streq(have->text[k], want))
-				found = true;
-		if (!found) {
+		if (!found[i]) {
 			ok = 0;
 			if (diffs)
 				json_diff_append(diffs, "metadata-filter", rule_text[i], "missing");
 		}
 	}
-	if (!ok && diffs && have->n != nrules) {
+	if (!ok && diffs && nhave != nrules) {
 		char a[24], b[24];
 
 		snprintf(a, sizeof(a), "%d rules", nrules);
-		snprintf(b, sizeof(b), "%d rules", have->n);
+		snprintf(b, sizeof(b), "%d rules", nhave);
 		json_diff_append(diffs, "metadata-filter", a, b);
 	}
 out:
-	free_rules(rules, MAX(nrules, 0));
-	free(have);
+	nft_rules_free(rules, MAX(nrules, 0));
 	nftnl_table_free(tb);
 	return r < 0 ? r : ok;
 }

@@ -6,6 +6,7 @@
 #include "attachment.h"
 #include "ctl-server.h"
 #include "eni.h"
+#include "ident.h"
 #include "mdlink.h"
 #include "netd.h"
 #include "params.h"
@@ -159,6 +160,87 @@ int params_dns(json_t *dns, struct params_err *e)
 		return -EINVAL;
 	if (domain && strlen(domain) > PARAMS_MAX_STRING)
 		return params_fail(e, "dns.domain is too long");
+	return 0;
+}
+
+int params_link(struct eni_attachment *a, const char *netns, const char *mac, const char *ifname,
+		const char *default_ifname, json_t *mtu, unsigned int default_mtu,
+		struct params_err *e)
+{
+	if (netns[0] != '/' || strlen(netns) > 4000)
+		return params_fail(e, "Invalid netns '%.64s' (want an absolute path)", netns);
+	a->netns_path = strdup(netns);
+	if (!a->netns_path)
+		return -ENOMEM;
+	if (addr_mac_parse(mac, a->mac) < 0)
+		return params_fail(e, "Invalid MAC address '%.32s'", mac);
+	strscpy(a->ifname, default_ifname, sizeof(a->ifname));
+	if (ifname) {
+		if (!ident_ifname_valid(ifname))
+			return params_fail(
+				e, "Invalid ifname '%.32s' (1-15 bytes, no '/', ':' or spaces)",
+				ifname);
+		strscpy(a->ifname, ifname, sizeof(a->ifname));
+	}
+	a->mtu = default_mtu;
+	if (mtu && params_uint(mtu, "mtu", 68, 65535, &a->mtu, e) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+int params_addresses(struct eni_attachment *a, json_t *addrs, struct params_err *e)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(addrs, i, v) {
+		const char *s = json_string_value(v);
+		struct in_prefix *ap = &a->addrs[a->naddrs];
+
+		if (!s || addr_prefix_parse(s, ap) < 0)
+			return params_fail(
+				e,
+				"addresses[%zu]: invalid address '%.64s' (want a CIDR such as 198.18.1.2/16)",
+				i, s ?: "(not a string)");
+		for (unsigned int k = 0; k < a->naddrs; k++)
+			if (addr_prefix_equal(&a->addrs[k], ap))
+				return params_fail(e, "addresses[%zu]: %s given twice", i, s);
+		a->naddrs++;
+	}
+	return 0;
+}
+
+int params_routes(struct eni_attachment *a, json_t *routes, bool journal, struct params_err *e)
+{
+	size_t i;
+	json_t *v;
+	int r;
+
+	if (!json_is_array(routes))
+		return params_fail(e, "'routes' must be an array");
+	if (json_array_size(routes) > ATTACH_MAX_ROUTES - 4)
+		return params_fail(e, "Too many routes (at most %d)", ATTACH_MAX_ROUTES - 4);
+	json_array_foreach(routes, i, v) {
+		r = params_route(v, (unsigned int)i, &a->routes[a->nroutes], e);
+		if (r < 0)
+			return r;
+		if (!journal)
+			a->routes[a->nroutes].kind = ROUTE_KIND_EXTRA;
+		a->nroutes++;
+	}
+	return 0;
+}
+
+int params_attach_dns(struct eni_attachment *a, json_t *dns, struct params_err *e)
+{
+	if (!dns || json_is_null(dns))
+		return 0;
+	if (!json_is_object(dns))
+		return params_fail(e, "'dns' must be an object");
+	if (params_dns(dns, e) < 0)
+		return -EINVAL;
+	if (json_object_size(dns) > 0)
+		a->dns = json_incref(dns);
 	return 0;
 }
 

@@ -35,6 +35,20 @@ json_t *params_route_to_json(const struct attach_route *r);
 /* dns: {nameservers?, domain?, search?, options?}. */
 int params_dns(json_t *dns, struct params_err *e);
 /*
+ * What every attachment is given: its namespace (an absolute path), its ENI's MAC, its name in
+ * the namespace (default_ifname unless ifname) and its MTU (default_mtu unless mtu). -ENOMEM, or
+ * -EINVAL with e.
+ */
+int params_link(struct eni_attachment *a, const char *netns, const char *mac, const char *ifname,
+		const char *default_ifname, json_t *mtu, unsigned int default_mtu,
+		struct params_err *e);
+/* The CIDRs of addrs (an array, of at most ATTACH_MAX_ADDRS) appended to a's, none twice. */
+int params_addresses(struct eni_attachment *a, json_t *addrs, struct params_err *e);
+/* The routes array appended to a's: the caller's (kind extra) unless from the journal. */
+int params_routes(struct eni_attachment *a, json_t *routes, bool journal, struct params_err *e);
+/* a's DNS settings, when dns is given and not null (kept when not empty). */
+int params_attach_dns(struct eni_attachment *a, json_t *dns, struct params_err *e);
+/*
  * Put the routes that come from ENI e before a's own: its default routes, unless another ENI of
  * the namespace has them (with_default false). Every IPv4 address must be in e's subnet.
  */

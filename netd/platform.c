@@ -175,11 +175,10 @@ static int platform_parse(struct netd *d, json_t *j, bool journal, struct platfo
 			  struct params_err *e)
 {
 	const char *name, *netns, *mac, *ifname = NULL, *fault = NULL, *state = NULL;
-	json_t *addrs = NULL, *routes = NULL, *dns = NULL, *mtu = NULL, *jr = NULL, *v;
+	json_t *addrs = NULL, *routes = NULL, *dns = NULL, *mtu = NULL, *jr = NULL;
 	struct eni_attachment *a = &p->att;
 	int slot = -1, r;
 	json_error_t jerr;
-	size_t i;
 
 	if (!j)
 		return params_fail(e, "Missing parameters 'name', 'netns', 'mac', 'addresses'");
@@ -212,78 +211,26 @@ static int platform_parse(struct netd *d, json_t *j, bool journal, struct platfo
 			return params_fail(e, "Invalid state '%.32s'", state);
 		a->state = (enum attach_state)r;
 	}
-	if (netns[0] != '/' || strlen(netns) > 4000)
-		return params_fail(e, "Invalid netns '%.64s' (want an absolute path)", netns);
-	a->netns_path = strdup(netns);
-	if (!a->netns_path)
-		return -ENOMEM;
-	if (addr_mac_parse(mac, a->mac) < 0)
-		return params_fail(e, "Invalid MAC address '%.32s'", mac);
-	strscpy(a->ifname, PLATFORM_DEFAULT_IFNAME, sizeof(a->ifname));
-	if (ifname) {
-		if (!ident_ifname_valid(ifname))
-			return params_fail(
-				e, "Invalid ifname '%.32s' (1-15 bytes, no '/', ':' or spaces)",
-				ifname);
-		strscpy(a->ifname, ifname, sizeof(a->ifname));
-	}
-	a->mtu = PLATFORM_DEFAULT_MTU;
-	if (mtu && params_uint(mtu, "mtu", 68, 65535, &a->mtu, e) < 0)
-		return -EINVAL;
+	r = params_link(a, netns, mac, ifname, PLATFORM_DEFAULT_IFNAME, mtu, PLATFORM_DEFAULT_MTU,
+			e);
+	if (r < 0)
+		return r;
 
 	if (!json_is_array(addrs))
 		return params_fail(e, "'addresses' must be an array of CIDR strings");
 	if (json_array_size(addrs) == 0 || json_array_size(addrs) > ATTACH_MAX_ADDRS)
 		return params_fail(e, "'addresses' must have 1 to %d addresses", ATTACH_MAX_ADDRS);
-	json_array_foreach(addrs, i, v) {
-		const char *s = json_string_value(v);
-		struct in_prefix *ap = &a->addrs[a->naddrs];
-
-		if (!s || addr_prefix_parse(s, ap) < 0)
-			return params_fail(
-				e,
-				"addresses[%zu]: invalid address '%.64s' (want a CIDR such as 198.18.1.2/16)",
-				i, s ?: "(not a string)");
-		for (unsigned int k = 0; k < a->naddrs; k++)
-			if (addr_prefix_equal(&a->addrs[k], ap))
-				return params_fail(e, "addresses[%zu]: %s given twice", i, s);
-		a->naddrs++;
-	}
-	if (routes) {
-		if (!json_is_array(routes))
-			return params_fail(e, "'routes' must be an array");
-		if (json_array_size(routes) > ATTACH_MAX_ROUTES - 4)
-			return params_fail(e, "Too many routes (at most %d)",
-					   ATTACH_MAX_ROUTES - 4);
-		json_array_foreach(routes, i, v) {
-			r = params_route(v, (unsigned int)i, &a->routes[a->nroutes], e);
-			if (r < 0)
-				return r;
-			if (!journal)
-				a->routes[a->nroutes].kind = ROUTE_KIND_EXTRA;
-			a->nroutes++;
-		}
-	}
-	if (dns && !json_is_null(dns)) {
-		if (!json_is_object(dns))
-			return params_fail(e, "'dns' must be an object");
-		if (params_dns(dns, e) < 0)
-			return -EINVAL;
-		if (json_object_size(dns) > 0)
-			a->dns = json_incref(dns);
-	}
+	r = params_addresses(a, addrs, e);
+	if (r >= 0 && routes)
+		r = params_routes(a, routes, journal, e);
+	if (r >= 0)
+		r = params_attach_dns(a, dns, e);
+	if (r < 0)
+		return r;
 	/* Its resolv.conf, if it has DNS: the platform's sockets resolve through it. */
 	a->resolv_conf = a->dns != NULL;
-	if (fault) {
-		const char *step = startswith(fault, "crash:") ? fault + 6 : fault;
-
-		if (!d->fault_injection)
-			return params_fail(e,
-					   "Parameter 'fault' needs netd --enable-fault-injection");
-		if (attach_plan_find(&plan_platform, step) < 0)
-			return params_fail(e, "Unknown step '%.32s' in 'fault'", step);
-		strscpy(a->fault, fault, sizeof(a->fault));
-	}
+	if (fault && attach_fault_parse(d, a, fault, e) < 0)
+		return -EINVAL;
 	if (!journal) {
 		guards_table_name(a->ifname, a->guards_table);
 		return 0;
@@ -334,15 +281,11 @@ static int load_platform(struct journal *j, const char *name, void *data)
 	struct netd *d = data;
 	char path[PATH_MAX];
 	json_auto_t *v = NULL;
-	json_error_t jerr;
 	struct platform *p;
 	int r;
 
 	(void)journal_path(j, JOURNAL_PLATFORM, name, path, sizeof(path));
-	r = journal_load(j, JOURNAL_PLATFORM, name, &v, &jerr);
-	if (r == -EBADMSG)
-		log_warn("Journal file '%s' is corrupt (%s at line %d), ignoring it", path,
-			 jerr.text, jerr.line);
+	r = journal_load_warn(j, JOURNAL_PLATFORM, name, &v);
 	if (r < 0)
 		return 0;
 	p = platform_new(d);
@@ -459,16 +402,7 @@ static int do_platform_attach(struct ctl_call *call, json_t *params, void *userd
 		platform_free(p);
 		return 0;
 	}
-	{
-		struct netns_id id;
-		int fd;
-
-		if (netns_open(p->att.netns_path, &fd) == 0) {
-			if (netns_get_id(fd, &id) == 0)
-				(void)reaper_flush_netns(d, &id);
-			close(fd);
-		}
-	}
+	reaper_flush_netns_path(d, p->att.netns_path);
 	r = slots_take(d->slots, -1, SLOT_OWNER_ATTACH);
 	if (r < 0) {
 		platform_free(p);
@@ -552,14 +486,7 @@ static int do_platform_detach(struct ctl_call *call, json_t *params, void *userd
 			p->name, err);
 	}
 	result = json_pack("{s:s, s:b, s:s}", "name", p->name, "detached", 1, "mac", mac);
-	if (p->att.eni && p->att.eni->att == &p->att)
-		p->att.eni->att = NULL; /* the ENI is back: its state is the host's */
-	if (p->att.eni) {
-		json_object_set_new(result, "eni_state",
-				    json_string(eni_state_to_string(eni_get_state(p->att.eni))));
-		if (p->att.eni->ifindex > 0)
-			json_object_set_new(result, "host_ifname", json_string(p->att.eni->ifname));
-	}
+	attachment_release_eni(&p->att, result);
 	events_emit(d, "platform.detached", json_pack("{s:s, s:s}", "name", p->name, "mac", mac),
 		    "Platform ENI '%s' detached", p->name);
 	platform_remove(d, p);

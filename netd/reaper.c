@@ -249,6 +249,18 @@ int reaper_flush_netns(struct netd *d, const struct netns_id *id)
 	return (int)n;
 }
 
+void reaper_flush_netns_path(struct netd *d, const char *path)
+{
+	struct netns_id id;
+	int fd;
+
+	if (netns_open(path, &fd) < 0)
+		return;
+	if (netns_get_id(fd, &id) == 0)
+		(void)reaper_flush_netns(d, &id);
+	close(fd);
+}
+
 static int class_index(const struct reaper *rp, const struct reap_class *class)
 {
 	for (unsigned int c = 0; c < rp->nclasses; c++)

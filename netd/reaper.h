@@ -40,5 +40,7 @@ int reaper_queue(struct netd *d, const struct eni_attachment *a, struct reap_par
 unsigned int reaper_pending(struct netd *d);
 /* Finish now what is pending in one namespace (before attaching to it again). */
 int reaper_flush_netns(struct netd *d, const struct netns_id *id);
+/* The same for the namespace at path, if there is one there (an attach's, before it starts). */
+void reaper_flush_netns_path(struct netd *d, const char *path);
 
 #endif

@@ -443,18 +443,30 @@ const struct ctl_method stats_methods[] = {
 
 /* --- Prometheus ------------------------------------------------------------------------------ */
 
+/*
+ * One task's series of name by key (flow, reason: names[0..n), the rows of pairs) and direction;
+ * labels: more of them, after those.
+ */
+static void task_lines(FILE *f, const char *name, const char *id, const char *key,
+		       const char *const *names, unsigned int n,
+		       const struct counters_pair (*pairs)[TC_DIR_COUNT], const char *labels,
+		       bool packets)
+{
+	for (unsigned int k = 0; k < n; k++)
+		for (unsigned int dir = 0; dir < TC_DIR_COUNT; dir++) {
+			const struct counters_pair *v = &pairs[k][dir];
+
+			fprintf(f, "%s{task_id=\"%s\",%s=\"%s\",direction=\"%s\"%s} %llu\n", name,
+				id, key, names[k], counters_dir_names[dir], labels,
+				(unsigned long long)(packets ? v->packets : v->bytes));
+		}
+}
+
 static void flow_series(FILE *f, const struct pass *p, const char *name, bool packets)
 {
 	for (unsigned int i = 0; i < p->n; i++)
-		for (unsigned int fl = 0; fl < TC_FLOW_COUNT; fl++)
-			for (unsigned int dir = 0; dir < TC_DIR_COUNT; dir++) {
-				const struct counters_pair *v = &p->snaps[i].flows[fl][dir];
-
-				fprintf(f, "%s{task_id=\"%s\",flow=\"%s\",direction=\"%s\"} %llu\n",
-					name, p->tasks[i]->id, counters_flow_names[fl],
-					counters_dir_names[dir],
-					(unsigned long long)(packets ? v->packets : v->bytes));
-			}
+		task_lines(f, name, p->tasks[i]->id, "flow", counters_flow_names, TC_FLOW_COUNT,
+			   p->snaps[i].flows, "", packets);
 	/* A task's share on platform ENIs (1.3.0), once it has one: its own series. */
 	for (unsigned int i = 0; i < p->n; i++) {
 		struct counters_pair tot[TC_DIR_COUNT] = {};
@@ -464,32 +476,16 @@ static void flow_series(FILE *f, const struct pass *p, const char *name, bool pa
 				tot[dir].packets += p->snaps[i].platform[fl][dir].packets;
 		if (!tot[TC_DIR_RX].packets && !tot[TC_DIR_TX].packets)
 			continue;
-		for (unsigned int fl = 0; fl < TC_FLOW_COUNT; fl++)
-			for (unsigned int dir = 0; dir < TC_DIR_COUNT; dir++) {
-				const struct counters_pair *v = &p->snaps[i].platform[fl][dir];
-
-				fprintf(f,
-					"%s{task_id=\"%s\",flow=\"%s\",direction=\"%s\",eni=\"platform\"} %llu\n",
-					name, p->tasks[i]->id, counters_flow_names[fl],
-					counters_dir_names[dir],
-					(unsigned long long)(packets ? v->packets : v->bytes));
-			}
+		task_lines(f, name, p->tasks[i]->id, "flow", counters_flow_names, TC_FLOW_COUNT,
+			   p->snaps[i].platform, ",eni=\"platform\"", packets);
 	}
 }
 
 static void drop_series(FILE *f, const struct pass *p, const char *name, bool packets)
 {
 	for (unsigned int i = 0; i < p->n; i++)
-		for (unsigned int r = 0; r < TC_DROP_COUNT; r++)
-			for (unsigned int dir = 0; dir < TC_DIR_COUNT; dir++) {
-				const struct counters_pair *v = &p->snaps[i].drops[r][dir];
-
-				fprintf(f,
-					"%s{task_id=\"%s\",reason=\"%s\",direction=\"%s\"} %llu\n",
-					name, p->tasks[i]->id, counters_drop_names[r],
-					counters_dir_names[dir],
-					(unsigned long long)(packets ? v->packets : v->bytes));
-			}
+		task_lines(f, name, p->tasks[i]->id, "reason", counters_drop_names, TC_DROP_COUNT,
+			   p->snaps[i].drops, "", packets);
 }
 
 static int metrics_render(FILE *f, void *data)

@@ -332,26 +332,11 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 		strscpy(t->instance, instance, sizeof(t->instance));
 	else if (random_hex(t->instance, IDENT_INSTANCE_LEN / 2) < 0)
 		return params_fail(e, "Failed to draw an instance id for task '%s'", id);
-	if (netns[0] != '/' || strlen(netns) > 4000)
-		return params_fail(e, "Invalid netns '%.64s' (want an absolute path)", netns);
-	t->att.netns_path = strdup(netns);
-	if (!t->att.netns_path)
-		return -ENOMEM;
-	if (addr_mac_parse(mac, t->att.mac) < 0)
-		return params_fail(e, "Invalid MAC address '%.32s'", mac);
-	strscpy(t->att.ifname, "eth1", sizeof(t->att.ifname));
-	if (ifname) {
-		if (!ident_ifname_valid(ifname))
-			return params_fail(
-				e, "Invalid ifname '%.32s' (1-15 bytes, no '/', ':' or spaces)",
-				ifname);
-		strscpy(t->att.ifname, ifname, sizeof(t->att.ifname));
-	}
+	r = params_link(&t->att, netns, mac, ifname, "eth1", mtu, TASK_DEFAULT_MTU, e);
+	if (r < 0)
+		return r;
 	if (!journal)
 		guards_table_name(t->att.ifname, t->att.guards_table);
-	t->att.mtu = TASK_DEFAULT_MTU;
-	if (mtu && params_uint(mtu, "mtu", 68, 65535, &t->att.mtu, e) < 0)
-		return -EINVAL;
 	t->att.block_imds = block_imds;
 	t->att.resolv_conf = resolv_conf;
 	t->att.metadata_link = journal ? metadata != NULL : metadata_link;
@@ -388,65 +373,30 @@ static int task_parse(struct netd *d, json_t *p, bool journal, struct task *t, s
 			return params_fail(e, "'addresses' must be an array of CIDR strings");
 		if (json_array_size(addrs) > ATTACH_MAX_ADDRS)
 			return params_fail(e, "Too many addresses (at most %d)", ATTACH_MAX_ADDRS);
-		json_array_foreach(addrs, i, v) {
-			const char *a = json_string_value(v);
-			struct in_prefix *ap = &t->att.addrs[t->att.naddrs];
-
-			if (!a || addr_prefix_parse(a, ap) < 0)
-				return params_fail(
-					e,
-					"addresses[%zu]: invalid address '%.64s' (want a CIDR such as 198.18.1.2/16)",
-					i, a ?: "(not a string)");
-			for (unsigned int k = 0; k < t->att.naddrs; k++)
-				if (addr_prefix_equal(&t->att.addrs[k], ap))
-					return params_fail(e, "addresses[%zu]: %s given twice", i,
-							   a);
-			t->att.naddrs++;
-		}
+		r = params_addresses(&t->att, addrs, e);
+		if (r < 0)
+			return r;
 	}
 	if (!journal && t->att.naddrs == 0)
 		return params_fail(
 			e, "At least one address is needed ('addresses': [\"198.18.1.2/16\"])");
 
 	if (routes) {
-		if (!json_is_array(routes))
-			return params_fail(e, "'routes' must be an array");
-		if (json_array_size(routes) > ATTACH_MAX_ROUTES - 4)
-			return params_fail(e, "Too many routes (at most %d)",
-					   ATTACH_MAX_ROUTES - 4);
-		json_array_foreach(routes, i, v) {
-			r = params_route(v, (unsigned int)i, &t->att.routes[t->att.nroutes], e);
-			if (r < 0)
-				return r;
-			if (!journal)
-				t->att.routes[t->att.nroutes].kind = ROUTE_KIND_EXTRA;
-			t->att.nroutes++;
-		}
+		r = params_routes(&t->att, routes, journal, e);
+		if (r < 0)
+			return r;
 	}
-	if (dns && !json_is_null(dns)) {
-		if (!json_is_object(dns))
-			return params_fail(e, "'dns' must be an object");
-		if (params_dns(dns, e) < 0)
-			return -EINVAL;
-		if (json_object_size(dns) > 0)
-			t->att.dns = json_incref(dns);
-	}
+	r = params_attach_dns(&t->att, dns, e);
+	if (r < 0)
+		return r;
 	if (attrs) {
 		if (parse_attrs(attrs, e) < 0)
 			return -EINVAL;
 		if (json_object_size(attrs) > 0)
 			t->attrs = json_incref(attrs);
 	}
-	if (fault) {
-		const char *step = startswith(fault, "crash:") ? fault + 6 : fault;
-
-		if (!d->fault_injection)
-			return params_fail(e,
-					   "Parameter 'fault' needs netd --enable-fault-injection");
-		if (attach_plan_find(t->att.plan, step) < 0)
-			return params_fail(e, "Unknown step '%.32s' in 'fault'", step);
-		strscpy(t->att.fault, fault, sizeof(t->att.fault));
-	}
+	if (fault && attach_fault_parse(d, &t->att, fault, e) < 0)
+		return -EINVAL;
 	if (timeout) {
 		uint32_t ms;
 
@@ -545,15 +495,11 @@ static int load_task(struct journal *j, const char *name, void *data)
 	struct netd *d = data;
 	char path[PATH_MAX];
 	json_auto_t *v = NULL;
-	json_error_t jerr;
 	struct task *t;
 	int r;
 
 	(void)journal_path(j, JOURNAL_TASK, name, path, sizeof(path));
-	r = journal_load(j, JOURNAL_TASK, name, &v, &jerr);
-	if (r == -EBADMSG)
-		log_warn("Journal file '%s' is corrupt (%s at line %d), ignoring it", path,
-			 jerr.text, jerr.line);
+	r = journal_load_warn(j, JOURNAL_TASK, name, &v);
 	if (r < 0)
 		return 0;
 	r = task_from_json(d, v, &t);
@@ -793,16 +739,7 @@ static int do_task_attach(struct ctl_call *call, json_t *params, void *userdata)
 	 * A task detached from this namespace a moment ago may still have its metadata link and
 	 * guards there, waiting for the reaper: finish them first (and free their slot).
 	 */
-	{
-		struct netns_id id;
-		int fd;
-
-		if (netns_open(t->att.netns_path, &fd) == 0) {
-			if (netns_get_id(fd, &id) == 0)
-				(void)reaper_flush_netns(d, &id);
-			close(fd);
-		}
-	}
+	reaper_flush_netns_path(d, t->att.netns_path);
 	r = slots_take(d->slots, -1, SLOT_OWNER_ATTACH);
 	if (r < 0) {
 		task_free(t);
@@ -903,16 +840,7 @@ static int do_task_detach(struct ctl_call *call, json_t *params, void *userdata)
 				t->id, err);
 		}
 	}
-	if (t->att.eni) {
-		struct eni *e = t->att.eni;
-
-		if (e->att == &t->att)
-			e->att = NULL;
-		json_object_set_new(result, "eni_state",
-				    json_string(eni_state_to_string(eni_get_state(e))));
-		if (e->ifindex > 0)
-			json_object_set_new(result, "host_ifname", json_string(e->ifname));
-	}
+	attachment_release_eni(&t->att, result);
 	metrics_detach_done(d, now_usec() - started);
 	events_emit(
 		d, "task.detached",

@@ -3,6 +3,13 @@
 #include "ctl-proto.h"
 #include "netdctl.h"
 
+/* ENIs are not detached: no noun for it. */
+static const struct netdctl_object eni_object = {
+	.name = "eni",
+	.key = "mac",
+	.arg = "MAC",
+};
+
 static void print_eni_row(json_t *e)
 {
 	const char *task = json_str(e, "task_id");
@@ -47,23 +54,8 @@ static int eni_list(int argc, char **argv)
 {
 	static const char *const headers[] = { "MAC",	  "STATE", "IFNAME", "SUBNET",
 					       "GATEWAY", "TASK",  "NAME",   NULL };
-	json_auto_t *res = NULL;
-	json_t *e;
-	size_t i;
-	int r;
 
-	if (argc > 0)
-		return usage_error("'eni list' takes no arguments, got '%s'", argv[0]);
-	r = cli_call("eni.list", NULL, &res);
-	if (r)
-		return r;
-	print_table_begin(headers);
-	print_open_array(NULL);
-	json_array_foreach(res, i, e)
-		print_eni_row(e);
-	print_close_array();
-	print_table_end();
-	return 0;
+	return netdctl_list(&eni_object, headers, print_eni_row, argc, argv);
 }
 
 static int eni_show(int argc, char **argv)
@@ -71,9 +63,7 @@ static int eni_show(int argc, char **argv)
 	json_auto_t *res = NULL;
 	int r;
 
-	if (argc != 1)
-		return usage_error("usage: netdctl eni show MAC");
-	r = cli_call("eni.show", json_pack("{s:s}", "mac", argv[0]), &res);
+	r = netdctl_call_one(&eni_object, "show", argc, argv, &res);
 	if (r)
 		return r;
 	print_eni_detail(res);

@@ -9,9 +9,7 @@ int do_health(int argc, char **argv)
 	json_t *enis;
 	int r;
 
-	if (argc > 0)
-		return usage_error("'health' takes no arguments, got '%s'", argv[0]);
-	r = cli_call("health", NULL, &res);
+	r = cli_call_noargs("health", "health", argc, argv, &res);
 	if (r)
 		return r;
 	enis = json_object_get(res, "enis");

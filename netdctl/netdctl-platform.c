@@ -3,22 +3,19 @@
 #include "ctl-proto.h"
 #include "netdctl.h"
 
-static void join_strings(json_t *arr, char *buf, size_t size)
-{
-	json_t *v;
-	size_t i, n = 0;
-
-	buf[0] = '\0';
-	json_array_foreach(arr, i, v)
-		n += (size_t)snprintf(buf + MIN(n, size), size - MIN(n, size), "%s%s", i ? "," : "",
-				      json_string_value(v));
-}
+static const struct netdctl_object platform_object = {
+	.name = "platform",
+	.key = "name",
+	.arg = "NAME",
+	.noun = "platform ENI",
+	.detach_hint = "",
+};
 
 static void print_platform_row(json_t *p)
 {
 	char addrs[256];
 
-	join_strings(json_object_get(p, "addresses"), addrs, sizeof(addrs));
+	netdctl_join(json_object_get(p, "addresses"), NULL, addrs, sizeof(addrs));
 	print_open_object(NULL, p);
 	print_string(PRINT_ANY, "name", "%s", json_str(p, "name"));
 	print_string(PRINT_ANY, "state", "%s", json_str(p, "state"));
@@ -60,10 +57,7 @@ static void print_platform_detail(json_t *p)
 	json_array_foreach(json_object_get(p, "addresses"), i, a)
 		print_text("  address %s\n", json_string_value(a));
 	netdctl_print_routes(json_object_get(p, "routes"));
-	netdctl_print_strings("nameservers", json_object_get(dns, "nameservers"));
-	netdctl_print_strings("search", json_object_get(dns, "search"));
-	if (json_str(dns, "domain"))
-		print_text("  domain %s\n", json_str(dns, "domain"));
+	netdctl_print_dns(dns);
 	if (st) {
 		json_t *dev = json_object_get(st, "device");
 
@@ -86,23 +80,8 @@ static int platform_list(int argc, char **argv)
 {
 	static const char *const headers[] = { "NAME",	    "STATE", "ENI", "IFNAME",
 					       "ADDRESSES", "NETNS", NULL };
-	json_auto_t *res = NULL;
-	json_t *p;
-	size_t i;
-	int r;
 
-	if (argc > 0)
-		return usage_error("'platform list' takes no arguments, got '%s'", argv[0]);
-	r = cli_call("platform.list", NULL, &res);
-	if (r)
-		return r;
-	print_table_begin(headers);
-	print_open_array(NULL);
-	json_array_foreach(res, i, p)
-		print_platform_row(p);
-	print_close_array();
-	print_table_end();
-	return 0;
+	return netdctl_list(&platform_object, headers, print_platform_row, argc, argv);
 }
 
 static int platform_show(int argc, char **argv)
@@ -110,9 +89,7 @@ static int platform_show(int argc, char **argv)
 	json_auto_t *res = NULL;
 	int r;
 
-	if (argc != 1)
-		return usage_error("usage: netdctl platform show NAME");
-	r = cli_call("platform.show", json_pack("{s:s}", "name", argv[0]), &res);
+	r = netdctl_call_one(&platform_object, "show", argc, argv, &res);
 	if (r)
 		return r;
 	print_platform_detail(res);
@@ -121,161 +98,40 @@ static int platform_show(int argc, char **argv)
 
 static int platform_attach(int argc, char **argv)
 {
-	json_t *p, *addrs, *routes, *ns, *search, *dns;
+	_cleanup_(netdctl_attach_done) struct netdctl_attach a = {};
 	json_auto_t *res = NULL;
-	json_int_t v;
 	int r = 0;
 
 	if (argc < 1 || argv[0][0] == '-')
 		return usage_error(
 			"usage: netdctl platform attach NAME netns PATH mac MAC addr CIDR...");
-	p = json_pack("{s:s}", "name", argv[0]);
-	addrs = json_array();
-	routes = json_array();
-	ns = json_array();
-	search = json_array();
-	dns = json_object();
+	netdctl_attach_init(&a, "name", argv[0]);
 	NEXT_ARG();
-
-#define NEED_VALUE()                                                                               \
-	do {                                                                                       \
-		if (argc < 2) {                                                                    \
-			r = usage_error("'%s' needs a value", argv[0]);                            \
-			goto out;                                                                  \
-		}                                                                                  \
-	} while (0)
-
 	while (argc > 0) {
-		if (streq(argv[0], "netns") || streq(argv[0], "mac") || streq(argv[0], "ifname") ||
-		    streq(argv[0], "fault")) {
-			/* fault: for tests against netd --enable-fault-injection */
-			NEED_VALUE();
-			json_object_set_new(p, argv[0], json_string(argv[1]));
-		} else if (matches(argv[0], "address") || streq(argv[0], "addr")) {
-			NEED_VALUE();
-			json_array_append_new(addrs, json_string(argv[1]));
-		} else if (streq(argv[0], "mtu")) {
-			NEED_VALUE();
-			if ((r = netdctl_parse_uint("mtu", argv[1], 65535, &v)))
-				goto out;
-			json_object_set_new(p, "mtu", json_integer(v));
-		} else if (streq(argv[0], "route")) {
-			if ((r = netdctl_parse_route(&argc, &argv, routes)))
-				goto out;
-			NEXT_ARG();
-			continue;
-		} else if (streq(argv[0], "nameserver")) {
-			NEED_VALUE();
-			json_array_append_new(ns, json_string(argv[1]));
-		} else if (streq(argv[0], "search")) {
-			NEED_VALUE();
-			json_array_append_new(search, json_string(argv[1]));
-		} else if (streq(argv[0], "domain")) {
-			NEED_VALUE();
-			json_object_set_new(dns, "domain", json_string(argv[1]));
-		} else {
-			r = usage_error("unknown argument '%s' for 'platform attach'", argv[0]);
-			goto out;
-		}
-		NEXT_ARG();
-		NEXT_ARG();
+		if (!netdctl_attach_arg(&a, &argc, &argv, &r))
+			return usage_error("unknown argument '%s' for 'platform attach'", argv[0]);
+		if (r)
+			return r;
 	}
-#undef NEED_VALUE
-
-	if (!json_object_get(p, "netns") || !json_object_get(p, "mac") ||
-	    json_array_size(addrs) == 0) {
-		r = usage_error("'platform attach' needs 'netns PATH', 'mac MAC' and 'addr CIDR'");
-		goto out;
-	}
-	json_object_set(p, "addresses", addrs);
-	if (json_array_size(routes))
-		json_object_set(p, "routes", routes);
-	if (json_array_size(ns))
-		json_object_set(dns, "nameservers", ns);
-	if (json_array_size(search))
-		json_object_set(dns, "search", search);
-	if (json_object_size(dns))
-		json_object_set(p, "dns", dns);
-	r = cli_call("platform.attach", TAKE_PTR(p), &res);
+	if (!json_object_get(a.params, "netns") || !json_object_get(a.params, "mac") ||
+	    json_array_size(a.addrs) == 0)
+		return usage_error(
+			"'platform attach' needs 'netns PATH', 'mac MAC' and 'addr CIDR'");
+	netdctl_attach_finish(&a);
+	r = cli_call("platform.attach", TAKE_PTR(a.params), &res);
 	if (r == 0)
 		print_platform_detail(res);
-out:
-	json_decref(p);
-	json_decref(addrs);
-	json_decref(routes);
-	json_decref(ns);
-	json_decref(search);
-	json_decref(dns);
 	return r;
 }
 
 static int platform_detach(int argc, char **argv)
 {
-	json_auto_t *res = NULL;
-	bool if_exists = false;
-	const char *name = NULL;
-	int r;
-
-	for (int i = 0; i < argc; i++) {
-		if (streq(argv[i], "--if-exists"))
-			if_exists = true;
-		else if (!name)
-			name = argv[i];
-		else
-			return usage_error("unexpected argument '%s' for 'platform detach'",
-					   argv[i]);
-	}
-	if (!name)
-		return usage_error("usage: netdctl platform detach NAME [ --if-exists ]");
-	r = cli_call("platform.detach", json_pack("{s:s}", "name", name), &res);
-	if (r)
-		return r;
-	if (!if_exists && !json_is_true(json_object_get(res, "detached"))) {
-		print_errorf("netdctl", CTL_ERR_NOT_FOUND, NULL,
-			     "No such platform ENI '%s': nothing to detach", name);
-		return EXIT_FAILURE;
-	}
-	print_open_object(NULL, res);
-	print_string(PRINT_ANY, "name", "platform %s", json_str(res, "name"));
-	print_bool(PRINT_JSON, "detached", "%s", json_is_true(json_object_get(res, "detached")));
-	if (!json_is_true(json_object_get(res, "detached"))) {
-		print_string(PRINT_ANY, "message", ": %s\n", json_str(res, "message"));
-	} else {
-		print_string(PRINT_ANY, "mac", " detached; ENI %s", json_str(res, "mac"));
-		print_string(PRINT_ANY, "eni_state", " is %s", json_str(res, "eni_state"));
-		if (json_str(res, "host_ifname"))
-			print_string(PRINT_ANY, "host_ifname", " as %s",
-				     json_str(res, "host_ifname"));
-		print_text("\n");
-	}
-	print_close_object();
-	return 0;
+	return netdctl_detach(&platform_object, argc, argv);
 }
 
 static int platform_check(int argc, char **argv)
 {
-	json_auto_t *res = NULL;
-	json_t *diffs, *d;
-	size_t i;
-	bool ok;
-	int r;
-
-	if (argc != 1)
-		return usage_error("usage: netdctl platform check NAME");
-	r = cli_call("platform.check", json_pack("{s:s}", "name", argv[0]), &res);
-	if (r)
-		return r;
-	ok = json_is_true(json_object_get(res, "ok"));
-	diffs = json_object_get(res, "differences");
-	print_open_object(NULL, res);
-	print_string(PRINT_ANY, "name", "platform %s: ", json_str(res, "name"));
-	print_bool(PRINT_JSON, "ok", "%s", ok);
-	print_text("%s\n", ok ? "ok, the kernel matches the record" : "differs from its record");
-	json_array_foreach(diffs, i, d)
-		print_text("  %s: expected %s, found %s\n", json_str(d, "what"),
-			   json_str(d, "expected"), json_str(d, "actual"));
-	print_close_object();
-	return ok ? 0 : EXIT_FAILURE;
+	return netdctl_check(&platform_object, argc, argv);
 }
 
 static int platform_help(int argc, char **argv)

@@ -18,6 +18,46 @@ int netdctl_dispatch(const char *object, const struct netdctl_cmd *cmds, int arg
 	return usage_error("unknown command '%s' for '%s'", verb, object);
 }
 
+void netdctl_table(json_t *res, const char *const *headers, void (*row)(json_t *m))
+{
+	json_t *m;
+	size_t i;
+
+	print_table_begin(headers);
+	print_open_array(NULL);
+	json_array_foreach(res, i, m)
+		row(m);
+	print_close_array();
+	print_table_end();
+}
+
+int netdctl_list(const struct netdctl_object *o, const char *const *headers, void (*row)(json_t *m),
+		 int argc, char **argv)
+{
+	json_auto_t *res = NULL;
+	char command[64], method[64];
+	int r;
+
+	snprintf(command, sizeof(command), "%s list", o->name);
+	snprintf(method, sizeof(method), "%s.list", o->name);
+	r = cli_call_noargs(command, method, argc, argv, &res);
+	if (r)
+		return r;
+	netdctl_table(res, headers, row);
+	return 0;
+}
+
+int netdctl_call_one(const struct netdctl_object *o, const char *verb, int argc, char **argv,
+		     json_t **ret_result)
+{
+	char method[64];
+
+	if (argc != 1)
+		return usage_error("usage: netdctl %s %s %s", o->name, verb, o->arg);
+	snprintf(method, sizeof(method), "%s.%s", o->name, verb);
+	return cli_call(method, json_pack("{s:s}", o->key, argv[0]), ret_result);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,

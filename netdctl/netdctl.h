@@ -30,13 +30,64 @@ int do_stats(int argc, char **argv);
 int do_flows(int argc, char **argv);
 int do_platform(int argc, char **argv);
 
-/* What task and platform attach share (netdctl-task.c): an integer argument in [0, max]; a
- * 'route DST [ via GW ] [ mtu N ] ...' at argv[0], appended to routes (argv left at its last
- * word); routes and string lists printed as 'task show' does. */
+/*
+ * An object whose commands name one of its members by a single word (eni, task, platform): its
+ * word, the methods' prefix ("task" for "task.show"), the parameter that names a member, that
+ * member's word in usage messages, the noun of "No such task '%s'" and the hint that follows
+ * "nothing to detach" (or "").
+ */
+struct netdctl_object {
+	const char *name;
+	const char *key;
+	const char *arg;
+	const char *noun;
+	const char *detach_hint;
+};
+
+/* Print a table of res, an array: a row a member. */
+void netdctl_table(json_t *res, const char *const *headers, void (*row)(json_t *m));
+/* 'OBJECT list': call OBJECT.list and print a table of its result, a row a member. */
+int netdctl_list(const struct netdctl_object *o, const char *const *headers, void (*row)(json_t *m),
+		 int argc, char **argv);
+/* 'OBJECT VERB ID': call OBJECT.VERB for the one member argv[0] names. */
+int netdctl_call_one(const struct netdctl_object *o, const char *verb, int argc, char **argv,
+		     json_t **ret_result);
+/* 'OBJECT detach ID [ --if-exists ]': an unknown member fails unless --if-exists. */
+int netdctl_detach(const struct netdctl_object *o, int argc, char **argv);
+/* 'OBJECT check ID': the differences between the record and the kernel; 1 if any. */
+int netdctl_check(const struct netdctl_object *o, int argc, char **argv);
+
+/* The parameters of a task or platform attach, as the arguments give them. */
+struct netdctl_attach {
+	json_t *params;
+	json_t *addrs;
+	json_t *routes;
+	json_t *nameservers;
+	json_t *search;
+	json_t *dns;
+};
+
+/* Start the parameters with key (the object's) set to id. */
+void netdctl_attach_init(struct netdctl_attach *a, const char *key, const char *id);
+/*
+ * Take the argument at argv[0] if it is one task and platform attach share (netns, mac, ifname,
+ * addr, mtu, route, nameserver, search, domain, fault), moving argc and argv past it: true if it
+ * did, with *ret_r 0 or the exit status of a usage error; false, argv untouched, if it is not.
+ */
+bool netdctl_attach_arg(struct netdctl_attach *a, int *argc, char ***argv, int *ret_r);
+/* Put the addresses, routes and DNS settings taken into the parameters. */
+void netdctl_attach_finish(struct netdctl_attach *a);
+/* Release what is left of the parameters. */
+void netdctl_attach_done(struct netdctl_attach *a);
+
+/* An integer argument in [0, max], or a usage error. */
 int netdctl_parse_uint(const char *what, const char *s, long max, json_int_t *ret);
-int netdctl_parse_route(int *pargc, char ***pargv, json_t *routes);
+/* The strings of arr (or the members key of its objects) joined by commas into buf; buf. */
+const char *netdctl_join(json_t *arr, const char *key, char *buf, size_t size);
+/* Routes, string lists and DNS settings, printed as 'task show' does. */
 void netdctl_print_routes(json_t *routes);
 void netdctl_print_strings(const char *label, json_t *arr);
+void netdctl_print_dns(json_t *dns);
 
 #define NEXT_ARG()                                                                                 \
 	do {                                                                                       \

@@ -585,18 +585,13 @@ static int do_logs(int argc, char **argv)
 static int do_deregister(int argc, char **argv)
 {
 	json_auto_t *res = NULL;
-	bool if_exists = false;
-	const char *id = NULL;
+	bool if_exists;
+	const char *id;
 	int r;
 
-	for (int i = 0; i < argc; i++) {
-		if (streq(argv[i], "--if-exists"))
-			if_exists = true;
-		else if (!id)
-			id = argv[i];
-		else
-			return usage_error("unexpected argument '%s' for 'deregister'", argv[i]);
-	}
+	r = cli_id_args("deregister", argc, argv, &id, &if_exists);
+	if (r)
+		return r;
 	if (!id)
 		return usage_error("usage: taskvm deregister ID [--if-exists]");
 	r = cli_call_quiet("task.deregister", json_pack("{s:s}", "task_id", id),
@@ -629,9 +624,7 @@ static int do_ps(int argc, char **argv)
 	size_t i;
 	int r;
 
-	if (argc > 0)
-		return usage_error("'ps' takes no arguments, got '%s'", argv[0]);
-	r = cli_call("task.list", NULL, &res);
+	r = cli_call_noargs("ps", "task.list", argc, argv, &res);
 	if (r)
 		return r;
 	print_table_begin(headers);
@@ -640,7 +633,11 @@ static int do_ps(int argc, char **argv)
 		json_t *req = json_object_get(t, "requests");
 		char fam[300];
 
-		snprintf(fam, sizeof(fam), "%s:%s", json_str(t, "family"), json_str(t, "revision"));
+		if (json_str(t, "family"))
+			snprintf(fam, sizeof(fam), "%s:%s", json_str(t, "family"),
+				 json_str(t, "revision") ?: "-");
+		else
+			strscpy(fam, "-", sizeof(fam));
 		print_open_object(NULL, t);
 		print_string(PRINT_ANY, "task_id", "%s", json_str(t, "task_id"));
 		print_string(PRINT_FP, NULL, "%s", fam);
@@ -800,9 +797,7 @@ static int do_health(int argc, char **argv)
 	json_t *netd, *http;
 	int r;
 
-	if (argc > 0)
-		return usage_error("'health' takes no arguments, got '%s'", argv[0]);
-	r = cli_call("health", NULL, &res);
+	r = cli_call_noargs("health", "health", argc, argv, &res);
 	if (r)
 		return r;
 	netd = json_object_get(res, "netd");

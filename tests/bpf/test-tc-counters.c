@@ -21,6 +21,7 @@
 
 #include "tc_counters.h"
 #include "tc_counters.skel.h"
+#include "bpftest.h"
 #include "util.h"
 
 #define SLOT	   3
@@ -33,11 +34,6 @@
 #define ACT_PASS   TC_ACT_UNSPEC
 #define MARK(flow) TC_MARK(SLOT, flow)
 
-struct pkt {
-	uint8_t data[2048];
-	uint32_t len;
-};
-
 struct fixture {
 	struct tc_counters *skel; /* classifying, slot SLOT, checking sources */
 	unsigned int ncpus;
@@ -45,145 +41,33 @@ struct fixture {
 
 static struct fixture fx;
 
-/* --- packet builders --------------------------------------------------------------------- */
-
-static void put_eth(struct pkt *p, uint16_t proto)
-{
-	static const uint8_t dst[6] = { 0x02, 0, 0, 0, 0, 1 }, src[6] = { 0x02, 0, 0, 0, 0, 2 };
-
-	memcpy(p->data, dst, 6);
-	memcpy(p->data + 6, src, 6);
-	p->data[12] = (uint8_t)(proto >> 8);
-	p->data[13] = (uint8_t)proto;
-	p->len = 14;
-}
-
-static uint32_t put_l4(uint8_t *l4, int proto, uint16_t sport, uint16_t dport, uint32_t payload)
-{
-	uint32_t hl = proto == IPPROTO_TCP ? 20 : 8;
-
-	assert_true(payload <= 1900);
-	memset(l4, 0, hl + payload);
-	l4[0] = (uint8_t)(sport >> 8);
-	l4[1] = (uint8_t)sport;
-	l4[2] = (uint8_t)(dport >> 8);
-	l4[3] = (uint8_t)dport;
-	if (proto == IPPROTO_TCP) {
-		l4[12] = 5 << 4; /* data offset */
-		l4[13] = 0x10;	 /* ACK */
-	} else {
-		l4[4] = (uint8_t)((hl + payload) >> 8);
-		l4[5] = (uint8_t)(hl + payload);
-	}
-	return hl + payload;
-}
-
-static void v4(struct pkt *p, int proto, const char *src, const char *dst, uint16_t sport,
-	       uint16_t dport, uint32_t payload)
-{
-	uint8_t *ip = p->data + 14;
-	uint32_t l4len, tot;
-	struct in_addr a;
-
-	put_eth(p, ETH_P_IP);
-	memset(ip, 0, 20);
-	ip[0] = 0x45;
-	ip[8] = 64;
-	ip[9] = (uint8_t)proto;
-	assert_int_equal(inet_pton(AF_INET, src, &a), 1);
-	memcpy(ip + 12, &a, 4);
-	assert_int_equal(inet_pton(AF_INET, dst, &a), 1);
-	memcpy(ip + 16, &a, 4);
-	l4len = put_l4(ip + 20, proto, sport, dport, payload);
-	tot = 20 + l4len;
-	ip[2] = (uint8_t)(tot >> 8);
-	ip[3] = (uint8_t)tot;
-	p->len = 14 + tot;
-}
-
-static void v6(struct pkt *p, int proto, const char *src, const char *dst, uint16_t sport,
-	       uint16_t dport, uint32_t payload)
-{
-	uint8_t *ip = p->data + 14;
-	uint32_t l4len;
-
-	put_eth(p, ETH_P_IPV6);
-	memset(ip, 0, 40);
-	ip[0] = 0x60;
-	ip[6] = (uint8_t)proto;
-	ip[7] = 64;
-	assert_int_equal(inet_pton(AF_INET6, src, ip + 8), 1);
-	assert_int_equal(inet_pton(AF_INET6, dst, ip + 24), 1);
-	l4len = put_l4(ip + 40, proto, sport, dport, payload);
-	ip[4] = (uint8_t)(l4len >> 8);
-	ip[5] = (uint8_t)l4len;
-	p->len = 14 + 40 + l4len;
-}
-
-static void arp(struct pkt *p)
-{
-	put_eth(p, ETH_P_ARP);
-	memset(p->data + 14, 0, 28);
-	p->data[15] = 1;    /* Ethernet */
-	p->data[16] = 0x08; /* IPv4 */
-	p->data[18] = 6;
-	p->data[19] = 4;
-	p->data[21] = 1; /* request */
-	p->len = 14 + 28;
-}
-
 /* --- running and reading ----------------------------------------------------------------- */
-
-static int run(struct bpf_program *prog, const struct pkt *p, uint32_t mark, uint32_t gso_segs)
-{
-	struct __sk_buff ctx = { .mark = mark, .gso_segs = gso_segs };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->data, .data_size_in = p->len,
-		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
-	int r;
-
-	r = bpf_prog_test_run_opts(bpf_program__fd(prog), &o);
-	assert_int_equal(r, 0);
-	return (int)o.retval;
-}
 
 static int egress(const struct pkt *p, uint32_t mark)
 {
-	return run(fx.skel->progs.tc_egress, p, mark, 0);
+	return bpftest_run(fx.skel->progs.tc_egress, p, mark, 0);
 }
 
 static int ingress(const struct pkt *p)
 {
-	return run(fx.skel->progs.tc_ingress, p, 0, 0);
-}
-
-static struct tc_count sum(int fd, uint32_t key)
-{
-	struct tc_count total = {}, *v = calloc(fx.ncpus, sizeof(*v));
-
-	assert_non_null(v);
-	assert_int_equal(bpf_map_lookup_elem(fd, &key, v), 0);
-	for (unsigned int i = 0; i < fx.ncpus; i++) {
-		total.bytes += v[i].bytes;
-		total.packets += v[i].packets;
-		total.segs += v[i].segs;
-	}
-	free(v);
-	return total;
+	return bpftest_run(fx.skel->progs.tc_ingress, p, 0, 0);
 }
 
 static struct tc_count flow_count(unsigned int slot, unsigned int flow, unsigned int dir)
 {
-	return sum(bpf_map__fd(fx.skel->maps.counters), TC_COUNTER_INDEX(slot, flow, dir));
+	return bpftest_sum(bpf_map__fd(fx.skel->maps.counters), TC_COUNTER_INDEX(slot, flow, dir),
+			   fx.ncpus);
 }
 
 static struct tc_count drop_count(unsigned int slot, unsigned int reason, unsigned int dir)
 {
-	return sum(bpf_map__fd(fx.skel->maps.drops), TC_DROP_INDEX(slot, reason, dir));
+	return bpftest_sum(bpf_map__fd(fx.skel->maps.drops), TC_DROP_INDEX(slot, reason, dir),
+			   fx.ncpus);
 }
 
 static struct tc_count aux_count(unsigned int slot, unsigned int dir)
 {
-	return sum(bpf_map__fd(fx.skel->maps.auxcnt), TC_AUX_INDEX(slot, dir));
+	return bpftest_sum(bpf_map__fd(fx.skel->maps.auxcnt), TC_AUX_INDEX(slot, dir), fx.ncpus);
 }
 
 /* Every counter of every slot, to see what one packet changed. */
@@ -254,15 +138,15 @@ static void test_ipv4_unmarked_is_app(void **state)
 {
 	struct pkt p;
 
-	v4(&p, IPPROTO_UDP, TASK_IP4, PEER_IP4, 40000, 7, 100);
+	bpftest_v4(&p, IPPROTO_UDP, TASK_IP4, PEER_IP4, 40000, 7, 100);
 	EXPECT(egress(&p, 0), &p, ACT_PASS, false, TC_FLOW_APP, TC_DIR_TX);
 	assert_int_equal(p.len, 14 + 20 + 8 + 100);
-	v4(&p, IPPROTO_TCP, TASK_IP4, PEER_IP4, 40000, 443, 1000);
+	bpftest_v4(&p, IPPROTO_TCP, TASK_IP4, PEER_IP4, 40000, 443, 1000);
 	EXPECT(egress(&p, 0), &p, ACT_PASS, false, TC_FLOW_APP, TC_DIR_TX);
-	v4(&p, IPPROTO_TCP, PEER_IP4, TASK_IP4, 443, 40000, 1400);
+	bpftest_v4(&p, IPPROTO_TCP, PEER_IP4, TASK_IP4, 443, 40000, 1400);
 	EXPECT(ingress(&p), &p, ACT_PASS, false, TC_FLOW_APP, TC_DIR_RX);
 	/* the second address of the task is its own too */
-	v4(&p, IPPROTO_UDP, TASK_IP4B, PEER_IP4, 40000, 53, 30);
+	bpftest_v4(&p, IPPROTO_UDP, TASK_IP4B, PEER_IP4, 40000, 53, 30);
 	EXPECT(egress(&p, 0), &p, ACT_PASS, false, TC_FLOW_APP, TC_DIR_TX);
 }
 
@@ -270,20 +154,20 @@ static void test_ipv4_marked_flow_and_reply(void **state)
 {
 	struct pkt p;
 
-	v4(&p, IPPROTO_UDP, TASK_IP4, PEER_IP4, 41000, 514, 200);
+	bpftest_v4(&p, IPPROTO_UDP, TASK_IP4, PEER_IP4, 41000, 514, 200);
 	EXPECT(egress(&p, MARK(TC_FLOW_LOGS)), &p, ACT_PASS, false, TC_FLOW_LOGS, TC_DIR_TX);
 	assert_int_equal(fx.skel->bss->learned, 1);
 	/* the reply: same connection, reversed */
-	v4(&p, IPPROTO_UDP, PEER_IP4, TASK_IP4, 514, 41000, 64);
+	bpftest_v4(&p, IPPROTO_UDP, PEER_IP4, TASK_IP4, 514, 41000, 64);
 	EXPECT(ingress(&p), &p, ACT_PASS, false, TC_FLOW_LOGS, TC_DIR_RX);
 	/* another port of the same peer is not that connection */
-	v4(&p, IPPROTO_UDP, PEER_IP4, TASK_IP4, 514, 41001, 64);
+	bpftest_v4(&p, IPPROTO_UDP, PEER_IP4, TASK_IP4, 514, 41001, 64);
 	EXPECT(ingress(&p), &p, ACT_PASS, false, TC_FLOW_APP, TC_DIR_RX);
 	/* nor the same ports over TCP */
-	v4(&p, IPPROTO_TCP, PEER_IP4, TASK_IP4, 514, 41000, 64);
+	bpftest_v4(&p, IPPROTO_TCP, PEER_IP4, TASK_IP4, 514, 41000, 64);
 	EXPECT(ingress(&p), &p, ACT_PASS, false, TC_FLOW_APP, TC_DIR_RX);
 	/* unmarked traffic of the same connection afterwards still counts for app on egress */
-	v4(&p, IPPROTO_UDP, TASK_IP4, PEER_IP4, 41000, 514, 10);
+	bpftest_v4(&p, IPPROTO_UDP, TASK_IP4, PEER_IP4, 41000, 514, 10);
 	EXPECT(egress(&p, 0), &p, ACT_PASS, false, TC_FLOW_APP, TC_DIR_TX);
 }
 
@@ -292,9 +176,9 @@ static void test_ipv4_every_flow_by_mark(void **state)
 	for (unsigned int f = 0; f < TC_FLOW_COUNT; f++) {
 		struct pkt p;
 
-		v4(&p, IPPROTO_TCP, TASK_IP4, PEER_IP4, (uint16_t)(42000 + f), 443, 50 + f);
+		bpftest_v4(&p, IPPROTO_TCP, TASK_IP4, PEER_IP4, (uint16_t)(42000 + f), 443, 50 + f);
 		EXPECT(egress(&p, MARK(f)), &p, ACT_PASS, false, f, TC_DIR_TX);
-		v4(&p, IPPROTO_TCP, PEER_IP4, TASK_IP4, 443, (uint16_t)(42000 + f), 70 + f);
+		bpftest_v4(&p, IPPROTO_TCP, PEER_IP4, TASK_IP4, 443, (uint16_t)(42000 + f), 70 + f);
 		EXPECT(ingress(&p), &p, ACT_PASS, false, f, TC_DIR_RX);
 	}
 }
@@ -303,7 +187,7 @@ static void test_foreign_marks_are_app(void **state)
 {
 	struct pkt p;
 
-	v4(&p, IPPROTO_UDP, TASK_IP4, PEER_IP4, 43000, 80, 10);
+	bpftest_v4(&p, IPPROTO_UDP, TASK_IP4, PEER_IP4, 43000, 80, 10);
 	/* another task's slot */
 	EXPECT(egress(&p, TC_MARK(SLOT + 1, TC_FLOW_PULL)), &p, ACT_PASS, false, TC_FLOW_APP,
 	       TC_DIR_TX);
@@ -314,7 +198,7 @@ static void test_foreign_marks_are_app(void **state)
 	EXPECT(egress(&p, (0x55u << 24) | (SLOT << 8) | TC_FLOW_PULL), &p, ACT_PASS, false,
 	       TC_FLOW_APP, TC_DIR_TX);
 	/* nothing was learned from those */
-	v4(&p, IPPROTO_UDP, PEER_IP4, TASK_IP4, 80, 43000, 10);
+	bpftest_v4(&p, IPPROTO_UDP, PEER_IP4, TASK_IP4, 80, 43000, 10);
 	EXPECT(ingress(&p), &p, ACT_PASS, false, TC_FLOW_APP, TC_DIR_RX);
 }
 
@@ -322,18 +206,18 @@ static void test_efs_by_port(void **state)
 {
 	struct pkt p;
 
-	v4(&p, IPPROTO_TCP, TASK_IP4, PEER_IP4, 900, TC_EFS_PORT, 300);
+	bpftest_v4(&p, IPPROTO_TCP, TASK_IP4, PEER_IP4, 900, TC_EFS_PORT, 300);
 	EXPECT(egress(&p, 0), &p, ACT_PASS, false, TC_FLOW_EFS, TC_DIR_TX);
-	v4(&p, IPPROTO_TCP, PEER_IP4, TASK_IP4, TC_EFS_PORT, 900, 1400);
+	bpftest_v4(&p, IPPROTO_TCP, PEER_IP4, TASK_IP4, TC_EFS_PORT, 900, 1400);
 	EXPECT(ingress(&p), &p, ACT_PASS, false, TC_FLOW_EFS, TC_DIR_RX);
-	v4(&p, IPPROTO_UDP, TASK_IP4, PEER_IP4, TC_EFS_PORT, 5555, 20);
+	bpftest_v4(&p, IPPROTO_UDP, TASK_IP4, PEER_IP4, TC_EFS_PORT, 5555, 20);
 	EXPECT(egress(&p, 0), &p, ACT_PASS, false, TC_FLOW_EFS, TC_DIR_TX);
-	v6(&p, IPPROTO_TCP, TASK_IP6, PEER_IP6, 901, TC_EFS_PORT, 20);
+	bpftest_v6(&p, IPPROTO_TCP, TASK_IP6, PEER_IP6, 901, TC_EFS_PORT, 20);
 	EXPECT(egress(&p, 0), &p, ACT_PASS, false, TC_FLOW_EFS, TC_DIR_TX);
 	/* a mark wins over the port */
-	v4(&p, IPPROTO_TCP, TASK_IP4, PEER_IP4, 902, TC_EFS_PORT, 30);
+	bpftest_v4(&p, IPPROTO_TCP, TASK_IP4, PEER_IP4, 902, TC_EFS_PORT, 30);
 	EXPECT(egress(&p, MARK(TC_FLOW_SECRETS)), &p, ACT_PASS, false, TC_FLOW_SECRETS, TC_DIR_TX);
-	v4(&p, IPPROTO_TCP, PEER_IP4, TASK_IP4, TC_EFS_PORT, 902, 30);
+	bpftest_v4(&p, IPPROTO_TCP, PEER_IP4, TASK_IP4, TC_EFS_PORT, 902, 30);
 	EXPECT(ingress(&p), &p, ACT_PASS, false, TC_FLOW_SECRETS, TC_DIR_RX);
 }
 
@@ -341,13 +225,13 @@ static void test_ipv6_marked_flow_and_reply(void **state)
 {
 	struct pkt p;
 
-	v6(&p, IPPROTO_TCP, TASK_IP6, PEER_IP6, 44000, 5000, 500);
+	bpftest_v6(&p, IPPROTO_TCP, TASK_IP6, PEER_IP6, 44000, 5000, 500);
 	EXPECT(egress(&p, MARK(TC_FLOW_PULL)), &p, ACT_PASS, false, TC_FLOW_PULL, TC_DIR_TX);
-	v6(&p, IPPROTO_TCP, PEER_IP6, TASK_IP6, 5000, 44000, 1200);
+	bpftest_v6(&p, IPPROTO_TCP, PEER_IP6, TASK_IP6, 5000, 44000, 1200);
 	EXPECT(ingress(&p), &p, ACT_PASS, false, TC_FLOW_PULL, TC_DIR_RX);
-	v6(&p, IPPROTO_UDP, PEER_IP6, TASK_IP6, 5000, 44000, 100);
+	bpftest_v6(&p, IPPROTO_UDP, PEER_IP6, TASK_IP6, 5000, 44000, 100);
 	EXPECT(ingress(&p), &p, ACT_PASS, false, TC_FLOW_APP, TC_DIR_RX);
-	v6(&p, IPPROTO_UDP, TASK_IP6, PEER_IP6, 44001, 53, 40);
+	bpftest_v6(&p, IPPROTO_UDP, TASK_IP6, PEER_IP6, 44001, 53, 40);
 	EXPECT(egress(&p, 0), &p, ACT_PASS, false, TC_FLOW_APP, TC_DIR_TX);
 	assert_int_equal(p.len, 14 + 40 + 8 + 40);
 }
@@ -356,14 +240,14 @@ static void test_ipv4_spoof_dropped(void **state)
 {
 	struct pkt p;
 
-	v4(&p, IPPROTO_UDP, "198.18.9.9", PEER_IP4, 40000, 7, 100);
+	bpftest_v4(&p, IPPROTO_UDP, "198.18.9.9", PEER_IP4, 40000, 7, 100);
 	EXPECT(egress(&p, 0), &p, TC_ACT_SHOT, true, TC_DROP_SPOOF, TC_DIR_TX);
 	/* a mark does not excuse it */
 	EXPECT(egress(&p, MARK(TC_FLOW_PULL)), &p, TC_ACT_SHOT, true, TC_DROP_SPOOF, TC_DIR_TX);
-	v4(&p, IPPROTO_TCP, "0.0.0.0", PEER_IP4, 40000, 7, 0);
+	bpftest_v4(&p, IPPROTO_TCP, "0.0.0.0", PEER_IP4, 40000, 7, 0);
 	EXPECT(egress(&p, 0), &p, TC_ACT_SHOT, true, TC_DROP_SPOOF, TC_DIR_TX);
 	/* ingress has no source check: the task may be sent anything */
-	v4(&p, IPPROTO_UDP, "198.18.9.9", "198.18.9.8", 7, 40000, 100);
+	bpftest_v4(&p, IPPROTO_UDP, "198.18.9.9", "198.18.9.8", 7, 40000, 100);
 	EXPECT(ingress(&p), &p, ACT_PASS, false, TC_FLOW_APP, TC_DIR_RX);
 }
 
@@ -371,17 +255,17 @@ static void test_ipv6_spoof_and_link_local(void **state)
 {
 	struct pkt p;
 
-	v6(&p, IPPROTO_UDP, "fd00:198:18::11", PEER_IP6, 40000, 7, 10);
+	bpftest_v6(&p, IPPROTO_UDP, "fd00:198:18::11", PEER_IP6, 40000, 7, 10);
 	EXPECT(egress(&p, 0), &p, TC_ACT_SHOT, true, TC_DROP_SPOOF, TC_DIR_TX);
-	v6(&p, IPPROTO_UDP, "2001:db8::10", PEER_IP6, 40000, 7, 10);
+	bpftest_v6(&p, IPPROTO_UDP, "2001:db8::10", PEER_IP6, 40000, 7, 10);
 	EXPECT(egress(&p, 0), &p, TC_ACT_SHOT, true, TC_DROP_SPOOF, TC_DIR_TX);
 	/* link-local (ND, MLD) and the unspecified address (DAD) pass */
-	v6(&p, IPPROTO_UDP, "fe80::2", "ff02::1", 546, 547, 10);
+	bpftest_v6(&p, IPPROTO_UDP, "fe80::2", "ff02::1", 546, 547, 10);
 	EXPECT(egress(&p, 0), &p, ACT_PASS, false, TC_FLOW_APP, TC_DIR_TX);
-	v6(&p, 58 /* ICMPv6 */, "::", "ff02::1:ff00:10", 0, 0, 20);
+	bpftest_v6(&p, 58 /* ICMPv6 */, "::", "ff02::1:ff00:10", 0, 0, 20);
 	EXPECT(egress(&p, 0), &p, ACT_PASS, false, TC_FLOW_APP, TC_DIR_TX);
 	/* fe80::/10 ends at febf:: */
-	v6(&p, IPPROTO_UDP, "fec0::1", PEER_IP6, 40000, 7, 10);
+	bpftest_v6(&p, IPPROTO_UDP, "fec0::1", PEER_IP6, 40000, 7, 10);
 	EXPECT(egress(&p, 0), &p, TC_ACT_SHOT, true, TC_DROP_SPOOF, TC_DIR_TX);
 }
 
@@ -389,11 +273,11 @@ static void test_non_ip_and_odd_frames_are_app(void **state)
 {
 	struct pkt p;
 
-	arp(&p);
+	bpftest_arp(&p);
 	EXPECT(egress(&p, 0), &p, ACT_PASS, false, TC_FLOW_APP, TC_DIR_TX);
 	EXPECT(ingress(&p), &p, ACT_PASS, false, TC_FLOW_APP, TC_DIR_RX);
 	/* a non-first IPv4 fragment has no ports: app even if its bytes look like port 2049 */
-	v4(&p, IPPROTO_UDP, TASK_IP4, PEER_IP4, TC_EFS_PORT, TC_EFS_PORT, 64);
+	bpftest_v4(&p, IPPROTO_UDP, TASK_IP4, PEER_IP4, TC_EFS_PORT, TC_EFS_PORT, 64);
 	p.data[14 + 6] = 0x00;
 	p.data[14 + 7] = 0x10; /* fragment offset 16 * 8 */
 	EXPECT(egress(&p, 0), &p, ACT_PASS, false, TC_FLOW_APP, TC_DIR_TX);
@@ -402,7 +286,7 @@ static void test_non_ip_and_odd_frames_are_app(void **state)
 	p.data[14 + 7] = 0x00;
 	EXPECT(egress(&p, 0), &p, ACT_PASS, false, TC_FLOW_EFS, TC_DIR_TX);
 	/* an IPv4 header with options: ports are after them */
-	v4(&p, IPPROTO_TCP, TASK_IP4, PEER_IP4, 1234, 80, 0);
+	bpftest_v4(&p, IPPROTO_TCP, TASK_IP4, PEER_IP4, 1234, 80, 0);
 	memmove(p.data + 14 + 24, p.data + 14 + 20, p.len - 34);
 	memset(p.data + 14 + 20, 1, 4); /* NOPs */
 	p.data[14] = 0x46;
@@ -417,9 +301,9 @@ static void test_gso_segments(void **state)
 	struct tc_count before, after;
 	struct pkt p;
 
-	v4(&p, IPPROTO_TCP, TASK_IP4, PEER_IP4, 45000, 443, 1500);
+	bpftest_v4(&p, IPPROTO_TCP, TASK_IP4, PEER_IP4, 45000, 443, 1500);
 	before = flow_count(SLOT, TC_FLOW_APP, TC_DIR_TX);
-	assert_int_equal(run(fx.skel->progs.tc_egress, &p, 0, 5), ACT_PASS);
+	assert_int_equal(bpftest_run(fx.skel->progs.tc_egress, &p, 0, 5), ACT_PASS);
 	after = flow_count(SLOT, TC_FLOW_APP, TC_DIR_TX);
 	assert_int_equal(after.packets - before.packets, 1);
 	assert_int_equal(after.segs - before.segs, 5);
@@ -470,10 +354,11 @@ static void test_learned_flows_are_per_attach(void **state)
 	 * counts there, and its own learning starts from nothing. */
 	assert_int_equal(load(SLOT, COOKIE + 1, TC_FLOW_COUNT, true, &other), 0);
 	assert_int_equal(other->bss->learned, 0);
-	v4(&p, IPPROTO_UDP, TASK_IP4, PEER_IP4, 46000, 514, 20);
+	bpftest_v4(&p, IPPROTO_UDP, TASK_IP4, PEER_IP4, 46000, 514, 20);
 	EXPECT(egress(&p, MARK(TC_FLOW_LOGS)), &p, ACT_PASS, false, TC_FLOW_LOGS, TC_DIR_TX);
-	v4(&p, IPPROTO_UDP, PEER_IP4, TASK_IP4, 514, 46000, 20);
-	EXPECT(run(other->progs.tc_ingress, &p, 0, 0), &p, ACT_PASS, false, TC_FLOW_APP, TC_DIR_RX);
+	bpftest_v4(&p, IPPROTO_UDP, PEER_IP4, TASK_IP4, 514, 46000, 20);
+	EXPECT(bpftest_run(other->progs.tc_ingress, &p, 0, 0), &p, ACT_PASS, false, TC_FLOW_APP,
+	       TC_DIR_RX);
 	EXPECT(ingress(&p), &p, ACT_PASS, false, TC_FLOW_LOGS, TC_DIR_RX);
 	tc_counters__destroy(other);
 }
@@ -487,26 +372,27 @@ static void test_fixed_flow_program(void **state)
 	/* A task's metadata link: every packet is metadata, and also counted in auxcnt. */
 	assert_int_equal(load(SLOT, COOKIE, TC_FLOW_METADATA, true, &md), 0);
 	a0 = aux_count(SLOT, TC_DIR_TX);
-	v4(&p, IPPROTO_TCP, TASK_IP4, "169.254.170.2", 47000, 80, 120);
-	EXPECT(run(md->progs.tc_egress, &p, MARK(TC_FLOW_PULL), 0), &p, ACT_PASS, false,
+	bpftest_v4(&p, IPPROTO_TCP, TASK_IP4, "169.254.170.2", 47000, 80, 120);
+	EXPECT(bpftest_run(md->progs.tc_egress, &p, MARK(TC_FLOW_PULL), 0), &p, ACT_PASS, false,
 	       TC_FLOW_METADATA, TC_DIR_TX);
-	v4(&p, IPPROTO_TCP, TASK_IP4, "169.254.170.2", 47000, TC_EFS_PORT, 1);
-	EXPECT(run(md->progs.tc_egress, &p, 0, 0), &p, ACT_PASS, false, TC_FLOW_METADATA,
+	bpftest_v4(&p, IPPROTO_TCP, TASK_IP4, "169.254.170.2", 47000, TC_EFS_PORT, 1);
+	EXPECT(bpftest_run(md->progs.tc_egress, &p, 0, 0), &p, ACT_PASS, false, TC_FLOW_METADATA,
 	       TC_DIR_TX);
 	a1 = aux_count(SLOT, TC_DIR_TX);
 	assert_int_equal(a1.packets - a0.packets, 2);
-	v4(&p, IPPROTO_TCP, "169.254.170.2", TASK_IP4, 80, 47000, 300);
-	EXPECT(run(md->progs.tc_ingress, &p, 0, 0), &p, ACT_PASS, false, TC_FLOW_METADATA,
+	bpftest_v4(&p, IPPROTO_TCP, "169.254.170.2", TASK_IP4, 80, 47000, 300);
+	EXPECT(bpftest_run(md->progs.tc_ingress, &p, 0, 0), &p, ACT_PASS, false, TC_FLOW_METADATA,
 	       TC_DIR_RX);
-	arp(&p);
-	EXPECT(run(md->progs.tc_ingress, &p, 0, 0), &p, ACT_PASS, false, TC_FLOW_METADATA,
+	bpftest_arp(&p);
+	EXPECT(bpftest_run(md->progs.tc_ingress, &p, 0, 0), &p, ACT_PASS, false, TC_FLOW_METADATA,
 	       TC_DIR_RX);
 	/* its anti-spoofing still holds */
-	v4(&p, IPPROTO_TCP, "169.254.172.9", "169.254.170.2", 47000, 80, 1);
-	EXPECT(run(md->progs.tc_egress, &p, 0, 0), &p, TC_ACT_SHOT, true, TC_DROP_SPOOF, TC_DIR_TX);
+	bpftest_v4(&p, IPPROTO_TCP, "169.254.172.9", "169.254.170.2", 47000, 80, 1);
+	EXPECT(bpftest_run(md->progs.tc_egress, &p, 0, 0), &p, TC_ACT_SHOT, true, TC_DROP_SPOOF,
+	       TC_DIR_TX);
 	/* the ENI's own programs never touch auxcnt */
 	a0 = aux_count(SLOT, TC_DIR_RX);
-	v4(&p, IPPROTO_TCP, PEER_IP4, TASK_IP4, 443, 47001, 10);
+	bpftest_v4(&p, IPPROTO_TCP, PEER_IP4, TASK_IP4, 443, 47001, 10);
 	assert_int_equal(ingress(&p), ACT_PASS);
 	a1 = aux_count(SLOT, TC_DIR_RX);
 	assert_int_equal(a1.packets, a0.packets);
@@ -522,15 +408,15 @@ static void test_slots_are_separate(void **state)
 	assert_int_equal(load(7, 77, TC_FLOW_COUNT, true, &seven), 0);
 	s3 = flow_count(SLOT, TC_FLOW_APP, TC_DIR_TX);
 	s7 = flow_count(7, TC_FLOW_APP, TC_DIR_TX);
-	v4(&p, IPPROTO_UDP, TASK_IP4, PEER_IP4, 48000, 7, 33);
-	assert_int_equal(run(seven->progs.tc_egress, &p, 0, 0), ACT_PASS);
+	bpftest_v4(&p, IPPROTO_UDP, TASK_IP4, PEER_IP4, 48000, 7, 33);
+	assert_int_equal(bpftest_run(seven->progs.tc_egress, &p, 0, 0), ACT_PASS);
 	assert_int_equal(flow_count(SLOT, TC_FLOW_APP, TC_DIR_TX).packets, s3.packets);
 	assert_int_equal(flow_count(7, TC_FLOW_APP, TC_DIR_TX).packets, s7.packets + 1);
 	assert_int_equal(flow_count(7, TC_FLOW_APP, TC_DIR_TX).bytes, s7.bytes + p.len);
 	/* the last slot works too */
 	tc_counters__destroy(seven);
 	assert_int_equal(load(TC_SLOTS - 1, 1, TC_FLOW_COUNT, true, &seven), 0);
-	assert_int_equal(run(seven->progs.tc_ingress, &p, 0, 0), ACT_PASS);
+	assert_int_equal(bpftest_run(seven->progs.tc_ingress, &p, 0, 0), ACT_PASS);
 	assert_int_equal(flow_count(TC_SLOTS - 1, TC_FLOW_APP, TC_DIR_RX).bytes, p.len);
 	tc_counters__destroy(seven);
 }
@@ -562,18 +448,11 @@ int main(void)
 		cmocka_unit_test(test_fixed_flow_program),
 		cmocka_unit_test(test_slots_are_separate),
 	};
-	int n, r;
+	int r;
 
-	if (geteuid() != 0) {
-		printf("1..0 # SKIP needs root (CAP_BPF, CAP_NET_ADMIN)\n");
-		return 77;
-	}
-	n = libbpf_num_possible_cpus();
-	if (n <= 0) {
-		printf("1..0 # SKIP cannot count the CPUs\n");
-		return 77;
-	}
-	fx.ncpus = (unsigned int)n;
+	r = bpftest_start(&fx.ncpus);
+	if (r)
+		return r;
 	r = load(SLOT, COOKIE, TC_FLOW_COUNT, false, &fx.skel);
 	if (r == -EPERM || r == -EACCES) {
 		printf("1..0 # SKIP cannot load BPF programs: %s\n", strerror(-r));

@@ -22,6 +22,7 @@
 
 #include "tc_counters.h"
 #include "tc_platform.skel.h"
+#include "bpftest.h"
 #include "util.h"
 
 #define PSLOT	 9 /* the platform ENI's own */
@@ -34,131 +35,28 @@
 #define PLAT_IP6 "fd00:198:18::50"
 #define PEER_IP6 "fd00:198:18::1"
 
-struct pkt {
-	uint8_t data[2048];
-	uint32_t len;
-};
-
 static struct tc_platform *skel;
 static unsigned int ncpus;
 
-/* --- packets ------------------------------------------------------------------------------ */
-
-static void put_eth(struct pkt *p, uint16_t proto)
-{
-	memset(p->data, 0, 12);
-	p->data[0] = 0x02;
-	p->data[6] = 0x02;
-	p->data[11] = 1;
-	p->data[12] = (uint8_t)(proto >> 8);
-	p->data[13] = (uint8_t)proto;
-	p->len = 14;
-}
-
-static uint32_t put_l4(uint8_t *l4, int proto, uint16_t sport, uint16_t dport, uint32_t payload)
-{
-	uint32_t hl = proto == IPPROTO_TCP ? 20 : 8;
-
-	memset(l4, 0, hl + payload);
-	l4[0] = (uint8_t)(sport >> 8);
-	l4[1] = (uint8_t)sport;
-	l4[2] = (uint8_t)(dport >> 8);
-	l4[3] = (uint8_t)dport;
-	if (proto == IPPROTO_TCP) {
-		l4[12] = 5 << 4;
-		l4[13] = 0x10;
-	} else {
-		l4[4] = (uint8_t)((hl + payload) >> 8);
-		l4[5] = (uint8_t)(hl + payload);
-	}
-	return hl + payload;
-}
-
-static void v4(struct pkt *p, int proto, const char *src, const char *dst, uint16_t sport,
-	       uint16_t dport, uint32_t payload)
-{
-	uint8_t *ip = p->data + 14;
-	uint32_t tot;
-	struct in_addr a;
-
-	put_eth(p, ETH_P_IP);
-	memset(ip, 0, 20);
-	ip[0] = 0x45;
-	ip[8] = 64;
-	ip[9] = (uint8_t)proto;
-	assert_int_equal(inet_pton(AF_INET, src, &a), 1);
-	memcpy(ip + 12, &a, 4);
-	assert_int_equal(inet_pton(AF_INET, dst, &a), 1);
-	memcpy(ip + 16, &a, 4);
-	tot = 20 + put_l4(ip + 20, proto, sport, dport, payload);
-	ip[2] = (uint8_t)(tot >> 8);
-	ip[3] = (uint8_t)tot;
-	p->len = 14 + tot;
-}
-
-static void v6(struct pkt *p, int proto, const char *src, const char *dst, uint16_t sport,
-	       uint16_t dport, uint32_t payload)
-{
-	uint8_t *ip = p->data + 14;
-	uint32_t l4len;
-
-	put_eth(p, ETH_P_IPV6);
-	memset(ip, 0, 40);
-	ip[0] = 0x60;
-	ip[6] = (uint8_t)proto;
-	ip[7] = 64;
-	assert_int_equal(inet_pton(AF_INET6, src, ip + 8), 1);
-	assert_int_equal(inet_pton(AF_INET6, dst, ip + 24), 1);
-	l4len = put_l4(ip + 40, proto, sport, dport, payload);
-	ip[4] = (uint8_t)(l4len >> 8);
-	ip[5] = (uint8_t)l4len;
-	p->len = 14 + 40 + l4len;
-}
-
-static void arp(struct pkt *p)
-{
-	put_eth(p, ETH_P_ARP);
-	memset(p->data + 14, 0, 28);
-	p->len = 14 + 28;
-}
-
 /* --- running and reading ------------------------------------------------------------------ */
-
-static int run(struct bpf_program *prog, const struct pkt *p, uint32_t mark)
-{
-	struct __sk_buff ctx = { .mark = mark };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->data, .data_size_in = p->len,
-		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
-
-	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(prog), &o), 0);
-	return (int)o.retval;
-}
 
 static void egress(const struct pkt *p, uint32_t mark)
 {
-	assert_int_equal(run(skel->progs.tc_platform_egress, p, mark), TC_ACT_UNSPEC);
+	assert_int_equal(bpftest_run(skel->progs.tc_platform_egress, p, mark, 0), TC_ACT_UNSPEC);
 }
 
 static void ingress(const struct pkt *p)
 {
-	assert_int_equal(run(skel->progs.tc_platform_ingress, p, 0), TC_ACT_UNSPEC);
+	assert_int_equal(bpftest_run(skel->progs.tc_platform_ingress, p, 0, 0), TC_ACT_UNSPEC);
 }
 
 static uint64_t sum_bytes(int fd, uint32_t key, uint64_t *ret_packets)
 {
-	struct tc_count *v = calloc(ncpus, sizeof(*v));
-	uint64_t bytes = 0, packets = 0;
+	struct tc_count c = bpftest_sum(fd, key, ncpus);
 
-	assert_non_null(v);
-	assert_int_equal(bpf_map_lookup_elem(fd, &key, v), 0);
-	for (unsigned int i = 0; i < ncpus; i++) {
-		bytes += v[i].bytes;
-		packets += v[i].packets;
-	}
-	free(v);
 	if (ret_packets)
-		*ret_packets = packets;
-	return bytes;
+		*ret_packets = c.packets;
+	return c.bytes;
 }
 
 /* What every slot of interest counted, in both maps: to see what a packet changed. */
@@ -256,13 +154,13 @@ static void test_unmarked_is_the_platforms(void **state)
 {
 	struct pkt p;
 
-	v4(&p, IPPROTO_TCP, PLAT_IP4, PEER_IP4, 41000, 443, 300);
+	bpftest_v4(&p, IPPROTO_TCP, PLAT_IP4, PEER_IP4, 41000, 443, 300);
 	EXPECT_EGRESS(&p, 0, TC_FLOW_APP, TC_NO_OWNER);
-	v4(&p, IPPROTO_TCP, PEER_IP4, PLAT_IP4, 443, 41000, 1200);
+	bpftest_v4(&p, IPPROTO_TCP, PEER_IP4, PLAT_IP4, 443, 41000, 1200);
 	EXPECT_INGRESS(&p, TC_FLOW_APP, TC_NO_OWNER);
-	v4(&p, IPPROTO_UDP, PLAT_IP4, PEER_IP4, 41001, 2049, 100);
+	bpftest_v4(&p, IPPROTO_UDP, PLAT_IP4, PEER_IP4, 41001, 2049, 100);
 	EXPECT_EGRESS(&p, 0, TC_FLOW_EFS, TC_NO_OWNER);
-	arp(&p);
+	bpftest_arp(&p);
 	EXPECT_EGRESS(&p, 0, TC_FLOW_APP, TC_NO_OWNER);
 	EXPECT_INGRESS(&p, TC_FLOW_APP, TC_NO_OWNER);
 }
@@ -276,18 +174,18 @@ static void test_marked_is_the_tasks_both_ways(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(flows); i++) {
 		uint16_t port = (uint16_t)(42000 + i);
 
-		v4(&p, IPPROTO_TCP, PLAT_IP4, PEER_IP4, port, 443, 100 + (uint32_t)i);
+		bpftest_v4(&p, IPPROTO_TCP, PLAT_IP4, PEER_IP4, port, 443, 100 + (uint32_t)i);
 		EXPECT_EGRESS(&p, TC_MARK(TASK_A, flows[i]), flows[i], TASK_A);
-		v4(&p, IPPROTO_TCP, PEER_IP4, PLAT_IP4, 443, port, 1400);
+		bpftest_v4(&p, IPPROTO_TCP, PEER_IP4, PLAT_IP4, 443, port, 1400);
 		EXPECT_INGRESS(&p, flows[i], TASK_A);
 	}
 	/* Another task's connection: its own. */
-	v4(&p, IPPROTO_UDP, PLAT_IP4, PEER_IP4, 42100, 53, 60);
+	bpftest_v4(&p, IPPROTO_UDP, PLAT_IP4, PEER_IP4, 42100, 53, 60);
 	EXPECT_EGRESS(&p, TC_MARK(TASK_B, TC_FLOW_PULL), TC_FLOW_PULL, TASK_B);
-	v4(&p, IPPROTO_UDP, PEER_IP4, PLAT_IP4, 53, 42100, 200);
+	bpftest_v4(&p, IPPROTO_UDP, PEER_IP4, PLAT_IP4, 53, 42100, 200);
 	EXPECT_INGRESS(&p, TC_FLOW_PULL, TASK_B);
 	/* A packet of no learned connection: the platform's. */
-	v4(&p, IPPROTO_UDP, PEER_IP4, PLAT_IP4, 53, 42101, 200);
+	bpftest_v4(&p, IPPROTO_UDP, PEER_IP4, PLAT_IP4, 53, 42101, 200);
 	EXPECT_INGRESS(&p, TC_FLOW_APP, TC_NO_OWNER);
 }
 
@@ -295,9 +193,9 @@ static void test_ipv6_marked_and_reply(void **state)
 {
 	struct pkt p;
 
-	v6(&p, IPPROTO_TCP, PLAT_IP6, PEER_IP6, 43000, 443, 500);
+	bpftest_v6(&p, IPPROTO_TCP, PLAT_IP6, PEER_IP6, 43000, 443, 500);
 	EXPECT_EGRESS(&p, TC_MARK(TASK_B, TC_FLOW_LOGS), TC_FLOW_LOGS, TASK_B);
-	v6(&p, IPPROTO_TCP, PEER_IP6, PLAT_IP6, 443, 43000, 40);
+	bpftest_v6(&p, IPPROTO_TCP, PEER_IP6, PLAT_IP6, 443, 43000, 40);
 	EXPECT_INGRESS(&p, TC_FLOW_LOGS, TASK_B);
 }
 
@@ -306,15 +204,15 @@ static void test_marks_of_no_task_are_the_platforms(void **state)
 	struct pkt p;
 
 	/* A slot with no live task: the flow is kept, the bytes are the platform's own. */
-	v4(&p, IPPROTO_TCP, PLAT_IP4, PEER_IP4, 44000, 443, 100);
+	bpftest_v4(&p, IPPROTO_TCP, PLAT_IP4, PEER_IP4, 44000, 443, 100);
 	EXPECT_EGRESS(&p, TC_MARK(NOTASK, TC_FLOW_PULL), TC_FLOW_PULL, TC_NO_OWNER);
-	v4(&p, IPPROTO_TCP, PEER_IP4, PLAT_IP4, 443, 44000, 900);
+	bpftest_v4(&p, IPPROTO_TCP, PEER_IP4, PLAT_IP4, 443, 44000, 900);
 	EXPECT_INGRESS(&p, TC_FLOW_PULL, TC_NO_OWNER);
 	/* The platform ENI's own slot. */
-	v4(&p, IPPROTO_TCP, PLAT_IP4, PEER_IP4, 44001, 443, 100);
+	bpftest_v4(&p, IPPROTO_TCP, PLAT_IP4, PEER_IP4, 44001, 443, 100);
 	EXPECT_EGRESS(&p, TC_MARK(PSLOT, TC_FLOW_LOGS), TC_FLOW_LOGS, TC_NO_OWNER);
 	/* Not ours (another magic), an unknown flow. */
-	v4(&p, IPPROTO_TCP, PLAT_IP4, PEER_IP4, 44002, 443, 100);
+	bpftest_v4(&p, IPPROTO_TCP, PLAT_IP4, PEER_IP4, 44002, 443, 100);
 	EXPECT_EGRESS(&p, 0x55000301, TC_FLOW_APP, TC_NO_OWNER);
 	EXPECT_EGRESS(&p, TC_MARK(TASK_A, TC_FLOW_COUNT), TC_FLOW_APP, TC_NO_OWNER);
 	/* A slot out of range. */
@@ -326,19 +224,19 @@ static void test_slot_reused_by_another_task(void **state)
 	struct pkt p;
 
 	set_owner(TASK_A, 0xa);
-	v4(&p, IPPROTO_TCP, PLAT_IP4, PEER_IP4, 45000, 443, 100);
+	bpftest_v4(&p, IPPROTO_TCP, PLAT_IP4, PEER_IP4, 45000, 443, 100);
 	EXPECT_EGRESS(&p, TC_MARK(TASK_A, TC_FLOW_PULL), TC_FLOW_PULL, TASK_A);
 	/* Task A is gone: its slot has no task. */
 	set_owner(TASK_A, 0);
-	v4(&p, IPPROTO_TCP, PEER_IP4, PLAT_IP4, 443, 45000, 700);
+	bpftest_v4(&p, IPPROTO_TCP, PEER_IP4, PLAT_IP4, 443, 45000, 700);
 	EXPECT_INGRESS(&p, TC_FLOW_PULL, TC_NO_OWNER);
 	/* The next task of the slot: the replies of A's connection are still not its own... */
 	set_owner(TASK_A, 0xa2);
 	EXPECT_INGRESS(&p, TC_FLOW_PULL, TC_NO_OWNER);
 	/* ...its own marks are, and their replies. */
-	v4(&p, IPPROTO_TCP, PLAT_IP4, PEER_IP4, 45000, 443, 100);
+	bpftest_v4(&p, IPPROTO_TCP, PLAT_IP4, PEER_IP4, 45000, 443, 100);
 	EXPECT_EGRESS(&p, TC_MARK(TASK_A, TC_FLOW_PULL), TC_FLOW_PULL, TASK_A);
-	v4(&p, IPPROTO_TCP, PEER_IP4, PLAT_IP4, 443, 45000, 700);
+	bpftest_v4(&p, IPPROTO_TCP, PEER_IP4, PLAT_IP4, 443, 45000, 700);
 	EXPECT_INGRESS(&p, TC_FLOW_PULL, TASK_A);
 	set_owner(TASK_A, 0xa);
 }
@@ -352,18 +250,11 @@ int main(void)
 		cmocka_unit_test_setup(test_marks_of_no_task_are_the_platforms, setup),
 		cmocka_unit_test_setup(test_slot_reused_by_another_task, setup),
 	};
-	int n, r;
+	int r;
 
-	if (geteuid() != 0) {
-		printf("1..0 # SKIP needs root (CAP_BPF, CAP_NET_ADMIN)\n");
-		return 77;
-	}
-	n = libbpf_num_possible_cpus();
-	if (n <= 0) {
-		printf("1..0 # SKIP cannot count the CPUs\n");
-		return 77;
-	}
-	ncpus = (unsigned int)n;
+	r = bpftest_start(&ncpus);
+	if (r)
+		return r;
 	skel = tc_platform__open();
 	if (!skel) {
 		printf("Bail out! Failed to open the platform programs\n");

@@ -154,6 +154,9 @@ check_eq "inspect: address from $src, credentials ready" "$src ready" \
         "$(taskvm -j inspect a | jq -r '"\(.metadata_address_source) \(.credentials)"')"
 check "inspect in text" taskvm inspect a
 check "ps in text" taskvm ps
+check_eq "ps in text: no field printed as (null)" "" "$(taskvm ps | grep -F '(null)' || true)"
+check_eq "inspect in text: no field printed as (null)" "" \
+        "$(taskvm inspect a | grep -F '(null)' || true)"
 check "deregister b" taskvm deregister b
 check_eq "b's metadata: 404 once deregistered" 404 "$(md_status b "$uri_b/task")"
 check_eq "b's credentials: 404 once deregistered" 404 "$(md_status b "http://169.254.170.2$cred_b")"
