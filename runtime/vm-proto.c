@@ -240,6 +240,54 @@ static bool path_valid(const char *s)
 	       !(n >= 3 && strcmp(s + n - 3, "/..") == 0);
 }
 
+/*
+ * A directory of a drive: relative, 1-VM_DIR_MAX of [A-Za-z0-9_.-/], no empty, "." or ".."
+ * component (so no leading, trailing or double '/'): the guest resolves it below the drive's
+ * mount point.
+ */
+static bool dir_valid(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	const char *c = s;
+
+	if (n == 0 || n > VM_DIR_MAX)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("-_./", *p))
+			return false;
+	for (;;) {
+		size_t len = strcspn(c, "/");
+
+		if (len == 0 || (len == 1 && c[0] == '.') ||
+		    (len == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		if (!c[len])
+			return true;
+		c += len + 1;
+	}
+}
+
+/* Volume i of the spec: its name, drive and directory, and no earlier volume of its name. */
+static int check_volume(const struct vm_spec *spec, size_t i, char **ret_error)
+{
+	const struct vm_volume *v = &spec->volumes[i];
+
+	if (!name_valid(v->name, 64) || !name_valid(v->serial, VM_SERIAL_MAX))
+		return spec_fail(
+			ret_error,
+			"volume '%s' (drive '%s'): names are 1-64 and serials 1-%d of [A-Za-z0-9_.-]",
+			v->name ? v->name : "", v->serial ? v->serial : "", VM_SERIAL_MAX);
+	if (v->dir && !dir_valid(v->dir))
+		return spec_fail(ret_error,
+				 "volume '%s': directory '%.*s' is not a relative path of 1-%d of "
+				 "[A-Za-z0-9_.-/] without empty, '.' or '..' components",
+				 v->name, VM_DIR_MAX, v->dir, VM_DIR_MAX);
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(spec->volumes[j].name, v->name) == 0)
+			return spec_fail(ret_error, "volume '%s' is there twice", v->name);
+	return 0;
+}
+
 static int check_container(const struct vm_spec *spec, const struct vm_container *c,
 			   char **ret_error)
 {
@@ -309,15 +357,13 @@ int vm_spec_encode(const struct vm_spec *spec, struct vm_records *out, char **re
 	for (i = 0; i < spec->n_volumes; i++) {
 		const struct vm_volume *v = &spec->volumes[i];
 
-		if (!name_valid(v->name, 64) || !name_valid(v->serial, VM_SERIAL_MAX))
-			return spec_fail(
-				ret_error,
-				"volume '%s' (drive '%s'): names are 1-64 and serials 1-%d of [A-Za-z0-9_.-]",
-				v->name ? v->name : "", v->serial ? v->serial : "", VM_SERIAL_MAX);
-		for (j = 0; j < i; j++)
-			if (strcmp(spec->volumes[j].name, v->name) == 0)
-				return spec_fail(ret_error, "volume '%s' is there twice", v->name);
-		vm_records_addf(out, "volume", "%s,%s", v->name, v->serial);
+		r = check_volume(spec, i, ret_error);
+		if (r < 0)
+			return r;
+		if (v->dir)
+			vm_records_addf(out, "volume", "%s,%s,%s", v->name, v->serial, v->dir);
+		else
+			vm_records_addf(out, "volume", "%s,%s", v->name, v->serial);
 	}
 	for (i = 0; i < spec->n_containers; i++) {
 		const struct vm_container *c = &spec->containers[i];
@@ -481,7 +527,7 @@ int vm_spec_decode(uint8_t *payload, size_t len, struct vm_spec_parsed *ret, cha
 			goto out_free;
 		}
 		if (key_is(key, "volume")) {
-			const char *comma = strchr(value, ',');
+			const char *comma = strchr(value, ','), *dir;
 
 			if (c) {
 				r = spec_fail(ret_error, "volume '%s' after the first container",
@@ -492,9 +538,14 @@ int vm_spec_decode(uint8_t *payload, size_t len, struct vm_spec_parsed *ret, cha
 				r = spec_fail(ret_error, "bad volume '%s'", value);
 				goto out_free;
 			}
+			/* name,serial[,dir]: the commas become the ends (neither has one) */
+			dir = strchr(comma + 1, ',');
 			*(char *)comma = '\0';
-			p.volumes[p.spec.n_volumes++] =
-				(struct vm_volume){ .name = value, .serial = comma + 1 };
+			if (dir)
+				*(char *)dir++ = '\0';
+			p.volumes[p.spec.n_volumes++] = (struct vm_volume){ .name = value,
+									    .serial = comma + 1,
+									    .dir = dir };
 		} else if (key_is(key, "container")) {
 			struct vm_container *cs;
 
@@ -525,17 +576,9 @@ int vm_spec_decode(uint8_t *payload, size_t len, struct vm_spec_parsed *ret, cha
 	p.spec.volumes = p.volumes;
 	p.spec.containers = p.containers;
 	for (size_t i = 0; i < p.spec.n_volumes; i++) {
-		if (!name_valid(p.volumes[i].name, 64) ||
-		    !name_valid(p.volumes[i].serial, VM_SERIAL_MAX)) {
-			r = spec_fail(ret_error, "bad volume '%s'", p.volumes[i].name);
+		r = check_volume(&p.spec, i, ret_error);
+		if (r < 0)
 			goto out_free;
-		}
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(p.volumes[j].name, p.volumes[i].name) == 0) {
-				r = spec_fail(ret_error, "volume '%s' is there twice",
-					      p.volumes[i].name);
-				goto out_free;
-			}
 	}
 	if (n == 0) {
 		r = spec_fail(ret_error, "no container");

@@ -28,7 +28,8 @@
 #define VM_NICS_MAX	  4
 #define VM_ROUTES_MAX	  8
 #define VM_DNS_MAX	  3
-#define VM_VOLUMES_MAX	  16
+#define VM_VOLUMES_MAX	  40 /* a task definition's 32, the task's drives */
+#define VM_DIR_MAX	  512
 #define VM_SERIAL_MAX	  20 /* virtio-blk serial numbers are 20 bytes */
 #define VM_CMDLINE_MAX	  2048
 
@@ -108,9 +109,16 @@ struct vm_mount {
 	bool readonly;
 };
 
+/*
+ * A volume: a drive, or a directory of one. The guest mounts each drive once and binds the
+ * volume's directory of it (created if missing): the task definition's volumes are directories
+ * of the task's storage, as on the runc path.
+ */
 struct vm_volume {
 	const char *name;
 	const char *serial; /* the virtio-blk drive's serial (an ext4 file system) */
+	const char *dir;    /* NULL = the whole drive; else relative: 1-VM_DIR_MAX of
+			     * [A-Za-z0-9_.-/], no empty, "." or ".." component */
 };
 
 struct vm_container {

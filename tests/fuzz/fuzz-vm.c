@@ -75,6 +75,11 @@ static void fuzz_spec(const uint8_t *d, size_t len)
 	if (vm_spec_decode(again, rec.len, &p2, &error) < 0 ||
 	    p2.spec.n_containers != p.spec.n_containers || p2.spec.n_volumes != p.spec.n_volumes)
 		abort();
+	for (size_t i = 0; i < p.spec.n_volumes; i++)
+		if (strcmp(p.volumes[i].serial, p2.volumes[i].serial) != 0 ||
+		    !p.volumes[i].dir != !p2.volumes[i].dir ||
+		    (p.volumes[i].dir && strcmp(p.volumes[i].dir, p2.volumes[i].dir) != 0))
+			abort();
 	for (size_t i = 0; i < p.spec.n_containers; i++)
 		if (strcmp(p.spec.containers[i].name, p2.spec.containers[i].name) != 0 ||
 		    p.spec.containers[i].n_mounts != p2.spec.containers[i].n_mounts)

@@ -128,7 +128,8 @@ static void test_spec_roundtrip(void **state)
 	char *env1[] = { "PATH=/bin", "A=b=c", "EMPTY=", NULL };
 	char *argv2[] = { "sleep", "100", NULL };
 	const gid_t groups[] = { 10, 20 };
-	const struct vm_volume volumes[] = { { "data", "vol0" }, { "cache", "vol1" } };
+	const struct vm_volume volumes[] = { { "data", "vol0" },
+					     { "cache", "vol1", "volumes/my-cache_1.x" } };
 	const struct vm_mount mounts[] = { { "data", "/var/data", false },
 					   { "cache", "/tmp/a,b", true } };
 	const struct vm_container containers[] = {
@@ -159,6 +160,8 @@ static void test_spec_roundtrip(void **state)
 	assert_int_equal(p.spec.n_volumes, 2);
 	assert_string_equal(p.spec.volumes[1].name, "cache");
 	assert_string_equal(p.spec.volumes[1].serial, "vol1");
+	assert_string_equal(p.spec.volumes[1].dir, "volumes/my-cache_1.x");
+	assert_null(p.spec.volumes[0].dir);
 	assert_int_equal(p.spec.n_containers, 2);
 
 	c = &p.spec.containers[0];
@@ -254,6 +257,31 @@ static void test_spec_refused(void **state)
 	c.upper = "scratch";
 	expect_encode_error(&spec, "writable layer is on unknown volume 'scratch'");
 	c.upper = NULL;
+	{
+		static const char *const bad_dirs[] = { "", "/abs", "a/../b", "..", "a/..", "./a",
+							"a//b", "a/", "a,b", "a b" };
+		char long_dir[VM_DIR_MAX + 2];
+		struct vm_volume v = vol;
+
+		spec.volumes = &v;
+		for (size_t i = 0; i < ARRAY_SIZE(bad_dirs); i++) {
+			v.dir = bad_dirs[i];
+			expect_encode_error(&spec, "volume 'data': directory");
+		}
+		memset(long_dir, 'a', sizeof(long_dir) - 1);
+		long_dir[sizeof(long_dir) - 1] = '\0';
+		v.dir = long_dir;
+		expect_encode_error(&spec, "volume 'data': directory");
+		long_dir[VM_DIR_MAX] = '\0';
+		v.dir = long_dir; /* the longest there is */
+		{
+			struct vm_records rec = {};
+
+			assert_int_equal(vm_spec_encode(&spec, &rec, NULL), 0);
+			vm_records_done(&rec);
+		}
+		spec.volumes = &vol;
+	}
 	spec.containers = two;
 	spec.n_containers = 2;
 	expect_encode_error(&spec, "container 'app' is there twice");
@@ -283,6 +311,15 @@ static void test_spec_decode_refused(void **state)
 			    "after the first container");
 	expect_decode_error(P("volume=v,s\0volume=v,t\0container=a\0root=r\0arg=x\0"),
 			    "volume 'v' is there twice");
+	/* a volume's directory: what the encoder refuses */
+	expect_decode_error(P("volume=v,s,\0container=a\0root=r\0arg=x\0"), "directory ''");
+	expect_decode_error(P("volume=v,s,a/../..\0container=a\0root=r\0arg=x\0"),
+			    "directory 'a/../..'");
+	expect_decode_error(P("volume=v,s,/etc\0container=a\0root=r\0arg=x\0"),
+			    "directory '/etc'");
+	expect_decode_error(P("volume=v,s,a,b\0container=a\0root=r\0arg=x\0"),
+			    "directory 'a,b'");
+	expect_decode_error(P("volume=v,s/x,d\0container=a\0root=r\0arg=x\0"), "drive 's/x'");
 	expect_decode_error(P("container=a\0root=r\0arg=x\0color=red\0"), "unknown field 'color'");
 	expect_decode_error(P("container=a\0root=r\0arg=x\0user=1\0"), "bad user '1'");
 	expect_decode_error(P("container=a\0root=r\0arg=x\0user=-1:0\0"), "bad user");
