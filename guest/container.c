@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The task's containers inside the VM. Each one's root file system is an ext4 drive (found by
- * its virtio-blk serial), the task's volumes are ext4 drives mounted once and bind-mounted into
- * the containers that name them. A container runs in its own mount, PID, UTS and IPC namespaces
+ * its virtio-blk serial), the task's volumes are ext4 drives, or directories of them, each drive
+ * mounted once, each volume bound to /run/tp/volumes/NAME and from there into the containers that
+ * name it. A container runs in its own mount, PID, UTS and IPC namespaces
  * (the VM is the task's isolation boundary; the namespaces keep its containers apart as on the
  * runc path) with its root pivoted to, /proc, /sys (read-only), a /dev of its own, and the task's
  * resolv.conf, hosts and hostname.
@@ -27,6 +28,7 @@
 
 #define ROOTS_DIR   "/run/tp/roots"
 #define IMAGES_DIR  "/run/tp/images"
+#define DRIVES_DIR  "/run/tp/drives"
 #define VOLUMES_DIR "/run/tp/volumes"
 
 static int fail(char **ret_error, int r, const char *fmt, ...)
@@ -124,13 +126,44 @@ static int mount_drive(const char *serial, const char *where, bool readonly, cha
 int guest_volumes_mount(const struct vm_spec *spec, char **ret_error)
 {
 	for (size_t i = 0; i < spec->n_volumes; i++) {
-		char where[128];
+		const struct vm_volume *v = &spec->volumes[i];
+		char drive[128], src[128 + VM_DIR_MAX + 2], where[128];
+		bool mounted = false;
+		struct stat st;
 		int r;
 
-		snprintf(where, sizeof(where), VOLUMES_DIR "/%s", spec->volumes[i].name);
-		r = mount_drive(spec->volumes[i].serial, where, false, ret_error);
+		/* each drive once, whatever the number of its volumes */
+		snprintf(drive, sizeof(drive), DRIVES_DIR "/%s", v->serial);
+		for (size_t j = 0; j < i; j++)
+			mounted |= strcmp(spec->volumes[j].serial, v->serial) == 0;
+		if (!mounted) {
+			r = mount_drive(v->serial, drive, false, ret_error);
+			if (r < 0)
+				return r;
+		}
+		/*
+		 * The volume's directory (the host made it; made here if not). vm-proto checked it
+		 * is relative without "..": below the drive, unless a symlink leads out, and only
+		 * this init wrote the drive since the host made it, before any container runs.
+		 */
+		snprintf(src, sizeof(src), "%s%s%s", drive, v->dir ? "/" : "", v->dir ? v->dir : "");
+		if (v->dir) {
+			r = mkdir_parents(src, true);
+			if (r < 0)
+				return fail(ret_error, r, "volume '%s': mkdir %s: %s", v->name, src,
+					    strerror(-r));
+			if (lstat(src, &st) < 0 || !S_ISDIR(st.st_mode))
+				return fail(ret_error, -ENOTDIR, "volume '%s': %s is not a directory",
+					    v->name, src);
+		}
+		snprintf(where, sizeof(where), VOLUMES_DIR "/%s", v->name);
+		r = mkdir_parents(where, true);
 		if (r < 0)
-			return r;
+			return fail(ret_error, r, "mkdir %s: %s", where, strerror(-r));
+		if (mount(src, where, NULL, MS_BIND, NULL) < 0)
+			return fail(ret_error, -errno, "volume '%s': bind %s on %s: %m", v->name, src,
+				    where);
+		guest_debug("volume %s: %s", v->name, src);
 	}
 	return 0;
 }
@@ -196,6 +229,7 @@ void guest_unmount_all(void)
 	unmount_below(ROOTS_DIR);
 	unmount_below(IMAGES_DIR);
 	unmount_below(VOLUMES_DIR);
+	unmount_below(DRIVES_DIR);
 	sync();
 }
 

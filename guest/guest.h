@@ -36,7 +36,10 @@ struct guest_container {
 
 /* The /dev/vdX of the virtio-blk drive with this serial, into buf; -ENOENT. */
 int guest_drive_find(const char *serial, char *buf, size_t size);
-/* Mount the task's volumes (VM_VOLUMES_MAX) under /run/tp/volumes/NAME. */
+/*
+ * Mount the task's drives under /run/tp/drives/SERIAL, each once, and bind each volume (a drive
+ * or a directory of one) on /run/tp/volumes/NAME.
+ */
 int guest_volumes_mount(const struct vm_spec *spec, char **ret_error);
 /* Mount a container's root under /run/tp/roots/NAME. */
 int guest_root_mount(struct guest_container *c, char **ret_error);
@@ -47,7 +50,7 @@ int guest_root_mount(struct guest_container *c, char **ret_error);
  */
 int guest_container_start(const struct vm_spec *spec, struct guest_container *c,
 			  const char *hostname, char **ret_error);
-/* Unmount every root and volume (after the containers are gone). */
+/* Unmount every root, volume and drive (after the containers are gone). */
 void guest_unmount_all(void);
 
 #endif

@@ -2166,8 +2166,7 @@ static int file_readable(const char *what, const char *path, char **ret_error)
 }
 
 /* The isolation asked (or the agent's default): for a VM, what it boots must be there. */
-static int isolation_check(struct launch *l, const struct run_params *p, const struct taskdef *def,
-			   char **ret_error)
+static int isolation_check(struct launch *l, const struct run_params *p, char **ret_error)
 {
 	enum launch_isolation iso = l->o.isolation;
 	int r;
@@ -2176,9 +2175,6 @@ static int isolation_check(struct launch *l, const struct run_params *p, const s
 		return fail_with(ret_error, "isolation '%.32s' is not runc or vm", p->isolation);
 	if (iso != LAUNCH_ISOLATION_VM)
 		return 0;
-	if (def->n_volumes)
-		return fail_with(ret_error, "isolation vm: the task definition's volumes are not "
-					    "supported in a task VM yet");
 	r = file_readable("kernel", l->o.vm_kernel, ret_error);
 	if (r == 0)
 		r = file_readable("initrd", l->o.vm_initrd, ret_error);
@@ -2243,7 +2239,7 @@ static int run_validate(struct launch *l, const struct run_params *p, const char
 	r = eni_check(p->eni, ret_error);
 	if (r < 0)
 		return r;
-	r = isolation_check(l, p, def, ret_error);
+	r = isolation_check(l, p, ret_error);
 	if (r < 0)
 		return r;
 	if (p->fault && !l->o.fault_injection)

@@ -25,6 +25,7 @@
 #define SHIM_VM_TAP	   "tap0"      /* netd's wiring vm: beside eth1 */
 #define SHIM_VM_TAP_MD	   "tapmd"     /* beside md0 */
 #define SHIM_VM_VOLUME	   "task"      /* the task's volume: the containers' writable layers */
+#define SHIM_VM_VOLUMES	   "volumes"   /* 1.3.0: the drive of the task volumes' directories */
 #define SHIM_VM_MEMORY_MIN 128	       /* MiB: the least the guest kernel boots in */
 #define SHIM_VM_PIPE_MAX   (16u << 20) /* output held for a slow reader, per stream */
 #define SHIM_VM_CONSOLE	   "vm-console.log"
@@ -62,6 +63,7 @@ struct shim_vm {
 	struct vm *vm;
 	struct vm_ctr ctrs[TASKDEF_MAX_CONTAINERS];
 	char *volume_file;
+	char *volumes_file; /* 1.3.0: the task volumes' own drive; NULL: on volume_file's */
 	bool booted, spec_sent, exited, stop_sent;
 };
 
@@ -178,18 +180,76 @@ static void start_in_guest(struct shim_vm *v, struct shim_ctr *c)
 	vc->in_guest = true;
 }
 
+/* The number of components of an absolute path. */
+static size_t path_depth(const char *path)
+{
+	size_t n = 0;
+
+	for (const char *p = path; *p; p++)
+		if (*p == '/' && p[1] && p[1] != '/')
+			n++;
+	return n;
+}
+
 static void on_ready(struct vm *vm, void *data)
 {
 	struct shim_vm *v = data;
 	struct shim *s = v->s;
-	struct vm_volume vol = { .name = SHIM_VM_VOLUME, .serial = SHIM_VM_VOLUME };
+	struct vm_volume vols[TASKDEF_MAX_VOLUMES + 1] = {};
+	char vnames[TASKDEF_MAX_VOLUMES][24], *vdirs[TASKDEF_MAX_VOLUMES] = {};
+	struct vm_mount *mounts[TASKDEF_MAX_CONTAINERS] = {};
 	struct vm_container cs[TASKDEF_MAX_CONTAINERS] = {};
 	_cleanup_free_ char *e = NULL;
-	size_t order[TASKDEF_MAX_CONTAINERS];
-	int r;
+	size_t order[TASKDEF_MAX_CONTAINERS], n_vols = 0;
+	int r = 0;
 
 	log_info("Task VM: the guest is up after %.0f ms",
 		 (double)(vm_ready_usec(vm) - vm_started_usec(vm)) / 1000);
+	/*
+	 * The task's drive, whole (the containers' writable layers), and the task definition's
+	 * volumes: their directories volumes/<name>, made by storage_volume_path() before the
+	 * storage was released, on the same drive (1.4.0) or the volumes' own (1.3.0). Named by
+	 * index in the spec (a volume name may be longer than the spec allows).
+	 */
+	vols[n_vols++] = (struct vm_volume){ .name = SHIM_VM_VOLUME, .serial = SHIM_VM_VOLUME };
+	for (size_t i = 0; i < s->def->n_volumes && r == 0; i++) {
+		snprintf(vnames[i], sizeof(vnames[i]), "v%zu", i);
+		if (asprintf(&vdirs[i], "volumes/%s", s->def->volumes[i].name) < 0) {
+			vdirs[i] = NULL;
+			r = -ENOMEM;
+			break;
+		}
+		vols[n_vols++] = (struct vm_volume){
+			.name = vnames[i],
+			.serial = v->volumes_file ? SHIM_VM_VOLUMES : SHIM_VM_VOLUME,
+			.dir = vdirs[i],
+		};
+	}
+	for (size_t i = 0; i < s->n_ctrs && r == 0; i++) {
+		const struct taskdef_container *d = s->ctrs[i].def;
+
+		if (!d->n_mounts)
+			continue;
+		mounts[i] = calloc(d->n_mounts, sizeof(struct vm_mount));
+		if (!mounts[i]) {
+			r = -ENOMEM;
+			break;
+		}
+		/* shallower paths first, as on the runc path (oci.c): /a before /a/b */
+		for (size_t k = 0, n = 0; k < d->n_mounts; k++, n++) {
+			const struct taskdef_mount *m = &d->mounts[k];
+			size_t j = n;
+
+			while (j > 0 && path_depth(mounts[i][j - 1].path) >
+						path_depth(m->container_path)) {
+				mounts[i][j] = mounts[i][j - 1];
+				j--;
+			}
+			mounts[i][j] = (struct vm_mount){ .volume = vnames[m->volume],
+							  .path = m->container_path,
+							  .readonly = m->read_only };
+		}
+	}
 	for (size_t i = 0; i < s->n_ctrs; i++) {
 		struct vm_ctr *vc = &v->ctrs[i];
 
@@ -206,14 +266,21 @@ static void on_ready(struct vm *vm, void *data)
 			.n_groups = vc->n_groups,
 			.stop_signal = s->ctrs[i].stop_signal,
 			.readonly_root = vc->readonly_root,
+			.mounts = mounts[i],
+			.n_mounts = mounts[i] ? s->ctrs[i].def->n_mounts : 0,
 		};
 	}
-	r = vm_send_spec(vm,
-			 &(struct vm_spec){ .volumes = &vol,
-					    .n_volumes = 1,
-					    .containers = cs,
-					    .n_containers = s->n_ctrs },
-			 &e);
+	if (r == 0)
+		r = vm_send_spec(vm,
+				 &(struct vm_spec){ .volumes = vols,
+						    .n_volumes = n_vols,
+						    .containers = cs,
+						    .n_containers = s->n_ctrs },
+				 &e);
+	for (size_t i = 0; i < TASKDEF_MAX_VOLUMES; i++)
+		free(vdirs[i]);
+	for (size_t i = 0; i < TASKDEF_MAX_CONTAINERS; i++)
+		free(mounts[i]);
 	if (r < 0) {
 		log_err("Task VM: cannot send the task: %s", e ?: strerror(-r));
 		shim_task_stop(s, "TaskFailedToStart",
@@ -379,6 +446,7 @@ struct shim_vm *shim_vm_free(struct shim_vm *v)
 		free(vc->groups);
 	}
 	free(v->volume_file);
+	free(v->volumes_file);
 	free(v);
 	return NULL;
 }
@@ -547,7 +615,7 @@ int shim_vm_boot(struct shim_vm *v, char **ret_error)
 	struct vm_nic nics[2];
 	struct vm_route routes[VM_ROUTES_MAX];
 	struct route_text rt[VM_ROUTES_MAX];
-	struct vm_drive drives[TASKDEF_MAX_CONTAINERS + 1];
+	struct vm_drive drives[TASKDEF_MAX_CONTAINERS + 2];
 	const char *dns[VM_DNS_MAX + 1] = {};
 	size_t n_nics = 0, n_routes = 0, n_drives = 0, n_dns = 0;
 	unsigned int memory = SHIM_VM_MEMORY_MIN, cpus = 1;
@@ -597,10 +665,14 @@ int shim_vm_boot(struct shim_vm *v, char **ret_error)
 								.serial = v->ctrs[i].root_serial,
 								.readonly = true };
 	}
-	r = storage_release(s->storage, &v->volume_file, ret_error);
+	r = storage_release(s->storage, &v->volume_file, &v->volumes_file, ret_error);
 	if (r < 0)
 		return r;
 	drives[n_drives++] = (struct vm_drive){ .path = v->volume_file, .serial = SHIM_VM_VOLUME };
+	/* 1.3.0: the task volumes' own drive (the hard boundary between layers and volumes) */
+	if (v->volumes_file)
+		drives[n_drives++] =
+			(struct vm_drive){ .path = v->volumes_file, .serial = SHIM_VM_VOLUMES };
 
 	/* the task's size: its memory (at least what the guest boots in), its vCPUs */
 	if (s->def->has_memory && s->def->memory_mib > SHIM_VM_MEMORY_MIN)

@@ -709,13 +709,16 @@ int storage_rootfs_umount(struct storage *s, const char *name)
 	return RET_NERRNO(rmdir(target));
 }
 
-int storage_release(struct storage *s, char **ret_file, char **ret_error)
+int storage_release(struct storage *s, char **ret_file, char **ret_volumes_file,
+		    char **ret_error)
 {
-	struct storage_volume *v = volume_with(s, true);
-	_cleanup_free_ char *file = NULL;
+	struct storage_volume *v = volume_with(s, true), *vv = volume_with(s, false);
+	_cleanup_free_ char *file = NULL, *vfile = NULL;
 	int r;
 
 	if (asprintf(&file, "%s/%s.img", s->state_dir, v->name) < 0)
+		return -ENOMEM;
+	if (vv != v && asprintf(&vfile, "%s/%s.img", s->state_dir, vv->name) < 0)
 		return -ENOMEM;
 	r = unmount_below(s->mount_dir, ret_error);
 	if (r < 0)
@@ -725,6 +728,7 @@ int storage_release(struct storage *s, char **ret_file, char **ret_error)
 		return r;
 	s->released = true;
 	*ret_file = TAKE_PTR(file);
+	*ret_volumes_file = TAKE_PTR(vfile);
 	return 0;
 }
 

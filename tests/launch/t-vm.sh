@@ -10,7 +10,9 @@
 # the bytes on the task's logs flow as the VPC counts them; its exit code (its TERM trap's) is in
 # inspect, and nothing of the task is left: no qemu, no taps, no loop devices, no mounts. The
 # root drive is made once per image digest. Two containers of one image: dependsOn, their own
-# roots, the essential container's exit stopping the task. Bad input first; crashes last: the agent SIGKILLed
+# roots, the essential container's exit stopping the task, two task-definition volumes on the
+# task's drive (one shared, mounted readOnly by the reader), gone with the task. Bad input first;
+# crashes last: the agent SIGKILLed
 # while a VM boots (the shim and its VM go on, adopted by the next agent; then its qemu
 # SIGKILLed: the task stops, saying that the VM crashed), a task stopped while its VM boots, the
 # shim SIGKILLed
@@ -53,6 +55,18 @@ check_match "naming the kernel" "kernel '$FABRIC_RUN/no-such-vmlinux'" \
 check_eq "and the agent lives on" "ok" "$(taskvm -j health 2>/dev/null | jq -r '.status // "ok"')"
 md_agent_stop
 ln_agent_start "${LN_AGENT_ARGS[@]}" || tap_bail "agent"
+# the volumes a VM cannot have (nor Fargate): refused, naming the volume
+for v in '{name: "hostdir", host: {sourcePath: "/etc"}}' \
+        '{name: "efsvol", efsVolumeConfiguration: {fileSystemId: "fs-1"}}'; do
+        ln_taskdef badvol "$(jq -n --arg img "$LN_IMAGE" "{volumes: [$v], containerDefinitions: [
+            {name: \"app\", image: \$img, command: [\"true\"]}]}")"
+        name=$(jq -r '.volumes[0].name' "$FABRIC_RUN/badvol.json")
+        rc=0
+        ln_run badvol 1 --isolation vm >/dev/null || rc=$?
+        check "a VM task with volume $name is refused" test "$rc" -ne 0
+        check_match "naming it" "volume '$name'" "$(cat "$FABRIC_RUN/badvol.run")"
+done
+check_eq "no qemu ran" "" "$(qemu_pids)"
 
 # --- one task in a VM --------------------------------------------------------------------------
 fabric_syslog_start || tap_bail "syslog collector"
@@ -135,12 +149,27 @@ check_eq "logs: netd's flow equals the VPC side's count, both ways" \
         "$(jq -r '.flows.logs | "\(.rx.bytes) \(.rx.packets) \(.tx.bytes) \(.tx.packets)"' <<<"$st")"
 check_eq "nothing of the task is left" "" "$(ln_leftovers "$id")"
 
-# --- two containers of one image, dependsOn, the essential rule -------------------------------
-ln_taskdef two "$(jq -n --arg img "$LN_IMAGE" '{containerDefinitions: [
+# --- two containers of one image, dependsOn, the essential rule, the task's volumes ----------
+# side writes a file on the volume "shared"; main (dependsOn side) reads it through a readOnly
+# mount that refuses its write, and writes on "scratch".
+main_cmd='for i in $(seq 1 100); do [ -f /shared/msg ] && break; sleep 0.1; done
+echo main read $(cat /shared/msg)
+if echo x 2>/dev/null >/shared/nope; then echo ro write ok; else echo ro write refused; fi
+echo kept >/scratch/file && echo scratch $(cat /scratch/file)
+echo main > /tmp/who; sleep 1; echo main saw $(cat /tmp/who); exit 4'
+side_cmd='trap "echo side TERM; exit 0" TERM; echo side up
+echo from-side >/shared/.msg && mv /shared/.msg /shared/msg
+sleep 0.5; echo side > /tmp/who; sleep 600 & wait'
+ln_taskdef two "$(jq -n --arg img "$LN_IMAGE" --arg main "$main_cmd" --arg side "$side_cmd" '{
+  volumes: [{name: "shared"}, {name: "scratch", host: {}}],
+  containerDefinitions: [
     {name: "main", image: $img, dependsOn: [{containerName: "side", condition: "START"}],
-     command: ["/bin/sh", "-c", "echo main > /tmp/who; sleep 1; echo main saw $(cat /tmp/who); exit 4"]},
+     mountPoints: [{sourceVolume: "scratch", containerPath: "/scratch"},
+                   {sourceVolume: "shared", containerPath: "/shared", readOnly: true}],
+     command: ["/bin/sh", "-c", $main]},
     {name: "side", image: $img, essential: false, stopTimeout: 5,
-     command: ["/bin/sh", "-c", "trap \"echo side TERM; exit 0\" TERM; echo side up; sleep 0.5; echo side > /tmp/who; sleep 600 & wait"]}]}')"
+     mountPoints: [{sourceVolume: "shared", containerPath: "/shared"}],
+     command: ["/bin/sh", "-c", $side]}]}')"
 id=$(ln_run two 2 --isolation vm) || true
 check "the essential container's exit stops the task" ln_wait_phase "$id" STOPPED 60
 check_eq "stop code" EssentialContainerExited "$(ln_show "$id" | jq -r .stop_code)"
@@ -155,8 +184,13 @@ check_eq "side ran, and was stopped with the task" "side up|side TERM" \
 check_eq "side was started before main (dependsOn START)" true \
         "$(ln_show "$id" | jq '(.containers | map({(.name): .started}) | add) as $s |
                 $s.side <= $s.main')"
+check_eq "main read side's file on their volume; its readOnly mount refused the write" \
+        "main read from-side|ro write refused|scratch kept" \
+        "$(ln_logs "$id" main | grep -E '^(main read|ro write|scratch)' | paste -sd'|')"
 check_eq "no qemu is left" "" "$(qemu_pids)"
 check_eq "nothing of it is left" "" "$(ln_leftovers "$id")"
+check_eq "the volumes' data went with the task's storage" "" \
+        "$(find "$FABRIC_RUN/volumes/$id" -type f 2>/dev/null)"
 
 # --- crashes while the VM boots ----------------------------------------------------------------
 ln_taskdef long "$(jq -n --arg img "$LN_IMAGE" '{containerDefinitions: [
