@@ -11,7 +11,9 @@
 # inspect, and nothing of the task is left: no qemu, no taps, no loop devices, no mounts. The
 # root drive is made once per image digest. Two containers of one image: dependsOn, their own
 # roots, the essential container's exit stopping the task, two task-definition volumes on the
-# task's drive (one shared, mounted readOnly by the reader), gone with the task. Bad input first;
+# task's drive (one shared, mounted readOnly by the reader), gone with the task. Platform
+# version 1.3.0 in a VM: its pull through the platform ENI, the VM on the task's ENI, its
+# volumes on their own drive. Bad input first;
 # crashes last: the agent SIGKILLed
 # while a VM boots (the shim and its VM go on, adopted by the next agent; then its qemu
 # SIGKILLed: the task stops, saying that the VM crashed), a task stopped while its VM boots, the
@@ -33,8 +35,9 @@ ARP=42 # an ARP request or reply on the wire
 layer=$(mktemp -d "/tmp/tp-vm-layer.XXXXXX")
 mkdir -p "$layer/bin" && cp "$VM_DIR/guest-udpsend" "$layer/bin/udpsend"
 LN_LAYERS=("$layer")
-LN_AGENT_ARGS=(--vm-kernel "$VM_DIR/vmlinux" --vm-initrd "$VM_DIR/initramfs.cpio")
-ln_setup 2
+LN_AGENT_ARGS=(--vm-kernel "$VM_DIR/vmlinux" --vm-initrd "$VM_DIR/initramfs.cpio"
+        --platform-eni p1)
+ln_setup 3
 rm -rf "$layer"
 
 # --- bad input -----------------------------------------------------------------------------
@@ -191,6 +194,40 @@ check_eq "no qemu is left" "" "$(qemu_pids)"
 check_eq "nothing of it is left" "" "$(ln_leftovers "$id")"
 check_eq "the volumes' data went with the task's storage" "" \
         "$(find "$FABRIC_RUN/volumes/$id" -type f 2>/dev/null)"
+
+# --- platform version 1.3.0 in a VM ----------------------------------------------------------
+# The pull through the platform ENI (the task's platform share), the VM's traffic on the task's
+# ENI, the volumes on their own 4 GiB drive beside the 10 GiB layer drive.
+check "netd attaches ENI 3 as the platform ENI p1" ln_platform_eni 3
+cmd="udpsend --dst $FABRIC_GATEWAY:$FABRIC_UDP_PORT --count $K --size $S &&
+echo data \$(df -k /data | tail -n 1 | awk '{print \$2}') root \$(df -k / | tail -n 1 | awk '{print \$2}') &&
+echo on-the-volume >/data/f && echo read \$(cat /data/f)"
+ln_taskdef p13 "$(jq -n --arg img "$LN_IMAGE" --arg cmd "$cmd" '{volumes: [{name: "data"}],
+  containerDefinitions: [{name: "app", image: $img, command: ["/bin/sh", "-c", $cmd],
+    mountPoints: [{sourceVolume: "data", containerPath: "/data"}]}]}')"
+id=$(ln_run p13 2 --platform-version 1.3.0 --isolation vm) || true
+check "the 1.3.0 VM task runs to its end" ln_wait_phase "$id" STOPPED 60
+check_eq "its container exited 0" 0 "$(ln_container "$id" app | jq -r .exit_code)"
+logs=$(ln_logs "$id" app)
+check_match "its datagrams were echoed" "sent $K received $K" "$logs"
+check_eq "it wrote and read its volume" "read on-the-volume" "$(grep '^read ' <<<"$logs")"
+read -r _ dkib _ rkib <<<"$(grep '^data ' <<<"$logs")"
+check "the volume is its own ~4 GiB drive ($dkib KiB)" test "${dkib:-0}" -gt 3500000 -a "${dkib:-0}" -le 4194304
+check "the writable layer is on the ~10 GiB one ($rkib KiB)" test "${rkib:-0}" -gt 9000000 -a "${rkib:-0}" -le 10485760
+check_match "three drives: the root, the layer drive, the volumes drive" "3 drives" \
+        "$(grep 'Task VM: qemu' "$FABRIC_RUN/runs/$id/shim.log")"
+st=$(netdctl -j stats "$id")
+# (the image's layers are in the store since the first task: its pull is the manifest's)
+check_match "the pull is the task's platform share" '^[1-9][0-9]* [1-9]' \
+        "$(jq -r '.platform.flows.pull | "\(.rx.bytes) \(.rx.packets)"' <<<"$st")"
+check_eq "and not on its own ENI" "0 0 0 0" "$(st_flow pull <<<"$st")"
+read -r rb rp tb tp <<<"$(st_flow app <<<"$st")"
+check "the VM's datagrams are on the task's ENI ($rp rx, $tp tx packets)" \
+        test "${rp:-0}" -ge $K -a "${tp:-0}" -ge $K
+check_eq "no qemu is left" "" "$(qemu_pids)"
+check_eq "nothing of it is left" "" "$(ln_leftovers "$id")"
+check "the platform ENI detaches" netdctl platform detach p1
+LN_PLATFORM_NS=
 
 # --- crashes while the VM boots ----------------------------------------------------------------
 ln_taskdef long "$(jq -n --arg img "$LN_IMAGE" '{containerDefinitions: [
