@@ -146,23 +146,24 @@ int guest_volumes_mount(const struct vm_spec *spec, char **ret_error)
 		 * is relative without "..": below the drive, unless a symlink leads out, and only
 		 * this init wrote the drive since the host made it, before any container runs.
 		 */
-		snprintf(src, sizeof(src), "%s%s%s", drive, v->dir ? "/" : "", v->dir ? v->dir : "");
+		snprintf(src, sizeof(src), "%s%s%s", drive, v->dir ? "/" : "",
+			 v->dir ? v->dir : "");
 		if (v->dir) {
 			r = mkdir_parents(src, true);
 			if (r < 0)
 				return fail(ret_error, r, "volume '%s': mkdir %s: %s", v->name, src,
 					    strerror(-r));
 			if (lstat(src, &st) < 0 || !S_ISDIR(st.st_mode))
-				return fail(ret_error, -ENOTDIR, "volume '%s': %s is not a directory",
-					    v->name, src);
+				return fail(ret_error, -ENOTDIR,
+					    "volume '%s': %s is not a directory", v->name, src);
 		}
 		snprintf(where, sizeof(where), VOLUMES_DIR "/%s", v->name);
 		r = mkdir_parents(where, true);
 		if (r < 0)
 			return fail(ret_error, r, "mkdir %s: %s", where, strerror(-r));
 		if (mount(src, where, NULL, MS_BIND, NULL) < 0)
-			return fail(ret_error, -errno, "volume '%s': bind %s on %s: %m", v->name, src,
-				    where);
+			return fail(ret_error, -errno, "volume '%s': bind %s on %s: %m", v->name,
+				    src, where);
 		guest_debug("volume %s: %s", v->name, src);
 	}
 	return 0;

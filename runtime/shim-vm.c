@@ -240,8 +240,8 @@ static void on_ready(struct vm *vm, void *data)
 			const struct taskdef_mount *m = &d->mounts[k];
 			size_t j = n;
 
-			while (j > 0 && path_depth(mounts[i][j - 1].path) >
-						path_depth(m->container_path)) {
+			while (j > 0 &&
+			       path_depth(mounts[i][j - 1].path) > path_depth(m->container_path)) {
 				mounts[i][j] = mounts[i][j - 1];
 				j--;
 			}

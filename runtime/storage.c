@@ -709,8 +709,7 @@ int storage_rootfs_umount(struct storage *s, const char *name)
 	return RET_NERRNO(rmdir(target));
 }
 
-int storage_release(struct storage *s, char **ret_file, char **ret_volumes_file,
-		    char **ret_error)
+int storage_release(struct storage *s, char **ret_file, char **ret_volumes_file, char **ret_error)
 {
 	struct storage_volume *v = volume_with(s, true), *vv = volume_with(s, false);
 	_cleanup_free_ char *file = NULL, *vfile = NULL;

@@ -69,8 +69,7 @@ int storage_rootfs_umount(struct storage *s, const char *name);
  * when that is another (1.3.0), else NULL (1.4.0: the same). Afterwards nothing of the handle is
  * mounted: storage_usage() says -ENODEV.
  */
-int storage_release(struct storage *s, char **ret_file, char **ret_volumes_file,
-		    char **ret_error);
+int storage_release(struct storage *s, char **ret_file, char **ret_volumes_file, char **ret_error);
 /* Usage of the task's volumes (statvfs). */
 int storage_usage(struct storage *s, struct storage_usage *ret);
 /* The loop devices of the volumes, for diagnostics: "/dev/loop3 /dev/loop4" (no free). */

@@ -258,8 +258,8 @@ static void test_spec_refused(void **state)
 	expect_encode_error(&spec, "writable layer is on unknown volume 'scratch'");
 	c.upper = NULL;
 	{
-		static const char *const bad_dirs[] = { "", "/abs", "a/../b", "..", "a/..", "./a",
-							"a//b", "a/", "a,b", "a b" };
+		static const char *const bad_dirs[] = { "",    "/abs", "a/../b", "..",	"a/..",
+							"./a", "a//b", "a/",	 "a,b", "a b" };
 		char long_dir[VM_DIR_MAX + 2];
 		struct vm_volume v = vol;
 
@@ -315,10 +315,8 @@ static void test_spec_decode_refused(void **state)
 	expect_decode_error(P("volume=v,s,\0container=a\0root=r\0arg=x\0"), "directory ''");
 	expect_decode_error(P("volume=v,s,a/../..\0container=a\0root=r\0arg=x\0"),
 			    "directory 'a/../..'");
-	expect_decode_error(P("volume=v,s,/etc\0container=a\0root=r\0arg=x\0"),
-			    "directory '/etc'");
-	expect_decode_error(P("volume=v,s,a,b\0container=a\0root=r\0arg=x\0"),
-			    "directory 'a,b'");
+	expect_decode_error(P("volume=v,s,/etc\0container=a\0root=r\0arg=x\0"), "directory '/etc'");
+	expect_decode_error(P("volume=v,s,a,b\0container=a\0root=r\0arg=x\0"), "directory 'a,b'");
 	expect_decode_error(P("volume=v,s/x,d\0container=a\0root=r\0arg=x\0"), "drive 's/x'");
 	expect_decode_error(P("container=a\0root=r\0arg=x\0color=red\0"), "unknown field 'color'");
 	expect_decode_error(P("container=a\0root=r\0arg=x\0user=1\0"), "bad user '1'");
