@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -19,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -342,6 +345,60 @@ static void child_etc_file(const char *root, const char *name, bool readonly_roo
 	child_mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
 }
 
+/*
+ * The process runc makes of an OCI process with these capabilities and rlimits: the limits set
+ * while still root, the bounding set dropped, the user changed keeping the permitted set, then
+ * effective = permitted = the set, no inheritable and no ambient capabilities. An exec by a
+ * non-root user then ends with none, as under runc. noNewPrivileges stays off, as in oci.c.
+ */
+static void child_confine(const struct vm_container *s)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = {};
+
+	if (s->nofile_hard) {
+		struct rlimit rl = { .rlim_cur = s->nofile_soft, .rlim_max = s->nofile_hard };
+
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			child_die("setrlimit RLIMIT_NOFILE %llu:%llu: %m",
+				  (unsigned long long)s->nofile_soft,
+				  (unsigned long long)s->nofile_hard);
+	}
+	/* every capability the kernel knows (it says EINVAL past the last) */
+	for (unsigned int cap = 0; cap < 64; cap++) {
+		if (s->caps & (1ULL << cap))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+			if (errno == EINVAL)
+				break;
+			child_die("drop capability %u from the bounding set: %m", cap);
+		}
+	}
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		child_die("PR_SET_KEEPCAPS: %m");
+	if (setgroups(s->n_groups, s->groups) < 0)
+		child_die("setgroups: %m");
+	if (setgid(s->gid) < 0)
+		child_die("setgid %u: %m", (unsigned int)s->gid);
+	if (setuid(s->uid) < 0)
+		child_die("setuid %u: %m", (unsigned int)s->uid);
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+		child_die("PR_SET_KEEPCAPS: %m");
+	/* the kernel's bounding set already lacks what it does not know: keep to it */
+	for (unsigned int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++) {
+		uint32_t set = (uint32_t)(s->caps >> (32 * i));
+
+		for (unsigned int b = 0; b < 32; b++)
+			if ((set & (1U << b)) && prctl(PR_CAPBSET_READ, 32 * i + b, 0, 0, 0) != 1)
+				set &= ~(1U << b);
+		d[i].effective = d[i].permitted = set;
+	}
+	if (syscall(SYS_capset, &h, d) < 0)
+		child_die("capset: %m");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		child_die("clear the ambient capabilities: %m");
+}
+
 static void child_setup(const struct vm_spec *spec, const struct guest_container *c,
 			const char *hostname)
 {
@@ -391,13 +448,7 @@ static void child_setup(const struct vm_spec *spec, const struct guest_container
 	if (chdir(s->cwd ? s->cwd : "/") < 0)
 		child_die("working directory %s: %m", s->cwd);
 	(void)spec;
-
-	if (setgroups(s->n_groups, s->groups) < 0)
-		child_die("setgroups: %m");
-	if (setgid(s->gid) < 0)
-		child_die("setgid %u: %m", (unsigned int)s->gid);
-	if (setuid(s->uid) < 0)
-		child_die("setuid %u: %m", (unsigned int)s->uid);
+	child_confine(s);
 }
 
 int guest_container_start(const struct vm_spec *spec, struct guest_container *c,

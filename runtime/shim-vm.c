@@ -50,6 +50,8 @@ struct vm_ctr {
 	gid_t gid;
 	gid_t *groups;
 	size_t n_groups;
+	uint64_t caps;
+	uint64_t nofile_soft, nofile_hard;
 	bool readonly_root;
 	struct vm_pipe out, err;
 	bool queued;	/* its start waits for the guest's spec */
@@ -265,6 +267,9 @@ static void on_ready(struct vm *vm, void *data)
 			.groups = vc->groups,
 			.n_groups = vc->n_groups,
 			.stop_signal = s->ctrs[i].stop_signal,
+			.caps = vc->caps,
+			.nofile_soft = vc->nofile_soft,
+			.nofile_hard = vc->nofile_hard,
 			.readonly_root = vc->readonly_root,
 			.mounts = mounts[i],
 			.n_mounts = mounts[i] ? s->ctrs[i].def->n_mounts : 0,
@@ -468,6 +473,66 @@ static char **strv_json(json_t *a)
 	return v;
 }
 
+/* A JSON array of "CAP_NAME" strings as a mask. */
+static int caps_json_mask(json_t *a, uint64_t *ret, char **ret_error)
+{
+	uint64_t mask = 0;
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(a, i, e) {
+		const char *n = json_string_value(e);
+		int cap = n && startswith(n, "CAP_") ? taskdef_cap_from_name(n + 4) : -EINVAL;
+
+		if (cap < 0)
+			return fail_with(ret_error, "unknown capability '%.64s'", n ?: "");
+		mask |= 1ULL << cap;
+	}
+	*ret = mask;
+	return 0;
+}
+
+/*
+ * The capabilities and RLIMIT_NOFILE of the OCI process, which the guest applies as runc does.
+ * oci.c gives the bounding, effective and permitted sets the same value and neither inheritable
+ * nor ambient ones: a config that says otherwise is not one the guest can honour.
+ */
+static int ctr_confinement(struct vm_ctr *vc, json_t *proc, char **ret_error)
+{
+	json_t *caps = json_object_get(proc, "capabilities"), *rl;
+	uint64_t eff, prm;
+	size_t i;
+	int r;
+
+	r = caps_json_mask(json_object_get(caps, "bounding"), &vc->caps, ret_error);
+	if (r == 0)
+		r = caps_json_mask(json_object_get(caps, "effective"), &eff, ret_error);
+	if (r == 0)
+		r = caps_json_mask(json_object_get(caps, "permitted"), &prm, ret_error);
+	if (r < 0)
+		return r;
+	if (eff != vc->caps || prm != vc->caps ||
+	    json_array_size(json_object_get(caps, "inheritable")) ||
+	    json_array_size(json_object_get(caps, "ambient")))
+		return fail_with(ret_error, "capability sets other than bounding = effective = "
+					    "permitted are not done in a task VM");
+	json_array_foreach(json_object_get(proc, "rlimits"), i, rl) {
+		const char *type = json_string_value(json_object_get(rl, "type"));
+		json_int_t soft = json_integer_value(json_object_get(rl, "soft"));
+		json_int_t hard = json_integer_value(json_object_get(rl, "hard"));
+
+		if (!type || !streq(type, "RLIMIT_NOFILE"))
+			return fail_with(ret_error, "rlimit '%.32s' is not done in a task VM",
+					 type ?: "");
+		if (hard <= 0 || soft < 0 || soft > hard)
+			return fail_with(ret_error, "RLIMIT_NOFILE %lld:%lld is not a limit",
+					 (long long)soft, (long long)hard);
+		vc->nofile_soft = (uint64_t)soft;
+		vc->nofile_hard = (uint64_t)hard;
+	}
+	return 0;
+}
+
 int shim_vm_ctr_prepare(struct shim_vm *v, struct shim_ctr *c, json_t *spec, char **ret_error)
 {
 	struct vm_ctr *vc = vctr(v, c);
@@ -500,6 +565,9 @@ int shim_vm_ctr_prepare(struct shim_vm *v, struct shim_ctr *c, json_t *spec, cha
 	}
 	vc->readonly_root =
 		json_is_true(json_object_get(json_object_get(spec, "root"), "readonly"));
+	r = ctr_confinement(vc, proc, ret_error);
+	if (r < 0)
+		return r;
 
 	/* its root drive: the image's tree, made once per image digest */
 	r = vm_root_image(&(struct vm_root_opts){ .store = s->cfg.image_store,

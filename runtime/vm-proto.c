@@ -325,6 +325,12 @@ static int check_container(const struct vm_spec *spec, const struct vm_container
 	if (c->stop_signal < 0 || c->stop_signal >= NSIG)
 		return spec_fail(ret_error, "container '%s': stop signal %d is out of range",
 				 c->name, c->stop_signal);
+	if (c->nofile_soft > c->nofile_hard)
+		return spec_fail(
+			ret_error,
+			"container '%s': nofile soft limit %llu is above the hard one %llu",
+			c->name, (unsigned long long)c->nofile_soft,
+			(unsigned long long)c->nofile_hard);
 	for (i = 0; i < c->n_mounts; i++) {
 		const struct vm_mount *m = &c->mounts[i];
 
@@ -391,6 +397,11 @@ int vm_spec_encode(const struct vm_spec *spec, struct vm_records *out, char **re
 			vm_records_addf(out, "group", "%u", (unsigned int)c->groups[j]);
 		vm_records_addf(out, "stop_signal", "%d",
 				c->stop_signal ? c->stop_signal : SIGTERM);
+		vm_records_addf(out, "caps", "%016llx", (unsigned long long)c->caps);
+		if (c->nofile_hard)
+			vm_records_addf(out, "nofile", "%llu:%llu",
+					(unsigned long long)c->nofile_soft,
+					(unsigned long long)c->nofile_hard);
 		for (j = 0; j < c->n_mounts; j++)
 			vm_records_addf(out, "mount", "%s,%s,%s", c->mounts[j].volume,
 					c->mounts[j].readonly ? "ro" : "rw", c->mounts[j].path);
@@ -413,6 +424,45 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *ret)
 	errno = 0;
 	*ret = strtoul(s, &end, 10);
 	return errno || *end || *ret > max ? -EINVAL : 0;
+}
+
+/* 16 hex digits, exactly as encoded. */
+static int parse_caps(const char *s, uint64_t *ret)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; s[i]; i++) {
+		if (i == 16 || !isxdigit((unsigned char)s[i]))
+			return -EINVAL;
+		v = v << 4 | (uint64_t)(isdigit((unsigned char)s[i]) ? s[i] - '0'
+								     : (tolower(s[i]) - 'a' + 10));
+	}
+	if (i != 16)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+/* SOFT:HARD, decimal, 1 <= hard, soft <= hard. */
+static int parse_nofile(const char *s, uint64_t *ret_soft, uint64_t *ret_hard)
+{
+	unsigned long long soft, hard;
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	soft = strtoull(s, &end, 10);
+	if (errno || *end != ':' || !isdigit((unsigned char)end[1]))
+		return -EINVAL;
+	s = end + 1;
+	hard = strtoull(s, &end, 10);
+	if (errno || *end || hard == 0 || soft > hard)
+		return -EINVAL;
+	*ret_soft = soft;
+	*ret_hard = hard;
+	return 0;
 }
 
 /* Grow a NULL-terminated array of strings by one. */
@@ -477,6 +527,14 @@ static int decode_container_field(struct vm_container *c, struct spec_state *st,
 			return spec_fail(ret_error, "container '%s': bad stop signal '%s'", c->name,
 					 value);
 		c->stop_signal = a;
+	} else if (key_is(key, "caps")) {
+		if (parse_caps(value, &c->caps) < 0)
+			return spec_fail(ret_error, "container '%s': bad caps '%s'", c->name,
+					 value);
+	} else if (key_is(key, "nofile")) {
+		if (parse_nofile(value, &c->nofile_soft, &c->nofile_hard) < 0)
+			return spec_fail(ret_error, "container '%s': bad nofile '%s'", c->name,
+					 value);
 	} else if (key_is(key, "mount")) {
 		struct vm_mount *m;
 

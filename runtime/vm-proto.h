@@ -139,6 +139,14 @@ struct vm_container {
 	const gid_t *groups; /* supplementary groups */
 	size_t n_groups;
 	int stop_signal; /* 0 = SIGTERM */
+	/*
+	 * Capabilities (bit N = capability N): the bounding, effective and permitted sets of the
+	 * process, as runc sets them for the container's OCI process; inheritable and ambient are
+	 * empty. Bits the guest's kernel does not know are dropped.
+	 */
+	uint64_t caps;
+	/* RLIMIT_NOFILE; nofile_hard 0 = the guest's own (none set) */
+	uint64_t nofile_soft, nofile_hard;
 	const struct vm_mount *mounts;
 	size_t n_mounts;
 	bool readonly_root;

@@ -82,7 +82,10 @@ static void fuzz_spec(const uint8_t *d, size_t len)
 			abort();
 	for (size_t i = 0; i < p.spec.n_containers; i++)
 		if (strcmp(p.spec.containers[i].name, p2.spec.containers[i].name) != 0 ||
-		    p.spec.containers[i].n_mounts != p2.spec.containers[i].n_mounts)
+		    p.spec.containers[i].n_mounts != p2.spec.containers[i].n_mounts ||
+		    p.spec.containers[i].caps != p2.spec.containers[i].caps ||
+		    p.spec.containers[i].nofile_soft != p2.spec.containers[i].nofile_soft ||
+		    p.spec.containers[i].nofile_hard != p2.spec.containers[i].nofile_hard)
 			abort();
 	vm_spec_parsed_done(&p2);
 	vm_spec_parsed_done(&p);

@@ -3,7 +3,7 @@
 # taskvm run --isolation vm (issue 13): a task's containers in a task VM (qemu microvm, TCG here)
 # booted by its shim on netd's VM wiring. One boot: the container sends K datagrams to the VPC's
 # echo service (netd counts them on the ENI, as the VM's "app" bytes, to the byte with the
-# guest's ARP exchange), reads its own task metadata (busybox wget to
+# guest's ARP exchange), has the capabilities and RLIMIT_NOFILE of a runc task, reads its own task metadata (busybox wget to
 # $ECS_CONTAINER_METADATA_URI_V4), writes L lines, and runs until stopped; its output is in
 # `taskvm logs` and, shipped with awslogs by the shim from the task's namespace while the task is
 # READY (the ENI shared with the namespace's sockets), at the VPC's collector, every line once,
@@ -96,10 +96,14 @@ nft_counter()
 cmd="seq 1 $L | sed 's/^/line /' &&
 udpsend --dst $FABRIC_GATEWAY:$FABRIC_UDP_PORT --count $K --size $S &&
 wget -q -O - \"\$ECS_CONTAINER_METADATA_URI_V4\" > /tmp/md && echo && echo metadata \$(cat /tmp/md) &&
+echo caps \$(awk '/^Cap/ { printf \"%s%s \", \$1, \$2 }' /proc/self/status) &&
+echo nofile \$(ulimit -Sn) \$(ulimit -Hn) &&
+echo pid1 \$(tr '\\0' ' ' </proc/1/cmdline | head -c 10) &&
 echo host \$(hostname) && echo in-the-vm >&2 &&
 trap 'echo got TERM; exit 3' TERM; sleep 600 & wait"
 ln_taskdef vm1 "$(jq -n --arg img "$LN_IMAGE" --arg cmd "$cmd" --arg ep "$FABRIC_SYSLOG_ENDPOINT" '{containerDefinitions: [
     {name: "app", image: $img, command: ["/bin/sh", "-c", $cmd],
+     linuxParameters: {capabilities: {add: ["SYS_PTRACE"]}},
      logConfiguration: {logDriver: "awslogs", options: {
        "awslogs-group": "/ecs/vm", "awslogs-region": "us-west-2",
        "awslogs-stream-prefix": "ecs", "awslogs-endpoint": $ep}}}]}')"
@@ -115,6 +119,22 @@ logs=$(ln_logs "$id" app)
 check_match "its datagrams were echoed" "sent $K received $K" "$logs"
 check_match "it read its own metadata" "metadata .*\"Name\":\"app\"" "$logs"
 check_match "its stderr too" "in-the-vm" "$logs"
+# The process runc makes of the same task definition: Fargate's default capabilities and the
+# SYS_PTRACE it adds, in the bounding, permitted and effective sets, no inheritable or ambient
+# ones; the platform's RLIMIT_NOFILE; PID 1 of its PID namespace is its own shell, not the
+# guest's init.
+mask=0
+for cap in 0 1 3 4 5 6 7 8 10 13 18 27 29 31 19; do # CHOWN ... SETFCAP (Fargate), SYS_PTRACE
+        mask=$((mask | 1 << cap))
+done
+mask=$(printf '%016x' "$mask")
+check_eq "its capabilities are a runc task's: Fargate's default set and SYS_PTRACE ($mask)" \
+        "caps CapInh:0000000000000000 CapPrm:$mask CapEff:$mask CapBnd:$mask CapAmb:0000000000000000" \
+        "$(grep '^caps ' <<<"$logs" | sed 's/ *$//')"
+check_eq "its RLIMIT_NOFILE is the platform's (1024 soft, 4096 hard)" "nofile 1024 4096" \
+        "$(grep '^nofile ' <<<"$logs")"
+check_eq "PID 1 of its PID namespace is its own shell, not the guest's init" "pid1 /bin/sh -c" \
+        "$(grep '^pid1 ' <<<"$logs")"
 check_eq "one qemu runs" 1 "$(qemu_pids | wc -l)"
 check "netd made the VM's tap in the task's namespace" \
         nsenter --net="$FABRIC_RUN/taskns/taskvm-$id" ip link show tap0

@@ -143,6 +143,9 @@ static void test_spec_roundtrip(void **state)
 		  .groups = groups,
 		  .n_groups = 2,
 		  .stop_signal = SIGINT,
+		  .caps = 0x80000000a80425fbULL, /* bit 63 too: all 64 travel */
+		  .nofile_soft = 1024,
+		  .nofile_hard = 1ULL << 40,
 		  .mounts = mounts,
 		  .n_mounts = 2,
 		  .readonly_root = true },
@@ -179,6 +182,9 @@ static void test_spec_roundtrip(void **state)
 	assert_int_equal(c->n_groups, 2);
 	assert_int_equal(c->groups[1], 20);
 	assert_int_equal(c->stop_signal, SIGINT);
+	assert_true(c->caps == 0x80000000a80425fbULL);
+	assert_true(c->nofile_soft == 1024);
+	assert_true(c->nofile_hard == 1ULL << 40);
 	assert_true(c->readonly_root);
 	assert_null(c->upper);
 	assert_int_equal(c->n_mounts, 2);
@@ -193,6 +199,8 @@ static void test_spec_roundtrip(void **state)
 	assert_string_equal(c->cwd, "/");
 	assert_null(c->env);
 	assert_int_equal(c->stop_signal, SIGTERM); /* the default, written out */
+	assert_true(c->caps == 0);		   /* none, written out */
+	assert_true(c->nofile_hard == 0 && c->nofile_soft == 0);
 	assert_false(c->readonly_root);
 	vm_spec_parsed_done(&p);
 	vm_records_done(&rec);
@@ -244,6 +252,12 @@ static void test_spec_refused(void **state)
 	c.stop_signal = 200;
 	expect_encode_error(&spec, "stop signal 200");
 	c.stop_signal = 0;
+	c.nofile_soft = 10;
+	c.nofile_hard = 9;
+	expect_encode_error(&spec, "nofile soft limit 10 is above the hard one 9");
+	c.nofile_hard = 0;
+	expect_encode_error(&spec, "nofile soft limit 10 is above the hard one 0");
+	c.nofile_soft = 0;
 	c.n_mounts = 1;
 	c.mounts = &mnt_unknown;
 	expect_encode_error(&spec, "unknown volume 'nope'");
@@ -325,6 +339,16 @@ static void test_spec_decode_refused(void **state)
 	expect_decode_error(P("container=a\0root=r\0"), "no command");
 	expect_decode_error(P("container=a\0root=r\0arg=x\0stop_signal=99\0"), "bad stop signal");
 	expect_decode_error(P("container=a\0root=r\0arg=x"), "malformed record");
+	expect_decode_error(P("container=a\0root=r\0arg=x\0caps=ff\0"), "bad caps 'ff'");
+	expect_decode_error(P("container=a\0root=r\0arg=x\0caps=00000000000000000\0"), "bad caps");
+	expect_decode_error(P("container=a\0root=r\0arg=x\0caps=-000000000000001\0"), "bad caps");
+	expect_decode_error(P("container=a\0root=r\0arg=x\0caps=000000000000000g\0"), "bad caps");
+	expect_decode_error(P("container=a\0root=r\0arg=x\0nofile=10:9\0"), "bad nofile '10:9'");
+	expect_decode_error(P("container=a\0root=r\0arg=x\0nofile=0:0\0"), "bad nofile");
+	expect_decode_error(P("container=a\0root=r\0arg=x\0nofile=1:-2\0"), "bad nofile");
+	expect_decode_error(P("container=a\0root=r\0arg=x\0nofile=5\0"), "bad nofile");
+	expect_decode_error(P("container=a\0root=r\0arg=x\0nofile=1:99999999999999999999\0"),
+			    "bad nofile");
 #undef P
 }
 
