@@ -33,6 +33,7 @@
 #define IMAGES_DIR  "/run/tp/images"
 #define DRIVES_DIR  "/run/tp/drives"
 #define VOLUMES_DIR "/run/tp/volumes"
+#define CGROUP_DIR  "/sys/fs/cgroup"
 
 static int fail(char **ret_error, int r, const char *fmt, ...)
 	__attribute__((__format__(printf, 3, 4)));
@@ -70,6 +71,61 @@ static int mkdir_parents(const char *path, bool last)
 	}
 	if (last && mkdir(tmp, 0755) < 0 && errno != EEXIST)
 		return -errno;
+	return 0;
+}
+
+/* Write a short string to a (cgroup) file; -errno. */
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+int guest_cgroup_setup(void)
+{
+	if (mount("cgroup2", CGROUP_DIR, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return -errno;
+	return write_str(CGROUP_DIR "/cgroup.subtree_control", "+cpu +memory");
+}
+
+/*
+ * runc's cpu shares to cpu.weight (libcontainer's ConvertCPUSharesToCgroupV2Value): [2-262144]
+ * onto [1-10000] linearly.
+ */
+static uint64_t cpu_weight(uint64_t shares)
+{
+	return 1 + ((shares - 2) * 9999) / 262142;
+}
+
+/* The container's cgroup, CGROUP_DIR/NAME, with its limits. */
+static int cgroup_make(const struct vm_container *s, char **ret_error)
+{
+	char path[256], file[300], v[32];
+	int r;
+
+	snprintf(path, sizeof(path), CGROUP_DIR "/%s", s->name);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return fail(ret_error, -errno, "cgroup %s: %m", path);
+	if (s->memory_max) {
+		snprintf(file, sizeof(file), "%s/memory.max", path);
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)s->memory_max);
+		r = write_str(file, v);
+		if (r < 0)
+			return fail(ret_error, r, "%s = %s: %s", file, v, strerror(-r));
+	}
+	if (s->cpu_shares) {
+		snprintf(file, sizeof(file), "%s/cpu.weight", path);
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)cpu_weight(s->cpu_shares));
+		r = write_str(file, v);
+		if (r < 0)
+			return fail(ret_error, r, "%s = %s: %s", file, v, strerror(-r));
+	}
 	return 0;
 }
 
@@ -407,6 +463,12 @@ static void child_setup(const struct vm_spec *spec, const struct guest_container
 
 	if (setsid() < 0)
 		child_die("setsid: %m");
+	/* its cgroup, and a cgroup namespace rooted there (runc's default on cgroup v2) */
+	snprintf(path, sizeof(path), CGROUP_DIR "/%s/cgroup.procs", s->name);
+	if (write_str(path, "0") < 0)
+		child_die("join %s: %m", path);
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		child_die("cgroup namespace: %m");
 	child_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
 	/* pivot_root wants a mount point */
 	child_mount(c->root, c->root, NULL, MS_BIND | MS_REC, NULL);
@@ -428,6 +490,8 @@ static void child_setup(const struct vm_spec *spec, const struct guest_container
 	below(path, sizeof(path), c->root, "/sys");
 	child_mkdir(path);
 	child_mount("sysfs", path, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
+	below(path, sizeof(path), c->root, CGROUP_DIR);
+	child_mount("cgroup2", path, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
 	child_dev(c->root);
 	child_etc_file(c->root, "resolv.conf", s->readonly_root);
 	child_etc_file(c->root, "hosts", s->readonly_root);
@@ -459,6 +523,9 @@ int guest_container_start(const struct vm_spec *spec, struct guest_container *c,
 	ssize_t n;
 	pid_t pid;
 
+	r = cgroup_make(c->spec, ret_error);
+	if (r < 0)
+		return r;
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
 	    pipe2(status, O_CLOEXEC) < 0) {
 		r = fail(ret_error, -errno, "pipe: %m");

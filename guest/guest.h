@@ -50,6 +50,8 @@ int guest_root_mount(struct guest_container *c, char **ret_error);
  */
 int guest_container_start(const struct vm_spec *spec, struct guest_container *c,
 			  const char *hostname, char **ret_error);
+/* Mount cgroup2 on /sys/fs/cgroup and enable cpu and memory for the containers' cgroups. */
+int guest_cgroup_setup(void);
 /* Unmount every root, volume and drive (after the containers are gone). */
 void guest_unmount_all(void);
 

@@ -631,7 +631,7 @@ int main(int argc, char **argv)
 	struct timespec ts;
 	sigset_t mask;
 	ssize_t n;
-	int fd, sig_fd;
+	int fd, sig_fd, r;
 
 	if (getpid() != 1) {
 		fprintf(stderr, "%s: the init of a task VM; it runs as PID 1 of the guest only\n",
@@ -664,6 +664,11 @@ int main(int argc, char **argv)
 	if (chan_fd < 0) {
 		guest_log("no virtio serial port named " VM_CHANNEL_NAME);
 		power_off();
+	}
+	r = guest_cgroup_setup();
+	if (r < 0) {
+		guest_log("cgroup2 on /sys/fs/cgroup with cpu and memory: %s", strerror(-r));
+		boot_failed();
 	}
 	if (guest_net_setup(&config) < 0)
 		boot_failed();

@@ -52,6 +52,7 @@ struct vm_ctr {
 	size_t n_groups;
 	uint64_t caps;
 	uint64_t nofile_soft, nofile_hard;
+	uint64_t memory_max, cpu_shares;
 	bool readonly_root;
 	struct vm_pipe out, err;
 	bool queued;	/* its start waits for the guest's spec */
@@ -270,6 +271,8 @@ static void on_ready(struct vm *vm, void *data)
 			.caps = vc->caps,
 			.nofile_soft = vc->nofile_soft,
 			.nofile_hard = vc->nofile_hard,
+			.memory_max = vc->memory_max,
+			.cpu_shares = vc->cpu_shares,
 			.readonly_root = vc->readonly_root,
 			.mounts = mounts[i],
 			.n_mounts = mounts[i] ? s->ctrs[i].def->n_mounts : 0,
@@ -533,6 +536,29 @@ static int ctr_confinement(struct vm_ctr *vc, json_t *proc, char **ret_error)
 	return 0;
 }
 
+/*
+ * The container's limits of the OCI config (oci.c's resources_json()): its memory limit and cpu
+ * shares, for its cgroup in the guest. The task's own limits are the VM's size.
+ */
+static int ctr_resources(struct vm_ctr *vc, json_t *res, char **ret_error)
+{
+	json_t *limit = json_object_get(json_object_get(res, "memory"), "limit");
+	json_t *shares = json_object_get(json_object_get(res, "cpu"), "shares");
+
+	if (limit) {
+		if (!json_is_integer(limit) || json_integer_value(limit) <= 0)
+			return fail_with(ret_error, "memory limit is not a positive integer");
+		vc->memory_max = (uint64_t)json_integer_value(limit);
+	}
+	if (shares) {
+		if (!json_is_integer(shares) || json_integer_value(shares) < 2 ||
+		    json_integer_value(shares) > 262144)
+			return fail_with(ret_error, "cpu shares are not 2-262144");
+		vc->cpu_shares = (uint64_t)json_integer_value(shares);
+	}
+	return 0;
+}
+
 int shim_vm_ctr_prepare(struct shim_vm *v, struct shim_ctr *c, json_t *spec, char **ret_error)
 {
 	struct vm_ctr *vc = vctr(v, c);
@@ -566,6 +592,10 @@ int shim_vm_ctr_prepare(struct shim_vm *v, struct shim_ctr *c, json_t *spec, cha
 	vc->readonly_root =
 		json_is_true(json_object_get(json_object_get(spec, "root"), "readonly"));
 	r = ctr_confinement(vc, proc, ret_error);
+	if (r < 0)
+		return r;
+	r = ctr_resources(vc, json_object_get(json_object_get(spec, "linux"), "resources"),
+			  ret_error);
 	if (r < 0)
 		return r;
 

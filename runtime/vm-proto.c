@@ -331,6 +331,9 @@ static int check_container(const struct vm_spec *spec, const struct vm_container
 			"container '%s': nofile soft limit %llu is above the hard one %llu",
 			c->name, (unsigned long long)c->nofile_soft,
 			(unsigned long long)c->nofile_hard);
+	if (c->cpu_shares && (c->cpu_shares < 2 || c->cpu_shares > 262144))
+		return spec_fail(ret_error, "container '%s': cpu shares %llu are not 2-262144",
+				 c->name, (unsigned long long)c->cpu_shares);
 	for (i = 0; i < c->n_mounts; i++) {
 		const struct vm_mount *m = &c->mounts[i];
 
@@ -402,6 +405,12 @@ int vm_spec_encode(const struct vm_spec *spec, struct vm_records *out, char **re
 			vm_records_addf(out, "nofile", "%llu:%llu",
 					(unsigned long long)c->nofile_soft,
 					(unsigned long long)c->nofile_hard);
+		if (c->memory_max)
+			vm_records_addf(out, "memory_max", "%llu",
+					(unsigned long long)c->memory_max);
+		if (c->cpu_shares)
+			vm_records_addf(out, "cpu_shares", "%llu",
+					(unsigned long long)c->cpu_shares);
 		for (j = 0; j < c->n_mounts; j++)
 			vm_records_addf(out, "mount", "%s,%s,%s", c->mounts[j].volume,
 					c->mounts[j].readonly ? "ro" : "rw", c->mounts[j].path);
@@ -439,6 +448,22 @@ static int parse_caps(const char *s, uint64_t *ret)
 								     : (tolower(s[i]) - 'a' + 10));
 	}
 	if (i != 16)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+/* Decimal, digits only, 64 bits. */
+static int parse_u64(const char *s, uint64_t *ret)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
 		return -EINVAL;
 	*ret = v;
 	return 0;
@@ -534,6 +559,14 @@ static int decode_container_field(struct vm_container *c, struct spec_state *st,
 	} else if (key_is(key, "nofile")) {
 		if (parse_nofile(value, &c->nofile_soft, &c->nofile_hard) < 0)
 			return spec_fail(ret_error, "container '%s': bad nofile '%s'", c->name,
+					 value);
+	} else if (key_is(key, "memory_max")) {
+		if (parse_u64(value, &c->memory_max) < 0 || c->memory_max == 0)
+			return spec_fail(ret_error, "container '%s': bad memory_max '%s'", c->name,
+					 value);
+	} else if (key_is(key, "cpu_shares")) {
+		if (parse_u64(value, &c->cpu_shares) < 0 || c->cpu_shares == 0)
+			return spec_fail(ret_error, "container '%s': bad cpu_shares '%s'", c->name,
 					 value);
 	} else if (key_is(key, "mount")) {
 		struct vm_mount *m;

@@ -147,6 +147,13 @@ struct vm_container {
 	uint64_t caps;
 	/* RLIMIT_NOFILE; nofile_hard 0 = the guest's own (none set) */
 	uint64_t nofile_soft, nofile_hard;
+	/*
+	 * The container's cgroup in the guest (one each): memory.max in bytes (0 = none), and
+	 * cpu.weight from the OCI cpu shares as runc converts them (0 = the kernel's default, 100;
+	 * else 2-262144).
+	 */
+	uint64_t memory_max;
+	uint64_t cpu_shares;
 	const struct vm_mount *mounts;
 	size_t n_mounts;
 	bool readonly_root;

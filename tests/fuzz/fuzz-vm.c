@@ -85,7 +85,9 @@ static void fuzz_spec(const uint8_t *d, size_t len)
 		    p.spec.containers[i].n_mounts != p2.spec.containers[i].n_mounts ||
 		    p.spec.containers[i].caps != p2.spec.containers[i].caps ||
 		    p.spec.containers[i].nofile_soft != p2.spec.containers[i].nofile_soft ||
-		    p.spec.containers[i].nofile_hard != p2.spec.containers[i].nofile_hard)
+		    p.spec.containers[i].nofile_hard != p2.spec.containers[i].nofile_hard ||
+		    p.spec.containers[i].memory_max != p2.spec.containers[i].memory_max ||
+		    p.spec.containers[i].cpu_shares != p2.spec.containers[i].cpu_shares)
 			abort();
 	vm_spec_parsed_done(&p2);
 	vm_spec_parsed_done(&p);

@@ -99,10 +99,11 @@ wget -q -O - \"\$ECS_CONTAINER_METADATA_URI_V4\" > /tmp/md && echo && echo metad
 echo caps \$(awk '/^Cap/ { printf \"%s%s \", \$1, \$2 }' /proc/self/status) &&
 echo nofile \$(ulimit -Sn) \$(ulimit -Hn) &&
 echo pid1 \$(tr '\\0' ' ' </proc/1/cmdline | head -c 10) &&
+echo cgroup \$(cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.weight) &&
 echo host \$(hostname) && echo in-the-vm >&2 &&
 trap 'echo got TERM; exit 3' TERM; sleep 600 & wait"
 ln_taskdef vm1 "$(jq -n --arg img "$LN_IMAGE" --arg cmd "$cmd" --arg ep "$FABRIC_SYSLOG_ENDPOINT" '{containerDefinitions: [
-    {name: "app", image: $img, command: ["/bin/sh", "-c", $cmd],
+    {name: "app", image: $img, command: ["/bin/sh", "-c", $cmd], memory: 300, cpu: 128,
      linuxParameters: {capabilities: {add: ["SYS_PTRACE"]}},
      logConfiguration: {logDriver: "awslogs", options: {
        "awslogs-group": "/ecs/vm", "awslogs-region": "us-west-2",
@@ -135,6 +136,10 @@ check_eq "its RLIMIT_NOFILE is the platform's (1024 soft, 4096 hard)" "nofile 10
         "$(grep '^nofile ' <<<"$logs")"
 check_eq "PID 1 of its PID namespace is its own shell, not the guest's init" "pid1 /bin/sh -c" \
         "$(grep '^pid1 ' <<<"$logs")"
+# its cgroup in the guest (its cgroup namespace's root): memory 300 MiB as memory.max, cpu 128
+# shares as runc makes them a cpu.weight
+check_eq "its cgroup in the guest: memory.max 300 MiB, cpu.weight of 128 shares as runc's" \
+        "cgroup $((300 << 20)) $((1 + (128 - 2) * 9999 / 262142))" "$(grep '^cgroup ' <<<"$logs")"
 check_eq "one qemu runs" 1 "$(qemu_pids | wc -l)"
 check "netd made the VM's tap in the task's namespace" \
         nsenter --net="$FABRIC_RUN/taskns/taskvm-$id" ip link show tap0

@@ -146,6 +146,8 @@ static void test_spec_roundtrip(void **state)
 		  .caps = 0x80000000a80425fbULL, /* bit 63 too: all 64 travel */
 		  .nofile_soft = 1024,
 		  .nofile_hard = 1ULL << 40,
+		  .memory_max = 300ULL << 20,
+		  .cpu_shares = 262144,
 		  .mounts = mounts,
 		  .n_mounts = 2,
 		  .readonly_root = true },
@@ -185,6 +187,8 @@ static void test_spec_roundtrip(void **state)
 	assert_true(c->caps == 0x80000000a80425fbULL);
 	assert_true(c->nofile_soft == 1024);
 	assert_true(c->nofile_hard == 1ULL << 40);
+	assert_true(c->memory_max == 300ULL << 20);
+	assert_true(c->cpu_shares == 262144);
 	assert_true(c->readonly_root);
 	assert_null(c->upper);
 	assert_int_equal(c->n_mounts, 2);
@@ -201,6 +205,7 @@ static void test_spec_roundtrip(void **state)
 	assert_int_equal(c->stop_signal, SIGTERM); /* the default, written out */
 	assert_true(c->caps == 0);		   /* none, written out */
 	assert_true(c->nofile_hard == 0 && c->nofile_soft == 0);
+	assert_true(c->memory_max == 0 && c->cpu_shares == 0); /* none: not written */
 	assert_false(c->readonly_root);
 	vm_spec_parsed_done(&p);
 	vm_records_done(&rec);
@@ -258,6 +263,11 @@ static void test_spec_refused(void **state)
 	c.nofile_hard = 0;
 	expect_encode_error(&spec, "nofile soft limit 10 is above the hard one 0");
 	c.nofile_soft = 0;
+	c.cpu_shares = 1;
+	expect_encode_error(&spec, "cpu shares 1 are not 2-262144");
+	c.cpu_shares = 262145;
+	expect_encode_error(&spec, "cpu shares 262145 are not 2-262144");
+	c.cpu_shares = 0;
 	c.n_mounts = 1;
 	c.mounts = &mnt_unknown;
 	expect_encode_error(&spec, "unknown volume 'nope'");
@@ -347,6 +357,13 @@ static void test_spec_decode_refused(void **state)
 	expect_decode_error(P("container=a\0root=r\0arg=x\0nofile=0:0\0"), "bad nofile");
 	expect_decode_error(P("container=a\0root=r\0arg=x\0nofile=1:-2\0"), "bad nofile");
 	expect_decode_error(P("container=a\0root=r\0arg=x\0nofile=5\0"), "bad nofile");
+	expect_decode_error(P("container=a\0root=r\0arg=x\0memory_max=0\0"), "bad memory_max '0'");
+	expect_decode_error(P("container=a\0root=r\0arg=x\0memory_max=-1\0"), "bad memory_max");
+	expect_decode_error(P("container=a\0root=r\0arg=x\0memory_max=1k\0"), "bad memory_max");
+	expect_decode_error(P("container=a\0root=r\0arg=x\0cpu_shares=0\0"), "bad cpu_shares");
+	expect_decode_error(P("container=a\0root=r\0arg=x\0cpu_shares=1\0"), "cpu shares 1 are");
+	expect_decode_error(P("container=a\0root=r\0arg=x\0cpu_shares=262145\0"),
+			    "cpu shares 262145 are");
 	expect_decode_error(P("container=a\0root=r\0arg=x\0nofile=1:99999999999999999999\0"),
 			    "bad nofile");
 #undef P
