@@ -23,6 +23,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -101,6 +102,69 @@ int guest_cgroup_setup(void)
 static uint64_t cpu_weight(uint64_t shares)
 {
 	return 1 + ((shares - 2) * 9999) / 262142;
+}
+
+/* The first number of a (cgroup) file, or of its line starting with key; -errno. */
+static int read_u64(const char *path, const char *key, uint64_t *ret)
+{
+	char buf[4096], *p = buf;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	if (key) {
+		size_t klen = strlen(key);
+
+		for (p = buf; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+			if (strncmp(p, key, klen) == 0 && p[klen] == ' ')
+				break;
+		if (!p)
+			return -ENOENT;
+		p += klen + 1;
+	}
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	*ret = strtoull(p, NULL, 10);
+	return 0;
+}
+
+void guest_container_stats(const struct guest_container *c, struct vm_stats *ret)
+{
+	char path[256];
+
+	*ret = (struct vm_stats){};
+	snprintf(path, sizeof(path), CGROUP_DIR "/%s/cpu.stat", c->spec->name);
+	ret->has_cpu = read_u64(path, "usage_usec", &ret->cpu_usec) == 0;
+	snprintf(path, sizeof(path), CGROUP_DIR "/%s/memory.current", c->spec->name);
+	ret->has_memory = read_u64(path, NULL, &ret->memory) == 0;
+	snprintf(path, sizeof(path), CGROUP_DIR "/%s/memory.peak", c->spec->name);
+	ret->has_memory_peak = read_u64(path, NULL, &ret->memory_peak) == 0;
+}
+
+void guest_storage_stats(const struct vm_spec *spec, struct vm_stats *ret)
+{
+	*ret = (struct vm_stats){};
+	for (size_t i = 0; i < spec->n_volumes; i++) {
+		const char *serial = spec->volumes[i].serial;
+		char drive[128];
+		struct statvfs st;
+		bool seen = false;
+
+		for (size_t j = 0; j < i; j++)
+			seen |= strcmp(spec->volumes[j].serial, serial) == 0;
+		snprintf(drive, sizeof(drive), DRIVES_DIR "/%s", serial);
+		if (seen || statvfs(drive, &st) < 0)
+			continue;
+		ret->storage_used += (uint64_t)(st.f_blocks - st.f_bfree) * st.f_frsize;
+		ret->storage_size += (uint64_t)st.f_blocks * st.f_frsize;
+		ret->has_storage = true;
+	}
 }
 
 /* The container's cgroup, CGROUP_DIR/NAME, with its limits. */

@@ -52,6 +52,10 @@ int guest_container_start(const struct vm_spec *spec, struct guest_container *c,
 			  const char *hostname, char **ret_error);
 /* Mount cgroup2 on /sys/fs/cgroup and enable cpu and memory for the containers' cgroups. */
 int guest_cgroup_setup(void);
+/* A container's cgroup figures: cpu.stat usage_usec, memory.current, memory.peak. */
+void guest_container_stats(const struct guest_container *c, struct vm_stats *ret);
+/* The task's drives (each once): bytes used and their size, from statvfs. */
+void guest_storage_stats(const struct vm_spec *spec, struct vm_stats *ret);
 /* Unmount every root, volume and drive (after the containers are gone). */
 void guest_unmount_all(void);
 

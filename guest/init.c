@@ -430,6 +430,26 @@ static unsigned long record_ulong(const struct vm_frame *f, const char *name, un
 	return def;
 }
 
+/* STATS of each running container's cgroup, then of the task's drives. */
+static void handle_stats(void)
+{
+	struct vm_records rec = {};
+	struct vm_stats st;
+
+	if (!have_spec)
+		return;
+	for (size_t i = 0; i < n_containers; i++) {
+		if (!container_running(&containers[i]))
+			continue;
+		guest_container_stats(&containers[i], &st);
+		vm_stats_encode(&st, &rec);
+		send_records(VM_FRAME_STATS, i, &rec); /* and rec is empty again */
+	}
+	guest_storage_stats(&spec.spec, &st);
+	vm_stats_encode(&st, &rec);
+	send_records(VM_FRAME_STATS, VM_CONTAINER_NONE, &rec);
+}
+
 static void handle_frame(const struct vm_frame *f)
 {
 	guest_debug("frame %s for %u, %u bytes", vm_frame_type_name(f->type), f->container, f->len);
@@ -451,6 +471,9 @@ static void handle_frame(const struct vm_frame *f)
 	case VM_FRAME_STOP:
 		begin_stop(record_ulong(f, "timeout_ms", STOP_TIMEOUT_DEFAULT));
 		break;
+	case VM_FRAME_STATS_GET:
+		handle_stats();
+		break;
 	case VM_FRAME_HELLO:
 	case VM_FRAME_STARTED:
 	case VM_FRAME_STDOUT:
@@ -458,6 +481,7 @@ static void handle_frame(const struct vm_frame *f)
 	case VM_FRAME_EXIT:
 	case VM_FRAME_ERROR:
 	case VM_FRAME_BYE:
+	case VM_FRAME_STATS:
 	case __VM_FRAME_MAX:
 		send_error(VM_CONTAINER_NONE, "a frame the host does not send: ignored");
 		break;

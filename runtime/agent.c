@@ -156,6 +156,25 @@ static void container_cgroup(struct agent *a, const struct agent_task *at, size_
 }
 
 /* Take a new sample of the task; stats is this task's entry of netd's stats.get, or NULL. */
+/*
+ * A task VM's container: its cgroup in the guest, as the shim last heard. Its memory limit is
+ * its own, else the task's (the VM's): Docker reports the host's for an unlimited cgroup.
+ */
+static void guest_sample(const struct tmds_task *t, size_t i, struct tmds_container_sample *c)
+{
+	const struct tmds_container_state *st = &t->containers[i].state;
+	const struct taskdef_container *d = t->containers[i].def;
+
+	c->has_cgroup = true;
+	c->cpu.total_usage = st->guest_cpu_usec * 1000;
+	c->mem.usage = st->guest_memory;
+	c->mem.max_usage = st->guest_memory_peak;
+	if (d->has_memory)
+		c->mem.limit = (uint64_t)d->memory << 20;
+	else if (t->def->has_memory)
+		c->mem.limit = (uint64_t)t->def->memory_mib << 20;
+}
+
 static void task_sample(struct agent *a, struct agent_task *at, json_t *stats, const char *why,
 			uint64_t now_ns, uint64_t system_cpu, unsigned int online)
 {
@@ -172,7 +191,9 @@ static void task_sample(struct agent *a, struct agent_task *at, json_t *stats, c
 		struct tmds_container_sample *c = &s.containers[i];
 		char path[2048];
 
-		if (at->cgroup) {
+		if (at->t->containers[i].state.has_guest_stats) {
+			guest_sample(at->t, i, c);
+		} else if (at->cgroup) {
 			container_cgroup(a, at, i, path, sizeof(path));
 			c->has_cgroup = cgroup_read(&a->roots, path, &c->cpu, &c->mem) == 0;
 		}

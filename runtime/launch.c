@@ -805,7 +805,7 @@ static void model_update(struct launch_task *lt)
 		struct tmds_container_state *st;
 		enum tmds_status s = TMDS_STATUS_NONE;
 		const char *digest = json_string_value(json_object_get(c, "image_digest"));
-		json_t *ec = json_object_get(c, "exit_code");
+		json_t *ec = json_object_get(c, "exit_code"), *gs;
 
 		if (i >= t->n_containers)
 			break;
@@ -819,6 +819,12 @@ static void model_update(struct launch_task *lt)
 		st->finished_ns = (uint64_t)json_integer_value(json_object_get(c, "finished_ns"));
 		st->has_exit_code = json_is_integer(ec);
 		st->exit_code = (int)json_integer_value(ec);
+		gs = json_object_get(c, "guest_stats");
+		st->has_guest_stats = json_is_object(gs);
+		st->guest_cpu_usec = (uint64_t)json_integer_value(json_object_get(gs, "cpu_usec"));
+		st->guest_memory = (uint64_t)json_integer_value(json_object_get(gs, "memory"));
+		st->guest_memory_peak =
+			(uint64_t)json_integer_value(json_object_get(gs, "memory_peak"));
 		if (digest && !streq_ptr(st->image_id, digest)) {
 			free(st->image_id);
 			st->image_id = strdup(digest);

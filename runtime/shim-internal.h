@@ -73,6 +73,9 @@ struct shim_ctr {
 	struct logship *ship;
 	struct logship_source *src;
 	bool logs_done; /* nothing more to read or to ship (or no logs at all) */
+	/* a task VM's container: its cgroup in the guest, as the guest last said (STATS) */
+	bool has_guest_stats;
+	uint64_t guest_cpu_usec, guest_memory, guest_memory_peak;
 };
 
 struct shim {

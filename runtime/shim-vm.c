@@ -369,6 +369,39 @@ static void on_error(struct vm *vm, unsigned int index, const char *message, voi
 	shim_ctr_set_reason(c, "CannotStartContainerError: %s", message);
 }
 
+static void on_stats(struct vm *vm, unsigned int index, const struct vm_stats *st, void *data)
+{
+	struct shim_vm *v = data;
+	struct shim *s = v->s;
+	struct shim_ctr *c = ctr_of(v, index);
+
+	if (c) {
+		c->has_guest_stats = st->has_cpu && st->has_memory;
+		c->guest_cpu_usec = st->cpu_usec;
+		c->guest_memory = st->memory;
+		c->guest_memory_peak = st->has_memory_peak ? st->memory_peak : 0;
+		shim_emit_status(s);
+		return;
+	}
+	if (index != VM_CONTAINER_NONE || !st->has_storage)
+		return;
+	/* the size stays the task's (the drives' ext4 keeps some for itself) */
+	if (s->has_usage && s->usage.utilized_mib == (st->storage_used >> 20))
+		return;
+	s->usage.utilized_mib = (st->storage_used >> 20);
+	s->has_usage = true;
+	shim_emit_status(s);
+}
+
+bool shim_vm_sample(struct shim_vm *v)
+{
+	if (!v->volume_file)
+		return false;
+	if (vm_request_stats(v->vm) < 0)
+		log_debug("Task VM: no statistics while the guest is not up");
+	return true;
+}
+
 static void on_vm_exit(struct vm *vm, const struct vm_exit *how, void *data)
 {
 	struct shim_vm *v = data;
@@ -722,6 +755,7 @@ int shim_vm_boot(struct shim_vm *v, char **ret_error)
 						.output = on_output,
 						.exited = on_exited,
 						.error = on_error,
+						.stats = on_stats,
 						.exit = on_vm_exit };
 	int r;
 

@@ -46,6 +46,12 @@ void shim_vm_stop_progress(struct shim_vm *v);
 bool shim_vm_reaped(struct shim_vm *v, pid_t pid, int status);
 /* qemu is gone, or never ran. */
 bool shim_vm_done(const struct shim_vm *v);
+/*
+ * Storage usage, once the task's storage is the guest's: ask the guest for its statistics (the
+ * containers' cgroups and the drives' use come back into the containers and s->usage). False
+ * while the storage is still the host's to sample.
+ */
+bool shim_vm_sample(struct shim_vm *v);
 /* Teardown: qemu killed if it still runs, output pipes closed. */
 void shim_vm_shutdown(struct shim_vm *v);
 

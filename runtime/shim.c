@@ -107,6 +107,12 @@ static json_t *status_json(struct shim *s)
 			json_object_set_new(o, "reason", json_string(c->reason));
 		if (c->pid > 0 && c->created && !c->exited)
 			json_object_set_new(o, "pid", json_integer(c->pid));
+		if (c->has_guest_stats && !c->exited)
+			json_object_set_new(o, "guest_stats",
+					    json_pack("{s:I, s:I, s:I}", "cpu_usec",
+						      (json_int_t)c->guest_cpu_usec, "memory",
+						      (json_int_t)c->guest_memory, "memory_peak",
+						      (json_int_t)c->guest_memory_peak));
 		json_array_append_new(cs, o);
 	}
 	pull = json_pack("{s:o, s:o, s:i, s:i, s:I, s:I}", "started_ns",
@@ -803,6 +809,9 @@ static void usage_sample(struct shim *s)
 {
 	struct storage_usage u;
 
+	/* a task VM's storage, once the guest has it: the guest says (shim-vm.c) */
+	if (s->vm && shim_vm_sample(s->vm))
+		return;
 	if (!s->storage || storage_usage(s->storage, &u) < 0)
 		return;
 	if (s->has_usage && u.utilized_mib == s->usage.utilized_mib &&

@@ -47,6 +47,12 @@ struct tmds_container_state {
 	bool has_exit_code;
 	int exit_code;	/* ExitCode: the status, or 128 + the signal that killed it (Docker's) */
 	char *image_id; /* ImageID: the pulled image manifest's digest, or NULL */
+	/*
+	 * A task VM's container: its cgroup in the guest (the shim's status), read instead of a
+	 * host cgroup its processes are not in. cpu in us, memory in bytes.
+	 */
+	bool has_guest_stats;
+	uint64_t guest_cpu_usec, guest_memory, guest_memory_peak;
 };
 
 struct tmds_container {

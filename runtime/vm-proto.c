@@ -15,10 +15,13 @@
 #include "vm-proto.h"
 
 static const char *const frame_names[__VM_FRAME_MAX] = {
-	[VM_FRAME_HELLO] = "HELLO",	[VM_FRAME_SPEC] = "SPEC",     [VM_FRAME_START] = "START",
-	[VM_FRAME_STARTED] = "STARTED", [VM_FRAME_STDOUT] = "STDOUT", [VM_FRAME_STDERR] = "STDERR",
-	[VM_FRAME_EXIT] = "EXIT",	[VM_FRAME_ERROR] = "ERROR",   [VM_FRAME_KILL] = "KILL",
-	[VM_FRAME_STOP] = "STOP",	[VM_FRAME_BYE] = "BYE",
+	[VM_FRAME_HELLO] = "HELLO",   [VM_FRAME_SPEC] = "SPEC",
+	[VM_FRAME_START] = "START",   [VM_FRAME_STARTED] = "STARTED",
+	[VM_FRAME_STDOUT] = "STDOUT", [VM_FRAME_STDERR] = "STDERR",
+	[VM_FRAME_EXIT] = "EXIT",     [VM_FRAME_ERROR] = "ERROR",
+	[VM_FRAME_KILL] = "KILL",     [VM_FRAME_STOP] = "STOP",
+	[VM_FRAME_BYE] = "BYE",	      [VM_FRAME_STATS_GET] = "STATS_GET",
+	[VM_FRAME_STATS] = "STATS",
 };
 
 const char *vm_frame_type_name(unsigned int type)
@@ -178,11 +181,13 @@ void vm_records_done(struct vm_records *r)
 int vm_records_next(const uint8_t *payload, size_t len, size_t *pos, char *key, size_t key_size,
 		    const char **ret_value)
 {
-	const char *start = (const char *)payload + *pos, *end, *eq;
-	size_t left = len - *pos;
+	const char *start, *end, *eq;
+	size_t left;
 
 	if (*pos >= len)
-		return 0;
+		return 0; /* before any arithmetic: an empty payload may be NULL */
+	start = (const char *)payload + *pos;
+	left = len - *pos;
 	end = memchr(start, '\0', left);
 	if (!end)
 		return -EBADMSG;
@@ -980,4 +985,61 @@ int vm_guest_config_format(const struct vm_guest_config *c, char *buf, size_t si
 		APPEND("%stp.debug", len ? " " : "");
 #undef APPEND
 	return (int)len;
+}
+
+void vm_stats_encode(const struct vm_stats *s, struct vm_records *out)
+{
+	if (s->has_cpu)
+		vm_records_addf(out, "cpu_usec", "%llu", (unsigned long long)s->cpu_usec);
+	if (s->has_memory)
+		vm_records_addf(out, "memory", "%llu", (unsigned long long)s->memory);
+	if (s->has_memory_peak)
+		vm_records_addf(out, "memory_peak", "%llu", (unsigned long long)s->memory_peak);
+	if (s->has_storage)
+		vm_records_addf(out, "storage", "%llu,%llu", (unsigned long long)s->storage_used,
+				(unsigned long long)s->storage_size);
+}
+
+int vm_stats_decode(const uint8_t *payload, size_t len, struct vm_stats *ret)
+{
+	struct vm_stats s = {};
+	const char *value;
+	size_t pos = 0;
+	char key[32];
+	int r;
+
+	while ((r = vm_records_next(payload, len, &pos, key, sizeof(key), &value)) == 1) {
+		if (key_is(key, "cpu_usec")) {
+			s.has_cpu = parse_u64(value, &s.cpu_usec) == 0;
+			if (!s.has_cpu)
+				return -EBADMSG;
+		} else if (key_is(key, "memory")) {
+			s.has_memory = parse_u64(value, &s.memory) == 0;
+			if (!s.has_memory)
+				return -EBADMSG;
+		} else if (key_is(key, "memory_peak")) {
+			s.has_memory_peak = parse_u64(value, &s.memory_peak) == 0;
+			if (!s.has_memory_peak)
+				return -EBADMSG;
+		} else if (key_is(key, "storage")) {
+			const char *comma = strchr(value, ',');
+			char used[24];
+
+			if (!comma || (size_t)(comma - value) >= sizeof(used))
+				return -EBADMSG;
+			memcpy(used, value, comma - value);
+			used[comma - value] = '\0';
+			if (parse_u64(used, &s.storage_used) < 0 ||
+			    parse_u64(comma + 1, &s.storage_size) < 0 ||
+			    s.storage_used > s.storage_size)
+				return -EBADMSG;
+			s.has_storage = true;
+		} else {
+			return -EBADMSG;
+		}
+	}
+	if (r < 0)
+		return r;
+	*ret = s;
+	return 0;
 }

@@ -45,6 +45,8 @@ enum vm_frame_type {
 	VM_FRAME_KILL,	  /* host: send container N a signal (records: signal) */
 	VM_FRAME_STOP,	  /* host: stop every container (records: timeout_ms), then power off */
 	VM_FRAME_BYE,	  /* guest: all containers are gone, file systems unmounted; powering off */
+	VM_FRAME_STATS_GET, /* host: send the statistics now (no payload) */
+	VM_FRAME_STATS,	    /* guest: container N's cgroup, or the task's (NONE) drives (records) */
 	__VM_FRAME_MAX,
 };
 
@@ -181,6 +183,26 @@ struct vm_spec_parsed {
 };
 int vm_spec_decode(uint8_t *payload, size_t len, struct vm_spec_parsed *ret, char **ret_error);
 void vm_spec_parsed_done(struct vm_spec_parsed *p);
+
+/* --- statistics (STATS frame) ------------------------------------------------------------- */
+
+/*
+ * What a STATS frame says. For container N, its cgroup in the guest: cpu_usec (cpu.stat
+ * usage_usec), memory (memory.current), memory_peak (memory.peak, when the kernel has it). For
+ * the task (VM_CONTAINER_NONE), its drives' use (statvfs of each task drive, summed): bytes used
+ * and their size.
+ */
+struct vm_stats {
+	bool has_cpu, has_memory, has_memory_peak, has_storage;
+	uint64_t cpu_usec;
+	uint64_t memory, memory_peak;
+	uint64_t storage_used, storage_size;
+};
+
+/* The records of s (its has_* fields) into out; failures in out->error. */
+void vm_stats_encode(const struct vm_stats *s, struct vm_records *out);
+/* Decode a STATS payload; -EBADMSG for a malformed record, value or unknown key. */
+int vm_stats_decode(const uint8_t *payload, size_t len, struct vm_stats *ret);
 
 /* --- the guest's configuration (kernel command line) ------------------------------------- */
 

@@ -653,7 +653,8 @@ static void handle_frame(struct vm *vm, const struct vm_frame *f)
 
 	/* A guest speaks of the spec's containers only (or of the task, for an error). */
 	if (f->type != VM_FRAME_HELLO && f->type != VM_FRAME_BYE &&
-	    !(f->type == VM_FRAME_ERROR && f->container == VM_CONTAINER_NONE) &&
+	    !((f->type == VM_FRAME_ERROR || f->type == VM_FRAME_STATS) &&
+	      f->container == VM_CONTAINER_NONE) &&
 	    f->container >= vm->n_containers)
 		return;
 
@@ -693,6 +694,15 @@ static void handle_frame(struct vm *vm, const struct vm_frame *f)
 			vm->cb.error(vm, f->container, msg ? msg : "(out of memory)", vm->data);
 		break;
 	}
+	case VM_FRAME_STATS: {
+		struct vm_stats st;
+
+		/* a guest's malformed figures are dropped: the last good ones stay */
+		if (vm_stats_decode(f->payload, f->len, &st) == 0 && vm->cb.stats)
+			vm->cb.stats(vm, f->container, &st, vm->data);
+		break;
+	}
+	case VM_FRAME_STATS_GET:
 	case VM_FRAME_BYE:
 	case VM_FRAME_SPEC:
 	case VM_FRAME_START:
@@ -1019,6 +1029,13 @@ int vm_start_container(struct vm *vm, unsigned int index)
 	if (index >= vm->n_containers)
 		return -EINVAL;
 	return chan_send(vm, VM_FRAME_START, index, NULL, 0);
+}
+
+int vm_request_stats(struct vm *vm)
+{
+	if (vm->state != VM_STATE_RUNNING)
+		return -ENOTCONN;
+	return chan_send(vm, VM_FRAME_STATS_GET, VM_CONTAINER_NONE, NULL, 0);
 }
 
 int vm_kill_container(struct vm *vm, unsigned int index, int signo)

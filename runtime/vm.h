@@ -129,6 +129,11 @@ struct vm_callbacks {
 	void (*exited)(struct vm *vm, unsigned int index, int status, void *data);
 	/* The guest could not do something (index, or VM_CONTAINER_NONE for the task). */
 	void (*error)(struct vm *vm, unsigned int index, const char *message, void *data);
+	/*
+	 * Statistics (STATS), after vm_request_stats(): container index's cgroup in the guest, or
+	 * the task's drives (VM_CONTAINER_NONE). A frame that does not decode is dropped.
+	 */
+	void (*stats)(struct vm *vm, unsigned int index, const struct vm_stats *s, void *data);
 	/* qemu is gone (reaped); the last callback. The vm may be freed from here. */
 	void (*exit)(struct vm *vm, const struct vm_exit *how, void *data);
 };
@@ -159,6 +164,9 @@ int vm_start(struct vm *vm, char **ret_error);
 int vm_send_spec(struct vm *vm, const struct vm_spec *spec, char **ret_error);
 /* Start container index of the spec (START); -EINVAL for an index the spec has not. */
 int vm_start_container(struct vm *vm, unsigned int index);
+/* Ask the guest for its statistics (STATS_GET): stats() follows, per running container and
+ * for the task. -ENOTCONN before the guest is up. */
+int vm_request_stats(struct vm *vm);
 /* Send container index a signal (KILL). */
 int vm_kill_container(struct vm *vm, unsigned int index, int signo);
 /*

@@ -3,7 +3,9 @@
 # taskvm run --isolation vm (issue 13): a task's containers in a task VM (qemu microvm, TCG here)
 # booted by its shim on netd's VM wiring. One boot: the container sends K datagrams to the VPC's
 # echo service (netd counts them on the ENI, as the VM's "app" bytes, to the byte with the
-# guest's ARP exchange), has the capabilities and RLIMIT_NOFILE of a runc task, reads its own task metadata (busybox wget to
+# guest's ARP exchange), has the capabilities and RLIMIT_NOFILE of a runc task and its memory
+# and cpu on its cgroup in the guest, whose CPU and memory its metadata stats show (the guest's
+# STATS), as its task's EphemeralStorageMetrics show the file it writes; reads its own task metadata (busybox wget to
 # $ECS_CONTAINER_METADATA_URI_V4), writes L lines, and runs until stopped; its output is in
 # `taskvm logs` and, shipped with awslogs by the shim from the task's namespace while the task is
 # READY (the ENI shared with the namespace's sockets), at the VPC's collector, every line once,
@@ -30,6 +32,7 @@ K=100
 S=200
 L=300
 ARP=42 # an ARP request or reply on the wire
+BIG=64 # MiB the first container writes on the task's drive
 
 # udpsend (static) in the image, beside busybox
 layer=$(mktemp -d "/tmp/tp-vm-layer.XXXXXX")
@@ -100,6 +103,9 @@ echo caps \$(awk '/^Cap/ { printf \"%s%s \", \$1, \$2 }' /proc/self/status) &&
 echo nofile \$(ulimit -Sn) \$(ulimit -Hn) &&
 echo pid1 \$(tr '\\0' ' ' </proc/1/cmdline | head -c 10) &&
 echo cgroup \$(cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.weight) &&
+dd if=/dev/zero of=/dev/shm/hold bs=1M count=32 2>/dev/null &&
+{ (i=0; while [ \$i -lt 30000 ]; do i=\$((i + 1)); done; sleep 12;
+   dd if=/dev/zero of=/big bs=1M count=$BIG 2>/dev/null && sync && echo wrote-big) & } &&
 echo host \$(hostname) && echo in-the-vm >&2 &&
 trap 'echo got TERM; exit 3' TERM; sleep 600 & wait"
 ln_taskdef vm1 "$(jq -n --arg img "$LN_IMAGE" --arg cmd "$cmd" --arg ep "$FABRIC_SYSLOG_ENDPOINT" '{containerDefinitions: [
@@ -140,6 +146,28 @@ check_eq "PID 1 of its PID namespace is its own shell, not the guest's init" "pi
 # shares as runc makes them a cpu.weight
 check_eq "its cgroup in the guest: memory.max 300 MiB, cpu.weight of 128 shares as runc's" \
         "cgroup $((300 << 20)) $((1 + (128 - 2) * 9999 / 262142))" "$(grep '^cgroup ' <<<"$logs")"
+# Its statistics are its cgroup's in the guest (the guest's STATS, through the shim's status):
+# CPU burnt, 32 MiB held in its /dev/shm; the task drive's use grows by the file it writes.
+md=$(ln_show "$id" | jq -r '.containers[0].env.ECS_CONTAINER_METADATA_URI_V4')
+md_get() { fabric_nsexec host curl -s --max-time 5 "http://127.0.0.1:51679/v4/${md##*/}$1"; }
+_gstats() { [[ $(md_get /stats | jq '.memory_stats.usage') -gt $((32 << 20)) ]]; }
+check "its metadata stats are the guest's: memory_stats.usage above the 32 MiB it holds" \
+        wait_until 10 _gstats
+check_match "cpu_stats.total_usage > 0, memory_stats.limit its 300 MiB" \
+        "^[1-9][0-9]* $((300 << 20))\$" \
+        "$(md_get /stats | jq -r '"\(.cpu_stats.cpu_usage.total_usage) \(.memory_stats.limit)"')"
+check_match "and so are the task's stats" '^[1-9][0-9]* [1-9][0-9]*$' \
+        "$(md_get /task/stats | jq -r '.[] | "\(.cpu_stats.cpu_usage.total_usage) \(.memory_stats.usage)"')"
+used0=$(md_get /task | jq -r .EphemeralStorageMetrics.Utilized)
+check "EphemeralStorageMetrics read before it writes its $BIG MiB ($used0 MiB)" \
+        test -n "$used0" -a -z "$(ln_logs "$id" app | grep wrote-big)"
+_grown() {
+        used1=$(md_get /task | jq -r .EphemeralStorageMetrics.Utilized)
+        [[ $used1 -ge $((used0 + BIG)) ]]
+}
+check "EphemeralStorageMetrics grow by the $BIG MiB it writes on the task's drive" \
+        wait_until 30 _grown
+check "by about that ($used0 -> $used1 MiB)" test "$used1" -le $((used0 + BIG + 8))
 check_eq "one qemu runs" 1 "$(qemu_pids | wc -l)"
 check "netd made the VM's tap in the task's namespace" \
         nsenter --net="$FABRIC_RUN/taskns/taskvm-$id" ip link show tap0

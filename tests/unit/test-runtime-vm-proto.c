@@ -369,6 +369,59 @@ static void test_spec_decode_refused(void **state)
 #undef P
 }
 
+static bool stats_equal(const struct vm_stats *a, const struct vm_stats *b)
+{
+	return a->has_cpu == b->has_cpu && a->has_memory == b->has_memory &&
+	       a->has_memory_peak == b->has_memory_peak && a->has_storage == b->has_storage &&
+	       a->cpu_usec == b->cpu_usec && a->memory == b->memory &&
+	       a->memory_peak == b->memory_peak && a->storage_used == b->storage_used &&
+	       a->storage_size == b->storage_size;
+}
+
+static void test_stats(void **state)
+{
+	const struct vm_stats in = { .has_cpu = true,
+				     .cpu_usec = 12345678901ULL,
+				     .has_memory = true,
+				     .memory = 1ULL << 33,
+				     .has_memory_peak = true,
+				     .memory_peak = UINT64_MAX,
+				     .has_storage = true,
+				     .storage_used = 5,
+				     .storage_size = 20ULL << 30 };
+	struct vm_records rec = {};
+	struct vm_stats out;
+
+	vm_stats_encode(&in, &rec);
+	assert_int_equal(rec.error, 0);
+	assert_int_equal(vm_stats_decode((uint8_t *)rec.buf, rec.len, &out), 0);
+	assert_true(stats_equal(&in, &out));
+	vm_records_done(&rec);
+	/* what it does not have, it does not say */
+	vm_stats_encode(&(struct vm_stats){ .has_memory = true, .memory = 7 }, &rec);
+	assert_int_equal(vm_stats_decode((uint8_t *)rec.buf, rec.len, &out), 0);
+	assert_true(out.has_memory && out.memory == 7);
+	assert_false(out.has_cpu || out.has_memory_peak || out.has_storage);
+	vm_records_done(&rec);
+	assert_int_equal(vm_stats_decode(NULL, 0, &out), 0);
+	assert_false(out.has_cpu || out.has_memory || out.has_memory_peak || out.has_storage);
+
+#define BAD(s) assert_int_equal(vm_stats_decode((const uint8_t *)s, sizeof(s) - 1, &out), -EBADMSG)
+	BAD("cpu_usec=\0");
+	BAD("cpu_usec=-1\0");
+	BAD("cpu_usec=1x\0");
+	BAD("memory=18446744073709551616\0"); /* 2^64 */
+	BAD("memory_peak= 1\0");
+	BAD("storage=1\0");
+	BAD("storage=2,1\0"); /* more used than there is */
+	BAD("storage=,1\0");
+	BAD("storage=1,\0");
+	BAD("storage=000000000000000000000001,2\0");
+	BAD("color=red\0");
+	BAD("memory=1");
+#undef BAD
+}
+
 static void test_cmdline(void **state)
 {
 	const char *line = "console=ttyS0 quiet tp.net=eth1,02:aB:cd:00:00:01,198.18.1.1/16,9001 "
@@ -451,10 +504,11 @@ static void test_cmdline_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_frames),	     cmocka_unit_test(test_frames_bad),
-		cmocka_unit_test(test_records),	     cmocka_unit_test(test_spec_roundtrip),
-		cmocka_unit_test(test_spec_refused), cmocka_unit_test(test_spec_decode_refused),
-		cmocka_unit_test(test_cmdline),	     cmocka_unit_test(test_cmdline_refused),
+		cmocka_unit_test(test_frames),		cmocka_unit_test(test_frames_bad),
+		cmocka_unit_test(test_records),		cmocka_unit_test(test_spec_roundtrip),
+		cmocka_unit_test(test_spec_refused),	cmocka_unit_test(test_spec_decode_refused),
+		cmocka_unit_test(test_stats),		cmocka_unit_test(test_cmdline),
+		cmocka_unit_test(test_cmdline_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
