@@ -35,6 +35,11 @@
 #define DRIVES_DIR  "/run/tp/drives"
 #define VOLUMES_DIR "/run/tp/volumes"
 #define CGROUP_DIR  "/sys/fs/cgroup"
+/*
+ * A container's cgroup: CGROUP_PREFIX NAME. The prefix keeps a name from being one of cgroupfs's
+ * own files (controller.file) or "." and "..", which vm-proto's names may be.
+ */
+#define CGROUP_PREFIX CGROUP_DIR "/ctr-"
 
 static int fail(char **ret_error, int r, const char *fmt, ...)
 	__attribute__((__format__(printf, 3, 4)));
@@ -139,11 +144,11 @@ void guest_container_stats(const struct guest_container *c, struct vm_stats *ret
 	char path[256];
 
 	*ret = (struct vm_stats){};
-	snprintf(path, sizeof(path), CGROUP_DIR "/%s/cpu.stat", c->spec->name);
+	snprintf(path, sizeof(path), CGROUP_PREFIX "%s/cpu.stat", c->spec->name);
 	ret->has_cpu = read_u64(path, "usage_usec", &ret->cpu_usec) == 0;
-	snprintf(path, sizeof(path), CGROUP_DIR "/%s/memory.current", c->spec->name);
+	snprintf(path, sizeof(path), CGROUP_PREFIX "%s/memory.current", c->spec->name);
 	ret->has_memory = read_u64(path, NULL, &ret->memory) == 0;
-	snprintf(path, sizeof(path), CGROUP_DIR "/%s/memory.peak", c->spec->name);
+	snprintf(path, sizeof(path), CGROUP_PREFIX "%s/memory.peak", c->spec->name);
 	ret->has_memory_peak = read_u64(path, NULL, &ret->memory_peak) == 0;
 }
 
@@ -167,13 +172,13 @@ void guest_storage_stats(const struct vm_spec *spec, struct vm_stats *ret)
 	}
 }
 
-/* The container's cgroup, CGROUP_DIR/NAME, with its limits. */
+/* The container's cgroup, CGROUP_PREFIX NAME, with its limits. */
 static int cgroup_make(const struct vm_container *s, char **ret_error)
 {
 	char path[256], file[300], v[32];
 	int r;
 
-	snprintf(path, sizeof(path), CGROUP_DIR "/%s", s->name);
+	snprintf(path, sizeof(path), CGROUP_PREFIX "%s", s->name);
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)
 		return fail(ret_error, -errno, "cgroup %s: %m", path);
 	if (s->memory_max) {
@@ -528,7 +533,7 @@ static void child_setup(const struct vm_spec *spec, const struct guest_container
 	if (setsid() < 0)
 		child_die("setsid: %m");
 	/* its cgroup, and a cgroup namespace rooted there (runc's default on cgroup v2) */
-	snprintf(path, sizeof(path), CGROUP_DIR "/%s/cgroup.procs", s->name);
+	snprintf(path, sizeof(path), CGROUP_PREFIX "%s/cgroup.procs", s->name);
 	if (write_str(path, "0") < 0)
 		child_die("join %s: %m", path);
 	if (unshare(CLONE_NEWCGROUP) < 0)
