@@ -3,7 +3,8 @@
  * Unit tests for runtime/vm.h without booting anything: the options checked, qemu's command line
  * (accelerator, kernel command line with the guest's network, drives, escaping, descriptors),
  * and the supervision through stand-ins for qemu (shell scripts that speak a little QMP and a
- * few frames on the descriptors they get): a failed start, a guest that powers off, a crash, and
+ * few frames on the descriptors they get): a failed start, a guest that powers off, its STATS
+ * (those of containers the spec has not, and malformed ones, dropped), a crash, and
  * the stop ladder down to SIGKILL when nobody answers.
  */
 #include <setjmp.h>
@@ -207,7 +208,23 @@ struct result {
 	bool send_spec;		       /* a spec of one container when ready */
 	bool query_status;	       /* vm_query_status() when ready */
 	char status[32];
+	bool request_stats; /* vm_request_stats() when ready (after the spec) */
+	unsigned int n_stats;
+	struct vm_stats stats[2]; /* container 0's, the task's */
 };
+
+static void r_stats(struct vm *vm, unsigned int index, const struct vm_stats *s, void *data)
+{
+	struct result *r = data;
+
+	r->n_stats++;
+	if (index == 0)
+		r->stats[0] = *s;
+	else if (index == VM_CONTAINER_NONE)
+		r->stats[1] = *s;
+	else
+		fail_msg("STATS of container %u, which the spec has not", index);
+}
 
 static void r_status(struct vm *vm, const char *status, const char *error, void *data)
 {
@@ -235,6 +252,8 @@ static void r_ready(struct vm *vm, void *data)
 		assert_int_equal(vm_start_container(vm, 1), -EINVAL);
 		assert_int_equal(vm_start_container(vm, 0), 0);
 	}
+	if (r->request_stats)
+		assert_int_equal(vm_request_stats(vm), 0);
 	if (r->query_status)
 		assert_int_equal(vm_query_status(vm, r_status, r), 0);
 	if (r->stop_after_ready)
@@ -276,9 +295,11 @@ static void r_timeout(struct event_loop *loop, void *data)
 /* Run a VM whose "qemu" is the shell script body; fill r. */
 static void run_fake(const char *body, struct result *r, const struct vm_opts *extra)
 {
-	const struct vm_callbacks cb = {
-		.ready = r_ready, .output = r_output, .exited = r_exited, .exit = r_exit
-	};
+	const struct vm_callbacks cb = { .ready = r_ready,
+					 .output = r_output,
+					 .exited = r_exited,
+					 .stats = r_stats,
+					 .exit = r_exit };
 	struct vm_opts o = { .kernel = kernel, .initrd = initrd, .accel = VM_ACCEL_TCG };
 	char script[80], *text = NULL, *error = NULL;
 	struct vm *vm;
@@ -343,6 +364,32 @@ static void test_poweroff(void **state)
 	assert_true(WIFEXITED(r.exited_status) && WEXITSTATUS(r.exited_status) == 3);
 	assert_int_equal(r.reason, VM_EXIT_POWEROFF);
 	assert_string_equal(r.message, "the guest powered off");
+}
+
+static void test_stats(void **state)
+{
+	struct result r = { .send_spec = true, .request_stats = true };
+
+	/*
+	 * Container 0's figures, then some of container 5 (the spec has not: dropped), the task's,
+	 * and a malformed frame (dropped).
+	 */
+	run_fake(
+		GREET HELLO
+		"$P '\\015\\000\\000\\000\\027\\000\\000\\000cpu_usec=5\\000memory=4096\\000' >&4\n"
+		"$P '\\015\\000\\005\\000\\011\\000\\000\\000memory=1\\000' >&4\n"
+		"$P '\\015\\000\\377\\377\\014\\000\\000\\000storage=1,2\\000' >&4\n"
+		"$P '\\015\\000\\377\\377\\011\\000\\000\\000memory=x\\000' >&4\n"
+		"$P '{\"event\": \"SHUTDOWN\", \"data\": {\"guest\": true, \"reason\": "
+		"\"guest-shutdown\"}}\\r\\n' >&3\nexit 0",
+		&r, NULL);
+	assert_int_equal(r.n_stats, 2);
+	assert_true(r.stats[0].has_cpu && r.stats[0].cpu_usec == 5);
+	assert_true(r.stats[0].has_memory && r.stats[0].memory == 4096);
+	assert_false(r.stats[0].has_memory_peak || r.stats[0].has_storage);
+	assert_true(r.stats[1].has_storage && r.stats[1].storage_used == 1 &&
+		    r.stats[1].storage_size == 2);
+	assert_false(r.stats[1].has_memory);
 }
 
 static void test_guest_reset(void **state)
@@ -413,6 +460,7 @@ int main(void)
 		cmocka_unit_test(test_boot_fail),   cmocka_unit_test(test_poweroff),
 		cmocka_unit_test(test_guest_reset), cmocka_unit_test(test_query_status),
 		cmocka_unit_test(test_crash),	    cmocka_unit_test(test_stop_ladder),
+		cmocka_unit_test(test_stats),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
