@@ -233,7 +233,8 @@ int main(int argc, char **argv)
 	const char *dns[VM_DNS_MAX + 1] = {};
 	char *env[64] = {};
 	struct vm_opts o = { .accel = VM_ACCEL_AUTO };
-	struct vm_container c = { .name = "app" };
+	/* every capability the guest's kernel has: tests/vm spoof from inside (NET_ADMIN) */
+	struct vm_container c = { .name = "app", .caps = UINT64_MAX };
 	struct vm_callbacks cb = { .ready = on_ready,
 				   .started = on_started,
 				   .output = on_output,
