@@ -155,7 +155,6 @@ static void container_cgroup(struct agent *a, const struct agent_task *at, size_
 		snprintf(buf, size, "%s", at->cgroup);
 }
 
-/* Take a new sample of the task; stats is this task's entry of netd's stats.get, or NULL. */
 /*
  * A task VM's container: its cgroup in the guest, as the shim last heard. Its memory limit is
  * its own, else the task's (the VM's): Docker reports the host's for an unlimited cgroup.
@@ -175,6 +174,7 @@ static void guest_sample(const struct tmds_task *t, size_t i, struct tmds_contai
 		c->mem.limit = (uint64_t)t->def->memory_mib << 20;
 }
 
+/* Take a new sample of the task; stats is this task's entry of netd's stats.get, or NULL. */
 static void task_sample(struct agent *a, struct agent_task *at, json_t *stats, const char *why,
 			uint64_t now_ns, uint64_t system_cpu, unsigned int online)
 {

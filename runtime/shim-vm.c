@@ -386,9 +386,9 @@ static void on_stats(struct vm *vm, unsigned int index, const struct vm_stats *s
 	if (index != VM_CONTAINER_NONE || !st->has_storage)
 		return;
 	/* the size stays the task's (the drives' ext4 keeps some for itself) */
-	if (s->has_usage && s->usage.utilized_mib == (st->storage_used >> 20))
+	if (s->has_usage && s->usage.utilized_mib == st->storage_used >> 20)
 		return;
-	s->usage.utilized_mib = (st->storage_used >> 20);
+	s->usage.utilized_mib = st->storage_used >> 20;
 	s->has_usage = true;
 	shim_emit_status(s);
 }
