@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <limits.h>
@@ -136,6 +137,75 @@ int mkdir_p(const char *path, unsigned int mode)
 			return -ENOTDIR;
 	}
 	return 0;
+}
+
+/* Empty the directory dfd (taken: closed here), which is on device dev; the first -errno. */
+static int rm_below(int dfd, dev_t dev)
+{
+	DIR *d = fdopendir(dfd);
+	struct dirent *de;
+	int r = 0;
+
+	if (!d) {
+		r = -errno;
+		close(dfd);
+		return r;
+	}
+	while ((errno = 0, de = readdir(d))) {
+		struct stat st;
+		int q = 0;
+
+		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+			continue;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			q = -errno;
+		} else if (S_ISDIR(st.st_mode)) {
+			int sub;
+
+			if (st.st_dev != dev) {
+				q = -EBUSY; /* another file system: not ours to empty */
+			} else if ((sub = openat(dfd, de->d_name,
+						 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) <
+				   0) {
+				q = -errno;
+			} else {
+				/* a directory made read-only (a layer's 0555) still has to be emptied */
+				if ((st.st_mode & 0700) != 0700)
+					(void)fchmod(sub, st.st_mode | 0700);
+				q = rm_below(sub, dev);
+				if (unlinkat(dfd, de->d_name, AT_REMOVEDIR) < 0 && !q)
+					q = -errno;
+			}
+		} else if (unlinkat(dfd, de->d_name, 0) < 0) {
+			q = -errno;
+		}
+		if (q == -ENOENT)
+			q = 0; /* gone meanwhile */
+		if (q && !r)
+			r = q;
+	}
+	if (errno && !r)
+		r = -errno;
+	closedir(d);
+	return r;
+}
+
+int rm_rf(const char *path)
+{
+	struct stat st;
+	int dfd, r;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	r = rm_below(dfd, st.st_dev);
+	if (rmdir(path) < 0 && errno != ENOENT && !r)
+		r = -errno;
+	return r;
 }
 
 int format_rfc3339_nsec(uint64_t nsec, char *buf, size_t size)

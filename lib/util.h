@@ -163,6 +163,14 @@ int read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len);
 int mkdir_p(const char *path, unsigned int mode);
 
 /*
+ * rm -rf --one-file-system: remove path and, if it is a directory, everything below it, without
+ * following symbolic links or entering another file system (a mount point below is left, and
+ * so are its parents: -EBUSY); a directory below that is not writable is made so to be emptied.
+ * Goes on past a failure; returns the first -errno, 0 if all is gone (or path never was).
+ */
+int rm_rf(const char *path);
+
+/*
  * For parsers that say what is wrong in an allocated string: set *ret_error (if not NULL) to
  * the formatted message and return -EINVAL.
  */

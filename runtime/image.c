@@ -33,59 +33,6 @@ struct pull {
 
 /* --- small file helpers --------------------------------------------------------------------- */
 
-static int rm_rf_at(int dirfd, const char *name);
-
-/* Remove the contents of the open directory fd (which is consumed). */
-static int rm_contents(int fd)
-{
-	DIR *d = fdopendir(fd);
-	struct dirent *de;
-	int r = 0;
-
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	while ((errno = 0, de = readdir(d))) {
-		int q;
-
-		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-			continue;
-		q = rm_rf_at(dirfd(d), de->d_name);
-		if (q < 0 && r == 0)
-			r = q;
-	}
-	if (errno && r == 0)
-		r = -errno;
-	closedir(d);
-	return r;
-}
-
-/* rm -rf NAME relative to dirfd, never following symlinks; ENOENT is success. */
-static int rm_rf_at(int dirfd, const char *name)
-{
-	int fd, r;
-
-	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EISDIR && errno != EPERM)
-		return -errno;
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	/* A directory the layer made read-only (0555) still has to be emptied. */
-	(void)fchmod(fd, 0700);
-	r = rm_contents(fd);
-	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
-		r = -errno;
-	return r;
-}
-
-static int rm_rf(const char *path)
-{
-	return rm_rf_at(AT_FDCWD, path);
-}
-
 static bool is_dir(const char *path)
 {
 	struct stat st;

@@ -1654,30 +1654,6 @@ static void run_dir_clean(struct launch_task *lt)
 	rmdir(path);
 }
 
-/* Remove a directory tree that holds only our files (no mounts). */
-static void rm_tree(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		char path[PATH_MAX];
-
-		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-			continue;
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path))
-			continue;
-		if (de->d_type == DT_DIR)
-			rm_tree(path);
-		else
-			unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 /*
  * Tear down in reverse: containers and storage (the shim did it; again from disk, for a shim
  * that died), the registration (its hold released), netd's detach, the namespace, the cgroup.
@@ -2808,7 +2784,7 @@ void launch_tick(struct launch *l)
 				continue;
 			log_info("Task '%s': stopped %us ago, forgotten", lt->id,
 				 l->o.retention_sec);
-			rm_tree(lt->run_dir);
+			(void)rm_rf(lt->run_dir);
 			journal_remove(lt);
 			for (struct log_cursor *c = l->cursors, *cn; c; c = cn) {
 				cn = c->next;

@@ -1382,18 +1382,6 @@ void shim_task_stop(struct shim *s, const char *code, const char *fmt, ...)
 	shim_emit_status(s);
 }
 
-/* Remove what the shim made (the bundles' files: no mounts there). */
-static int rm_tree(const char *dir)
-{
-	char *argv[] = { "rm", "-rf", "--one-file-system", "--", (char *)dir, NULL };
-	int r, status;
-
-	r = prog_run(argv, &(struct prog_opts){ .capture = true }, &status, NULL);
-	if (r < 0)
-		return r;
-	return status == 0 ? 0 : -EIO;
-}
-
 static void teardown(struct shim *s)
 {
 	_cleanup_free_ char *e = NULL;
@@ -1424,7 +1412,7 @@ static void teardown(struct shim *s)
 		log_err("Storage teardown: %s", e ?: strerror(-r));
 		s->rc = EXIT_FAILURE;
 	}
-	r = rm_tree(s->bundles_dir);
+	r = rm_rf(s->bundles_dir);
 	if (r < 0)
 		log_warn_errno(r, "Failed to remove '%s': %m", s->bundles_dir);
 	s->torn_down = true;

@@ -220,18 +220,6 @@ static int cmd_storage_create(void)
 
 /* --- teardown ------------------------------------------------------------------------------- */
 
-/* Remove the bundles (config.json, runc.log, init.pid: our files, no mounts). */
-static int rm_bundles(const char *dir)
-{
-	char *argv[] = { "rm", "-rf", "--one-file-system", "--", (char *)dir, NULL };
-	int r, status;
-
-	r = prog_run(argv, &(struct prog_opts){ .capture = true }, &status, NULL);
-	if (r < 0)
-		return r;
-	return status == 0 ? 0 : -EIO;
-}
-
 static int teardown(void)
 {
 	_cleanup_free_ char *e = NULL;
@@ -252,7 +240,7 @@ static int teardown(void)
 			rc = err(r, "cgroup '%s' teardown: %s", arg.cgroup, strerror(-r));
 	}
 	snprintf(bundles, sizeof(bundles), "%s/bundles", arg.dir);
-	r = rm_bundles(bundles);
+	r = rm_rf(bundles);
 	if (r < 0)
 		rc = err(r, "cannot remove '%s': %s", bundles, strerror(-r));
 	return rc;

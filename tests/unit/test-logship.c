@@ -13,7 +13,6 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 
 #include "event.h"
@@ -426,11 +425,6 @@ static int source_setup(void **state)
 	return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static int source_teardown(void **state)
 {
 	struct source_fixture *f = *state;
@@ -441,7 +435,7 @@ static int source_teardown(void **state)
 		safe_close(f->out[i]);
 		safe_close(f->err[i]);
 	}
-	nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	rm_rf(f->dir);
 	free(f);
 	return 0;
 }

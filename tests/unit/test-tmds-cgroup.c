@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <limits.h>
 #include <sys/stat.h>
 
@@ -38,14 +37,9 @@ static int setup(void **state)
 	return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
-	nftw(*state, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	rm_rf(*state);
 	free(*state);
 	return 0;
 }

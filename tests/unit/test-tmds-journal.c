@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <limits.h>
 #include <sys/stat.h>
 
@@ -103,17 +102,12 @@ static int tmpdir_setup(void **state)
 	return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static int tmpdir_teardown(void **state)
 {
 	char *dir = *state;
 	int r;
 
-	r = nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	r = rm_rf(dir);
 	free(dir);
 	return r == 0 ? 0 : -1;
 }

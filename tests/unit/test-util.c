@@ -8,9 +8,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "log.h"
 #include "util.h"
@@ -28,17 +30,12 @@ static int tmpdir_setup(void **state)
 	return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static int tmpdir_teardown(void **state)
 {
 	char *dir = *state;
 	int r;
 
-	r = nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	r = rm_rf(dir);
 	free(dir);
 	return r == 0 ? 0 : -1;
 }
@@ -259,6 +256,87 @@ static void assert_is_dir(const char *path, unsigned int mode)
 	assert_true(S_ISDIR(st.st_mode));
 	if (mode)
 		assert_int_equal(st.st_mode & 07777, mode);
+}
+
+/* In a child's mount namespace with a tmpfs on mnt below tree: 0 if rm_rf() leaves it. */
+static int rm_rf_mounted(const char *tree, const char *mnt)
+{
+	char inside[PATH_MAX], beside[PATH_MAX];
+	struct stat st;
+
+	write_pattern(path_join(inside, sizeof(inside), mnt, "inside"), 2);
+	path_join(beside, sizeof(beside), tree, "beside");
+	if (rm_rf(tree) != -EBUSY || stat(inside, &st) < 0 || lstat(beside, &st) == 0)
+		return 1;
+	if (umount(mnt) < 0 || rm_rf(tree) < 0 || lstat(tree, &st) == 0)
+		return 1;
+	return 0;
+}
+
+static void test_rm_rf(void **state)
+{
+	const char *dir = *state;
+	char path[PATH_MAX], keep[PATH_MAX], tree[PATH_MAX], mnt[PATH_MAX];
+	struct stat st;
+	int status;
+	pid_t pid;
+
+	/* Files, directories, an empty one, a link out of the tree: all gone, its target kept. */
+	path_join(tree, sizeof(tree), dir, "tree");
+	assert_int_equal(mkdir_p(path_join(path, sizeof(path), tree, "a/b/c"), 0700), 0);
+	assert_int_equal(mkdir_p(path_join(path, sizeof(path), tree, "empty"), 0700), 0);
+	write_pattern(path_join(path, sizeof(path), tree, "a/file"), 10);
+	write_pattern(path_join(path, sizeof(path), tree, "a/b/c/deep"), 3);
+	assert_int_equal(mkdir_p(path_join(keep, sizeof(keep), dir, "keep"), 0700), 0);
+	write_pattern(path_join(path, sizeof(path), keep, "kept"), 4);
+	assert_int_equal(symlink(keep, path_join(path, sizeof(path), tree, "a/b/link")), 0);
+	/* a directory of no permissions: root's rm_rf empties it anyway; others get -EACCES */
+	assert_int_equal(chmod(path_join(path, sizeof(path), tree, "a/b"), 0), 0);
+	if (geteuid() == 0) {
+		assert_int_equal(rm_rf(tree), 0);
+		assert_int_equal(lstat(tree, &st), -1);
+		assert_int_equal(errno, ENOENT);
+	} else {
+		assert_int_equal(rm_rf(tree), -EACCES);
+		assert_int_equal(chmod(path_join(path, sizeof(path), tree, "a/b"), 0700), 0);
+		assert_int_equal(rm_rf(tree), 0);
+	}
+	assert_int_equal(stat(path_join(path, sizeof(path), keep, "kept"), &st), 0);
+
+	/* Nothing there: nothing to do. A file, or a link: it alone. */
+	assert_int_equal(rm_rf(tree), 0);
+	write_pattern(tree, 1);
+	assert_int_equal(rm_rf(tree), 0);
+	assert_int_equal(lstat(tree, &st), -1);
+	assert_int_equal(symlink(keep, tree), 0);
+	assert_int_equal(rm_rf(tree), 0);
+	assert_int_equal(lstat(tree, &st), -1);
+	assert_int_equal(stat(keep, &st), 0);
+
+	/*
+	 * Another file system below (root only; in a mount namespace of a child, so that a
+	 * failure leaves no mount behind): left as it is, with its parents, -EBUSY.
+	 */
+	path_join(mnt, sizeof(mnt), tree, "m");
+	assert_int_equal(mkdir_p(mnt, 0700), 0);
+	write_pattern(path_join(path, sizeof(path), tree, "beside"), 1);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount("tmpfs", mnt, "tmpfs", 0, "size=64k") < 0)
+			_exit(77);
+		_exit(rm_rf_mounted(tree, mnt));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77) /* no mount namespace here */
+		assert_int_equal(rm_rf(tree), 0);
+	else
+		assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(rm_rf(tree), 0);
+	assert_int_equal(lstat(tree, &st), -1);
 }
 
 static void test_mkdir_p(void **state)
@@ -603,6 +681,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_file_errors, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_read_file_max, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_mkdir_p, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_rm_rf, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test(test_write_all),
 		cmocka_unit_test(test_format_rfc3339),
 		cmocka_unit_test(test_random_hex),
