@@ -223,7 +223,8 @@ int netdctl_check(const struct netdctl_object *o, int argc, char **argv)
 	print_text("%s\n", ok ? "ok, the kernel matches the record" : "differs from its record");
 	json_array_foreach(json_object_get(res, "differences"), i, d)
 		print_text("  %s: expected %s, found %s\n", json_str(d, "what") ?: "-",
-			   json_str(d, "expected") ?: "nothing", json_str(d, "actual") ?: "nothing");
+			   json_str(d, "expected") ?: "nothing",
+			   json_str(d, "actual") ?: "nothing");
 	print_close_object();
 	return ok ? 0 : EXIT_FAILURE;
 }
