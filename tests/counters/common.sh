@@ -57,7 +57,13 @@ st_flows_sum()
 
 st_flow()
 {
-        jq -r --arg f "$1" '.flows[$f] | "\(.rx.bytes) \(.rx.packets) \(.tx.bytes) \(.tx.packets)"'
+        st_at ".flows.$1"
+}
+
+# st_at PATH: the four numbers of the flow object at PATH (.flows.logs, .platform.totals, ...).
+st_at()
+{
+        jq -r "$1"' | "\(.rx.bytes) \(.rx.packets) \(.tx.bytes) \(.tx.packets)"'
 }
 
 # expect4 K S: the four numbers of K datagrams of S payload bytes each way (UDP/IPv4/Ethernet).

@@ -41,14 +41,6 @@ psend()
 {
         fabric_nsexec plat "$O/tests/tools/udpsend" --dst "$echo" "$@"
 }
-share()
-{
-        jq -r --arg f "$1" '.platform.flows[$f] | "\(.rx.bytes) \(.rx.packets) \(.tx.bytes) \(.tx.packets)"'
-}
-four()
-{
-        jq -r "$1 | \"\\(.rx.bytes) \\(.rx.packets) \\(.tx.bytes) \\(.tx.packets)\""
-}
 pstats()
 {
         netdctl -j platform show p1 | jq .stats
@@ -59,7 +51,7 @@ sum4()
 }
 
 st=$(netdctl -j stats t1)
-check_eq "a task's stats have a platform share, zero at first" "0 0 0 0" "$(four .platform.totals <<<"$st")"
+check_eq "a task's stats have a platform share, zero at first" "0 0 0 0" "$(st_at .platform.totals <<<"$st")"
 check_eq "with every flow" "app auth efs logs metadata pull secrets" \
         "$(jq -r '.platform.flows | keys | join(" ")' <<<"$st")"
 
@@ -67,8 +59,8 @@ check "$K datagrams of $S bytes marked t1/pull from the platform namespace, and 
         psend --count $K --size $S --mark "$(counters_mark "$slot" 1)"
 st=$(netdctl -j stats t1)
 check_eq "t1's pull on the platform ENI: exactly those bytes, both ways" "$(expect4 $K $S)" \
-        "$(share pull <<<"$st")"
-check_eq "its platform totals are the same" "$(expect4 $K $S)" "$(four .platform.totals <<<"$st")"
+        "$(st_at .platform.flows.pull <<<"$st")"
+check_eq "its platform totals are the same" "$(expect4 $K $S)" "$(st_at .platform.totals <<<"$st")"
 check_eq "t1's own ENI shows none of it" "0 0 0 0" "$(st_totals <<<"$st")"
 check_eq "its device neither" "0 0 0 0" "$(dev_stats t1)"
 ps=$(pstats)
@@ -76,7 +68,7 @@ check_eq "the platform ENI's device counted the same" "$(expect4 $K $S)" \
         "$(jq -r '.device | "\(.rx_bytes) \(.rx_packets) \(.tx_bytes) \(.tx_packets)"' <<<"$ps")"
 check_eq "the platform ENI's flows add up to its device" "$(st_device <<<"$ps")" \
         "$(st_flows_sum <<<"$ps")"
-check_eq "all of it attributed" "$(expect4 $K $S)" "$(four .attributed.totals <<<"$ps")"
+check_eq "all of it attributed" "$(expect4 $K $S)" "$(st_at .attributed.totals <<<"$ps")"
 metrics=$(fabric_nsexec host curl -sf http://127.0.0.1:9464/metrics)
 w=$((S + 8 + 20 + 14))
 check_match "Prometheus: t1's pull on the platform ENI, its own series" \
@@ -85,7 +77,7 @@ check_match "Prometheus: t1's pull on the platform ENI, its own series" \
 check_match "Prometheus: t1's ENI series are as before" \
         "taskplane_task_network_bytes_total\\{task_id=\"t1\",flow=\"pull\",direction=\"tx\"\\} 0" \
         "$metrics"
-check_eq "nothing of the platform's own" "0 0 0 0" "$(four .unattributed.totals <<<"$ps")"
+check_eq "nothing of the platform's own" "0 0 0 0" "$(st_at .unattributed.totals <<<"$ps")"
 
 check "t1 sends 10 datagrams of its own" udpsend_in t1 --dst "$echo" --count 10 --size 100
 check "20 unmarked datagrams from the platform namespace" psend --count 20 --size 50
@@ -93,14 +85,14 @@ check "30 marked with a slot of no task" psend --count 30 --size 60 --mark "$(co
 st=$(netdctl -j stats t1)
 ps=$(pstats)
 check_eq "t1's share on the platform ENI did not change" "$(expect4 $K $S)" \
-        "$(four .platform.totals <<<"$st")"
+        "$(st_at .platform.totals <<<"$st")"
 check_eq "t1's own traffic is on its ENI only" "$(expect4 10 100)" "$(st_totals <<<"$st")"
 check_eq "the platform's own: unmarked is app" "$(expect4 20 50)" \
-        "$(four .unattributed.flows.app <<<"$ps")"
+        "$(st_at .unattributed.flows.app <<<"$ps")"
 check_eq "the platform's own: a mark of no task keeps its flow" "$(expect4 30 60)" \
-        "$(four .unattributed.flows.pull <<<"$ps")"
+        "$(st_at .unattributed.flows.pull <<<"$ps")"
 check_eq "device = attributed + the platform's own" "$(st_device <<<"$ps")" \
-        "$(sum4 "$(four .attributed.totals <<<"$ps")" "$(four .unattributed.totals <<<"$ps")")"
+        "$(sum4 "$(st_at .attributed.totals <<<"$ps")" "$(st_at .unattributed.totals <<<"$ps")")"
 
 # A kill -9 of netd while a marked stream runs: counting is the kernel's.
 fabric_nsexec plat "$O/tests/tools/udpsend" --dst "$echo" --count 200 --size 100 \
@@ -112,34 +104,34 @@ check "netd restarts after a kill -9 in the middle of the stream" netd_start --s
         --metrics-listen 127.0.0.1:9464
 check "the stream got every reply" wait "$stream"
 st=$(netdctl -j stats t1)
-check_eq "t1's logs on the platform ENI: every byte" "$(expect4 200 100)" "$(share logs <<<"$st")"
+check_eq "t1's logs on the platform ENI: every byte" "$(expect4 200 100)" "$(st_at .platform.flows.logs <<<"$st")"
 check_eq "the platform ENI is kept" ATTACHED "$(netdctl -j platform show p1 | jq -r .state)"
 check "and checks ok" netdctl platform check p1
 ps=$(pstats)
 check_eq "device = attributed + the platform's own, after the restart" "$(st_device <<<"$ps")" \
-        "$(sum4 "$(four .attributed.totals <<<"$ps")" "$(four .unattributed.totals <<<"$ps")")"
+        "$(sum4 "$(st_at .attributed.totals <<<"$ps")" "$(st_at .unattributed.totals <<<"$ps")")"
 
 # t1 leaves: its final counters keep its share; the next task of its slot starts from zero.
-final_pull=$(share pull <<<"$st")
+final_pull=$(st_at .platform.flows.pull <<<"$st")
 check "detach t1" netdctl task detach t1
 check "netd finishes t1's teardown (its slot is free again)" netd_settled
 check_eq "t1's final counters keep its platform share" "$final_pull" \
-        "$(netdctl -j stats t1 | share pull)"
+        "$(netdctl -j stats t1 | st_at .platform.flows.pull)"
 check "5 datagrams marked with t1's slot while no task has it" psend --count 5 --size 70 \
         --mark "$(counters_mark "$slot" 1)"
 check "attach t2" netdctl task attach t2 netns "$(fabric_task_ns t2)" mac "$(fabric_eni_mac 2)" \
         addr "$(fabric_eni_ip 2)/16"
 check_eq "t2 has t1's slot" "$slot" "$(netdctl -j task show t2 | jq .slot)"
 check_eq "t2's platform share starts from zero" "0 0 0 0" \
-        "$(netdctl -j stats t2 | four .platform.totals)"
+        "$(netdctl -j stats t2 | st_at .platform.totals)"
 check "7 datagrams marked t2/auth" psend --count 7 --size 80 --mark "$(counters_mark "$slot" 2)"
-check_eq "they are t2's" "$(expect4 7 80)" "$(netdctl -j stats t2 | share auth)"
-check_eq "t1's final counters did not move" "$final_pull" "$(netdctl -j stats t1 | share pull)"
+check_eq "they are t2's" "$(expect4 7 80)" "$(netdctl -j stats t2 | st_at .platform.flows.auth)"
+check_eq "t1's final counters did not move" "$final_pull" "$(netdctl -j stats t1 | st_at .platform.flows.pull)"
 ps=$(pstats)
 check_eq "the 5 of no task are the platform's own" "$(expect4 $((30 + 5)) 60 | cut -d' ' -f2)" \
-        "$(four .unattributed.flows.pull <<<"$ps" | cut -d' ' -f2)"
+        "$(st_at .unattributed.flows.pull <<<"$ps" | cut -d' ' -f2)"
 check_eq "device = attributed + the platform's own, across tasks" "$(st_device <<<"$ps")" \
-        "$(sum4 "$(four .attributed.totals <<<"$ps")" "$(four .unattributed.totals <<<"$ps")")"
+        "$(sum4 "$(st_at .attributed.totals <<<"$ps")" "$(st_at .unattributed.totals <<<"$ps")")"
 
 check "detach t2" netdctl task detach t2
 check "detach the platform ENI" netdctl platform detach p1

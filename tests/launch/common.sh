@@ -20,6 +20,8 @@
 
 # shellcheck source=tests/metadata/md.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../metadata/md.sh"
+# shellcheck source=tests/counters/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../counters/common.sh"
 
 LN_LAYERS=()
 LN_AGENT_ARGS=()
@@ -148,6 +150,51 @@ ln_container()
 ln_logs()
 {
         taskvm logs "$@" 2>&1
+}
+
+# The independent count of a flow: nft counters in a netdev table of the VPC's namespace, on the
+# VPC side of a task's link (vpN), gone with the fabric.
+#
+# ln_vpc_port_count TABLE N PORT: counters "tx" (from ENI N's address to TCP PORT, an ingress
+# hook) and "rx" (back, an egress hook) in the new table TABLE.
+ln_vpc_port_count()
+{
+        local ip
+
+        ip=$(fabric_eni_ip "$2")
+        fabric_nsexec vpc nft -f - <<EOT
+table netdev $1 {
+        counter tx {}
+        counter rx {}
+        chain from_task {
+                type filter hook ingress device "vp$2" priority 0;
+                ip saddr $ip tcp dport $3 counter name "tx"
+        }
+        chain to_task {
+                type filter hook egress device "vp$2" priority 0;
+                ip daddr $ip tcp sport $3 counter name "rx"
+        }
+}
+EOT
+}
+
+# ln_vpc_counter TABLE NAME: "bytes packets" of the counter NAME of TABLE.
+ln_vpc_counter()
+{
+        fabric_nsexec vpc nft -j list counter netdev "$1" "$2" |
+                jq -r '.nftables[] | select(.counter) | .counter | "\(.bytes) \(.packets)"'
+}
+
+# ln_vpc_flow TABLE TX RX: the counters TX (from the task) and RX (to it) of TABLE as netd
+# counts a flow: "rx_bytes rx_packets tx_bytes tx_packets". Ingress hooks see frames without
+# their 14-byte Ethernet header, egress hooks and tc with it.
+ln_vpc_flow()
+{
+        local tb tp rb rp
+
+        read -r tb tp <<<"$(ln_vpc_counter "$1" "$2")"
+        read -r rb rp <<<"$(ln_vpc_counter "$1" "$3")"
+        echo "$rb $rp $((tb + 14 * tp)) $tp"
 }
 
 # ln_leftovers ID: one line per thing of task ID that is still there: its namespace, mounts

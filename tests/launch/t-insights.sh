@@ -25,20 +25,7 @@ ln_taskdef ci "$(jq -n --arg img "$LN_IMAGE" '{containerDefinitions: [{name: "ap
 
 # The independent count of the logs flow: the VPC side of ENI 1's link.
 ip=$(fabric_eni_ip 1)
-fabric_nsexec vpc nft -f - <<EOT || tap_bail "nft"
-table netdev tpinsights {
-        counter tx {}
-        counter rx {}
-        chain from_task {
-                type filter hook ingress device "vp1" priority 0;
-                ip saddr $ip tcp dport $FABRIC_SYSLOG_PORT counter name "tx"
-        }
-        chain to_task {
-                type filter hook egress device "vp1" priority 0;
-                ip daddr $ip tcp sport $FABRIC_SYSLOG_PORT counter name "rx"
-        }
-}
-EOT
+ln_vpc_port_count tpinsights 1 "$FABRIC_SYSLOG_PORT" || tap_bail "nft"
 
 # events ID: the Task events of task ID at the collector, one JSON object a line.
 events()
@@ -154,14 +141,9 @@ check_eq "1.3.0: no ephemeral storage metrics (revision 3)" false \
 n_before=$(events "$t1" | wc -l)
 check "taskvm stop (t1)" taskvm stop "$t1"
 check "taskvm stop (t2)" taskvm stop "$t2"
-read -r tb tp <<<"$(fabric_nsexec vpc nft -j list counter netdev tpinsights tx |
-        jq -r '.nftables[] | select(.counter) | .counter | "\(.bytes) \(.packets)"')"
-read -r rb rp <<<"$(fabric_nsexec vpc nft -j list counter netdev tpinsights rx |
-        jq -r '.nftables[] | select(.counter) | .counter | "\(.bytes) \(.packets)"')"
-check_match "the events crossed the link" '^[1-9][0-9]{3,} [1-9]' "$tb $tp"
-check_eq "netd's logs flow of t1 equals the VPC side's count" "$rb $rp $((tb + 14 * tp)) $tp" \
-        "$(netdctl -j stats "$t1" | jq -r '.flows.logs |
-                "\(.rx.bytes) \(.rx.packets) \(.tx.bytes) \(.tx.packets)"')"
+check_match "the events crossed the link" '^[1-9][0-9]{3,} [1-9]' "$(ln_vpc_counter tpinsights tx)"
+check_eq "netd's logs flow of t1 equals the VPC side's count" "$(ln_vpc_flow tpinsights tx rx)" \
+        "$(netdctl -j stats "$t1" | st_at .flows.logs)"
 check "no event was lost at the stop" test "$(events "$t1" | wc -l)" -ge "$n_before"
 # 1.3.0's logs leave through the platform ENI: t2's events are its platform share, not its ENI's.
 check_eq "t2 (1.3.0): no logs on its own ENI" "0 0" \

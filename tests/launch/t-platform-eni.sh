@@ -94,25 +94,8 @@ check "which the platform namespace itself reaches" \
         done
         echo "}"
 } | fabric_nsexec vpc nft -f - || tap_bail "nft"
-nft_counter()
-{
-        fabric_nsexec vpc nft -j list counter netdev tpplat "$1" |
-                jq -r '.nftables[] | select(.counter) | .counter | "\(.bytes) \(.packets)"'
-}
-# expect_flow N FLOW: netd's "rx_bytes rx_packets tx_bytes tx_packets" of FLOW as counted on
-# ENI N's link (ingress hooks see frames without their 14-byte Ethernet header).
-expect_flow()
-{
-        local tb tp rb rp
-
-        read -r tb tp <<<"$(nft_counter "${2}_tx$1")"
-        read -r rb rp <<<"$(nft_counter "${2}_rx$1")"
-        echo "$rb $rp $((tb + 14 * tp)) $tp"
-}
-four()
-{
-        jq -r "$1 | \"\\(.rx.bytes) \\(.rx.packets) \\(.tx.bytes) \\(.tx.packets)\""
-}
+# expect_flow N FLOW: FLOW as counted on ENI N's link, as netd counts it.
+expect_flow() { ln_vpc_flow tpplat "${2}_tx$1" "${2}_rx$1"; }
 task_stats()
 {
         local md
@@ -144,18 +127,18 @@ for f in pull auth secrets logs; do
         check_match "1.3.0 $f: a real exchange on the platform ENI's link" '^[1-9][0-9]* [1-9]' \
                 "$(expect_flow 3 "$f")"
         check_eq "1.3.0 $f: the task's platform share equals it" "$(expect_flow 3 "$f")" \
-                "$(four ".platform.flows.$f" <<<"$st")"
-        check_eq "1.3.0 $f: nothing on its own ENI, in netd" "0 0 0 0" "$(four ".flows.$f" <<<"$st")"
+                "$(st_at ".platform.flows.$f" <<<"$st")"
+        check_eq "1.3.0 $f: nothing on its own ENI, in netd" "0 0 0 0" "$(st_at ".flows.$f" <<<"$st")"
         check_eq "1.3.0 $f: nor on its link" "0 0 0 0" "$(expect_flow 1 "$f")"
 done
 check_match "the pull moved megabytes" '^[0-9]{7,} ' "$(expect_flow 3 pull)"
 ps=$(netdctl -j platform show p1 | jq .stats)
 check_eq "the platform ENI's flows add up to its device" "$(st_device <<<"$ps")" \
         "$(st_flows_sum <<<"$ps")"
-check_eq "what it attributed is the task's platform share" "$(four .platform.totals <<<"$st")" \
-        "$(four .attributed.totals <<<"$ps")"
+check_eq "what it attributed is the task's platform share" "$(st_at .platform.totals <<<"$st")" \
+        "$(st_at .attributed.totals <<<"$ps")"
 check_eq "device = attributed + the platform's own" "$(st_device <<<"$ps")" \
-        "$(echo "$(four .attributed.totals <<<"$ps") $(four .unattributed.totals <<<"$ps")" |
+        "$(echo "$(st_at .attributed.totals <<<"$ps") $(st_at .unattributed.totals <<<"$ps")" |
                 awk '{ print $1 + $5, $2 + $6, $3 + $7, $4 + $8 }')"
 check_eq "nothing of the 1.3.0 task is left" "" "$(ln_leftovers "$id")"
 before=$(for f in pull auth secrets logs; do expect_flow 3 "$f"; done | xargs)
@@ -176,9 +159,9 @@ for f in pull auth secrets logs; do
         check_match "1.4.0 $f: a real exchange on its own link" '^[1-9][0-9]* [1-9]' \
                 "$(expect_flow 2 "$f")"
         check_eq "1.4.0 $f: the task's own flow equals it" "$(expect_flow 2 "$f")" \
-                "$(four ".flows.$f" <<<"$st")"
+                "$(st_at ".flows.$f" <<<"$st")"
 done
-check_eq "1.4.0: no platform share" "0 0 0 0" "$(four .platform.totals <<<"$st")"
+check_eq "1.4.0: no platform share" "0 0 0 0" "$(st_at .platform.totals <<<"$st")"
 check_eq "the platform ENI's link carried nothing of it" "$before" \
         "$(for f in pull auth secrets logs; do expect_flow 3 "$f"; done | xargs)"
 check_eq "nothing of the 1.4.0 task is left" "" "$(ln_leftovers "$id")"

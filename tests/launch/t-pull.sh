@@ -53,21 +53,7 @@ table netdev tpcount {
         }
 }
 EOT
-nft_counter()
-{
-        fabric_nsexec vpc nft -j list counter netdev tpcount "$1" |
-                jq -r '.nftables[] | select(.counter) | .counter | "\(.bytes) \(.packets)"'
-}
-# netd's "rx_bytes rx_packets tx_bytes tx_packets" from two nft counters (ingress hooks see
-# frames without their 14-byte Ethernet header, egress hooks and tc with it).
-expect_flow()
-{
-        local tb tp rb rp
-
-        read -r tb tp <<<"$(nft_counter "$1")"
-        read -r rb rp <<<"$(nft_counter "$2")"
-        echo "$rb $rp $((tb + 14 * tp)) $tp"
-}
+expect_flow() { ln_vpc_flow tpcount "$1" "$2"; }
 quiet()
 {
         [[ -z $(nsenter --net="$1" ss -Htan state established state fin-wait-1 \

@@ -45,25 +45,7 @@ ln_taskdef sec "$(secret_def password)"
 
 # The independent count: the VPC side of ENI 1's link, the task's address and the endpoint.
 ip=$(fabric_eni_ip 1)
-fabric_nsexec vpc nft -f - <<EOT || tap_bail "nft"
-table netdev tpsecrets {
-        counter tx {}
-        counter rx {}
-        chain from_task {
-                type filter hook ingress device "vp1" priority 0;
-                ip saddr $ip tcp dport $FABRIC_SECRETS_PORT counter name "tx"
-        }
-        chain to_task {
-                type filter hook egress device "vp1" priority 0;
-                ip daddr $ip tcp sport $FABRIC_SECRETS_PORT counter name "rx"
-        }
-}
-EOT
-nft_counter()
-{
-        fabric_nsexec vpc nft -j list counter netdev tpsecrets "$1" |
-                jq -r '.nftables[] | select(.counter) | .counter | "\(.bytes) \(.packets)"'
-}
+ln_vpc_port_count tpsecrets 1 "$FABRIC_SECRETS_PORT" || tap_bail "nft"
 
 id=$(ln_run sec 1) || true
 check_eq "the task with secrets runs" RUNNING "$(ln_phase "$id")"
@@ -91,13 +73,9 @@ check_match "not in the agent's log, nor the shim's (they say how many)" \
         "Secrets: 2 fetched in" "$(cat "$FABRIC_RUN/runs/$id/shim.log")"
 
 # The flow: netd's secrets counters against the VPC side's, and the HTTP bytes.
-read -r tb tp <<<"$(nft_counter tx)"
-read -r rb rp <<<"$(nft_counter rx)"
-check_match "the exchange crossed the link" '^[1-9][0-9]{2,} [1-9]' "$tb $tp"
-# (ingress hooks see frames without their 14-byte Ethernet header, egress hooks and tc with it)
-check_eq "netd's secrets flow equals the VPC side's count" "$rb $rp $((tb + 14 * tp)) $tp" \
-        "$(netdctl -j stats "$id" | jq -r '.flows.secrets |
-                "\(.rx.bytes) \(.rx.packets) \(.tx.bytes) \(.tx.packets)"')"
+check_match "the exchange crossed the link" '^[1-9][0-9]{2,} [1-9]' "$(ln_vpc_counter tpsecrets tx)"
+check_eq "netd's secrets flow equals the VPC side's count" "$(ln_vpc_flow tpsecrets tx rx)" \
+        "$(netdctl -j stats "$id" | st_at .flows.secrets)"
 http=$(sed -n 's/.*Secrets: 2 fetched in .* (HTTP: \([0-9]*\) bytes sent, \([0-9]*\) received).*/\1 \2/p' \
         "$FABRIC_RUN/runs/$id/shim.log")
 check_eq "the endpoint read and wrote what the shim sent and received: 2 requests, 1 connection" \

@@ -23,7 +23,6 @@
 # while a VM boots (qemu dies with it, PR_SET_PDEATHSIG; the agent tears the task down).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
-source "$(dirname "$0")/../counters/common.sh"
 source "$(dirname "$0")/../vm/common.sh"
 require_vm
 require_cmd rsyslogd
@@ -76,26 +75,7 @@ check_eq "no qemu ran" "" "$(qemu_pids)"
 
 # --- one task in a VM --------------------------------------------------------------------------
 fabric_syslog_start || tap_bail "syslog collector"
-ip=$(fabric_eni_ip 1)
-fabric_nsexec vpc nft -f - <<EOT || tap_bail "nft"
-table netdev tpvmlogs {
-        counter logs_tx {}
-        counter logs_rx {}
-        chain from_task {
-                type filter hook ingress device "vp1" priority 0;
-                ip saddr $ip tcp dport 5514 counter name "logs_tx" accept
-        }
-        chain to_task {
-                type filter hook egress device "vp1" priority 0;
-                ip daddr $ip tcp sport 5514 counter name "logs_rx" accept
-        }
-}
-EOT
-nft_counter()
-{
-        fabric_nsexec vpc nft -j list counter netdev tpvmlogs "$1" |
-                jq -r '.nftables[] | select(.counter) | .counter | "\(.bytes) \(.packets)"'
-}
+ln_vpc_port_count tpvmlogs 1 5514 || tap_bail "nft"
 cmd="seq 1 $L | sed 's/^/line /' &&
 udpsend --dst $FABRIC_GATEWAY:$FABRIC_UDP_PORT --count $K --size $S &&
 wget -q -O - \"\$ECS_CONTAINER_METADATA_URI_V4\" > /tmp/md && echo && echo metadata \$(cat /tmp/md) &&
@@ -197,12 +177,9 @@ check_eq "every line of taskvm logs reached the collector, once" "$n" \
 check "the $L lines among them, in order" diff <(jq -r "select($sel) | .msg" \
         "$FABRIC_SYSLOG_FILE" | grep '^line ') <(seq -f 'line %g' 1 $L)
 st=$(netdctl -j stats "$id")
-read -r tb tp <<<"$(nft_counter logs_tx)"
-read -r rb rp <<<"$(nft_counter logs_rx)"
 check_match "the logs flow carried them" '^[0-9]{4,}$' "$(jq -r .flows.logs.tx.bytes <<<"$st")"
 check_eq "logs: netd's flow equals the VPC side's count, both ways" \
-        "$rb $rp $((tb + 14 * tp)) $tp" \
-        "$(jq -r '.flows.logs | "\(.rx.bytes) \(.rx.packets) \(.tx.bytes) \(.tx.packets)"' <<<"$st")"
+        "$(ln_vpc_flow tpvmlogs tx rx)" "$(st_at .flows.logs <<<"$st")"
 check_eq "nothing of the task is left" "" "$(ln_leftovers "$id")"
 
 # --- two containers of one image, dependsOn, the essential rule, the task's volumes ----------
