@@ -1000,6 +1000,15 @@ void vm_stats_encode(const struct vm_stats *s, struct vm_records *out)
 				(unsigned long long)s->storage_size);
 }
 
+bool vm_stats_equal(const struct vm_stats *a, const struct vm_stats *b)
+{
+	return a->has_cpu == b->has_cpu && a->has_memory == b->has_memory &&
+	       a->has_memory_peak == b->has_memory_peak && a->has_storage == b->has_storage &&
+	       a->cpu_usec == b->cpu_usec && a->memory == b->memory &&
+	       a->memory_peak == b->memory_peak && a->storage_used == b->storage_used &&
+	       a->storage_size == b->storage_size;
+}
+
 int vm_stats_decode(const uint8_t *payload, size_t len, struct vm_stats *ret)
 {
 	struct vm_stats s = {};

@@ -203,6 +203,8 @@ struct vm_stats {
 void vm_stats_encode(const struct vm_stats *s, struct vm_records *out);
 /* Decode a STATS payload; -EBADMSG for a malformed record, value or unknown key. */
 int vm_stats_decode(const uint8_t *payload, size_t len, struct vm_stats *ret);
+/* Whether a and b say the same (every field compared, the has_* ones too). */
+bool vm_stats_equal(const struct vm_stats *a, const struct vm_stats *b);
 
 /* --- the guest's configuration (kernel command line) ------------------------------------- */
 

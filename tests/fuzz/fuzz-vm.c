@@ -17,15 +17,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static bool stats_equal(const struct vm_stats *a, const struct vm_stats *b)
-{
-	return a->has_cpu == b->has_cpu && a->has_memory == b->has_memory &&
-	       a->has_memory_peak == b->has_memory_peak && a->has_storage == b->has_storage &&
-	       a->cpu_usec == b->cpu_usec && a->memory == b->memory &&
-	       a->memory_peak == b->memory_peak && a->storage_used == b->storage_used &&
-	       a->storage_size == b->storage_size;
-}
-
 /* Frames in pieces of the sizes the input's first bytes say; each frame's records walked. */
 static void fuzz_frames(const uint8_t *d, size_t len)
 {
@@ -57,7 +48,7 @@ static void fuzz_frames(const uint8_t *d, size_t len)
 					if (rec.error ||
 					    vm_stats_decode((uint8_t *)rec.buf, rec.len, &st2) <
 						    0 ||
-					    !stats_equal(&st, &st2))
+					    !vm_stats_equal(&st, &st2))
 						abort();
 					vm_records_done(&rec);
 				}

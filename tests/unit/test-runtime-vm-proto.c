@@ -369,15 +369,6 @@ static void test_spec_decode_refused(void **state)
 #undef P
 }
 
-static bool stats_equal(const struct vm_stats *a, const struct vm_stats *b)
-{
-	return a->has_cpu == b->has_cpu && a->has_memory == b->has_memory &&
-	       a->has_memory_peak == b->has_memory_peak && a->has_storage == b->has_storage &&
-	       a->cpu_usec == b->cpu_usec && a->memory == b->memory &&
-	       a->memory_peak == b->memory_peak && a->storage_used == b->storage_used &&
-	       a->storage_size == b->storage_size;
-}
-
 static void test_stats(void **state)
 {
 	const struct vm_stats in = { .has_cpu = true,
@@ -395,7 +386,7 @@ static void test_stats(void **state)
 	vm_stats_encode(&in, &rec);
 	assert_int_equal(rec.error, 0);
 	assert_int_equal(vm_stats_decode((uint8_t *)rec.buf, rec.len, &out), 0);
-	assert_true(stats_equal(&in, &out));
+	assert_true(vm_stats_equal(&in, &out));
 	vm_records_done(&rec);
 	/* what it does not have, it does not say */
 	vm_stats_encode(&(struct vm_stats){ .has_memory = true, .memory = 7 }, &rec);
