@@ -15,6 +15,7 @@ PREFIX		?= /usr/local
 DESTDIR		?=
 SBINDIR		?= $(PREFIX)/sbin
 BINDIR		?= $(PREFIX)/bin
+LIBEXECDIR	?= $(PREFIX)/libexec/taskplane
 DOCDIR		?= $(PREFIX)/share/doc/taskplane
 MANDIR		?= $(PREFIX)/share/man
 PLATFORMSDIR	?= $(PREFIX)/share/taskvm/platforms
@@ -70,7 +71,7 @@ WFLAGS += -Werror
 endif
 CFLAGS		?= -O2 -g
 LDFLAGS		+= -Wl,--as-needed
-CPPFLAGS	+= -D_GNU_SOURCE -DTP_VERSION='"$(VERSION)"' -DTP_PLATFORMS_DIR='"$(PLATFORMSDIR)"' -DTP_VM_DIR='"$(VMDIR)"' -Ilib -Iebpf -I$(O) -I$(O)/ebpf $(PKG_CFLAGS)
+CPPFLAGS	+= -D_GNU_SOURCE -DTP_VERSION='"$(VERSION)"' -DTP_PLATFORMS_DIR='"$(PLATFORMSDIR)"' -DTP_VM_DIR='"$(VMDIR)"' -DTP_LIBEXEC_DIR='"$(LIBEXECDIR)"' -Ilib -Iebpf -I$(O) -I$(O)/ebpf $(PKG_CFLAGS)
 DEPFLAGS	= -MMD -MP
 SANFLAGS	:= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -88,7 +89,7 @@ NETD_LIB_SRCS	:= $(filter-out netd/netd.c,$(NETD_SRCS))
 NETDCTL_SRCS	:= $(wildcard netdctl/*.c)
 CNI_SRCS	:= $(wildcard cni-plugin/*.c)
 RUNTIME_SRCS	:= $(wildcard runtime/*.c)
-RUNTIME_LIB_SRCS := $(filter-out runtime/taskvm.c,$(RUNTIME_SRCS))
+RUNTIME_LIB_SRCS := $(filter-out runtime/taskvm.c runtime/taskvm-runtime.c,$(RUNTIME_SRCS))
 UNIT_SRCS	:= $(wildcard tests/unit/test-*.c)
 TOOL_SRCS	:= $(wildcard tests/tools/*.c)
 BPFTEST_SRCS	:= $(wildcard tests/bpf/test-*.c)
@@ -104,7 +105,7 @@ LIBTASKVM	:= $(O)/runtime/libtaskvm.a
 LIBTASKVM_SAN	:= $(O)/san/runtime/libtaskvm.a
 BINS		:= $(O)/netd $(O)/netdctl
 BINS		+= $(if $(CNI_SRCS),$(O)/task-eni)
-BINS		+= $(if $(RUNTIME_SRCS),$(O)/taskvm)
+BINS		+= $(if $(RUNTIME_SRCS),$(O)/taskvm $(O)/taskvm-runtime)
 UNIT_BINS	:= $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(UNIT_SRCS))
 UNIT_SAN_BINS	:= $(patsubst tests/unit/%.c,$(O)/san/tests/unit/%,$(UNIT_SRCS))
 TOOL_BINS	:= $(patsubst tests/tools/%.c,$(O)/tests/tools/%,$(TOOL_SRCS))
@@ -214,7 +215,13 @@ $(O)/task-eni: $(patsubst %.c,$(O)/obj/%.o,$(CNI_SRCS)) $(LIBNETD)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(CNI_LDFLAGS) -o $@ $^ $(CNI_LIBS)
 
+# taskvm, the command, is on the path of every `taskvm run`: it uses jansson alone, and
+# --as-needed leaves the other libraries out (the agent and the shim are taskvm-runtime).
 $(O)/taskvm: $(O)/obj/runtime/taskvm.o $(LIBTASKVM) $(LIBNETD)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(O)/taskvm-runtime: $(O)/obj/runtime/taskvm-runtime.o $(LIBTASKVM) $(LIBNETD)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -223,13 +230,13 @@ $(O)/taskvm: $(O)/obj/runtime/taskvm.o $(LIBTASKVM) $(LIBNETD)
 # The paths the units and the programs name: the file changes (and the units are written and
 # the objects that name a path compiled again) only when PREFIX, SBINDIR, BINDIR or
 # PLATFORMSDIR do.
-PATHS := SBINDIR=$(SBINDIR) BINDIR=$(BINDIR) PLATFORMSDIR=$(PLATFORMSDIR)
+PATHS := SBINDIR=$(SBINDIR) BINDIR=$(BINDIR) PLATFORMSDIR=$(PLATFORMSDIR) LIBEXECDIR=$(LIBEXECDIR)
 $(O)/paths: FORCE
 	@mkdir -p $(@D)
 	@echo '$(PATHS)' | cmp -s - $@ || echo '$(PATHS)' >$@
 
 $(O)/obj/runtime/platform-cmd.o $(O)/san/runtime/platform-cmd.o \
-$(O)/fuzz/obj/runtime/platform-cmd.o: $(O)/paths
+$(O)/fuzz/obj/runtime/platform-cmd.o $(O)/obj/runtime/taskvm.o: $(O)/paths
 
 $(O)/netd.service: netd/netd.service.in $(O)/paths
 $(O)/taskvm-agent.service: runtime/taskvm-agent.service.in $(O)/paths
@@ -450,11 +457,12 @@ bench:
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(CNIBINDIR) \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(BASHCOMPDIR) \
-		$(DESTDIR)$(DOCDIR) $(if $(RUNTIME_SRCS),$(DESTDIR)$(PLATFORMSDIR))
+		$(DESTDIR)$(DOCDIR) $(if $(RUNTIME_SRCS),$(DESTDIR)$(PLATFORMSDIR) $(DESTDIR)$(LIBEXECDIR))
 	install -m 0755 $(O)/netd $(DESTDIR)$(SBINDIR)/netd
 	install -m 0755 $(O)/netdctl $(DESTDIR)$(BINDIR)/netdctl
 	$(if $(CNI_SRCS),install -m 0755 $(O)/task-eni $(DESTDIR)$(CNIBINDIR)/task-eni)
 	$(if $(RUNTIME_SRCS),install -m 0755 $(O)/taskvm $(DESTDIR)$(BINDIR)/taskvm)
+	$(if $(RUNTIME_SRCS),install -m 0755 $(O)/taskvm-runtime $(DESTDIR)$(LIBEXECDIR)/taskvm-runtime)
 	$(if $(RUNTIME_SRCS),install -m 0644 $(PLATFORM_MANIFESTS) $(DESTDIR)$(PLATFORMSDIR)/)
 	install -m 0644 $(UNITS) $(DESTDIR)$(UNITDIR)/
 	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
@@ -463,12 +471,13 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/netd $(DESTDIR)$(BINDIR)/netdctl $(DESTDIR)$(CNIBINDIR)/task-eni \
-		$(DESTDIR)$(BINDIR)/taskvm \
+		$(DESTDIR)$(BINDIR)/taskvm $(DESTDIR)$(LIBEXECDIR)/taskvm-runtime \
 		$(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8))) \
 		$(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(notdir $(COMPLETIONS))) \
 		$(addprefix $(DESTDIR)$(PLATFORMSDIR)/,$(notdir $(PLATFORM_MANIFESTS)))
 	-rmdir $(DESTDIR)$(PLATFORMSDIR) $(dir $(DESTDIR)$(PLATFORMSDIR)) 2>/dev/null
+	-rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null
 	rm -rf $(DESTDIR)$(DOCDIR)
 
 # --- hygiene -------------------------------------------------------------------------------

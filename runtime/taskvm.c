@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * taskvm: the task runtime's command. `taskvm agent` runs the host agent and `taskvm shim` a
- * task's shim (the agent starts it); the other commands talk to the agent over its control
- * socket. Tables for people, -j/-p JSON for programs.
+ * task's shim (the agent starts it), both by exec of taskvm-runtime (taskvm-runtime.c); the
+ * other commands talk to the agent over its control socket. Tables for people, -j/-p JSON for
+ * programs. This program links jansson only, so that it starts as fast as a small program does
+ * (`taskvm run` is on the path of every task's start).
  *   taskvm [OPTIONS] { agent | run | stop | logs | ps | inspect | register | deregister |
  *                      health | platform } [ARGS]
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 
 #include "agent.h"
@@ -16,7 +19,6 @@
 #include "json-util.h"
 #include "platform-cmd.h"
 #include "print.h"
-#include "shim.h"
 #include "tmds.h"
 
 /* A long poll of task.logs waits up to 20 s in the agent. */
@@ -854,6 +856,56 @@ static void usage(FILE *f)
 		AGENT_DEFAULT_SOCKET);
 }
 
+/*
+ * taskvm-runtime: beside this program (the build directory, or an install that put both in
+ * one directory), else in LIBEXECDIR.
+ */
+static int runtime_path(char *buf, size_t size)
+{
+	char self[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(buf, size, "%s/taskvm-runtime", self);
+			if (access(buf, X_OK) == 0)
+				return 0;
+		}
+	}
+	snprintf(buf, size, "%s/taskvm-runtime", TP_LIBEXEC_DIR);
+	return access(buf, X_OK) < 0 ? -errno : 0;
+}
+
+/* `taskvm agent|shim ARGS`: taskvm-runtime with the same arguments, under the name "taskvm". */
+static int exec_runtime(int argc, char **argv)
+{
+	_cleanup_free_ char **args = NULL;
+	char path[PATH_MAX + 32];
+	int r;
+
+	r = runtime_path(path, sizeof(path));
+	if (r < 0) {
+		fprintf(stderr, "taskvm: cannot find taskvm-runtime (%s): %s\n", path,
+			strerror(-r));
+		return 1;
+	}
+	args = calloc((size_t)argc + 2, sizeof(*args));
+	if (!args) {
+		fprintf(stderr, "taskvm: out of memory\n");
+		return 1;
+	}
+	args[0] = (char *)"taskvm";
+	memcpy(args + 1, argv, (size_t)argc * sizeof(*args));
+	execv(path, args);
+	fprintf(stderr, "taskvm: cannot run %s: %m\n", path);
+	return 1;
+}
+
 static const struct cmd cmds[] = {
 	{ "run", do_run },
 	{ "stop", do_stop },
@@ -881,10 +933,8 @@ int main(int argc, char **argv)
 	if (r >= 0)
 		return r;
 	/* The agent parses its own options (and the socket option means its own socket). */
-	if (streq(argv[0], "agent"))
-		return agent_main(argc, argv);
-	if (streq(argv[0], "shim"))
-		return shim_main(argc, argv);
+	if (streq(argv[0], "agent") || streq(argv[0], "shim"))
+		return exec_runtime(argc, argv);
 	for (const struct cmd *cmd = cmds; cmd->name; cmd++)
 		if (matches(argv[0], cmd->name)) {
 			r = cmd->fn(argc - 1, argv + 1);

@@ -22,6 +22,7 @@ usr/local/bin/netdctl
 usr/local/bin/taskvm
 usr/local/lib/systemd/system/netd.service
 usr/local/lib/systemd/system/taskvm-agent.service
+usr/local/libexec/taskplane/taskvm-runtime
 usr/local/sbin/netd
 usr/local/share/bash-completion/completions/netdctl
 usr/local/share/bash-completion/completions/taskvm
@@ -37,9 +38,25 @@ check_eq "every file where it belongs (PREFIX=/usr/local)" "$want" "$(cd "$dest"
 check_eq "the installed manifests load: taskvm platform list" "1.3.0 1.4.0" \
         "$("$dest/usr/local/bin/taskvm" -j platform list \
                 --platforms-dir "$dest/usr/local/share/taskvm/platforms" | jq -r '.[].version' | xargs)"
-check_eq "the programs are executable" "755 755 755 755" \
+check_eq "the programs are executable" "755 755 755 755 755" \
         "$(stat -c %a "$dest/usr/local/sbin/netd" "$dest/usr/local/bin/netdctl" \
-                "$dest/usr/local/bin/taskvm" "$dest/opt/cni/bin/task-eni" | xargs)"
+                "$dest/usr/local/bin/taskvm" "$dest/usr/local/libexec/taskplane/taskvm-runtime" \
+                "$dest/opt/cni/bin/task-eni" | xargs)"
+# taskvm is on the path of every `taskvm run`: the agent's and the shim's libraries (libcurl,
+# libarchive, libmicrohttpd, libsystemd: ~50 with theirs) are taskvm-runtime's alone.
+check_eq "taskvm links jansson and libc alone" "ld-linux-x86-64.so.2 libc.so.6 libjansson.so.4" \
+        "$(ldd "$dest/usr/local/bin/taskvm" | awk '$1 !~ /vdso/ {sub(".*/", "", $1); print $1}' |
+                sort | xargs)"
+check_match "taskvm-runtime has the rest" "libcurl.*libarchive|libarchive.*libcurl" \
+        "$(ldd "$dest/usr/local/libexec/taskplane/taskvm-runtime" | xargs)"
+# Installed, taskvm finds taskvm-runtime in LIBEXECDIR (not in this DESTDIR); in the build
+# directory, beside itself (every test's `taskvm agent`).
+if [[ ! -e /usr/local/libexec/taskplane/taskvm-runtime ]]; then
+        out=$("$dest/usr/local/bin/taskvm" agent --help 2>&1) && rc=0 || rc=$?
+        check_eq "taskvm agent, installed without its runtime: exit 1" 1 "$rc"
+        check_match "... naming where it looked (LIBEXECDIR)" \
+                "cannot find taskvm-runtime \\(/usr/local/libexec/taskplane/taskvm-runtime\\)" "$out"
+fi
 check_eq "the units name the paths of PREFIX, not of DESTDIR" \
         "/usr/local/sbin/netd /usr/local/bin/taskvm" \
         "$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$dest"/usr/local/lib/systemd/system/*.service | xargs)"
@@ -60,7 +77,8 @@ check_eq "the LICENSE is the text the SPDX lines name (Debian's copy)" \
 
 check "make uninstall DESTDIR=$dest" tmake DESTDIR="$dest" uninstall
 check_eq "removes every file" "" "$(find "$dest" -type f)"
-check_eq "... and the platforms directory" "" "$(find "$dest" -path '*taskvm*')"
+check_eq "... and the platforms and libexec directories" "" \
+        "$(find "$dest" -path '*taskvm*' -o -path '*taskplane*')"
 
 unit_dir=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
 check_match "PREFIX=/usr puts units in systemd's own directory ($unit_dir, from pkg-config)" \
