@@ -2,7 +2,8 @@
 /*
  * Containers with runc (1.1): create, start, kill, delete, state and list through its command
  * line, with a runc --root per task. Each call execs runc and waits for it (blocking: tens of
- * milliseconds; bounded by opts.timeout_ms), so a single-threaded caller stays simple.
+ * milliseconds; bounded by opts.timeout_ms), so a single-threaded caller stays simple; the start
+ * is runc's own exec.fifo protocol, without an exec (runc_start()).
  *
  * Who waits for what. runc create forks the container's init and exits; the init then belongs to
  * the nearest child subreaper. The caller makes itself one (prctl(PR_SET_CHILD_SUBREAPER, 1))
@@ -50,8 +51,12 @@ bool runc_id_valid(const char *id);
  */
 int runc_create(const struct runc_opts *r, const struct runc_create_opts *o, pid_t *ret_pid,
 		char **ret_error);
-/* runc start: the container's process runs. */
-int runc_start(const struct runc_opts *r, const char *id, char **ret_error);
+/*
+ * runc start: the container's process runs. As runc start does it, through runc's exec.fifo in
+ * the container's state directory (no exec of runc); `runc start` when there is none. pid: its
+ * init (runc_create()'s), so that an init that died is an error at once (0: not checked).
+ */
+int runc_start(const struct runc_opts *r, const char *id, pid_t pid, char **ret_error);
 /* runc kill: signal the container's init (the caller may also kill(2) its pid while it is its
  * unreaped child). */
 int runc_kill(const struct runc_opts *r, const char *id, int signo, char **ret_error);

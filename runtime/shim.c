@@ -1099,7 +1099,8 @@ static void ctr_start(struct shim *s, struct shim_ctr *c)
 		return;
 	c->start_pending = false;
 	t0 = now_usec();
-	r = s->vm ? shim_vm_ctr_start(s->vm, c, &e) : runc_start(&s->runc, c->def->name, &e);
+	r = s->vm ? shim_vm_ctr_start(s->vm, c, &e)
+		  : runc_start(&s->runc, c->def->name, c->pid, &e);
 	if (!s->vm)
 		log_debug("Container '%s': runc start took %.1f ms", c->def->name,
 			  (double)(now_usec() - t0) / 1000);

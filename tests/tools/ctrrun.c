@@ -383,7 +383,7 @@ static int ctr_launch(struct run *run, struct ctr *c)
 		return err(r, "container '%s': %s", name, e ?: strerror(-r));
 	c->state = CTR_CREATED;
 	crash_point("create");
-	r = runc_start(&run->runc, name, &e);
+	r = runc_start(&run->runc, name, c->pid, &e);
 	if (r < 0)
 		return err(r, "container '%s': %s", name, e ?: strerror(-r));
 	c->state = CTR_RUNNING;

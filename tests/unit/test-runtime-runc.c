@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Unit tests for runtime/runc.h: runc_start() through runc's exec.fifo, as `runc start` does it
+ * (the init's side played by a child), and `runc start` itself when there is no fifo.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runc.h"
+#include "util.h"
+
+struct fx {
+	char root[64];
+	char fifo[128];
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char dir[96];
+
+	assert_non_null(f);
+	strcpy(f->root, "/tmp/test-runc.XXXXXX");
+	assert_non_null(mkdtemp(f->root));
+	snprintf(dir, sizeof(dir), "%s/c1", f->root);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(f->fifo, sizeof(f->fifo), "%s/exec.fifo", dir);
+	assert_int_equal(mkfifo(f->fifo, 0600), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->root);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+/* The init's side: after delay_ms, open the fifo for writing (blocks until a reader), write
+ * the byte (or not), then exit or wait to be killed. */
+static pid_t init_like(const char *fifo, int delay_ms, bool write_byte, bool linger)
+{
+	pid_t pid = fork();
+	int fd;
+
+	assert_true(pid >= 0);
+	if (pid > 0)
+		return pid;
+	if (delay_ms)
+		usleep((useconds_t)delay_ms * 1000);
+	if (fifo) {
+		fd = open(fifo, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			_exit(2);
+		if (write_byte && write(fd, "0", 1) != 1)
+			_exit(3);
+		close(fd);
+	}
+	while (linger)
+		pause();
+	_exit(0);
+}
+
+static int reap(pid_t pid)
+{
+	int status;
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+/* The init writes its byte: started, the fifo gone (runc's "running"), runc never run. */
+static void test_fifo_start(void **state)
+{
+	struct fx *f = *state;
+	struct runc_opts r = { .binary = "/bin/false", .root = f->root };
+	char *e = NULL;
+	pid_t pid;
+
+	/* the init already waits in its open, as after runc create */
+	pid = init_like(f->fifo, 0, true, false);
+	assert_int_equal(runc_start(&r, "c1", pid, &e), 0);
+	assert_null(e);
+	assert_int_equal(access(f->fifo, F_OK), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(reap(pid), 0);
+
+	/* an init that opens it only later (the poll waits, the init is alive) */
+	assert_int_equal(mkfifo(f->fifo, 0600), 0);
+	pid = init_like(f->fifo, 300, true, false);
+	assert_int_equal(runc_start(&r, "c1", pid, &e), 0);
+	assert_int_equal(access(f->fifo, F_OK), -1);
+	assert_int_equal(reap(pid), 0);
+}
+
+/* An init that died before: an error at once, not a wait to the timeout. */
+static void test_fifo_dead_init(void **state)
+{
+	struct fx *f = *state;
+	struct runc_opts r = { .binary = "/bin/false", .root = f->root };
+	uint64_t t0 = now_usec();
+	char *e = NULL;
+	pid_t pid;
+
+	pid = init_like(NULL, 0, false, false); /* exits, unreaped: a zombie, as the shim's */
+	usleep(100 * 1000);
+	assert_int_equal(runc_start(&r, "c1", pid, &e), -ESRCH);
+	assert_non_null(strstr(e, "is dead"));
+	assert_true(now_usec() - t0 < 5000000);
+	free(e);
+	e = NULL;
+	reap(pid);
+
+	/* gone altogether (reaped) */
+	assert_int_equal(runc_start(&r, "c1", pid, &e), -ESRCH);
+	free(e);
+}
+
+/* The writer came and went without its byte: not started. */
+static void test_fifo_no_byte(void **state)
+{
+	struct fx *f = *state;
+	struct runc_opts r = { .binary = "/bin/false", .root = f->root };
+	char *e = NULL;
+	pid_t pid;
+
+	pid = init_like(f->fifo, 100, false, true);
+	assert_int_equal(runc_start(&r, "c1", pid, &e), -ESRCH);
+	assert_non_null(strstr(e, "closed its fifo"));
+	free(e);
+	kill(pid, SIGKILL);
+	reap(pid);
+}
+
+/* An init alive that never opens it: bounded by the timeout. */
+static void test_fifo_timeout(void **state)
+{
+	struct fx *f = *state;
+	struct runc_opts r = { .binary = "/bin/false", .root = f->root, .timeout_ms = 300 };
+	char *e = NULL;
+	pid_t pid;
+
+	pid = init_like(NULL, 0, false, true);
+	assert_int_equal(runc_start(&r, "c1", pid, &e), -ETIMEDOUT);
+	assert_non_null(strstr(e, "did not open its fifo in 300 ms"));
+	free(e);
+	kill(pid, SIGKILL);
+	reap(pid);
+}
+
+/* No fifo (another runtime): `RUNC --root ROOT start ID`, and its failure is an error. */
+static void test_no_fifo_runs_runc(void **state)
+{
+	struct fx *f = *state;
+	char script[96], out[96], cmd[512];
+	struct runc_opts r = { .binary = script, .root = f->root };
+	char *e = NULL, *got = NULL;
+
+	assert_int_equal(unlink(f->fifo), 0);
+	snprintf(script, sizeof(script), "%s/fake-runc", f->root);
+	snprintf(out, sizeof(out), "%s/args", f->root);
+	snprintf(cmd, sizeof(cmd), "printf '#!/bin/sh\\necho \"$*\" >%s\\n' >%s && chmod +x %s",
+		 out, script, script);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(runc_start(&r, "c1", 0, &e), 0);
+	assert_int_equal(read_file(out, 4096, &got, NULL), 0);
+	snprintf(cmd, sizeof(cmd), "--root %s start c1\n", f->root);
+	assert_string_equal(got, cmd);
+	free(got);
+
+	r.binary = "/bin/false";
+	assert_true(runc_start(&r, "c1", 0, &e) < 0);
+	assert_non_null(e);
+	free(e);
+	e = NULL;
+	assert_int_equal(runc_start(&r, "../c1", 0, &e) < 0, true);
+	free(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_fifo_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fifo_dead_init, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fifo_no_byte, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fifo_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_fifo_runs_runc, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
