@@ -395,6 +395,20 @@ static int make_dir(const char *root, const char *path, char *buf, size_t size)
 	return mkdir_p(buf, 0755);
 }
 
+/* The CPU limit in dir: v1's cpu hierarchy, or v2's cpu.max. */
+static int set_cpu(const char *dir, bool v1, uint64_t quota_us, uint64_t period_us)
+{
+	char max[64];
+	int r;
+
+	if (v1) {
+		r = write_u64(dir, "cpu.cfs_period_us", period_us ?: 100000);
+		return r < 0 ? r : write_u64(dir, "cpu.cfs_quota_us", quota_us);
+	}
+	snprintf(max, sizeof(max), "%" PRIu64 " %" PRIu64, quota_us, period_us ?: 100000);
+	return write_str(dir, "cpu.max", max);
+}
+
 int cgroup_create(const struct cgroup_roots *roots, const char *path, const struct cgroup_limits *l)
 {
 	char dir[PATH_MAX * 2];
@@ -404,11 +418,8 @@ int cgroup_create(const struct cgroup_roots *roots, const char *path, const stru
 		return -EINVAL;
 	if (roots->cpu[0] || roots->memory[0]) {
 		r = make_dir(roots->cpu, path, dir, sizeof(dir));
-		if (r >= 0 && l->cpu_quota_us) {
-			r = write_u64(dir, "cpu.cfs_period_us", l->cpu_period_us ?: 100000);
-			if (r >= 0)
-				r = write_u64(dir, "cpu.cfs_quota_us", l->cpu_quota_us);
-		}
+		if (r >= 0 && l->cpu_quota_us)
+			r = set_cpu(dir, true, l->cpu_quota_us, l->cpu_period_us);
 		if (r < 0)
 			return r;
 		r = make_dir(roots->memory, path, dir, sizeof(dir));
@@ -417,16 +428,27 @@ int cgroup_create(const struct cgroup_roots *roots, const char *path, const stru
 		return r;
 	}
 	r = make_dir(roots->unified, path, dir, sizeof(dir));
-	if (r >= 0 && l->cpu_quota_us) {
-		char max[64];
-
-		snprintf(max, sizeof(max), "%" PRIu64 " %" PRIu64, l->cpu_quota_us,
-			 l->cpu_period_us ?: 100000);
-		r = write_str(dir, "cpu.max", max);
-	}
+	if (r >= 0 && l->cpu_quota_us)
+		r = set_cpu(dir, false, l->cpu_quota_us, l->cpu_period_us);
 	if (r >= 0 && l->memory_bytes)
 		r = write_u64(dir, "memory.max", l->memory_bytes);
 	return r;
+}
+
+int cgroup_set_cpu_limit(const struct cgroup_roots *roots, const char *path, uint64_t quota_us,
+			 uint64_t period_us)
+{
+	bool v1 = roots->cpu[0] || roots->memory[0];
+	char dir[PATH_MAX * 2];
+
+	if (!cgroup_path_valid(path) || !quota_us)
+		return -EINVAL;
+	if (v1 && !roots->cpu[0])
+		return -ENOENT;
+	if (snprintf(dir, sizeof(dir), "%s/%s", v1 ? roots->cpu : roots->unified, path) >=
+	    (int)sizeof(dir))
+		return -ENAMETOOLONG;
+	return set_cpu(dir, v1, quota_us, period_us);
 }
 
 /* rmdir a cgroup after its children; files in cgroupfs are the kernel's and go with it. */

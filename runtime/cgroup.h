@@ -47,6 +47,9 @@ struct cgroup_limits {
 /* Create cgroup path (relative) where the limits are set (v1: cpu and memory) and set them. */
 int cgroup_create(const struct cgroup_roots *roots, const char *path,
 		  const struct cgroup_limits *l);
+/* Set the CPU limit of cgroup path (made by cgroup_create()): quota_us per period_us (0: 100 ms). */
+int cgroup_set_cpu_limit(const struct cgroup_roots *roots, const char *path, uint64_t quota_us,
+			 uint64_t period_us);
 /*
  * Remove cgroup path and every cgroup below it from every cgroup hierarchy mounted (read from
  * mountinfo, e.g. /proc/self/mountinfo), children first. 0 if none is left (or there was none);

@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <math.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/pidfd.h>
@@ -1597,17 +1596,19 @@ static void provision(struct launch_task *lt)
 	fault_point(lt, "register");
 	t[3] = now_usec();
 
-	/* The task's cgroup with its limits; the containers' go below it. */
+	/*
+	 * The task's cgroup with its memory limit; the containers' go below it. Its CPU limit is
+	 * the shim's to set, once it has created the first container and before that one starts
+	 * (shim.c, task_cpu_limit()): runc's setup of the containers (runc init, a Go program) is
+	 * the platform's work, and under a quarter of a vCPU it took two to three times as long.
+	 */
 	d = agent_task_model(lt->at)->def;
 	lt->cgroup_made = true; /* journalled before: a crash in between leaves nothing unknown */
 	journal_save(lt);
-	r = cgroup_create(
-		roots, lt->cgroup,
-		&(struct cgroup_limits){
-			.cpu_quota_us = d->has_cpu ? (uint64_t)lround(d->cpu_vcpu * 100000) : 0,
-			.cpu_period_us = 100000,
-			.memory_bytes = d->has_memory ? (uint64_t)d->memory_mib << 20 : 0,
-		});
+	r = cgroup_create(roots, lt->cgroup,
+			  &(struct cgroup_limits){
+				  .memory_bytes = d->has_memory ? (uint64_t)d->memory_mib << 20 : 0,
+			  });
 	if (r < 0)
 		return provision_fail(lt, "cannot create the task's cgroup '%s': %s", lt->cgroup,
 				      strerror(-r));

@@ -103,6 +103,7 @@ struct shim {
 	bool insights_draining, insights_done;
 	char *volume_paths[TASKDEF_MAX_VOLUMES + 1];
 	struct runc_opts runc;
+	bool cpu_limited; /* the task's cgroup has its CPU limit (task_cpu_limit()) */
 	char runc_root[PATH_MAX], mnt_dir[PATH_MAX], log_dir[PATH_MAX], etc_dir[PATH_MAX],
 		bundles_dir[PATH_MAX];
 	char *resolv_conf, *hosts, *hostname_file;

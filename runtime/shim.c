@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "cgroup.h"
 #include "creds.h"
 #include "ctl-server.h"
 #include "dns.h"
@@ -1088,6 +1089,36 @@ out:
 	return r;
 }
 
+/*
+ * The task's CPU limit on its cgroup, before its first container starts: the agent made the
+ * cgroup without it, so that runc's setup of the containers created until then (runc init, a Go
+ * program) ran at the host's speed (launch.c, provision()). Every process of the task runs
+ * under it from its first instruction; containers created later are set up under it.
+ */
+static int task_cpu_limit(struct shim *s, char **ret_error)
+{
+	uint64_t quota = taskdef_cpu_quota_us(s->def);
+	struct cgroup_roots roots;
+	int r;
+
+	if (s->cpu_limited)
+		return 0;
+	if (quota) {
+		r = cgroup_roots_detect("/proc/self/mountinfo", &roots);
+		if (r >= 0)
+			r = cgroup_set_cpu_limit(&roots, s->cfg.cgroup, quota,
+						 TASKDEF_CPU_PERIOD_US);
+		if (r < 0)
+			return fail_errno(ret_error, r,
+					  "cannot set the task's CPU limit on '%s': %s",
+					  s->cfg.cgroup, strerror(-r));
+		log_debug("The task's CPU limit: %" PRIu64 " us per %d us", quota,
+			  TASKDEF_CPU_PERIOD_US);
+	}
+	s->cpu_limited = true;
+	return 0;
+}
+
 /* runc start of a created container whose start was decided. */
 static void ctr_start(struct shim *s, struct shim_ctr *c)
 {
@@ -1099,8 +1130,10 @@ static void ctr_start(struct shim *s, struct shim_ctr *c)
 		return;
 	c->start_pending = false;
 	t0 = now_usec();
-	r = s->vm ? shim_vm_ctr_start(s->vm, c, &e)
-		  : runc_start(&s->runc, c->def->name, c->pid, &e);
+	r = task_cpu_limit(s, &e);
+	if (r >= 0)
+		r = s->vm ? shim_vm_ctr_start(s->vm, c, &e)
+			  : runc_start(&s->runc, c->def->name, c->pid, &e);
 	if (!s->vm)
 		log_debug("Container '%s': runc start took %.1f ms", c->def->name,
 			  (double)(now_usec() - t0) / 1000);

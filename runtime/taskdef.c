@@ -1221,3 +1221,8 @@ int taskdef_parse(json_t *j, struct taskdef **ret, char **ret_error)
 	*ret = TAKE_PTR(d);
 	return 0;
 }
+
+uint64_t taskdef_cpu_quota_us(const struct taskdef *d)
+{
+	return d->has_cpu ? (uint64_t)lround(d->cpu_vcpu * TASKDEF_CPU_PERIOD_US) : 0;
+}

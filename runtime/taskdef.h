@@ -158,6 +158,9 @@ const char *taskdef_cap_name(unsigned int cap);
 
 /* Task cpu: "256", 256, "1 vCPU", ".25 vcpu" → vCPUs. -EINVAL if malformed or out of range. */
 int taskdef_parse_cpu(json_t *v, double *ret_vcpu);
+/* The task's CPU limit as a cgroup quota per TASKDEF_CPU_PERIOD_US; 0: none (no task cpu). */
+#define TASKDEF_CPU_PERIOD_US 100000
+uint64_t taskdef_cpu_quota_us(const struct taskdef *d);
 /* Task memory: "512", 512, "1 GB", "0.5GB" → MiB. -EINVAL if malformed or out of range. */
 int taskdef_parse_memory(json_t *v, int64_t *ret_mib);
 

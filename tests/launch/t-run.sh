@@ -75,6 +75,18 @@ check_match "EphemeralStorageMetrics: 20 GiB reserved, in MiB" '^[0-9]+ 20[0-9]{
 check_eq "the credentials of its task role" "AKIDAPP tok-app $ROLE" \
         "$(grep '^creds: ' <<<"$log" | cut -c8- | jq -r '"\(.AccessKeyId) \(.Token) \(.RoleArn)"')"
 
+# The task's limits (cpu 256, memory 512): the CPU limit set by the shim before its first
+# container started, every container's cgroup below the task's.
+cg=$FABRIC_PREFIX/$id
+check_eq "the task's cgroup: a quarter of a vCPU, 512 MiB" "25000 100000 536870912" \
+        "$(cat "/sys/fs/cgroup/cpu/$cg/cpu.cfs_quota_us" "/sys/fs/cgroup/cpu/$cg/cpu.cfs_period_us" \
+                "/sys/fs/cgroup/memory/$cg/memory.limit_in_bytes" | xargs)"
+check_eq "the running containers' processes are below it" "app side" \
+        "$(for c in app side; do [[ -n $(cat "/sys/fs/cgroup/cpu/$cg/$c/cgroup.procs") ]] && echo "$c"; done | xargs)"
+check_match "the shim set it before the first container's start" \
+        "The task's CPU limit: 25000 us per 100000 us.*Container 'init' started" \
+        "$(grep -E "CPU limit|Container 'init' started" "$FABRIC_RUN/runs/$id/shim.log" | tr '\n' ' ')"
+
 show=$(ln_show "$id")
 check_eq "inspect: every container's status" "side RUNNING|app RUNNING|init STOPPED 0" \
         "$(jq -r '[.containers[] | "\(.name) \(.status)\(if .exit_code != null then " \(.exit_code)" else "" end)"] | join("|")' <<<"$show")"

@@ -34,7 +34,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/prctl.h>
@@ -591,8 +590,8 @@ static int task_setup(struct run *run)
 		return err(r, "cannot find the cgroup hierarchies: %s", strerror(-r));
 	r = cgroup_create(&roots, arg.cgroup,
 			  &(struct cgroup_limits){
-				  .cpu_quota_us = (uint64_t)lround(d->cpu_vcpu * 100000),
-				  .cpu_period_us = 100000,
+				  .cpu_quota_us = taskdef_cpu_quota_us(d),
+				  .cpu_period_us = TASKDEF_CPU_PERIOD_US,
 				  .memory_bytes = (uint64_t)d->memory_mib << 20,
 			  });
 	if (r < 0)
