@@ -72,16 +72,17 @@ logship_bg()
         LOGS_BG+=("$LOGSHIP_PID")
 }
 
+# (The script's exit status stays its own; under set -e a failing command here would end the
+# trap before the teardown.)
 _logs_exit()
 {
-        local rc=$? pid
+        local pid
 
         for pid in "${LOGS_BG[@]}"; do
                 kill -KILL "$pid" 2>/dev/null || true
                 wait "$pid" 2>/dev/null || true
         done
-        (exit $rc)
-        fabric_down
+        fabric_down || true
 }
 
 # received [FILTER]: the messages the collector wrote, one per line (jq's .msg), of those that

@@ -15,7 +15,16 @@ N=5000
 logs_up
 counters_no_arp t1 "$LOGS_IP" "$(fabric_eni_mac 1)"
 
+# TCP's retransmitted segments in the task's namespace (a loaded machine can drop some at the
+# collector's socket): the header accounting below holds only without them.
+retrans()
+{
+        ip netns exec "$FABRIC_PREFIX-t1" awk '$1 == "Tcp:" {
+                if (!col) { for (i = 2; i <= NF; i++) if ($i == "RetransSegs") col = i; next }
+                print $col }' /proc/net/snmp
+}
 check_eq "nothing counted before" "0 0 0 0" "$(netdctl -j stats t1 | st_flow logs)"
+retrans0=$(retrans)
 out=$(logship_run web -- seq -f 'line %06g' 1 $N) || tap_fail "logship exits 0" "$out"
 check_eq "every message delivered" "$N $N" \
         "$(jq -r '.ship | "\(.messages) \(.delivered)"' <<<"$out")"
@@ -43,8 +52,16 @@ check_eq "nothing else went over the ENI (app)" "0 0 0 0" "$(st_flow app <<<"$st
 # the SYN's and SYN-ACK's 8 more bytes of options; the collector sends no data.
 read -r rxb rxp txb txp <<<"$logs"
 payload=$(jq .ship.delivered_bytes <<<"$out")
-check_eq "tx: the shipper's $payload bytes of frames and the headers of $txp packets" \
-        $((payload + 66 * txp + 8)) "$txb"
-check_eq "rx: the headers of $rxp packets" $((66 * rxp + 8)) "$rxb"
+resent=$(($(retrans) - retrans0))
+if ((resent == 0)); then
+        check_eq "tx: the shipper's $payload bytes of frames and the headers of $txp packets" \
+                $((payload + 66 * txp + 8)) "$txb"
+        check_eq "rx: the headers of $rxp packets" $((66 * rxp + 8)) "$rxb"
+else
+        # the resent bytes and the collector's SACK options count too (checked above, exactly,
+        # against the device and the VPC side)
+        tap_skip "tx: frames and headers" "$resent segments were retransmitted"
+        tap_skip "rx: headers" "$resent segments were retransmitted"
+fi
 check "netd detaches the task" netdctl task detach t1
 tap_done
