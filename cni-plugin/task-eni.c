@@ -13,6 +13,12 @@
 #include "netns.h"
 
 #define NETD_CALL_TIMEOUT_MS 10000 /* for requests that do not wait for an ENI */
+/*
+ * A detach: netd carries out attaches and detaches one at a time, so a DEL in a burst waits for
+ * those before it (200 at once took 12 s and more on a 2-CPU machine); the runtime's own
+ * timeout is the one that counts.
+ */
+#define NETD_DETACH_TIMEOUT_MS 60000
 
 extern char **environ;
 
@@ -285,7 +291,7 @@ static int cmd_add(struct plugin *p)
 			cni_error_set(&saved, CNI_ERR_IO, NULL, "Failed to write the result: %s",
 				      strerror(-r));
 		(void)netd_call(p, "task.detach", json_pack("{s:s}", "task_id", id),
-				NETD_CALL_TIMEOUT_MS, "rollback", &ignored);
+				NETD_DETACH_TIMEOUT_MS, "rollback", &ignored);
 		p->err = saved;
 		return -EIO;
 	}
@@ -303,7 +309,7 @@ static int cmd_del(struct plugin *p)
 			 p->cfg.ignored);
 	if (task_id(p, id, sizeof(id)) < 0 || netd_connect(p, CNI_ERR_TRY_AGAIN) < 0)
 		return -EINVAL;
-	r = netd_call(p, "task.detach", json_pack("{s:s}", "task_id", id), NETD_CALL_TIMEOUT_MS,
+	r = netd_call(p, "task.detach", json_pack("{s:s}", "task_id", id), NETD_DETACH_TIMEOUT_MS,
 		      "detach", &res);
 	if (r < 0)
 		return r;
@@ -441,7 +447,7 @@ static int cmd_gc(struct plugin *p)
 		if (cni_gc_attachment_valid(&p->cfg, cid, ifn))
 			continue;
 		r = netd_call(p, "task.detach", json_pack("{s:s}", "task_id", tid),
-			      NETD_CALL_TIMEOUT_MS, "detach", &res);
+			      NETD_DETACH_TIMEOUT_MS, "detach", &res);
 		if (r < 0) {
 			log_warn("GC: detaching '%s' (container '%s', '%s') failed: %s", tid, cid,
 				 ifn, p->err.msg);
