@@ -54,6 +54,7 @@
 #define LAUNCH_LOGS_WAIT_USEC	 (20 * 1000000ULL)
 #define LAUNCH_LOGS_IDLE_USEC	 (120 * 1000000ULL)
 #define LAUNCH_MAX_CURSORS	 64
+#define LAUNCH_SPARE_MARK	 "spare"
 
 enum launch_phase {
 	LAUNCH_PROVISIONING,
@@ -135,6 +136,23 @@ struct log_cursor {
 	int io_id, timer_id;
 };
 
+/*
+ * The spare shim: `taskvm shim --dir RUN_DIR/ID --spare`, exec'd ahead of the next task, its
+ * libraries loaded, waiting on a pipe (its stdin). task.run gives the task the spare's ID (its
+ * run directory and command line are the task's then); the provisioning writes the task's
+ * shim.json and a byte: the shim goes on as if just started. The pipe's close (the agent's
+ * exit, or the spare not wanted) ends it. Until a task takes it, its directory holds
+ * LAUNCH_SPARE_MARK, by which a restarted agent knows what to remove.
+ */
+struct launch_spare {
+	char id[TMDS_ECS_ID_LEN + 1];
+	pid_t pid; /* 0: no spare */
+	uint64_t start;
+	int fd; /* the pipe's write end */
+	int pidfd, pidfd_id;
+	struct launch_task *task; /* that took its id, until its provisioning claims it */
+};
+
 struct launch {
 	struct agent *a;
 	struct launch_opts o;
@@ -144,9 +162,12 @@ struct launch {
 	unsigned int ntasks;
 	struct log_cursor *cursors;
 	unsigned int ncursors;
+	struct launch_spare spare;
+	bool launched; /* a task was: spares are kept from then on */
 };
 
 static void task_teardown(struct launch_task *lt);
+static void spare_start(struct launch *l);
 static void shim_connect(struct launch_task *lt);
 static void shim_network(struct launch_task *lt);
 static void cursors_wake(struct launch *l, const char *task_id);
@@ -322,6 +343,9 @@ int launch_parse_option(struct launch_opts *o, int c, const char *arg)
 			return -EINVAL;
 		}
 		return 1;
+	case LAUNCH_ARG_NO_SPARE_SHIM:
+		o->no_spare_shim = true;
+		return 1;
 	case LAUNCH_ARG_VM_KERNEL:
 	case LAUNCH_ARG_VM_INITRD:
 		if (arg[0] != '/') {
@@ -365,7 +389,9 @@ void launch_help(FILE *f)
 		"                              none: runc containers, or a VM of the task's own\n"
 		"                              (default runc)\n"
 		"      --vm-kernel FILE        the task VMs' kernel, a vmlinux (default %s)\n"
-		"      --vm-initrd FILE        their initramfs (default %s)\n",
+		"      --vm-initrd FILE        their initramfs (default %s)\n"
+		"      --no-spare-shim         keep no shim started ahead of the next task (default:\n"
+		"                              one, once a task has been launched)\n",
 		LAUNCH_DEFAULT_RUN_DIR, LAUNCH_DEFAULT_NETNS_DIR, IMAGE_STORE_DEFAULT,
 		LAUNCH_DEFAULT_VOLUME_DIR, LAUNCH_DEFAULT_CGROUP, LAUNCH_DEFAULT_RETENTION,
 		LAUNCH_DEFAULT_VM_KERNEL, LAUNCH_DEFAULT_VM_INITRD);
@@ -775,6 +801,9 @@ static void set_phase(struct launch_task *lt, enum launch_phase p)
 	lt->phase = p;
 	journal_save(lt);
 	task_broadcast(lt);
+	/* a launch is over (its containers run, or it failed): a spare for the next one */
+	if (p == LAUNCH_RUNNING || p == LAUNCH_STOPPED)
+		spare_start(lt->l);
 }
 
 /* The first stop's code and reason are the task's. */
@@ -1216,34 +1245,40 @@ static int watch_shim(struct launch_task *lt)
 
 /* --- provisioning --------------------------------------------------------------------------- */
 
-/* Fork and exec `taskvm shim --dir RUN_DIR` in a session of its own, output to shim.log. */
-static int shim_spawn(struct launch_task *lt)
+/*
+ * Fork and exec `taskvm shim --dir RUN_DIR [--spare]` in a session of its own, output to
+ * RUN_DIR/shim.log, its stdin in_fd (a spare's pipe) or /dev/null.
+ */
+static int shim_exec(struct launch *l, const char *run_dir, int in_fd, pid_t *ret_pid)
 {
 	char log_path[PATH_MAX + 32], level[4];
-	char *argv[] = { "taskvm", "shim", "--dir", lt->run_dir, "--log-level", level, NULL };
+	char *argv[] = { "taskvm",
+			 "shim",
+			 "--dir",
+			 (char *)run_dir,
+			 "--log-level",
+			 level,
+			 in_fd >= 0 ? "--spare" : NULL,
+			 NULL };
+	_cleanup_close_ int log_fd = -1, null_fd = -1;
 	sigset_t all;
-	int log_fd, null_fd;
 	pid_t pid;
 
 	snprintf(level, sizeof(level), "%d", (int)log_get_level());
-	snprintf(log_path, sizeof(log_path), "%s/%s", lt->run_dir, SHIM_LOG_FILE);
+	snprintf(log_path, sizeof(log_path), "%s/%s", run_dir, SHIM_LOG_FILE);
 	log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (log_fd < 0)
 		return -errno;
-	null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (null_fd < 0) {
-		close(log_fd);
-		return -errno;
+	if (in_fd < 0) {
+		null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (null_fd < 0)
+			return -errno;
+		in_fd = null_fd;
 	}
 	sigfillset(&all);
 	pid = fork();
-	if (pid < 0) {
-		int r = -errno;
-
-		close(log_fd);
-		close(null_fd);
-		return r;
-	}
+	if (pid < 0)
+		return -errno;
 	if (pid == 0) {
 		/* Only async-signal-safe calls here: the agent has threads. */
 		struct sigaction dfl = { .sa_handler = SIG_DFL };
@@ -1252,18 +1287,181 @@ static int shim_spawn(struct launch_task *lt)
 			if (s != SIGKILL && s != SIGSTOP)
 				sigaction(s, &dfl, NULL);
 		sigprocmask(SIG_UNBLOCK, &all, NULL);
-		if (setsid() < 0 || dup2(null_fd, 0) < 0 || dup2(log_fd, 1) < 0 ||
+		if (setsid() < 0 || dup2(in_fd, 0) < 0 || dup2(log_fd, 1) < 0 ||
 		    dup2(log_fd, 2) < 0)
 			_exit(127);
 		close_range(3, ~0U, 0);
-		execv(lt->l->exe, argv);
+		execv(l->exe, argv);
 		_exit(127);
 	}
-	close(log_fd);
-	close(null_fd);
-	lt->shim_pid = pid;
-	lt->shim_start = proc_start_time(pid);
+	*ret_pid = pid;
 	return 0;
+}
+
+/* The task's shim, started now. */
+static int shim_spawn(struct launch_task *lt)
+{
+	int r;
+
+	r = shim_exec(lt->l, lt->run_dir, -1, &lt->shim_pid);
+	if (r < 0)
+		return r;
+	lt->shim_start = proc_start_time(lt->shim_pid);
+	return 0;
+}
+
+/* --- the spare shim ------------------------------------------------------------------------- */
+
+/* Forget the spare: its pipe closed (it exits), its directory removed unless a task has it. */
+static void spare_drop(struct launch *l)
+{
+	struct launch_spare *sp = &l->spare;
+	char dir[PATH_MAX];
+
+	event_cancel(agent_loop(l->a), sp->pidfd_id);
+	safe_close(sp->pidfd);
+	safe_close(sp->fd);
+	if (sp->id[0] && !sp->task) {
+		snprintf(dir, sizeof(dir), "%s/%s", l->o.run_dir, sp->id);
+		rm_rf(dir);
+	}
+	*sp = (struct launch_spare){ .fd = -1, .pidfd = -1 };
+}
+
+/* The spare exited before a task claimed it. */
+static void on_spare_pidfd(struct event_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct launch *l = data;
+	siginfo_t si = {};
+
+	if (waitid((idtype_t)P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) < 0 || !si.si_pid)
+		return;
+	log_warn("The spare shim (pid %d) %s %d before a task took it", (int)l->spare.pid,
+		 si.si_code == CLD_EXITED ? "exited with status" : "was killed by signal",
+		 si.si_status);
+	spare_drop(l); /* the next task starts a shim of its own */
+}
+
+/* Start a spare shim, if none and the agent keeps one. */
+static void spare_start(struct launch *l)
+{
+	struct launch_spare *sp = &l->spare;
+	char dir[PATH_MAX], path[PATH_MAX + 16];
+	int p[2] = { -1, -1 }, fd, r;
+
+	if (l->o.no_spare_shim || !l->launched || sp->pid > 0)
+		return;
+	*sp = (struct launch_spare){ .fd = -1, .pidfd = -1 };
+	r = random_hex(sp->id, TMDS_ECS_ID_LEN / 2);
+	if (r < 0)
+		sp->id[0] = '\0';
+	snprintf(dir, sizeof(dir), "%s/%s", l->o.run_dir, sp->id);
+	if (r >= 0) {
+		snprintf(path, sizeof(path), "%s/%s", dir, SHIM_LOG_DIR);
+		r = mkdir_p(path, 0755);
+	}
+	if (r >= 0) {
+		snprintf(path, sizeof(path), "%s/%s", dir, LAUNCH_SPARE_MARK);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		r = fd < 0 ? -errno : 0;
+		safe_close(fd);
+	}
+	if (r >= 0)
+		r = RET_NERRNO(pipe2(p, O_CLOEXEC));
+	if (r >= 0)
+		r = shim_exec(l, dir, p[0], &sp->pid);
+	safe_close(p[0]);
+	sp->fd = p[1];
+	if (r >= 0) {
+		sp->start = proc_start_time(sp->pid);
+		sp->pidfd = pidfd_open(sp->pid, 0);
+		r = sp->pidfd < 0 ? -errno : 0;
+	}
+	if (r >= 0) {
+		r = event_add_io(agent_loop(l->a), sp->pidfd, EPOLLIN, on_spare_pidfd, l, NULL);
+		if (r >= 0)
+			sp->pidfd_id = r;
+	}
+	if (r < 0) {
+		log_warn_errno(r, "Cannot start a spare shim: %m");
+		sp->fd = safe_close(sp->fd);
+		if (sp->pid > 0)
+			waitpid(sp->pid, NULL, 0); /* the end of its stdin: it exits at once */
+		spare_drop(l);
+		return;
+	}
+	log_debug("Spare shim %s started (pid %d)", sp->id, (int)sp->pid);
+}
+
+/* A task takes the spare's id (task.run, journalled): the directory is the task's from now. */
+static void spare_reserve(struct launch *l, struct launch_task *lt)
+{
+	char path[PATH_MAX + 16];
+
+	l->spare.task = lt;
+	snprintf(path, sizeof(path), "%s/%s", lt->run_dir, LAUNCH_SPARE_MARK);
+	unlink(path);
+}
+
+/* A task that took the spare's id but will not run: the spare goes, the directory stays. */
+static void spare_release(struct launch_task *lt)
+{
+	if (lt->l->spare.task == lt)
+		spare_drop(lt->l);
+}
+
+/*
+ * The task's shim is the spare whose id it took, if that one still lives: its pid journalled,
+ * then the byte that starts it on the task's shim.json. false: start one.
+ */
+static bool spare_claim(struct launch_task *lt)
+{
+	struct launch_spare *sp = &lt->l->spare;
+	siginfo_t si = {};
+
+	if (sp->task != lt || sp->pid <= 0)
+		return false;
+	lt->shim_pid = sp->pid;
+	lt->shim_start = sp->start;
+	journal_save(lt);
+	if (write(sp->fd, "g", 1) == 1) {
+		log_debug("Task '%s': its shim is the spare (pid %d)", lt->id, (int)sp->pid);
+		spare_drop(lt->l); /* the task watches it from now */
+		return true;
+	}
+	/* it died, its pipe's read end with it: reap it, start another */
+	log_warn_errno(errno, "Task '%s': the spare shim (pid %d) is gone (%m), starting one",
+		       lt->id, (int)sp->pid);
+	waitid((idtype_t)P_PIDFD, (id_t)sp->pidfd, &si, WEXITED);
+	spare_drop(lt->l);
+	lt->shim_pid = 0;
+	lt->shim_start = 0;
+	return false;
+}
+
+/* A restarted agent: the spares of the one before (their directories marked) are removed. */
+static void spare_orphans_remove(struct launch *l)
+{
+	DIR *d = opendir(l->o.run_dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[PATH_MAX + 80];
+
+		if (!ident_task_id_valid(de->d_name) || strlen(de->d_name) != TMDS_ECS_ID_LEN ||
+		    task_find(l, de->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/%s", l->o.run_dir, de->d_name,
+			 LAUNCH_SPARE_MARK);
+		if (access(path, F_OK) < 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", l->o.run_dir, de->d_name);
+		log_info("Removing '%s', the spare shim's of the agent before", path);
+		rm_rf(path);
+	}
+	closedir(d);
 }
 
 static json_t *strv_json(const char *const *v)
@@ -1565,7 +1763,7 @@ static void provision(struct launch_task *lt)
 				      strerror(-r));
 	lt->shim_spawning = true;
 	journal_save(lt);
-	r = shim_spawn(lt);
+	r = spare_claim(lt) ? 0 : shim_spawn(lt);
 	if (r < 0)
 		return provision_fail(lt, "cannot start the task's shim: %s", strerror(-r));
 	journal_save(lt);
@@ -1672,6 +1870,7 @@ static void task_teardown(struct launch_task *lt)
 
 	if (lt->phase == LAUNCH_STOPPED)
 		return;
+	spare_release(lt); /* a spare it did not claim */
 	if (lt->shim_pid > 0 && lt->pidfd >= 0)
 		return; /* the shim is still there: its exit comes back here */
 	lt->desired_stop = true;
@@ -1996,6 +2195,7 @@ void launch_recover(struct launch *l)
 	closedir(d);
 	if (n)
 		log_info("%u launched tasks in the journal", n);
+	spare_orphans_remove(l);
 	for (struct launch_task *lt = l->tasks; lt; lt = lt->next)
 		recover_one(lt);
 }
@@ -2271,6 +2471,7 @@ static int do_task_run(struct ctl_call *call, json_t *params, void *userdata)
 	struct launch_task *lt;
 	json_t *res;
 	json_error_t jerr;
+	bool spare;
 	int r, follow = 0;
 
 	if (!l)
@@ -2287,9 +2488,16 @@ static int do_task_run(struct ctl_call *call, json_t *params, void *userdata)
 	if (l->ntasks >= LAUNCH_MAX_TASKS)
 		return ctl_call_failf(call, CTL_ERR_LIMIT, "Too many tasks (at most %d)",
 				      LAUNCH_MAX_TASKS);
-	r = random_hex(id, TMDS_ECS_ID_LEN / 2);
-	if (r < 0)
-		return ctl_call_fail_errno(call, r, "Cannot draw a task id: %s", strerror(-r));
+	/* the spare shim's id, if there is one that no task took: the task's shim is ready */
+	spare = l->spare.pid > 0 && !l->spare.task;
+	if (spare)
+		strscpy(id, l->spare.id, sizeof(id));
+	else {
+		r = random_hex(id, TMDS_ECS_ID_LEN / 2);
+		if (r < 0)
+			return ctl_call_fail_errno(call, r, "Cannot draw a task id: %s",
+						   strerror(-r));
+	}
 	r = run_validate(l, &p, id, &pf, &plat, &arn, &e);
 	if (r < 0)
 		return ctl_call_failf(call,
@@ -2333,6 +2541,9 @@ static int do_task_run(struct ctl_call *call, json_t *params, void *userdata)
 		task_unlink_free(lt);
 		return ctl_call_fail_errno(call, r, "Cannot journal the task: %s", strerror(-r));
 	}
+	if (spare)
+		spare_reserve(l, lt);
+	l->launched = true;
 	log_info("Task '%s' (%s): run of %s:%s on platform version %s revision %u", id,
 		 lt->task_arn, strna(td_str(lt, "family")),
 		 json_string_value(json_object_get(lt->params, "cluster")), pf->version,
@@ -2633,6 +2844,7 @@ int launch_new(struct agent *a, const struct launch_opts *o, const char *state_d
 		return -ENOMEM;
 	l->a = a;
 	l->o = *o;
+	l->spare = (struct launch_spare){ .fd = -1, .pidfd = -1 };
 	if (asprintf(&l->dir, "%s/launch", state_dir) < 0) {
 		free(l);
 		return -ENOMEM;
@@ -2660,6 +2872,7 @@ struct launch *launch_free(struct launch *l)
 		return NULL;
 	while (l->cursors)
 		cursor_free(l->cursors);
+	spare_drop(l); /* the end of its stdin: it exits */
 	while (l->tasks) {
 		struct launch_task *lt = l->tasks;
 

@@ -78,6 +78,7 @@ struct launch_opts {
 	enum launch_isolation isolation;
 	const char *vm_kernel;
 	const char *vm_initrd;
+	bool no_spare_shim; /* no spare shim kept ahead of the next task (launch.c) */
 	bool fault_injection;
 };
 
@@ -102,6 +103,7 @@ enum {
 	LAUNCH_ARG_ISOLATION,
 	LAUNCH_ARG_VM_KERNEL,
 	LAUNCH_ARG_VM_INITRD,
+	LAUNCH_ARG_NO_SPARE_SHIM,
 };
 
 /* The struct option entries of the launch options, for the agent's table. */
@@ -125,6 +127,7 @@ enum {
 	{ "isolation", required_argument, NULL, LAUNCH_ARG_ISOLATION },                            \
 	{ "vm-kernel", required_argument, NULL, LAUNCH_ARG_VM_KERNEL },                            \
 	{ "vm-initrd", required_argument, NULL, LAUNCH_ARG_VM_INITRD },                            \
+	{ "no-spare-shim", no_argument, NULL, LAUNCH_ARG_NO_SPARE_SHIM },                          \
 	{ "enable-fault-injection", no_argument, NULL, LAUNCH_ARG_FAULT }
 /* clang-format on */
 

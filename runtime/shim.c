@@ -2010,20 +2010,46 @@ static void cleanup(struct shim *s)
 	shim_config_done(&s->cfg);
 }
 
+/*
+ * A spare (--spare, launch.c): started ahead of its task, it waits for the agent's byte on its
+ * stdin, after which the run directory is a task's. false: the end of the file (the agent does
+ * not want it, or exited).
+ */
+static bool spare_wait(void)
+{
+	ssize_t n;
+	char b;
+	int fd;
+
+	do
+		n = read(STDIN_FILENO, &b, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		return false;
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		close(fd);
+	}
+	return true;
+}
+
 int shim_main(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "dir", required_argument, NULL, 'd' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "spare", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	struct shim s = { .rc = EXIT_SUCCESS, .platform_nsfd = -1 };
+	bool spare = false;
 	int c, r;
 
 	log_set_ident("taskvm-shim");
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "d:l:h", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "d:l:sh", options, NULL)) >= 0) {
 		switch (c) {
 		case 'd':
 			s.dir = optarg;
@@ -2036,8 +2062,11 @@ int shim_main(int argc, char **argv)
 			}
 			log_set_level((enum log_level)r);
 			break;
+		case 's':
+			spare = true;
+			break;
 		case 'h':
-			printf("Usage: taskvm shim --dir RUNDIR [--log-level LEVEL]\n\n"
+			printf("Usage: taskvm shim --dir RUNDIR [--log-level LEVEL] [--spare]\n\n"
 			       "The per-task process the agent starts (see taskvm(8)); not for\n"
 			       "interactive use.\n");
 			return 0;
@@ -2050,6 +2079,8 @@ int shim_main(int argc, char **argv)
 		return 2;
 	}
 	umask(0022);
+	if (spare && !spare_wait())
+		return EXIT_SUCCESS;
 	r = load_config(&s);
 	if (r >= 0)
 		r = setup(&s);

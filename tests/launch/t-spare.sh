@@ -1,0 +1,122 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# The spare shim (issue 11, the task start): once the agent has launched a task, it keeps one
+# shim exec'd ahead of the next (`taskvm shim --dir RUN_DIR/ID --spare`, waiting on a pipe). The
+# next task takes its id and its process; a new spare follows once that task runs. A spare that
+# dies is reaped and removed, and the next task starts a shim of its own; the agent's exit, or
+# its SIGKILL, ends the spare (the end of its pipe), and a restarted agent removes what is left;
+# --no-spare-shim keeps none. Nothing is left.
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+ln_setup 2
+
+RUNS=$FABRIC_RUN/runs
+
+# spare_id PID: the id in its command line (its run directory's name), empty if it is gone.
+spare_id()
+{
+        tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null |
+                sed -nE 's|.*--dir [^ ]*/([0-9a-f]{32}) .*|\1|p' || true
+}
+
+# spare_pid: the pid of the spare shim of this fabric's agent, empty if none: started with
+# --spare (a task's shim that was a spare keeps it) and its directory still marked.
+spare_pid()
+{
+        local pid id
+
+        for pid in $(pgrep -f "^taskvm shim --dir $RUNS/[0-9a-f]{32} --log-level [0-9]+ --spare$"); do
+                id=$(spare_id "$pid")
+                [[ -n $id && -e $RUNS/$id/spare ]] && echo "$pid"
+        done
+        return 0
+}
+
+has_spare() { [[ -n $(spare_pid) ]]; }
+no_spare() { [[ -z $(spare_pid) ]]; }
+gone() { [[ ! -e /proc/$1 ]]; }
+
+ln_taskdef long "$(jq -n --arg img "$LN_IMAGE" '{containerDefinitions: [
+  {name: "app", image: $img, stopTimeout: 2,
+   command: ["/bin/sh", "-c", "echo hello; exec sleep 1000"]}]}')"
+
+check "no spare before the first task" no_spare
+check_eq "no run directory either" "" "$(ls "$RUNS" 2>/dev/null)"
+
+# --- the first task starts a shim of its own; a spare follows -----------------------------------
+id1=$(ln_run long 1) || true
+check_eq "the first task runs" RUNNING "$(ln_phase "$id1")"
+check "a spare shim is started once it runs" wait_until 10 has_spare
+spare=$(spare_pid)
+sid=$(spare_id "$spare")
+check_eq "one spare" 1 "$(wc -w <<<"$spare")"
+check "its directory is marked" test -e "$RUNS/$sid/spare"
+check_match "it waits: sleeping in a read" "^S" "$(awk '{print $3}' "/proc/$spare/stat")"
+
+# --- the next task takes it ----------------------------------------------------------------------
+id2=$(ln_run long 2) || true
+check_eq "the next task has the spare's id" "$sid" "$id2"
+check_eq "and its process as its shim" "$spare" "$(ln_show "$id2" | jq -r .shim.pid)"
+check_eq "it runs" RUNNING "$(ln_phase "$id2")"
+said_hello() { [[ $(ln_logs "$1" app) == hello ]]; }
+check "its container's output comes back" wait_until 10 said_hello "$id2"
+check "the mark is gone" test ! -e "$RUNS/$id2/spare"
+md=$(ln_show "$id2" | jq -r '.containers[0].env.ECS_CONTAINER_METADATA_URI_V4 // empty')
+check_eq "its metadata is served" RUNNING \
+        "$(fabric_nsexec host curl -s --max-time 5 "http://127.0.0.1:51679/v4/${md##*/}" |
+                jq -r .KnownStatus)"
+other_spare() { local p; p=$(spare_pid); [[ -n $p && $p != "$1" ]]; }
+check "a new spare follows" wait_until 10 other_spare "$spare"
+
+# --- a spare that dies: reaped, removed; the next task starts its own ----------------------------
+spare=$(spare_pid)
+sid=$(spare_id "$spare")
+kill -KILL "$spare"
+check "a killed spare is reaped (no zombie)" wait_until 5 gone "$spare"
+check "and its directory removed" wait_until 5 test ! -e "$RUNS/$sid"
+check_match "the agent said so" "The spare shim \(pid $spare\) was killed by signal 9" \
+        "$(cat "$AGENT_LOG")"
+check "taskvm stop of the first task" taskvm stop "$id1"
+id3=$(ln_run long 1) || true
+check_eq "the next task runs (a shim of its own)" RUNNING "$(ln_phase "$id3")"
+check "not the dead spare's id" test "$id3" != "$sid"
+check "a spare again" wait_until 10 has_spare
+
+# --- the agent SIGKILLed: the spare ends; a restarted agent removes its directory ---------------
+spare=$(spare_pid)
+sid=$(spare_id "$spare")
+md_agent_kill9
+check "the agent killed: its spare exits (the end of its pipe)" wait_until 5 gone "$spare"
+check "its directory is still there" test -e "$RUNS/$sid/spare"
+ln_agent_start || tap_bail "agent restart"
+check "restarted: the spare's directory is removed" wait_until 5 test ! -e "$RUNS/$sid"
+check_eq "the running tasks are adopted" "RUNNING RUNNING" "$(ln_phase "$id2") $(ln_phase "$id3")"
+check "no spare until this agent launches" no_spare
+
+# --- stopped: the spare exits, its directory goes ------------------------------------------------
+check "taskvm stop" taskvm stop "$id3"
+id4=$(ln_run long 1) || true
+check_eq "a task on the restarted agent" RUNNING "$(ln_phase "$id4")"
+check "a spare" wait_until 10 has_spare
+spare=$(spare_pid)
+sid=$(spare_id "$spare")
+check "md_agent_stop" md_agent_stop
+check "stopped: the spare exits" wait_until 5 gone "$spare"
+check "and its directory is removed" test ! -e "$RUNS/$sid"
+
+# --- --no-spare-shim ----------------------------------------------------------------------------
+ln_agent_start --no-spare-shim || tap_bail "agent restart"
+check "taskvm stop" taskvm stop "$id4"
+id5=$(ln_run long 1) || true
+check_eq "a task runs without spares" RUNNING "$(ln_phase "$id5")"
+sleep 1
+check "and no spare follows it" no_spare
+
+for id in "$id2" "$id5"; do
+        check "taskvm stop $id" taskvm stop "$id"
+done
+for id in "$id1" "$id2" "$id3" "$id4" "$id5"; do
+        check_eq "nothing of task $id is left" "" "$(ln_leftovers "$id")"
+done
+check_eq "no shim left" "" "$(pgrep -f "^taskvm shim --dir $RUNS/" || true)"
+ln_done
