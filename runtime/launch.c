@@ -150,7 +150,8 @@ struct launch_spare {
 	uint64_t start;
 	int fd; /* the pipe's write end */
 	int pidfd, pidfd_id;
-	struct launch_task *task; /* that took its id, until its provisioning claims it */
+	bool taken;		  /* a task took its id: the directory is the task's */
+	struct launch_task *task; /* that task, until its provisioning claims it */
 };
 
 struct launch {
@@ -1321,7 +1322,7 @@ static void spare_drop(struct launch *l)
 	event_cancel(agent_loop(l->a), sp->pidfd_id);
 	safe_close(sp->pidfd);
 	safe_close(sp->fd);
-	if (sp->id[0] && !sp->task) {
+	if (sp->id[0] && !sp->taken) {
 		snprintf(dir, sizeof(dir), "%s/%s", l->o.run_dir, sp->id);
 		rm_rf(dir);
 	}
@@ -1336,6 +1337,12 @@ static void on_spare_pidfd(struct event_loop *loop, int fd, uint32_t events, voi
 
 	if (waitid((idtype_t)P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) < 0 || !si.si_pid)
 		return;
+	if (l->spare.fd < 0) {
+		/* released (spare_release()): it read the end of its pipe; one for the next task */
+		spare_drop(l);
+		spare_start(l);
+		return;
+	}
 	log_warn("The spare shim (pid %d) %s %d before a task took it", (int)l->spare.pid,
 		 si.si_code == CLD_EXITED ? "exited with status" : "was killed by signal",
 		 si.si_status);
@@ -1398,6 +1405,7 @@ static void spare_reserve(struct launch *l, struct launch_task *lt)
 {
 	char path[PATH_MAX + 16];
 
+	l->spare.taken = true;
 	l->spare.task = lt;
 	snprintf(path, sizeof(path), "%s/%s", lt->run_dir, LAUNCH_SPARE_MARK);
 	unlink(path);
@@ -1406,8 +1414,13 @@ static void spare_reserve(struct launch *l, struct launch_task *lt)
 /* A task that took the spare's id but will not run: the spare goes, the directory stays. */
 static void spare_release(struct launch_task *lt)
 {
-	if (lt->l->spare.task == lt)
-		spare_drop(lt->l);
+	struct launch_spare *sp = &lt->l->spare;
+
+	if (sp->task != lt)
+		return;
+	/* the end of its pipe: it exits, reaped on its pidfd (on_spare_pidfd()) */
+	sp->task = NULL;
+	sp->fd = safe_close(sp->fd);
 }
 
 /*
@@ -1732,6 +1745,8 @@ static void provision(struct launch_task *lt)
 	uint64_t start = now_usec(), t[5];
 	int r;
 
+	if (lt->phase != LAUNCH_PROVISIONING)
+		return; /* stopped before its provisioning began: torn down already */
 	r = mkdir_p(lt->run_dir, 0700);
 	if (r >= 0) {
 		snprintf(logs, sizeof(logs), "%s/%s", lt->run_dir, SHIM_LOG_DIR);
@@ -2489,7 +2504,7 @@ static int do_task_run(struct ctl_call *call, json_t *params, void *userdata)
 		return ctl_call_failf(call, CTL_ERR_LIMIT, "Too many tasks (at most %d)",
 				      LAUNCH_MAX_TASKS);
 	/* the spare shim's id, if there is one that no task took: the task's shim is ready */
-	spare = l->spare.pid > 0 && !l->spare.task;
+	spare = l->spare.pid > 0 && !l->spare.taken;
 	if (spare)
 		strscpy(id, l->spare.id, sizeof(id));
 	else {

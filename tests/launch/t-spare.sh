@@ -5,7 +5,8 @@
 # next task takes its id and its process; a new spare follows once that task runs. A spare that
 # dies is reaped and removed, and the next task starts a shim of its own; the agent's exit, or
 # its SIGKILL, ends the spare (the end of its pipe), and a restarted agent removes what is left;
-# --no-spare-shim keeps none. Nothing is left.
+# a task that took the spare's id and is stopped before its provisioning (task.run and
+# task.stop in one write) ends it too; --no-spare-shim keeps none. Nothing is left.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 ln_setup 2
@@ -81,6 +82,30 @@ id3=$(ln_run long 1) || true
 check_eq "the next task runs (a shim of its own)" RUNNING "$(ln_phase "$id3")"
 check "not the dead spare's id" test "$id3" != "$sid"
 check "a spare again" wait_until 10 has_spare
+
+# --- a task that took the spare's id, stopped before its provisioning began (task.run and
+# task.stop in one write): the spare exits and is reaped, the task is STOPPED, nothing started --
+spare=$(spare_pid)
+sid=$(spare_id "$spare")
+{
+        jq -nc --slurpfile td "$FABRIC_RUN/long.json" --arg c "$MD_CLUSTER" --arg r "$MD_REGION" \
+                --arg az "$MD_AZ" --arg mac "$(fabric_eni_mac 2)" --arg a "$(fabric_eni_ip 2)/16" '
+                {jsonrpc: "2.0", id: 1, method: "task.run", params: {task_definition: $td[0],
+                 cluster: $c, region: $r, availability_zone: $az,
+                 eni: {mac: $mac, addresses: [$a]}}}'
+        jq -nc --arg id "$sid" '{jsonrpc: "2.0", id: 2, method: "task.stop",
+                params: {task_id: $id, reason: "changed my mind"}}'
+} >"$FABRIC_RUN/runstop.in"
+out=$("$O/tests/tools/ctlsend" "$AGENT_SOCKET" 2 <"$FABRIC_RUN/runstop.in") || true
+check_eq "the run took the spare's id, the stop found it" "$sid $sid" \
+        "$(jq -rs '[.[].result.task_id] | join(" ")' <<<"$out")"
+check "the task is STOPPED" ln_wait_phase "$sid" STOPPED 10
+check_eq "as asked" "UserInitiated changed my mind" \
+        "$(ln_show "$sid" | jq -r '"\(.stop_code) \(.stopped_reason)"')"
+check "its spare exits" wait_until 5 gone "$spare"
+check_eq "no shim ran for it" 0 "$(ln_show "$sid" | jq -r '.shim.pid // 0')"
+check_eq "nothing of it is left" "" "$(ln_leftovers "$sid")"
+check "a new spare follows" wait_until 10 other_spare "$spare"
 
 # --- the agent SIGKILLed: the spare ends; a restarted agent removes its directory ---------------
 spare=$(spare_pid)
