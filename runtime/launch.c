@@ -55,6 +55,7 @@
 #define LAUNCH_LOGS_IDLE_USEC	 (120 * 1000000ULL)
 #define LAUNCH_MAX_CURSORS	 64
 #define LAUNCH_SPARE_MARK	 "spare"
+#define LAUNCH_SPARE_DELAY_USEC	 (100 * 1000ULL)
 
 enum launch_phase {
 	LAUNCH_PROVISIONING,
@@ -164,11 +165,12 @@ struct launch {
 	struct log_cursor *cursors;
 	unsigned int ncursors;
 	struct launch_spare spare;
-	bool launched; /* a task was: spares are kept from then on */
+	int spare_timer; /* spare_schedule()'s, 0: none */
+	bool launched;	 /* a task was: spares are kept from then on */
 };
 
 static void task_teardown(struct launch_task *lt);
-static void spare_start(struct launch *l);
+static void spare_schedule(struct launch *l);
 static void shim_connect(struct launch_task *lt);
 static void shim_network(struct launch_task *lt);
 static void cursors_wake(struct launch *l, const char *task_id);
@@ -804,7 +806,7 @@ static void set_phase(struct launch_task *lt, enum launch_phase p)
 	task_broadcast(lt);
 	/* a launch is over (its containers run, or it failed): a spare for the next one */
 	if (p == LAUNCH_RUNNING || p == LAUNCH_STOPPED)
-		spare_start(lt->l);
+		spare_schedule(lt->l);
 }
 
 /* The first stop's code and reason are the task's. */
@@ -1340,7 +1342,7 @@ static void on_spare_pidfd(struct event_loop *loop, int fd, uint32_t events, voi
 	if (l->spare.fd < 0) {
 		/* released (spare_release()): it read the end of its pipe; one for the next task */
 		spare_drop(l);
-		spare_start(l);
+		spare_schedule(l);
 		return;
 	}
 	log_warn("The spare shim (pid %d) %s %d before a task took it", (int)l->spare.pid,
@@ -1398,6 +1400,32 @@ static void spare_start(struct launch *l)
 		return;
 	}
 	log_debug("Spare shim %s started (pid %d)", sp->id, (int)sp->pid);
+}
+
+static void on_spare_timer(struct event_loop *loop, void *data)
+{
+	struct launch *l = data;
+
+	l->spare_timer = 0;
+	spare_start(l);
+}
+
+/*
+ * A spare shortly after a launch is over, not at once: its fork and exec, on the machine's
+ * CPUs, would slow the start of the containers that were just let go (the shim starts them on
+ * the agent's answer to the status that says RUNNING, sent after this).
+ */
+static void spare_schedule(struct launch *l)
+{
+	int r;
+
+	if (l->o.no_spare_shim || !l->launched || l->spare.pid > 0 || l->spare_timer)
+		return;
+	r = event_add_timer(agent_loop(l->a), LAUNCH_SPARE_DELAY_USEC, on_spare_timer, l, NULL);
+	if (r > 0)
+		l->spare_timer = r;
+	else
+		spare_start(l);
 }
 
 /* A task takes the spare's id (task.run, journalled): the directory is the task's from now. */
@@ -2887,6 +2915,7 @@ struct launch *launch_free(struct launch *l)
 		return NULL;
 	while (l->cursors)
 		cursor_free(l->cursors);
+	event_cancel(agent_loop(l->a), l->spare_timer);
 	spare_drop(l); /* the end of its stdin: it exits */
 	while (l->tasks) {
 		struct launch_task *lt = l->tasks;
