@@ -54,7 +54,7 @@
 #define LAUNCH_LOGS_WAIT_USEC	 (20 * 1000000ULL)
 #define LAUNCH_LOGS_IDLE_USEC	 (120 * 1000000ULL)
 #define LAUNCH_MAX_CURSORS	 64
-#define LAUNCH_SPARE_MARK	 "spare"
+#define LAUNCH_SPARE_MARK	 SHIM_SPARE_FILE
 #define LAUNCH_SPARE_DELAY_USEC	 (100 * 1000ULL)
 
 enum launch_phase {
@@ -1315,6 +1315,17 @@ static int shim_spawn(struct launch_task *lt)
 
 /* --- the spare shim ------------------------------------------------------------------------- */
 
+/* The volumes a spare made ahead for a task that did not come (storage_premake()). */
+static void spare_volumes_remove(struct launch *l, const char *id)
+{
+	_cleanup_free_ char *e = NULL;
+	char dir[PATH_MAX + 64];
+
+	snprintf(dir, sizeof(dir), "%s/%s", l->o.volume_dir, id);
+	if (storage_premade_remove(dir, &e) < 0)
+		log_warn("Cannot remove the spare shim's volumes: %s", e ?: "?");
+}
+
 /* Forget the spare: its pipe closed (it exits), its directory removed unless a task has it. */
 static void spare_drop(struct launch *l)
 {
@@ -1327,6 +1338,7 @@ static void spare_drop(struct launch *l)
 	if (sp->id[0] && !sp->taken) {
 		snprintf(dir, sizeof(dir), "%s/%s", l->o.run_dir, sp->id);
 		rm_rf(dir);
+		spare_volumes_remove(l, sp->id);
 	}
 	*sp = (struct launch_spare){ .fd = -1, .pidfd = -1 };
 }
@@ -1351,12 +1363,38 @@ static void on_spare_pidfd(struct event_loop *loop, int fd, uint32_t events, voi
 	spare_drop(l); /* the next task starts a shim of its own */
 }
 
+/*
+ * The spare's file (its mark, SHIM_SPARE_FILE): where to make the volumes of a task of the
+ * version's latest revision ahead, that is the next task's own volume directory.
+ */
+static int spare_file_write(struct launch *l, const char *dir)
+{
+	const struct platform *pf;
+	_cleanup_free_ char *e = NULL, *text = NULL;
+	json_auto_t *j = NULL;
+	char path[PATH_MAX + 16], volume_dir[PATH_MAX + 64];
+	int r;
+
+	r = platform_lookup("LATEST", &pf, &e);
+	if (r < 0)
+		return log_warn_errno(r, "No spare shim: %s", e ?: strerror(-r));
+	snprintf(volume_dir, sizeof(volume_dir), "%s/%s", l->o.volume_dir, l->spare.id);
+	j = json_pack("{s:s, s:s, s:i, s:s*}", "volume_dir", volume_dir, "platform_version",
+		      pf->version, "platform_revision", (int)pf->revision, "platforms_dir",
+		      l->o.platforms_dir);
+	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	if (!text)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "%s/%s", dir, LAUNCH_SPARE_MARK);
+	return write_file_atomic(path, text, strlen(text), 0600);
+}
+
 /* Start a spare shim, if none and the agent keeps one. */
 static void spare_start(struct launch *l)
 {
 	struct launch_spare *sp = &l->spare;
 	char dir[PATH_MAX], path[PATH_MAX + 16];
-	int p[2] = { -1, -1 }, fd, r;
+	int p[2] = { -1, -1 }, r;
 
 	if (l->o.no_spare_shim || !l->launched || sp->pid > 0)
 		return;
@@ -1369,12 +1407,8 @@ static void spare_start(struct launch *l)
 		snprintf(path, sizeof(path), "%s/%s", dir, SHIM_LOG_DIR);
 		r = mkdir_p(path, 0755);
 	}
-	if (r >= 0) {
-		snprintf(path, sizeof(path), "%s/%s", dir, LAUNCH_SPARE_MARK);
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		r = fd < 0 ? -errno : 0;
-		safe_close(fd);
-	}
+	if (r >= 0)
+		r = spare_file_write(l, dir);
 	if (r >= 0)
 		r = RET_NERRNO(pipe2(p, O_CLOEXEC));
 	if (r >= 0)
@@ -1501,6 +1535,7 @@ static void spare_orphans_remove(struct launch *l)
 		snprintf(path, sizeof(path), "%s/%s", l->o.run_dir, de->d_name);
 		log_info("Removing '%s', the spare shim's of the agent before", path);
 		rm_rf(path);
+		spare_volumes_remove(l, de->d_name);
 	}
 	closedir(d);
 }

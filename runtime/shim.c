@@ -863,7 +863,8 @@ static void storage_setup(struct shim *s)
 	}
 	s->storage_done = true;
 	s->storage_ns = realtime_nsec();
-	log_info("Storage ready: %s", strna(s->storage_devices));
+	log_info("Storage ready: %s%s", strna(s->storage_devices),
+		 storage_premade(s->storage) ? " (its volumes made ahead by the spare)" : "");
 	r = event_add_periodic(
 		s->loop, (uint64_t)(s->cfg.usage_interval_sec ?: SHIM_USAGE_DEFAULT) * 1000000ULL,
 		on_usage_timer, s, NULL);
@@ -2015,6 +2016,60 @@ static void cleanup(struct shim *s)
  * stdin, after which the run directory is a task's. false: the end of the file (the agent does
  * not want it, or exited).
  */
+/*
+ * A spare's volumes, made while no task waits for them (SHIM_SPARE_FILE says where and for which
+ * platform revision): the task that takes the spare takes them instead of formatting its own.
+ * Failing is only logged: that task makes its own. *ret_volume_dir: where, to remove them if no
+ * task comes.
+ */
+static void spare_premake(const char *dir, char **ret_volume_dir)
+{
+	const char *volume_dir = NULL, *version = NULL, *pdir = NULL;
+	const struct platform *pf = NULL;
+	_cleanup_free_ char *e = NULL;
+	json_auto_t *j = NULL;
+	json_int_t revision = 0;
+	json_error_t jerr;
+	char path[PATH_MAX];
+	uint64_t t0 = now_usec();
+	int r;
+
+	*ret_volume_dir = NULL;
+	snprintf(path, sizeof(path), "%s/%s", dir, SHIM_SPARE_FILE);
+	j = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (!j || json_unpack_ex(j, &jerr, JSON_STRICT, "{s:s, s:s, s:I, s?s}", "volume_dir",
+				 &volume_dir, "platform_version", &version, "platform_revision",
+				 &revision, "platforms_dir", &pdir) < 0) {
+		log_warn("%s: %s: no volumes made ahead", path, jerr.text);
+		return;
+	}
+	if (volume_dir[0] != '/' || (pdir && pdir[0] != '/') || revision <= 0 ||
+	    revision > UINT_MAX) {
+		log_warn("%s: invalid volume_dir, platforms_dir or platform_revision: no volumes "
+			 "made ahead",
+			 path);
+		return;
+	}
+	r = pdir ? platform_load_dir(pdir, &e) : 0;
+	if (r >= 0)
+		r = platform_lookup_revision(version, (unsigned int)revision, &pf, &e);
+	if (r >= 0) {
+		*ret_volume_dir = strdup(volume_dir);
+		r = *ret_volume_dir
+			    ? storage_premake(&(struct storage_opts){ .state_dir = volume_dir,
+								      .platform = pf },
+					      &e)
+			    : -ENOMEM;
+	}
+	if (r < 0) {
+		log_warn("Spare: no volumes made ahead: %s", e ?: strerror(-r));
+		return;
+	}
+	log_debug("Spare: the volumes of platform version %s made ahead in '%s' in %.1f ms",
+		  pf->version, volume_dir, (double)(now_usec() - t0) / 1000);
+}
+
+/* A spare waits for its task: a byte on its stdin (the agent's pipe); false at its end. */
 static bool spare_wait(void)
 {
 	ssize_t n;
@@ -2079,8 +2134,17 @@ int shim_main(int argc, char **argv)
 		return 2;
 	}
 	umask(0022);
-	if (spare && !spare_wait())
-		return EXIT_SUCCESS;
+	if (spare) {
+		_cleanup_free_ char *volume_dir = NULL, *e = NULL;
+
+		spare_premake(s.dir, &volume_dir);
+		if (!spare_wait()) {
+			/* no task came: what was made for it goes */
+			if (volume_dir && storage_premade_remove(volume_dir, &e) < 0)
+				log_warn("Spare: %s", e ?: "cannot remove its volumes");
+			return EXIT_SUCCESS;
+		}
+	}
 	r = load_config(&s);
 	if (r >= 0)
 		r = setup(&s);

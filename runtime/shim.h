@@ -33,11 +33,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define SHIM_CONFIG_FILE    "shim.json"
-#define SHIM_SOCKET_FILE    "shim.sock"
-#define SHIM_STATUS_FILE    "status.json"
-#define SHIM_LOG_FILE	    "shim.log"
-#define SHIM_LOG_DIR	    "logs"
+#define SHIM_CONFIG_FILE "shim.json"
+#define SHIM_SOCKET_FILE "shim.sock"
+#define SHIM_STATUS_FILE "status.json"
+#define SHIM_LOG_FILE	 "shim.log"
+#define SHIM_LOG_DIR	 "logs"
+/*
+ * A spare shim's (--spare) file, from the agent, gone once a task takes it: {"volume_dir",
+ * "platform_version", "platform_revision", "platforms_dir"}: the volumes it makes ahead there
+ * (storage_premake()) for a task of that platform revision.
+ */
+#define SHIM_SPARE_FILE	    "spare"
 #define SHIM_CONFIG_VERSION 1
 #define SHIM_MAX_LIST	    8 /* nameservers, search domains, insecure registries */
 

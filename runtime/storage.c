@@ -18,6 +18,7 @@
 
 #define STORAGE_MAX_VOLUMES 2
 #define GIB		    (1024ULL * 1024 * 1024)
+#define PREMADE_NEW_SUFFIX  ".spare-new" /* storage_premake()'s, being formatted */
 #define MIB		    (1024ULL * 1024)
 /* how long teardown waits for the kernel to release a loop device after its unmount */
 #define LOOP_RELEASE_USEC (5 * 1000000ULL)
@@ -30,6 +31,7 @@ struct storage_volume {
 	unsigned int size_gib;
 	bool has_layers;  /* containers/<name>/upper, work */
 	bool has_volumes; /* volumes/<name> */
+	bool premade;	  /* formatted ahead (storage_premake()) */
 	char *mount;	  /* mount_dir/<name> */
 	char dev[32];	  /* /dev/loopN */
 };
@@ -301,6 +303,38 @@ static int rmdir_tree(int parent, const char *name, dev_t dev, char **ret_error)
 	return 0;
 }
 
+/* Remove the volumes storage_premake() left in state_dir, made or half made (the directory
+ * stays). */
+static int premade_remove(const char *state_dir, char **ret_error)
+{
+	static const char *const suffixes[] = { STORAGE_PREMADE_SUFFIX, PREMADE_NEW_SUFFIX };
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < ARRAY_SIZE(volume_names); i++)
+		for (size_t k = 0; k < ARRAY_SIZE(suffixes); k++) {
+			if (pathf(path, sizeof(path), "%s/%s%s", state_dir, volume_names[i],
+				  suffixes[k]) < 0)
+				return fail_errno(ret_error, -ENAMETOOLONG, "'%s' is too long",
+						  state_dir);
+			if (unlink(path) < 0 && errno != ENOENT)
+				return fail_errno(ret_error, -errno, "cannot remove '%s': %m",
+						  path);
+		}
+	return 0;
+}
+
+int storage_premade_remove(const char *state_dir, char **ret_error)
+{
+	int r;
+
+	if (ret_error)
+		*ret_error = NULL;
+	r = premade_remove(state_dir, ret_error);
+	if (r >= 0 && rmdir(state_dir) < 0 && errno != ENOENT && errno != ENOTEMPTY)
+		r = fail_errno(ret_error, -errno, "cannot remove '%s': %m", state_dir);
+	return r;
+}
+
 int storage_teardown(const char *state_dir, const char *mount_dir, char **ret_error)
 {
 	char state[PATH_MAX], mnt[PATH_MAX];
@@ -332,6 +366,9 @@ int storage_teardown(const char *state_dir, const char *mount_dir, char **ret_er
 		if (unlink(path) < 0 && errno != ENOENT)
 			return fail_errno(ret_error, -errno, "cannot remove '%s': %m", path);
 	}
+	r = premade_remove(state, ret_error);
+	if (r < 0)
+		return r;
 	if (rmdir(state) < 0 && errno != ENOENT)
 		return fail_errno(ret_error, -errno, "cannot remove '%s': %m", state);
 
@@ -408,28 +445,59 @@ static int mkfs(const struct storage_opts *o, const char *file, const char *labe
 			  out && out[0] ? out : "no output");
 }
 
-static int volume_create(struct storage *s, struct storage_volume *v, const struct storage_opts *o,
-			 char **ret_error)
+/* A volume's image file, sized and formatted: state_dir/<name><suffix>. */
+static int image_make(const struct storage_opts *o, const char *state_dir, const char *name,
+		      const char *suffix, unsigned int size_gib, char **ret_error)
 {
-	_cleanup_close_ int loop_fd = -1;
-	char file[PATH_MAX], label[17], dir[PATH_MAX];
+	char file[PATH_MAX], label[17];
 	int fd, r;
 
-	r = pathf(file, sizeof(file), "%s/%s.img", s->state_dir, v->name);
+	r = pathf(file, sizeof(file), "%s/%s%s", state_dir, name, suffix);
 	if (r < 0)
 		return fail_errno(ret_error, r, "the storage directory's path is too long");
 	fd = open(file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return fail_errno(ret_error, -errno, "cannot create '%s': %m", file);
-	r = RET_NERRNO(ftruncate(fd, (off_t)(v->size_gib * GIB)));
+	r = RET_NERRNO(ftruncate(fd, (off_t)(size_gib * GIB)));
 	close(fd);
 	if (r < 0)
-		return fail_errno(ret_error, r, "cannot size '%s' to %u GiB: %s", file, v->size_gib,
+		return fail_errno(ret_error, r, "cannot size '%s' to %u GiB: %s", file, size_gib,
 				  strerror(-r));
-	snprintf(label, sizeof(label), "tv-%s", v->name);
-	r = mkfs(o, file, label, ret_error);
+	snprintf(label, sizeof(label), "tv-%s", name);
+	return mkfs(o, file, label, ret_error);
+}
+
+/* Take state_dir/<name>.spare as <name>.img if storage_premake() made it of this size. */
+static bool premade_take(const char *state_dir, const struct storage_volume *v, const char *file)
+{
+	char spare[PATH_MAX];
+	struct stat st;
+
+	if (pathf(spare, sizeof(spare), "%s/%s%s", state_dir, v->name, STORAGE_PREMADE_SUFFIX) <
+		    0 ||
+	    stat(spare, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size != v->size_gib * GIB)
+		return false;
+	return rename(spare, file) == 0;
+}
+
+static int volume_create(struct storage *s, struct storage_volume *v, const struct storage_opts *o,
+			 char **ret_error)
+{
+	_cleanup_close_ int loop_fd = -1;
+	char file[PATH_MAX], dir[PATH_MAX];
+	int r;
+
+	r = pathf(file, sizeof(file), "%s/%s.img", s->state_dir, v->name);
 	if (r < 0)
-		return r;
+		return fail_errno(ret_error, r, "the storage directory's path is too long");
+	if (premade_take(s->state_dir, v, file)) {
+		v->premade = true;
+	} else {
+		r = image_make(o, s->state_dir, v->name, ".img", v->size_gib, ret_error);
+		if (r < 0)
+			return r;
+	}
 
 	r = loop_attach(file, &loop_fd, v->dev, sizeof(v->dev));
 	if (r < 0)
@@ -534,12 +602,60 @@ int storage_create(const struct storage_opts *o, struct storage **ret, char **re
 		r = fail_errno(ret_error, -errno, "cannot create '%s/rootfs': %m", s->mount_dir);
 		goto out_teardown;
 	}
+	/* premade volumes this task did not take (another size or layout) are of no use */
+	r = premade_remove(s->state_dir, ret_error);
+	if (r < 0)
+		goto out_teardown;
 	*ret = TAKE_PTR(s);
 	return 0;
 
 out_teardown:
 	storage_teardown(s->state_dir, s->mount_dir, NULL);
 	return r;
+}
+
+int storage_premake(const struct storage_opts *o, char **ret_error)
+{
+	struct storage s = {};
+	int r;
+
+	if (ret_error)
+		*ret_error = NULL;
+	if (!o->platform || !o->state_dir || o->state_dir[0] != '/')
+		return fail_with(ret_error, "storage needs a platform and an absolute directory");
+	r = volumes_plan(&s, o, ret_error);
+	if (r < 0)
+		return r;
+	r = mkdir_p(o->state_dir, 0700);
+	if (r < 0)
+		return fail_errno(ret_error, r, "cannot create '%s': %s", o->state_dir,
+				  strerror(-r));
+	for (size_t i = 0; i < s.n_vols && r >= 0; i++) {
+		char file[PATH_MAX], spare[PATH_MAX];
+
+		/* formatted under another name first: a .spare is whole, whenever this stops */
+		r = image_make(o, o->state_dir, s.vols[i].name, PREMADE_NEW_SUFFIX,
+			       s.vols[i].size_gib, ret_error);
+		if (r < 0)
+			break;
+		snprintf(file, sizeof(file), "%s/%s%s", o->state_dir, s.vols[i].name,
+			 PREMADE_NEW_SUFFIX);
+		snprintf(spare, sizeof(spare), "%s/%s%s", o->state_dir, s.vols[i].name,
+			 STORAGE_PREMADE_SUFFIX);
+		if (rename(file, spare) < 0)
+			r = fail_errno(ret_error, -errno, "cannot rename '%s': %m", file);
+	}
+	if (r < 0)
+		premade_remove(o->state_dir, NULL);
+	return r;
+}
+
+bool storage_premade(const struct storage *s)
+{
+	for (size_t i = 0; i < s->n_vols; i++)
+		if (!s->vols[i].premade)
+			return false;
+	return s->n_vols > 0;
 }
 
 static struct storage_volume *volume_with(struct storage *s, bool layers)

@@ -210,7 +210,7 @@ ln_leftovers()
                         echo "mount $mnt"
         done </proc/self/mountinfo
         _fabric_loops "$vols" | sed 's/^/loop /'
-        for f in "$vols"/*.img; do
+        for f in "$vols"/*.img "$vols"/*.spare "$vols"/*.spare-new; do
                 [[ -e $f ]] && echo "file $f"
         done
         [[ -e $runs/runc ]] && echo "runc state $runs/runc"
@@ -226,6 +226,19 @@ ln_leftovers()
         netdctl -j task holds holder taskvm 2>/dev/null | jq -r --arg id "$id" \
                 '.[]? | select(.task_id == $id) | "netd hold \(.task_id)"'
         return 0
+}
+
+# ln_volume_files: the files under the agents' volume directory but the spare shim's (the
+# next task's volumes, made ahead: its run directory is marked).
+ln_volume_files()
+{
+        local f id
+
+        find "$FABRIC_RUN/volumes" -type f 2>/dev/null | while read -r f; do
+                id=${f#"$FABRIC_RUN/volumes/"}
+                id=${id%%/*}
+                [[ -e $FABRIC_RUN/runs/$id/spare ]] || echo "$f"
+        done
 }
 
 # ln_done: like tap_done, with the agent's log and the shims' on failure.

@@ -6,7 +6,9 @@
 # dies is reaped and removed, and the next task starts a shim of its own; the agent's exit, or
 # its SIGKILL, ends the spare (the end of its pipe), and a restarted agent removes what is left;
 # a task that took the spare's id and is stopped before its provisioning (task.run and
-# task.stop in one write) ends it too; --no-spare-shim keeps none. Nothing is left.
+# task.stop in one write) ends it too; --no-spare-shim keeps none. A spare makes the next task's
+# volumes ahead (formatted, as <name>.spare in its volume directory): a task of the default size
+# takes them, one of another size makes its own and the spare's go. Nothing is left.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 ln_setup 2
@@ -53,6 +55,12 @@ sid=$(spare_id "$spare")
 check_eq "one spare" 1 "$(wc -w <<<"$spare")"
 check "its directory is marked" test -e "$RUNS/$sid/spare"
 check_match "it waits: sleeping in a read" "^S" "$(awk '{print $3}' "/proc/$spare/stat")"
+VOLS=$FABRIC_RUN/volumes
+spare_vol=$VOLS/$sid/ephemeral.spare
+check "it made the next task's volume ahead" wait_until 10 test -e "$spare_vol"
+check_eq "20 GiB (1.4.0), sparse" "$((20 << 30))" "$(stat -c %s "$spare_vol")"
+check_eq "formatted: ext4" ext4 "$(blkid -o value -s TYPE "$spare_vol" || true)"
+check_eq "not attached to a loop device" "" "$(losetup -j "$spare_vol")"
 
 # --- the next task takes it ----------------------------------------------------------------------
 id2=$(ln_run long 2) || true
@@ -62,6 +70,8 @@ check_eq "it runs" RUNNING "$(ln_phase "$id2")"
 said_hello() { [[ $(ln_logs "$1" app) == hello ]]; }
 check "its container's output comes back" wait_until 10 said_hello "$id2"
 check "the mark is gone" test ! -e "$RUNS/$id2/spare"
+check "it took the volume made ahead" grep -q "made ahead by the spare" "$RUNS/$id2/shim.log"
+check "as its own" test -e "$VOLS/$id2/ephemeral.img" -a ! -e "$VOLS/$id2/ephemeral.spare"
 md=$(ln_show "$id2" | jq -r '.containers[0].env.ECS_CONTAINER_METADATA_URI_V4 // empty')
 check_eq "its metadata is served" RUNNING \
         "$(fabric_nsexec host curl -s --max-time 5 "http://127.0.0.1:51679/v4/${md##*/}" |
@@ -75,6 +85,7 @@ sid=$(spare_id "$spare")
 kill -KILL "$spare"
 check "a killed spare is reaped (no zombie)" wait_until 5 gone "$spare"
 check "and its directory removed" wait_until 5 test ! -e "$RUNS/$sid"
+check "and its volume" test ! -e "$VOLS/$sid"
 check_match "the agent said so" "The spare shim \(pid $spare\) was killed by signal 9" \
         "$(cat "$AGENT_LOG")"
 check "taskvm stop of the first task" taskvm stop "$id1"
@@ -107,15 +118,31 @@ check_eq "no shim ran for it" 0 "$(ln_show "$sid" | jq -r '.shim.pid // 0')"
 check_eq "nothing of it is left" "" "$(ln_leftovers "$sid")"
 check "a new spare follows" wait_until 10 other_spare "$spare"
 
+# --- a task of another size (ephemeralStorage 30 GiB) takes a spare: a volume of its own ---------
+spare=$(spare_pid)
+sid=$(spare_id "$spare")
+check "its volume is made ahead" wait_until 10 test -e "$VOLS/$sid/ephemeral.spare"
+check "taskvm stop $id2" taskvm stop "$id2"
+check "stopped" ln_wait_phase "$id2" STOPPED 20
+jq '. + {ephemeralStorage: {sizeInGiB: 30}}' "$FABRIC_RUN/long.json" >"$FABRIC_RUN/big.json"
+idb=$(ln_run big 2) || true
+check_eq "it has the spare's id" "$sid" "$idb"
+check_eq "it runs" RUNNING "$(ln_phase "$idb")"
+check_eq "on a volume of its own, 30 GiB" "$((30 << 30))" \
+        "$(stat -c %s "$VOLS/$idb/ephemeral.img" 2>/dev/null || true)"
+check "the spare's 20 GiB volume is gone" test ! -e "$VOLS/$idb/ephemeral.spare"
+check "a new spare follows" wait_until 10 other_spare "$spare"
+
 # --- the agent SIGKILLed: the spare ends; a restarted agent removes its directory ---------------
 spare=$(spare_pid)
 sid=$(spare_id "$spare")
 md_agent_kill9
 check "the agent killed: its spare exits (the end of its pipe)" wait_until 5 gone "$spare"
+check "removing its volume" test ! -e "$VOLS/$sid"
 check "its directory is still there" test -e "$RUNS/$sid/spare"
 ln_agent_start || tap_bail "agent restart"
 check "restarted: the spare's directory is removed" wait_until 5 test ! -e "$RUNS/$sid"
-check_eq "the running tasks are adopted" "RUNNING RUNNING" "$(ln_phase "$id2") $(ln_phase "$id3")"
+check_eq "the running tasks are adopted" "RUNNING RUNNING" "$(ln_phase "$idb") $(ln_phase "$id3")"
 check "no spare until this agent launches" no_spare
 
 # --- stopped: the spare exits, its directory goes ------------------------------------------------
@@ -128,6 +155,7 @@ sid=$(spare_id "$spare")
 check "md_agent_stop" md_agent_stop
 check "stopped: the spare exits" wait_until 5 gone "$spare"
 check "and its directory is removed" test ! -e "$RUNS/$sid"
+check "and its volume" test ! -e "$VOLS/$sid"
 
 # --- --no-spare-shim ----------------------------------------------------------------------------
 ln_agent_start --no-spare-shim || tap_bail "agent restart"
@@ -137,10 +165,10 @@ check_eq "a task runs without spares" RUNNING "$(ln_phase "$id5")"
 sleep 1
 check "and no spare follows it" no_spare
 
-for id in "$id2" "$id5"; do
+for id in "$idb" "$id5"; do
         check "taskvm stop $id" taskvm stop "$id"
 done
-for id in "$id1" "$id2" "$id3" "$id4" "$id5"; do
+for id in "$id1" "$id2" "$id3" "$id4" "$id5" "$idb"; do
         check_eq "nothing of task $id is left" "" "$(ln_leftovers "$id")"
 done
 check_eq "no shim left" "" "$(pgrep -f "^taskvm shim --dir $RUNS/" || true)"
