@@ -85,7 +85,7 @@ sid=$(spare_id "$spare")
 kill -KILL "$spare"
 check "a killed spare is reaped (no zombie)" wait_until 5 gone "$spare"
 check "and its directory removed" wait_until 5 test ! -e "$RUNS/$sid"
-check "and its volume" test ! -e "$VOLS/$sid"
+check "and its volume" wait_until 5 test ! -e "$VOLS/$sid"
 check_match "the agent said so" "The spare shim \(pid $spare\) was killed by signal 9" \
         "$(cat "$AGENT_LOG")"
 check "taskvm stop of the first task" taskvm stop "$id1"
