@@ -491,6 +491,30 @@ static int task_model(struct agent *a, const struct task_spec *spec, struct regi
 	return 0;
 }
 
+/* task.register's parameters into p (pointers into params). */
+static int register_params_unpack(json_t *params, struct register_params *p, struct ctl_error *err)
+{
+	json_error_t jerr;
+
+	if (!params ||
+	    json_unpack_ex(params, &jerr, JSON_STRICT,
+			   "{s:o, s:s, s:s, s:s, s:s, s?s, s?s, s?s, s?I, s?s, s?s, s?s}",
+			   "task_definition", &p->taskdef, "netd_task", &p->task_id, "cluster",
+			   &p->cluster, "region", &p->region, "availability_zone", &p->az,
+			   "launch_type", &p->launch_type, "task_arn", &p->task_arn,
+			   "platform_version", &p->platform, "platform_revision",
+			   &p->platform_revision, "account", &p->account, "metadata_address",
+			   &p->md_addr, "cgroup", &p->cgroup) < 0)
+		return ctl_error_set(err, CTL_ERR_INVALID_PARAMS, NULL, "Invalid parameters: %s",
+				     params ? jerr.text : "missing"),
+		       -EINVAL;
+	if (!ident_task_id_valid(p->task_id))
+		return ctl_error_set(err, CTL_ERR_INVALID_PARAMS, NULL,
+				     "Invalid netd_task '%s': 1-128 of [A-Za-z0-9_.-]", p->task_id),
+		       -EINVAL;
+	return 0;
+}
+
 /*
  * netd's task for a registration: ready, and the instance the registration is bound to (any,
  * for a new one); *ret_nt is netd's task. -EAGAIN when netd cannot be reached.
@@ -550,27 +574,13 @@ static int task_create(struct agent *a, const struct task_spec *spec, struct age
 	struct agent_task *at = NULL;
 	struct tmds_task *t = NULL;
 	struct in_addr addr;
-	json_error_t jerr;
 	json_t *net = NULL;
 	bool held = false;
 	int r;
 
-	if (!spec->params ||
-	    json_unpack_ex(spec->params, &jerr, JSON_STRICT,
-			   "{s:o, s:s, s:s, s:s, s:s, s?s, s?s, s?s, s?I, s?s, s?s, s?s}",
-			   "task_definition", &p.taskdef, "netd_task", &p.task_id, "cluster",
-			   &p.cluster, "region", &p.region, "availability_zone", &p.az,
-			   "launch_type", &p.launch_type, "task_arn", &p.task_arn,
-			   "platform_version", &p.platform, "platform_revision",
-			   &p.platform_revision, "account", &p.account, "metadata_address",
-			   &p.md_addr, "cgroup", &p.cgroup) < 0)
-		return ctl_error_set(err, CTL_ERR_INVALID_PARAMS, NULL, "Invalid parameters: %s",
-				     spec->params ? jerr.text : "missing"),
-		       -EINVAL;
-	if (!ident_task_id_valid(p.task_id))
-		return ctl_error_set(err, CTL_ERR_INVALID_PARAMS, NULL,
-				     "Invalid netd_task '%s': 1-128 of [A-Za-z0-9_.-]", p.task_id),
-		       -EINVAL;
+	r = register_params_unpack(spec->params, &p, err);
+	if (r < 0)
+		return r;
 	if (task_find(a, p.task_id))
 		return ctl_error_set(err, CTL_ERR_EXISTS, NULL, "Task '%s' is registered already",
 				     p.task_id),
@@ -1642,6 +1652,38 @@ int agent_task_register(struct agent *a, json_t *params, json_t *ids, const char
 		return r;
 	log_info("Task '%s' registered: %s", at->t->task_id, at->t->task_arn);
 	*ret = at;
+	return 0;
+}
+
+int agent_task_draft(struct agent *a, json_t *params, json_t **ret_ids, json_t **ret_env,
+		     struct ctl_error *err)
+{
+	struct register_params p = {};
+	struct tmds_task *t = NULL;
+	json_t *ids, *env;
+	int r;
+
+	r = register_params_unpack(params, &p, err);
+	if (r >= 0)
+		r = task_model(a, &(struct task_spec){ .params = params }, &p, &t, err);
+	if (r < 0)
+		return r;
+	ids = tmds_task_ids_json(t);
+	env = json_object();
+	for (size_t i = 0; ids && env && i < t->n_containers; i++)
+		if (json_object_set_new(env, t->containers[i].def->name,
+					task_env(a, &(struct agent_task){ .t = t }, i, true)) < 0) {
+			json_decref(env);
+			env = NULL;
+		}
+	tmds_task_free(t);
+	if (!ids || !env) {
+		json_decref(ids);
+		json_decref(env);
+		return ctl_error_set(err, CTL_ERR_INTERNAL, NULL, "Out of memory"), -ENOMEM;
+	}
+	*ret_ids = ids;
+	*ret_env = env;
 	return 0;
 }
 

@@ -84,6 +84,8 @@ struct launch_task {
 	json_t *params;	    /* task.run's parameters, as validated */
 	json_t *reg_params; /* the registration's */
 	json_t *ids;	    /* the registration's ids, once registered */
+	json_t *draft_ids;  /* the ids drawn before netd's attach, for the registration */
+	json_t *ahead;	    /* the shim's network ahead: its "ahead" (shim_config_write()) */
 	uint64_t registered_ns;
 	char *task_arn;
 	const struct platform *platform; /* its revision, pinned at launch (NULL: none restored) */
@@ -612,6 +614,8 @@ static void task_free(struct launch_task *lt)
 	json_decref(lt->params);
 	json_decref(lt->reg_params);
 	json_decref(lt->ids);
+	json_decref(lt->draft_ids);
+	json_decref(lt->ahead);
 	json_decref(lt->status);
 	json_decref(lt->progress);
 	free(lt->task_arn);
@@ -1612,6 +1616,8 @@ static int shim_config_write(struct launch_task *lt)
 						  json_pack("{s:s, s:s}", "kernel", l->o.vm_kernel,
 							    "initrd", l->o.vm_initrd)) < 0)
 		return -ENOMEM;
+	if (lt->ahead && json_object_set(j, "ahead", lt->ahead) < 0)
+		return -ENOMEM;
 	if (l->o.pull_behavior && !streq(l->o.pull_behavior, "default") &&
 	    json_object_set_new(j, "image_pull_behavior", json_string(l->o.pull_behavior)) < 0)
 		return -ENOMEM;
@@ -1797,15 +1803,86 @@ static int netns_ipv4_only(struct launch_task *lt)
 	return r == -ENOENT ? 0 : r; /* a kernel without IPv6 */
 }
 
+/*
+ * The task's network as its containers will see it, before netd's attach: the registration's ids
+ * drawn now (it is made with them once netd has the task), the containers' environment, the
+ * address (the ENI's first IPv4 one) and its DNS name, the DNS servers. The shim creates the
+ * containers with it while netd attaches the ENI (docs/runtime.md); provision() checks that the
+ * registration agrees.
+ */
+static int ahead_draft(struct launch_task *lt, char **ret_error)
+{
+	_cleanup_ctl_error_ struct ctl_error err = {};
+	json_t *eni = json_object_get(lt->params, "eni"), *a, *env = NULL;
+	const char *address = NULL,
+		   *region = json_string_value(json_object_get(lt->reg_params, "region"));
+	char host[128], addr[INET6_ADDRSTRLEN + 8];
+	size_t i;
+	int r;
+
+	json_array_foreach(json_object_get(eni, "addresses"), i, a) {
+		const char *v = json_string_value(a);
+
+		if (v && !strchr(v, ':')) {
+			address = v;
+			break;
+		}
+	}
+	if (!address || !region)
+		return fail_with(ret_error, "the task ENI has no IPv4 address");
+	strscpy(addr, address, sizeof(addr));
+	addr[strcspn(addr, "/")] = '\0';
+	r = tmds_private_dns_name(addr, region, host, sizeof(host));
+	if (r < 0)
+		return fail_with(ret_error, "the task ENI's address '%s' is not IPv4", address);
+	r = agent_task_draft(lt->l->a, lt->reg_params, &lt->draft_ids, &env, &err);
+	if (r < 0)
+		return fail_with(ret_error, "%s", err.message ?: strerror(-r));
+	lt->ahead = json_pack("{s:s, s:s, s:O, s:O, s:o}", "address", addr, "hostname", host,
+			      "nameservers", json_object_get(eni, "nameservers") ?: json_array(),
+			      "search", json_object_get(eni, "search") ?: json_array(), "env", env);
+	if (!lt->ahead) {
+		json_decref(lt->draft_ids);
+		lt->draft_ids = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The registration agrees with what the shim was given ahead (ahead_draft()). */
+static int ahead_check(struct launch_task *lt, char **ret_error)
+{
+	struct tmds_task *t = agent_task_model(lt->at);
+	const char *host = json_string_value(json_object_get(t->network, "PrivateDNSName")),
+		   *ahead_host = json_string_value(json_object_get(lt->ahead, "hostname")),
+		   *ahead_addr = json_string_value(json_object_get(lt->ahead, "address"));
+
+	if (!streq_ptr(host, ahead_host) || !streq_ptr(lt->address, ahead_addr))
+		return fail_with(ret_error,
+				 "netd's task is %s (%s), not %s (%s) as the containers were told",
+				 lt->address, strna(host), strna(ahead_addr), strna(ahead_host));
+	for (size_t i = 0; i < t->n_containers; i++) {
+		json_auto_t *env = agent_task_env(lt->l->a, lt->at, i);
+
+		if (!json_equal(env, json_object_get(json_object_get(lt->ahead, "env"),
+						     t->containers[i].def->name)))
+			return fail_with(ret_error,
+					 "the registration's environment of container '%s' is not "
+					 "the one it was given",
+					 t->containers[i].def->name);
+	}
+	return 0;
+}
+
 static void provision(struct launch_task *lt)
 {
 	struct launch *l = lt->l;
 	_cleanup_ctl_error_ struct ctl_error err = {};
 	_cleanup_free_ char *e = NULL;
 	const struct cgroup_roots *roots = agent_cgroup_roots(l->a);
-	const struct taskdef *d;
+	_cleanup_taskdef_ struct taskdef *def = NULL;
 	char logs[PATH_MAX + 16];
-	uint64_t start = now_usec(), t[5];
+	uint64_t start = now_usec(), t[4];
 	int r;
 
 	if (lt->phase != LAUNCH_PROVISIONING)
@@ -1834,7 +1911,38 @@ static void provision(struct launch_task *lt)
 	fault_point(lt, "netns");
 	t[0] = now_usec();
 
-	/* The shim, at once: it makes the task's storage while netd attaches the ENI. */
+	/*
+	 * The task's cgroup with its memory limit, before the shim creates containers below it.
+	 * Its CPU limit is the shim's to set, once it has created the first container and before
+	 * that one starts (shim.c, task_cpu_limit()): runc's setup of the containers (runc init, a
+	 * Go program) is the platform's work, and under a quarter of a vCPU it took two to three
+	 * times as long.
+	 */
+	r = taskdef_parse(json_object_get(lt->params, "task_definition"), &def, &e);
+	if (r < 0)
+		return provision_fail(lt, "task definition: %s", e ?: strerror(-r));
+	lt->cgroup_made = true; /* journalled before: a crash in between leaves nothing unknown */
+	journal_save(lt);
+	r = cgroup_create(
+		roots, lt->cgroup,
+		&(struct cgroup_limits){
+			.memory_bytes = def->has_memory ? (uint64_t)def->memory_mib << 20 : 0,
+		});
+	if (r < 0)
+		return provision_fail(lt, "cannot create the task's cgroup '%s': %s", lt->cgroup,
+				      strerror(-r));
+	fault_point(lt, "cgroup");
+
+	/* The containers' network ahead of netd's attach: ids, environment, address, DNS. */
+	r = ahead_draft(lt, &e);
+	if (r < 0) {
+		log_warn("Task '%s': its containers are created once it has its network: %s",
+			 lt->id, e ?: strerror(-r));
+		free(e);
+		e = NULL;
+	}
+
+	/* The shim, at once: it makes the storage and the containers while netd attaches the ENI. */
 	r = shim_config_write(lt);
 	if (r < 0)
 		return provision_fail(lt, "cannot write the shim's configuration: %s",
@@ -1860,8 +1968,8 @@ static void provision(struct launch_task *lt)
 	fault_point(lt, "attach");
 	t[2] = now_usec();
 
-	/* The metadata registration, bound to netd's instance and held. */
-	r = agent_task_register(l->a, lt->reg_params, NULL, NULL, 0, &lt->at, &err);
+	/* The metadata registration, with the ids drawn before, bound to netd's instance, held. */
+	r = agent_task_register(l->a, lt->reg_params, lt->draft_ids, NULL, 0, &lt->at, &err);
 	if (r < 0)
 		return provision_fail(lt, "cannot register the task for its metadata: %s",
 				      err.message ?: strerror(-r));
@@ -1869,33 +1977,18 @@ static void provision(struct launch_task *lt)
 	lt->registered_ns = realtime_nsec();
 	model_update(lt);
 	journal_save(lt);
+	r = lt->ahead ? ahead_check(lt, &e) : 0;
+	if (r < 0)
+		return provision_fail(lt, "%s", e ?: strerror(-r));
 	fault_point(lt, "register");
 	t[3] = now_usec();
 
-	/*
-	 * The task's cgroup with its memory limit; the containers' go below it. Its CPU limit is
-	 * the shim's to set, once it has created the first container and before that one starts
-	 * (shim.c, task_cpu_limit()): runc's setup of the containers (runc init, a Go program) is
-	 * the platform's work, and under a quarter of a vCPU it took two to three times as long.
-	 */
-	d = agent_task_model(lt->at)->def;
-	lt->cgroup_made = true; /* journalled before: a crash in between leaves nothing unknown */
-	journal_save(lt);
-	r = cgroup_create(roots, lt->cgroup,
-			  &(struct cgroup_limits){
-				  .memory_bytes = d->has_memory ? (uint64_t)d->memory_mib << 20 : 0,
-			  });
-	if (r < 0)
-		return provision_fail(lt, "cannot create the task's cgroup '%s': %s", lt->cgroup,
-				      strerror(-r));
-	fault_point(lt, "cgroup");
-	t[4] = now_usec();
-
-	log_info("Task '%s': provisioned in %.1f ms: namespace %.1f, shim %.1f (pid %d), "
-		 "netd's attach %.1f, registration %.1f, cgroup %.1f",
-		 lt->id, (double)(t[4] - start) / 1000, (double)(t[0] - start) / 1000,
-		 (double)(t[1] - t[0]) / 1000, (int)lt->shim_pid, (double)(t[2] - t[1]) / 1000,
-		 (double)(t[3] - t[2]) / 1000, (double)(t[4] - t[3]) / 1000);
+	log_info(
+		"Task '%s': provisioned in %.1f ms: namespace %.1f, cgroup and shim %.1f (pid %d), "
+		"netd's attach %.1f, registration %.1f",
+		lt->id, (double)(t[3] - start) / 1000, (double)(t[0] - start) / 1000,
+		(double)(t[1] - t[0]) / 1000, (int)lt->shim_pid, (double)(t[2] - t[1]) / 1000,
+		(double)(t[3] - t[2]) / 1000);
 	lt->network_ready = true;
 	set_phase(lt, LAUNCH_PENDING);
 	lt->connect_deadline = now_usec() + LAUNCH_CONNECT_DEADLINE;

@@ -180,6 +180,13 @@ unsigned int agent_stats_interval(struct agent *a);
  */
 int agent_task_register(struct agent *a, json_t *params, json_t *ids, const char *instance,
 			uint64_t registered_ns, struct agent_task **ret, struct ctl_error *err);
+/*
+ * Ahead of the registration (before netd has the task): the ids a registration with params will
+ * have when it is made with them (agent_task_register(..., *ret_ids, ...)), and the containers'
+ * environment it gives them ({NAME: {VARIABLE: value}}, as agent_task_env()).
+ */
+int agent_task_draft(struct agent *a, json_t *params, json_t **ret_ids, json_t **ret_env,
+		     struct ctl_error *err);
 /* Drop a registration (its hold in netd released); the launcher is not told. */
 void agent_task_drop(struct agent *a, struct agent_task *at);
 /* The task's metadata model, to update its statuses. */

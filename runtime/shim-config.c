@@ -125,17 +125,23 @@ static int dup_opt(const char *s, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
-/* The network part (shim.h: shim_network_parse()) into c: members of j, unknown ones ignored. */
-static int network_parse(json_t *j, struct shim_config *c, char **ret_error)
+/*
+ * The network part (shim.h: shim_network_parse()) into c: members of j, unknown ones ignored.
+ * Without its slot (need_slot false): the network ahead ("ahead"), has_ahead.
+ */
+static int network_parse(json_t *j, struct shim_config *c, bool need_slot, char **ret_error)
 {
 	json_t *v, *env, *x;
 	const char *k;
 	int r;
 
-	v = json_object_get(j, "slot");
-	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 65535)
-		return fail_with(ret_error, "slot must be 0-65535");
-	c->slot = (unsigned int)json_integer_value(v);
+	if (need_slot) {
+		v = json_object_get(j, "slot");
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > 65535)
+			return fail_with(ret_error, "slot must be 0-65535");
+		c->slot = (unsigned int)json_integer_value(v);
+	}
 	for (const char *const *key = (const char *const[]){ "address", "hostname", NULL }; *key;
 	     key++) {
 		v = json_object_get(j, *key);
@@ -169,7 +175,10 @@ static int network_parse(json_t *j, struct shim_config *c, char **ret_error)
 	if (r < 0)
 		return r;
 	c->env = env ? json_incref(env) : json_object();
-	c->has_network = true;
+	if (need_slot)
+		c->has_network = true;
+	else
+		c->has_ahead = true;
 	return 0;
 }
 
@@ -191,11 +200,16 @@ int shim_network_parse(json_t *j, struct shim_config *c, char **ret_error)
 			   "address", &address, "hostname", &hostname, "nameservers", &ns, "search",
 			   &search, "env", &env) < 0)
 		return fail_with(ret_error, "%s", jerr.text);
-	r = network_parse(j, &n, ret_error);
+	r = network_parse(j, &n, true, ret_error);
 	if (r < 0) {
 		shim_config_done(&n);
 		return r;
 	}
+	/* the network ahead, if there was one, is the network's now */
+	free(c->address);
+	free(c->hostname);
+	strv_done(c->nameservers);
+	strv_done(c->search);
 	c->slot = n.slot;
 	c->address = n.address;
 	c->hostname = n.hostname;
@@ -214,7 +228,7 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 		   *pull_behavior = NULL;
 	const char *address = NULL, *hostname = NULL, *in_ep = NULL, *in_group = NULL;
 	const char *pe_netns = NULL, *vm_kernel = NULL, *vm_initrd = NULL, *vm_qemu = NULL;
-	json_t *vm = NULL;
+	json_t *vm = NULL, *ahead = NULL;
 	json_t *def = NULL, *insecure = NULL, *ns = NULL, *search = NULL, *env = NULL,
 	       *insights = NULL, *pe = NULL, *pe_ns = NULL;
 	json_int_t slot = 0, pull_timeout = 0, usage = 0, drain = 0, log_max = 0, prev = 0,
@@ -229,7 +243,7 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 	if (json_unpack_ex(
 		    j, &jerr, JSON_STRICT,
 		    "{s:i, s:s, s:s, s?I, s?s, s:o, s:s, s?I, s?s, s?s, s?o, s?o, s:s, s?o, s:s,"
-		    " s:s, s?o, s?I, s?I, s?I, s?I, s?s, s?s, s?s, s?I, s?o, s?s, s?o, s?o}",
+		    " s:s, s?o, s?I, s?I, s?I, s?I, s?s, s?s, s?s, s?I, s?o, s?s, s?o, s?o, s?o}",
 		    "version", &version, "task_id", &task_id, "platform_version", &pv,
 		    "platform_revision", &prev, "platforms_dir", &pdir, "task_definition", &def,
 		    "netns", &netns, "slot", &slot, "address", &address, "hostname", &hostname,
@@ -239,7 +253,8 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 		    "drain_timeout_sec", &drain, "log_max_size", &log_max, "region", &region,
 		    "secretsmanager_endpoint", &sm_ep, "ssm_endpoint", &ssm_ep,
 		    "secrets_timeout_sec", &secrets_timeout, "insights", &insights,
-		    "image_pull_behavior", &pull_behavior, "platform_eni", &pe, "vm", &vm) < 0)
+		    "image_pull_behavior", &pull_behavior, "platform_eni", &pe, "vm", &vm, "ahead",
+		    &ahead) < 0)
 		return fail_with(ret_error, "%s", jerr.text);
 	if (version != SHIM_CONFIG_VERSION)
 		return fail_with(ret_error, "version %d, not %d", version, SHIM_CONFIG_VERSION);
@@ -323,9 +338,16 @@ int shim_config_parse(json_t *j, struct shim_config *ret, char **ret_error)
 				   ret_error);
 	/* the network may come later (shim_network_parse()) */
 	if (r >= 0 && json_object_get(j, "slot"))
-		r = network_parse(j, &c, ret_error);
+		r = network_parse(j, &c, true, ret_error);
 	else if (r >= 0 && (address || hostname || ns || search || env))
 		r = fail_with(ret_error, "the network's members need its slot");
+	else if (r >= 0 && ahead) {
+		if (!json_is_object(ahead) || json_object_get(ahead, "slot"))
+			r = fail_with(ret_error, "ahead must be an object of the network's members "
+						 "but its slot");
+		else
+			r = network_parse(ahead, &c, false, ret_error);
+	}
 	if (r < 0) {
 		shim_config_done(&c);
 		return r;
@@ -379,8 +401,20 @@ json_t *shim_config_to_json(const struct shim_config *c)
 	}
 	if (j && c->secrets_timeout_sec)
 		json_object_set_new(j, "secrets_timeout_sec", json_integer(c->secrets_timeout_sec));
-	if (!j || !c->has_network)
+	if (!j || (!c->has_network && !c->has_ahead))
 		return j;
+	if (!c->has_network) {
+		json_t *a = json_pack("{s:o, s:o, s:O}", "nameservers",
+				      strv_to_json(c->nameservers), "search",
+				      strv_to_json(c->search), "env", c->env ?: json_object());
+
+		if (a && c->address)
+			json_object_set_new(a, "address", json_string(c->address));
+		if (a && c->hostname)
+			json_object_set_new(a, "hostname", json_string(c->hostname));
+		json_object_set_new(j, "ahead", a);
+		return j;
+	}
 	json_object_set_new(j, "slot", json_integer(c->slot));
 	json_object_set_new(j, "nameservers", strv_to_json(c->nameservers));
 	json_object_set_new(j, "search", strv_to_json(c->search));

@@ -34,8 +34,12 @@ struct shim_image {
 	char *reference;
 	struct image *img; /* once pulled (loaded from the store) */
 	json_t *config;	   /* its config as oci.h takes it */
-	pid_t pid;	   /* the pull child, 0 when none */
-	int fd;		   /* its pipe */
+	/* default, always: the store's image for the reference, before the pull (create_ahead());
+	 * the containers created with it are kept if the pull resolves the same digest */
+	struct image *ahead;
+	json_t *ahead_config;
+	pid_t pid; /* the pull child, 0 when none */
+	int fd;	   /* its pipe */
 	int io_id;
 	struct ctl_linebuf lb;
 	bool eof, reaped, started, done;
@@ -56,6 +60,11 @@ struct shim_ctr {
 	/* started: its start was decided (status RUNNING); start_pending: runc start not done yet,
 	 * waiting for the agent to have published that status (ack_seq) */
 	bool created, started, exited, skipped, signalled, start_pending;
+	bool prepared;	       /* its root file system and bundle (ctr_prepare()) */
+	char *prepared_digest; /* of the image it was prepared with */
+	bool discarding;       /* created ahead with another image: killed, to be reaped */
+	/* created, not yet launched: the read ends of its stdout and stderr, or -1 */
+	int out_fd, err_fd;
 	uint64_t ack_seq;
 	pid_t pid;
 	int exit_code;
@@ -92,6 +101,8 @@ struct shim {
 	size_t n_images;
 	struct storage *storage;
 	bool storage_done;
+	bool etc_done;	 /* etc_files() written */
+	bool ahead_done; /* create_ahead() ran: the containers were created ahead of the network */
 	/* the containers' secrets: fetched once the network is there, kept in memory (zeroed when
 	 * freed) until the containers' configurations are written */
 	struct secrets *secrets;

@@ -359,6 +359,8 @@ static void pull_line(struct shim_image *im, const char *line, size_t len)
 
 static void pull_next(struct shim *s);
 static void prepare_maybe(struct shim *s);
+static int ctr_create(struct shim *s, struct shim_ctr *c, char **ret_error);
+static void ctr_kill(struct shim *s, struct shim_ctr *c, int signo);
 
 /* The image's config as oci.h takes it (the config blob's "config" object). */
 static json_t *image_config_json(const struct image_spec_config *c)
@@ -730,10 +732,13 @@ static int ctr_logs_prepare(struct shim *s, struct shim_ctr *c, char **ret_error
 	return 0;
 }
 
-/* A container's root file system, configuration and bundle. */
+/* A container's root file system, configuration and bundle (its log shipping: ctr_logs_prepare(),
+ * once the network is there). */
 static int ctr_prepare(struct shim *s, struct shim_ctr *c, char **ret_error)
 {
-	const struct image *img = c->image->img;
+	/* the pulled image, or ahead of the pull the store's (create_ahead()) */
+	const struct image *img = c->image->done ? c->image->img : c->image->ahead;
+	json_t *config = c->image->done ? c->image->config : c->image->ahead_config;
 	_cleanup_free_ const char **lowers = NULL;
 	_cleanup_free_ char *e = NULL;
 	char **env = NULL;
@@ -750,7 +755,7 @@ static int ctr_prepare(struct shim *s, struct shim_ctr *c, char **ret_error)
 	r = storage_rootfs_mount(s->storage, c->def->name, lowers, img->n_layers, &c->rootfs, &e);
 	if (r < 0)
 		return fail_errno(ret_error, r, "root file system: %s", e ?: strerror(-r));
-	r = oci_user_resolve(oci_user_spec(c->def, c->image->config), c->rootfs, &user, ret_error);
+	r = oci_user_resolve(oci_user_spec(c->def, config), c->rootfs, &user, ret_error);
 	if (r < 0)
 		return r;
 	env = ctr_env(s, c);
@@ -762,7 +767,7 @@ static int ctr_prepare(struct shim *s, struct shim_ctr *c, char **ret_error)
 			.platform = s->platform,
 			.def = s->def,
 			.container = c->def,
-			.image_config = c->image->config,
+			.image_config = config,
 			.user = &user,
 			.rootfs = c->rootfs,
 			.hostname = s->cfg.hostname,
@@ -803,7 +808,12 @@ static int ctr_prepare(struct shim *s, struct shim_ctr *c, char **ret_error)
 				 "is used",
 				 c->def->name, img->config.stop_signal);
 	}
-	return ctr_logs_prepare(s, c, ret_error);
+	free(c->prepared_digest);
+	c->prepared_digest = strdup(img->digest);
+	if (!c->prepared_digest)
+		return -ENOMEM;
+	c->prepared = true;
+	return 0;
 }
 
 static void usage_sample(struct shim *s)
@@ -873,6 +883,120 @@ static void storage_setup(struct shim *s)
 	usage_sample(s);
 }
 
+/* The end of a discarded container (ctr_discard()): runc's state, its root, its bundle go. */
+static void ctr_discarded(struct shim *s, struct shim_ctr *c)
+{
+	_cleanup_free_ char *e = NULL;
+
+	c->discarding = false;
+	if (c->created && runc_delete(&s->runc, c->def->name, true, &e) < 0)
+		log_warn("Container '%s': runc delete: %s", c->def->name, strna(e));
+	c->created = c->exited = false;
+	c->pid = 0;
+	c->created_ns = 0;
+	c->out_fd = safe_close(c->out_fd);
+	c->err_fd = safe_close(c->err_fd);
+	free(e);
+	e = NULL;
+	if (c->rootfs && storage_rootfs_discard(s->storage, c->def->name, &e) < 0)
+		log_warn("Container '%s': %s", c->def->name, strna(e));
+	free(c->rootfs);
+	free(c->bundle);
+	free(c->prepared_digest);
+	c->rootfs = c->bundle = c->prepared_digest = NULL;
+	c->prepared = false;
+	if (s->stopping && !c->skipped) {
+		/* the task stopped meanwhile: it will not be made again */
+		c->skipped = true;
+		ctr_set_status(c, TMDS_STATUS_STOPPED);
+	}
+}
+
+/*
+ * A container created ahead with the store's image for its name, when the pull resolved another
+ * digest: killed (its init waits in runc's exec.fifo: nothing of it ran) and, once reaped, gone;
+ * prepare_maybe() makes it again with the pulled image.
+ */
+static void ctr_discard(struct shim *s, struct shim_ctr *c)
+{
+	log_info("Container '%s': its image is %s now, not the store's %s it was created with: "
+		 "created again",
+		 c->def->name, c->image->img->digest, strna(c->prepared_digest));
+	if (c->created && !c->exited) {
+		c->discarding = true;
+		ctr_kill(s, c, SIGKILL);
+		return;
+	}
+	ctr_discarded(s, c);
+}
+
+/*
+ * The containers that start first (no dependsOn), prepared and created before the task has its
+ * network, while netd attaches the ENI: when the agent gave the network's members ahead (all but
+ * netd's slot: the metadata ids in the environment, the address and hostname, the DNS servers),
+ * the store has the images (taken under once and prefer-cached; under default and always, taken
+ * until the pull says which digest the name has now: prepare_maybe()), and nothing of their
+ * configuration needs the network (secrets) or a VM. Their start waits as ever for the network,
+ * the pulls, netd's READY and the agent's start. A failure stops the task as prepare_maybe()'s
+ * would.
+ */
+static void create_ahead(struct shim *s)
+{
+	_cleanup_free_ char *e = NULL;
+	uint64_t t0 = now_usec();
+	size_t n = 0;
+	int r;
+
+	if (s->ahead_done || s->stopping || s->state != SHIM_STATE_PREPARING || !s->storage_done ||
+	    !s->cfg.has_ahead || s->cfg.has_network || s->vm ||
+	    (s->secrets && secrets_count(s->secrets)))
+		return;
+	for (size_t i = 0; i < s->n_images; i++) {
+		struct shim_image *im = &s->images[i];
+
+		if (im->done && !im->error)
+			continue;
+		/* default, always: the store's image of that name, if any, until the pull says */
+		if (im->done || (s->cfg.pull_behavior != SHIM_PULL_DEFAULT &&
+				 s->cfg.pull_behavior != SHIM_PULL_ALWAYS))
+			return;
+		if (!im->ahead) {
+			if (image_load(s->cfg.image_store, im->reference, &im->ahead, &e) < 0)
+				return;
+			im->ahead_config = image_config_json(&im->ahead->config);
+		}
+	}
+	s->ahead_done = true;
+	r = etc_files(s);
+	if (r < 0) {
+		shim_task_stop(s, "TaskFailedToStart",
+			       "ResourceInitializationError: cannot write the task's etc files: %s",
+			       strerror(-r));
+		return;
+	}
+	s->etc_done = true;
+	for (size_t i = 0; i < s->n_ctrs; i++) {
+		struct shim_ctr *c = &s->ctrs[i];
+
+		if (c->def->n_depends_on)
+			continue;
+		r = ctr_prepare(s, c, &e);
+		if (r >= 0)
+			r = ctr_create(s, c, &e);
+		if (r < 0) {
+			shim_ctr_set_reason(c, "CannotCreateContainerError: %s", e ?: strerror(-r));
+			log_err("Container '%s': %s", c->def->name, e ?: strerror(-r));
+			shim_task_stop(s, "TaskFailedToStart", "CannotCreateContainerError: %s: %s",
+				       c->def->name, e ?: strerror(-r));
+			return;
+		}
+		n++;
+	}
+	log_info("%zu container%s created ahead of the network in %.1f ms", n, n == 1 ? "" : "s",
+		 (double)(now_usec() - t0) / 1000);
+	shim_emit_status(s);
+}
+
 /* Everything pulled and the storage there: prepare every container, then wait for start. */
 static void prepare_maybe(struct shim *s)
 {
@@ -885,17 +1009,31 @@ static void prepare_maybe(struct shim *s)
 	for (size_t i = 0; i < s->n_images; i++)
 		if (!s->images[i].done || s->images[i].error)
 			return;
-	r = etc_files(s);
+	/* created ahead with the store's image when the pull resolved another: created again */
+	for (size_t i = 0; i < s->n_ctrs; i++) {
+		struct shim_ctr *c = &s->ctrs[i];
+
+		if (c->prepared && !c->discarding &&
+		    !streq_ptr(c->prepared_digest, c->image->img->digest))
+			ctr_discard(s, c);
+	}
+	for (size_t i = 0; i < s->n_ctrs; i++)
+		if (s->ctrs[i].discarding)
+			return; /* until it is reaped */
+	r = s->etc_done ? 0 : etc_files(s);
 	if (r < 0) {
 		shim_task_stop(s, "TaskFailedToStart",
 			       "ResourceInitializationError: cannot write the task's etc files: %s",
 			       strerror(-r));
 		return;
 	}
+	s->etc_done = true;
 	for (size_t i = 0; i < s->n_ctrs; i++) {
 		struct shim_ctr *c = &s->ctrs[i];
 
-		r = ctr_prepare(s, c, &e);
+		r = c->prepared ? 0 : ctr_prepare(s, c, &e);
+		if (r >= 0)
+			r = ctr_logs_prepare(s, c, &e);
 		if (r < 0) {
 			shim_ctr_set_reason(c, "CannotCreateContainerError: %s", e ?: strerror(-r));
 			log_err("Container '%s': %s", c->def->name, e ?: strerror(-r));
@@ -904,6 +1042,9 @@ static void prepare_maybe(struct shim *s)
 			return;
 		}
 	}
+	for (size_t i = 0; i < s->n_ctrs; i++)
+		if (s->ctrs[i].created && s->ctrs[i].status < TMDS_STATUS_CREATED)
+			ctr_set_status(&s->ctrs[i], TMDS_STATUS_CREATED);
 	/* the values are in the containers' configurations now: none stays in the shim */
 	s->secrets = secrets_free(s->secrets);
 	if (s->vm) {
@@ -1027,19 +1168,16 @@ static int ctr_logs_open(struct shim *s, struct shim_ctr *c, char **ret_error)
 		&c->ship, ret_error);
 }
 
-/* runc create, the container's output to its log source; the start comes after (ctr_start). */
-static int ctr_launch(struct shim *s, struct shim_ctr *c, char **ret_error)
+/* runc create (or the VM's), its stdout and stderr pipes' read ends kept for its launch. */
+static int ctr_create(struct shim *s, struct shim_ctr *c, char **ret_error)
 {
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
 	uint64_t t0;
 	int r;
 
-	r = ctr_logs_open(s, c, ret_error);
-	if (r < 0)
-		return r;
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
-		r = -errno;
-		goto out;
+		r = fail_errno(ret_error, -errno, "cannot make its output's pipes: %m");
+		goto fail;
 	}
 	t0 = now_usec();
 	if (s->vm)
@@ -1054,26 +1192,52 @@ static int ctr_launch(struct shim *s, struct shim_ctr *c, char **ret_error)
 	out[1] = safe_close(out[1]);
 	err[1] = safe_close(err[1]);
 	if (r < 0)
-		goto out;
+		goto fail;
 	c->created = true;
 	c->created_ns = realtime_nsec();
 	if (!s->vm)
 		log_debug("Container '%s': runc create took %.1f ms", c->def->name,
 			  (double)(now_usec() - t0) / 1000);
-	ctr_set_status(c, TMDS_STATUS_CREATED);
+	/* (created ahead with the store's image: CREATED once the pull has the same) */
+	if (c->image->done)
+		ctr_set_status(c, TMDS_STATUS_CREATED);
+	c->out_fd = out[0];
+	c->err_fd = err[0];
+	return 0;
+fail:
+	for (int i = 0; i < 2; i++) {
+		safe_close(out[i]);
+		safe_close(err[i]);
+	}
+	return r;
+}
+
+/*
+ * Launch a container: created (now, or ahead of the network: create_ahead()), its output to
+ * its log source; the start comes after (ctr_start).
+ */
+static int ctr_launch(struct shim *s, struct shim_ctr *c, char **ret_error)
+{
+	int r;
+
+	if (c->created && c->exited)
+		return fail_errno(ret_error, -ESRCH, "it ended before its start");
+	r = ctr_logs_open(s, c, ret_error);
+	if (r >= 0 && !c->created)
+		r = ctr_create(s, c, ret_error);
+	if (r < 0)
+		return r;
 	r = logship_source_new(s->loop,
-			       &(struct logship_source_opts){ .stdout_fd = out[0],
-							      .stderr_fd = err[0],
+			       &(struct logship_source_opts){ .stdout_fd = c->out_fd,
+							      .stderr_fd = c->err_fd,
 							      .file = c->file,
 							      .ship = c->ship,
 							      .on_eof = on_logs_eof,
 							      .data = c },
 			       &c->src);
-	if (r < 0) {
-		fail_errno(ret_error, r, "cannot read its output: %s", strerror(-r));
-		goto out;
-	}
-	out[0] = err[0] = -1;
+	if (r < 0)
+		return fail_errno(ret_error, r, "cannot read its output: %s", strerror(-r));
+	c->out_fd = c->err_fd = -1; /* the source's */
 	/*
 	 * Its start is decided: RUNNING from now on, as its metadata will say before it runs
 	 * (ctr_start() follows once the agent has taken the status in).
@@ -1082,12 +1246,7 @@ static int ctr_launch(struct shim *s, struct shim_ctr *c, char **ret_error)
 	c->start_pending = true;
 	c->started_ns = realtime_nsec();
 	ctr_set_status(c, TMDS_STATUS_RUNNING);
-out:
-	for (int i = 0; i < 2; i++) {
-		safe_close(out[i]);
-		safe_close(err[i]);
-	}
-	return r;
+	return 0;
 }
 
 /*
@@ -1229,7 +1388,7 @@ void shim_launch_ready(struct shim *s)
 			const struct shim_ctr *dep = NULL;
 			int ready, r;
 
-			if (c->created || c->skipped)
+			if (c->started || c->skipped)
 				continue;
 			ready = ctr_ready(s, c, &dep);
 			if (ready == 0)
@@ -1430,6 +1589,8 @@ static void teardown(struct shim *s)
 		c->src = logship_source_free(c->src);
 		c->ship = logship_free(c->ship);
 		c->file = logfile_close(c->file);
+		c->out_fd = safe_close(c->out_fd);
+		c->err_fd = safe_close(c->err_fd);
 	}
 	event_cancel(s->loop, s->usage_timer);
 	s->usage_timer = 0;
@@ -1560,6 +1721,11 @@ static void on_sigchld(struct shim *s)
 		if (s->vm && shim_vm_reaped(s->vm, pid, status))
 			continue;
 		c = ctr_by_pid(s, pid);
+		if (c && c->discarding) {
+			ctr_discarded(s, c);
+			prepare_maybe(s);
+			continue;
+		}
 		if (c) {
 			shim_ctr_exited(s, c, status);
 			continue;
@@ -1687,8 +1853,8 @@ static void secrets_run(struct shim *s)
 static int do_network(struct ctl_call *call, json_t *params, void *userdata)
 {
 	struct shim *s = userdata;
-	_cleanup_free_ char *e = NULL;
-	json_auto_t *net = NULL;
+	_cleanup_free_ char *e = NULL, *ahead_host = NULL, *ahead_addr = NULL;
+	json_auto_t *net = NULL, *ahead_env = NULL;
 	json_t *creds;
 	int r;
 
@@ -1707,12 +1873,27 @@ static int do_network(struct ctl_call *call, json_t *params, void *userdata)
 			return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS,
 					      "execution_role_credentials: %s", e ?: strerror(-r));
 	}
+	/* the network the containers created ahead have: the agent gives the same again */
+	ahead_host = s->ahead_done ? strdup(s->cfg.hostname ?: "") : NULL;
+	ahead_addr = s->ahead_done ? strdup(s->cfg.address ?: "") : NULL;
+	ahead_env = s->ahead_done ? json_incref(s->cfg.env) : NULL;
 	r = shim_network_parse(net, &s->cfg, &e);
 	if (r == -EEXIST)
 		return ctl_call_reply(call, status_json(s)); /* again, after an agent restart */
 	if (r < 0)
 		return ctl_call_failf(call, CTL_ERR_INVALID_PARAMS, "%s", e ?: strerror(-r));
 	s->network_ns = realtime_nsec();
+	if (s->ahead_done && (!streq(s->cfg.hostname ?: "", ahead_host ?: "") ||
+			      !streq(s->cfg.address ?: "", ahead_addr ?: "") ||
+			      !json_equal(s->cfg.env, ahead_env))) {
+		log_err("The task's network is not the one its containers were created with");
+		shim_task_stop(
+			s, "TaskFailedToStart",
+			"ResourceInitializationError: the task's network (%s, %s) is not the "
+			"one its containers were created with (%s, %s)",
+			strna(s->cfg.address), strna(s->cfg.hostname), strna(ahead_addr),
+			strna(ahead_host));
+	}
 	log_info("The task's network: slot %u, address %s", s->cfg.slot, strna(s->cfg.address));
 	shim_emit_status(s);
 	if (!s->stopping)
@@ -1953,6 +2134,7 @@ static void plan(struct shim *s)
 		c->s = s;
 		c->def = &s->def->containers[i];
 		c->status = TMDS_STATUS_NONE;
+		c->out_fd = c->err_fd = -1;
 		for (size_t k = 0; k < s->n_images && !im; k++)
 			if (streq(s->images[k].reference, c->def->image))
 				im = &s->images[k];
@@ -1974,10 +2156,13 @@ static void cleanup(struct shim *s)
 		logship_source_free(c->src);
 		logship_free(c->ship);
 		logfile_close(c->file);
+		safe_close(c->out_fd);
+		safe_close(c->err_fd);
 		logship_config_free(c->ship_cfg);
 		free(c->reason);
 		free(c->rootfs);
 		free(c->bundle);
+		free(c->prepared_digest);
 	}
 	for (size_t i = 0; i < s->n_images; i++) {
 		struct shim_image *im = &s->images[i];
@@ -1986,6 +2171,8 @@ static void cleanup(struct shim *s)
 		ctl_linebuf_done(&im->lb);
 		image_free(im->img);
 		json_decref(im->config);
+		image_free(im->ahead);
+		json_decref(im->ahead_config);
 		free(im->error_msg);
 		free(im->digest);
 		free(im->canonical);
@@ -2169,6 +2356,7 @@ int shim_main(int argc, char **argv)
 	shim_emit_status(&s);
 	pull_next(&s);	   /* the first pull runs in its child (once there is a network) ... */
 	storage_setup(&s); /* ... while the storage is made */
+	create_ahead(&s);  /* ... and the containers, if their network came ahead */
 	prepare_maybe(&s);
 	shim_check_done(&s);
 	if (!s.torn_down)

@@ -84,8 +84,13 @@ struct shim_config {
 	 * its namespace (a file; NULL: none) and the resolvers of those flows' names */
 	char *platform_netns;
 	char *platform_nameservers[SHIM_MAX_LIST + 1]; /* NULL-terminated */
-	/* the network: in the file, or later from the agent (method "network") */
+	/*
+	 * the network: in the file, or later from the agent (method "network"); its members but
+	 * the slot may come ahead of it in the file ("ahead", has_ahead): the containers are
+	 * created with them while netd attaches the ENI
+	 */
 	bool has_network;
+	bool has_ahead;
 	unsigned int slot; /* netd's slot: the socket marks */
 	char *address;	   /* the task ENI's IPv4 address (HOSTNAME of log messages) */
 	char *hostname;	   /* the containers' hostname */

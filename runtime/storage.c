@@ -825,6 +825,26 @@ int storage_rootfs_umount(struct storage *s, const char *name)
 	return RET_NERRNO(rmdir(target));
 }
 
+int storage_rootfs_discard(struct storage *s, const char *name, char **ret_error)
+{
+	struct storage_volume *v = volume_with(s, true);
+	char dir[PATH_MAX];
+	struct stat st;
+	int r;
+
+	if (ret_error)
+		*ret_error = NULL;
+	r = storage_rootfs_umount(s, name);
+	if (r < 0 && r != -EINVAL && r != -ENOENT) /* EINVAL: not mounted */
+		return fail_errno(ret_error, r, "cannot unmount the root file system of '%s': %s",
+				  name, strerror(-r));
+	if (pathf(dir, sizeof(dir), "%s/containers/%s", v->mount, name) < 0)
+		return fail_errno(ret_error, -ENAMETOOLONG, "'%s' is too long", v->mount);
+	if (lstat(dir, &st) < 0)
+		return errno == ENOENT ? 0 : fail_errno(ret_error, -errno, "'%s': %m", dir);
+	return rmdir_tree(AT_FDCWD, dir, st.st_dev, ret_error);
+}
+
 int storage_release(struct storage *s, char **ret_file, char **ret_volumes_file, char **ret_error)
 {
 	struct storage_volume *v = volume_with(s, true), *vv = volume_with(s, false);

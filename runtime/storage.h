@@ -73,6 +73,8 @@ int storage_rootfs_mount(struct storage *s, const char *name, const char *const 
 			 size_t n_lowers, char **ret_path, char **ret_error);
 /* Unmount it (the writable layer stays until teardown). */
 int storage_rootfs_umount(struct storage *s, const char *name);
+/* Unmount it and remove its writable layer: the next storage_rootfs_mount() starts afresh. */
+int storage_rootfs_discard(struct storage *s, const char *name, char **ret_error);
 /*
  * Hand the task's volumes to a task VM (docs/vm.md): unmount everything below mount_dir and
  * detach the loop devices (blocking, bounded); the image files stay, for the VM's drives, until

@@ -951,6 +951,16 @@ static void private_dns_name(const struct in_prefix *ip, const char *region, cha
 			 region);
 }
 
+int tmds_private_dns_name(const char *address, const char *region, char *buf, size_t size)
+{
+	struct in_prefix p;
+
+	if (!address || addr_prefix_parse_any(address, &p) < 0 || p.family != AF_INET)
+		return -EINVAL;
+	private_dns_name(&p, region, buf, size);
+	return 0;
+}
+
 int tmds_network_from_netd(json_t *netd_task, const char *region, json_t **ret, char **ret_error)
 {
 	json_t *ips, *ip, *dns, *v4 = NULL, *v6 = NULL, *n, *a;

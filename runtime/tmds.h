@@ -201,6 +201,10 @@ json_t *tmds_credentials_json(const char *role_arn, const char *access_key_id,
 /* The credentials endpoint's error body {code, message}. */
 json_t *tmds_error_json(const char *code, const char *message);
 
+/* The PrivateDNSName of an IPv4 address ("a.b.c.d" or "a.b.c.d/n") in region, as the
+ * network's (tmds_network_from_netd()); -EINVAL for anything else. */
+int tmds_private_dns_name(const char *address, const char *region, char *buf, size_t size);
+
 /*
  * Map netd's task (task.show) onto a Networks[] element. The region names the private DNS name
  * (ip-a-b-c-d.<region>.compute.internal). -EINVAL with *ret_error if the task has no IPv4

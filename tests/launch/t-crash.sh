@@ -51,7 +51,7 @@ eni_free()
 }
 
 # --- killed while provisioning: torn down at the next start (a shim that was started stops) ---
-for step in netns spawn attach register cgroup; do
+for step in netns cgroup spawn attach register; do
         rc=0
         ln_run c 1 --fault "crash:$step" >/dev/null || rc=$?
         check "$step: the agent died there (taskvm run lost it)" test "$rc" -ne 0

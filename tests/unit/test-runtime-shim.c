@@ -183,6 +183,60 @@ static void test_network_later(void **state)
 	shim_config_done(&c);
 }
 
+/* The network's members but its slot, ahead in the file; the network replaces them later. */
+static void test_network_ahead(void **state)
+{
+	json_auto_t *j = parse(CONFIG), *net = json_object(), *ahead = json_object(), *back = NULL;
+	static const char *const network_keys[] = { "slot",	   "address", "hostname",
+						    "nameservers", "search",  "env" };
+	struct shim_config c = {};
+	char *err = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(network_keys); i++) {
+		json_object_set(net, network_keys[i], json_object_get(j, network_keys[i]));
+		if (i > 0)
+			json_object_set(ahead, network_keys[i],
+					json_object_get(j, network_keys[i]));
+		json_object_del(j, network_keys[i]);
+	}
+	json_object_set(j, "ahead", ahead);
+	assert_int_equal(shim_config_parse(j, &c, &err), 0);
+	assert_null(err);
+	assert_false(c.has_network);
+	assert_true(c.has_ahead);
+	assert_string_equal(c.hostname, "ip-198-18-1-1.us-west-2.compute.internal");
+	assert_string_equal(c.address, "198.18.1.1");
+	assert_string_equal(c.nameservers[1], "198.18.0.2");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(c.env, "app"), "AWS_REGION")),
+		"us-west-2");
+	back = shim_config_to_json(&c);
+	assert_true(json_equal(back, j));
+	/* the network: its values replace those ahead (nothing leaks under ASan) */
+	json_object_set_new(net, "nameservers", json_pack("[s]", "198.18.0.9"));
+	assert_int_equal(shim_network_parse(net, &c, &err), 0);
+	assert_true(c.has_network);
+	assert_int_equal(c.slot, 7);
+	assert_string_equal(c.nameservers[0], "198.18.0.9");
+	assert_null(c.nameservers[1]);
+	shim_config_done(&c);
+
+	/* no slot ahead, and an object */
+	json_object_set_new(ahead, "slot", json_integer(7));
+	assert_int_equal(shim_config_parse(j, &c, &err), -EINVAL);
+	assert_non_null(strstr(err, "slot"));
+	free(err);
+	err = NULL;
+	json_object_set_new(j, "ahead", json_string("x"));
+	assert_int_equal(shim_config_parse(j, &c, &err), -EINVAL);
+	free(err);
+	err = NULL;
+	/* its members are checked as the network's */
+	json_object_set_new(j, "ahead", json_pack("{s:i}", "hostname", 1));
+	assert_int_equal(shim_config_parse(j, &c, &err), -EINVAL);
+	free(err);
+}
+
 static void test_states(void **state)
 {
 	for (enum shim_state s = SHIM_STATE_PREPARING; s <= SHIM_STATE_STOPPED; s++) {
@@ -215,8 +269,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_roundtrip), cmocka_unit_test(test_config_errors),
-		cmocka_unit_test(test_network_later),	 cmocka_unit_test(test_states),
-		cmocka_unit_test(test_signals),
+		cmocka_unit_test(test_network_later),	 cmocka_unit_test(test_network_ahead),
+		cmocka_unit_test(test_states),		 cmocka_unit_test(test_signals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
