@@ -883,6 +883,33 @@ static void storage_setup(struct shim *s)
 	usage_sample(s);
 }
 
+/* The task's etc files, written once (create_ahead() or prepare_maybe()); false: the task stops. */
+static bool etc_ready(struct shim *s)
+{
+	int r;
+
+	if (s->etc_done)
+		return true;
+	r = etc_files(s);
+	if (r < 0) {
+		shim_task_stop(s, "TaskFailedToStart",
+			       "ResourceInitializationError: cannot write the task's etc files: %s",
+			       strerror(-r));
+		return false;
+	}
+	s->etc_done = true;
+	return true;
+}
+
+/* A container that could not be prepared or created: the task fails to start. */
+static void ctr_create_failed(struct shim *s, struct shim_ctr *c, int r, const char *e)
+{
+	shim_ctr_set_reason(c, "CannotCreateContainerError: %s", e ?: strerror(-r));
+	log_err("Container '%s': %s", c->def->name, e ?: strerror(-r));
+	shim_task_stop(s, "TaskFailedToStart", "CannotCreateContainerError: %s: %s", c->def->name,
+		       e ?: strerror(-r));
+}
+
 /* The end of a discarded container (ctr_discard()): runc's state, its root, its bundle go. */
 static void ctr_discarded(struct shim *s, struct shim_ctr *c)
 {
@@ -967,14 +994,8 @@ static void create_ahead(struct shim *s)
 		}
 	}
 	s->ahead_done = true;
-	r = etc_files(s);
-	if (r < 0) {
-		shim_task_stop(s, "TaskFailedToStart",
-			       "ResourceInitializationError: cannot write the task's etc files: %s",
-			       strerror(-r));
+	if (!etc_ready(s))
 		return;
-	}
-	s->etc_done = true;
 	for (size_t i = 0; i < s->n_ctrs; i++) {
 		struct shim_ctr *c = &s->ctrs[i];
 
@@ -984,10 +1005,7 @@ static void create_ahead(struct shim *s)
 		if (r >= 0)
 			r = ctr_create(s, c, &e);
 		if (r < 0) {
-			shim_ctr_set_reason(c, "CannotCreateContainerError: %s", e ?: strerror(-r));
-			log_err("Container '%s': %s", c->def->name, e ?: strerror(-r));
-			shim_task_stop(s, "TaskFailedToStart", "CannotCreateContainerError: %s: %s",
-				       c->def->name, e ?: strerror(-r));
+			ctr_create_failed(s, c, r, e);
 			return;
 		}
 		n++;
@@ -1020,14 +1038,8 @@ static void prepare_maybe(struct shim *s)
 	for (size_t i = 0; i < s->n_ctrs; i++)
 		if (s->ctrs[i].discarding)
 			return; /* until it is reaped */
-	r = s->etc_done ? 0 : etc_files(s);
-	if (r < 0) {
-		shim_task_stop(s, "TaskFailedToStart",
-			       "ResourceInitializationError: cannot write the task's etc files: %s",
-			       strerror(-r));
+	if (!etc_ready(s))
 		return;
-	}
-	s->etc_done = true;
 	for (size_t i = 0; i < s->n_ctrs; i++) {
 		struct shim_ctr *c = &s->ctrs[i];
 
@@ -1035,10 +1047,7 @@ static void prepare_maybe(struct shim *s)
 		if (r >= 0)
 			r = ctr_logs_prepare(s, c, &e);
 		if (r < 0) {
-			shim_ctr_set_reason(c, "CannotCreateContainerError: %s", e ?: strerror(-r));
-			log_err("Container '%s': %s", c->def->name, e ?: strerror(-r));
-			shim_task_stop(s, "TaskFailedToStart", "CannotCreateContainerError: %s: %s",
-				       c->def->name, e ?: strerror(-r));
+			ctr_create_failed(s, c, r, e);
 			return;
 		}
 	}
