@@ -228,6 +228,18 @@ ln_leftovers()
         return 0
 }
 
+# ln_journal_task: the task the agent's journal has that is not STOPPED (the one launch of a
+# round of the crash tests).
+ln_journal_task()
+{
+        local f
+
+        for f in "$AGENT_STATE_DIR"/launch/*.json; do
+                [[ -e $f ]] || continue
+                jq -r 'select(.phase != "STOPPED") | .task_id' "$f"
+        done
+}
+
 # ln_volume_files: the files under the agents' volume directory but the spare shim's (the
 # next task's volumes, made ahead: its run directory is marked).
 ln_volume_files()

@@ -121,20 +121,11 @@ check_match "after its container was created" "1 container created ahead" "$(shi
 check_eq "nothing of it is left" "" "$(ln_leftovers "$id")"
 
 # --- the agent killed at each step after the shim was started -----------------------------------
-journal_task()
-{
-        local f
-
-        for f in "$AGENT_STATE_DIR"/launch/*.json; do
-                [[ -e $f ]] || continue
-                jq -r 'select(.phase != "STOPPED") | .task_id' "$f"
-        done
-}
 agent_gone() { ! _fabric_alive "$AGENT_PID"; }
 for step in spawn attach register; do
         ln_run a 1 --fault "crash:$step" >/dev/null || true
         check "$step: the agent died there" wait_until 5 agent_gone
-        id=$(journal_task)
+        id=$(ln_journal_task)
         [[ -n $id ]] || { tap_fail "$step: the journal has the task"; continue; }
         wait "$AGENT_PID" 2>/dev/null || true
         unset AGENT_PID

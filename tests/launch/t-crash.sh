@@ -29,17 +29,6 @@ restart()
         ln_agent_start
 }
 
-# the task the agent's journal has (the one launch of this round).
-journal_task()
-{
-        local f
-
-        for f in "$AGENT_STATE_DIR"/launch/*.json; do
-                [[ -e $f ]] || continue
-                jq -r 'select(.phase != "STOPPED") | .task_id' "$f"
-        done
-}
-
 agent_gone()
 {
         ! _fabric_alive "$AGENT_PID"
@@ -56,7 +45,7 @@ for step in netns cgroup spawn attach register; do
         ln_run c 1 --fault "crash:$step" >/dev/null || rc=$?
         check "$step: the agent died there (taskvm run lost it)" test "$rc" -ne 0
         check "$step: the agent is gone" wait_until 5 agent_gone
-        id=$(journal_task)
+        id=$(ln_journal_task)
         [[ -n $id ]] || { tap_fail "$step: the journal has the task"; continue; }
         restart || tap_bail "agent restart"
         check "$step: after the restart the task is STOPPED" ln_wait_phase "$id" STOPPED 20
@@ -74,7 +63,7 @@ for step in pulling storage prepared running; do
         rc=0
         ln_run "$def" 1 --fault "crash:$step" >/dev/null || rc=$?
         check "$step: the agent died there" wait_until 5 agent_gone
-        id=$(journal_task)
+        id=$(ln_journal_task)
         [[ -n $id ]] || { tap_fail "$step: the journal has the task"; continue; }
         restart || tap_bail "agent restart"
         check "$step: after the restart the adopted task is RUNNING" ln_wait_phase "$id" RUNNING 30
