@@ -11,9 +11,8 @@
 #include "prog.h"
 #include "util.h"
 
-#define RUNC_TIMEOUT_MS_DEFAULT 30000
-#define RUNC_MAX_ARGS		16
-#define RUNC_MAX_LOG		(64 * 1024)
+#define RUNC_MAX_ARGS 16
+#define RUNC_MAX_LOG  (64 * 1024)
 
 bool runc_id_valid(const char *id)
 {
@@ -43,18 +42,11 @@ static const char *last_line(char *s)
  * Run `runc --root ROOT args...` with its output captured. ret_out (if not NULL) gets stdout and
  * stderr. A failure becomes -ENOENT ("does not exist"), -ETIMEDOUT or -EIO with runc's last line.
  */
-static int run(const struct runc_opts *r, const char *const *args, int stdio[3], char **ret_out,
-	       char **ret_error)
+/* `runc --root ROOT args...` into argv (RUNC_MAX_ARGS + 4 entries). */
+static int runc_argv(const struct runc_opts *r, const char *const *args, char **argv,
+		     char **ret_error)
 {
-	struct prog_opts so = {
-		.capture = !stdio,
-		.timeout_ms = r->timeout_ms ?: RUNC_TIMEOUT_MS_DEFAULT,
-	};
-	_cleanup_free_ char *out = NULL;
-	char *argv[RUNC_MAX_ARGS + 4];
 	size_t n = 0;
-	char how[64];
-	int status, k;
 
 	if (!r->root)
 		return fail_with(ret_error, "runc needs a root directory");
@@ -64,6 +56,24 @@ static int run(const struct runc_opts *r, const char *const *args, int stdio[3],
 	for (size_t i = 0; i < RUNC_MAX_ARGS && args[i]; i++)
 		argv[n++] = (char *)args[i];
 	argv[n] = NULL;
+	return 0;
+}
+
+static int run(const struct runc_opts *r, const char *const *args, int stdio[3], char **ret_out,
+	       char **ret_error)
+{
+	struct prog_opts so = {
+		.capture = !stdio,
+		.timeout_ms = r->timeout_ms ?: RUNC_TIMEOUT_MS_DEFAULT,
+	};
+	_cleanup_free_ char *out = NULL;
+	char *argv[RUNC_MAX_ARGS + 4];
+	char how[64];
+	int status, k;
+
+	k = runc_argv(r, args, argv, ret_error);
+	if (k < 0)
+		return k;
 	if (stdio) {
 		so.stdin_fd = stdio[0];
 		so.stdout_fd = stdio[1];
@@ -109,32 +119,32 @@ static char *log_error(const char *log_path)
 	return msg;
 }
 
-int runc_create(const struct runc_opts *r, const struct runc_create_opts *o, pid_t *ret_pid,
-		char **ret_error)
+/* runc create's paths in the bundle: its log and the init's pid file. */
+static int create_paths(const struct runc_create_opts *o, char log[static PATH_MAX],
+			char pid_file[static PATH_MAX], char **ret_error)
+{
+	if (!runc_id_valid(o->id))
+		return fail_with(ret_error, "'%.64s' is not a valid container id", o->id);
+	if (snprintf(log, PATH_MAX, "%s/runc.log", o->bundle) >= PATH_MAX ||
+	    snprintf(pid_file, PATH_MAX, "%s/init.pid", o->bundle) >= PATH_MAX)
+		return fail_with(ret_error, "the bundle path '%s' is too long", o->bundle);
+	return 0;
+}
+
+/* What runc create left once it ended (k: its result as run()'s): the init's pid, or its error. */
+static int create_result(const struct runc_create_opts *o, int k, pid_t *ret_pid, char **ret_error)
 {
 	char log[PATH_MAX], pid_file[PATH_MAX];
-	const char *args[] = { "--log",	   log,	      "--log-format", "json",	"create",
-			       "--bundle", o->bundle, "--pid-file",   pid_file, o->id,
-			       NULL };
-	int stdio[3] = { o->stdin_fd, o->stdout_fd, o->stderr_fd };
 	_cleanup_free_ char *pid_text = NULL, *msg = NULL;
 	char *end;
 	long pid;
-	int k;
+	int r;
 
-	if (ret_error)
-		*ret_error = NULL;
-	if (!runc_id_valid(o->id))
-		return fail_with(ret_error, "'%.64s' is not a valid container id", o->id);
-	if (snprintf(log, sizeof(log), "%s/runc.log", o->bundle) >= (int)sizeof(log) ||
-	    snprintf(pid_file, sizeof(pid_file), "%s/init.pid", o->bundle) >= (int)sizeof(pid_file))
-		return fail_with(ret_error, "the bundle path '%s' is too long", o->bundle);
-	unlink(log);
-	unlink(pid_file);
-
-	/* runc create's own stdio is the container's: its error comes from its log */
-	k = run(r, args, stdio, NULL, ret_error);
+	r = create_paths(o, log, pid_file, NULL);
+	if (r < 0)
+		return k < 0 ? k : r;
 	if (k < 0) {
+		/* runc create's own stdio is the container's: its error comes from its log */
 		msg = log_error(log);
 		if (msg && ret_error) {
 			free(*ret_error);
@@ -153,6 +163,81 @@ int runc_create(const struct runc_opts *r, const struct runc_create_opts *o, pid
 		return fail_errno(ret_error, -EIO, "runc create %s: bad pid file", o->id);
 	*ret_pid = (pid_t)pid;
 	return 0;
+}
+
+/* runc create's arguments (a NULL-terminated array of CREATE_NARGS), its stale log and pid file
+ * removed. */
+#define CREATE_NARGS 11
+static int create_args(const struct runc_create_opts *o, char log[static PATH_MAX],
+		       char pid_file[static PATH_MAX], const char *args[static CREATE_NARGS],
+		       char **ret_error)
+{
+	const char *a[CREATE_NARGS] = { "--log",    log,       "--log-format", "json",	 "create",
+					"--bundle", o->bundle, "--pid-file",   pid_file, o->id,
+					NULL };
+	int k;
+
+	if (ret_error)
+		*ret_error = NULL;
+	k = create_paths(o, log, pid_file, ret_error);
+	if (k < 0)
+		return k;
+	memcpy(args, a, sizeof(a));
+	unlink(log);
+	unlink(pid_file);
+	return 0;
+}
+
+int runc_create(const struct runc_opts *r, const struct runc_create_opts *o, pid_t *ret_pid,
+		char **ret_error)
+{
+	char log[PATH_MAX], pid_file[PATH_MAX];
+	const char *args[CREATE_NARGS];
+	int stdio[3] = { o->stdin_fd, o->stdout_fd, o->stderr_fd };
+	int k;
+
+	k = create_args(o, log, pid_file, args, ret_error);
+	if (k < 0)
+		return k;
+	return create_result(o, run(r, args, stdio, NULL, ret_error), ret_pid, ret_error);
+}
+
+int runc_create_spawn(const struct runc_opts *r, const struct runc_create_opts *o,
+		      pid_t *ret_runc_pid, char **ret_error)
+{
+	char log[PATH_MAX], pid_file[PATH_MAX];
+	const char *args[CREATE_NARGS];
+	char *argv[RUNC_MAX_ARGS + 4];
+	int k;
+
+	k = create_args(o, log, pid_file, args, ret_error);
+	if (k >= 0)
+		k = runc_argv(r, args, argv, ret_error);
+	if (k < 0)
+		return k;
+	k = prog_start(argv,
+		       &(struct prog_opts){ .stdin_fd = o->stdin_fd,
+					    .stdout_fd = o->stdout_fd,
+					    .stderr_fd = o->stderr_fd },
+		       ret_runc_pid);
+	if (k < 0)
+		return fail_errno(ret_error, k, "cannot run %s: %s", argv[0], strerror(-k));
+	return 0;
+}
+
+int runc_create_finish(const struct runc_create_opts *o, int status, pid_t *ret_pid,
+		       char **ret_error)
+{
+	char how[64];
+	int k = 0;
+
+	if (ret_error)
+		*ret_error = NULL;
+	if (status != 0) {
+		prog_status_str(status, how, sizeof(how));
+		k = fail_errno(ret_error, -EIO, "runc create %s failed (%s)", o->id, how);
+	}
+	return create_result(o, k, ret_pid, ret_error);
 }
 
 /* Is pid gone or a zombie (its unreaped exit)? */

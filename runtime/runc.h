@@ -2,15 +2,17 @@
 /*
  * Containers with runc (1.1): create, start, kill, delete, state and list through its command
  * line, with a runc --root per task. Each call execs runc and waits for it (blocking: tens of
- * milliseconds; bounded by opts.timeout_ms), so a single-threaded caller stays simple; the start
- * is runc's own exec.fifo protocol, without an exec (runc_start()).
+ * milliseconds; bounded by opts.timeout_ms), so a single-threaded caller stays simple, but for
+ * runc create, which may also run while the caller's loop goes on (runc_create_spawn()); the
+ * start is runc's own exec.fifo protocol, without an exec (runc_start()).
  *
  * Who waits for what. runc create forks the container's init and exits; the init then belongs to
  * the nearest child subreaper. The caller makes itself one (prctl(PR_SET_CHILD_SUBREAPER, 1))
  * before runc_create(): the container's init becomes its child, its exit arrives as SIGCHLD and
  * the caller reaps it (waitpid) and reads the exit status there. runc_*() reap only the runc
  * process they started (waitpid on its pid), so a caller's SIGCHLD handler may reap any other
- * child, and must leave runc's to these calls (it can: they return before the loop runs again).
+ * child, and must leave runc's to these calls (it can: they return before the loop runs again);
+ * the runc of runc_create_spawn() is the caller's to reap.
  * After the container's exit, runc_delete() removes runc's state and the container's cgroup.
  *
  * Non-logging: errors as -errno, and *ret_error with runc's own message.
@@ -21,10 +23,12 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#define RUNC_TIMEOUT_MS_DEFAULT 30000
+
 struct runc_opts {
 	const char *binary;	 /* NULL = "runc" from PATH */
 	const char *root;	 /* runc --root: the task's container state (created by runc) */
-	unsigned int timeout_ms; /* per command; 0 = 30 s */
+	unsigned int timeout_ms; /* per command; 0 = RUNC_TIMEOUT_MS_DEFAULT */
 };
 
 struct runc_create_opts {
@@ -51,6 +55,16 @@ bool runc_id_valid(const char *id);
  */
 int runc_create(const struct runc_opts *r, const struct runc_create_opts *o, pid_t *ret_pid,
 		char **ret_error);
+/*
+ * The same in two halves, for a caller whose loop goes on meanwhile: runc_create_spawn() starts
+ * runc create and does not wait (*ret_runc_pid: runc's pid, for the caller to reap and to bound
+ * in time); runc_create_finish() takes runc's wait status once reaped and gives the init's pid,
+ * or runc's error.
+ */
+int runc_create_spawn(const struct runc_opts *r, const struct runc_create_opts *o,
+		      pid_t *ret_runc_pid, char **ret_error);
+int runc_create_finish(const struct runc_create_opts *o, int status, pid_t *ret_pid,
+		       char **ret_error);
 /*
  * runc start: the container's process runs. As runc start does it, through runc's exec.fifo in
  * the container's state directory (no exec of runc); `runc start` when there is none. pid: its

@@ -63,6 +63,11 @@ struct shim_ctr {
 	bool prepared;	       /* its root file system and bundle (ctr_prepare()) */
 	char *prepared_digest; /* of the image it was prepared with */
 	bool discarding;       /* created ahead with another image: killed, to be reaped */
+	/* created ahead: its runc create running (ctr_create_spawn()), to be reaped; its bound */
+	pid_t create_pid;
+	int create_timer;
+	bool create_timed_out;
+	uint64_t create_usec;
 	/* created, not yet launched: the read ends of its stdout and stderr, or -1 */
 	int out_fd, err_fd;
 	uint64_t ack_seq;

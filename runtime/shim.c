@@ -360,6 +360,7 @@ static void pull_line(struct shim_image *im, const char *line, size_t len)
 static void pull_next(struct shim *s);
 static void prepare_maybe(struct shim *s);
 static int ctr_create(struct shim *s, struct shim_ctr *c, char **ret_error);
+static int ctr_create_spawn(struct shim *s, struct shim_ctr *c, char **ret_error);
 static void ctr_kill(struct shim *s, struct shim_ctr *c, int signo);
 
 /* The image's config as oci.h takes it (the config blob's "config" object). */
@@ -1003,16 +1004,15 @@ static void create_ahead(struct shim *s)
 			continue;
 		r = ctr_prepare(s, c, &e);
 		if (r >= 0)
-			r = ctr_create(s, c, &e);
+			r = ctr_create_spawn(s, c, &e);
 		if (r < 0) {
 			ctr_create_failed(s, c, r, e);
 			return;
 		}
 		n++;
 	}
-	log_info("%zu container%s created ahead of the network in %.1f ms", n, n == 1 ? "" : "s",
-		 (double)(now_usec() - t0) / 1000);
-	shim_emit_status(s);
+	log_info("%zu container%s to create ahead of the network, prepared in %.1f ms", n,
+		 n == 1 ? "" : "s", (double)(now_usec() - t0) / 1000);
 }
 
 /* Everything pulled and the storage there: prepare every container, then wait for start. */
@@ -1027,6 +1027,9 @@ static void prepare_maybe(struct shim *s)
 	for (size_t i = 0; i < s->n_images; i++)
 		if (!s->images[i].done || s->images[i].error)
 			return;
+	for (size_t i = 0; i < s->n_ctrs; i++)
+		if (s->ctrs[i].create_pid > 0)
+			return; /* until its runc create ends */
 	/* created ahead with the store's image when the pull resolved another: created again */
 	for (size_t i = 0; i < s->n_ctrs; i++) {
 		struct shim_ctr *c = &s->ctrs[i];
@@ -1177,6 +1180,16 @@ static int ctr_logs_open(struct shim *s, struct shim_ctr *c, char **ret_error)
 		&c->ship, ret_error);
 }
 
+/* A container created (runc create, or the VM's). */
+static void ctr_created(struct shim_ctr *c)
+{
+	c->created = true;
+	c->created_ns = realtime_nsec();
+	/* (created ahead with the store's image: CREATED once the pull has the same) */
+	if (c->image->done)
+		ctr_set_status(c, TMDS_STATUS_CREATED);
+}
+
 /* runc create (or the VM's), its stdout and stderr pipes' read ends kept for its launch. */
 static int ctr_create(struct shim *s, struct shim_ctr *c, char **ret_error)
 {
@@ -1202,16 +1215,12 @@ static int ctr_create(struct shim *s, struct shim_ctr *c, char **ret_error)
 	err[1] = safe_close(err[1]);
 	if (r < 0)
 		goto fail;
-	c->created = true;
-	c->created_ns = realtime_nsec();
+	c->out_fd = out[0];
+	c->err_fd = err[0];
+	ctr_created(c);
 	if (!s->vm)
 		log_debug("Container '%s': runc create took %.1f ms", c->def->name,
 			  (double)(now_usec() - t0) / 1000);
-	/* (created ahead with the store's image: CREATED once the pull has the same) */
-	if (c->image->done)
-		ctr_set_status(c, TMDS_STATUS_CREATED);
-	c->out_fd = out[0];
-	c->err_fd = err[0];
 	return 0;
 fail:
 	for (int i = 0; i < 2; i++) {
@@ -1219,6 +1228,104 @@ fail:
 		safe_close(err[i]);
 	}
 	return r;
+}
+
+static void on_create_timer(struct event_loop *loop, void *data)
+{
+	struct shim_ctr *c = data;
+
+	c->create_timer = 0;
+	c->create_timed_out = true;
+	kill(c->create_pid, SIGKILL); /* our unreaped child: its pid cannot have been reused */
+}
+
+/*
+ * runc create of a container created ahead (create_ahead()), without waiting for it: the loop
+ * takes the network and runs the pulls meanwhile. ctr_create_done() follows once it is reaped;
+ * its bound is runc's usual one.
+ */
+static int ctr_create_spawn(struct shim *s, struct shim_ctr *c, char **ret_error)
+{
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	int r;
+
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
+		r = fail_errno(ret_error, -errno, "cannot make its output's pipes: %m");
+		goto fail;
+	}
+	c->create_usec = now_usec();
+	r = runc_create_spawn(&s->runc,
+			      &(struct runc_create_opts){ .id = c->def->name,
+							  .bundle = c->bundle,
+							  .stdout_fd = out[1],
+							  .stderr_fd = err[1] },
+			      &c->create_pid, ret_error);
+	out[1] = safe_close(out[1]);
+	err[1] = safe_close(err[1]);
+	if (r < 0)
+		goto fail;
+	c->out_fd = out[0];
+	c->err_fd = err[0];
+	r = event_add_timer(s->loop,
+			    (uint64_t)(s->runc.timeout_ms ?: RUNC_TIMEOUT_MS_DEFAULT) * 1000ULL,
+			    on_create_timer, c, NULL);
+	if (r > 0)
+		c->create_timer = r;
+	return 0;
+fail:
+	for (int i = 0; i < 2; i++) {
+		safe_close(out[i]);
+		safe_close(err[i]);
+	}
+	return r;
+}
+
+static struct shim_ctr *ctr_by_create_pid(struct shim *s, pid_t pid)
+{
+	for (size_t i = 0; i < s->n_ctrs; i++)
+		if (s->ctrs[i].create_pid == pid)
+			return &s->ctrs[i];
+	return NULL;
+}
+
+/* The end of ctr_create_spawn()'s runc create, reaped with status. */
+static void ctr_create_done(struct shim *s, struct shim_ctr *c, int status)
+{
+	_cleanup_free_ char *e = NULL;
+	int r;
+
+	c->create_pid = 0;
+	event_cancel(s->loop, c->create_timer);
+	c->create_timer = 0;
+	r = runc_create_finish(
+		&(struct runc_create_opts){ .id = c->def->name, .bundle = c->bundle }, status,
+		&c->pid, &e);
+	if (c->create_timed_out) {
+		free(e);
+		e = NULL;
+		r = fail_errno(&e, -ETIMEDOUT, "runc create did not finish in %u ms",
+			       s->runc.timeout_ms ?: RUNC_TIMEOUT_MS_DEFAULT);
+	} else if (r >= 0 && kill(c->pid, 0) < 0 && errno == ESRCH) {
+		/* reaped before runc was, as not ours: it ended before its start */
+		r = fail_errno(&e, -ESRCH, "its init ended while runc created it");
+	}
+	if (r < 0) {
+		c->pid = 0;
+		c->out_fd = safe_close(c->out_fd);
+		c->err_fd = safe_close(c->err_fd);
+		if (!s->stopping) {
+			ctr_create_failed(s, c, r, e);
+			return;
+		}
+		log_warn("Container '%s': %s", c->def->name, e ?: strerror(-r));
+		c->skipped = true;
+		ctr_set_status(c, TMDS_STATUS_STOPPED);
+		return;
+	}
+	ctr_created(c);
+	log_info("Container '%s' created ahead of the network (runc create: %.1f ms)", c->def->name,
+		 (double)(now_usec() - c->create_usec) / 1000);
+	shim_emit_status(s);
 }
 
 /*
@@ -1537,6 +1644,9 @@ static void on_final_timer(struct event_loop *loop, void *data)
 	for (size_t i = 0; i < s->n_images; i++)
 		if (s->images[i].pid > 0)
 			kill(s->images[i].pid, SIGKILL);
+	for (size_t i = 0; i < s->n_ctrs; i++)
+		if (s->ctrs[i].create_pid > 0)
+			kill(s->ctrs[i].create_pid, SIGKILL);
 	shim_check_done(s);
 }
 
@@ -1564,7 +1674,7 @@ void shim_task_stop(struct shim *s, const char *code, const char *fmt, ...)
 	for (size_t i = 0; i < s->n_ctrs; i++) {
 		struct shim_ctr *c = &s->ctrs[i];
 
-		if (!c->created && !c->skipped) {
+		if (!c->created && !c->skipped && !c->create_pid) {
 			c->skipped = true;
 			ctr_set_status(c, TMDS_STATUS_STOPPED);
 		}
@@ -1667,7 +1777,7 @@ void shim_check_done(struct shim *s)
 	for (size_t i = 0; i < s->n_ctrs; i++) {
 		struct shim_ctr *c = &s->ctrs[i];
 
-		if (c->created && !c->exited)
+		if ((c->created && !c->exited) || c->create_pid > 0)
 			return;
 		if (!c->logs_done)
 			return;
@@ -1729,6 +1839,12 @@ static void on_sigchld(struct shim *s)
 		}
 		if (s->vm && shim_vm_reaped(s->vm, pid, status))
 			continue;
+		c = ctr_by_create_pid(s, pid);
+		if (c) {
+			ctr_create_done(s, c, status);
+			prepare_maybe(s);
+			continue;
+		}
 		c = ctr_by_pid(s, pid);
 		if (c && c->discarding) {
 			ctr_discarded(s, c);

@@ -8,7 +8,8 @@
 # /etc/hosts, resolv.conf. Under the default image pull behavior the pull still asks the
 # registry: the same digest keeps them, another one (the tag moved) has them made again with the
 # pulled image. A container with dependsOn is created at its start. A failed attach, and the agent
-# killed at each step after the shim was started, leave nothing.
+# killed at each step after the shim was started, leave nothing. runc create runs beside the
+# shim's loop, which takes the network meanwhile: its failure fails the task, a stop waits for it.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 ln_setup 2
@@ -36,7 +37,7 @@ check "taskvm stop" taskvm stop "$id"
 id=$(ln_run a 1) || true
 check_eq "default behavior, the image in the store: the task runs" RUNNING "$(ln_phase "$id")"
 check_match "its container was created ahead of the network, with the store's image" \
-        "1 container created ahead of the network" "$(shim_log "$id")"
+        "Container 'app' created ahead of the network" "$(shim_log "$id")"
 check_match "the pull asked the registry (one manifest request)" "Pulled .*: 0 layers downloaded" \
         "$(shim_log "$id")"
 check "the same digest: the container was kept" \
@@ -75,9 +76,10 @@ ln_agent_start --image-pull-behavior prefer-cached || tap_bail "agent"
 id=$(ln_run a 1) || true
 check_eq "prefer-cached: the task runs" RUNNING "$(ln_phase "$id")"
 check_match "its container was created ahead of the network" \
-        "1 container created ahead of the network" "$(shim_log "$id")"
-ahead=$(line_of "$id" "created ahead") network=$(line_of "$id" "The task's network")
-check "before the shim had the network" test "${ahead:-999}" -lt "${network:-0}"
+        "Container 'app' created ahead of the network" "$(shim_log "$id")"
+ahead=$(line_of "$id" "to create ahead") network=$(line_of "$id" "The task's network")
+check "its runc create began before the shim had the network" \
+        test "${ahead:-999}" -lt "${network:-0}"
 check "it says up" wait_until 10 said_up "$id"
 md=$(ln_show "$id" | jq -r '.containers[0].env.ECS_CONTAINER_METADATA_URI_V4 // empty')
 meta=$(fabric_nsexec host curl -s --max-time 5 "http://127.0.0.1:51679/v4/${md##*/}/task" || true)
@@ -101,7 +103,7 @@ check_eq "nothing of it is left" "" "$(ln_leftovers "$id")"
 # --- dependsOn: only the containers that start first are created ahead --------------------------
 id=$(ln_run d 1) || true
 check_eq "two containers, one depending on the other: the task runs" RUNNING "$(ln_phase "$id")"
-check_match "one container was created ahead" "1 container created ahead of the network" \
+check_match "one container was created ahead" "1 container to create ahead of the network" \
         "$(shim_log "$id")"
 check "the one that depends on it runs too" wait_until 10 said_up "$id" side
 check "taskvm stop" taskvm stop "$id"
@@ -117,7 +119,8 @@ id=$(jq -r '.task_id // .error.data.task_id // empty' <<<"$out")
 check "an unknown ENI: the task is STOPPED" ln_wait_phase "$id" STOPPED 20
 check_match "netd's attach failed" "netd cannot attach the task ENI" \
         "$(ln_show "$id" | jq -r .stopped_reason)"
-check_match "after its container was created" "1 container created ahead" "$(shim_log "$id")"
+check_match "while its container was created ahead" "1 container to create ahead" \
+        "$(shim_log "$id")"
 check_eq "nothing of it is left" "" "$(ln_leftovers "$id")"
 
 # --- the agent killed at each step after the shim was started -----------------------------------
@@ -133,5 +136,46 @@ for step in spawn attach register; do
         check "$step: after the restart the task is STOPPED" ln_wait_phase "$id" STOPPED 20
         check_eq "$step: nothing of it is left" "" "$(ln_leftovers "$id")"
 done
+
+# --- runc create ahead runs beside the shim's loop: its failure, a stop while it runs -----------
+# (a runc in the agent's PATH that fails or delays `create`, and is runc for all else)
+md_agent_stop || true
+wrap=$FABRIC_RUN/wrap
+mkdir -p "$wrap"
+cat >"$wrap/runc" <<EOF
+#!/bin/sh
+case " \$* " in
+*" create "*)
+        [ -e "$wrap/fail" ] && exit 3
+        [ -e "$wrap/slow" ] && sleep 3 ;;
+esac
+exec $(command -v runc) "\$@"
+EOF
+chmod +x "$wrap/runc"
+PATH="$wrap:$PATH" ln_agent_start --image-pull-behavior prefer-cached || tap_bail "agent"
+touch "$wrap/fail"
+id=$(ln_run a 1) || true
+check "runc create ahead fails: the task is STOPPED" ln_wait_phase "$id" STOPPED 20
+check_match "it failed to start, with runc's failure" \
+        "CannotCreateContainerError: app: runc create app failed \(exit status 3\)" \
+        "$(ln_show "$id" | jq -r .stopped_reason)"
+check_eq "its container is STOPPED" STOPPED "$(ln_show "$id" | jq -r '.containers[0].status')"
+check_eq "nothing of it is left" "" "$(ln_leftovers "$id")"
+rm "$wrap/fail"
+touch "$wrap/slow"
+id=$(ln_run a 1 --detach) || true
+check "runc create ahead takes 3 s: the shim has the network meanwhile" \
+        wait_until 10 grep -q "The task's network" "$FABRIC_RUN/runs/$id/shim.log"
+check "and has not prepared the task" \
+        test -z "$(shim_log "$id" | grep -E "created ahead of the network \(|Task prepared" || true)"
+check "taskvm stop while runc create runs" taskvm stop "$id"
+check "stopped" ln_wait_phase "$id" STOPPED 20
+check_match "once its runc create had ended" "Container 'app' created ahead of the network" \
+        "$(shim_log "$id")"
+check_eq "its container is STOPPED, never started" "STOPPED null" \
+        "$(ln_show "$id" | jq -r '.containers[0] | "\(.status) \(.started)"')"
+check_eq "nothing of it is left" "" "$(ln_leftovers "$id")"
+rm "$wrap/slow"
+
 check_eq "no shim left" "" "$(pgrep -f "^taskvm shim --dir $FABRIC_RUN/runs/.* --log-level [0-9]+$" || true)"
 ln_done

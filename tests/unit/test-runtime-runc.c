@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Unit tests for runtime/runc.h: runc_start() through runc's exec.fifo, as `runc start` does it
- * (the init's side played by a child), and `runc start` itself when there is no fifo.
+ * (the init's side played by a child), and `runc start` itself when there is no fifo; runc
+ * create in two halves, with a fake runc.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -191,6 +192,75 @@ static void test_no_fifo_runs_runc(void **state)
 	free(e);
 }
 
+/*
+ * runc create in two halves (runc_create_spawn(), runc_create_finish()), as runc_create(): a fake
+ * runc that takes its arguments as runc does (--log FILE, --pid-file FILE) and writes the init's
+ * pid, or a JSON error to its log and fails.
+ */
+static void test_create_spawn(void **state)
+{
+	struct fx *f = *state;
+	char script[96], bundle[96], cmd[160];
+	struct runc_opts r = { .binary = script, .root = f->root };
+	struct runc_create_opts o = { .id = "c1", .bundle = bundle };
+	FILE *fake;
+	char *e = NULL;
+	pid_t runc, pid = 0;
+
+	snprintf(script, sizeof(script), "%s/fake-runc", f->root);
+	snprintf(bundle, sizeof(bundle), "%s/bundle", f->root);
+	assert_int_equal(mkdir(bundle, 0700), 0);
+	fake = fopen(script, "w");
+	assert_non_null(fake);
+	fprintf(fake,
+		"#!/bin/sh\n"
+		"while [ $# -gt 0 ]; do\n"
+		"\tcase $1 in --log) log=$2; shift ;; --pid-file) pf=$2; shift ;; esac\n"
+		"\tshift\n"
+		"done\n"
+		"[ -e %s/slow ] && exec sleep 10\n"
+		"if [ -e %s/fail ]; then\n"
+		"\techo '{\"level\":\"error\",\"msg\":\"no such thing\"}' >\"$log\"\n"
+		"\texit 1\n"
+		"fi\n"
+		"echo 4242 >\"$pf\"\n",
+		f->root, f->root);
+	assert_int_equal(fclose(fake), 0);
+	assert_int_equal(chmod(script, 0700), 0);
+
+	assert_int_equal(runc_create_spawn(&r, &o, &runc, &e), 0);
+	assert_null(e);
+	assert_true(runc > 0);
+	assert_int_equal(runc_create_finish(&o, reap(runc), &pid, &e), 0);
+	assert_null(e);
+	assert_int_equal(pid, 4242);
+
+	/* its failure: runc's message from its log */
+	snprintf(cmd, sizeof(cmd), "touch %s/fail", f->root);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(runc_create_spawn(&r, &o, &runc, &e), 0);
+	assert_int_equal(runc_create_finish(&o, reap(runc), &pid, &e), -EIO);
+	assert_string_equal(e, "runc create c1: no such thing");
+	free(e);
+	e = NULL;
+
+	/* killed (the caller's bound): the signal, and nothing of the run before */
+	snprintf(cmd, sizeof(cmd), "touch %s/slow", f->root);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(runc_create_spawn(&r, &o, &runc, &e), 0);
+	assert_int_equal(kill(runc, SIGKILL), 0);
+	assert_int_equal(runc_create_finish(&o, reap(runc), &pid, &e), -EIO);
+	assert_non_null(strstr(e, "signal 9"));
+	free(e);
+	e = NULL;
+
+	/* a bad id is refused before anything runs */
+	o.id = "../c1";
+	assert_true(runc_create_spawn(&r, &o, &runc, &e) < 0);
+	assert_non_null(e);
+	free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -199,6 +269,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fifo_no_byte, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fifo_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_fifo_runs_runc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_spawn, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
