@@ -13,6 +13,8 @@
 # ("# TODO" too). Exit 77 is one skip; a crash, a timeout, a bail-out, a plan that does not match,
 # or a non-zero exit without any "not ok" line is one more failure. Scripts that use the test
 # fabric are checked afterwards for anything left behind (a failure, and it is removed).
+# Before the closing line come the failed tests again, each with the first lines of its
+# diagnostics, so that the end of a long run's output says what failed.
 # Exit status 0 iff nothing failed.
 
 set -uo pipefail
@@ -23,6 +25,7 @@ O=${O:-build}
 [[ $O == /* ]] || O=$ROOT/$O
 export O
 TEST_TIMEOUT=${TEST_TIMEOUT:-600}
+FAILURE_DIAG_LINES=6
 
 # shellcheck source=tests/fabric.sh
 source "$ROOT/tests/fabric.sh"
@@ -70,7 +73,7 @@ check_leftovers()
 run_suite()
 {
         local label=$1 line lc pass=0 fail=0 skip=0 planned=0 results=0 plans=0 bail=0 rc
-        local start note=""
+        local start note="" diag=0
         shift
 
         selected "$label" || return 0
@@ -81,6 +84,16 @@ run_suite()
 
         while IFS= read -r line; do
                 printf '[%s] %s\n' "$label" "$line"
+                # a failure and the first lines of its diagnostics, again in the summary
+                if [[ $line == "not ok"* ]]; then
+                        diag=$FAILURE_DIAG_LINES
+                        printf '[%s] %s\n' "$label" "$line" >>"$RUN_TMP/failures"
+                elif ((diag > 0)) && [[ $line == "#"* ]]; then
+                        diag=$((diag - 1))
+                        printf '[%s] %s\n' "$label" "${line:0:300}" >>"$RUN_TMP/failures"
+                else
+                        diag=0
+                fi
                 lc=${line,,}
                 if [[ $line =~ ^(not\ )?ok($|[[:space:]]) ]]; then
                         results=$((results + 1))
@@ -179,6 +192,10 @@ for t in tests/*/t-*.sh; do
         [[ -f $t ]] && run_suite "${t#tests/}" bash "$t"
 done
 
+if [[ -s $RUN_TMP/failures ]]; then
+        echo "failed tests (each with the start of its diagnostics):"
+        cat "$RUN_TMP/failures"
+fi
 if ((${#FAILED_SUITES[@]})); then
         echo "failed suites:"
         printf '  %s\n' "${FAILED_SUITES[@]}"
