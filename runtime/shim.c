@@ -359,8 +359,7 @@ static void pull_line(struct shim_image *im, const char *line, size_t len)
 
 static void pull_next(struct shim *s);
 static void prepare_maybe(struct shim *s);
-static int ctr_create(struct shim *s, struct shim_ctr *c, char **ret_error);
-static int ctr_create_spawn(struct shim *s, struct shim_ctr *c, char **ret_error);
+static int ctr_create(struct shim *s, struct shim_ctr *c, bool spawn, char **ret_error);
 static void ctr_kill(struct shim *s, struct shim_ctr *c, int signo);
 
 /* The image's config as oci.h takes it (the config blob's "config" object). */
@@ -1004,7 +1003,7 @@ static void create_ahead(struct shim *s)
 			continue;
 		r = ctr_prepare(s, c, &e);
 		if (r >= 0)
-			r = ctr_create_spawn(s, c, &e);
+			r = ctr_create(s, c, true, &e);
 		if (r < 0) {
 			ctr_create_failed(s, c, r, e);
 			return;
@@ -1190,46 +1189,6 @@ static void ctr_created(struct shim_ctr *c)
 		ctr_set_status(c, TMDS_STATUS_CREATED);
 }
 
-/* runc create (or the VM's), its stdout and stderr pipes' read ends kept for its launch. */
-static int ctr_create(struct shim *s, struct shim_ctr *c, char **ret_error)
-{
-	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
-	uint64_t t0;
-	int r;
-
-	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
-		r = fail_errno(ret_error, -errno, "cannot make its output's pipes: %m");
-		goto fail;
-	}
-	t0 = now_usec();
-	if (s->vm)
-		r = shim_vm_ctr_create(s->vm, c, out[1], err[1], ret_error);
-	else
-		r = runc_create(&s->runc,
-				&(struct runc_create_opts){ .id = c->def->name,
-							    .bundle = c->bundle,
-							    .stdout_fd = out[1],
-							    .stderr_fd = err[1] },
-				&c->pid, ret_error);
-	out[1] = safe_close(out[1]);
-	err[1] = safe_close(err[1]);
-	if (r < 0)
-		goto fail;
-	c->out_fd = out[0];
-	c->err_fd = err[0];
-	ctr_created(c);
-	if (!s->vm)
-		log_debug("Container '%s': runc create took %.1f ms", c->def->name,
-			  (double)(now_usec() - t0) / 1000);
-	return 0;
-fail:
-	for (int i = 0; i < 2; i++) {
-		safe_close(out[i]);
-		safe_close(err[i]);
-	}
-	return r;
-}
-
 static void on_create_timer(struct event_loop *loop, void *data)
 {
 	struct shim_ctr *c = data;
@@ -1240,37 +1199,49 @@ static void on_create_timer(struct event_loop *loop, void *data)
 }
 
 /*
- * runc create of a container created ahead (create_ahead()), without waiting for it: the loop
- * takes the network and runs the pulls meanwhile. ctr_create_done() follows once it is reaped;
- * its bound is runc's usual one.
+ * runc create (or the VM's), its stdout and stderr pipes' read ends kept for its launch. With
+ * spawn (a container created ahead: create_ahead()), runc create runs beside the loop, which
+ * takes the network and runs the pulls meanwhile: ctr_create_done() follows once runc is
+ * reaped, bounded by runc's usual timeout.
  */
-static int ctr_create_spawn(struct shim *s, struct shim_ctr *c, char **ret_error)
+static int ctr_create(struct shim *s, struct shim_ctr *c, bool spawn, char **ret_error)
 {
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	struct runc_create_opts o = { .id = c->def->name, .bundle = c->bundle };
 	int r;
 
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
 		r = fail_errno(ret_error, -errno, "cannot make its output's pipes: %m");
 		goto fail;
 	}
+	o.stdout_fd = out[1];
+	o.stderr_fd = err[1];
 	c->create_usec = now_usec();
-	r = runc_create_spawn(&s->runc,
-			      &(struct runc_create_opts){ .id = c->def->name,
-							  .bundle = c->bundle,
-							  .stdout_fd = out[1],
-							  .stderr_fd = err[1] },
-			      &c->create_pid, ret_error);
+	if (s->vm)
+		r = shim_vm_ctr_create(s->vm, c, out[1], err[1], ret_error);
+	else if (spawn)
+		r = runc_create_spawn(&s->runc, &o, &c->create_pid, ret_error);
+	else
+		r = runc_create(&s->runc, &o, &c->pid, ret_error);
 	out[1] = safe_close(out[1]);
 	err[1] = safe_close(err[1]);
 	if (r < 0)
 		goto fail;
 	c->out_fd = out[0];
 	c->err_fd = err[0];
-	r = event_add_timer(s->loop,
-			    (uint64_t)(s->runc.timeout_ms ?: RUNC_TIMEOUT_MS_DEFAULT) * 1000ULL,
-			    on_create_timer, c, NULL);
-	if (r > 0)
-		c->create_timer = r;
+	if (c->create_pid > 0) {
+		r = event_add_timer(s->loop,
+				    (uint64_t)(s->runc.timeout_ms ?: RUNC_TIMEOUT_MS_DEFAULT) *
+					    1000ULL,
+				    on_create_timer, c, NULL);
+		if (r > 0)
+			c->create_timer = r;
+		return 0;
+	}
+	ctr_created(c);
+	if (!s->vm)
+		log_debug("Container '%s': runc create took %.1f ms", c->def->name,
+			  (double)(now_usec() - c->create_usec) / 1000);
 	return 0;
 fail:
 	for (int i = 0; i < 2; i++) {
@@ -1288,7 +1259,7 @@ static struct shim_ctr *ctr_by_create_pid(struct shim *s, pid_t pid)
 	return NULL;
 }
 
-/* The end of ctr_create_spawn()'s runc create, reaped with status. */
+/* The end of a runc create that ran beside the loop (ctr_create()), reaped with status. */
 static void ctr_create_done(struct shim *s, struct shim_ctr *c, int status)
 {
 	_cleanup_free_ char *e = NULL;
@@ -1340,7 +1311,7 @@ static int ctr_launch(struct shim *s, struct shim_ctr *c, char **ret_error)
 		return fail_errno(ret_error, -ESRCH, "it ended before its start");
 	r = ctr_logs_open(s, c, ret_error);
 	if (r >= 0 && !c->created)
-		r = ctr_create(s, c, ret_error);
+		r = ctr_create(s, c, false, ret_error);
 	if (r < 0)
 		return r;
 	r = logship_source_new(s->loop,
