@@ -38,10 +38,6 @@ static const char *last_line(char *s)
 	return nl ? nl + 1 : s;
 }
 
-/*
- * Run `runc --root ROOT args...` with its output captured. ret_out (if not NULL) gets stdout and
- * stderr. A failure becomes -ENOENT ("does not exist"), -ETIMEDOUT or -EIO with runc's last line.
- */
 /* `runc --root ROOT args...` into argv (RUNC_MAX_ARGS + 4 entries). */
 static int runc_argv(const struct runc_opts *r, const char *const *args, char **argv,
 		     char **ret_error)
@@ -59,6 +55,10 @@ static int runc_argv(const struct runc_opts *r, const char *const *args, char **
 	return 0;
 }
 
+/*
+ * Run `runc --root ROOT args...` with its output captured. ret_out (if not NULL) gets stdout and
+ * stderr. A failure becomes -ENOENT ("does not exist"), -ETIMEDOUT or -EIO with runc's last line.
+ */
 static int run(const struct runc_opts *r, const char *const *args, int stdio[3], char **ret_out,
 	       char **ret_error)
 {
