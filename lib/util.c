@@ -190,6 +190,31 @@ static int rm_below(int dfd, dev_t dev)
 	return r;
 }
 
+int find_executable(const char *name, char *buf, size_t size)
+{
+	const char *path =
+		getenv("PATH") ?: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+	if (!name[0])
+		return -ENOENT;
+	if (strchr(name, '/'))
+		return strscpy(buf, name, size) < 0 ? -ENAMETOOLONG : 0;
+	for (const char *d = path, *end; *d; d = *end ? end + 1 : end) {
+		struct stat st;
+		int n;
+
+		end = strchrnul(d, ':');
+		/* an empty entry is the current directory, as for execvp() */
+		n = end > d ? snprintf(buf, size, "%.*s/%s", (int)(end - d), d, name)
+			    : snprintf(buf, size, "%s", name);
+		if (n < 0 || (size_t)n >= size)
+			continue;
+		if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0)
+			return 0;
+	}
+	return -ENOENT;
+}
+
 int rm_rf(const char *path)
 {
 	struct stat st;

@@ -171,6 +171,12 @@ int mkdir_p(const char *path, unsigned int mode);
 int rm_rf(const char *path);
 
 /*
+ * The executable file name names: name itself if it has a '/', else the first name in $PATH's
+ * directories (a default PATH if unset) that is executable; into buf. -ENOENT if none.
+ */
+int find_executable(const char *name, char *buf, size_t size);
+
+/*
  * For parsers that say what is wrong in an allocated string: set *ret_error (if not NULL) to
  * the formatted message and return -EINVAL.
  */

@@ -168,7 +168,11 @@ struct launch {
 	unsigned int ncursors;
 	struct launch_spare spare;
 	int spare_timer; /* spare_schedule()'s, 0: none */
-	bool launched;	 /* a task was: spares are kept from then on */
+	/* runc's sealed copy (runc_copy_open()), handed to every shim; -1: none (yet) */
+	int runc_fd;
+	struct runc_copy_id runc_id;
+	bool runc_copy_failed; /* said once: shims run runc by its path */
+	bool launched;	       /* a task was: spares are kept from then on */
 };
 
 static void task_teardown(struct launch_task *lt);
@@ -351,6 +355,9 @@ int launch_parse_option(struct launch_opts *o, int c, const char *arg)
 	case LAUNCH_ARG_NO_SPARE_SHIM:
 		o->no_spare_shim = true;
 		return 1;
+	case LAUNCH_ARG_NO_RUNC_COPY:
+		o->no_runc_copy = true;
+		return 1;
 	case LAUNCH_ARG_VM_KERNEL:
 	case LAUNCH_ARG_VM_INITRD:
 		if (arg[0] != '/') {
@@ -396,7 +403,9 @@ void launch_help(FILE *f)
 		"      --vm-kernel FILE        the task VMs' kernel, a vmlinux (default %s)\n"
 		"      --vm-initrd FILE        their initramfs (default %s)\n"
 		"      --no-spare-shim         keep no shim started ahead of the next task (default:\n"
-		"                              one, once a task has been launched)\n",
+		"                              one, once a task has been launched)\n"
+		"      --no-runc-copy          shims run runc from PATH, not from the agent's sealed\n"
+		"                              in-memory copy of it (default: the copy)\n",
 		LAUNCH_DEFAULT_RUN_DIR, LAUNCH_DEFAULT_NETNS_DIR, IMAGE_STORE_DEFAULT,
 		LAUNCH_DEFAULT_VOLUME_DIR, LAUNCH_DEFAULT_CGROUP, LAUNCH_DEFAULT_RETENTION,
 		LAUNCH_DEFAULT_VM_KERNEL, LAUNCH_DEFAULT_VM_INITRD);
@@ -1253,24 +1262,58 @@ static int watch_shim(struct launch_task *lt)
 /* --- provisioning --------------------------------------------------------------------------- */
 
 /*
- * Fork and exec `taskvm shim --dir RUN_DIR [--spare]` in a session of its own, output to
- * RUN_DIR/shim.log, its stdin in_fd (a spare's pipe) or /dev/null.
+ * The sealed copy of runc for the next shim: made once, and again when the binary in PATH is
+ * no longer the one copied (an upgrade: shims running keep theirs). -1 if there is none: the
+ * shim runs runc by its path (--no-runc-copy, a wrapper script, no memfd).
+ */
+static int runc_copy(struct launch *l)
+{
+	_cleanup_free_ char *e = NULL;
+	int fd, r;
+
+	if (l->o.no_runc_copy)
+		return -1;
+	if (l->runc_fd >= 0 && !runc_copy_stale(NULL, &l->runc_id))
+		return l->runc_fd;
+	r = runc_copy_open(NULL, &fd, &l->runc_id, &e);
+	if (r < 0) {
+		/* the old copy, if any, is better than none: the binary may be mid-upgrade */
+		if (!l->runc_copy_failed)
+			log_info("Shims run runc by its path, not from a sealed copy: %s",
+				 e ?: strerror(-r));
+		l->runc_copy_failed = true;
+		return l->runc_fd;
+	}
+	if (l->runc_fd >= 0)
+		log_info("runc changed: a new sealed copy for the shims from now on");
+	safe_close(l->runc_fd);
+	l->runc_fd = fd;
+	l->runc_copy_failed = false;
+	return fd;
+}
+
+/*
+ * Fork and exec `taskvm shim --dir RUN_DIR [--spare] [--runc-fd 3]` in a session of its own,
+ * output to RUN_DIR/shim.log, its stdin in_fd (a spare's pipe) or /dev/null, runc's sealed
+ * copy (runc_copy()) as its descriptor 3.
  */
 static int shim_exec(struct launch *l, const char *run_dir, int in_fd, pid_t *ret_pid)
 {
+	int runc_fd = runc_copy(l);
 	char log_path[PATH_MAX + 32], level[4];
-	char *argv[] = { "taskvm",
-			 "shim",
-			 "--dir",
-			 (char *)run_dir,
-			 "--log-level",
-			 level,
-			 in_fd >= 0 ? "--spare" : NULL,
-			 NULL };
+	char *argv[10] = { "taskvm", "shim", "--dir", (char *)run_dir, "--log-level", level };
+	size_t n = 6;
 	_cleanup_close_ int log_fd = -1, null_fd = -1;
 	sigset_t all;
 	pid_t pid;
 
+	if (in_fd >= 0)
+		argv[n++] = "--spare";
+	if (runc_fd >= 0) {
+		argv[n++] = "--runc-fd";
+		argv[n++] = "3";
+	}
+	argv[n] = NULL;
 	snprintf(level, sizeof(level), "%d", (int)log_get_level());
 	snprintf(log_path, sizeof(log_path), "%s/%s", run_dir, SHIM_LOG_FILE);
 	log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -1297,7 +1340,10 @@ static int shim_exec(struct launch *l, const char *run_dir, int in_fd, pid_t *re
 		if (setsid() < 0 || dup2(in_fd, 0) < 0 || dup2(log_fd, 1) < 0 ||
 		    dup2(log_fd, 2) < 0)
 			_exit(127);
-		close_range(3, ~0U, 0);
+		/* dup2() clears close-on-exec, but onto itself */
+		if (runc_fd >= 0 && (runc_fd == 3 ? fcntl(3, F_SETFD, 0) : dup2(runc_fd, 3)) < 0)
+			_exit(127);
+		close_range(runc_fd >= 0 ? 4 : 3, ~0U, 0);
 		execv(l->exe, argv);
 		_exit(127);
 	}
@@ -2490,18 +2536,9 @@ static int platform_eni_resolve(struct launch *l, const struct platform *pf, jso
 /* Is name an executable in PATH? */
 static bool in_path(const char *name)
 {
-	_cleanup_free_ char *path = strdup(getenv("PATH") ?: "/usr/local/bin:/usr/bin:/bin");
-	char *save = NULL;
+	char f[PATH_MAX];
 
-	for (char *d = path ? strtok_r(path, ":", &save) : NULL; d;
-	     d = strtok_r(NULL, ":", &save)) {
-		char f[PATH_MAX];
-
-		if (snprintf(f, sizeof(f), "%s/%s", d, name) < (int)sizeof(f) &&
-		    access(f, X_OK) == 0)
-			return true;
-	}
-	return false;
+	return find_executable(name, f, sizeof(f)) == 0;
 }
 
 /* Is a regular file there to read? */
@@ -3016,6 +3053,7 @@ int launch_new(struct agent *a, const struct launch_opts *o, const char *state_d
 	l->a = a;
 	l->o = *o;
 	l->spare = (struct launch_spare){ .fd = -1, .pidfd = -1 };
+	l->runc_fd = -1;
 	if (asprintf(&l->dir, "%s/launch", state_dir) < 0) {
 		free(l);
 		return -ENOMEM;
@@ -3029,6 +3067,7 @@ int launch_new(struct agent *a, const struct launch_opts *o, const char *state_d
 		goto fail;
 	}
 	l->exe[n] = '\0';
+	runc_copy(l); /* now, not in the first task's time */
 	*ret = l;
 	return 0;
 fail:
@@ -3051,6 +3090,7 @@ struct launch *launch_free(struct launch *l)
 		l->tasks = lt->next;
 		task_free(lt);
 	}
+	safe_close(l->runc_fd);
 	free(l->dir);
 	free(l);
 	return NULL;

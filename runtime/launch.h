@@ -79,6 +79,7 @@ struct launch_opts {
 	const char *vm_kernel;
 	const char *vm_initrd;
 	bool no_spare_shim; /* no spare shim kept ahead of the next task (launch.c) */
+	bool no_runc_copy;  /* shims run runc by its path, not from the agent's sealed copy */
 	bool fault_injection;
 };
 
@@ -104,6 +105,7 @@ enum {
 	LAUNCH_ARG_VM_KERNEL,
 	LAUNCH_ARG_VM_INITRD,
 	LAUNCH_ARG_NO_SPARE_SHIM,
+	LAUNCH_ARG_NO_RUNC_COPY,
 };
 
 /* The struct option entries of the launch options, for the agent's table. */
@@ -128,6 +130,7 @@ enum {
 	{ "vm-kernel", required_argument, NULL, LAUNCH_ARG_VM_KERNEL },                            \
 	{ "vm-initrd", required_argument, NULL, LAUNCH_ARG_VM_INITRD },                            \
 	{ "no-spare-shim", no_argument, NULL, LAUNCH_ARG_NO_SPARE_SHIM },                          \
+	{ "no-runc-copy", no_argument, NULL, LAUNCH_ARG_NO_RUNC_COPY },                            \
 	{ "enable-fault-injection", no_argument, NULL, LAUNCH_ARG_FAULT }
 /* clang-format on */
 

@@ -41,8 +41,15 @@ static int prog_spawn(char *const argv[], const struct prog_opts *o, int out_fd,
 	}
 	for (int i = 0; i < 3 && !r; i++)
 		r = posix_spawn_file_actions_adddup2(&fa, fds[i] > 0 ? fds[i] : null_fd, i);
+	/*
+	 * Every other descriptor closed, but keep_fd: open until the exec, which closes it
+	 * (close-on-exec). Closing one that is not open is no error to posix_spawn.
+	 */
+	for (int fd = 3; fd < o->keep_fd && !r; fd++)
+		r = posix_spawn_file_actions_addclose(&fa, fd);
 	if (!r)
-		r = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+		r = posix_spawn_file_actions_addclosefrom_np(&fa,
+							     o->keep_fd > 2 ? o->keep_fd + 1 : 3);
 	if (!r)
 		r = posix_spawnattr_setsigmask(&attr, &none);
 	if (!r)

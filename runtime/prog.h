@@ -24,6 +24,11 @@ struct prog_opts {
 	 */
 	bool capture;
 	unsigned int timeout_ms; /* prog_run(): SIGKILL and -ETIMEDOUT after this; 0 = 60 s */
+	/*
+	 * > 2: a close-on-exec descriptor left open until the exec, which closes it: argv[0] may
+	 * be (a symbolic link to) /proc/self/fd/keep_fd, to run the file it holds.
+	 */
+	int keep_fd;
 };
 
 /* Start argv[0] (searched in PATH when it has no '/'); does not wait. */

@@ -5,6 +5,8 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 
 #include "runc.h"
@@ -65,6 +67,7 @@ static int run(const struct runc_opts *r, const char *const *args, int stdio[3],
 	struct prog_opts so = {
 		.capture = !stdio,
 		.timeout_ms = r->timeout_ms ?: RUNC_TIMEOUT_MS_DEFAULT,
+		.keep_fd = r->copy_fd,
 	};
 	_cleanup_free_ char *out = NULL;
 	char *argv[RUNC_MAX_ARGS + 4];
@@ -218,7 +221,8 @@ int runc_create_spawn(const struct runc_opts *r, const struct runc_create_opts *
 	k = prog_start(argv,
 		       &(struct prog_opts){ .stdin_fd = o->stdin_fd,
 					    .stdout_fd = o->stdout_fd,
-					    .stderr_fd = o->stderr_fd },
+					    .stderr_fd = o->stderr_fd,
+					    .keep_fd = r->copy_fd },
 		       ret_runc_pid);
 	if (k < 0)
 		return fail_errno(ret_error, k, "cannot run %s: %s", argv[0], strerror(-k));
@@ -453,4 +457,87 @@ int runc_teardown(const struct runc_opts *r, char **ret_error)
 	if (rmdir(r->root) < 0 && errno != ENOENT)
 		return fail_errno(ret_error, -errno, "cannot remove '%s': %m", r->root);
 	return 0;
+}
+
+/* --- a sealed copy of the binary ------------------------------------------------------------ */
+
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+#define RUNC_COPY_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+#define RUNC_COPY_MAX	(512LL << 20)
+
+static void copy_id_of(const struct stat *st, struct runc_copy_id *id)
+{
+	*id = (struct runc_copy_id){
+		.dev = st->st_dev,
+		.ino = st->st_ino,
+		.size = st->st_size,
+		.ctime_ns = (long long)st->st_ctim.tv_sec * 1000000000LL + st->st_ctim.tv_nsec,
+	};
+}
+
+int runc_copy_open(const char *binary, int *ret_fd, struct runc_copy_id *ret_id, char **ret_error)
+{
+	_cleanup_close_ int in = -1, fd = -1;
+	char path[PATH_MAX];
+	unsigned char magic[4];
+	struct stat st;
+	off_t done = 0;
+	int r;
+
+	binary = binary ?: "runc";
+	r = find_executable(binary, path, sizeof(path));
+	if (r < 0)
+		return fail_errno(ret_error, r, "no '%s' in PATH", binary);
+	in = open(path, O_RDONLY | O_CLOEXEC);
+	if (in < 0 || fstat(in, &st) < 0)
+		return fail_errno(ret_error, -errno, "cannot open '%s': %m", path);
+	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(magic) || st.st_size > RUNC_COPY_MAX)
+		return fail_errno(ret_error, -ENOEXEC, "'%s' is not a runc binary", path);
+	if (pread(in, magic, sizeof(magic), 0) != (ssize_t)sizeof(magic))
+		return fail_errno(ret_error, -EIO, "cannot read '%s'", path);
+	if (memcmp(magic, "\177ELF", sizeof(magic)) != 0)
+		return fail_errno(ret_error, -ENOEXEC, "'%s' is not an ELF executable", path);
+
+	/* executable (MFD_EXEC: not the noexec seal of vm.memfd_noexec=1), before Linux 6.3 by
+	 * default */
+	fd = memfd_create("runc", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+	if (fd < 0 && errno == EINVAL)
+		fd = memfd_create("runc", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return fail_errno(ret_error, -errno, "cannot create a memfd for runc: %m");
+	while (done < st.st_size) {
+		ssize_t n = sendfile(fd, in, &done, (size_t)(st.st_size - done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return fail_errno(ret_error, n < 0 ? -errno : -EIO, "cannot copy '%s': %s",
+					  path, n < 0 ? strerror(errno) : "it shrank");
+	}
+	if (fcntl(fd, F_ADD_SEALS, RUNC_COPY_SEALS) < 0)
+		return fail_errno(ret_error, -errno, "cannot seal the copy of '%s': %m", path);
+	if (ret_id)
+		copy_id_of(&st, ret_id);
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+bool runc_copy_stale(const char *binary, const struct runc_copy_id *id)
+{
+	struct runc_copy_id now;
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (find_executable(binary ?: "runc", path, sizeof(path)) < 0 || stat(path, &st) < 0)
+		return true;
+	copy_id_of(&st, &now);
+	return now.dev != id->dev || now.ino != id->ino || now.size != id->size ||
+	       now.ctime_ns != id->ctime_ns;
+}
+
+bool runc_copy_valid(int fd)
+{
+	return fd > 2 && fcntl(fd, F_GET_SEALS) == RUNC_COPY_SEALS;
 }

@@ -29,6 +29,9 @@ struct runc_opts {
 	const char *binary;	 /* NULL = "runc" from PATH */
 	const char *root;	 /* runc --root: the task's container state (created by runc) */
 	unsigned int timeout_ms; /* per command; 0 = RUNC_TIMEOUT_MS_DEFAULT */
+	/* > 2: runc's sealed copy (runc_copy_open()), kept open for binary, a symbolic link to
+	 * /proc/self/fd/copy_fd, to run */
+	int copy_fd;
 };
 
 struct runc_create_opts {
@@ -86,5 +89,27 @@ int runc_list(const struct runc_opts *r, char ***ret_ids, char **ret_error);
  * containers from what is on disk, also after a crash. Idempotent.
  */
 int runc_teardown(const struct runc_opts *r, char **ret_error);
+
+/*
+ * A sealed in-memory copy of runc's binary (binary: a path, or a name looked up in PATH; NULL =
+ * "runc"): a memfd, close-on-exec, sealed against any change (F_SEAL_SEAL, SHRINK, GROW, WRITE).
+ * runc's init (1.1) copies the binary it runs from into such a memfd before it enters a
+ * container (CVE-2019-5736), unless it already runs from one: exec'd from this copy
+ * (runc_opts.copy_fd), every runc create skips that copy and its re-exec, and one copy serves
+ * every container (the way runc's memfd-bind does it). -ENOEXEC if the binary is not an ELF
+ * executable (a wrapper script: it is run by its path). *ret_id: what the binary was (its
+ * device, inode, size and change time), for runc_copy_stale().
+ */
+struct runc_copy_id {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	long long ctime_ns;
+};
+int runc_copy_open(const char *binary, int *ret_fd, struct runc_copy_id *ret_id, char **ret_error);
+/* Is the binary behind id no longer what it was (replaced, changed, gone)? */
+bool runc_copy_stale(const char *binary, const struct runc_copy_id *id);
+/* Is fd a copy as runc_copy_open() makes them (a memfd with exactly those seals)? */
+bool runc_copy_valid(int fd);
 
 #endif

@@ -119,7 +119,8 @@ struct shim {
 	bool insights_draining, insights_done;
 	char *volume_paths[TASKDEF_MAX_VOLUMES + 1];
 	struct runc_opts runc;
-	bool cpu_limited; /* the task's cgroup has its CPU limit (task_cpu_limit()) */
+	bool cpu_limited;	  /* the task's cgroup has its CPU limit (task_cpu_limit()) */
+	char runc_link[PATH_MAX]; /* RUN_DIR/bin/runc: runc's sealed copy (runc.copy_fd), if any */
 	char runc_root[PATH_MAX], mnt_dir[PATH_MAX], log_dir[PATH_MAX], etc_dir[PATH_MAX],
 		bundles_dir[PATH_MAX];
 	char *resolv_conf, *hosts, *hostname_file;

@@ -12,6 +12,7 @@
  * while one is alive, so the SIGCHLD handler cannot take their status.
  */
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -2162,6 +2163,36 @@ static int load_config(struct shim *s)
 	return 0;
 }
 
+/*
+ * runc from the agent's sealed copy (runc.copy_fd, shim_main()): run through RUN_DIR/bin/runc, a
+ * symbolic link to /proc/self/fd/N, which every runc this shim starts has open until its exec,
+ * so that its name stays "runc". Without it, runc by its path.
+ */
+static void runc_link(struct shim *s)
+{
+	char target[64], dir[PATH_MAX - 8];
+	int r;
+
+	if (s->runc.copy_fd <= 2)
+		return;
+	snprintf(target, sizeof(target), "/proc/self/fd/%d", s->runc.copy_fd);
+	snprintf(dir, sizeof(dir), "%s/bin", s->dir);
+	snprintf(s->runc_link, sizeof(s->runc_link), "%s/runc", dir);
+	r = mkdir_p(dir, 0700);
+	if (r >= 0 && (unlink(s->runc_link) < 0 && errno != ENOENT))
+		r = -errno;
+	if (r >= 0 && symlink(target, s->runc_link) < 0)
+		r = -errno;
+	if (r < 0) {
+		log_warn_errno(r, "Cannot link '%s' to runc's copy: %m; runc runs by its path",
+			       s->runc_link);
+		s->runc.copy_fd = safe_close(s->runc.copy_fd);
+		s->runc_link[0] = '\0';
+		return;
+	}
+	s->runc.binary = s->runc_link;
+}
+
 static int setup(struct shim *s)
 {
 	_cleanup_close_ int nsfd = -1;
@@ -2174,6 +2205,7 @@ static int setup(struct shim *s)
 	snprintf(s->etc_dir, sizeof(s->etc_dir), "%s/etc", s->dir);
 	snprintf(s->bundles_dir, sizeof(s->bundles_dir), "%s/bundles", s->dir);
 	s->runc.root = s->runc_root;
+	runc_link(s);
 	r = mkdir_p(s->log_dir, 0755);
 	if (r < 0)
 		return log_err_errno(r, "Failed to create '%s': %m", s->log_dir);
@@ -2378,12 +2410,13 @@ int shim_main(int argc, char **argv)
 		{ "dir", required_argument, NULL, 'd' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "spare", no_argument, NULL, 's' },
+		{ "runc-fd", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	struct shim s = { .rc = EXIT_SUCCESS, .platform_nsfd = -1 };
 	bool spare = false;
-	int c, r;
+	int c, r, runc_fd = -1;
 
 	log_set_ident("taskvm-shim");
 	optind = 0;
@@ -2403,8 +2436,23 @@ int shim_main(int argc, char **argv)
 		case 's':
 			spare = true;
 			break;
+		case 'r': {
+			char *end;
+			long v;
+
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < 3 || v > INT_MAX) {
+				fprintf(stderr, "taskvm shim: --runc-fd '%s' is not a descriptor\n",
+					optarg);
+				return 2;
+			}
+			runc_fd = (int)v;
+			break;
+		}
 		case 'h':
-			printf("Usage: taskvm shim --dir RUNDIR [--log-level LEVEL] [--spare]\n\n"
+			printf("Usage: taskvm shim --dir RUNDIR [--log-level LEVEL] [--spare] "
+			       "[--runc-fd FD]\n\n"
 			       "The per-task process the agent starts (see taskvm(8)); not for\n"
 			       "interactive use.\n");
 			return 0;
@@ -2417,6 +2465,23 @@ int shim_main(int argc, char **argv)
 		return 2;
 	}
 	umask(0022);
+	/* runc's sealed copy from the agent (launch.c, runc_copy()): runc runs from it */
+	if (runc_fd >= 0) {
+		if (runc_copy_valid(runc_fd) && fcntl(runc_fd, F_SETFD, FD_CLOEXEC) == 0) {
+			s.runc.copy_fd = runc_fd;
+		} else {
+			log_warn("--runc-fd %d is not a sealed copy of runc: runc runs by its path",
+				 runc_fd);
+			close(runc_fd);
+		}
+	}
+	/*
+	 * libcurl (and its TLS library) set up now, before the task (a spare's wait): the pull
+	 * children forked from here have it, instead of each paying for it beside runc create
+	 * (regclient_new()'s call only counts then).
+	 */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		log_warn("Cannot set up libcurl: the pulls will try again");
 	if (spare) {
 		_cleanup_free_ char *volume_dir = NULL, *e = NULL;
 

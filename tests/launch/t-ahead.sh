@@ -177,5 +177,5 @@ check_eq "its container is STOPPED, never started" "STOPPED null" \
 check_eq "nothing of it is left" "" "$(ln_leftovers "$id")"
 rm "$wrap/slow"
 
-check_eq "no shim left" "" "$(pgrep -f "^taskvm shim --dir $FABRIC_RUN/runs/.* --log-level [0-9]+$" || true)"
+check_eq "no shim left" "" "$(pgrep -f "^taskvm shim --dir $FABRIC_RUN/runs/.* --log-level [0-9]+( --runc-fd 3)?$" || true)"
 ln_done

@@ -8,7 +8,9 @@
 # a task that took the spare's id and is stopped before its provisioning (task.run and
 # task.stop in one write) ends it too; --no-spare-shim keeps none. A spare makes the next task's
 # volumes ahead (formatted, as <name>.spare in its volume directory): a task of the default size
-# takes them, one of another size makes its own and the spare's go. Nothing is left.
+# takes them, one of another size makes its own and the spare's go. Every shim runs runc from the
+# agent's sealed copy of it (one memfd, the shim's descriptor 3), none with --no-runc-copy.
+# Nothing is left.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 ln_setup 2
@@ -28,7 +30,7 @@ spare_pid()
 {
         local pid id
 
-        for pid in $(pgrep -f "^taskvm shim --dir $RUNS/[0-9a-f]{32} --log-level [0-9]+ --spare$"); do
+        for pid in $(pgrep -f "^taskvm shim --dir $RUNS/[0-9a-f]{32} --log-level [0-9]+ --spare( --runc-fd 3)?$"); do
                 id=$(spare_id "$pid")
                 [[ -n $id && -e $RUNS/$id/spare ]] && echo "$pid"
         done
@@ -78,6 +80,27 @@ check_eq "its metadata is served" RUNNING \
                 jq -r .KnownStatus)"
 other_spare() { local p; p=$(spare_pid); [[ -n $p && $p != "$1" ]]; }
 check "a new spare follows" wait_until 10 other_spare "$spare"
+
+# --- runc from the agent's sealed copy: one memfd for every shim, each shim's descriptor 3 ------
+memfd_inodes()
+{
+        local f
+
+        for f in /proc/"$1"/fd/*; do
+                [[ $(readlink "$f" 2>/dev/null) == "/memfd:runc (deleted)" ]] && stat -L -c %i "$f"
+        done
+        return 0
+}
+shim2=$(ln_show "$id2" | jq -r .shim.pid)
+check_eq "the task's shim holds runc's sealed copy as its descriptor 3" "/memfd:runc (deleted)" \
+        "$(readlink "/proc/$shim2/fd/3" || true)"
+check_eq "sealed: no write opens it" "" \
+        "$( (echo x >>"/proc/$shim2/fd/3") 2>/dev/null && echo written)"
+check_eq "the agent's copy, not one of its own" "$(memfd_inodes "$AGENT_PID")" \
+        "$(memfd_inodes "$shim2")"
+check_eq "the new spare's too" "$(memfd_inodes "$AGENT_PID")" "$(memfd_inodes "$(spare_pid)")"
+check_eq "its runc is a link to it (runc's name stays runc)" /proc/self/fd/3 \
+        "$(readlink "$RUNS/$id2/bin/runc" || true)"
 
 # --- a spare that dies: reaped, removed; the next task starts its own ----------------------------
 spare=$(spare_pid)
@@ -158,12 +181,16 @@ check "and its directory is removed" test ! -e "$RUNS/$sid"
 check "and its volume" test ! -e "$VOLS/$sid"
 
 # --- --no-spare-shim ----------------------------------------------------------------------------
-ln_agent_start --no-spare-shim || tap_bail "agent restart"
+ln_agent_start --no-spare-shim --no-runc-copy || tap_bail "agent restart"
 check "taskvm stop" taskvm stop "$id4"
 id5=$(ln_run long 1) || true
 check_eq "a task runs without spares" RUNNING "$(ln_phase "$id5")"
 sleep 1
 check "and no spare follows it" no_spare
+shim5=$(ln_show "$id5" | jq -r .shim.pid)
+check_eq "--no-runc-copy: the agent holds no copy of runc" "" "$(memfd_inodes "$AGENT_PID")"
+check_eq "the shim neither" "" "$(memfd_inodes "$shim5")"
+check "and it runs runc by its path (no link)" test ! -e "$RUNS/$id5/bin/runc"
 
 for id in "$idb" "$id5"; do
         check "taskvm stop $id" taskvm stop "$id"

@@ -106,6 +106,46 @@ static void test_stdio(void **state)
 	close(leak);
 }
 
+/*
+ * keep_fd: a close-on-exec descriptor stays open until the exec, so that /proc/self/fd/N runs
+ * what it holds; the program inherits neither it nor any other.
+ */
+static void test_keep_fd(void **state)
+{
+	char self[64], script[160];
+	char *argv[] = { self, "-c", script, NULL };
+	int sh, other, status;
+
+	/* the shell as descriptor 21 (close-on-exec), and a plain descriptor 20 below it */
+	sh = open("/bin/sh", O_RDONLY | O_CLOEXEC);
+	assert_true(sh >= 0);
+	assert_int_equal(dup3(sh, 21, O_CLOEXEC), 21);
+	close(sh);
+	other = open("/dev/null", O_RDONLY);
+	assert_true(other >= 0);
+	assert_int_equal(dup2(other, 20), 20);
+	close(other);
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", 21);
+	snprintf(script, sizeof(script),
+		 "test ! -e /proc/self/fd/20 && test ! -e /proc/self/fd/21 && echo ran");
+
+	{
+		char *out = NULL;
+
+		assert_int_equal(prog_run(argv,
+					  &(struct prog_opts){ .capture = true, .keep_fd = 21 },
+					  &status, &out),
+				 0);
+		assert_int_equal(status, 0);
+		assert_string_equal(out, "ran\n");
+		free(out);
+	}
+	/* without it, descriptor 21 is closed before the exec: nothing to run */
+	assert_int_equal(prog_run(argv, &(struct prog_opts){}, &status, NULL), -ENOENT);
+	close(20);
+	close(21);
+}
+
 static void test_missing_program(void **state)
 {
 	char *argv[] = { "no-such-program-taskplane", NULL };
@@ -125,6 +165,7 @@ int main(void)
 		cmocka_unit_test(test_deadline),
 		cmocka_unit_test(test_signals_reset),
 		cmocka_unit_test(test_stdio),
+		cmocka_unit_test(test_keep_fd),
 		cmocka_unit_test(test_missing_program),
 	};
 

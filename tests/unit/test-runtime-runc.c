@@ -2,7 +2,7 @@
 /*
  * Unit tests for runtime/runc.h: runc_start() through runc's exec.fifo, as `runc start` does it
  * (the init's side played by a child), and `runc start` itself when there is no fifo; runc
- * create in two halves, with a fake runc.
+ * create in two halves, with a fake runc; runc's sealed copy.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -261,6 +262,96 @@ static void test_create_spawn(void **state)
 	free(e);
 }
 
+/*
+ * runc's sealed copy: an ELF binary copied into a memfd with every seal runc's init looks for,
+ * refused for a script; stale once the file changes; run through a link to /proc/self/fd/N
+ * (runc_opts.copy_fd), here `runc start` with no fifo, a copy of true and of false standing in.
+ */
+static void test_copy(void **state)
+{
+	struct fx *f = *state;
+	char bin[96], script[96], link[96], target[64], cmd[512];
+	struct runc_copy_id id;
+	struct stat st, cst;
+	char *e = NULL;
+	int fd, fd2;
+
+	snprintf(bin, sizeof(bin), "%s/fake-runc", f->root);
+	snprintf(cmd, sizeof(cmd), "cp /bin/true %s", bin);
+	assert_int_equal(system(cmd), 0);
+
+	assert_int_equal(runc_copy_open(bin, &fd, &id, &e), 0);
+	assert_null(e);
+	assert_true(runc_copy_valid(fd));
+	assert_int_equal(fcntl(fd, F_GET_SEALS),
+			 F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(stat(bin, &st), 0);
+	assert_int_equal(fstat(fd, &cst), 0);
+	assert_int_equal(cst.st_size, st.st_size);
+	assert_int_equal(pwrite(fd, "x", 1, 0), -1);
+	assert_int_equal(errno, EPERM);
+	assert_false(runc_copy_stale(bin, &id));
+
+	/* run from it: a link to /proc/self/fd/N, N kept open until runc's exec */
+	snprintf(link, sizeof(link), "%s/runc-link", f->root);
+	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+	assert_int_equal(symlink(target, link), 0);
+	assert_int_equal(unlink(f->fifo), 0);
+	assert_int_equal(
+		runc_start(&(struct runc_opts){ .binary = link, .root = f->root, .copy_fd = fd },
+			   "c1", 0, &e),
+		0);
+	/* without the descriptor kept, the link leads nowhere */
+	assert_true(runc_start(&(struct runc_opts){ .binary = link, .root = f->root }, "c1", 0,
+			       &e) < 0);
+	free(e);
+	e = NULL;
+
+	/* the binary replaced (an upgrade): stale, and a new copy is false's */
+	snprintf(cmd, sizeof(cmd), "cp /bin/false %s.new && mv %s.new %s", bin, bin, bin);
+	assert_int_equal(system(cmd), 0);
+	assert_true(runc_copy_stale(bin, &id));
+	assert_int_equal(runc_copy_open(bin, &fd2, &id, &e), 0);
+	assert_false(runc_copy_stale(bin, &id));
+	assert_int_equal(dup3(fd2, fd, O_CLOEXEC), fd);
+	close(fd2);
+	assert_true(
+		runc_start(&(struct runc_opts){ .binary = link, .root = f->root, .copy_fd = fd },
+			   "c1", 0, &e) < 0);
+	assert_non_null(strstr(e, "exit status 1"));
+	free(e);
+	e = NULL;
+	close(fd);
+	assert_int_equal(unlink(bin), 0);
+	assert_true(runc_copy_stale(bin, &id));
+
+	/* a script (a wrapper) is run by its path, not copied; so is what is not there */
+	snprintf(script, sizeof(script), "%s/wrapper", f->root);
+	snprintf(cmd, sizeof(cmd), "printf '#!/bin/sh\\nexit 0\\n' >%s && chmod +x %s", script,
+		 script);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(runc_copy_open(script, &fd, NULL, &e), -ENOEXEC);
+	assert_non_null(strstr(e, "not an ELF executable"));
+	free(e);
+	e = NULL;
+	assert_int_equal(runc_copy_open(bin, &fd, NULL, &e), -ENOENT);
+	free(e);
+	e = NULL;
+
+	/* what is not such a copy: a plain file, an unsealed memfd */
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_false(runc_copy_valid(fd));
+	close(fd);
+	fd = memfd_create("runc", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	assert_true(fd >= 0);
+	assert_false(runc_copy_valid(fd));
+	assert_int_equal(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE), 0);
+	assert_false(runc_copy_valid(fd)); /* not every seal */
+	close(fd);
+	assert_false(runc_copy_valid(-1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +361,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fifo_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_fifo_runs_runc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_spawn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

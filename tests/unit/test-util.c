@@ -381,6 +381,43 @@ static void test_mkdir_p(void **state)
 	umask(old);
 }
 
+/* find_executable(): a name with a '/' as it is; else the first executable in $PATH's order. */
+static void test_find_executable(void **state)
+{
+	const char *dir = *state;
+	char a[PATH_MAX], b[PATH_MAX], p[PATH_MAX], got[PATH_MAX], path[2 * PATH_MAX + 8];
+	char *old = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+
+	path_join(a, sizeof(a), dir, "a");
+	path_join(b, sizeof(b), dir, "b");
+	assert_int_equal(mkdir_p(a, 0755), 0);
+	assert_int_equal(mkdir_p(b, 0755), 0);
+	/* in a: not executable, and a directory of the name; in b: the executable */
+	write_pattern(path_join(p, sizeof(p), a, "tool"), 3);
+	assert_int_equal(mkdir(path_join(p, sizeof(p), a, "dirtool"), 0755), 0);
+	write_pattern(path_join(p, sizeof(p), b, "tool"), 3);
+	assert_int_equal(chmod(p, 0755), 0);
+	snprintf(path, sizeof(path), "%s:%s", a, b);
+	assert_int_equal(setenv("PATH", path, 1), 0);
+
+	assert_int_equal(find_executable("tool", got, sizeof(got)), 0);
+	assert_string_equal(got, p);
+	assert_int_equal(find_executable("dirtool", got, sizeof(got)), -ENOENT);
+	assert_int_equal(find_executable("no-such-tool", got, sizeof(got)), -ENOENT);
+	assert_int_equal(find_executable("", got, sizeof(got)), -ENOENT);
+	/* a path is taken as it is, found or not */
+	assert_int_equal(find_executable("./x/y", got, sizeof(got)), 0);
+	assert_string_equal(got, "./x/y");
+	assert_int_equal(find_executable("tool", got, 8), -ENOENT); /* too long for the buffer */
+	assert_int_equal(find_executable("/a/long/path", got, 8), -ENAMETOOLONG);
+
+	if (old)
+		assert_int_equal(setenv("PATH", old, 1), 0);
+	else
+		unsetenv("PATH");
+	free(old);
+}
+
 static void test_write_all(void **state)
 {
 	const size_t n = 200000;
@@ -682,6 +719,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_file_max, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_mkdir_p, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_rm_rf, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_find_executable, tmpdir_setup,
+						tmpdir_teardown),
 		cmocka_unit_test(test_write_all),
 		cmocka_unit_test(test_format_rfc3339),
 		cmocka_unit_test(test_random_hex),
