@@ -1365,14 +1365,20 @@ static int shim_spawn(struct launch_task *lt)
 
 /* --- the spare shim ------------------------------------------------------------------------- */
 
-/* The volumes a spare made ahead for a task that did not come (storage_premake()). */
+/*
+ * The volumes a spare made and mounted ahead for a task that did not come (shim.c,
+ * spare_premake(): VOLUME_DIR/ID, mounted below RUN_DIR/ID/mnt), before its directory goes. A
+ * spare that lives removes them too once its pipe ends; storage_teardown() finds done what the
+ * other did.
+ */
 static void spare_volumes_remove(struct launch *l, const char *id)
 {
 	_cleanup_free_ char *e = NULL;
-	char dir[PATH_MAX + 64];
+	char dir[PATH_MAX + 64], mnt[PATH_MAX + 64];
 
 	snprintf(dir, sizeof(dir), "%s/%s", l->o.volume_dir, id);
-	if (storage_premade_remove(dir, &e) < 0)
+	snprintf(mnt, sizeof(mnt), "%s/%s/mnt", l->o.run_dir, id);
+	if (storage_teardown(dir, mnt, &e) < 0)
 		log_warn("Cannot remove the spare shim's volumes: %s", e ?: "?");
 }
 
@@ -1386,9 +1392,9 @@ static void spare_drop(struct launch *l)
 	safe_close(sp->pidfd);
 	safe_close(sp->fd);
 	if (sp->id[0] && !sp->taken) {
+		spare_volumes_remove(l, sp->id); /* first: rm_rf() stops at a mount */
 		snprintf(dir, sizeof(dir), "%s/%s", l->o.run_dir, sp->id);
 		rm_rf(dir);
-		spare_volumes_remove(l, sp->id);
 	}
 	*sp = (struct launch_spare){ .fd = -1, .pidfd = -1 };
 }
@@ -1554,10 +1560,11 @@ static bool spare_claim(struct launch_task *lt)
 		spare_drop(lt->l); /* the task watches it from now */
 		return true;
 	}
-	/* it died, its pipe's read end with it: reap it, start another */
+	/* it died, its pipe's read end with it: reap it, start another, on volumes of its own */
 	log_warn_errno(errno, "Task '%s': the spare shim (pid %d) is gone (%m), starting one",
 		       lt->id, (int)sp->pid);
 	waitid((idtype_t)P_PIDFD, (id_t)sp->pidfd, &si, WEXITED);
+	spare_volumes_remove(lt->l, lt->id);
 	spare_drop(lt->l);
 	lt->shim_pid = 0;
 	lt->shim_start = 0;
@@ -1584,8 +1591,8 @@ static void spare_orphans_remove(struct launch *l)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", l->o.run_dir, de->d_name);
 		log_info("Removing '%s', the spare shim's of the agent before", path);
-		rm_rf(path);
 		spare_volumes_remove(l, de->d_name);
+		rm_rf(path);
 	}
 	closedir(d);
 }

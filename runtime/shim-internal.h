@@ -105,6 +105,7 @@ struct shim {
 	struct shim_image images[TASKDEF_MAX_CONTAINERS];
 	size_t n_images;
 	struct storage *storage;
+	char *spare_volume_dir; /* where the spare made storage ahead (spare_premake()) */
 	bool storage_done;
 	bool etc_done;	 /* etc_files() written */
 	bool ahead_done; /* create_ahead() ran: the containers were created ahead of the network */

@@ -842,15 +842,28 @@ static void on_usage_timer(struct event_loop *loop, void *data)
 /* Create the task's storage: once, while the first pull runs. */
 static void storage_setup(struct shim *s)
 {
+	const struct storage_opts o = {
+		.state_dir = s->cfg.volume_dir,
+		.mount_dir = s->mnt_dir,
+		.platform = s->platform,
+		.size_gib = platform_storage_gib(s->platform, s->def),
+	};
 	_cleanup_free_ char *e = NULL;
-	int r;
+	bool ahead = false;
+	int r = 0;
 
-	r = storage_create(
-		&(struct storage_opts){ .state_dir = s->cfg.volume_dir,
-					.mount_dir = s->mnt_dir,
-					.platform = s->platform,
-					.size_gib = platform_storage_gib(s->platform, s->def) },
-		&s->storage, &e);
+	/* the spare's volumes, mounted ahead (spare_premake()): as they are, if they are these */
+	if (s->storage && storage_matches(s->storage, &o)) {
+		ahead = true;
+	} else if (s->storage) {
+		log_info("Storage: the volumes the spare made ahead are not this task's (platform "
+			 "version %s, %u GiB): removed",
+			 s->platform->version, o.size_gib);
+		s->storage = storage_free(s->storage);
+		r = storage_teardown(s->spare_volume_dir, s->mnt_dir, &e);
+	}
+	if (!ahead && r >= 0)
+		r = storage_create(&o, &s->storage, &e);
 	if (r < 0) {
 		log_err("Storage: %s", e ?: strerror(-r));
 		shim_task_stop(s, "TaskFailedToStart",
@@ -875,7 +888,7 @@ static void storage_setup(struct shim *s)
 	s->storage_done = true;
 	s->storage_ns = realtime_nsec();
 	log_info("Storage ready: %s%s", strna(s->storage_devices),
-		 storage_premade(s->storage) ? " (its volumes made ahead by the spare)" : "");
+		 ahead ? " (its volumes made and mounted ahead by the spare)" : "");
 	r = event_add_periodic(
 		s->loop, (uint64_t)(s->cfg.usage_interval_sec ?: SHIM_USAGE_DEFAULT) * 1000000ULL,
 		on_usage_timer, s, NULL);
@@ -2320,6 +2333,7 @@ static void cleanup(struct shim *s)
 	free(s->hosts);
 	free(s->hostname_file);
 	free(s->storage_devices);
+	free(s->spare_volume_dir);
 	free(s->stop_code);
 	free(s->stop_reason);
 	taskdef_free(s->def);
@@ -2333,11 +2347,13 @@ static void cleanup(struct shim *s)
  */
 /*
  * A spare's volumes, made while no task waits for them (SHIM_SPARE_FILE says where and for which
- * platform revision): the task that takes the spare takes them instead of formatting its own.
- * Failing is only logged: that task makes its own. *ret_volume_dir: where, to remove them if no
- * task comes.
+ * platform revision): formatted (storage_premake(), so that a spare killed halfway leaves no
+ * volume a task could take whole), then attached and mounted where its task's shim mounts them
+ * (storage_create(): RUN_DIR/mnt, the spare's id being its task's). The task takes them as they
+ * are if they are what it needs (storage_setup()). Failing is only logged: that task makes its
+ * own. *ret_volume_dir: where, to remove them if no task comes.
  */
-static void spare_premake(const char *dir, char **ret_volume_dir)
+static void spare_premake(struct shim *s, char **ret_volume_dir)
 {
 	const char *volume_dir = NULL, *version = NULL, *pdir = NULL;
 	const struct platform *pf = NULL;
@@ -2345,12 +2361,12 @@ static void spare_premake(const char *dir, char **ret_volume_dir)
 	json_auto_t *j = NULL;
 	json_int_t revision = 0;
 	json_error_t jerr;
-	char path[PATH_MAX];
+	char path[PATH_MAX], mnt[PATH_MAX];
 	uint64_t t0 = now_usec();
 	int r;
 
 	*ret_volume_dir = NULL;
-	snprintf(path, sizeof(path), "%s/%s", dir, SHIM_SPARE_FILE);
+	snprintf(path, sizeof(path), "%s/%s", s->dir, SHIM_SPARE_FILE);
 	j = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 	if (!j || json_unpack_ex(j, &jerr, JSON_STRICT, "{s:s, s:s, s:I, s?s}", "volume_dir",
 				 &volume_dir, "platform_version", &version, "platform_revision",
@@ -2380,7 +2396,17 @@ static void spare_premake(const char *dir, char **ret_volume_dir)
 		log_warn("Spare: no volumes made ahead: %s", e ?: strerror(-r));
 		return;
 	}
-	log_debug("Spare: the volumes of platform version %s made ahead in '%s' in %.1f ms",
+	snprintf(mnt, sizeof(mnt), "%s/mnt", s->dir);
+	r = storage_create(
+		&(struct storage_opts){ .state_dir = volume_dir, .mount_dir = mnt, .platform = pf },
+		&s->storage, &e);
+	if (r < 0) {
+		log_warn("Spare: the volumes made ahead could not be mounted: %s",
+			 e ?: strerror(-r));
+		return;
+	}
+	log_debug("Spare: the volumes of platform version %s made and mounted ahead in '%s' in "
+		  "%.1f ms",
 		  pf->version, volume_dir, (double)(now_usec() - t0) / 1000);
 }
 
@@ -2484,14 +2510,24 @@ int shim_main(int argc, char **argv)
 		log_warn("Cannot set up libcurl: the pulls will try again");
 	if (spare) {
 		_cleanup_free_ char *volume_dir = NULL, *e = NULL;
+		char mnt[PATH_MAX];
 
-		spare_premake(s.dir, &volume_dir);
+		spare_premake(&s, &volume_dir);
 		if (!spare_wait()) {
-			/* no task came: what was made for it goes */
-			if (volume_dir && storage_premade_remove(volume_dir, &e) < 0)
+			/*
+			 * No task came: what was made for it goes. The agent removes it too (the
+			 * spare's directories, once it exits: launch.c, spare_drop()); either may
+			 * come first, and storage_teardown() finds done what the other did.
+			 */
+			snprintf(mnt, sizeof(mnt), "%s/mnt", s.dir);
+			if (volume_dir && storage_teardown(volume_dir, mnt, &e) < 0)
 				log_warn("Spare: %s", e ?: "cannot remove its volumes");
+			s.storage = storage_free(s.storage);
 			return EXIT_SUCCESS;
 		}
+		/* the task's volume directory is the one named in the spare's file */
+		if (s.storage)
+			s.spare_volume_dir = TAKE_PTR(volume_dir);
 	}
 	r = load_config(&s);
 	if (r >= 0)

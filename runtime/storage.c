@@ -31,7 +31,6 @@ struct storage_volume {
 	unsigned int size_gib;
 	bool has_layers;  /* containers/<name>/upper, work */
 	bool has_volumes; /* volumes/<name> */
-	bool premade;	  /* formatted ahead (storage_premake()) */
 	char *mount;	  /* mount_dir/<name> */
 	char dev[32];	  /* /dev/loopN */
 };
@@ -323,18 +322,6 @@ static int premade_remove(const char *state_dir, char **ret_error)
 	return 0;
 }
 
-int storage_premade_remove(const char *state_dir, char **ret_error)
-{
-	int r;
-
-	if (ret_error)
-		*ret_error = NULL;
-	r = premade_remove(state_dir, ret_error);
-	if (r >= 0 && rmdir(state_dir) < 0 && errno != ENOENT && errno != ENOTEMPTY)
-		r = fail_errno(ret_error, -errno, "cannot remove '%s': %m", state_dir);
-	return r;
-}
-
 int storage_teardown(const char *state_dir, const char *mount_dir, char **ret_error)
 {
 	char state[PATH_MAX], mnt[PATH_MAX];
@@ -491,9 +478,7 @@ static int volume_create(struct storage *s, struct storage_volume *v, const stru
 	r = pathf(file, sizeof(file), "%s/%s.img", s->state_dir, v->name);
 	if (r < 0)
 		return fail_errno(ret_error, r, "the storage directory's path is too long");
-	if (premade_take(s->state_dir, v, file)) {
-		v->premade = true;
-	} else {
+	if (!premade_take(s->state_dir, v, file)) {
 		r = image_make(o, s->state_dir, v->name, ".img", v->size_gib, ret_error);
 		if (r < 0)
 			return r;
@@ -650,12 +635,20 @@ int storage_premake(const struct storage_opts *o, char **ret_error)
 	return r;
 }
 
-bool storage_premade(const struct storage *s)
+bool storage_matches(const struct storage *s, const struct storage_opts *o)
 {
+	struct storage plan = {};
+	char state[PATH_MAX], mnt[PATH_MAX];
+
+	if (!o->platform || !o->state_dir || !o->mount_dir || volumes_plan(&plan, o, NULL) < 0 ||
+	    !realpath(o->state_dir, state) || !realpath(o->mount_dir, mnt) ||
+	    !streq(state, s->state_dir) || !streq(mnt, s->mount_dir) || plan.n_vols != s->n_vols)
+		return false;
 	for (size_t i = 0; i < s->n_vols; i++)
-		if (!s->vols[i].premade)
+		if (!streq(plan.vols[i].name, s->vols[i].name) ||
+		    plan.vols[i].size_gib != s->vols[i].size_gib)
 			return false;
-	return s->n_vols > 0;
+	return true;
 }
 
 static struct storage_volume *volume_with(struct storage *s, bool layers)

@@ -51,14 +51,16 @@ int storage_create(const struct storage_opts *o, struct storage **ret, char **re
  * Ahead of a task (the agent's spare shim): the volumes storage_create() would make with o, sized
  * and formatted, as state_dir/<name>.spare (no loop device, no mount). storage_create() on the
  * same state_dir takes those of the size it needs instead of formatting its own, and removes the
- * others; storage_teardown() and storage_premade_remove() remove them too.
+ * others; storage_teardown() removes them too.
  */
 #define STORAGE_PREMADE_SUFFIX ".spare"
 int storage_premake(const struct storage_opts *o, char **ret_error);
-/* Remove what storage_premake() made in state_dir, and state_dir if that leaves it empty. */
-int storage_premade_remove(const char *state_dir, char **ret_error);
-/* Whether every volume of s was taken premade. */
-bool storage_premade(const struct storage *s);
+/*
+ * Whether s, made ahead (a spare shim's, storage_create()), is what storage_create() would make
+ * with o: the same directories and the same volumes of the same sizes. Its containers' layers and
+ * volumes are not looked at: storage made ahead has none.
+ */
+bool storage_matches(const struct storage *s, const struct storage_opts *o);
 /* Forget the handle (memory only: nothing is unmounted). Returns NULL. */
 struct storage *storage_free(struct storage *s);
 

@@ -62,9 +62,10 @@ check_eq "its process environment has both" "DB_PASSWORD=$pass API_URL=$url" \
 # Where the values are on disk: the endpoint's own file, and the container's config.json.
 holders()
 {
-        # (not the spare shim's volume for the next task: formatted before this task came)
-        grep -rlaF --exclude='*.spare' --exclude='*.spare-new' -e "$pass" -e "$url" \
-                "$FABRIC_RUN" /var/lib/netd /run/netd 2>/dev/null |
+        # (the volumes' images are read through their mounts, the task's and the spare
+        # shim's, below runs/: 20 GiB each, mostly holes)
+        grep -rlaF --exclude='*.img' --exclude='*.spare' --exclude='*.spare-new' \
+                -e "$pass" -e "$url" "$FABRIC_RUN" /var/lib/netd /run/netd 2>/dev/null |
                 sed "s|^$FABRIC_RUN/||" | sort | xargs
 }
 check_eq "on disk: only the endpoint's file and the container's config.json" \

@@ -7,8 +7,8 @@
 # its SIGKILL, ends the spare (the end of its pipe), and a restarted agent removes what is left;
 # a task that took the spare's id and is stopped before its provisioning (task.run and
 # task.stop in one write) ends it too; --no-spare-shim keeps none. A spare makes the next task's
-# volumes ahead (formatted, as <name>.spare in its volume directory): a task of the default size
-# takes them, one of another size makes its own and the spare's go. Every shim runs runc from the
+# volumes ahead (formatted, then mounted where its task's shim mounts them): a task of the default
+# size takes them as they are, one of another size makes its own and the spare's go. Every shim runs runc from the
 # agent's sealed copy of it (one memfd, the shim's descriptor 3), none with --no-runc-copy.
 # Nothing is left.
 set -euo pipefail
@@ -58,11 +58,15 @@ check_eq "one spare" 1 "$(wc -w <<<"$spare")"
 check "its directory is marked" test -e "$RUNS/$sid/spare"
 check_match "it waits: sleeping in a read" "^S" "$(awk '{print $3}' "/proc/$spare/stat")"
 VOLS=$FABRIC_RUN/volumes
-spare_vol=$VOLS/$sid/ephemeral.spare
-check "it made the next task's volume ahead" wait_until 10 test -e "$spare_vol"
+spare_vol=$VOLS/$sid/ephemeral.img
+# mounted_at DIR: the source of the mount on DIR, empty if none.
+mounted_at() { findmnt -n -o SOURCE --mountpoint "$1" || true; }
+spare_mounted() { [[ -n $(mounted_at "$RUNS/$sid/mnt/ephemeral") ]]; }
+check "it made the next task's volume ahead, and mounted it" wait_until 10 spare_mounted
 check_eq "20 GiB (1.4.0), sparse" "$((20 << 30))" "$(stat -c %s "$spare_vol")"
 check_eq "formatted: ext4" ext4 "$(blkid -o value -s TYPE "$spare_vol" || true)"
-check_eq "not attached to a loop device" "" "$(losetup -j "$spare_vol")"
+check_eq "on its loop device, where the task's shim mounts it" \
+        "$(losetup -n -O NAME -j "$spare_vol")" "$(mounted_at "$RUNS/$sid/mnt/ephemeral")"
 
 # --- the next task takes it ----------------------------------------------------------------------
 id2=$(ln_run long 2) || true
@@ -72,8 +76,10 @@ check_eq "it runs" RUNNING "$(ln_phase "$id2")"
 said_hello() { [[ $(ln_logs "$1" app) == hello ]]; }
 check "its container's output comes back" wait_until 10 said_hello "$id2"
 check "the mark is gone" test ! -e "$RUNS/$id2/spare"
-check "it took the volume made ahead" grep -q "made ahead by the spare" "$RUNS/$id2/shim.log"
-check "as its own" test -e "$VOLS/$id2/ephemeral.img" -a ! -e "$VOLS/$id2/ephemeral.spare"
+check "it took the volume made and mounted ahead" \
+        grep -q "made and mounted ahead by the spare" "$RUNS/$id2/shim.log"
+check_eq "as its own: one volume, one mount" "1 1" \
+        "$(_fabric_loops "$VOLS/$id2" | wc -l) $(grep -c " $RUNS/$id2/mnt/ephemeral " /proc/self/mountinfo)"
 md=$(ln_show "$id2" | jq -r '.containers[0].env.ECS_CONTAINER_METADATA_URI_V4 // empty')
 check_eq "its metadata is served" RUNNING \
         "$(fabric_nsexec host curl -s --max-time 5 "http://127.0.0.1:51679/v4/${md##*/}" |
@@ -109,6 +115,7 @@ kill -KILL "$spare"
 check "a killed spare is reaped (no zombie)" wait_until 5 gone "$spare"
 check "and its directory removed" wait_until 5 test ! -e "$RUNS/$sid"
 check "and its volume" wait_until 5 test ! -e "$VOLS/$sid"
+check_eq "nothing of it is left (its mount, its loop device)" "" "$(ln_leftovers "$sid")"
 check_match "the agent said so" "The spare shim \(pid $spare\) was killed by signal 9" \
         "$(cat "$AGENT_LOG")"
 check "taskvm stop of the first task" taskvm stop "$id1"
@@ -144,7 +151,7 @@ check "a new spare follows" wait_until 10 other_spare "$spare"
 # --- a task of another size (ephemeralStorage 30 GiB) takes a spare: a volume of its own ---------
 spare=$(spare_pid)
 sid=$(spare_id "$spare")
-check "its volume is made ahead" wait_until 10 test -e "$VOLS/$sid/ephemeral.spare"
+check "its volume is made and mounted ahead" wait_until 10 spare_mounted
 check "taskvm stop $id2" taskvm stop "$id2"
 check "stopped" ln_wait_phase "$id2" STOPPED 20
 jq '. + {ephemeralStorage: {sizeInGiB: 30}}' "$FABRIC_RUN/long.json" >"$FABRIC_RUN/big.json"
@@ -153,7 +160,10 @@ check_eq "it has the spare's id" "$sid" "$idb"
 check_eq "it runs" RUNNING "$(ln_phase "$idb")"
 check_eq "on a volume of its own, 30 GiB" "$((30 << 30))" \
         "$(stat -c %s "$VOLS/$idb/ephemeral.img" 2>/dev/null || true)"
-check "the spare's 20 GiB volume is gone" test ! -e "$VOLS/$idb/ephemeral.spare"
+check_eq "the spare's 20 GiB volume is gone: one loop device, one mount" "1 1" \
+        "$(_fabric_loops "$VOLS/$idb" | wc -l) $(grep -c " $RUNS/$idb/mnt/ephemeral " /proc/self/mountinfo)"
+check_eq "the mounted one is the 30 GiB one" "$(losetup -n -O NAME -j "$VOLS/$idb/ephemeral.img")" \
+        "$(mounted_at "$RUNS/$idb/mnt/ephemeral")"
 check "a new spare follows" wait_until 10 other_spare "$spare"
 
 # --- the agent SIGKILLed: the spare ends; a restarted agent removes its directory ---------------
@@ -162,6 +172,7 @@ sid=$(spare_id "$spare")
 md_agent_kill9
 check "the agent killed: its spare exits (the end of its pipe)" wait_until 5 gone "$spare"
 check "removing its volume" test ! -e "$VOLS/$sid"
+check_eq "unmounted, its loop device detached" "" "$(ln_leftovers "$sid")"
 check "its directory is still there" test -e "$RUNS/$sid/spare"
 ln_agent_start || tap_bail "agent restart"
 check "restarted: the spare's directory is removed" wait_until 5 test ! -e "$RUNS/$sid"
@@ -179,6 +190,7 @@ check "md_agent_stop" md_agent_stop
 check "stopped: the spare exits" wait_until 5 gone "$spare"
 check "and its directory is removed" test ! -e "$RUNS/$sid"
 check "and its volume" test ! -e "$VOLS/$sid"
+check_eq "and its mount" "" "$(ln_leftovers "$sid")"
 
 # --- --no-spare-shim ----------------------------------------------------------------------------
 ln_agent_start --no-spare-shim --no-runc-copy || tap_bail "agent restart"
