@@ -139,7 +139,7 @@ static int ref_path(const char *store, const char *canonical, char **ret)
 
 static int ref_write(const char *store, const struct image *img)
 {
-	_cleanup_free_ char *path = NULL, *text = NULL;
+	_cleanup_free_ char *path = NULL, *text = NULL, *old = NULL;
 	json_auto_t *j = NULL;
 	int r;
 
@@ -153,6 +153,9 @@ static int ref_write(const char *store, const struct image *img)
 	text = json_dumps(j, JSON_COMPACT);
 	if (!text)
 		return -ENOMEM;
+	/* the same already (a pull of a tag that has not moved): left alone */
+	if (read_file(path, REF_FILE_MAX, &old, NULL) == 0 && streq(old, text))
+		return 0;
 	return write_file_atomic(path, text, strlen(text), 0600);
 }
 

@@ -124,9 +124,12 @@ rm -rf "$FABRIC_RUN/umoci-amd"
 
 # --- the cache -------------------------------------------------------------------------------
 gets0=$(img_registry_gets)
+refs0=$(stat -c '%n %i %Y' "$IMG_STORE"/refs/*)
 out2=$(img_pull t1 "$ref") || tap_bail "second pull"
 check_eq "a second pull downloads no layer" "0 5 0" \
         "$(jq -r '"\(.layers_downloaded) \(.layers_cached) \(.bytes_downloaded)"' <<<"$out2")"
+check_eq "... and rewrites no reference in the store (the tag has not moved)" "$refs0" \
+        "$(stat -c '%n %i %Y' "$IMG_STORE"/refs/*)"
 check_eq "... and the registry served it no blob" 0 $(($(img_registry_gets) - gets0))
 check_eq "... with the same result" "$(jq -c '.digest, .layers' <<<"$out")" \
         "$(jq -c '.digest, .layers' <<<"$out2")"
