@@ -155,6 +155,8 @@ struct launch_spare {
 	int pidfd, pidfd_id;
 	bool taken;		  /* a task took its id: the directory is the task's */
 	struct launch_task *task; /* that task, until its provisioning claims it */
+	/* the next task's network namespace and cgroup (no limits), made ahead: spare_start() */
+	bool netns_made, cgroup_made;
 };
 
 struct launch {
@@ -1382,6 +1384,29 @@ static void spare_volumes_remove(struct launch *l, const char *id)
 		log_warn("Cannot remove the spare shim's volumes: %s", e ?: "?");
 }
 
+/* The network namespace and the cgroup a task of id would have (task_new()'s paths). */
+static void spare_paths(struct launch *l, const char *id, char *netns, size_t netns_size,
+			char *cgroup, size_t cgroup_size)
+{
+	snprintf(netns, netns_size, "%s/%s%s", l->o.netns_dir, LAUNCH_NETNS_PREFIX, id);
+	snprintf(cgroup, cgroup_size, "%s/%s", l->o.cgroup, id);
+}
+
+/* The namespace and cgroup a spare made ahead for a task that did not come. */
+static void spare_netns_cgroup_remove(struct launch *l, const char *id)
+{
+	char netns[PATH_MAX], cgroup[PATH_MAX];
+	int r;
+
+	spare_paths(l, id, netns, sizeof(netns), cgroup, sizeof(cgroup));
+	r = netns_remove(netns);
+	if (r < 0)
+		log_warn_errno(r, "Cannot remove the spare shim's namespace '%s': %m", netns);
+	r = cgroup_remove("/proc/self/mountinfo", cgroup);
+	if (r < 0)
+		log_warn_errno(r, "Cannot remove the spare shim's cgroup '%s': %m", cgroup);
+}
+
 /* Forget the spare: its pipe closed (it exits), its directory removed unless a task has it. */
 static void spare_drop(struct launch *l)
 {
@@ -1392,6 +1417,8 @@ static void spare_drop(struct launch *l)
 	safe_close(sp->pidfd);
 	safe_close(sp->fd);
 	if (sp->id[0] && !sp->taken) {
+		if (sp->netns_made || sp->cgroup_made)
+			spare_netns_cgroup_remove(l, sp->id);
 		spare_volumes_remove(l, sp->id); /* first: rm_rf() stops at a mount */
 		snprintf(dir, sizeof(dir), "%s/%s", l->o.run_dir, sp->id);
 		rm_rf(dir);
@@ -1445,6 +1472,36 @@ static int spare_file_write(struct launch *l, const char *dir)
 	return write_file_atomic(path, text, strlen(text), 0600);
 }
 
+/*
+ * The next task's network namespace (empty) and cgroup (no limits yet: provision() sets them),
+ * made with the spare, named after its id: the task that takes the id takes them too, so that
+ * neither is on its path before its shim creates its containers. Failing is only logged: that
+ * task makes its own. Its directory's mark (spare_file_write()) names them for a restarted agent.
+ */
+static void spare_netns_cgroup_make(struct launch *l)
+{
+	struct launch_spare *sp = &l->spare;
+	char netns[PATH_MAX], cgroup[PATH_MAX];
+	int r;
+
+	spare_paths(l, sp->id, netns, sizeof(netns), cgroup, sizeof(cgroup));
+	r = mkdir_p(l->o.netns_dir, 0755);
+	if (r >= 0)
+		r = netns_create(netns);
+	if (r < 0)
+		log_warn_errno(r, "Spare shim: cannot make the next task's namespace '%s': %m",
+			       netns);
+	sp->netns_made = r >= 0;
+	sp->cgroup_made = true; /* before: a failure halfway leaves nothing unknown */
+	r = cgroup_create(agent_cgroup_roots(l->a), cgroup, &(struct cgroup_limits){});
+	if (r < 0) {
+		log_warn_errno(r, "Spare shim: cannot make the next task's cgroup '%s': %m",
+			       cgroup);
+		if (cgroup_remove("/proc/self/mountinfo", cgroup) >= 0)
+			sp->cgroup_made = false;
+	}
+}
+
 /* Start a spare shim, if none and the agent keeps one. */
 static void spare_start(struct launch *l)
 {
@@ -1489,6 +1546,7 @@ static void spare_start(struct launch *l)
 		spare_drop(l);
 		return;
 	}
+	spare_netns_cgroup_make(l);
 	log_debug("Spare shim %s started (pid %d)", sp->id, (int)sp->pid);
 }
 
@@ -1591,6 +1649,7 @@ static void spare_orphans_remove(struct launch *l)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", l->o.run_dir, de->d_name);
 		log_info("Removing '%s', the spare shim's of the agent before", path);
+		spare_netns_cgroup_remove(l, de->d_name);
 		spare_volumes_remove(l, de->d_name);
 		rm_rf(path);
 	}
@@ -1950,13 +2009,15 @@ static void provision(struct launch_task *lt)
 	if (r < 0)
 		return provision_fail(lt, "cannot create the task's directories: %s", strerror(-r));
 
-	/* The network namespace, empty. */
-	r = netns_create(lt->netns);
-	if (r < 0)
-		return provision_fail(lt, "cannot create the network namespace '%s': %s", lt->netns,
-				      strerror(-r));
-	lt->netns_made = true;
-	journal_save(lt);
+	/* The network namespace, empty (made with the spare whose id the task took, if so). */
+	if (!lt->netns_made) {
+		r = netns_create(lt->netns);
+		if (r < 0)
+			return provision_fail(lt, "cannot create the network namespace '%s': %s",
+					      lt->netns, strerror(-r));
+		lt->netns_made = true;
+		journal_save(lt);
+	}
 	r = netns_ipv4_only(lt);
 	if (r < 0)
 		return provision_fail(lt, "cannot turn IPv6 off in the network namespace: %s",
@@ -2751,6 +2812,9 @@ static int do_task_run(struct ctl_call *call, json_t *params, void *userdata)
 	}
 	if (p.account)
 		json_object_set_new(lt->reg_params, "account", json_string(p.account));
+	/* the spare's namespace and cgroup are the task's: its teardown removes them */
+	lt->netns_made = spare && l->spare.netns_made;
+	lt->cgroup_made = spare && l->spare.cgroup_made;
 	r = journal_save(lt);
 	if (r < 0) {
 		task_unlink_free(lt);

@@ -7,8 +7,10 @@
 # its SIGKILL, ends the spare (the end of its pipe), and a restarted agent removes what is left;
 # a task that took the spare's id and is stopped before its provisioning (task.run and
 # task.stop in one write) ends it too; --no-spare-shim keeps none. A spare makes the next task's
-# volumes ahead (formatted, then mounted where its task's shim mounts them): a task of the default
-# size takes them as they are, one of another size makes its own and the spare's go. Every shim runs runc from the
+# volumes ahead (formatted, then mounted where its task's shim mounts them): a task of the
+# default size takes them as they are, one of another size makes its own and the spare's go.
+# The agent makes the next task's network namespace and cgroup with the spare; the task takes
+# them, a restarted agent removes those of a spare before it. Every shim runs runc from the
 # agent's sealed copy of it (one memfd, the shim's descriptor 3), none with --no-runc-copy.
 # Nothing is left.
 set -euo pipefail
@@ -65,6 +67,8 @@ spare_mounted() { [[ -n $(mounted_at "$RUNS/$sid/mnt/ephemeral") ]]; }
 check "it made the next task's volume ahead, and mounted it" wait_until 10 spare_mounted
 check_eq "20 GiB (1.4.0), sparse" "$((20 << 30))" "$(stat -c %s "$spare_vol")"
 check_eq "formatted: ext4" ext4 "$(blkid -o value -s TYPE "$spare_vol" || true)"
+check "and the next task's network namespace" test -e "$FABRIC_RUN/taskns/taskvm-$sid"
+check "and its cgroup" test -d "/sys/fs/cgroup/memory/$FABRIC_PREFIX/$sid"
 check_eq "on its loop device, where the task's shim mounts it" \
         "$(losetup -n -O NAME -j "$spare_vol")" "$(mounted_at "$RUNS/$sid/mnt/ephemeral")"
 
@@ -172,10 +176,13 @@ sid=$(spare_id "$spare")
 md_agent_kill9
 check "the agent killed: its spare exits (the end of its pipe)" wait_until 5 gone "$spare"
 check "removing its volume" test ! -e "$VOLS/$sid"
-check_eq "unmounted, its loop device detached" "" "$(ln_leftovers "$sid")"
+check_eq "unmounted, its loop device detached" "" \
+        "$(ln_leftovers "$sid" | grep -vE "^(netns|cgroup) |^mount $FABRIC_RUN/taskns/" || true)"
 check "its directory is still there" test -e "$RUNS/$sid/spare"
+check "and the next task's namespace, made with it" test -e "$FABRIC_RUN/taskns/taskvm-$sid"
 ln_agent_start || tap_bail "agent restart"
 check "restarted: the spare's directory is removed" wait_until 5 test ! -e "$RUNS/$sid"
+check_eq "and the namespace and cgroup made with it" "" "$(ln_leftovers "$sid")"
 check_eq "the running tasks are adopted" "RUNNING RUNNING" "$(ln_phase "$idb") $(ln_phase "$id3")"
 check "no spare until this agent launches" no_spare
 
