@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1040,16 +1041,22 @@ static void prepare_maybe(struct shim *s)
 	for (size_t i = 0; i < s->n_images; i++)
 		if (!s->images[i].done || s->images[i].error)
 			return;
-	for (size_t i = 0; i < s->n_ctrs; i++)
-		if (s->ctrs[i].create_pid > 0)
-			return; /* until its runc create ends */
-	/* created ahead with the store's image when the pull resolved another: created again */
+	/*
+	 * Created ahead with the store's image when the pull resolved another: created again,
+	 * once its runc create has ended. One whose runc create runs with the image the pull
+	 * resolved does not hold the task back: the task is prepared meanwhile, and the
+	 * container starts once it is created (shim_launch_ready(), ctr_create_done()), so
+	 * that the agent's READY and start are not on the path after runc create.
+	 */
 	for (size_t i = 0; i < s->n_ctrs; i++) {
 		struct shim_ctr *c = &s->ctrs[i];
 
-		if (c->prepared && !c->discarding &&
-		    !streq_ptr(c->prepared_digest, c->image->img->digest))
-			ctr_discard(s, c);
+		if (!c->prepared || c->discarding ||
+		    streq_ptr(c->prepared_digest, c->image->img->digest))
+			continue;
+		if (c->create_pid > 0)
+			return; /* until its runc create ends */
+		ctr_discard(s, c);
 	}
 	for (size_t i = 0; i < s->n_ctrs; i++)
 		if (s->ctrs[i].discarding)
@@ -1310,6 +1317,10 @@ static void ctr_create_done(struct shim *s, struct shim_ctr *c, int status)
 	ctr_created(c);
 	log_info("Container '%s' created ahead of the network (runc create: %.1f ms)", c->def->name,
 		 (double)(now_usec() - c->create_usec) / 1000);
+	/* the task prepared while runc create ran (prepare_maybe()): it may start now */
+	if (s->state == SHIM_STATE_READY || s->state == SHIM_STATE_RUNNING)
+		ctr_set_status(c, TMDS_STATUS_CREATED);
+	shim_launch_ready(s);
 	shim_emit_status(s);
 }
 
@@ -1489,8 +1500,8 @@ void shim_launch_ready(struct shim *s)
 			const struct shim_ctr *dep = NULL;
 			int ready, r;
 
-			if (c->started || c->skipped)
-				continue;
+			if (c->started || c->skipped || c->create_pid > 0)
+				continue; /* (its runc create ends in ctr_create_done()) */
 			ready = ctr_ready(s, c, &dep);
 			if (ready == 0)
 				continue;
@@ -2410,16 +2421,47 @@ static void spare_premake(struct shim *s, char **ret_volume_dir)
 		  pf->version, volume_dir, (double)(now_usec() - t0) / 1000);
 }
 
-/* A spare waits for its task: a byte on its stdin (the agent's pipe); false at its end. */
+/*
+ * A spare waits for its task: a byte on its stdin (the agent's pipe); false at its end, or on
+ * SIGTERM, SIGINT or SIGHUP (blocked since shim_main()'s start: taken here, not pending).
+ */
 static bool spare_wait(void)
 {
-	ssize_t n;
+	struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN }, { .fd = -1 } };
+	_cleanup_close_ int sfd = -1;
+	ssize_t n = -1;
+	sigset_t mask;
 	char b;
 	int fd;
 
-	do
-		n = read(STDIN_FILENO, &b, 1);
-	while (n < 0 && errno == EINTR);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	p[1].fd = sfd;
+	p[1].events = POLLIN;
+	for (;;) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return false;
+		}
+		if (p[1].revents) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+				log_info("Spare: %s before a task came",
+					 strsignal((int)si.ssi_signo));
+			return false;
+		}
+		if (p[0].revents) {
+			n = read(STDIN_FILENO, &b, 1);
+			if (n < 0 && errno == EINTR)
+				continue;
+			break;
+		}
+	}
 	if (n != 1)
 		return false;
 	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -2491,6 +2533,22 @@ int shim_main(int argc, char **argv)
 		return 2;
 	}
 	umask(0022);
+	/*
+	 * The signals the loop takes (setup()'s event_add_signal()) blocked from the start: one
+	 * that comes before the loop is there, as the agent's SIGTERM right after a spare's byte
+	 * when the task fails at once, waits for it (the task stops as asked, with what was made
+	 * so far) instead of killing the shim halfway.
+	 */
+	{
+		sigset_t mask;
+
+		sigemptyset(&mask);
+		sigaddset(&mask, SIGCHLD);
+		sigaddset(&mask, SIGTERM);
+		sigaddset(&mask, SIGINT);
+		sigaddset(&mask, SIGHUP);
+		sigprocmask(SIG_BLOCK, &mask, NULL);
+	}
 	/* runc's sealed copy from the agent (launch.c, runc_copy()): runc runs from it */
 	if (runc_fd >= 0) {
 		if (runc_copy_valid(runc_fd) && fcntl(runc_fd, F_SETFD, FD_CLOEXEC) == 0) {

@@ -166,14 +166,29 @@ touch "$wrap/slow"
 id=$(ln_run a 1 --detach) || true
 check "runc create ahead takes 3 s: the shim has the network meanwhile" \
         wait_until 10 grep -q "The task's network" "$FABRIC_RUN/runs/$id/shim.log"
-check "and has not prepared the task" \
-        test -z "$(shim_log "$id" | grep -E "created ahead of the network \(|Task prepared" || true)"
+prepared() { shim_log "$1" | grep -q "Task prepared"; }
+check "and prepares the task meanwhile (netd's READY, the agent's start follow)" \
+        wait_until 10 prepared "$id"
+check "its container is neither created nor started yet" \
+        test -z "$(shim_log "$id" | grep -E "created ahead of the network \(|Container 'app' started" || true)"
 check "taskvm stop while runc create runs" taskvm stop "$id"
 check "stopped" ln_wait_phase "$id" STOPPED 20
 check_match "once its runc create had ended" "Container 'app' created ahead of the network" \
         "$(shim_log "$id")"
 check_eq "its container is STOPPED, never started" "STOPPED null" \
         "$(ln_show "$id" | jq -r '.containers[0] | "\(.status) \(.started)"')"
+check_eq "nothing of it is left" "" "$(ln_leftovers "$id")"
+id=$(ln_run a 1 --detach) || true
+check "again, not stopped: prepared while runc create runs" wait_until 10 prepared "$id"
+started() { shim_log "$1" | grep -q "Container 'app' started"; }
+check "the container starts once created" wait_until 20 started "$id"
+check_eq "created, then started" "created started" \
+        "$(shim_log "$id" | sed -nE "s/.*Container 'app' (created|started).*/\1/p" | xargs)"
+check_eq "the task is RUNNING" RUNNING "$(ln_phase "$id")"
+check_eq "its container too, started after its creation" "RUNNING true" \
+        "$(ln_show "$id" | jq -r '.containers[0] | "\(.status) \(.started > .created)"')"
+check "taskvm stop" taskvm stop "$id"
+check "stopped" ln_wait_phase "$id" STOPPED 20
 check_eq "nothing of it is left" "" "$(ln_leftovers "$id")"
 rm "$wrap/slow"
 
