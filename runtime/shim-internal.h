@@ -7,6 +7,7 @@
 
 #include <sys/socket.h>
 
+#include "cgroup.h"
 #include "creds.h"
 #include "ctl-proto.h"
 #include "image.h"
@@ -120,7 +121,9 @@ struct shim {
 	bool insights_draining, insights_done;
 	char *volume_paths[TASKDEF_MAX_VOLUMES + 1];
 	struct runc_opts runc;
-	bool cpu_limited;	  /* the task's cgroup has its CPU limit (task_cpu_limit()) */
+	bool cpu_limited; /* the task's cgroup has its CPU limit (task_cpu_limit()) */
+	struct cgroup_roots cgroup_roots; /* the host's cgroup mounts, found at the start ... */
+	int cgroup_roots_r;		  /* ... or why not (cgroup_roots_detect()'s) */
 	char runc_link[PATH_MAX]; /* RUN_DIR/bin/runc: runc's sealed copy (runc.copy_fd), if any */
 	char runc_root[PATH_MAX], mnt_dir[PATH_MAX], log_dir[PATH_MAX], etc_dir[PATH_MAX],
 		bundles_dir[PATH_MAX];

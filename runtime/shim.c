@@ -1370,15 +1370,18 @@ static int ctr_launch(struct shim *s, struct shim_ctr *c, char **ret_error)
 static int task_cpu_limit(struct shim *s, char **ret_error)
 {
 	uint64_t quota = taskdef_cpu_quota_us(s->def);
-	struct cgroup_roots roots;
 	int r;
 
 	if (s->cpu_limited)
 		return 0;
 	if (quota) {
-		r = cgroup_roots_detect("/proc/self/mountinfo", &roots);
+		/* found at the shim's start (a spare's, before its task), else now */
+		r = s->cgroup_roots_r;
+		if (r < 0)
+			r = s->cgroup_roots_r =
+				cgroup_roots_detect("/proc/self/mountinfo", &s->cgroup_roots);
 		if (r >= 0)
-			r = cgroup_set_cpu_limit(&roots, s->cfg.cgroup, quota,
+			r = cgroup_set_cpu_limit(&s->cgroup_roots, s->cfg.cgroup, quota,
 						 TASKDEF_CPU_PERIOD_US);
 		if (r < 0)
 			return fail_errno(ret_error, r,
@@ -1552,6 +1555,18 @@ void shim_launch_ready(struct shim *s)
 	if (!emit_status_ack(s, true)) {
 		starts_release(s, UINT64_MAX); /* nobody to wait for */
 		return;
+	}
+	/*
+	 * The task's CPU limit while the agent takes the status in, not after its answer: the
+	 * containers whose start waits for it are created, none of them has run. A failure is
+	 * ctr_start()'s to report, where it is tried again.
+	 */
+	if (!s->cpu_limited) {
+		_cleanup_free_ char *e = NULL;
+
+		if (task_cpu_limit(s, &e) < 0)
+			log_debug("The task's CPU limit, ahead of the agent's answer: %s",
+				  strna(e));
 	}
 	if (!s->ack_timer) {
 		int r = event_add_timer(s->loop, SHIM_ACK_TIMEOUT_MS * 1000ULL, on_ack_timer, s,
@@ -2482,7 +2497,7 @@ int shim_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	struct shim s = { .rc = EXIT_SUCCESS, .platform_nsfd = -1 };
+	struct shim s = { .rc = EXIT_SUCCESS, .platform_nsfd = -1, .cgroup_roots_r = -ENOENT };
 	bool spare = false;
 	int c, r, runc_fd = -1;
 
@@ -2566,6 +2581,8 @@ int shim_main(int argc, char **argv)
 	 */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		log_warn("Cannot set up libcurl: the pulls will try again");
+	/* the cgroup mounts, for the task's CPU limit (task_cpu_limit()), read once here */
+	s.cgroup_roots_r = cgroup_roots_detect("/proc/self/mountinfo", &s.cgroup_roots);
 	if (spare) {
 		_cleanup_free_ char *volume_dir = NULL, *e = NULL;
 		char mnt[PATH_MAX];
