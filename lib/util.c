@@ -58,6 +58,86 @@ out_unlink:
 	return r;
 }
 
+int write_file_exchange(const char *path, const void *buf, size_t len, unsigned int mode)
+{
+	char next[PATH_MAX];
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	int r;
+
+	r = snprintf(next, sizeof(next), "%s%s", path, FILE_NEXT_SUFFIX);
+	if (r < 0 || (size_t)r >= sizeof(next))
+		return -ENAMETOOLONG;
+
+	/* rewritten in place, then cut to size: not truncated to 0 first, which would make ext4
+	 * flush it at the close (auto_da_alloc) */
+	fd = open(next, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	r = RET_NERRNO(fchmod(fd, mode));
+	if (r >= 0)
+		r = write_all(fd, buf, len);
+	if (r >= 0)
+		r = RET_NERRNO(ftruncate(fd, (off_t)len));
+	if (r >= 0)
+		r = RET_NERRNO(close(TAKE_FD(fd)));
+	if (r < 0)
+		goto fail;
+
+	/* exchanged with a regular file only (RENAME_EXCHANGE would swap a directory too) */
+	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+		if (renameat2(AT_FDCWD, next, AT_FDCWD, path, RENAME_EXCHANGE) == 0)
+			return 0;
+		/* else a file system that cannot exchange (or the record just went) */
+		if (errno != EINVAL && errno != ENOSYS && errno != ENOENT) {
+			r = -errno;
+			goto fail;
+		}
+	}
+	r = RET_NERRNO(rename(next, path));
+	if (r >= 0)
+		return 0;
+fail:
+	unlink(next);
+	return r;
+}
+
+int unlink_file_exchange(const char *path)
+{
+	char next[PATH_MAX];
+	int r;
+
+	r = snprintf(next, sizeof(next), "%s%s", path, FILE_NEXT_SUFFIX);
+	if (r < 0 || (size_t)r >= sizeof(next))
+		return -ENAMETOOLONG;
+	/* the sibling first: a crash in between leaves the record, removed again later */
+	if (unlink(next) < 0 && errno != ENOENT)
+		return -errno;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+bool file_exchange_sibling(const char *dir, const char *name, const char *suffix)
+{
+	size_t n = strlen(name), sl = strlen(suffix), nl = strlen(FILE_NEXT_SUFFIX);
+	char path[PATH_MAX];
+	int r;
+
+	if (n <= sl + nl || !streq(name + n - nl, FILE_NEXT_SUFFIX) ||
+	    strncmp(name + n - nl - sl, suffix, sl) != 0)
+		return false;
+	r = snprintf(path, sizeof(path), "%s/%.*s", dir, (int)(n - nl), name);
+	if (r < 0 || (size_t)r >= sizeof(path))
+		return true;
+	if (access(path, F_OK) < 0 && errno == ENOENT) {
+		r = snprintf(path, sizeof(path), "%s/%s", dir, name);
+		if (r > 0 && (size_t)r < sizeof(path))
+			(void)unlink(path);
+	}
+	return true;
+}
+
 int read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len)
 {
 	_cleanup_close_ int fd = -1;

@@ -156,6 +156,28 @@ int write_all(int fd, const void *buf, size_t len);
 /* Write a file atomically: a temporary file in the same directory, then rename(). */
 int write_file_atomic(const char *path, const void *buf, size_t len, unsigned int mode);
 
+/* The sibling write_file_exchange() keeps beside the file it writes: its name and this. */
+#define FILE_NEXT_SUFFIX ".next"
+
+/*
+ * Write a file that is rewritten often (a journal record) atomically, without a new inode per
+ * write: the contents go into the sibling path.next (made once, then rewritten in place), and
+ * renameat2(RENAME_EXCHANGE) swaps the two names, so that path.next holds the contents before.
+ * A crash leaves path whole, old or new, as with write_file_atomic(); path.next is never the
+ * record, and a reader skips it. Allocating an inode is what costs, on ext4 without a journal
+ * most (it passes over every inode freed in the last minute). Where the file system cannot
+ * exchange, and for the first write, a rename(). unlink_file_exchange() removes both.
+ */
+int write_file_exchange(const char *path, const void *buf, size_t len, unsigned int mode);
+/* Remove path.next, then path (none there is no error); 0 or -errno. */
+int unlink_file_exchange(const char *path);
+/*
+ * For a directory's reader: name (in dir) is the sibling of a record write_file_exchange()
+ * writes, ending in suffix FILE_NEXT_SUFFIX (".json.next" for suffix ".json"). One whose
+ * record is gone (a crash before the first rename) is removed.
+ */
+bool file_exchange_sibling(const char *dir, const char *name, const char *suffix);
+
 /* Read a whole (small) file; *ret_buf is NUL-terminated and must be freed. */
 int read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len);
 

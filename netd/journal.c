@@ -118,7 +118,8 @@ int journal_save_text(struct journal *j, enum journal_kind kind, const char *nam
 	r = journal_path(j, kind, name, path, sizeof(path));
 	if (r < 0)
 		return r;
-	return write_file_atomic(path, text, len, 0600);
+	/* (a record is rewritten at every step: write_file_exchange() allocates no inode) */
+	return write_file_exchange(path, text, len, 0600);
 }
 
 int journal_save(struct journal *j, enum journal_kind kind, const char *name, json_t *v)
@@ -142,9 +143,7 @@ int journal_remove(struct journal *j, enum journal_kind kind, const char *name)
 	r = journal_path(j, kind, name, path, sizeof(path));
 	if (r < 0)
 		return r;
-	if (unlink(path) < 0 && errno != ENOENT)
-		return -errno;
-	return 0;
+	return unlink_file_exchange(path);
 }
 
 int journal_set_aside(struct journal *j, enum journal_kind kind, const char *name)
@@ -226,7 +225,8 @@ int journal_foreach(struct journal *j, enum journal_kind kind, journal_record_fn
 		char name[NAME_MAX + 1];
 		size_t n = strlen(de->d_name);
 
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.' ||
+		    file_exchange_sibling(j->dirs[kind], de->d_name, ".json"))
 			continue;
 		if (n < 6 || !streq(de->d_name + n - 5, ".json")) {
 			(void)unlinkat(dirfd(dh), de->d_name, 0);

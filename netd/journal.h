@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The journal: every record netd keeps on disk, written by this one module. A record is a file,
- * replaced atomically (a temporary file, then rename). What does not outlive a reboot lives in
+ * replaced atomically: written into its sibling NAME.json.next, then the two names exchanged
+ * (write_file_exchange(): no inode allocated per write). What does not outlive a reboot lives in
  * the run directory's state/: tasks, holds, pending teardowns, counters, final counters; the
  * ENI registrations, which do, in the state directory.
  */

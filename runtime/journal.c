@@ -111,7 +111,7 @@ int journal_save(struct journal *j, const struct journal_record *r)
 	json_decref(o);
 	if (!s)
 		return -ENOMEM;
-	return write_file_atomic(path, s, strlen(s), 0600);
+	return write_file_exchange(path, s, strlen(s), 0600);
 }
 
 int journal_remove(struct journal *j, const char *task_id)
@@ -122,7 +122,7 @@ int journal_remove(struct journal *j, const char *task_id)
 	r = record_path(j, task_id, path, sizeof(path));
 	if (r < 0)
 		return r;
-	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+	return unlink_file_exchange(path);
 }
 
 /* Read one file as a record: 0, or -errno with *why. */
@@ -176,6 +176,9 @@ int journal_load(struct journal *j, void (*fn)(struct journal_record *r, void *d
 			unlink(path);
 			continue;
 		}
+		/* The contents before the last write (journal_save()): not the record. */
+		if (file_exchange_sibling(j->dir, de->d_name, ".json"))
+			continue;
 		/* Not ours: reported, left alone. */
 		if (n < 6 || !streq(de->d_name + n - 5, ".json") || de->d_type == DT_DIR) {
 			bad(path, "not a record (ignored)", data);

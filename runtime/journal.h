@@ -2,7 +2,8 @@
 /*
  * The agent's journal: one record per registered task, kept in a state directory (the agent's
  * --state-dir, /var/lib/taskvm: registrations outlive a restart of the agent and of the host's
- * services) as tasks/<task id>.json, each replaced atomically. A record is what the
+ * services) as tasks/<task id>.json, each replaced atomically (write_file_exchange(), with
+ * tasks/<task id>.json.next beside it: the record before). A record is what the
  * registration said and the ids it handed out; the agent validates each against netd when it
  * starts. A runtime that launches tasks itself adds its launch state as a member of its own.
  */

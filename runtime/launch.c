@@ -584,7 +584,7 @@ static int journal_save(struct launch_task *lt)
 	text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	if (!text)
 		return log_oom();
-	r = write_file_atomic(path, text, strlen(text), 0600);
+	r = write_file_exchange(path, text, strlen(text), 0600);
 	if (r < 0)
 		log_err_errno(r, "Task '%s': failed to journal its launch in '%s': %m", lt->id,
 			      path);
@@ -594,10 +594,13 @@ static int journal_save(struct launch_task *lt)
 static void journal_remove(struct launch_task *lt)
 {
 	char path[PATH_MAX];
+	int r;
 
-	if (record_path(lt->l, lt->id, path, sizeof(path)) == 0 && unlink(path) < 0 &&
-	    errno != ENOENT)
-		log_warn_errno(errno, "Failed to remove '%s': %m", path);
+	r = record_path(lt->l, lt->id, path, sizeof(path));
+	if (r >= 0)
+		r = unlink_file_exchange(path);
+	if (r < 0)
+		log_warn_errno(r, "Failed to remove '%s': %m", path);
 }
 
 /* --- tasks --------------------------------------------------------------------------------- */
@@ -2119,13 +2122,12 @@ static void on_provision(struct event_loop *loop, void *data)
 /* The run directory but the logs (kept for `taskvm logs` during the retention). */
 static void run_dir_clean(struct launch_task *lt)
 {
-	static const char *const files[] = { SHIM_CONFIG_FILE,
-					     SHIM_SOCKET_FILE,
-					     SHIM_STATUS_FILE,
-					     "etc/resolv.conf",
-					     "etc/hosts",
-					     "etc/hostname",
-					     NULL };
+	static const char *const files[] = {
+		SHIM_CONFIG_FILE,  SHIM_SOCKET_FILE,
+		SHIM_STATUS_FILE,  SHIM_STATUS_FILE FILE_NEXT_SUFFIX,
+		"etc/resolv.conf", "etc/hosts",
+		"etc/hostname",	   NULL,
+	};
 	char path[PATH_MAX + 64];
 
 	for (size_t i = 0; files[i]; i++) {
@@ -2464,7 +2466,9 @@ void launch_recover(struct launch *l)
 		json_auto_t *j = NULL;
 		size_t len = strlen(de->d_name);
 
-		if (len < 6 || !streq(de->d_name + len - 5, ".json"))
+		/* (a record's sibling, journal_save()'s, is never the record) */
+		if (file_exchange_sibling(l->dir, de->d_name, ".json") || len < 6 ||
+		    !streq(de->d_name + len - 5, ".json"))
 			continue;
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", l->dir, de->d_name) >=
 		    sizeof(path))

@@ -165,7 +165,7 @@ static bool emit_status_ack(struct shim *s, bool ack)
 	if (!text)
 		return false;
 	snprintf(path, sizeof(path), "%s/%s", s->dir, SHIM_STATUS_FILE);
-	r = write_file_atomic(path, text, strlen(text), 0600);
+	r = write_file_exchange(path, text, strlen(text), 0600);
 	if (r < 0)
 		log_warn_errno(r, "Failed to write '%s': %m, ignoring", path);
 	if (s->ctl && ctl_server_has_topic(s->ctl, "events")) {

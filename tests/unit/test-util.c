@@ -197,6 +197,88 @@ static void test_file_errors(void **state)
 	free(names);
 }
 
+static ino_t inode_of(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_ino;
+}
+
+/* write_file_exchange(): the record and its sibling swap names; no inode after the second. */
+static void test_file_exchange(void **state)
+{
+	const char *dir = *state;
+	char path[PATH_MAX], next[PATH_MAX + 8], *buf = NULL, *names;
+	ino_t a, b;
+	struct stat st;
+
+	path_join(path, sizeof(path), dir, "t.json");
+	snprintf(next, sizeof(next), "%s%s", path, FILE_NEXT_SUFFIX);
+
+	/* The first write: the record only (its sibling renamed into place). */
+	assert_int_equal(write_file_exchange(path, "first, long", 11, 0600), 0);
+	names = dir_listing(dir);
+	assert_string_equal(names, "t.json");
+	free(names);
+	a = inode_of(path);
+
+	/* The second: the sibling keeps the contents before. */
+	assert_int_equal(write_file_exchange(path, "v2", 2, 0600), 0);
+	assert_int_equal(read_file(path, 4096, &buf, NULL), 0);
+	assert_string_equal(buf, "v2");
+	free(buf);
+	assert_int_equal(read_file(next, 4096, &buf, NULL), 0);
+	assert_string_equal(buf, "first, long");
+	free(buf);
+	assert_true(inode_of(next) == a);
+	b = inode_of(path);
+
+	/* Then the two inodes take turns, each cut to its new size, with the mode asked. */
+	assert_int_equal(write_file_exchange(path, "v3", 2, 0640), 0);
+	assert_true(inode_of(path) == a && inode_of(next) == b);
+	assert_int_equal(read_file(path, 4096, &buf, NULL), 0);
+	assert_string_equal(buf, "v3");
+	free(buf);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(write_file_exchange(path, "", 0, 0600), 0);
+	assert_true(inode_of(path) == b);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 0);
+
+	/* A reader's view: the sibling is no record; one whose record is gone is removed. */
+	assert_true(file_exchange_sibling(dir, "t.json.next", ".json"));
+	assert_int_equal(access(next, F_OK), 0);
+	assert_false(file_exchange_sibling(dir, "t.json", ".json"));
+	assert_false(file_exchange_sibling(dir, "t.next", ".json"));
+	assert_false(file_exchange_sibling(dir, ".json.next", ".json"));
+	assert_int_equal(unlink(path), 0);
+	assert_true(file_exchange_sibling(dir, "t.json.next", ".json"));
+	assert_int_equal(access(next, F_OK), -1);
+
+	/* unlink_file_exchange() removes both, and nothing there is no error. */
+	assert_int_equal(write_file_exchange(path, "x", 1, 0600), 0);
+	assert_int_equal(write_file_exchange(path, "y", 1, 0600), 0);
+	assert_int_equal(unlink_file_exchange(path), 0);
+	names = dir_listing(dir);
+	assert_string_equal(names, "");
+	free(names);
+	assert_int_equal(unlink_file_exchange(path), 0);
+
+	/* Errors: no directory; a directory where the record would be. */
+	path_join(path, sizeof(path), dir, "missing/file");
+	assert_int_equal(write_file_exchange(path, "x", 1, 0600), -ENOENT);
+	path_join(path, sizeof(path), dir, "sub");
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(write_file_exchange(path, "x", 1, 0600), -EISDIR);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	names = dir_listing(dir);
+	assert_string_equal(names, "sub");
+	free(names);
+}
+
 /* read_file() of a file of size bytes with limit max must return want (and the bytes). */
 static void check_sized(const char *dir, size_t size, size_t max, int want)
 {
@@ -716,6 +798,7 @@ int main(void)
 		cmocka_unit_test(test_string_helpers),
 		cmocka_unit_test_setup_teardown(test_file_roundtrip, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_file_errors, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_file_exchange, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_read_file_max, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_mkdir_p, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_rm_rf, tmpdir_setup, tmpdir_teardown),
