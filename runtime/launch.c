@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/pidfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -56,6 +57,12 @@
 #define LAUNCH_MAX_CURSORS	 64
 #define LAUNCH_SPARE_MARK	 SHIM_SPARE_FILE
 #define LAUNCH_SPARE_DELAY_USEC	 (100 * 1000ULL)
+/*
+ * A spare's niceness until a task claims it: what it makes ahead (the shim's exec, its volume's
+ * mkfs.ext4 and mount) yields the CPUs to launches under way, its own agent's or another's;
+ * the claim sets its process group back to 0 before it wakes.
+ */
+#define LAUNCH_SPARE_NICE 10
 
 enum launch_phase {
 	LAUNCH_PROVISIONING,
@@ -1299,8 +1306,8 @@ static int runc_copy(struct launch *l)
 
 /*
  * Fork and exec `taskvm shim --dir RUN_DIR [--spare] [--runc-fd 3]` in a session of its own,
- * output to RUN_DIR/shim.log, its stdin in_fd (a spare's pipe) or /dev/null, runc's sealed
- * copy (runc_copy()) as its descriptor 3.
+ * output to RUN_DIR/shim.log, its stdin in_fd (a spare's pipe, the spare at LAUNCH_SPARE_NICE)
+ * or /dev/null, runc's sealed copy (runc_copy()) as its descriptor 3.
  */
 static int shim_exec(struct launch *l, const char *run_dir, int in_fd, pid_t *ret_pid)
 {
@@ -1309,10 +1316,11 @@ static int shim_exec(struct launch *l, const char *run_dir, int in_fd, pid_t *re
 	char *argv[10] = { "taskvm", "shim", "--dir", (char *)run_dir, "--log-level", level };
 	size_t n = 6;
 	_cleanup_close_ int log_fd = -1, null_fd = -1;
+	bool spare = in_fd >= 0;
 	sigset_t all;
 	pid_t pid;
 
-	if (in_fd >= 0)
+	if (spare)
 		argv[n++] = "--spare";
 	if (runc_fd >= 0) {
 		argv[n++] = "--runc-fd";
@@ -1345,6 +1353,8 @@ static int shim_exec(struct launch *l, const char *run_dir, int in_fd, pid_t *re
 		if (setsid() < 0 || dup2(in_fd, 0) < 0 || dup2(log_fd, 1) < 0 ||
 		    dup2(log_fd, 2) < 0)
 			_exit(127);
+		if (spare)
+			(void)setpriority(PRIO_PROCESS, 0, LAUNCH_SPARE_NICE);
 		/* dup2() clears close-on-exec, but onto itself */
 		if (runc_fd >= 0 && (runc_fd == 3 ? fcntl(3, F_SETFD, 0) : dup2(runc_fd, 3)) < 0)
 			_exit(127);
@@ -1616,6 +1626,10 @@ static bool spare_claim(struct launch_task *lt)
 	lt->shim_pid = sp->pid;
 	lt->shim_start = sp->start;
 	journal_save(lt);
+	/* the task's now: its session (the shim, what it still makes ahead) at the usual priority */
+	if (setpriority(PRIO_PGRP, sp->pid, 0) < 0)
+		log_debug_errno(errno, "Task '%s': cannot renice the spare (pid %d): %m", lt->id,
+				(int)sp->pid);
 	if (write(sp->fd, "g", 1) == 1) {
 		log_debug("Task '%s': its shim is the spare (pid %d)", lt->id, (int)sp->pid);
 		spare_drop(lt->l); /* the task watches it from now */

@@ -10,9 +10,9 @@
 # volumes ahead (formatted, then mounted where its task's shim mounts them): a task of the
 # default size takes them as they are, one of another size makes its own and the spare's go.
 # The agent makes the next task's network namespace and cgroup with the spare; the task takes
-# them, a restarted agent removes those of a spare before it. Every shim runs runc from the
-# agent's sealed copy of it (one memfd, the shim's descriptor 3), none with --no-runc-copy.
-# Nothing is left.
+# them, a restarted agent removes those of a spare before it. A spare waits at niceness 10; its
+# task's shim and containers run at 0. Every shim runs runc from the agent's sealed copy of it
+# (one memfd, the shim's descriptor 3), none with --no-runc-copy. Nothing is left.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 ln_setup 2
@@ -59,6 +59,9 @@ sid=$(spare_id "$spare")
 check_eq "one spare" 1 "$(wc -w <<<"$spare")"
 check "its directory is marked" test -e "$RUNS/$sid/spare"
 check_match "it waits: sleeping in a read" "^S" "$(awk '{print $3}' "/proc/$spare/stat")"
+# nice_of PID: its niceness (field 19 of /proc/PID/stat; the command, field 2, has no blank)
+nice_of() { awk '{print $19}' "/proc/$1/stat"; }
+check_eq "at niceness 10: what it makes ahead yields to launches under way" 10 "$(nice_of "$spare")"
 VOLS=$FABRIC_RUN/volumes
 spare_vol=$VOLS/$sid/ephemeral.img
 # mounted_at DIR: the source of the mount on DIR, empty if none.
@@ -77,6 +80,10 @@ id2=$(ln_run long 2) || true
 check_eq "the next task has the spare's id" "$sid" "$id2"
 check_eq "and its process as its shim" "$spare" "$(ln_show "$id2" | jq -r .shim.pid)"
 check_eq "it runs" RUNNING "$(ln_phase "$id2")"
+check_eq "the task's shim at niceness 0 again" 0 "$(nice_of "$spare")"
+ctr_pid=$(for p in $(pgrep -x sleep); do grep -qs "$id2" "/proc/$p/cgroup" && echo "$p"; done |
+        head -n 1)
+check_eq "and its container" 0 "$(nice_of "${ctr_pid:-0}" 2>/dev/null || true)"
 said_hello() { [[ $(ln_logs "$1" app) == hello ]]; }
 check "its container's output comes back" wait_until 10 said_hello "$id2"
 check "the mark is gone" test ! -e "$RUNS/$id2/spare"
