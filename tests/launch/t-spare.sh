@@ -81,9 +81,22 @@ check_eq "the next task has the spare's id" "$sid" "$id2"
 check_eq "and its process as its shim" "$spare" "$(ln_show "$id2" | jq -r .shim.pid)"
 check_eq "it runs" RUNNING "$(ln_phase "$id2")"
 check_eq "the task's shim at niceness 0 again" 0 "$(nice_of "$spare")"
-ctr_pid=$(for p in $(pgrep -x sleep); do grep -qs "$id2" "/proc/$p/cgroup" && echo "$p"; done |
-        head -n 1)
-check_eq "and its container" 0 "$(nice_of "${ctr_pid:-0}" 2>/dev/null || true)"
+# ctr_pid_of ID: the pid of task ID's container (its sleep, in the task's cgroup), empty if none.
+ctr_pid_of()
+{
+        local p
+
+        for p in $(pgrep -x sleep || true); do
+                if grep -qs "$1" "/proc/$p/cgroup"; then
+                        echo "$p"
+                        return 0
+                fi
+        done
+        return 0
+}
+has_ctr() { [[ -n $(ctr_pid_of "$1") ]]; }
+check "its container's process is there" wait_until 10 has_ctr "$id2"
+check_eq "and at niceness 0" 0 "$(nice_of "$(ctr_pid_of "$id2")" 2>/dev/null || echo none)"
 said_hello() { [[ $(ln_logs "$1" app) == hello ]]; }
 check "its container's output comes back" wait_until 10 said_hello "$id2"
 check "the mark is gone" test ! -e "$RUNS/$id2/spare"
