@@ -861,11 +861,16 @@ _fabric_loops_detach()
 }
 
 # Cgroups named after the prefix at the top of any hierarchy (the runtime tests' task cgroups,
-# with runc's container cgroups below them), children first.
+# with runc's container cgroups below them), children first; the processes still in them first
+# (a task's containers live on, children of init, when a test stopped midway and its shims were
+# killed, and a cgroup with a process cannot be removed).
 _fabric_cgroups_remove()
 {
-        local d
+        local d pids=()
 
+        mapfile -t pids < <(find /sys/fs/cgroup/*/"$1" -name cgroup.procs -exec cat {} + \
+                2>/dev/null | sort -u)
+        _fabric_term 3 "${pids[@]}" || true
         for d in /sys/fs/cgroup/*/"$1"; do
                 [[ -d $d ]] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
         done
