@@ -81,18 +81,10 @@ check_eq "the next task has the spare's id" "$sid" "$id2"
 check_eq "and its process as its shim" "$spare" "$(ln_show "$id2" | jq -r .shim.pid)"
 check_eq "it runs" RUNNING "$(ln_phase "$id2")"
 check_eq "the task's shim at niceness 0 again" 0 "$(nice_of "$spare")"
-# ctr_pid_of ID: the pid of task ID's container (its sleep, in the task's cgroup), empty if none.
+# ctr_pid_of ID: the pid of task ID's container 'app' (its cgroup's process), empty if none.
 ctr_pid_of()
 {
-        local p
-
-        for p in $(pgrep -x sleep || true); do
-                if grep -qs "$1" "/proc/$p/cgroup"; then
-                        echo "$p"
-                        return 0
-                fi
-        done
-        return 0
+        head -n 1 "/sys/fs/cgroup/pids/$FABRIC_PREFIX/$1/app/cgroup.procs" 2>/dev/null || true
 }
 has_ctr() { [[ -n $(ctr_pid_of "$1") ]]; }
 check "its container's process is there" wait_until 10 has_ctr "$id2"
