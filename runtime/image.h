@@ -101,6 +101,11 @@ int image_pull(const char *reference, const struct image_pull_opts *opts, struct
 	       char **ret_error);
 /* The store's copy of reference, without any network: -ENOENT if it has none. */
 int image_load(const char *store, const char *reference, struct image **ret, char **ret_error);
+/*
+ * OpenSSL's first digest in a process loads its configuration and its default provider (about
+ * 1 ms): done once here, ahead of the loads and pulls that verify digests. Optional.
+ */
+void image_digest_prepare(void);
 /* Free an image; returns NULL. */
 struct image *image_free(struct image *img);
 /* The overlayfs lowerdir option for the image: its layers top first, ':'-separated, with
