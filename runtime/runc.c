@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -242,6 +243,50 @@ int runc_create_finish(const struct runc_create_opts *o, int status, pid_t *ret_
 		k = fail_errno(ret_error, -EIO, "runc create %s failed (%s)", o->id, how);
 	}
 	return create_result(o, k, ret_pid, ret_error);
+}
+
+int runc_create_watch(const struct runc_create_opts *o, int *ret_fd, char **ret_error)
+{
+	char log[PATH_MAX], pid_file[PATH_MAX];
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	if (ret_error)
+		*ret_error = NULL;
+	r = create_paths(o, log, pid_file, ret_error);
+	if (r < 0)
+		return r;
+	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd < 0)
+		return fail_errno(ret_error, -errno, "cannot watch the bundle: %m");
+	/* runc renames a temporary file to init.pid; a write in place would close it */
+	if (inotify_add_watch(fd, o->bundle, IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR) < 0)
+		return fail_errno(ret_error, -errno, "cannot watch the bundle '%s': %m", o->bundle);
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+int runc_create_check(const struct runc_create_opts *o, int fd, pid_t *ret_pid)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool landed = false;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+
+			if (ev->len && streq(ev->name, "init.pid"))
+				landed = true;
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	if (n < 0 && errno != EAGAIN && errno != EINTR)
+		return -errno;
+	/* the pid file was removed before the spawn (create_args()): there, it is this runc's */
+	if (!landed)
+		return 0;
+	return create_result(o, 0, ret_pid, NULL) < 0 ? 0 : 1;
 }
 
 /* Is pid gone or a zombie (its unreaped exit)? */

@@ -69,6 +69,16 @@ int runc_create_spawn(const struct runc_opts *r, const struct runc_create_opts *
 int runc_create_finish(const struct runc_create_opts *o, int status, pid_t *ret_pid,
 		       char **ret_error);
 /*
+ * runc create renames the init's pid file into the bundle once the container is created, and
+ * then only exits (about 1 ms of its Go runtime's teardown, on a task's start path). A caller
+ * of runc_create_spawn() learns of the creation that much earlier by watching the bundle:
+ * runc_create_watch() (before the spawn) gives an inotify descriptor, readable when something
+ * lands in the bundle; runc_create_check() reads its events and gives 1 and the init's pid
+ * once runc has written the pid file, 0 until then. runc is still the caller's to reap.
+ */
+int runc_create_watch(const struct runc_create_opts *o, int *ret_fd, char **ret_error);
+int runc_create_check(const struct runc_create_opts *o, int fd, pid_t *ret_pid);
+/*
  * runc start: the container's process runs. As runc start does it, through runc's exec.fifo in
  * the container's state directory (no exec of runc); `runc start` when there is none. pid: its
  * init (runc_create()'s), so that an init that died is an error at once (0: not checked).

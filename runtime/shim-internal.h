@@ -68,6 +68,10 @@ struct shim_ctr {
 	pid_t create_pid;
 	int create_timer;
 	bool create_timed_out;
+	/* its bundle watched for runc's pid file (runc_create_watch()): fd and source, or -1, 0 */
+	int create_watch_fd, create_watch;
+	/* created (its pid file written) while its runc create was still exiting: reaped later */
+	pid_t create_exiting;
 	uint64_t create_usec;
 	/* created, not yet launched: the read ends of its stdout and stderr, or -1 */
 	int out_fd, err_fd;

@@ -361,6 +361,8 @@ static void pull_line(struct shim_image *im, const char *line, size_t len)
 
 static void pull_next(struct shim *s);
 static void prepare_maybe(struct shim *s);
+static void stop_progress(struct shim *s);
+static void on_create_watch(struct event_loop *loop, int fd, uint32_t events, void *data);
 static int ctr_create(struct shim *s, struct shim_ctr *c, bool spawn, char **ret_error);
 static void ctr_kill(struct shim *s, struct shim_ctr *c, int signo);
 
@@ -1240,9 +1242,24 @@ static int ctr_create(struct shim *s, struct shim_ctr *c, bool spawn, char **ret
 	c->create_usec = now_usec();
 	if (s->vm)
 		r = shim_vm_ctr_create(s->vm, c, out[1], err[1], ret_error);
-	else if (spawn)
+	else if (spawn) {
+		_cleanup_free_ char *e = NULL;
+
+		/* runc's pid file says that the container is created before runc has exited */
+		if (runc_create_watch(&o, &c->create_watch_fd, &e) < 0)
+			log_debug("Container '%s': %s: its creation is known once runc exits",
+				  c->def->name, e ?: "no watch");
 		r = runc_create_spawn(&s->runc, &o, &c->create_pid, ret_error);
-	else
+		if (r >= 0 && c->create_watch_fd >= 0) {
+			int k = event_add_io(s->loop, c->create_watch_fd, EPOLLIN, on_create_watch,
+					     c, NULL);
+
+			if (k > 0)
+				c->create_watch = k;
+		}
+		if (r < 0 || c->create_watch <= 0)
+			c->create_watch_fd = safe_close(c->create_watch_fd);
+	} else
 		r = runc_create(&s->runc, &o, &c->pid, ret_error);
 	out[1] = safe_close(out[1]);
 	err[1] = safe_close(err[1]);
@@ -1280,26 +1297,33 @@ static struct shim_ctr *ctr_by_create_pid(struct shim *s, pid_t pid)
 	return NULL;
 }
 
-/* The end of a runc create that ran beside the loop (ctr_create()), reaped with status. */
-static void ctr_create_done(struct shim *s, struct shim_ctr *c, int status)
+static struct shim_ctr *ctr_by_create_exiting(struct shim *s, pid_t pid)
 {
-	_cleanup_free_ char *e = NULL;
-	int r;
+	for (size_t i = 0; i < s->n_ctrs; i++)
+		if (s->ctrs[i].create_exiting == pid)
+			return &s->ctrs[i];
+	return NULL;
+}
 
+/* The end of a runc create that ran beside the loop (ctr_create()), reaped with status. */
+static void ctr_create_unwatch(struct shim *s, struct shim_ctr *c)
+{
+	event_cancel(s->loop, c->create_watch);
+	c->create_watch = 0;
+	c->create_watch_fd = safe_close(c->create_watch_fd);
+}
+
+/* The end of a runc create that ran beside the loop: created (r >= 0), or failed with e. */
+static void ctr_create_end(struct shim *s, struct shim_ctr *c, int r, const char *e)
+{
 	c->create_pid = 0;
 	event_cancel(s->loop, c->create_timer);
 	c->create_timer = 0;
-	r = runc_create_finish(
-		&(struct runc_create_opts){ .id = c->def->name, .bundle = c->bundle }, status,
-		&c->pid, &e);
-	if (c->create_timed_out) {
-		free(e);
-		e = NULL;
-		r = fail_errno(&e, -ETIMEDOUT, "runc create did not finish in %u ms",
-			       s->runc.timeout_ms ?: RUNC_TIMEOUT_MS_DEFAULT);
-	} else if (r >= 0 && kill(c->pid, 0) < 0 && errno == ESRCH) {
+	ctr_create_unwatch(s, c);
+	if (r >= 0 && kill(c->pid, 0) < 0 && errno == ESRCH) {
 		/* reaped before runc was, as not ours: it ended before its start */
-		r = fail_errno(&e, -ESRCH, "its init ended while runc created it");
+		r = -ESRCH;
+		e = "its init ended while runc created it";
 	}
 	if (r < 0) {
 		c->pid = 0;
@@ -1315,13 +1339,79 @@ static void ctr_create_done(struct shim *s, struct shim_ctr *c, int status)
 		return;
 	}
 	ctr_created(c);
-	log_info("Container '%s' created ahead of the network (runc create: %.1f ms)", c->def->name,
-		 (double)(now_usec() - c->create_usec) / 1000);
+	log_info("Container '%s' created ahead of the network (runc create: %.1f ms%s)",
+		 c->def->name, (double)(now_usec() - c->create_usec) / 1000,
+		 c->create_exiting ? ", its pid file written, runc exiting" : "");
 	/* the task prepared while runc create ran (prepare_maybe()): it may start now */
 	if (s->state == SHIM_STATE_READY || s->state == SHIM_STATE_RUNNING)
 		ctr_set_status(c, TMDS_STATUS_CREATED);
 	shim_launch_ready(s);
 	shim_emit_status(s);
+}
+
+/* runc create reaped with status, before its pid file was seen (on_create_watch()). */
+static void ctr_create_done(struct shim *s, struct shim_ctr *c, int status)
+{
+	_cleanup_free_ char *e = NULL;
+	int r;
+
+	r = runc_create_finish(
+		&(struct runc_create_opts){ .id = c->def->name, .bundle = c->bundle }, status,
+		&c->pid, &e);
+	if (c->create_timed_out) {
+		free(e);
+		e = NULL;
+		r = fail_errno(&e, -ETIMEDOUT, "runc create did not finish in %u ms",
+			       s->runc.timeout_ms ?: RUNC_TIMEOUT_MS_DEFAULT);
+	}
+	ctr_create_end(s, c, r, e);
+}
+
+/*
+ * Something landed in the bundle of a container whose runc create runs: once it is runc's pid
+ * file, the container is created, and runc only exits from there (its reaping,
+ * ctr_create_exited(), is not waited for).
+ */
+static void on_create_watch(struct event_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct shim_ctr *c = data;
+	struct shim *s = c->s;
+	pid_t pid;
+	int r;
+
+	r = runc_create_check(&(struct runc_create_opts){ .id = c->def->name, .bundle = c->bundle },
+			      fd, &pid);
+	if (r < 0) {
+		/* the watch is no use: runc's reaping says when it is done */
+		log_debug("Container '%s': cannot read the watch of its bundle: %s", c->def->name,
+			  strerror(-r));
+		ctr_create_unwatch(s, c);
+		return;
+	}
+	if (r == 0 || c->create_timed_out)
+		return;
+	c->pid = pid;
+	c->create_exiting = c->create_pid;
+	ctr_create_end(s, c, 0, NULL);
+	prepare_maybe(s);
+	if (s->stopping)
+		stop_progress(s);
+	shim_check_done(s);
+}
+
+/* The exit of a runc create whose container was created before it (on_create_watch()). */
+static void ctr_create_exited(struct shim_ctr *c, int status)
+{
+	char how[64];
+
+	c->create_exiting = 0;
+	if (status == 0) {
+		log_debug("Container '%s': its runc create exited", c->def->name);
+		return;
+	}
+	prog_status_str(status, how, sizeof(how));
+	log_warn("Container '%s': runc create ended with %s after writing its pid file",
+		 c->def->name, how);
 }
 
 /*
@@ -1856,6 +1946,11 @@ static void on_sigchld(struct shim *s)
 			prepare_maybe(s);
 			continue;
 		}
+		c = ctr_by_create_exiting(s, pid);
+		if (c) {
+			ctr_create_exited(c, status);
+			continue;
+		}
 		c = ctr_by_pid(s, pid);
 		if (c && c->discarding) {
 			ctr_discarded(s, c);
@@ -2302,6 +2397,7 @@ static void plan(struct shim *s)
 		c->def = &s->def->containers[i];
 		c->status = TMDS_STATUS_NONE;
 		c->out_fd = c->err_fd = -1;
+		c->create_watch_fd = -1;
 		for (size_t k = 0; k < s->n_images && !im; k++)
 			if (streq(s->images[k].reference, c->def->image))
 				im = &s->images[k];
@@ -2325,6 +2421,7 @@ static void cleanup(struct shim *s)
 		logfile_close(c->file);
 		safe_close(c->out_fd);
 		safe_close(c->err_fd);
+		safe_close(c->create_watch_fd);
 		logship_config_free(c->ship_cfg);
 		free(c->reason);
 		free(c->rootfs);

@@ -9,7 +9,8 @@
 # registry: the same digest keeps them, another one (the tag moved) has them made again with the
 # pulled image. A container with dependsOn is created at its start. A failed attach, and the agent
 # killed at each step after the shim was started, leave nothing. runc create runs beside the
-# shim's loop, which takes the network meanwhile: its failure fails the task, a stop waits for it.
+# shim's loop, which takes the network meanwhile: its failure fails the task, a stop waits for it;
+# its pid file, not its exit, says that the container is created.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 ln_setup 2
@@ -147,7 +148,15 @@ cat >"$wrap/runc" <<EOF
 case " \$* " in
 *" create "*)
         [ -e "$wrap/fail" ] && exit 3
-        [ -e "$wrap/slow" ] && sleep 3 ;;
+        [ -e "$wrap/slow" ] && sleep 3
+        if [ -e "$wrap/linger" ]; then
+                $(command -v runc) "\$@"
+                rc=\$?
+                sleep 6
+                touch "$wrap/ended"
+                [ -e "$wrap/late-fail" ] && exit 4
+                exit \$rc
+        fi ;;
 esac
 exec $(command -v runc) "\$@"
 EOF
@@ -191,6 +200,35 @@ check "taskvm stop" taskvm stop "$id"
 check "stopped" ln_wait_phase "$id" STOPPED 20
 check_eq "nothing of it is left" "" "$(ln_leftovers "$id")"
 rm "$wrap/slow"
+
+# runc create's pid file says that the container is created: its start does not wait for runc's
+# exit (its Go runtime's teardown, on the path of every start). A runc create that lingers 6 s
+# after its pid file, then ends well, then badly.
+touch "$wrap/linger"
+id=$(ln_run a 1 --detach) || true
+check "runc create lingers after its pid file: the container says up" \
+        wait_until 10 said_up "$id"
+check "before runc create ended" test ! -e "$wrap/ended"
+check_match "known from the pid file" \
+        "Container 'app' created ahead of the network \(runc create: [0-9.]+ ms, its pid file written, runc exiting\)" \
+        "$(shim_log "$id")"
+check_eq "the task is RUNNING" RUNNING "$(ln_phase "$id")"
+check "runc create ended" wait_until 15 test -e "$wrap/ended"
+check "taskvm stop" taskvm stop "$id"
+check "stopped" ln_wait_phase "$id" STOPPED 20
+check_eq "nothing of it is left" "" "$(ln_leftovers "$id")"
+rm -f "$wrap/ended"
+touch "$wrap/late-fail"
+id=$(ln_run a 1 --detach) || true
+check "runc create fails after its pid file: the container says up" wait_until 10 said_up "$id"
+check "runc create ended" wait_until 15 test -e "$wrap/ended"
+lingered() { shim_log "$1" | grep -q "runc create ended with exit status 4 after writing its pid file"; }
+check "the shim says so" wait_until 5 lingered "$id"
+check_eq "the task runs on" RUNNING "$(ln_phase "$id")"
+check "taskvm stop" taskvm stop "$id"
+check "stopped" ln_wait_phase "$id" STOPPED 20
+check_eq "nothing of it is left" "" "$(ln_leftovers "$id")"
+rm -f "$wrap/linger" "$wrap/late-fail" "$wrap/ended"
 
 check_eq "no shim left" "" "$(pgrep -f "^taskvm shim --dir $FABRIC_RUN/runs/.* --log-level [0-9]+( --runc-fd 3)?$" || true)"
 ln_done
