@@ -2,7 +2,7 @@
 /*
  * Unit tests for runtime/runc.h: runc_start() through runc's exec.fifo, as `runc start` does it
  * (the init's side played by a child), and `runc start` itself when there is no fifo; runc
- * create in two halves, with a fake runc; runc's sealed copy.
+ * create in two halves, with a fake runc, and the watch of its pid file; runc's sealed copy.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -262,6 +263,101 @@ static void test_create_spawn(void **state)
 	free(e);
 }
 
+/* Wait until fd is readable, at most timeout_ms: 1, or 0 on the timeout. */
+static int readable(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, timeout_ms);
+}
+
+/* Spawn the fake runc create with the bundle watched: the check's result once it says. */
+static int watched_create(const struct runc_opts *r, const struct runc_create_opts *o,
+			  pid_t *ret_runc, pid_t *ret_pid)
+{
+	char *e = NULL;
+	int fd = -1, k = 0;
+
+	assert_int_equal(runc_create_watch(o, &fd, &e), 0);
+	assert_null(e);
+	/* nothing there yet */
+	assert_int_equal(runc_create_check(o, fd, ret_pid), 0);
+	assert_int_equal(runc_create_spawn(r, o, ret_runc, &e), 0);
+	/* every event until the pid file, or 1 s without one */
+	while (k == 0 && readable(fd, 1000) == 1)
+		k = runc_create_check(o, fd, ret_pid);
+	close(fd);
+	return k;
+}
+
+/*
+ * The watch of a bundle (runc_create_watch(), runc_create_check()): a fake runc create that
+ * writes its log, then renames the init's pid file into the bundle as runc does, and lingers
+ * (runc's exit, still to come). Its log alone is not the pid file; the pid file renamed in is
+ * seen while runc runs, one written in place too; a bundle that is not there is refused.
+ */
+static void test_create_watch(void **state)
+{
+	struct fx *f = *state;
+	char script[96], bundle[96], cmd[160];
+	struct runc_opts r = { .binary = script, .root = f->root };
+	struct runc_create_opts o = { .id = "c1", .bundle = bundle };
+	FILE *fake;
+	char *e = NULL;
+	pid_t runc, pid = 0;
+	int fd = -1;
+
+	snprintf(script, sizeof(script), "%s/fake-runc", f->root);
+	snprintf(bundle, sizeof(bundle), "%s/bundle", f->root);
+	assert_int_equal(mkdir(bundle, 0700), 0);
+	fake = fopen(script, "w");
+	assert_non_null(fake);
+	fprintf(fake,
+		"#!/bin/sh\n"
+		"while [ $# -gt 0 ]; do\n"
+		"\tcase $1 in --log) log=$2; shift ;; --pid-file) pf=$2; shift ;; esac\n"
+		"\tshift\n"
+		"done\n"
+		"echo '{\"level\":\"info\",\"msg\":\"creating\"}' >\"$log\"\n"
+		"[ -e %s/go ] || exec sleep 10\n"
+		"if [ -e %s/in-place ]; then echo 4343 >\"$pf\"\n"
+		"else echo 4242 >%s/.init.pid && mv %s/.init.pid \"$pf\"; fi\n"
+		"exec sleep 10\n",
+		f->root, f->root, bundle, bundle);
+	assert_int_equal(fclose(fake), 0);
+	assert_int_equal(chmod(script, 0700), 0);
+
+	/* its log lands, not the pid file: not created */
+	assert_int_equal(watched_create(&r, &o, &runc, &pid), 0);
+	assert_int_equal(kill(runc, SIGKILL), 0);
+	reap(runc);
+
+	/* the pid file renamed in: created, while runc still runs */
+	snprintf(cmd, sizeof(cmd), "touch %s/go", f->root);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(watched_create(&r, &o, &runc, &pid), 1);
+	assert_int_equal(pid, 4242);
+	assert_int_equal(kill(runc, 0), 0);
+	assert_int_equal(kill(runc, SIGKILL), 0);
+	reap(runc);
+
+	/* written in place (closed once written): the same */
+	snprintf(cmd, sizeof(cmd), "touch %s/in-place", f->root);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(watched_create(&r, &o, &runc, &pid), 1);
+	assert_int_equal(pid, 4343);
+	assert_int_equal(kill(runc, SIGKILL), 0);
+	reap(runc);
+
+	/* no such bundle: refused, saying which */
+	snprintf(bundle, sizeof(bundle), "%s/nothing", f->root);
+	assert_true(runc_create_watch(&o, &fd, &e) < 0);
+	assert_int_equal(fd, -1);
+	assert_non_null(e);
+	assert_non_null(strstr(e, "nothing"));
+	free(e);
+}
+
 /*
  * runc's sealed copy: an ELF binary copied into a memfd with every seal runc's init looks for,
  * refused for a script; stale once the file changes; run through a link to /proc/self/fd/N
@@ -361,6 +457,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fifo_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_fifo_runs_runc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_spawn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_watch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_copy, setup, teardown),
 	};
 
