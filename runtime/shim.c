@@ -2645,6 +2645,8 @@ int shim_main(int argc, char **argv)
 		return 2;
 	}
 	umask(0022);
+	/* a spare's libraries were bound at its exec (launch.c, env_bind_now()): not its children's */
+	unsetenv("LD_BIND_NOW");
 	/*
 	 * The signals the loop takes (setup()'s event_add_signal()) blocked from the start: one
 	 * that comes before the loop is there, as the agent's SIGTERM right after a spare's byte

@@ -11,7 +11,8 @@
 # default size takes them as they are, one of another size makes its own and the spare's go.
 # The agent makes the next task's network namespace and cgroup with the spare; the task takes
 # them, a restarted agent removes those of a spare before it. A spare waits at niceness 10; its
-# task's shim and containers run at 0. Every shim runs runc from the agent's sealed copy of it
+# task's shim and containers run at 0; its libraries are bound at its exec (LD_BIND_NOW), not
+# on the task's way. Every shim runs runc from the agent's sealed copy of it
 # (one memfd, the shim's descriptor 3), none with --no-runc-copy. Nothing is left.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -62,6 +63,13 @@ check_match "it waits: sleeping in a read" "^S" "$(awk '{print $3}' "/proc/$spar
 # nice_of PID: its niceness (field 19 of /proc/PID/stat; the command, field 2, has no blank)
 nice_of() { awk '{print $19}' "/proc/$1/stat"; }
 check_eq "at niceness 10: what it makes ahead yields to launches under way" 10 "$(nice_of "$spare")"
+# env_has PID VAR=VALUE: VAR=VALUE in the environment PID was exec'd with
+env_has() { tr '\0' '\n' <"/proc/$1/environ" | grep -qx "$2"; }
+env_lacks() { [[ -n $1 && -r /proc/$1/environ ]] && ! env_has "$@"; }
+check "its libraries bound at its exec, ahead of the task (LD_BIND_NOW=1)" \
+        env_has "$spare" LD_BIND_NOW=1
+check "the first task's shim, exec'd on its way, binds them lazily" \
+        env_lacks "$(ln_show "$id1" | jq -r .shim.pid)" LD_BIND_NOW=1
 VOLS=$FABRIC_RUN/volumes
 spare_vol=$VOLS/$sid/ephemeral.img
 # mounted_at DIR: the source of the mount on DIR, empty if none.
@@ -89,6 +97,7 @@ ctr_pid_of()
 has_ctr() { [[ -n $(ctr_pid_of "$1") ]]; }
 check "its container's process is there" wait_until 10 has_ctr "$id2"
 check_eq "and at niceness 0" 0 "$(nice_of "$(ctr_pid_of "$id2")" 2>/dev/null || echo none)"
+check "and without LD_BIND_NOW" env_lacks "$(ctr_pid_of "$id2")" LD_BIND_NOW=1
 said_hello() { [[ $(ln_logs "$1" app) == hello ]]; }
 check "its container's output comes back" wait_until 10 said_hello "$id2"
 check "the mark is gone" test ! -e "$RUNS/$id2/spare"
