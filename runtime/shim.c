@@ -146,7 +146,7 @@ static json_t *status_json(struct shim *s)
 }
 
 /*
- * Write status.json and tell the subscribers: at every change of state. With ack, the
+ * Tell the subscribers and write status.json: at every change of state. With ack, the
  * subscriber (the agent) is asked to answer "ack" once it has taken the status in. Returns
  * whether some subscriber was told.
  */
@@ -155,6 +155,7 @@ static bool emit_status_ack(struct shim *s, bool ack)
 	json_auto_t *st = NULL;
 	_cleanup_free_ char *text = NULL;
 	char path[PATH_MAX];
+	bool sent = false;
 	int r;
 
 	s->seq++;
@@ -164,19 +165,20 @@ static bool emit_status_ack(struct shim *s, bool ack)
 	text = json_dumps(st, JSON_COMPACT);
 	if (!text)
 		return false;
-	snprintf(path, sizeof(path), "%s/%s", s->dir, SHIM_STATUS_FILE);
-	r = write_file_exchange(path, text, strlen(text), 0600);
-	if (r < 0)
-		log_warn_errno(r, "Failed to write '%s': %m, ignoring", path);
+	/* the agent first: the file is for a restarted one, written while it takes this in */
 	if (s->ctl && ctl_server_has_topic(s->ctl, "events")) {
 		json_auto_t *ev = json_pack("{s:s, s:O}", "type", "status", "status", st);
 
 		if (ack)
 			json_object_set_new(ev, "ack", json_integer((json_int_t)s->seq));
 		ctl_server_broadcast(s->ctl, "events", "event", ev);
-		return true;
+		sent = true;
 	}
-	return false;
+	snprintf(path, sizeof(path), "%s/%s", s->dir, SHIM_STATUS_FILE);
+	r = write_file_exchange(path, text, strlen(text), 0600);
+	if (r < 0)
+		log_warn_errno(r, "Failed to write '%s': %m, ignoring", path);
+	return sent;
 }
 
 void shim_emit_status(struct shim *s)
