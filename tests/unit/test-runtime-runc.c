@@ -195,6 +195,32 @@ static void test_no_fifo_runs_runc(void **state)
 }
 
 /*
+ * A fake runc create at script, with its bundle made: it takes its arguments as runc does
+ * (--log FILE in $log, --pid-file FILE in $pf), then runs the shell of fmt.
+ */
+static void fake_runc_create(const char *script, const char *bundle, const char *fmt, ...)
+	_printf_(3, 4);
+static void fake_runc_create(const char *script, const char *bundle, const char *fmt, ...)
+{
+	FILE *fake;
+	va_list ap;
+
+	assert_int_equal(mkdir(bundle, 0700), 0);
+	fake = fopen(script, "w");
+	assert_non_null(fake);
+	fprintf(fake, "#!/bin/sh\n"
+		      "while [ $# -gt 0 ]; do\n"
+		      "\tcase $1 in --log) log=$2; shift ;; --pid-file) pf=$2; shift ;; esac\n"
+		      "\tshift\n"
+		      "done\n");
+	va_start(ap, fmt);
+	vfprintf(fake, fmt, ap);
+	va_end(ap);
+	assert_int_equal(fclose(fake), 0);
+	assert_int_equal(chmod(script, 0700), 0);
+}
+
+/*
  * runc create in two halves (runc_create_spawn(), runc_create_finish()), as runc_create(): a fake
  * runc that takes its arguments as runc does (--log FILE, --pid-file FILE) and writes the init's
  * pid, or a JSON error to its log and fails.
@@ -205,30 +231,19 @@ static void test_create_spawn(void **state)
 	char script[96], bundle[96], cmd[160];
 	struct runc_opts r = { .binary = script, .root = f->root };
 	struct runc_create_opts o = { .id = "c1", .bundle = bundle };
-	FILE *fake;
 	char *e = NULL;
 	pid_t runc, pid = 0;
 
 	snprintf(script, sizeof(script), "%s/fake-runc", f->root);
 	snprintf(bundle, sizeof(bundle), "%s/bundle", f->root);
-	assert_int_equal(mkdir(bundle, 0700), 0);
-	fake = fopen(script, "w");
-	assert_non_null(fake);
-	fprintf(fake,
-		"#!/bin/sh\n"
-		"while [ $# -gt 0 ]; do\n"
-		"\tcase $1 in --log) log=$2; shift ;; --pid-file) pf=$2; shift ;; esac\n"
-		"\tshift\n"
-		"done\n"
-		"[ -e %s/slow ] && exec sleep 10\n"
-		"if [ -e %s/fail ]; then\n"
-		"\techo '{\"level\":\"error\",\"msg\":\"no such thing\"}' >\"$log\"\n"
-		"\texit 1\n"
-		"fi\n"
-		"echo 4242 >\"$pf\"\n",
-		f->root, f->root);
-	assert_int_equal(fclose(fake), 0);
-	assert_int_equal(chmod(script, 0700), 0);
+	fake_runc_create(script, bundle,
+			 "[ -e %s/slow ] && exec sleep 10\n"
+			 "if [ -e %s/fail ]; then\n"
+			 "\techo '{\"level\":\"error\",\"msg\":\"no such thing\"}' >\"$log\"\n"
+			 "\texit 1\n"
+			 "fi\n"
+			 "echo 4242 >\"$pf\"\n",
+			 f->root, f->root);
 
 	assert_int_equal(runc_create_spawn(&r, &o, &runc, &e), 0);
 	assert_null(e);
@@ -302,30 +317,19 @@ static void test_create_watch(void **state)
 	char script[96], bundle[96], cmd[160];
 	struct runc_opts r = { .binary = script, .root = f->root };
 	struct runc_create_opts o = { .id = "c1", .bundle = bundle };
-	FILE *fake;
 	char *e = NULL;
 	pid_t runc, pid = 0;
 	int fd = -1;
 
 	snprintf(script, sizeof(script), "%s/fake-runc", f->root);
 	snprintf(bundle, sizeof(bundle), "%s/bundle", f->root);
-	assert_int_equal(mkdir(bundle, 0700), 0);
-	fake = fopen(script, "w");
-	assert_non_null(fake);
-	fprintf(fake,
-		"#!/bin/sh\n"
-		"while [ $# -gt 0 ]; do\n"
-		"\tcase $1 in --log) log=$2; shift ;; --pid-file) pf=$2; shift ;; esac\n"
-		"\tshift\n"
-		"done\n"
-		"echo '{\"level\":\"info\",\"msg\":\"creating\"}' >\"$log\"\n"
-		"[ -e %s/go ] || exec sleep 10\n"
-		"if [ -e %s/in-place ]; then echo 4343 >\"$pf\"\n"
-		"else echo 4242 >%s/.init.pid && mv %s/.init.pid \"$pf\"; fi\n"
-		"exec sleep 10\n",
-		f->root, f->root, bundle, bundle);
-	assert_int_equal(fclose(fake), 0);
-	assert_int_equal(chmod(script, 0700), 0);
+	fake_runc_create(script, bundle,
+			 "echo '{\"level\":\"info\",\"msg\":\"creating\"}' >\"$log\"\n"
+			 "[ -e %s/go ] || exec sleep 10\n"
+			 "if [ -e %s/in-place ]; then echo 4343 >\"$pf\"\n"
+			 "else echo 4242 >%s/.init.pid && mv %s/.init.pid \"$pf\"; fi\n"
+			 "exec sleep 10\n",
+			 f->root, f->root, bundle, bundle);
 
 	/* its log lands, not the pid file: not created */
 	assert_int_equal(watched_create(&r, &o, &runc, &pid), 0);
