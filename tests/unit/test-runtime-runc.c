@@ -195,16 +195,20 @@ static void test_no_fifo_runs_runc(void **state)
 }
 
 /*
- * A fake runc create at script, with its bundle made: it takes its arguments as runc does
- * (--log FILE in $log, --pid-file FILE in $pf), then runs the shell of fmt.
+ * A fake runc create in f's directory (script), with its bundle made (bundle): it takes its
+ * arguments as runc does (--log FILE in $log, --pid-file FILE in $pf), then runs the shell of
+ * fmt.
  */
-static void fake_runc_create(const char *script, const char *bundle, const char *fmt, ...)
-	_printf_(3, 4);
-static void fake_runc_create(const char *script, const char *bundle, const char *fmt, ...)
+static void fake_runc_create(const struct fx *f, char script[static 96], char bundle[static 96],
+			     const char *fmt, ...) _printf_(4, 5);
+static void fake_runc_create(const struct fx *f, char script[static 96], char bundle[static 96],
+			     const char *fmt, ...)
 {
 	FILE *fake;
 	va_list ap;
 
+	snprintf(script, 96, "%s/fake-runc", f->root);
+	snprintf(bundle, 96, "%s/bundle", f->root);
 	assert_int_equal(mkdir(bundle, 0700), 0);
 	fake = fopen(script, "w");
 	assert_non_null(fake);
@@ -234,9 +238,7 @@ static void test_create_spawn(void **state)
 	char *e = NULL;
 	pid_t runc, pid = 0;
 
-	snprintf(script, sizeof(script), "%s/fake-runc", f->root);
-	snprintf(bundle, sizeof(bundle), "%s/bundle", f->root);
-	fake_runc_create(script, bundle,
+	fake_runc_create(f, script, bundle,
 			 "[ -e %s/slow ] && exec sleep 10\n"
 			 "if [ -e %s/fail ]; then\n"
 			 "\techo '{\"level\":\"error\",\"msg\":\"no such thing\"}' >\"$log\"\n"
@@ -321,15 +323,14 @@ static void test_create_watch(void **state)
 	pid_t runc, pid = 0;
 	int fd = -1;
 
-	snprintf(script, sizeof(script), "%s/fake-runc", f->root);
-	snprintf(bundle, sizeof(bundle), "%s/bundle", f->root);
-	fake_runc_create(script, bundle,
-			 "echo '{\"level\":\"info\",\"msg\":\"creating\"}' >\"$log\"\n"
-			 "[ -e %s/go ] || exec sleep 10\n"
-			 "if [ -e %s/in-place ]; then echo 4343 >\"$pf\"\n"
-			 "else echo 4242 >%s/.init.pid && mv %s/.init.pid \"$pf\"; fi\n"
-			 "exec sleep 10\n",
-			 f->root, f->root, bundle, bundle);
+	fake_runc_create(
+		f, script, bundle,
+		"echo '{\"level\":\"info\",\"msg\":\"creating\"}' >\"$log\"\n"
+		"[ -e %s/go ] || exec sleep 10\n"
+		"if [ -e %s/in-place ]; then echo 4343 >\"$pf\"\n"
+		"else echo 4242 >\"${pf%%/*}/.init.pid\" && mv \"${pf%%/*}/.init.pid\" \"$pf\"; fi\n"
+		"exec sleep 10\n",
+		f->root, f->root);
 
 	/* its log lands, not the pid file: not created */
 	assert_int_equal(watched_create(&r, &o, &runc, &pid), 0);
