@@ -1307,7 +1307,7 @@ static struct shim_ctr *ctr_by_create_exiting(struct shim *s, pid_t pid)
 	return NULL;
 }
 
-/* The end of a runc create that ran beside the loop (ctr_create()), reaped with status. */
+/* No more watch of the container's bundle (ctr_create()'s, for runc's pid file). */
 static void ctr_create_unwatch(struct shim *s, struct shim_ctr *c)
 {
 	event_cancel(s->loop, c->create_watch);
@@ -1315,7 +1315,7 @@ static void ctr_create_unwatch(struct shim *s, struct shim_ctr *c)
 	c->create_watch_fd = safe_close(c->create_watch_fd);
 }
 
-/* The end of a runc create that ran beside the loop: created (r >= 0), or failed with e. */
+/* The end of a runc create beside the loop (ctr_create()): created (r >= 0), or failed (e). */
 static void ctr_create_end(struct shim *s, struct shim_ctr *c, int r, const char *e)
 {
 	c->create_pid = 0;
