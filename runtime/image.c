@@ -367,6 +367,25 @@ static int image_from_store(const char *store, const char *canonical, const char
 	return 0;
 }
 
+bool image_in_store(const char *store, const char *reference)
+{
+	_cleanup_(image_ref_done) struct image_ref ref = {};
+	_cleanup_free_ char *canonical = NULL, *path = NULL;
+
+	store = store ?: IMAGE_STORE_DEFAULT;
+	if (image_ref_parse(reference, &ref, NULL) < 0)
+		return false;
+	canonical = image_ref_format(&ref);
+	if (!canonical)
+		return false;
+	if (ref_path(store, canonical, &path) == 0 && access(path, F_OK) == 0)
+		return true;
+	free(path);
+	path = NULL;
+	return ref.digest && store_path(&path, store, "blobs/sha256", ref.digest) == 0 &&
+	       access(path, F_OK) == 0;
+}
+
 int image_load(const char *store, const char *reference, struct image **ret, char **ret_error)
 {
 	_cleanup_(image_ref_done) struct image_ref ref = {};
@@ -468,6 +487,9 @@ static int layer_fetch(struct pull *p, struct image *img, const struct image_spe
 		img->layers_cached++;
 		return 0;
 	}
+	if (p->o->store_layers_only)
+		return fail_errno(ret_error, -ENOMEDIUM, "layer %u of %zu (%s) is not in the store",
+				  i + 1, img->n_layers, d->digest);
 	r = layer_lock(p, hex, &lock, ret_error);
 	if (r < 0)
 		return r;

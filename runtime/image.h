@@ -70,6 +70,9 @@ struct image_pull_opts {
 	unsigned int timeout_ms;       /* the whole pull; 0: no limit */
 	int cancel_fd;		       /* cancel when readable; 0 or -1: none */
 	enum image_pull_policy policy;
+	/* Nothing unpacked, so nothing forked (for a caller in a thread): a layer the store does
+	 * not have fails the pull with -ENOMEDIUM instead of being downloaded. */
+	bool store_layers_only;
 	/* Called on phase changes and about 10 times a second while downloading; non-zero
 	 * cancels the pull (-ECANCELED). */
 	int (*progress)(const struct image_progress *p, void *userdata);
@@ -94,11 +97,17 @@ struct image {
 
 /*
  * Pull reference into the store. On failure -errno (as in regclient.h, plus -EINVAL for a bad
- * reference or a refused layer and -EPROTONOSUPPORT for what is not a linux/amd64 container
- * image) and *ret_error says what went wrong.
+ * reference or a refused layer, -EPROTONOSUPPORT for what is not a linux/amd64 container image
+ * and -ENOMEDIUM for a layer to download under store_layers_only) and *ret_error says what went
+ * wrong.
  */
 int image_pull(const char *reference, const struct image_pull_opts *opts, struct image **ret,
 	       char **ret_error);
+/*
+ * Whether the store has a record of reference (a name pulled before, or the manifest a digest
+ * names), without reading or verifying it: what image_load() would look for first.
+ */
+bool image_in_store(const char *store, const char *reference);
 /* The store's copy of reference, without any network: -ENOENT if it has none. */
 int image_load(const char *store, const char *reference, struct image **ret, char **ret_error);
 /*

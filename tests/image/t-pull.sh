@@ -152,6 +152,24 @@ err=$("$IMGPULL" --store "$IMG_STORE" --load "${ref%:multi}:other" 2>&1 >/dev/nu
 check_match "load of an image not there is a clear error" \
         "^imgpull: ENOENT: 'registry.vpc.test:5000/test/app:other' is not in the store" "$err"
 
+# --- the store's layers only (the shim's pull thread), and whether the store has a name --------
+in_store() { "$IMGPULL" --store "$1" --in-store "$2"; }
+check_eq "the store has a record of the name pulled before" yes "$(in_store "$IMG_STORE" "$ref")"
+check_eq "... and of a digest whose manifest it has" yes \
+        "$(in_store "$IMG_STORE" "registry.vpc.test:$FABRIC_REGISTRY_PORT/$repo@$amd_digest")"
+check_eq "... not of another name" no "$(in_store "$IMG_STORE" "${ref%:multi}:other")"
+out3=$(img_pull t1 "$ref" --store-layers-only) || tap_bail "store-layers-only pull"
+check_eq "the store's layers only, and it has them: pulled" "$amd_digest 0 5" \
+        "$(jq -r '"\(.digest) \(.layers_downloaded) \(.layers_cached)"' <<<"$out3")"
+rc=0
+err=$(IMG_STORE=$FABRIC_RUN/store-lo img_pull t1 "$ref" --store-layers-only 2>&1 >/dev/null) ||
+        rc=$?
+check_eq "... and a store without them: the pull fails" 1 "$rc"
+check_match "... with ENOMEDIUM, naming the first layer it lacks" \
+        '^imgpull: ENOMEDIUM: layer 1 of 5 \(sha256:[0-9a-f]{64}\) is not in the store$' "$err"
+check_eq "... having downloaded no layer" "" "$(ls -A "$FABRIC_RUN/store-lo/layers/sha256")"
+check_eq "... nor recorded the name" no "$(in_store "$FABRIC_RUN/store-lo" "$ref")"
+
 # --- two pulls at once, one store ------------------------------------------------------------
 IMG_STORE=$FABRIC_RUN/store2
 gets0=$(img_registry_gets $(img_layer_hexes "$out"))

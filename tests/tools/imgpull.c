@@ -5,11 +5,13 @@
  *
  *   imgpull --store DIR [--netns PATH] [--slot N] [--nameserver ADDR]... [--insecure HOST]...
  *           [--user USER:PASSWORD] [--ca-file FILE] [--timeout MS] [--connect-timeout MS]
- *           [--stall-timeout MS] [--if-missing | --load] [--progress] [--cancel-after BYTES]
- *           [--reap-all] REFERENCE
+ *           [--stall-timeout MS] [--if-missing | --load | --in-store] [--store-layers-only]
+ *           [--progress] [--cancel-after BYTES] [--reap-all] REFERENCE
  *
  * --slot N marks registry and DNS sockets TC_MARK(N, TC_FLOW_PULL) and token requests
- * TC_MARK(N, TC_FLOW_AUTH). --load only reads the store. --cancel-after cancels the pull from
+ * TC_MARK(N, TC_FLOW_AUTH). --load only reads the store; --in-store says (yes or no, exit
+ * status 0) whether the store has a record of REFERENCE. --store-layers-only: a layer the
+ * store lacks fails the pull (ENOMEDIUM), as in the shim's pull thread. --cancel-after cancels the pull from
  * the progress callback once that many layer bytes have arrived. --reap-all ignores SIGCHLD,
  * so that the kernel reaps every child, as a caller that reaps all its children would
  * (waitpid(-1)) before the puller could. On success prints the image
@@ -128,8 +130,8 @@ static void usage(FILE *f)
 		"Usage: imgpull --store DIR [--netns PATH] [--slot N] [--nameserver ADDR]...\n"
 		"               [--insecure HOST[:PORT]]... [--user USER:PASSWORD] [--ca-file FILE]\n"
 		"               [--timeout MS] [--connect-timeout MS] [--stall-timeout MS]\n"
-		"               [--if-missing | --load] [--progress] [--cancel-after BYTES]\n"
-		"               [--reap-all] REFERENCE\n");
+		"               [--if-missing | --load | --in-store] [--store-layers-only]\n"
+		"               [--progress] [--cancel-after BYTES] [--reap-all] REFERENCE\n");
 }
 
 int main(int argc, char **argv)
@@ -147,6 +149,8 @@ int main(int argc, char **argv)
 		{ "stall-timeout", required_argument, NULL, 'T' },
 		{ "if-missing", no_argument, NULL, 'm' },
 		{ "load", no_argument, NULL, 'l' },
+		{ "in-store", no_argument, NULL, 'I' },
+		{ "store-layers-only", no_argument, NULL, 'L' },
 		{ "progress", no_argument, NULL, 'p' },
 		{ "cancel-after", required_argument, NULL, 'x' },
 		{ "reap-all", no_argument, NULL, 'r' },
@@ -161,7 +165,7 @@ int main(int argc, char **argv)
 	_cleanup_close_ int netns_fd = -1;
 	struct image *img = NULL;
 	unsigned long long v;
-	bool load = false;
+	bool load = false, in_store = false;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
@@ -243,6 +247,12 @@ int main(int argc, char **argv)
 		case 'l':
 			load = true;
 			break;
+		case 'I':
+			in_store = true;
+			break;
+		case 'L':
+			o.store_layers_only = true;
+			break;
 		case 'p':
 			ps.print = true;
 			break;
@@ -269,6 +279,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	if (in_store) {
+		puts(image_in_store(o.store, argv[optind]) ? "yes" : "no");
+		return 0;
+	}
 	if (load)
 		r = image_load(o.store, argv[optind], &img, &err);
 	else
