@@ -5,6 +5,7 @@
 #ifndef TP_SHIM_INTERNAL_H
 #define TP_SHIM_INTERNAL_H
 
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include "cgroup.h"
@@ -40,12 +41,17 @@ struct shim_image {
 	struct image *ahead;
 	json_t *ahead_config;
 	pid_t pid; /* the pull child, 0 when none */
-	int fd;	   /* its pipe */
+	/* or the pull thread (pull_thread()), while joinable, and its cancellation (an eventfd) */
+	pthread_t thread;
+	bool in_thread, thread_joinable;
+	int cancel_fd;
+	bool uncached; /* a layer was not in the store: pulled in a child (pull_thread()) */
+	int fd;	       /* the pull's pipe */
 	int io_id;
 	struct ctl_linebuf lb;
-	bool eof, reaped, started, done;
-	int status; /* the child's wait status */
-	int error;  /* -errno of a failed pull */
+	bool eof, reaped, started, done; /* reaped: the child reaped, or the thread joined */
+	int status;			 /* the child's wait status */
+	int error;			 /* -errno of a failed pull */
 	char *error_msg;
 	char *digest; /* from the child */
 	char *canonical;

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * taskvm shim: one task's data plane (shim.h). One thread, one event loop; the blocking work of
- * a pull runs in a child process per image (it reports progress and its result as JSON lines on
- * a pipe), storage and runc calls are synchronous and short.
+ * taskvm shim: one task's data plane (shim.h). One event loop; the blocking work of a pull runs
+ * in a child process per image, or, for a name the store has, in a thread that unpacks nothing
+ * (pull_thread()); either reports progress and its result as JSON lines on a pipe. Storage and
+ * runc calls are synchronous and short. Pulls run one after the other, and no child is forked
+ * while a pull thread runs but by posix_spawn() (prog.h, runc) or to exec at once (qemu).
  *
  * Who reaps what: the shim is the child subreaper of everything below it. Containers' inits
  * become its children when `runc create` exits; pull children are its own. On SIGCHLD it reaps
@@ -19,9 +21,11 @@
 #include <limits.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -254,13 +258,107 @@ static void flow_nameservers(const struct shim *s, enum platform_flow f, const c
 		ns[i] = v[i];
 }
 
-_Noreturn static void pull_child(struct shim *s, struct shim_image *im, int fd, pid_t parent)
+/* What a pull needs, copied out of the shim: a pull thread shares nothing else with the loop. */
+struct pull_job {
+	char *reference, *store;
+	char *nameservers[SHIM_MAX_LIST + 1], *insecure[SHIM_MAX_LIST + 1];
+	uint32_t pull_mark, auth_mark;
+	unsigned int timeout_ms;
+	int netns_fd;  /* the platform ENI's namespace (1.3.0's pull and auth), or -1: the task's */
+	int cancel_fd; /* a thread's: the image's eventfd; -1 for a child (it is killed) */
+	int fd;	       /* the pipe to the loop */
+	bool store_layers_only;
+};
+
+static void pull_job_free(struct pull_job *j)
 {
-	const char *ns[SHIM_MAX_LIST + 1] = {}, *insecure[SHIM_MAX_LIST + 1] = {};
-	struct child_progress cp = { .fd = fd };
+	if (!j)
+		return;
+	free(j->reference);
+	free(j->store);
+	for (size_t i = 0; i <= SHIM_MAX_LIST; i++) {
+		free(j->nameservers[i]);
+		free(j->insecure[i]);
+	}
+	safe_close(j->netns_fd);
+	safe_close(j->fd);
+	free(j);
+}
+
+/* The job of image im's pull, reporting on fd (taken, also on failure). NULL: no memory. */
+static struct pull_job *pull_job_new(const struct shim *s, const struct shim_image *im, int fd)
+{
+	const char *ns[SHIM_MAX_LIST + 1] = {};
+	struct pull_job *j = calloc(1, sizeof(*j));
+	bool ok;
+
+	if (!j) {
+		safe_close(fd);
+		return NULL;
+	}
+	j->fd = fd;
+	j->netns_fd = j->cancel_fd = -1;
+	j->pull_mark = TC_MARK(s->cfg.slot, TC_FLOW_PULL);
+	j->auth_mark = TC_MARK(s->cfg.slot, TC_FLOW_AUTH);
+	j->timeout_ms = s->cfg.pull_timeout_sec * 1000U;
+	j->reference = strdup(im->reference);
+	j->store = strdup(s->cfg.image_store);
+	ok = j->reference && j->store;
+	flow_nameservers(s, PLATFORM_FLOW_PULL, ns);
+	for (size_t i = 0; ok && ns[i]; i++)
+		ok = (j->nameservers[i] = strdup(ns[i]));
+	for (size_t i = 0; ok && s->cfg.insecure_registries[i]; i++)
+		ok = (j->insecure[i] = strdup(s->cfg.insecure_registries[i]));
+	if (!ok) {
+		pull_job_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* Run a pull: its progress and its result as JSON lines on j->fd. */
+static int pull_run(const struct pull_job *j)
+{
+	struct child_progress cp = { .fd = j->fd };
 	struct image *img = NULL;
 	char *err = NULL;
-	int nsfd = -1, r;
+	int r;
+
+	r = image_pull(j->reference,
+		       &(struct image_pull_opts){
+			       .store = j->store,
+			       .netns_fd = j->netns_fd, /* -1: the shim's, the task's namespace */
+			       .pull_mark = j->pull_mark,
+			       .auth_mark = j->auth_mark,
+			       .nameservers = j->nameservers[0]
+						      ? (const char *const *)j->nameservers
+						      : NULL,
+			       .insecure_registries = (const char *const *)j->insecure,
+			       .timeout_ms = j->timeout_ms,
+			       .cancel_fd = j->cancel_fd,
+			       .policy = IMAGE_PULL_ALWAYS,
+			       .store_layers_only = j->store_layers_only,
+			       .progress = child_on_progress,
+			       .userdata = &cp,
+		       },
+		       &img, &err);
+	if (r < 0)
+		child_line(j->fd, json_pack("{s:s, s:i, s:s}", "t", "error", "errno", -r, "message",
+					    err ?: strerror(-r)));
+	else
+		child_line(j->fd, json_pack("{s:s, s:s, s:s, s:i, s:i, s:I}", "t", "done",
+					    "reference", img->reference, "digest", img->digest,
+					    "layers_downloaded", (int)img->layers_downloaded,
+					    "layers_cached", (int)img->layers_cached, "bytes",
+					    (json_int_t)img->bytes_downloaded));
+	image_free(img);
+	free(err);
+	return r;
+}
+
+_Noreturn static void pull_child(struct shim *s, struct shim_image *im, int fd, pid_t parent)
+{
+	struct pull_job *j;
 
 	/* Die with the shim: a pull of a stopped task must not go on. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
@@ -269,49 +367,98 @@ _Noreturn static void pull_child(struct shim *s, struct shim_image *im, int fd, 
 	if (fd != 3) {
 		if (dup2(fd, 3) < 0)
 			_exit(2);
-		fd = cp.fd = 3;
+		fd = 3;
 	}
 	close_range(4, ~0U, 0);
+	j = pull_job_new(s, im, fd);
+	if (!j)
+		_exit(2);
 	/* pull and auth leave through one ENI (load_config() checks): the platform ENI's
 	 * namespace is opened again, the shim's descriptor of it being closed above */
 	if (flow_netns(s, PLATFORM_FLOW_PULL) >= 0) {
-		nsfd = open(s->cfg.platform_netns, O_RDONLY | O_CLOEXEC);
-		if (nsfd < 0) {
-			r = -errno;
-			child_line(fd, json_pack("{s:s, s:i, s:s}", "t", "error", "errno", -r,
+		j->netns_fd = open(s->cfg.platform_netns, O_RDONLY | O_CLOEXEC);
+		if (j->netns_fd < 0) {
+			child_line(fd, json_pack("{s:s, s:i, s:s}", "t", "error", "errno", errno,
 						 "message",
 						 "cannot open the platform ENI's namespace"));
 			_exit(1);
 		}
 	}
-	flow_nameservers(s, PLATFORM_FLOW_PULL, ns);
-	for (size_t i = 0; s->cfg.insecure_registries[i]; i++)
-		insecure[i] = s->cfg.insecure_registries[i];
-	r = image_pull(im->reference,
-		       &(struct image_pull_opts){
-			       .store = s->cfg.image_store,
-			       .netns_fd = nsfd, /* -1: the shim's, the task's namespace */
-			       .pull_mark = TC_MARK(s->cfg.slot, TC_FLOW_PULL),
-			       .auth_mark = TC_MARK(s->cfg.slot, TC_FLOW_AUTH),
-			       .nameservers = ns[0] ? ns : NULL,
-			       .insecure_registries = insecure,
-			       .timeout_ms = s->cfg.pull_timeout_sec * 1000U,
-			       .cancel_fd = -1,
-			       .policy = IMAGE_PULL_ALWAYS,
-			       .progress = child_on_progress,
-			       .userdata = &cp,
-		       },
-		       &img, &err);
+	_exit(pull_run(j) < 0 ? 1 : 0);
+}
+
+/*
+ * A pull in a thread of the shim, not a child: the pull of a name the store has (asked again
+ * under ECS's default and always behaviors), which is one manifest request when the name has
+ * not moved. Nothing is unpacked (store_layers_only), so nothing is forked from the thread: a
+ * layer the store lacks ends it with -ENOMEDIUM, and pull_finish() pulls again in a child.
+ * Why: a child is a fork of the shim, its page tables, its copy-on-write faults (the shim's
+ * too) and its exit, which cost more than the request, beside the containers' runc create.
+ * The thread has its own copy of what it needs (struct pull_job) and touches nothing of the
+ * shim; it reports on its pipe as a child does, and its end closes the pipe: pull_io() joins
+ * it then. The stop cancels it (cancel_fd; the shim's signals are blocked in it, as in the
+ * loop's thread).
+ */
+static void *pull_thread(void *data)
+{
+	struct pull_job *j = data;
+
+	(void)pull_run(j);
+	pull_job_free(j); /* the pipe's end closed: the loop joins */
+	return NULL;
+}
+
+static int pull_thread_start(struct shim *s, struct shim_image *im, int fd)
+{
+	struct pull_job *j = pull_job_new(s, im, fd);
+	int r;
+
+	if (!j)
+		return -ENOMEM;
+	im->cancel_fd = eventfd(0, EFD_CLOEXEC);
+	if (im->cancel_fd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	j->cancel_fd = im->cancel_fd;
+	j->store_layers_only = true;
+	if (flow_netns(s, PLATFORM_FLOW_PULL) >= 0) {
+		j->netns_fd = fcntl(flow_netns(s, PLATFORM_FLOW_PULL), F_DUPFD_CLOEXEC, 3);
+		if (j->netns_fd < 0) {
+			r = -errno;
+			goto fail;
+		}
+	}
+	r = -pthread_create(&im->thread, NULL, pull_thread, j);
 	if (r < 0)
-		child_line(fd, json_pack("{s:s, s:i, s:s}", "t", "error", "errno", -r, "message",
-					 err ?: strerror(-r)));
-	else
-		child_line(fd, json_pack("{s:s, s:s, s:s, s:i, s:i, s:I}", "t", "done", "reference",
-					 img->reference, "digest", img->digest, "layers_downloaded",
-					 (int)img->layers_downloaded, "layers_cached",
-					 (int)img->layers_cached, "bytes",
-					 (json_int_t)img->bytes_downloaded));
-	_exit(r < 0 ? 1 : 0);
+		goto fail;
+	im->in_thread = im->thread_joinable = true;
+	return 0;
+fail:
+	pull_job_free(j);
+	im->cancel_fd = safe_close(im->cancel_fd);
+	return r;
+}
+
+/* The pull thread ended (its pipe closed), or is to end (cancelled): joined. */
+static void pull_thread_join(struct shim_image *im)
+{
+	if (!im->thread_joinable)
+		return;
+	(void)pthread_join(im->thread, NULL);
+	im->thread_joinable = false;
+	im->cancel_fd = safe_close(im->cancel_fd);
+	im->reaped = true;
+	im->status = 0;
+}
+
+/* A pull of a stopping task: its child killed, its thread cancelled. */
+static void pull_abort(struct shim_image *im)
+{
+	if (im->pid > 0)
+		kill(im->pid, SIGKILL);
+	if (im->thread_joinable && im->cancel_fd >= 0)
+		(void)eventfd_write(im->cancel_fd, 1);
 }
 
 static void broadcast_progress(struct shim *s, struct shim_image *im)
@@ -394,7 +541,19 @@ static json_t *image_config_json(const struct image_spec_config *c)
 	return o;
 }
 
-/* The pull child is gone and its pipe read: take its result. */
+/* An image's pull as if it had not started: the thread's, to run again in a child. */
+static void pull_reset(struct shim_image *im)
+{
+	im->started = im->eof = im->reaped = im->in_thread = false;
+	im->error = 0;
+	set_str(&im->error_msg, NULL);
+	set_str(&im->digest, NULL);
+	set_str(&im->canonical, NULL);
+	im->progress = (struct image_progress){};
+	ctl_linebuf_done(&im->lb);
+}
+
+/* The pull child is gone (or its thread joined) and its pipe read: take its result. */
 static void pull_finish(struct shim_image *im)
 {
 	struct shim *s = im->s;
@@ -402,11 +561,23 @@ static void pull_finish(struct shim_image *im)
 	char status[64];
 	int r;
 
+	if (im->in_thread && im->error == -ENOMEDIUM && !s->stopping) {
+		/* the name has moved to an image with layers the store lacks */
+		log_info("%s: %s: pulled in a child", im->reference, strna(im->error_msg));
+		pull_reset(im);
+		im->uncached = true;
+		pull_next(s);
+		return;
+	}
 	im->done = true;
 	im->pid = 0;
 	im->stopped_ns = realtime_nsec();
 	s->pull_stopped_ns = im->stopped_ns;
 	if (s->stopping) {
+		/* a child was killed; a thread was cancelled, and says so (or how it ended) */
+		if (im->in_thread)
+			log_info("Pull of %s ended, the task stopping: %s", im->reference,
+				 im->error ? strna(im->error_msg) : "pulled");
 		im->error = im->error ?: -ECANCELED;
 		goto out;
 	}
@@ -494,32 +665,54 @@ static void pull_io(struct event_loop *loop, int fd, uint32_t events, void *data
 		im->io_id = 0;
 		im->fd = safe_close(im->fd);
 		im->eof = true;
+		pull_thread_join(im); /* its last act was closing the pipe */
 		if (im->reaped)
 			pull_finish(im);
 		return;
 	}
 }
 
+/* A child of the shim pulls image im, reporting on fd (taken). */
+static int pull_fork(struct shim *s, struct shim_image *im, int fd)
+{
+	pid_t pid, parent = getpid();
+
+	pid = fork();
+	if (pid < 0) {
+		safe_close(fd);
+		return -errno;
+	}
+	if (pid == 0)
+		pull_child(s, im, fd, parent);
+	safe_close(fd);
+	im->pid = pid;
+	return 0;
+}
+
 static int pull_start(struct shim *s, struct shim_image *im)
 {
-	int p[2], r;
-	pid_t pid, parent = getpid();
+	int p[2], r = -1;
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		r = -errno;
+	/* the store has the name: a thread asks the registry what it is now (see pull_thread()) */
+	if (!im->uncached && image_in_store(s->cfg.image_store, im->reference)) {
+		r = pull_thread_start(s, im, p[1]);
+		if (r < 0) {
+			/* p[1] was taken: the child gets a pipe of its own */
+			log_warn("%s: no pull thread (%s): a child pulls it", im->reference,
+				 strerror(-r));
+			close(p[0]);
+			if (pipe2(p, O_CLOEXEC) < 0)
+				return -errno;
+		}
+	}
+	if (r < 0)
+		r = pull_fork(s, im, p[1]);
+	if (r < 0) {
 		close(p[0]);
-		close(p[1]);
 		return r;
 	}
-	if (pid == 0) {
-		close(p[0]);
-		pull_child(s, im, p[1], parent);
-	}
-	close(p[1]);
-	im->pid = pid;
 	im->fd = p[0];
 	im->started = true;
 	im->started_ns = realtime_nsec();
@@ -530,13 +723,17 @@ static int pull_start(struct shim *s, struct shim_image *im)
 	if (r >= 0)
 		r = event_add_io(s->loop, im->fd, EPOLLIN, pull_io, im, NULL);
 	if (r < 0) {
-		kill(pid, SIGKILL);
+		pull_abort(im);
+		pull_thread_join(im);
 		im->fd = safe_close(im->fd);
 		im->eof = true;
 		return r;
 	}
 	im->io_id = r;
-	log_info("Pulling %s (pid %d)", im->reference, (int)pid);
+	if (im->in_thread)
+		log_info("Pulling %s (in a thread: the store has it)", im->reference);
+	else
+		log_info("Pulling %s (pid %d)", im->reference, (int)im->pid);
 	return 0;
 }
 
@@ -1745,8 +1942,7 @@ static void on_final_timer(struct event_loop *loop, void *data)
 	for (size_t i = 0; i < s->n_ctrs; i++)
 		s->ctrs[i].logs_done = true;
 	for (size_t i = 0; i < s->n_images; i++)
-		if (s->images[i].pid > 0)
-			kill(s->images[i].pid, SIGKILL);
+		pull_abort(&s->images[i]);
 	for (size_t i = 0; i < s->n_ctrs; i++)
 		if (s->ctrs[i].create_pid > 0)
 			kill(s->ctrs[i].create_pid, SIGKILL);
@@ -1772,8 +1968,7 @@ void shim_task_stop(struct shim *s, const char *code, const char *fmt, ...)
 		   code ?: "");
 	s->state = SHIM_STATE_STOPPING;
 	for (size_t i = 0; i < s->n_images; i++)
-		if (s->images[i].pid > 0)
-			kill(s->images[i].pid, SIGKILL);
+		pull_abort(&s->images[i]);
 	for (size_t i = 0; i < s->n_ctrs; i++) {
 		struct shim_ctr *c = &s->ctrs[i];
 
@@ -2406,7 +2601,7 @@ static void plan(struct shim *s)
 		if (!im) {
 			im = &s->images[s->n_images++];
 			im->s = s;
-			im->fd = -1;
+			im->fd = im->cancel_fd = -1;
 			im->reference = c->def->image;
 		}
 		c->image = im;
@@ -2433,6 +2628,9 @@ static void cleanup(struct shim *s)
 	for (size_t i = 0; i < s->n_images; i++) {
 		struct shim_image *im = &s->images[i];
 
+		/* a loop that failed may leave a pull thread: it ends before what it uses goes */
+		pull_abort(im);
+		pull_thread_join(im);
 		safe_close(im->fd);
 		ctl_linebuf_done(&im->lb);
 		image_free(im->img);

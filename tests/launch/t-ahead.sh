@@ -61,6 +61,8 @@ check_eq "the tag moved: the task runs" RUNNING "$(ln_phase "$id")"
 check_match "its container was created ahead with the store's image, then again" \
         "its image is $moved now, not the store's $LN_DIGEST it was created with: created again" \
         "$(shim_log "$id")"
+check_match "its pull's thread found a layer the store lacks: pulled again in a child" \
+        "is not in the store: pulled in a child.*Pulling .* \(pid [0-9]+\)" "$(shim_log "$id" | tr '\n' ' ')"
 check_eq "with the pulled image" "$moved" "$(ln_show "$id" | jq -r '.containers[0].image_digest')"
 check "which it runs" wait_until 10 said_up "$id"
 check_eq "(its layer is there)" moved "$(ln_logs "$id" app | head -n1)"

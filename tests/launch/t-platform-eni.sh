@@ -166,6 +166,24 @@ check_eq "the platform ENI's link carried nothing of it" "$before" \
         "$(for f in pull auth secrets logs; do expect_flow 3 "$f"; done | xargs)"
 check_eq "nothing of the 1.4.0 task is left" "" "$(ln_leftovers "$id")"
 
+# --- 1.3.0 again, the image in the store ----------------------------------------------------
+# Its pull is the shim's thread's manifest request (no child of the shim): on the platform ENI too.
+before=$(expect_flow 3 pull)
+id=$(ln_run pe 1 --platform-version 1.3.0) || true
+check_eq "a second 1.3.0 task runs" RUNNING "$(ln_phase "$id")"
+check_match "its pull ran in a thread of its shim, the store having the image" \
+        "Pulling .* \(in a thread: the store has it\)" "$(cat "$FABRIC_RUN/runs/$id/shim.log")"
+check "taskvm stop" taskvm stop "$id"
+st=$(netdctl -j stats "$id")
+now=$(expect_flow 3 pull)
+check_eq "its pull crossed the platform ENI's link, as its platform share" \
+        "$(st_at .platform.flows.pull <<<"$st")" \
+        "$(paste -d' ' <(echo "$before") <(echo "$now") |
+                awk '{ print $5 - $1, $6 - $2, $7 - $3, $8 - $4 }')"
+check_match "... which is a real exchange" '^[1-9][0-9]* [1-9]' "$(st_at .platform.flows.pull <<<"$st")"
+check_eq "its own ENI carried none of it" "0 0 0 0" "$(st_at .flows.pull <<<"$st")"
+check_eq "nothing of it is left" "" "$(ln_leftovers "$id")"
+
 kill "$listener" 2>/dev/null || true
 wait "$listener" 2>/dev/null || true
 fabric_nsexec vpc nft delete table netdev tpplat || true

@@ -115,6 +115,10 @@ check_eq "and the same image" "$(ln_container "$id" app | jq -r .image_digest)" 
         "$(ln_container "$id2" app | jq -r .image_digest)"
 check_eq "only the manifest crossed its link: pull well below a layer" 1 \
         "$(netdctl -j stats "$id2" | jq '.flows.pull.rx.bytes < 100000 and .flows.pull.rx.bytes > 0 | if . then 1 else 0 end')"
+check_match "the first task's pull ran in a child of its shim" "Pulling .* \(pid [0-9]+\)" \
+        "$(cat "$FABRIC_RUN/runs/$id/shim.log")"
+check_match "the second's in a thread, the store having the image (no child)" \
+        "Pulling .* \(in a thread: the store has it\)" "$(cat "$FABRIC_RUN/runs/$id2/shim.log")"
 check "stop it" taskvm stop "$id2"
 
 # --- errors ---------------------------------------------------------------------------------

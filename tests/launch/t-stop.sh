@@ -71,4 +71,32 @@ check_eq "it stopped, by the user, its container never created" \
         "$(jq -r '"\(.phase) \(.stop_code) \(.containers[0].status) \(.containers[0].started)"' <<<"$show")"
 check_eq "nothing of it is left" "" "$(ln_leftovers "$id2")"
 check "no process of its shim is left" test -z "$(pgrep -f "runs/$id2" || true)"
+
+# --- a stop while the pull thread waits -----------------------------------------------------
+# The image in the store: its pull is a thread of the shim; the registry drops the connection's
+# SYN, so that the connect waits (10 s) while the task is PENDING. The stop cancels the thread.
+fabric_nsexec vpc nft -f - <<EOT || tap_bail "nft"
+table inet tpsilent {
+        chain input {
+                type filter hook input priority 0;
+                tcp dport $FABRIC_REGISTRY_PORT drop
+        }
+}
+EOT
+ln_taskdef cached "$(jq -n --arg img "$LN_IMAGE" '{containerDefinitions: [{name: "app",
+    image: $img, command: ["/bin/sh", "-c", "sleep 30"]}]}')"
+rc=0
+ln_run cached 2 --detach >/dev/null || rc=$?
+id3=$(jq -r .task_id "$FABRIC_RUN/cached.run")
+check_eq "a task of the image in the store, the registry silent: taskvm run --detach" \
+        "0 PROVISIONING" "$rc $(jq -r .phase "$FABRIC_RUN/cached.run")"
+_threaded() { grep -q "Pulling .* (in a thread: the store has it)" "$FABRIC_RUN/runs/$id3/shim.log"; }
+check "its shim's pull thread waits for the registry" wait_until 10 _threaded
+check "taskvm stop" taskvm stop "$id3"
+check_match "the thread was cancelled" "Pull of .* ended, the task stopping: .*cancelled" \
+        "$(cat "$FABRIC_RUN/runs/$id3/shim.log")"
+check_eq "the task stopped, by the user" "STOPPED UserInitiated" \
+        "$(ln_show "$id3" | jq -r '"\(.phase) \(.stop_code)"')"
+check_eq "nothing of it is left" "" "$(ln_leftovers "$id3")"
+fabric_nsexec vpc nft delete table inet tpsilent || true
 ln_done
